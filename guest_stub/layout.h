@@ -1,0 +1,78 @@
+/*
+ * The contract between the guest stub and the Python host: physical layout and the
+ * per-CPU mailbox format. moss_host/machine/layout.py mirrors every constant here and
+ * tests/unit/test_layout.py checks that the two agree.
+ */
+#ifndef MOSS_LAYOUT_H
+#define MOSS_LAYOUT_H
+
+/* Physical memory (-M virt: RAM starts at 1 GiB; QEMU puts the DTB at its start). */
+#define RAM_BASE        0x40000000
+#define STUB_BASE       0x40200000   /* stub image, < 1 MiB */
+#define KERN_L0         0x40300000   /* TTBR1 tables, written by the host before boot */
+#define KERN_L1         0x40301000
+#define BOOT_L0         0x40302000   /* identity map used only while turning the MMU on */
+#define BOOT_L1         0x40303000
+#define MAILBOX_BASE    0x40310000   /* one 4 KiB mailbox per CPU */
+#define MAILBOX_SIZE    0x1000
+#define FRAME_POOL_BASE 0x40400000   /* everything above belongs to the host's frame allocator */
+
+/* The kernel half: all of RAM and the device window linearly mapped at PA + LINEAR_OFFSET. */
+#define LINEAR_OFFSET   0xffff000000000000
+#define UART_PA         0x09000000
+#define GICD_PA         0x08000000
+#define GICC_PA         0x08010000
+#define UART_INTID      33           /* PL011 on -M virt: SPI 1 */
+#define VTIMER_INTID    27
+
+/* Mailbox: the user context, saved on every exception from EL0 and restored on return. */
+#define MB_X0           0x000        /* x0..x30, 8 bytes each */
+#define MB_SP           0x0f8        /* sp_el0 */
+#define MB_PC           0x100        /* elr_el1 */
+#define MB_PSTATE       0x108        /* spsr_el1 */
+#define MB_TPIDR        0x110        /* tpidr_el0 */
+#define MB_FPCR         0x118
+#define MB_FPSR         0x120
+#define MB_CONTEXT_END  0x128        /* x0..fpsr: the integer context */
+#define MB_ESR          0x140        /* why we trapped (not restored) */
+#define MB_FAR          0x148
+#define MB_REASON       0x150
+#define MB_INTID        0x158
+#define MB_Q0           0x200        /* q0..q31, 16 bytes each, up to 0x400 */
+#define MB_Q_END        0x400
+
+/* Handshake words, each on its own cache line. */
+#define MB_SEQ_REQ      0x400        /* guest increments after saving a context */
+#define MB_SEQ_REPLY    0x440        /* host sets to SEQ_REQ when the reply is ready */
+#define MB_SLEEPING     0x480        /* guest sets 1 before WFI; host then sends a wake byte */
+
+/* The reply: operations the stub applies before restoring the context. */
+#define MB_OPS          0x500
+#define MB_TTBR0        0x508
+#define MB_TLBI_ASID    0x510        /* operand for tlbi aside1is (ASID << 48) */
+#define MB_N_TLBI_VA    0x518
+#define MB_N_SCRUB      0x520
+#define MB_TLBI_VA      0x600        /* up to 64 operands for tlbi vae1is (ASID << 48 | VA >> 12) */
+#define MB_MAX_TLBI_VA  64
+#define MB_SCRUB        0x800        /* up to 256 frame PAs to zero by guest stores */
+#define MB_MAX_SCRUB    256
+
+#define OP_SET_TTBR0    (1 << 0)
+#define OP_TLBI_ALL     (1 << 1)
+#define OP_TLBI_ASID    (1 << 2)
+#define OP_TLBI_VA      (1 << 3)
+#define OP_SCRUB        (1 << 4)
+
+/* MB_REASON values. */
+#define REASON_BOOT     0
+#define REASON_SYNC     1            /* svc, aborts, undefined instructions from EL0 */
+#define REASON_IRQ      2
+#define REASON_FIQ      3
+#define REASON_SERROR   4
+#define REASON_AARCH32  5
+#define REASON_EL1      0x10         /* + vector index 0..7: the stub itself faulted */
+
+#define SPIN_LIMIT      20000        /* polls of SEQ_REPLY before sleeping in WFI */
+#define WAKE_TICKS      625000       /* backup wake-up: 10 ms at 62.5 MHz */
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * moss-py guest stub: the only native code of the kernel.
+ *
+ * It boots at EL1, turns on the MMU with tables the host wrote before the first
+ * instruction, and then does one thing forever: on every exception from EL0 it saves
+ * the user context into this CPU's mailbox, rings the doorbell (a byte on the PL011,
+ * which QEMU forwards to the host's socket), waits for the host's reply, applies the
+ * reply's operations, restores the (possibly replaced) context and erets.
+ * It has no policy: every decision is the host's.
+ *
+ * The code is position independent (adr, and literal constants only): it runs at its
+ * physical address until the MMU is on and at PA + LINEAR_OFFSET afterwards.
+ * SP_EL1 always points at the mailbox, so saving a context needs no scratch register.
+ */
+#include "layout.h"
+
+#define MAIR_VALUE   0xff04          /* attr0 Device-nGnRE, attr1 Normal write-back */
+
+/* TCR_EL1: 48-bit VAs both halves, 4 KiB granules, write-back inner-shareable walks,
+ * 40-bit PAs, 16-bit ASIDs taken from TTBR0, top byte ignored for EL0 like Linux. */
+#define TCR_VALUE ((16 << 0) | (1 << 8) | (1 << 10) | (3 << 12) | (0 << 14) | \
+                   (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30) | \
+                   (2 << 32) | (1 << 36) | (1 << 37))
+
+/* SCTLR_EL1: MMU, caches, SP alignment checks, and what Linux grants EL0: DC ZVA (glibc's
+ * memset uses it), CTR_EL0, cache maintenance, WFI/WFE without trapping. Plus RES1 bits. */
+#define SCTLR_VALUE ((1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12) | \
+                     (1 << 14) | (1 << 15) | (1 << 16) | (1 << 18) | (1 << 20) | (1 << 22) | \
+                     (1 << 23) | (1 << 26) | (1 << 28) | (1 << 29))
+
+#define GICC_IAR  0x0c
+#define GICC_EOIR 0x10
+#define UART_DR   0x00
+#define UART_FR   0x18
+#define UART_LCRH 0x2c
+#define UART_CR   0x30
+#define UART_IMSC 0x38
+#define UART_ICR  0x44
+
+    .section .text.boot, "ax"
+    .global _start
+_start:
+    msr     daifset, #0xf
+    mrs     x0, CurrentEL
+    cmp     x0, #(1 << 2)
+    b.ne    wrong_el
+    mov     x0, #(3 << 20)                  /* CPACR_EL1.FPEN: no FP/SIMD traps */
+    msr     cpacr_el1, x0
+    ldr     x0, =MAIR_VALUE
+    msr     mair_el1, x0
+    ldr     x0, =TCR_VALUE
+    msr     tcr_el1, x0
+    ldr     x0, =BOOT_L0
+    msr     ttbr0_el1, x0
+    ldr     x0, =KERN_L0
+    msr     ttbr1_el1, x0
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    ldr     x0, =SCTLR_VALUE
+    msr     sctlr_el1, x0
+    isb
+    adr     x0, 1f                          /* jump from the identity map to the linear map */
+    ldr     x1, =LINEAR_OFFSET
+    add     x0, x0, x1
+    br      x0
+1:  adr     x0, vectors
+    msr     vbar_el1, x0
+    ldr     x0, =(MAILBOX_BASE + LINEAR_OFFSET)
+    mov     sp, x0
+    bl      gic_uart_init
+    mov     x0, #(1 << 1)                   /* CNTKCTL_EL1.EL0VCTEN: EL0 may read CNTVCT */
+    msr     cntkctl_el1, x0
+    mov     x0, #REASON_BOOT
+    b       report
+
+wrong_el:                                   /* no MMU yet: say 'E' on the raw UART and stop */
+    ldr     x1, =UART_PA
+    mov     w2, #'E'
+    strb    w2, [x1]
+2:  wfi
+    b       2b
+
+gic_uart_init:
+    ldr     x0, =(GICD_PA + LINEAR_OFFSET)
+    mov     w1, #1
+    str     w1, [x0]                        /* GICD_CTLR: enable */
+    mov     w1, #(1 << VTIMER_INTID)
+    str     w1, [x0, #0x100]                /* GICD_ISENABLER0 (banked PPIs) */
+    mov     w1, #(1 << (UART_INTID - 32))
+    str     w1, [x0, #0x104]                /* GICD_ISENABLER1 */
+    mov     w1, #1
+    strb    w1, [x0, #(0x800 + UART_INTID)] /* GICD_ITARGETSR: CPU 0 */
+    ldr     x0, =(GICC_PA + LINEAR_OFFSET)
+    mov     w1, #0xf0
+    str     w1, [x0, #4]                    /* GICC_PMR */
+    mov     w1, #1
+    str     w1, [x0]                        /* GICC_CTLR: enable */
+    ldr     x0, =(UART_PA + LINEAR_OFFSET)
+    mov     w1, #0x7ff
+    str     w1, [x0, #UART_ICR]
+    mov     w1, #0x70                       /* 8 bits, FIFOs on */
+    str     w1, [x0, #UART_LCRH]
+    mov     w1, #((1 << 4) | (1 << 6))      /* RX and RX-timeout interrupts */
+    str     w1, [x0, #UART_IMSC]
+    mov     w1, #0x301                      /* UARTEN | TXE | RXE */
+    str     w1, [x0, #UART_CR]
+    ret
+
+/*
+ * Acknowledge one pending interrupt, if any, so that WFI can sleep again: drain the
+ * UART (the host's wake bytes) or silence the timer. Records the INTID in the mailbox.
+ * Clobbers x5-x8 only.
+ */
+ack_irq:
+    ldr     x5, =(GICC_PA + LINEAR_OFFSET)
+    ldr     w6, [x5, #GICC_IAR]
+    and     w7, w6, #0x3ff
+    cmp     w7, #1023
+    b.eq    9f
+    str     x7, [sp, #MB_INTID]
+    cmp     w7, #UART_INTID
+    b.ne    2f
+    ldr     x7, =(UART_PA + LINEAR_OFFSET)
+1:  ldr     w8, [x7, #UART_FR]
+    tbnz    w8, #4, 3f                      /* RXFE: receive FIFO empty */
+    ldr     w8, [x7, #UART_DR]
+    b       1b
+2:  cmp     w7, #VTIMER_INTID
+    b.ne    3f
+    msr     cntv_ctl_el0, xzr
+3:  str     w6, [x5, #GICC_EOIR]
+9:  ret
+
+/*
+ * The exception vectors. Every entry saves x0/x1, puts its reason in x0 and joins
+ * save_context. Entries for exceptions taken from EL1 mean the stub itself faulted.
+ */
+    .macro ventry reason
+    .balign 0x80
+    stp     x0, x1, [sp, #MB_X0]
+    mov     x0, #(\reason)
+    b       save_context
+    .endm
+
+    .balign 0x800
+vectors:
+    ventry  REASON_EL1 + 0
+    ventry  REASON_EL1 + 1
+    ventry  REASON_EL1 + 2
+    ventry  REASON_EL1 + 3
+    ventry  REASON_EL1 + 4
+    ventry  REASON_EL1 + 5
+    ventry  REASON_EL1 + 6
+    ventry  REASON_EL1 + 7
+    ventry  REASON_SYNC
+    ventry  REASON_IRQ
+    ventry  REASON_FIQ
+    ventry  REASON_SERROR
+    ventry  REASON_AARCH32
+    ventry  REASON_AARCH32
+    ventry  REASON_AARCH32
+    ventry  REASON_AARCH32
+
+save_context:
+    stp     x2, x3, [sp, #(MB_X0 + 16)]
+    stp     x4, x5, [sp, #(MB_X0 + 32)]
+    stp     x6, x7, [sp, #(MB_X0 + 48)]
+    stp     x8, x9, [sp, #(MB_X0 + 64)]
+    stp     x10, x11, [sp, #(MB_X0 + 80)]
+    stp     x12, x13, [sp, #(MB_X0 + 96)]
+    stp     x14, x15, [sp, #(MB_X0 + 112)]
+    stp     x16, x17, [sp, #(MB_X0 + 128)]
+    stp     x18, x19, [sp, #(MB_X0 + 144)]
+    stp     x20, x21, [sp, #(MB_X0 + 160)]
+    stp     x22, x23, [sp, #(MB_X0 + 176)]
+    stp     x24, x25, [sp, #(MB_X0 + 192)]
+    stp     x26, x27, [sp, #(MB_X0 + 208)]
+    stp     x28, x29, [sp, #(MB_X0 + 224)]
+    mrs     x2, sp_el0
+    stp     x30, x2, [sp, #(MB_X0 + 240)]   /* x30 and MB_SP are adjacent */
+    mrs     x2, elr_el1
+    mrs     x3, spsr_el1
+    stp     x2, x3, [sp, #MB_PC]
+    mrs     x2, tpidr_el0
+    mrs     x3, fpcr
+    stp     x2, x3, [sp, #MB_TPIDR]
+    mrs     x2, fpsr
+    str     x2, [sp, #MB_FPSR]
+    mrs     x2, esr_el1
+    mrs     x3, far_el1
+    stp     x2, x3, [sp, #MB_ESR]
+    add     x2, sp, #MB_Q0
+    stp     q0, q1, [x2, #0]
+    stp     q2, q3, [x2, #32]
+    stp     q4, q5, [x2, #64]
+    stp     q6, q7, [x2, #96]
+    stp     q8, q9, [x2, #128]
+    stp     q10, q11, [x2, #160]
+    stp     q12, q13, [x2, #192]
+    stp     q14, q15, [x2, #224]
+    stp     q16, q17, [x2, #256]
+    stp     q18, q19, [x2, #288]
+    stp     q20, q21, [x2, #320]
+    stp     q22, q23, [x2, #352]
+    stp     q24, q25, [x2, #384]
+    stp     q26, q27, [x2, #416]
+    stp     q28, q29, [x2, #448]
+    stp     q30, q31, [x2, #480]
+    mov     x2, #1023
+    str     x2, [sp, #MB_INTID]
+    cmp     x0, #REASON_IRQ
+    b.ne    report
+    bl      ack_irq
+
+/*
+ * Publish the context (payload before sequence number), ring the doorbell, and wait for
+ * the reply: spin a while, then sleep in WFI with SLEEPING set so the host sends a wake
+ * byte; a 10 ms timer wakes us regardless, so a lost wake-up costs time, never a hang.
+ */
+report:
+    str     x0, [sp, #MB_REASON]
+    ldr     x1, [sp, #MB_SEQ_REQ]
+    add     x1, x1, #1
+    dmb     ish
+    str     x1, [sp, #MB_SEQ_REQ]
+    dsb     ish
+    ldr     x2, =(UART_PA + LINEAR_OFFSET)
+    mov     w3, #'!'
+    strb    w3, [x2, #UART_DR]
+    mov     x4, #SPIN_LIMIT
+1:  ldr     x2, [sp, #MB_SEQ_REPLY]
+    cmp     x2, x1
+    b.eq    replied
+    subs    x4, x4, #1
+    b.ne    1b
+sleep:
+    mov     x2, #1
+    str     x2, [sp, #MB_SLEEPING]
+    dmb     ish                             /* SLEEPING visible before we look again */
+    ldr     x2, [sp, #MB_SEQ_REPLY]
+    cmp     x2, x1
+    b.eq    woken
+    ldr     x2, =WAKE_TICKS
+    msr     cntv_tval_el0, x2
+    mov     x2, #1
+    msr     cntv_ctl_el0, x2
+    wfi
+    bl      ack_irq
+    b       sleep
+woken:
+    str     xzr, [sp, #MB_SLEEPING]
+    msr     cntv_ctl_el0, xzr
+replied:
+    dmb     ish                             /* reply payload after the sequence number */
+    ldr     x0, [sp, #MB_REASON]
+    cmp     x0, #REASON_EL1
+    b.hs    halted                          /* the stub faulted: the host has the dump */
+
+/* Apply the reply's operations, in an order that is safe: scrub, switch, invalidate. */
+    ldr     x2, [sp, #MB_OPS]
+    cbz     x2, restore
+    tbz     x2, #4, 2f                      /* OP_SCRUB: zero frames with guest stores so */
+    ldr     x3, [sp, #MB_N_SCRUB]           /* TCG drops translations of their old code */
+    add     x4, sp, #MB_SCRUB
+    ldr     x6, =LINEAR_OFFSET
+1:  cbz     x3, 11f
+    ldr     x5, [x4], #8
+    add     x5, x5, x6
+    mov     x7, #256
+10: stp     xzr, xzr, [x5], #16
+    subs    x7, x7, #1
+    b.ne    10b
+    sub     x3, x3, #1
+    b       1b
+11: dsb     ish
+    ic      ialluis
+2:  tbz     x2, #0, 3f                      /* OP_SET_TTBR0 */
+    ldr     x3, [sp, #MB_TTBR0]
+    msr     ttbr0_el1, x3
+    isb
+3:  dsb     ishst
+    tbz     x2, #1, 4f                      /* OP_TLBI_ALL */
+    tlbi    vmalle1is
+4:  tbz     x2, #2, 5f                      /* OP_TLBI_ASID */
+    ldr     x3, [sp, #MB_TLBI_ASID]
+    tlbi    aside1is, x3
+5:  tbz     x2, #3, 7f                      /* OP_TLBI_VA */
+    ldr     x3, [sp, #MB_N_TLBI_VA]
+    add     x4, sp, #MB_TLBI_VA
+6:  cbz     x3, 7f
+    ldr     x5, [x4], #8
+    tlbi    vae1is, x5
+    sub     x3, x3, #1
+    b       6b
+7:  dsb     ish
+    isb
+    str     xzr, [sp, #MB_OPS]
+
+restore:
+    add     x2, sp, #MB_Q0
+    ldp     q0, q1, [x2, #0]
+    ldp     q2, q3, [x2, #32]
+    ldp     q4, q5, [x2, #64]
+    ldp     q6, q7, [x2, #96]
+    ldp     q8, q9, [x2, #128]
+    ldp     q10, q11, [x2, #160]
+    ldp     q12, q13, [x2, #192]
+    ldp     q14, q15, [x2, #224]
+    ldp     q16, q17, [x2, #256]
+    ldp     q18, q19, [x2, #288]
+    ldp     q20, q21, [x2, #320]
+    ldp     q22, q23, [x2, #352]
+    ldp     q24, q25, [x2, #384]
+    ldp     q26, q27, [x2, #416]
+    ldp     q28, q29, [x2, #448]
+    ldp     q30, q31, [x2, #480]
+    ldp     x2, x3, [sp, #MB_PC]
+    msr     elr_el1, x2
+    msr     spsr_el1, x3
+    ldp     x2, x3, [sp, #MB_TPIDR]
+    msr     tpidr_el0, x2
+    msr     fpcr, x3
+    ldr     x2, [sp, #MB_FPSR]
+    msr     fpsr, x2
+    ldp     x30, x2, [sp, #(MB_X0 + 240)]
+    msr     sp_el0, x2
+    ldp     x2, x3, [sp, #(MB_X0 + 16)]
+    ldp     x4, x5, [sp, #(MB_X0 + 32)]
+    ldp     x6, x7, [sp, #(MB_X0 + 48)]
+    ldp     x8, x9, [sp, #(MB_X0 + 64)]
+    ldp     x10, x11, [sp, #(MB_X0 + 80)]
+    ldp     x12, x13, [sp, #(MB_X0 + 96)]
+    ldp     x14, x15, [sp, #(MB_X0 + 112)]
+    ldp     x16, x17, [sp, #(MB_X0 + 128)]
+    ldp     x18, x19, [sp, #(MB_X0 + 144)]
+    ldp     x20, x21, [sp, #(MB_X0 + 160)]
+    ldp     x22, x23, [sp, #(MB_X0 + 176)]
+    ldp     x24, x25, [sp, #(MB_X0 + 192)]
+    ldp     x26, x27, [sp, #(MB_X0 + 208)]
+    ldp     x28, x29, [sp, #(MB_X0 + 224)]
+    ldp     x0, x1, [sp, #MB_X0]
+    eret
+
+halted:
+    wfi
+    b       halted
+
+    .ltorg

@@ -1,0 +1,60 @@
+"""Mirror of guest_stub/layout.h: the physical layout and the mailbox format shared with the stub.
+
+tests/unit/test_layout.py checks every constant against the header, so the two cannot drift.
+"""
+
+RAM_BASE = 0x40000000
+STUB_BASE = 0x40200000  # stub image, < 1 MiB
+KERN_L0 = 0x40300000  # TTBR1 tables, written by the host before boot
+KERN_L1 = 0x40301000
+BOOT_L0 = 0x40302000  # identity map used only while turning the MMU on
+BOOT_L1 = 0x40303000
+MAILBOX_BASE = 0x40310000  # one 4 KiB mailbox per CPU
+MAILBOX_SIZE = 0x1000
+FRAME_POOL_BASE = 0x40400000  # everything above belongs to the host's frame allocator
+LINEAR_OFFSET = 0xffff000000000000
+UART_PA = 0x09000000
+GICD_PA = 0x08000000
+GICC_PA = 0x08010000
+UART_INTID = 33  # PL011 on -M virt: SPI 1
+VTIMER_INTID = 27  # Mailbox: the user context, saved on every exception from EL0 and restored on return.
+MB_X0 = 0x000  # x0..x30, 8 bytes each
+MB_SP = 0x0f8  # sp_el0
+MB_PC = 0x100  # elr_el1
+MB_PSTATE = 0x108  # spsr_el1
+MB_TPIDR = 0x110  # tpidr_el0
+MB_FPCR = 0x118
+MB_FPSR = 0x120
+MB_CONTEXT_END = 0x128  # x0..fpsr: the integer context
+MB_ESR = 0x140  # why we trapped (not restored)
+MB_FAR = 0x148
+MB_REASON = 0x150
+MB_INTID = 0x158
+MB_Q0 = 0x200  # q0..q31, 16 bytes each, up to 0x400
+MB_Q_END = 0x400  # Handshake words, each on its own cache line.
+MB_SEQ_REQ = 0x400  # guest increments after saving a context
+MB_SEQ_REPLY = 0x440  # host sets to SEQ_REQ when the reply is ready
+MB_SLEEPING = 0x480  # guest sets 1 before WFI; host then sends a wake byte
+MB_OPS = 0x500
+MB_TTBR0 = 0x508
+MB_TLBI_ASID = 0x510  # operand for tlbi aside1is (ASID << 48)
+MB_N_TLBI_VA = 0x518
+MB_N_SCRUB = 0x520
+MB_TLBI_VA = 0x600  # up to 64 operands for tlbi vae1is (ASID << 48 | VA >> 12)
+MB_MAX_TLBI_VA = 64
+MB_SCRUB = 0x800  # up to 256 frame PAs to zero by guest stores
+MB_MAX_SCRUB = 256
+OP_SET_TTBR0 = (1 << 0)
+OP_TLBI_ALL = (1 << 1)
+OP_TLBI_ASID = (1 << 2)
+OP_TLBI_VA = (1 << 3)
+OP_SCRUB = (1 << 4)  # MB_REASON values.
+REASON_BOOT = 0
+REASON_SYNC = 1  # svc, aborts, undefined instructions from EL0
+REASON_IRQ = 2
+REASON_FIQ = 3
+REASON_SERROR = 4
+REASON_AARCH32 = 5
+REASON_EL1 = 0x10  # + vector index 0..7: the stub itself faulted
+SPIN_LIMIT = 20000  # polls of SEQ_REPLY before sleeping in WFI
+WAKE_TICKS = 625000  # backup wake-up: 10 ms at 62.5 MHz

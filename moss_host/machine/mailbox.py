@@ -1,0 +1,98 @@
+"""One CPU's mailbox in shared RAM: the trapped user context and the host's reply.
+
+Ordering (x86 host, TCG guest): the guest publishes the context before SEQ_REQ and rings
+the doorbell; the host reads SEQ_REQ before the context. The host writes the reply fields
+before SEQ_REPLY. Python's mmap writes are plain stores, which x86 keeps in program order.
+"""
+from __future__ import annotations
+
+import struct
+
+from . import layout as L
+
+_X_REGS = struct.Struct("<31Q")
+_ARGS = struct.Struct("<6Q")
+_U64 = struct.Struct("<Q")
+
+# A saved context is the mailbox's restorable parts: x0..fpsr and q0..q31.
+CONTEXT_SIZE = L.MB_CONTEXT_END + (L.MB_Q_END - L.MB_Q0)
+
+
+class Mailbox:
+    def __init__(self, ram, cpu: int):
+        base = L.MAILBOX_BASE - L.RAM_BASE + cpu * L.MAILBOX_SIZE
+        self.mem = memoryview(ram)[base:base + L.MAILBOX_SIZE]
+        self.cpu = cpu
+
+    def u64(self, off: int) -> int:
+        return _U64.unpack_from(self.mem, off)[0]
+
+    def set_u64(self, off: int, value: int) -> None:
+        _U64.pack_into(self.mem, off, value & 0xFFFF_FFFF_FFFF_FFFF)
+
+    # -- the trap ------------------------------------------------------------------------
+
+    @property
+    def seq_req(self) -> int:
+        return self.u64(L.MB_SEQ_REQ)
+
+    @property
+    def reason(self) -> int:
+        return self.u64(L.MB_REASON)
+
+    def syscall_args(self) -> tuple[int, ...]:
+        return _ARGS.unpack_from(self.mem, L.MB_X0)
+
+    def x_regs(self) -> tuple[int, ...]:
+        return _X_REGS.unpack_from(self.mem, L.MB_X0)
+
+    # -- the context ---------------------------------------------------------------------
+
+    def save_context(self, into: bytearray) -> None:
+        into[:L.MB_CONTEXT_END] = self.mem[:L.MB_CONTEXT_END]
+        into[L.MB_CONTEXT_END:] = self.mem[L.MB_Q0:L.MB_Q_END]
+
+    def load_context(self, ctx: bytes | bytearray) -> None:
+        self.mem[:L.MB_CONTEXT_END] = ctx[:L.MB_CONTEXT_END]
+        self.mem[L.MB_Q0:L.MB_Q_END] = ctx[L.MB_CONTEXT_END:]
+
+    # -- the reply -----------------------------------------------------------------------
+
+    def post_reply(self, ops: int, ttbr0: int = 0, tlbi_asid: int = 0,
+                   tlbi_vas: list[int] = (), scrub: list[int] = ()) -> bool:
+        """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte."""
+        m = self.mem
+        if tlbi_vas:
+            struct.pack_into(f"<{len(tlbi_vas)}Q", m, L.MB_TLBI_VA, *tlbi_vas)
+        if scrub:
+            struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
+        struct.pack_into("<5Q", m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
+        _U64.pack_into(m, L.MB_SEQ_REPLY, _U64.unpack_from(m, L.MB_SEQ_REQ)[0])
+        return _U64.unpack_from(m, L.MB_SLEEPING)[0] != 0
+
+
+def new_context(pc: int, sp: int) -> bytearray:
+    """A fresh EL0 context: all registers zero, PSTATE EL0t with interrupts unmasked."""
+    ctx = bytearray(CONTEXT_SIZE)
+    _U64.pack_into(ctx, L.MB_SP, sp)
+    _U64.pack_into(ctx, L.MB_PC, pc)
+    return ctx
+
+
+class Context:
+    """Typed access to a saved context blob (same offsets as the mailbox for x0..fpsr)."""
+
+    def __init__(self, blob: bytearray):
+        self.blob = blob
+
+    def x(self, n: int) -> int:
+        return _U64.unpack_from(self.blob, L.MB_X0 + 8 * n)[0]
+
+    def set_x(self, n: int, value: int) -> None:
+        _U64.pack_into(self.blob, L.MB_X0 + 8 * n, value & 0xFFFF_FFFF_FFFF_FFFF)
+
+    def get(self, off: int) -> int:
+        return _U64.unpack_from(self.blob, off)[0]
+
+    def set(self, off: int, value: int) -> None:
+        _U64.pack_into(self.blob, off, value & 0xFFFF_FFFF_FFFF_FFFF)
