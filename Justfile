@@ -1,0 +1,57 @@
+# moss-py tasks. `just --list` shows them; `just boot` is the one to start with.
+# Arguments after a recipe name are passed through unchanged ("$@"), quoting kept.
+set positional-arguments := true
+
+image_path := "build/initramfs.cpio"
+
+# List the recipes.
+default:
+    @just --list
+
+# Install system packages, Debian arm64 debs and the Python package (idempotent, quick when done).
+setup:
+    scripts/setup.sh
+
+# Build the guest stub into build/guest_stub/stub.elf.
+stub:
+    make --no-print-directory -C guest_stub
+
+# Cross-compile the C test programs into build/programs/.
+programs:
+    make -s --no-print-directory -C tests/programs
+
+# Build build/initramfs.cpio (busybox + /etc + the test programs under /tests).
+image: programs
+    scripts/fetch_debs.sh >/dev/null
+    python3 images/build_initramfs.py
+
+# Everything a boot needs.
+build: stub programs image
+
+# Boot the initramfs to a busybox shell on this terminal, e.g. `just boot --trace`, `just boot --gdb`.
+boot *ARGS: build
+    moss-host boot --image {{image_path}} "$@"
+
+# Run one program inside moss-py, e.g. `just run /tests/hello`.
+run *ARGS: build
+    moss-host run --image {{image_path}} "$@"
+
+# Attach gdb-multiarch to a moss-py started with `just boot --gdb`.
+gdb *ARGS:
+    python3 -m moss_host.cli gdb "$@"
+
+# All tests (unit, in QEMU, differential), e.g. `just test -k pipe`.
+test *ARGS: build
+    python3 -m pytest -q "$@"
+
+# Only the tests that need no QEMU (fast).
+test-unit *ARGS:
+    python3 -m pytest -q tests/unit "$@"
+
+# Side-by-side benchmarks: moss-py vs Linux vs qemu-aarch64 (see bench/README.md).
+bench *ARGS: build
+    python3 -m bench.run "$@"
+
+# Regenerate the syscall support document.
+syscall-doc:
+    python3 -m moss_host.syscalls.doc --write
