@@ -1,0 +1,9 @@
+"""The syscall layer: handlers grouped by family, registered in table.SYSCALLS on import."""
+import importlib
+
+FAMILIES = ("process", "memory", "time", "info", "fs")
+
+
+def load_all() -> None:
+    for family in FAMILIES:
+        importlib.import_module(f"{__name__}.{family}")

@@ -1,0 +1,131 @@
+"""moss-host: run a program or boot a shell on the moss-py kernel, or attach gdb alongside.
+
+  moss-host run [--image IMG] [--trace] [--gdb ADDR] -- PROG ARGS...
+  moss-host boot [--image IMG] [--gdb ADDR] [--init PATH]
+  moss-host gdb [--batch-cmds FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from moss_host.errors import Errno, KernelPanic
+from moss_host.machine.qemu import MachineError
+
+log = logging.getLogger("moss")
+
+
+def exit_code_of(wait_status: int) -> int:
+    """A shell's view of a wait(2) status: the exit code, or 128 + the killing signal."""
+    if wait_status & 0x7F == 0:
+        return (wait_status >> 8) & 0xFF
+    return 128 + (wait_status & 0x7F)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="moss-host", description="The moss-py kernel: Linux in Python.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more kernel logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def kernel_options(sp):
+        sp.add_argument("--image", type=Path, help="initramfs (cpio newc) to use as the root filesystem")
+        sp.add_argument("--trace", action="store_true", help="print every syscall, strace style")
+        sp.add_argument("--gdb", metavar="ADDR", nargs="?", const="tcp:127.0.0.1:1234",
+                        help="expose QEMU's gdbstub (default tcp:127.0.0.1:1234) and wait for gdb")
+        sp.add_argument("--ram", type=int, default=1024, metavar="MiB", help="guest RAM size")
+
+    run = sub.add_parser("run", help="run one program and exit with its status")
+    kernel_options(run)
+    run.add_argument("program", nargs=argparse.REMAINDER, help="-- PROG ARGS...")
+    boot = sub.add_parser("boot", help="boot to a shell on the console")
+    kernel_options(boot)
+    boot.add_argument("--init", default="/bin/sh", help="first program (default /bin/sh)")
+    gdb = sub.add_parser("gdb", help="attach gdb-multiarch to a moss-host started with --gdb")
+    gdb.add_argument("gdb_args", nargs=argparse.REMAINDER)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING - 10 * args.verbose, format="moss: %(message)s")
+    if args.command == "gdb":
+        return attach_gdb(args.gdb_args)
+    program = args.program if args.command == "run" else [args.init]
+    if program and program[0] == "--":
+        program = program[1:]
+    if not program:
+        print("moss-host run: no program given (moss-host run -- PROG ARGS...)", file=sys.stderr)
+        return 2
+    return run_kernel(args, program)
+
+
+def run_kernel(args, program: list[str]) -> int:
+    from moss_host.kernel import Kernel, KernelConfig
+
+    config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram)
+    if args.image:
+        config.image = args.image
+    kernel = Kernel(config)
+    # SIGTERM/SIGHUP end the run like Ctrl-C does: through the finally blocks that stop QEMU.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        status = asyncio.run(kernel.run(program))
+    except KeyboardInterrupt:
+        print("moss: interrupted", file=sys.stderr)
+        return 130
+    except (MachineError, KernelPanic) as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 125
+    except Errno as e:
+        print(f"moss: cannot start {program[0]}: {e}", file=sys.stderr)
+        return 127
+    finally:
+        if kernel.machine is not None:
+            kernel.machine.kill_now()
+    return exit_code_of(status)
+
+
+def gdb_address(option: str | None) -> str | None:
+    """QEMU's -gdb syntax from ours: 'tcp:HOST:PORT' or 'unix:PATH'."""
+    if option is None:
+        return None
+    if option.startswith("unix:"):
+        return f"{option},server=on,wait=off"
+    if option.startswith("tcp:"):
+        return f"tcp:{option[4:]}"
+    return option
+
+
+def attach_gdb(extra: list[str]) -> int:
+    """Start gdb-multiarch on the running session with the stub's and the program's symbols."""
+    from moss_host.kernel import gdb_info_dir
+
+    info_file = gdb_info_dir() / "session.json"
+    if not info_file.exists():
+        print("moss: no session waiting for gdb; start one with `just boot --gdb`", file=sys.stderr)
+        return 1
+    info = json.loads(info_file.read_text())
+    return subprocess.call(["gdb-multiarch", *gdb_commands(info), *extra])
+
+
+def gdb_commands(info: dict) -> list[str]:
+    target = info["gdb"]
+    remote = target.split(",")[0].replace("tcp:", "", 1) if target.startswith("tcp:") else target.split(",")[0]
+    return ["-q", "-ex", "set pagination off", "-ex", "set confirm off",
+            "-ex", f"file {shlex.quote(info['program'])}" if not info["program_bias"] else
+            f"add-symbol-file {shlex.quote(info['program'])} -o {info['program_bias']:#x}",
+            "-ex", f"add-symbol-file {shlex.quote(info['stub'])}",
+            "-ex", f"target remote {remote}"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

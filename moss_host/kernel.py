@@ -1,0 +1,200 @@
+"""The kernel's lifecycle: boot the machine, start the first process, run until it is gone.
+
+Everything happens on one asyncio loop: doorbell bytes from the guest, the terminal,
+timers and QMP. There are no threads and no locks; a syscall that sleeps awaits.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moss_host.errors import ENOENT, Errno, KernelPanic
+from moss_host.machine.boot_tables import write_boot_tables
+from moss_host.machine.mailbox import Mailbox, new_context
+from moss_host.machine.qemu import Machine, MachineConfig, MachineError
+from moss_host.mm.memory import Memory
+from moss_host.proc import exec as execmod
+from moss_host.proc.cpu import Cpu
+from moss_host.proc.task import Creds, State, Task
+from moss_host.syscalls import load_all
+from moss_host.syscalls.trace import Tracer
+
+log = logging.getLogger("moss.kernel")
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_STUB = REPO / "build" / "guest_stub" / "stub.elf"
+DEFAULT_IMAGE = REPO / "build" / "initramfs.cpio"
+DEFAULT_ENV = [b"PATH=/usr/sbin:/usr/bin:/sbin:/bin", b"HOME=/root", b"TERM=linux"]
+
+
+@dataclass
+class KernelConfig:
+    image: Path = DEFAULT_IMAGE
+    stub: Path = DEFAULT_STUB
+    ram_mib: int = 1024
+    trace: bool = False
+    gdb: str | None = None          # gdbstub address; the VM then waits for gdb to continue it
+    env: list[bytes] = field(default_factory=lambda: list(DEFAULT_ENV))
+
+
+class Kernel:
+    def __init__(self, config: KernelConfig):
+        self.config = config
+        self.tracer = Tracer() if config.trace else None
+        self.tasks: dict[int, Task] = {}
+        self.next_pid = 1
+        self.boot_time = time.monotonic()
+        self.machine: Machine | None = None
+        self.mem: Memory | None = None
+        self.cpu: Cpu | None = None
+        self.root_fs = None
+        self.console_files = None
+        self._done: asyncio.Future | None = None
+        self.init_status: int | None = None
+        load_all()
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def run(self, argv: list[str]) -> int:
+        """Boot, run argv[0] as pid 1, and return its wait(2) status."""
+        from moss_host.fs.hostfile import make_console_files
+        from moss_host.fs.vfs import build_root_from_cpio
+
+        loop = asyncio.get_running_loop()
+        self._done = loop.create_future()
+        self.root_fs = build_root_from_cpio(read_image(self.config.image))
+        self.console_files = make_console_files()
+        self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
+        try:
+            await self.machine.start()
+            self.mem = Memory(self.machine.ram, self.machine.ram_size)
+            write_boot_tables(self.mem.physmem, self.machine.ram_size)
+            self.cpu = Cpu(self, 0, Mailbox(self.machine.ram, 0), self.machine.doorbell)
+            init = self.spawn_init(argv)
+            self.cpu.runqueue.append(init)
+            loop.add_reader(self.machine.doorbell.fileno(), self.cpu.on_doorbell)
+            watcher = asyncio.ensure_future(self.machine.proc.wait())
+            watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
+            if self.config.gdb:
+                self.write_gdb_info(init)
+            else:
+                await self.machine.resume()
+            status = await self._done
+            watcher.cancel()
+            return status
+        finally:
+            if self.machine.doorbell is not None:
+                loop.remove_reader(self.machine.doorbell.fileno())
+            await self.machine.close()
+
+    def spawn_init(self, argv: list[str]) -> Task:
+        from moss_host.fs.fdtable import FdTable
+
+        pid = self.alloc_pid()
+        files = FdTable()
+        for fd, f in enumerate(self.console_files):
+            files.install_at(fd, f)
+        task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds())
+        self.exec_into(task, argv[0], [a.encode() for a in argv], self.config.env)
+        self.tasks[pid] = task
+        return task
+
+    def alloc_pid(self) -> int:
+        pid = self.next_pid
+        self.next_pid += 1
+        return pid
+
+    def exec_into(self, task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> None:
+        """Replace task's image with the program at path (resolved in task's filesystem view)."""
+        from moss_host.fs.path import read_whole_file
+
+        data = read_whole_file(task.fs, path.encode(), task.creds)
+        loaded = execmod.load_program(self.mem, data, path, argv, envp, task.creds,
+                                      lambda p: read_whole_file(task.fs, p.encode(), task.creds))
+        old = task.mm
+        task.mm = loaded.mm
+        task.comm = os.path.basename(path).encode()[:15]
+        task.exe = path
+        task.image_bias = loaded.bias
+        ctx = new_context(loaded.entry, loaded.sp)
+        if task.on_cpu is not None:
+            task.on_cpu.mailbox.load_context(ctx)
+        else:
+            task.context = ctx
+        if old is not None:
+            old.destroy()
+
+    # -- events from CPUs ---------------------------------------------------------------------
+
+    def syscall_finished(self, task: Task, job: asyncio.Future) -> None:
+        from moss_host.proc.task import TaskExit
+        try:
+            result = job.result()
+        except TaskExit as e:
+            self.exit_task(task, e.status)
+            self.cpu.schedule()
+            return
+        except asyncio.CancelledError:
+            return
+        self.cpu.wake(task, result)
+
+    def exit_task(self, task: Task, status: int) -> None:
+        """The task is gone: free what it holds and report to whoever waits for it."""
+        if task.state is State.ZOMBIE:
+            return
+        cpu = task.on_cpu
+        if cpu is not None:
+            cpu.current = None
+            task.on_cpu = None
+        task.state = State.ZOMBIE
+        task.exit_status = status
+        task.files.close_all()
+        task.mm.destroy()
+        self.tasks.pop(task.tid, None)
+        if task.tid == 1:
+            self.init_status = status
+        if not self.tasks:
+            self.finish(self.init_status if self.init_status is not None else status)
+
+    def finish(self, status: int) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_result(status)
+
+    def panic(self, message: str) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_exception(KernelPanic(message))
+
+    def machine_gone(self, why: str) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_exception(MachineError(why))
+
+    # -- gdb alongside ---------------------------------------------------------------------------
+
+    def write_gdb_info(self, task: Task) -> None:
+        """Tell `moss-host gdb` where to attach and which symbols are where."""
+        from moss_host.fs.path import read_whole_file
+
+        info_dir = gdb_info_dir()
+        info_dir.mkdir(parents=True, exist_ok=True)
+        program = info_dir / "program.elf"
+        program.write_bytes(read_whole_file(task.fs, task.exe.encode(), task.creds))
+        (info_dir / "session.json").write_text(json.dumps({
+            "gdb": self.config.gdb, "stub": str(self.config.stub), "program": str(program),
+            "program_bias": task.image_bias, "pid": os.getpid()}))
+        print(f"moss: waiting for gdb on {self.config.gdb} (run `just gdb`, then `continue`)", flush=True)
+
+
+def gdb_info_dir() -> Path:
+    return Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"moss-py-{os.getuid()}"
+
+
+def read_image(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise Errno(ENOENT, f"image {path} not found (run `just image`)") from None

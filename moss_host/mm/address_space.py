@@ -1,0 +1,216 @@
+"""A process's user address space: VMAs, the page table in guest RAM, and demand paging.
+
+Pages are populated on first touch (a fault from the guest, or the kernel's own access
+through uaccess). `resident` mirrors what is mapped so that copying to and from user
+memory is a dict lookup per page, never a trip to the guest.
+"""
+from __future__ import annotations
+
+from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END, page_down, page_up
+from moss_host.arch.arm64 import pagetable as pt
+from moss_host.errors import EFAULT, ENAMETOOLONG, Errno
+
+from .memory import Memory
+from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
+
+FAULT_AROUND = 16            # pages populated per fault, within the VMA and an aligned window
+STACK_TOP = 0xFFFF_FFFF_F000      # like Linux arm64 with 48-bit VAs (no randomisation)
+STACK_SIZE = 8 << 20            # RLIMIT_STACK default
+MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack gap
+
+
+class UserFault(Exception):
+    """An access the address space cannot satisfy: SIGSEGV with SEGV_MAPERR or SEGV_ACCERR."""
+
+    def __init__(self, addr: int, mapped: bool):
+        super().__init__(f"fault at {addr:#x} ({'access' if mapped else 'no mapping'})")
+        self.addr = addr
+        self.mapped = mapped       # True: SEGV_ACCERR, False: SEGV_MAPERR
+
+
+class AddressSpace:
+    def __init__(self, mem: Memory):
+        self.mem = mem
+        self.table = pt.PageTable(mem.physmem, mem.alloc_table, mem.free_table)
+        self.vmas = VmaSet()
+        self.asid = mem.asids.alloc()
+        self.resident: dict[int, int] = {}      # page VA -> frame PA
+        self.brk_start = self.brk = 0
+        self.mmap_top = MMAP_TOP
+
+    @property
+    def ttbr0(self) -> int:
+        return self.asid << 48 | self.table.root_pa
+
+    # -- faults --------------------------------------------------------------------------
+
+    def fault(self, addr: int, is_write: bool, is_exec: bool) -> None:
+        """Make addr accessible as asked, or raise UserFault."""
+        vma = self.vmas.find(addr) if 0 <= addr < USER_VA_END else None
+        if vma is None:
+            raise UserFault(addr, mapped=False)
+        need = PROT_EXEC if is_exec else PROT_WRITE if is_write else PROT_READ
+        if not vma.prot & need:
+            raise UserFault(addr, mapped=True)
+        page = addr & PAGE_MASK
+        if page in self.resident:
+            # Resident and permitted: a stale TLB entry or a copy-on-write page.
+            self._make_writable(vma, page) if is_write else self.mem.flush_page(self.asid, page)
+            return
+        self._populate_around(vma, page)
+
+    def _populate_around(self, vma: Vma, page: int) -> None:
+        window = FAULT_AROUND * PAGE_SIZE
+        lo = max(vma.start, page & ~(window - 1))
+        hi = min(vma.end, lo + window)
+        for va in range(lo, hi, PAGE_SIZE):
+            if va not in self.resident:
+                self._populate(vma, va)
+
+    def _populate(self, vma: Vma, va: int) -> int:
+        mem = self.mem
+        pa = mem.alloc_zeroed() if vma.backing is None else mem.frames.alloc()
+        if vma.backing is not None:
+            data = vma.backing.read(vma.offset + (va - vma.start), PAGE_SIZE)
+            mem.physmem.write(pa, data)
+            if len(data) < PAGE_SIZE:
+                mem.physmem.zero(pa + len(data), PAGE_SIZE - len(data))
+        self._install(vma, va, pa)
+        return pa
+
+    def _install(self, vma: Vma, va: int, pa: int) -> None:
+        prot = vma.prot
+        if prot & PROT_EXEC:
+            self.mem.exec_frames.add(pa)
+        if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+            self.table.map(va, pt.user_page_desc(pa, True, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC)))
+        self.resident[va] = pa
+
+    def _make_writable(self, vma: Vma, page: int) -> None:
+        """Write fault on a resident page the VMA allows to be written: break copy-on-write."""
+        pa = self.resident[page]
+        desc = self.table.lookup(page)
+        if self.mem.frames.get_ref(pa) > 1:
+            new = self.mem.frames.alloc()
+            self.mem.physmem.copy(new, pa, PAGE_SIZE)
+            self.mem.release(pa)
+            if vma.prot & PROT_EXEC:
+                self.mem.exec_frames.add(new)
+            pa = self.resident[page] = new
+        self.table.update(page, pt.user_page_desc(pa, True, True, bool(vma.prot & PROT_EXEC)))
+        if desc & pt.DESC_VALID:
+            self.mem.flush_page(self.asid, page)
+
+    # -- the kernel's access to user memory (EFAULT, never an exception) ----------------------
+
+    def _frame_for(self, page: int, write: bool) -> int:
+        pa = self.resident.get(page)
+        if pa is not None and not write:
+            return pa
+        if pa is not None:
+            desc = self.table.lookup(page)
+            if desc and pt.desc_is_writable(desc):
+                return pa
+        try:
+            self.fault(page, is_write=write, is_exec=False)
+        except UserFault:
+            raise Errno(EFAULT) from None
+        return self.resident[page]
+
+    def read(self, ua: int, n: int) -> bytes:
+        if n <= 0:
+            return b""
+        if ua < 0 or ua + n > USER_VA_END:
+            raise Errno(EFAULT)
+        physmem = self.mem.physmem
+        out = []
+        while n:
+            off = ua & (PAGE_SIZE - 1)
+            chunk = min(n, PAGE_SIZE - off)
+            out.append(physmem.read(self._frame_for(ua - off, False) + off, chunk))
+            ua += chunk
+            n -= chunk
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def write(self, ua: int, data) -> None:
+        n = len(data)
+        if n == 0:
+            return
+        if ua < 0 or ua + n > USER_VA_END:
+            raise Errno(EFAULT)
+        physmem = self.mem.physmem
+        view = memoryview(data).cast("B")
+        pos = 0
+        while pos < n:
+            off = ua & (PAGE_SIZE - 1)
+            chunk = min(n - pos, PAGE_SIZE - off)
+            physmem.write(self._frame_for(ua - off, True) + off, view[pos:pos + chunk])
+            ua += chunk
+            pos += chunk
+
+    def read_cstring(self, ua: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string, without the NUL; ENAMETOOLONG if none within limit."""
+        out = bytearray()
+        while len(out) < limit:
+            off = ua & (PAGE_SIZE - 1)
+            chunk = self.read(ua, min(PAGE_SIZE - off, limit - len(out)))
+            nul = chunk.find(0)
+            if nul >= 0:
+                out += chunk[:nul]
+                return bytes(out)
+            out += chunk
+            ua += len(chunk)
+        raise Errno(ENAMETOOLONG)
+
+    def read_u64(self, ua: int) -> int:
+        return int.from_bytes(self.read(ua, 8), "little")
+
+    def write_u64(self, ua: int, value: int) -> None:
+        self.write(ua, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))
+
+    # -- mapping changes ---------------------------------------------------------------------
+
+    def add(self, vma: Vma) -> Vma:
+        return self.vmas.insert(vma)
+
+    def unmap(self, start: int, end: int) -> None:
+        """munmap: drop VMAs and resident pages in [start, end)."""
+        self.vmas.remove_range(start, end)
+        for va in [va for va in self.resident if start <= va < end] if end - start > 64 * PAGE_SIZE \
+                else [va for va in range(start, end, PAGE_SIZE) if va in self.resident]:
+            self.drop_page(va)
+
+    def drop_page(self, va: int) -> None:
+        pa = self.resident.pop(va)
+        if self.table.unmap(va):
+            self.mem.flush_page(self.asid, va)
+        self.mem.release(pa)
+
+    def protect(self, start: int, end: int, prot: int) -> None:
+        """mprotect: change VMA protections and rewrite resident descriptors in [start, end)."""
+        self.vmas.protect_range(start, end, prot)
+        for va in range(start, end, PAGE_SIZE):
+            pa = self.resident.get(va)
+            if pa is None:
+                continue
+            old = self.table.lookup(va)
+            cow = self.mem.frames.get_ref(pa) > 1
+            writable = bool(prot & PROT_WRITE) and not cow
+            if prot & PROT_EXEC:
+                self.mem.exec_frames.add(pa)
+            if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+                desc = pt.user_page_desc(pa, True, writable, bool(prot & PROT_EXEC))
+                self.table.update(va, desc) if old & pt.DESC_VALID else self.table.map(va, desc)
+            elif old & pt.DESC_VALID:
+                self.table.unmap(va)
+            if old & pt.DESC_VALID:
+                self.mem.flush_page(self.asid, va)
+
+    def destroy(self) -> None:
+        """Free every frame and table of this address space (exit, exec)."""
+        for pa in self.resident.values():
+            self.mem.release(pa)
+        self.resident.clear()
+        self.table.destroy()
+        self.mem.flush_asid(self.asid)
+        self.mem.asids.free(self.asid)

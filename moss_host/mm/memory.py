@@ -1,0 +1,115 @@
+"""The machine's memory as the kernel owns it: guest RAM, the frame allocator, ASIDs, and the
+work the guest must do for us before user code runs again (TLB invalidation, frame scrubbing).
+
+TCG hazard (DESIGN.md, hazard 1): QEMU drops a translated block only when the *guest*
+stores to its code. A frame that was ever mapped executable may still have stale
+translations, so when it is freed it is not returned to the allocator directly: it is
+queued for the stub to zero with guest stores (OP_SCRUB) and freed only after the
+guest has done so. Frames never mapped executable carry no translations and are
+recycled at once; the host fills fresh frames directly.
+"""
+from __future__ import annotations
+
+from moss_host.addr import PA, PAGE_SIZE
+from moss_host.machine import layout as L
+
+from .frames import FrameAllocator
+from .physmem import PhysMem
+
+ASID_COUNT = 1 << 16
+
+
+class AsidAllocator:
+    """16-bit ASIDs. ASID 0 is never handed out (the boot identity map uses it)."""
+
+    def __init__(self):
+        self._free = list(range(ASID_COUNT - 1, 0, -1))
+
+    def alloc(self) -> int:
+        if not self._free:
+            raise MemoryError("out of ASIDs")  # 65535 live address spaces
+        return self._free.pop()
+
+    def free(self, asid: int) -> None:
+        self._free.append(asid)
+
+
+class Memory:
+    def __init__(self, ram, ram_size: int):
+        self.physmem = PhysMem(ram, L.RAM_BASE)
+        pool = L.RAM_BASE + ram_size - L.FRAME_POOL_BASE
+        self.frames = FrameAllocator(L.FRAME_POOL_BASE, pool)
+        self.asids = AsidAllocator()
+        self.exec_frames: set[int] = set()
+        self._scrub_queue: list[int] = []
+        self._scrubbing: list[int] = []
+        self.tlbi_vas: list[int] = []        # operands for tlbi vae1is
+        self.tlbi_asids: set[int] = set()
+        self.tlbi_all = False
+
+    # -- frames ------------------------------------------------------------------------
+
+    def alloc_zeroed(self) -> PA:
+        pa = self.frames.alloc()
+        self.physmem.zero(pa, PAGE_SIZE)
+        return pa
+
+    def alloc_table(self) -> PA:
+        return self.frames.alloc()          # PageTable zeroes its own tables
+
+    def free_table(self, pa: int) -> None:
+        self.frames.free(pa)
+
+    def share(self, pa: int) -> None:
+        self.frames.inc_ref(pa)
+
+    def release(self, pa: int) -> None:
+        """Drop one mapping's reference to a user frame."""
+        if pa in self.exec_frames and self.frames.get_ref(pa) == 1:
+            self.exec_frames.discard(pa)
+            self._scrub_queue.append(pa)
+        else:
+            self.frames.put(pa)
+
+    # -- the reply's guest-side work -------------------------------------------------------
+
+    def flush_page(self, asid: int, va: int) -> None:
+        if len(self.tlbi_vas) < L.MB_MAX_TLBI_VA:
+            self.tlbi_vas.append(asid << 48 | (va >> 12) & 0xFFF_FFFF_FFFF)
+        else:
+            self.tlbi_asids.add(asid)
+
+    def flush_asid(self, asid: int) -> None:
+        self.tlbi_asids.add(asid)
+
+    def take_guest_work(self) -> tuple[int, int, list[int], list[int]]:
+        """(ops, tlbi_asid operand, tlbi VA operands, frames to scrub) for the next reply."""
+        ops = 0
+        asid_operand = 0
+        vas: list[int] = []
+        if self.tlbi_all or len(self.tlbi_asids) > 1:
+            ops |= L.OP_TLBI_ALL
+        elif self.tlbi_asids:
+            ops |= L.OP_TLBI_ASID
+            asid_operand = next(iter(self.tlbi_asids)) << 48
+        if self.tlbi_vas and not ops & L.OP_TLBI_ALL:
+            ops |= L.OP_TLBI_VA
+            vas = self.tlbi_vas
+        self.tlbi_vas, self.tlbi_asids, self.tlbi_all = [], set(), False
+        scrub = self._scrub_queue[:L.MB_MAX_SCRUB]
+        del self._scrub_queue[:L.MB_MAX_SCRUB]
+        if scrub:
+            ops |= L.OP_SCRUB
+        self._scrubbing += scrub
+        return ops, asid_operand, vas, scrub
+
+    def guest_work_done(self) -> None:
+        """The guest ran again after a reply: the frames it scrubbed are clean now."""
+        if self._scrubbing:
+            for pa in self._scrubbing:
+                self.frames.put(pa)
+            self._scrubbing = []
+
+    @property
+    def free_frames(self) -> int:
+        return self.frames.free_frames

@@ -1,0 +1,93 @@
+"""Building a fresh process image: map an ELF (and its interpreter) into a new address space
+and lay out the initial stack, as Linux's load_elf_binary does.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from moss_host.addr import PAGE_SIZE, page_down, page_up
+from moss_host.errors import ENOEXEC, Errno
+from moss_host.loader import auxv as AUX
+from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
+                                  choose_load_bias, parse_elf)
+from moss_host.loader.stack import build_initial_stack, standard_auxv
+from moss_host.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
+from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+
+# What user space may rely on for this CPU model. HWCAP_CPUID is left out: it promises
+# that EL0 reads of the ID registers are emulated, which the kernel does not do yet.
+HWCAP = AUX.CORTEX_A72_HWCAP & ~AUX.HWCAP_CPUID
+
+
+class SegmentBacking:
+    """Page contents of one PT_LOAD: file bytes up to p_filesz, zeros after (the bss)."""
+
+    def __init__(self, data: bytes, file_end: int):
+        self.data = data
+        self.file_end = file_end
+
+    def read(self, offset: int, n: int) -> bytes:
+        return self.data[offset:min(offset + n, self.file_end)]
+
+
+@dataclass
+class LoadedImage:
+    mm: AddressSpace
+    entry: int
+    sp: int
+    bias: int
+
+
+def map_elf(mm: AddressSpace, image: ElfImage, data: bytes, bias: int, name: str) -> int:
+    """Create one private file-backed VMA per PT_LOAD; returns the end of the highest one."""
+    end = 0
+    for seg in image.segments:
+        start = page_down(seg.vaddr + bias)
+        prot = (PROT_READ if seg.readable else 0) | (PROT_WRITE if seg.writable else 0) \
+            | (PROT_EXEC if seg.executable else 0)
+        backing = SegmentBacking(data, seg.file_offset + seg.filesz)
+        offset = seg.file_offset - (seg.vaddr + bias - start)
+        vma = Vma(start, page_up(seg.vaddr + bias + seg.memsz), prot, MAP_PRIVATE, backing, offset, name)
+        try:
+            mm.add(vma)
+        except (ValueError, Errno):
+            raise Errno(ENOEXEC, f"{name}: PT_LOAD segments share a page") from None
+        end = max(end, vma.end)
+    return end
+
+
+def parse_or_enoexec(data: bytes, name: str) -> ElfImage:
+    try:
+        return parse_elf(data)
+    except ElfError as e:
+        raise Errno(ENOEXEC, f"{name}: {e}") from None
+
+
+def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[bytes],
+                 creds, read_interp) -> LoadedImage:
+    """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP."""
+    image = parse_or_enoexec(data, path)
+    mm = AddressSpace(mem)
+    try:
+        bias = choose_load_bias(image, DEFAULT_PIE_BASE)
+        mm.brk_start = mm.brk = map_elf(mm, image, data, bias, path)
+        entry = image.entry + bias
+        interp_bias = None
+        if image.interp:
+            interp_path = image.interp.decode(errors="replace")
+            interp_data = read_interp(interp_path)
+            interp = parse_or_enoexec(interp_data, interp_path)
+            interp_bias = choose_load_bias(interp, DEFAULT_INTERP_BASE)
+            map_elf(mm, interp, interp_data, interp_bias, interp_path)
+            entry = interp.entry + interp_bias
+        mm.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]"))
+        auxv = standard_auxv(image, bias, interp_bias, HWCAP, creds.uid, creds.euid, creds.gid,
+                             creds.egid, secure=False, hwcap2=AUX.CORTEX_A72_HWCAP2)
+        stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
+                                    execfn=path.encode())
+        mm.write(stack.image_base, stack.image)
+    except BaseException:
+        mm.destroy()
+        raise
+    return LoadedImage(mm, entry, stack.sp, bias)

@@ -1,0 +1,65 @@
+"""Tasks: the kernel's view of a thread of user code, and the credentials it carries."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from moss_host.machine.mailbox import Context
+
+
+class State(enum.Enum):
+    RUNNABLE = "R"     # on a CPU or waiting for one
+    BLOCKED = "S"      # inside a syscall that awaits something
+    ZOMBIE = "Z"
+
+
+@dataclass
+class Creds:
+    uid: int = 0
+    euid: int = 0
+    suid: int = 0
+    gid: int = 0
+    egid: int = 0
+    sgid: int = 0
+    groups: tuple[int, ...] = ()
+
+
+@dataclass(eq=False)
+class Task:
+    tid: int
+    tgid: int
+    mm: Any                       # AddressSpace
+    fs: Any                       # FsContext
+    files: Any                    # FdTable
+    creds: Creds = field(default_factory=Creds)
+    parent: "Task | None" = None
+    context: bytearray | None = None   # saved user context while not on a CPU
+    on_cpu: Any = None            # the Cpu whose mailbox holds our live context
+    state: State = State.RUNNABLE
+    comm: bytes = b""
+    exe: str = ""
+    exit_status: int | None = None     # wait(2) status once a zombie
+    clear_child_tid: int = 0
+    robust_list: tuple[int, int] = (0, 0)
+    rseq: tuple[int, int, int] = (0, 0, 0)
+    start_time: float = 0.0
+
+    @property
+    def pid(self) -> int:
+        return self.tgid
+
+    def regs(self) -> Context:
+        """The user registers, wherever they live right now."""
+        return Context(self.on_cpu.mailbox.mem if self.on_cpu is not None else self.context)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.tid} {self.comm.decode(errors='replace')} {self.state.value}>"
+
+
+class TaskExit(BaseException):
+    """Raised inside a syscall to end the calling task (exit, exit_group, fatal signal)."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status

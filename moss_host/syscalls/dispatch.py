@@ -1,0 +1,88 @@
+"""From a trapped `svc #0` to a handler call: decode, run (without a Task when it never
+sleeps), trace, and turn the outcome into the value for x0.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from moss_host.errors import ENOSYS, Errno
+from moss_host.proc.task import TaskExit
+
+from .numbers import SYSCALL_NAMES
+from .table import SYSCALLS, SyscallEntry
+
+log = logging.getLogger("moss.syscall")
+
+SUSPENDED = object()       # start() result: the handler awaits something; finish() completes it
+
+
+def start(task, nr: int, args: tuple[int, ...], tracer=None):
+    """Run a syscall until it finishes or first suspends.
+
+    Returns the result for x0, or (SUSPENDED, coroutine, awaited future). TaskExit
+    propagates to the caller (the task is gone).
+    """
+    entry = SYSCALLS.get(nr)
+    if entry is None:
+        name = SYSCALL_NAMES.get(nr, "unknown")
+        log.warning("pid %d: unimplemented syscall %d (%s) -> ENOSYS", task.tid, nr, name)
+        if tracer:
+            tracer.line(task, f"{name}_{nr}(...) = -1 ENOSYS")
+        return -ENOSYS
+    args = args[:entry.nargs]
+    shown = tracer.format_call(task, entry, args) if tracer else None
+    coro = entry.handler(task, *args)
+    try:
+        awaited = coro.send(None)
+    except StopIteration as done:
+        return _finished(task, entry, shown, tracer, done.value)
+    except Errno as e:
+        return _finished(task, entry, shown, tracer, -e.code)
+    except TaskExit:
+        if tracer:
+            tracer.line(task, f"{shown} = ?")
+        raise
+    except Exception as e:
+        return _finished(task, entry, shown, tracer, _kernel_bug(task, entry, args, e))
+    return SUSPENDED, _finish(task, entry, shown, tracer, coro, awaited)
+
+
+async def _finish(task, entry: SyscallEntry, shown, tracer, coro, awaited) -> int:
+    """Drive a suspended handler to completion the way an asyncio Task would."""
+    while True:
+        try:
+            if awaited is None:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([awaited])
+        except asyncio.CancelledError:
+            if awaited is not None:
+                awaited.cancel()
+        try:
+            awaited = coro.send(None)
+        except StopIteration as done:
+            return _finished(task, entry, shown, tracer, done.value)
+        except Errno as e:
+            return _finished(task, entry, shown, tracer, -e.code)
+        except (TaskExit, asyncio.CancelledError):
+            raise
+        except Exception as e:
+            return _finished(task, entry, shown, tracer, _kernel_bug(task, entry, (), e))
+
+
+def _finished(task, entry, shown, tracer, result) -> int:
+    if result is None:
+        result = 0
+    if tracer:
+        tracer.line(task, f"{shown} = {tracer.format_result(result)}")
+    return result
+
+
+def _kernel_bug(task, entry: SyscallEntry, args, exc: Exception) -> int:
+    """A handler raised something other than Errno: a kernel bug. Log it, fail the call."""
+    log.error("kernel bug in %s(%s) from pid %d: %s: %s", entry.name,
+              ", ".join(hex(a) for a in args), task.tid, type(exc).__name__, exc,
+              exc_info=log.isEnabledFor(logging.DEBUG))
+    return -Errno(14).code  # EFAULT: the caller sees a failed call, the kernel keeps going

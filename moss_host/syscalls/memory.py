@@ -1,0 +1,138 @@
+"""Memory mapping: brk, mmap, munmap, mprotect, madvise."""
+from __future__ import annotations
+
+from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
+from moss_host.errors import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errno
+from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE,
+                              MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, Vma)
+
+from .table import syscall
+
+PROT_GROWSDOWN = 0x01000000
+PROT_GROWSUP = 0x02000000
+MADV_DONTNEED = 4
+
+
+@syscall("brk")
+async def brk(task, addr: "Ptr") -> int:
+    """Move the program break; return the new break, or the old one if it cannot move."""
+    mm = task.mm
+    if addr < mm.brk_start:
+        return mm.brk
+    old_end, new_end = page_up(mm.brk), page_up(addr)
+    if new_end > old_end:
+        if not mm.vmas.is_free(old_end, new_end) or new_end > mm.mmap_top:
+            return mm.brk
+        mm.add(Vma(old_end, new_end, 0x3, name="[heap]"))
+    elif new_end < old_end:
+        mm.unmap(new_end, old_end)
+    mm.brk = addr
+    return addr
+
+
+@syscall("mmap")
+async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd: "Fd", offset: "Hex") -> int:
+    """Map length bytes (anonymous memory, or a file privately) and return the address."""
+    mm = task.mm
+    if offset & (PAGE_SIZE - 1) or length == 0:
+        raise Errno(EINVAL)
+    if flags & MAP_TYPE not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+        raise Errno(EINVAL)
+    length = page_up(length)
+    if length == 0 or length > USER_VA_END:
+        raise Errno(ENOMEM)
+    backing = None
+    if not flags & MAP_ANONYMOUS:
+        backing = file_backing(task, fd)
+    elif flags & MAP_TYPE != MAP_PRIVATE:
+        raise Errno(ENODEV, "shared anonymous mappings come with fork")
+    prot &= PROT_MASK
+    start = place(mm, addr, length, flags)
+    if flags & MAP_FIXED:
+        mm.unmap(start, start + length)
+    vma_flags = (flags & MAP_TYPE) | (MAP_ANONYMOUS if backing is None else 0)
+    mm.add(Vma(start, start + length, prot, vma_flags, backing, offset if backing else 0,
+               getattr(backing, "name", "")))
+    if flags & MAP_POPULATE:
+        for va in range(start, start + length, PAGE_SIZE):
+            if prot:
+                mm.fault(va, False, False)
+    return start
+
+
+def place(mm, addr: int, length: int, flags: int) -> int:
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr & (PAGE_SIZE - 1):
+            raise Errno(EINVAL)
+        if addr + length > USER_VA_END or addr < MMAP_MIN_ADDR:
+            raise Errno(EPERM if addr < MMAP_MIN_ADDR else ENOMEM)
+        if flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED and not mm.vmas.is_free(addr, addr + length):
+            raise Errno(EEXIST)
+        return addr
+    return mm.vmas.find_free(length, page_up(addr) if addr else 0, top=mm.mmap_top)
+
+
+
+def file_backing(task, fd: int):
+    """What a private file mapping reads its pages from."""
+    from moss_host.fs.fdtable import fd_arg
+    file = task.files.get(fd_arg(fd))
+    inode = getattr(file, "inode", None)
+    if inode is None or not inode.is_reg():
+        raise Errno(ENODEV)
+    return InodeBacking(inode, getattr(file, "path_name", ""))
+
+
+class InodeBacking:
+    def __init__(self, inode, name: str):
+        self.inode = inode
+        self.name = name
+
+    def read(self, offset: int, n: int) -> bytes:
+        return self.inode.read(offset, n)
+
+
+def check_range(addr: int, length: int) -> int:
+    if addr & (PAGE_SIZE - 1):
+        raise Errno(EINVAL)
+    end = addr + page_up(length)
+    if end > USER_VA_END or end < addr:
+        raise Errno(EINVAL)
+    return end
+
+
+@syscall("munmap")
+async def munmap(task, addr: "Ptr", length: "Size") -> int:
+    if length == 0:
+        raise Errno(EINVAL)
+    end = check_range(addr, length)
+    task.mm.unmap(addr, end)
+    return 0
+
+
+@syscall("mprotect")
+async def mprotect(task, addr: "Ptr", length: "Size", prot: "Hex") -> int:
+    """Change the protection of whole pages; ENOMEM if part of the range is unmapped."""
+    if prot & ~(PROT_MASK | PROT_GROWSDOWN | PROT_GROWSUP):
+        raise Errno(EINVAL)
+    end = check_range(addr, length)
+    if end == addr:
+        return 0
+    mm = task.mm
+    covered = sum(min(v.end, end) - max(v.start, addr) for v in mm.vmas.overlapping(addr, end))
+    if covered != end - addr:
+        raise Errno(ENOMEM)
+    mm.protect(addr, end, prot & PROT_MASK)
+    return 0
+
+
+@syscall("madvise")
+async def madvise(task, addr: "Ptr", length: "Size", advice: "Int") -> int:
+    """Advice is optional except MADV_DONTNEED, which drops private pages (zero on next touch)."""
+    end = check_range(addr, length)
+    if advice == MADV_DONTNEED:
+        mm = task.mm
+        for va in range(addr, end, PAGE_SIZE):
+            if va in mm.resident:
+                mm.drop_page(va)
+    return 0

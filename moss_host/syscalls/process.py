@@ -1,0 +1,121 @@
+"""Process identity and lifetime: exit, the get*id family, and the per-thread registrations
+glibc makes at start-up (set_tid_address, set_robust_list, rseq).
+"""
+from __future__ import annotations
+
+import struct
+
+from moss_host.errors import EBUSY, EINVAL, EPERM, Errno
+from moss_host.proc.task import TaskExit
+
+from .table import syscall
+
+RSEQ_MIN_SIZE = 32
+RSEQ_FLAG_UNREGISTER = 1
+ROBUST_LIST_HEAD_SIZE = 24
+
+
+@syscall("exit")
+async def exit_(task, status: "Int") -> int:
+    """Terminate the calling thread with status & 0xff."""
+    raise TaskExit((status & 0xFF) << 8)
+
+
+@syscall("exit_group")
+async def exit_group(task, status: "Int") -> int:
+    """Terminate all threads of the calling process with status & 0xff."""
+    raise TaskExit((status & 0xFF) << 8)
+
+
+@syscall("getpid")
+async def getpid(task) -> int:
+    return task.tgid
+
+
+@syscall("gettid")
+async def gettid(task) -> int:
+    return task.tid
+
+
+@syscall("getppid")
+async def getppid(task) -> int:
+    return task.parent.tgid if task.parent is not None else 0
+
+
+@syscall("getuid")
+async def getuid(task) -> int:
+    return task.creds.uid
+
+
+@syscall("geteuid")
+async def geteuid(task) -> int:
+    return task.creds.euid
+
+
+@syscall("getgid")
+async def getgid(task) -> int:
+    return task.creds.gid
+
+
+@syscall("getegid")
+async def getegid(task) -> int:
+    return task.creds.egid
+
+
+@syscall("set_tid_address")
+async def set_tid_address(task, tidptr: "Ptr") -> int:
+    """Remember where to clear the TID (and futex-wake) at thread exit; return the TID."""
+    task.clear_child_tid = tidptr
+    return task.tid
+
+
+@syscall("set_robust_list")
+async def set_robust_list(task, head: "Ptr", length: "Size") -> int:
+    if length != ROBUST_LIST_HEAD_SIZE:
+        raise Errno(EINVAL)
+    task.robust_list = (head, length)
+    return 0
+
+
+@syscall("get_robust_list")
+async def get_robust_list(task, pid: "Int", head_ptr: "Ptr", len_ptr: "Ptr") -> int:
+    if pid not in (0, task.tid):
+        raise Errno(EPERM)
+    task.mm.write_u64(head_ptr, task.robust_list[0])
+    task.mm.write_u64(len_ptr, ROBUST_LIST_HEAD_SIZE)
+    return 0
+
+
+@syscall("rseq")
+async def rseq(task, rseq_ptr: "Ptr", length: "UInt", flags: "Hex", sig: "Hex") -> int:
+    """Register (or unregister) the thread's restartable-sequences area.
+
+    The kernel keeps cpu_id_start/cpu_id current: with one CPU they are 0 from the start.
+    Critical sections are never preempted mid-way on our single CPU without a trap, so
+    no abort handling is needed yet.
+    """
+    length &= 0xFFFF_FFFF
+    if flags & ~RSEQ_FLAG_UNREGISTER:
+        raise Errno(EINVAL)
+    if flags & RSEQ_FLAG_UNREGISTER:
+        if task.rseq[0] != rseq_ptr or task.rseq[1] != length:
+            raise Errno(EINVAL)
+        if task.rseq[2] != sig & 0xFFFF_FFFF:
+            raise Errno(EPERM)
+        task.rseq = (0, 0, 0)
+        return 0
+    if task.rseq[0]:
+        raise Errno(_reregistration_errno(task, rseq_ptr, length, sig))
+    if rseq_ptr & 31 or length < RSEQ_MIN_SIZE:
+        raise Errno(EINVAL)
+    task.mm.write(rseq_ptr, struct.pack("<II", 0, 0))   # cpu_id_start, cpu_id
+    task.rseq = (rseq_ptr, length, sig & 0xFFFF_FFFF)
+    return 0
+
+
+def _reregistration_errno(task, ptr: int, length: int, sig: int) -> int:
+    """A second registration: EPERM for a different signature, EBUSY for the same area, else EINVAL."""
+    same = task.rseq[0] == ptr and task.rseq[1] == length
+    if same and task.rseq[2] != sig & 0xFFFF_FFFF:
+        return EPERM
+    return EBUSY if same else EINVAL
