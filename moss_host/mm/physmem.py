@@ -1,0 +1,95 @@
+"""Guest physical memory as the host sees it: a writable buffer mapped at base_pa.
+
+In production the buffer is the mmap of QEMU's shared RAM file (both sides see each
+other's stores without flushing); in tests it is a bytearray. Every access is
+bounds-checked and a bad physical address raises ValueError: PAs come from the
+kernel itself (frame allocator, page tables), so a bad one is a kernel bug, never a
+user error (user pointers are checked, and turned into EFAULT, by uaccess).
+
+Hot-path callers (page tables) may use `mv` and `base` directly with offsets they
+validated once; everyone else uses the methods.
+"""
+from __future__ import annotations
+
+import struct
+
+from moss_host.addr import PA, PAGE_SIZE
+
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+class PhysMem:
+    """Byte-addressed guest RAM [base, base + size) over `buf` (mmap, bytearray, ...)."""
+
+    __slots__ = ("mv", "base", "size", "end")
+
+    def __init__(self, buf, base_pa: int):
+        mv = memoryview(buf)
+        if mv.readonly:
+            raise ValueError("PhysMem needs a writable buffer")
+        if mv.format != "B" or mv.ndim != 1:
+            mv = mv.cast("B")
+        if base_pa < 0:
+            raise ValueError(f"negative base PA {base_pa:#x}")
+        self.mv = mv
+        self.base = base_pa
+        self.size = len(mv)
+        self.end = base_pa + self.size
+
+    def close(self) -> None:
+        """Release the memoryview so the underlying mmap can be closed."""
+        self.mv.release()
+
+    def contains(self, pa: int, n: int = 1) -> bool:
+        return n >= 0 and self.base <= pa and pa + n <= self.end
+
+    def offset(self, pa: int, n: int = 1) -> int:
+        """Buffer offset of pa, after checking that [pa, pa + n) is RAM."""
+        off = pa - self.base
+        if off < 0 or n < 0 or off + n > self.size:
+            raise ValueError(f"PA range {pa:#x}+{n:#x} outside RAM "
+                             f"[{self.base:#x}, {self.end:#x})")
+        return off
+
+    def read(self, pa: PA, n: int) -> bytes:
+        off = self.offset(pa, n)
+        return self.mv[off:off + n].tobytes()
+
+    def write(self, pa: PA, data) -> None:
+        n = len(data)
+        off = self.offset(pa, n)
+        self.mv[off:off + n] = data
+
+    def read_u64(self, pa: PA) -> int:
+        return _U64.unpack_from(self.mv, self.offset(pa, 8))[0]
+
+    def write_u64(self, pa: PA, v: int) -> None:
+        _U64.pack_into(self.mv, self.offset(pa, 8), v)
+
+    def read_u32(self, pa: PA) -> int:
+        return _U32.unpack_from(self.mv, self.offset(pa, 4))[0]
+
+    def write_u32(self, pa: PA, v: int) -> None:
+        _U32.pack_into(self.mv, self.offset(pa, 4), v)
+
+    def read_u64s(self, pa: PA, count: int) -> tuple[int, ...]:
+        """`count` little-endian u64s starting at pa (one unpack; e.g. a whole page table)."""
+        off = self.offset(pa, 8 * count)
+        return struct.unpack_from(f"<{count}Q", self.mv, off)
+
+    def zero(self, pa: PA, n: int) -> None:
+        off = self.offset(pa, n)
+        self.mv[off:off + n] = _ZERO_PAGE if n == PAGE_SIZE else bytes(n)
+
+    def copy(self, dst_pa: PA, src_pa: PA, n: int) -> None:
+        """memmove within RAM (overlapping ranges are fine)."""
+        d = self.offset(dst_pa, n)
+        s = self.offset(src_pa, n)
+        self.mv[d:d + n] = self.mv[s:s + n]
+
+    def view(self, pa: PA, n: int) -> memoryview:
+        """A live, writable window onto [pa, pa + n); release it when done if the buffer is an mmap."""
+        off = self.offset(pa, n)
+        return self.mv[off:off + n]
