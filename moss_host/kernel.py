@@ -99,7 +99,7 @@ class Kernel:
         files = FdTable()
         for fd, f in enumerate(self.console_files):
             files.install_at(fd, f)
-        task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds())
+        task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds(), kernel=self)
         self.exec_into(task, argv[0], [a.encode() for a in argv], self.config.env)
         self.tasks[pid] = task
         return task
@@ -111,16 +111,15 @@ class Kernel:
 
     def exec_into(self, task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> None:
         """Replace task's image with the program at path (resolved in task's filesystem view)."""
-        from moss_host.fs.path import read_whole_file
-
-        data = read_whole_file(task.fs, path.encode(), task.creds)
+        data = execmod.read_executable(task.fs, path.encode(), task.creds)
         loaded = execmod.load_program(self.mem, data, path, argv, envp, task.creds,
-                                      lambda p: read_whole_file(task.fs, p.encode(), task.creds))
+                                      lambda p: execmod.read_executable(task.fs, p.encode(), task.creds))
         old = task.mm
         task.mm = loaded.mm
         task.comm = os.path.basename(path).encode()[:15]
         task.exe = path
         task.image_bias = loaded.bias
+        task.files.close_on_exec()
         ctx = new_context(loaded.entry, loaded.sp)
         if task.on_cpu is not None:
             task.on_cpu.mailbox.load_context(ctx)
@@ -177,12 +176,10 @@ class Kernel:
 
     def write_gdb_info(self, task: Task) -> None:
         """Tell `moss-host gdb` where to attach and which symbols are where."""
-        from moss_host.fs.path import read_whole_file
-
         info_dir = gdb_info_dir()
         info_dir.mkdir(parents=True, exist_ok=True)
         program = info_dir / "program.elf"
-        program.write_bytes(read_whole_file(task.fs, task.exe.encode(), task.creds))
+        program.write_bytes(execmod.read_executable(task.fs, task.exe.encode(), task.creds))
         (info_dir / "session.json").write_text(json.dumps({
             "gdb": self.config.gdb, "stub": str(self.config.stub), "program": str(program),
             "program_bias": task.image_bias, "pid": os.getpid()}))

@@ -64,13 +64,20 @@ def parse_or_enoexec(data: bytes, name: str) -> ElfImage:
         raise Errno(ENOEXEC, f"{name}: {e}") from None
 
 
+def bias_or_enoexec(image: ElfImage, base: int, name: str) -> int:
+    try:
+        return choose_load_bias(image, base)
+    except ElfError as e:
+        raise Errno(ENOEXEC, f"{name}: {e}") from None
+
+
 def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[bytes],
                  creds, read_interp) -> LoadedImage:
     """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP."""
     image = parse_or_enoexec(data, path)
     mm = AddressSpace(mem)
     try:
-        bias = choose_load_bias(image, DEFAULT_PIE_BASE)
+        bias = bias_or_enoexec(image, DEFAULT_PIE_BASE, path)
         mm.brk_start = mm.brk = map_elf(mm, image, data, bias, path)
         entry = image.entry + bias
         interp_bias = None
@@ -78,7 +85,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
             interp_path = image.interp.decode(errors="replace")
             interp_data = read_interp(interp_path)
             interp = parse_or_enoexec(interp_data, interp_path)
-            interp_bias = choose_load_bias(interp, DEFAULT_INTERP_BASE)
+            interp_bias = bias_or_enoexec(interp, DEFAULT_INTERP_BASE, interp_path)
             map_elf(mm, interp, interp_data, interp_bias, interp_path)
             entry = interp.entry + interp_bias
         mm.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]"))
@@ -91,3 +98,38 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         mm.destroy()
         raise
     return LoadedImage(mm, entry, stack.sp, bias)
+
+
+MAX_ARG_STRLEN = 131072
+MAX_ARG_STRINGS = 0x7FFF_FFFF
+
+
+def read_executable(fs, path: bytes, creds) -> bytes:
+    """The bytes of the program at path, checked like execve does (EACCES unless regular and executable)."""
+    from moss_host.errors import EACCES
+    from moss_host.fs.path import lookup
+    from moss_host.fs.vfs import MAY_EXEC, Cred, permission
+
+    cred = Cred(creds.euid, creds.egid, tuple(creds.groups))
+    inode = lookup(fs, path, cred=cred).inode
+    if not inode.is_reg:
+        raise Errno(EACCES)
+    permission(inode, cred, MAY_EXEC)
+    return inode.read(0, inode.getattr().st_size)
+
+
+def read_string_array(mm, ptr: int) -> list[bytes]:
+    """argv/envp from user memory: pointers up to NULL, each a NUL-terminated string."""
+    from moss_host.errors import E2BIG
+    out: list[bytes] = []
+    while ptr:
+        p = mm.read_u64(ptr + 8 * len(out))
+        if not p:
+            break
+        if len(out) >= MAX_ARG_STRINGS:
+            raise Errno(E2BIG)
+        try:
+            out.append(mm.read_cstring(p, MAX_ARG_STRLEN))
+        except Errno as e:
+            raise Errno(E2BIG) if e.code != 14 else e
+    return out

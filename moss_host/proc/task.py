@@ -44,6 +44,8 @@ class Task:
     robust_list: tuple[int, int] = (0, 0)
     rseq: tuple[int, int, int] = (0, 0, 0)
     start_time: float = 0.0
+    kernel: Any = None            # the Kernel this task runs on
+    image_bias: int = 0           # load bias of the main program (for gdb symbols)
 
     @property
     def pid(self) -> int:

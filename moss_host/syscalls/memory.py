@@ -78,7 +78,7 @@ def file_backing(task, fd: int):
     from moss_host.fs.fdtable import fd_arg
     file = task.files.get(fd_arg(fd))
     inode = getattr(file, "inode", None)
-    if inode is None or not inode.is_reg():
+    if inode is None or not inode.is_reg:
         raise Errno(ENODEV)
     return InodeBacking(inode, getattr(file, "path_name", ""))
 

@@ -119,3 +119,18 @@ def _reregistration_errno(task, ptr: int, length: int, sig: int) -> int:
     if same and task.rseq[2] != sig & 0xFFFF_FFFF:
         return EPERM
     return EBUSY if same else EINVAL
+
+
+@syscall("execve")
+async def execve(task, path: "CStr", argv: "Ptr", envp: "Ptr") -> int:
+    """Replace the calling process's image with the program at path.
+
+    On success there is no return: the task resumes at the new entry point with the
+    new stack; x0 is 0 like every other register.
+    """
+    from moss_host.proc.exec import read_string_array
+    filename = task.mm.read_cstring(path)
+    args = read_string_array(task.mm, argv)
+    env = read_string_array(task.mm, envp)
+    task.kernel.exec_into(task, filename.decode(errors="surrogateescape"), args or [b""], env)
+    return 0

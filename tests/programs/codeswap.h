@@ -4,8 +4,10 @@
  * sits alone on its own page at the same virtual address in both, and only the
  * immediate it returns differs. Running A then B (so B's code reuses frames that held
  * A's code) checks that the kernel never lets QEMU's TCG execute a stale translation
- * of A's code in place of B's: B must print its own value. */
+ * of A's code in place of B's: B must print its own value.
+ * `codeswap_a /tests/codeswap_b` execs B after A is done, so both run in one boot. */
 #include <stdio.h>
+#include <unistd.h>
 
 __attribute__((noinline, aligned(4096), section(".text.codeswap")))
 int hot(int x)
@@ -13,7 +15,7 @@ int hot(int x)
     return x * 0 + CODESWAP_VALUE;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     int (*volatile fn)(int) = hot;   /* volatile: keep the call, no constant folding */
     int v = 0;
@@ -27,5 +29,13 @@ int main(void)
     printf("%s: %d\n", CODESWAP_NAME, v);
     if (!same)
         printf("%s: hot() changed its answer while running\n", CODESWAP_NAME);
-    return v == CODESWAP_VALUE && same ? 0 : 1;
+    if (!(v == CODESWAP_VALUE && same))
+        return 1;
+    if (argc > 1) {
+        fflush(stdout);
+        execv(argv[1], argv + 1);
+        perror("execv");
+        return 2;
+    }
+    return 0;
 }

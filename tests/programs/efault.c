@@ -1,7 +1,7 @@
 /* Wild user pointers must give EFAULT, never kill the process or the kernel.
  * Raw syscall() is used throughout so that libc never touches the bad pointer first.
- * Buffers go through a pipe (not stdout), so the result does not depend on where
- * stdout points (/dev/null would accept any pointer). */
+ * Buffers go through a file in /tmp (not stdout), so the result does not depend on
+ * where stdout points (/dev/null would accept any pointer). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +30,14 @@ int main(void)
         { (void *)0xffff000000000000ul, "0xffff000000000000" },
     };
     int pfd[2];
-    if (syscall(SYS_pipe2, pfd, 0) != 0) {
-        printf("pipe2 failed: %s\n", strerrorname_np(errno));
+    pfd[0] = pfd[1] = syscall(SYS_openat, AT_FDCWD, "/tmp/efault.dat", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (pfd[0] < 0) {
+        printf("open /tmp/efault.dat failed: %s\n", strerrorname_np(errno));
         return 1;
     }
-    /* Put data in the pipe so read() has something to copy out. */
-    if (syscall(SYS_write, pfd[1], "0123456789abcdef", 16) != 16) {
-        printf("write to pipe failed: %s\n", strerrorname_np(errno));
+    /* Put data in the file so read() has something to copy out. */
+    if (syscall(SYS_write, pfd[1], "0123456789abcdef", 16) != 16 || lseek(pfd[0], 0, SEEK_SET) != 0) {
+        printf("write to file failed: %s\n", strerrorname_np(errno));
         return 1;
     }
 
