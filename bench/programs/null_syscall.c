@@ -1,0 +1,26 @@
+/* null_syscall ITERS: getppid() as a raw `svc #0` (no libc wrapper). */
+#include "bench.h"
+#include <asm/unistd.h>
+
+static inline long raw_getppid(void)
+{
+    register long x8 __asm__("x8") = __NR_getppid;
+    register long x0 __asm__("x0");
+    __asm__ volatile("svc #0" : "=r"(x0) : "r"(x8) : "memory");
+    return x0;
+}
+
+int main(int argc, char **argv)
+{
+    long iters = arg_long(argc, argv, 1, 100000);
+    long sink = 0;
+    raw_getppid();                      /* warm up */
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        sink += raw_getppid();
+    long long t1 = now_ns();
+    if (sink == -1)
+        puts("impossible");
+    report("null_syscall", iters, t1 - t0, NULL);
+    return 0;
+}

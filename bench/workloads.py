@@ -1,0 +1,65 @@
+"""The benchmark workloads: which program, with which arguments.
+
+Argument templates may use ``{tmp}`` (a scratch directory: ``/tmp`` in a
+guest, a private temporary directory for qemu-aarch64) and ``{bench}`` (the
+directory holding the bench programs: ``/bench`` in a guest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    prog: str                      # basename under {bench}; "" for special kinds
+    quick: tuple[str, ...]         # argv templates in quick mode
+    full: tuple[str, ...]          # argv templates in full mode
+    op: str                        # what one "op" is, for the table
+    kind: str = "program"          # "program" | "script" | "boot" | "trap"
+    execs: bool = False            # execve()s another aarch64 binary
+    doc: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+    def args(self, quick: bool) -> tuple[str, ...]:
+        return self.quick if quick else self.full
+
+
+WORKLOADS: list[Workload] = [
+    Workload("boot", "true_static", (), (), "boot", kind="boot",
+             doc="Linux: QEMU start to first shell prompt; moss-py: `moss-host run` "
+                 "of a program that exits at once (start to exit); qemu-aarch64: "
+                 "the same program's start to exit"),
+    Workload("null_syscall", "null_syscall", ("10000",), ("200000",), "syscall",
+             doc="getppid() as a raw svc #0"),
+    Workload("write_devnull", "write_devnull", ("10000",), ("200000",), "write",
+             doc="1-byte write(2) to /dev/null"),
+    Workload("pagefault", "pagefault", ("1", "16"), ("3", "64"), "page",
+             doc="mmap anonymous (16 MiB quick / 64 MiB full), touch every page, munmap"),
+    Workload("fork_exit_wait", "fork_exit_wait", ("100",), ("1000",), "fork",
+             doc="fork(); child _exit(0); parent waitpid()"),
+    Workload("fork_exec_wait", "fork_exec_wait", ("50", "{bench}/true_static"),
+             ("500", "{bench}/true_static"), "fork+exec", execs=True,
+             doc="fork(); child execve(/bench/true_static); parent waitpid()"),
+    Workload("pipe_pingpong", "pipe_pingpong", ("1000",), ("20000",), "round trip",
+             doc="two processes bounce 1 byte over two pipes"),
+    Workload("open_close", "open_close", ("2000", "{tmp}/bench_file"),
+             ("50000", "{tmp}/bench_file"), "open+close",
+             doc="open(O_RDONLY)+close of a file in /tmp"),
+    Workload("stat", "stat", ("2000", "{tmp}/bench_file"),
+             ("50000", "{tmp}/bench_file"), "stat",
+             doc="stat(2) of a file in /tmp"),
+    Workload("read_64m", "read_64m", ("1", "{tmp}/bench_64m", "16"),
+             ("3", "{tmp}/bench_64m", "64"), "64 KiB read",
+             doc="sequential read of a 64 MiB (quick: 16 MiB) file in 64 KiB chunks"),
+    Workload("cpu_loop", "cpu_loop", ("5000000",), ("50000000",), "iteration",
+             doc="xorshift integer loop, no syscalls: pure TCG user-code speed"),
+    Workload("shell_loop", "shell_loop.sh", ("10", "{bench}/now_ns"),
+             ("50", "{bench}/now_ns"), "loop (9 applets)", kind="script", execs=True,
+             doc="busybox sh: 9 applet invocations in pipelines per iteration"),
+    Workload("trap_roundtrip", "null_syscall", ("2000",), ("20000",), "trap", kind="trap",
+             doc="moss-py only: EL0 trap -> host -> eret, from `moss-host run --timing`"),
+]
+
+BY_NAME = {w.name: w for w in WORKLOADS}
