@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_kernel(args, program: list[str]) -> int:
-    from moss_host.kernel import Kernel, KernelConfig
+    from moss_host.kernel import ImageError, Kernel, KernelConfig
 
     config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram)
     if args.image:
@@ -82,12 +83,16 @@ def run_kernel(args, program: list[str]) -> int:
     except KeyboardInterrupt:
         print("moss: interrupted", file=sys.stderr)
         return 130
-    except (MachineError, KernelPanic) as e:
+    except (MachineError, KernelPanic, ImageError) as e:
         print(f"moss: {e}", file=sys.stderr)
         return 125
     except Errno as e:
         print(f"moss: cannot start {program[0]}: {e}", file=sys.stderr)
-        return 127
+        return 126 if e.code in (errno.EACCES, errno.ENOEXEC) else 127
+    except Exception as e:  # a kernel bug: one readable line, the traceback only with -v
+        log.debug("internal error", exc_info=True)
+        print(f"moss: internal error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
+        return 125
     finally:
         if kernel.machine is not None:
             kernel.machine.kill_now()

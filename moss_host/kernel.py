@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moss_host.errors import ENOENT, Errno, KernelPanic
+from moss_host.errors import KernelPanic
 from moss_host.machine.boot_tables import write_boot_tables
 from moss_host.machine.mailbox import Mailbox, new_context
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
@@ -67,7 +67,7 @@ class Kernel:
 
         loop = asyncio.get_running_loop()
         self._done = loop.create_future()
-        self.root_fs = build_root_from_cpio(read_image(self.config.image))
+        self.root_fs = load_root(self.config.image, build_root_from_cpio)
         self.console_files = make_console_files()
         self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
         try:
@@ -190,8 +190,16 @@ def gdb_info_dir() -> Path:
     return Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"moss-py-{os.getuid()}"
 
 
-def read_image(path: Path) -> bytes:
+class ImageError(Exception):
+    """The root filesystem image is missing or unreadable; the message says which and why."""
+
+
+def load_root(path: Path, build):
     try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise Errno(ENOENT, f"image {path} not found (run `just image`)") from None
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ImageError(f"image {path} not found or unreadable ({e.strerror}); run `just image`") from None
+    try:
+        return build(data)
+    except ValueError as e:          # CpioError and friends: a broken archive
+        raise ImageError(f"image {path} is not a valid initramfs: {e}") from None

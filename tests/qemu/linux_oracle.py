@@ -268,19 +268,59 @@ def _source_bytes(src: FileSource) -> tuple[bytes, int]:
     return p.read_bytes(), (0o755 if mode & 0o111 else 0o644)
 
 
+def _cpio_tool(c: Cpio, entries: list[tuple[str, str, bytes, int]]) -> bytes:
+    """The same archive written by the real ``cpio -o -H newc -R 0:0`` from a
+    staging directory (regular files, directories and symlinks only)."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="initramfs-") as td:
+        root = Path(td)
+        names = []
+        for kind, path, data, mode in entries:
+            p = root / path.strip("/")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "dir":
+                p.mkdir(exist_ok=True)
+            elif kind == "file":
+                p.write_bytes(data)
+            elif kind == "symlink":
+                p.symlink_to(data.decode())
+            names.append(path.strip("/"))
+        for kind, path, data, mode in entries:
+            if kind != "symlink":
+                (root / path.strip("/")).chmod(mode)
+        listing = set()
+        for n in names:                      # parents first, each once
+            parts = n.split("/")
+            for i in range(1, len(parts) + 1):
+                listing.add("/".join(parts[:i]))
+        stdin = "\n".join(sorted(listing)).encode() + b"\n"
+        for p in root.rglob("*"):
+            os.utime(p, (0, 0), follow_symlinks=False)
+        r = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=root,
+                           input=stdin, capture_output=True)
+        if r.returncode != 0:
+            raise OracleError(f"cpio failed: {r.stderr.decode(errors='replace')[:300]}")
+        return r.stdout
+
+
 def build_initramfs(out: Path, extra_files: Mapping[str, FileSource] | None = None, *,
                     init: bytes | None = INIT_SCRIPT, dev_console: bool = True,
-                    compress: bool = True) -> Path:
+                    compress: bool = True, cpio_tool: bool = False) -> Path:
     """Write an initramfs with busybox (+ applet symlinks), ``/init``, the
     usual empty directories and ``extra_files`` (guest path -> host path or
-    bytes).  Rebuilt only when an input changed (a hash stamp beside it)."""
+    bytes).  Rebuilt only when an input changed (a hash stamp beside it).
+    ``cpio_tool=True`` has the real ``cpio -o -H newc -R 0:0`` write it (no
+    device nodes then); otherwise a Python newc writer does (no root needed
+    for /dev/console)."""
+    if cpio_tool and dev_console:
+        raise ValueError("cpio_tool=True cannot make device nodes without root")
     files = {"/bin/busybox": busybox()}
     if init is not None:
         files["/init"] = init
     files.update(extra_files or {})
     blobs = {g: _source_bytes(s) for g, s in sorted(files.items())}
     applets = busybox_applets()
-    h = hashlib.sha256(b"v1 %d %d\n" % (dev_console, compress))
+    h = hashlib.sha256(b"v2 %d %d %d\n" % (dev_console, compress, cpio_tool))
     h.update("\n".join(applets).encode())
     for g, (data, mode) in blobs.items():
         h.update(b"%s %o %d\n" % (g.encode(), mode, len(data)))
@@ -289,17 +329,27 @@ def build_initramfs(out: Path, extra_files: Mapping[str, FileSource] | None = No
     stamp = out.with_name(out.name + ".stamp")
     if out.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return out
-    c = Cpio()
-    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "etc"):
-        c.dir(d, 0o1777 if d == "tmp" else 0o755)
-    if dev_console:
-        c.chardev("dev/console", 5, 1)
-        c.chardev("dev/null", 1, 3, 0o666)
-    for g, (data, mode) in blobs.items():
-        c.file(g, data, mode)
-    for a in applets:
-        c.symlink(a, "/bin/busybox")
-    data = c.finish()
+    entries = [("dir", d, b"", 0o1777 if d == "tmp" else 0o755)
+               for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp",
+                         "root", "etc")]
+    entries += [("file", g, data, mode) for g, (data, mode) in blobs.items()]
+    entries += [("symlink", a, b"/bin/busybox", 0o777) for a in applets]
+    if cpio_tool:
+        data = _cpio_tool(Cpio(), entries)
+    else:
+        c = Cpio()
+        if dev_console:
+            c.dir("dev")
+            c.chardev("dev/console", 5, 1)
+            c.chardev("dev/null", 1, 3, 0o666)
+        for kind, path, blob, mode in entries:
+            if kind == "dir":
+                c.dir(path, mode)
+            elif kind == "file":
+                c.file(path, blob, mode)
+            else:
+                c.symlink(path, blob.decode())
+        data = c.finish()
     if compress:
         data = gzip.compress(data, compresslevel=6, mtime=0)
     out.parent.mkdir(parents=True, exist_ok=True)

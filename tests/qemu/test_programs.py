@@ -1,11 +1,14 @@
 """Real aarch64 programs from tests/programs run by the real kernel in real QEMU."""
 import pytest
 
+from tests.covers import covers
+
 from .conftest import moss_run
 
 pytestmark = pytest.mark.qemu
 
 
+@covers("write", "exit_group", "set_tid_address", "set_robust_list", "rseq", "prlimit64")
 def test_hello_prints_hello_world_and_exits_zero():
     r = moss_run("/tests/hello")
     assert r.stdout == b"hello, world\n"
@@ -19,6 +22,7 @@ def test_static_pie_program_runs_at_its_load_bias():
 
 
 @pytest.mark.parametrize("code", [0, 1, 42, 255])
+@covers("exit_group")
 def test_exit_status_reaches_the_host(code):
     r = moss_run("/tests/exitcode", str(code))
     assert r.returncode == code
@@ -36,12 +40,14 @@ def test_args_env_and_auxv_reach_main():
     assert "AT_SECURE=0" in out
 
 
+@covers("brk", "mmap", "munmap", "mprotect")
 def test_brk_and_mmap_churn_keeps_contents():
     r = moss_run("/tests/memchurn")
     assert r.returncode == 0, r.stderr
     assert b"memchurn ok" in r.stdout
 
 
+@covers("read", "write", "openat", "clock_gettime", "lseek")
 def test_bad_user_pointers_give_efault_not_a_crash():
     r = moss_run("/tests/efault")
     assert b"efault ok" in r.stdout, r.stdout
@@ -57,11 +63,13 @@ def test_unknown_syscall_is_enosys_with_one_log_line_naming_it():
     assert len(lines) == 1 and "unimplemented" in lines[0]
 
 
+@covers("uname")
 def test_uname_reports_linux_on_aarch64():
     r = moss_run("/tests/uname")
     assert b"sysname=Linux\n" in r.stdout and b"machine=aarch64\n" in r.stdout
 
 
+@covers("read", "write")
 def test_stdin_is_forwarded_to_the_program():
     data = bytes(range(256)) * 100
     r = moss_run("/tests/stdin_cat", stdin=data)
@@ -77,6 +85,7 @@ def test_trace_prints_syscalls_with_decoded_arguments():
     assert r.stdout == b"hello, world\n"
 
 
+@covers("execve")
 def test_code_frames_reused_by_a_new_program_run_the_new_code():
     """DESIGN hazard 1: B's code lands in frames that held A's translated code."""
     r = moss_run("/tests/codeswap_a", "/tests/codeswap_b")
