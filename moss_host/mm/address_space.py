@@ -69,7 +69,7 @@ class AddressSpace:
 
     def _populate(self, vma: Vma, va: int) -> int:
         mem = self.mem
-        pa = mem.alloc_zeroed() if vma.backing is None else mem.frames.alloc()
+        pa = mem.alloc_zeroed() if vma.backing is None else mem.alloc_frame()
         if vma.backing is not None:
             data = vma.backing.read(vma.offset + (va - vma.start), PAGE_SIZE)
             mem.physmem.write(pa, data)
@@ -91,7 +91,7 @@ class AddressSpace:
         pa = self.resident[page]
         desc = self.table.lookup(page)
         if self.mem.frames.get_ref(pa) > 1:
-            new = self.mem.frames.alloc()
+            new = self.mem.alloc_frame()
             self.mem.physmem.copy(new, pa, PAGE_SIZE)
             self.mem.release(pa)
             if vma.prot & PROT_EXEC:

@@ -17,6 +17,7 @@ from .frames import FrameAllocator
 from .physmem import PhysMem
 
 ASID_COUNT = 1 << 16
+HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux's per-CPU lists)
 
 
 class AsidAllocator:
@@ -41,6 +42,7 @@ class Memory:
         self.frames = FrameAllocator(L.FRAME_POOL_BASE, pool)
         self.asids = AsidAllocator()
         self.exec_frames: set[int] = set()
+        self._hot: list[int] = []            # freed order-0 frames, still allocated in `frames`
         self._scrub_queue: list[int] = []
         self._scrubbing: list[int] = []
         self.tlbi_vas: list[int] = []        # operands for tlbi vae1is
@@ -49,27 +51,39 @@ class Memory:
 
     # -- frames ------------------------------------------------------------------------
 
+    def alloc_frame(self) -> PA:
+        """A frame for user data: the most recently freed one if any (cache-hot, no buddy work)."""
+        return self._hot.pop() if self._hot else self.frames.alloc()
+
     def alloc_zeroed(self) -> PA:
-        pa = self.frames.alloc()
+        pa = self.alloc_frame()
         self.physmem.zero(pa, PAGE_SIZE)
         return pa
 
     def alloc_table(self) -> PA:
-        return self.frames.alloc()          # PageTable zeroes its own tables
+        return self.alloc_frame()            # PageTable zeroes its own tables
 
     def free_table(self, pa: int) -> None:
-        self.frames.free(pa)
+        self._free_frame(pa)
+
+    def _free_frame(self, pa: int) -> None:
+        if len(self._hot) < HOT_FRAMES:
+            self._hot.append(pa)
+        else:
+            self.frames.free(pa)
 
     def share(self, pa: int) -> None:
         self.frames.inc_ref(pa)
 
     def release(self, pa: int) -> None:
         """Drop one mapping's reference to a user frame."""
-        if pa in self.exec_frames and self.frames.get_ref(pa) == 1:
+        if self.frames.get_ref(pa) > 1:
+            self.frames.put(pa)
+        elif pa in self.exec_frames:
             self.exec_frames.discard(pa)
             self._scrub_queue.append(pa)
         else:
-            self.frames.put(pa)
+            self._free_frame(pa)
 
     # -- the reply's guest-side work -------------------------------------------------------
 
@@ -107,9 +121,9 @@ class Memory:
         """The guest ran again after a reply: the frames it scrubbed are clean now."""
         if self._scrubbing:
             for pa in self._scrubbing:
-                self.frames.put(pa)
+                self._free_frame(pa)
             self._scrubbing = []
 
     @property
     def free_frames(self) -> int:
-        return self.frames.free_frames
+        return self.frames.free_frames + len(self._hot)

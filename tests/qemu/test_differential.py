@@ -16,7 +16,7 @@ def status_of(completed) -> int:
 
 CASES = [
     ("hello", ()), ("hello_pie", ()), ("exitcode", ("0",)), ("exitcode", ("77",)),
-    ("memchurn", ()), ("efault", ()), ("enosys", ()), ("segv", ()),
+    ("memchurn", ()), ("efault", ()), ("enosys", ()), ("segv", ()), ("codeswap_mmap", ()),
 ]
 
 

@@ -91,3 +91,13 @@ def test_code_frames_reused_by_a_new_program_run_the_new_code():
     r = moss_run("/tests/codeswap_a", "/tests/codeswap_b")
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert r.stdout == b"A: 1111\nB: 2222\n"
+
+
+@covers("mmap", "munmap")
+def test_refilled_code_frame_runs_the_new_code_not_a_stale_translation():
+    """DESIGN hazard 1, deterministic: the frame that held code from one file mapping is
+    refilled by the host with another file's code at the same address. Without the
+    stub's scrub, QEMU runs the old translation and this prints 1111 twice."""
+    r = moss_run("/tests/codeswap_mmap")
+    assert r.stdout == b"first: 1111\nsecond: 2222\n"
+    assert r.returncode == 0
