@@ -75,6 +75,7 @@ def run_kernel(args, program: list[str]) -> int:
     if args.image:
         config.image = args.image
     kernel = Kernel(config)
+    saved_tty = save_terminal()
     # SIGTERM/SIGHUP end the run like Ctrl-C does: through the finally blocks that stop QEMU.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -96,7 +97,26 @@ def run_kernel(args, program: list[str]) -> int:
     finally:
         if kernel.machine is not None:
             kernel.machine.kill_now()
+        restore_terminal(saved_tty)
     return exit_code_of(status)
+
+
+def save_terminal():
+    """The programs inside may put our terminal in raw mode (they own it): undo that at exit."""
+    import termios
+    try:
+        return termios.tcgetattr(0)
+    except (termios.error, OSError):
+        return None
+
+
+def restore_terminal(saved) -> None:
+    import termios
+    if saved is not None:
+        try:
+            termios.tcsetattr(0, termios.TCSANOW, saved)
+        except (termios.error, OSError):
+            pass
 
 
 def gdb_address(option: str | None) -> str | None:
