@@ -1,0 +1,212 @@
+"""tmpfs: a filesystem that lives in host memory (the initramfs root, /tmp, /dev/shm).
+
+Regular files are a bytearray plus a logical size, so a file truncated to a large
+size costs nothing until it is written (the tail reads as zeros). Space is charged
+per superblock against a limit, as tmpfs's size= option does, so a runaway guest
+gets ENOSPC instead of exhausting the host.
+Directory positions (getdents offsets) are per-directory insertion cookies:
+they stay valid while entries are added and removed.
+"""
+from __future__ import annotations
+
+import itertools
+import stat as S
+from typing import Iterator, Optional
+
+from ...errors import EFBIG, ENOENT, ENOSPC, ENOTEMPTY, Errno
+from ..stat import Stat
+from ..vfs import DirEntry, Inode, Superblock, dtype_of, now_ns
+
+MAX_FILE_SIZE = (1 << 63) - 1       # MAX_LFS_FILESIZE on 64-bit
+DEFAULT_SIZE_LIMIT = 1 << 30
+BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 20 bytes per entry
+PAGE = 4096
+
+
+class Tmpfs(Superblock):
+    fstype = "tmpfs"
+
+    def __init__(self, mode: int = 0o1777, uid: int = 0, gid: int = 0,
+                 size_limit: int = DEFAULT_SIZE_LIMIT, read_only: bool = False):
+        super().__init__(read_only=read_only)
+        self.size_limit = size_limit
+        self.used = 0
+        self.root = TmpDir(self, S.S_IFDIR | (mode & 0o7777), uid, gid, parent=None)
+
+    def charge(self, nbytes: int) -> None:
+        """Account nbytes of file data (negative to release); ENOSPC past the limit."""
+        if nbytes > 0 and self.used + nbytes > self.size_limit:
+            raise Errno(ENOSPC)
+        self.used += nbytes
+
+
+class TmpDir(Inode):
+    def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, parent: Optional["TmpDir"]):
+        super().__init__(sb, mode, uid, gid)
+        self.entries: dict[bytes, tuple[int, Inode]] = {}    # name -> (cookie, inode), in cookie order
+        self.parent = parent if parent is not None else self
+        self.nlink = 2
+        self._cookies = itertools.count(2)                   # 0 and 1 are "." and ".."
+
+    @property
+    def size(self) -> int:
+        return (len(self.entries) + 2) * BOGO_DIRENT_SIZE
+
+    def _add(self, name: bytes, inode: Inode) -> Inode:
+        self.entries[name] = (next(self._cookies), inode)
+        self.touch()
+        return inode
+
+    def _remove(self, name: bytes) -> Inode:
+        _, inode = self.entries.pop(name)
+        self.touch()
+        inode.ctime_ns = now_ns()
+        return inode
+
+    def lookup(self, name: bytes) -> Inode:
+        entry = self.entries.get(name)
+        if entry is None:
+            raise Errno(ENOENT)
+        return entry[1]
+
+    def create(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> Inode:
+        if S.S_ISREG(mode):
+            return self._add(name, TmpFile(self.sb, mode, uid, gid))
+        return self._add(name, TmpSpecial(self.sb, mode, uid, gid, rdev))
+
+    def mkdir(self, name: bytes, mode: int, uid: int, gid: int) -> Inode:
+        self.nlink += 1                                      # the child's ".."
+        return self._add(name, TmpDir(self.sb, mode, uid, gid, parent=self))
+
+    def symlink(self, name: bytes, target: bytes, uid: int, gid: int) -> Inode:
+        return self._add(name, TmpSymlink(self.sb, target, uid, gid))
+
+    def link(self, name: bytes, inode: Inode) -> None:
+        inode.nlink += 1
+        self._add(name, inode)
+
+    def unlink(self, name: bytes) -> None:
+        inode = self._remove(name)
+        inode.nlink -= 1
+        if inode.nlink == 0 and isinstance(inode, TmpFile):
+            inode.forget()
+
+    def rmdir(self, name: bytes) -> None:
+        victim = self.lookup(name)
+        if victim.entries:
+            raise Errno(ENOTEMPTY)
+        self._remove(name)
+        victim.nlink = 0
+        self.nlink -= 1
+
+    def rename(self, old_name: bytes, new_dir: Inode, new_name: bytes) -> None:
+        assert isinstance(new_dir, TmpDir)
+        inode = self.lookup(old_name)
+        victim = new_dir.entries.get(new_name, (0, None))[1]
+        if victim is not None:
+            if victim.is_dir and victim.entries:
+                raise Errno(ENOTEMPTY)
+            if victim.is_dir:
+                new_dir.rmdir(new_name)
+            else:
+                new_dir.unlink(new_name)
+        self._remove(old_name)
+        new_dir._add(new_name, inode)
+        if inode.is_dir and new_dir is not self:
+            self.nlink -= 1
+            new_dir.nlink += 1
+            inode.parent = new_dir
+
+    def readdir(self, pos: int) -> Iterator[DirEntry]:
+        if pos <= 0:
+            yield DirEntry(b".", self.ino, dtype_of(self.mode), 1)
+        if pos <= 1:
+            yield DirEntry(b"..", self.parent.ino, dtype_of(self.parent.mode), 2)
+        for name, (cookie, inode) in list(self.entries.items()):
+            if cookie >= pos:
+                yield DirEntry(name, inode.ino, dtype_of(inode.mode), cookie + 1)
+
+
+class TmpFile(Inode):
+    """A regular file: `data` holds the written prefix, bytes past it up to `size` read as zeros."""
+
+    def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int):
+        super().__init__(sb, mode, uid, gid)
+        self.data = bytearray()
+        self._size = 0
+        self._charged = True        # False once unlinked: its bytes no longer count against the fs
+
+    def _charge(self, nbytes: int) -> None:
+        if self._charged:
+            self.sb.charge(nbytes)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read(self, offset: int, n: int) -> bytes:
+        end = min(offset + n, self._size)
+        if end <= offset:
+            return b""
+        with memoryview(self.data) as mv:
+            stored = bytes(mv[offset:end])
+        missing = end - offset - len(stored)      # the unwritten tail below `size` reads as zeros
+        return stored + bytes(missing) if missing else stored
+
+    def write(self, offset: int, data: bytes) -> int:
+        if offset + len(data) > MAX_FILE_SIZE:
+            raise Errno(EFBIG)
+        if not data:
+            return 0
+        self._store(offset, data)
+        self._size = max(self._size, offset + len(data))
+        self.touch()
+        return len(data)
+
+    def _store(self, offset: int, data: bytes) -> None:
+        grow = offset + len(data) - len(self.data)
+        if grow > 0:
+            self._charge(grow)
+            if offset > len(self.data):
+                self.data.extend(bytes(offset - len(self.data)))
+        self.data[offset:offset + len(data)] = data
+
+    def truncate(self, size: int) -> None:
+        if size > MAX_FILE_SIZE:
+            raise Errno(EFBIG)
+        if size < len(self.data):
+            self._charge(size - len(self.data))
+            del self.data[size:]
+        self._size = size
+        self.touch()
+
+    def forget(self) -> None:
+        """Last name gone: give the space back now. Open descriptors keep reading and writing the
+        data (as in Linux); it is simply no longer counted, and Python frees it with the last reference."""
+        self._charge(-len(self.data))
+        self._charged = False
+
+    def getattr(self) -> Stat:
+        st = super().getattr()
+        st.st_blocks = (len(self.data) + PAGE - 1) // PAGE * (PAGE // 512)
+        return st
+
+
+class TmpSymlink(Inode):
+    def __init__(self, sb: Tmpfs, target: bytes, uid: int, gid: int):
+        super().__init__(sb, S.S_IFLNK | 0o777, uid, gid)
+        self.target = bytes(target)
+
+    @property
+    def size(self) -> int:
+        return len(self.target)
+
+    def readlink(self) -> bytes:
+        return self.target
+
+
+class TmpSpecial(Inode):
+    """A device node, FIFO or socket: only attributes; opening it is the VFS's business."""
+
+    def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, rdev: int):
+        super().__init__(sb, mode, uid, gid, rdev=rdev if (S.S_ISCHR(mode) or S.S_ISBLK(mode)) else 0)

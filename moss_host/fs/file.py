@@ -1,0 +1,357 @@
+"""Open files: the object a file descriptor refers to (Linux's struct file), and open(2) itself.
+
+OpenFile is the base every kind of open file shares (inode-backed files here, host
+console files in hostfile.py, pipes/sockets/ttys elsewhere): status flags, a
+position, a reference count shared by dup'ed and inherited descriptors, and
+`async` read/write because pipes and ttys sleep.
+InodeFile is an open regular file, directory or (O_PATH) symlink of some filesystem.
+open_file() runs open(2)'s lookup, create and permission rules.
+
+Open flag values are arm64's (<asm/fcntl.h> + <asm-generic/fcntl.h>): O_DIRECTORY,
+O_NOFOLLOW, O_DIRECT and O_LARGEFILE differ from x86.
+"""
+from __future__ import annotations
+
+import stat as S
+import struct
+from typing import Awaitable, Callable, Optional
+
+from ..errors import (EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
+                      EOPNOTSUPP, EROFS, ESPIPE, Errno)
+from .path import Parent, Walker
+from .stat import Stat, major, minor
+from .vfs import (MAY_READ, MAY_WRITE, Cred, FsContext, Location, child_of, path_of, permission,
+                  vfs_create)
+
+O_ACCMODE = 0o3
+O_RDONLY = 0o0
+O_WRONLY = 0o1
+O_RDWR = 0o2
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_NOCTTY = 0o400
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+O_NONBLOCK = 0o4000
+O_DSYNC = 0o10000
+FASYNC = 0o20000
+O_DIRECTORY = 0o40000
+O_NOFOLLOW = 0o100000
+O_DIRECT = 0o200000
+O_LARGEFILE = 0o400000
+O_NOATIME = 0o1000000
+O_CLOEXEC = 0o2000000
+O_SYNC = 0o4000000 | O_DSYNC
+O_PATH = 0o10000000
+O_TMPFILE = 0o20000000 | O_DIRECTORY
+
+# What fcntl(F_SETFL) may change.
+SETFL_MASK = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME
+# What an O_PATH open keeps.
+O_PATH_FLAGS = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+# Open-time only: not part of the file's status flags (F_GETFL does not show them).
+OPEN_ONLY_FLAGS = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC
+
+SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
+SEEK_MAX = SEEK_HOLE
+MAX_OFFSET = (1 << 63) - 1
+
+FIONREAD = 0x541B
+
+_DIRENT64_HEAD = struct.Struct("<QqHB")     # d_ino, d_off, d_reclen, d_type; then d_name + NUL
+
+
+class OpenFile:
+    """Base of every open file. Subclasses override what their kind supports;
+    the defaults are Linux's answers for a file without that operation."""
+    seekable = False            # FMODE_LSEEK/PREAD/PWRITE: False for pipes, sockets, ttys
+    location: Optional[Location] = None
+
+    def __init__(self, flags: int):
+        self.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE    # 64-bit Linux forces O_LARGEFILE
+        self.pos = 0
+        self.refs = 0
+
+    # -- access mode
+    @property
+    def is_path(self) -> bool:
+        """An O_PATH descriptor: only names a file; I/O on it is EBADF."""
+        return bool(self.flags & O_PATH)
+
+    @property
+    def readable(self) -> bool:
+        return not self.is_path and self.flags & O_ACCMODE in (O_RDONLY, O_RDWR)
+
+    @property
+    def writable(self) -> bool:
+        return not self.is_path and self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+
+    def set_status_flags(self, flags: int) -> None:
+        """fcntl(F_SETFL): only the SETFL_MASK bits change."""
+        self.flags = (self.flags & ~SETFL_MASK) | (flags & SETFL_MASK)
+
+    # -- references: one per descriptor (and per mapping, later); release() when the last goes
+    def get(self) -> "OpenFile":
+        self.refs += 1
+        return self
+
+    def put(self) -> None:
+        self.refs -= 1
+        if self.refs == 0:
+            self.release()
+
+    def release(self) -> None:
+        """The last descriptor closed (pipes wake their peer here)."""
+
+    # -- I/O
+    async def read(self, n: int) -> bytes:
+        raise Errno(EINVAL)
+
+    async def write(self, data: bytes) -> int:
+        raise Errno(EINVAL)
+
+    async def pread(self, offset: int, n: int) -> bytes:
+        raise Errno(ESPIPE)
+
+    async def pwrite(self, offset: int, data: bytes) -> int:
+        raise Errno(ESPIPE)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise Errno(ESPIPE)
+
+    def getdents64(self, size: int) -> bytes:
+        raise Errno(ENOTDIR)
+
+    def stat(self) -> Stat:
+        raise NotImplementedError
+
+    async def ioctl(self, task, cmd: int, arg: int) -> int:
+        raise Errno(ENOTTY)
+
+
+class InodeFile(OpenFile):
+    """An open file of a filesystem: reads and writes go to the inode at the file position."""
+    seekable = True
+
+    def __init__(self, location: Location, flags: int):
+        super().__init__(flags)
+        self.location = location
+
+    @property
+    def inode(self):
+        return self.location.inode
+
+    @property
+    def path_name(self) -> str:
+        """The file's path from the namespace root, for /proc/*/maps and /proc/*/fd."""
+        ns = self.location.mount.ns
+        path, _ = path_of(self.location, ns.root_location())
+        if self.location.dentry.unlinked:
+            path += b" (deleted)"
+        return path.decode(errors="surrogateescape")
+
+    async def read(self, n: int) -> bytes:
+        data = self.inode.read(self.pos, n)
+        self.pos += len(data)
+        return data
+
+    async def write(self, data: bytes) -> int:
+        if self.flags & O_APPEND:
+            self.pos = self.inode.size
+        n = self.inode.write(self.pos, data)
+        self.pos += n
+        return n
+
+    async def pread(self, offset: int, n: int) -> bytes:
+        return self.inode.read(offset, n)
+
+    async def pwrite(self, offset: int, data: bytes) -> int:
+        if self.flags & O_APPEND:       # Linux appends even for pwrite (a documented bug kept forever)
+            offset = self.inode.size
+        return self.inode.write(offset, data)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if self.inode.is_dir:
+            return self._lseek_dir(offset, whence)
+        size = self.inode.size
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self.pos + offset
+        elif whence == SEEK_END:
+            new = size + offset
+        elif offset >= size or offset < 0:
+            raise Errno(ENXIO)          # SEEK_DATA/SEEK_HOLE past the end
+        else:
+            new = offset if whence == SEEK_DATA else size   # no holes are reported: all data
+        return self._set_pos(new)
+
+    def _lseek_dir(self, offset: int, whence: int) -> int:
+        """Directory positions are readdir cookies: only absolute or relative moves make sense."""
+        if whence == SEEK_CUR:
+            offset += self.pos
+        elif whence != SEEK_SET:
+            raise Errno(EINVAL)
+        return self._set_pos(offset)
+
+    def _set_pos(self, new: int) -> int:
+        if new < 0 or new > MAX_OFFSET:
+            raise Errno(EINVAL)
+        self.pos = new
+        return new
+
+    def getdents64(self, size: int) -> bytes:
+        """As many `struct linux_dirent64` records as fit in size bytes; EINVAL if not even one."""
+        if not self.inode.is_dir:
+            raise Errno(ENOTDIR)
+        if self.location.dentry.unlinked:
+            raise Errno(ENOENT)
+        out = bytearray()
+        for entry in self.inode.readdir(self.pos):
+            record = pack_dirent64(entry.ino, entry.next_pos, entry.dtype, entry.name)
+            if len(out) + len(record) > size:
+                if not out:
+                    raise Errno(EINVAL)
+                break
+            out += record
+            self.pos = entry.next_pos
+        return bytes(out)
+
+    def stat(self) -> Stat:
+        return self.inode.getattr()
+
+    async def ioctl(self, task, cmd: int, arg: int) -> int:
+        if cmd == FIONREAD and self.inode.is_reg:
+            task.mm.write(arg, struct.pack("<i", max(0, min(self.inode.size - self.pos, 0x7FFFFFFF))))
+            return 0
+        raise Errno(ENOTTY)
+
+
+def pack_dirent64(ino: int, next_pos: int, dtype: int, name: bytes) -> bytes:
+    """One `struct linux_dirent64`: 19 bytes of header, the name, a NUL, padded to 8 bytes."""
+    reclen = (_DIRENT64_HEAD.size + len(name) + 1 + 7) & ~7
+    head = _DIRENT64_HEAD.pack(ino, next_pos, reclen, dtype)
+    return head + name + bytes(reclen - len(head) - len(name))
+
+
+# ---------------------------------------------------------------- special files
+
+# How to open a device node or FIFO: drivers register an async opener(location, flags) -> OpenFile.
+Opener = Callable[[Location, int], Awaitable[OpenFile]]
+_device_openers: dict[tuple[int, int, int], Opener] = {}
+_fifo_opener: Optional[Opener] = None
+
+
+def register_device(kind: int, major_nr: int, minor_nr: int, opener: Opener) -> None:
+    """Make device nodes of type kind (S_IFCHR or S_IFBLK) and this major:minor open through `opener`."""
+    _device_openers[(kind, major_nr, minor_nr)] = opener
+
+
+def register_fifo_opener(opener: Opener) -> None:
+    global _fifo_opener
+    _fifo_opener = opener
+
+
+async def _open_special(loc: Location, flags: int) -> OpenFile:
+    """Device nodes go to their driver, FIFOs to the pipe code; no driver means ENXIO, as in Linux."""
+    inode = loc.inode
+    kind = S.S_IFMT(inode.mode)
+    if kind in (S.S_IFCHR, S.S_IFBLK):
+        opener = _device_openers.get((kind, major(inode.rdev), minor(inode.rdev)))
+    elif kind == S.S_IFIFO:
+        opener = _fifo_opener
+    else:
+        opener = None                   # sockets cannot be opened
+    if opener is None:
+        raise Errno(ENXIO)
+    return await opener(loc, flags)
+
+
+# ---------------------------------------------------------------- open(2)
+
+def access_mask(flags: int) -> int:
+    """The permissions an open needs: O_RDONLY read, O_WRONLY write, O_RDWR (and 3) both; O_TRUNC adds write."""
+    mask = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE)[flags & O_ACCMODE]
+    if flags & O_TRUNC:
+        mask |= MAY_WRITE
+    return mask
+
+
+async def open_file(fs: FsContext, start: Location, path: bytes, flags: int, mode: int,
+                    cred: Optional[Cred]) -> OpenFile:
+    """open(2) of `path` relative to `start`: look it up (creating it with O_CREAT), check, open."""
+    if flags & O_PATH:
+        flags &= O_PATH_FLAGS
+    if flags & O_TMPFILE == O_TMPFILE:
+        if not flags & (O_WRONLY | O_RDWR):
+            raise Errno(EINVAL)
+        raise Errno(EOPNOTSUPP)        # unnamed temporary files are not supported yet
+    walker = Walker(fs, cred)
+    if flags & O_CREAT:
+        loc, created = _lookup_or_create(walker, start, path, flags, (mode & 0o7777) & ~fs.umask)
+    else:
+        loc, created = walker.resolve(start, path, follow=not flags & O_NOFOLLOW), False
+    return await open_location(loc, flags, cred, created)
+
+
+def _lookup_or_create(walker: Walker, start: Location, path: bytes, flags: int,
+                      mode: int) -> tuple[Location, bool]:
+    """O_CREAT: find the last component or create it; a dangling symlink creates its target."""
+    parent: Parent = walker.resolve_parent(start, path)
+    while True:
+        if parent.slash or parent.name in (b"", b".", b".."):
+            raise Errno(EISDIR)
+        try:
+            loc = child_of(parent.dir, parent.name)
+        except Errno as e:
+            if e.code != ENOENT:
+                raise
+            return vfs_create(parent.dir, parent.name, S.S_IFREG | mode, walker.cred), True
+        if flags & O_EXCL:
+            raise Errno(EEXIST)
+        if not loc.inode.is_symlink:
+            return loc, False
+        if flags & O_NOFOLLOW:
+            raise Errno(ELOOP)
+        parent = walker.follow_parent(loc, parent.dir)
+
+
+async def open_location(loc: Location, flags: int, cred: Optional[Cred] = None,
+                        created: bool = False) -> OpenFile:
+    """The checks of Linux's do_open/may_open on a resolved file, then the open itself."""
+    inode = loc.inode
+    if flags & O_PATH:
+        if flags & O_DIRECTORY and not inode.is_dir:
+            raise Errno(ENOTDIR)
+        return InodeFile(loc, flags)
+    if inode.is_symlink:
+        raise Errno(ELOOP)              # only reachable with O_NOFOLLOW
+    if flags & O_CREAT and inode.is_dir:
+        raise Errno(EISDIR)
+    if flags & O_DIRECTORY and not inode.is_dir:
+        raise Errno(ENOTDIR)
+    _may_open(loc, flags, cred, created)
+    if S.S_ISREG(inode.mode) or inode.is_dir:
+        if flags & O_TRUNC and inode.is_reg and not created:
+            inode.truncate(0)
+        return InodeFile(loc, flags)
+    return await _open_special(loc, flags)
+
+
+def _may_open(loc: Location, flags: int, cred: Optional[Cred], created: bool) -> None:
+    inode = loc.inode
+    mask = access_mask(flags)
+    if inode.is_dir and mask & MAY_WRITE:
+        raise Errno(EISDIR)
+    if created:
+        return                          # the creator may open what it made, whatever the mode
+    if mask & MAY_WRITE and (inode.is_reg or inode.is_dir) and loc.mount.is_read_only:
+        raise Errno(EROFS)
+    permission(inode, cred, mask)
+
+
+def file_needs(f: OpenFile, readable: bool = False, writable: bool = False) -> OpenFile:
+    """EBADF unless f is open for the needed access (and is not an O_PATH descriptor)."""
+    if f.is_path or (readable and not f.readable) or (writable and not f.writable):
+        raise Errno(EBADF)
+    return f

@@ -1,0 +1,120 @@
+"""Path walk: turn a path string into a Location, the way Linux's namei does.
+
+Rules (path_resolution(7)):
+  * absolute paths start at the process root, relative ones at a start directory
+    (the cwd or a dirfd);
+  * "." stays, ".." goes up but never above the process root, and crosses mounts;
+  * every directory passed through needs search (x) permission, else EACCES;
+    a non-directory in the middle is ENOTDIR, a missing one ENOENT;
+  * symlinks in the middle are always followed, the last one only when asked
+    or when the path ends in "/"; at most 40 per resolution, then ELOOP;
+  * a trailing "/" means the result must be a directory (ENOTDIR otherwise);
+  * a component longer than 255 bytes, or a path of 4096 bytes or more, is ENAMETOOLONG.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, Errno
+from .vfs import MAY_EXEC, PATH_MAX, Cred, FsContext, Location, child_of, parent_of, permission
+
+MAXSYMLINKS = 40
+
+
+@dataclass
+class Parent:
+    """A path split into its resolved directory and its last component, unresolved.
+
+    `name` is b"." or b".." if the path ended so, and b"" if the path named the root ("/").
+    `slash` records a trailing "/" (the caller must want a directory).
+    """
+    dir: Location
+    name: bytes
+    slash: bool
+
+
+class Walker:
+    """One path resolution (Linux's nameidata): every symlink it follows counts against one budget."""
+
+    def __init__(self, fs: FsContext, cred: Optional[Cred] = None):
+        self.fs = fs
+        self.cred = cred
+        self.links = 0
+
+    def resolve(self, start: Location, path: bytes, follow: bool = True) -> Location:
+        """The Location `path` names; follow=False leaves a final symlink unfollowed (unless a "/" ends the path)."""
+        return self._finish(self.resolve_parent(start, path), follow)
+
+    def resolve_parent(self, start: Location, path: bytes) -> Parent:
+        """Resolve all but the last component of `path` (which must be non-empty)."""
+        if not path:
+            raise Errno(ENOENT)
+        if len(path) >= PATH_MAX:
+            raise Errno(ENAMETOOLONG)
+        cur = self.fs.root if path[:1] == b"/" else start
+        names = [n for n in path.split(b"/") if n]
+        if not names:
+            return Parent(cur, b"", False)
+        for name in names[:-1]:
+            cur = self._step(cur, name)
+        self._enter(cur)
+        return Parent(cur, names[-1], path.endswith(b"/"))
+
+    def follow_parent(self, link: Location, dir: Location) -> Parent:
+        """Count one symlink and resolve its target, relative to the directory holding it, up to its last component."""
+        self.links += 1
+        if self.links > MAXSYMLINKS:
+            raise Errno(ELOOP)
+        target = link.inode.readlink()
+        return self.resolve_parent(dir, target)
+
+    def _enter(self, dir: Location) -> None:
+        """We are about to look a name up in `dir`: it must be a directory we may search."""
+        if not dir.inode.is_dir:
+            raise Errno(ENOTDIR)
+        permission(dir.inode, self.cred, MAY_EXEC)
+
+    def _step(self, cur: Location, name: bytes) -> Location:
+        """One intermediate component; a symlink there is always followed."""
+        self._enter(cur)
+        if name == b".":
+            return cur
+        if name == b"..":
+            return parent_of(cur, self.fs.root)
+        loc = child_of(cur, name)
+        if loc.inode.is_symlink:
+            loc = self._finish(self.follow_parent(loc, cur), follow=True)
+        return loc
+
+    def _finish(self, parent: Parent, follow: bool) -> Location:
+        """Resolve the last component, following symlinks if asked or if a trailing "/" demands a directory."""
+        must_be_dir = parent.slash
+        while True:
+            loc = self._last(parent)
+            if not (loc.inode.is_symlink and (follow or must_be_dir)):
+                break
+            parent = self.follow_parent(loc, parent.dir)
+            must_be_dir |= parent.slash
+        if must_be_dir and not loc.inode.is_dir:
+            raise Errno(ENOTDIR)
+        return loc
+
+    def _last(self, parent: Parent) -> Location:
+        """Look up the last component of an already resolved parent."""
+        if parent.name in (b"", b"."):
+            return parent.dir
+        if parent.name == b"..":
+            return parent_of(parent.dir, self.fs.root)
+        return child_of(parent.dir, parent.name)
+
+
+def lookup(fs: FsContext, path: bytes, start: Optional[Location] = None, follow: bool = True,
+           cred: Optional[Cred] = None) -> Location:
+    """Resolve `path` for the kernel itself or for `cred`, relative to `start` (default: the cwd)."""
+    return Walker(fs, cred).resolve(start if start is not None else fs.cwd, path, follow)
+
+
+def lookup_parent(fs: FsContext, path: bytes, start: Optional[Location] = None,
+                  cred: Optional[Cred] = None) -> Parent:
+    return Walker(fs, cred).resolve_parent(start if start is not None else fs.cwd, path)

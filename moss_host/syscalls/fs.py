@@ -1,0 +1,590 @@
+"""File syscalls: I/O on descriptors, open/close, the *at path operations, stat,
+directories, descriptor duplication and control.
+
+Each handler decodes its registers, checks them in the order Linux does (so the
+same errno wins), and calls the VFS (moss_host/fs). Arguments arrive as raw
+64-bit register values: descriptors go through fd_arg (a C int), offsets through
+_s64 (a C off_t).
+"""
+
+import struct
+
+from moss_host.addr import USER_VA_END
+from moss_host.errors import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ERANGE, EROFS, ESPIPE, Errno
+from moss_host.fs.fdtable import fd_arg
+from moss_host.fs.file import (FASYNC, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, OpenFile, file_needs,
+                               open_file)
+from moss_host.fs.path import Walker
+from moss_host.fs.stat import Stat
+from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
+                              Cred, Location, permission, vfs_mkdir, vfs_rename, vfs_rmdir,
+                              vfs_symlink, vfs_unlink)
+
+from .table import syscall
+
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_REMOVEDIR = 0x200
+AT_EACCESS = 0x200
+AT_NO_AUTOMOUNT = 0x800
+AT_EMPTY_PATH = 0x1000
+AT_STATX_SYNC_TYPE = 0x6000
+STATX__RESERVED = 0x8000_0000
+
+MAX_RW_COUNT = 0x7FFFF000           # INT_MAX rounded down to a page: Linux's cap on one read/write
+UIO_MAXIOV = 1024
+IOVEC = struct.Struct("<QQ")        # struct iovec { void *iov_base; size_t iov_len; }
+
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_SETOWN, F_GETOWN = 8, 9
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
+FLOCK = struct.Struct("<hhxxxxqqi4x")   # struct flock: l_type, l_whence, l_start, l_len, l_pid
+O_PATH_FCNTL_CMDS = (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL)
+
+FIONCLEX, FIOCLEX, FIONBIO, FIOASYNC = 0x5450, 0x5451, 0x5421, 0x5452
+
+R_OK, W_OK, X_OK = 4, 2, 1
+
+
+# ---------------------------------------------------------------- argument helpers
+
+def _s64(raw: int) -> int:
+    raw &= (1 << 64) - 1
+    return raw - (1 << 64) if raw >> 63 else raw
+
+
+def _u32(raw: int) -> int:
+    return raw & 0xFFFF_FFFF
+
+
+def _fs_cred(task) -> Cred:
+    """Who file operations act as: the effective ids (Linux's fsuid/fsgid follow them)."""
+    c = task.creds
+    return Cred(c.euid, c.egid, tuple(c.groups))
+
+
+def _file(task, fd: int) -> OpenFile:
+    """fdget: the open file behind fd; EBADF if none or if it is an O_PATH descriptor."""
+    return file_needs(task.files.get(fd_arg(fd)))
+
+
+def _check_user_range(ua: int, n: int) -> None:
+    """access_ok: the whole buffer must lie in the user half."""
+    if ua + n > USER_VA_END:
+        raise Errno(EFAULT)
+
+
+def _path_arg(task, ua: int, empty_ok: bool = False) -> bytes:
+    """A path argument: EFAULT, ENAMETOOLONG (no NUL in PATH_MAX bytes), ENOENT if empty."""
+    if ua == 0 and empty_ok:
+        return b""                      # AT_EMPTY_PATH with a NULL path means "" (Linux 6.11)
+    path = task.mm.read_cstring(ua, PATH_MAX)
+    if not path and not empty_ok:
+        raise Errno(ENOENT)
+    return path
+
+
+def _dir_start(task, dirfd: int, path: bytes) -> Location:
+    """Where a relative path starts: the cwd for AT_FDCWD, else dirfd's directory.
+
+    Absolute paths ignore dirfd entirely, even a bad one. EBADF for a bad dirfd,
+    ENOTDIR if it is not a directory (only when there is a path to walk from it).
+    """
+    if path[:1] == b"/":
+        return task.fs.root
+    fd = fd_arg(dirfd)
+    if fd == AT_FDCWD:
+        return task.fs.cwd
+    f = task.files.get(fd)
+    if f.location is None or (path and not f.location.inode.is_dir):
+        raise Errno(ENOTDIR)
+    return f.location
+
+
+def _resolve_at(task, dirfd: int, path: bytes, follow: bool, cred=None):
+    """The target of an *at call: a Location, or the OpenFile itself for AT_EMPTY_PATH on a dirfd."""
+    if not path:
+        fd = fd_arg(dirfd)
+        if fd == AT_FDCWD:
+            return task.fs.cwd
+        f = task.files.get(fd)
+        return f.location if f.location is not None else f
+    cred = _fs_cred(task) if cred is None else cred
+    return Walker(task.fs, cred).resolve(_dir_start(task, dirfd, path), path, follow)
+
+
+def _stat_of(target) -> Stat:
+    return target.inode.getattr() if isinstance(target, Location) else target.stat()
+
+
+def _read_iovecs(task, iov: int, iovcnt: int) -> list[tuple[int, int]]:
+    """import_iovec: the (base, len) pairs, their total clamped to MAX_RW_COUNT."""
+    if iovcnt > UIO_MAXIOV:
+        raise Errno(EINVAL)
+    if iovcnt == 0:
+        return []
+    raw = task.mm.read(iov, IOVEC.size * iovcnt)
+    segments, total = [], 0
+    for base, length in IOVEC.iter_unpack(raw):
+        if length >> 63:
+            raise Errno(EINVAL)         # negative ssize_t
+        _check_user_range(base, length)
+        length = min(length, MAX_RW_COUNT - total)
+        total += length
+        segments.append((base, length))
+    return segments
+
+
+# ---------------------------------------------------------------- read and write
+
+@syscall("read")
+async def read(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
+    """Read up to count bytes from fd at its file offset into buf."""
+    f = file_needs(task.files.get(fd_arg(fd)), readable=True)
+    _check_user_range(buf, count)
+    saved = f.pos
+    data = await f.read(min(count, MAX_RW_COUNT))
+    _copy_out_or_rewind(task, f, saved, buf, data)
+    return len(data)
+
+
+def _copy_out_or_rewind(task, f: OpenFile, saved_pos: int, buf: int, data: bytes) -> None:
+    """A read that cannot be copied out is EFAULT and, for a file, consumes nothing."""
+    try:
+        task.mm.write(buf, data)
+    except Errno:
+        if f.seekable:
+            f.pos = saved_pos
+        raise
+
+
+@syscall("write")
+async def write(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
+    """Write count bytes from buf to fd at its file offset (at the end with O_APPEND)."""
+    f = file_needs(task.files.get(fd_arg(fd)), writable=True)
+    _check_user_range(buf, count)
+    data = task.mm.read(buf, min(count, MAX_RW_COUNT))
+    return await f.write(data)
+
+
+@syscall("readv")
+async def readv(task, fd: "Fd", iov: "Ptr", iovcnt: "UInt") -> int:
+    """read() into iovcnt buffers described by the iovec array at iov, filling each in turn."""
+    f = _file(task, fd)
+    segments = _read_iovecs(task, iov, iovcnt)
+    file_needs(f, readable=True)
+    saved = f.pos
+    data = await f.read(sum(n for _, n in segments))
+    return _scatter(task, f, saved, segments, data)
+
+
+def _scatter(task, f: OpenFile, saved_pos: int, segments, data: bytes) -> int:
+    done = 0
+    for base, length in segments:
+        if done == len(data):
+            break
+        piece = data[done:done + length]
+        try:
+            task.mm.write(base, piece)
+        except Errno:
+            if done == 0 and f.seekable:
+                f.pos = saved_pos
+            if done == 0:
+                raise
+            if f.seekable:
+                f.pos = saved_pos + done
+            return done
+        done += len(piece)
+    return done
+
+
+@syscall("writev")
+async def writev(task, fd: "Fd", iov: "Ptr", iovcnt: "UInt") -> int:
+    """write() the iovcnt buffers described by the iovec array at iov, in order, as one write."""
+    f = _file(task, fd)
+    segments = _read_iovecs(task, iov, iovcnt)
+    file_needs(f, writable=True)
+    if not segments:
+        return 0
+    return await f.write(_gather(task, segments))
+
+
+def _gather(task, segments) -> bytes:
+    """The bytes of every segment; a bad one ends the data there (EFAULT if it is the first)."""
+    pieces = []
+    for base, length in segments:
+        try:
+            pieces.append(task.mm.read(base, length))
+        except Errno:
+            if not pieces:
+                raise
+            break
+    return b"".join(pieces)
+
+
+@syscall("pread64")
+async def pread64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> int:
+    """Read from fd at offset without moving its file offset."""
+    pos = _s64(offset)
+    if pos < 0:
+        raise Errno(EINVAL)
+    f = _file(task, fd)
+    if not f.seekable:
+        raise Errno(ESPIPE)
+    file_needs(f, readable=True)
+    _check_user_range(buf, count)
+    data = await f.pread(pos, min(count, MAX_RW_COUNT))
+    task.mm.write(buf, data)
+    return len(data)
+
+
+@syscall("pwrite64")
+async def pwrite64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> int:
+    """Write to fd at offset without moving its file offset."""
+    pos = _s64(offset)
+    if pos < 0:
+        raise Errno(EINVAL)
+    f = _file(task, fd)
+    if not f.seekable:
+        raise Errno(ESPIPE)
+    file_needs(f, writable=True)
+    _check_user_range(buf, count)
+    data = task.mm.read(buf, min(count, MAX_RW_COUNT))
+    return await f.pwrite(pos, data)
+
+
+@syscall("lseek")
+async def lseek(task, fd: "Fd", offset: "Int", whence: "UInt") -> int:
+    """Reposition fd's file offset: SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE."""
+    f = _file(task, fd)
+    whence = _u32(whence)
+    if whence > SEEK_MAX:
+        raise Errno(EINVAL)
+    return f.lseek(_s64(offset), whence)
+
+
+# ---------------------------------------------------------------- open and close
+
+@syscall("openat")
+async def openat(task, dirfd: "Fd", path: "CStr", flags: "Hex", mode: "Hex") -> int:
+    """Open (with O_CREAT, create) path relative to dirfd; return the lowest free descriptor."""
+    flags = _u32(flags)
+    name = _path_arg(task, path)
+    fd = task.files.alloc_fd()          # EMFILE wins over lookup errors, as in Linux
+    try:
+        f = await open_file(task.fs, _dir_start(task, dirfd, name), name, flags, mode, _fs_cred(task))
+    except BaseException:
+        task.files.release_reserved(fd)
+        raise
+    return task.files.install_at_reserved(fd, f, cloexec=bool(flags & O_CLOEXEC))
+
+
+@syscall("close")
+async def close(task, fd: "Fd") -> int:
+    """Close fd; the file itself goes when its last descriptor does."""
+    task.files.close(fd_arg(fd))
+    return 0
+
+
+# ---------------------------------------------------------------- attributes
+
+@syscall("fstat")
+async def fstat(task, fd: "Fd", statbuf: "Ptr") -> int:
+    """Store the attributes of fd's file (O_PATH descriptors too) in the struct stat at statbuf."""
+    st = task.files.get(fd_arg(fd)).stat()
+    task.mm.write(statbuf, st.pack())
+    return 0
+
+
+@syscall("newfstatat")
+async def newfstatat(task, dirfd: "Fd", path: "CStr", statbuf: "Ptr", flags: "Hex") -> int:
+    """stat/lstat of path relative to dirfd; AT_EMPTY_PATH with "" stats dirfd itself."""
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
+        raise Errno(EINVAL)
+    name = _path_arg(task, path, empty_ok=bool(flags & AT_EMPTY_PATH))
+    target = _resolve_at(task, dirfd, name, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    task.mm.write(statbuf, _stat_of(target).pack())
+    return 0
+
+
+@syscall("statx")
+async def statx(task, dirfd: "Fd", path: "CStr", flags: "Hex", mask: "Hex", statxbuf: "Ptr") -> int:
+    """Extended stat: fill the struct statx at statxbuf (we always provide the basic fields)."""
+    allowed = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE
+    if flags & ~allowed or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:
+        raise Errno(EINVAL)
+    if mask & STATX__RESERVED:
+        raise Errno(EINVAL)
+    name = _path_arg(task, path, empty_ok=bool(flags & AT_EMPTY_PATH))
+    target = _resolve_at(task, dirfd, name, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    task.mm.write(statxbuf, _stat_of(target).pack_statx(mask))
+    return 0
+
+
+@syscall("readlinkat")
+async def readlinkat(task, dirfd: "Fd", path: "CStr", buf: "Ptr", bufsiz: "Int") -> int:
+    """Copy the target of symlink path into buf: truncated to bufsiz, no NUL added."""
+    size = fd_arg(bufsiz)               # an int, like a descriptor
+    if size <= 0:
+        raise Errno(EINVAL)
+    name = _path_arg(task, path, empty_ok=True)
+    target = _resolve_at(task, dirfd, name, follow=False)
+    if not isinstance(target, Location) or not target.inode.is_symlink:
+        raise Errno(ENOENT if not name else EINVAL)
+    data = target.inode.readlink()[:size]
+    task.mm.write(buf, data)
+    return len(data)
+
+
+async def _access(task, dirfd: int, path: int, mode: int, flags: int) -> int:
+    """access(2): may the caller (real ids, or effective with AT_EACCESS) use path for mode?"""
+    if mode & ~(R_OK | W_OK | X_OK):
+        raise Errno(EINVAL)
+    if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise Errno(EINVAL)
+    c = task.creds
+    cred = _fs_cred(task) if flags & AT_EACCESS else Cred(c.uid, c.gid, tuple(c.groups))
+    name = _path_arg(task, path, empty_ok=bool(flags & AT_EMPTY_PATH))
+    target = _resolve_at(task, dirfd, name, follow=not flags & AT_SYMLINK_NOFOLLOW, cred=cred)
+    if isinstance(target, Location):
+        inode = target.inode
+        if mode & W_OK and target.mount.is_read_only and (inode.is_reg or inode.is_dir or inode.is_symlink):
+            raise Errno(EROFS)
+        permission(inode, cred, mode)
+    else:
+        st = target.stat()
+        permission(_Attrs(st.st_mode, st.st_uid, st.st_gid), cred, mode)
+    return 0
+
+
+class _Attrs:
+    """Enough of an inode for permission(): used for files that live in no filesystem."""
+
+    def __init__(self, mode: int, uid: int, gid: int):
+        self.mode, self.uid, self.gid = mode, uid, gid
+
+
+@syscall("faccessat")
+async def faccessat(task, dirfd: "Fd", path: "CStr", mode: "Hex") -> int:
+    """Check the real user's permission to access path (R_OK, W_OK, X_OK, or F_OK for existence)."""
+    return await _access(task, dirfd, path, mode, 0)
+
+
+@syscall("faccessat2")
+async def faccessat2(task, dirfd: "Fd", path: "CStr", mode: "Hex", flags: "Hex") -> int:
+    """faccessat with flags: AT_EACCESS, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH."""
+    return await _access(task, dirfd, path, mode, flags)
+
+
+# ---------------------------------------------------------------- directories
+
+@syscall("getdents64")
+async def getdents64(task, fd: "Fd", dirp: "Ptr", count: "UInt") -> int:
+    """Fill dirp with struct linux_dirent64 records from fd's position; 0 at the end."""
+    f = _file(task, fd)
+    saved = f.pos
+    data = f.getdents64(_u32(count))
+    _copy_out_or_rewind(task, f, saved, dirp, data)
+    return len(data)
+
+
+@syscall("getcwd")
+async def getcwd(task, buf: "Ptr", size: "Size") -> int:
+    """Copy the absolute path of the cwd, NUL-terminated, to buf; return its length with the NUL."""
+    path = task.fs.getcwd() + b"\0"
+    if len(path) > size:
+        raise Errno(ERANGE)
+    task.mm.write(buf, path)
+    return len(path)
+
+
+@syscall("chdir")
+async def chdir(task, path: "CStr") -> int:
+    """Make path (a directory we may search) the working directory."""
+    name = _path_arg(task, path)
+    cred = _fs_cred(task)
+    loc = Walker(task.fs, cred).resolve(task.fs.cwd, name, follow=True)
+    _enter_cwd(task, loc, cred)
+    return 0
+
+
+@syscall("fchdir")
+async def fchdir(task, fd: "Fd") -> int:
+    """Make the directory open on fd the working directory."""
+    f = task.files.get(fd_arg(fd))
+    if f.location is None:
+        raise Errno(ENOTDIR)
+    _enter_cwd(task, f.location, _fs_cred(task))
+    return 0
+
+
+def _enter_cwd(task, loc: Location, cred: Cred) -> None:
+    if not loc.inode.is_dir:
+        raise Errno(ENOTDIR)
+    permission(loc.inode, cred, MAY_EXEC)
+    task.fs.cwd = loc
+
+
+@syscall("mkdirat")
+async def mkdirat(task, dirfd: "Fd", path: "CStr", mode: "Hex") -> int:
+    """Create directory path with mode & ~umask."""
+    name = _path_arg(task, path)
+    cred = _fs_cred(task)
+    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
+    vfs_mkdir(parent.dir, parent.name, _u32(mode) & 0o7777 & ~task.fs.umask, cred)
+    return 0
+
+
+@syscall("unlinkat")
+async def unlinkat(task, dirfd: "Fd", path: "CStr", flags: "Hex") -> int:
+    """Remove the name path: a non-directory, or with AT_REMOVEDIR an empty directory."""
+    if flags & ~AT_REMOVEDIR:
+        raise Errno(EINVAL)
+    name = _path_arg(task, path)
+    cred = _fs_cred(task)
+    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
+    if flags & AT_REMOVEDIR:
+        vfs_rmdir(parent.dir, parent.name, cred)
+    else:
+        vfs_unlink(parent.dir, parent.name, cred, slash=parent.slash)
+    return 0
+
+
+@syscall("symlinkat")
+async def symlinkat(task, target: "CStr", newdirfd: "Fd", linkpath: "CStr") -> int:
+    """Create linkpath as a symbolic link containing target (which need not exist)."""
+    contents = _path_arg(task, target)
+    name = _path_arg(task, linkpath)
+    cred = _fs_cred(task)
+    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, newdirfd, name), name)
+    vfs_symlink(parent.dir, parent.name, contents, cred, slash=parent.slash)
+    return 0
+
+
+@syscall("renameat")
+async def renameat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath: "CStr") -> int:
+    """Rename oldpath to newpath, atomically replacing newpath if it exists."""
+    return await _rename(task, olddirfd, oldpath, newdirfd, newpath, 0)
+
+
+@syscall("renameat2")
+async def renameat2(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath: "CStr",
+                    flags: "Hex") -> int:
+    """renameat with flags: RENAME_NOREPLACE (EXCHANGE and WHITEOUT are not supported: EINVAL)."""
+    return await _rename(task, olddirfd, oldpath, newdirfd, newpath, _u32(flags))
+
+
+async def _rename(task, olddirfd: int, oldpath: int, newdirfd: int, newpath: int, flags: int) -> int:
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
+        raise Errno(EINVAL)
+    if flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT):
+        raise Errno(EINVAL)
+    if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT):
+        raise Errno(EINVAL)             # tmpfs would support them; we do not yet
+    old_name = _path_arg(task, oldpath)
+    new_name = _path_arg(task, newpath)
+    cred = _fs_cred(task)
+    walker = Walker(task.fs, cred)
+    old = walker.resolve_parent(_dir_start(task, olddirfd, old_name), old_name)
+    new = walker.resolve_parent(_dir_start(task, newdirfd, new_name), new_name)
+    vfs_rename(old.dir, old.name, new.dir, new.name, cred, flags, old.slash, new.slash)
+    return 0
+
+
+@syscall("umask")
+async def umask(task, mask: "Hex") -> int:
+    """Set the file mode creation mask to mask & 0777; return the previous one."""
+    old = task.fs.umask
+    task.fs.umask = mask & 0o777
+    return old
+
+
+# ---------------------------------------------------------------- descriptors
+
+@syscall("dup")
+async def dup(task, oldfd: "Fd") -> int:
+    """A new descriptor (the lowest free) for the same open file; close-on-exec off."""
+    return task.files.dup(fd_arg(oldfd))
+
+
+@syscall("dup3")
+async def dup3(task, oldfd: "Fd", newfd: "Fd", flags: "Hex") -> int:
+    """Make newfd refer to oldfd's file, closing newfd first; flags may only be O_CLOEXEC."""
+    if flags & ~O_CLOEXEC:
+        raise Errno(EINVAL)
+    old, new = fd_arg(oldfd), fd_arg(newfd)
+    if old == new:
+        raise Errno(EINVAL)
+    if not 0 <= new < task.files.limit:
+        raise Errno(EBADF)
+    return task.files.dup3(old, new, cloexec=bool(flags & O_CLOEXEC))
+
+
+@syscall("fcntl")
+async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
+    """Descriptor control: duplicate, close-on-exec flag, status flags, (advisory) locks."""
+    nr = fd_arg(fd)
+    f = task.files.get(nr)
+    cmd = _u32(cmd)
+    if f.is_path and cmd not in O_PATH_FCNTL_CMDS:
+        raise Errno(EBADF)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        if arg >= task.files.limit:
+            raise Errno(EINVAL)
+        return task.files.dup(nr, lowest=arg, cloexec=cmd == F_DUPFD_CLOEXEC)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if task.files.cloexec(nr) else 0
+    if cmd == F_SETFD:
+        task.files.set_cloexec(nr, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return f.flags
+    if cmd == F_SETFL:
+        f.set_status_flags(_u32(arg))
+        return 0
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        return _lock(task, f, cmd, arg)
+    if cmd == F_GETOWN:
+        return 0
+    if cmd == F_SETOWN:
+        return 0
+    raise Errno(EINVAL)
+
+
+def _lock(task, f: OpenFile, cmd: int, arg: int) -> int:
+    """Record locks: validated like Linux, but one host process runs every task of this kernel
+    and no lock is ever held against another, so F_GETLK always answers "unlocked"
+    and F_SETLK/F_SETLKW always succeed."""
+    l_type, l_whence, l_start, l_len, _ = FLOCK.unpack(task.mm.read(arg, FLOCK.size))
+    if l_type not in (F_RDLCK, F_WRLCK, F_UNLCK) or l_whence not in (0, 1, 2):
+        raise Errno(EINVAL)
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        if l_type == F_UNLCK:
+            raise Errno(EINVAL)
+        task.mm.write(arg, FLOCK.pack(F_UNLCK, l_whence, l_start, l_len, 0))
+        return 0
+    if (l_type == F_RDLCK and not f.readable) or (l_type == F_WRLCK and not f.writable):
+        raise Errno(EBADF)
+    return 0
+
+
+@syscall("ioctl")
+async def ioctl(task, fd: "Fd", cmd: "Hex", arg: "Hex") -> int:
+    """Device control: the generic FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC here, the rest by the file (ENOTTY)."""
+    nr = fd_arg(fd)
+    f = _file(task, fd)
+    cmd = _u32(cmd)
+    if cmd in (FIOCLEX, FIONCLEX):
+        task.files.set_cloexec(nr, cmd == FIOCLEX)
+        return 0
+    if cmd in (FIONBIO, FIOASYNC):
+        on = struct.unpack("<i", task.mm.read(arg, 4))[0] != 0
+        bit = O_NONBLOCK if cmd == FIONBIO else FASYNC
+        f.set_status_flags((f.flags | bit) if on else (f.flags & ~bit))
+        return 0
+    return await f.ioctl(task, cmd, arg)
+
