@@ -57,6 +57,7 @@ SEEK_MAX = SEEK_HOLE
 MAX_OFFSET = (1 << 63) - 1
 
 FIONREAD = 0x541B
+POLLIN, POLLOUT = 0x1, 0x4
 
 _DIRENT64_HEAD = struct.Struct("<QqHB")     # d_ino, d_off, d_reclen, d_type; then d_name + NUL
 
@@ -127,6 +128,10 @@ class OpenFile:
 
     async def ioctl(self, task, cmd: int, arg: int) -> int:
         raise Errno(ENOTTY)
+
+    def poll_events(self, events: int) -> int:
+        """The subset of POLL* `events` that would not block now; files that never block are always ready."""
+        return events & (POLLIN | POLLOUT)
 
 
 class InodeFile(OpenFile):

@@ -18,7 +18,8 @@ import stat as S
 import struct
 
 from ..errors import EAGAIN, EINVAL, ENOTTY, EPIPE, ESPIPE, Errno
-from .file import FIONREAD, O_ACCMODE, O_NONBLOCK, O_RDWR, SEEK_CUR, SEEK_END, SEEK_SET, OpenFile
+from .file import (FIONREAD, O_ACCMODE, O_NONBLOCK, O_RDWR, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET,
+                   OpenFile)
 from .stat import Stat, makedev
 from .vfs import alloc_anon_dev
 
@@ -152,6 +153,12 @@ class HostFile(OpenFile):
                     st_size=st.st_size if regular else 0, st_blksize=4096 if not self.is_tty else 1024,
                     st_blocks=st.st_blocks if regular else 0, st_atime_ns=st.st_atime_ns,
                     st_mtime_ns=st.st_mtime_ns, st_ctime_ns=st.st_ctime_ns)
+
+    def poll_events(self, events: int) -> int:
+        if self.seekable:
+            return events & (POLLIN | POLLOUT)
+        r, w, _ = select.select([self.fd] if events & POLLIN else [], [self.fd] if events & POLLOUT else [], [], 0)
+        return (POLLIN if r else 0) | (POLLOUT if w else 0)
 
     # -- terminal control
     async def ioctl(self, task, cmd: int, arg: int) -> int:

@@ -1135,3 +1135,18 @@ def test_a_closed_host_descriptor_becomes_dev_null_for_the_guest():
         os.close(r)
         os.close(w)
         os.close(stdin.fd)
+
+
+def test_poll_events_of_a_host_pipe_follow_its_contents_and_files_are_always_ready():
+    r, w = os.pipe()
+    try:
+        reader = HostFile(r, O_RDONLY)
+        assert reader.poll_events(0x1) == 0
+        os.write(w, b"x")
+        assert reader.poll_events(0x1 | 0x4) == 0x1
+        task = make_task()
+        regular = task.files.get(open_(task, b"/etc/passwd"))
+        assert regular.poll_events(0x1 | 0x4) == 0x5
+    finally:
+        os.close(r)
+        os.close(w)
