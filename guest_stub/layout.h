@@ -72,7 +72,7 @@
 #define REASON_AARCH32  5
 #define REASON_EL1      0x10         /* + vector index 0..7: the stub itself faulted */
 
-#define SPIN_LIMIT      20000        /* polls of SEQ_REPLY before sleeping in WFI */
+#define SPIN_LIMIT      200000       /* polls of SEQ_REPLY before sleeping in WFI */
 #define WAKE_TICKS      625000       /* backup wake-up: 10 ms at 62.5 MHz */
 
 #endif

@@ -228,7 +228,7 @@ report:
     ldr     x2, =(UART_PA + LINEAR_OFFSET)
     mov     w3, #'!'
     strb    w3, [x2, #UART_DR]
-    mov     x4, #SPIN_LIMIT
+    ldr     x4, =SPIN_LIMIT
 1:  ldr     x2, [sp, #MB_SEQ_REPLY]
     cmp     x2, x1
     b.eq    replied

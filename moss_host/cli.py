@@ -11,7 +11,6 @@ import asyncio
 import errno
 import json
 import logging
-import os
 import shlex
 import signal
 import subprocess

@@ -56,5 +56,5 @@ REASON_FIQ = 3
 REASON_SERROR = 4
 REASON_AARCH32 = 5
 REASON_EL1 = 0x10  # + vector index 0..7: the stub itself faulted
-SPIN_LIMIT = 20000  # polls of SEQ_REPLY before sleeping in WFI
+SPIN_LIMIT = 200000 # polls of SEQ_REPLY before sleeping in WFI
 WAKE_TICKS = 625000  # backup wake-up: 10 ms at 62.5 MHz

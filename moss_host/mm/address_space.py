@@ -6,7 +6,7 @@ memory is a dict lookup per page, never a trip to the guest.
 """
 from __future__ import annotations
 
-from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END, page_down, page_up
+from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
 from moss_host.errors import EFAULT, ENAMETOOLONG, Errno
 
@@ -176,9 +176,14 @@ class AddressSpace:
     def unmap(self, start: int, end: int) -> None:
         """munmap: drop VMAs and resident pages in [start, end)."""
         self.vmas.remove_range(start, end)
-        for va in [va for va in self.resident if start <= va < end] if end - start > 64 * PAGE_SIZE \
-                else [va for va in range(start, end, PAGE_SIZE) if va in self.resident]:
+        for va in self.resident_in(start, end):
             self.drop_page(va)
+
+    def resident_in(self, start: int, end: int) -> list[int]:
+        """Resident pages in [start, end): walk whichever is smaller, the range or the page map."""
+        if (end - start) // PAGE_SIZE > len(self.resident):
+            return [va for va in self.resident if start <= va < end]
+        return [va for va in range(start, end, PAGE_SIZE) if va in self.resident]
 
     def drop_page(self, va: int) -> None:
         pa = self.resident.pop(va)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from moss_host.addr import PAGE_SIZE, page_down, page_up
+from moss_host.addr import page_down, page_up
 from moss_host.errors import ENOEXEC, Errno
 from moss_host.loader import auxv as AUX
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,

@@ -46,6 +46,7 @@ class Task:
     start_time: float = 0.0
     kernel: Any = None            # the Kernel this task runs on
     image_bias: int = 0           # load bias of the main program (for gdb symbols)
+    pending: Any = None           # the asyncio task finishing a sleeping syscall
 
     @property
     def pid(self) -> int:

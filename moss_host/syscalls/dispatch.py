@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 
-from moss_host.errors import ENOSYS, Errno
+from moss_host.errors import EFAULT, ENOSYS, Errno
 from moss_host.proc.task import TaskExit
 
 from .numbers import SYSCALL_NAMES
@@ -85,4 +84,4 @@ def _kernel_bug(task, entry: SyscallEntry, args, exc: Exception) -> int:
     log.error("kernel bug in %s(%s) from pid %d: %s: %s", entry.name,
               ", ".join(hex(a) for a in args), task.tid, type(exc).__name__, exc,
               exc_info=log.isEnabledFor(logging.DEBUG))
-    return -Errno(14).code  # EFAULT: the caller sees a failed call, the kernel keeps going
+    return -EFAULT  # the caller sees a failed call; the kernel keeps going

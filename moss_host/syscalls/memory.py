@@ -131,8 +131,6 @@ async def madvise(task, addr: "Ptr", length: "Size", advice: "Int") -> int:
     """Advice is optional except MADV_DONTNEED, which drops private pages (zero on next touch)."""
     end = check_range(addr, length)
     if advice == MADV_DONTNEED:
-        mm = task.mm
-        for va in range(addr, end, PAGE_SIZE):
-            if va in mm.resident:
-                mm.drop_page(va)
+        for va in task.mm.resident_in(addr, end):
+            task.mm.drop_page(va)
     return 0

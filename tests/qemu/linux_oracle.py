@@ -153,10 +153,10 @@ def kernel_image() -> Path:
     if data[56:60] != b"ARM\x64":
         raise OracleError(f"{member} is not an arm64 Image")
     CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = image.with_suffix(".tmp")
+    tmp = image.with_name(f"Image.{os.getpid()}.tmp")
+    (CACHE / "Image.version").write_text(member.split("vmlinuz-")[1] + "\n")
     tmp.write_bytes(data)
     tmp.rename(image)
-    (CACHE / "Image.version").write_text(member.split("vmlinuz-")[1] + "\n")
     return image
 
 
@@ -177,7 +177,7 @@ def busybox() -> Path:
                           "| tar -xO ./bin/busybox",
                           shell=True, capture_output=True, check=True).stdout
     CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = bb.with_suffix(".tmp")
+    tmp = bb.with_name(f"busybox.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     tmp.chmod(0o755)
     tmp.rename(bb)
@@ -203,7 +203,9 @@ def busybox_applets() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         out = []
     applets = sorted(a for a in out if "/" in a and a != "bin/busybox") or list(_MIN_APPLETS)
-    cache.write_text("\n".join(applets) + "\n")
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(applets) + "\n")
+    tmp.rename(cache)
     return applets
 
 
@@ -353,7 +355,7 @@ def build_initramfs(out: Path, extra_files: Mapping[str, FileSource] | None = No
     if compress:
         data = gzip.compress(data, compresslevel=6, mtime=0)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")   # concurrent builders
     tmp.write_bytes(data)
     tmp.rename(out)
     stamp.write_text(digest + "\n")
