@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,12 +55,18 @@ def build_programs() -> dict[str, Path]:
     for src in sorted(SRC.glob("*.c")):
         name = src.stem
         out = PROGRAMS / name
-        if not out.exists() or out.stat().st_mtime < max(src.stat().st_mtime, header_mtime):
-            extra = ["-nostdlib"] if name == "true_static" else []
-            cmd = [CC, *CFLAGS, *extra, "-o", str(out), str(src)]
-            r = subprocess.run(cmd, capture_output=True, text=True)
+        stamp = PROGRAMS / f".{name}.cmd"       # the command line it was built with
+        extra = ["-nostdlib"] if name == "true_static" else []
+        cmd = [CC, *CFLAGS, *extra, "-o", str(out), str(src)]
+        if (not out.exists() or out.stat().st_mtime < max(src.stat().st_mtime, header_mtime)
+                or not stamp.exists() or stamp.read_text() != " ".join(cmd)):
+            # Build beside and rename: another run may be executing the old one.
+            tmp = out.with_name(f".{name}.{os.getpid()}.tmp")
+            r = subprocess.run([*cmd[:-3], "-o", str(tmp), str(src)], capture_output=True, text=True)
             if r.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")
+            tmp.rename(out)
+            stamp.write_text(" ".join(cmd))
         built[name] = out
     return built
 
@@ -73,11 +80,12 @@ def guest_files() -> dict[str, Path]:
 
 
 def build_moss_image() -> Path:
-    """build/bench/moss-initramfs.cpio: uncompressed newc, no /init and no
-    device nodes (moss-py provides its own devfs)."""
+    """build/bench/moss-initramfs.cpio: uncompressed newc written by
+    ``cpio -o -H newc -R 0:0`` (the Python writer if cpio is missing); no
+    /init and no device nodes (moss-py provides its own devfs)."""
     lo = oracle_module()
-    return lo.build_initramfs(MOSS_IMAGE, guest_files(), init=None,
-                              dev_console=False, compress=False)
+    return lo.build_initramfs(MOSS_IMAGE, guest_files(), init=None, dev_console=False,
+                              compress=False, cpio_tool=shutil.which("cpio") is not None)
 
 
 def build_all() -> dict[str, Path]:

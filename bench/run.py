@@ -132,6 +132,14 @@ def write_chart(report: dict, path: Path) -> str | None:
                 ax.text(x, 1.2, "n/r", rotation=90, ha="center", va="bottom", fontsize=7,
                         color="gray")
         ax.bar(xs, ys, width, label=SHORT.get(key, key), yerr=[lo, hi], capsize=2)
+        if key == "moss":                   # moss-py / Linux nokaslr above moss's bars
+            for x, y, name in zip(xs, ys, [n for n in names
+                                           if report["results"][n]["systems"].get(key, {}).get("ok")
+                                           and report["results"][n]["systems"][key]["median"] > 0]):
+                r = report["results"][name]["ratios"].get("moss/linux")
+                if r is not None:
+                    ax.text(x, y * 1.6, f"{r:.2g}x", ha="center", va="bottom", fontsize=7,
+                            rotation=90)
     ax.set_yscale("log")
     ax.set_ylim(bottom=1)
     ax.set_ylabel("time per op (ns, log scale)")
@@ -196,6 +204,7 @@ def run_bench(names: list[str] | None = None, *, quick: bool = False, reps: int 
                     spent[peer.key] += time.monotonic() - t0
             for peer in peers:
                 cell = results[w.name]["systems"][peer.key] = summarize(got[peer.key])
+                cell["seconds"] = round(spent[peer.key], 2)
                 last = got[peer.key][-1]
                 log(f"  {w.name:15} {peer.key:14} {fmt_cell(cell)}"
                     + ("" if last.ok else f"  ({last.reason})"))

@@ -1,12 +1,12 @@
 #!/bin/sh
-# shell_loop.sh [ITERS=50] [NOW_NS=/bench/now_ns]
+# shell_loop.sh [ITERS=30] [NOW_NS=/bench/now_ns]
 #
 # A busybox shell workload: each iteration runs a handful of applets in
 # pipelines (every external applet is a fork + exec of /bin/busybox), so a
 # few hundred process creations in all.  Timed inside the guest with the
 # now_ns helper (busybox date has no %N).  Prints one line:
 #   BENCH name=shell_loop iters=N ns_per_op=X   (X = one iteration)
-iters=${1:-50}
+iters=${1:-30}
 now=${2:-/bench/now_ns}
 tmp=/tmp/shell_loop.$$
 t0=$($now)
