@@ -62,6 +62,7 @@ class Kernel:
 
     async def run(self, argv: list[str]) -> int:
         """Boot, run argv[0] as pid 1, and return its wait(2) status."""
+        import moss_host.fs.drivers.memdev  # noqa: F401  (registers /dev/null and friends)
         from moss_host.fs.hostfile import make_console_files
         from moss_host.fs.vfs import build_root_from_cpio
 

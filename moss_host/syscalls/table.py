@@ -28,6 +28,11 @@ class SyscallEntry:
 SYSCALLS: dict[int, SyscallEntry] = {}
 
 
+def _kind(annotation) -> str:
+    """The argument kind of an annotation: "Fd" stays "Fd" with or without postponed evaluation."""
+    return annotation.strip("'\"") if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+
+
 def syscall(name: str) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the handler of syscall `name`."""
     nr = SYSCALL_NUMBERS[name]
@@ -37,7 +42,7 @@ def syscall(name: str) -> Callable[[Handler], Handler]:
             raise RuntimeError(f"syscall {name} registered twice")
         params = list(inspect.signature(fn, eval_str=False).parameters.values())[1:]  # drop `task`
         SYSCALLS[nr] = SyscallEntry(nr, name, fn, len(params),
-                                    tuple(p.annotation for p in params), tuple(p.name for p in params))
+                                    tuple(_kind(p.annotation) for p in params), tuple(p.name for p in params))
         return fn
 
     return register

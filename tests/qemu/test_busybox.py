@@ -56,3 +56,10 @@ def test_busybox_shell_runs_builtins():
     r = moss_run("/bin/sh", "-c", "cd /etc && pwd && echo $((6 * 7)) && exit 3")
     assert r.stdout == b"/etc\n42\n"
     assert r.returncode == 3
+
+
+@covers("openat", "write", "read")
+def test_dev_null_and_dev_zero_behave_like_linux():
+    r = moss_run("/bin/sh", "-c", "echo gone > /dev/null && echo written; read line < /dev/null || echo eof")
+    assert r.stdout == b"written\neof\n"
+    assert moss_run("/bin/head", "-c", "5", "/dev/zero").stdout == bytes(5)

@@ -81,6 +81,7 @@ def test_trace_prints_syscalls_with_decoded_arguments():
     r = moss_run("/tests/hello", extra=("--trace",))
     err = r.stderr.decode()
     assert 'write(1, ' in err and "= 13" in err
+    assert 'readlinkat(AT_FDCWD, "/proc/self/exe", ' in err     # fds and paths decoded
     assert "exit_group(0) = ?" in err
     assert r.stdout == b"hello, world\n"
 
