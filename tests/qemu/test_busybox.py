@@ -62,4 +62,4 @@ def test_busybox_shell_runs_builtins():
 def test_dev_null_and_dev_zero_behave_like_linux():
     r = moss_run("/bin/sh", "-c", "echo gone > /dev/null && echo written; read line < /dev/null || echo eof")
     assert r.stdout == b"written\neof\n"
-    assert moss_run("/bin/head", "-c", "5", "/dev/zero").stdout == bytes(5)
+    assert moss_run("/bin/busybox", "head", "-c", "5", "/dev/zero").stdout == bytes(5)
