@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown workload(s) {unknown}; known: {', '.join(BY_NAME)}")
     systems = a.systems.split(",") if a.systems else None
+    known = {"linux_nokaslr", "linux_kaslr", "qemu_user", "moss"}
+    if systems and not set(systems) <= known:
+        ap.error(f"unknown system(s) {sorted(set(systems) - known)}; known: {sorted(known)}")
     report = run_bench(a.workloads or None, quick=a.quick, reps=a.reps, systems=systems,
                        log=lambda m: print(m, file=sys.stderr, flush=True))
     print()

@@ -446,6 +446,7 @@ class LinuxOracle:
         """Boot the VM and wait for the shell (idempotent)."""
         if self.running:
             return self
+        self.stop()                        # reap a QEMU that died on its own
         from pexpect.popen_spawn import PopenSpawn
         argv = self.qemu_argv()            # builds artifacts before the clock starts
         self._buf = bytearray()
@@ -516,7 +517,9 @@ class LinuxOracle:
 
     def run(self, cmdline: str, timeout: float = 60.0) -> tuple[str, int]:
         """Run ``sh -c cmdline </dev/null`` in the guest; return (stdout and
-        stderr as the console shows them, exit status)."""
+        stderr interleaved as the console shows them, exit status; 128+N when
+        killed by signal N, as the shell reports it).  Raises OracleTimeout
+        after ``timeout`` seconds (the VM is killed; the next call reboots)."""
         out, status = self.run_bytes(cmdline, timeout)
         return out.decode("utf-8", "surrogateescape"), status
 
