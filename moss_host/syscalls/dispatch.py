@@ -33,22 +33,32 @@ def start(task, nr: int, args: tuple[int, ...], tracer=None):
     args = args[:entry.nargs]
     shown = tracer.format_call(task, entry, args) if tracer else None
     coro = entry.handler(task, *args)
+    finished, value = _step(task, entry, args, shown, tracer, coro)
+    if finished:
+        return value
+    return SUSPENDED, _finish(task, entry, args, shown, tracer, coro, value)
+
+
+def _step(task, entry: SyscallEntry, args, shown, tracer, coro) -> tuple[bool, object]:
+    """Resume the handler once: (True, result for x0) if it finished, (False, what it awaits) if not."""
     try:
-        awaited = coro.send(None)
+        return False, coro.send(None)
     except StopIteration as done:
-        return _finished(task, entry, shown, tracer, done.value)
+        result = done.value
     except Errno as e:
-        return _finished(task, entry, shown, tracer, -e.code)
+        result = -e.code
     except TaskExit:
         if tracer:
             tracer.line(task, f"{shown} = ?")
         raise
+    except asyncio.CancelledError:
+        raise
     except Exception as e:
-        return _finished(task, entry, shown, tracer, _kernel_bug(task, entry, args, e))
-    return SUSPENDED, _finish(task, entry, shown, tracer, coro, awaited)
+        result = _kernel_bug(task, entry, args, e)
+    return True, _finished(task, entry, shown, tracer, result)
 
 
-async def _finish(task, entry: SyscallEntry, shown, tracer, coro, awaited) -> int:
+async def _finish(task, entry: SyscallEntry, args, shown, tracer, coro, awaited) -> int:
     """Drive a suspended handler to completion the way an asyncio Task would."""
     while True:
         try:
@@ -59,16 +69,10 @@ async def _finish(task, entry: SyscallEntry, shown, tracer, coro, awaited) -> in
         except asyncio.CancelledError:
             if awaited is not None:
                 awaited.cancel()
-        try:
-            awaited = coro.send(None)
-        except StopIteration as done:
-            return _finished(task, entry, shown, tracer, done.value)
-        except Errno as e:
-            return _finished(task, entry, shown, tracer, -e.code)
-        except (TaskExit, asyncio.CancelledError):
-            raise
-        except Exception as e:
-            return _finished(task, entry, shown, tracer, _kernel_bug(task, entry, (), e))
+        finished, value = _step(task, entry, args, shown, tracer, coro)
+        if finished:
+            return value
+        awaited = value
 
 
 def _finished(task, entry, shown, tracer, result) -> int:

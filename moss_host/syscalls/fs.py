@@ -226,16 +226,22 @@ def _gather(task, segments) -> bytes:
     return b"".join(pieces)
 
 
-@syscall("pread64")
-async def pread64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> int:
-    """Read from fd at offset without moving its file offset."""
+def _positional(task, fd: int, offset: int, readable: bool = False, writable: bool = False):
+    """The file and offset of pread64/pwrite64, checked in Linux's order: EINVAL, EBADF, ESPIPE."""
     pos = _s64(offset)
     if pos < 0:
         raise Errno(EINVAL)
     f = _file(task, fd)
     if not f.seekable:
         raise Errno(ESPIPE)
-    file_needs(f, readable=True)
+    file_needs(f, readable=readable, writable=writable)
+    return f, pos
+
+
+@syscall("pread64")
+async def pread64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> int:
+    """Read from fd at offset without moving its file offset."""
+    f, pos = _positional(task, fd, offset, readable=True)
     _check_user_range(buf, count)
     data = await f.pread(pos, min(count, MAX_RW_COUNT))
     task.mm.write(buf, data)
@@ -245,13 +251,7 @@ async def pread64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> i
 @syscall("pwrite64")
 async def pwrite64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> int:
     """Write to fd at offset without moving its file offset."""
-    pos = _s64(offset)
-    if pos < 0:
-        raise Errno(EINVAL)
-    f = _file(task, fd)
-    if not f.seekable:
-        raise Errno(ESPIPE)
-    file_needs(f, writable=True)
+    f, pos = _positional(task, fd, offset, writable=True)
     _check_user_range(buf, count)
     data = task.mm.read(buf, min(count, MAX_RW_COUNT))
     return await f.pwrite(pos, data)
