@@ -63,13 +63,15 @@ class Kernel:
     async def run(self, argv: list[str]) -> int:
         """Boot, run argv[0] as pid 1, and return its wait(2) status."""
         import moss_host.fs.drivers.memdev  # noqa: F401  (registers /dev/null and friends)
-        from moss_host.fs.hostfile import make_console_files
+        from moss_host.fs.boot_mounts import mount_boot_filesystems
         from moss_host.fs.vfs import build_root_from_cpio
+        from moss_host.tty.console import open_console
 
         loop = asyncio.get_running_loop()
         self._done = loop.create_future()
         self.root_fs = load_root(self.config.image, build_root_from_cpio)
-        self.console_files = make_console_files()
+        mount_boot_filesystems(self.root_fs, self)
+        self.console_files = open_console(self)
         self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
         try:
             await self.machine.start()

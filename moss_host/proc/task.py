@@ -11,6 +11,7 @@ from moss_host.machine.mailbox import Context
 class State(enum.Enum):
     RUNNABLE = "R"     # on a CPU or waiting for one
     BLOCKED = "S"      # inside a syscall that awaits something
+    STOPPED = "T"      # stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT
     ZOMBIE = "Z"
 
 
@@ -47,6 +48,31 @@ class Task:
     kernel: Any = None            # the Kernel this task runs on
     image_bias: int = 0           # load bias of the main program (for gdb symbols)
     pending: Any = None           # the asyncio task finishing a sleeping syscall
+    orig_x0: int = 0              # x0 at syscall entry, for restarting an interrupted syscall
+
+    # Process relations (proc/lifecycle.py)
+    pgid: int = 0                 # process group
+    sid: int = 0                  # session
+    children: list = field(default_factory=list)   # child Tasks, live and zombie, until reaped
+    exit_signal: int = 17         # sent to the parent at exit (SIGCHLD; 0 for none)
+    wait_report: Any = None       # a stop/continue event not yet collected by wait4/waitid
+    vfork_done: Any = None        # future the vfork parent sleeps on until exec or exit
+    utime_ns: int = 0             # CPU time charged in user mode / in the kernel
+    stime_ns: int = 0
+    cutime_ns: int = 0            # reaped children's totals (getrusage RUSAGE_CHILDREN, times)
+    cstime_ns: int = 0
+    min_flt: int = 0
+    ctty: Any = None              # controlling terminal (the session's), set by the tty layer
+
+    # Signals (proc/signals.py)
+    sighand: Any = None           # the handler table, shared by CLONE_SIGHAND, copied at fork
+    blocked: int = 0              # signal mask: bit (signo - 1)
+    sigpending: int = 0           # pending signals: bit (signo - 1)
+    siginfo: dict = field(default_factory=dict)   # signo -> queued siginfo records
+    altstack: tuple = (0, 2, 0)   # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE
+    saved_blocked: int | None = None   # mask to restore after sigsuspend/ppoll/pselect6
+    restart: int | None = None    # set when x0 holds -ERESTART*: the syscall's orig x0
+    itimer_real: Any = None       # ITIMER_REAL state (syscalls/time.py)
 
     @property
     def pid(self) -> int:
