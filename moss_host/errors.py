@@ -22,3 +22,15 @@ class Errno(Exception):
 
 class KernelPanic(Exception):
     """An unrecoverable condition in the kernel or the guest stub; the host stops with this message."""
+
+
+# Kernel-internal restart codes (include/linux/errno.h): a syscall interrupted by a signal
+# returns one of these; signal delivery turns it into EINTR or a restart before user space
+# sees it. ERESTARTSYS restarts only with SA_RESTART; ERESTARTNOINTR always restarts;
+# ERESTARTNOHAND restarts only when no handler runs; ERESTART_RESTARTBLOCK restarts
+# through restart_syscall(2) when no handler runs.
+ERESTARTSYS = 512
+ERESTARTNOINTR = 513
+ERESTARTNOHAND = 514
+ERESTART_RESTARTBLOCK = 516
+RESTART_CODES = frozenset((ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK))

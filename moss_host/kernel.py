@@ -145,6 +145,25 @@ class Kernel:
             return
         self.cpu.wake(task, result)
 
+    def interrupt(self, task: Task) -> None:
+        """A signal arrived for a task asleep in a syscall: cancel the sleep.
+
+        The syscall then ends with -ERESTARTSYS (or what its handler chose), the task
+        becomes runnable, and signal delivery decides between EINTR and a restart.
+        """
+        if task.state is State.BLOCKED and task.pending is not None and not task.pending.done():
+            task.pending.cancel()
+
+    def make_runnable(self, task: Task) -> None:
+        """A stopped task continues (SIGCONT, SIGKILL): queue it for a CPU."""
+        if task.pending is not None and not task.pending.done():
+            task.state = State.BLOCKED          # still inside its syscall; it wakes by itself
+            return
+        task.state = State.RUNNABLE
+        if task.on_cpu is None and task not in self.cpu.runqueue:
+            self.cpu.runqueue.append(task)
+        self.cpu.schedule()
+
     def exit_task(self, task: Task, status: int) -> None:
         """The task is gone: free what it holds and report to whoever waits for it."""
         if task.state is State.ZOMBIE:

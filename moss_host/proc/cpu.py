@@ -12,6 +12,7 @@ import logging
 from collections import deque
 
 from moss_host.arch.arm64 import esr as ESR
+from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
 from moss_host.mm.address_space import UserFault
@@ -23,6 +24,7 @@ from .task import State, Task, TaskExit
 log = logging.getLogger("moss.cpu")
 
 X8 = L.MB_X0 + 8 * 8
+RESTART_LO, RESTART_HI = -ERESTART_RESTARTBLOCK, -ERESTARTSYS     # x0 of an interrupted syscall
 
 
 class StubFault(Exception):
@@ -87,11 +89,15 @@ class Cpu:
         esr = mb.u64(L.MB_ESR)
         ec = ESR.ec(esr)
         if ec == ESR.EC_SVC64:
-            result = dispatch.start(task, mb.u64(X8), mb.syscall_args(), self.kernel.tracer)
+            args = mb.syscall_args()
+            result = dispatch.start(task, mb.u64(X8), args, self.kernel.tracer)
             if type(result) is tuple:
+                task.orig_x0 = args[0]
                 self.suspend(task, result[1])
             elif task.on_cpu is self:               # (execve may have replaced the context)
                 mb.set_u64(L.MB_X0, result)
+                if RESTART_LO <= result <= RESTART_HI:
+                    task.restart = args[0]
         elif ec in (ESR.EC_DABT_LOW, ESR.EC_IABT_LOW):
             self.handle_abort(task, esr, mb.u64(L.MB_FAR))
         else:
@@ -122,6 +128,8 @@ class Cpu:
     def wake(self, task: Task, result: int) -> None:
         """A blocked syscall finished with `result`: make its task runnable again."""
         task.regs().set_x(0, result)
+        if RESTART_LO <= result <= RESTART_HI:
+            task.restart = task.orig_x0
         task.state = State.RUNNABLE
         self.runqueue.append(task)
         self.schedule()
@@ -147,15 +155,28 @@ class Cpu:
             if self.runqueue and self.current is not None:
                 self.kick()
             return
-        task = self.current
-        if task is None or task.state is not State.RUNNABLE:
-            if task is not None:
-                self.switch_out(task)
-            if not self.runqueue:
-                return                              # idle: the guest sleeps in WFI
-            task = self.runqueue.popleft()
-            self.switch_in(task)
-        self.reply(task)
+        while True:
+            task = self.current
+            if task is None or task.state is not State.RUNNABLE:
+                if task is not None:
+                    self.switch_out(task)
+                if not self.runqueue:
+                    return                          # idle: the guest sleeps in WFI
+                task = self.runqueue.popleft()
+                self.switch_in(task)
+            if (task.sigpending & ~task.blocked or task.restart is not None) and not self._deliver(task):
+                continue                            # it stopped or died: choose again
+            self.reply(task)
+            return
+
+    def _deliver(self, task: Task) -> bool:
+        """Signals on the way back to user space; False if task may not run now."""
+        try:
+            signals.deliver_pending(task)
+        except TaskExit as e:
+            self.kernel.exit_task(task, e.status)
+            return False
+        return task.state is State.RUNNABLE
 
     def reply(self, task: Task) -> None:
         mem = self.kernel.mem

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from moss_host.errors import EFAULT, ENOSYS, Errno
+from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
 from moss_host.proc.task import TaskExit
 
 from .numbers import SYSCALL_NAMES
@@ -39,9 +39,14 @@ def start(task, nr: int, args: tuple[int, ...], tracer=None):
     return SUSPENDED, _finish(task, entry, args, shown, tracer, coro, value)
 
 
-def _step(task, entry: SyscallEntry, args, shown, tracer, coro) -> tuple[bool, object]:
-    """Resume the handler once: (True, result for x0) if it finished, (False, what it awaits) if not."""
+def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=False) -> tuple[bool, object]:
+    """Resume the handler once: (True, result for x0) if it finished, (False, what it awaits) if not.
+
+    `interrupted`: a signal cancelled the sleep; the handler sees CancelledError at its await.
+    """
     try:
+        if interrupted:
+            return False, coro.throw(asyncio.CancelledError())
         return False, coro.send(None)
     except StopIteration as done:
         result = done.value
@@ -52,7 +57,9 @@ def _step(task, entry: SyscallEntry, args, shown, tracer, coro) -> tuple[bool, o
             tracer.line(task, f"{shown} = ?")
         raise
     except asyncio.CancelledError:
-        raise
+        # A signal interrupted the sleep and the handler did not decide otherwise: restart
+        # the call or fail it with EINTR, as signal delivery and SA_RESTART decide.
+        result = -ERESTARTSYS
     except Exception as e:
         result = _kernel_bug(task, entry, args, e)
     return True, _finished(task, entry, shown, tracer, result)
@@ -61,15 +68,17 @@ def _step(task, entry: SyscallEntry, args, shown, tracer, coro) -> tuple[bool, o
 async def _finish(task, entry: SyscallEntry, args, shown, tracer, coro, awaited) -> int:
     """Drive a suspended handler to completion the way an asyncio Task would."""
     while True:
+        interrupted = False
         try:
             if awaited is None:
                 await asyncio.sleep(0)
             else:
                 await asyncio.wait([awaited])
         except asyncio.CancelledError:
+            interrupted = True
             if awaited is not None:
                 awaited.cancel()
-        finished, value = _step(task, entry, args, shown, tracer, coro)
+        finished, value = _step(task, entry, args, shown, tracer, coro, interrupted)
         if finished:
             return value
         awaited = value

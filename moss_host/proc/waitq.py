@@ -1,0 +1,66 @@
+"""Wait queues: how a sleeping syscall waits for something to change.
+
+A syscall that must wait for a condition (a pipe to have data, a child to exit)
+awaits `queue.wait_until(condition)`; whoever changes the state calls
+`queue.wake_all()`. Waiters re-check their condition after each wake-up, so a
+spurious or shared wake-up is harmless. The wait is an ordinary await on the
+host's event loop: cancelling it (a signal interrupting the syscall) simply
+ends the wait with CancelledError, which the syscall layer turns into
+-ERESTARTSYS unless the handler catches it.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+
+class WaitQueue:
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future] = []
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Sleep until the next wake_all(), or until `timeout` seconds have passed.
+
+        The timeout is a loop timer, not asyncio.wait_for: the first step of a handler
+        runs outside any asyncio Task (the fast path), where wait_for cannot be used.
+        """
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._waiters.append(fut)
+        timer = None if timeout is None else loop.call_later(max(timeout, 0), _resolve, fut)
+        try:
+            await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            try:
+                self._waiters.remove(fut)
+            except ValueError:
+                pass
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
+        """Sleep until condition() holds; False if `timeout` seconds passed first."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not condition():
+            if deadline is None:
+                await self.wait()
+                continue
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            await self.wait(left)
+        return True
+
+    def wake_all(self) -> None:
+        """Wake every waiter; each re-checks its own condition."""
+        for fut in self._waiters:
+            _resolve(fut)
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
