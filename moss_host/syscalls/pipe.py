@@ -1,0 +1,1 @@
+"""pipe syscalls (being written)."""

@@ -1,0 +1,1 @@
+"""signal syscalls (being written)."""
