@@ -94,6 +94,8 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
                                     execfn=path.encode())
         mm.write(stack.image_base, stack.image)
+        mm.arg_start, mm.arg_end = stack.arg_start, stack.arg_end       # /proc/<pid>/cmdline
+        mm.env_start, mm.env_end = stack.env_start, stack.env_end       # /proc/<pid>/environ
     except BaseException:
         mm.destroy()
         raise
