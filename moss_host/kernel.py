@@ -19,6 +19,7 @@ from moss_host.machine.mailbox import Mailbox, new_context
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
 from moss_host.mm.memory import Memory
 from moss_host.proc import exec as execmod
+from moss_host.proc import lifecycle, signals
 from moss_host.proc.cpu import Cpu
 from moss_host.proc.task import Creds, State, Task
 from moss_host.syscalls import load_all
@@ -55,6 +56,7 @@ class Kernel:
         self.root_fs = None
         self.console_files = None
         self._done: asyncio.Future | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.init_status: int | None = None
         load_all()
 
@@ -67,7 +69,7 @@ class Kernel:
         from moss_host.fs.vfs import build_root_from_cpio
         from moss_host.tty.console import open_console
 
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         self._done = loop.create_future()
         self.root_fs = load_root(self.config.image, build_root_from_cpio)
         mount_boot_filesystems(self.root_fs, self)
@@ -102,7 +104,9 @@ class Kernel:
         files = FdTable()
         for fd, f in enumerate(self.console_files):
             files.install_at(fd, f)
-        task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds(), kernel=self)
+        # Like Linux's first process, pid 1 starts in process group 0 and session 0.
+        task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds(), kernel=self,
+                    start_time=self.uptime())
         self.exec_into(task, argv[0], [a.encode() for a in argv], self.config.env)
         self.tasks[pid] = task
         return task
@@ -113,23 +117,45 @@ class Kernel:
         return pid
 
     def exec_into(self, task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> None:
-        """Replace task's image with the program at path (resolved in task's filesystem view)."""
-        data = execmod.read_executable(task.fs, path.encode(), task.creds)
-        loaded = execmod.load_program(self.mem, data, path, argv, envp, task.creds,
-                                      lambda p: execmod.read_executable(task.fs, p.encode(), task.creds))
+        """execve: replace task's image with the program at path (an ELF or a #! script).
+
+        Everything that can fail is done before the old image is touched, so a failed
+        exec returns to the caller's program unchanged.
+        """
+        def read(p: bytes) -> bytes:
+            return execmod.read_executable(task.fs, p, task.creds)
+
+        execmod.check_arg_size(argv, envp)
+        prog, data, argv = execmod.resolve_scripts(read, path.encode(), argv)
+        loaded = execmod.load_program(self.mem, data, prog.decode(errors="surrogateescape"), argv, envp,
+                                      task.creds, lambda p: read(p.encode()), execfn=path.encode())
         old = task.mm
         task.mm = loaded.mm
         task.comm = os.path.basename(path).encode()[:15]
-        task.exe = path
+        task.exe = prog.decode(errors="surrogateescape")
         task.image_bias = loaded.bias
-        task.files.close_on_exec()
+        task.did_exec = True
+        self._reset_for_exec(task)
         ctx = new_context(loaded.entry, loaded.sp)
         if task.on_cpu is not None:
             task.on_cpu.mailbox.load_context(ctx)
         else:
             task.context = ctx
         if old is not None:
-            old.destroy()
+            old.release()
+        lifecycle.release_vfork_parent(task)
+
+    @staticmethod
+    def _reset_for_exec(task: Task) -> None:
+        """What survives exec and what does not (Linux's begin_new_exec/flush_signal_handlers)."""
+        task.files.close_on_exec()
+        if task.sighand is not None:
+            task.sighand = task.sighand.copy()      # unshare, then caught signals go to SIG_DFL
+            task.sighand.reset_for_exec()
+        task.altstack = (0, 2, 0)
+        task.rseq = (0, 0, 0)
+        task.robust_list = (0, 0)
+        task.clear_child_tid = 0
 
     # -- events from CPUs ---------------------------------------------------------------------
 
@@ -143,6 +169,8 @@ class Kernel:
             return
         except asyncio.CancelledError:
             return
+        if task.state is State.ZOMBIE:
+            return                              # killed while it slept
         self.cpu.wake(task, result)
 
     def interrupt(self, task: Task) -> None:
@@ -166,21 +194,33 @@ class Kernel:
 
     def exit_task(self, task: Task, status: int) -> None:
         """The task is gone: free what it holds and report to whoever waits for it."""
-        if task.state is State.ZOMBIE:
-            return
+        lifecycle.exit_task(task, status)
+
+    def detach(self, task: Task) -> None:
+        """Take task off its CPU and out of the run queue (it exits)."""
         cpu = task.on_cpu
         if cpu is not None:
             cpu.current = None
             task.on_cpu = None
-        task.state = State.ZOMBIE
-        task.exit_status = status
-        task.files.close_all()
-        task.mm.destroy()
-        self.tasks.pop(task.tid, None)
-        if task.tid == 1:
-            self.init_status = status
-        if not self.tasks:
-            self.finish(self.init_status if self.init_status is not None else status)
+        if task in self.cpu.runqueue:
+            self.cpu.runqueue.remove(task)
+
+    def init_exited(self, status: int) -> None:
+        """pid 1 is gone: like the end of a PID namespace, every other process dies with it."""
+        self.init_status = status
+        for other in list(self.tasks.values()):
+            if other.tid != 1 and other.state is not State.ZOMBIE:
+                other.parent = None
+                lifecycle.exit_task(other, signals.killed_status(signals.SIGKILL))
+        self.tasks.clear()
+        self.finish(status)
+
+    def child_changed(self, task: Task) -> None:
+        """A child stopped or continued: wake its parent's wait4/waitid."""
+        lifecycle.child_changed(task)
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.boot_time
 
     def finish(self, status: int) -> None:
         if self._done is not None and not self._done.done():

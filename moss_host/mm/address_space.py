@@ -37,6 +37,8 @@ class AddressSpace:
         self.resident: dict[int, int] = {}      # page VA -> frame PA
         self.brk_start = self.brk = 0
         self.mmap_top = MMAP_TOP
+        self.users = 1                          # tasks sharing it (vfork, CLONE_VM)
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
 
     @property
     def ttbr0(self) -> int:
@@ -90,7 +92,7 @@ class AddressSpace:
         """Write fault on a resident page the VMA allows to be written: break copy-on-write."""
         pa = self.resident[page]
         desc = self.table.lookup(page)
-        if self.mem.frames.get_ref(pa) > 1:
+        if self.mem.frames.get_ref(pa) > 1 and not vma.shared:
             new = self.mem.alloc_frame()
             self.mem.physmem.copy(new, pa, PAGE_SIZE)
             self.mem.release(pa)
@@ -199,7 +201,7 @@ class AddressSpace:
             if pa is None:
                 continue
             old = self.table.lookup(va)
-            cow = self.mem.frames.get_ref(pa) > 1
+            cow = self.mem.frames.get_ref(pa) > 1 and not self.vmas.find(va).shared
             writable = bool(prot & PROT_WRITE) and not cow
             if prot & PROT_EXEC:
                 self.mem.exec_frames.add(pa)
@@ -210,6 +212,42 @@ class AddressSpace:
                 self.table.unmap(va)
             if old & pt.DESC_VALID:
                 self.mem.flush_page(self.asid, va)
+
+    def fork(self) -> "AddressSpace":
+        """A copy-on-write duplicate for fork(2).
+
+        Both spaces map the same frames; private writable pages become read-only in
+        both, and the first write fault in either copies the page (or, once the other
+        side has let go, takes it back in place). Shared mappings stay shared.
+        """
+        child = AddressSpace(self.mem)
+        child.vmas = self.vmas.copy()
+        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end"):
+            setattr(child, name, getattr(self, name))
+        share, table, child_table = self.mem.share, self.table, child.table
+        protected = False
+        for vma in self.vmas:
+            cow = vma.prot & PROT_WRITE and not vma.shared
+            for va in self.resident_in(vma.start, vma.end):
+                pa = self.resident[va]
+                desc = table.lookup(va)
+                if cow and desc & pt.DESC_VALID and pt.desc_is_writable(desc):
+                    desc = pt.desc_make_cow(desc)
+                    table.update(va, desc)
+                    protected = True
+                if desc & pt.DESC_VALID:
+                    child_table.map(va, desc)
+                share(pa)
+                child.resident[va] = pa
+        if protected:
+            self.mem.flush_asid(self.asid)
+        return child
+
+    def release(self) -> None:
+        """One task stops using this space (exit, exec); the last one frees it."""
+        self.users -= 1
+        if self.users == 0:
+            self.destroy()
 
     def destroy(self) -> None:
         """Free every frame and table of this address space (exit, exec)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 
 from moss_host.arch.arm64 import esr as ESR
@@ -24,6 +25,7 @@ from .task import State, Task, TaskExit
 log = logging.getLogger("moss.cpu")
 
 X8 = L.MB_X0 + 8 * 8
+TIMESLICE = 0.01                  # seconds a task runs before others who wait get the CPU
 RESTART_LO, RESTART_HI = -ERESTART_RESTARTBLOCK, -ERESTARTSYS     # x0 of an interrupted syscall
 
 
@@ -43,6 +45,8 @@ class Cpu:
         self.handled_seq = 0
         self.loaded_ttbr0 = -1
         self.traps = 0
+        self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
+        self._slice_timer = None
 
     # -- entry from the doorbell -------------------------------------------------------------
 
@@ -67,11 +71,16 @@ class Cpu:
             return
         task = self.current
         if task is not None:
+            entered = time.monotonic_ns()
+            task.utime_ns += entered - self.resumed_at
             try:
                 self.handle_trap(task, reason)
             except TaskExit as e:
                 self.kernel.exit_task(task, e.status)
-        self.schedule()
+            self.schedule()
+            task.stime_ns += time.monotonic_ns() - entered
+        else:
+            self.schedule()
 
     def handle_trap(self, task: Task, reason: int) -> None:
         if reason == L.REASON_SYNC:
@@ -186,7 +195,16 @@ class Cpu:
             ops |= L.OP_SET_TTBR0
             self.loaded_ttbr0 = ttbr0
         self.trapped = False
+        if self.runqueue and self._slice_timer is None:
+            self._slice_timer = self.kernel.loop.call_later(TIMESLICE, self._end_slice)
+        self.resumed_at = time.monotonic_ns()
         if self.mailbox.post_reply(ops, ttbr0, asid_operand, vas, scrub):
+            self.kick()
+
+    def _end_slice(self) -> None:
+        """Others wait and the current task has run a full slice: interrupt it (round robin)."""
+        self._slice_timer = None
+        if not self.trapped and self.runqueue and self.current is not None:
             self.kick()
 
     def kick(self) -> None:

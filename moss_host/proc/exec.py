@@ -72,7 +72,7 @@ def bias_or_enoexec(image: ElfImage, base: int, name: str) -> int:
 
 
 def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[bytes],
-                 creds, read_interp) -> LoadedImage:
+                 creds, read_interp, execfn: bytes | None = None) -> LoadedImage:
     """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP."""
     image = parse_or_enoexec(data, path)
     mm = AddressSpace(mem)
@@ -92,7 +92,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         auxv = standard_auxv(image, bias, interp_bias, HWCAP, creds.uid, creds.euid, creds.gid,
                              creds.egid, secure=False, hwcap2=AUX.CORTEX_A72_HWCAP2)
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
-                                    execfn=path.encode())
+                                    execfn=execfn if execfn is not None else path.encode())
         mm.write(stack.image_base, stack.image)
         mm.arg_start, mm.arg_end = stack.arg_start, stack.arg_end       # /proc/<pid>/cmdline
         mm.env_start, mm.env_end = stack.env_start, stack.env_end       # /proc/<pid>/environ
@@ -104,6 +104,53 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
 
 MAX_ARG_STRLEN = 131072
 MAX_ARG_STRINGS = 0x7FFF_FFFF
+ARG_SPACE = STACK_SIZE // 4          # Linux: a quarter of RLIMIT_STACK for argv + envp
+BINPRM_BUF_SIZE = 256
+MAX_SCRIPT_DEPTH = 4                 # interpreters of interpreters (Linux: 5 binfmt rounds)
+
+
+def check_arg_size(argv: list[bytes], envp: list[bytes]) -> None:
+    """E2BIG when the strings and their pointers would take more than a quarter of the stack."""
+    size = sum(len(a) + 1 + 8 for a in argv) + sum(len(e) + 1 + 8 for e in envp)
+    if size > ARG_SPACE:
+        from moss_host.errors import E2BIG
+        raise Errno(E2BIG)
+
+
+def parse_shebang(head: bytes) -> tuple[bytes, bytes | None] | None:
+    """(interpreter, optional argument) of a `#!` line, None if head is not a script.
+
+    As binfmt_script: the line ends at a newline within the first 256 bytes (a longer
+    line is cut there); blanks around the interpreter are skipped and everything after
+    it, trimmed, is a single argument.
+    """
+    if not head.startswith(b"#!"):
+        return None
+    line = head[2:BINPRM_BUF_SIZE].split(b"\n", 1)[0].replace(b"\t", b" ").strip(b" \0")
+    if not line:
+        raise Errno(ENOEXEC, "empty #! line")
+    interp, _, arg = line.partition(b" ")
+    arg = arg.strip(b" ")
+    return interp, (arg or None)
+
+
+def resolve_scripts(read, path: bytes, argv: list[bytes]) -> tuple[bytes, bytes, list[bytes]]:
+    """Follow `#!` lines: (program to load, its bytes, the argv it gets).
+
+    A script runs as `interpreter [arg] path argv[1:]...`; ELOOP when interpreters nest
+    deeper than MAX_SCRIPT_DEPTH.
+    """
+    data = read(path)
+    for _ in range(MAX_SCRIPT_DEPTH + 1):
+        shebang = parse_shebang(data[:BINPRM_BUF_SIZE])
+        if shebang is None:
+            return path, data, argv
+        interp, arg = shebang
+        argv = [interp] + ([arg] if arg is not None else []) + [path] + argv[1:]
+        path = interp
+        data = read(path)
+    from moss_host.errors import ELOOP
+    raise Errno(ELOOP)
 
 
 def read_executable(fs, path: bytes, creds) -> bytes:

@@ -54,8 +54,10 @@ class Task:
     pgid: int = 0                 # process group
     sid: int = 0                  # session
     children: list = field(default_factory=list)   # child Tasks, live and zombie, until reaped
+    did_exec: bool = False        # exec'd since fork (setpgid on it from the parent: EACCES)
     exit_signal: int = 17         # sent to the parent at exit (SIGCHLD; 0 for none)
     wait_report: Any = None       # a stop/continue event not yet collected by wait4/waitid
+    child_events: Any = None      # WaitQueue this task sleeps on in wait4/waitid
     vfork_done: Any = None        # future the vfork parent sleeps on until exec or exit
     utime_ns: int = 0             # CPU time charged in user mode / in the kernel
     stime_ns: int = 0

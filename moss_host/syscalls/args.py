@@ -12,3 +12,14 @@ exist for documentation and --trace only. Use them as string annotations, e.g.
   Hex       flags or masks, printed in hex
   Size      byte count
 """
+
+
+def c_int(raw: int) -> int:
+    """A C `int` argument: the low 32 bits, sign-extended (what SYSCALL_DEFINE's cast does)."""
+    raw &= 0xFFFF_FFFF
+    return raw - (1 << 32) if raw & 0x8000_0000 else raw
+
+
+def c_uint(raw: int) -> int:
+    """A C `unsigned int` argument: the low 32 bits."""
+    return raw & 0xFFFF_FFFF

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.errors import EBUSY, EINVAL, EPERM, Errno
-from moss_host.proc.task import TaskExit
+from moss_host.errors import EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
+from moss_host.proc import lifecycle
+from moss_host.proc.task import State, TaskExit
 
+from .args import c_int
 from .table import syscall
 
 RSEQ_MIN_SIZE = 32
@@ -134,3 +136,83 @@ async def execve(task, path: "CStr", argv: "Ptr", envp: "Ptr") -> int:
     env = read_string_array(task.mm, envp)
     task.kernel.exec_into(task, filename.decode(errors="surrogateescape"), args or [b""], env)
     return 0
+
+
+# -- creating processes ------------------------------------------------------------------------
+
+@syscall("clone")
+async def clone(task, flags: "Hex", newsp: "Ptr", parent_tid: "Ptr", tls: "Ptr", child_tid: "Ptr") -> int:
+    """Create a child process (arm64 argument order: flags, stack, parent_tid, tls, child_tid).
+
+    The child resumes after this syscall with x0 = 0 (on `newsp` if given); the parent
+    gets the child's pid. With CLONE_VFORK the parent sleeps until the child execs or exits.
+    """
+    child = lifecycle.clone_task(task, flags & 0xFFFF_FFFF, newsp, parent_tid, tls, child_tid)
+    if flags & lifecycle.CLONE_VFORK:
+        await lifecycle.wait_for_vfork(child)
+    return child.tid
+
+
+# -- process groups and sessions ----------------------------------------------------------------
+
+def _find_process(task, pid: int):
+    """pid 0 means the caller; ESRCH if there is no such live process."""
+    pid = c_int(pid)
+    if pid == 0:
+        return task
+    target = task.kernel.tasks.get(pid)
+    if target is None or target.tgid != pid:
+        raise Errno(ESRCH)
+    return target
+
+
+@syscall("setpgid")
+async def setpgid(task, pid: "Int", pgid: "Int") -> int:
+    """Move process pid (0: the caller) into process group pgid (0: a group named after pid).
+
+    Only the caller or one of its children that has not exec'd yet may be moved, within
+    the caller's session, and never a session leader; the group must exist in that
+    session unless it is being created.
+    """
+    pid, pgid = c_int(pid), c_int(pgid)
+    if pgid < 0:
+        raise Errno(EINVAL)
+    target = task if pid in (0, task.tgid) else task.kernel.tasks.get(pid)
+    if target is None or (target is not task and target.parent is not task):
+        raise Errno(ESRCH)
+    if target is not task:
+        if target.sid != task.sid:
+            raise Errno(EPERM)
+        if target.did_exec:
+            raise Errno(EACCES)
+    if target.sid == target.tgid:
+        raise Errno(EPERM)                      # a session leader stays in its group
+    pgid = pgid or target.tgid
+    if pgid != target.tgid and not any(t.pgid == pgid and t.sid == task.sid
+                                       for t in task.kernel.tasks.values() if t.state is not State.ZOMBIE):
+        raise Errno(EPERM)
+    target.pgid = pgid
+    return 0
+
+
+@syscall("getpgid")
+async def getpgid(task, pid: "Int") -> int:
+    return _find_process(task, pid).pgid
+
+
+@syscall("getsid")
+async def getsid(task, pid: "Int") -> int:
+    return _find_process(task, pid).sid
+
+
+@syscall("setsid")
+async def setsid(task) -> int:
+    """Start a new session and process group led by the caller, with no controlling terminal.
+
+    EPERM if the caller already leads a process group.
+    """
+    if any(t.pgid == task.tgid for t in task.kernel.tasks.values() if t.state is not State.ZOMBIE):
+        raise Errno(EPERM)
+    task.sid = task.pgid = task.tgid
+    task.ctty = None
+    return task.sid

@@ -1,0 +1,278 @@
+"""Process lifetime: clone (fork, vfork), exit and zombies, reparenting, and wait.
+
+A process is one Task here (threads, CLONE_THREAD, are not supported yet). The rules
+are Linux's kernel/fork.c and kernel/exit.c:
+
+- fork copies the address space copy-on-write, the descriptor table, the filesystem
+  context and the signal dispositions; the child returns 0 from the same syscall.
+- vfork shares the address space and the parent sleeps until the child execs or exits.
+- An exiting task frees its memory and descriptors at once and stays a zombie, holding
+  only its exit status, until its parent reaps it with wait; its children go to init.
+- The parent learns of the exit by its exit signal (SIGCHLD) and by waking in wait,
+  unless it ignores SIGCHLD (or set SA_NOCLDWAIT): then the child is reaped at once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from moss_host.errors import EINVAL, Errno
+from moss_host.machine import layout as L
+from moss_host.machine.mailbox import CONTEXT_SIZE
+
+from . import signals
+from .task import State, Task
+from .waitq import WaitQueue
+
+log = logging.getLogger("moss.proc")
+
+CSIGNAL = 0x000000FF
+CLONE_VM = 0x00000100
+CLONE_FS = 0x00000200
+CLONE_FILES = 0x00000400
+CLONE_SIGHAND = 0x00000800
+CLONE_PIDFD = 0x00001000
+CLONE_PTRACE = 0x00002000
+CLONE_VFORK = 0x00004000
+CLONE_PARENT = 0x00008000
+CLONE_THREAD = 0x00010000
+CLONE_NEWNS = 0x00020000
+CLONE_SYSVSEM = 0x00040000
+CLONE_SETTLS = 0x00080000
+CLONE_PARENT_SETTID = 0x00100000
+CLONE_CHILD_CLEARTID = 0x00200000
+CLONE_DETACHED = 0x00400000
+CLONE_UNTRACED = 0x00800000
+CLONE_CHILD_SETTID = 0x01000000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_IO = 0x80000000
+
+NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER \
+    | CLONE_NEWPID | CLONE_NEWNET
+# What this kernel does with each flag it accepts: everything fork, vfork and
+# posix_spawn ask for. Threads and namespaces are refused with EINVAL.
+SUPPORTED = CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT | CLONE_SETTLS \
+    | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM | CLONE_DETACHED \
+    | CLONE_UNTRACED | CLONE_IO | CLONE_SIGHAND | CLONE_PTRACE
+
+
+# -- creating ------------------------------------------------------------------------------------
+
+def check_clone_flags(flags: int) -> None:
+    """The flag combinations Linux's copy_process rejects, then what we do not support."""
+    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
+        raise Errno(EINVAL)
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+        raise Errno(EINVAL)
+    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        raise Errno(EINVAL)
+    if flags & ~SUPPORTED:
+        raise Errno(EINVAL, f"clone flags {flags & ~SUPPORTED:#x} not supported (threads, namespaces)")
+
+
+def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tls: int = 0,
+               child_tid: int = 0) -> Task:
+    """copy_process: a new runnable task that resumes where parent trapped, with x0 = 0."""
+    check_clone_flags(flags)
+    kernel = parent.kernel
+    mm = parent.mm if flags & CLONE_VM else parent.mm.fork()
+    if flags & CLONE_VM:
+        mm.users += 1
+    try:
+        files = _share_files(parent.files) if flags & CLONE_FILES else parent.files.clone()
+    except BaseException:
+        mm.release()
+        raise
+    pid = kernel.alloc_pid()
+    real_parent = parent.parent if flags & CLONE_PARENT and parent.parent is not None else parent
+    child = Task(
+        tid=pid, tgid=pid, mm=mm, fs=parent.fs if flags & CLONE_FS else parent.fs.copy(), files=files,
+        creds=replace(parent.creds), parent=real_parent, comm=parent.comm, exe=parent.exe,
+        kernel=kernel, image_bias=parent.image_bias, start_time=kernel.uptime(),
+        pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
+        exit_signal=flags & CSIGNAL, blocked=parent.blocked,
+        sighand=_sighand_for_child(parent, flags),
+        # A child with its own stack keeps no alternate signal stack (Linux: CLONE_VM without VFORK).
+        altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
+        rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
+        clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
+    )
+    child.context = _child_context(parent, flags, newsp, tls)
+    if flags & CLONE_VFORK:
+        child.vfork_done = kernel.loop.create_future()
+    if flags & CLONE_PARENT_SETTID:
+        parent.mm.write(parent_tid, pid.to_bytes(4, "little"))
+    if flags & CLONE_CHILD_SETTID:
+        child.mm.write(child_tid, pid.to_bytes(4, "little"))
+    real_parent.children.append(child)
+    kernel.tasks[pid] = child
+    kernel.cpu.runqueue.append(child)
+    return child
+
+
+def _share_files(files):
+    files.users = getattr(files, "users", 1) + 1
+    return files
+
+
+def _sighand_for_child(parent: Task, flags: int):
+    if parent.sighand is None:
+        return None
+    return parent.sighand if flags & CLONE_SIGHAND else parent.sighand.copy()
+
+
+def _child_context(parent: Task, flags: int, newsp: int, tls: int) -> bytearray:
+    """The parent's registers as they are at the trap, with the child's differences."""
+    ctx = bytearray(CONTEXT_SIZE)
+    if parent.on_cpu is not None:
+        parent.on_cpu.mailbox.save_context(ctx)
+    else:
+        ctx[:] = parent.context
+    regs = parent.regs().__class__(ctx)
+    regs.set_x(0, 0)
+    if newsp:
+        regs.set(L.MB_SP, newsp)
+    if flags & CLONE_SETTLS:
+        regs.set(L.MB_TPIDR, tls)
+    return ctx
+
+
+async def wait_for_vfork(child: Task) -> None:
+    """The vfork parent sleeps until the child has exec'd or exited.
+
+    Like Linux's killable wait: ordinary signals stay pending until the child lets go
+    (the shared address space must not run two programs at once).
+    """
+    import asyncio
+    done = child.vfork_done
+    while not done.done():
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            if child.parent is not None and child.parent.state is State.ZOMBIE:
+                raise
+
+
+def release_vfork_parent(task: Task) -> None:
+    if task.vfork_done is not None and not task.vfork_done.done():
+        task.vfork_done.set_result(None)
+    task.vfork_done = None
+
+
+# -- ending --------------------------------------------------------------------------------------
+
+def exit_task(task: Task, status: int) -> None:
+    """do_exit: free what the task holds, hand its children to init, tell its parent."""
+    if task.state is State.ZOMBIE:
+        return
+    kernel = task.kernel
+    kernel.detach(task)
+    task.state = State.ZOMBIE
+    task.exit_status = status
+    if task.pending is not None and not task.pending.done():
+        task.pending.cancel()
+    task.pending = None
+    _clear_child_tid(task)
+    release_vfork_parent(task)
+    _release_files(task.files)
+    task.mm.release()
+    _reparent_children(task)
+    if task.tid == 1:
+        kernel.init_exited(status)
+        return
+    _notify_parent(task)
+
+
+def _clear_child_tid(task: Task) -> None:
+    """CLONE_CHILD_CLEARTID / set_tid_address: zero the word if others share the memory."""
+    if task.clear_child_tid and task.mm.users > 1:
+        try:
+            task.mm.write(task.clear_child_tid, bytes(4))
+        except Errno:
+            pass
+        futex_wake = getattr(task.kernel, "futex_wake", None)
+        if futex_wake is not None:
+            futex_wake(task.mm, task.clear_child_tid, 1)
+
+
+def _release_files(files) -> None:
+    users = getattr(files, "users", 1)
+    if users > 1:
+        files.users = users - 1
+    else:
+        files.close_all()
+
+
+def _reparent_children(task: Task) -> None:
+    """Orphans go to init; a zombie among them is init's to reap now."""
+    init = task.kernel.tasks.get(1)
+    for child in task.children:
+        child.parent = init
+        if init is not None and init is not task:
+            init.children.append(child)
+            if child.state is State.ZOMBIE:
+                _notify_parent(child)
+    task.children = []
+
+
+def _notify_parent(task: Task) -> None:
+    """do_notify_parent: the exit signal, a wake-up in wait, or reaping at once."""
+    parent = task.parent
+    if parent is None or parent.state is State.ZOMBIE:
+        reap(task)
+        return
+    action = signals.action(parent, signals.SIGCHLD)
+    if task.exit_signal == signals.SIGCHLD and (action.handler == signals.SIG_IGN
+                                                or action.flags & SA_NOCLDWAIT):
+        reap(task)                              # nobody will wait: no zombie is left
+        child_changed(task, parent)
+        return
+    if task.exit_signal:
+        signals.send_signal(parent, task.exit_signal, sigchld_info(task))
+    child_changed(task, parent)
+
+
+SA_NOCLDWAIT = 0x00000002
+
+
+def sigchld_info(task: Task) -> "signals.SigInfo":
+    code, status = exit_code_and_status(task.exit_status)
+    return signals.SigInfo(signals.SIGCHLD, code, pid=task.tgid, uid=task.creds.uid, status=status,
+                           utime=task.utime_ns // 10_000_000, stime=task.stime_ns // 10_000_000)
+
+
+def exit_code_and_status(wstatus: int) -> tuple[int, int]:
+    """(si_code, si_status) for a wait(2) exit status: CLD_EXITED with the code, or the signal."""
+    signo = wstatus & 0x7F
+    if signo == 0:
+        return signals.CLD_EXITED, wstatus >> 8 & 0xFF
+    return (signals.CLD_DUMPED if wstatus & signals.WCOREFLAG else signals.CLD_KILLED), signo
+
+
+def child_changed(child: Task, parent: Task | None = None) -> None:
+    """Wake whoever waits in wait4/waitid for `child` (exit, stop, continue)."""
+    parent = parent or child.parent
+    if parent is not None:
+        child_waitq(parent).wake_all()
+
+
+def child_waitq(task: Task) -> WaitQueue:
+    if task.child_events is None:
+        task.child_events = WaitQueue()
+    return task.child_events
+
+
+def reap(child: Task) -> None:
+    """release_task: the zombie disappears; its times go to the parent's children totals."""
+    parent = child.parent
+    if parent is not None:
+        if child in parent.children:
+            parent.children.remove(child)
+        parent.cutime_ns += child.utime_ns + child.cutime_ns
+        parent.cstime_ns += child.stime_ns + child.cstime_ns
+    child.kernel.tasks.pop(child.tid, None)

@@ -1,0 +1,102 @@
+"""wait4/waitid: find a child whose state changed, report it, and reap it if it exited.
+
+Which children a call may collect (Linux's eligible_child): by pid, by process group or
+any; only children whose exit signal is SIGCHLD unless __WCLONE (only the others) or
+__WALL (all). What counts as a change: an exit (WEXITED, always for wait4), a stop
+(WUNTRACED/WSTOPPED) and a continue (WCONTINUED), each reported once unless WNOWAIT.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moss_host.errors import ECHILD, Errno
+
+from . import lifecycle, signals
+from .task import State, Task
+
+WNOHANG = 0x00000001
+WUNTRACED = WSTOPPED = 0x00000002
+WEXITED = 0x00000004
+WCONTINUED = 0x00000008
+WNOWAIT = 0x01000000
+__WNOTHREAD = 0x20000000
+__WALL = 0x40000000
+__WCLONE = 0x80000000
+
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+
+
+@dataclass
+class Selector:
+    """Which children: kind is P_ALL, P_PID or P_PGID."""
+    kind: int
+    id: int = 0
+
+    def matches(self, child: Task) -> bool:
+        if self.kind == P_PID:
+            return child.tgid == self.id
+        if self.kind == P_PGID:
+            return child.pgid == self.id
+        return True
+
+
+@dataclass
+class Report:
+    """What wait returns about one child."""
+    child: Task
+    code: int            # CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED
+    status: int          # si_status: exit code or signal number
+    wstatus: int         # the int wait4 stores
+
+
+def eligible(child: Task, options: int) -> bool:
+    if options & __WALL:
+        return True
+    is_clone = child.exit_signal != signals.SIGCHLD
+    return is_clone == bool(options & __WCLONE)
+
+
+def find_report(parent: Task, sel: Selector, options: int) -> Report | None:
+    """The first child with something to report; ECHILD if no child matches at all."""
+    candidates = [c for c in parent.children if sel.matches(c) and eligible(c, options)]
+    if not candidates:
+        raise Errno(ECHILD)
+    for child in candidates:
+        report = _report_of(child, options)
+        if report is not None:
+            if not options & WNOWAIT:
+                _consume(report)
+            return report
+    return None
+
+
+def _report_of(child: Task, options: int) -> Report | None:
+    if child.state is State.ZOMBIE and options & WEXITED:
+        code, status = lifecycle.exit_code_and_status(child.exit_status)
+        return Report(child, code, status, child.exit_status)
+    event = child.wait_report
+    if event is None:
+        return None
+    kind, signo = event
+    if kind == "stopped" and options & WSTOPPED and child.state is State.STOPPED:
+        return Report(child, signals.CLD_STOPPED, signo, signo << 8 | 0x7F)
+    if kind == "continued" and options & WCONTINUED:
+        return Report(child, signals.CLD_CONTINUED, signals.SIGCONT, 0xFFFF)
+    return None
+
+
+def _consume(report: Report) -> None:
+    if report.code in (signals.CLD_STOPPED, signals.CLD_CONTINUED):
+        report.child.wait_report = None
+    else:
+        lifecycle.reap(report.child)
+
+
+async def wait_for_child(parent: Task, sel: Selector, options: int) -> Report | None:
+    """Sleep until a matching child has something to report (None at once with WNOHANG)."""
+    queue = lifecycle.child_waitq(parent)
+    while True:
+        report = find_report(parent, sel, options)
+        if report is not None or options & WNOHANG:
+            return report
+        await queue.wait()

@@ -1,0 +1,113 @@
+"""Waiting for children and accounting for time: wait4, waitid, getrusage, times."""
+from __future__ import annotations
+
+import struct
+import time
+
+from moss_host.errors import EINVAL, Errno
+from moss_host.proc import signals
+from moss_host.proc.wait import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
+                                 WUNTRACED, Selector, __WALL, __WCLONE, __WNOTHREAD, wait_for_child)
+
+from .args import c_int, c_uint
+from .table import syscall
+
+WAIT4_OPTIONS = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL
+WAITID_OPTIONS = WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WCLONE | __WALL
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+USER_HZ = 100
+RUSAGE = struct.Struct("<qqqq14q")          # ru_utime, ru_stime (timeval), then 14 longs
+SIGINFO_CHLD = struct.Struct("<iii4xiIi4xqq")   # signo, errno, code, pid, uid, status, utime, stime
+SIGINFO_SIZE = 128
+
+
+def _selector_for_wait4(task, pid: int) -> Selector:
+    if pid < -1:
+        return Selector(P_PGID, -pid)
+    if pid == -1:
+        return Selector(P_ALL)
+    if pid == 0:
+        return Selector(P_PGID, task.pgid)
+    return Selector(P_PID, pid)
+
+
+@syscall("wait4")
+async def wait4(task, pid: "Int", wstatus: "Ptr", options: "Hex", rusage: "Ptr") -> int:
+    """Wait for a child (pid > 0: that one; -1: any; 0: own group; < -1: group -pid) to
+    exit, or with WUNTRACED/WCONTINUED to stop or continue; store its status.
+    0 with WNOHANG when no child has changed yet; ECHILD when there is no such child."""
+    pid, options = c_int(pid), c_uint(options)
+    if options & ~WAIT4_OPTIONS:
+        raise Errno(EINVAL)
+    report = await wait_for_child(task, _selector_for_wait4(task, pid), options | WEXITED)
+    if report is None:
+        return 0
+    if wstatus:
+        task.mm.write(wstatus, struct.pack("<i", report.wstatus))
+    if rusage:
+        task.mm.write(rusage, pack_rusage(report.child.utime_ns, report.child.stime_ns, report.child))
+    return report.child.tgid
+
+
+@syscall("waitid")
+async def waitid(task, idtype: "Int", id: "Int", infop: "Ptr", options: "Hex", rusage: "Ptr") -> int:
+    """Like wait4, with the child chosen by (idtype, id) and the result as a siginfo_t.
+    One of WEXITED, WSTOPPED, WCONTINUED is required; WNOWAIT leaves the child waitable."""
+    idtype, id, options = c_int(idtype), c_int(id), c_uint(options)
+    if options & ~WAITID_OPTIONS or not options & (WEXITED | WSTOPPED | WCONTINUED):
+        raise Errno(EINVAL)
+    if idtype == P_ALL:
+        sel = Selector(P_ALL)
+    elif idtype == P_PID and id > 0:
+        sel = Selector(P_PID, id)
+    elif idtype == P_PGID and id >= 0:
+        sel = Selector(P_PGID, id or task.pgid)
+    else:
+        raise Errno(EINVAL)
+    report = await wait_for_child(task, sel, options)
+    if infop:
+        info = bytearray(SIGINFO_SIZE)
+        if report is not None:
+            c = report.child
+            SIGINFO_CHLD.pack_into(info, 0, signals.SIGCHLD, 0, report.code, c.tgid, c.creds.uid,
+                                   report.status, c.utime_ns // 10_000_000, c.stime_ns // 10_000_000)
+        task.mm.write(infop, info)
+    if rusage and report is not None:
+        task.mm.write(rusage, pack_rusage(report.child.utime_ns, report.child.stime_ns, report.child))
+    return 0
+
+
+def pack_rusage(utime_ns: int, stime_ns: int, task=None, min_flt: int = 0) -> bytes:
+    us, ss = utime_ns // 1000, stime_ns // 1000
+    maxrss = _maxrss_kib(task) if task is not None else 0
+    return RUSAGE.pack(us // 1_000_000, us % 1_000_000, ss // 1_000_000, ss % 1_000_000,
+                       maxrss, 0, 0, 0, min_flt, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def _maxrss_kib(task) -> int:
+    mm = task.mm
+    return len(mm.resident) * 4 if mm is not None and task.state.value != "Z" else 0
+
+
+@syscall("getrusage")
+async def getrusage(task, who: "Int", usage: "Ptr") -> int:
+    """Resource usage of the caller (RUSAGE_SELF, RUSAGE_THREAD) or of its reaped children."""
+    who = c_int(who)
+    if who in (RUSAGE_SELF, RUSAGE_THREAD):
+        data = pack_rusage(task.utime_ns, task.stime_ns, task, task.min_flt)
+    elif who == RUSAGE_CHILDREN:
+        data = pack_rusage(task.cutime_ns, task.cstime_ns)
+    else:
+        raise Errno(EINVAL)
+    task.mm.write(usage, data)
+    return 0
+
+
+@syscall("times")
+async def times(task, buf: "Ptr") -> int:
+    """CPU times of the caller and its reaped children in clock ticks; returns ticks since boot."""
+    if buf:
+        tick = 1_000_000_000 // USER_HZ
+        task.mm.write(buf, struct.pack("<4q", task.utime_ns // tick, task.stime_ns // tick,
+                                       task.cutime_ns // tick, task.cstime_ns // tick))
+    return int(task.kernel.uptime() * USER_HZ)
