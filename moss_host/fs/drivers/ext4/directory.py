@@ -1,0 +1,236 @@
+"""Directories of ext2/3/4: lookup, readdir, and the namespace operations.
+
+Entries are found by a linear scan of every block (htree indexes are only an
+accelerator; see dir.py). readdir positions are byte offsets into the directory
+file (block * block_size + offset in block): an entry never moves once written, so
+positions stay valid while entries are added and removed.
+The VFS has already checked names, permissions and existence before these run.
+"""
+from __future__ import annotations
+
+import stat as S
+from typing import Iterator, Optional
+
+from ....errors import EIO, EMLINK, ENOENT, ENOTEMPTY, Errno
+from ...vfs import DirEntry, Inode, dtype_of, now_ns
+from . import dir as D
+from .inode import EXT4_INDEX_FL
+from .node import Ext4Inode
+
+EXT4_LINK_MAX = 65000
+_FT_TO_DT = {D.FT_REG_FILE: 8, D.FT_DIR: 4, D.FT_CHRDEV: 2, D.FT_BLKDEV: 6, D.FT_FIFO: 1,
+             D.FT_SOCK: 12, D.FT_SYMLINK: 10}
+
+
+class Ext4Dir(Ext4Inode):
+    # -- block access
+    def _blocks(self) -> Iterator[tuple[int, int]]:
+        """(logical, physical) of each directory block."""
+        runs = self.runs()
+        for lblk in range(self.size // self.bs):
+            m = runs.lookup(lblk)
+            if m is None:
+                raise Errno(EIO, f"ext4: directory {self.ino} has a hole at block {lblk}")
+            yield lblk, m[0]
+
+    def _check_block(self, lblk: int, buf: bytes) -> None:
+        if self.fs.csum and D.has_tail(buf) and not D.tail_ok(buf, self.fs.inode_seed(self)):
+            raise Errno(EIO, f"ext4: directory {self.ino} block {lblk} checksum mismatch")
+
+    def _scan(self) -> Iterator[tuple[int, int, D.Dirent]]:
+        """Every live entry: (logical block, physical block, entry). Snapshots each block."""
+        for lblk, pblk in self._blocks():
+            buf = self.fs.blockdev.read_block(pblk)
+            self._check_block(lblk, buf)
+            for d in D.entries(buf, self.fs.filetype):
+                if d.inode:
+                    yield lblk, pblk, d
+
+    def _find(self, name: bytes) -> Optional[tuple[int, D.Dirent]]:
+        for _, pblk, d in self._scan():
+            if d.name == name:
+                return pblk, d
+        return None
+
+    def _store(self, pblk: int, buf: bytearray) -> None:
+        if self.fs.csum:
+            D.set_tail(buf, self.fs.inode_seed(self))
+        self.fs.blockdev.mark_dirty(pblk)
+
+    # -- reading
+    def lookup(self, name: bytes) -> Inode:
+        found = self._find(name)
+        if found is None:
+            raise Errno(ENOENT)
+        return self.fs.iget(found[1].inode)
+
+    def readdir(self, pos: int) -> Iterator[DirEntry]:
+        bs = self.bs
+        for lblk, _, d in self._scan():
+            where = lblk * bs + d.off
+            if where >= pos:
+                yield DirEntry(d.name, d.inode, self._dtype(d), where + d.rec_len)
+
+    def _dtype(self, d: D.Dirent) -> int:
+        dt = _FT_TO_DT.get(d.file_type)
+        return dt if dt is not None else dtype_of(self.fs.iget(d.inode).mode)
+
+    def is_empty(self) -> bool:
+        return all(d.name in (b".", b"..") for _, _, d in self._scan())
+
+    # -- entry edits
+    def _add_entry(self, name: bytes, ino: int, mode: int) -> None:
+        """Add name -> ino; reuse free space in a block, else grow the directory by a block."""
+        if self.disk.i_flags & EXT4_INDEX_FL:
+            self._deindex()
+        ft = D.ft_of_mode(mode) if self.fs.filetype else 0
+        for _, pblk in self._blocks():
+            buf = self.fs.blockdev.block(pblk)
+            slot = D.find_space(buf[:self._usable()], len(name))
+            if slot is not None:
+                D.add_at(buf, slot, ino, name, ft)
+                self._store(pblk, buf)
+                self.touch()
+                return
+        pblk = self._grow()
+        buf = self.fs.blockdev.block(pblk)
+        D.add_at(buf, (0, 0), ino, name, ft)
+        self._store(pblk, buf)
+        self.touch()
+
+    def _usable(self) -> int:
+        return self.bs - (D.TAIL_SIZE if self.fs.csum else 0)
+
+    def _grow(self) -> int:
+        """Append an empty leaf block; returns its physical block."""
+        lblk = self.size // self.bs
+        self.write_data(lblk * self.bs, bytes(D.empty_leaf(self.bs, self.fs.csum)))
+        return self.runs().lookup(lblk)[0]
+
+    def _deindex(self) -> None:
+        """Turn an htree directory into a linear one before adding to it (see dir.py)."""
+        for lblk, pblk in self._blocks():
+            buf = self.fs.blockdev.block(pblk)
+            if lblk == 0 or D.is_dx_node(buf, lblk):
+                buf[:] = D.deindex_block(bytes(buf), lblk, self.fs.csum)
+                self._store(pblk, buf)
+        self.disk.i_flags &= ~EXT4_INDEX_FL
+        self.save()
+
+    def _remove_entry(self, name: bytes) -> int:
+        found = self._find(name)
+        if found is None:
+            raise Errno(ENOENT)
+        pblk = found[0]
+        buf = self.fs.blockdev.block(pblk)
+        ino = D.remove(buf, name)
+        self._store(pblk, buf)
+        self.touch()
+        return ino
+
+    def _retarget(self, name: bytes, ino: int, mode: int) -> None:
+        pblk, _ = self._find(name)
+        buf = self.fs.blockdev.block(pblk)
+        D.retarget(buf, name, ino, D.ft_of_mode(mode) if self.fs.filetype else 0)
+        self._store(pblk, buf)
+        self.touch()
+
+    def _set_dotdot(self, parent_ino: int) -> None:
+        """A moved directory's ".." now names its new parent."""
+        _, pblk = next(self._blocks())
+        buf = self.fs.blockdev.block(pblk)
+        D.retarget(buf, b"..", parent_ino, D.FT_DIR if self.fs.filetype else 0)
+        self._store(pblk, buf)
+
+    def _inc_nlink(self) -> None:
+        """A new subdirectory: one more link from its "..". With dir_nlink a count that would
+        reach EXT4_LINK_MAX becomes 1, meaning "many" (ext4_inc_count); without it, EMLINK."""
+        if self.nlink == 1:
+            return
+        if self.nlink + 1 >= EXT4_LINK_MAX:
+            if not self.fs.dir_nlink:
+                raise Errno(EMLINK)
+            self.nlink = 1
+        else:
+            self.nlink += 1
+
+    def _dec_nlink(self) -> None:
+        if self.nlink > 2:
+            self.nlink -= 1
+
+    # -- namespace operations
+    def create(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> Inode:
+        inode = self.fs.new_inode(mode, uid, gid, self, rdev=rdev)
+        self._add_entry(name, inode.ino, mode)
+        return inode
+
+    def mkdir(self, name: bytes, mode: int, uid: int, gid: int) -> Inode:
+        if not self.fs.dir_nlink and self.nlink >= EXT4_LINK_MAX:
+            raise Errno(EMLINK)
+        child = self.fs.new_inode(S.S_IFDIR | (mode & 0o7777), uid, gid, self)
+        child.nlink = 2
+        child.write_data(0, bytes(D.new_dir_block(child.ino, self.ino, self.bs, self.fs.csum)))
+        _, pblk = next(child._blocks())
+        child._store(pblk, child.fs.blockdev.block(pblk))
+        child.save()
+        self._add_entry(name, child.ino, child.mode)
+        self._inc_nlink()
+        self.save()
+        return child
+
+    def symlink(self, name: bytes, target: bytes, uid: int, gid: int) -> Inode:
+        inode = self.fs.new_symlink(target, uid, gid, self)
+        self._add_entry(name, inode.ino, inode.mode)
+        return inode
+
+    def link(self, name: bytes, inode: Inode) -> None:
+        assert isinstance(inode, Ext4Inode)
+        if inode.nlink >= EXT4_LINK_MAX:
+            raise Errno(EMLINK)
+        self._add_entry(name, inode.ino, inode.mode)
+        inode.nlink += 1
+        inode.ctime_ns = now_ns()
+        inode.save()
+
+    def unlink(self, name: bytes) -> None:
+        inode = self.fs.iget(self._remove_entry(name))
+        self.fs.drop_link(inode)
+
+    def rmdir(self, name: bytes) -> None:
+        victim = self.lookup(name)
+        if not victim.is_empty():
+            raise Errno(ENOTEMPTY)
+        self._remove_entry(name)
+        self.fs.drop_dir(victim)
+        self._dec_nlink()
+        self.save()
+
+    def rename(self, old_name: bytes, new_dir: Inode, new_name: bytes) -> None:
+        assert isinstance(new_dir, Ext4Dir)
+        inode = self.lookup(old_name)
+        found = new_dir._find(new_name)
+        victim = self.fs.iget(found[1].inode) if found else None
+        if victim is not None and victim.is_dir and not victim.is_empty():
+            raise Errno(ENOTEMPTY)
+        moving_dir = inode.is_dir and new_dir is not self
+        if moving_dir and victim is None:
+            new_dir._inc_nlink()
+        if victim is None:
+            new_dir._add_entry(new_name, inode.ino, inode.mode)
+        else:
+            new_dir._retarget(new_name, inode.ino, inode.mode)
+        self._remove_entry(old_name)
+        if victim is not None:
+            if victim.is_dir:
+                self.fs.drop_dir(victim)
+                if not moving_dir:
+                    new_dir._dec_nlink()
+            else:
+                self.fs.drop_link(victim)
+        if moving_dir:
+            inode._set_dotdot(new_dir.ino)
+            self._dec_nlink()
+        inode.ctime_ns = now_ns()
+        inode.save()
+        self.save()
+        new_dir.save()

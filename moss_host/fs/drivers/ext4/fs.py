@@ -1,0 +1,252 @@
+"""The mounted filesystem: Ext4Superblock and mount_ext4().
+
+Mounting checks what Linux's ext4_fill_super checks that matters here: the magic, the
+superblock and group-descriptor checksums, the feature sets (an unknown incompat
+feature refuses the mount, an unknown ro_compat feature refuses a read-write one), and
+that the image is as long as the filesystem. The journal is never replayed, so a
+journal that needs recovery refuses a read-write mount (read-only sees the main
+filesystem as last checkpointed). Writes bypass the journal entirely.
+
+Mount state follows a no-journal Linux mount: read-write clears EXT4_VALID_FS in
+s_state, bumps s_mnt_count and sets s_mtime, and writes the superblock at once;
+unmount() restores the state it found, sets s_wtime and flushes, so a clean unmount
+leaves a clean filesystem.
+"""
+from __future__ import annotations
+
+import os
+import stat as S
+import time
+from typing import Optional
+
+from ....errors import EINVAL, EIO, EROFS, Errno
+from ...blockdev import BlockDevice
+from ...stat import makedev
+from ...vfs import Superblock, now_ns
+from .alloc import Allocator
+from .directory import Ext4Dir
+from .extents import empty_root
+from .file import EXT4_N_BLOCKS_BYTES, Ext4File, Ext4Special, Ext4Symlink
+from .groups import GroupTable
+from .inode import EXT4_EXTENTS_FL, DiskInode, new_disk_inode
+from .node import Ext4Inode, encode_rdev
+from .superblock import (EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE, INCOMPAT_READ,
+                         INCOMPAT_RECOVER, INCOMPAT_WRITE, RO_COMPAT_DIR_NLINK, RO_COMPAT_HUGE_FILE,
+                         RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData)
+
+EXT4_ROOT_INO = 2
+DEFAULT_EXTRA_ISIZE = 32
+
+
+class Ext4Superblock(Superblock):
+    fstype = "ext4"
+
+    def __init__(self, dev: BlockDevice, sbd: SuperBlockData, read_only: bool, devnum: Optional[int]):
+        super().__init__(dev=devnum, read_only=read_only)
+        self.blockdev = dev             # `dev` (from Superblock) stays the st_dev number
+        self.sbd = sbd
+        self.block_size = sbd.block_size
+        self.groups = GroupTable(dev, sbd)
+        self.alloc = Allocator(self.groups)
+        self.csum = sbd.metadata_csum
+        self.filetype = sbd.has_incompat(INCOMPAT_FILETYPE)
+        self.dir_nlink = sbd.has_ro_compat(RO_COMPAT_DIR_NLINK)
+        self.max_file_size = self._max_file_size()
+        self._inodes: dict[int, Ext4Inode] = {}
+        self._mount_state = sbd.s_state
+        self.root = self.iget(EXT4_ROOT_INO)
+
+    def _max_file_size(self) -> int:
+        bs = self.block_size
+        if self.sbd.has_incompat(INCOMPAT_EXTENTS):
+            return ((1 << 32) - 1) * bs
+        per = bs // 4
+        return min((12 + per + per ** 2 + per ** 3) * bs, (1 << 63) - 1)
+
+    # -- inode table
+    def _inode_location(self, ino: int) -> tuple[int, int]:
+        g, idx = divmod(ino - 1, self.sbd.s_inodes_per_group)
+        if not 0 < ino <= self.sbd.s_inodes_count:
+            raise Errno(EIO, f"ext4: inode number {ino} out of range")
+        byte = idx * self.sbd.inode_size
+        return self.groups.descs[g].inode_table + byte // self.block_size, byte % self.block_size
+
+    def read_inode(self, ino: int) -> DiskInode:
+        blk, off = self._inode_location(ino)
+        raw = self.blockdev.read_block(blk)[off:off + self.sbd.inode_size]
+        disk = DiskInode(raw, self.sbd.has_ro_compat(RO_COMPAT_HUGE_FILE))
+        if self.csum and disk.checksum(self.sbd.csum_seed, ino) != disk.stored_checksum():
+            raise Errno(EIO, f"ext4: inode {ino} checksum mismatch")
+        return disk
+
+    def write_inode(self, ino: int, disk: DiskInode) -> None:
+        raw = disk.pack()
+        if self.csum:
+            disk.set_checksum(disk.checksum(self.sbd.csum_seed, ino))
+        blk, off = self._inode_location(ino)
+        buf = self.blockdev.block(blk)
+        if buf[off:off + len(raw)] != raw:
+            buf[off:off + len(raw)] = raw
+            self.blockdev.mark_dirty(blk)
+
+    def inode_seed(self, inode: Ext4Inode) -> Optional[int]:
+        """The per-inode checksum seed for extent and directory blocks (None without metadata_csum)."""
+        return inode.disk.seed(self.sbd.csum_seed, inode.ino) if self.csum else None
+
+    def iget(self, ino: int) -> Ext4Inode:
+        """The one in-memory inode for ino (hard links share it)."""
+        inode = self._inodes.get(ino)
+        if inode is None:
+            inode = self._make(ino, self.read_inode(ino))
+            self._inodes[ino] = inode
+        return inode
+
+    def _make(self, ino: int, disk: DiskInode) -> Ext4Inode:
+        mode = disk.i_mode
+        cls = (Ext4Dir if S.S_ISDIR(mode) else Ext4File if S.S_ISREG(mode)
+               else Ext4Symlink if S.S_ISLNK(mode) else Ext4Special)
+        return cls(self, ino, disk)
+
+    # -- creating and deleting inodes
+    def new_inode(self, mode: int, uid: int, gid: int, parent: Ext4Inode, rdev: int = 0) -> Ext4Inode:
+        """Allocate and initialise an inode (__ext4_new_inode): regular files, directories and
+        slow symlinks get an empty extent tree when the filesystem has extents."""
+        if self.read_only:
+            raise Errno(EROFS)
+        goal_group = (parent.ino - 1) // self.sbd.s_inodes_per_group
+        ino = self.alloc.alloc_inode(S.S_ISDIR(mode), goal_group)
+        disk = new_disk_inode(self.sbd.inode_size, self.sbd.s_want_extra_isize or DEFAULT_EXTRA_ISIZE,
+                              self.sbd.has_ro_compat(RO_COMPAT_HUGE_FILE))
+        disk.i_mode = mode
+        disk.uid, disk.gid = uid, gid
+        disk.i_links_count = 1
+        disk.i_generation = int.from_bytes(os.urandom(4), "little")
+        disk.atime_ns = disk.mtime_ns = disk.ctime_ns = disk.crtime_ns = now_ns()
+        if S.S_ISCHR(mode) or S.S_ISBLK(mode):
+            disk.i_block = encode_rdev(rdev)
+        elif self.sbd.has_incompat(INCOMPAT_EXTENTS) and (S.S_ISREG(mode) or S.S_ISDIR(mode) or S.S_ISLNK(mode)):
+            disk.i_flags |= EXT4_EXTENTS_FL
+            disk.i_block = empty_root()
+        inode = self._make(ino, disk)
+        self._inodes[ino] = inode
+        inode.save()
+        return inode
+
+    def new_symlink(self, target: bytes, uid: int, gid: int, parent: Ext4Inode) -> Ext4Inode:
+        """ext4_symlink: a target shorter than 60 bytes goes in i_block (fast, no extents flag)."""
+        inode = self.new_inode(S.S_IFLNK | 0o777, uid, gid, parent)
+        if len(target) < EXT4_N_BLOCKS_BYTES:
+            inode.disk.i_flags &= ~EXT4_EXTENTS_FL
+            inode.disk.i_block = bytes(target).ljust(60, b"\0")
+            inode.disk.size = len(target)
+            inode.save()
+        else:
+            inode.write_data(0, target)
+        return inode
+
+    def drop_link(self, inode: Ext4Inode) -> None:
+        """One name of a non-directory is gone; free it with the last one.
+        An open file whose last name goes is freed now too (no orphan list): see docs/ext4.md."""
+        inode.nlink -= 1
+        inode.ctime_ns = now_ns()
+        if inode.nlink <= 0:
+            self.release(inode)
+        else:
+            inode.save()
+
+    def drop_dir(self, inode: Ext4Inode) -> None:
+        inode.nlink = 0
+        self.release(inode)
+
+    def release(self, inode: Ext4Inode) -> None:
+        """Free an inode and its blocks (ext4_evict_inode + ext4_free_inode): links 0, dtime set."""
+        inode.free_all_blocks()
+        inode.nlink = 0
+        inode.disk.size = 0
+        inode.disk.set_blocks_512(0, self.block_size)
+        inode.disk.i_dtime = int(time.time()) & 0xFFFFFFFF
+        inode.save()
+        self.alloc.free_inode(inode.ino, inode.is_dir)
+        inode.dead = True
+        self._inodes.pop(inode.ino, None)
+
+    # -- superblock state and write-back
+    def _write_super(self) -> None:
+        raw = self.sbd.pack()
+        bs = self.block_size
+        blk, off = divmod(SUPERBLOCK_OFFSET, bs)
+        buf = self.blockdev.block(blk)
+        buf[off:off + SUPERBLOCK_SIZE] = raw
+        self.blockdev.mark_dirty(blk)
+
+    def mark_mounted(self) -> None:
+        sbd = self.sbd
+        sbd.s_state &= ~EXT4_VALID_FS
+        sbd.s_mnt_count = (sbd.s_mnt_count + 1) & 0xFFFF
+        sbd.s_mtime = int(time.time()) & 0xFFFFFFFF
+        self._write_super()
+        self.blockdev.flush()
+
+    def sync(self) -> None:
+        """sync(2)/fsync(2)/syncfs(2): write the superblock and every dirty block to the image."""
+        if self.read_only:
+            return
+        for inode in list(self._inodes.values()):
+            inode.save()
+        self.sbd.touch_write_time()
+        self._write_super()
+        self.blockdev.flush()
+
+    def unmount(self) -> None:
+        """Restore the state found at mount (clean stays clean) and flush."""
+        if self.read_only:
+            return
+        self.sbd.s_state = self._mount_state
+        self.sync()
+
+
+def mount_ext4(blockdev: BlockDevice, read_only: bool = False, dev: Optional[int] = None) -> Ext4Superblock:
+    """Mount the ext2/3/4 filesystem on blockdev; `dev` is the st_dev number to report
+    (default: block major 254 with a fresh minor). Raises Errno with a reason on refusal."""
+    read_only = read_only or blockdev.read_only
+    sbd = SuperBlockData(blockdev.pread(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE))
+    _check_super(blockdev, sbd, read_only)
+    blockdev.set_block_size(sbd.block_size)
+    fs = Ext4Superblock(blockdev, sbd, read_only, dev if dev is not None else _next_devnum())
+    bad = fs.groups.verify()
+    if bad:
+        raise Errno(EINVAL, f"ext4: group descriptor checksum wrong for groups {bad[:8]}; run e2fsck")
+    if not read_only:
+        fs.mark_mounted()
+    return fs
+
+
+def _check_super(blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool) -> None:
+    where = f"disk image {blockdev.path!r}"
+    if sbd.s_magic != EXT4_SUPER_MAGIC:
+        raise Errno(EINVAL, f"{where} has no ext2/3/4 filesystem (bad superblock magic)")
+    if not sbd.checksum_ok():
+        raise Errno(EINVAL, f"{where}: ext4 superblock checksum is wrong; run e2fsck")
+    if sbd.s_log_block_size > 6 or sbd.s_blocks_per_group == 0 or sbd.s_inodes_per_group == 0:
+        raise Errno(EINVAL, f"{where}: ext4 superblock has an impossible geometry")
+    unknown = sbd.s_feature_incompat & ~INCOMPAT_READ
+    if unknown:
+        raise Errno(EINVAL, f"{where}: unsupported ext4 incompatible features {unknown:#x}")
+    if sbd.blocks_count * sbd.block_size > blockdev.size:
+        raise Errno(EIO, f"{where} is truncated: the filesystem needs {sbd.blocks_count * sbd.block_size} "
+                         f"bytes, the image has {blockdev.size}")
+    if read_only:
+        return
+    if sbd.has_incompat(INCOMPAT_RECOVER):
+        raise Errno(EROFS, f"{where}: the ext4 journal needs recovery, which this kernel does not do; "
+                           f"run e2fsck on the image or mount it read-only")
+    unknown_w = (sbd.s_feature_incompat & ~INCOMPAT_WRITE) | (sbd.s_feature_ro_compat & ~RO_COMPAT_WRITE)
+    if unknown_w:
+        raise Errno(EROFS, f"{where}: features {unknown_w:#x} can only be mounted read-only")
+
+
+_minors = iter(range(0, 1 << 20))
+
+
+def _next_devnum() -> int:
+    return makedev(254, next(_minors))

@@ -1,0 +1,39 @@
+"""Inline data (INCOMPAT_INLINE_DATA, EXT4_INLINE_DATA_FL), read only.
+
+A small file's bytes live in the inode itself: the first 60 in i_block, the rest in
+the value of the in-inode extended attribute "system.data" (name index 7). In-inode
+xattrs start at 128 + i_extra_isize with the magic 0xEA020000, followed by entries
+(struct ext4_xattr_entry) whose e_value_offs count from the first entry.
+"""
+from __future__ import annotations
+
+import struct
+
+from .inode import EXT4_GOOD_OLD_INODE_SIZE, DiskInode
+
+XATTR_MAGIC = 0xEA020000
+XATTR_ENTRY = struct.Struct("<BBHIII")    # e_name_len, e_name_index, e_value_offs, e_value_inum, e_value_size, e_hash
+EXT4_XATTR_INDEX_SYSTEM = 7
+
+
+def ibody_xattrs(disk: DiskInode) -> dict[tuple[int, bytes], bytes]:
+    """The in-inode extended attributes: {(name index, name): value}."""
+    raw = disk.raw
+    start = EXT4_GOOD_OLD_INODE_SIZE + disk.i_extra_isize
+    if start + 4 > len(raw) or struct.unpack_from("<I", raw, start)[0] != XATTR_MAGIC:
+        return {}
+    first = start + 4
+    off, out = first, {}
+    while off + XATTR_ENTRY.size <= len(raw) and struct.unpack_from("<I", raw, off)[0]:
+        name_len, index, value_offs, _inum, value_size, _hash = XATTR_ENTRY.unpack_from(raw, off)
+        name = bytes(raw[off + XATTR_ENTRY.size:off + XATTR_ENTRY.size + name_len])
+        out[(index, name)] = bytes(raw[first + value_offs:first + value_offs + value_size])
+        off += (name_len + XATTR_ENTRY.size + 3) & ~3
+    return out
+
+
+def read_inline(disk: DiskInode, inode_size: int) -> bytes:
+    """All inline bytes of a file (i_block, then the system.data value), up to i_size."""
+    del inode_size
+    rest = ibody_xattrs(disk).get((EXT4_XATTR_INDEX_SYSTEM, b"data"), b"")
+    return (bytes(disk.i_block) + rest)[:disk.size]
