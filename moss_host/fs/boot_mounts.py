@@ -1,10 +1,33 @@
 """The filesystems mounted at boot on top of the root: devfs on /dev, procfs on /proc.
 
-Filled in by the devfs/procfs work; the kernel calls mount_boot_filesystems() once,
-right after the root filesystem is built.
+The kernel calls mount_boot_filesystems() once, right after the root filesystem is built
+and before the first process starts (what Linux's devtmpfs automount and an init's
+`mount -t proc proc /proc` do). A missing mountpoint directory is created.
 """
 from __future__ import annotations
 
+from ..errors import ENOENT, Errno
+from .vfs import FsContext, Location, child_of, vfs_mkdir
 
-def mount_boot_filesystems(root_fs, kernel) -> None:
-    """Mount the boot-time filesystems into root_fs (an FsContext). Nothing yet."""
+# Permission bits of a mountpoint the image lacks (Linux images use these).
+MOUNTPOINT_MODES = {b"dev": 0o755, b"proc": 0o555}
+
+
+def mount_boot_filesystems(root_fs: FsContext, kernel) -> None:
+    """Mount devfs on /dev and procfs on /proc of root_fs (an FsContext)."""
+    from .drivers.devfs import Devfs
+    from .drivers.procfs import ProcFs
+
+    ns = root_fs.ns
+    ns.mount(Devfs(), mountpoint(root_fs.root, b"dev"))
+    ns.mount(ProcFs(kernel), mountpoint(root_fs.root, b"proc"))
+
+
+def mountpoint(root: Location, name: bytes) -> Location:
+    """The directory `name` under root, created if missing; ENOTDIR if it is something else."""
+    try:
+        return child_of(root, name)
+    except Errno as e:
+        if e.code != ENOENT:
+            raise
+    return vfs_mkdir(root, name, MOUNTPOINT_MODES[name], None)

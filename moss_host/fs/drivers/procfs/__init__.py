@@ -1,0 +1,160 @@
+"""procfs: the kernel's state as files under /proc, generated when read (see docs/procfs.md).
+
+    /proc/self, /proc/thread-self   symlinks to the *calling* task's directories
+    /proc/<pid>/...                 pid.py: stat, status, statm, cmdline, environ, maps, comm,
+                                    mounts, fd/, task/, exe, cwd, root
+    /proc/{meminfo,cpuinfo,uptime,loadavg,stat,version,filesystems,mounts}, /proc/sys/kernel/...
+                                    system.py
+
+Two things differ from a stored filesystem:
+
+* Who is calling. /proc/self names the caller, but inode methods get no task. The
+  superblock asks `current()`, by default `kernel.cpu.current`: the task whose trap
+  the CPU is handling, which is the caller for everything a syscall does before its
+  first await (path walks, readlink and reads of proc files all happen there).
+* Nothing is cached. The dentries of procfs directories keep no children (their
+  `children` is a _NoCache), so every lookup asks the directory again: a process that
+  exited disappears at once, a new one appears, and /proc/self resolves afresh for
+  each caller. The price: nothing can be mounted below /proc (Linux allows it, e.g.
+  binfmt_misc), since a mount is keyed by a dentry.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ....errors import ENOENT, Errno
+from ...vfs import Dentry, Superblock
+from . import system
+from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
+from .pid import PidDir, mounts_text
+
+PID_POS = 1 << 20          # readdir position of /proc/<pid> is PID_POS + pid: after every fixed entry
+PROC_ROOT_INO = 1
+
+
+class _NoCache(dict):
+    """The `children` of a procfs dentry: remembers nothing, so Dentry.lookup always asks the inode.
+    Children made from it get a _NoCache of their own, so the whole procfs tree stays uncached."""
+    __slots__ = ()
+
+    def __setitem__(self, name: bytes, child: Dentry) -> None:
+        child.children = _NoCache()
+
+
+class ProcFs(Superblock):
+    fstype = "proc"
+    source = "proc"
+
+    def __init__(self, kernel, current: Optional[Callable[[], object]] = None):
+        super().__init__()
+        self.kernel = kernel
+        self._current = current
+        self._path_inos: dict[bytes, int] = {b"": PROC_ROOT_INO}
+        self._next_ino = PROC_ROOT_INO + 1
+        self.root = ProcRoot(self)
+
+    @property
+    def root_dentry(self) -> Dentry:
+        if self._root_dentry is None:
+            self._root_dentry = Dentry(b"/", self.root)
+            self._root_dentry.children = _NoCache()
+        return self._root_dentry
+
+    def ino_for(self, path: bytes) -> int:
+        """The inode number of the node at `path` inside /proc: the same every time it is asked."""
+        ino = self._path_inos.get(path)
+        if ino is None:
+            ino = self._path_inos[path] = self._next_ino
+            self._next_ino += 1
+        return ino
+
+    # -- the kernel's state
+    def current_task(self):
+        """The task making the current system call, or None (the kernel itself)."""
+        if self._current is not None:
+            return self._current()
+        cpu = getattr(self.kernel, "cpu", None)
+        return getattr(cpu, "current", None)
+
+    def alive(self, task) -> bool:
+        return self.kernel.tasks.get(task.tid) is task
+
+    def reader_root(self):
+        """Paths in symlinks and mounts are shown as the caller sees them: from its root."""
+        task = self.current_task()
+        fs = getattr(task, "fs", None) if task is not None else None
+        if fs is not None:
+            return fs.root
+        return self.kernel.root_fs.root
+
+
+class ProcRoot(ProcDir):
+    """/proc: the fixed entries, then one directory per process (thread-group leaders)."""
+
+    def __init__(self, sb: ProcFs):
+        super().__init__(sb, b"", mode=0o555)
+        k = sb.kernel
+        self.fixed = static_entries([
+            (b"self", lambda: ProcSymlink(sb, b"/self", self._self_target)),
+            (b"thread-self", lambda: ProcSymlink(sb, b"/thread-self", self._thread_self_target)),
+            (b"meminfo", self._file(b"meminfo", lambda: system.meminfo_text(k))),
+            (b"cpuinfo", self._file(b"cpuinfo", lambda: system.cpuinfo_text(k))),
+            (b"uptime", self._file(b"uptime", lambda: system.uptime_text(k))),
+            (b"loadavg", self._file(b"loadavg", lambda: system.loadavg_text(k))),
+            (b"stat", self._file(b"stat", lambda: system.stat_text(k))),
+            (b"version", self._file(b"version", system.version_text)),
+            (b"filesystems", self._file(b"filesystems", system.filesystems_text)),
+            (b"mounts", lambda: ProcSymlink(sb, b"/mounts", lambda: b"self/mounts")),
+            (b"sys", lambda: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino)),
+        ])
+        kernel_dir = ProcDir(sb, b"/sys/kernel", lambda: static_entries([
+            (b"hostname", self._file(b"/sys/kernel/hostname", lambda: system.sysctl_read("nodename"),
+                                     0o644, system.hostname_write)),
+            (b"ostype", self._file(b"/sys/kernel/ostype", lambda: system.sysctl_read("sysname"))),
+            (b"osrelease", self._file(b"/sys/kernel/osrelease", lambda: system.sysctl_read("release"))),
+        ]), parent_ino=sb.ino_for(b"/sys"))
+        self.sys_entries = static_entries([(b"kernel", lambda: kernel_dir)])
+
+    def _file(self, name: bytes, render, mode: int = 0o444, writer=None):
+        path = name if name.startswith(b"/") else b"/" + name
+        return lambda: ProcFile(self.sb, path, render, mode, writer=writer)
+
+    # -- /proc/self and /proc/thread-self
+    def _caller(self):
+        task = self.sb.current_task()
+        if task is None:
+            raise Errno(ENOENT)             # the kernel itself has no /proc/self
+        return task
+
+    def _self_target(self) -> bytes:
+        return str(self._caller().tgid).encode()
+
+    def _thread_self_target(self) -> bytes:
+        task = self._caller()
+        return f"{task.tgid}/task/{task.tid}".encode()
+
+    # -- the directory
+    def entries(self) -> list[Entry]:
+        out = list(self.fixed)
+        for tid, task in sorted(self.sb.kernel.tasks.items()):
+            if task.tid == task.tgid:
+                out.append(Entry(PID_POS + tid, str(tid).encode(), self._pid_maker(task)))
+        return out
+
+    def _pid_maker(self, task):
+        return lambda: PidDir(self.sb, task, b"/" + str(task.tid).encode(), self.ino)
+
+    def lookup(self, name: bytes):
+        if name.isdigit():
+            # Any live task by its number, threads included (Linux finds them too, unlisted).
+            task = self.sb.kernel.tasks.get(int(name))
+            if task is None or name != str(task.tid).encode():
+                raise Errno(ENOENT)
+            return PidDir(self.sb, task, b"/" + name, self.ino)
+        for entry in self.fixed:
+            if entry.name == name:
+                return entry.make()
+        raise Errno(ENOENT)
+
+
+__all__ = ["ProcFs", "mounts_text"]

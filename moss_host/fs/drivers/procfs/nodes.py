@@ -1,0 +1,119 @@
+"""The building blocks of procfs: directories, files and symlinks whose contents are computed
+when they are read, never stored.
+
+  ProcFile     read() renders the whole text and returns the slice asked for (like seq_file
+               without the per-open buffer); st_size is 0, as in Linux. Optionally writable.
+  ProcSymlink  readlink() computes the target.
+  ProcDir      its entries come from entries(), evaluated at each lookup and readdir.
+               Each entry has a stable position (getdents' d_off), so a directory listed
+               in several getdents calls while processes come and go neither repeats nor
+               skips the entries that stayed.
+
+Every node gets its inode number from the superblock by its path inside /proc, so a path
+keeps its number however often it is looked up.
+"""
+from __future__ import annotations
+
+import stat as S
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional
+
+from ....errors import EINVAL, ENOENT, EPERM, Errno
+from ...stat import Stat
+from ...vfs import DirEntry, Inode, dtype_of
+
+
+class Entry(NamedTuple):
+    """One name in a ProcDir: `pos` is its stable getdents position (>= 2), `make` builds its inode."""
+    pos: int
+    name: bytes
+    make: Callable[[], Inode]
+
+
+class ProcNode(Inode):
+    """Common to every procfs inode: a path (for the inode number) and Linux's st_size of 0."""
+
+    def __init__(self, sb, path: bytes, mode: int, uid: int = 0, gid: int = 0):
+        super().__init__(sb, mode, uid, gid, ino=sb.ino_for(path))
+        self.path = path
+
+    def getattr(self) -> Stat:
+        st = super().getattr()
+        st.st_size = st.st_blocks = 0
+        st.st_blksize = 1024
+        return st
+
+    def setattr(self, mode=None, uid=None, gid=None, atime_ns=None, mtime_ns=None) -> None:
+        """Attributes are computed at each lookup, so changes would not last; chmod is EPERM as in Linux."""
+        if mode is not None:
+            raise Errno(EPERM)
+
+
+class ProcFile(ProcNode):
+    """A generated file: `render()` gives its whole contents at the moment of the read."""
+
+    def __init__(self, sb, path: bytes, render: Callable[[], bytes], mode: int = 0o444,
+                 uid: int = 0, gid: int = 0, writer: Optional[Callable[[bytes], int]] = None):
+        super().__init__(sb, path, S.S_IFREG | mode, uid, gid)
+        self.render = render
+        self.writer = writer
+
+    def read(self, offset: int, n: int) -> bytes:
+        if n <= 0:
+            return b""
+        return self.render()[offset:offset + n]
+
+    def write(self, offset: int, data: bytes) -> int:
+        if self.writer is None:
+            raise Errno(EINVAL)         # vfs_write on a file without a write method
+        return self.writer(bytes(data))
+
+    def truncate(self, size: int) -> None:
+        """O_TRUNC on a proc file is accepted and changes nothing (`echo x > /proc/self/comm`)."""
+
+
+class ProcSymlink(ProcNode):
+    def __init__(self, sb, path: bytes, target: Callable[[], bytes], mode: int = 0o777,
+                 uid: int = 0, gid: int = 0):
+        super().__init__(sb, path, S.S_IFLNK | mode, uid, gid)
+        self.target = target
+
+    def readlink(self) -> bytes:
+        return self.target()
+
+
+class ProcDir(ProcNode):
+    """A directory whose entries are computed; subclasses (or `source`) provide entries()."""
+
+    def __init__(self, sb, path: bytes, source: Optional[Callable[[], Iterable[Entry]]] = None,
+                 mode: int = 0o555, uid: int = 0, gid: int = 0, parent_ino: Optional[int] = None):
+        super().__init__(sb, path, S.S_IFDIR | mode, uid, gid)
+        self.source = source
+        self.parent_ino = self.ino if parent_ino is None else parent_ino
+        self.nlink = 2
+
+    def entries(self) -> Iterable[Entry]:
+        return self.source() if self.source is not None else ()
+
+    def lookup(self, name: bytes) -> Inode:
+        for entry in self.entries():
+            if entry.name == name:
+                return entry.make()
+        raise Errno(ENOENT)
+
+    def readdir(self, pos: int) -> Iterator[DirEntry]:
+        if pos <= 0:
+            yield DirEntry(b".", self.ino, dtype_of(self.mode), 1)
+        if pos <= 1:
+            yield DirEntry(b"..", self.parent_ino, dtype_of(S.S_IFDIR), 2)
+        for entry in sorted(self.entries(), key=lambda e: e.pos):
+            if entry.pos >= pos:
+                try:
+                    inode = entry.make()
+                except Errno:
+                    continue            # it went away while we listed (a process exited)
+                yield DirEntry(entry.name, inode.ino, dtype_of(inode.mode), entry.pos + 1)
+
+
+def static_entries(table: list[tuple[bytes, Callable[[], Inode]]], first: int = 2) -> list[Entry]:
+    """Positions first, first+1, ... for a fixed list of (name, maker)."""
+    return [Entry(first + i, name, make) for i, (name, make) in enumerate(table)]

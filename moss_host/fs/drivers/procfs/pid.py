@@ -1,0 +1,474 @@
+"""/proc/<pid> and /proc/<pid>/task/<tid>: one process (or thread) as text, in Linux's formats
+(fs/proc/array.c, fs/proc/base.c, fs/proc/task_mmu.c, fs/proc/fd.c of Linux 6.1).
+
+Each inode holds the Task object itself, not just its number, and checks at every access
+that this very task is still in kernel.tasks: a reused pid never shows another process
+through an old descriptor, and a reaped process answers ESRCH (reads) or ENOENT (lookups).
+"""
+from __future__ import annotations
+
+import stat as S
+from typing import Callable, Optional
+
+from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
+from ...vfs import path_of
+from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
+
+PAGE = 4096
+USER_HZ = 100
+NS_PER_TICK = 1_000_000_000 // USER_HZ
+RLIM_INFINITY = (1 << 64) - 1
+PROT_WRITE, PROT_EXEC = 2, 4
+MAX_CMDLINE = 128 * 1024          # what a read of cmdline/environ returns at most
+
+STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "D": "D (disk sleep)", "T": "T (stopped)",
+               "t": "t (tracing stop)", "X": "X (dead)", "Z": "Z (zombie)"}
+
+
+# ---------------------------------------------------------------- reading a task
+
+def state_letter(task) -> str:
+    state = getattr(task, "state", None)
+    return getattr(state, "value", "R") or "R"
+
+
+def is_zombie(task) -> bool:
+    return state_letter(task) in ("Z", "X")
+
+
+def live_mm(task):
+    """The task's address space, or None for a zombie (Linux: no mm after exit)."""
+    return None if is_zombie(task) else getattr(task, "mm", None)
+
+
+def ppid_of(task) -> int:
+    parent = getattr(task, "parent", None)
+    return getattr(parent, "tgid", 0) if parent is not None else 0
+
+
+def threads_of(kernel, task) -> list:
+    """The live tasks of task's thread group, leader first."""
+    group = [t for t in kernel.tasks.values() if t.tgid == task.tgid]
+    return sorted(group, key=lambda t: (t.tid != t.tgid, t.tid)) or [task]
+
+
+def ticks(ns: int) -> int:
+    return int(ns) // NS_PER_TICK
+
+
+def start_ticks(kernel, task) -> int:
+    """Clock ticks from boot to the task's start (Task.start_time is time.monotonic(), 0 = at boot)."""
+    start = getattr(task, "start_time", 0.0) or 0.0
+    boot = getattr(kernel, "boot_time", 0.0) or 0.0
+    return max(0, int((start - boot) * USER_HZ)) if start else 0
+
+
+def signal_masks(task) -> tuple[int, int, int, int]:
+    """pending, blocked, ignored, caught: the bitmasks of stat and status (bit signo-1)."""
+    ignored = caught = 0
+    actions = getattr(getattr(task, "sighand", None), "actions", None) or ()
+    for signo, action in enumerate(actions):
+        if signo == 0:
+            continue
+        handler = getattr(action, "handler", 0)
+        if handler == 1:
+            ignored |= 1 << (signo - 1)
+        elif handler != 0:
+            caught |= 1 << (signo - 1)
+    return getattr(task, "sigpending", 0), getattr(task, "blocked", 0), ignored, caught
+
+
+class MemFigures:
+    """The sizes /proc/<pid>/stat, statm and status derive from the VMAs and resident pages."""
+
+    def __init__(self, mm):
+        self.vm = self.stack = self.data = self.exe = self.lib = 0     # bytes
+        self.rss = self.rss_file = self.rss_anon = 0                   # pages
+        self.mm = mm
+        if mm is None:
+            return
+        vmas = list(mm.vmas)
+        main_name = next((v.name for v in vmas if v.backing is not None), None)
+        for v in vmas:
+            length = v.end - v.start
+            self.vm += length
+            if v.name == "[stack]":
+                self.stack += length
+            elif v.prot & PROT_EXEC and v.backing is not None:
+                if v.name == main_name:
+                    self.exe += length
+                else:
+                    self.lib += length
+            elif v.prot & PROT_WRITE and not v.shared:
+                self.data += length
+        resident = getattr(mm, "resident", {})
+        self.rss = len(resident)
+        for va in resident:
+            v = mm.vmas.find(va)
+            if v is not None and v.backing is not None:
+                self.rss_file += 1
+        self.rss_anon = self.rss - self.rss_file
+
+
+# ---------------------------------------------------------------- file formats
+
+def stat_text(kernel, task) -> bytes:
+    """/proc/<pid>/stat: 52 fields on one line (do_task_stat)."""
+    mm = live_mm(task)
+    mem = MemFigures(mm)
+    pending, blocked, ignored, caught = signal_masks(task)
+    ctty = getattr(task, "ctty", None)
+    tty_nr = getattr(ctty, "rdev", 0) if ctty is not None else 0
+    tpgid = getattr(ctty, "fg_pgid", -1) if ctty is not None else -1
+    g = lambda name: getattr(mm, name, 0) if mm is not None else 0    # noqa: E731
+    fields = [
+        task.tid, f"({task.comm.decode(errors='replace')})", state_letter(task),
+        ppid_of(task), getattr(task, "pgid", 0), getattr(task, "sid", 0), tty_nr, tpgid,
+        0,                                                          # flags (PF_*)
+        getattr(task, "min_flt", 0), getattr(task, "cmin_flt", 0),
+        getattr(task, "maj_flt", 0), getattr(task, "cmaj_flt", 0),
+        ticks(getattr(task, "utime_ns", 0)), ticks(getattr(task, "stime_ns", 0)),
+        ticks(getattr(task, "cutime_ns", 0)), ticks(getattr(task, "cstime_ns", 0)),
+        20, 0,                                                      # priority, nice
+        len(threads_of(kernel, task)), 0,                           # num_threads, itrealvalue
+        start_ticks(kernel, task), mem.vm, mem.rss, RLIM_INFINITY,
+        g("start_code"), g("end_code"), g("start_stack"),
+        0, 0,                                                       # kstkesp, kstkeip
+        pending, blocked, ignored, caught,
+        0, 0, 0,                                                    # wchan, nswap, cnswap
+        getattr(task, "exit_signal", 17), getattr(getattr(task, "on_cpu", None), "index", 0),
+        0, 0, 0, 0, 0,                  # rt_priority, policy, delayacct_blkio_ticks, guest_time, cguest_time
+        g("start_data"), g("end_data"), g("brk_start"),
+        g("arg_start"), g("arg_end"), g("env_start"), g("env_end"),
+        (getattr(task, "exit_status", 0) or 0) if is_zombie(task) else 0,
+    ]
+    return (" ".join(str(f) for f in fields) + "\n").encode()
+
+
+def statm_text(task) -> bytes:
+    """/proc/<pid>/statm: size resident shared text lib data dt, in pages."""
+    mem = MemFigures(live_mm(task))
+    values = [mem.vm // PAGE, mem.rss, mem.rss_file, mem.exe // PAGE, 0,
+              (mem.data + mem.stack) // PAGE, 0]
+    return (" ".join(map(str, values)) + "\n").encode()
+
+
+def _kb(nbytes: int) -> str:
+    return f"{nbytes // 1024:8d} kB"
+
+
+def status_text(kernel, task) -> bytes:
+    """/proc/<pid>/status (proc_pid_status), the lines Linux 6.1 prints, in its order."""
+    creds = task.creds
+    fsuid, fsgid = getattr(creds, "fsuid", creds.euid), getattr(creds, "fsgid", creds.egid)
+    fs = getattr(task, "fs", None)
+    files = getattr(task, "files", None)
+    pending, blocked, ignored, caught = signal_masks(task)
+    pgid, sid = getattr(task, "pgid", 0), getattr(task, "sid", 0)
+    groups = "".join(f"{g} " for g in creds.groups) or " "
+    lines = [
+        f"Name:\t{task.comm.decode(errors='replace')}",
+        f"Umask:\t{getattr(fs, 'umask', 0o022):04o}",
+        f"State:\t{STATE_NAMES.get(state_letter(task), 'R (running)')}",
+        f"Tgid:\t{task.tgid}",
+        "Ngid:\t0",
+        f"Pid:\t{task.tid}",
+        f"PPid:\t{ppid_of(task)}",
+        f"TracerPid:\t{getattr(getattr(task, 'tracer', None), 'tid', 0)}",
+        f"Uid:\t{creds.uid}\t{creds.euid}\t{creds.suid}\t{fsuid}",
+        f"Gid:\t{creds.gid}\t{creds.egid}\t{creds.sgid}\t{fsgid}",
+        f"FDSize:\t{_fd_size(files)}",
+        f"Groups:\t{groups}",
+        f"NStgid:\t{task.tgid}",
+        f"NSpid:\t{task.tid}",
+        f"NSpgid:\t{pgid}",
+        f"NSsid:\t{sid}",
+    ]
+    mm = live_mm(task)
+    if mm is not None:
+        mem = MemFigures(mm)
+        lines += [
+            f"VmPeak:\t{_kb(mem.vm)}", f"VmSize:\t{_kb(mem.vm)}", f"VmLck:\t{_kb(0)}", f"VmPin:\t{_kb(0)}",
+            f"VmHWM:\t{_kb(mem.rss * PAGE)}", f"VmRSS:\t{_kb(mem.rss * PAGE)}",
+            f"RssAnon:\t{_kb(mem.rss_anon * PAGE)}", f"RssFile:\t{_kb(mem.rss_file * PAGE)}",
+            f"RssShmem:\t{_kb(0)}", f"VmData:\t{_kb(mem.data)}", f"VmStk:\t{_kb(mem.stack)}",
+            f"VmExe:\t{_kb(mem.exe)}", f"VmLib:\t{_kb(mem.lib)}", f"VmPTE:\t{_kb(0)}",
+            f"VmSwap:\t{_kb(0)}", f"HugetlbPages:\t{_kb(0)}",
+        ]
+    lines += [
+        "CoreDumping:\t0",
+        "THP_enabled:\t1",
+        f"Threads:\t{len(threads_of(kernel, task))}",
+        "SigQ:\t0/3935",
+        f"SigPnd:\t{pending:016x}",
+        f"ShdPnd:\t{0:016x}",
+        f"SigBlk:\t{blocked:016x}",
+        f"SigIgn:\t{ignored:016x}",
+        f"SigCgt:\t{caught:016x}",
+        f"CapInh:\t{0:016x}",
+        f"CapPrm:\t{_caps(creds):016x}",
+        f"CapEff:\t{_caps(creds):016x}",
+        f"CapBnd:\t{0x1ffffffffff:016x}",
+        f"CapAmb:\t{0:016x}",
+        "NoNewPrivs:\t0",
+        "Seccomp:\t0",
+        "Seccomp_filters:\t0",
+        "Speculation_Store_Bypass:\tthread vulnerable",
+        "SpeculationIndirectBranch:\tunknown",
+        "Cpus_allowed:\t1",
+        "Cpus_allowed_list:\t0",
+        "Mems_allowed:\t1",
+        "Mems_allowed_list:\t0",
+        "voluntary_ctxt_switches:\t0",
+        "nonvoluntary_ctxt_switches:\t0",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _fd_size(files) -> int:
+    """The fd table's allocated size: Linux grows it in powers of two from 64."""
+    n = 64
+    top = max((fd for fd, _ in files.items()), default=-1) if files is not None else -1
+    while n <= top:
+        n *= 2
+    return n
+
+
+def _caps(creds) -> int:
+    return 0x1ffffffffff if creds.euid == 0 else 0
+
+
+def user_area(task, start_attr: str, end_attr: str) -> bytes:
+    """The bytes of the argv or environment area of the task's memory (cmdline, environ)."""
+    mm = live_mm(task)
+    if mm is None:
+        return b""
+    start, end = getattr(mm, start_attr, 0), getattr(mm, end_attr, 0)
+    if not start or end <= start:
+        return b""
+    try:
+        return mm.read(start, min(end - start, MAX_CMDLINE))
+    except Errno as e:
+        if e.code == EFAULT:
+            return b""
+        raise
+
+
+def maps_text(task) -> bytes:
+    """/proc/<pid>/maps: one line per VMA (the device and inode of file mappings when known)."""
+    mm = live_mm(task)
+    if mm is None:
+        return b""
+    out = []
+    for v in mm.vmas:
+        inode = getattr(v.backing, "inode", None)
+        if inode is not None and hasattr(inode, "sb"):
+            from ...stat import major, minor
+            line = v.maps_line(major(inode.sb.dev), minor(inode.sb.dev), inode.ino)
+        else:
+            line = v.maps_line()
+        out.append(line + "\n")
+    return "".join(out).encode(errors="surrogateescape")
+
+
+def mounts_text(ns, root) -> bytes:
+    """/proc/<pid>/mounts (and /proc/mounts): `source mountpoint type options 0 0`, seen from `root`."""
+    from ...vfs import Location
+    lines = []
+    for m in ns.mounts():
+        path, reachable = path_of(Location(m, m.root), root)
+        if not reachable:
+            continue
+        sb = m.sb
+        fstype = sb.fstype
+        source = getattr(sb, "source", None) or fstype
+        if m.parent is None and fstype == "tmpfs":
+            source = fstype = "rootfs"          # the initramfs root, as Linux names it
+        options = "ro" if m.is_read_only else "rw"
+        extra = getattr(sb, "mount_options", "")
+        if extra:
+            options += "," + extra
+        lines.append(f"{_mangle(source)} {_mangle(path.decode(errors='surrogateescape'))} {fstype} {options} 0 0\n")
+    return "".join(lines).encode(errors="surrogateescape")
+
+
+def _mangle(s: str) -> str:
+    """Escape what would break the space-separated format, as Linux's mangle() does."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in s)
+
+
+def fd_target(f, root) -> bytes:
+    """What readlink of /proc/<pid>/fd/N gives: the path of an inode file, else `type:[ino]`."""
+    name = getattr(f, "proc_link", None)              # any OpenFile may name itself
+    if name:
+        return name.encode() if isinstance(name, str) else bytes(name)
+    loc = getattr(f, "location", None)
+    if loc is not None:
+        path, _ = path_of(loc, root)
+        return path + b" (deleted)" if loc.dentry.unlinked else path
+    try:
+        st = f.stat()
+    except Exception:           # a file kind without stat (should not happen): still give a name
+        return b"anon_inode:[unknown]"
+    if S.S_ISFIFO(st.st_mode):
+        return f"pipe:[{st.st_ino}]".encode()
+    if S.S_ISSOCK(st.st_mode):
+        return f"socket:[{st.st_ino}]".encode()
+    if S.S_ISCHR(st.st_mode):
+        return b"/dev/console"                         # the host terminal is the guest's console
+    return b"anon_inode:[host]"
+
+
+def fd_link_mode(f) -> int:
+    """lr-x------ for reading, l-wx------ for writing, lrwx------ for both (proc_fd_instantiate)."""
+    mode = 0
+    if f.readable:
+        mode |= 0o500
+    if f.writable:
+        mode |= 0o300
+    return mode
+
+
+# ---------------------------------------------------------------- the inodes
+
+class PidDir(ProcDir):
+    """/proc/<pid> (with_task_dir) or /proc/<pid>/task/<tid>."""
+
+    def __init__(self, sb, task, path: bytes, parent_ino: int, with_task_dir: bool = True):
+        c = task.creds
+        super().__init__(sb, path, mode=0o555, uid=c.euid, gid=c.egid, parent_ino=parent_ino)
+        self.task = task
+        self.with_task_dir = with_task_dir
+
+    # -- helpers shared by the children
+    def check(self):
+        """The task, if still alive; ESRCH otherwise (what a read of a dead process's file gives)."""
+        if not self.sb.alive(self.task):
+            raise Errno(ESRCH)
+        return self.task
+
+    def may_inspect(self) -> None:
+        """ptrace_may_access, simplified: the kernel, root, or the same user (exe, cwd, root, fd/)."""
+        reader = self.sb.current_task()
+        if reader is None:
+            return
+        rc, tc = reader.creds, self.task.creds
+        if rc.euid != 0 and not (rc.euid == tc.uid == tc.euid == tc.suid):
+            raise Errno(EACCES)
+
+    def _file(self, name: bytes, render: Callable[[], bytes], mode: int = 0o444,
+              writer: Optional[Callable[[bytes], int]] = None) -> Callable[[], ProcFile]:
+        def make() -> ProcFile:
+            c = self.task.creds
+            return ProcFile(self.sb, self.path + b"/" + name, lambda: render(self.check()), mode,
+                            c.euid, c.egid, writer)
+        return make
+
+    def _link(self, name: bytes, target: Callable[[object], bytes]) -> Callable[[], ProcSymlink]:
+        def read_target() -> bytes:
+            task = self.check()
+            self.may_inspect()
+            return target(task)
+
+        def make() -> ProcSymlink:
+            c = self.task.creds
+            return ProcSymlink(self.sb, self.path + b"/" + name, read_target, 0o777, c.euid, c.egid)
+        return make
+
+    # -- the directory
+    def entries(self) -> list[Entry]:
+        if not self.sb.alive(self.task):
+            return []
+        kernel = self.sb.kernel
+        table = []
+        if self.with_task_dir:
+            table.append((b"task", lambda: TaskDir(self.sb, self.task, self.path + b"/task", self.ino)))
+        table += [
+            (b"fd", lambda: FdDir(self, self.path + b"/fd")),
+            (b"environ", self._file(b"environ", lambda t: user_area(t, "env_start", "env_end"), 0o400)),
+            (b"status", self._file(b"status", lambda t: status_text(kernel, t))),
+            (b"comm", self._file(b"comm", lambda t: t.comm + b"\n", 0o644, self._write_comm)),
+            (b"cmdline", self._file(b"cmdline", lambda t: user_area(t, "arg_start", "arg_end"))),
+            (b"stat", self._file(b"stat", lambda t: stat_text(kernel, t))),
+            (b"statm", self._file(b"statm", statm_text)),
+            (b"maps", self._file(b"maps", maps_text)),
+            (b"cwd", self._link(b"cwd", lambda t: self._path(t, t.fs.cwd))),
+            (b"root", self._link(b"root", lambda t: self._path(t, t.fs.root))),
+            (b"exe", self._link(b"exe", self._exe)),
+            (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root))),
+        ]
+        return static_entries(table)
+
+    def _write_comm(self, data: bytes) -> int:
+        """Writing comm renames the task: up to 15 bytes, cut at a NUL (comm_write)."""
+        task = self.check()
+        task.comm = data[:15].split(b"\0")[0]
+        return len(data)
+
+    def _path(self, task, loc) -> bytes:
+        if is_zombie(task) or loc is None:
+            raise Errno(ENOENT)
+        path, _ = path_of(loc, self.sb.reader_root())
+        return path + b" (deleted)" if loc.dentry.unlinked else path
+
+    def _exe(self, task) -> bytes:
+        """The executable's path: exec records task.exe_location (preferred) or the path it ran."""
+        if is_zombie(task):
+            raise Errno(ENOENT)
+        loc = getattr(task, "exe_location", None)
+        if loc is None:
+            exe = getattr(task, "exe", "")
+            if not exe:
+                raise Errno(ENOENT)
+            from ...path import lookup
+            loc = lookup(task.fs, exe.encode() if isinstance(exe, str) else exe, cred=None)
+        return self._path(task, loc)
+
+
+class TaskDir(ProcDir):
+    """/proc/<pid>/task: one directory per thread of the process."""
+
+    def __init__(self, sb, leader, path: bytes, parent_ino: int):
+        c = leader.creds
+        super().__init__(sb, path, mode=0o555, uid=c.euid, gid=c.egid, parent_ino=parent_ino)
+        self.leader = leader
+
+    def entries(self) -> list[Entry]:
+        if not self.sb.alive(self.leader):
+            return []
+        return [Entry(2 + t.tid, str(t.tid).encode(), self._maker(t))
+                for t in threads_of(self.sb.kernel, self.leader)]
+
+    def _maker(self, t):
+        return lambda: PidDir(self.sb, t, self.path + b"/" + str(t.tid).encode(), self.ino, with_task_dir=False)
+
+
+class FdDir(ProcDir):
+    """/proc/<pid>/fd: a symlink per open descriptor, named by number, pointing at the file."""
+
+    def __init__(self, owner: PidDir, path: bytes):
+        c = owner.task.creds
+        super().__init__(owner.sb, path, mode=0o500, uid=c.euid, gid=c.egid, parent_ino=owner.ino)
+        self.owner = owner
+
+    def entries(self) -> list[Entry]:
+        task = self.owner.task
+        if not self.sb.alive(task) or is_zombie(task):
+            return []
+        self.owner.may_inspect()
+        return [Entry(2 + fd, str(fd).encode(), self._maker(fd, f)) for fd, f in task.files.items()]
+
+    def _maker(self, fd: int, f):
+        def target() -> bytes:
+            task = self.owner.check()
+            self.owner.may_inspect()
+            try:
+                current = task.files.get(fd)
+            except Errno:
+                raise Errno(ENOENT) from None
+            return fd_target(current, self.sb.reader_root())
+
+        def make() -> ProcSymlink:
+            c = self.owner.task.creds
+            return ProcSymlink(self.sb, self.path + b"/" + str(fd).encode(), target, fd_link_mode(f), c.euid, c.egid)
+        return make

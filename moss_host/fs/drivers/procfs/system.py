@@ -1,0 +1,185 @@
+"""The system-wide files of /proc, in Linux 6.1's formats: meminfo, cpuinfo, uptime, loadavg,
+stat, version, filesystems, and /proc/sys/kernel/{hostname,ostype,osrelease}.
+
+Each function takes the kernel (the object with tasks, boot_time, mem, config) and returns the
+whole text; nothing is cached.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from ....errors import EINVAL, Errno
+from .pid import NS_PER_TICK, USER_HZ
+
+PAGE_KB = 4
+
+# Filesystem types this kernel knows, for /proc/filesystems: (type, needs a block device).
+# Drivers of disk filesystems add themselves here when they register.
+FILESYSTEMS: list[tuple[str, bool]] = [("tmpfs", False), ("devtmpfs", False), ("proc", False)]
+
+# arch/arm64/kernel/cpuinfo.c hwcap_str, indexed by AT_HWCAP bit.
+HWCAP_NAMES = ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
+               "asimdhp", "cpuid", "asimdrdm", "jscvt", "fcma", "lrcpc", "dcpop", "sha3", "sm3", "sm4",
+               "asimddp", "sha512", "sve", "asimdfhm", "dit", "uscat", "ilrcpc", "flagm", "ssbs", "sb",
+               "paca", "pacg"]
+# QEMU's cortex-a72: MIDR_EL1 0x410fd083.
+MIDR = {"implementer": 0x41, "architecture": 8, "variant": 0x0, "part": 0xD08, "revision": 3}
+BOGOMIPS = "125.00"        # 2 * the 62.5 MHz generic timer of QEMU's virt machine
+
+
+# ---------------------------------------------------------------- identity (uname's strings)
+
+def uts() -> dict:
+    """The kernel's uname strings (the live table: sethostname changes it)."""
+    from moss_host.syscalls.info import UTSNAME     # where uname(2) keeps them (see docs/procfs.md)
+    return UTSNAME
+
+
+def version_text() -> bytes:
+    u = uts()
+    return (b"Linux version " + u["release"] + b" (moss-py@moss-py) (Python "
+            + sys.version.split()[0].encode() + b") " + u["version"] + b"\n")
+
+
+def sysctl_read(key: str) -> bytes:
+    return uts()[key] + b"\n"
+
+
+def hostname_write(data: bytes) -> int:
+    """Writing /proc/sys/kernel/hostname sets the node name (up to 64 bytes, one trailing newline dropped)."""
+    name = data[:-1] if data.endswith(b"\n") else data
+    if len(name) > 64:
+        raise Errno(EINVAL)
+    uts()["nodename"] = name
+    return len(data)
+
+
+# ---------------------------------------------------------------- time and load
+
+def uptime_seconds(kernel) -> float:
+    return max(0.0, time.monotonic() - getattr(kernel, "boot_time", time.monotonic()))
+
+
+def cpu_count(kernel) -> int:
+    cpus = getattr(kernel, "cpus", None)
+    return len(cpus) if cpus else 1
+
+
+def busy_ns(kernel) -> tuple[int, int]:
+    """User and system time of the live tasks and of the children they reaped."""
+    user = system = 0
+    for t in kernel.tasks.values():
+        user += getattr(t, "utime_ns", 0) + getattr(t, "cutime_ns", 0)
+        system += getattr(t, "stime_ns", 0) + getattr(t, "cstime_ns", 0)
+    return user, system
+
+
+def uptime_text(kernel) -> bytes:
+    """`uptime idle` in seconds with two decimals; idle is summed over CPUs, as Linux does."""
+    up = uptime_seconds(kernel)
+    user, system = busy_ns(kernel)
+    idle = max(0.0, up * cpu_count(kernel) - (user + system) / 1e9)
+    return f"{up:.2f} {idle:.2f}\n".encode()
+
+
+def running_count(kernel) -> int:
+    return sum(1 for t in kernel.tasks.values() if getattr(getattr(t, "state", None), "value", "R") == "R")
+
+
+def last_pid(kernel) -> int:
+    return max(getattr(kernel, "next_pid", 1) - 1, max(kernel.tasks, default=0))
+
+
+def loadavg_text(kernel) -> bytes:
+    """`1 5 15-minute averages, running/total threads, last pid`; averages are not tracked yet."""
+    loads = getattr(kernel, "loadavg", (0.0, 0.0, 0.0))
+    return (f"{loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f} "
+            f"{running_count(kernel)}/{len(kernel.tasks)} {last_pid(kernel)}\n").encode()
+
+
+def stat_text(kernel) -> bytes:
+    """/proc/stat: CPU time in USER_HZ ticks (user nice system idle iowait irq softirq steal guest guest_nice)."""
+    up = uptime_seconds(kernel)
+    user, system = busy_ns(kernel)
+    ncpu = cpu_count(kernel)
+    idle = max(0, int(up * ncpu * USER_HZ) - (user + system) // NS_PER_TICK)
+    cpu = f"{user // NS_PER_TICK} 0 {system // NS_PER_TICK} {idle} 0 0 0 0 0 0"
+    lines = [f"cpu  {cpu}"]
+    for i in range(ncpu):      # per-CPU accounting does not exist yet: CPU 0 gets it all
+        lines.append(f"cpu{i} {cpu if i == 0 else f'0 0 0 {int(up * USER_HZ)} 0 0 0 0 0 0'}")
+    btime = int(time.time() - up)
+    cpu_obj = getattr(kernel, "cpu", None)
+    lines += [
+        "intr 0",
+        f"ctxt {getattr(kernel, 'context_switches', getattr(cpu_obj, 'traps', 0))}",
+        f"btime {btime}",
+        f"processes {max(0, getattr(kernel, 'next_pid', 1) - 1)}",
+        f"procs_running {running_count(kernel)}",
+        "procs_blocked 0",
+        "softirq 0 0 0 0 0 0 0 0 0 0 0",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+# ---------------------------------------------------------------- memory and CPU
+
+def memory_figures(kernel) -> tuple[int, int]:
+    """(total, free) in kB: the guest frame pool, or the configured RAM before the machine starts."""
+    mem = getattr(kernel, "mem", None)
+    if mem is not None:
+        free = mem.free_frames
+        return mem.frames.total_frames * PAGE_KB, (free() if callable(free) else free) * PAGE_KB
+    config = getattr(kernel, "config", None)
+    total = getattr(config, "ram_mib", 0) * 1024
+    return total, total
+
+
+def meminfo_text(kernel) -> bytes:
+    """/proc/meminfo: `Name:` padded to 16 columns, the value right-aligned in 8, then ` kB`."""
+    total, free = memory_figures(kernel)
+    rows = [
+        ("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0), ("Cached", 0),
+        ("SwapCached", 0), ("Active", 0), ("Inactive", 0), ("Active(anon)", 0), ("Inactive(anon)", 0),
+        ("Active(file)", 0), ("Inactive(file)", 0), ("Unevictable", 0), ("Mlocked", 0),
+        ("SwapTotal", 0), ("SwapFree", 0), ("Dirty", 0), ("Writeback", 0),
+        ("AnonPages", total - free), ("Mapped", 0), ("Shmem", 0), ("KReclaimable", 0), ("Slab", 0),
+        ("SReclaimable", 0), ("SUnreclaim", 0), ("KernelStack", 0), ("PageTables", 0),
+        ("NFS_Unstable", 0), ("Bounce", 0), ("WritebackTmp", 0), ("CommitLimit", total // 2),
+        ("Committed_AS", total - free), ("VmallocTotal", 135288315904), ("VmallocUsed", 0),
+        ("VmallocChunk", 0), ("Percpu", 0), ("AnonHugePages", 0),
+        ("ShmemHugePages", 0), ("ShmemPmdMapped", 0), ("FileHugePages", 0), ("FilePmdMapped", 0),
+    ]
+    out = [f"{name + ':':<16}{kb:8d} kB\n" for name, kb in rows]
+    out.insert(len(rows) - 5, "HardwareCorrupted:     0 kB\n")      # printed with %5lu, after Percpu
+    out += [f"{name + ':':<16}{0:8d}\n" for name in
+            ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp")]
+    out += [f"{'Hugepagesize:':<16}{2048:8d} kB\n", f"{'Hugetlb:':<16}{0:8d} kB\n"]
+    return "".join(out).encode()
+
+
+def hwcap() -> int:
+    from moss_host.proc.exec import HWCAP           # what exec tells programs in AT_HWCAP
+    return HWCAP
+
+
+def cpuinfo_text(kernel) -> bytes:
+    """/proc/cpuinfo as arm64 Linux prints it (c_show): one block per CPU, then a blank line."""
+    caps = hwcap()
+    features = " ".join(name for bit, name in enumerate(HWCAP_NAMES) if caps & (1 << bit))
+    blocks = []
+    for i in range(cpu_count(kernel)):
+        blocks.append(
+            f"processor\t: {i}\n"
+            f"BogoMIPS\t: {BOGOMIPS}\n"
+            f"Features\t: {features}\n"
+            f"CPU implementer\t: {MIDR['implementer']:#04x}\n"
+            f"CPU architecture: {MIDR['architecture']}\n"
+            f"CPU variant\t: {MIDR['variant']:#x}\n"
+            f"CPU part\t: {MIDR['part']:#05x}\n"
+            f"CPU revision\t: {MIDR['revision']}\n\n")
+    return "".join(blocks).encode()
+
+
+def filesystems_text() -> bytes:
+    return "".join(f"{'' if block else 'nodev'}\t{name}\n" for name, block in FILESYSTEMS).encode()
