@@ -1,0 +1,471 @@
+"""procfs without QEMU: a fake kernel with real Task objects, read through the real VFS and path walk,
+checked against the formats Linux 6.1 prints."""
+import asyncio
+import errno
+import re
+import stat as S
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from moss_host.errors import Errno
+from moss_host.fs.boot_mounts import mount_boot_filesystems
+from moss_host.fs.drivers.tmpfs import Tmpfs
+from moss_host.fs.fdtable import FdTable
+from moss_host.fs.file import O_RDONLY, O_WRONLY, InodeFile, OpenFile, open_file
+from moss_host.fs.path import lookup
+from moss_host.fs.stat import Stat
+from moss_host.fs.vfs import Cred, FsContext, MountTable, vfs_create, vfs_mkdir, vfs_symlink
+from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
+from moss_host.proc.task import Creds, State, Task
+
+PAGE = 4096
+ARGS = b"/bin/busybox\0ls\0-l\0"
+ENV = b"PATH=/bin\0HOME=/root\0"
+
+
+class FakeMm:
+    """An address space: VMAs, resident pages, the argv/env ranges, and readable user memory."""
+    STACK = 0xFFFF_FFFF_0000
+
+    def __init__(self):
+        self.vmas = VmaSet()
+        backing = SimpleNamespace(read=lambda off, n: b"")
+        self.vmas.insert(Vma(0x400000, 0x5B3000, PROT_READ | PROT_EXEC, MAP_PRIVATE, backing, 0, "/bin/busybox"))
+        self.vmas.insert(Vma(0x5C9000, 0x5D0000, PROT_READ | PROT_WRITE, MAP_PRIVATE, backing, 0x1B9000,
+                             "/bin/busybox"))
+        self.vmas.insert(Vma(0x5D0000, 0x5F0000, PROT_READ | PROT_WRITE, name="[heap]"))
+        self.vmas.insert(Vma(0xFFFF_6FFF_0000, 0xFFFF_7000_0000, PROT_READ | PROT_WRITE))
+        self.vmas.insert(Vma(self.STACK - 0x20000, self.STACK, PROT_READ | PROT_WRITE, name="[stack]"))
+        self.resident = {0x400000: 1, 0x401000: 2, 0x5D0000: 3}
+        self.brk_start, self.brk = 0x5D0000, 0x5F0000
+        self.arg_start = self.STACK - 0x100
+        self.arg_end = self.env_start = self.arg_start + len(ARGS)
+        self.env_end = self.env_start + len(ENV)
+        self.memory = {self.arg_start: ARGS + ENV}
+
+    def read(self, ua: int, n: int) -> bytes:
+        for base, data in self.memory.items():
+            if base <= ua and ua + n <= base + len(data):
+                return data[ua - base:ua - base + n]
+        raise Errno(errno.EFAULT)
+
+
+class FakePipe(OpenFile):
+    """An open file that lives in no filesystem: /proc/<pid>/fd shows it as pipe:[ino]."""
+
+    def stat(self) -> Stat:
+        return Stat(st_dev=9, st_ino=4242, st_mode=S.S_IFIFO | 0o600)
+
+
+class World:
+    """A root tmpfs like the initramfs, devfs and procfs mounted, and a fake kernel with tasks."""
+
+    def __init__(self, make_dirs: bool = True):
+        ns = MountTable(Tmpfs(mode=0o755))
+        self.fs = FsContext(ns.root_location())
+        if make_dirs:
+            for d in (b"proc", b"dev", b"bin", b"etc"):
+                vfs_mkdir(self.fs.root, d, 0o755, None)
+            busybox = vfs_create(lookup(self.fs, b"/bin"), b"busybox", S.S_IFREG | 0o755, None)
+            busybox.inode.write(0, b"\x7fELF")
+            vfs_symlink(lookup(self.fs, b"/bin"), b"ls", b"busybox", None)
+            vfs_create(lookup(self.fs, b"/etc"), b"passwd", S.S_IFREG | 0o644, None)
+        frames = SimpleNamespace(total_frames=256 * 1024 // 4)
+        self.kernel = SimpleNamespace(
+            tasks={}, boot_time=time.monotonic() - 100.0, next_pid=1,
+            mem=SimpleNamespace(frames=frames, free_frames=200 * 1024 // 4),
+            config=SimpleNamespace(ram_mib=256), cpu=SimpleNamespace(current=None, index=0, traps=0),
+            root_fs=self.fs)
+        mount_boot_filesystems(self.fs, self.kernel)
+
+    def spawn(self, comm: bytes = b"ls", uid: int = 0, parent=None, tgid=None, mm="fake", exe="/bin/ls"):
+        tid = self.kernel.next_pid
+        self.kernel.next_pid += 1
+        task = Task(tid=tid, tgid=tgid or tid, mm=FakeMm() if mm == "fake" else mm, fs=self.fs.copy(),
+                    files=FdTable(), creds=Creds(uid, uid, uid, uid, uid, uid), parent=parent,
+                    kernel=self.kernel, comm=comm, exe=exe, pgid=tgid or tid, sid=1)
+        task.start_time = self.kernel.boot_time + 2.5
+        task.utime_ns, task.stime_ns = 730_000_000, 120_000_000
+        self.kernel.tasks[tid] = task
+        return task
+
+    def run_as(self, task):
+        self.kernel.cpu.current = task
+
+    def read(self, path: bytes) -> bytes:
+        loc = lookup(self.fs, path)
+        return loc.inode.read(0, 1 << 20)
+
+    def readlink(self, path: bytes) -> bytes:
+        return lookup(self.fs, path, follow=False).inode.readlink()
+
+    def names(self, path: bytes) -> list[bytes]:
+        return [e.name for e in lookup(self.fs, path).inode.readdir(0)]
+
+
+@pytest.fixture
+def world():
+    w = World()
+    init = w.spawn(b"init", exe="/bin/busybox")
+    w.run_as(init)
+    return w
+
+
+# ---------------------------------------------------------------- /proc/self and the pid directories
+
+def test_proc_self_names_the_calling_process(world):
+    other = world.spawn(b"sh", parent=world.kernel.tasks[1])
+    assert world.readlink(b"/proc/self") == b"1"
+    world.run_as(other)
+    assert world.readlink(b"/proc/self") == b"2"
+    assert world.read(b"/proc/self/comm") == b"sh\n"
+
+
+def test_proc_self_is_enoent_for_the_kernel_itself(world):
+    world.run_as(None)
+    with pytest.raises(Errno) as e:
+        lookup(world.fs, b"/proc/self/stat")
+    assert e.value.code == errno.ENOENT
+
+
+def test_thread_self_names_the_calling_thread(world):
+    thread = world.spawn(b"init", tgid=1)
+    world.run_as(thread)
+    assert world.readlink(b"/proc/thread-self") == f"1/task/{thread.tid}".encode()
+    assert world.read(b"/proc/thread-self/stat").startswith(f"{thread.tid} (init)".encode())
+
+
+def test_proc_lists_fixed_entries_then_process_leaders_not_threads(world):
+    world.spawn(b"init", tgid=1)                     # a second thread of pid 1: not listed
+    sh = world.spawn(b"sh")
+    names = world.names(b"/proc")
+    assert names[:2] == [b".", b".."]
+    for fixed in (b"self", b"thread-self", b"meminfo", b"cpuinfo", b"uptime", b"loadavg", b"mounts",
+                  b"filesystems", b"stat", b"version", b"sys"):
+        assert fixed in names
+    pids = [n for n in names if n.isdigit()]
+    assert pids == [b"1", str(sh.tid).encode()]
+    assert names.index(b"sys") < names.index(b"1")
+
+
+def test_proc_readdir_resumes_at_its_position_while_processes_exit(world):
+    a, b, c = world.spawn(b"a"), world.spawn(b"b"), world.spawn(b"c")
+    root = lookup(world.fs, b"/proc").inode
+    first = [e for e in root.readdir(0) if e.name in (b"1", str(a.tid).encode())]
+    resume = first[-1].next_pos
+    del world.kernel.tasks[b.tid]                    # b exits between two getdents calls
+    rest = [e.name for e in root.readdir(resume)]
+    assert rest == [str(c.tid).encode()]
+
+
+def test_a_process_that_exited_disappears_and_its_open_files_give_esrch(world):
+    sh = world.spawn(b"sh")
+    stat_file = asyncio.run(open_file(world.fs, world.fs.root, f"/proc/{sh.tid}/stat".encode(), O_RDONLY,
+                                      0, Cred(0, 0)))
+    del world.kernel.tasks[sh.tid]
+    assert str(sh.tid).encode() not in world.names(b"/proc")
+    with pytest.raises(Errno) as e:
+        lookup(world.fs, f"/proc/{sh.tid}".encode())
+    assert e.value.code == errno.ENOENT
+    with pytest.raises(Errno) as e:
+        asyncio.run(stat_file.read(4096))
+    assert e.value.code == errno.ESRCH
+
+
+def test_pid_directory_belongs_to_the_process_owner(world):
+    user = world.spawn(b"id", uid=1000)
+    st = lookup(world.fs, f"/proc/{user.tid}".encode()).inode.getattr()
+    assert (S.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o555, 1000, 1000)
+    assert S.S_ISDIR(st.st_mode)
+
+
+def test_pid_directory_has_the_linux_entries(world):
+    names = set(world.names(b"/proc/1"))
+    assert names >= {b"stat", b"status", b"statm", b"cmdline", b"environ", b"maps", b"fd", b"exe",
+                     b"cwd", b"root", b"comm", b"mounts", b"task"}
+
+
+def test_inode_numbers_are_stable_per_path_and_generated_files_have_size_zero(world):
+    a = lookup(world.fs, b"/proc/self/stat").inode.getattr()
+    b = lookup(world.fs, b"/proc/1/stat").inode.getattr()
+    c = lookup(world.fs, b"/proc/1/status").inode.getattr()
+    assert a.st_ino == b.st_ino != c.st_ino
+    assert a.st_size == 0 and S.S_ISREG(a.st_mode) and S.S_IMODE(a.st_mode) == 0o444
+    assert lookup(world.fs, b"/proc").inode.getattr().st_ino == 1
+    assert world.read(b"/proc/meminfo") != b""
+    assert lookup(world.fs, b"/proc/meminfo").inode.getattr().st_size == 0
+
+
+# ---------------------------------------------------------------- /proc/<pid>/stat, statm, status
+
+def test_stat_has_52_fields_in_linux_order(world):
+    sh = world.spawn(b"sh", parent=world.kernel.tasks[1])
+    line = world.read(f"/proc/{sh.tid}/stat".encode())
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    head, tail = line.rstrip(b"\n").rsplit(b") ", 1)
+    pid, comm = head.split(b" (", 1)
+    fields = [pid, comm] + tail.split(b" ")
+    assert len(fields) == 52
+    assert (int(pid), comm, fields[2], int(fields[3])) == (sh.tid, b"sh", b"R", 1)
+    assert (int(fields[4]), int(fields[5])) == (sh.tid, 1)             # pgrp, session
+    assert int(fields[6]) == 0 and int(fields[7]) == -1                # no controlling tty
+    assert (int(fields[13]), int(fields[14])) == (73, 12)              # utime, stime in USER_HZ ticks
+    assert (int(fields[17]), int(fields[18]), int(fields[19])) == (20, 0, 1)   # priority, nice, threads
+    assert int(fields[21]) == 250                                      # starttime: 2.5 s after boot
+    mm = sh.mm
+    vsize = sum(v.end - v.start for v in mm.vmas)
+    assert (int(fields[22]), int(fields[23])) == (vsize, 3)            # vsize bytes, rss pages
+    assert int(fields[24]) == 2 ** 64 - 1                              # rsslim
+    assert int(fields[37]) == 17                                       # exit_signal
+    assert int(fields[46]) == mm.brk_start
+    assert [int(f) for f in fields[47:51]] == [mm.arg_start, mm.arg_end, mm.env_start, mm.env_end]
+
+
+def test_stat_comm_may_hold_spaces_and_parentheses(world):
+    odd = world.spawn(b"a) b (c")
+    line = world.read(f"/proc/{odd.tid}/stat".encode())
+    assert line.startswith(f"{odd.tid} (a) b (c) R ".encode())
+    assert len(line.rsplit(b") ", 1)[1].split()) == 50
+
+
+def test_stat_of_a_stopped_and_a_sleeping_task(world):
+    t = world.spawn(b"sleep")
+    t.state = State.BLOCKED
+    assert world.read(f"/proc/{t.tid}/stat".encode()).split(b") ")[1][:1] == b"S"
+    assert b"State:\tS (sleeping)\n" in world.read(f"/proc/{t.tid}/status".encode())
+    t.state = State.STOPPED
+    assert b"State:\tT (stopped)\n" in world.read(f"/proc/{t.tid}/status".encode())
+
+
+def test_status_lines_follow_linux(world):
+    user = world.spawn(b"id", uid=1000, parent=world.kernel.tasks[1])
+    user.creds.groups = (10, 20)
+    text = world.read(f"/proc/{user.tid}/status".encode()).decode()
+    keys = [line.split(":", 1)[0] for line in text.splitlines()]
+    assert keys[:16] == ["Name", "Umask", "State", "Tgid", "Ngid", "Pid", "PPid", "TracerPid", "Uid", "Gid",
+                         "FDSize", "Groups", "NStgid", "NSpid", "NSpgid", "NSsid"]
+    assert keys.index("VmRSS") < keys.index("Threads") < keys.index("SigPnd") < keys.index("CapEff")
+    assert f"Name:\tid\nUmask:\t0022\nState:\tR (running)\nTgid:\t{user.tid}\nNgid:\t0\n" in text
+    assert f"PPid:\t1\n" in text
+    assert "Uid:\t1000\t1000\t1000\t1000\n" in text
+    assert "Groups:\t10 20 \n" in text
+    assert "VmRSS:\t      12 kB\n" in text                           # 3 pages, %8lu kB
+    assert re.search(r"^VmSize:\t +\d+ kB$", text, re.M)
+    assert "CapEff:\t0000000000000000\n" in text                     # not root: no capabilities
+    assert "SigBlk:\t0000000000000000\n" in text
+
+
+def test_status_of_a_zombie_has_no_memory_lines(world):
+    z = world.spawn(b"gone")
+    z.state = State.ZOMBIE
+    text = world.read(f"/proc/{z.tid}/status".encode())
+    assert b"State:\tZ (zombie)\n" in text and b"VmSize" not in text
+    assert world.read(f"/proc/{z.tid}/cmdline".encode()) == b""
+
+
+def test_signal_masks_show_in_stat_and_status(world):
+    from moss_host.proc.signals import SIG_IGN, SigHandlers
+    t = world.spawn(b"sig")
+    t.blocked = 1 << (10 - 1)                       # SIGUSR1
+    t.sigpending = 1 << (2 - 1)                     # SIGINT
+    t.sighand = SigHandlers()
+    t.sighand.actions[13].handler = SIG_IGN         # SIGPIPE ignored
+    t.sighand.actions[15].handler = 0x400123        # SIGTERM caught
+    fields = world.read(f"/proc/{t.tid}/stat".encode()).rsplit(b") ", 1)[1].split()
+    assert [int(f) for f in fields[28:32]] == [2, 512, 1 << 12, 1 << 14]
+    text = world.read(f"/proc/{t.tid}/status".encode())
+    assert b"SigPnd:\t0000000000000002\n" in text and b"SigCgt:\t0000000000004000\n" in text
+
+
+def test_statm_counts_pages(world):
+    values = [int(v) for v in world.read(b"/proc/self/statm").split()]
+    vsize = sum(v.end - v.start for v in world.kernel.tasks[1].mm.vmas)
+    assert len(values) == 7 and values[0] == vsize // PAGE and values[1] == 3 and values[2] == 2
+
+
+# ---------------------------------------------------------------- cmdline, environ, comm, maps
+
+def test_cmdline_and_environ_come_from_the_process_memory(world):
+    assert world.read(b"/proc/self/cmdline") == ARGS
+    assert world.read(b"/proc/self/environ") == ENV
+    st = lookup(world.fs, b"/proc/self/environ").inode.getattr()
+    assert S.S_IMODE(st.st_mode) == 0o400
+
+
+def test_comm_can_be_rewritten_truncated_to_15_bytes(world):
+    f = asyncio.run(open_file(world.fs, world.fs.root, b"/proc/self/comm", O_WRONLY | 0o1000, 0, Cred(0, 0)))
+    assert asyncio.run(f.write(b"a-very-long-name-indeed")) == 23
+    assert world.kernel.tasks[1].comm == b"a-very-long-nam"
+    assert world.read(b"/proc/self/comm") == b"a-very-long-nam\n"
+
+
+def test_maps_lines_are_padded_like_linux(world):
+    lines = world.read(b"/proc/self/maps").decode().splitlines()
+    assert lines[0] == "00400000-005b3000 r-xp 00000000 00:00 0" + " " * 34 + "/bin/busybox"
+    assert lines[0].index("/bin/busybox") == 73
+    assert lines[1].startswith("005c9000-005d0000 rw-p 001b9000 00:00 0 ")
+    assert lines[2].endswith(" [heap]")
+    assert lines[3] == "ffff6fff0000-ffff70000000 rw-p 00000000 00:00 0 "   # anonymous: trailing space
+    assert lines[4].endswith(" [stack]") and lines[4].index("[stack]") == 73
+    assert len(lines) == 5
+
+
+# ---------------------------------------------------------------- exe, cwd, root, fd/
+
+def test_exe_resolves_the_program_through_symlinks(world):
+    sh = world.spawn(b"ls", exe="/bin/ls")          # /bin/ls -> busybox
+    assert world.readlink(f"/proc/{sh.tid}/exe".encode()) == b"/bin/busybox"
+    assert lookup(world.fs, f"/proc/{sh.tid}/exe".encode()).inode.read(0, 4) == b"\x7fELF"
+
+
+def test_exe_prefers_the_location_exec_recorded(world):
+    t = world.spawn(b"x", exe="relative/name")
+    t.exe_location = lookup(world.fs, b"/etc/passwd")
+    assert world.readlink(f"/proc/{t.tid}/exe".encode()) == b"/etc/passwd"
+
+
+def test_cwd_and_root_links(world):
+    t = world.spawn(b"sh")
+    t.fs.cwd = lookup(world.fs, b"/etc")
+    assert world.readlink(f"/proc/{t.tid}/cwd".encode()) == b"/etc"
+    assert world.readlink(f"/proc/{t.tid}/root".encode()) == b"/"
+    assert lookup(world.fs, f"/proc/{t.tid}/cwd/passwd".encode()).inode.is_reg
+
+
+def test_another_users_exe_is_hidden_from_an_unprivileged_reader(world):
+    user = world.spawn(b"user", uid=1000)
+    world.run_as(user)
+    with pytest.raises(Errno) as e:
+        world.readlink(b"/proc/1/exe")
+    assert e.value.code == errno.EACCES
+    assert world.readlink(f"/proc/{user.tid}/exe".encode()) == b"/bin/busybox"
+
+
+def test_fd_directory_links_to_paths_and_pipes(world):
+    t = world.kernel.tasks[1]
+    passwd = asyncio.run(open_file(world.fs, world.fs.root, b"/etc/passwd", O_RDONLY, 0, Cred(0, 0)))
+    t.files.install_at(0, passwd)
+    t.files.install_at(1, FakePipe(O_WRONLY))
+    t.files.install_at(5, InodeFile(lookup(world.fs, b"/etc"), O_RDONLY))
+    assert world.names(b"/proc/self/fd") == [b".", b"..", b"0", b"1", b"5"]
+    assert world.readlink(b"/proc/self/fd/0") == b"/etc/passwd"
+    assert world.readlink(b"/proc/self/fd/1") == b"pipe:[4242]"
+    assert world.readlink(b"/proc/self/fd/5") == b"/etc"
+    modes = [S.S_IMODE(lookup(world.fs, f"/proc/self/fd/{fd}".encode(), follow=False).inode.getattr().st_mode)
+             for fd in (0, 1)]
+    assert modes == [0o500, 0o300]                                     # lr-x------, l-wx------
+    assert lookup(world.fs, b"/proc/self/fd/0").inode is passwd.inode  # following the link opens the file
+    t.files.close(5)
+    for gone in (b"/proc/self/fd/5", b"/proc/self/fd/7"):
+        with pytest.raises(Errno) as e:
+            world.readlink(gone)
+        assert e.value.code == errno.ENOENT
+
+
+def test_deleted_open_file_shows_deleted(world):
+    from moss_host.fs.vfs import vfs_unlink
+    t = world.kernel.tasks[1]
+    tmp = vfs_create(lookup(world.fs, b"/etc"), b"tmpfile", S.S_IFREG | 0o600, None)
+    t.files.install_at(3, InodeFile(tmp, O_RDONLY))
+    vfs_unlink(lookup(world.fs, b"/etc"), b"tmpfile", None)
+    assert world.readlink(b"/proc/self/fd/3") == b"/etc/tmpfile (deleted)"
+
+
+def test_task_directory_lists_the_threads(world):
+    t2 = world.spawn(b"init", tgid=1)
+    assert world.names(b"/proc/1/task") == [b".", b"..", b"1", str(t2.tid).encode()]
+    assert world.read(f"/proc/1/task/{t2.tid}/stat".encode()).startswith(f"{t2.tid} (init) ".encode())
+    assert b"task" not in world.names(f"/proc/1/task/{t2.tid}".encode())
+    assert b"Threads:\t2\n" in world.read(b"/proc/1/status")
+
+
+# ---------------------------------------------------------------- system files
+
+def test_meminfo_lines_have_linux_widths(world):
+    text = world.read(b"/proc/meminfo").decode()
+    lines = text.splitlines()
+    assert lines[0] == "MemTotal:         262144 kB"
+    assert lines[1] == "MemFree:          204800 kB"
+    assert lines[2].startswith("MemAvailable:")
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z_()0-9]+: +\d+( kB)?", line), line
+        if line.startswith(("HardwareCorrupted", "VmallocTotal")):
+            continue
+        assert len(line.split(" kB")[0]) == 24, line
+    assert "HugePages_Total:       0" in lines
+
+
+def test_cpuinfo_is_arm64_format_with_one_processor(world):
+    text = world.read(b"/proc/cpuinfo").decode()
+    assert text.startswith("processor\t: 0\nBogoMIPS\t: 125.00\nFeatures\t: fp asimd")
+    assert "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\n" \
+           "CPU revision\t: 3\n\n" in text
+    assert text.count("processor\t:") == 1
+
+
+def test_uptime_loadavg_and_stat(world):
+    up, idle = world.read(b"/proc/uptime").decode().split()
+    assert re.fullmatch(r"\d+\.\d\d", up) and 100 <= float(up) < 200 and float(idle) <= float(up)
+    world.spawn(b"other").state = State.BLOCKED
+    assert re.fullmatch(rb"0\.00 0\.00 0\.00 1/2 2\n", world.read(b"/proc/loadavg"))
+    text = world.read(b"/proc/stat").decode()
+    cpu = text.splitlines()[0]
+    assert cpu.startswith("cpu  ") and len(cpu.split()) == 11
+    user, nice, system, idle_ticks = (int(x) for x in cpu.split()[1:5])
+    assert (user, system) == (146, 24) and idle_ticks > 9000
+    for key in ("cpu0 ", "intr ", "ctxt ", "btime ", "processes ", "procs_running ", "procs_blocked "):
+        assert f"\n{key}" in text
+
+
+def test_version_filesystems_and_sysctl(world):
+    assert world.read(b"/proc/version").startswith(b"Linux version 6.1.0-moss-py ")
+    assert b"nodev\tproc\n" in world.read(b"/proc/filesystems")
+    assert world.read(b"/proc/sys/kernel/ostype") == b"Linux\n"
+    assert world.read(b"/proc/sys/kernel/osrelease") == b"6.1.0-moss-py\n"
+    assert world.names(b"/proc/sys") == [b".", b"..", b"kernel"]
+
+
+def test_writing_hostname_sets_the_node_name(world):
+    from moss_host.fs.drivers.procfs.system import uts
+    saved = uts()["nodename"]
+    try:
+        f = asyncio.run(open_file(world.fs, world.fs.root, b"/proc/sys/kernel/hostname", O_WRONLY, 0, Cred(0, 0)))
+        asyncio.run(f.write(b"box\n"))
+        assert world.read(b"/proc/sys/kernel/hostname") == b"box\n"
+    finally:
+        uts()["nodename"] = saved
+
+
+def test_mounts_lists_root_dev_and_proc_as_the_caller_sees_them(world):
+    assert world.readlink(b"/proc/mounts") == b"self/mounts"
+    text = world.read(b"/proc/mounts").decode()
+    assert text.splitlines() == [
+        "rootfs / rootfs rw 0 0",
+        "devtmpfs /dev devtmpfs rw,size=1048576k,mode=755 0 0",
+        "proc /proc proc rw 0 0",
+    ]
+
+
+def test_mounts_escapes_spaces_in_mountpoints(world):
+    d = vfs_mkdir(world.fs.root, b"my dir", 0o755, None)
+    world.fs.ns.mount(Tmpfs(), d)
+    assert world.read(b"/proc/mounts").decode().splitlines()[-1] == "tmpfs /my\\040dir tmpfs rw 0 0"
+
+
+# ---------------------------------------------------------------- boot
+
+def test_boot_mounts_create_missing_mountpoints():
+    w = World(make_dirs=False)
+    w.run_as(w.spawn(b"init", mm=None))
+    assert S.S_IMODE(lookup(w.fs, b"/proc").inode.mode) == 0o555
+    assert lookup(w.fs, b"/proc/self", follow=False).inode.is_symlink
+    assert lookup(w.fs, b"/dev/null").inode.rdev != 0
+
+
+def test_dev_stdout_reaches_the_file_on_fd_1_through_proc_self(world):
+    passwd = asyncio.run(open_file(world.fs, world.fs.root, b"/etc/passwd", O_RDONLY, 0, Cred(0, 0)))
+    world.kernel.tasks[1].files.install_at(1, passwd)
+    assert lookup(world.fs, b"/dev/stdout").inode is passwd.inode
+    assert lookup(world.fs, b"/dev/fd/1").inode is passwd.inode
