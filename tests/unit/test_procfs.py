@@ -469,3 +469,21 @@ def test_dev_stdout_reaches_the_file_on_fd_1_through_proc_self(world):
     world.kernel.tasks[1].files.install_at(1, passwd)
     assert lookup(world.fs, b"/dev/stdout").inode is passwd.inode
     assert lookup(world.fs, b"/dev/fd/1").inode is passwd.inode
+
+
+def test_exe_survives_a_re_exec_through_proc_self_exe(world):
+    t = world.spawn(b"sh", exe="/bin/ls")
+    world.run_as(t)
+    program = lookup(world.fs, b"/proc/self/exe")          # what execve("/proc/self/exe") resolves
+    assert program.inode.read(0, 4) == b"\x7fELF"
+    t.exe, t.mm = "/proc/self/exe", FakeMm()                # ... and what exec then records
+    assert world.readlink(b"/proc/self/exe") == b"/bin/busybox"
+    assert world.readlink(b"/proc/self/exe") == b"/bin/busybox"
+
+
+def test_exe_that_names_itself_is_enoent_not_a_loop(world):
+    t = world.spawn(b"odd", exe="/proc/self/exe")
+    world.run_as(t)
+    with pytest.raises(Errno) as e:
+        world.readlink(b"/proc/self/exe")
+    assert e.value.code == errno.ENOENT

@@ -20,6 +20,7 @@ Two things differ from a stored filesystem:
 """
 from __future__ import annotations
 
+import weakref
 from typing import Callable, Optional
 
 from ....errors import ENOENT, Errno
@@ -51,6 +52,8 @@ class ProcFs(Superblock):
         self._current = current
         self._path_inos: dict[bytes, int] = {b"": PROC_ROOT_INO}
         self._next_ino = PROC_ROOT_INO + 1
+        self.exe_memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # pid.exe_location
+        self.exe_resolving: weakref.WeakSet = weakref.WeakSet()
         self.root = ProcRoot(self)
 
     @property

@@ -412,17 +412,43 @@ class PidDir(ProcDir):
         return path + b" (deleted)" if loc.dentry.unlinked else path
 
     def _exe(self, task) -> bytes:
-        """The executable's path: exec records task.exe_location (preferred) or the path it ran."""
+        """The executable's path (see exe_location)."""
         if is_zombie(task):
             raise Errno(ENOENT)
-        loc = getattr(task, "exe_location", None)
-        if loc is None:
-            exe = getattr(task, "exe", "")
-            if not exe:
-                raise Errno(ENOENT)
-            from ...path import lookup
-            loc = lookup(task.fs, exe.encode() if isinstance(exe, str) else exe, cred=None)
-        return self._path(task, loc)
+        return self._path(task, exe_location(self.sb, task))
+
+
+def exe_location(sb, task):
+    """Where the task's program is: task.exe_location if exec recorded it, else task.exe resolved.
+
+    Resolving the path exec was given is not always possible afterwards: after
+    execve("/proc/self/exe") (BusyBox re-executing itself) task.exe is "/proc/self/exe",
+    whose resolution asks this very function again. So each answer is remembered per task
+    with the (exe, mm) it was computed for, and a resolution that comes back to the same task
+    gets the previous answer, which is right: the exec resolved "/proc/self/exe" through
+    here too, before the new program replaced the old one.
+    """
+    loc = getattr(task, "exe_location", None)
+    if loc is not None:
+        return loc
+    exe, mm = getattr(task, "exe", ""), getattr(task, "mm", None)
+    known = sb.exe_memo.get(task)
+    if known is not None and known[0] == exe and known[1] is mm:
+        return known[2]
+    if task in sb.exe_resolving:
+        if known is None:
+            raise Errno(ENOENT)
+        return known[2]
+    if not exe:
+        raise Errno(ENOENT)
+    from ...path import lookup
+    sb.exe_resolving.add(task)
+    try:
+        loc = lookup(task.fs, exe.encode() if isinstance(exe, str) else exe, cred=None)
+    finally:
+        sb.exe_resolving.discard(task)
+    sb.exe_memo[task] = (exe, mm, loc)
+    return loc
 
 
 class TaskDir(ProcDir):
