@@ -1,0 +1,303 @@
+"""ext2/3/4 driver, writing: every operation goes through the VFS, then the filesystem is
+unmounted, e2fsck -fn must find it clean, and debugfs must see the same data."""
+import errno
+import random
+import stat as S
+
+import pytest
+
+from moss_host.errors import Errno
+from moss_host.fs.drivers.ext4.inode import EXT4_EXTENTS_FL, EXT4_INDEX_FL
+from moss_host.fs.stat import major, makedev, minor
+from moss_host.fs.vfs import (vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir, vfs_symlink,
+                              vfs_unlink)
+
+from .test_ext4_support import (at, debugfs, debugfs_cat, dumpe2fs_header, make_tree, mkfs, mount, read_all,
+                                run, unmount_and_check, vfs)
+
+RNG = random.Random(7)
+
+
+def rand(n):
+    return RNG.randbytes(n)
+
+
+@pytest.fixture(params=["ext4-1k", "ext4-4k", "ext3", "ext2"])
+def image(request, tmp_path):
+    """A small image of each kind: ext4 with 1 KiB and 4 KiB blocks, ext3 (journal, block maps), ext2."""
+    src = make_tree(tmp_path / "src", {"existing": b"old contents\n", "sub/inner": b"inner\n"})
+    kind = request.param
+    if kind == "ext4-4k":
+        return mkfs(tmp_path / "img", src, "16M", "ext4", "-b", "4096")
+    return mkfs(tmp_path / "img", src, "8M", kind.split("-")[0])
+
+
+def create(ctx, path, data=b"", mode=0o644):
+    parent, _, name = path.rpartition(b"/")
+    f = vfs_create(at(ctx, parent or b"/"), name, S.S_IFREG | mode, None).inode
+    if data:
+        assert f.write(0, data) == len(data)
+    return f
+
+
+def free_blocks(img):
+    return int(dumpe2fs_header(img)["Free blocks"])
+
+
+def test_create_and_write_files_of_many_sizes(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    files = {b"/zero": b"", b"/small": b"hello\n", b"/two_blocks": rand(5000), b"/large": rand(700_000),
+             b"/sub/nested": rand(3000)}
+    for path, data in files.items():
+        create(ctx, path, data)
+    unmount_and_check(fs, image)
+    for path, data in files.items():
+        assert debugfs_cat(image, path.decode()) == data
+    ctx = vfs(mount(image, read_only=True))
+    for path, data in files.items():
+        assert read_all(at(ctx, path).inode) == data
+
+
+def test_overwrite_and_append_in_place(image):
+    fs = mount(image)
+    f = at(vfs(fs), b"/existing").inode
+    f.write(4, b"NEW")
+    f.write(f.size, b"appended" * 300)
+    expect = b"old NEWtents\n" + b"appended" * 300
+    assert read_all(f) == expect
+    unmount_and_check(fs, image)
+    assert debugfs_cat(image, "/existing") == expect
+
+
+def test_sparse_writes_leave_holes_that_read_as_zeros(image):
+    fs = mount(image)
+    f = create(vfs(fs), b"/sparse")
+    f.write(2_000_000, b"far")
+    f.write(10, b"near")
+    expect = bytes(10) + b"near" + bytes(2_000_000 - 14) + b"far"
+    assert read_all(f) == expect
+    assert f.getattr().st_blocks <= 8 * 8 * 4        # two data blocks plus mapping blocks, not 2 MB
+    unmount_and_check(fs, image)
+    assert debugfs_cat(image, "/sparse") == expect
+
+
+def test_many_extents_grow_the_tree_beyond_the_inode(tmp_path):
+    """Writing every other block makes one extent per block: the root's 4 slots fill, the tree
+    grows to depth 1 and then 2 (84 extents per 1 KiB leaf)."""
+    img = mkfs(tmp_path / "img", None, "8M")
+    fs = mount(img)
+    f = create(vfs(fs), b"/striped")
+    expect = bytearray(1199 * 1024)
+    for i in range(0, 1200, 2):
+        chunk = rand(1024)
+        f.write(i * 1024, chunk)
+        expect[i * 1024:(i + 1) * 1024] = chunk
+    data = read_all(f)
+    assert data == expect
+    assert len(f.runs()) == 600 and len(f._tree) > 4
+    unmount_and_check(fs, img)
+    assert debugfs_cat(img, "/striped") == data
+    assert "Level Entries" in debugfs(img, "ex /striped") and " 2/ 2 " in debugfs(img, "ex /striped")
+
+
+def test_truncate_shrink_frees_blocks_and_grow_leaves_a_hole(image):
+    fs = mount(image)
+    f = create(vfs(fs), b"/t", rand(300_000))
+    f.truncate(5000)
+    tail_kept = read_all(f)
+    f.truncate(20_000)
+    assert read_all(f) == tail_kept + bytes(15_000)
+    f.write(30_000, b"end")
+    expect = tail_kept + bytes(15_000) + bytes(10_000) + b"end"
+    unmount_and_check(fs, image)
+    assert debugfs_cat(image, "/t") == expect
+
+
+def test_unlink_frees_the_inode_and_its_blocks(image):
+    before = free_blocks(image)
+    fs = mount(image)
+    ctx = vfs(fs)
+    create(ctx, b"/doomed", rand(400_000))
+    vfs_unlink(at(ctx, b"/"), b"doomed", None)
+    unmount_and_check(fs, image)
+    assert free_blocks(image) == before
+    assert "doomed" not in debugfs(image, "ls /")
+
+
+def test_hard_link_then_unlink_one_name_keeps_the_data(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    vfs_link(at(ctx, b"/existing"), at(ctx, b"/sub"), b"alias", None)
+    assert at(ctx, b"/existing").inode.nlink == 2
+    vfs_unlink(at(ctx, b"/"), b"existing", None)
+    unmount_and_check(fs, image)
+    assert debugfs_cat(image, "/sub/alias") == b"old contents\n"
+    assert "Links: 1" in debugfs(image, "stat /sub/alias")
+
+
+def test_mkdir_rmdir_and_enotempty(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    root_links = fs.root.nlink
+    vfs_mkdir(at(ctx, b"/"), b"a", 0o750, None)
+    vfs_mkdir(at(ctx, b"/a"), b"b", 0o755, None)
+    create(ctx, b"/a/b/file", b"x")
+    assert fs.root.nlink == root_links + 1 and at(ctx, b"/a").inode.nlink == 3
+    with pytest.raises(Errno) as e:
+        vfs_rmdir(at(ctx, b"/a"), b"b", None)
+    assert e.value.code == errno.ENOTEMPTY
+    vfs_mkdir(at(ctx, b"/"), b"gone", 0o755, None)
+    vfs_rmdir(at(ctx, b"/"), b"gone", None)
+    assert fs.root.nlink == root_links + 1
+    unmount_and_check(fs, image)
+    assert debugfs_cat(image, "/a/b/file") == b"x"
+    assert "gone" not in debugfs(image, "ls /")
+
+
+def test_rename_within_and_across_directories_and_over_existing(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    create(ctx, b"/f1", b"one")
+    create(ctx, b"/f2", b"two")
+    vfs_rename(at(ctx, b"/"), b"f1", at(ctx, b"/"), b"f2", None)          # over an existing file
+    vfs_mkdir(at(ctx, b"/"), b"d1", 0o755, None)
+    vfs_mkdir(at(ctx, b"/"), b"d2", 0o755, None)
+    create(ctx, b"/d1/inside", b"in")
+    vfs_rename(at(ctx, b"/"), b"d1", at(ctx, b"/sub"), b"moved", None)    # a directory across
+    vfs_mkdir(at(ctx, b"/"), b"empty", 0o755, None)
+    vfs_rename(at(ctx, b"/"), b"d2", at(ctx, b"/"), b"empty", None)       # a directory over an empty one
+    vfs_rename(at(ctx, b"/"), b"f2", at(ctx, b"/sub/moved"), b"f", None)  # a file across
+    unmount_and_check(fs, image)
+    assert debugfs_cat(image, "/sub/moved/f") == b"one"
+    assert debugfs_cat(image, "/sub/moved/inside") == b"in"
+    ls = debugfs(image, "ls /")
+    assert "f1" not in ls and "d1" not in ls and "d2" not in ls and "empty" in ls
+    ctx = vfs(mount(image, read_only=True))
+    moved = at(ctx, b"/sub/moved").inode
+    assert moved.lookup(b"..") is at(ctx, b"/sub").inode
+
+
+def test_symlinks_fast_and_slow(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    long_target = b"x/" * 100 + b"end"
+    vfs_symlink(at(ctx, b"/"), b"fast", b"existing", None)
+    vfs_symlink(at(ctx, b"/"), b"slow", long_target, None)
+    unmount_and_check(fs, image)
+    assert 'Fast link dest: "existing"' in debugfs(image, "stat /fast")
+    ctx = vfs(mount(image, read_only=True))
+    assert at(ctx, b"/slow").inode.readlink() == long_target
+    assert at(ctx, b"/fast").inode.readlink() == b"existing"
+
+
+def test_mknod_stores_device_numbers(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    root = at(ctx, b"/")
+    vfs_create(root, b"null", S.S_IFCHR | 0o666, None, rdev=makedev(1, 3))
+    vfs_create(root, b"nvme", S.S_IFBLK | 0o660, None, rdev=makedev(259, 70000))
+    vfs_create(root, b"fifo", S.S_IFIFO | 0o644, None)
+    vfs_create(root, b"sock", S.S_IFSOCK | 0o755, None)
+    unmount_and_check(fs, image)
+    assert "Device major/minor number: 01:03" in debugfs(image, "stat /null")
+    nvme = mount(image, read_only=True).root.lookup(b"nvme")
+    assert S.S_ISBLK(nvme.mode) and (major(nvme.rdev), minor(nvme.rdev)) == (259, 70000)
+
+
+def test_setattr_chmod_chown_utimens(image):
+    fs = mount(image)
+    f = at(vfs(fs), b"/existing").inode
+    f.setattr(mode=0o4711, uid=1234, gid=70000, atime_ns=1_000_000_123, mtime_ns=2_000_000_456)
+    unmount_and_check(fs, image)
+    st = debugfs(image, "stat /existing")
+    assert "Mode:  04711" in st and "User:  1234" in st and "Group: 70000" in st
+    g = mount(image, read_only=True).root.lookup(b"existing").getattr()
+    assert g.st_mode == S.S_IFREG | 0o4711 and g.st_uid == 1234 and g.st_gid == 70000
+    if fs.sbd.inode_size > 128:
+        assert (g.st_atime_ns, g.st_mtime_ns) == (1_000_000_123, 2_000_000_456)
+
+
+def test_directory_grows_by_blocks_as_entries_are_added(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    vfs_mkdir(at(ctx, b"/"), b"many", 0o755, None)
+    names = [b"entry_with_a_long_name_%04d" % i for i in range(300)]
+    for n in names:
+        create(ctx, b"/many/" + n)
+    d = at(ctx, b"/many").inode
+    assert d.size > 4 * fs.block_size or fs.block_size == 4096
+    for n in names[::3]:
+        vfs_unlink(at(ctx, b"/many"), n, None)
+    unmount_and_check(fs, image)
+    live = {line.split("/")[5] for line in debugfs(image, "ls -p /many").splitlines()
+            if line.startswith("/") and not line.startswith("/0/")}   # inode 0: a freed first record
+    assert live == {".", ".."} | {n.decode() for i, n in enumerate(names) if i % 3}
+
+
+def test_adding_to_an_htree_directory_deindexes_it_and_e2fsck_accepts(tmp_path):
+    names = [f"a_rather_long_file_name_to_fill_directory_blocks_{i:04d}" for i in range(300)]
+    src = make_tree(tmp_path / "src", {f"big/{n}": b"" for n in names})
+    img = mkfs(tmp_path / "img", src, "8M")
+    run("e2fsck", "-fyD", str(img), check=False)
+    fs = mount(img)
+    ctx = vfs(fs)
+    d = at(ctx, b"/big").inode
+    assert d.disk.i_flags & EXT4_INDEX_FL
+    vfs_unlink(at(ctx, b"/big"), names[7].encode(), None)        # removal keeps the index
+    assert d.disk.i_flags & EXT4_INDEX_FL
+    create(ctx, b"/big/newcomer", b"new")
+    assert not d.disk.i_flags & EXT4_INDEX_FL
+    unmount_and_check(fs, img)
+    assert debugfs_cat(img, "/big/newcomer") == b"new"
+    assert names[7] not in debugfs(img, "ls /big") and names[8] in debugfs(img, "ls /big")
+
+
+def test_unlink_in_an_htree_directory_keeps_it_indexed_and_clean(tmp_path):
+    names = [f"a_rather_long_file_name_to_fill_directory_blocks_{i:04d}" for i in range(300)]
+    src = make_tree(tmp_path / "src", {f"big/{n}": b"" for n in names})
+    img = mkfs(tmp_path / "img", src, "8M")
+    run("e2fsck", "-fyD", str(img), check=False)
+    fs = mount(img)
+    ctx = vfs(fs)
+    for n in names[:150]:
+        vfs_unlink(at(ctx, b"/big"), n.encode(), None)
+    assert at(ctx, b"/big").inode.disk.i_flags & EXT4_INDEX_FL
+    unmount_and_check(fs, img)
+    assert debugfs_cat(img, f"/big/{names[200]}") == b""
+
+
+def test_writing_until_the_disk_is_full_is_enospc_and_stays_consistent(tmp_path):
+    img = mkfs(tmp_path / "img", None, "2M", "ext4", "-O", "^has_journal")
+    fs = mount(img)
+    ctx = vfs(fs)
+    f = create(ctx, b"/filler")
+    chunk = bytes(range(256)) * 256
+    written = 0
+    with pytest.raises(Errno) as e:
+        while True:
+            n = f.write(written, chunk)
+            written += n
+            assert n > 0
+    assert e.value.code == errno.ENOSPC and written > 1_000_000
+    assert f.size == written
+    unmount_and_check(fs, img)
+    assert debugfs_cat(img, "/filler") == (chunk * (written // len(chunk) + 1))[:written]
+
+
+def test_large_file_spills_into_uninitialised_block_groups(tmp_path):
+    img = mkfs(tmp_path / "img", None, "32M", "ext4", "-O", "^has_journal")
+    fs = mount(img)
+    data = rand(20_000_000)
+    f = create(vfs(fs), b"/huge", data)
+    assert f.disk.i_flags & EXT4_EXTENTS_FL
+    unmount_and_check(fs, img)
+    assert debugfs_cat(img, "/huge") == data
+
+
+def test_sync_writes_a_consistent_image_while_still_mounted(image):
+    fs = mount(image)
+    create(vfs(fs), b"/synced", b"data")
+    fs.sync()
+    assert debugfs_cat(image, "/synced") == b"data"
+    unmount_and_check(fs, image)
