@@ -14,6 +14,7 @@ from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfErro
 from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+from moss_host.proc.vdso import map_vdso
 
 # What user space may rely on for this CPU model. HWCAP_CPUID is left out: it promises
 # that EL0 reads of the ID registers are emulated, which the kernel does not do yet.
@@ -89,8 +90,10 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
             map_elf(mm, interp, interp_data, interp_bias, interp_path)
             entry = interp.entry + interp_bias
         mm.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]"))
+        vdso_base = map_vdso(mm)                                        # AT_SYSINFO_EHDR
         auxv = standard_auxv(image, bias, interp_bias, HWCAP, creds.uid, creds.euid, creds.gid,
-                             creds.egid, secure=False, hwcap2=AUX.CORTEX_A72_HWCAP2)
+                             creds.egid, secure=False, hwcap2=AUX.CORTEX_A72_HWCAP2,
+                             sysinfo_ehdr=vdso_base)
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
                                     execfn=execfn if execfn is not None else path.encode())
         mm.write(stack.image_base, stack.image)
