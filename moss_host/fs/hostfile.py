@@ -16,6 +16,7 @@ import os
 import select
 import stat as S
 import struct
+from typing import Callable
 
 from ..errors import EAGAIN, EINVAL, ENOTTY, EPIPE, ESPIPE, Errno
 from .file import (FIONREAD, O_ACCMODE, O_NONBLOCK, O_RDWR, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -37,6 +38,42 @@ def _ready(fd: int, write: bool) -> bool:
     return bool(w if write else r)
 
 
+# Host descriptors being waited for: (fd, write) -> callbacks. The loop allows one reader
+# and one writer callback per fd, and several sleepers (a read, a poll of another task)
+# may wait for the same host fd, so they share one registration.
+_watchers: dict[tuple[int, bool], list] = {}
+
+
+def watch_host_fd(fd: int, write: bool, callback: Callable[[], None]) -> Callable[[], None] | None:
+    """Call callback() when host fd becomes readable (writable); returns the function that
+    stops watching, or None if fd cannot be watched (a regular file: it never blocks)."""
+    loop = asyncio.get_running_loop()
+    key = (fd, write)
+    callbacks = _watchers.get(key)
+    if callbacks is None:
+        callbacks = []
+
+        def fire() -> None:
+            for cb in list(callbacks):
+                cb()
+        try:
+            (loop.add_writer if write else loop.add_reader)(fd, fire)
+        except (PermissionError, ValueError, OSError):
+            return None
+        _watchers[key] = callbacks
+    callbacks.append(callback)
+
+    def unwatch() -> None:
+        try:
+            callbacks.remove(callback)
+        except ValueError:
+            return
+        if not callbacks and _watchers.get(key) is callbacks:
+            del _watchers[key]
+            (loop.remove_writer if write else loop.remove_reader)(fd)
+    return unwatch
+
+
 async def _wait_ready(fd: int, write: bool) -> None:
     """Sleep until fd is readable (or writable) without blocking the loop; cancellable."""
     loop = asyncio.get_running_loop()
@@ -46,15 +83,13 @@ async def _wait_ready(fd: int, write: bool) -> None:
         if not ready.done():
             ready.set_result(None)
 
-    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
-    try:
-        add(fd, wake)
-    except (PermissionError, ValueError):
+    unwatch = watch_host_fd(fd, write, wake)
+    if unwatch is None:
         return          # not pollable (a regular file, /dev/null): it never blocks anyway
     try:
         await ready
     finally:
-        remove(fd)
+        unwatch()
 
 
 def _os_error(e: OSError) -> Errno:
@@ -159,6 +194,16 @@ class HostFile(OpenFile):
             return events & (POLLIN | POLLOUT)
         r, w, _ = select.select([self.fd] if events & POLLIN else [], [self.fd] if events & POLLOUT else [], [], 0)
         return (POLLIN if r else 0) | (POLLOUT if w else 0)
+
+    def poll_watch(self, events: int, callback: Callable[[], None]) -> list[Callable[[], None]]:
+        """poll/select: call callback when the host fd may be ready for events; the stop functions."""
+        stops = []
+        for write, wanted in ((False, events & POLLIN), (True, events & POLLOUT)):
+            if wanted and not self.seekable:
+                stop = watch_host_fd(self.fd, write, callback)
+                if stop is not None:
+                    stops.append(stop)
+        return stops
 
     # -- terminal control
     async def ioctl(self, task, cmd: int, arg: int) -> int:

@@ -10,7 +10,7 @@ _s64 (a C off_t).
 import struct
 
 from moss_host.addr import USER_VA_END
-from moss_host.errors import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ERANGE, EROFS, ESPIPE, Errno
+from moss_host.errors import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPIPE, ERANGE, EROFS, ESPIPE, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import (FASYNC, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, OpenFile, file_needs,
                                open_file)
@@ -19,6 +19,7 @@ from moss_host.fs.stat import Stat
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                               Cred, Location, permission, vfs_mkdir, vfs_rename, vfs_rmdir,
                               vfs_symlink, vfs_unlink)
+from moss_host.proc.signals import SIGPIPE, send_signal
 
 from .table import syscall
 
@@ -40,6 +41,7 @@ F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_SETOWN, F_GETOWN = 8, 9
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_DUPFD_CLOEXEC = 1030
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 FD_CLOEXEC = 1
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 FLOCK = struct.Struct("<hhxxxxqqi4x")   # struct flock: l_type, l_whence, l_start, l_len, l_pid
@@ -48,6 +50,8 @@ O_PATH_FCNTL_CMDS = (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL)
 FIONCLEX, FIOCLEX, FIONBIO, FIOASYNC = 0x5450, 0x5451, 0x5421, 0x5452
 
 R_OK, W_OK, X_OK = 4, 2, 1
+
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 1 << 1, 1 << 2
 
 
 # ---------------------------------------------------------------- argument helpers
@@ -168,7 +172,17 @@ async def write(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
     f = file_needs(task.files.get(fd_arg(fd)), writable=True)
     _check_user_range(buf, count)
     data = task.mm.read(buf, min(count, MAX_RW_COUNT))
-    return await f.write(data)
+    return await _write_or_sigpipe(task, f, data)
+
+
+async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
+    """f.write(data); EPIPE (a pipe or socket with no reader) also sends SIGPIPE to the writer."""
+    try:
+        return await f.write(data)
+    except Errno as e:
+        if e.code == EPIPE:
+            send_signal(task, SIGPIPE)
+        raise
 
 
 @syscall("readv")
@@ -210,7 +224,7 @@ async def writev(task, fd: "Fd", iov: "Ptr", iovcnt: "UInt") -> int:
     file_needs(f, writable=True)
     if not segments:
         return 0
-    return await f.write(_gather(task, segments))
+    return await _write_or_sigpipe(task, f, _gather(task, segments))
 
 
 def _gather(task, segments) -> bytes:
@@ -287,6 +301,24 @@ async def openat(task, dirfd: "Fd", path: "CStr", flags: "Hex", mode: "Hex") -> 
 async def close(task, fd: "Fd") -> int:
     """Close fd; the file itself goes when its last descriptor does."""
     task.files.close(fd_arg(fd))
+    return 0
+
+
+@syscall("close_range")
+async def close_range(task, first: "UInt", last: "UInt", flags: "Hex") -> int:
+    """Close (or with CLOSE_RANGE_CLOEXEC mark close-on-exec) every open fd in [first, last].
+
+    CLOSE_RANGE_UNSHARE is accepted and acts on the caller's table as it is (the table is
+    private to the process unless it was shared with CLONE_FILES)."""
+    first, last = _u32(first), _u32(last)
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise Errno(EINVAL)
+    for nr, _ in list(task.files.items()):
+        if first <= nr <= last:
+            if flags & CLOSE_RANGE_CLOEXEC:
+                task.files.set_cloexec(nr, True)
+            else:
+                task.files.close(nr)
     return 0
 
 
@@ -548,6 +580,11 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _lock(task, f, cmd, arg)
+    if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
+        pipe = getattr(f, "pipe", None)
+        if pipe is None:
+            raise Errno(EBADF)
+        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(_u32(arg), task.creds.euid == 0)
     if cmd == F_GETOWN:
         return 0
     if cmd == F_SETOWN:

@@ -1,88 +1,301 @@
-"""Waiting for file descriptors: ppoll.
+"""Waiting for file descriptors: ppoll and pselect6 (arm64 has neither poll nor select;
+glibc builds them on these two).
 
-A file says whether it is ready through `poll_events(events) -> revents` when it can
-block (host-backed console files); every other file is always ready, as regular files
-are on Linux. Waiting for readiness is an await on the event loop, never a busy wait.
+Readiness comes from each file's `poll_events(events)`, which answers with the file's
+POLL* mask now (files that never block, like regular files, are always ready). To sleep
+until something may have changed, a poll subscribes one future to every watched file:
+to its `poll_wq` WaitQueue when it has one (pipes; woken on every change of state), and
+through its `poll_watch(events, callback)` when it is backed by a host descriptor (the
+console: the event loop watches the host fd). After each wake-up everything is scanned
+again, as Linux's do_poll/do_select do. Never a busy wait: the timeout is a loop timer.
+
+Both calls may swap in a temporary signal mask for the wait (task.saved_blocked keeps the
+caller's). On a normal return we put it back; when a signal interrupts the wait the call
+ends with -ERESTARTNOHAND and leaves task.saved_blocked for signal delivery to restore
+after it built the handler's frame (so the handler runs under the caller's own mask).
+The time left is written back to the timeout, as Linux does for both calls.
 """
 from __future__ import annotations
 
 import asyncio
-import select
 import struct
+from typing import Callable
 
-from moss_host.errors import EINVAL, Errno
+from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
+from moss_host.fs.fdtable import fd_arg
 
 from .table import syscall
 
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
-POLLFD = struct.Struct("<ihh")
+POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
+# What select counts as readable / writable / exceptional (fs/select.c).
+POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR
+POLLOUT_SET = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR
+POLLEX_SET = POLLPRI
+ALL_EVENTS = POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM | POLLWRBAND
+
+POLLFD = struct.Struct("<ihh")          # struct pollfd { int fd; short events; short revents; }
 TIMESPEC = struct.Struct("<qq")
-NFDS_MAX = 1024
+SIGSET_SIZE = 8
+UNCATCHABLE = (1 << (9 - 1)) | (1 << (19 - 1))      # SIGKILL, SIGSTOP: never blocked
+NSEC = 1_000_000_000
 
 
-def revents_of(task, fd: int, events: int) -> int:
-    if fd < 0:
-        return 0
+# ---------------------------------------------------------------- readiness
+
+def file_mask(f) -> int:
+    """The file's POLL* mask now, with the *NORM twins Linux files report alongside IN/OUT."""
+    mask = f.poll_events(ALL_EVENTS)
+    if mask & POLLIN:
+        mask |= POLLRDNORM
+    if mask & POLLOUT:
+        mask |= POLLWRNORM
+    return mask
+
+
+def _open_file(task, fd: int):
+    """The file behind fd for polling, or None (not open, or an O_PATH descriptor)."""
     try:
-        file = task.files.get(fd)
+        f = task.files.get(fd)
     except Errno:
-        return POLLNVAL
-    host_fd = getattr(file, "fd", None)
-    if host_fd is None:                        # files in our own filesystems never block
-        return events & (POLLIN | POLLOUT)
-    r, w, _ = select.select([host_fd] if events & POLLIN else [], [host_fd] if events & POLLOUT else [], [], 0)
-    return (POLLIN if r else 0) | (POLLOUT if w else 0)
+        return None
+    return None if f.is_path else f
 
 
-async def wait_any(task, fds: list[tuple[int, int]], timeout: float | None) -> None:
-    """Sleep until one of the host-backed fds may be ready, or the timeout passes."""
+async def sleep_on(files: list[tuple[object, int]], deadline: float | None) -> None:
+    """Sleep until any of files may have become ready for its events, or the loop time deadline.
+
+    Cancellation (a signal) propagates as CancelledError.
+    """
     loop = asyncio.get_running_loop()
     woken = loop.create_future()
-    added = []
 
-    def wake():
+    def wake() -> None:
         if not woken.done():
             woken.set_result(None)
-    try:
-        for fd, events in fds:
-            host_fd = getattr(task.files.get(fd), "fd", None) if fd >= 0 and fd in task.files else None
-            if host_fd is None:
-                continue
-            if events & POLLIN:
-                loop.add_reader(host_fd, wake)
-                added.append((loop.remove_reader, host_fd))
-            if events & POLLOUT:
-                loop.add_writer(host_fd, wake)
-                added.append((loop.remove_writer, host_fd))
-        await asyncio.wait_for(woken, timeout)
-    except asyncio.TimeoutError:
-        pass
-    finally:
-        for remove, host_fd in added:
-            remove(host_fd)
 
+    stops: list[Callable[[], None]] = []
+    try:
+        for f, events in files:
+            wq = getattr(f, "poll_wq", None)
+            if wq is not None:
+                # One future on many WaitQueues: wake_all() resolves it wherever it sits.
+                wq._waiters.append(woken)
+                stops.append(lambda wq=wq: _unsubscribe(wq, woken))
+            watch = getattr(f, "poll_watch", None)
+            if watch is not None:
+                stops += watch(events, wake)
+        timer = loop.call_at(deadline, wake) if deadline is not None else None
+        try:
+            await woken
+        finally:
+            if timer is not None:
+                timer.cancel()
+    finally:
+        for stop in stops:
+            stop()
+
+
+def _unsubscribe(wq, fut) -> None:
+    try:
+        wq._waiters.remove(fut)
+    except ValueError:
+        pass
+
+
+def _signal_pending(task) -> bool:
+    return bool(task.sigpending & ~task.blocked)
+
+
+async def wait_until_ready(task, scan: Callable[[], int], watched: Callable[[], list],
+                           deadline: float | None) -> int:
+    """Scan until something is ready (the count), the deadline passes (0), or a signal
+    is pending or arrives (ERESTARTNOHAND), in do_poll's order of checks."""
+    loop = asyncio.get_running_loop()
+    while True:
+        count = scan()
+        if count:
+            return count
+        if _signal_pending(task):
+            raise Errno(ERESTARTNOHAND)
+        if deadline is not None and loop.time() >= deadline:
+            return 0
+        try:
+            await sleep_on(watched(), deadline)
+        except asyncio.CancelledError:
+            raise Errno(ERESTARTNOHAND) from None
+
+
+# ---------------------------------------------------------------- timeouts and masks
+
+class Timeout:
+    """A struct timespec timeout argument: None (wait forever) or a loop-time deadline."""
+
+    def __init__(self, task, ptr: int):
+        self.ptr = ptr
+        self.deadline = None
+        self.write_back = False
+        if ptr:
+            sec, nsec = TIMESPEC.unpack(task.mm.read(ptr, TIMESPEC.size))    # EFAULT
+            if sec < 0 or not 0 <= nsec < NSEC:
+                raise Errno(EINVAL)
+            self.deadline = asyncio.get_running_loop().time() + sec + nsec / NSEC
+            self.write_back = bool(sec or nsec)     # Linux leaves a zero timeout alone
+
+    def finish(self, task, result: int) -> int:
+        """poll_select_finish: write the time left; if that faults, an interrupted call is EINTR."""
+        if not self.write_back:
+            return result
+        left = max(0.0, self.deadline - asyncio.get_running_loop().time())
+        ns = int(left * NSEC)
+        try:
+            task.mm.write(self.ptr, TIMESPEC.pack(ns // NSEC, ns % NSEC))
+        except Errno:
+            if result == -ERESTARTNOHAND:
+                return -EINTR           # cannot update the timeout, so cannot restart
+        return result
+
+
+def set_user_sigmask(task, ptr: int, size: int) -> bool:
+    """Install the temporary mask at ptr (if any) for the wait; True if one was installed."""
+    if not ptr:
+        return False
+    if size != SIGSET_SIZE:
+        raise Errno(EINVAL)
+    mask = struct.unpack("<Q", task.mm.read(ptr, SIGSET_SIZE))[0] & ~UNCATCHABLE
+    if task.saved_blocked is None:      # (else an earlier swap was never undone: keep the original)
+        task.saved_blocked = task.blocked
+    task.blocked = mask
+    return True
+
+
+def restore_sigmask_unless(task, swapped: bool, interrupted: bool) -> None:
+    """Put the caller's mask back unless a signal will be delivered (delivery restores it)."""
+    if swapped and not interrupted and task.saved_blocked is not None:
+        task.blocked = task.saved_blocked
+        task.saved_blocked = None
+
+
+async def _with_mask_and_timeout(task, timeout: Timeout, swapped: bool, body) -> int:
+    try:
+        result = await body()
+    except Errno as e:
+        result = -e.code
+    except BaseException:
+        restore_sigmask_unless(task, swapped, False)
+        raise
+    restore_sigmask_unless(task, swapped, result == -ERESTARTNOHAND)
+    result = timeout.finish(task, result)
+    if result < 0:
+        raise Errno(-result)
+    return result
+
+
+# ---------------------------------------------------------------- ppoll
 
 @syscall("ppoll")
 async def ppoll(task, fds_ptr: "Ptr", nfds: "UInt", tmo_ptr: "Ptr", sigmask: "Ptr", sigsetsize: "Size") -> int:
-    """Wait for events on fds; returns how many have non-zero revents (0 on timeout)."""
-    if nfds > NFDS_MAX:
-        raise Errno(EINVAL)
-    timeout = None
-    if tmo_ptr:
-        sec, nsec = TIMESPEC.unpack(task.mm.read(tmo_ptr, TIMESPEC.size))
-        if sec < 0 or not 0 <= nsec < 1_000_000_000:
+    """Wait for events on an array of struct pollfd; how many have non-zero revents (0 on timeout)."""
+    timeout = Timeout(task, tmo_ptr)
+    swapped = set_user_sigmask(task, sigmask, sigsetsize)
+
+    async def body() -> int:
+        n = nfds & 0xFFFF_FFFF
+        if n > task.files.limit:
             raise Errno(EINVAL)
-        timeout = sec + nsec / 1e9
-    raw = task.mm.read(fds_ptr, nfds * POLLFD.size)
-    entries = [POLLFD.unpack_from(raw, i * POLLFD.size) for i in range(nfds)]
-    while True:
-        revents = [revents_of(task, fd, events) for fd, events, _ in entries]
-        ready = sum(1 for r in revents if r)
-        if ready or timeout == 0:
-            break
-        await wait_any(task, [(fd, events) for fd, events, _ in entries], timeout)
-        if timeout is not None:
-            timeout = 0                        # one wait: report what is ready now, maybe nothing
-    out = b"".join(POLLFD.pack(fd, events, r) for (fd, events, _), r in zip(entries, revents))
-    task.mm.write(fds_ptr, out)
-    return ready
+        raw = task.mm.read(fds_ptr, n * POLLFD.size) if n else b""
+        entries = [POLLFD.unpack_from(raw, i * POLLFD.size) for i in range(n)]
+        events = [(fd, ev & 0xFFFF) for fd, ev, _ in entries]
+        revents = [0] * n
+
+        def scan() -> int:
+            for i, (fd, ev) in enumerate(events):
+                if fd < 0:
+                    revents[i] = 0
+                    continue
+                f = _open_file(task, fd)
+                revents[i] = POLLNVAL if f is None else file_mask(f) & (ev | POLLERR | POLLHUP)
+            return sum(1 for r in revents if r)
+
+        def watched() -> list:
+            files = ((_open_file(task, fd), ev) for fd, ev in events if fd >= 0)
+            return [(f, ev) for f, ev in files if f is not None]
+
+        count = await wait_until_ready(task, scan, watched, timeout.deadline)
+        out = bytearray(raw)
+        for i, r in enumerate(revents):
+            struct.pack_into("<h", out, i * POLLFD.size + 6, r - 0x10000 if r & 0x8000 else r)
+        task.mm.write(fds_ptr, bytes(out))
+        return count
+
+    return await _with_mask_and_timeout(task, timeout, swapped, body)
+
+
+# ---------------------------------------------------------------- pselect6
+
+def _fd_set_bytes(n: int) -> int:
+    """FDS_BYTES: an fd_set of n bits is copied as whole 64-bit words."""
+    return (n + 63) // 64 * 8
+
+
+def _read_fd_set(task, ptr: int, n: int) -> int:
+    if not ptr or not n:
+        return 0
+    bits = int.from_bytes(task.mm.read(ptr, _fd_set_bytes(n)), "little")
+    return bits & ((1 << n) - 1)
+
+
+@syscall("pselect6")
+async def pselect6(task, nfds: "Int", readfds: "Ptr", writefds: "Ptr", exceptfds: "Ptr", tmo_ptr: "Ptr",
+                   sig: "Ptr") -> int:
+    """select(2) with a timespec timeout and a temporary mask ({sigset ptr, size} at sig):
+    the ready descriptors replace the three fd_sets; returns how many bits are set."""
+    ss_ptr = ss_len = 0
+    if sig:
+        ss_ptr, ss_len = struct.unpack("<QQ", task.mm.read(sig, 16))
+    timeout = Timeout(task, tmo_ptr)
+    swapped = set_user_sigmask(task, ss_ptr, ss_len)
+
+    async def body() -> int:
+        n = fd_arg(nfds)
+        if n < 0:
+            raise Errno(EINVAL)
+        n = min(n, task.files.limit)
+        want = [_read_fd_set(task, p, n) for p in (readfds, writefds, exceptfds)]
+        all_bits = want[0] | want[1] | want[2]
+        fds = [fd for fd in range(n) if all_bits >> fd & 1]
+        for fd in fds:
+            if fd not in task.files:
+                raise Errno(EBADF)
+        got = [0, 0, 0]
+
+        def scan() -> int:
+            got[:] = [0, 0, 0]
+            for fd in fds:
+                f = _open_file(task, fd)
+                if f is None:
+                    continue
+                mask = file_mask(f)
+                for k, wanted_set in enumerate((POLLIN_SET, POLLOUT_SET, POLLEX_SET)):
+                    if want[k] >> fd & 1 and mask & wanted_set:
+                        got[k] |= 1 << fd
+            return sum(bin(g).count("1") for g in got)
+
+        def watched() -> list:
+            out = []
+            for fd in fds:
+                f = _open_file(task, fd)
+                if f is not None:
+                    ev = (POLLIN if want[0] >> fd & 1 else 0) | (POLLOUT if want[1] >> fd & 1 else 0) \
+                        | (POLLPRI if want[2] >> fd & 1 else 0)
+                    out.append((f, ev))
+            return out
+
+        count = await wait_until_ready(task, scan, watched, timeout.deadline)
+        size = _fd_set_bytes(n)
+        for ptr, bits in zip((readfds, writefds, exceptfds), got):
+            if ptr and n:
+                task.mm.write(ptr, bits.to_bytes(size, "little"))
+        return count
+
+    return await _with_mask_and_timeout(task, timeout, swapped, body)

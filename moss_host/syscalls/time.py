@@ -1,10 +1,23 @@
-"""Clocks: the kernel's time is the host's time."""
+"""Clocks, sleeps and interval timers: the kernel's time is the host's time.
+
+Sleeps and timers are event-loop timers (loop.call_at on the loop's monotonic clock),
+never busy waits. A relative sleep interrupted by a signal stores the time left and
+ends with -ERESTART_RESTARTBLOCK: a handled signal makes that EINTR; with no handler
+Linux resumes through restart_syscall(2) with the time left (task.restart_block holds
+how). An absolute clock_nanosleep ends with -ERESTARTNOHAND (restarting it as it was
+is right).
+"""
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
 
-from moss_host.errors import EINVAL, Errno
+from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
+                              Errno)
+from moss_host.fs.fdtable import fd_arg
+from moss_host.proc.signals import SI_KERNEL, SIGALRM, SigInfo, send_signal
+from moss_host.proc.task import State
 
 from .table import syscall
 
@@ -50,4 +63,202 @@ async def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
         task.mm.write(tv, TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000 // 1000))
     if tz:
         task.mm.write(tz, struct.pack("<ii", 0, 0))
+    return 0
+
+
+# ---------------------------------------------------------------- sleeping
+
+TIMER_ABSTIME = 1
+NSEC = 1_000_000_000
+# Clocks clock_nanosleep can sleep on; the others: EOPNOTSUPP (no nsleep) or EINVAL (CPU time).
+SLEEP_CLOCKS = {0, 1, 7, 8, 9, 11}          # REALTIME, MONOTONIC, BOOTTIME, *_ALARM, TAI
+NO_SLEEP_CLOCKS = {4, 5, 6}                 # MONOTONIC_RAW and the coarse clocks
+
+
+def _timespec_ns(task, ptr: int) -> int:
+    """A struct timespec argument in ns: EFAULT if unreadable, EINVAL unless valid (timespec64_valid)."""
+    sec, nsec = TIMESPEC.unpack(task.mm.read(ptr, TIMESPEC.size))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        raise Errno(EINVAL)
+    return sec * NSEC + nsec
+
+
+async def _sleep_until(deadline: float) -> None:
+    """Sleep until the loop time `deadline` (a loop timer; cancellable by a signal)."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    timer = loop.call_at(deadline, _resolve, done)
+    try:
+        await done
+    finally:
+        timer.cancel()
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def _relative_sleep(task, deadline: float, rem: int) -> int:
+    """Sleep to a loop-time deadline; interrupted: store the time left at rem and return
+    -ERESTART_RESTARTBLOCK, recording how restart_syscall would go on sleeping."""
+    try:
+        await _sleep_until(deadline)
+        return 0
+    except asyncio.CancelledError:
+        pass
+    left = max(0, int((deadline - asyncio.get_running_loop().time()) * NSEC))
+    task.restart_block = lambda: _relative_sleep(task, deadline, rem)
+    if rem:
+        task.mm.write(rem, TIMESPEC.pack(left // NSEC, left % NSEC))     # EFAULT wins, as in Linux
+    raise Errno(ERESTART_RESTARTBLOCK)
+
+
+@syscall("nanosleep")
+async def nanosleep(task, req: "Ptr", rem: "Ptr") -> int:
+    """Sleep for the struct timespec at req (CLOCK_MONOTONIC); interrupted by a handled
+    signal: EINTR with the time left stored at rem (when rem is not NULL)."""
+    ns = _timespec_ns(task, req)
+    return await _relative_sleep(task, asyncio.get_running_loop().time() + ns / NSEC, rem)
+
+
+@syscall("clock_nanosleep")
+async def clock_nanosleep(task, clockid: "Int", flags: "Hex", req: "Ptr", rem: "Ptr") -> int:
+    """nanosleep on a chosen clock; with TIMER_ABSTIME, until that clock reads req (rem unused)."""
+    clock = clockid & 0xFFFF_FFFF
+    if clock in NO_SLEEP_CLOCKS:
+        raise Errno(EOPNOTSUPP)
+    if clock not in SLEEP_CLOCKS:
+        raise Errno(EINVAL)
+    ns = _timespec_ns(task, req)
+    loop = asyncio.get_running_loop()
+    if not flags & TIMER_ABSTIME:
+        return await _relative_sleep(task, loop.time() + ns / NSEC, rem)
+    deadline = loop.time() + (ns - clock_ns(clock)) / NSEC
+    try:
+        await _sleep_until(deadline)
+    except asyncio.CancelledError:
+        raise Errno(ERESTARTNOHAND) from None     # absolute: restarting with the same args is right
+    return 0
+
+
+@syscall("restart_syscall")
+async def restart_syscall(task) -> int:
+    """Resume a sleep interrupted with -ERESTART_RESTARTBLOCK (nanosleep's time left); EINTR if none."""
+    resume = getattr(task, "restart_block", None)
+    task.restart_block = None
+    if resume is None:
+        raise Errno(EINTR)
+    return await resume()
+
+
+# ---------------------------------------------------------------- interval timers
+
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+ITIMERVAL = struct.Struct("<qqqq")      # it_interval {sec, usec}, it_value {sec, usec}
+USEC = 1_000_000
+
+
+class RealTimer:
+    """A process's ITIMER_REAL: SIGALRM at `deadline` (loop time), then every `interval_ns`.
+
+    ITIMER_VIRTUAL and ITIMER_PROF are only stored (set/get round-trip): no per-process
+    CPU-time accounting drives them yet, so they never fire.
+    """
+
+    def __init__(self, process):
+        self.process = process
+        self.deadline: float | None = None
+        self.interval_ns = 0
+        self.handle: asyncio.TimerHandle | None = None
+        self.stored = {ITIMER_VIRTUAL: (0, 0), ITIMER_PROF: (0, 0)}   # (interval_ns, value_ns)
+
+    def remaining_ns(self) -> int:
+        if self.deadline is None:
+            return 0
+        left = int((self.deadline - asyncio.get_running_loop().time()) * NSEC)
+        return max(left, 1000)                  # an expired-but-pending timer shows 1 us, as Linux
+
+    def arm(self, value_ns: int, interval_ns: int) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        self.interval_ns = interval_ns
+        if value_ns == 0:
+            self.deadline = None
+            return
+        loop = asyncio.get_running_loop()
+        self.deadline = loop.time() + value_ns / NSEC
+        self.handle = loop.call_at(self.deadline, self._expire)
+
+    def _expire(self) -> None:
+        self.handle = None
+        process = self.process
+        if process.state is State.ZOMBIE:
+            self.deadline = None
+            return
+        if self.interval_ns:
+            loop = asyncio.get_running_loop()
+            step = self.interval_ns / NSEC
+            self.deadline += step
+            now = loop.time()
+            if self.deadline <= now:            # overrun (hrtimer_forward): skip to the next period
+                self.deadline += ((now - self.deadline) // step + 1) * step
+            self.handle = loop.call_at(self.deadline, self._expire)
+        else:
+            self.deadline = None
+        send_signal(process, SIGALRM, SigInfo(SIGALRM, SI_KERNEL))
+
+
+def _process_timer(task) -> RealTimer:
+    """The timer of task's process (kept on the thread-group leader)."""
+    kernel = getattr(task, "kernel", None)
+    leader = kernel.tasks.get(task.tgid, task) if kernel is not None else task
+    if leader.itimer_real is None:
+        leader.itimer_real = RealTimer(leader)
+    return leader.itimer_real
+
+
+def _pack_itimerval(interval_ns: int, value_ns: int) -> bytes:
+    i_us, v_us = interval_ns // 1000, value_ns // 1000
+    return ITIMERVAL.pack(i_us // USEC, i_us % USEC, v_us // USEC, v_us % USEC)
+
+
+def _get(timer: RealTimer, which: int) -> tuple[int, int]:
+    if which == ITIMER_REAL:
+        return timer.interval_ns, timer.remaining_ns()
+    return timer.stored[which]
+
+
+@syscall("getitimer")
+async def getitimer(task, which: "Int", value: "Ptr") -> int:
+    """The interval and time left of timer `which` as a struct itimerval."""
+    which = fd_arg(which)
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise Errno(EINVAL)
+    task.mm.write(value, _pack_itimerval(*_get(_process_timer(task), which)))
+    return 0
+
+
+@syscall("setitimer")
+async def setitimer(task, which: "Int", new: "Ptr", old: "Ptr") -> int:
+    """Arm (or with a zero it_value disarm) timer `which`; the previous setting goes to old.
+    ITIMER_REAL sends SIGALRM to the process (glibc's alarm() is built on this)."""
+    interval_ns = value_ns = 0
+    if new:
+        i_s, i_us, v_s, v_us = ITIMERVAL.unpack(task.mm.read(new, ITIMERVAL.size))
+        if min(i_s, v_s) < 0 or not (0 <= i_us < USEC and 0 <= v_us < USEC):
+            raise Errno(EINVAL)
+        interval_ns, value_ns = i_s * NSEC + i_us * 1000, v_s * NSEC + v_us * 1000
+    which = fd_arg(which)
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise Errno(EINVAL)
+    timer = _process_timer(task)
+    previous = _get(timer, which)
+    if which == ITIMER_REAL:
+        timer.arm(value_ns, interval_ns)
+    else:
+        timer.stored[which] = (interval_ns, value_ns)
+    if old:
+        task.mm.write(old, _pack_itimerval(*previous))
     return 0

@@ -1,0 +1,280 @@
+"""Pipes and FIFOs: a bounded byte buffer between writers and readers (Linux's fs/pipe.c, fs/fifo).
+
+A Pipe is the shared object; each open end is a PipeFile (an OpenFile that reads or
+writes or, for a FIFO opened O_RDWR, both). The rules kept from Linux:
+
+* capacity 64 KiB (16 pages) by default, changeable with fcntl(F_SETPIPE_SZ);
+* a write of at most PIPE_BUF (4096) bytes is atomic: all of it goes in at once or the
+  writer waits (O_NONBLOCK: EAGAIN); a larger write may be split and interleaved, and
+  returns once every byte is in (or with the partial count when a signal or O_NONBLOCK
+  stops it after some bytes went in);
+* a read returns what is there (up to n), waits while the pipe is empty and some writer
+  remains, and returns b"" (end of file) when no writer remains;
+* a write with no reader left raises EPIPE; the syscall layer sends SIGPIPE (this layer
+  does not know the task);
+* poll: POLLIN when data is buffered, POLLHUP on a read end with no writer left (once a
+  writer was ever seen), POLLOUT when a page (PIPE_BUF) is free, POLLERR on a write end
+  with no reader left.
+
+Every change of state wakes `waitq`, which sleeping readers, writers, FIFO openers and
+poll/select (through PipeFile.poll_wq) all share; each re-checks its own condition.
+
+FIFOs: opening a mkfifo node (registered with register_fifo_opener) attaches to the Pipe
+kept on the inode (`inode.fifo_pipe`) while any end is open; an O_RDONLY open waits
+for a writer and an O_WRONLY open for a reader unless O_NONBLOCK (then a write open
+with no reader is ENXIO); O_RDWR never waits. The buffer goes away with the last end.
+"""
+from __future__ import annotations
+
+import itertools
+import stat as S
+import struct
+from typing import Optional
+
+from ..errors import EAGAIN, EBUSY, EINVAL, ENXIO, EPERM, EPIPE, ENOTTY, Errno
+from ..proc.waitq import WaitQueue
+from .file import (FIONREAD, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
+                   register_fifo_opener)
+from .stat import Stat
+from .vfs import Location, alloc_anon_dev, now_ns
+
+PAGE_SIZE = 4096
+PIPE_BUF = 4096                     # the atomic write size (POSIX PIPE_BUF on Linux)
+PIPE_DEF_SIZE = 16 * PAGE_SIZE      # 16 buffers of a page, Linux's default
+PIPE_MAX_SIZE = 1 << 20             # /proc/sys/fs/pipe-max-size: the unprivileged ceiling
+PIPE_SIZE_LIMIT = 1 << 31           # what even root cannot ask for (EINVAL beyond)
+
+POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
+POLLRDNORM, POLLWRNORM = 0x40, 0x100
+
+PIPEFS_DEV = alloc_anon_dev()       # st_dev of every anonymous pipe (Linux's pipefs)
+_pipe_inos = itertools.count(1)
+
+
+def round_pipe_size(size: int) -> int:
+    """Linux's round_pipe_size: at least a page, rounded up to a power of two pages."""
+    if size < PAGE_SIZE:
+        return PAGE_SIZE
+    return 1 << (size - 1).bit_length()
+
+
+class Pipe:
+    """The buffer and the bookkeeping both ends share."""
+
+    def __init__(self, capacity: int = PIPE_DEF_SIZE, uid: int = 0, gid: int = 0):
+        self.buf = bytearray()
+        self.capacity = capacity
+        self.readers = 0            # open read ends (an O_RDWR FIFO end counts on both sides)
+        self.writers = 0
+        self.r_counter = 0          # read/write opens ever made: FIFO open waits and POLLHUP
+        self.w_counter = 0
+        self.waitq = WaitQueue()
+        self.ino = next(_pipe_inos)
+        self.uid, self.gid = uid, gid
+        self.atime_ns = self.mtime_ns = self.ctime_ns = now_ns()
+
+    # -- ends
+    def open_end(self, flags: int, location: Optional[Location] = None) -> "PipeFile":
+        """Attach an end (by flags' access mode) and count it; the caller handles FIFO waits."""
+        end = PipeFile(self, flags, location)
+        if end.readable:
+            self.readers += 1
+            self.r_counter += 1
+        if end.writable:
+            self.writers += 1
+            self.w_counter += 1
+        self.waitq.wake_all()
+        return end
+
+    def open_pair(self, flags: int) -> tuple["PipeFile", "PipeFile"]:
+        """pipe2: a read end and a write end, both with flags' O_NONBLOCK/O_DIRECT."""
+        status = flags & ~O_ACCMODE
+        return self.open_end(O_RDONLY | status), self.open_end(O_WRONLY | status)
+
+    def close_end(self, end: "PipeFile") -> None:
+        if end.readable:
+            self.readers -= 1
+        if end.writable:
+            self.writers -= 1
+        self.waitq.wake_all()       # a reader may now see EOF, a writer EPIPE, a poller HUP/ERR
+
+    # -- data
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - len(self.buf))
+
+    async def read(self, n: int, end: "PipeFile") -> bytes:
+        """Up to n bytes; b"" at end of file; waits while empty and a writer remains."""
+        if n == 0:
+            return b""
+        while True:
+            if self.buf:
+                data = bytes(self.buf[:n])
+                del self.buf[:n]
+                self.atime_ns = now_ns()
+                self.waitq.wake_all()
+                return data
+            if not self.writers:
+                return b""
+            if end.flags & O_NONBLOCK:
+                raise Errno(EAGAIN)
+            await self.waitq.wait()
+
+    async def write(self, data: bytes, end: "PipeFile") -> int:
+        """All of data (atomically when len <= PIPE_BUF); EPIPE when no reader is left."""
+        total = len(data)
+        if total == 0:
+            return 0                # a null write succeeds, even with no reader
+        done = 0
+        while True:
+            if not self.readers:
+                if done:
+                    return done     # (Linux would also send SIGPIPE here; see the module doc)
+                raise Errno(EPIPE)
+            free = self.free
+            if total <= PIPE_BUF:
+                if free >= total:
+                    return self._append(data)
+            elif free:
+                done += self._append(data[done:done + free])
+                if done == total:
+                    return done
+                continue            # now full: fall through on the next turn
+            if end.flags & O_NONBLOCK:
+                if done:
+                    return done
+                raise Errno(EAGAIN)
+            try:
+                await self.waitq.wait()
+            except BaseException:
+                if done:
+                    return done     # interrupted after some bytes went in: report them
+                raise
+
+    def _append(self, chunk: bytes) -> int:
+        self.buf += chunk
+        self.mtime_ns = self.ctime_ns = now_ns()
+        self.waitq.wake_all()
+        return len(chunk)
+
+    # -- readiness and attributes
+    def poll_mask(self, end: "PipeFile") -> int:
+        mask = 0
+        if end.readable:
+            if self.buf:
+                mask |= POLLIN | POLLRDNORM
+            if not self.writers and end.seen_writers != self.w_counter:
+                mask |= POLLHUP
+        if end.writable:
+            if self.free >= PIPE_BUF:
+                mask |= POLLOUT | POLLWRNORM
+            if not self.readers:
+                mask |= POLLERR
+        return mask
+
+    def resize(self, size: int, privileged: bool) -> int:
+        """fcntl(F_SETPIPE_SZ): the new capacity, rounded as Linux does."""
+        if size <= 0 or size > PIPE_SIZE_LIMIT:
+            raise Errno(EINVAL)
+        size = round_pipe_size(size)
+        if size > PIPE_MAX_SIZE and not privileged:
+            raise Errno(EPERM)
+        if size < len(self.buf):
+            raise Errno(EBUSY)
+        self.capacity = size
+        self.waitq.wake_all()
+        return size
+
+    def stat(self) -> Stat:
+        return Stat(st_dev=PIPEFS_DEV, st_ino=self.ino, st_mode=S.S_IFIFO | 0o600, st_nlink=1,
+                    st_uid=self.uid, st_gid=self.gid, st_blksize=PAGE_SIZE, st_atime_ns=self.atime_ns,
+                    st_mtime_ns=self.mtime_ns, st_ctime_ns=self.ctime_ns)
+
+
+class PipeFile(OpenFile):
+    """One open end of a pipe or FIFO."""
+
+    def __init__(self, pipe: Pipe, flags: int, location: Optional[Location] = None):
+        super().__init__(flags)
+        self.pipe = pipe
+        self.location = location
+        # The writer count this end has already seen: a FIFO opened O_RDONLY|O_NONBLOCK
+        # before any writer reports no POLLHUP until a writer has come (and gone).
+        self.seen_writers = 0
+        self._released = False
+
+    @property
+    def poll_wq(self) -> WaitQueue:
+        """What poll/select sleep on: woken by every change of the pipe's state."""
+        return self.pipe.waitq
+
+    async def read(self, n: int) -> bytes:
+        return await self.pipe.read(n, self)
+
+    async def write(self, data: bytes) -> int:
+        return await self.pipe.write(data, self)
+
+    def poll_events(self, events: int) -> int:
+        return self.pipe.poll_mask(self)
+
+    def stat(self) -> Stat:
+        if self.location is not None:           # a FIFO: the attributes of its node
+            return self.location.inode.getattr()
+        return self.pipe.stat()
+
+    async def ioctl(self, task, cmd: int, arg: int) -> int:
+        if cmd == FIONREAD:
+            task.mm.write(arg, struct.pack("<i", min(len(self.pipe.buf), 0x7FFFFFFF)))
+            return 0
+        raise Errno(ENOTTY)
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        self.pipe.close_end(self)
+        if self.location is not None and not (self.pipe.readers or self.pipe.writers):
+            inode = self.location.inode
+            if getattr(inode, "fifo_pipe", None) is self.pipe:
+                inode.fifo_pipe = None          # the last end: the FIFO's buffer goes
+
+
+# ---------------------------------------------------------------- FIFOs
+
+async def open_fifo(loc: Location, flags: int) -> PipeFile:
+    """open(2) of a FIFO node, with fifo_open's waits for the other side."""
+    inode = loc.inode
+    pipe = getattr(inode, "fifo_pipe", None)
+    if pipe is None:
+        pipe = Pipe(uid=inode.uid, gid=inode.gid)
+        inode.fifo_pipe = pipe
+    access = flags & O_ACCMODE
+    if access == O_WRONLY and flags & O_NONBLOCK and not pipe.readers:
+        _forget_if_unused(inode, pipe)
+        raise Errno(ENXIO)
+    if access not in (O_RDONLY, O_WRONLY, O_RDWR):
+        _forget_if_unused(inode, pipe)
+        raise Errno(EINVAL)
+    end = pipe.open_end(flags, loc)
+    try:
+        if access == O_RDONLY and not pipe.writers:
+            if flags & O_NONBLOCK:
+                end.seen_writers = pipe.w_counter      # no POLLHUP until a writer has been seen
+            else:
+                seen = pipe.w_counter
+                await pipe.waitq.wait_until(lambda: pipe.w_counter != seen)
+        elif access == O_WRONLY and not pipe.readers:
+            seen = pipe.r_counter
+            await pipe.waitq.wait_until(lambda: pipe.r_counter != seen)
+    except BaseException:
+        end.release()                           # interrupted: as if never opened
+        raise
+    return end
+
+
+def _forget_if_unused(inode, pipe: Pipe) -> None:
+    if not (pipe.readers or pipe.writers) and getattr(inode, "fifo_pipe", None) is pipe:
+        inode.fifo_pipe = None
+
+
+register_fifo_opener(open_fifo)
