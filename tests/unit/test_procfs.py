@@ -15,7 +15,7 @@ from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.fdtable import FdTable
 from moss_host.fs.file import O_RDONLY, O_WRONLY, InodeFile, OpenFile, open_file
 from moss_host.fs.path import lookup
-from moss_host.fs.stat import Stat
+from moss_host.fs.stat import Stat, major, makedev, minor
 from moss_host.fs.vfs import Cred, FsContext, MountTable, vfs_create, vfs_mkdir, vfs_symlink
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
 from moss_host.proc.task import Creds, State, Task
@@ -32,9 +32,9 @@ class FakeMm:
     def __init__(self):
         self.vmas = VmaSet()
         backing = SimpleNamespace(read=lambda off, n: b"")
-        self.vmas.insert(Vma(0x400000, 0x5B3000, PROT_READ | PROT_EXEC, MAP_PRIVATE, backing, 0, "/bin/busybox"))
+        self.vmas.insert(Vma(0x400000, 0x5B3000, PROT_READ | PROT_EXEC, MAP_PRIVATE, backing, 0, "/bin/ls"))
         self.vmas.insert(Vma(0x5C9000, 0x5D0000, PROT_READ | PROT_WRITE, MAP_PRIVATE, backing, 0x1B9000,
-                             "/bin/busybox"))
+                             "/bin/ls"))
         self.vmas.insert(Vma(0x5D0000, 0x5F0000, PROT_READ | PROT_WRITE, name="[heap]"))
         self.vmas.insert(Vma(0xFFFF_6FFF_0000, 0xFFFF_7000_0000, PROT_READ | PROT_WRITE))
         self.vmas.insert(Vma(self.STACK - 0x20000, self.STACK, PROT_READ | PROT_WRITE, name="[stack]"))
@@ -302,14 +302,30 @@ def test_comm_can_be_rewritten_truncated_to_15_bytes(world):
 
 
 def test_maps_lines_are_padded_like_linux(world):
+    busybox = lookup(world.fs, b"/bin/busybox").inode
+    dev = f"{major(busybox.sb.dev):02x}:{minor(busybox.sb.dev):02x}"
     lines = world.read(b"/proc/self/maps").decode().splitlines()
-    assert lines[0] == "00400000-005b3000 r-xp 00000000 00:00 0" + " " * 34 + "/bin/busybox"
-    assert lines[0].index("/bin/busybox") == 73
-    assert lines[1].startswith("005c9000-005d0000 rw-p 001b9000 00:00 0 ")
-    assert lines[2].endswith(" [heap]")
+    prefix = f"00400000-005b3000 r-xp 00000000 {dev} {busybox.ino} "
+    assert lines[0] == prefix + " " * (73 - len(prefix)) + "/bin/busybox"   # the file, not the name exec got
+    assert lines[1].startswith(f"005c9000-005d0000 rw-p 001b9000 {dev} {busybox.ino} ")
+    assert lines[2].startswith("005d0000-005f0000 rw-p 00000000 00:00 0 ") and lines[2].endswith(" [heap]")
     assert lines[3] == "ffff6fff0000-ffff70000000 rw-p 00000000 00:00 0 "   # anonymous: trailing space
     assert lines[4].endswith(" [stack]") and lines[4].index("[stack]") == 73
     assert len(lines) == 5
+
+
+def test_maps_keeps_the_name_of_a_file_that_cannot_be_found(world):
+    t = world.kernel.tasks[1]
+    t.mm.vmas.insert(Vma(0x700000, 0x701000, PROT_READ, MAP_PRIVATE, SimpleNamespace(), 0, "/gone"))
+    line = [x for x in world.read(b"/proc/self/maps").decode().splitlines() if x.startswith("00700000")][0]
+    assert line == "00700000-00701000 r--p 00000000 00:00 0" + " " * 34 + "/gone"
+
+
+def test_stat_shows_the_controlling_tty_and_its_foreground_group(world):
+    t = world.spawn(b"sh")
+    t.ctty = SimpleNamespace(rdev=makedev(5, 1), pgrp=t.tid)
+    fields = world.read(f"/proc/{t.tid}/stat".encode()).rsplit(b") ", 1)[1].split()
+    assert (int(fields[4]), int(fields[5])) == (makedev(5, 1), t.tid)
 
 
 # ---------------------------------------------------------------- exe, cwd, root, fd/
@@ -487,3 +503,10 @@ def test_exe_that_names_itself_is_enoent_not_a_loop(world):
     with pytest.raises(Errno) as e:
         world.readlink(b"/proc/self/exe")
     assert e.value.code == errno.ENOENT
+
+
+def test_sysinfo_values_match_meminfo_and_uptime(world):
+    from moss_host.fs.drivers.procfs.system import sysinfo_values
+    info = sysinfo_values(world.kernel)
+    assert (info["totalram"], info["freeram"], info["mem_unit"]) == (256 << 20, 200 << 20, 1)
+    assert 100 <= info["uptime"] < 200 and info["procs"] == 1 and info["loads"] == [0, 0, 0]

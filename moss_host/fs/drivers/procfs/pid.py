@@ -119,7 +119,7 @@ def stat_text(kernel, task) -> bytes:
     pending, blocked, ignored, caught = signal_masks(task)
     ctty = getattr(task, "ctty", None)
     tty_nr = getattr(ctty, "rdev", 0) if ctty is not None else 0
-    tpgid = getattr(ctty, "fg_pgid", -1) if ctty is not None else -1
+    tpgid = getattr(ctty, "pgrp", 0) if ctty is not None else -1     # the foreground group
     g = lambda name: getattr(mm, name, 0) if mm is not None else 0    # noqa: E731
     fields = [
         task.tid, f"({task.comm.decode(errors='replace')})", state_letter(task),
@@ -255,20 +255,40 @@ def user_area(task, start_attr: str, end_attr: str) -> bytes:
 
 
 def maps_text(task) -> bytes:
-    """/proc/<pid>/maps: one line per VMA (the device and inode of file mappings when known)."""
+    """/proc/<pid>/maps: one line per VMA. A file mapping shows its file's device, inode and
+    path, as Linux's d_path does: the VMA's name (the path exec was given) resolved in the
+    task's view, so /bin/ls shows as /bin/busybox."""
+    from ...stat import major, minor
     mm = live_mm(task)
     if mm is None:
         return b""
+    files: dict = {}
     out = []
     for v in mm.vmas:
         inode = getattr(v.backing, "inode", None)
+        name = v.name
+        if inode is None and v.backing is not None and name.startswith("/"):
+            if name not in files:
+                files[name] = _mapped_file(task, name)
+            inode, name = files[name]
         if inode is not None and hasattr(inode, "sb"):
-            from ...stat import major, minor
-            line = v.maps_line(major(inode.sb.dev), minor(inode.sb.dev), inode.ino)
+            line = v.slice(v.start, v.end, name=name).maps_line(major(inode.sb.dev), minor(inode.sb.dev), inode.ino)
         else:
             line = v.maps_line()
         out.append(line + "\n")
     return "".join(out).encode(errors="surrogateescape")
+
+
+def _mapped_file(task, name: str):
+    """(inode, shown path) of the file a VMA maps, by its name; (None, name) if it cannot be found."""
+    from ...path import lookup
+    fs = getattr(task, "fs", None)
+    try:
+        loc = lookup(fs, name.encode(errors="surrogateescape"), cred=None)
+    except (Errno, AttributeError):
+        return None, name
+    path, _ = path_of(loc, fs.root)
+    return loc.inode, path.decode(errors="surrogateescape")
 
 
 def mounts_text(ns, root) -> bytes:

@@ -109,10 +109,9 @@ def stat_text(kernel) -> bytes:
     for i in range(ncpu):      # per-CPU accounting does not exist yet: CPU 0 gets it all
         lines.append(f"cpu{i} {cpu if i == 0 else f'0 0 0 {int(up * USER_HZ)} 0 0 0 0 0 0'}")
     btime = int(time.time() - up)
-    cpu_obj = getattr(kernel, "cpu", None)
     lines += [
         "intr 0",
-        f"ctxt {getattr(kernel, 'context_switches', getattr(cpu_obj, 'traps', 0))}",
+        f"ctxt {getattr(kernel, 'context_switches', 0)}",
         f"btime {btime}",
         f"processes {max(0, getattr(kernel, 'next_pid', 1) - 1)}",
         f"procs_running {running_count(kernel)}",
@@ -183,3 +182,14 @@ def cpuinfo_text(kernel) -> bytes:
 
 def filesystems_text() -> bytes:
     return "".join(f"{'' if block else 'nodev'}\t{name}\n" for name, block in FILESYSTEMS).encode()
+
+
+def sysinfo_values(kernel) -> dict:
+    """What sysinfo(2) reports, from the same figures as /proc (for the syscall, when it exists):
+    uptime in seconds, loads as 1/65536 fixed point, memory in bytes (mem_unit 1)."""
+    total, free = memory_figures(kernel)
+    loads = getattr(kernel, "loadavg", (0.0, 0.0, 0.0))
+    return {"uptime": int(uptime_seconds(kernel)), "loads": [int(x * 65536) for x in loads],
+            "totalram": total * 1024, "freeram": free * 1024, "sharedram": 0, "bufferram": 0,
+            "totalswap": 0, "freeswap": 0, "procs": len(kernel.tasks), "totalhigh": 0, "freehigh": 0,
+            "mem_unit": 1}
