@@ -350,12 +350,16 @@ def test_cwd_and_root_links(world):
     assert lookup(world.fs, f"/proc/{t.tid}/cwd/passwd".encode()).inode.is_reg
 
 
-def test_another_users_exe_is_hidden_from_an_unprivileged_reader(world):
+def test_another_users_exe_and_maps_are_hidden_from_an_unprivileged_reader(world):
     user = world.spawn(b"user", uid=1000)
     world.run_as(user)
     with pytest.raises(Errno) as e:
         world.readlink(b"/proc/1/exe")
     assert e.value.code == errno.EACCES
+    with pytest.raises(Errno) as e:
+        world.read(b"/proc/1/maps")
+    assert e.value.code == errno.EACCES
+    assert world.read(b"/proc/1/stat").startswith(b"1 (init) ")     # stat is for everyone
     assert world.readlink(f"/proc/{user.tid}/exe".encode()) == b"/bin/busybox"
 
 

@@ -376,12 +376,19 @@ class PidDir(ProcDir):
         if rc.euid != 0 and not (rc.euid == tc.uid == tc.euid == tc.suid):
             raise Errno(EACCES)
 
-    def _file(self, name: bytes, render: Callable[[], bytes], mode: int = 0o444,
-              writer: Optional[Callable[[bytes], int]] = None) -> Callable[[], ProcFile]:
+    def _file(self, name: bytes, render: Callable[[object], bytes], mode: int = 0o444,
+              writer: Optional[Callable[[bytes], int]] = None,
+              private: bool = False) -> Callable[[], ProcFile]:
+        """A file of this task; `private` ones (maps, environ) are for those who may inspect it."""
+        def read() -> bytes:
+            task = self.check()
+            if private:
+                self.may_inspect()
+            return render(task)
+
         def make() -> ProcFile:
             c = self.task.creds
-            return ProcFile(self.sb, self.path + b"/" + name, lambda: render(self.check()), mode,
-                            c.euid, c.egid, writer)
+            return ProcFile(self.sb, self.path + b"/" + name, read, mode, c.euid, c.egid, writer)
         return make
 
     def _link(self, name: bytes, target: Callable[[object], bytes]) -> Callable[[], ProcSymlink]:
@@ -405,13 +412,14 @@ class PidDir(ProcDir):
             table.append((b"task", lambda: TaskDir(self.sb, self.task, self.path + b"/task", self.ino)))
         table += [
             (b"fd", lambda: FdDir(self, self.path + b"/fd")),
-            (b"environ", self._file(b"environ", lambda t: user_area(t, "env_start", "env_end"), 0o400)),
+            (b"environ", self._file(b"environ", lambda t: user_area(t, "env_start", "env_end"), 0o400,
+                                        private=True)),
             (b"status", self._file(b"status", lambda t: status_text(kernel, t))),
             (b"comm", self._file(b"comm", lambda t: t.comm + b"\n", 0o644, self._write_comm)),
             (b"cmdline", self._file(b"cmdline", lambda t: user_area(t, "arg_start", "arg_end"))),
             (b"stat", self._file(b"stat", lambda t: stat_text(kernel, t))),
             (b"statm", self._file(b"statm", statm_text)),
-            (b"maps", self._file(b"maps", maps_text)),
+            (b"maps", self._file(b"maps", maps_text, private=True)),
             (b"cwd", self._link(b"cwd", lambda t: self._path(t, t.fs.cwd))),
             (b"root", self._link(b"root", lambda t: self._path(t, t.fs.root))),
             (b"exe", self._link(b"exe", self._exe)),
