@@ -96,12 +96,15 @@ def run_kernel(args, program: list[str]) -> int:
     finally:
         if kernel.machine is not None:
             kernel.machine.kill_now()
+        from moss_host.tty.console import close_consoles
+        close_consoles()                # the console's raw mode and queued output, before our restore
         restore_terminal(saved_tty)
     return exit_code_of(status)
 
 
 def save_terminal():
-    """The programs inside may put our terminal in raw mode (they own it): undo that at exit."""
+    """The console puts our terminal in raw mode while the guest runs (moss_host/tty/console.py):
+    undo that at exit, whatever way the run ends."""
     import termios
     try:
         return termios.tcgetattr(0)
