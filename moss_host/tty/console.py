@@ -34,7 +34,7 @@ import sys
 import termios as host_termios
 from typing import Optional
 
-from ..errors import ENXIO, Errno
+from ..errors import EBUSY, ENXIO, Errno
 from ..fs.file import O_ACCMODE, O_RDONLY, O_RDWR, OpenFile
 from ..fs.stat import Stat, makedev
 from .termios import TIOCGWINSZ, Winsize
@@ -394,6 +394,7 @@ def _register_openers(console: Optional[Tty]) -> None:
 
     async def open_console_node(loc, flags: int) -> OpenFile:
         if console is not None:
+            _check_exclusive(console)
             return TtyFile(console, flags, loc)
         return PipedConsoleFile(flags, loc)
 
@@ -402,10 +403,19 @@ def _register_openers(console: Optional[Tty]) -> None:
         tty = _controlling_tty(console)
         if tty is None:
             raise Errno(ENXIO)
+        _check_exclusive(tty)
         return TtyFile(tty, flags, loc)
 
     register_device(S.S_IFCHR, TTY_MAJOR, 1, open_console_node)
     register_device(S.S_IFCHR, TTY_MAJOR, 0, open_tty_node)
+
+
+def _check_exclusive(tty: Tty) -> None:
+    """TIOCEXCL: only root may open the tty again."""
+    if tty.exclusive:
+        task = tty.jobs.current_task()
+        if task is None or task.creds.euid != 0:
+            raise Errno(EBUSY)
 
 
 def _controlling_tty(console: Optional[Tty]) -> Optional[Tty]:

@@ -1,15 +1,21 @@
 """The tty device without QEMU: blocking reads (canonical, VMIN/VTIME), writes, ioctls and job control."""
 import asyncio
 import errno
+import fcntl
+import os
+import select
 import stat as S
 import struct
+import termios
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 
 from moss_host.errors import ERESTARTSYS, Errno
 from moss_host.fs.file import O_NONBLOCK, O_RDWR
 from moss_host.fs.stat import major, minor
+from moss_host.tty.console import HostConsole, KernelJobControl
 from moss_host.tty.tty import JobControl, Tty, TtyDriver, disassociate_ctty
 from moss_host.tty import termios as T
 
@@ -678,3 +684,92 @@ def test_tiocsti_pushes_input_for_the_controlling_process():
     tty.receive(b"ab")
     ioctl(f, shell, T.TIOCSTI)
     assert tty.ldisc.take(10) == b"ab\n"
+
+
+# ---------------------------------------------------------------- the host terminal as the console
+
+def _fake_kernel(*tasks):
+    return SimpleNamespace(tasks={t.tid: t for t in tasks}, cpu=None, tracer=None, root_fs=None)
+
+
+def _proc(tid, pgid, sid, parent=None):
+    return SimpleNamespace(tid=tid, tgid=tid, pgid=pgid, sid=sid, parent=parent, exit_status=None,
+                           ctty=None, blocked=0, sighand=None)
+
+
+def _read_master(fd, timeout=2.0):
+    out = b""
+    while select.select([fd], [], [], timeout)[0]:
+        out += os.read(fd, 1024)
+        timeout = 0.05
+    return out
+
+
+def test_host_console_cooks_host_input_writes_output_and_restores_the_terminal():
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("<HHHH", 33, 99, 0, 0))
+        before = termios.tcgetattr(slave)
+
+        async def scenario():
+            console = HostConsole(_fake_kernel(), slave, slave)
+            try:
+                raw_mode = termios.tcgetattr(slave)
+                f = console.tty.open(O_RDWR)
+                os.write(master, b"hx\x7fi\r")
+                data = await asyncio.wait_for(f.read(100), 2)
+                await f.write(b"out\n")
+                return raw_mode, data, console.tty.winsize
+            finally:
+                console.close()
+        raw_mode, data, winsize = run(scenario())
+        assert not raw_mode[3] & (termios.ICANON | termios.ECHO | termios.ISIG)
+        assert not raw_mode[1] & termios.OPOST
+        assert data == b"hi\n"
+        assert _read_master(master) == b"hx\b \bi\r\nout\r\n"
+        assert (winsize.rows, winsize.cols) == (33, 99)
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_host_console_escape_ctrl_bracket_q_leaves_and_other_keys_pass_through():
+    master, slave = os.openpty()
+    try:
+        async def scenario():
+            console = HostConsole(_fake_kernel(), slave, slave)
+            try:
+                assert console._host_escape(b"ab") == b"ab"
+                assert console._host_escape(b"a\x1d") == b"a"           # wait for the next key
+                assert console._host_escape(b"x") == b"\x1dx"
+                with pytest.raises(KeyboardInterrupt):
+                    console._host_escape(b"\x1dq")
+            finally:
+                console.close()
+        run(scenario())
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_kernel_job_control_orphaned_group_rules():
+    init = _proc(1, 1, 1)
+    shell = _proc(10, 10, 10, parent=init)
+    job = _proc(20, 20, 10, parent=shell)
+    jobs = KernelJobControl(_fake_kernel(init, shell, job))
+    assert not jobs.is_orphaned_pgrp(20)        # its parent (the shell) is in another group of the session
+    assert jobs.is_orphaned_pgrp(10)            # the shell's parent is init, which does not count
+    assert jobs.session_of_pgrp(20) == 10 and jobs.session_of_pgrp(99) is None
+
+
+def test_kernel_job_control_sets_ctty_for_every_thread_of_the_process():
+    leader = _proc(10, 10, 10)
+    thread = _proc(11, 10, 10)
+    thread.tgid = 10
+    jobs = KernelJobControl(_fake_kernel(leader, thread))
+    tty = Tty(jobs=jobs)
+    jobs.set_ctty(leader, tty)
+    assert leader.ctty is tty and thread.ctty is tty
+    jobs.clear_session_ctty(10, tty)
+    assert leader.ctty is None and thread.ctty is None
