@@ -3,17 +3,19 @@
 A Pipe is the shared object; each open end is a PipeFile (an OpenFile that reads or
 writes or, for a FIFO opened O_RDWR, both). The rules kept from Linux:
 
-* capacity 64 KiB (16 pages) by default, changeable with fcntl(F_SETPIPE_SZ);
+* a ring of 16 page buffers (64 KiB) by default, changeable with fcntl(F_SETPIPE_SZ);
+  small writes merge into the last page, so what fits depends on the page layout;
 * a write of at most PIPE_BUF (4096) bytes is atomic: all of it goes in at once or the
   writer waits (O_NONBLOCK: EAGAIN); a larger write may be split and interleaved, and
   returns once every byte is in (or with the partial count when a signal or O_NONBLOCK
   stops it after some bytes went in);
+* O_DIRECT is packet mode: every write is its own buffer and a read returns at most one;
 * a read returns what is there (up to n), waits while the pipe is empty and some writer
   remains, and returns b"" (end of file) when no writer remains;
 * a write with no reader left raises EPIPE; the syscall layer sends SIGPIPE (this layer
   does not know the task);
 * poll: POLLIN when data is buffered, POLLHUP on a read end with no writer left (once a
-  writer was ever seen), POLLOUT when a page (PIPE_BUF) is free, POLLERR on a write end
+  writer was ever seen), POLLOUT when a page buffer is free, POLLERR on a write end
   with no reader left.
 
 Every change of state wakes `waitq`, which sleeping readers, writers, FIFO openers and
@@ -27,13 +29,14 @@ with no reader is ENXIO); O_RDWR never waits. The buffer goes away with the last
 from __future__ import annotations
 
 import itertools
+from collections import deque
 import stat as S
 import struct
 from typing import Optional
 
 from ..errors import EAGAIN, EBUSY, EINVAL, ENXIO, EPERM, EPIPE, ENOTTY, Errno
 from ..proc.waitq import WaitQueue
-from .file import (FIONREAD, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
+from .file import (FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
                    register_fifo_opener)
 from .stat import Stat
 from .vfs import Location, alloc_anon_dev, now_ns
@@ -58,11 +61,28 @@ def round_pipe_size(size: int) -> int:
     return 1 << (size - 1).bit_length()
 
 
+class _Buffer:
+    """One page of the ring (struct pipe_buffer): bytes from `offset` of a page."""
+    __slots__ = ("offset", "data", "packet")
+
+    def __init__(self, data: bytes, packet: bool):
+        self.offset = 0
+        self.data = bytearray(data)
+        self.packet = packet        # O_DIRECT ("packet mode"): no merging, one read per buffer
+
+
 class Pipe:
-    """The buffer and the bookkeeping both ends share."""
+    """The ring of page buffers and the bookkeeping both ends share.
+
+    Like Linux, the pipe holds up to capacity/PAGE_SIZE buffers of a page each: a write
+    first tops up the last buffer with its odd tail (total % PAGE_SIZE bytes, if they fit),
+    the rest goes into fresh pages. So 1000-byte writes fill a 64 KiB pipe with 64000 bytes,
+    and whether a write fits depends on the page layout, exactly as on Linux.
+    """
 
     def __init__(self, capacity: int = PIPE_DEF_SIZE, uid: int = 0, gid: int = 0):
-        self.buf = bytearray()
+        self.bufs: deque[_Buffer] = deque()
+        self.nbytes = 0
         self.capacity = capacity
         self.readers = 0            # open read ends (an O_RDWR FIFO end counts on both sides)
         self.writers = 0
@@ -100,46 +120,70 @@ class Pipe:
 
     # -- data
     @property
-    def free(self) -> int:
-        return max(0, self.capacity - len(self.buf))
+    def slots(self) -> int:
+        return self.capacity // PAGE_SIZE
+
+    @property
+    def full(self) -> bool:
+        return len(self.bufs) >= self.slots
 
     async def read(self, n: int, end: "PipeFile") -> bytes:
         """Up to n bytes; b"" at end of file; waits while empty and a writer remains."""
         if n == 0:
             return b""
-        while True:
-            if self.buf:
-                data = bytes(self.buf[:n])
-                del self.buf[:n]
-                self.atime_ns = now_ns()
-                self.waitq.wake_all()
-                return data
+        while not self.bufs:
             if not self.writers:
                 return b""
             if end.flags & O_NONBLOCK:
                 raise Errno(EAGAIN)
             await self.waitq.wait()
+        out = bytearray()
+        while self.bufs and len(out) < n:
+            buf = self.bufs[0]
+            take = min(n - len(out), len(buf.data))
+            out += buf.data[:take]
+            del buf.data[:take]
+            buf.offset += take
+            if buf.packet or not buf.data:
+                self.bufs.popleft()         # a packet is read whole or its rest is dropped
+                if buf.packet:
+                    self.nbytes -= len(buf.data)
+                    break
+        self.nbytes -= len(out)
+        self.atime_ns = now_ns()
+        self.waitq.wake_all()
+        return bytes(out)
 
     async def write(self, data: bytes, end: "PipeFile") -> int:
-        """All of data (atomically when len <= PIPE_BUF); EPIPE when no reader is left."""
+        """All of data (never split when len <= PIPE_BUF); EPIPE when no reader is left."""
         total = len(data)
         if total == 0:
             return 0                # a null write succeeds, even with no reader
+        if not self.readers:
+            raise Errno(EPIPE)
+        packet = bool(end.flags & O_DIRECT)
         done = 0
+        chars = total % PAGE_SIZE
+        if chars and self.bufs and not packet:
+            last = self.bufs[-1]
+            if not last.packet and last.offset + len(last.data) + chars <= PAGE_SIZE:
+                last.data += data[:chars]
+                done = self._wrote(chars)
+                if done == total:
+                    return done
         while True:
             if not self.readers:
                 if done:
                     return done     # (Linux would also send SIGPIPE here; see the module doc)
                 raise Errno(EPIPE)
-            free = self.free
-            if total <= PIPE_BUF:
-                if free >= total:
-                    return self._append(data)
-            elif free:
-                done += self._append(data[done:done + free])
+            if not self.full:
+                piece = data[done:done + PAGE_SIZE]
+                self.bufs.append(_Buffer(piece, packet))
+                done += self._wrote(len(piece))
                 if done == total:
                     return done
-                continue            # now full: fall through on the next turn
+                if not self.full:
+                    continue
             if end.flags & O_NONBLOCK:
                 if done:
                     return done
@@ -151,22 +195,22 @@ class Pipe:
                     return done     # interrupted after some bytes went in: report them
                 raise
 
-    def _append(self, chunk: bytes) -> int:
-        self.buf += chunk
+    def _wrote(self, n: int) -> int:
+        self.nbytes += n
         self.mtime_ns = self.ctime_ns = now_ns()
         self.waitq.wake_all()
-        return len(chunk)
+        return n
 
     # -- readiness and attributes
     def poll_mask(self, end: "PipeFile") -> int:
         mask = 0
         if end.readable:
-            if self.buf:
+            if self.bufs:
                 mask |= POLLIN | POLLRDNORM
             if not self.writers and end.seen_writers != self.w_counter:
                 mask |= POLLHUP
         if end.writable:
-            if self.free >= PIPE_BUF:
+            if not self.full:
                 mask |= POLLOUT | POLLWRNORM
             if not self.readers:
                 mask |= POLLERR
@@ -179,7 +223,7 @@ class Pipe:
         size = round_pipe_size(size)
         if size > PIPE_MAX_SIZE and not privileged:
             raise Errno(EPERM)
-        if size < len(self.buf):
+        if size // PAGE_SIZE < len(self.bufs):
             raise Errno(EBUSY)
         self.capacity = size
         self.waitq.wake_all()
@@ -224,7 +268,7 @@ class PipeFile(OpenFile):
 
     async def ioctl(self, task, cmd: int, arg: int) -> int:
         if cmd == FIONREAD:
-            task.mm.write(arg, struct.pack("<i", min(len(self.pipe.buf), 0x7FFFFFFF)))
+            task.mm.write(arg, struct.pack("<i", min(self.pipe.nbytes, 0x7FFFFFFF)))
             return 0
         raise Errno(ENOTTY)
 

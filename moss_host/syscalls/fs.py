@@ -7,6 +7,7 @@ same errno wins), and calls the VFS (moss_host/fs). Arguments arrive as raw
 _s64 (a C off_t).
 """
 
+import asyncio
 import struct
 
 from moss_host.addr import USER_VA_END
@@ -181,7 +182,12 @@ async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
         return await f.write(data)
     except Errno as e:
         if e.code == EPIPE:
-            send_signal(task, SIGPIPE)
+            if task.pending is not None and task.pending is asyncio.current_task():
+                # We are the sleeping syscall's own asyncio task: signalling now would cancel
+                # it (kernel.interrupt); queue the signal for just after it finishes.
+                asyncio.get_running_loop().call_soon(send_signal, task, SIGPIPE)
+            else:
+                send_signal(task, SIGPIPE)
         raise
 
 

@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, Errno
-from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, open_location
+from moss_host.fs.file import O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, open_location
 from moss_host.fs.pipe import PIPE_BUF, PIPE_DEF_SIZE, Pipe
 from moss_host.fs.vfs import vfs_create
 from moss_host.proc.signals import SIGALRM, SIGPIPE, bit
@@ -33,7 +33,7 @@ def run(coro):
 def make_task():
     t = make_fs_task()
     t.state, t.on_cpu, t.sighand, t.sigpending, t.siginfo = State.RUNNABLE, None, None, 0, {}
-    t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.itimer_real = 0, None, 2, 2, None, None
+    t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.itimer_real, t.pending = 0, None, 2, 2, None, None, None
     return t
 
 
@@ -87,18 +87,43 @@ def test_pipe_write_with_no_reader_is_epipe_but_empty_write_succeeds():
     assert run(main()) == errno.EPIPE
 
 
-def test_pipe_small_writes_are_atomic_and_large_ones_split_when_nonblocking():
+def test_pipe_small_writes_are_atomic_and_merge_into_the_last_page():
     async def main():
         r, w = Pipe().open_pair(O_NONBLOCK)
-        assert await w.write(b"a" * (PIPE_DEF_SIZE - 100)) == PIPE_DEF_SIZE - 100
+        assert await w.write(b"a" * (PIPE_DEF_SIZE - 100)) == PIPE_DEF_SIZE - 100   # 16 pages, 100 free
         with pytest.raises(Errno) as e:
-            await w.write(b"b" * 200)              # <= PIPE_BUF and does not fit: nothing goes in
+            await w.write(b"b" * 200)              # does not fit the last page, no free page: EAGAIN
         assert e.value.code == errno.EAGAIN
-        assert await w.write(b"c" * 8192) == 100    # > PIPE_BUF: what fits
         with pytest.raises(Errno):
-            await w.write(b"d" * 8192)
+            await w.write(b"c" * 8192)             # whole pages only: none free
+        assert await w.write(b"d" * 100) == 100     # the odd tail merges into the last page
         assert len(await r.read(PIPE_DEF_SIZE)) == PIPE_DEF_SIZE
     run(main())
+
+
+def test_pipe_thousand_byte_writes_fill_64000_bytes_like_linux():
+    async def main():
+        r, w = Pipe().open_pair(O_NONBLOCK)
+        total = 0
+        while True:
+            try:
+                total += await w.write(b"x" * 1000)
+            except Errno:
+                break
+        assert await w.write(b"y") == 1             # still merges into the last page
+        return total
+    assert run(main()) == 64000
+
+
+def test_pipe_packet_mode_reads_one_write_at_a_time():
+    async def main():
+        r, w = Pipe().open_pair(O_DIRECT)
+        await w.write(b"one")
+        await w.write(b"three")
+        first, second = await r.read(100), await r.read(2)
+        w.release()
+        return first, second, await r.read(100)
+    assert run(main()) == (b"one", b"th", b"")
 
 
 def test_pipe_blocking_writer_waits_for_the_reader_and_wakes():
@@ -167,7 +192,13 @@ def test_pipe_resize_rounds_to_pages_and_refuses_to_drop_data():
     with pytest.raises(Errno) as e:
         pipe.resize(1 << 21, privileged=False)
     assert e.value.code == errno.EPERM
-    pipe.buf += b"x" * 10000
+    pipe.resize(PIPE_DEF_SIZE, privileged=False)
+
+    async def fill():
+        r, w = pipe.open_pair(0)
+        await w.write(b"x" * 10000)                         # three page buffers
+        return r, w
+    ends = run(fill())
     with pytest.raises(Errno) as e:
         pipe.resize(4096, privileged=False)
     assert e.value.code == errno.EBUSY
