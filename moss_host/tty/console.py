@@ -1,7 +1,7 @@
 """The guest's console: the open files behind fds 0, 1 and 2 of the first process, and
 the /dev/console (5:1) and /dev/tty (5:0) device openers.
 
-When the host's stdin is a terminal, the console is a real tty (tty.py): the host
+When the host's stdin and stdout are a terminal, the console is a real tty (tty.py): the host
 terminal is put in raw mode (no echo, no ICANON, no ISIG, no IXON, no OPOST: the
 guest's line discipline does all of it), host stdin is read with loop.add_reader()
 and fed to the line discipline, output goes to host stdout through a non-blocking
@@ -18,8 +18,10 @@ Because ISIG is off on the host, ^C goes to the guest and no longer stops moss-h
 To leave a guest that does not end, type Ctrl-] then q (Ctrl-] then anything else
 passes both keys to the guest).
 
-When stdin is not a terminal (pipes in tests and CI), the console stays the host's own
-descriptors (fs/hostfile.py), exactly as before.
+When stdin or stdout is not a terminal (pipes in tests and CI, `moss-host run ... | less`),
+the console stays the host's own descriptors (fs/hostfile.py), exactly as before: a tty
+reads its input eagerly (to see ^C), which would steal keys from a pager reading the
+same terminal, and raw mode would fight its settings.
 """
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def close_consoles() -> None:
 def open_console(kernel):
     """The open files for fds 0, 1, 2 of pid 1 (one open file, as Linux's init gets), and the
     /dev/console and /dev/tty openers."""
-    if _is_terminal(0):
+    if _is_terminal(0) and _is_terminal(1):
         try:
             console = HostConsole(kernel)
         except OSError as e:
@@ -179,12 +181,12 @@ class HostConsole(TtyDriver):
         self.reader_added = False
         self.escape_seen = False
         self.closed = False
-        # Our own open file description of the output, so O_NONBLOCK is ours alone (the
-        # host shell shares fd 1's). A regular file or a socket is written directly.
-        if _is_terminal(out_fd) or S.S_ISFIFO(os.fstat(out_fd).st_mode):
+        # Our own open file description of the terminal for output, so O_NONBLOCK is ours
+        # alone (the host shell shares fd 1's); without /proc, fd 1 itself (writes may block).
+        try:
             self.out_fd = os.open(f"/proc/self/fd/{out_fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
             self.own_out = True
-        else:
+        except OSError:
             self.out_fd, self.own_out = out_fd, False
         self.saved_mode = _enter_raw_mode(in_fd)
         self.saved_streams = _crlf_host_messages(kernel)
