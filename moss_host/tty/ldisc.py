@@ -26,6 +26,7 @@ control characters here, so UTF-8 echoes cleanly), no FLUSHO/VDISCARD, no PENDIN
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -39,6 +40,11 @@ SIGINT, SIGQUIT, SIGTSTP = 2, 3, 20
 N_TTY_BUF_SIZE = 4096           # Linux's input buffer; a canonical line holds one byte less
 INPUT_LIMIT = 65536             # buffered input beyond which the driver stops feeding us (throttle)
 HZ_TENTH = 0.1                  # VTIME counts tenths of a second
+
+
+_CONTROL_BYTES = bytes(range(32)) + b"\x7f"
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
+_COLUMN_MOVERS = re.compile(rb"[\t\b\r]")
 
 
 def iscntrl(c: int) -> bool:
@@ -462,6 +468,16 @@ class LineDiscipline:
         t = self.termios
         if not t.o(OPOST):
             return bytes(data)
+        data = bytes(data)
+        if not t.oflag & (OLCUC | OCRNL | ONOCR | ONLRET) and not _COLUMN_MOVERS.search(data):
+            fast = self._plain_output(data, t.o(ONLCR), t.i(IUTF8))
+            if fast is not None:
+                return fast
+        return self._output_slow(data)
+
+    def _output_slow(self, data: bytes) -> bytes:
+        """do_output_char for each byte."""
+        t = self.termios
         onlcr, ocrnl, onocr, onlret = t.o(ONLCR), t.o(OCRNL), t.o(ONOCR), t.o(ONLRET)
         olcuc, xtabs, utf8 = t.o(OLCUC), (t.oflag & TABDLY) == XTABS, t.i(IUTF8)
         out = bytearray()
@@ -501,3 +517,17 @@ class LineDiscipline:
             out.append(c)
         self.column = column
         return bytes(out)
+
+    def _plain_output(self, data: bytes, onlcr: bool, utf8: bool) -> bytes | None:
+        """The common case at C speed: no tab, backspace or CR, and newlines (if any) under ONLCR."""
+        last_nl = data.rfind(b"\n")
+        if last_nl >= 0 and not onlcr:
+            return None                 # a newline without ONLCR keeps the column: the slow path knows how
+        tail = data[last_nl + 1:]
+        width = len(tail.translate(None, _CONTROL_BYTES + (_CONTINUATION_BYTES if utf8 else b"")))
+        if last_nl >= 0:
+            self.canon_column = 0
+            self.column = width
+            return data.replace(b"\n", b"\r\n")
+        self.column += width
+        return data

@@ -436,3 +436,18 @@ def test_output_column_used_by_tab_erase_after_prompt():
     ld.process_output(b"$ ")                    # the prompt puts the line start at column 2
     r = ld.receive(b"\t\x7f")
     assert bytes(r.output) == b"\t" + b"\b" * 6
+
+
+def test_fast_output_path_matches_byte_by_byte_processing():
+    import random
+    rng = random.Random(6)
+    alphabet = b"ab \n\t\r\b\x01\x7f" + "é€".encode()
+    for _ in range(2000):
+        oflag = OPOST | rng.choice([0, ONLCR]) | rng.choice([0, 0, OCRNL, ONOCR, ONLRET, XTABS])
+        iflag = rng.choice([0, IUTF8])
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        start = rng.randrange(0, 20)
+        fast, slow = cooked(oflag=oflag, iflag=iflag), cooked(oflag=oflag, iflag=iflag)
+        fast.column = slow.column = start
+        assert fast.process_output(data) == slow._output_slow(data), (oflag, iflag, data)
+        assert (fast.column, fast.canon_column) == (slow.column, slow.canon_column), (oflag, iflag, data)
