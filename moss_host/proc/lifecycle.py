@@ -103,6 +103,8 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
     )
     child.context = _child_context(parent, flags, newsp, tls)
+    if getattr(parent, "rlimits", None) is not None:
+        child.rlimits = list(parent.rlimits)
     if flags & CLONE_VFORK:
         child.vfork_done = kernel.loop.create_future()
     if flags & CLONE_PARENT_SETTID:
@@ -173,7 +175,7 @@ def exit_task(task: Task, status: int) -> None:
     kernel = task.kernel
     kernel.detach(task)
     task.state = State.ZOMBIE
-    task.exit_status = status
+    task.exit_status = _without_phantom_core(task, status)
     if task.pending is not None and not task.pending.done():
         task.pending.cancel()
     task.pending = None
@@ -186,6 +188,19 @@ def exit_task(task: Task, status: int) -> None:
         kernel.init_exited(status)
         return
     _notify_parent(task)
+
+
+RLIMIT_CORE = 4
+
+
+def _without_phantom_core(task: Task, status: int) -> int:
+    """Linux sets the "core dumped" bit only when a core file was written, and with
+    RLIMIT_CORE at its default soft limit of 0 none is. We write none either, but a
+    raised limit (ulimit -c) reports the bit as Linux would with a core_pattern set."""
+    limits = getattr(task, "rlimits", None)
+    if status & signals.WCOREFLAG and (limits is None or limits[RLIMIT_CORE][0] == 0):
+        return status & ~signals.WCOREFLAG
+    return status
 
 
 def _clear_child_tid(task: Task) -> None:

@@ -174,10 +174,11 @@ async def setpgid(task, pid: "Int", pgid: "Int") -> int:
     the caller's session, and never a session leader; the group must exist in that
     session unless it is being created.
     """
-    pid, pgid = c_int(pid), c_int(pgid)
+    pid = c_int(pid) or task.tgid
+    pgid = c_int(pgid) or pid
     if pgid < 0:
         raise Errno(EINVAL)
-    target = task if pid in (0, task.tgid) else task.kernel.tasks.get(pid)
+    target = task if pid == task.tgid else task.kernel.tasks.get(pid)
     if target is None or (target is not task and target.parent is not task):
         raise Errno(ESRCH)
     if target is not task:
@@ -187,7 +188,6 @@ async def setpgid(task, pid: "Int", pgid: "Int") -> int:
             raise Errno(EACCES)
     if target.sid == target.tgid:
         raise Errno(EPERM)                      # a session leader stays in its group
-    pgid = pgid or target.tgid
     if pgid != target.tgid and not any(t.pgid == pgid and t.sid == task.sid
                                        for t in task.kernel.tasks.values() if t.state is not State.ZOMBIE):
         raise Errno(EPERM)

@@ -1,0 +1,75 @@
+"""Processes: fork with copy-on-write, vfork, exec of scripts, wait, process groups.
+
+Programs that exec are compared with Linux booted in the same QEMU (the oracle
+fixture); the others also with qemu-aarch64, whose syscalls the host kernel serves.
+"""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import moss_run, qemu_user_run
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.qemu
+
+
+@covers("clone", "wait4")
+def test_fork_child_writes_never_reach_the_parent():
+    r = moss_run("/tests/fork_cow")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "child: saw parent's data yes, own writes ok, counter 101",
+        "parent: child exited 7, parent's data intact, counter 100",
+        "parent: own writes ok",
+    ]
+
+
+def test_fork_cow_matches_qemu_user():
+    assert moss_run("/tests/fork_cow").stdout == qemu_user_run("fork_cow").stdout
+
+
+@covers("wait4", "waitid")
+def test_wait_reports_exits_signals_and_errors_like_linux():
+    r = moss_run("/tests/wait_status")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "segv child: killed by 11\n" in out          # no core bit: RLIMIT_CORE is 0
+    assert "WNOHANG while running: 0" in out
+    assert "si_signo=17 si_code=1 si_status=9 pid ok=yes" in out
+    assert r.stdout == qemu_user_run("wait_status").stdout
+
+
+@covers("setpgid", "getpgid", "setsid", "getsid")
+def test_process_groups_and_sessions_follow_linux_rules():
+    r = moss_run("/tests/pgid_session")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == qemu_user_run("pgid_session").stdout
+
+
+@covers("clone", "execve")
+def test_vfork_parent_waits_for_exit_and_exec(linux_oracle):
+    r = moss_run("/tests/vfork_order")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines()[0] == "after vfork+_exit: shared=42"
+    assert (r.stdout.decode(), 0) == linux_oracle.run("/tests/vfork_order")
+
+
+@covers("execve")
+def test_exec_of_scripts_and_exec_errors_match_linux(linux_oracle):
+    r = moss_run("/tests/exec_script")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "script: /tmp/s1 a b\ns1 -> 6" in out
+    assert "script: /tmp/s1 nested /tmp/s3" in out
+    assert "execv /tmp/s1: Argument list too long" in out
+    assert (out, 0) == linux_oracle.run("/tests/exec_script")
+
+
+@covers("clone", "wait4", "execve")
+def test_shell_runs_external_commands_and_subshells():
+    script = ('echo start; ls /tests >/dev/null; echo ls=$?; (exit 3); echo "status $?"; '
+              '/tests/hello; for i in 1 2 3 4 5; do /bin/true; done; echo done; /tests/segv; echo segv=$?')
+    r = moss_run("/bin/sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "start", "ls=0", "status 3", "hello, world", "done", "before the fault", "segv=139"]
