@@ -14,9 +14,11 @@ foreground from the start, as if a getty had made it so for pid 1 (Linux never m
 /dev/console a controlling terminal; we do, so that ^C and job control work at the
 `moss-host boot` prompt).
 
-Because ISIG is off on the host, ^C goes to the guest and no longer stops moss-host.
-To leave a guest that does not end, type Ctrl-] then q (Ctrl-] then anything else
-passes both keys to the guest).
+Because ISIG is off on the host, ^C goes to the guest and no longer stops moss-host
+by itself. Two ways out remain: ^C (or ^\\) when the foreground is only pid 1 with no
+handler for it ends the run, since init ignores such signals and nothing else could
+stop it (`moss-host run -- sleep 100`); and Ctrl-] then q always does (Ctrl-] then
+anything else passes both keys to the guest).
 
 When stdin or stdout is not a terminal (pipes in tests and CI, `moss-host run ... | less`),
 the console stays the host's own descriptors (fs/hostfile.py), exactly as before: a tty
@@ -94,6 +96,14 @@ def _console_node(kernel):
     return loc if S.S_ISCHR(st.st_mode) and st.st_rdev == makedev(TTY_MAJOR, 1) else None
 
 
+def interrupt_host() -> None:
+    """End the run the way ^C at a cooked terminal would: a SIGINT to ourselves, which asyncio
+    turns into cancelling the kernel (its cleanup runs) and cli.py into "moss: interrupted"."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)
+
+
 def _is_terminal(fd: int) -> bool:
     try:
         return os.isatty(fd)
@@ -125,6 +135,23 @@ class KernelJobControl(JobControl):
         for t in self._tasks():
             if t.pgid == pgid:
                 signals.send_signal(t, signo)
+
+    def keyboard_signal(self, pgid: int, signo: int) -> None:
+        """^C or ^\\ when the foreground group is only pid 1 without a handler: init ignores it
+        (SIGNAL_UNKILLABLE), so nothing could ever stop that program from the keyboard. End the
+        run instead, as ^C ends a host process (`moss-host run -- sleep 100`)."""
+        from moss_host.proc import signals
+        if signo in (signals.SIGINT, signals.SIGQUIT):
+            tasks = self._tasks()
+            members = [t for t in tasks if t.pgid == pgid]
+            if not members and pgid == 1:
+                # pid 1 not yet put in group 1 by the process layer (pgid 0): it is still the foreground
+                members = [t for t in tasks if t.tgid == 1 and t.pgid == 0]
+            if members and all(t.tgid == 1 and signals.action(t, signo).handler == signals.SIG_DFL
+                               for t in members):
+                interrupt_host()
+                return
+        self.signal_group(pgid, signo)
 
     def is_ignored(self, task, signo: int) -> bool:
         from moss_host.proc import signals
@@ -264,7 +291,8 @@ class HostConsole(TtyDriver):
         if self.escape_seen:
             self.escape_seen = False
             if data[0] == ESCAPE_QUIT:
-                raise KeyboardInterrupt
+                interrupt_host()
+                return b""
             data = bytes((ESCAPE,)) + data
         i = data.find(ESCAPE)
         while i >= 0:
@@ -272,7 +300,8 @@ class HostConsole(TtyDriver):
                 self.escape_seen = True
                 return data[:i]
             if data[i + 1] == ESCAPE_QUIT:
-                raise KeyboardInterrupt
+                interrupt_host()
+                return data[:i]
             i = data.find(ESCAPE, i + 1)
         return data
 

@@ -121,6 +121,10 @@ class JobControl:
     def signal_group(self, pgid: int, signo: int) -> None:
         """Send signo to every process of process group pgid."""
 
+    def keyboard_signal(self, pgid: int, signo: int) -> None:
+        """INTR/QUIT/SUSP typed: signal the foreground group (a console may add its own policy)."""
+        self.signal_group(pgid, signo)
+
     def is_ignored(self, task, signo: int) -> bool:
         """signo is blocked by task or its handler is SIG_IGN (Linux's is_ignored() in tty_jobctrl.c)."""
         return False
@@ -200,7 +204,7 @@ class Tty:
             self.emit(bytes(r.output))
         for signo in r.signals:
             if self.pgrp:
-                self.jobs.signal_group(self.pgrp, signo)
+                self.jobs.keyboard_signal(self.pgrp, signo)
         if r.flow_changed and was_stopped and not self.ldisc.stopped:
             self._restart_output()
         if r.readable:

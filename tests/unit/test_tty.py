@@ -15,6 +15,7 @@ import pytest
 from moss_host.errors import ERESTARTSYS, Errno
 from moss_host.fs.file import O_NONBLOCK, O_RDWR
 from moss_host.fs.stat import major, minor
+from moss_host.tty import console as console_module
 from moss_host.tty.console import HostConsole, KernelJobControl
 from moss_host.tty.tty import JobControl, Tty, TtyDriver, disassociate_ctty
 from moss_host.tty import termios as T
@@ -694,7 +695,7 @@ def _fake_kernel(*tasks):
 
 def _proc(tid, pgid, sid, parent=None):
     return SimpleNamespace(tid=tid, tgid=tid, pgid=pgid, sid=sid, parent=parent, exit_status=None,
-                           ctty=None, blocked=0, sighand=None)
+                           ctty=None, blocked=0, sighand=None, state=None)
 
 
 def _read_master(fd, timeout=2.0):
@@ -734,7 +735,9 @@ def test_host_console_cooks_host_input_writes_output_and_restores_the_terminal()
         os.close(slave)
 
 
-def test_host_console_escape_ctrl_bracket_q_leaves_and_other_keys_pass_through():
+def test_host_console_escape_ctrl_bracket_q_leaves_and_other_keys_pass_through(monkeypatch):
+    left = []
+    monkeypatch.setattr(console_module, "interrupt_host", lambda: left.append(True))
     master, slave = os.openpty()
     try:
         async def scenario():
@@ -743,8 +746,9 @@ def test_host_console_escape_ctrl_bracket_q_leaves_and_other_keys_pass_through()
                 assert console._host_escape(b"ab") == b"ab"
                 assert console._host_escape(b"a\x1d") == b"a"           # wait for the next key
                 assert console._host_escape(b"x") == b"\x1dx"
-                with pytest.raises(KeyboardInterrupt):
-                    console._host_escape(b"\x1dq")
+                assert not left
+                assert console._host_escape(b"z\x1dq") == b"z"
+                assert left
             finally:
                 console.close()
         run(scenario())
@@ -773,3 +777,26 @@ def test_kernel_job_control_sets_ctty_for_every_thread_of_the_process():
     assert leader.ctty is tty and thread.ctty is tty
     jobs.clear_session_ctty(10, tty)
     assert leader.ctty is None and thread.ctty is None
+
+
+def test_interrupt_key_ends_the_run_when_only_init_without_handler_is_in_the_foreground(monkeypatch):
+    left = []
+    monkeypatch.setattr(console_module, "interrupt_host", lambda: left.append(True))
+    init = _proc(1, 1, 1)
+    tty = Tty(jobs=KernelJobControl(_fake_kernel(init)))
+    tty.session = tty.pgrp = 1
+    tty.receive(b"\x03")
+    assert left
+
+
+def test_interrupt_key_is_a_signal_when_init_has_a_handler():
+    from moss_host.proc import signals
+    init = _proc(1, 1, 1)
+    signals.action(init, signals.SIGINT).handler = 0x1000
+    sent = []
+    jobs = KernelJobControl(_fake_kernel(init))
+    jobs.signal_group = lambda pgid, signo: sent.append((pgid, signo))
+    tty = Tty(jobs=jobs)
+    tty.session = tty.pgrp = 1
+    tty.receive(b"\x03")
+    assert sent == [(1, SIGINT)]
