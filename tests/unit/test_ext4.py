@@ -156,13 +156,23 @@ def test_ext2_with_4k_blocks_reads_back(tmp_path):
     compare_tree(vfs(mount(img, read_only=True)), src)
 
 
-def test_inline_data_files_are_readable(tmp_path):
-    src = make_tree(tmp_path / "src", {"tiny": b"tiny file", "small": b"s" * 100, "large": rand(5000)})
+def test_inline_data_files_and_directories_are_readable(tmp_path):
+    src = make_tree(tmp_path / "src", {"tiny": b"tiny file", "small": b"s" * 100, "large": rand(5000),
+                                       "d/x": b"1", "d/y": b"2", "d/sub/z": b"3",
+                                       **{f"wide/name_{i:02d}": b"w" for i in range(8)}})
     img = mkfs(tmp_path / "img", src, "8M", "ext4", "-O", "inline_data")
     ctx = vfs(mount(img, read_only=True))
     assert at(ctx, b"/small").inode.disk.i_flags & EXT4_INLINE_DATA_FL
-    for name in ("tiny", "small", "large"):
-        assert read_all(at(ctx, b"/" + name.encode()).inode) == (src / name).read_bytes()
+    assert at(ctx, b"/d").inode.disk.i_flags & EXT4_INLINE_DATA_FL
+    assert at(ctx, b"/d/sub/..").inode is at(ctx, b"/d").inode
+    compare_tree(ctx, src)
+
+
+def test_inline_data_filesystem_mounts_only_read_only(tmp_path):
+    img = mkfs(tmp_path / "img", None, "8M", "ext4", "-O", "inline_data")
+    with pytest.raises(Errno) as e:
+        mount(img)
+    assert e.value.code == errno.EROFS
 
 
 def test_device_nodes_and_fifos_report_type_and_rdev(tmp_path):

@@ -22,13 +22,16 @@ def rand(n):
     return RNG.randbytes(n)
 
 
-@pytest.fixture(params=["ext4-1k", "ext4-4k", "ext3", "ext2"])
+@pytest.fixture(params=["ext4-1k", "ext4-4k", "ext4-gdt_csum", "ext3", "ext2"])
 def image(request, tmp_path):
-    """A small image of each kind: ext4 with 1 KiB and 4 KiB blocks, ext3 (journal, block maps), ext2."""
+    """A small image of each kind: ext4 with 1 KiB and 4 KiB blocks, ext4 with the older crc16
+    group checksums (uninit_bg instead of metadata_csum), ext3 (journal, block maps), ext2."""
     src = make_tree(tmp_path / "src", {"existing": b"old contents\n", "sub/inner": b"inner\n"})
     kind = request.param
     if kind == "ext4-4k":
         return mkfs(tmp_path / "img", src, "16M", "ext4", "-b", "4096")
+    if kind == "ext4-gdt_csum":
+        return mkfs(tmp_path / "img", src, "8M", "ext4", "-O", "^metadata_csum,uninit_bg")
     return mkfs(tmp_path / "img", src, "8M", kind.split("-")[0])
 
 

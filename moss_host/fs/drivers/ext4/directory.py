@@ -14,6 +14,7 @@ from typing import Iterator, Optional
 from ....errors import EIO, EMLINK, ENOENT, ENOTEMPTY, Errno
 from ...vfs import DirEntry, Inode, dtype_of, now_ns
 from . import dir as D
+from .inline import inline_dir_entries
 from .inode import EXT4_INDEX_FL
 from .node import Ext4Inode
 
@@ -39,6 +40,9 @@ class Ext4Dir(Ext4Inode):
 
     def _scan(self) -> Iterator[tuple[int, int, D.Dirent]]:
         """Every live entry: (logical block, physical block, entry). Snapshots each block."""
+        if self.is_inline:
+            yield from ((0, 0, d) for d in inline_dir_entries(self.disk, self.ino))
+            return
         for lblk, pblk in self._blocks():
             buf = self.fs.blockdev.read_block(pblk)
             self._check_block(lblk, buf)

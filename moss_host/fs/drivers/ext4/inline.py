@@ -1,4 +1,4 @@
-"""Inline data (INCOMPAT_INLINE_DATA, EXT4_INLINE_DATA_FL), read only.
+"""Inline data (INCOMPAT_INLINE_DATA, EXT4_INLINE_DATA_FL), read only: files and directories.
 
 A small file's bytes live in the inode itself: the first 60 in i_block, the rest in
 the value of the in-inode extended attribute "system.data" (name index 7). In-inode
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 
+from .dir import FT_DIR, Dirent, entries
 from .inode import EXT4_GOOD_OLD_INODE_SIZE, DiskInode
 
 XATTR_MAGIC = 0xEA020000
@@ -32,8 +33,22 @@ def ibody_xattrs(disk: DiskInode) -> dict[tuple[int, bytes], bytes]:
     return out
 
 
-def read_inline(disk: DiskInode, inode_size: int) -> bytes:
+def _system_data(disk: DiskInode) -> bytes:
+    return ibody_xattrs(disk).get((EXT4_XATTR_INDEX_SYSTEM, b"data"), b"")
+
+
+def read_inline(disk: DiskInode) -> bytes:
     """All inline bytes of a file (i_block, then the system.data value), up to i_size."""
-    del inode_size
-    rest = ibody_xattrs(disk).get((EXT4_XATTR_INDEX_SYSTEM, b"data"), b"")
-    return (bytes(disk.i_block) + rest)[:disk.size]
+    return (bytes(disk.i_block) + _system_data(disk))[:disk.size]
+
+
+def inline_dir_entries(disk: DiskInode, ino: int) -> list[Dirent]:
+    """The live entries of an inline directory. i_block holds the parent's inode number and
+    then records filling its other 56 bytes; more records fill the system.data value.
+    "." and ".." are not stored: they are made up here. Offsets (readdir positions) are
+    0 for ".", 1 for "..", 4.. inside i_block and 60.. inside the xattr value."""
+    parent = struct.unpack_from("<I", disk.i_block, 0)[0]
+    out = [Dirent(0, ino, 1, b".", FT_DIR), Dirent(1, parent, 3, b"..", FT_DIR)]
+    for base, area in ((4, bytes(disk.i_block[4:])), (60, _system_data(disk))):
+        out += [d._replace(off=base + d.off) for d in entries(area) if d.inode]
+    return out

@@ -134,7 +134,7 @@ class Ext4Inode(Inode):
         if end <= offset:
             return b""
         if self.is_inline:
-            return read_inline(self.disk, self.fs.sbd.inode_size)[offset:end]
+            return read_inline(self.disk)[offset:end]
         bs, runs, out = self.bs, self.runs(), bytearray()
         lblk = offset // bs
         while lblk * bs < end:
