@@ -8,17 +8,19 @@ _s64 (a C off_t).
 """
 
 import asyncio
+import stat as S
 import struct
 
 from moss_host.addr import USER_VA_END
-from moss_host.errors import EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPIPE, ERANGE, EROFS, ESPIPE, Errno
+from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, EPIPE, ERANGE, EROFS, ESPIPE,
+                              Errno)
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import (FASYNC, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, OpenFile, file_needs,
                                open_file)
 from moss_host.fs.path import Walker
 from moss_host.fs.stat import Stat
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
-                              Cred, Location, permission, vfs_mkdir, vfs_rename, vfs_rmdir,
+                              Cred, Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
                               vfs_symlink, vfs_unlink)
 from moss_host.proc.signals import SIGPIPE, send_signal
 
@@ -474,6 +476,25 @@ async def mkdirat(task, dirfd: "Fd", path: "CStr", mode: "Hex") -> int:
     cred = _fs_cred(task)
     parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
     vfs_mkdir(parent.dir, parent.name, _u32(mode) & 0o7777 & ~task.fs.umask, cred)
+    return 0
+
+
+@syscall("mknodat")
+async def mknodat(task, dirfd: "Fd", path: "CStr", mode: "Hex", dev: "Hex") -> int:
+    """Create a FIFO, device node, socket or regular file at path; the type is in mode."""
+    mode = _u32(mode)
+    kind = S.S_IFMT(mode)
+    if kind == S.S_IFDIR:
+        raise Errno(EPERM)
+    if kind not in (0, S.S_IFREG, S.S_IFCHR, S.S_IFBLK, S.S_IFIFO, S.S_IFSOCK):
+        raise Errno(EINVAL)
+    name = _path_arg(task, path)
+    cred = _fs_cred(task)
+    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
+    if kind in (S.S_IFCHR, S.S_IFBLK) and task.creds.euid != 0:
+        raise Errno(EPERM)              # CAP_MKNOD
+    vfs_create(parent.dir, parent.name, (kind or S.S_IFREG) | (mode & 0o7777 & ~task.fs.umask), cred,
+               rdev=_u32(dev) if kind in (S.S_IFCHR, S.S_IFBLK) else 0, slash=parent.slash)
     return 0
 
 

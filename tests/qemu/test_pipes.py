@@ -84,3 +84,18 @@ def test_poll_basic_matches_qemu_user():
     moss, linux = moss_run("/tests/poll_basic"), qemu_user_run("poll_basic")
     assert moss.stdout == linux.stdout
     assert moss.returncode == linux.returncode == 0
+
+
+@covers("mknodat", "openat", "ppoll", "unlinkat", "newfstatat")
+def test_fifo_open_rules_data_and_eof():
+    r = moss_run("/tests/pipe_fifo")
+    assert r.returncode == 0, r.stderr.decode()
+    assert failures(r) == []
+    assert "read 20 bytes: hello through a fifo" in lines(r)
+
+
+@covers("mknodat")
+def test_pipe_fifo_matches_qemu_user():
+    moss, linux = moss_run("/tests/pipe_fifo"), qemu_user_run("pipe_fifo")
+    assert moss.stdout == linux.stdout
+    assert moss.returncode == linux.returncode == 0

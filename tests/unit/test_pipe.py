@@ -514,3 +514,19 @@ def test_setitimer_real_sends_sigalrm_and_reloads():
     run(main())
     assert call(task, "setitimer", 5, 0, 0) == -errno.EINVAL
     assert call(task, "setitimer", 0, task.mm.put(struct.pack("<qqqq", 0, 0, 0, 1_000_000)), 0) == -errno.EINVAL
+
+
+@covers("mknodat")
+def test_mknodat_makes_fifos_and_checks_type_and_privilege():
+    task = make_task()
+    AT_FDCWD = 0xFFFF_FF9C
+    assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/f"), S.S_IFIFO | 0o666, 0) == 0
+    st = task.fs.root.inode.lookup(b"tmp").lookup(b"f")
+    assert S.S_ISFIFO(st.mode) and st.mode & 0o777 == 0o644          # umask 022
+    assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/f"), S.S_IFIFO | 0o666, 0) == -errno.EEXIST
+    assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/d"), S.S_IFDIR | 0o755, 0) == -errno.EPERM
+    assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/x"), 0o170000, 0) == -errno.EINVAL
+    assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/c"), S.S_IFCHR | 0o600, 0x103) == 0
+    assert task.fs.root.inode.lookup(b"tmp").lookup(b"c").rdev == 0x103
+    task.creds.euid = 1000
+    assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/c2"), S.S_IFCHR | 0o600, 0x103) == -errno.EPERM
