@@ -168,6 +168,9 @@ class TtyDriver:
 
 
 class Tty:
+    """One terminal (Linux's tty_struct): its line discipline and termios, window size,
+    session and foreground group, held output and the sleepers on input and output."""
+
     def __init__(self, driver: Optional[TtyDriver] = None, jobs: Optional[JobControl] = None,
                  name: str = "console", rdev: int = makedev(5, 1), mode: int = 0o600):
         self.driver = driver if driver is not None else TtyDriver()

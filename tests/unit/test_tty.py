@@ -800,3 +800,35 @@ def test_interrupt_key_is_a_signal_when_init_has_a_handler():
     tty.session = tty.pgrp = 1
     tty.receive(b"\x03")
     assert sent == [(1, SIGINT)]
+
+
+def test_dev_tty_opens_the_callers_controlling_terminal_or_fails_with_enxio(monkeypatch):
+    from moss_host.fs import file as file_module
+    monkeypatch.setattr(file_module, "_device_openers", dict(file_module._device_openers))
+    tty, jobs, shell, _ = session()
+    console_module._register_openers(tty)
+    open_tty = file_module._device_openers[(S.S_IFCHR, 5, 0)]
+    open_console_node = file_module._device_openers[(S.S_IFCHR, 5, 1)]
+    jobs.current = shell
+    f = run(open_tty(None, O_RDWR))
+    assert f.tty is tty
+    jobs.current = FakeTask(30, 30, 30)            # another session: no controlling terminal
+    with pytest.raises(Errno) as e:
+        run(open_tty(None, O_RDWR))
+    assert e.value.code == errno.ENXIO
+    assert run(open_console_node(None, O_RDWR)).tty is tty     # /dev/console needs no controlling tty
+
+
+def test_exclusive_tty_reopens_only_for_root(monkeypatch):
+    from moss_host.fs import file as file_module
+    monkeypatch.setattr(file_module, "_device_openers", dict(file_module._device_openers))
+    tty, jobs, shell, _ = session()
+    console_module._register_openers(tty)
+    open_console_node = file_module._device_openers[(S.S_IFCHR, 5, 1)]
+    ioctl(tty.open(O_RDWR), shell, T.TIOCEXCL, 0)
+    jobs.current = FakeTask(31, 31, 31, creds=Creds(euid=1000))
+    with pytest.raises(Errno) as e:
+        run(open_console_node(None, O_RDWR))
+    assert e.value.code == errno.EBUSY
+    jobs.current = shell
+    assert run(open_console_node(None, O_RDWR)).tty is tty
