@@ -180,6 +180,11 @@ class Kernel:
         becomes runnable, and signal delivery decides between EINTR and a restart.
         """
         if task.state is State.BLOCKED and task.pending is not None and not task.pending.done():
+            if task.pending is asyncio.current_task():
+                # The syscall itself is running (it signalled its own task, e.g. SIGPIPE):
+                # interrupt it at its next sleep, not in the middle of its work.
+                self.loop.call_soon(self.interrupt, task)
+                return
             task.pending.cancel()
 
     def make_runnable(self, task: Task) -> None:

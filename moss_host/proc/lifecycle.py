@@ -227,6 +227,8 @@ def _reparent_children(task: Task) -> None:
     """Orphans go to init; a zombie among them is init's to reap now."""
     init = task.kernel.tasks.get(1)
     for child in task.children:
+        if getattr(child, "pdeath_signal", 0) and child.state is not State.ZOMBIE:
+            signals.send_signal(child, child.pdeath_signal)     # prctl(PR_SET_PDEATHSIG)
         child.parent = init
         if init is not None and init is not task:
             init.children.append(child)

@@ -15,7 +15,7 @@ from moss_host.addr import USER_VA_END
 from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, EPIPE, ERANGE, EROFS, ESPIPE,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import (FASYNC, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, OpenFile, file_needs,
+from moss_host.fs.file import (FASYNC, O_APPEND, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, OpenFile, file_needs,
                                open_file)
 from moss_host.fs.path import Walker
 from moss_host.fs.stat import Stat
@@ -191,6 +191,36 @@ async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
             else:
                 send_signal(task, SIGPIPE)
         raise
+
+
+SENDFILE_CHUNK = 16 << 20        # bytes moved per call; callers loop, as they must on Linux
+
+
+@syscall("sendfile")
+async def sendfile(task, out_fd: "Fd", in_fd: "Fd", offset_ptr: "Ptr", count: "Size") -> int:
+    """Copy up to count bytes from in_fd to out_fd without a trip through user memory.
+
+    With an offset pointer, reading starts there and in_fd's position does not move;
+    the pointer is updated instead. Returns the bytes written.
+    """
+    src = file_needs(task.files.get(fd_arg(in_fd)), readable=True)
+    dst = file_needs(task.files.get(fd_arg(out_fd)), writable=True)
+    if dst.flags & O_APPEND:
+        raise Errno(EINVAL)
+    count = min(count, SENDFILE_CHUNK)
+    if offset_ptr:
+        offset = _s64(task.mm.read_u64(offset_ptr))
+        if offset < 0:
+            raise Errno(EINVAL)
+        data = await src.pread(offset, count)
+        written = await _write_or_sigpipe(task, dst, data) if data else 0
+        task.mm.write_u64(offset_ptr, offset + written)
+        return written
+    data = await src.read(count)
+    written = await _write_or_sigpipe(task, dst, data) if data else 0
+    if written < len(data) and src.seekable:
+        src.pos -= len(data) - written          # what did not go out is read again next time
+    return written
 
 
 @syscall("readv")

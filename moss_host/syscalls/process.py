@@ -216,3 +216,52 @@ async def setsid(task) -> int:
     task.sid = task.pgid = task.tgid
     task.ctty = None
     return task.sid
+
+
+# -- prctl ------------------------------------------------------------------------------------
+
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+TASK_COMM_LEN = 16
+
+
+@syscall("prctl")
+async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5: "Hex") -> int:
+    """Operations on the calling process: its name, parent-death signal, dumpable flag,
+    no_new_privs. Options this kernel does not know are EINVAL, as Linux answers for
+    options it was built without."""
+    option = c_int(option)
+    if option == PR_SET_NAME:
+        task.comm = task.mm.read(arg2, TASK_COMM_LEN).split(b"\0", 1)[0][:TASK_COMM_LEN - 1]
+    elif option == PR_GET_NAME:
+        task.mm.write(arg2, task.comm[:TASK_COMM_LEN - 1].ljust(TASK_COMM_LEN, b"\0"))
+    elif option == PR_SET_PDEATHSIG:
+        if not 0 <= arg2 <= 64:
+            raise Errno(EINVAL)
+        task.pdeath_signal = arg2
+    elif option == PR_GET_PDEATHSIG:
+        task.mm.write(arg2, struct.pack("<i", getattr(task, "pdeath_signal", 0)))
+    elif option == PR_GET_DUMPABLE:
+        return getattr(task, "dumpable", 1)
+    elif option == PR_SET_DUMPABLE:
+        if arg2 not in (0, 1):
+            raise Errno(EINVAL)
+        task.dumpable = arg2
+    elif option == PR_SET_NO_NEW_PRIVS:
+        if arg2 != 1 or arg3 or arg4 or arg5:
+            raise Errno(EINVAL)
+        task.no_new_privs = True
+    elif option == PR_GET_NO_NEW_PRIVS:
+        if arg2 or arg3 or arg4 or arg5:
+            raise Errno(EINVAL)
+        return int(getattr(task, "no_new_privs", False))
+    elif option == PR_SET_CHILD_SUBREAPER:
+        task.child_subreaper = bool(arg2)
+    elif option == PR_GET_CHILD_SUBREAPER:
+        task.mm.write(arg2, struct.pack("<i", int(getattr(task, "child_subreaper", False))))
+    else:
+        raise Errno(EINVAL)
+    return 0
