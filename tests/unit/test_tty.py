@@ -4,6 +4,7 @@ import errno
 import fcntl
 import os
 import select
+import signal
 import stat as S
 import struct
 import termios
@@ -720,7 +721,12 @@ def test_host_console_cooks_host_input_writes_output_and_restores_the_terminal()
                 os.write(master, b"hx\x7fi\r")
                 data = await asyncio.wait_for(f.read(100), 2)
                 await f.write(b"out\n")
-                return raw_mode, data, console.tty.winsize
+                first = console.tty.winsize
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("<HHHH", 40, 120, 0, 0))
+                os.kill(os.getpid(), signal.SIGWINCH)
+                await asyncio.sleep(0.05)
+                assert (console.tty.winsize.rows, console.tty.winsize.cols) == (40, 120)
+                return raw_mode, data, first
             finally:
                 console.close()
         raw_mode, data, winsize = run(scenario())
