@@ -1,0 +1,3 @@
+"""Terminals: termios.py (the arm64 user-space layouts and flags), ldisc.py (the N_TTY line
+discipline as pure logic), tty.py (a terminal device and its open files, job control),
+console.py (the host's terminal as the guest's console, /dev/console and /dev/tty)."""
