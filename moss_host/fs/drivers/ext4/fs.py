@@ -53,6 +53,7 @@ class Ext4Superblock(Superblock):
         self.dir_nlink = sbd.has_ro_compat(RO_COMPAT_DIR_NLINK)
         self.max_file_size = self._max_file_size()
         self._inodes: dict[int, Ext4Inode] = {}
+        self.verified_dir_blocks: set[int] = set()      # directory blocks whose checksum was checked
         self._mount_state = sbd.s_state
         self.root = self.iget(EXT4_ROOT_INO)
 

@@ -28,7 +28,17 @@ class Run:
 
 class Runs:
     def __init__(self, runs: list[Run] | None = None):
-        self.runs: list[Run] = sorted(runs or [], key=lambda r: r.lblk)
+        self._runs: list[Run] = sorted(runs or [], key=lambda r: r.lblk)
+        self._starts: list[int] | None = None       # r.lblk of each run, for bisect; rebuilt after edits
+
+    @property
+    def runs(self) -> list[Run]:
+        return self._runs
+
+    @runs.setter
+    def runs(self, value: list[Run]) -> None:
+        self._runs = value
+        self._starts = None
 
     def __iter__(self):
         return iter(self.runs)
@@ -38,7 +48,9 @@ class Runs:
 
     def _index(self, lblk: int) -> int:
         """Index of the last run starting at or before lblk (-1 if none)."""
-        return bisect.bisect_right([r.lblk for r in self.runs], lblk) - 1
+        if self._starts is None:
+            self._starts = [r.lblk for r in self._runs]
+        return bisect.bisect_right(self._starts, lblk) - 1
 
     def lookup(self, lblk: int) -> tuple[int, bool] | None:
         """(physical block, uninitialised) of logical block lblk, or None for a hole."""
@@ -75,6 +87,7 @@ class Runs:
         """Map the (unmapped) range [lblk, lblk+length) to pblk..., merging with neighbours."""
         i = self._index(lblk) + 1
         self.runs.insert(i, Run(lblk, length, pblk, uninit))
+        self._starts = None
         self._merge(i)
         if i > 0:
             self._merge(i - 1)
@@ -89,6 +102,7 @@ class Runs:
                 and a.length + b.length <= limit):
             a.length += b.length
             del self.runs[i + 1]
+            self._starts = None
 
     def mapped_blocks(self) -> int:
         return sum(r.length for r in self.runs)
