@@ -253,3 +253,53 @@ def test_read_write_mount_marks_the_fs_in_use_and_unmount_marks_it_clean(tmp_pat
 def test_debugfs_sees_what_the_driver_reads(default_image):
     out = debugfs(default_image[1], "ls -l /dir")
     assert "hard_b" in out and "nested" in out
+
+
+def test_read_only_mount_refuses_every_change_with_erofs(default_image):
+    fs = mount(default_image[1], read_only=True)
+    f = fs.root.lookup(b"one")
+    for change in (lambda: f.write(0, b"y"), lambda: f.truncate(0), lambda: f.setattr(mode=0o600),
+                   lambda: fs.root.create(b"new", S.S_IFREG | 0o644, 0, 0),
+                   lambda: fs.root.mkdir(b"d", 0o755, 0, 0), lambda: fs.root.unlink(b"one")):
+        with pytest.raises(Errno) as e:
+            change()
+        assert e.value.code == errno.EROFS
+
+
+def _corrupt(img, fs_block, offset, block_size=1024):
+    with open(img, "r+b") as f:
+        f.seek(fs_block * block_size + offset)
+        byte = f.read(1)
+        f.seek(fs_block * block_size + offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_corrupt_inode_checksum_is_eio(tmp_path):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"x"}), "4M")
+    fs = mount(img, read_only=True)
+    ino = fs.root.lookup(b"f").ino
+    blk, off = fs._inode_location(ino)
+    fs.blockdev.close()
+    _corrupt(img, blk, off + 0x08)               # i_atime
+    with pytest.raises(Errno) as e:
+        mount(img, read_only=True).root.lookup(b"f")
+    assert e.value.code == errno.EIO and "checksum" in str(e.value)
+
+
+def test_corrupt_directory_block_checksum_is_eio(tmp_path):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"d/f": b"x"}), "4M")
+    fs = mount(img, read_only=True)
+    pblk = fs.root.lookup(b"d").runs().lookup(0)[0]
+    fs.blockdev.close()
+    _corrupt(img, pblk, 30)                      # inside the name of an entry
+    with pytest.raises(Errno) as e:
+        list(mount(img, read_only=True).root.lookup(b"d").readdir(0))
+    assert e.value.code == errno.EIO
+
+
+def test_statfs_agrees_with_dumpe2fs(default_image):
+    st = mount(default_image[1], read_only=True).statfs()
+    hdr = dumpe2fs_header(default_image[1])
+    assert (st.f_blocks, st.f_bfree, st.f_files, st.f_ffree) == (
+        int(hdr["Block count"]), int(hdr["Free blocks"]), int(hdr["Inode count"]), int(hdr["Free inodes"]))
+    assert st.f_bavail == st.f_bfree - int(hdr["Reserved block count"]) and st.f_type == 0xEF53

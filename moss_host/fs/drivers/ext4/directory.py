@@ -24,6 +24,8 @@ _FT_TO_DT = {D.FT_REG_FILE: 8, D.FT_DIR: 4, D.FT_CHRDEV: 2, D.FT_BLKDEV: 6, D.FT
 
 
 class Ext4Dir(Ext4Inode):
+    _names: Optional[dict[bytes, int]] = None
+
     # -- block access
     def _blocks(self) -> Iterator[tuple[int, int]]:
         """(logical, physical) of each directory block."""
@@ -55,10 +57,19 @@ class Ext4Dir(Ext4Inode):
                     yield lblk, pblk, d
 
     def _find(self, name: bytes) -> Optional[tuple[int, D.Dirent]]:
-        for _, pblk, d in self._scan():
-            if d.name == name:
+        """(physical block, entry) of name. The first call scans the whole directory into
+        `_names` (name -> block), kept up to date by every edit, so lookups are then O(1)."""
+        if self.is_inline:
+            return next(((pblk, d) for _, pblk, d in self._scan() if d.name == name), None)
+        if self._names is None:
+            self._names = {d.name: pblk for _, pblk, d in self._scan()}
+        pblk = self._names.get(name)
+        if pblk is None:
+            return None
+        for d in D.entries(self.fs.blockdev.read_block(pblk), self.fs.filetype):
+            if d.inode and d.name == name:
                 return pblk, d
-        return None
+        raise Errno(EIO, f"ext4: directory {self.ino} index out of step for {name!r}")
 
     def _store(self, pblk: int, buf: bytearray) -> None:
         if self.fs.csum:
@@ -89,6 +100,7 @@ class Ext4Dir(Ext4Inode):
     # -- entry edits
     def _add_entry(self, name: bytes, ino: int, mode: int) -> None:
         """Add name -> ino; reuse free space in a block, else grow the directory by a block."""
+        self.fs.check_writable()
         if self.disk.i_flags & EXT4_INDEX_FL:
             self._deindex()
         ft = D.ft_of_mode(mode) if self.fs.filetype else 0
@@ -96,14 +108,14 @@ class Ext4Dir(Ext4Inode):
             buf = self.fs.blockdev.block(pblk)
             slot = D.find_space(buf[:self._usable()], len(name))
             if slot is not None:
-                D.add_at(buf, slot, ino, name, ft)
-                self._store(pblk, buf)
-                self.touch()
-                return
-        pblk = self._grow()
-        buf = self.fs.blockdev.block(pblk)
-        D.add_at(buf, (0, 0), ino, name, ft)
+                break
+        else:
+            pblk, slot = self._grow(), (0, 0)
+            buf = self.fs.blockdev.block(pblk)
+        D.add_at(buf, slot, ino, name, ft)
         self._store(pblk, buf)
+        if self._names is not None:
+            self._names[name] = pblk
         self.touch()
 
     def _usable(self) -> int:
@@ -126,6 +138,7 @@ class Ext4Dir(Ext4Inode):
         self.save()
 
     def _remove_entry(self, name: bytes) -> int:
+        self.fs.check_writable()
         found = self._find(name)
         if found is None:
             raise Errno(ENOENT)
@@ -133,6 +146,8 @@ class Ext4Dir(Ext4Inode):
         buf = self.fs.blockdev.block(pblk)
         ino = D.remove(buf, name)
         self._store(pblk, buf)
+        if self._names is not None:
+            self._names.pop(name, None)
         self.touch()
         return ino
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import stat as S
 import time
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
@@ -35,6 +35,21 @@ from .superblock import (EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCO
                          RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData)
 
 EXT4_ROOT_INO = 2
+
+
+class StatFs(NamedTuple):
+    """struct statfs's fields (without f_fsid and f_flags, which belong to the mount)."""
+    f_type: int
+    f_bsize: int
+    f_blocks: int
+    f_bfree: int
+    f_bavail: int
+    f_files: int
+    f_ffree: int
+    f_namelen: int
+    f_frsize: int
+
+
 DEFAULT_EXTRA_ISIZE = 32
 
 
@@ -63,6 +78,20 @@ class Ext4Superblock(Superblock):
             return ((1 << 32) - 1) * bs
         per = bs // 4
         return min((12 + per + per ** 2 + per ** 3) * bs, (1 << 63) - 1)
+
+    def check_writable(self) -> None:
+        """Every modifying operation starts here: EROFS on a read-only mount."""
+        if self.read_only:
+            raise Errno(EROFS)
+
+    def statfs(self) -> StatFs:
+        """Figures for statfs(2)/df (ext4_statfs): blocks, free blocks, inodes, free inodes."""
+        sbd = self.sbd
+        reserved = sbd.s_r_blocks_count_lo | ((sbd.s_r_blocks_count_hi << 32) if sbd.is_64bit else 0)
+        free = sbd.free_blocks_count
+        return StatFs(f_type=EXT4_SUPER_MAGIC, f_bsize=self.block_size, f_blocks=sbd.blocks_count,
+                      f_bfree=free, f_bavail=max(0, free - reserved), f_files=sbd.s_inodes_count,
+                      f_ffree=sbd.s_free_inodes_count, f_namelen=255, f_frsize=self.block_size)
 
     # -- inode table
     def _inode_location(self, ino: int) -> tuple[int, int]:
@@ -112,8 +141,7 @@ class Ext4Superblock(Superblock):
     def new_inode(self, mode: int, uid: int, gid: int, parent: Ext4Inode, rdev: int = 0) -> Ext4Inode:
         """Allocate and initialise an inode (__ext4_new_inode): regular files, directories and
         slow symlinks get an empty extent tree when the filesystem has extents."""
-        if self.read_only:
-            raise Errno(EROFS)
+        self.check_writable()
         goal_group = (parent.ino - 1) // self.sbd.s_inodes_per_group
         ino = self.alloc.alloc_inode(S.S_ISDIR(mode), goal_group)
         disk = new_disk_inode(self.sbd.inode_size, self.sbd.s_want_extra_isize or DEFAULT_EXTRA_ISIZE,

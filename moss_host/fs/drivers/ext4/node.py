@@ -54,6 +54,7 @@ class Ext4Inode(Inode):
         return st
 
     def setattr(self, mode=None, uid=None, gid=None, atime_ns=None, mtime_ns=None) -> None:
+        self.fs.check_writable()
         super().setattr(mode, uid, gid, atime_ns, mtime_ns)
         self.save()
 
@@ -148,6 +149,7 @@ class Ext4Inode(Inode):
 
     def write_data(self, offset: int, data: bytes) -> int:
         """Store data at offset, allocating blocks; returns the bytes written (short on ENOSPC)."""
+        self.fs.check_writable()
         if self.dead:
             raise Errno(EIO, "write to a freed ext4 inode")
         if not data:
@@ -210,6 +212,7 @@ class Ext4Inode(Inode):
     def truncate_data(self, size: int) -> None:
         """Set the size: shrinking frees whole blocks past it and zeroes the partial last block's
         tail (so a later extension reads zeros); growing leaves a hole."""
+        self.fs.check_writable()
         if size > self.fs.max_file_size:
             raise Errno(EFBIG)
         if self.dead:
