@@ -104,9 +104,14 @@ class Kernel:
         files = FdTable()
         for fd, f in enumerate(self.console_files):
             files.install_at(fd, f)
-        # Like Linux's first process, pid 1 starts in process group 0 and session 0.
+        # Like Linux's first process, pid 1 starts in process group 0 and session 0 -- unless
+        # the console is a terminal: then it leads session 1 on it, as getty would arrange,
+        # so that the shell at the prompt has job control and ^C reaches it.
         task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds(), kernel=self,
                     start_time=self.uptime())
+        if getattr(self, "console_tty", None) is not None:
+            task.pgid = task.sid = pid
+            task.ctty = self.console_tty
         self.exec_into(task, argv[0], [a.encode() for a in argv], self.config.env)
         self.tasks[pid] = task
         return task

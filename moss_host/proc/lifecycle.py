@@ -183,6 +183,9 @@ def exit_task(task: Task, status: int) -> None:
     release_vfork_parent(task)
     _release_files(task.files)
     task.mm.release()
+    if task.sid == task.tgid and task.ctty is not None:
+        from moss_host.tty.tty import disassociate_ctty
+        disassociate_ctty(task)                 # SIGHUP to the foreground group, tty detached
     _reparent_children(task)
     if task.tid == 1:
         kernel.init_exited(status)
