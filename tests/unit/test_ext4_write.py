@@ -12,8 +12,8 @@ from moss_host.fs.stat import major, makedev, minor
 from moss_host.fs.vfs import (vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir, vfs_symlink,
                               vfs_unlink)
 
-from .test_ext4_support import (at, debugfs, debugfs_cat, dumpe2fs_header, make_tree, mkfs, mount, read_all,
-                                run, unmount_and_check, vfs)
+from .test_ext4_support import (at, debugfs, debugfs_cat, debugfs_write, dumpe2fs_header, make_tree, mkfs,
+                                mount, read_all, run, unmount_and_check, vfs)
 
 RNG = random.Random(7)
 
@@ -304,3 +304,62 @@ def test_sync_writes_a_consistent_image_while_still_mounted(image):
     fs.sync()
     assert debugfs_cat(image, "/synced") == b"data"
     unmount_and_check(fs, image)
+
+
+def test_unlink_frees_an_external_xattr_block(tmp_path):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"data"}), "4M")
+    (tmp_path / "val").write_bytes(b"v" * 600)         # too big for the inode: goes to a block
+    debugfs_write(img, f"ea_set -f {tmp_path / 'val'} /f user.big")
+    assert "File ACL: 0" not in debugfs(img, "stat /f")
+    before = free_blocks(img)
+    fs = mount(img)
+    ctx = vfs(fs)
+    vfs_unlink(at(ctx, b"/"), b"f", None)
+    unmount_and_check(fs, img)
+    assert free_blocks(img) == before + 2                # the data block and the xattr block
+
+
+def test_an_open_file_outlives_its_last_name_and_goes_at_last_close(tmp_path):
+    img = mkfs(tmp_path / "img", None, "4M")
+    before = free_blocks(img)
+    fs = mount(img)
+    ctx = vfs(fs)
+    f = create(ctx, b"/tmpfile", rand(50_000))
+    f.opened()
+    vfs_unlink(at(ctx, b"/"), b"tmpfile", None)
+    f.write(50_000, b"still writable")
+    assert f.read(50_000, 100) == b"still writable" and f.nlink == 0
+    fs.sync()
+    assert dumpe2fs_header(img)["First orphan inode"] == str(f.ino)
+    f.closed()
+    assert f.dead
+    unmount_and_check(fs, img)
+    assert free_blocks(img) == before and "First orphan inode" not in dumpe2fs_header(img)
+
+
+def test_unmount_frees_orphans_still_open(tmp_path):
+    img = mkfs(tmp_path / "img", None, "4M")
+    before = free_blocks(img)
+    fs = mount(img)
+    ctx = vfs(fs)
+    for name in (b"a", b"b", b"c"):
+        create(ctx, b"/" + name, rand(5000)).opened()
+    for name in (b"b", b"a", b"c"):
+        vfs_unlink(at(ctx, b"/"), name, None)
+    unmount_and_check(fs, img)
+    assert free_blocks(img) == before
+
+
+def test_orphans_left_by_a_crash_are_cleaned_up_at_the_next_mount(tmp_path):
+    img = mkfs(tmp_path / "img", None, "4M")
+    before = free_blocks(img)
+    fs = mount(img)
+    ctx = vfs(fs)
+    for name in (b"x", b"y"):
+        create(ctx, b"/" + name, rand(20_000)).opened()
+        vfs_unlink(at(ctx, b"/"), name, None)
+    fs.sync()
+    fs.blockdev.close()                                  # "crash": no unmount, orphans on disk
+    assert run("e2fsck", "-fn", str(img), check=False).returncode != 0
+    unmount_and_check(mount(img), img)                   # the mount finishes the deletions
+    assert free_blocks(img) == before

@@ -30,6 +30,7 @@ from .file import EXT4_N_BLOCKS_BYTES, Ext4File, Ext4Special, Ext4Symlink
 from .groups import GroupTable
 from .inode import EXT4_EXTENTS_FL, DiskInode, new_disk_inode
 from .node import Ext4Inode, encode_rdev
+from .orphan import OrphanList
 from .superblock import (EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE, INCOMPAT_READ,
                          INCOMPAT_RECOVER, INCOMPAT_WRITE, RO_COMPAT_DIR_NLINK, RO_COMPAT_HUGE_FILE,
                          RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData)
@@ -70,6 +71,7 @@ class Ext4Superblock(Superblock):
         self._inodes: dict[int, Ext4Inode] = {}
         self.verified_dir_blocks: set[int] = set()      # directory blocks whose checksum was checked
         self._mount_state = sbd.s_state
+        self.orphans = OrphanList(self)
         self.root = self.iget(EXT4_ROOT_INO)
 
     def _max_file_size(self) -> int:
@@ -174,21 +176,29 @@ class Ext4Superblock(Superblock):
         return inode
 
     def drop_link(self, inode: Ext4Inode) -> None:
-        """One name of a non-directory is gone; free it with the last one.
-        An open file whose last name goes is freed now too (no orphan list): see docs/ext4.md."""
+        """One name of a non-directory is gone; the inode goes with its last name, or at its
+        last close if it is open (then it waits on the orphan list)."""
         inode.nlink -= 1
         inode.ctime_ns = now_ns()
         if inode.nlink <= 0:
-            self.release(inode)
+            self._unlinked(inode)
         else:
             inode.save()
 
     def drop_dir(self, inode: Ext4Inode) -> None:
         inode.nlink = 0
-        self.release(inode)
+        self._unlinked(inode)
+
+    def _unlinked(self, inode: Ext4Inode) -> None:
+        inode.nlink = 0
+        if inode.open_count > 0:
+            self.orphans.add(inode)
+        else:
+            self.release(inode)
 
     def release(self, inode: Ext4Inode) -> None:
         """Free an inode and its blocks (ext4_evict_inode + ext4_free_inode): links 0, dtime set."""
+        self.orphans.remove(inode)
         inode.free_all_blocks()
         inode.nlink = 0
         inode.disk.size = 0
@@ -200,7 +210,7 @@ class Ext4Superblock(Superblock):
         self._inodes.pop(inode.ino, None)
 
     # -- superblock state and write-back
-    def _write_super(self) -> None:
+    def write_super(self) -> None:
         raw = self.sbd.pack()
         bs = self.block_size
         blk, off = divmod(SUPERBLOCK_OFFSET, bs)
@@ -209,11 +219,14 @@ class Ext4Superblock(Superblock):
         self.blockdev.mark_dirty(blk)
 
     def mark_mounted(self) -> None:
+        """What a read-write mount writes at once; an orphan chain left by a crash is cleaned up."""
         sbd = self.sbd
+        if sbd.s_last_orphan:
+            self.orphans.cleanup_at_mount()
         sbd.s_state &= ~EXT4_VALID_FS
         sbd.s_mnt_count = (sbd.s_mnt_count + 1) & 0xFFFF
         sbd.s_mtime = int(time.time()) & 0xFFFFFFFF
-        self._write_super()
+        self.write_super()
         self.blockdev.flush()
 
     def sync(self) -> None:
@@ -223,13 +236,14 @@ class Ext4Superblock(Superblock):
         for inode in list(self._inodes.values()):
             inode.save()
         self.sbd.touch_write_time()
-        self._write_super()
+        self.write_super()
         self.blockdev.flush()
 
     def unmount(self) -> None:
         """Restore the state found at mount (clean stays clean) and flush."""
         if self.read_only:
             return
+        self.orphans.release_all()
         self.sbd.s_state = self._mount_state
         self.sync()
 

@@ -1,4 +1,5 @@
-"""Inline data (INCOMPAT_INLINE_DATA, EXT4_INLINE_DATA_FL), read only: files and directories.
+"""Extended-attribute storage: inline data (INCOMPAT_INLINE_DATA, EXT4_INLINE_DATA_FL; read
+only: files and directories), and the reference count of external xattr blocks.
 
 A small file's bytes live in the inode itself: the first 60 in i_block, the rest in
 the value of the in-inode extended attribute "system.data" (name index 7). In-inode
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import struct
 
+from .crc32c import crc32c
 from .dir import FT_DIR, Dirent, entries
 from .inode import EXT4_GOOD_OLD_INODE_SIZE, DiskInode
 
@@ -52,3 +54,30 @@ def inline_dir_entries(disk: DiskInode, ino: int) -> list[Dirent]:
     for base, area in ((4, bytes(disk.i_block[4:])), (60, _system_data(disk))):
         out += [d._replace(off=base + d.off) for d in entries(area) if d.inode]
     return out
+
+
+# ---------------------------------------------------------------- external xattr blocks
+
+XATTR_BLOCK_REFCOUNT = 4      # h_refcount in struct ext4_xattr_header
+XATTR_BLOCK_CHECKSUM = 0x10   # h_checksum
+
+
+def xattr_block_checksum(fs_seed: int, blk: int, block: bytes) -> int:
+    """ext4_xattr_block_csum: crc32c(seed, le64 block number, the block with h_checksum zero)."""
+    buf = bytearray(block)
+    struct.pack_into("<I", buf, XATTR_BLOCK_CHECKSUM, 0)
+    return crc32c(crc32c(fs_seed, struct.pack("<Q", blk)), bytes(buf))
+
+
+def drop_xattr_block_ref(buf: bytearray, blk: int, fs_seed: int | None) -> bool:
+    """An inode stops using xattr block `blk` (contents in buf): decrement h_refcount and
+    refresh the checksum. Returns True when no inode uses it any more (free it)."""
+    if struct.unpack_from("<I", buf, 0)[0] != XATTR_MAGIC:
+        return False                       # not an xattr block: leave it alone rather than guess
+    refs = struct.unpack_from("<I", buf, XATTR_BLOCK_REFCOUNT)[0]
+    if refs <= 1:
+        return True
+    struct.pack_into("<I", buf, XATTR_BLOCK_REFCOUNT, refs - 1)
+    if fs_seed is not None:
+        struct.pack_into("<I", buf, XATTR_BLOCK_CHECKSUM, xattr_block_checksum(fs_seed, blk, bytes(buf)))
+    return False

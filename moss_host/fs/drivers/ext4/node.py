@@ -18,7 +18,7 @@ from ...vfs import Inode
 from .blockmap import build_blockmap, read_blockmap
 from .extents import build_extents, read_extents
 from .inode import EXT4_EXTENTS_FL, EXT4_INLINE_DATA_FL, DiskInode
-from .inline import read_inline
+from .inline import drop_xattr_block_ref, read_inline
 from .runs import Runs
 
 if TYPE_CHECKING:
@@ -35,8 +35,19 @@ class Ext4Inode(Inode):
         self.nlink = disk.i_links_count
         self.atime_ns, self.mtime_ns, self.ctime_ns = disk.atime_ns, disk.mtime_ns, disk.ctime_ns
         self.dead = False               # freed (last link gone); see Ext4Superblock.release
+        self.open_count = 0             # open files on it (opened/closed); keeps an unlinked inode alive
         self._runs: Optional[Runs] = None
         self._tree: list[int] = []      # extent-tree or indirect blocks
+
+    # -- open/close notifications (the hook that lets an unlinked open file live on)
+    def opened(self) -> None:
+        self.open_count += 1
+
+    def closed(self) -> None:
+        """The last close of an inode whose names are all gone frees it."""
+        self.open_count -= 1
+        if self.open_count == 0 and self.nlink == 0 and not self.dead and not self.fs.read_only:
+            self.fs.release(self)
 
     # -- attributes
     @property
@@ -233,13 +244,23 @@ class Ext4Inode(Inode):
         self.save()
 
     def free_all_blocks(self) -> None:
-        """Release data and mapping blocks (the inode is being deleted)."""
+        """Release data and mapping blocks, and this inode's reference to an xattr block
+        (the inode is being deleted)."""
         if self.has_block_map() and not self.is_inline:
             for r in self.runs():
                 self.fs.alloc.free_blocks(r.pblk, r.length)
             for blk in self._tree:
                 self.fs.alloc.free_blocks(blk, 1)
         self._runs, self._tree = Runs(), []
+        acl = self.disk.file_acl
+        if acl:
+            buf = self.fs.blockdev.block(acl)
+            seed = self.fs.sbd.csum_seed if self.fs.csum else None
+            if drop_xattr_block_ref(buf, acl, seed):
+                self.fs.alloc.free_blocks(acl, 1)
+            else:
+                self.fs.blockdev.mark_dirty(acl)
+            self.disk.i_file_acl_lo = self.disk.l_i_file_acl_high = 0
 
 
 # ---------------------------------------------------------------- device numbers in i_block
