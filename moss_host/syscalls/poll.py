@@ -23,6 +23,7 @@ from typing import Callable
 
 from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
+from moss_host.proc.task import State
 
 from .table import syscall
 
@@ -123,6 +124,8 @@ async def wait_until_ready(task, scan: Callable[[], int], watched: Callable[[], 
         try:
             await sleep_on(watched(), deadline)
         except asyncio.CancelledError:
+            if task.state is State.ZOMBIE:
+                raise                   # the task is gone: nothing to write back
             raise Errno(ERESTARTNOHAND) from None
 
 

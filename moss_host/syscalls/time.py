@@ -106,7 +106,8 @@ async def _relative_sleep(task, deadline: float, rem: int) -> int:
         await _sleep_until(deadline)
         return 0
     except asyncio.CancelledError:
-        pass
+        if task.state is State.ZOMBIE:
+            raise                       # the task is gone (and its memory with it)
     left = max(0, int((deadline - asyncio.get_running_loop().time()) * NSEC))
     task.restart_block = lambda: _relative_sleep(task, deadline, rem)
     if rem:
