@@ -530,3 +530,48 @@ def test_mknodat_makes_fifos_and_checks_type_and_privilege():
     assert task.fs.root.inode.lookup(b"tmp").lookup(b"c").rdev == 0x103
     task.creds.euid = 1000
     assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/c2"), S.S_IFCHR | 0o600, 0x103) == -errno.EPERM
+
+
+def test_host_fd_watchers_share_one_loop_registration():
+    import os
+    from moss_host.fs.hostfile import _watchers, watch_host_fd
+    r, w = os.pipe()
+
+    async def main():
+        hits = []
+        stop_a = watch_host_fd(r, False, lambda: hits.append("a"))
+        stop_b = watch_host_fd(r, False, lambda: hits.append("b"))
+        os.write(w, b"x")
+        await asyncio.sleep(0.01)
+        stop_a()
+        assert (r, False) in _watchers                  # b still watches
+        hits.clear()
+        await asyncio.sleep(0.01)
+        assert hits and set(hits) == {"b"}
+        stop_b()
+        assert (r, False) not in _watchers
+        return True
+    try:
+        assert run(main())
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@covers("ppoll")
+def test_ppoll_on_a_host_pipe_wakes_when_the_host_writes():
+    import os
+    from moss_host.fs.hostfile import HostFile
+    task = make_task()
+    r, w = os.pipe()
+    fd = task.files.install(HostFile(r, O_RDONLY))
+    fds = pollfds(task, (fd, POLLIN))
+
+    async def main():
+        asyncio.get_running_loop().call_later(0.02, os.write, w, b"x")
+        return await acall(task, "ppoll", fds, 1, 0, 0, 8)
+    try:
+        assert run(main()) == 1 and revents(task, fds, 1) == [POLLIN]
+    finally:
+        os.close(r)
+        os.close(w)
