@@ -514,3 +514,8 @@ def test_sysinfo_values_match_meminfo_and_uptime(world):
     info = sysinfo_values(world.kernel)
     assert (info["totalram"], info["freeram"], info["mem_unit"]) == (256 << 20, 200 << 20, 1)
     assert 100 <= info["uptime"] < 200 and info["procs"] == 1 and info["loads"] == [0, 0, 0]
+
+
+def test_statfs_of_proc_is_its_magic_and_no_blocks(world):
+    st = lookup(world.fs, b"/proc").mount.sb.statfs()
+    assert (st.f_type, st.f_blocks, st.f_files, st.f_namelen) == (0x9FA0, 0, 0, 255)

@@ -21,7 +21,7 @@ Two things differ from a stored filesystem:
 from __future__ import annotations
 
 import weakref
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from ....errors import ENOENT, Errno
 from ...vfs import Dentry, Superblock
@@ -29,6 +29,7 @@ from . import system
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
 from .pid import PidDir, mounts_text
 
+PROC_SUPER_MAGIC = 0x9FA0
 PID_POS = 1 << 20          # readdir position of /proc/<pid> is PID_POS + pid: after every fixed entry
 PROC_ROOT_INO = 1
 
@@ -40,6 +41,19 @@ class _NoCache(dict):
 
     def __setitem__(self, name: bytes, child: Dentry) -> None:
         child.children = _NoCache()
+
+
+class StatFs(NamedTuple):
+    """statfs(2)'s figures, the same fields ext4's Superblock.statfs() returns."""
+    f_type: int
+    f_bsize: int
+    f_blocks: int
+    f_bfree: int
+    f_bavail: int
+    f_files: int
+    f_ffree: int
+    f_namelen: int
+    f_frsize: int
 
 
 class ProcFs(Superblock):
@@ -70,6 +84,10 @@ class ProcFs(Superblock):
             ino = self._path_inos[path] = self._next_ino
             self._next_ino += 1
         return ino
+
+    def statfs(self) -> StatFs:
+        """proc has no blocks and no inode count (df lists it with zeros, or skips it)."""
+        return StatFs(PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0, 255, 4096)
 
     # -- the kernel's state
     def current_task(self):
