@@ -16,7 +16,7 @@ import time
 from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
-from moss_host.proc.signals import SI_KERNEL, SIGALRM, SigInfo, send_signal
+from moss_host.proc.signals import SI_KERNEL, SIGALRM, SIGPROF, SIGVTALRM, SigInfo, send_signal
 from moss_host.proc.task import State
 
 from .table import syscall
@@ -158,13 +158,17 @@ async def restart_syscall(task) -> int:
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
 ITIMERVAL = struct.Struct("<qqqq")      # it_interval {sec, usec}, it_value {sec, usec}
 USEC = 1_000_000
+TICK_NS = 4_000_000                     # Linux's TICK_NSEC at HZ=250 (Debian arm64)
+CPU_TICK = 0.004                        # how often armed CPU-time timers are checked (seconds)
 
 
-class RealTimer:
-    """A process's ITIMER_REAL: SIGALRM at `deadline` (loop time), then every `interval_ns`.
+class ProcessTimers:
+    """A process's three interval timers (kept on its thread-group leader as task.itimer_real).
 
-    ITIMER_VIRTUAL and ITIMER_PROF are only stored (set/get round-trip): no per-process
-    CPU-time accounting drives them yet, so they never fire.
+    ITIMER_REAL is a loop timer: SIGALRM at `deadline` (loop time), then every `interval_ns`.
+    ITIMER_VIRTUAL (user CPU time, SIGVTALRM) and ITIMER_PROF (user + system CPU time,
+    SIGPROF) expire against the process's CPU clocks; while one is armed a loop timer checks
+    them every tick, as Linux's tick-based accounting does (so they fire up to a tick late).
     """
 
     def __init__(self, process):
@@ -172,8 +176,10 @@ class RealTimer:
         self.deadline: float | None = None
         self.interval_ns = 0
         self.handle: asyncio.TimerHandle | None = None
-        self.stored = {ITIMER_VIRTUAL: (0, 0), ITIMER_PROF: (0, 0)}   # (interval_ns, value_ns)
+        self.cpu = {ITIMER_VIRTUAL: [0, None], ITIMER_PROF: [0, None]}  # which -> [interval_ns, expires_ns]
+        self.tick: asyncio.TimerHandle | None = None
 
+    # -- ITIMER_REAL
     def remaining_ns(self) -> int:
         if self.deadline is None:
             return 0
@@ -194,8 +200,7 @@ class RealTimer:
 
     def _expire(self) -> None:
         self.handle = None
-        process = self.process
-        if process.state is State.ZOMBIE:
+        if self.process.state is State.ZOMBIE:
             self.deadline = None
             return
         if self.interval_ns:
@@ -208,15 +213,59 @@ class RealTimer:
             self.handle = loop.call_at(self.deadline, self._expire)
         else:
             self.deadline = None
-        send_signal(process, SIGALRM, SigInfo(SIGALRM, SI_KERNEL))
+        send_signal(self.process, SIGALRM, SigInfo(SIGALRM, SI_KERNEL))
+
+    # -- ITIMER_VIRTUAL / ITIMER_PROF
+    def cpu_ns(self, which: int) -> int:
+        """The process's user (VIRTUAL) or user + system (PROF) CPU time, the current slice included."""
+        process = self.process
+        kernel = getattr(process, "kernel", None)
+        threads = [t for t in kernel.tasks.values() if t.tgid == process.tgid] if kernel is not None else []
+        total = 0
+        for t in threads or [process]:
+            total += t.utime_ns + (t.stime_ns if which == ITIMER_PROF else 0)
+            cpu = t.on_cpu
+            if cpu is not None and not cpu.trapped and hasattr(cpu, "resumed_at"):
+                total += max(0, time.monotonic_ns() - cpu.resumed_at)      # running user code now
+        return total
+
+    def get_cpu(self, which: int) -> tuple[int, int]:
+        interval, expires = self.cpu[which]
+        if expires is None:
+            return interval, 0
+        left = expires - self.cpu_ns(which)
+        return interval, left if left > 0 else TICK_NS      # "about to fire"
+
+    def set_cpu(self, which: int, value_ns: int, interval_ns: int) -> None:
+        self.cpu[which] = [interval_ns, self.cpu_ns(which) + value_ns + TICK_NS if value_ns else None]
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        armed = any(expires is not None for _, expires in self.cpu.values())
+        if armed and self.tick is None:
+            self.tick = asyncio.get_running_loop().call_later(CPU_TICK, self._on_tick)
+        elif not armed and self.tick is not None:
+            self.tick.cancel()
+            self.tick = None
+
+    def _on_tick(self) -> None:
+        self.tick = None
+        if self.process.state is State.ZOMBIE:
+            return
+        for which, signo in ((ITIMER_VIRTUAL, SIGVTALRM), (ITIMER_PROF, SIGPROF)):
+            interval, expires = self.cpu[which]
+            if expires is not None and self.cpu_ns(which) >= expires:
+                self.cpu[which][1] = expires + interval if interval else None
+                send_signal(self.process, signo, SigInfo(signo, SI_KERNEL))
+        self._schedule_tick()
 
 
-def _process_timer(task) -> RealTimer:
-    """The timer of task's process (kept on the thread-group leader)."""
+def _process_timers(task) -> ProcessTimers:
+    """The timers of task's process (kept on the thread-group leader)."""
     kernel = getattr(task, "kernel", None)
     leader = kernel.tasks.get(task.tgid, task) if kernel is not None else task
     if leader.itimer_real is None:
-        leader.itimer_real = RealTimer(leader)
+        leader.itimer_real = ProcessTimers(leader)
     return leader.itimer_real
 
 
@@ -225,10 +274,10 @@ def _pack_itimerval(interval_ns: int, value_ns: int) -> bytes:
     return ITIMERVAL.pack(i_us // USEC, i_us % USEC, v_us // USEC, v_us % USEC)
 
 
-def _get(timer: RealTimer, which: int) -> tuple[int, int]:
+def _get(timers: ProcessTimers, which: int) -> tuple[int, int]:
     if which == ITIMER_REAL:
-        return timer.interval_ns, timer.remaining_ns()
-    return timer.stored[which]
+        return timers.interval_ns, timers.remaining_ns()
+    return timers.get_cpu(which)
 
 
 @syscall("getitimer")
@@ -237,14 +286,15 @@ async def getitimer(task, which: "Int", value: "Ptr") -> int:
     which = fd_arg(which)
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise Errno(EINVAL)
-    task.mm.write(value, _pack_itimerval(*_get(_process_timer(task), which)))
+    task.mm.write(value, _pack_itimerval(*_get(_process_timers(task), which)))
     return 0
 
 
 @syscall("setitimer")
 async def setitimer(task, which: "Int", new: "Ptr", old: "Ptr") -> int:
     """Arm (or with a zero it_value disarm) timer `which`; the previous setting goes to old.
-    ITIMER_REAL sends SIGALRM to the process (glibc's alarm() is built on this)."""
+    ITIMER_REAL sends SIGALRM (glibc's alarm() is built on it), ITIMER_VIRTUAL SIGVTALRM and
+    ITIMER_PROF SIGPROF, to the process."""
     interval_ns = value_ns = 0
     if new:
         i_s, i_us, v_s, v_us = ITIMERVAL.unpack(task.mm.read(new, ITIMERVAL.size))
@@ -254,12 +304,12 @@ async def setitimer(task, which: "Int", new: "Ptr", old: "Ptr") -> int:
     which = fd_arg(which)
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise Errno(EINVAL)
-    timer = _process_timer(task)
-    previous = _get(timer, which)
+    timers = _process_timers(task)
+    previous = _get(timers, which)
     if which == ITIMER_REAL:
-        timer.arm(value_ns, interval_ns)
+        timers.arm(value_ns, interval_ns)
     else:
-        timer.stored[which] = (interval_ns, value_ns)
+        timers.set_cpu(which, value_ns, interval_ns)
     if old:
         task.mm.write(old, _pack_itimerval(*previous))
     return 0

@@ -50,3 +50,18 @@ def test_itimer_basic_matches_qemu_user():
     moss, linux = moss_run("/tests/itimer_basic"), qemu_user_run("itimer_basic")
     assert moss.stdout == linux.stdout
     assert moss.returncode == linux.returncode == 0
+
+
+@covers("setitimer", "getitimer")
+def test_itimer_virtual_and_prof_end_a_spinning_process():
+    r = moss_run("/tests/itimer_cpu")
+    assert r.returncode == 0, r.stderr.decode()
+    assert failures(r) == []
+    assert "spinning child killed by SIGVTALRM: ok" in lines(r)
+    assert "spinning child killed by SIGPROF: ok" in lines(r)
+
+
+def test_itimer_cpu_matches_qemu_user():
+    moss, linux = moss_run("/tests/itimer_cpu"), qemu_user_run("itimer_cpu")
+    assert moss.stdout == linux.stdout
+    assert moss.returncode == linux.returncode == 0

@@ -34,6 +34,7 @@ def make_task():
     t = make_fs_task()
     t.state, t.on_cpu, t.sighand, t.sigpending, t.siginfo = State.RUNNABLE, None, None, 0, {}
     t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.itimer_real, t.pending = 0, None, 2, 2, None, None, None
+    t.utime_ns = t.stime_ns = 0
     return t
 
 
@@ -575,3 +576,24 @@ def test_ppoll_on_a_host_pipe_wakes_when_the_host_writes():
     finally:
         os.close(r)
         os.close(w)
+
+
+@covers("setitimer", "getitimer")
+def test_itimer_virtual_and_prof_fire_on_cpu_time():
+    from moss_host.proc.signals import SIGPROF, SIGVTALRM
+    task = make_task()
+    ten_ms = task.mm.put(struct.pack("<qqqq", 0, 0, 0, 10_000))
+    cur = task.mm.alloc(32)
+
+    async def main():
+        assert await acall(task, "setitimer", 1, ten_ms, 0) == 0
+        assert await acall(task, "setitimer", 2, ten_ms, 0) == 0
+        await acall(task, "getitimer", 1, cur)
+        assert 0 < struct.unpack("<qqqq", task.mm.read(cur, 32))[3] <= 14_000
+        await asyncio.sleep(0.02)
+        assert not task.sigpending                  # no CPU time used: nothing fires
+        task.utime_ns += 20_000_000                 # 20 ms of user time
+        await asyncio.sleep(0.02)
+        assert task.sigpending & bit(SIGVTALRM) and task.sigpending & bit(SIGPROF)
+        assert task.itimer_real.tick is None        # one-shot: disarmed, no more ticks
+    run(main())
