@@ -60,6 +60,8 @@ class AddressSpace:
             self._make_writable(vma, page) if is_write else self.mem.flush_page(self.asid, page)
             return
         self._populate_around(vma, page)
+        if is_write and not pt.desc_is_writable(self.table.lookup(page)):
+            self._make_writable(vma, page)      # a page-cache page: the writer gets its own copy
 
     def _populate_around(self, vma: Vma, page: int) -> None:
         window = FAULT_AROUND * PAGE_SIZE
@@ -71,21 +73,33 @@ class AddressSpace:
 
     def _populate(self, vma: Vma, va: int) -> int:
         mem = self.mem
-        pa = mem.alloc_zeroed() if vma.backing is None else mem.alloc_frame()
-        if vma.backing is not None:
-            data = vma.backing.read(vma.offset + (va - vma.start), PAGE_SIZE)
+        backing = vma.backing
+        if backing is None:
+            pa = mem.alloc_zeroed()
+        else:
+            offset = vma.offset + (va - vma.start)
+            page_key = getattr(backing, "page_key", None)
+            key = page_key(offset) if page_key is not None and not vma.shared else None
+            if key is not None:                 # a page of a file: the cache's frame, shared
+                pa = mem.page_cache.frame(key, lambda: backing.read(offset, PAGE_SIZE))
+                mem.share(pa)
+                self._install(vma, va, pa, copy_on_write=True)
+                return pa
+            pa = mem.alloc_frame()
+            data = backing.read(offset, PAGE_SIZE)
             mem.physmem.write(pa, data)
             if len(data) < PAGE_SIZE:
                 mem.physmem.zero(pa + len(data), PAGE_SIZE - len(data))
         self._install(vma, va, pa)
         return pa
 
-    def _install(self, vma: Vma, va: int, pa: int) -> None:
+    def _install(self, vma: Vma, va: int, pa: int, copy_on_write: bool = False) -> None:
         prot = vma.prot
         if prot & PROT_EXEC:
             self.mem.exec_frames.add(pa)
         if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
-            self.table.map(va, pt.user_page_desc(pa, True, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC)))
+            writable = bool(prot & PROT_WRITE) and not copy_on_write
+            self.table.map(va, pt.user_page_desc(pa, True, writable, bool(prot & PROT_EXEC)))
         self.resident[va] = pa
 
     def _make_writable(self, vma: Vma, page: int) -> None:

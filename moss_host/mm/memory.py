@@ -13,7 +13,8 @@ from __future__ import annotations
 from moss_host.addr import PA, PAGE_SIZE
 from moss_host.machine import layout as L
 
-from .frames import FrameAllocator
+from .frames import FrameAllocator, OutOfMemory
+from .page_cache import PageCache
 from .physmem import PhysMem
 
 ASID_COUNT = 1 << 16
@@ -48,12 +49,20 @@ class Memory:
         self.tlbi_vas: list[int] = []        # operands for tlbi vae1is
         self.tlbi_asids: set[int] = set()
         self.tlbi_all = False
+        self.page_cache = PageCache(self)
 
     # -- frames ------------------------------------------------------------------------
 
     def alloc_frame(self) -> PA:
         """A frame for user data: the most recently freed one if any (cache-hot, no buddy work)."""
-        return self._hot.pop() if self._hot else self.frames.alloc()
+        if self._hot:
+            return self._hot.pop()
+        try:
+            return self.frames.alloc()
+        except OutOfMemory:
+            if not self.page_cache.shrink(HOT_FRAMES) or not self._hot:
+                raise
+            return self._hot.pop()
 
     def alloc_zeroed(self) -> PA:
         pa = self.alloc_frame()

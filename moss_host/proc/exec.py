@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from moss_host.addr import page_down, page_up
+from moss_host.addr import PAGE_SIZE, page_down, page_up
 from moss_host.errors import ENOEXEC, Errno
 from moss_host.loader import auxv as AUX
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
                                   choose_load_bias, parse_elf)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
+from moss_host.mm.page_cache import file_version
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 from moss_host.proc.vdso import map_vdso
 
@@ -21,15 +22,28 @@ from moss_host.proc.vdso import map_vdso
 HWCAP = AUX.CORTEX_A72_HWCAP & ~AUX.HWCAP_CPUID
 
 
+class ExecutableData(bytes):
+    """A program file's bytes, with the file version its pages are cached under."""
+    version: tuple | None = None
+
+
 class SegmentBacking:
     """Page contents of one PT_LOAD: file bytes up to p_filesz, zeros after (the bss)."""
 
     def __init__(self, data: bytes, file_end: int):
         self.data = data
         self.file_end = file_end
+        self.version = getattr(data, "version", None)
 
     def read(self, offset: int, n: int) -> bytes:
         return self.data[offset:min(offset + n, self.file_end)]
+
+    def page_key(self, offset: int):
+        """The page-cache key of the page at file offset `offset`; None for pure bss."""
+        valid = min(self.file_end - offset, PAGE_SIZE)
+        if self.version is None or valid <= 0:
+            return None
+        return self.version, offset, valid
 
 
 @dataclass
@@ -167,7 +181,9 @@ def read_executable(fs, path: bytes, creds) -> bytes:
     if not inode.is_reg:
         raise Errno(EACCES)
     permission(inode, cred, MAY_EXEC)
-    return inode.read(0, inode.getattr().st_size)
+    data = ExecutableData(inode.read(0, inode.getattr().st_size))
+    data.version = file_version(inode)
+    return data
 
 
 def read_string_array(mm, ptr: int) -> list[bytes]:

@@ -6,6 +6,8 @@ from moss_host.errors import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errno
 from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE,
                               MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, Vma)
 
+from moss_host.mm.page_cache import file_version
+
 from .table import syscall
 
 PROT_GROWSDOWN = 0x01000000
@@ -90,6 +92,10 @@ class InodeBacking:
 
     def read(self, offset: int, n: int) -> bytes:
         return self.inode.read(offset, n)
+
+    def page_key(self, offset: int):
+        """Private mappings of a file share its page-cache frames until written."""
+        return file_version(self.inode), offset
 
 
 def check_range(addr: int, length: int) -> int:
