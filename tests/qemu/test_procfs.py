@@ -129,3 +129,29 @@ def test_proc_self_comm_and_hostname_are_writable():
 def test_proc_self_fd_lists_the_open_descriptors():
     out = run("/bin/sh", "-c", "cd /proc/self/fd && echo *")
     assert out.split()[:3] == ["0", "1", "2"]
+
+
+# ---------------------------------------------------------------- with fork: several processes
+
+def test_ps_lists_a_background_child_and_itself():
+    lines = run("/bin/sh", "-c", "sleep 1 & ps -o pid,ppid,comm; wait").splitlines()
+    rows = [line.split() for line in lines[1:]]
+    assert ["1", "0", "sh"] in rows
+    assert ["2", "1", "sleep"] in rows
+    assert any(r[1] == "1" and r[2] == "ps" for r in rows)
+
+
+def test_a_reaped_child_leaves_proc():
+    out = run("/bin/sh", "-c", "sleep 0 & child=$!; wait; echo $child; ls /proc")
+    child, *names = out.split()
+    assert child not in names and "1" in names
+
+
+def test_proc_self_in_a_child_is_the_child():
+    out = run("/bin/sh", "-c", "readlink /proc/self; echo $$")
+    reader, shell = out.split()
+    assert shell == "1" and reader != "1"
+
+
+def test_head_of_dev_zero_through_a_pipe():
+    assert run("/bin/sh", "-c", "head -c 16 /dev/zero | od -An -tx1").split() == ["00"] * 16
