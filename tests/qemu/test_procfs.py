@@ -1,6 +1,6 @@
 """procfs and devfs under real programs: Debian's static BusyBox reading /proc and /dev in moss-py.
 
-One process per run (no pipelines: they need fork), so every check is a single applet.
+Most checks run one applet as pid 1; the last ones use the shell's fork for several processes.
 """
 import re
 
