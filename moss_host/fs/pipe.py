@@ -13,7 +13,8 @@ writes or, for a FIFO opened O_RDWR, both). The rules kept from Linux:
 * a read returns what is there (up to n), waits while the pipe is empty and some writer
   remains, and returns b"" (end of file) when no writer remains;
 * a write with no reader left raises EPIPE; the syscall layer sends SIGPIPE (this layer
-  does not know the task);
+  does not know the task). One difference: a large write whose reader goes away after
+  some bytes went in returns that count without SIGPIPE (Linux sends SIGPIPE as well);
 * poll: POLLIN when data is buffered, POLLHUP on a read end with no writer left (once a
   writer was ever seen), POLLOUT when a page buffer is free, POLLERR on a write end
   with no reader left.
@@ -29,12 +30,12 @@ with no reader is ENXIO); O_RDWR never waits. The buffer goes away with the last
 from __future__ import annotations
 
 import itertools
-from collections import deque
 import stat as S
 import struct
+from collections import deque
 from typing import Optional
 
-from ..errors import EAGAIN, EBUSY, EINVAL, ENXIO, EPERM, EPIPE, ENOTTY, Errno
+from ..errors import EAGAIN, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, Errno
 from ..proc.waitq import WaitQueue
 from .file import (FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
                    register_fifo_opener)

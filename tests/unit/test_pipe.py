@@ -199,7 +199,7 @@ def test_pipe_resize_rounds_to_pages_and_refuses_to_drop_data():
         r, w = pipe.open_pair(0)
         await w.write(b"x" * 10000)                         # three page buffers
         return r, w
-    ends = run(fill())
+    _ends = run(fill())                                  # (kept open while resizing)
     with pytest.raises(Errno) as e:
         pipe.resize(4096, privileged=False)
     assert e.value.code == errno.EBUSY
