@@ -155,3 +155,10 @@ def test_proc_self_in_a_child_is_the_child():
 
 def test_head_of_dev_zero_through_a_pipe():
     assert run("/bin/sh", "-c", "head -c 16 /dev/zero | od -An -tx1").split() == ["00"] * 16
+
+
+def test_start_time_of_a_later_child_counts_from_boot():
+    out = run("/bin/sh", "-c", "sleep 1; cat /proc/self/stat; cat /proc/uptime")
+    stat, uptime = out.splitlines()
+    start = int(stat.rsplit(") ", 1)[1].split()[19])           # field 22: starttime, in 1/100 s
+    assert 100 <= start <= float(uptime.split()[0]) * 100

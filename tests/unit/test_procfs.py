@@ -86,7 +86,7 @@ class World:
         task = Task(tid=tid, tgid=tgid or tid, mm=FakeMm() if mm == "fake" else mm, fs=self.fs.copy(),
                     files=FdTable(), creds=Creds(uid, uid, uid, uid, uid, uid), parent=parent,
                     kernel=self.kernel, comm=comm, exe=exe, pgid=tgid or tid, sid=1)
-        task.start_time = self.kernel.boot_time + 2.5
+        task.start_time = 2.5                              # seconds after boot
         task.utime_ns, task.stime_ns = 730_000_000, 120_000_000
         self.kernel.tasks[tid] = task
         return task

@@ -57,10 +57,8 @@ def ticks(ns: int) -> int:
 
 
 def start_ticks(kernel, task) -> int:
-    """Clock ticks from boot to the task's start (Task.start_time is time.monotonic(), 0 = at boot)."""
-    start = getattr(task, "start_time", 0.0) or 0.0
-    boot = getattr(kernel, "boot_time", 0.0) or 0.0
-    return max(0, int((start - boot) * USER_HZ)) if start else 0
+    """Clock ticks from boot to the task's start (Task.start_time: seconds since boot, kernel.uptime())."""
+    return max(0, int((getattr(task, "start_time", 0.0) or 0.0) * USER_HZ))
 
 
 def signal_masks(task) -> tuple[int, int, int, int]:
