@@ -8,7 +8,7 @@ Allocation is first-fit from a goal, which keeps a growing file contiguous.
 """
 from __future__ import annotations
 
-from ....errors import ENOSPC, Errno
+from ....errors import EIO, ENOSPC, Errno
 from .groups import EXT4_BG_BLOCK_UNINIT, EXT4_BG_INODE_UNINIT, GroupTable, bitmap_csum
 from .superblock import RO_COMPAT_GDT_CSUM
 
@@ -133,7 +133,10 @@ class Allocator:
         return self.groups.group_start(g) + i, run
 
     def free_blocks(self, first: int, count: int) -> None:
-        """Release a run of blocks (it may not cross a group boundary... so split it)."""
+        """Release a run of blocks, group by group. A run outside the filesystem (corrupt
+        metadata) is EIO rather than a write into some other group's bitmap."""
+        if first < self.sb.s_first_data_block or first + count > self.sb.blocks_count:
+            raise Errno(EIO, f"ext4: freeing blocks {first}+{count} outside the filesystem")
         while count:
             g, i = self.groups.group_of_block(first)
             here = min(count, self.groups.blocks_in_group(g) - i)

@@ -45,8 +45,8 @@ def read_extents(read_block: Callable[[int], bytes], root: bytes, seed: int | No
 
 
 def _walk(read_block, node: bytes, runs: list[Run], tree: list[int], seed: int | None, budget: int) -> None:
-    magic, entries, _max, depth, _gen = HEADER.unpack_from(node, 0)
-    if magic != EXT4_EXT_MAGIC or depth > budget:
+    magic, entries, eh_max, depth, _gen = HEADER.unpack_from(node, 0)
+    if magic != EXT4_EXT_MAGIC or depth > budget or entries > eh_max or eh_max > (len(node) - HEADER.size) // 12:
         raise Errno(EIO, "ext4: bad extent tree header")
     for k in range(entries):
         off = HEADER.size + 12 * k

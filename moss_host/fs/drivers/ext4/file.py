@@ -1,7 +1,8 @@
 """Regular files, symlinks and special files (devices, FIFOs, sockets) of ext2/3/4."""
 from __future__ import annotations
 
-from ....errors import EINVAL, Errno
+from ....errors import EINVAL, EIO, Errno
+from ...vfs import PATH_MAX
 from .node import Ext4Inode
 
 EXT4_N_BLOCKS_BYTES = 60       # a symlink target shorter than this is stored in i_block ("fast")
@@ -34,6 +35,8 @@ class Ext4Symlink(Ext4Inode):
         return not self.is_fast
 
     def readlink(self) -> bytes:
+        if self.size >= min(self.bs, PATH_MAX):
+            raise Errno(EIO, f"ext4: symlink {self.ino} claims {self.size} bytes")
         if self.is_fast:
             return bytes(self.disk.i_block[:self.size])
         return self.read_data(0, self.size)

@@ -270,7 +270,7 @@ def _check_super(blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool) ->
         raise Errno(EINVAL, f"{where} has no ext2/3/4 filesystem (bad superblock magic)")
     if not sbd.checksum_ok():
         raise Errno(EINVAL, f"{where}: ext4 superblock checksum is wrong; run e2fsck")
-    if sbd.s_log_block_size > 6 or sbd.s_blocks_per_group == 0 or sbd.s_inodes_per_group == 0:
+    if not _geometry_ok(sbd):
         raise Errno(EINVAL, f"{where}: ext4 superblock has an impossible geometry")
     unknown = sbd.s_feature_incompat & ~INCOMPAT_READ
     if unknown:
@@ -286,6 +286,23 @@ def _check_super(blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool) ->
     unknown_w = (sbd.s_feature_incompat & ~INCOMPAT_WRITE) | (sbd.s_feature_ro_compat & ~RO_COMPAT_WRITE)
     if unknown_w:
         raise Errno(EROFS, f"{where}: features {unknown_w:#x} can only be mounted read-only")
+
+
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+def _geometry_ok(sbd: SuperBlockData) -> bool:
+    """The sanity checks of ext4_fill_super that keep the rest of the driver's arithmetic sound."""
+    if sbd.s_log_block_size > 6:
+        return False
+    bs = sbd.block_size
+    return (0 < sbd.s_blocks_per_group <= 8 * bs and 0 < sbd.s_inodes_per_group <= 8 * bs
+            and sbd.s_first_data_block <= (1 if bs == 1024 else 0) and sbd.blocks_count > sbd.s_first_data_block
+            and _power_of_two(sbd.inode_size) and 128 <= sbd.inode_size <= bs
+            and (not sbd.is_64bit or (_power_of_two(sbd.desc_size) and 32 <= sbd.desc_size <= 1024))
+            and sbd.s_inodes_count <= sbd.group_count * sbd.s_inodes_per_group
+            and sbd.first_ino > 2)
 
 
 _minors = iter(range(0, 1 << 20))
