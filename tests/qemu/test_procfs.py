@@ -162,3 +162,18 @@ def test_start_time_of_a_later_child_counts_from_boot():
     stat, uptime = out.splitlines()
     start = int(stat.rsplit(") ", 1)[1].split()[19])           # field 22: starttime, in 1/100 s
     assert 100 <= start <= float(uptime.split()[0]) * 100
+
+
+# ---------------------------------------------------------------- reopening descriptors through /proc/self/fd
+
+def test_cat_dev_stdin_reads_the_pipe_from_the_host():
+    r = moss_run("/bin/cat", "/dev/stdin", stdin=b"data in\n")
+    assert (r.returncode, r.stdout) == (0, b"data in\n")
+
+
+def test_cat_dev_stdin_reads_a_shell_pipe():
+    assert run("/bin/sh", "-c", "echo hi | cat /dev/stdin") == "hi\n"
+
+
+def test_redirections_to_dev_stdout_and_dev_fd_1():
+    assert run("/bin/sh", "-c", "echo one > /dev/stdout; echo two > /dev/fd/1") == "one\ntwo\n"

@@ -248,7 +248,7 @@ def test_status_lines_follow_linux(world):
                          "FDSize", "Groups", "NStgid", "NSpid", "NSpgid", "NSsid"]
     assert keys.index("VmRSS") < keys.index("Threads") < keys.index("SigPnd") < keys.index("CapEff")
     assert f"Name:\tid\nUmask:\t0022\nState:\tR (running)\nTgid:\t{user.tid}\nNgid:\t0\n" in text
-    assert f"PPid:\t1\n" in text
+    assert "PPid:\t1\n" in text
     assert "Uid:\t1000\t1000\t1000\t1000\n" in text
     assert "Groups:\t10 20 \n" in text
     assert "VmRSS:\t      12 kB\n" in text                           # 3 pages, %8lu kB
@@ -519,3 +519,72 @@ def test_sysinfo_values_match_meminfo_and_uptime(world):
 def test_statfs_of_proc_is_its_magic_and_no_blocks(world):
     st = lookup(world.fs, b"/proc").mount.sb.statfs()
     assert (st.f_type, st.f_blocks, st.f_files, st.f_namelen) == (0x9FA0, 0, 0, 255)
+
+
+# ---------------------------------------------------------------- reopening through /proc/<pid>/fd
+
+def _open(world, path: bytes, flags: int):
+    return asyncio.run(open_file(world.fs, world.fs.root, path, flags, 0, Cred(0, 0)))
+
+
+def test_opening_proc_self_fd_of_a_pipe_opens_the_same_pipe(world):
+    from moss_host.fs.pipe import Pipe
+    pipe = Pipe()
+    t = world.kernel.tasks[1]
+    t.files.install_at(0, pipe.open_end(O_RDONLY))
+    writer = pipe.open_end(O_WRONLY)
+    t.files.install_at(1, writer)
+    assert world.readlink(b"/proc/self/fd/0") == f"pipe:[{pipe.ino}]".encode()
+    again = _open(world, b"/dev/stdin", O_RDONLY)            # /dev/stdin -> /proc/self/fd/0 -> pipe:[ino]
+    assert again.pipe is pipe and again is not t.files.get(0)
+
+    async def through():
+        await writer.write(b"hello")
+        return await again.read(100)
+    assert asyncio.run(through()) == b"hello"
+    t.files.install_at(4, again)
+    assert world.readlink(b"/proc/self/fd/4") == f"pipe:[{pipe.ino}]".encode()
+    st = lookup(world.fs, b"/proc/self/fd/0").inode.getattr()
+    assert S.S_ISFIFO(st.st_mode) and st.st_ino == pipe.ino
+
+
+def test_reopening_a_pipe_whose_writers_are_gone_does_not_wait(world):
+    from moss_host.fs.pipe import Pipe
+    pipe = Pipe()
+    world.kernel.tasks[1].files.install_at(0, pipe.open_end(O_RDONLY))
+    again = _open(world, b"/proc/self/fd/0", O_RDONLY)      # a FIFO would wait for a writer here
+    assert asyncio.run(again.read(10)) == b""               # no writer ever: end of file
+
+
+def test_opening_proc_self_fd_of_a_host_pipe_reads_the_host_pipe(world):
+    import os
+    from moss_host.fs.hostfile import HostFile
+    r, w = os.pipe()
+    try:
+        world.kernel.tasks[1].files.install_at(0, HostFile(r, O_RDONLY))
+        os.write(w, b"from the host")
+        again = _open(world, b"/proc/self/fd/0", O_RDONLY)
+        assert isinstance(again, HostFile) and again.fd == r
+        assert asyncio.run(again.read(100)) == b"from the host"
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_opening_proc_self_fd_of_a_socket_is_enxio(world):
+    class FakeSocket(OpenFile):
+        def stat(self):
+            return Stat(st_dev=9, st_ino=77, st_mode=S.S_IFSOCK | 0o777)
+    world.kernel.tasks[1].files.install_at(3, FakeSocket(O_RDONLY))
+    assert world.readlink(b"/proc/self/fd/3") == b"socket:[77]"
+    with pytest.raises(Errno) as e:
+        _open(world, b"/proc/self/fd/3", O_RDONLY)
+    assert e.value.code == errno.ENXIO
+
+
+def test_an_anonymous_name_not_open_in_the_process_is_enoent(world):
+    for name in (b"/proc/self/fd/pipe:[999]", b"/proc/self/fd/socket:[1]"):
+        with pytest.raises(Errno) as e:
+            lookup(world.fs, name)
+        assert e.value.code == errno.ENOENT
+    assert b"pipe:[999]" not in world.names(b"/proc/self/fd")

@@ -7,11 +7,11 @@ through an old descriptor, and a reaped process answers ESRCH (reads) or ENOENT 
 """
 from __future__ import annotations
 
-import stat as S
 from typing import Callable, Optional
 
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import path_of
+from .fd import FdDir
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
 
 PAGE = 4096
@@ -315,38 +315,6 @@ def _mangle(s: str) -> str:
     return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in s)
 
 
-def fd_target(f, root) -> bytes:
-    """What readlink of /proc/<pid>/fd/N gives: the path of an inode file, else `type:[ino]`."""
-    name = getattr(f, "proc_link", None)              # any OpenFile may name itself
-    if name:
-        return name.encode() if isinstance(name, str) else bytes(name)
-    loc = getattr(f, "location", None)
-    if loc is not None:
-        path, _ = path_of(loc, root)
-        return path + b" (deleted)" if loc.dentry.unlinked else path
-    try:
-        st = f.stat()
-    except Exception:           # a file kind without stat (should not happen): still give a name
-        return b"anon_inode:[unknown]"
-    if S.S_ISFIFO(st.st_mode):
-        return f"pipe:[{st.st_ino}]".encode()
-    if S.S_ISSOCK(st.st_mode):
-        return f"socket:[{st.st_ino}]".encode()
-    if S.S_ISCHR(st.st_mode):
-        return b"/dev/console"                         # the host terminal is the guest's console
-    return b"anon_inode:[host]"
-
-
-def fd_link_mode(f) -> int:
-    """lr-x------ for reading, l-wx------ for writing, lrwx------ for both (proc_fd_instantiate)."""
-    mode = 0
-    if f.readable:
-        mode |= 0o500
-    if f.writable:
-        mode |= 0o300
-    return mode
-
-
 # ---------------------------------------------------------------- the inodes
 
 class PidDir(ProcDir):
@@ -493,34 +461,3 @@ class TaskDir(ProcDir):
 
     def _maker(self, t):
         return lambda: PidDir(self.sb, t, self.path + b"/" + str(t.tid).encode(), self.ino, with_task_dir=False)
-
-
-class FdDir(ProcDir):
-    """/proc/<pid>/fd: a symlink per open descriptor, named by number, pointing at the file."""
-
-    def __init__(self, owner: PidDir, path: bytes):
-        c = owner.task.creds
-        super().__init__(owner.sb, path, mode=0o500, uid=c.euid, gid=c.egid, parent_ino=owner.ino)
-        self.owner = owner
-
-    def entries(self) -> list[Entry]:
-        task = self.owner.task
-        if not self.sb.alive(task) or is_zombie(task):
-            return []
-        self.owner.may_inspect()
-        return [Entry(2 + fd, str(fd).encode(), self._maker(fd, f)) for fd, f in task.files.items()]
-
-    def _maker(self, fd: int, f):
-        def target() -> bytes:
-            task = self.owner.check()
-            self.owner.may_inspect()
-            try:
-                current = task.files.get(fd)
-            except Errno:
-                raise Errno(ENOENT) from None
-            return fd_target(current, self.sb.reader_root())
-
-        def make() -> ProcSymlink:
-            c = self.owner.task.creds
-            return ProcSymlink(self.sb, self.path + b"/" + str(fd).encode(), target, fd_link_mode(f), c.euid, c.egid)
-        return make
