@@ -588,3 +588,17 @@ def test_an_anonymous_name_not_open_in_the_process_is_enoent(world):
             lookup(world.fs, name)
         assert e.value.code == errno.ENOENT
     assert b"pipe:[999]" not in world.names(b"/proc/self/fd")
+
+
+def test_mountinfo_numbers_each_mount_and_names_its_parent(world):
+    lines = [line.split() for line in world.read(b"/proc/self/mountinfo").decode().splitlines()]
+    assert [line[4] for line in lines] == ["/", "/dev", "/proc"]
+    root_id = lines[0][0]
+    assert lines[0][1] == root_id and lines[1][1] == root_id and lines[2][1] == root_id
+    assert len({line[0] for line in lines}) == 3
+    proc = lines[2]
+    dev = lookup(world.fs, b"/proc").inode.getattr().st_dev
+    assert proc[2] == f"{major(dev)}:{minor(dev)}" and proc[3] == "/"
+    assert proc[5:] == ["rw", "-", "proc", "proc", "rw"]
+    assert lines[0][5:] == ["rw", "-", "rootfs", "rootfs", "rw"]
+    assert world.read(b"/proc/self/mountinfo").split()[0] == world.read(b"/proc/1/mountinfo").split()[0]

@@ -2,7 +2,7 @@
 
     /proc/self, /proc/thread-self   symlinks to the *calling* task's directories
     /proc/<pid>/...                 pid.py: stat, status, statm, cmdline, environ, maps, comm,
-                                    mounts, fd/, task/, exe, cwd, root
+                                    task/, exe, cwd, root; fd.py: fd/; mounts.py: mounts, mountinfo
     /proc/{meminfo,cpuinfo,uptime,loadavg,stat,version,filesystems,mounts}, /proc/sys/kernel/...
                                     system.py
 
@@ -27,7 +27,8 @@ from ....errors import ENOENT, Errno
 from ...vfs import Dentry, Superblock
 from . import system
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
-from .pid import PidDir, mounts_text
+from .mounts import mounts_text
+from .pid import PidDir
 
 PROC_SUPER_MAGIC = 0x9FA0
 PID_POS = 1 << 20          # readdir position of /proc/<pid> is PID_POS + pid: after every fixed entry

@@ -12,6 +12,7 @@ from typing import Callable, Optional
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import path_of
 from .fd import FdDir
+from .mounts import mountinfo_text, mounts_text
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
 
 PAGE = 4096
@@ -289,32 +290,6 @@ def _mapped_file(task, name: str):
     return loc.inode, path.decode(errors="surrogateescape")
 
 
-def mounts_text(ns, root) -> bytes:
-    """/proc/<pid>/mounts (and /proc/mounts): `source mountpoint type options 0 0`, seen from `root`."""
-    from ...vfs import Location
-    lines = []
-    for m in ns.mounts():
-        path, reachable = path_of(Location(m, m.root), root)
-        if not reachable:
-            continue
-        sb = m.sb
-        fstype = sb.fstype
-        source = getattr(sb, "source", None) or fstype
-        if m.parent is None and fstype == "tmpfs":
-            source = fstype = "rootfs"          # the initramfs root, as Linux names it
-        options = "ro" if m.is_read_only else "rw"
-        extra = getattr(sb, "mount_options", "")
-        if extra:
-            options += "," + extra
-        lines.append(f"{_mangle(source)} {_mangle(path.decode(errors='surrogateescape'))} {fstype} {options} 0 0\n")
-    return "".join(lines).encode(errors="surrogateescape")
-
-
-def _mangle(s: str) -> str:
-    """Escape what would break the space-separated format, as Linux's mangle() does."""
-    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in s)
-
-
 # ---------------------------------------------------------------- the inodes
 
 class PidDir(ProcDir):
@@ -390,6 +365,7 @@ class PidDir(ProcDir):
             (b"root", self._link(b"root", lambda t: self._path(t, t.fs.root))),
             (b"exe", self._link(b"exe", self._exe)),
             (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root))),
+            (b"mountinfo", self._file(b"mountinfo", lambda t: mountinfo_text(t.fs.ns, t.fs.root))),
         ]
         return static_entries(table)
 
