@@ -40,6 +40,9 @@ class KernelConfig:
     ram_mib: int = 1024
     trace: bool = False
     gdb: str | None = None          # gdbstub address; the VM then waits for gdb to continue it
+    # pid 1 leads session 1 with a terminal console as its controlling tty (a shell as pid 1,
+    # as a getty would arrange); False for an init that makes its own sessions, as on Linux.
+    init_owns_console: bool = True
     env: list[bytes] = field(default_factory=lambda: list(DEFAULT_ENV))
 
 
@@ -58,6 +61,7 @@ class Kernel:
         self._done: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_status: int | None = None
+        self.restart_requested = False      # reboot(2) RESTART: cli.py boots a fresh kernel
         load_all()
 
     # -- running ---------------------------------------------------------------------------------
@@ -109,7 +113,7 @@ class Kernel:
         # so that the shell at the prompt has job control and ^C reaches it.
         task = Task(tid=pid, tgid=pid, mm=None, fs=self.root_fs, files=files, creds=Creds(), kernel=self,
                     start_time=self.uptime())
-        if getattr(self, "console_tty", None) is not None:
+        if getattr(self, "console_tty", None) is not None and self.config.init_owns_console:
             task.pgid = task.sid = pid
             task.ctty = self.console_tty
         self.exec_into(task, argv[0], [a.encode() for a in argv], self.config.env)
@@ -235,6 +239,12 @@ class Kernel:
     def finish(self, status: int) -> None:
         if self._done is not None and not self._done.done():
             self._done.set_result(status)
+
+    def power_off(self, restart: bool = False) -> None:
+        """reboot(2): the machine switches off and the run ends with status 0, or it resets
+        (restart: cli.py's boot loop then starts a fresh kernel)."""
+        self.restart_requested = restart
+        self.finish(0)
 
     def panic(self, message: str) -> None:
         if self._done is not None and not self._done.done():
