@@ -19,7 +19,8 @@ def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def make_tree(root: Path, files: dict) -> Path:
-    """files: {relative path: bytes | ("symlink", target) | ("hardlink", other) | ("dir",) | ("sparse", size, {offset: bytes})}."""
+    """files: {relative path: bytes | ("symlink", target) | ("hardlink", other) | ("dir",)
+    | ("sparse", size, {offset: bytes})}."""
     root.mkdir(parents=True, exist_ok=True)
     for rel, spec in files.items():
         p = root / rel

@@ -8,7 +8,7 @@ Modules, one concept each:
   inode       the on-disk inode record
   runs        a file's block mapping in memory
   extents     extent trees <-> runs;  blockmap  ext2 indirect maps <-> runs
-  inline      inline-data files (read)
+  xattr       in-inode xattrs: inline data (read); xattr block reference counts
   dir         directory blocks: entries, checksum tails, htree blocks
   node, file, directory   the VFS inodes
   fs          Ext4Superblock and mount_ext4()

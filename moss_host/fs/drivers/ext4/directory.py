@@ -14,9 +14,9 @@ from typing import Iterator, Optional
 from ....errors import EIO, EMLINK, ENOENT, ENOTEMPTY, Errno
 from ...vfs import DirEntry, Inode, dtype_of, now_ns
 from . import dir as D
-from .inline import inline_dir_entries
 from .inode import EXT4_INDEX_FL
 from .node import Ext4Inode
+from .xattr import inline_dir_entries
 
 EXT4_LINK_MAX = 65000
 _FT_TO_DT = {D.FT_REG_FILE: 8, D.FT_DIR: 4, D.FT_CHRDEV: 2, D.FT_BLKDEV: 6, D.FT_FIFO: 1,

@@ -57,12 +57,12 @@ DEFAULT_EXTRA_ISIZE = 32
 class Ext4Superblock(Superblock):
     fstype = "ext4"
 
-    def __init__(self, dev: BlockDevice, sbd: SuperBlockData, read_only: bool, devnum: Optional[int]):
+    def __init__(self, blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool, devnum: Optional[int]):
         super().__init__(dev=devnum, read_only=read_only)
-        self.blockdev = dev             # `dev` (from Superblock) stays the st_dev number
+        self.blockdev = blockdev        # `dev` (from Superblock) is the st_dev number
         self.sbd = sbd
         self.block_size = sbd.block_size
-        self.groups = GroupTable(dev, sbd)
+        self.groups = GroupTable(blockdev, sbd)
         self.alloc = Allocator(self.groups)
         self.csum = sbd.metadata_csum
         self.filetype = sbd.has_incompat(INCOMPAT_FILETYPE)
@@ -73,6 +73,8 @@ class Ext4Superblock(Superblock):
         self._mount_state = sbd.s_state
         self.orphans = OrphanList(self)
         self.root = self.iget(EXT4_ROOT_INO)
+        if not self.root.is_dir:
+            raise Errno(EINVAL, f"disk image {blockdev.path!r}: the ext4 root inode is not a directory")
 
     def _max_file_size(self) -> int:
         bs = self.block_size

@@ -18,8 +18,8 @@ from ...vfs import Inode
 from .blockmap import build_blockmap, read_blockmap
 from .extents import build_extents, read_extents
 from .inode import EXT4_EXTENTS_FL, EXT4_INLINE_DATA_FL, DiskInode
-from .inline import drop_xattr_block_ref, read_inline
 from .runs import Runs
+from .xattr import drop_xattr_block_ref, read_inline
 
 if TYPE_CHECKING:
     from .fs import Ext4Superblock
