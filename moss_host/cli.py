@@ -44,6 +44,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
     run = sub.add_parser("run", help="run one program and exit with its status")
     kernel_options(run)
+    run.add_argument("--timing", action="store_true",
+                     help="measure the trap round trip and print it at exit (see bench/README.md)")
     run.add_argument("program", nargs=argparse.REMAINDER, help="-- PROG ARGS...")
     boot = sub.add_parser("boot", help="boot to a shell on the console")
     kernel_options(boot)
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_kernel(args, program: list[str]) -> int:
     from moss_host.kernel import ImageError, Kernel, KernelConfig
 
-    config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram)
+    config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
+                          timing=getattr(args, "timing", False))
     if args.image:
         config.image = args.image
     kernel = Kernel(config)

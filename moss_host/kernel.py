@@ -40,6 +40,7 @@ class KernelConfig:
     ram_mib: int = 1024
     trace: bool = False
     gdb: str | None = None          # gdbstub address; the VM then waits for gdb to continue it
+    timing: bool = False            # measure trap round trips (moss-host run --timing)
     # pid 1 leads session 1 with a terminal console as its controlling tty (a shell as pid 1,
     # as a getty would arrange); False for an init that makes its own sessions, as on Linux.
     init_owns_console: bool = True
@@ -74,6 +75,7 @@ class Kernel:
         from moss_host.tty.console import open_console
 
         loop = self.loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_exception)
         self._done = loop.create_future()
         self.root_fs = load_root(self.config.image, build_root_from_cpio)
         mount_boot_filesystems(self.root_fs, self)
@@ -84,6 +86,9 @@ class Kernel:
             self.mem = Memory(self.machine.ram, self.machine.ram_size)
             write_boot_tables(self.mem.physmem, self.machine.ram_size)
             self.cpu = Cpu(self, 0, Mailbox(self.machine.ram, 0), self.machine.doorbell)
+            if self.config.timing:
+                from moss_host.proc.timing import TrapTimer
+                self.cpu.timer = TrapTimer()
             init = self.spawn_init(argv)
             self.cpu.runqueue.append(init)
             loop.add_reader(self.machine.doorbell.fileno(), self.cpu.on_doorbell)
@@ -95,6 +100,8 @@ class Kernel:
                 await self.machine.resume()
             status = await self._done
             watcher.cancel()
+            if self.cpu.timer is not None:
+                self.cpu.timer.report()
             return status
         finally:
             if self.machine.doorbell is not None:
@@ -245,6 +252,18 @@ class Kernel:
         (restart: cli.py's boot loop then starts a fresh kernel)."""
         self.restart_requested = restart
         self.finish(0)
+
+    def _loop_exception(self, loop, context: dict) -> None:
+        """A bug outside any syscall (in a callback of the event loop): the guest may be
+        waiting for a reply that will never come, so stop cleanly with the message rather
+        than hang with a traceback on the console."""
+        exc = context.get("exception")
+        if exc is None or isinstance(exc, asyncio.CancelledError):
+            log.warning("event loop: %s", context.get("message", "?"))
+            return
+        what = f"{type(exc).__name__}: {exc}"
+        log.error("kernel bug in an event callback: %s", what, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
+        self.panic(f"kernel bug: {what}")
 
     def panic(self, message: str) -> None:
         if self._done is not None and not self._done.done():

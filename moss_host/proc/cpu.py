@@ -47,6 +47,7 @@ class Cpu:
         self.traps = 0
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
         self._slice_timer = None
+        self.timer = None                       # a TrapTimer with `moss-host run --timing`
 
     # -- entry from the doorbell -------------------------------------------------------------
 
@@ -63,6 +64,8 @@ class Cpu:
             return
         self.handled_seq = seq
         self.trapped = True
+        if self.timer is not None:
+            self.timer.on_doorbell()
         self.traps += 1
         self.kernel.mem.guest_work_done()
         reason = self.mailbox.reason
@@ -198,6 +201,8 @@ class Cpu:
         if self.runqueue and self._slice_timer is None:
             self._slice_timer = self.kernel.loop.call_later(TIMESLICE, self._end_slice)
         self.resumed_at = time.monotonic_ns()
+        if self.timer is not None:
+            self.timer.on_reply()
         if self.mailbox.post_reply(ops, ttbr0, asid_operand, vas, scrub):
             self.kick()
 
@@ -211,8 +216,8 @@ class Cpu:
         """A byte on the UART: wakes the guest from WFI, or interrupts user code."""
         try:
             self.doorbell.send(b"!")
-        except (BlockingIOError, BrokenPipeError):
-            pass
+        except OSError:
+            pass            # a full socket already wakes it; a closed one means QEMU is gone
 
     # -- diagnostics -----------------------------------------------------------------------------
 

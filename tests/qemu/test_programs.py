@@ -102,3 +102,11 @@ def test_refilled_code_frame_runs_the_new_code_not_a_stale_translation():
     r = moss_run("/tests/codeswap_mmap")
     assert r.stdout == b"first: 1111\nsecond: 2222\n"
     assert r.returncode == 0
+
+
+def test_timing_reports_the_trap_round_trip_split_into_host_and_guest():
+    r = moss_run("/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=500", extra=("--timing",))
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert "BENCH name=trap_roundtrip iters=" in err
+    assert "host" in err and "guest + QEMU + wake-up" in err
