@@ -27,10 +27,10 @@ class Ext4Dir(Ext4Inode):
     _names: Optional[dict[bytes, int]] = None
 
     # -- block access
-    def _blocks(self) -> Iterator[tuple[int, int]]:
-        """(logical, physical) of each directory block."""
+    def _blocks(self, first: int = 0) -> Iterator[tuple[int, int]]:
+        """(logical, physical) of each directory block from `first` on."""
         runs = self.runs()
-        for lblk in range(self.size // self.bs):
+        for lblk in range(first, self.size // self.bs):
             m = runs.lookup(lblk)
             if m is None:
                 raise Errno(EIO, f"ext4: directory {self.ino} has a hole at block {lblk}")
@@ -44,12 +44,13 @@ class Ext4Dir(Ext4Inode):
             raise Errno(EIO, f"ext4: directory {self.ino} block {lblk} checksum mismatch")
         self.fs.verified_dir_blocks.add(pblk)
 
-    def _scan(self) -> Iterator[tuple[int, int, D.Dirent]]:
-        """Every live entry: (logical block, physical block, entry). Snapshots each block."""
+    def _scan(self, first: int = 0) -> Iterator[tuple[int, int, D.Dirent]]:
+        """Every live entry from block `first` on: (logical block, physical block, entry).
+        Snapshots each block, so edits during the scan do not confuse it."""
         if self.is_inline:
             yield from ((0, 0, d) for d in inline_dir_entries(self.disk, self.ino))
             return
-        for lblk, pblk in self._blocks():
+        for lblk, pblk in self._blocks(first):
             buf = self.fs.blockdev.read_block(pblk)
             self._check_block(lblk, pblk, buf)
             for d in D.entries(buf, self.fs.filetype):
@@ -85,7 +86,7 @@ class Ext4Dir(Ext4Inode):
 
     def readdir(self, pos: int) -> Iterator[DirEntry]:
         bs = self.bs
-        for lblk, _, d in self._scan():
+        for lblk, _, d in self._scan(0 if self.is_inline else pos // bs):
             where = lblk * bs + d.off
             if where >= pos:
                 yield DirEntry(d.name, d.inode, self._dtype(d), where + d.rec_len)

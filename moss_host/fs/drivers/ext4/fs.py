@@ -27,7 +27,7 @@ from .alloc import Allocator
 from .directory import Ext4Dir
 from .extents import empty_root
 from .file import EXT4_N_BLOCKS_BYTES, Ext4File, Ext4Special, Ext4Symlink
-from .groups import GroupTable
+from .groups import GroupTable, check_descriptors
 from .inode import EXT4_EXTENTS_FL, DiskInode, new_disk_inode
 from .node import Ext4Inode, encode_rdev
 from .orphan import OrphanList
@@ -63,6 +63,10 @@ class Ext4Superblock(Superblock):
         self.sbd = sbd
         self.block_size = sbd.block_size
         self.groups = GroupTable(blockdev, sbd)
+        bad = self.groups.verify()
+        if bad:
+            raise Errno(EINVAL, f"ext4: group descriptor checksum wrong for groups {bad[:8]}; run e2fsck")
+        check_descriptors(self.groups)
         self.alloc = Allocator(self.groups)
         self.csum = sbd.metadata_csum
         self.filetype = sbd.has_incompat(INCOMPAT_FILETYPE)
@@ -258,9 +262,6 @@ def mount_ext4(blockdev: BlockDevice, read_only: bool = False, dev: Optional[int
     _check_super(blockdev, sbd, read_only)
     blockdev.set_block_size(sbd.block_size)
     fs = Ext4Superblock(blockdev, sbd, read_only, dev if dev is not None else _next_devnum())
-    bad = fs.groups.verify()
-    if bad:
-        raise Errno(EINVAL, f"ext4: group descriptor checksum wrong for groups {bad[:8]}; run e2fsck")
     if not read_only:
         fs.mark_mounted()
     return fs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from ....errors import EIO, Errno
+from ....errors import EINVAL, Errno
 from ...blockdev import BlockDevice
 from .crc32c import crc16, crc32c
 from .layout import Layout
@@ -162,9 +162,12 @@ def bitmap_csum(sb: SuperBlockData, bitmap: bytes, nbits: int) -> int:
     return crc32c(sb.csum_seed, bytes(bitmap[:nbits // 8]))
 
 
-def check_group(table: GroupTable, g: int) -> None:
-    """Raise EIO if a group's bitmaps point outside the filesystem (a corrupt descriptor)."""
-    d = table.descs[g]
-    for blk in (d.block_bitmap, d.inode_bitmap, d.inode_table):
-        if not 0 < blk < table.sb.blocks_count:
-            raise Errno(EIO, f"ext4: group {g} descriptor points at block {blk}, outside the filesystem")
+def check_descriptors(table: GroupTable) -> None:
+    """ext4_check_descriptors: every group's bitmaps and inode table lie inside the
+    filesystem (a corrupt descriptor would otherwise send writes anywhere)."""
+    itable_blocks = -(-table.sb.s_inodes_per_group * table.sb.inode_size // table.bs)
+    for g, d in enumerate(table.descs):
+        for what, blk, n in (("block bitmap", d.block_bitmap, 1), ("inode bitmap", d.inode_bitmap, 1),
+                             ("inode table", d.inode_table, itable_blocks)):
+            if not table.sb.s_first_data_block < blk <= table.sb.blocks_count - n:
+                raise Errno(EINVAL, f"ext4: the {what} of group {g} (block {blk}) is outside the filesystem")
