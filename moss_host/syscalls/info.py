@@ -1,18 +1,15 @@
-"""System information and per-process limits: uname, getrandom, prlimit64."""
+"""System information and per-process limits: uname, sethostname, sysinfo, getrandom, prlimit64."""
 from __future__ import annotations
 
 import os
 import struct
 
-from moss_host.errors import EINVAL, EPERM, ESRCH, Errno
+from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
+from moss_host.utsname import UTS_FIELD, UTSNAME
 
 from .table import syscall
 
-UTS_FIELD = 65
-UTSNAME = {
-    "sysname": b"Linux", "nodename": b"moss", "release": b"6.1.0-moss-py",
-    "version": b"#1 SMP PREEMPT moss-py", "machine": b"aarch64", "domainname": b"(none)",
-}
+SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")     # struct sysinfo on a 64-bit kernel: 112 bytes
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 
@@ -38,6 +35,39 @@ DEFAULT_RLIMITS = [
     (RLIM_INFINITY, RLIM_INFINITY),   # RTTIME
 ]
 RLIMIT = struct.Struct("<QQ")
+
+
+@syscall("sethostname")
+async def sethostname(task, name: "Ptr", length: "Size") -> int:
+    """Set the node name uname(2) reports; root only, at most 64 bytes."""
+    return _set_uts(task, "nodename", name, length)
+
+
+@syscall("setdomainname")
+async def setdomainname(task, name: "Ptr", length: "Size") -> int:
+    return _set_uts(task, "domainname", name, length)
+
+
+def _set_uts(task, field: str, ptr: int, length: int) -> int:
+    if task.creds.euid != 0:
+        raise Errno(EPERM)
+    if length > UTS_FIELD - 1:
+        raise Errno(EINVAL)
+    UTSNAME[field] = task.mm.read(ptr, length).split(b"\0", 1)[0]
+    return 0
+
+
+@syscall("sysinfo")
+async def sysinfo(task, info: "Ptr") -> int:
+    """Uptime, load averages, memory and process count, in the units of struct sysinfo."""
+    from moss_host.fs.drivers.procfs.system import sysinfo_values
+    v = sysinfo_values(task.kernel)
+    if not info:
+        raise Errno(EFAULT)
+    task.mm.write(info, SYSINFO.pack(v["uptime"], *v["loads"], v["totalram"], v["freeram"], v["sharedram"],
+                                     v["bufferram"], v["totalswap"], v["freeswap"], min(v["procs"], 0xFFFF),
+                                     0, v["totalhigh"], v["freehigh"], v["mem_unit"]))
+    return 0
 
 
 @syscall("uname")

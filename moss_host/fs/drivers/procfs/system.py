@@ -32,7 +32,7 @@ BOGOMIPS = "125.00"        # 2 * the 62.5 MHz generic timer of QEMU's virt machi
 
 def uts() -> dict:
     """The kernel's uname strings (the live table: sethostname changes it)."""
-    from moss_host.syscalls.info import UTSNAME     # where uname(2) keeps them (see docs/procfs.md)
+    from moss_host.utsname import UTSNAME
     return UTSNAME
 
 
