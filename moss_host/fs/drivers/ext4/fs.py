@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import stat as S
-import time
 from typing import NamedTuple, Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
@@ -33,7 +32,7 @@ from .node import Ext4Inode, encode_rdev
 from .orphan import OrphanList
 from .superblock import (EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE, INCOMPAT_READ,
                          INCOMPAT_RECOVER, INCOMPAT_WRITE, RO_COMPAT_DIR_NLINK, RO_COMPAT_HUGE_FILE,
-                         RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData)
+                         RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData, now_seconds)
 
 EXT4_ROOT_INO = 2
 
@@ -209,7 +208,7 @@ class Ext4Superblock(Superblock):
         inode.nlink = 0
         inode.disk.size = 0
         inode.disk.set_blocks_512(0, self.block_size)
-        inode.disk.i_dtime = int(time.time()) & 0xFFFFFFFF
+        inode.disk.i_dtime = now_seconds()
         inode.save()
         self.alloc.free_inode(inode.ino, inode.is_dir)
         inode.dead = True
@@ -231,7 +230,7 @@ class Ext4Superblock(Superblock):
             self.orphans.cleanup_at_mount()
         sbd.s_state &= ~EXT4_VALID_FS
         sbd.s_mnt_count = (sbd.s_mnt_count + 1) & 0xFFFF
-        sbd.s_mtime = int(time.time()) & 0xFFFFFFFF
+        sbd.s_mtime = now_seconds()
         self.write_super()
         self.blockdev.flush()
 

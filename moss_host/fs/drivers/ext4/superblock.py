@@ -7,6 +7,7 @@ s_checksum is crc32c(~0, the first 1020 bytes).
 from __future__ import annotations
 
 import struct
+import sys
 import time
 
 from .crc32c import crc32c
@@ -86,6 +87,17 @@ _LAYOUT = Layout([
     ("s_checksum_type", 0x175, "B"), ("s_kbytes_written", 0x178, "Q"), ("s_checksum_seed", 0x270, "I"),
     ("s_checksum", 0x3FC, "I"),
 ])
+
+
+# CLOCK_REALTIME_COARSE (<linux/time.h>); Python's time module does not name it.
+_COARSE_CLOCK = getattr(time, "CLOCK_REALTIME_COARSE", 5 if sys.platform.startswith("linux") else time.CLOCK_REALTIME)
+
+
+def now_seconds() -> int:
+    """The time for superblock and dtime fields, from the coarse real-time clock as the kernel's
+    ktime_get_real_seconds() is: e2fsck reads time() from that clock, and the precise clock can
+    be a few milliseconds ahead of it, enough to write a second e2fsck calls "in the future"."""
+    return int(time.clock_gettime(_COARSE_CLOCK)) & 0xFFFFFFFF
 
 
 class SuperBlockData:
@@ -169,7 +181,7 @@ class SuperBlockData:
         return bytes(self.raw)
 
     def touch_write_time(self) -> None:
-        self.s_wtime = int(time.time()) & 0xFFFFFFFF
+        self.s_wtime = now_seconds()
 
 
 def has_super_backup(sb: SuperBlockData, group: int) -> bool:
