@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Optional
 
-from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR,
+from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EPERM, EROFS, EXDEV, Errno)
 from .stat import Stat, makedev
 
@@ -105,6 +105,14 @@ class Superblock:
 
     def alloc_ino(self) -> int:
         return next(self._inos)
+
+    def statfs(self):
+        """statfs(2)'s figures: a NamedTuple with f_type, f_bsize, f_blocks, f_bfree, f_bavail,
+        f_files, f_ffree, f_namelen, f_frsize. A filesystem without them: ENOSYS, as in Linux."""
+        raise Errno(ENOSYS)
+
+    def sync(self) -> None:
+        """Write dirty state back to the device (sync, fsync, syncfs); memory filesystems have none."""
 
     @property
     def root_dentry(self) -> "Dentry":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import stat as S
-from typing import Iterator, Optional
+from typing import Iterator, NamedTuple, Optional
 
 from ...errors import EFBIG, ENOENT, ENOSPC, ENOTEMPTY, Errno
 from ..stat import Stat
@@ -21,6 +21,20 @@ MAX_FILE_SIZE = (1 << 63) - 1       # MAX_LFS_FILESIZE on 64-bit
 DEFAULT_SIZE_LIMIT = 1 << 30
 BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 20 bytes per entry
 PAGE = 4096
+TMPFS_MAGIC = 0x01021994
+
+
+class StatFs(NamedTuple):
+    """statfs(2)'s figures (the same fields as ext4's and procfs's)."""
+    f_type: int
+    f_bsize: int
+    f_blocks: int
+    f_bfree: int
+    f_bavail: int
+    f_files: int
+    f_ffree: int
+    f_namelen: int
+    f_frsize: int
 
 
 class Tmpfs(Superblock):
@@ -31,7 +45,20 @@ class Tmpfs(Superblock):
         super().__init__(read_only=read_only)
         self.size_limit = size_limit
         self.used = 0
+        self.max_inodes = max(1, size_limit // PAGE)   # nr_inodes=; mount(2) sets Linux's default
+        self.inodes = 0                                # live inodes, for statfs's f_ffree
         self.root = TmpDir(self, S.S_IFDIR | (mode & 0o7777), uid, gid, parent=None)
+
+    def alloc_ino(self) -> int:
+        self.inodes += 1
+        return super().alloc_ino()
+
+    def statfs(self) -> StatFs:
+        """shmem_statfs: page-sized blocks up to the size limit, inodes up to nr_inodes."""
+        blocks = self.size_limit // PAGE
+        free = max(0, blocks - (self.used + PAGE - 1) // PAGE)
+        return StatFs(TMPFS_MAGIC, PAGE, blocks, free, free, self.max_inodes,
+                      max(0, self.max_inodes - self.inodes), 255, PAGE)
 
     def charge(self, nbytes: int) -> None:
         """Account nbytes of file data (negative to release); ENOSPC past the limit."""
@@ -88,8 +115,10 @@ class TmpDir(Inode):
     def unlink(self, name: bytes) -> None:
         inode = self._remove(name)
         inode.nlink -= 1
-        if inode.nlink == 0 and isinstance(inode, TmpFile):
-            inode.forget()
+        if inode.nlink == 0:
+            self.sb.inodes -= 1
+            if isinstance(inode, TmpFile):
+                inode.forget()
 
     def rmdir(self, name: bytes) -> None:
         victim = self.lookup(name)
@@ -98,6 +127,7 @@ class TmpDir(Inode):
         self._remove(name)
         victim.nlink = 0
         self.nlink -= 1
+        self.sb.inodes -= 1
 
     def rename(self, old_name: bytes, new_dir: Inode, new_name: bytes) -> None:
         assert isinstance(new_dir, TmpDir)
