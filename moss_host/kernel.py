@@ -61,6 +61,7 @@ class Kernel:
         self.console_files = None
         self._done: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.syscall_task: Task | None = None     # the task whose syscall handler runs right now
         self.init_status: int | None = None
         self.restart_requested = False      # reboot(2) RESTART: cli.py boots a fresh kernel
         load_all()

@@ -20,7 +20,7 @@ def mount_boot_filesystems(root_fs: FsContext, kernel) -> None:
 
     ns = root_fs.ns
     ns.mount(Devfs(), mountpoint(root_fs.root, b"dev"))
-    ns.mount(ProcFs(kernel), mountpoint(root_fs.root, b"proc"))
+    ns.mount(ProcFs(kernel, current=lambda: kernel.syscall_task), mountpoint(root_fs.root, b"proc"))
 
 
 def mountpoint(root: Location, name: bytes) -> Location:

@@ -44,6 +44,9 @@ def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=Fals
 
     `interrupted`: a signal cancelled the sleep; the handler sees CancelledError at its await.
     """
+    kernel = task.kernel
+    if kernel is not None:
+        kernel.syscall_task = task          # who is calling, for code that has no task argument
     try:
         if interrupted:
             return False, coro.throw(asyncio.CancelledError())

@@ -134,7 +134,7 @@ def test_proc_self_fd_lists_the_open_descriptors():
 # ---------------------------------------------------------------- with fork: several processes
 
 def test_ps_lists_a_background_child_and_itself():
-    lines = run("/bin/sh", "-c", "sleep 1 & ps -o pid,ppid,comm; wait").splitlines()
+    lines = run("/bin/sh", "-c", "sleep 2 & sleep 0.5; ps -o pid,ppid,comm; wait").splitlines()
     rows = [line.split() for line in lines[1:]]
     assert ["1", "0", "sh"] in rows
     assert ["2", "1", "sleep"] in rows

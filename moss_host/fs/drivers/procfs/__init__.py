@@ -9,9 +9,9 @@
 Two things differ from a stored filesystem:
 
 * Who is calling. /proc/self names the caller, but inode methods get no task. The
-  superblock asks `current()`, by default `kernel.cpu.current`: the task whose trap
-  the CPU is handling, which is the caller for everything a syscall does before its
-  first await (path walks, readlink and reads of proc files all happen there).
+  superblock asks `current()`: at boot, `kernel.syscall_task`, the task whose syscall
+  handler is running right now (set by the dispatcher on every resumption, so it stays
+  right after an await). Without one it falls back to `kernel.cpu.current`.
 * Nothing is cached. The dentries of procfs directories keep no children (their
   `children` is a _NoCache), so every lookup asks the directory again: a process that
   exited disappears at once, a new one appears, and /proc/self resolves afresh for
