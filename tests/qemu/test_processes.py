@@ -73,3 +73,11 @@ def test_shell_runs_external_commands_and_subshells():
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == [
         "start", "ls=0", "status 3", "hello, world", "done", "before the fault", "segv=139"]
+
+
+@covers("getrusage", "times")
+def test_cpu_time_of_reaped_children_and_self_is_counted():
+    r = moss_run("/tests/rusage_times")
+    assert r.returncode == 0, r.stderr
+    assert "WRONG" not in r.stdout.decode()
+    assert r.stdout == qemu_user_run("rusage_times").stdout
