@@ -1,7 +1,7 @@
 """moss-host: run a program or boot a shell on the moss-py kernel, or attach gdb alongside.
 
   moss-host run [--image IMG] [--trace] [--gdb ADDR] -- PROG ARGS...
-  moss-host boot [--image IMG] [--gdb ADDR] [--init PATH]
+  moss-host boot [--image IMG] [--gdb ADDR] [--init PATH]   (BusyBox init, or PATH, as pid 1)
   moss-host gdb [--batch-cmds FILE]
 """
 from __future__ import annotations
@@ -49,7 +49,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("program", nargs=argparse.REMAINDER, help="-- PROG ARGS...")
     boot = sub.add_parser("boot", help="boot to a shell on the console")
     kernel_options(boot)
-    boot.add_argument("--init", default="/bin/sh", help="first program (default /bin/sh)")
+    boot.add_argument("--init", default="/sbin/init",
+                      help="first program (default /sbin/init, BusyBox init reading /etc/inittab; "
+                           "/bin/sh for a shell as pid 1)")
     gdb = sub.add_parser("gdb", help="attach gdb-multiarch to a moss-host started with --gdb")
     gdb.add_argument("gdb_args", nargs=argparse.REMAINDER)
     return p.parse_args(argv)
@@ -66,16 +68,35 @@ def main(argv: list[str] | None = None) -> int:
     if not program:
         print("moss-host run: no program given (moss-host run -- PROG ARGS...)", file=sys.stderr)
         return 2
-    return run_kernel(args, program)
+    if args.command == "boot":
+        return boot(args, program)
+    return run_kernel(args, program)[0]
 
 
-def run_kernel(args, program: list[str]) -> int:
+def boot(args, program: list[str]) -> int:
+    """Run kernels until one ends without asking for a restart (reboot(2) RESTART: a fresh
+    kernel on the same image, as a machine reset would give)."""
+    while True:
+        status, restart = run_kernel(args, program)
+        if not restart:
+            return status
+        print("moss: restarting", file=sys.stderr, flush=True)
+
+
+def is_init(path: str) -> bool:
+    """An init makes its own sessions and controlling terminal (BusyBox init: setsid + TIOCSCTTY)."""
+    return Path(path).name == "init"
+
+
+def run_kernel(args, program: list[str]) -> tuple[int, bool]:
+    """One kernel run: (moss-host's exit status, whether reboot(2) asked for a restart)."""
     from moss_host.kernel import ImageError, Kernel, KernelConfig
 
     config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
                           timing=getattr(args, "timing", False))
     if args.image:
         config.image = args.image
+    config.init_owns_console = not (args.command == "boot" and is_init(program[0]))
     kernel = Kernel(config)
     saved_tty = save_terminal()
     # SIGTERM/SIGHUP end the run like Ctrl-C does: through the finally blocks that stop QEMU.
@@ -85,24 +106,24 @@ def run_kernel(args, program: list[str]) -> int:
         status = asyncio.run(kernel.run(program))
     except KeyboardInterrupt:
         print("moss: interrupted", file=sys.stderr)
-        return 130
+        return 130, False
     except (MachineError, KernelPanic, ImageError) as e:
         print(f"moss: {e}", file=sys.stderr)
-        return 125
+        return 125, False
     except Errno as e:
         print(f"moss: cannot start {program[0]}: {e}", file=sys.stderr)
-        return 126 if e.code in (errno.EACCES, errno.ENOEXEC) else 127
+        return (126 if e.code in (errno.EACCES, errno.ENOEXEC) else 127), False
     except Exception as e:  # a kernel bug: one readable line, the traceback only with -v
         log.debug("internal error", exc_info=True)
         print(f"moss: internal error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
-        return 125
+        return 125, False
     finally:
         if kernel.machine is not None:
             kernel.machine.kill_now()
         from moss_host.tty.console import close_consoles
         close_consoles()                # the console's raw mode and queued output, before our restore
         restore_terminal(saved_tty)
-    return exit_code_of(status)
+    return exit_code_of(status), kernel.restart_requested
 
 
 def save_terminal():

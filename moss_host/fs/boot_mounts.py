@@ -1,4 +1,5 @@
-"""The filesystems mounted at boot on top of the root: devfs on /dev, procfs on /proc.
+"""The filesystems mounted at boot on top of the root: devfs on /dev, devpts on /dev/pts,
+procfs on /proc.
 
 The kernel calls mount_boot_filesystems() once, right after the root filesystem is built
 and before the first process starts (what Linux's devtmpfs automount and an init's
@@ -10,16 +11,21 @@ from ..errors import ENOENT, Errno
 from .vfs import FsContext, Location, child_of, vfs_mkdir
 
 # Permission bits of a mountpoint the image lacks (Linux images use these).
-MOUNTPOINT_MODES = {b"dev": 0o755, b"proc": 0o555}
+MOUNTPOINT_MODES = {b"dev": 0o755, b"proc": 0o555, b"pts": 0o755}
 
 
 def mount_boot_filesystems(root_fs: FsContext, kernel) -> None:
-    """Mount devfs on /dev and procfs on /proc of root_fs (an FsContext)."""
+    """Mount devfs on /dev, devpts on /dev/pts and procfs on /proc of root_fs (an FsContext)."""
+    from ..tty.console import KernelJobControl
     from .drivers.devfs import Devfs
+    from .drivers.devpts import Devpts
     from .drivers.procfs import ProcFs
 
     ns = root_fs.ns
-    ns.mount(Devfs(), mountpoint(root_fs.root, b"dev"))
+    dev = ns.mount(Devfs(), mountpoint(root_fs.root, b"dev"))
+    devpts = Devpts(KernelJobControl(kernel))
+    pts = ns.mount(devpts, mountpoint(Location(dev, dev.root), b"pts"))
+    devpts.mount_location = Location(pts, pts.root)
     ns.mount(ProcFs(kernel, current=lambda: kernel.syscall_task), mountpoint(root_fs.root, b"proc"))
 
 

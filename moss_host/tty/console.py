@@ -9,10 +9,12 @@ descriptor of its own, and a host SIGWINCH updates the window size and signals t
 foreground group. The host terminal's mode comes back at exit (here through atexit,
 and in cli.py, which saved it before the run, also after an exception).
 
-The console is the controlling terminal of session 1 with process group 1 in the
-foreground from the start, as if a getty had made it so for pid 1 (Linux never makes
-/dev/console a controlling terminal; we do, so that ^C and job control work at the
-`moss-host boot` prompt).
+When pid 1 is a shell (`moss-host run`, `moss-host boot --init /bin/sh`), the console is
+the controlling terminal of session 1 with process group 1 in the foreground from the
+start, as if a getty had made it so (Linux never makes /dev/console a controlling
+terminal by itself; we do, so that ^C and job control work at that prompt). When pid 1
+is BusyBox init (KernelConfig.init_owns_console off), the console starts as Linux's
+does, controlling nothing: init's children call setsid() and TIOCSCTTY for the shell.
 
 Because ISIG is off on the host, ^C goes to the guest and no longer stops moss-host
 by itself. Two ways out remain: ^C (or ^\\) when the foreground is only pid 1 with no
@@ -220,8 +222,10 @@ class HostConsole(TtyDriver):
         atexit.register(self.close)
         _consoles.add(self)
         self.tty = Tty(self, KernelJobControl(kernel), name="console", rdev=makedev(TTY_MAJOR, 1))
-        self.tty.session = 1            # pid 1's session, its group in the foreground (see the module doc)
-        self.tty.pgrp = 1
+        config = getattr(kernel, "config", None)
+        if getattr(config, "init_owns_console", True):
+            self.tty.session = 1        # pid 1's session, its group in the foreground (see the module doc)
+            self.tty.pgrp = 1
         self._update_winsize()
         self._start_reading()
         try:

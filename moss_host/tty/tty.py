@@ -46,7 +46,7 @@ from .termios import (CBAUD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, T
                       Termios, Winsize)
 
 SIGHUP, SIGCONT, SIGTTIN, SIGTTOU, SIGWINCH = 1, 18, 21, 22, 28
-POLLIN, POLLOUT = 0x1, 0x4
+POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
 
 OUTPUT_LIMIT = 65536            # driver backlog beyond which writers wait (its "write room")
@@ -183,6 +183,8 @@ class Tty:
         self.detached: set[int] = set()     # tgids that left us with TIOCNOTTY (see controls())
         self.exclusive = False          # TIOCEXCL
         self.held = bytearray()         # output while stopped (^S, TCOOFF)
+        self.other_closed = False       # a pty master whose slave side is all closed: EIO once drained
+        self.hung_up = False            # a pty slave whose master is gone: reads 0, writes EIO
         self.read_wait = Waiters()      # input arrived or termios changed
         self.write_wait = Waiters()     # output room, drain, flow restarted
         self.name = name
@@ -215,6 +217,25 @@ class Tty:
 
     def output_progress(self) -> None:
         """The driver sent some of its queue: writers and drain waiters may go on."""
+        self.write_wait.wake_all()
+
+    def hang_up(self) -> None:
+        """The line is gone (tty_vhangup; a pty slave when its master closes): readers see end of
+        file, writers EIO; the session leader and the foreground group get SIGHUP and SIGCONT."""
+        if self.hung_up:
+            return
+        self.hung_up = True
+        if self.session:
+            self.jobs.signal_group(self.session, SIGHUP)       # the leader's group: its pgid is its sid
+            self.jobs.signal_group(self.session, SIGCONT)
+        self.disassociate(on_exit=False)
+        self.read_wait.wake_all()
+        self.write_wait.wake_all()
+
+    def set_other_closed(self, closed: bool) -> None:
+        """TTY_OTHER_CLOSED on a pty master: the last slave descriptor closed (or one opened again)."""
+        self.other_closed = closed
+        self.read_wait.wake_all()
         self.write_wait.wake_all()
 
     # ------------------------------------------------------------------ output
@@ -361,6 +382,8 @@ class TtyFile(OpenFile):
     async def read(self, n: int, task=None) -> bytes:
         """n_tty_read: canonical lines, or VMIN/VTIME in non-canonical mode."""
         tty = self.tty
+        if tty.hung_up:
+            return b""
         if task is None:
             task = tty.jobs.current_task()
         tty.check_change(task, SIGTTIN)
@@ -371,6 +394,12 @@ class TtyFile(OpenFile):
         try:
             while len(out) < n:
                 if not ld.read_available():
+                    if tty.hung_up or tty.other_closed:
+                        if out:
+                            break
+                        if tty.hung_up:
+                            return b""
+                        raise Errno(EIO)        # n_tty_read on a pty master whose slave closed
                     if timeout is not None and timeout <= 0:
                         break
                     if self.flags & O_NONBLOCK:
@@ -400,6 +429,8 @@ class TtyFile(OpenFile):
     async def write(self, data: bytes, task=None) -> int:
         """n_tty_write: TOSTOP check, OPOST processing, wait for room (or restart after ^S)."""
         tty = self.tty
+        if tty.hung_up:
+            raise Errno(EIO)
         if task is None:
             task = tty.jobs.current_task()
         if tty.termios.l(TOSTOP):
@@ -427,12 +458,17 @@ class TtyFile(OpenFile):
 
     def poll_events(self, events: int) -> int:
         tty = self.tty
+        if tty.hung_up:                 # hung_up_tty_poll
+            return (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM) & events | POLLERR | POLLHUP
         revents = 0
         if tty.ldisc.poll_readable():
             revents |= POLLIN | POLLRDNORM
         if tty.output_room():
             revents |= POLLOUT | POLLWRNORM
-        return revents & events
+        revents &= events
+        if tty.other_closed:
+            revents |= POLLHUP          # n_tty_poll: a pty whose other side is closed
+        return revents
 
     def poll_watch(self, events: int, callback: Callable[[], None]) -> list[Callable[[], None]]:
         """poll/select: call callback whenever readiness for events may have changed; the stop functions."""

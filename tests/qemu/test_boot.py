@@ -13,7 +13,9 @@ pytestmark = pytest.mark.qemu
 
 @covers("ioctl", "getcwd", "chdir")
 def test_boot_reaches_a_shell_prompt_that_runs_commands_and_exits():
-    shell = pexpect.spawn(sys.executable, ["-m", "moss_host.cli", "boot", "--image", str(IMAGE)],
+    """With a shell as pid 1 (`--init /bin/sh`), its exit status is moss-host's."""
+    shell = pexpect.spawn(sys.executable, ["-m", "moss_host.cli", "boot", "--image", str(IMAGE),
+                                            "--init", "/bin/sh"],
                           cwd=str(REPO), timeout=60, encoding="utf-8")
     try:
         shell.expect(r"# ")
