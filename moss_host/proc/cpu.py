@@ -113,20 +113,33 @@ class Cpu:
         elif ec in (ESR.EC_DABT_LOW, ESR.EC_IABT_LOW):
             self.handle_abort(task, esr, mb.u64(L.MB_FAR))
         else:
-            signo = {ESR.EC_BRK64: signals.SIGTRAP, ESR.EC_PC_ALIGN: signals.SIGBUS,
-                     ESR.EC_SP_ALIGN: signals.SIGBUS, ESR.EC_FP_EXC64: signals.SIGFPE}.get(ec, signals.SIGILL)
-            signals.force_fatal(task, signo, f"{ESR.describe(esr)} at pc {mb.u64(L.MB_PC):#x}")
+            # As arm64 Linux's el0 handlers: si_addr is the pc (the sp for SP alignment).
+            pc = mb.u64(L.MB_PC)
+            why = f"{ESR.describe(esr)} at pc {pc:#x}"
+            if ec == ESR.EC_BRK64:
+                signals.force_signal(task, signals.SIGTRAP, signals.TRAP_BRKPT, pc, why)
+            elif ec in (ESR.EC_PC_ALIGN, ESR.EC_SP_ALIGN):
+                addr = mb.u64(L.MB_SP) if ec == ESR.EC_SP_ALIGN else mb.u64(L.MB_FAR)
+                signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, addr, why, esr=esr)
+            elif ec == ESR.EC_FP_EXC64:
+                signals.force_signal(task, signals.SIGFPE, signals.FPE_FLTUNK, pc, why)
+            else:
+                signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
 
     def handle_abort(self, task: Task, esr: int, far: int) -> None:
         abort = ESR.decode_abort(esr)
         if abort.kind == "alignment":
-            signals.force_fatal(task, signals.SIGBUS, f"alignment fault at {far:#x}")
+            signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, far, f"alignment fault at {far:#x}",
+                                 esr=esr, fault_address=far)
+            return
         try:
             task.mm.fault(far, abort.is_write, abort.is_exec)
         except UserFault as f:
             pc = self.mailbox.u64(L.MB_PC)
-            signals.force_fatal(task, signals.SIGSEGV,
-                                f"segfault at {f.addr:#x} pc {pc:#x} ({'SEGV_ACCERR' if f.mapped else 'SEGV_MAPERR'})")
+            code = signals.SEGV_ACCERR if f.mapped else signals.SEGV_MAPERR
+            signals.force_signal(task, signals.SIGSEGV, code, far,
+                                 f"segfault at {f.addr:#x} pc {pc:#x} ({'SEGV_ACCERR' if f.mapped else 'SEGV_MAPERR'})",
+                                 esr=esr, fault_address=far)
 
     # -- sleeping syscalls ---------------------------------------------------------------------
 

@@ -5,25 +5,31 @@ rest of the kernel uses:
 
     send_signal(task, signo, info=None)   queue a signal for a task (kill, SIGCHLD, SIGPIPE, timers)
     send_to_group(kernel, pgid, signo)    every process of a process group (tty, kill -pgid)
-    force_signal(task, signo, code, addr) a synchronous fault (SIGSEGV, SIGBUS, ...)
+    force_signal(task, signo, code, addr) a synchronous fault (SIGSEGV, SIGBUS, ...): a handler
+                                          runs if there is one, otherwise the task dies
     deliver_pending(task)                 called by the CPU just before `task` returns to user
                                           space when task.sigpending or task.restart is set;
                                           may raise TaskExit or leave the task STOPPED
 
 A task asleep in a syscall is interrupted by cancelling that sleep (kernel.interrupt);
-the syscall ends with -ERESTART*, and deliver_pending turns that into EINTR or a restart.
+the syscall ends with -ERESTART*, and deliver_pending turns that into EINTR or a restart
+exactly as arm64 Linux's do_signal() does, then builds the handler's rt_sigframe
+(proc/sigframe.py) on the user stack. rt_sigreturn (restore_frame) undoes it.
 
-Today only default actions exist (handlers, masks and frames arrive with rt_sigaction).
+Single-threaded processes only: a "group stop" stops the one task, the shared pending
+set is the task's own.
 """
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass, field
 
-from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS
-
+from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
+                              ERESTARTSYS, Errno)
 from moss_host.machine import layout as L
 
+from . import sigframe as F
 from .task import State, TaskExit
 
 log = logging.getLogger("moss.signal")
@@ -32,9 +38,11 @@ SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = ran
 SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT = range(10, 17)
 SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG = range(17, 24)
 SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS = range(24, 32)
+SIGRTMIN = 32
 NSIG = 64
 
-NAMES = {v: k for k, v in globals().items() if k.startswith("SIG") and isinstance(v, int) and k != "SIGIO"}
+NAMES = {v: k for k, v in globals().items() if k.startswith("SIG") and isinstance(v, int)
+         and k not in ("SIGIO", "SIGRTMIN")}
 NAMES[SIGIO] = "SIGIO"
 CORE_DUMPING = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGSYS, SIGXCPU, SIGXFSZ}
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGURG, SIGWINCH, SIGCONT}
@@ -44,10 +52,38 @@ WCOREFLAG = 0x80
 
 SIG_DFL, SIG_IGN = 0, 1
 
+# sa_flags (include/uapi/asm-generic/signal-defs.h, arm64 SA_RESTORER)
+SA_NOCLDSTOP = 0x00000001
+SA_NOCLDWAIT = 0x00000002
+SA_SIGINFO = 0x00000004
+SA_UNSUPPORTED = 0x00000400
+SA_EXPOSE_TAGBITS = 0x00000800
+SA_RESTORER = 0x04000000
+SA_ONSTACK = 0x08000000
+SA_RESTART = 0x10000000
+SA_NODEFER = 0x40000000
+SA_RESETHAND = 0x80000000
+UAPI_SA_FLAGS = (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER
+                 | SA_RESETHAND | SA_EXPOSE_TAGBITS | SA_RESTORER)
+
+# sigaltstack
+SS_ONSTACK, SS_DISABLE = 1, 2
+SS_AUTODISARM = 1 << 31
+SS_FLAG_BITS = SS_AUTODISARM
+MINSIGSTKSZ = 5120               # arm64 uapi
+
 # si_code values
-SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
+SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL = 0, 0x80, -1, -2, -6
+ILL_ILLOPC = 1
+FPE_INTDIV, FPE_FLTUNK = 1, 14
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
+BUS_ADRALN, BUS_ADRERR = 1, 2
+TRAP_BRKPT, TRAP_TRACE = 1, 2
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = range(1, 7)
+
+# Faults are dequeued before anything else (kernel/signal.c SYNCHRONOUS_MASK).
+SYNCHRONOUS = sum(1 << (s - 1) for s in (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS))
+NR_RT_SIGRETURN = 139
 
 
 def bit(signo: int) -> int:
@@ -67,6 +103,7 @@ class SigInfo:
     stime: int = 0
     addr: int = 0            # fault signals: si_addr
     value: int = 0           # sigqueue / timers
+    raw: bytes | None = None  # rt_sigqueueinfo: the caller's 128 bytes, delivered as they are
 
 
 @dataclass
@@ -108,35 +145,106 @@ def is_ignored(task, signo: int) -> bool:
     return a.handler == SIG_IGN or (a.handler == SIG_DFL and signo in IGNORED_BY_DEFAULT)
 
 
+def _unkillable(task) -> bool:
+    """SIGNAL_UNKILLABLE: pid 1, until a fault with no handler has been forced on it."""
+    return task.tgid == 1 and getattr(task, "signal_unkillable", True)
+
+
+def _task_ignores(task, signo: int, forced: bool = False) -> bool:
+    """sig_task_ignored(): the signal would have no effect, so it is not even queued.
+
+    init (pid 1) is SIGNAL_UNKILLABLE: signals whose action is SIG_DFL do nothing to it,
+    SIGKILL and SIGSTOP included, unless the kernel forces them (a fault).
+    """
+    handler = action(task, signo).handler
+    if _unkillable(task) and handler == SIG_DFL and not (forced and signo in (SIGKILL, SIGSTOP)):
+        return True
+    if signo in (SIGKILL, SIGSTOP):
+        return False
+    return handler == SIG_IGN or (handler == SIG_DFL and signo in IGNORED_BY_DEFAULT)
+
+
 # -- sending ------------------------------------------------------------------------------------
 
-def send_signal(task, signo: int, info: SigInfo | None = None) -> None:
-    """Make signo pending for task and make sure it is noticed soon."""
+def send_signal(task, signo: int, info: SigInfo | None = None, forced: bool = False) -> None:
+    """Make signo pending for task and make sure it is noticed soon (__send_signal_locked)."""
     if task.state is State.ZOMBIE or signo == 0:
         return
-    if signo == SIGKILL or signo == SIGCONT:
-        _continue(task)
-    if is_ignored(task, signo) and signo != SIGKILL:
+    if not _prepare(task, signo, forced):
         return
+    if signo < SIGRTMIN and task.sigpending & bit(signo):
+        return                                   # a standard signal is pending at most once
+    if info is None:
+        info = _default_info(task, signo)
     task.sigpending |= bit(signo)
-    task.siginfo.setdefault(signo, info or SigInfo(signo, SI_KERNEL))
-    if not task.sigpending & ~task.blocked & bit(signo) and signo != SIGKILL:
-        return
-    _notice(task)
+    task.siginfo.setdefault(signo, []).append(info)
+    if signo == SIGKILL:
+        _continue(task)
+    if task.sigpending & ~task.blocked & bit(signo):
+        _notice(task)
+
+
+def _default_info(task, signo: int) -> SigInfo:
+    """SEND_SIG_NOINFO for what a task does to itself (SIGPIPE), SEND_SIG_PRIV otherwise."""
+    if signo == SIGPIPE:
+        return SigInfo(signo, SI_USER, pid=task.tgid, uid=task.creds.uid)
+    return SigInfo(signo, SI_KERNEL)
+
+
+def _prepare(task, signo: int, forced: bool) -> bool:
+    """prepare_signal(): stop/continue side effects at send time; False to drop the signal."""
+    if signo in STOPPING:
+        _flush(task, bit(SIGCONT))
+    elif signo == SIGCONT:
+        _flush(task, sum(bit(s) for s in STOPPING))
+        if task.state is State.STOPPED:
+            task.wait_report = ("continued", SIGCONT)
+            notify_parent_cldstop(task, CLD_CONTINUED)
+            _continue(task)
+    # Blocked signals are never ignored: the handler may change before they are unblocked.
+    if task.blocked & bit(signo):
+        return True
+    return not _task_ignores(task, signo, forced)
+
+
+def _flush(task, mask: int) -> None:
+    pending = task.sigpending & mask
+    task.sigpending &= ~mask
+    while pending:
+        low = pending & -pending
+        task.siginfo.pop(low.bit_length(), None)
+        pending &= ~low
 
 
 def _notice(task) -> None:
     """A deliverable signal is pending: interrupt a sleep, or make a running task trap."""
     if task.state is State.BLOCKED:
-        task.kernel.interrupt(task)
+        # Deferred one loop turn: a sleep that began during this same trap has an asyncio
+        # job that has not taken its first step yet, and cancelling it now would kill the
+        # job before the syscall layer can turn the cancellation into -ERESTARTSYS.
+        task.kernel.loop.call_soon(task.kernel.interrupt, task)
     elif task.on_cpu is not None and not task.on_cpu.trapped:
         task.on_cpu.kick()
 
 
 def _continue(task) -> None:
-    if task.state is State.STOPPED:
-        task.state = State.RUNNABLE
-        task.kernel.make_runnable(task)
+    """A stopped task goes back to the run queue.
+
+    The CPU is told to schedule only when it is not in the middle of handling a trap
+    (it schedules at the end of that anyway, and replying early would resume the trapping
+    task before its syscall result is in place).
+    """
+    if task.state is not State.STOPPED:
+        return
+    if task.pending is not None and not task.pending.done():
+        task.state = State.BLOCKED                  # still inside its syscall; it wakes by itself
+        return
+    task.state = State.RUNNABLE
+    cpu = task.kernel.cpu
+    if task.on_cpu is None and task not in cpu.runqueue:
+        cpu.runqueue.append(task)
+    if not cpu.trapped or cpu.current is None:
+        cpu.schedule()
 
 
 def send_to_group(kernel, pgid: int, signo: int, info: SigInfo | None = None) -> int:
@@ -147,41 +255,60 @@ def send_to_group(kernel, pgid: int, signo: int, info: SigInfo | None = None) ->
     return len(members)
 
 
-def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "") -> None:
-    """A synchronous fault: with no handler, the default action kills the task now."""
-    log.warning("pid %d (%s): %s: killed by %s", task.tid, task.comm.decode(errors="replace"),
-                why, NAMES.get(signo, signo))
-    raise TaskExit(killed_status(signo))
+def notify_parent_cldstop(task, why: int) -> None:
+    """do_notify_parent_cldstop(): SIGCHLD with CLD_STOPPED/CLD_CONTINUED to the parent
+    (unless it set SA_NOCLDSTOP or ignores SIGCHLD), and wake its wait4/waitid."""
+    parent = task.parent
+    if parent is None or parent.state is State.ZOMBIE:
+        return
+    status = SIGCONT if why == CLD_CONTINUED else (task.wait_report or (None, 0))[1]
+    a = action(parent, SIGCHLD)
+    if a.handler != SIG_IGN and not a.flags & SA_NOCLDSTOP:
+        send_signal(parent, SIGCHLD, SigInfo(SIGCHLD, why, pid=task.tgid, uid=task.creds.uid, status=status,
+                                             utime=task.utime_ns // 10_000_000,
+                                             stime=task.stime_ns // 10_000_000))
+    child_changed = getattr(task.kernel, "child_changed", None)
+    if child_changed is not None:
+        child_changed(task)
+
+
+def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "", *,
+                 esr: int | None = None, fault_address: int = 0) -> None:
+    """A synchronous fault (force_sig_fault): delivered before anything else when the task
+    next returns to user space. A blocked or ignored fault signal is unblocked and reset to
+    SIG_DFL first, so the task cannot simply carry on.
+
+    esr/fault_address, when given, are what the frame reports in sigcontext.fault_address
+    and an esr_context (Linux's thread.fault_address / fault_code).
+    """
+    a = action(task, signo)
+    if task.blocked & bit(signo) or a.handler == SIG_IGN:
+        a.handler = SIG_DFL
+        task.blocked &= ~bit(signo)
+    if a.handler == SIG_DFL:
+        task.signal_unkillable = False
+    if esr is not None:
+        task.fault_address, task.fault_code = fault_address, esr
+    if a.handler == SIG_DFL:
+        log.warning("pid %d (%s): %s: killed by %s", task.tid, task.comm.decode(errors="replace"),
+                    why, NAMES.get(signo, signo))
+    send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True)
 
 
 def force_fatal(task, signo: int, why: str) -> None:
+    """A fault with no address to report (si_code SI_KERNEL)."""
     force_signal(task, signo, SI_KERNEL, 0, why)
 
 
+def force_sigsegv(task, signo: int) -> None:
+    """force_sigsegv(): the frame for signo could not be written. If that was SIGSEGV
+    itself, its handler is dropped so the next attempt kills."""
+    if signo == SIGSEGV:
+        action(task, SIGSEGV).handler = SIG_DFL
+    force_signal(task, SIGSEGV, SI_KERNEL, 0, f"cannot deliver {NAMES.get(signo, signo)}")
+
+
 # -- delivery -----------------------------------------------------------------------------------
-
-def deliver_pending(task) -> None:
-    """Act on the task's deliverable signals before it returns to user space."""
-    restart, task.restart = task.restart, None
-    while True:
-        deliverable = task.sigpending & ~task.blocked
-        if not deliverable:
-            break
-        signo = (deliverable & -deliverable).bit_length()
-        task.sigpending &= ~bit(signo)
-        task.siginfo.pop(signo, None)
-        if is_ignored(task, signo):
-            continue
-        if signo in STOPPING:
-            task.state = State.STOPPED          # job control reports arrive with wait4 work
-            task.sigpending &= ~bit(SIGCONT)
-            if restart is not None:
-                _restart(task, restart)
-            return
-        raise TaskExit(killed_status(signo))
-    if restart is not None:
-        _restart(task, restart)
-
 
 def syscall_result(regs) -> int:
     """x0 read as the signed result of a syscall."""
@@ -189,9 +316,212 @@ def syscall_result(regs) -> int:
     return x0 - (1 << 64) if x0 >> 63 else x0
 
 
-def _restart(task, orig_x0: int) -> None:
-    """No handler ran: the interrupted syscall runs again (pc back over the `svc`)."""
+RESTARTS = (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
+
+
+def dequeue(task, allowed: int) -> tuple[int, SigInfo | None]:
+    """dequeue_signal(): the next pending signal in `allowed` (faults first, then the lowest)."""
+    ready = task.sigpending & allowed
+    if not ready:
+        return 0, None
+    if ready & SYNCHRONOUS:
+        ready &= SYNCHRONOUS
+    signo = (ready & -ready).bit_length()
+    queue = task.siginfo.get(signo) or []
+    info = queue.pop(0) if queue else SigInfo(signo, SI_KERNEL)
+    if not queue:
+        task.siginfo.pop(signo, None)
+        task.sigpending &= ~bit(signo)
+    return signo, info
+
+
+def deliver_pending(task) -> None:
+    """Act on the task's deliverable signals before it returns to user space (do_signal).
+
+    With task.restart set, x0 holds -ERESTART* from an interrupted syscall: with no
+    handler the syscall is restarted (x0 = orig_x0, pc back over the svc); a handler
+    makes it fail with EINTR unless it is ERESTARTSYS and the handler has SA_RESTART, or
+    ERESTARTNOINTR.
+    """
+    orig_x0, task.restart = task.restart, None
     regs = task.regs()
-    if -syscall_result(regs) in (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK):
-        regs.set_x(0, orig_x0)
-        regs.set(L.MB_PC, regs.get(L.MB_PC) - 4)
+    retval = syscall_result(regs) if orig_x0 is not None else 0
+    if -retval not in RESTARTS:
+        orig_x0 = None
+    while True:
+        signo, info = dequeue(task, ~task.blocked)
+        if not signo:
+            break
+        a = action(task, signo)
+        if a.handler == SIG_IGN:
+            continue
+        if a.handler != SIG_DFL:
+            handler = SigAction(a.handler, a.flags, a.mask, a.restorer)
+            if a.flags & SA_RESETHAND:
+                a.handler = SIG_DFL                 # SA_ONESHOT: the flags stay as they are
+            if orig_x0 is not None:
+                if -retval in (ERESTARTNOHAND, ERESTART_RESTARTBLOCK) or (
+                        -retval == ERESTARTSYS and not a.flags & SA_RESTART):
+                    regs.set_x(0, -EINTR)
+                else:
+                    _rewind(regs, orig_x0)
+                orig_x0 = None
+            if setup_frame(task, signo, info, handler):
+                return
+            continue                                # SIGSEGV was forced: go round again
+        if signo in IGNORED_BY_DEFAULT:
+            continue
+        if _unkillable(task) and signo not in (SIGKILL, SIGSTOP):
+            continue                                # init gets no signal it does not handle
+        if signo in STOPPING:
+            if signo != SIGSTOP and _pgrp_orphaned(task):
+                continue                            # nobody could continue it: ignored
+            task.state = State.STOPPED
+            task.wait_report = ("stopped", signo)
+            notify_parent_cldstop(task, CLD_STOPPED)
+            task.restart = orig_x0                  # decided when it runs again
+            return
+        raise TaskExit(killed_status(signo))
+    if orig_x0 is not None:
+        _rewind(regs, orig_x0)
+    if task.saved_blocked is not None:              # restore_saved_sigmask()
+        task.blocked, task.saved_blocked = task.saved_blocked, None
+        if task.sigpending & ~task.blocked:
+            deliver_pending(task)
+
+
+def _rewind(regs, orig_x0: int) -> None:
+    regs.set_x(0, orig_x0)
+    regs.set(L.MB_PC, regs.get(L.MB_PC) - 4)
+
+
+def _pgrp_orphaned(task) -> bool:
+    """is_current_pgrp_orphaned(): no member has a parent in another group of the session."""
+    for t in task.kernel.tasks.values():
+        if t.pgid != task.pgid or t.state is State.ZOMBIE:
+            continue
+        p = t.parent
+        if p is None or p.tgid == 1:
+            continue
+        if p.pgid != task.pgid and p.sid == t.sid:
+            return False
+    return True
+
+
+# -- the frame ----------------------------------------------------------------------------------
+
+def on_sig_stack(task, sp: int) -> bool:
+    ss_sp, ss_flags, ss_size = task.altstack
+    if ss_flags & SS_AUTODISARM:
+        return False
+    return sp > ss_sp and sp - ss_sp <= ss_size
+
+
+def sas_ss_flags(task, sp: int) -> int:
+    if not task.altstack[2]:
+        return SS_DISABLE
+    return SS_ONSTACK if on_sig_stack(task, sp) else 0
+
+
+def setup_frame(task, signo: int, info: SigInfo, a: SigAction) -> bool:
+    """setup_rt_frame() + signal_delivered(); False (and SIGSEGV forced) if the frame
+    cannot be written."""
+    blob = task.regs().blob
+    regs = F.read_regs(blob)
+    oldmask = task.saved_blocked if task.saved_blocked is not None else task.blocked
+    sp_top = regs.sp
+    if a.flags & SA_ONSTACK and sas_ss_flags(task, regs.sp) == 0:
+        sp_top = task.altstack[0] + task.altstack[2]
+    place = F.place_frame(sp_top)
+    fault_code = getattr(task, "fault_code", 0)
+    uc = F.pack_ucontext(regs, oldmask, task.altstack, getattr(task, "fault_address", 0),
+                         fault_code if fault_code else None)
+    mm = task.mm
+    try:
+        mm.write(place.record, struct.pack("<QQ", regs.x[29], regs.x[30]))
+        mm.write(place.frame + F.FRAME_UC, uc)
+        if a.flags & SA_SIGINFO:
+            mm.write(place.frame, F.pack_siginfo(info))
+    except Errno:
+        log.info("pid %d: cannot write the %s frame at %#x", task.tid, NAMES.get(signo, signo), place.frame)
+        force_sigsegv(task, signo)
+        return False
+    regs.x[0] = signo
+    if a.flags & SA_SIGINFO:
+        regs.x[1] = place.frame
+        regs.x[2] = place.frame + F.FRAME_UC
+    regs.x[29] = place.record
+    regs.x[30] = a.restorer if a.flags & SA_RESTORER else sigreturn_trampoline(mm)
+    regs.sp = place.frame
+    regs.pc = a.handler
+    regs.pstate &= ~F.PSR_TCO_BIT
+    struct.pack_into("<31Q", blob, L.MB_X0, *(r & 0xFFFF_FFFF_FFFF_FFFF for r in regs.x))
+    struct.pack_into("<3Q", blob, L.MB_SP, regs.sp, regs.pc & 0xFFFF_FFFF_FFFF_FFFF, regs.pstate)
+    # signal_delivered()
+    task.saved_blocked = None
+    task.blocked = (task.blocked | a.mask | (0 if a.flags & SA_NODEFER else bit(signo))) & ~UNCATCHABLE
+    if task.altstack[1] & SS_AUTODISARM:
+        task.altstack = (0, SS_DISABLE, 0)
+    return True
+
+
+def sigreturn_trampoline(mm) -> int:
+    """Where a handler without SA_RESTORER returns: the vDSO's __kernel_rt_sigreturn."""
+    from . import vdso
+    return vdso.sigreturn_address(mm)
+
+
+def restore_frame(task) -> int:
+    """rt_sigreturn: restore the context saved at sp; the restored x0 is the result.
+
+    A misaligned sp or a frame Linux would reject gets SIGSEGV (arm64_notify_segfault).
+    """
+    blob = task.regs().blob
+    sp = struct.unpack_from("<Q", blob, L.MB_SP)[0]
+    try:
+        if sp & 15:
+            raise F.BadFrame("misaligned sp")
+        try:
+            uc = task.mm.read(sp + F.FRAME_UC, F.UCONTEXT_SIZE)
+        except Errno:
+            raise F.BadFrame("unreadable frame") from None
+        regs, mask, stack = F.unpack_ucontext(uc)
+    except F.BadFrame as e:
+        log.info("pid %d: rt_sigreturn: bad frame at %#x: %s", task.tid, sp, e)
+        force_signal(task, SIGSEGV, SI_KERNEL, 0, f"rt_sigreturn with a bad frame at {sp:#x}")
+        return 0
+    task.blocked = mask & ~UNCATCHABLE
+    F.write_regs(blob, regs)
+    set_altstack(task, stack, regs.sp)        # restore_altstack(): errors other than EFAULT are ignored
+    return regs.x[0]
+
+
+# -- sigaltstack --------------------------------------------------------------------------------
+
+def set_altstack(task, new: tuple[int, int, int], sp: int) -> int:
+    """do_sigaltstack() for a new stack_t (ss_sp, ss_flags, ss_size); 0 or -errno."""
+    from moss_host.errors import EINVAL, ENOMEM, EPERM
+    ss_sp, ss_flags, ss_size = new
+    ss_flags &= 0xFFFF_FFFF
+    if on_sig_stack(task, sp):
+        return -EPERM
+    mode = ss_flags & ~SS_FLAG_BITS
+    if mode not in (SS_DISABLE, SS_ONSTACK, 0):
+        return -EINVAL
+    if task.altstack == (ss_sp, ss_flags, ss_size):
+        return 0
+    if mode == SS_DISABLE:
+        ss_size, ss_sp = 0, 0
+    elif ss_size < MINSIGSTKSZ:
+        return -ENOMEM
+    task.altstack = (ss_sp, ss_flags, ss_size)
+    return 0
+
+
+def exec_reset(task) -> None:
+    """What execve does to signal state: handlers to SIG_DFL, no alternate stack; the mask
+    and pending signals stay."""
+    if task.sighand is not None:
+        task.sighand.reset_for_exec()
+    task.altstack = (0, SS_DISABLE, 0)
+    task.saved_blocked = None

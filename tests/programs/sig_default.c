@@ -1,0 +1,49 @@
+/* Default actions seen from the parent: children killed by SIGTERM/SIGINT/SIGUSR1
+ * (terminate), SIGQUIT/SIGABRT/SIGSEGV/SIGILL/SIGFPE/SIGBUS/SIGTRAP/SIGSYS (terminate with
+ * the core-dump flag), a stop (SIGTSTP, then SIGKILL) and ignored ones (SIGCHLD, SIGURG,
+ * SIGWINCH, SIGCONT: the child goes on and exits 0). The core flag appears only once the
+ * child has raised RLIMIT_CORE above 0, as on Linux. SIGTSTP is ignored when the process
+ * group is orphaned (as the group of a child of init is). moss-py only: under qemu-aarch64 the
+ * core flag depends on the host's limits. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    static const int sigs[] = { SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGQUIT, SIGABRT, SIGSEGV, SIGILL, SIGFPE,
+                                SIGBUS, SIGTRAP, SIGSYS, SIGXCPU, SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGSTOP, SIGTSTP };
+    for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        int sig = sigs[i];
+        if (i == 0)
+            printf("with RLIMIT_CORE 1 MiB: ");
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (i == 0) {
+                struct rlimit rl = { 1 << 20, 1 << 20 };
+                setrlimit(RLIMIT_CORE, &rl);
+                sig = SIGQUIT;
+            }
+            raise(sig);
+            _exit(0);
+        }
+        int st;
+        waitpid(pid, &st, WUNTRACED);
+        if (WIFSTOPPED(st)) {
+            printf("%-8s stopped by %s\n", sigabbrev_np(sig), sigabbrev_np(WSTOPSIG(st)));
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        }
+        if (WIFSIGNALED(st))
+            printf("%-8s killed by %s%s (shell status %d)\n", sigabbrev_np(sig), sigabbrev_np(WTERMSIG(st)),
+                   WCOREDUMP(st) ? ", core dumped" : "", 128 + WTERMSIG(st));
+        else
+            printf("%-8s exited %d\n", sigabbrev_np(sig), WEXITSTATUS(st));
+    }
+    return 0;
+}
