@@ -8,6 +8,8 @@ import stat as S
 import pytest
 
 from moss_host.errors import Errno
+from moss_host.fs.drivers.ext4 import dir as D
+from moss_host.fs.drivers.ext4 import htree as H
 from moss_host.fs.drivers.ext4.inode import EXT4_EXTENTS_FL, EXT4_INDEX_FL
 from moss_host.fs.file import O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, open_file
 from moss_host.fs.stat import major, makedev, minor
@@ -240,22 +242,82 @@ def test_directory_grows_by_blocks_as_entries_are_added(image):
     assert live == {".", ".."} | {n.decode() for i, n in enumerate(names) if i % 3}
 
 
-def test_adding_to_an_htree_directory_deindexes_it_and_e2fsck_accepts(tmp_path):
-    names = [f"a_rather_long_file_name_to_fill_directory_blocks_{i:04d}" for i in range(300)]
+def indexed_dir_image(tmp_path, count, hash_alg=None, s_flags=None,
+                      name="a_rather_long_file_name_to_fill_directory_blocks_{:04d}"):
+    """An image whose /big holds `count` files and was hash-indexed by e2fsck -D
+    (with the hash algorithm and s_flags signedness given, else mkfs's defaults)."""
+    names = [name.format(i) for i in range(count)]
     src = make_tree(tmp_path / "src", {f"big/{n}": b"" for n in names})
     img = mkfs(tmp_path / "img", src, "8M")
+    if hash_alg:
+        run("tune2fs", "-E", f"hash_alg={hash_alg}", str(img))
+    if s_flags is not None:
+        debugfs_write(img, f"ssv flags {s_flags}")
     run("e2fsck", "-fyD", str(img), check=False)
+    return img, names
+
+
+def live_names(img, path):
+    return {line.split("/")[5] for line in debugfs(img, f"ls -p {path}").splitlines()
+            if line.startswith("/") and not line.startswith("/0/")}
+
+
+@pytest.mark.parametrize("hash_alg", ["half_md4", "tea", "legacy"])
+@pytest.mark.parametrize("s_flags", [1, 2], ids=["signed", "unsigned"])
+def test_htree_probe_finds_the_leaf_of_every_name(tmp_path, hash_alg, s_flags):
+    """Our dx_hash and probe agree with the index e2fsck built, for each hash algorithm,
+    signed and unsigned, with names holding bytes >= 0x80 (where the two differ)."""
+    img, names = indexed_dir_image(tmp_path, 250, hash_alg, s_flags,
+                                   name="name_\xe9\xff_with_some_length_{:04d}")
+    fs = mount(img, read_only=True)
+    d = fs.root.lookup(b"big")
+    assert d.disk.i_flags & EXT4_INDEX_FL
+    io = H.DirIO(fs.block_size, None, lambda lblk: fs.blockdev.block(d.runs().lookup(lblk)[0]),
+                 None, None, None)
+    version = H.hash_version(io.block(0), fs.sbd.s_flags)
+    for n in names:
+        raw = n.encode()                 # UTF-8 on disk: bytes >= 0x80
+        _, leaf = H.probe(io, H.dx_hash(raw, version, fs.sbd.s_hash_seed))
+        assert raw in {e.name for e in D.entries(bytes(io.block(leaf))) if e.inode}, n
+
+
+def test_adding_to_an_htree_directory_keeps_the_index_through_splits_and_a_new_level(tmp_path):
+    """1 KiB blocks and 200-byte names: 4 entries per leaf, so 900 additions split leaves
+    over and over, fill the root (limit 123 with metadata_csum), which grows a level, and
+    then fill that level's node (limit 126), which splits."""
+    img, names = indexed_dir_image(tmp_path, 40)
     fs = mount(img)
     ctx = vfs(fs)
     d = at(ctx, b"/big").inode
-    assert d.disk.i_flags & EXT4_INDEX_FL
+    added = [b"%04d_" % i + b"n" * 195 for i in range(900)]
+    for n in added:
+        create(ctx, b"/big/" + n, b"")
+        assert d.disk.i_flags & EXT4_INDEX_FL
+    root = fs.blockdev.block(d.runs().lookup(0)[0])
+    assert root[H.ROOT_INFO + 6] == 1                                       # indirect_levels
+    assert len(H.DxNode.parse(0, root, H.ROOT_COUNT_OFFSET).entries) >= 2   # the level-1 node split
+    for n in added[::7]:
+        vfs_unlink(at(ctx, b"/big"), n, None)
+    unmount_and_check(fs, img)
+    expect = set(names) | {n.decode() for i, n in enumerate(added) if i % 7}
+    assert live_names(img, "/big") == {".", ".."} | expect
+    ctx = vfs(mount(img, read_only=True))
+    assert all(at(ctx, b"/big/" + n.encode()).inode for n in list(expect)[:50])
+
+
+def test_htree_cases_it_does_not_handle_fall_back_to_a_linear_directory(tmp_path, monkeypatch):
+    img, names = indexed_dir_image(tmp_path, 300)
+    monkeypatch.setattr(H, "insert", lambda *a, **k: False)
+    fs = mount(img)
+    ctx = vfs(fs)
+    d = at(ctx, b"/big").inode
     vfs_unlink(at(ctx, b"/big"), names[7].encode(), None)        # removal keeps the index
     assert d.disk.i_flags & EXT4_INDEX_FL
     create(ctx, b"/big/newcomer", b"new")
     assert not d.disk.i_flags & EXT4_INDEX_FL
     unmount_and_check(fs, img)
     assert debugfs_cat(img, "/big/newcomer") == b"new"
-    assert names[7] not in debugfs(img, "ls /big") and names[8] in debugfs(img, "ls /big")
+    assert live_names(img, "/big") == {".", "..", "newcomer"} | set(names) - {names[7]}
 
 
 def test_unlink_in_an_htree_directory_keeps_it_indexed_and_clean(tmp_path):

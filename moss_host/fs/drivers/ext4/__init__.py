@@ -9,7 +9,8 @@ Modules, one concept each:
   runs        a file's block mapping in memory
   extents     extent trees <-> runs;  blockmap  ext2 indirect maps <-> runs
   xattr       in-inode xattrs: inline data (read); xattr block reference counts
-  dir         directory blocks: entries, checksum tails, htree blocks
+  dir         directory blocks: entries, checksum tails
+  htree       hash-indexed directories: name hashes, probe, insertion with splits
   node, file, directory   the VFS inodes
   fs          Ext4Superblock and mount_ext4()
 """

@@ -12,10 +12,10 @@ An htree directory (EXT4_INDEX_FL) hides its index where a linear reader sees on
 free space: block 0 is "." and a ".." whose rec_len covers the rest of the block
 (the dx_root lives in that slack), and interior index blocks are one empty record
 spanning the block. So a linear scan of every block reads an htree directory
-correctly, and this driver always looks entries up that way. Removing an entry keeps
-the index valid (hash ranges do not change). Adding one to an indexed directory first
-turns it back into a plain linear directory (deindex: the index blocks become empty
-leaves, the flag is cleared), a form e2fsck accepts as is (tested).
+correctly. Removing an entry keeps the index valid (hash ranges do not change);
+adding one goes through htree.py, or, in the cases it does not handle, first turns
+the directory back into a plain linear one (deindex_block: the index blocks become
+empty leaves, the flag is cleared), a form e2fsck accepts as is (tested).
 """
 from __future__ import annotations
 

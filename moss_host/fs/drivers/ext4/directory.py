@@ -14,6 +14,7 @@ from typing import Iterator, Optional
 from ....errors import EIO, EMLINK, ENOENT, ENOTEMPTY, Errno
 from ...vfs import DirEntry, Inode, dtype_of, now_ns
 from . import dir as D
+from . import htree as H
 from .inode import EXT4_INDEX_FL
 from .node import Ext4Inode
 from .xattr import inline_dir_entries
@@ -102,9 +103,12 @@ class Ext4Dir(Ext4Inode):
     def _add_entry(self, name: bytes, ino: int, mode: int) -> None:
         """Add name -> ino; reuse free space in a block, else grow the directory by a block."""
         self.fs.check_writable()
-        if self.disk.i_flags & EXT4_INDEX_FL:
-            self._deindex()
         ft = D.ft_of_mode(mode) if self.fs.filetype else 0
+        if self.disk.i_flags & EXT4_INDEX_FL:
+            if self._dx_insert(name, ino, ft):
+                self.touch()
+                return
+            self._deindex()
         for _, pblk in self._blocks():
             buf = self.fs.blockdev.block(pblk)
             slot = D.find_space(buf[:self._usable()], len(name))
@@ -127,6 +131,36 @@ class Ext4Dir(Ext4Inode):
         lblk = self.size // self.bs
         self.write_data(lblk * self.bs, bytes(D.empty_leaf(self.bs, self.fs.csum)))
         return self.runs().lookup(lblk)[0]
+
+    def _dx_insert(self, name: bytes, ino: int, ft: int) -> bool:
+        """Insert through the hash index (htree.py); False when that case is not handled."""
+        lmap = self.runs()
+
+        def pblk(lblk: int) -> int:
+            m = lmap.lookup(lblk)
+            if m is None:
+                raise Errno(EIO, f"ext4: directory {self.ino} has a hole at block {lblk}")
+            return m[0]
+
+        def dirty(lblk: int, leaf: bool) -> None:
+            p = pblk(lblk)
+            if leaf:
+                self._store(p, self.fs.blockdev.block(p))
+            else:
+                self.fs.blockdev.mark_dirty(p)
+
+        def grow() -> int:
+            self._grow()
+            return self.size // self.bs - 1
+
+        def moved(n: bytes, lblk: int) -> None:
+            if self._names is not None:
+                self._names[n] = pblk(lblk)
+
+        io = H.DirIO(self.bs, self.fs.inode_seed(self), lambda lblk: self.fs.blockdev.block(pblk(lblk)),
+                     dirty, grow, moved)
+        version = H.hash_version(io.block(0), self.fs.sbd.s_flags)
+        return H.insert(io, name, ino, ft, version, self.fs.sbd.s_hash_seed)
 
     def _deindex(self) -> None:
         """Turn an htree directory into a linear one before adding to it (see dir.py)."""
