@@ -243,12 +243,12 @@ def test_directory_grows_by_blocks_as_entries_are_added(image):
 
 
 def indexed_dir_image(tmp_path, count, hash_alg=None, s_flags=None,
-                      name="a_rather_long_file_name_to_fill_directory_blocks_{:04d}"):
+                      name="a_rather_long_file_name_to_fill_directory_blocks_{:04d}", fstype="ext4"):
     """An image whose /big holds `count` files and was hash-indexed by e2fsck -D
     (with the hash algorithm and s_flags signedness given, else mkfs's defaults)."""
     names = [name.format(i) for i in range(count)]
     src = make_tree(tmp_path / "src", {f"big/{n}": b"" for n in names})
-    img = mkfs(tmp_path / "img", src, "8M")
+    img = mkfs(tmp_path / "img", src, "8M", fstype)
     if hash_alg:
         run("tune2fs", "-E", f"hash_alg={hash_alg}", str(img))
     if s_flags is not None:
@@ -281,11 +281,12 @@ def test_htree_probe_finds_the_leaf_of_every_name(tmp_path, hash_alg, s_flags):
         assert raw in {e.name for e in D.entries(bytes(io.block(leaf))) if e.inode}, n
 
 
-def test_adding_to_an_htree_directory_keeps_the_index_through_splits_and_a_new_level(tmp_path):
+@pytest.mark.parametrize("fstype", ["ext4", "ext3"])     # with and without metadata_csum tails
+def test_adding_to_an_htree_directory_keeps_the_index_through_splits_and_a_new_level(tmp_path, fstype):
     """1 KiB blocks and 200-byte names: 4 entries per leaf, so 900 additions split leaves
     over and over, fill the root (limit 123 with metadata_csum), which grows a level, and
     then fill that level's node (limit 126), which splits."""
-    img, names = indexed_dir_image(tmp_path, 40)
+    img, names = indexed_dir_image(tmp_path, 40, fstype=fstype)
     fs = mount(img)
     ctx = vfs(fs)
     d = at(ctx, b"/big").inode

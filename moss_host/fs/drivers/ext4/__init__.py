@@ -12,6 +12,7 @@ Modules, one concept each:
   dir         directory blocks: entries, checksum tails
   htree       hash-indexed directories: name hashes, probe, insertion with splits
   node, file, directory   the VFS inodes
+  orphan      the orphan list: unlinked inodes still open
   fs          Ext4Superblock and mount_ext4()
 """
 from .fs import Ext4Superblock, mount_ext4
