@@ -25,12 +25,20 @@ image: programs
     scripts/fetch_debs.sh >/dev/null
     python3 images/build_initramfs.py
 
+# build/rootfs.ext4: the same tree as an ext4 disk image (made once; it keeps what you write).
+disk: image
+    python3 images/build_disk.py
+
 # Everything a boot needs.
-build: stub programs image
+build: stub programs image disk
 
 # Boot the initramfs to a busybox shell on this terminal, e.g. `just boot --trace`, `just boot --gdb`.
 boot *ARGS: build
     moss-host boot --image {{image_path}} "$@"
+
+# Boot with the ext4 disk image as a read-write root; changes survive `poweroff`.
+boot-disk *ARGS: build
+    moss-host boot --disk build/rootfs.ext4 "$@"
 
 # Run one program inside moss-py, e.g. `just run /tests/hello`.
 run *ARGS: build

@@ -41,6 +41,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         sp.add_argument("--gdb", metavar="ADDR", nargs="?", const="tcp:127.0.0.1:1234",
                         help="expose QEMU's gdbstub (default tcp:127.0.0.1:1234) and wait for gdb")
         sp.add_argument("--ram", type=int, default=1024, metavar="MiB", help="guest RAM size")
+        sp.add_argument("--disk", type=Path, metavar="IMG",
+                        help="an ext2/3/4 image to use as the root filesystem, read-write (see `just disk`)")
 
     run = sub.add_parser("run", help="run one program and exit with its status")
     kernel_options(run)
@@ -93,7 +95,7 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     from moss_host.kernel import ImageError, Kernel, KernelConfig
 
     config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
-                          timing=getattr(args, "timing", False))
+                          timing=getattr(args, "timing", False), disk=args.disk)
     if args.image:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))

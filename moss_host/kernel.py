@@ -41,6 +41,7 @@ class KernelConfig:
     trace: bool = False
     gdb: str | None = None          # gdbstub address; the VM then waits for gdb to continue it
     timing: bool = False            # measure trap round trips (moss-host run --timing)
+    disk: Path | None = None        # an ext2/3/4 image to use as the root instead of the initramfs
     # pid 1 leads session 1 with a terminal console as its controlling tty (a shell as pid 1,
     # as a getty would arrange); False for an init that makes its own sessions, as on Linux.
     init_owns_console: bool = True
@@ -70,15 +71,29 @@ class Kernel:
 
     async def run(self, argv: list[str]) -> int:
         """Boot, run argv[0] as pid 1, and return its wait(2) status."""
-        import moss_host.fs.drivers.memdev  # noqa: F401  (registers /dev/null and friends)
-        from moss_host.fs.boot_mounts import mount_boot_filesystems
+        from moss_host.fs.rootfs import RootError, root_from_disk, unmount_all
         from moss_host.fs.vfs import build_root_from_cpio
-        from moss_host.tty.console import open_console
 
         loop = self.loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
         self._done = loop.create_future()
-        self.root_fs = load_root(self.config.image, build_root_from_cpio)
+        if self.config.disk is not None:
+            try:
+                self.root_fs = root_from_disk(self.config.disk)
+            except RootError as e:
+                raise ImageError(str(e)) from None
+        else:
+            self.root_fs = load_root(self.config.image, build_root_from_cpio)
+        try:
+            return await self._run_on_root(loop, argv)
+        finally:
+            unmount_all(self.root_fs)
+
+    async def _run_on_root(self, loop, argv: list[str]) -> int:
+        import moss_host.fs.drivers.memdev  # noqa: F401  (registers /dev/null and friends)
+        from moss_host.fs.boot_mounts import mount_boot_filesystems
+        from moss_host.tty.console import open_console
+
         mount_boot_filesystems(self.root_fs, self)
         self.console_files = open_console(self)
         self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
