@@ -345,7 +345,8 @@ def _sync_sb(sb) -> None:
 
 def _fsync_file(task, fd: int) -> None:
     f = _fd_file(task, fd)
-    if not isinstance(f, InodeFile) or f.inode.sb.fstype == "proc":
+    loc = f.location
+    if loc is None or not (loc.inode.is_reg or loc.inode.is_dir) or loc.inode.sb.fstype == "proc":
         raise Errno(EINVAL)             # no ->fsync: pipes, sockets, ttys, devices, proc files
     _sync_sb(f.inode.sb)
 
