@@ -2,8 +2,10 @@
  * SIGSEGV (SEGV_MAPERR on a null write, SEGV_ACCERR on a read-only or PROT_NONE page),
  * SIGTRAP (brk #0 and __builtin_trap: TRAP_BRKPT at the brk), SIGILL (udf: ILL_ILLOPC),
  * SIGBUS (an unaligned exclusive load: BUS_ADRALN). A fault whose signal is blocked or
- * ignored, or that happens inside its own handler, kills (checked in forked children).
- * With the argument "esr", also prints the esr_context record Linux adds for aborts. */
+ * ignored, or that happens inside its own handler, kills (checked in forked children), as
+ * do rt_sigreturn from a bogus frame and a handler frame that cannot be written.
+ * With the argument "esr", also prints the esr_context record Linux adds for aborts and
+ * checks the two bad-frame cases (which qemu-aarch64 7.2 cannot run). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -122,6 +124,32 @@ static void trap_blocked(void)
     __asm__ volatile("brk #0");
 }
 
+static void bad_sigreturn(void)
+{
+    static uint64_t junk[1200] __attribute__((aligned(16)));
+    signal(SIGSEGV, SIG_DFL);           /* (the inherited catcher would longjmp into main) */
+    for (unsigned i = 0; i < sizeof junk / sizeof junk[0]; i++)
+        junk[i] = 0x5a5a5a5a5a5a5a5aull;
+    /* rt_sigreturn with sp at a frame of junk: no valid pstate, no fpsimd_context */
+    __asm__ volatile("mov sp, %0\n mov x8, #139\n svc #0" :: "r"(junk) : "memory");
+}
+
+static void usr1_handler(int sig) { (void)sig; }
+
+static void frame_unwritable(void)
+{
+    signal(SIGSEGV, SIG_DFL);
+    char *ro = mmap(NULL, 65536, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    stack_t ss = { .ss_sp = ro, .ss_size = 65536, .ss_flags = 0 };
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = usr1_handler;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+}
+
 int main(int argc, char **argv)
 {
     show_esr = argc > 1 && strcmp(argv[1], "esr") == 0;
@@ -183,5 +211,9 @@ int main(int argc, char **argv)
     child_status("SIGSEGV ignored when the fault happens", segv_ignored);
     child_status("SIGSEGV inside the SIGSEGV handler", segv_in_handler);
     child_status("SIGTRAP blocked at a brk", trap_blocked);
+    if (show_esr) {                     /* qemu-aarch64 7.2 aborts on these two */
+        child_status("rt_sigreturn with a bad frame", bad_sigreturn);
+        child_status("handler frame on a read-only alternate stack", frame_unwritable);
+    }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* Interrupted syscalls: a handler with SA_RESTART makes a blocking pipe read carry on
  * (it returns the byte written later); without SA_RESTART the read fails with EINTR.
- * sigsuspend always returns EINTR after the handler ran, with the handler running under
+ * sigsuspend (and sigtimedwait, when another signal's handler runs) always returns
+ * EINTR after the handler ran, with the handler running under
  * the temporary mask and the old mask back afterwards. A child process sends the signal
  * while the parent sleeps in read (it waits 100 ms first, then 100 ms more before
  * writing). */
@@ -100,6 +101,26 @@ int main(void)
     r = sigsuspend(&wait_mask);
     e = errno;
     printf("sigsuspend until a child's kill = %d %s, handler ran %d\n", r, strerrorname_np(e), hits);
+    waitpid(pid, NULL, 0);
+
+    /* sigtimedwait for SIGUSR2 is interrupted by a handled SIGUSR1: EINTR, never restarted */
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &usr2, NULL);
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        spin_ms(100);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    hits = 0;
+    struct timespec five = { 5, 0 };
+    r = sigtimedwait(&usr2, NULL, &five);
+    e = errno;
+    printf("sigtimedwait interrupted by a handled signal = %d %s, handler ran %d\n", r, strerrorname_np(e), hits);
     waitpid(pid, NULL, 0);
     return 0;
 }

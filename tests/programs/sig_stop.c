@@ -104,6 +104,30 @@ int main(void)
     describe("SA_NOCLDSTOP: SIGTERM", st);
     codes("with SA_NOCLDSTOP:");
 
+    /* a stop and a continue while the child sleeps in read: the read just carries on */
+    int fds[2];
+    pipe(fds);
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        char buf[8] = { 0 };
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        _exit(n == 5 && memcmp(buf, "hello", 5) == 0 ? 9 : 1);
+    }
+    for (volatile int i = 0; i < 2000000; i++)
+        ;
+    kill(c, SIGSTOP);
+    waitpid(c, &st, WUNTRACED);
+    describe("reader stopped", st);
+    kill(c, SIGCONT);
+    waitpid(c, &st, WCONTINUED);
+    write(fds[1], "hello", 5);
+    waitpid(c, &st, 0);
+    describe("reader after SIGCONT and a write (9: read the 5 bytes)", st);
+    close(fds[0]);
+    close(fds[1]);
+    codes("stopped reader:");
+
     /* a caught SIGTSTP does not stop */
     fflush(stdout);
     c = fork();

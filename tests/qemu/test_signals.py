@@ -71,13 +71,16 @@ def test_faults_reach_handlers_with_si_code_and_si_addr_like_linux():
     assert b"SIGSEGV blocked when the fault happens: killed by Segmentation fault" in moss
 
 
-def test_aborts_carry_an_esr_context_and_fault_address():
+@covers("rt_sigreturn")
+def test_aborts_carry_an_esr_context_and_bad_frames_end_in_sigsegv():
     lines = run_ok("sig_faults", "esr").decode().splitlines()
     shown = {lines[i - 1].split(":")[0]: lines[i].strip() for i in range(1, len(lines)) if "esr_context" in lines[i]}
     for what in ("null write", "write to a read-only page", "read of a PROT_NONE page", "read after munmap",
                  "unaligned ldxr"):
         assert shown[what] == "esr_context present EC=0x24, fault_address = si_addr", what
     assert shown["udf #0"] == "esr_context absent EC=0, fault_address not si_addr"
+    assert lines[-2:] == ["rt_sigreturn with a bad frame: killed by Segmentation fault",
+                          "handler frame on a read-only alternate stack: killed by Segmentation fault"]
 
 
 @pytest.mark.differential
@@ -127,6 +130,9 @@ with a handler: SIGCHLD codes: CLD_STOPPED CLD_CONTINUED CLD_STOPPED CLD_KILLED
 SA_NOCLDSTOP: after SIGSTOP: stopped by Stopped (signal)
 SA_NOCLDSTOP: SIGTERM: killed by Terminated
 with SA_NOCLDSTOP: SIGCHLD codes: CLD_KILLED
+reader stopped: stopped by Stopped (signal)
+reader after SIGCONT and a write (9: read the 5 bytes): exited 9
+stopped reader: SIGCHLD codes: CLD_EXITED
 child catching SIGTSTP: exited 7
 caught SIGTSTP: SIGCHLD codes: CLD_EXITED
 kill(0, SIGUSR1) = 0
