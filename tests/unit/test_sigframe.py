@@ -1,4 +1,4 @@
-"""Signal-frame packing against the Linux uapi headers, without QEMU.
+"""Signal-frame packing against the Linux uapi headers, and delivery decisions, without QEMU.
 
 The offsets and sizes come from the cross toolchain's copies of Linux's uapi headers
 (asm/sigcontext.h, asm/ucontext.h, asm/siginfo.h, asm/signal.h): a small C file is
@@ -7,15 +7,18 @@ compiled (not run) and the values are read back from its object file.
 import shutil
 import struct
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from moss_host.errors import EFAULT, EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
-from moss_host.machine.mailbox import CONTEXT_SIZE
+from moss_host.machine.mailbox import CONTEXT_SIZE, Context, new_context
 from moss_host.proc import sigframe as F
 from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
+from moss_host.proc.task import State, Task, TaskExit
 
 CC = "aarch64-linux-gnu-gcc"
 
@@ -228,3 +231,235 @@ def test_siginfo_layout_follows_signal_and_code():
     assert F.siginfo_layout(S.SIGUSR1, S.SI_TKILL) == "rt"
     assert F.siginfo_layout(S.SIGALRM, S.SI_TIMER) == "timer"
     assert F.siginfo_layout(S.SIGTRAP, S.SI_KERNEL) == "kill"
+
+
+# -- delivery: do_signal's decisions on a task with a saved context (no QEMU) ------------------
+
+STACK_LO, STACK_HI = 0x7000_0000, 0x7001_0000
+HANDLER, RESTORER, PC, SP = 0x40_1000, 0x40_2000, 0x40_0500, 0x7000_F000
+
+
+class FakeMM:
+    """One writable range of user memory; anything else is EFAULT."""
+
+    def __init__(self, lo=STACK_LO, hi=STACK_HI):
+        self.lo, self.hi, self.mem = lo, hi, bytearray(hi - lo)
+
+    def _check(self, ua, n):
+        if ua < self.lo or ua + n > self.hi:
+            raise Errno(EFAULT)
+
+    def read(self, ua, n):
+        self._check(ua, n)
+        return bytes(self.mem[ua - self.lo:ua - self.lo + n])
+
+    def write(self, ua, data):
+        self._check(ua, len(data))
+        self.mem[ua - self.lo:ua - self.lo + len(data)] = data
+
+
+def make_task(tgid=2, x0=0, parent=None):
+    cpu = SimpleNamespace(trapped=True, current=None, runqueue=[], schedule=lambda: None)
+    calls = []
+    kernel = SimpleNamespace(cpu=cpu, tasks={}, loop=SimpleNamespace(call_soon=lambda f, *a: calls.append((f, a))),
+                             interrupt=lambda t: None, child_changed=lambda t: calls.append(("changed", t)))
+    task = Task(tid=tgid, tgid=tgid, mm=FakeMM(), fs=None, files=None, kernel=kernel, parent=parent, comm=b"t")
+    task.context = new_context(PC, SP)
+    Context(task.context).set_x(0, x0)
+    kernel.tasks[tgid] = task
+    return task
+
+
+def handle(task, signo, flags=0, mask=0):
+    a = S.action(task, signo)
+    a.handler, a.flags, a.mask, a.restorer = HANDLER, flags | S.SA_RESTORER, mask, RESTORER
+
+
+def interrupted(task, code, orig=0x33):
+    Context(task.context).set_x(0, -code)
+    task.restart = orig
+
+
+def live(task):
+    return F.read_regs(task.context)
+
+
+def saved_frame(task):
+    regs = live(task)
+    back, mask, stack = F.unpack_ucontext(task.mm.read(regs.sp + F.FRAME_UC, F.UCONTEXT_SIZE))
+    return regs, back, mask
+
+
+def test_handler_gets_signo_frame_record_and_restorer():
+    t = make_task()
+    handle(t, S.SIGUSR1, S.SA_SIGINFO)
+    S.send_signal(t, S.SIGUSR1)
+    S.deliver_pending(t)
+    regs, back, mask = saved_frame(t)
+    place = F.place_frame(SP)
+    assert (regs.pc, regs.sp, regs.x[29], regs.x[30]) == (HANDLER, place.frame, place.record, RESTORER)
+    assert (regs.x[0], regs.x[1], regs.x[2]) == (S.SIGUSR1, place.frame, place.frame + F.FRAME_UC)
+    assert back.pc == PC and back.sp == SP and mask == 0
+    assert t.blocked == S.bit(S.SIGUSR1)
+
+
+@pytest.mark.parametrize("code,flags,restarts", [
+    (ERESTARTSYS, 0, False), (ERESTARTSYS, S.SA_RESTART, True), (ERESTARTNOHAND, S.SA_RESTART, False),
+    (ERESTARTNOINTR, 0, True),
+])
+def test_interrupted_syscall_restarts_or_fails_with_eintr_when_a_handler_runs(code, flags, restarts):
+    t = make_task()
+    handle(t, S.SIGUSR1, flags)
+    interrupted(t, code)
+    S.send_signal(t, S.SIGUSR1)
+    S.deliver_pending(t)
+    _, back, _ = saved_frame(t)
+    if restarts:
+        assert (back.x[0], back.pc) == (0x33, PC - 4)
+    else:
+        assert (back.x[0], back.pc) == ((-EINTR) & (1 << 64) - 1, PC)
+
+
+def test_interrupted_syscall_restarts_when_no_handler_runs():
+    t = make_task()
+    interrupted(t, ERESTARTNOHAND)
+    S.send_signal(t, S.SIGWINCH)                    # ignored by default
+    S.deliver_pending(t)
+    regs = live(t)
+    assert (regs.x[0], regs.pc, t.restart) == (0x33, PC - 4, None)
+
+
+def test_sigsuspend_frame_holds_the_saved_mask_which_comes_back_after():
+    t = make_task()
+    handle(t, S.SIGUSR1)
+    t.saved_blocked, t.blocked = S.bit(S.SIGUSR1) | S.bit(S.SIGHUP), 0
+    S.send_signal(t, S.SIGUSR1)
+    interrupted(t, ERESTARTNOHAND)
+    S.deliver_pending(t)
+    _, back, mask = saved_frame(t)
+    assert mask == S.bit(S.SIGUSR1) | S.bit(S.SIGHUP) and t.saved_blocked is None
+    assert back.x[0] == (-EINTR) & (1 << 64) - 1
+    assert S.restore_frame(t) == back.x[0] and t.blocked == mask
+
+
+def test_sigreturn_restores_everything_the_frame_saved():
+    t = make_task()
+    ctx = Context(t.context)
+    for i in range(31):
+        ctx.set_x(i, 0x100 + i)
+    before = live(t)
+    handle(t, S.SIGUSR2, mask=S.bit(S.SIGTERM))
+    S.send_signal(t, S.SIGUSR2)
+    S.deliver_pending(t)
+    assert t.blocked == S.bit(S.SIGUSR2) | S.bit(S.SIGTERM)
+    assert S.restore_frame(t) == 0x100
+    assert live(t) == before and t.blocked == 0
+
+
+def test_resethand_and_nodefer():
+    t = make_task()
+    handle(t, S.SIGUSR1, S.SA_RESETHAND | S.SA_NODEFER)
+    S.send_signal(t, S.SIGUSR1)
+    S.deliver_pending(t)
+    assert live(t).pc == HANDLER and t.blocked == 0
+    assert S.action(t, S.SIGUSR1).handler == S.SIG_DFL
+
+
+def test_standard_signals_coalesce_and_realtime_ones_queue():
+    t = make_task()
+    t.blocked = S.bit(S.SIGUSR1) | S.bit(S.SIGRTMIN)
+    for _ in range(3):
+        S.send_signal(t, S.SIGUSR1)
+        S.send_signal(t, S.SIGRTMIN, S.SigInfo(S.SIGRTMIN, S.SI_QUEUE))
+    assert len(t.siginfo[S.SIGUSR1]) == 1 and len(t.siginfo[S.SIGRTMIN]) == 3
+    assert S.dequeue(t, S.bit(S.SIGRTMIN))[0] == S.SIGRTMIN and t.sigpending & S.bit(S.SIGRTMIN)
+
+
+def test_faults_are_dequeued_first():
+    t = make_task()
+    t.blocked = -1 & ~S.UNCATCHABLE
+    S.send_signal(t, S.SIGHUP)
+    S.send_signal(t, S.SIGSEGV)
+    assert S.dequeue(t, ~0)[0] == S.SIGSEGV
+
+
+@pytest.mark.parametrize("signo,status", [(S.SIGTERM, S.SIGTERM), (S.SIGQUIT, S.SIGQUIT | 0x80)])
+def test_default_action_terminates(signo, status):
+    t = make_task()
+    S.send_signal(t, signo)
+    with pytest.raises(TaskExit) as e:
+        S.deliver_pending(t)
+    assert e.value.status == status
+
+
+def test_blocked_fault_signal_is_unblocked_reset_and_kills():
+    t = make_task()
+    handle(t, S.SIGSEGV)
+    t.blocked = S.bit(S.SIGSEGV)
+    S.force_signal(t, S.SIGSEGV, S.SEGV_MAPERR, 0)
+    assert t.blocked == 0 and S.action(t, S.SIGSEGV).handler == S.SIG_DFL
+    with pytest.raises(TaskExit):
+        S.deliver_pending(t)
+
+
+def test_unwritable_frame_forces_sigsegv():
+    t = make_task()
+    t.mm = FakeMM(0x1000, 0x2000)                   # the stack is not there
+    handle(t, S.SIGUSR1)
+    S.send_signal(t, S.SIGUSR1)
+    with pytest.raises(TaskExit) as e:
+        S.deliver_pending(t)
+    assert e.value.status & 0x7F == S.SIGSEGV
+
+
+def test_init_ignores_default_actions_but_not_forced_faults():
+    init = make_task(tgid=1)
+    S.send_signal(init, S.SIGTERM)
+    S.send_signal(init, S.SIGKILL)
+    assert init.sigpending == 0
+    S.force_signal(init, S.SIGSEGV, S.SEGV_MAPERR, 0)
+    with pytest.raises(TaskExit):
+        S.deliver_pending(init)
+
+
+def test_stop_reports_to_the_parent_and_keeps_the_restart_for_later():
+    parent = make_task(tgid=1)
+    a = S.action(parent, S.SIGCHLD)
+    a.handler = HANDLER
+    child = make_task(tgid=2, parent=parent)
+    child.kernel = parent.kernel
+    interrupted(child, ERESTARTSYS)
+    S.send_signal(child, S.SIGSTOP)
+    S.deliver_pending(child)
+    assert child.state is State.STOPPED and child.wait_report == ("stopped", S.SIGSTOP)
+    assert child.restart == 0x33 and live(child).pc == PC
+    assert parent.siginfo[S.SIGCHLD][0].code == S.CLD_STOPPED
+    S.send_signal(child, S.SIGCONT)
+    assert child.state is State.RUNNABLE and child.wait_report == ("continued", S.SIGCONT)
+    assert [i.code for i in parent.siginfo[S.SIGCHLD]] == [S.CLD_STOPPED]   # coalesced
+    S.deliver_pending(child)
+    assert (live(child).x[0], live(child).pc) == (0x33, PC - 4)
+
+
+def test_sa_nocldstop_silences_stop_reports():
+    parent = make_task(tgid=1)
+    a = S.action(parent, S.SIGCHLD)
+    a.handler, a.flags = HANDLER, S.SA_NOCLDSTOP
+    child = make_task(tgid=2, parent=parent)
+    child.kernel = parent.kernel
+    S.send_signal(child, S.SIGSTOP)
+    S.deliver_pending(child)
+    assert child.state is State.STOPPED and not parent.sigpending
+
+
+def test_altstack_rules():
+    t = make_task()
+    assert S.set_altstack(t, (STACK_LO, 0, 5119), SP) == -12          # ENOMEM
+    assert S.set_altstack(t, (STACK_LO, 4, 8192), SP) == -22          # EINVAL
+    assert S.set_altstack(t, (STACK_LO, 0, 0x8000), SP) == 0
+    assert S.sas_ss_flags(t, STACK_LO + 0x100) == S.SS_ONSTACK
+    assert S.set_altstack(t, (0, S.SS_DISABLE, 0), STACK_LO + 0x100) == -1   # EPERM on it
+    handle(t, S.SIGUSR1, S.SA_ONSTACK)
+    S.send_signal(t, S.SIGUSR1)
+    S.deliver_pending(t)
+    assert live(t).x[29] == F.place_frame(STACK_LO + 0x8000).record
