@@ -44,6 +44,8 @@ class Allocator:
         self.sb = groups.sb
         self.dev = groups.dev
         self.uninit_csum = self.sb.metadata_csum or self.sb.has_ro_compat(RO_COMPAT_GDT_CSUM)
+        self._dirty_block_bitmaps: set[int] = set()    # groups whose checksums finish() must redo
+        self._dirty_inode_bitmaps: set[int] = set()
 
     # -- bitmaps
     def block_bitmap(self, g: int) -> bytearray:
@@ -76,20 +78,31 @@ class Allocator:
         return bm
 
     def _store_block_bitmap(self, g: int) -> None:
-        d = self.groups.descs[g]
-        self.dev.mark_dirty(d.block_bitmap)
-        if self.sb.metadata_csum:
-            c = bitmap_csum(self.sb, self.dev.block(d.block_bitmap), self.sb.s_clusters_per_group)
-            d.bg_block_bitmap_csum_lo, d.bg_block_bitmap_csum_hi = c & 0xFFFF, c >> 16
-        self.groups.write(g)
+        self.dev.mark_dirty(self.groups.descs[g].block_bitmap)
+        self._dirty_block_bitmaps.add(g)
 
     def _store_inode_bitmap(self, g: int) -> None:
-        d = self.groups.descs[g]
-        self.dev.mark_dirty(d.inode_bitmap)
+        self.dev.mark_dirty(self.groups.descs[g].inode_bitmap)
+        self._dirty_inode_bitmaps.add(g)
+
+    def finish(self) -> None:
+        """Before write-back: checksum the bitmaps changed since the last call and store their
+        group descriptors. Deferred to here because a bitmap checksum covers the whole bitmap,
+        far too costly to recompute on every allocation."""
+        touched = self._dirty_block_bitmaps | self._dirty_inode_bitmaps
         if self.sb.metadata_csum:
-            c = bitmap_csum(self.sb, self.dev.block(d.inode_bitmap), self.sb.s_inodes_per_group)
-            d.bg_inode_bitmap_csum_lo, d.bg_inode_bitmap_csum_hi = c & 0xFFFF, c >> 16
-        self.groups.write(g)
+            for g in self._dirty_block_bitmaps:
+                d = self.groups.descs[g]
+                c = bitmap_csum(self.sb, self.dev.block(d.block_bitmap), self.sb.s_clusters_per_group)
+                d.bg_block_bitmap_csum_lo, d.bg_block_bitmap_csum_hi = c & 0xFFFF, c >> 16
+            for g in self._dirty_inode_bitmaps:
+                d = self.groups.descs[g]
+                c = bitmap_csum(self.sb, self.dev.block(d.inode_bitmap), self.sb.s_inodes_per_group)
+                d.bg_inode_bitmap_csum_lo, d.bg_inode_bitmap_csum_hi = c & 0xFFFF, c >> 16
+        for g in sorted(touched):
+            self.groups.write(g)
+        self._dirty_block_bitmaps.clear()
+        self._dirty_inode_bitmaps.clear()
 
     def block_in_use(self, blk: int) -> bool:
         g, i = self.groups.group_of_block(blk)

@@ -117,6 +117,15 @@ def find_space(buf: bytes, name_len: int) -> tuple[int, int] | None:
     return None
 
 
+def largest_space(buf: bytes) -> int:
+    """The longest record that find_space could place in this block (0 if none)."""
+    best = 0
+    for d in entries(buf):
+        free = d.rec_len if d.inode == 0 else d.rec_len - rec_len_needed(len(d.name))
+        best = max(best, free)
+    return best
+
+
 def add_at(buf: bytearray, slot: tuple[int, int], inode: int, name: bytes, ft: int) -> None:
     """Insert a record at a slot found by find_space (ext4_insert_dentry)."""
     off, split = slot

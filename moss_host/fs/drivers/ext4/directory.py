@@ -25,7 +25,8 @@ _FT_TO_DT = {D.FT_REG_FILE: 8, D.FT_DIR: 4, D.FT_CHRDEV: 2, D.FT_BLKDEV: 6, D.FT
 
 
 class Ext4Dir(Ext4Inode):
-    _names: Optional[dict[bytes, int]] = None
+    _names: Optional[dict[bytes, int]] = None      # name -> physical block (see _find)
+    _slack: Optional[list[int]] = None             # per logical block: largest free record
 
     # -- block access
     def _blocks(self, first: int = 0) -> Iterator[tuple[int, int]]:
@@ -38,8 +39,9 @@ class Ext4Dir(Ext4Inode):
             yield lblk, m[0]
 
     def _check_block(self, lblk: int, pblk: int, buf: bytes) -> None:
-        """Verify a leaf's checksum the first time it is read (blocks we write are valid)."""
-        if not self.fs.csum or pblk in self.fs.verified_dir_blocks:
+        """Verify a leaf's checksum the first time it is read (blocks we changed get a fresh
+        tail at write-back, so theirs is not checked)."""
+        if not self.fs.csum or pblk in self.fs.verified_dir_blocks or pblk in self.fs.dirty_dir_leaves:
             return
         if D.has_tail(buf) and not D.tail_ok(buf, self.fs.inode_seed(self)):
             raise Errno(EIO, f"ext4: directory {self.ino} block {lblk} checksum mismatch")
@@ -74,8 +76,10 @@ class Ext4Dir(Ext4Inode):
         raise Errno(EIO, f"ext4: directory {self.ino} index out of step for {name!r}")
 
     def _store(self, pblk: int, buf: bytearray) -> None:
+        """A leaf block changed; its checksum tail is recomputed at write-back."""
+        del buf
         if self.fs.csum:
-            D.set_tail(buf, self.fs.inode_seed(self))
+            self.fs.dirty_dir_leaves[pblk] = self.fs.inode_seed(self)
         self.fs.blockdev.mark_dirty(pblk)
 
     # -- reading
@@ -109,19 +113,28 @@ class Ext4Dir(Ext4Inode):
                 self.touch()
                 return
             self._deindex()
-        for _, pblk in self._blocks():
-            buf = self.fs.blockdev.block(pblk)
-            slot = D.find_space(buf[:self._usable()], len(name))
-            if slot is not None:
-                break
-        else:
-            pblk, slot = self._grow(), (0, 0)
-            buf = self.fs.blockdev.block(pblk)
-        D.add_at(buf, slot, ino, name, ft)
+        lblk, pblk = self._block_with_space(D.rec_len_needed(len(name)))
+        buf = self.fs.blockdev.block(pblk)
+        D.add_at(buf, D.find_space(buf[:self._usable()], len(name)), ino, name, ft)
+        self._slack[lblk] = D.largest_space(buf[:self._usable()])
         self._store(pblk, buf)
         if self._names is not None:
             self._names[name] = pblk
         self.touch()
+
+    def _block_with_space(self, need: int) -> tuple[int, int]:
+        """(logical, physical) of a block with room for a record of `need` bytes, growing the
+        directory if none has. `_slack` (each block's largest free record, kept by every edit)
+        spares rescanning all blocks for each new name."""
+        if self._slack is None:
+            usable = self._usable()
+            self._slack = [D.largest_space(self.fs.blockdev.read_block(p)[:usable]) for _, p in self._blocks()]
+        for lblk, free in enumerate(self._slack):
+            if free >= need:
+                return lblk, self.runs().lookup(lblk)[0]
+        pblk = self._grow()
+        self._slack.append(self._usable())
+        return len(self._slack) - 1, pblk
 
     def _usable(self) -> int:
         return self.bs - (D.TAIL_SIZE if self.fs.csum else 0)
@@ -160,6 +173,7 @@ class Ext4Dir(Ext4Inode):
         io = H.DirIO(self.bs, self.fs.inode_seed(self), lambda lblk: self.fs.blockdev.block(pblk(lblk)),
                      dirty, grow, moved)
         version = H.hash_version(io.block(0), self.fs.sbd.s_flags)
+        self._slack = None
         return H.insert(io, name, ino, ft, version, self.fs.sbd.s_hash_seed)
 
     def _deindex(self) -> None:
@@ -170,6 +184,7 @@ class Ext4Dir(Ext4Inode):
                 buf[:] = D.deindex_block(bytes(buf), lblk, self.fs.csum)
                 self._store(pblk, buf)
         self.disk.i_flags &= ~EXT4_INDEX_FL
+        self._slack = None
         self.save()
 
     def _remove_entry(self, name: bytes) -> int:
@@ -181,6 +196,9 @@ class Ext4Dir(Ext4Inode):
         buf = self.fs.blockdev.block(pblk)
         ino = D.remove(buf, name)
         self._store(pblk, buf)
+        if self._slack is not None:              # the freed record may now be the largest
+            lblk = next(lb for lb, pb in self._blocks() if pb == pblk)
+            self._slack[lblk] = D.largest_space(buf[:self._usable()])
         if self._names is not None:
             self._names.pop(name, None)
         self.touch()

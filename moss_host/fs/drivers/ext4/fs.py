@@ -22,6 +22,7 @@ from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
 from ...stat import makedev
 from ...vfs import Superblock, now_ns
+from . import dir as D
 from .alloc import Allocator
 from .directory import Ext4Dir
 from .extents import empty_root
@@ -73,6 +74,9 @@ class Ext4Superblock(Superblock):
         self.max_file_size = self._max_file_size()
         self._inodes: dict[int, Ext4Inode] = {}
         self.verified_dir_blocks: set[int] = set()      # directory blocks whose checksum was checked
+        # Work deferred to write_back(): inodes to store, directory leaves to checksum.
+        self.dirty_inodes: dict[int, Ext4Inode] = {}
+        self.dirty_dir_leaves: dict[int, int] = {}       # block -> its directory's checksum seed
         self._mount_state = sbd.s_state
         self.orphans = OrphanList(self)
         self.root = self.iget(EXT4_ROOT_INO)
@@ -133,6 +137,8 @@ class Ext4Superblock(Superblock):
     def iget(self, ino: int) -> Ext4Inode:
         """The one in-memory inode for ino (hard links share it)."""
         inode = self._inodes.get(ino)
+        if inode is None and ino in self.dirty_inodes and not self.dirty_inodes[ino].dead:
+            inode = self._inodes[ino] = self.dirty_inodes[ino]
         if inode is None:
             inode = self._make(ino, self.read_inode(ino))
             self._inodes[ino] = inode
@@ -204,6 +210,10 @@ class Ext4Superblock(Superblock):
     def release(self, inode: Ext4Inode) -> None:
         """Free an inode and its blocks (ext4_evict_inode + ext4_free_inode): links 0, dtime set."""
         self.orphans.remove(inode)
+        if inode.is_dir:                     # its leaves may become file data: no tails then
+            for r in inode.runs():
+                for blk in range(r.pblk, r.pblk + r.length):
+                    self.dirty_dir_leaves.pop(blk, None)
         inode.free_all_blocks()
         inode.nlink = 0
         inode.disk.size = 0
@@ -211,7 +221,7 @@ class Ext4Superblock(Superblock):
         inode.disk.i_dtime = now_seconds()
         inode.save()
         self.alloc.free_inode(inode.ino, inode.is_dir)
-        inode.dead = True
+        inode.dead = True                    # stays in dirty_inodes until written back
         self._inodes.pop(inode.ino, None)
 
     # -- superblock state and write-back
@@ -231,18 +241,27 @@ class Ext4Superblock(Superblock):
         sbd.s_state &= ~EXT4_VALID_FS
         sbd.s_mnt_count = (sbd.s_mnt_count + 1) & 0xFFFF
         sbd.s_mtime = now_seconds()
+        self.write_back()
+
+    def write_back(self) -> None:
+        """Finish the deferred work (bitmap and descriptor checksums, inode records, directory
+        tails), store the superblock and flush every dirty block to the image."""
+        self.alloc.finish()
+        for ino, inode in sorted(self.dirty_inodes.items()):
+            inode.sync_to_disk()
+        self.dirty_inodes.clear()
+        for blk, seed in self.dirty_dir_leaves.items():
+            D.set_tail(self.blockdev.block(blk), seed)
+        self.dirty_dir_leaves.clear()
         self.write_super()
         self.blockdev.flush()
 
     def sync(self) -> None:
-        """sync(2)/fsync(2)/syncfs(2): write the superblock and every dirty block to the image."""
+        """sync(2)/fsync(2)/syncfs(2): write everything changed to the image."""
         if self.read_only:
             return
-        for inode in list(self._inodes.values()):
-            inode.save()
         self.sbd.touch_write_time()
-        self.write_super()
-        self.blockdev.flush()
+        self.write_back()
 
     def unmount(self) -> None:
         """Restore the state found at mount (clean stays clean) and flush."""

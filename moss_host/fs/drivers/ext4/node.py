@@ -74,9 +74,14 @@ class Ext4Inode(Inode):
         self.save()
 
     def save(self) -> None:
-        """Copy the VFS-visible attributes into the record and write it to the inode table."""
+        """The inode changed: it is written to the inode table (with its checksum) at the next
+        write-back (Ext4Superblock.write_back), like a dirty inode in Linux."""
         if self.dead or self.fs.read_only:
             return
+        self.fs.dirty_inodes[self.ino] = self
+
+    def sync_to_disk(self) -> None:
+        """Copy the VFS-visible attributes into the record and store it in the inode table."""
         d = self.disk
         d.i_mode = self.mode & 0xFFFF
         d.uid, d.gid = self.uid, self.gid
