@@ -99,3 +99,26 @@ def test_pipe_fifo_matches_qemu_user():
     moss, linux = moss_run("/tests/pipe_fifo"), qemu_user_run("pipe_fifo")
     assert moss.stdout == linux.stdout
     assert moss.returncode == linux.returncode == 0
+
+
+@covers("write", "rt_sigaction")
+def test_sigpipe_caught_or_ignored_leaves_epipe():
+    r = moss_run("/tests/pipe_sigpipe")
+    assert r.returncode == 0, r.stderr.decode()
+    assert failures(r) == [] and len(lines(r)) == 4
+
+
+@covers("ppoll", "pselect6", "read", "rt_sigprocmask")
+def test_poll_and_select_interrupted_by_handlers_and_temporary_masks():
+    r = moss_run("/tests/poll_signals")
+    assert r.returncode == 0, r.stderr.decode()
+    assert failures(r) == []
+    assert "ppoll restored the blocking mask: ok" in lines(r)
+    assert "read restarted by SA_RESTART gets the data: ok" in lines(r)
+
+
+@pytest.mark.parametrize("program", ["pipe_sigpipe", "poll_signals"])
+def test_signal_programs_match_qemu_user(program):
+    moss, linux = moss_run(f"/tests/{program}"), qemu_user_run(program)
+    assert moss.stdout == linux.stdout
+    assert moss.returncode == linux.returncode == 0

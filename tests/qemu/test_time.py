@@ -65,3 +65,17 @@ def test_itimer_cpu_matches_qemu_user():
     moss, linux = moss_run("/tests/itimer_cpu"), qemu_user_run("itimer_cpu")
     assert moss.stdout == linux.stdout
     assert moss.returncode == linux.returncode == 0
+
+
+@covers("setitimer", "nanosleep", "clock_nanosleep", "rt_sigaction")
+def test_handled_sigalrm_reloads_and_cuts_sleeps_short_with_time_left():
+    r = moss_run("/tests/itimer_handler")
+    assert r.returncode == 0, r.stderr.decode()
+    assert failures(r) == []
+    assert len(lines(r)) == 6
+
+
+def test_itimer_handler_matches_qemu_user():
+    moss, linux = moss_run("/tests/itimer_handler"), qemu_user_run("itimer_handler")
+    assert moss.stdout == linux.stdout
+    assert moss.returncode == linux.returncode == 0
