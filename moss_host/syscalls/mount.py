@@ -3,8 +3,10 @@
 mount(2) creates filesystems by name: tmpfs, proc, devtmpfs (the one instance /dev has),
 and ext2/ext3/ext4 through the ext4 driver. An ext* source is a block device node whose
 device number the kernel knows (`kernel.block_devices`: rdev -> BlockDevice), or -- a
-moss extension, since there are no loop devices -- a regular file holding an image,
-read and written through its inode. Mounting the same device twice shares one
+moss extension, since there are no loop devices -- with the option "loop" in data, a
+regular file holding an image, read and written through its inode (without "loop" a
+regular file is ENOTBLK, as in Linux; BusyBox strips "-o loop" itself, so only a direct
+mount(2) call can ask for it). Mounting the same device twice shares one
 superblock, as in Linux. MS_BIND, MS_REMOUNT (also with MS_BIND), MS_MOVE of a mount
 without submounts, and the propagation flags (accepted, no propagation exists) are
 supported; MS_NOSUID/MS_NODEV/MS_NOEXEC and the atime flags are stored on the mount and
@@ -224,9 +226,12 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
     if source_ua == 0:
         raise Errno(EINVAL)             # "No source specified"
     read_only = bool(flags & MS_RDONLY)
+    loop = False
     for key, value in _options(data):
         if key == "ro":
             read_only = True
+        elif key == "loop":
+            loop = True                 # moss: the source is an image file (Linux: ENOTBLK)
         elif key not in SB_FLAG_OPTIONS and key not in ("errors", "noload", "norecovery", "data", "barrier",
                                                         "nobarrier", "user_xattr", "acl", "noacl", "discard"):
             log.info("mount: ext4 option %r ignored", key)
@@ -244,7 +249,7 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
             log.info("mount: no block device %d:%d behind %s", major(inode.rdev), minor(inode.rdev), source)
             raise Errno(ENXIO)
         read_only = read_only or dev.read_only
-    elif S.S_ISREG(inode.mode):
+    elif S.S_ISREG(inode.mode) and loop:
         if not read_only and loc.mount.is_read_only:
             read_only = True            # Linux's loop driver makes the device read-only then
         dev = InodeBlockDevice(inode, source, read_only)
