@@ -10,7 +10,7 @@ from moss_host.errors import Errno
 
 from .test_ext4_support import make_tree, mkfs, mount
 
-ITERATIONS = 60
+ITERATIONS = 40
 
 
 def walk(d, depth=0):
