@@ -9,7 +9,12 @@
 
 	.text
 
-/* Ensure that the mysterious NOP can be associated with a function. */
+/*
+ * The CFI is Linux's (arch/arm64/kernel/vdso/sigreturn.S); vdso.lds discards the .eh_frame
+ * it produces, as current Linux does, so that unwinders use their sigreturn fallback,
+ * which restores every register from the rt_sigframe. The nop keeps the trampoline
+ * recognisable to unwinders that subtract one from a return address.
+ */
 	.cfi_startproc
 
 /*
@@ -26,8 +31,7 @@
 	.cfi_offset	x29, 0 * 8
 	.cfi_offset	x30, 1 * 8
 
-/* Some unwinders subtract one from the return address to find the caller: keep this nop. */
-	nop
+	nop	/* the "mysterious NOP" */
 
 /*
  * GDB, libgcc and libunwind recognise exactly this two-instruction sequence as the

@@ -4,6 +4,7 @@
  * returns to the restorer given. moss-py only: qemu-aarch64 7.2 maps no vDSO. */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <execinfo.h>
 #include <link.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,12 +16,22 @@
 
 static volatile uintptr_t ret_addr;
 static volatile int handled;
+static void *trace[32];
+static volatile int depth;
 
 static void handler(int sig)
 {
     (void)sig;
     handled++;
     ret_addr = (uintptr_t)__builtin_return_address(0);
+    if (handled == 1)
+        depth = backtrace(trace, 32);
+}
+
+__attribute__((noinline)) static void trigger(void)
+{
+    raise(SIGUSR1);
+    __asm__ volatile("" ::: "memory");      /* keep the return address inside trigger */
 }
 
 extern void my_restorer(void);
@@ -81,8 +92,14 @@ int main(void)
     struct k_sigaction k;
     syscall(SYS_rt_sigaction, SIGUSR1, NULL, &k, 8);
     printf("glibc's sigaction: SA_RESTORER %d\n", !!(k.flags & 0x04000000));
-    raise(SIGUSR1);
+    trigger();
     printf("handler returned through the vDSO trampoline: %d (ran %d)\n", ret_addr == tramp, handled);
+    int through = 0;
+    for (int i = 0; i + 1 < depth; i++)
+        if ((uintptr_t)trace[i] >= tramp - 4 && (uintptr_t)trace[i] <= tramp + 8)
+            through = 1;
+    printf("backtrace() from the handler unwinds through the trampoline into the interrupted code: %d\n",
+           through);
 
     k.handler = handler;
     k.flags = 0x04000000;                   /* SA_RESTORER */

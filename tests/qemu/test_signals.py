@@ -181,6 +181,7 @@ __kernel_rt_sigreturn found 1, version LINUX_2.6.39
 code: mov x8, #139 1; svc #0 1
 glibc's sigaction: SA_RESTORER 0
 handler returned through the vDSO trampoline: 1 (ran 1)
+backtrace() from the handler unwinds through the trampoline into the interrupted code: 1
 with SA_RESTORER: returned through our restorer 1 (ran 2)
 """
 
