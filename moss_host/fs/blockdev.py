@@ -6,6 +6,9 @@ opens"). A BlockDevice reads and writes whole blocks through a small page cache:
 since the last flush(). flush() is what sync(2), fsync(2) and unmount call;
 nothing reaches the image before it.
 
+Clean blocks are evicted when the cache is full, except those handed out by block()
+for editing since the last flush (pinned), so an edit is never made to a forgotten copy.
+
 The block size starts at 1024 (enough to read an ext2/3/4 superblock at byte
 1024) and a filesystem driver raises it with set_block_size() once it knows it.
 
@@ -35,6 +38,7 @@ class BlockDevice:
         self.cache_blocks = cache_blocks
         self.cache: dict[int, bytearray] = {}
         self.dirty: set[int] = set()
+        self._pinned: set[int] = set()     # handed out by block() since the last flush
         self._fd = self._open(path, read_only)
         self.size = os.fstat(self._fd).st_size
 
@@ -61,6 +65,7 @@ class BlockDevice:
         if self.dirty:
             raise BlockDeviceError(EINVAL, "block size changed with unflushed writes")
         self.cache.clear()
+        self._pinned.clear()
         self.block_size = block_size
 
     # -- raw access (the superblock probe, before the block size is known)
@@ -80,8 +85,12 @@ class BlockDevice:
         return bytes(self._get(blk))
 
     def block(self, blk: int) -> bytearray:
-        """The cached buffer of block blk, for in-place edits; call mark_dirty(blk) after changing it."""
-        return self._get(blk)
+        """The cached buffer of block blk, for in-place edits; call mark_dirty(blk) after changing it.
+        The buffer stays cached (pinned) until the next flush, so an edit made after other
+        block reads is never lost to eviction."""
+        buf = self._get(blk)
+        self._pinned.add(blk)
+        return buf
 
     def write_block(self, blk: int, data: bytes) -> None:
         """Replace a whole block (shorter data is zero-padded)."""
@@ -117,14 +126,17 @@ class BlockDevice:
         self.cache[blk] = buf
 
     def _evict(self) -> None:
-        """Drop the oldest half of the clean blocks (dicts keep insertion order)."""
-        clean = [b for b in self.cache if b not in self.dirty]
+        """Drop the oldest half of the clean, unpinned blocks (dicts keep insertion order)."""
+        clean = [b for b in self.cache if b not in self.dirty and b not in self._pinned]
+        if not clean:
+            return
         for b in clean[:max(1, len(clean) // 2)]:
             del self.cache[b]
 
     # -- write-back
     def flush(self) -> None:
         """Write every dirty block to the image, in block order, and fsync it."""
+        self._pinned.clear()
         if not self.dirty:
             return
         for blk in sorted(self.dirty):

@@ -71,3 +71,16 @@ def test_eviction_keeps_dirty_blocks(tmp_path):
     assert 0 in dev.cache and len(dev.cache) <= 5
     dev.flush()
     assert p.read_bytes()[:5] == b"dirty"
+
+
+def test_a_buffer_handed_out_for_editing_survives_eviction(tmp_path):
+    p = image(tmp_path, 64 * 1024)
+    dev = BlockDevice(str(p), cache_blocks=4)
+    buf = dev.block(3)
+    for b in range(10, 40):
+        dev.read_block(b)                 # enough reads to evict everything evictable
+    buf[:4] = b"late"
+    dev.mark_dirty(3)
+    assert dev.block(3) is buf
+    dev.flush()
+    assert p.read_bytes()[3 * 1024:3 * 1024 + 4] == b"late"

@@ -104,13 +104,6 @@ class Allocator:
         self._dirty_block_bitmaps.clear()
         self._dirty_inode_bitmaps.clear()
 
-    def block_in_use(self, blk: int) -> bool:
-        g, i = self.groups.group_of_block(blk)
-        d = self.groups.descs[g]
-        if self.uninit_csum and d.bg_flags & EXT4_BG_BLOCK_UNINIT:
-            return blk in self.groups.own_metadata_blocks(g)
-        return _get(self.dev.block(d.block_bitmap), i)
-
     # -- blocks
     def alloc_blocks(self, goal: int, count: int) -> tuple[int, int]:
         """Allocate up to `count` contiguous blocks, at goal if free, else the first free run
