@@ -19,11 +19,12 @@ _template: dict[str, Path] = {}
 
 
 def template(kind: str) -> Path:
-    """One freshly made image per kind for the whole run; each example works on a copy."""
+    """One freshly made image per kind (ext4 with 1 KiB or 4 KiB blocks, ext2 with block maps)
+    for the whole run; each example works on a copy."""
     if kind not in _template:
         d = Path(tempfile.mkdtemp(prefix="ext4prop"))
-        opts = ("-b", "4096") if kind == "4k" else ()
-        _template[kind] = mkfs(d / "template.img", None, "4M" if kind == "1k" else "8M", "ext4", *opts)
+        args = {"1k": ("4M", "ext4"), "4k": ("8M", "ext4", "-b", "4096"), "ext2": ("4M", "ext2")}[kind]
+        _template[kind] = mkfs(d / "template.img", None, *args)
     return _template[kind]
 
 
@@ -176,7 +177,7 @@ def compare(ctx, m: Model) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from(["1k", "4k"]), actions=st.lists(op, min_size=10, max_size=40))
+@given(kind=st.sampled_from(["1k", "4k", "ext2"]), actions=st.lists(op, min_size=10, max_size=40))
 def test_random_operations_match_a_model_and_leave_a_clean_filesystem(kind, actions):
     work = Path(tempfile.mkdtemp(prefix="ext4ex"))
     try:
