@@ -9,6 +9,7 @@ ILL_ILLOPN for an undefined instruction, ignores SA_NOCLDSTOP and SS_AUTODISARM,
 alternate stacks below MINSIGSTKSZ, and its signals race), the expected output is
 written out here from Linux's rules.
 """
+import os
 import subprocess
 
 import pytest
@@ -90,6 +91,29 @@ def test_sa_restart_restarts_a_blocking_read_and_sigsuspend_returns_eintr():
     assert moss == linux_user_run("sig_restart").stdout
     assert b"SA_RESTART: read = 1 (got the byte written later), handler ran 1" in moss
     assert b"no SA_RESTART: read = -1 EINTR, handler ran 1" in moss
+
+
+@pytest.mark.differential
+@covers("kill", "tgkill", "rt_sigqueueinfo", "setresuid")
+def test_permission_to_send_follows_the_credentials():
+    moss = run_ok("sig_perm")
+    assert moss == b"""\
+uid 1000 -> root, signal 0: EPERM
+uid 1000 -> root, SIGUSR1: EPERM
+uid 1000 -> root, SIGCONT (same session): ok
+uid 1000 -> root, tgkill SIGUSR1: EPERM
+uid 1000 -> itself: ok
+forged SI_USER to another process: EPERM
+SI_QUEUE SIGUSR1 uid 1000 -> root: EPERM
+uid 1000 -> uid 2000, signal 0: EPERM
+uid 1000 -> uid 2000, SIGKILL: EPERM
+uid 1000 -> uid 2000, SIGCONT (same session): ok
+uid 1000 -> its process group, signal 0 (it may signal itself): ok
+uid 1000 child exited 0
+uid 2000 child exited 0
+"""
+    if os.geteuid() == 0:                   # qemu-aarch64 needs root to switch uids
+        assert moss == linux_user_run("sig_perm").stdout
 
 
 @covers("sigaltstack", "rt_sigaction")
