@@ -13,8 +13,9 @@ writes or, for a FIFO opened O_RDWR, both). The rules kept from Linux:
 * a read returns what is there (up to n), waits while the pipe is empty and some writer
   remains, and returns b"" (end of file) when no writer remains;
 * a write with no reader left raises EPIPE; the syscall layer sends SIGPIPE (this layer
-  does not know the task). One difference: a large write whose reader goes away after
-  some bytes went in returns that count without SIGPIPE (Linux sends SIGPIPE as well);
+  does not know the task). When the reader goes away after part of a large write went
+  in, the Errno carries `written` and the syscall returns that count (SIGPIPE is sent
+  all the same, as Linux does);
 * poll: POLLIN when data is buffered, POLLHUP on a read end with no writer left (once a
   writer was ever seen), POLLOUT when a page buffer is free, POLLERR on a write end
   with no reader left.
@@ -174,9 +175,9 @@ class Pipe:
                     return done
         while True:
             if not self.readers:
-                if done:
-                    return done     # (Linux would also send SIGPIPE here; see the module doc)
-                raise Errno(EPIPE)
+                e = Errno(EPIPE)
+                e.written = done    # the syscall layer returns these bytes (and sends SIGPIPE)
+                raise e
             if not self.full:
                 piece = data[done:done + PAGE_SIZE]
                 self.bufs.append(_Buffer(piece, packet))

@@ -179,17 +179,22 @@ async def write(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
 
 
 async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
-    """f.write(data); EPIPE (a pipe or socket with no reader) also sends SIGPIPE to the writer."""
+    """f.write(data); EPIPE (a pipe or socket with no reader) also sends SIGPIPE to the writer.
+    An EPIPE that carries `written` (the reader left after part of the data went in) returns
+    that count, as Linux's pipe_write does."""
     try:
         return await f.write(data)
     except Errno as e:
-        if e.code == EPIPE:
-            if task.pending is not None and task.pending is asyncio.current_task():
-                # We are the sleeping syscall's own asyncio task: signalling now would cancel
-                # it (kernel.interrupt); queue the signal for just after it finishes.
-                asyncio.get_running_loop().call_soon(send_signal, task, SIGPIPE)
-            else:
-                send_signal(task, SIGPIPE)
+        if e.code != EPIPE:
+            raise
+        if task.pending is not None and task.pending is asyncio.current_task():
+            # We are the sleeping syscall's own asyncio task: signalling now would cancel
+            # it (kernel.interrupt); queue the signal for just after it finishes.
+            asyncio.get_running_loop().call_soon(send_signal, task, SIGPIPE)
+        else:
+            send_signal(task, SIGPIPE)
+        if getattr(e, "written", 0):
+            return e.written
         raise
 
 

@@ -199,10 +199,11 @@ def test_pipe_resize_rounds_to_pages_and_refuses_to_drop_data():
         r, w = pipe.open_pair(0)
         await w.write(b"x" * 10000)                         # three page buffers
         return r, w
-    _ends = run(fill())                                  # (kept open while resizing)
+    reader, _ = run(fill())
     with pytest.raises(Errno) as e:
         pipe.resize(4096, privileged=False)
     assert e.value.code == errno.EBUSY
+    assert pipe.resize(16384, privileged=False) == 16384 and reader.poll_events(0xFFFF) & POLLIN
 
 
 # ---------------------------------------------------------------- FIFOs
@@ -597,3 +598,20 @@ def test_itimer_virtual_and_prof_fire_on_cpu_time():
         assert task.sigpending & bit(SIGVTALRM) and task.sigpending & bit(SIGPROF)
         assert task.itimer_real.tick is None        # one-shot: disarmed, no more ticks
     run(main())
+
+
+@covers("write")
+def test_reader_leaving_mid_write_returns_the_bytes_written_and_raises_sigpipe():
+    task = make_task()
+    rfd, wfd = new_pipe(task)
+    n = 2 * PIPE_DEF_SIZE
+    buf = task.mm.put(b"x" * n)
+
+    async def main():
+        writer = asyncio.ensure_future(acall(task, "write", wfd, buf, n))
+        await asyncio.sleep(0.01)
+        assert not writer.done()
+        task.files.close(rfd)
+        return await writer
+    assert run(main()) == PIPE_DEF_SIZE
+    assert task.sigpending & bit(SIGPIPE)
