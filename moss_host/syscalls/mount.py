@@ -17,6 +17,7 @@ Per-mount state beyond Mount's own fields lives in attributes set here:
 """
 
 import logging
+import os
 import stat as S
 import struct
 
@@ -94,9 +95,10 @@ def mnt_flags(m: Mount) -> int:
     return (flags | MS_RDONLY) if m.is_read_only else (flags & ~MS_RDONLY)
 
 
-def _set_mnt_flags(m: Mount, flags: int) -> None:
-    if not flags & ATIME_FLAGS:
-        flags |= DEFAULT_MNT_FLAGS
+def _set_mnt_flags(m: Mount, flags: int, remount: bool = False) -> None:
+    """Store a mount's flags; without an atime flag a new mount gets relatime, a remount keeps its own."""
+    if not flags & (ATIME_FLAGS | MS_NODIRATIME):
+        flags |= (mnt_flags(m) & (ATIME_FLAGS | MS_NODIRATIME)) if remount else DEFAULT_MNT_FLAGS
     flags &= ~MS_STRICTATIME
     m.mnt_flags = flags & MNT_FLAGS
     m.read_only = bool(flags & MS_RDONLY)
@@ -134,7 +136,7 @@ def _ram_bytes(task) -> int:
 
 def _new_tmpfs(task, source: str, data: bytes):
     """tmpfs with Linux's defaults: size = half of RAM, nr_inodes = half of RAM's pages, mode 1777."""
-    from moss_host.fs.drivers.tmpfs import Tmpfs
+    from moss_host.fs.drivers.tmpfs import UNLIMITED, Tmpfs
 
     ram = _ram_bytes(task)
     size, inodes, mode, uid, gid = ram // 2, ram // PAGE // 2, 0o1777, 0, 0
@@ -164,8 +166,8 @@ def _new_tmpfs(task, source: str, data: bytes):
                 gid = n
         elif key not in ("huge", "mpol", "inode32", "inode64", "noswap"):
             raise Errno(EINVAL)
-    sb = Tmpfs(mode=mode, uid=uid, gid=gid, size_limit=size or (1 << 62))
-    sb.max_inodes = inodes or (1 << 62)
+    sb = Tmpfs(mode=mode, uid=uid, gid=gid, size_limit=size or UNLIMITED)
+    sb.max_inodes = inodes or UNLIMITED
     sb.source = source or "none"
     if size:
         sb.mount_options = f"size={size // 1024}k"
@@ -175,7 +177,8 @@ def _new_tmpfs(task, source: str, data: bytes):
 def _new_proc(task, source: str, data: bytes):
     from moss_host.fs.drivers.procfs import ProcFs
 
-    sb = ProcFs(task.kernel)
+    kernel = task.kernel
+    sb = ProcFs(kernel, current=lambda: kernel.syscall_task)     # as the boot mount of /proc
     sb.source = source or "none"
     return sb
 
@@ -194,14 +197,12 @@ class InodeBlockDevice(BlockDevice):
     """A BlockDevice whose image is a regular file of our own VFS (the host never sees it)."""
 
     def __init__(self, inode, name: str, read_only: bool):
+        super().__init__(os.devnull, read_only=True)     # sets up the cache state, whatever it holds
+        os.close(self._fd)
+        self._fd = -1
+        self.inode = inode
         self.path = name
         self.read_only = read_only
-        self.block_size = 1024
-        self.cache_blocks = 4096
-        self.cache = {}
-        self.dirty = set()
-        self.inode = inode
-        self._fd = -1
         self.size = inode.size
 
     def pread(self, offset: int, n: int) -> bytes:
@@ -214,6 +215,7 @@ class InodeBlockDevice(BlockDevice):
         for blk in sorted(self.dirty):
             self.inode.write(blk * self.block_size, bytes(self.cache[blk]))
         self.dirty.clear()
+        super().flush()                 # nothing dirty is left: only the base class's bookkeeping
 
     def close(self) -> None:
         self.flush()
@@ -237,14 +239,15 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
             log.info("mount: ext4 option %r ignored", key)
     loc = _resolve(task, source.encode(errors="surrogateescape"))
     inode = loc.inode
+    devices = getattr(task.kernel, "block_devices", None) or {}
+    key = devices.get(inode.rdev) if S.S_ISBLK(inode.mode) else inode if S.S_ISREG(inode.mode) and loop else None
     for m in task.fs.ns.mounts():                     # the same device again: its superblock (sget)
-        if getattr(m.sb, "image_inode", None) is inode:
+        if key is not None and getattr(m.sb, "device_key", None) is key:
             if read_only != m.sb.read_only:
                 raise Errno(EBUSY)
             return m.sb
     if S.S_ISBLK(inode.mode):
-        devices = getattr(task.kernel, "block_devices", {}) or {}
-        dev = devices.get(inode.rdev)
+        dev = key
         if dev is None:
             log.info("mount: no block device %d:%d behind %s", major(inode.rdev), minor(inode.rdev), source)
             raise Errno(ENXIO)
@@ -260,7 +263,7 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
     except Errno as e:
         log.warning("mount: %s on %s refused: %s", fstype, source, e)
         raise Errno(EINVAL if e.code not in (EIO, EACCES, EPERM, ENXIO) else e.code) from None
-    sb.image_inode = inode
+    sb.device_key = dev if S.S_ISBLK(inode.mode) else inode
     sb.source = source
     sb.fstype = fstype
     return sb
@@ -300,7 +303,7 @@ async def mount(task, source: "CStr", target: "CStr", fstype: "CStr", flags: "He
     ns = task.fs.ns
     if flags & (MS_REMOUNT | MS_BIND) == MS_REMOUNT | MS_BIND:
         _require_mount_root(where)
-        _set_mnt_flags(where.mount, flags)
+        _set_mnt_flags(where.mount, flags, remount=True)
         return 0
     if flags & MS_REMOUNT:
         _require_mount_root(where)
@@ -354,7 +357,7 @@ def _remount(m: Mount, flags: int, data: bytes) -> None:
         mark = getattr(sb, "mark_mounted", None)
         if mark is not None:
             mark()
-    _set_mnt_flags(m, flags)
+    _set_mnt_flags(m, flags, remount=True)
 
 
 def _move(task, source: bytes | None, where: Location) -> int:

@@ -22,6 +22,7 @@ DEFAULT_SIZE_LIMIT = 1 << 30
 BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 20 bytes per entry
 PAGE = 4096
 TMPFS_MAGIC = 0x01021994
+UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large means size=0 / nr_inodes=0
 
 
 class StatFs(NamedTuple):
@@ -55,10 +56,10 @@ class Tmpfs(Superblock):
 
     def statfs(self) -> StatFs:
         """shmem_statfs: page-sized blocks up to the size limit, inodes up to nr_inodes."""
-        blocks = self.size_limit // PAGE
+        blocks = self.size_limit // PAGE if self.size_limit < UNLIMITED else 0       # size=0: no limit
         free = max(0, blocks - (self.used + PAGE - 1) // PAGE)
-        return StatFs(TMPFS_MAGIC, PAGE, blocks, free, free, self.max_inodes,
-                      max(0, self.max_inodes - self.inodes), 255, PAGE)
+        files = self.max_inodes if self.max_inodes < UNLIMITED else 0                  # nr_inodes=0
+        return StatFs(TMPFS_MAGIC, PAGE, blocks, free, free, files, max(0, files - self.inodes), 255, PAGE)
 
     def charge(self, nbytes: int) -> None:
         """Account nbytes of file data (negative to release); ENOSPC past the limit."""
