@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -57,6 +58,28 @@ static void plain(int sig)
 }
 
 static const char *err(int r) { return r == -1 ? strerrorname_np(errno) : "ok"; }
+
+static void overflow_caught(int sig, siginfo_t *si, void *uc)
+{
+    char here;
+    (void)uc;
+    printf("stack overflow: %s si_code %s, handler on the alternate stack %d\n", sigabbrev_np(sig),
+           si->si_code == SEGV_MAPERR ? "SEGV_MAPERR" : si->si_code == SEGV_ACCERR ? "SEGV_ACCERR" : "?",
+           in_alt((uintptr_t)&here));
+    fflush(stdout);
+    _exit(0);
+}
+
+static volatile int forever = 1;
+
+static int recurse(int n)
+{
+    volatile char page[4096];
+    if (!forever)
+        return 0;
+    page[0] = (char)n;
+    return recurse(n + 1) + page[0];
+}
 
 int main(void)
 {
@@ -123,5 +146,23 @@ int main(void)
     raise(SIGUSR1);
     printf("SS_AUTODISARM handler on it: %d, query inside: flags %d, change inside: %s\n", on_alt, query_flags,
            set_errno ? strerrorname_np(set_errno) : "ok");
+
+    /* the classic use: a SIGSEGV handler that can run when the stack itself overflowed */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ss.ss_sp = alt;
+        ss.ss_size = ALT_SIZE;
+        ss.ss_flags = 0;
+        sigaltstack(&ss, NULL);
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = overflow_caught;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigaction(SIGSEGV, &sa, NULL);
+        return recurse(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("overflowing child exited %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return 0;
 }

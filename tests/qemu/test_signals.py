@@ -140,6 +140,8 @@ SA_ONSTACK with no alternate stack runs on the normal stack: 1
 SS_AUTODISARM: ok
 now: flags 0x80000000
 SS_AUTODISARM handler on it: 1, query inside: flags 2, change inside: ok
+stack overflow: SEGV si_code SEGV_MAPERR, handler on the alternate stack 1
+overflowing child exited 0
 """
 
 
