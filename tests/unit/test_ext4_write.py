@@ -481,3 +481,41 @@ def test_a_tiny_page_cache_still_leaves_a_clean_filesystem(tmp_path):
     ctx = vfs(mount(img, read_only=True))
     for path, data in files.items():
         assert read_all(at(ctx, path).inode) == data
+
+
+FEATURE_VARIANTS = {
+    "inode128": ("ext4", "-I", "128"), "no_flex_bg": ("ext4", "-O", "^flex_bg"), "no_64bit": ("ext4", "-O", "^64bit"),
+    "csum_seed": ("ext4", "-O", "metadata_csum_seed"), "no_dir_index": ("ext4", "-O", "^dir_index"),
+    "block2k": ("ext4", "-b", "2048"), "no_huge_file": ("ext4", "-O", "^huge_file"),
+    "no_sparse_super": ("ext4", "-O", "^sparse_super,^resize_inode"), "orphan_file": ("ext4", "-O", "orphan_file"),
+    "ext2_no_filetype": ("ext2", "-O", "^filetype"), "ext2_rev0": ("ext2", "-r", "0"), "ext2_4k": ("ext2", "-b", "4096"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(FEATURE_VARIANTS))
+def test_a_mixed_workload_on_other_feature_sets_stays_clean(tmp_path, variant):
+    src = make_tree(tmp_path / "src", {"a": rand(20000), "d/b": b"bb", "l": ("symlink", "a" * 80)})
+    img = mkfs(tmp_path / "img", src, "16M", *FEATURE_VARIANTS[variant])
+    fs = mount(img)
+    ctx = vfs(fs)
+    rng = random.Random(variant)
+    expect = {}
+    for i in range(40):
+        off, data = rng.randrange(0, 50000), rng.randbytes(rng.randrange(1, 5000))
+        create(ctx, b"/d/f%d" % i).write(off, data)
+        expect[b"/d/f%d" % i] = bytes(off) + data
+    vfs_mkdir(at(ctx, b"/"), b"m", 0o755, None)
+    vfs_rename(at(ctx, b"/d"), b"f3", at(ctx, b"/m"), b"g", None)
+    expect[b"/m/g"] = expect.pop(b"/d/f3")
+    vfs_symlink(at(ctx, b"/m"), b"s", b"x" * 70, None)
+    for i in range(0, 40, 2):
+        if i != 3:
+            vfs_unlink(at(ctx, b"/d"), b"f%d" % i, None)
+            del expect[b"/d/f%d" % i]
+    at(ctx, b"/a").inode.truncate(5000)
+    unmount_and_check(fs, img)
+    ctx = vfs(mount(img, read_only=True))
+    for path, data in expect.items():
+        assert read_all(at(ctx, path).inode) == data
+    assert read_all(at(ctx, b"/a").inode) == (src / "a").read_bytes()[:5000]
+    assert at(ctx, b"/m/s").inode.readlink() == b"x" * 70

@@ -96,11 +96,13 @@ def empty_leaf(bs: int, csum: bool) -> bytearray:
     return buf
 
 
-def new_dir_block(ino: int, parent: int, bs: int, csum: bool) -> bytearray:
-    """The first block of a new directory: "." and ".." (ext4_init_dot_dotdot)."""
+def new_dir_block(ino: int, parent: int, bs: int, csum: bool, filetype: bool = True) -> bytearray:
+    """The first block of a new directory: "." and ".." (ext4_init_dot_dotdot); their
+    file_type is FT_DIR only on filesystems with the filetype feature."""
     buf = bytearray(bs)
-    put_dirent(buf, 0, ino, 12, b".", FT_DIR)
-    put_dirent(buf, 12, parent, bs - 12 - (TAIL_SIZE if csum else 0), b"..", FT_DIR)
+    ft = FT_DIR if filetype else FT_UNKNOWN
+    put_dirent(buf, 0, ino, 12, b".", ft)
+    put_dirent(buf, 12, parent, bs - 12 - (TAIL_SIZE if csum else 0), b"..", ft)
     return buf
 
 
@@ -179,6 +181,6 @@ def deindex_block(buf: bytes, block_index: int, csum: bool) -> bytearray:
     dot = next(iter(entries(buf)))
     dotdot_ino = DIRENT.unpack_from(buf, 12)[0]
     out = bytearray(bs)
-    put_dirent(out, 0, dot.inode, 12, b".", FT_DIR)
-    put_dirent(out, 12, dotdot_ino, bs - 12 - (TAIL_SIZE if csum else 0), b"..", FT_DIR)
+    put_dirent(out, 0, dot.inode, 12, b".", dot.file_type)
+    put_dirent(out, 12, dotdot_ino, bs - 12 - (TAIL_SIZE if csum else 0), b"..", dot.file_type)
     return out

@@ -245,7 +245,7 @@ class Ext4Dir(Ext4Inode):
             raise Errno(EMLINK)
         child = self.fs.new_inode(S.S_IFDIR | (mode & 0o7777), uid, gid, self)
         child.nlink = 2
-        child.write_data(0, bytes(D.new_dir_block(child.ino, self.ino, self.bs, self.fs.csum)))
+        child.write_data(0, bytes(D.new_dir_block(child.ino, self.ino, self.bs, self.fs.csum, self.fs.filetype)))
         _, pblk = next(child._blocks())
         child._store(pblk, child.fs.blockdev.block(pblk))
         child.save()
