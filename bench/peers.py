@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import build
+from bench import build, key_echo
 from bench.workloads import Workload
 
 BENCH_RE = re.compile(r"^BENCH name=(\S+) iters=(\d+) ns_per_op=([0-9.]+)(.*)$", re.M)
@@ -142,6 +142,9 @@ class LinuxInQemu(Peer):
         lo = build.oracle_module()
         vm = self._oracle()
         try:
+            if workload.kind == "echo":
+                return _echo_result(lambda: key_echo.measure_linux(vm.start(), int(args[0])),
+                                    (lo.OracleError, key_echo.EchoError))
             if workload.kind == "boot":
                 # The first sample is the boot that started this VM; later
                 # samples reboot.
@@ -197,6 +200,8 @@ class QemuUser(Peer):
     def run(self, workload: Workload, args) -> Result:
         if workload.kind == "trap":
             return Result.not_run("moss-py only")
+        if workload.kind == "echo":
+            return Result.not_run("no guest kernel, so no console of its own")
         if workload.execs:
             return Result.not_run(EXEC_REASON)
         if shutil.which("qemu-aarch64") is None:
@@ -319,6 +324,9 @@ class MossPy(Peer):
         argv = _fill(args, "/tmp", "/bench")
         if workload.kind == "trap":
             return self._trap(argv)
+        if workload.kind == "echo":
+            return _echo_result(lambda: key_echo.measure_moss(self.cmd, str(self.image), int(args[0]),
+                                                              str(build.REPO)), (key_echo.EchoError,))
         if workload.kind == "script":
             guest = ["/bin/sh", f"/bench/{workload.prog}", *argv]
         else:
@@ -364,6 +372,17 @@ class MossPy(Peer):
             return Result(True, float(m.group(1)) * scale, wall_s=wall)
         return Result.not_run(f"--timing printed no trap_roundtrip figure "
                               f"({_reason(err, rc)})")
+
+
+def _echo_result(measure, errors: tuple) -> Result:
+    """Run a key echo measurement: the median key as the op, the spread in extra."""
+    t0 = time.monotonic()
+    try:
+        s = measure()
+    except errors as e:
+        return Result.not_run(f"failed: {e}"[:300])
+    extra = {k: round(v) if k.endswith("_ns") else v for k, v in s.items()}
+    return Result(True, s["median_ns"], wall_s=time.monotonic() - t0, extra=extra)
 
 
 def all_peers(quick: bool) -> list[Peer]:

@@ -17,7 +17,7 @@ class Workload:
     quick: tuple[str, ...]         # argv templates in quick mode
     full: tuple[str, ...]          # argv templates in full mode
     op: str                        # what one "op" is, for the table
-    kind: str = "program"          # "program" | "script" | "boot" | "trap"
+    kind: str = "program"          # "program" | "script" | "boot" | "trap" | "echo"
     execs: bool = False            # execve()s another aarch64 binary
     doc: str = ""
     tags: tuple[str, ...] = field(default=())
@@ -58,6 +58,10 @@ WORKLOADS: list[Workload] = [
     Workload("shell_loop", "shell_loop.sh", ("10", "{bench}/now_ns"),
              ("30", "{bench}/now_ns"), "loop (9 applets)", kind="script", execs=True,
              doc="busybox sh: 9 applet invocations in pipelines per iteration"),
+    Workload("key_echo", "", ("60",), ("300",), "key", kind="echo",
+             doc="a key typed at the shell prompt -> its echo on the terminal (busybox ash "
+                 "line editing); moss-py: `moss-host boot --init /bin/sh` in a pty; Linux: its "
+                 "serial console; median of N keys after 5 unmeasured ones (bench/key_echo.py)"),
     Workload("trap_roundtrip", "null_syscall", ("2000",), ("20000",), "trap", kind="trap",
              doc="moss-py only: EL0 trap -> host -> eret, from `moss-host run --timing`"),
 ]
