@@ -615,3 +615,22 @@ def test_reader_leaving_mid_write_returns_the_bytes_written_and_raises_sigpipe()
         return await writer
     assert run(main()) == PIPE_DEF_SIZE
     assert task.sigpending & bit(SIGPIPE)
+
+
+@covers("restart_syscall")
+def test_restart_syscall_resumes_an_interrupted_sleep_with_the_time_left():
+    task = make_task()
+    req, rem = timespec(task, 0, 200_000_000), timespec(task, 0)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        sleeper = asyncio.ensure_future(acall(task, "nanosleep", req, rem))
+        await asyncio.sleep(0.05)
+        sleeper.cancel()
+        assert await sleeper == -ERESTART_RESTARTBLOCK
+        assert await acall(task, "restart_syscall") == 0       # sleeps only what was left
+        return loop.time() - t0
+    took = run(main())
+    assert 0.2 <= took < 0.35
+    assert call(task, "restart_syscall") == -errno.EINTR        # nothing left to restart
