@@ -16,8 +16,13 @@ the syscall ends with -ERESTART*, and deliver_pending turns that into EINTR or a
 exactly as arm64 Linux's do_signal() does, then builds the handler's rt_sigframe
 (proc/sigframe.py) on the user stack. rt_sigreturn (restore_frame) undoes it.
 
+Also here: notify_parent_cldstop (SIGCHLD with CLD_STOPPED/CLD_CONTINUED and a wake-up
+of the parent's wait), exec_reset (what execve does to signal state), restore_frame
+(rt_sigreturn), set_altstack (sigaltstack) and fatal_signal_pending (killable waits).
+
 Single-threaded processes only: a "group stop" stops the one task, the shared pending
-set is the task's own.
+set is the task's own. pid 1 is SIGNAL_UNKILLABLE as on Linux: signals it does not
+handle do nothing to it, unless a fault forces them.
 """
 from __future__ import annotations
 
@@ -123,10 +128,12 @@ class SigHandlers:
         return SigHandlers([SigAction(a.handler, a.flags, a.mask, a.restorer) for a in self.actions])
 
     def reset_for_exec(self) -> None:
-        """execve: caught signals go back to SIG_DFL; ignored ones stay ignored."""
+        """execve (flush_signal_handlers): caught signals go back to SIG_DFL, ignored ones
+        stay ignored; every action loses its flags, mask and restorer."""
         for a in self.actions:
-            if a.handler not in (SIG_DFL, SIG_IGN):
-                a.handler, a.flags, a.mask, a.restorer = SIG_DFL, 0, 0, 0
+            if a.handler != SIG_IGN:
+                a.handler = SIG_DFL
+            a.flags, a.mask, a.restorer = 0, 0, 0
 
 
 def action(task, signo: int) -> SigAction:
@@ -293,6 +300,12 @@ def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "", *,
         log.warning("pid %d (%s): %s: killed by %s", task.tid, task.comm.decode(errors="replace"),
                     why, NAMES.get(signo, signo))
     send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True)
+
+
+def fatal_signal_pending(task) -> bool:
+    """A SIGKILL is on its way: a sleep that ignores other signals (a killable wait)
+    should end now."""
+    return bool(task.sigpending & bit(SIGKILL))
 
 
 def force_fatal(task, signo: int, why: str) -> None:

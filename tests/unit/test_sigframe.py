@@ -463,3 +463,17 @@ def test_altstack_rules():
     S.send_signal(t, S.SIGUSR1)
     S.deliver_pending(t)
     assert live(t).x[29] == F.place_frame(STACK_LO + 0x8000).record
+
+
+def test_exec_keeps_ignored_signals_resets_caught_ones_and_drops_the_altstack():
+    t = make_task()
+    handle(t, S.SIGUSR1, S.SA_RESTART, mask=S.bit(S.SIGHUP))
+    ign = S.action(t, S.SIGCHLD)
+    ign.handler, ign.flags = S.SIG_IGN, S.SA_NOCLDWAIT
+    t.altstack, t.blocked = (STACK_LO, 0, 0x8000), S.bit(S.SIGTERM)
+    t.sigpending = S.bit(S.SIGTERM)
+    S.exec_reset(t)
+    assert S.action(t, S.SIGUSR1) == S.SigAction()
+    assert (ign.handler, ign.flags) == (S.SIG_IGN, 0)
+    assert t.altstack == (0, S.SS_DISABLE, 0)
+    assert t.blocked == S.bit(S.SIGTERM) and t.sigpending == S.bit(S.SIGTERM)
