@@ -352,6 +352,11 @@ def test_writing_until_the_disk_is_full_is_enospc_and_stays_consistent(tmp_path)
             assert n > 0
     assert e.value.code == errno.ENOSPC and written > 1_000_000
     assert f.size == written
+    for make in (lambda: vfs_mkdir(at(ctx, b"/"), b"dir", 0o755, None),
+                 lambda: vfs_symlink(at(ctx, b"/"), b"slow", b"t" * 200, None)):
+        with pytest.raises(Errno) as e:        # the new inode needs a block there is not
+            make()
+        assert e.value.code == errno.ENOSPC
     unmount_and_check(fs, img)
     assert debugfs_cat(img, "/filler") == (chunk * (written // len(chunk) + 1))[:written]
 
@@ -519,3 +524,18 @@ def test_a_mixed_workload_on_other_feature_sets_stays_clean(tmp_path, variant):
         assert read_all(at(ctx, path).inode) == data
     assert read_all(at(ctx, b"/a").inode) == (src / "a").read_bytes()[:5000]
     assert at(ctx, b"/m/s").inode.readlink() == b"x" * 70
+
+
+def test_a_full_disk_while_splitting_an_htree_leaf_leaves_a_clean_directory(tmp_path):
+    img, names = indexed_dir_image(tmp_path, 300)
+    fs = mount(img)
+    ctx = vfs(fs)
+    filler = create(ctx, b"/filler")
+    with pytest.raises(Errno):
+        while True:
+            filler.write(filler.size, bytes(1 << 16))
+    with pytest.raises(Errno) as e:
+        for i in range(2000):
+            create(ctx, b"/big/" + b"x%04d_" % i + b"n" * 150)
+    assert e.value.code == errno.ENOSPC
+    unmount_and_check(fs, img)

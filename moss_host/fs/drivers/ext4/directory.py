@@ -11,7 +11,7 @@ from __future__ import annotations
 import stat as S
 from typing import Iterator, Optional
 
-from ....errors import EIO, EMLINK, ENOENT, ENOTEMPTY, Errno
+from ....errors import EIO, EMLINK, ENOENT, ENOSPC, ENOTEMPTY, Errno
 from ...vfs import DirEntry, Inode, dtype_of, now_ns
 from . import dir as D
 from . import htree as H
@@ -174,7 +174,12 @@ class Ext4Dir(Ext4Inode):
                      dirty, grow, moved)
         version = H.hash_version(io.block(0), self.fs.sbd.s_flags)
         self._slack = None
-        return H.insert(io, name, ino, ft, version, self.fs.sbd.s_hash_seed)
+        try:
+            return H.insert(io, name, ino, ft, version, self.fs.sbd.s_hash_seed)
+        except Errno as e:
+            if e.code == ENOSPC:        # a block grown but not yet indexed: keep the dir valid
+                self._deindex()
+            raise
 
     def _deindex(self) -> None:
         """Turn an htree directory into a linear one before adding to it (see dir.py)."""
@@ -235,29 +240,39 @@ class Ext4Dir(Ext4Inode):
             self.nlink -= 1
 
     # -- namespace operations
-    def create(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> Inode:
-        inode = self.fs.new_inode(mode, uid, gid, self, rdev=rdev)
-        self._add_entry(name, inode.ino, mode)
+    def _add_new(self, name: bytes, inode: Ext4Inode) -> Ext4Inode:
+        """Enter a just-made inode; if that fails (ENOSPC growing the directory), free it
+        again rather than leave it unattached (ext4_add_nondir's error path)."""
+        try:
+            self._add_entry(name, inode.ino, inode.mode)
+        except Errno:
+            self.fs.release(inode)
+            raise
         return inode
+
+    def create(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> Inode:
+        return self._add_new(name, self.fs.new_inode(mode, uid, gid, self, rdev=rdev))
 
     def mkdir(self, name: bytes, mode: int, uid: int, gid: int) -> Inode:
         if not self.fs.dir_nlink and self.nlink >= EXT4_LINK_MAX:
             raise Errno(EMLINK)
         child = self.fs.new_inode(S.S_IFDIR | (mode & 0o7777), uid, gid, self)
         child.nlink = 2
-        child.write_data(0, bytes(D.new_dir_block(child.ino, self.ino, self.bs, self.fs.csum, self.fs.filetype)))
+        try:
+            child.write_data(0, bytes(D.new_dir_block(child.ino, self.ino, self.bs, self.fs.csum, self.fs.filetype)))
+        except Errno:
+            self.fs.release(child)
+            raise
         _, pblk = next(child._blocks())
         child._store(pblk, child.fs.blockdev.block(pblk))
         child.save()
-        self._add_entry(name, child.ino, child.mode)
+        self._add_new(name, child)
         self._inc_nlink()
         self.save()
         return child
 
     def symlink(self, name: bytes, target: bytes, uid: int, gid: int) -> Inode:
-        inode = self.fs.new_symlink(target, uid, gid, self)
-        self._add_entry(name, inode.ino, inode.mode)
-        return inode
+        return self._add_new(name, self.fs.new_symlink(target, uid, gid, self))
 
     def link(self, name: bytes, inode: Inode) -> None:
         assert isinstance(inode, Ext4Inode)

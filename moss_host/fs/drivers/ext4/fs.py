@@ -183,7 +183,11 @@ class Ext4Superblock(Superblock):
             inode.disk.size = len(target)
             inode.save()
         else:
-            inode.write_data(0, target)
+            try:
+                inode.write_data(0, target)
+            except Errno:
+                self.release(inode)
+                raise
         return inode
 
     def drop_link(self, inode: Ext4Inode) -> None:

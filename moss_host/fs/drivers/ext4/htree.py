@@ -256,14 +256,15 @@ def insert(io: DirIO, name: bytes, ino: int, ft: int, version: int, seed: tuple)
     k = _split_point(records)
     if k is None or not _index_has_room(path, io):
         return False
-    new_leaf = io.grow()
+    new_leaf = io.grow()                    # every block needed is allocated before any is written
+    spare = io.grow() if len(path[-1][0].entries) >= path[-1][0].limit else None
     _write_leaf(io, leaf, records[:k])
     _write_leaf(io, new_leaf, records[k:])
     for _, n, _, _ in records[:k]:
         io.moved(n, leaf)
     for _, n, _, _ in records[k:]:
         io.moved(n, new_leaf)
-    _add_index_entry(io, path, records[k][0], new_leaf)
+    _add_index_entry(io, path, records[k][0], new_leaf, spare)
     return True
 
 
@@ -301,13 +302,16 @@ def _index_has_room(path: list[tuple[DxNode, int]], io: DirIO) -> bool:
     return len(path[0][0].entries) < path[0][0].limit   # split the node if the root has room
 
 
-def _add_index_entry(io: DirIO, path: list[tuple[DxNode, int]], h: int, blk: int) -> None:
+def _add_index_entry(io: DirIO, path: list[tuple[DxNode, int]], h: int, blk: int, spare: int | None) -> None:
+    """Add (h, blk) after the probed entry; a full node first grows the root a level or
+    splits, into the `spare` block."""
     node, i = path[-1]
     if len(node.entries) >= node.limit:
+        assert spare is not None
         if len(path) == 1:
-            node, i = _grow_root(io, node, i)
+            node, i = _grow_root(io, node, i, spare)
         else:
-            node, i = _split_node(io, path, h)
+            node, i = _split_node(io, path, h, spare)
     node.entries.insert(i + 1, (h, blk))
     _store_node(io, node)
 
@@ -318,9 +322,8 @@ def _store_node(io: DirIO, node: DxNode) -> None:
     io.dirty(node.lblk, False)
 
 
-def _grow_root(io: DirIO, root: DxNode, i: int) -> tuple[DxNode, int]:
+def _grow_root(io: DirIO, root: DxNode, i: int, lblk: int) -> tuple[DxNode, int]:
     """ext4's "add a level": the root's entries move to a new node the root then points at."""
-    lblk = io.grow()
     buf = io.block(lblk)
     buf[:] = empty_node(io.bs)
     child = DxNode(lblk, NODE_COUNT_OFFSET, node_limit(io.bs, NODE_COUNT_OFFSET, io.csum), list(root.entries))
@@ -331,11 +334,10 @@ def _grow_root(io: DirIO, root: DxNode, i: int) -> tuple[DxNode, int]:
     return child, i
 
 
-def _split_node(io: DirIO, path: list[tuple[DxNode, int]], h: int) -> tuple[DxNode, int]:
+def _split_node(io: DirIO, path: list[tuple[DxNode, int]], h: int, lblk: int) -> tuple[DxNode, int]:
     """Move the upper half of a full second-level node to a new node listed in the root."""
     (root, ri), (node, _) = path[0], path[-1]
     mid = len(node.entries) // 2
-    lblk = io.grow()
     io.block(lblk)[:] = empty_node(io.bs)
     upper = DxNode(lblk, NODE_COUNT_OFFSET, node.limit, node.entries[mid:])
     node.entries = node.entries[:mid]
