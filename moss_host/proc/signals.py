@@ -89,6 +89,7 @@ CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = ra
 # Faults are dequeued before anything else (kernel/signal.c SYNCHRONOUS_MASK).
 SYNCHRONOUS = sum(1 << (s - 1) for s in (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS))
 NR_RT_SIGRETURN = 139
+NR_RESTART_SYSCALL = 128
 
 
 def bit(signo: int) -> int:
@@ -397,6 +398,8 @@ def deliver_pending(task) -> None:
         raise TaskExit(killed_status(signo))
     if orig_x0 is not None:
         _rewind(regs, orig_x0)
+        if -retval == ERESTART_RESTARTBLOCK:        # setup_restart_syscall(): resume, not redo
+            regs.set_x(8, NR_RESTART_SYSCALL)
     if task.saved_blocked is not None:              # restore_saved_sigmask()
         task.blocked, task.saved_blocked = task.saved_blocked, None
         if task.sigpending & ~task.blocked:
@@ -503,6 +506,7 @@ def restore_frame(task) -> int:
         log.info("pid %d: rt_sigreturn: bad frame at %#x: %s", task.tid, sp, e)
         force_signal(task, SIGSEGV, SI_KERNEL, 0, f"rt_sigreturn with a bad frame at {sp:#x}")
         return 0
+    task.restart_block = None                 # a pending restart_syscall now gives EINTR
     task.blocked = mask & ~UNCATCHABLE
     F.write_regs(blob, regs)
     set_altstack(task, stack, regs.sp)        # restore_altstack(): errors other than EFAULT are ignored

@@ -122,5 +122,46 @@ int main(void)
     e = errno;
     printf("sigtimedwait interrupted by a handled signal = %d %s, handler ran %d\n", r, strerrorname_np(e), hits);
     waitpid(pid, NULL, 0);
+
+    /* nanosleep: a handler means EINTR even with SA_RESTART, with the time left in rem */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        spin_ms(100);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    hits = 0;
+    struct timespec req = { 2, 0 }, rem = { 0, 0 };
+    r = nanosleep(&req, &rem);
+    e = errno;
+    printf("nanosleep 2 s, SA_RESTART handler after 0.1 s = %d %s, handler ran %d, rem between 1 and 2 s: %d\n",
+           r, strerrorname_np(e), hits, rem.tv_sec == 1);
+    waitpid(pid, NULL, 0);
+
+    /* ... while a stop and a continue (no handler runs) let it sleep the rest */
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        struct timespec a, b, want = { 0, 400 * 1000 * 1000 };
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int rr = nanosleep(&want, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+        _exit(rr == 0 && ms >= 400 ? 0 : 1);
+    }
+    spin_ms(100);
+    kill(pid, SIGSTOP);
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, 0);
+    printf("nanosleep 0.4 s across SIGSTOP/SIGCONT returned 0 after sleeping it all: %d\n",
+           WIFEXITED(st) && WEXITSTATUS(st) == 0);
     return 0;
 }

@@ -477,3 +477,23 @@ def test_exec_keeps_ignored_signals_resets_caught_ones_and_drops_the_altstack():
     assert (ign.handler, ign.flags) == (S.SIG_IGN, 0)
     assert t.altstack == (0, S.SS_DISABLE, 0)
     assert t.blocked == S.bit(S.SIGTERM) and t.sigpending == S.bit(S.SIGTERM)
+
+
+def test_restartblock_resumes_through_restart_syscall_without_a_handler():
+    t = make_task()
+    interrupted(t, 516)                             # ERESTART_RESTARTBLOCK (nanosleep)
+    S.send_signal(t, S.SIGCONT)                     # no handler: nothing runs
+    t.sigpending = S.bit(S.SIGWINCH)
+    S.deliver_pending(t)
+    regs = live(t)
+    assert (regs.x[0], regs.x[8], regs.pc) == (0x33, S.NR_RESTART_SYSCALL, PC - 4)
+
+
+def test_restartblock_with_a_handler_is_eintr():
+    t = make_task()
+    handle(t, S.SIGUSR1, S.SA_RESTART)
+    interrupted(t, 516)
+    S.send_signal(t, S.SIGUSR1)
+    S.deliver_pending(t)
+    _, back, _ = saved_frame(t)
+    assert (back.x[0], back.pc) == ((-EINTR) & (1 << 64) - 1, PC)
