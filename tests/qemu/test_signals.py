@@ -85,7 +85,7 @@ def test_aborts_carry_an_esr_context_and_bad_frames_end_in_sigsegv():
 
 
 @pytest.mark.differential
-@covers("rt_sigsuspend", "read", "kill", "clone", "wait4")
+@covers("rt_sigsuspend", "rt_sigtimedwait", "read", "kill", "clone", "wait4", "nanosleep", "restart_syscall")
 def test_sa_restart_restarts_a_blocking_read_and_sigsuspend_returns_eintr():
     moss = run_ok("sig_restart")
     assert moss == linux_user_run("sig_restart").stdout
