@@ -338,8 +338,9 @@ def test_unlink_in_an_htree_directory_keeps_it_indexed_and_clean(tmp_path):
     assert debugfs_cat(img, f"/big/{names[200]}") == b""
 
 
-def test_writing_until_the_disk_is_full_is_enospc_and_stays_consistent(tmp_path):
-    img = mkfs(tmp_path / "img", None, "2M", "ext4", "-O", "^has_journal")
+@pytest.mark.parametrize("kind", [("ext4", "-O", "^has_journal"), ("ext2",)], ids=["extents", "blockmaps"])
+def test_writing_until_the_disk_is_full_is_enospc_and_stays_consistent(tmp_path, kind):
+    img = mkfs(tmp_path / "img", None, "2M", *kind)
     fs = mount(img)
     ctx = vfs(fs)
     f = create(ctx, b"/filler")

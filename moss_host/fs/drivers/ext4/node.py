@@ -220,6 +220,13 @@ class Ext4Inode(Inode):
         """Allocate blocks for the hole starting at lblk (up to `last` or the next mapped block)."""
         nxt = self._runs.next_mapped(lblk)
         want = (min(nxt, last + 1) if nxt is not None else last + 1) - lblk
+        # Keep room for the mapping blocks these data blocks may need (extent leaves and index
+        # levels, or indirect blocks): running out while rebuilding the map would leave data
+        # blocks allocated but unmapped. Linux reserves metadata space for the same reason.
+        reserve = 3 + want // (self.bs // 4)
+        want = min(want, self.fs.sbd.free_blocks_count - reserve)
+        if want <= 0:
+            raise Errno(ENOSPC)
         goal = self._runs.last_pblk(lblk) or self._goal()
         pblk, count = self.fs.alloc.alloc_blocks(goal, want)
         self._runs.insert(lblk, pblk, count)
