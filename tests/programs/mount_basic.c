@@ -98,6 +98,23 @@ static void test_tmpfs(void)
     write(fd, buf, sizeof buf);
     close(fd);
     fs("after writing 5000 bytes", D "/a");
+    int made = 0;
+    char name[64];
+    for (;;) {
+        snprintf(name, sizeof name, D "/a/n%d", made);
+        int nfd = open(name, O_WRONLY | O_CREAT, 0644);
+        if (nfd < 0)
+            break;
+        close(nfd);
+        made++;
+    }
+    printf("files until nr_inodes ran out: %d (%s)\n", made, strerrorname_np(errno));
+    rc("mkdir with no inodes left", mkdir(D "/a/nodir", 0755));
+    for (int i = 0; i < made; i++) {
+        snprintf(name, sizeof name, D "/a/n%d", i);
+        unlink(name);
+    }
+    fs("after removing them", D "/a");
     rc("remount ro", mount("none", D "/a", "tmpfs", MS_REMOUNT | MS_RDONLY, NULL));
     touch("create on ro", D "/a/new");
     rc("mkdir on ro", mkdir(D "/a/dir", 0755));

@@ -19,6 +19,7 @@ from ..vfs import DirEntry, Inode, Superblock, dtype_of, now_ns
 
 MAX_FILE_SIZE = (1 << 63) - 1       # MAX_LFS_FILESIZE on 64-bit
 DEFAULT_SIZE_LIMIT = 1 << 30
+DEFAULT_MAX_INODES = DEFAULT_SIZE_LIMIT // 4096
 BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 20 bytes per entry
 PAGE = 4096
 TMPFS_MAGIC = 0x01021994
@@ -46,11 +47,14 @@ class Tmpfs(Superblock):
         super().__init__(read_only=read_only)
         self.size_limit = size_limit
         self.used = 0
-        self.max_inodes = max(1, size_limit // PAGE)   # nr_inodes=; mount(2) sets Linux's default
+        self.max_inodes = DEFAULT_MAX_INODES           # nr_inodes=; mount(2) sets Linux's default
         self.inodes = 0                                # live inodes, for statfs's f_ffree
         self.root = TmpDir(self, S.S_IFDIR | (mode & 0o7777), uid, gid, parent=None)
 
     def alloc_ino(self) -> int:
+        """Every new inode comes through here: ENOSPC past nr_inodes, as shmem_reserve_inode."""
+        if self.inodes >= self.max_inodes:
+            raise Errno(ENOSPC)
         self.inodes += 1
         return super().alloc_ino()
 
