@@ -179,6 +179,7 @@ def exit_task(task: Task, status: int) -> None:
     if task.pending is not None and not task.pending.done():
         task.pending.cancel()
     task.pending = None
+    _disarm_timers(task)
     _clear_child_tid(task)
     release_vfork_parent(task)
     _release_files(task.files)
@@ -194,6 +195,14 @@ def exit_task(task: Task, status: int) -> None:
 
 
 RLIMIT_CORE = 4
+
+
+def _disarm_timers(task: Task) -> None:
+    """Interval timers die with their process (setitimer's handles on the event loop)."""
+    timers = task.itimer_real
+    for handle in (getattr(timers, "handle", None), getattr(timers, "tick", None)):
+        if handle is not None:
+            handle.cancel()
 
 
 def _without_phantom_core(task: Task, status: int) -> int:

@@ -55,6 +55,16 @@ class WaitQueue:
             await self.wait(left)
         return True
 
+    def add_waiter(self, fut: asyncio.Future) -> None:
+        """Resolve fut at the next wake_all() (one future may wait on many queues: poll)."""
+        self._waiters.append(fut)
+
+    def remove_waiter(self, fut: asyncio.Future) -> None:
+        try:
+            self._waiters.remove(fut)
+        except ValueError:
+            pass
+
     def wake_all(self) -> None:
         """Wake every waiter; each re-checks its own condition."""
         for fut in self._waiters:

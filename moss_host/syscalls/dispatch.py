@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
-from moss_host.proc.task import TaskExit
+from moss_host.proc.task import State, TaskExit
 
 from .numbers import SYSCALL_NAMES
 from .table import SYSCALLS, SyscallEntry
@@ -81,6 +81,9 @@ async def _finish(task, entry: SyscallEntry, args, shown, tracer, coro, awaited)
             interrupted = True
             if awaited is not None:
                 awaited.cancel()
+            if task.state is State.ZOMBIE:
+                coro.close()            # the task is gone (its memory too): end the call, resume nothing
+                raise
         finished, value = _step(task, entry, args, shown, tracer, coro, interrupted)
         if finished:
             return value

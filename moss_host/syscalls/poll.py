@@ -81,8 +81,8 @@ async def sleep_on(files: list[tuple[object, int]], deadline: float | None) -> N
             wq = getattr(f, "poll_wq", None)
             if wq is not None:
                 # One future on many WaitQueues: wake_all() resolves it wherever it sits.
-                wq._waiters.append(woken)
-                stops.append(lambda wq=wq: _unsubscribe(wq, woken))
+                wq.add_waiter(woken)
+                stops.append(lambda wq=wq: wq.remove_waiter(woken))
             watch = getattr(f, "poll_watch", None)
             if watch is not None:
                 stops += watch(events, wake)
@@ -96,12 +96,6 @@ async def sleep_on(files: list[tuple[object, int]], deadline: float | None) -> N
         for stop in stops:
             stop()
 
-
-def _unsubscribe(wq, fut) -> None:
-    try:
-        wq._waiters.remove(fut)
-    except ValueError:
-        pass
 
 
 def _signal_pending(task) -> bool:
