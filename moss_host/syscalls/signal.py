@@ -263,6 +263,22 @@ async def rt_sigqueueinfo(task, pid: "Int", sig: "Int", uinfo: "Ptr") -> int:
     return _send_user(task, target, sig, info)
 
 
+@syscall("rt_tgsigqueueinfo")
+async def rt_tgsigqueueinfo(task, tgid: "Int", tid: "Int", sig: "Int", uinfo: "Ptr") -> int:
+    """rt_sigqueueinfo aimed at thread tid of process tgid."""
+    tgid, tid, sig = _s32(tgid), _s32(tid), _s32(sig)
+    if tid <= 0 or tgid <= 0:
+        return -EINVAL
+    raw = task.mm.read(uinfo, SIGINFO_SIZE)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if (code >= 0 or code == S.SI_TKILL) and task.tid != tid:
+        return -EPERM
+    target = task.kernel.tasks.get(tid)
+    if target is None or target.tgid != tgid:
+        return -ESRCH
+    return _send_user(task, target, sig, S.SigInfo(sig, code, raw=raw))
+
+
 # -- the alternate stack and the return from a handler --------------------------------------------
 
 @syscall("sigaltstack")

@@ -113,6 +113,12 @@ int main(void)
     sigqueue(getpid(), SIGUSR2, (union sigval){ .sival_int = 4242 });
     printf("sigqueue: si_code=%d (SI_QUEUE=%d) value=%d errno=%d\n", last_code, SI_QUEUE, last_value,
            last_errno_field);
+    siginfo_t q;
+    memset(&q, 0, sizeof q);
+    q.si_code = SI_QUEUE;
+    q.si_value.sival_int = 99;
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), SIGUSR2, &q);
+    printf("rt_tgsigqueueinfo: si_code=%d value=%d\n", last_code, last_value);
 
     /* oact reports what was installed, flags included */
     sigaction(SIGUSR2, NULL, &old);
@@ -143,6 +149,9 @@ int main(void)
     memset(&fake, 0, sizeof fake);
     fake.si_code = SI_USER;
     printf("rt_sigqueueinfo(self, SI_USER) = %s\n", err(syscall(SYS_rt_sigqueueinfo, getpid(), SIGUSR2, &fake)));
+    printf("rt_tgsigqueueinfo(0, tid) = %s\n", err(syscall(SYS_rt_tgsigqueueinfo, 0, gettid(), SIGUSR2, &fake)));
+    printf("rt_tgsigqueueinfo(wrong tgid) = %s\n",
+           err(syscall(SYS_rt_tgsigqueueinfo, getpid() + 12345, gettid(), SIGUSR2, &fake)));
 
     /* masks: a blocked signal stays pending until unblocked; KILL and STOP never block */
     int before = hits[SIGUSR1];

@@ -35,7 +35,7 @@ def run_ok(program: str, *args: str) -> bytes:
 
 
 @pytest.mark.differential
-@covers("rt_sigaction", "rt_sigprocmask", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo", "kill",
+@covers("rt_sigaction", "rt_sigprocmask", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "kill",
         "tgkill", "tkill", "rt_sigreturn")
 def test_dispositions_masks_and_sending_match_linux():
     moss = run_ok("sig_basic")
