@@ -35,8 +35,8 @@ def run_ok(program: str, *args: str) -> bytes:
 
 
 @pytest.mark.differential
-@covers("rt_sigaction", "rt_sigprocmask", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "kill",
-        "tgkill", "tkill", "rt_sigreturn")
+@covers("rt_sigaction", "rt_sigprocmask", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo",
+        "rt_tgsigqueueinfo", "kill", "tgkill", "tkill", "rt_sigreturn")
 def test_dispositions_masks_and_sending_match_linux():
     moss = run_ok("sig_basic")
     assert moss == linux_user_run("sig_basic").stdout

@@ -129,7 +129,8 @@ def test_flag_values_match_the_linux_headers(header):
 
 def sample_regs() -> F.UserRegs:
     return F.UserRegs(x=[0x1000 + i for i in range(31)], sp=0xFFFF_FFFF_E000, pc=0x400123, pstate=0x6000_0000,
-                      fpsr=0x11, fpcr=0x0300_0000, v=[(i + 1) * 0x0101_0101_0101_0101_0202_0202_0202_0202 for i in range(32)])
+                      fpsr=0x11, fpcr=0x0300_0000,
+                      v=[(i + 1) * 0x0101_0101_0101_0101_0202_0202_0202_0202 for i in range(32)])
 
 
 def test_frame_is_placed_below_a_frame_record_like_get_sigframe():
