@@ -1,6 +1,6 @@
 """Mount syscalls: mount, umount2, statfs, fstatfs (Linux's fs/namespace.c and fs/statfs.c).
 
-mount(2) creates filesystems by name: tmpfs, proc, devtmpfs (the one instance /dev has),
+mount(2) creates filesystems by name: tmpfs, ramfs, proc, devtmpfs (the one instance /dev has),
 and ext2/ext3/ext4 through the ext4 driver. An ext* source is a block device node whose
 device number the kernel knows (`kernel.block_devices`: rdev -> BlockDevice), or -- a
 moss extension, since there are no loop devices -- with the option "loop" in data, a
@@ -59,6 +59,7 @@ _ST_OF_MS = ((MS_RDONLY, ST_RDONLY), (MS_NOSUID, ST_NOSUID), (MS_NODEV, ST_NODEV
 
 STATFS = struct.Struct("<7q2i3q32x")    # arm64 struct statfs: 7 longs, f_fsid (2 ints), 3 longs, f_spare[4]
 PIPEFS_MAGIC = 0x50495045
+RAMFS_MAGIC = 0x858458F6
 PAGE = 4096
 
 EXT_TYPES = ("ext2", "ext3", "ext4")
@@ -174,6 +175,29 @@ def _new_tmpfs(task, source: str, data: bytes):
     return sb
 
 
+def _new_ramfs(task, source: str, data: bytes):
+    """ramfs: a tmpfs without limits or figures; it ignores every option but mode=, as Linux's does."""
+    from moss_host.fs.drivers.tmpfs import UNLIMITED, StatFs, Tmpfs
+
+    class Ramfs(Tmpfs):
+        fstype = "ramfs"
+
+        def statfs(self) -> StatFs:
+            return StatFs(RAMFS_MAGIC, PAGE, 0, 0, 0, 0, 0, 255, PAGE)
+
+    mode = 0o755
+    for key, value in _options(data):
+        if key == "mode" and value is not None:
+            try:
+                mode = int(value, 8) & 0o7777
+            except ValueError:
+                raise Errno(EINVAL) from None
+    sb = Ramfs(mode=mode, size_limit=UNLIMITED)
+    sb.max_inodes = UNLIMITED
+    sb.source = source or "none"
+    return sb
+
+
 def _new_proc(task, source: str, data: bytes):
     from moss_host.fs.drivers.procfs import ProcFs
 
@@ -274,6 +298,8 @@ def _new_superblock(task, fstype: bytes, source: bytes | None, data: bytes, flag
     src = (source or b"").decode(errors="surrogateescape")
     if name == "tmpfs":
         return _new_tmpfs(task, src, data)
+    if name == "ramfs":
+        return _new_ramfs(task, src, data)
     if name == "proc":
         return _new_proc(task, src, data)
     if name == "devtmpfs":

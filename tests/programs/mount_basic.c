@@ -227,6 +227,12 @@ static void test_other_types(void)
     printf("null: char=%d %u:%u\n", S_ISCHR(st.st_mode), major(st.st_rdev), minor(st.st_rdev));
     fs_shape("devtmpfs", D "/p");
     rc("umount devtmpfs", umount(D "/p"));
+    rc("mount ramfs", mount("rd", D "/p", "ramfs", 0, "mode=711,whatever=1"));
+    fs("ramfs", D "/p");
+    mode_of("ramfs root", D "/p");
+    touch("file on ramfs", D "/p/f");
+    mounts_line("mounts ramfs", D "/p");
+    rc("umount ramfs", umount(D "/p"));
 }
 
 static void test_errors(void)
