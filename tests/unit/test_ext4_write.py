@@ -10,13 +10,14 @@ import pytest
 from moss_host.errors import Errno
 from moss_host.fs.blockdev import BlockDevice
 from moss_host.fs.drivers.ext4 import dir as D
-from moss_host.fs.drivers.ext4 import mount_ext4
 from moss_host.fs.drivers.ext4 import htree as H
+from moss_host.fs.drivers.ext4 import mount_ext4
 from moss_host.fs.drivers.ext4.inode import EXT4_EXTENTS_FL, EXT4_INDEX_FL
+from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.file import O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, open_file
 from moss_host.fs.stat import major, makedev, minor
-from moss_host.fs.vfs import (vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir, vfs_symlink,
-                              vfs_unlink)
+from moss_host.fs.vfs import (FsContext, MountTable, vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir,
+                              vfs_symlink, vfs_unlink)
 
 from .test_ext4_support import (at, debugfs, debugfs_cat, debugfs_write, dumpe2fs_header, make_tree, mkfs,
                                 mount, read_all, run, unmount_and_check, vfs)
@@ -540,3 +541,21 @@ def test_a_full_disk_while_splitting_an_htree_leaf_leaves_a_clean_directory(tmp_
             create(ctx, b"/big/" + b"x%04d_" % i + b"n" * 150)
     assert e.value.code == errno.ENOSPC
     unmount_and_check(fs, img)
+
+
+def test_ext4_mounted_on_a_tmpfs_root_works_through_path_lookup(tmp_path):
+    """How the kernel will use it: a tmpfs root with the disk mounted on /mnt."""
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"etc/motd": b"hi\n"}), "4M")
+    fs = mount(img)
+    ns = MountTable(Tmpfs(mode=0o755))
+    ctx = FsContext(ns.root_location())
+    vfs_mkdir(ctx.root, b"mnt", 0o755, None)
+    ns.mount(fs, at(ctx, b"/mnt"))
+    assert read_all(at(ctx, b"/mnt/etc/motd").inode) == b"hi\n"
+    f = vfs_create(at(ctx, b"/mnt/etc"), b"new", S.S_IFREG | 0o644, None).inode
+    f.write(0, b"through the mount")
+    assert at(ctx, b"/mnt/etc/..").inode is fs.root
+    assert at(ctx, b"/mnt/..").inode is ctx.root.inode
+    assert at(ctx, b"/mnt/etc/new").inode.getattr().st_dev == fs.dev
+    unmount_and_check(fs, img)
+    assert debugfs_cat(img, "/etc/new") == b"through the mount"
