@@ -9,15 +9,17 @@ the same image. Before either, mounted filesystems that can flush (a `sync()` me
 on the superblock, as ext4 has) are flushed, as kernel_power_off's device shutdown
 leaves the disks consistent.
 
-The call that powers off never returns to the caller (Linux's do_exit(0) after
-kernel_power_off): it sleeps while the kernel stops the machine.
+The call that powers off never returns: as in Linux (kernel_power_off(); do_exit(0)),
+the caller exits with status 0 while the kernel stops the machine. That matters for
+BusyBox init, which calls reboot(2) in a vfork child: the child's exit lets init go on
+rather than sleep on the vfork through the shutdown.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from moss_host.errors import EINVAL, EPERM, Errno
+from moss_host.proc.task import TaskExit
 
 from .table import syscall
 
@@ -70,8 +72,7 @@ async def reboot(task, magic1: "Hex", magic2: "Hex", cmd: "Hex", arg: "Ptr") -> 
     sync_filesystems(kernel)
     log.info("%s", MESSAGES[how])
     kernel.power_off(restart=how == "restart")
-    await asyncio.get_running_loop().create_future()    # the machine stops under us
-    return 0
+    raise TaskExit(0)
 
 
 def sync_filesystems(kernel) -> None:

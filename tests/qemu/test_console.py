@@ -167,3 +167,20 @@ def test_poweroff_ends_moss_host_with_status_0_and_restores_the_terminal():
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+@covers("reboot")
+def test_reboot_starts_a_fresh_kernel_on_the_image_and_poweroff_then_ends_the_run():
+    child = boot()
+    try:
+        run(child, "echo here > /tmp/before-reboot")
+        child.sendline("reboot -f")             # reboot(2) RESTART
+        child.expect_exact("moss: restarting")
+        child.expect_exact(PROMPT, timeout=BOOT_TIMEOUT)
+        assert "No such file" in run(child, "cat /tmp/before-reboot")   # the image, as it was
+        child.sendline("halt -f")               # reboot(2) HALT: the run ends too
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
