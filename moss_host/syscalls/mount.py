@@ -341,9 +341,7 @@ async def mount(task, source: "CStr", target: "CStr", fstype: "CStr", flags: "He
         src = _resolve(task, source_s)
         if src.inode.is_dir != where.inode.is_dir or not src.inode.is_dir:
             raise Errno(ENOTDIR)        # file bind mounts are not supported by our mount table
-        m = ns.mount(src.mount.sb, where, read_only=src.mount.read_only)
-        m.root = src.dentry
-        m.mnt_flags = mnt_flags(src.mount) & ~MS_RDONLY
+        _bind(ns, src.mount, src.dentry, where, recursive=bool(flags & MS_REC))
         return 0
     if flags & MS_PROPAGATION:
         kinds = flags & MS_PROPAGATION
@@ -361,6 +359,18 @@ async def mount(task, source: "CStr", target: "CStr", fstype: "CStr", flags: "He
     m = ns.mount(sb, where)
     _set_mnt_flags(m, flags)
     return 0
+
+
+def _bind(ns, src: Mount, root, where: Location, recursive: bool) -> Mount:
+    """A new mount showing src's tree from dentry `root`, at `where`; with MS_REC the mounts
+    below `root` are copied onto the same dentries of the new mount (mount --rbind)."""
+    m = ns.mount(src.sb, where, read_only=src.read_only)
+    m.root = root
+    m.mnt_flags = mnt_flags(src) & ~MS_RDONLY
+    if recursive:
+        for child in [c for c in ns.mounts() if c.parent is src and root.is_ancestor_of(c.mountpoint)]:
+            _bind(ns, child, child.root, Location(m, child.mountpoint), recursive)
+    return m
 
 
 def _require_mount_root(where: Location) -> None:

@@ -198,6 +198,23 @@ static void test_bind_move(void)
     rc("umount the bind", umount(D "/dst"));
     mode_of("source file after umount", D "/src/inner/h");
 
+    mkdir(D "/src/inner/sub", 0755);
+    mount("none", D "/src/inner/sub", "tmpfs", 0, "mode=700");
+    touch("file in the submount", D "/src/inner/sub/deep");
+    rc("plain bind", mount(D "/src", D "/dst", NULL, MS_BIND, NULL));
+    mode_of("plain bind leaves the submount out", D "/dst/inner/sub");
+    rc("umount plain bind", umount(D "/dst"));
+    rc("recursive bind", mount(D "/src", D "/dst", NULL, MS_BIND | MS_REC, NULL));
+    mode_of("rbind shows the submount", D "/dst/inner/sub");
+    mode_of("and its file", D "/dst/inner/sub/deep");
+    mounts_line("mounts rbind child", D "/dst/inner/sub");
+    rc("umount rbind with its child", umount(D "/dst"));
+    rc("detach rbind", umount2(D "/dst", MNT_DETACH));
+    mounts_line("mounts after detach", D "/dst/inner/sub");
+    mode_of("original submount still there", D "/src/inner/sub/deep");
+    rc("umount original submount", umount(D "/src/inner/sub"));
+    rmdir(D "/src/inner/sub");
+
     mkdir(D "/m1", 0755);
     mkdir(D "/m2", 0755);
     mount("none", D "/m1", "tmpfs", 0, NULL);
