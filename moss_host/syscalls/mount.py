@@ -7,10 +7,11 @@ moss extension, since there are no loop devices -- with the option "loop" in dat
 regular file holding an image, read and written through its inode (without "loop" a
 regular file is ENOTBLK, as in Linux; BusyBox strips "-o loop" itself, so only a direct
 mount(2) call can ask for it). Mounting the same device twice shares one
-superblock, as in Linux. MS_BIND, MS_REMOUNT (also with MS_BIND), MS_MOVE of a mount
-without submounts, and the propagation flags (accepted, no propagation exists) are
-supported; MS_NOSUID/MS_NODEV/MS_NOEXEC and the atime flags are stored on the mount and
-reported by statfs's f_flags.
+superblock, as in Linux. MS_BIND of directories (with MS_REC, the submounts too),
+MS_REMOUNT (also with MS_BIND), MS_MOVE of a mount without submounts, and the propagation
+flags (accepted; there are no peers to propagate to) are supported. MS_NOSUID, MS_NODEV,
+MS_NOEXEC and the atime flags are stored on the mount and reported by statfs's f_flags;
+enforcing them is exec's and open's business (not done yet).
 
 Per-mount state beyond Mount's own fields lives in attributes set here:
 `mnt_flags` (the MS_* bits kept), `expiry_mark` (MNT_EXPIRE).
@@ -21,7 +22,7 @@ import os
 import stat as S
 import struct
 
-from moss_host.errors import (EACCES, EAGAIN, EBUSY, EINVAL, EIO, ELOOP, ENODEV, ENOSYS, ENOTBLK, ENOTDIR, ENXIO,
+from moss_host.errors import (EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ELOOP, ENODEV, ENOSYS, ENOTBLK, ENOTDIR, ENXIO,
                               EPERM, Errno)
 from moss_host.fs.blockdev import BlockDevice, BlockDeviceError
 from moss_host.fs.fdtable import fd_arg
@@ -83,7 +84,12 @@ def _data_arg(task, ua: int) -> bytes:
     """copy_mount_options: up to a page, NUL-terminated (tmpfs, proc and ext4 all take strings)."""
     if ua == 0:
         return b""
-    return task.mm.read_cstring(ua, PAGE - 1)
+    try:
+        return task.mm.read_cstring(ua, PAGE - 1)
+    except Errno as e:
+        if e.code == EFAULT:
+            raise
+        return task.mm.read(ua, PAGE - 1)       # no NUL in the page: Linux cuts it there
 
 
 def _resolve(task, path: bytes, follow: bool = True) -> Location:
@@ -170,8 +176,18 @@ def _new_tmpfs(task, source: str, data: bytes):
     sb = Tmpfs(mode=mode, uid=uid, gid=gid, size_limit=size or UNLIMITED)
     sb.max_inodes = inodes or UNLIMITED
     sb.source = source or "none"
-    if size:
-        sb.mount_options = f"size={size // 1024}k"
+    shown = []                          # what shmem_show_options prints: what differs from the default
+    if size != ram // 2:
+        shown.append(f"size={size // 1024}k")
+    if inodes != ram // PAGE // 2:
+        shown.append(f"nr_inodes={inodes}")
+    if mode != 0o1777:
+        shown.append(f"mode={mode:03o}")
+    if uid:
+        shown.append(f"uid={uid}")
+    if gid:
+        shown.append(f"gid={gid}")
+    sb.mount_options = ",".join(shown)
     return sb
 
 
