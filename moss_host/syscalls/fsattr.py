@@ -338,9 +338,7 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
 
 def _sync_sb(sb) -> None:
     """Write a filesystem's dirty state back (ext4 flushes its block device; memory filesystems have none)."""
-    sync = getattr(sb, "sync", None)
-    if sync is not None:
-        sync()
+    sb.sync()
 
 
 def _fsync_file(task, fd: int) -> None:
