@@ -19,6 +19,7 @@ from moss_host.proc import sigframe as F
 from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
 from moss_host.proc.task import State, Task, TaskExit
+from tests.covers import covers
 
 CC = "aarch64-linux-gnu-gcc"
 
@@ -498,3 +499,47 @@ def test_restartblock_with_a_handler_is_eintr():
     S.deliver_pending(t)
     _, back, _ = saved_frame(t)
     assert (back.x[0], back.pc) == ((-EINTR) & (1 << 64) - 1, PC)
+
+
+def run_syscall(coro):
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("the syscall slept")
+
+
+@covers("kill")
+def test_kill_minus_one_reaches_everyone_but_init_and_the_caller():
+    from moss_host.syscalls import signal as sys_signal
+    init = make_task(tgid=1)
+    kernel = init.kernel
+    others = []
+    for pid in (2, 3, 4):
+        t = make_task(tgid=pid)
+        t.kernel = kernel
+        kernel.tasks[pid] = t
+        others.append(t)
+    caller = others[0]
+    assert run_syscall(sys_signal.kill(caller, (-1) & 0xFFFF_FFFF, S.SIGUSR1)) == 0
+    assert [bool(t.sigpending) for t in [init] + others] == [False, False, True, True]
+    info = others[1].siginfo[S.SIGUSR1][0]
+    assert (info.code, info.pid) == (S.SI_USER, 2)
+    alone = make_task(tgid=7)
+    alone.kernel.tasks = {1: init, 7: alone}
+    assert run_syscall(sys_signal.kill(alone, (-1) & 0xFFFF_FFFF, S.SIGUSR1)) == -3       # ESRCH: nobody
+
+
+@covers("kill")
+def test_kill_of_a_process_group():
+    from moss_host.syscalls import signal as sys_signal
+    a = make_task(tgid=2)
+    b = make_task(tgid=3)
+    b.kernel = a.kernel
+    a.kernel.tasks[3] = b
+    a.pgid = b.pgid = 2
+    assert run_syscall(sys_signal.kill(a, (-2) & 0xFFFF_FFFF, S.SIGHUP)) == 0
+    assert a.sigpending == b.sigpending == S.bit(S.SIGHUP)
+    assert run_syscall(sys_signal.kill(a, (-9) & 0xFFFF_FFFF, S.SIGHUP)) == -3
+    assert run_syscall(sys_signal.kill(a, 0, 0)) == 0
+    assert run_syscall(sys_signal.kill(a, 0x8000_0000, S.SIGHUP)) == -3                 # INT_MIN
