@@ -8,9 +8,9 @@ import pytest
 
 from moss_host.errors import Errno
 
-from .test_ext4_support import make_tree, mkfs, mount
+from .test_ext4_support import make_tree, mkfs, mount, run
 
-ITERATIONS = 40
+ITERATIONS = 80
 
 
 def walk(d, depth=0):
@@ -56,17 +56,21 @@ def mutate(fs):
     fs.unmount()
 
 
-@pytest.mark.parametrize("kind", [("ext2",), ("ext4", "-O", "^has_journal,^metadata_csum"), ("ext4",)])
+@pytest.mark.parametrize("kind", [("ext2",), ("ext4", "-O", "^has_journal,^metadata_csum"),
+                                  ("ext4", "-O", "^has_journal")])
 def test_random_metadata_corruption_only_ever_raises_errno(tmp_path, kind):
     src = make_tree(tmp_path / "src", {"a": bytes(range(256)) * 120, "d/b": b"x" * 5000, "d/e/f": b"y",
-                                       "l": ("symlink", "a" * 100), **{f"many/n{i:03d}": b"z" for i in range(60)}})
-    base = mkfs(tmp_path / "base", src, "1M" if kind[0] == "ext2" else "2M", *kind).read_bytes()
+                                       "l": ("symlink", "a" * 100),
+                                       **{f"many/n{i:03d}_{'q' * 40}": b"z" for i in range(60)}})
+    base = mkfs(tmp_path / "base", src, "1M" if kind[0] == "ext2" else "2M", *kind)
+    run("e2fsck", "-fyD", str(base), check=False)                 # "many" becomes an htree directory
+    base = base.read_bytes()
     rng = random.Random(" ".join(kind))
     img = tmp_path / "img"
     for _ in range(ITERATIONS):
         data = bytearray(base)
         for _ in range(rng.randint(1, 20)):
-            data[rng.randrange(0, 64 * 1024)] = rng.randrange(256)       # group 0's metadata lives here
+            data[rng.randrange(0, 256 * 1024)] = rng.randrange(256)      # metadata, then the files' blocks
         img.write_bytes(data)
         try:
             fs = mount(img, read_only=False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 from typing import Iterator, NamedTuple
 
+from ....errors import EIO, Errno
 from .crc32c import crc32c
 
 DIRENT = struct.Struct("<IHBB")         # inode, rec_len, name_len, file_type
@@ -178,7 +179,9 @@ def deindex_block(buf: bytes, block_index: int, csum: bool) -> bytearray:
     bs = len(buf)
     if block_index != 0:
         return empty_leaf(bs, csum)
-    dot = next(iter(entries(buf)))
+    dot = next(iter(entries(buf)), None)
+    if dot is None or dot.name != b".":
+        raise Errno(EIO, "ext4: htree root block without its \".\" entry")
     dotdot_ino = DIRENT.unpack_from(buf, 12)[0]
     out = bytearray(bs)
     put_dirent(out, 0, dot.inode, 12, b".", dot.file_type)
