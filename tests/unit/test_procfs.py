@@ -464,6 +464,7 @@ def test_mounts_lists_root_dev_and_proc_as_the_caller_sees_them(world):
     assert text.splitlines() == [
         "rootfs / rootfs rw 0 0",
         "devtmpfs /dev devtmpfs rw,size=1048576k,mode=755 0 0",
+        "devpts /dev/pts devpts rw,gid=5,mode=620,ptmxmode=000 0 0",
         "proc /proc proc rw 0 0",
     ]
 
@@ -592,11 +593,12 @@ def test_an_anonymous_name_not_open_in_the_process_is_enoent(world):
 
 def test_mountinfo_numbers_each_mount_and_names_its_parent(world):
     lines = [line.split() for line in world.read(b"/proc/self/mountinfo").decode().splitlines()]
-    assert [line[4] for line in lines] == ["/", "/dev", "/proc"]
-    root_id = lines[0][0]
-    assert lines[0][1] == root_id and lines[1][1] == root_id and lines[2][1] == root_id
-    assert len({line[0] for line in lines}) == 3
-    proc = lines[2]
+    assert [line[4] for line in lines] == ["/", "/dev", "/dev/pts", "/proc"]
+    root_id, dev_id = lines[0][0], lines[1][0]
+    assert lines[0][1] == root_id and lines[1][1] == root_id and lines[3][1] == root_id
+    assert lines[2][1] == dev_id                            # devpts sits on devfs
+    assert len({line[0] for line in lines}) == 4
+    proc = lines[3]
     dev = lookup(world.fs, b"/proc").inode.getattr().st_dev
     assert proc[2] == f"{major(dev)}:{minor(dev)}" and proc[3] == "/"
     assert proc[5:] == ["rw", "-", "proc", "proc", "rw"]

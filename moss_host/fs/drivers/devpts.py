@@ -27,7 +27,7 @@ TTY_GID = 5
 class Devpts(Superblock):
     fstype = "devpts"
     source = "devpts"
-    mount_options = "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000"
+    mount_options = "gid=5,mode=620,ptmxmode=000"     # Debian's (nosuid,noexec: no per-mount flags here)
 
     def __init__(self, jobs=None):
         super().__init__()
