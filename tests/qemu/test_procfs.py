@@ -105,6 +105,7 @@ def test_mount_lists_root_dev_and_proc():
     assert run("/bin/mount").splitlines() == [
         "rootfs on / type rootfs (rw)",
         "devtmpfs on /dev type devtmpfs (rw,size=1048576k,mode=755)",
+        "devpts on /dev/pts type devpts (rw,gid=5,mode=620,ptmxmode=000)",
         "proc on /proc type proc (rw)",
     ]
 
