@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moss_host.errors import KernelPanic
+from moss_host.errors import ERESTARTSYS, KernelPanic
 from moss_host.machine.boot_tables import write_boot_tables
 from moss_host.machine.mailbox import Mailbox, new_context
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
@@ -182,9 +182,8 @@ class Kernel:
         """What survives exec and what does not (Linux's begin_new_exec/flush_signal_handlers)."""
         task.files.close_on_exec()
         if task.sighand is not None:
-            task.sighand = task.sighand.copy()      # unshare, then caught signals go to SIG_DFL
-            task.sighand.reset_for_exec()
-        task.altstack = (0, 2, 0)
+            task.sighand = task.sighand.copy()      # unshare (CLONE_SIGHAND) before resetting
+        signals.exec_reset(task)                    # caught signals to SIG_DFL, no altstack
         task.rseq = (0, 0, 0)
         task.robust_list = (0, 0)
         task.clear_child_tid = 0
@@ -200,7 +199,7 @@ class Kernel:
             self.cpu.schedule()
             return
         except asyncio.CancelledError:
-            return
+            result = -ERESTARTSYS               # cancelled before it could answer: restart it
         if task.state is State.ZOMBIE:
             return                              # killed while it slept
         self.cpu.wake(task, result)
@@ -210,14 +209,19 @@ class Kernel:
 
         The syscall then ends with -ERESTARTSYS (or what its handler chose), the task
         becomes runnable, and signal delivery decides between EINTR and a restart.
+        The cancel happens one turn of the event loop later: by then a sleep that began
+        in this same turn has reached its await (an asyncio task cancelled before its
+        first step would never run the handler's cleanup), and a syscall that signalled
+        its own task (SIGPIPE) has finished its work.
         """
         if task.state is State.BLOCKED and task.pending is not None and not task.pending.done():
-            if task.pending is asyncio.current_task():
-                # The syscall itself is running (it signalled its own task, e.g. SIGPIPE):
-                # interrupt it at its next sleep, not in the middle of its work.
-                self.loop.call_soon(self.interrupt, task)
-                return
-            task.pending.cancel()
+            self.loop.call_soon(self._cancel_sleep, task)
+
+    @staticmethod
+    def _cancel_sleep(task: Task) -> None:
+        job = task.pending
+        if task.state is State.BLOCKED and job is not None and not job.done():
+            job.cancel()
 
     def make_runnable(self, task: Task) -> None:
         """A stopped task continues (SIGCONT, SIGKILL): queue it for a CPU."""
@@ -227,7 +231,8 @@ class Kernel:
         task.state = State.RUNNABLE
         if task.on_cpu is None and task not in self.cpu.runqueue:
             self.cpu.runqueue.append(task)
-        self.cpu.schedule()
+        if not self.cpu.handling:               # inside a trap, the trap's own end schedules
+            self.cpu.schedule()
 
     def exit_task(self, task: Task, status: int) -> None:
         """The task is gone: free what it holds and report to whoever waits for it."""

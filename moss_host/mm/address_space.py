@@ -39,6 +39,7 @@ class AddressSpace:
         self.mmap_top = MMAP_TOP
         self.users = 1                          # tasks sharing it (vfork, CLONE_VM)
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.vdso_base: int | None = None      # where the vDSO is mapped (AT_SYSINFO_EHDR)
 
     @property
     def ttbr0(self) -> int:
@@ -236,7 +237,7 @@ class AddressSpace:
         """
         child = AddressSpace(self.mem)
         child.vmas = self.vmas.copy()
-        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end"):
+        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "vdso_base"):
             setattr(child, name, getattr(self, name))
         share, table, child_table = self.mem.share, self.table, child.table
         protected = False

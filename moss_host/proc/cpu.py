@@ -48,6 +48,7 @@ class Cpu:
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
         self._slice_timer = None
         self.timer = None                       # a TrapTimer with `moss-host run --timing`
+        self.handling = False                   # inside on_doorbell: it schedules when done
 
     # -- entry from the doorbell -------------------------------------------------------------
 
@@ -72,6 +73,13 @@ class Cpu:
         if reason >= L.REASON_EL1:
             self.kernel.panic(self.stub_fault_report(reason))
             return
+        self.handling = True
+        try:
+            self._handle_doorbell(reason)
+        finally:
+            self.handling = False
+
+    def _handle_doorbell(self, reason: int) -> None:
         task = self.current
         if task is not None:
             entered = time.monotonic_ns()

@@ -156,7 +156,8 @@ async def wait_for_vfork(child: Task) -> None:
         try:
             await asyncio.shield(done)
         except asyncio.CancelledError:
-            if child.parent is not None and child.parent.state is State.ZOMBIE:
+            parent = child.parent
+            if parent is None or parent.state is State.ZOMBIE or signals.fatal_signal_pending(parent):
                 raise
 
 

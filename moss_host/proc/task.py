@@ -74,6 +74,10 @@ class Task:
     altstack: tuple = (0, 2, 0)   # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE
     saved_blocked: int | None = None   # mask to restore after sigsuspend/ppoll/pselect6
     restart: int | None = None    # set when x0 holds -ERESTART*: the syscall's orig x0
+    restart_block: Any = None     # how restart_syscall(2) resumes an interrupted sleep
+    fault_address: int = 0        # the last fault's address and si_code, for its frame
+    fault_code: int = 0
+    signal_unkillable: bool = True    # (pid 1 only) signals without a handler are not fatal, until a forced fault
     itimer_real: Any = None       # ITIMER_REAL state (syscalls/time.py)
 
     @property

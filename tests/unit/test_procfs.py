@@ -77,7 +77,7 @@ class World:
             tasks={}, boot_time=time.monotonic() - 100.0, next_pid=1,
             mem=SimpleNamespace(frames=frames, free_frames=200 * 1024 // 4),
             config=SimpleNamespace(ram_mib=256), cpu=SimpleNamespace(current=None, index=0, traps=0),
-            root_fs=self.fs)
+            root_fs=self.fs, syscall_task=None)
         mount_boot_filesystems(self.fs, self.kernel)
 
     def spawn(self, comm: bytes = b"ls", uid: int = 0, parent=None, tgid=None, mm="fake", exe="/bin/ls"):
@@ -92,7 +92,7 @@ class World:
         return task
 
     def run_as(self, task):
-        self.kernel.cpu.current = task
+        self.kernel.syscall_task = task          # what the dispatcher sets for each syscall
 
     def read(self, path: bytes) -> bytes:
         loc = lookup(self.fs, path)
