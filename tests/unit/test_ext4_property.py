@@ -1,6 +1,7 @@
 """Property test: random sequences of create/write/truncate/rename/unlink/mkdir/rmdir applied
 to the ext4 driver (through the VFS) and to a dict model must agree; afterwards the image
 must pass e2fsck -fn and read back the same after a remount."""
+import atexit
 import shutil
 import stat as S
 import tempfile
@@ -23,6 +24,7 @@ def template(kind: str) -> Path:
     for the whole run; each example works on a copy."""
     if kind not in _template:
         d = Path(tempfile.mkdtemp(prefix="ext4prop"))
+        atexit.register(shutil.rmtree, d, True)
         args = {"1k": ("4M", "ext4"), "4k": ("8M", "ext4", "-b", "4096"), "ext2": ("4M", "ext2")}[kind]
         _template[kind] = mkfs(d / "template.img", None, *args)
     return _template[kind]
