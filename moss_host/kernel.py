@@ -63,6 +63,7 @@ class Kernel:
         self._done: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.syscall_task: Task | None = None     # the task whose syscall handler runs right now
+        self.stopping = False                     # the run is over (see run())
         self.init_status: int | None = None
         self.restart_requested = False      # reboot(2) RESTART: cli.py boots a fresh kernel
         load_all()
@@ -87,6 +88,7 @@ class Kernel:
         try:
             return await self._run_on_root(loop, argv)
         finally:
+            self.stopping = True            # sleeping syscalls cancelled from now on just end
             unmount_all(self.root_fs)
 
     async def _run_on_root(self, loop, argv: list[str]) -> int:

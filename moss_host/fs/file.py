@@ -141,10 +141,18 @@ class InodeFile(OpenFile):
     def __init__(self, location: Location, flags: int):
         super().__init__(flags)
         self.location = location
+        opened = getattr(location.inode, "opened", None)
+        if opened is not None:
+            opened()            # a file unlinked while open lives until its last close (ext4 orphans)
 
     @property
     def inode(self):
         return self.location.inode
+
+    def release(self) -> None:
+        closed = getattr(self.location.inode, "closed", None)
+        if closed is not None:
+            closed()
 
     @property
     def path_name(self) -> str:

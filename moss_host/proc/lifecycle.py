@@ -157,7 +157,8 @@ async def wait_for_vfork(child: Task) -> None:
             await asyncio.shield(done)
         except asyncio.CancelledError:
             parent = child.parent
-            if parent is None or parent.state is State.ZOMBIE or signals.fatal_signal_pending(parent):
+            if parent is None or parent.state is State.ZOMBIE or signals.fatal_signal_pending(parent) \
+                    or child.kernel.stopping:
                 raise
 
 

@@ -210,7 +210,7 @@ def _prepare(task, signo: int, forced: bool) -> bool:
             notify_parent_cldstop(task, CLD_CONTINUED)
             _continue(task)
     # Blocked signals are never ignored: the handler may change before they are unblocked.
-    if task.blocked & bit(signo):
+    if (task.blocked | task.real_blocked) & bit(signo):
         return True
     return not _task_ignores(task, signo, forced)
 

@@ -69,6 +69,7 @@ class Task:
     # Signals (proc/signals.py)
     sighand: Any = None           # the handler table, shared by CLONE_SIGHAND, copied at fork
     blocked: int = 0              # signal mask: bit (signo - 1)
+    real_blocked: int = 0         # the mask rt_sigtimedwait set aside while it sleeps
     sigpending: int = 0           # pending signals: bit (signo - 1)
     siginfo: dict = field(default_factory=dict)   # signo -> queued siginfo records
     altstack: tuple = (0, 2, 0)   # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE

@@ -14,6 +14,8 @@ from .table import SYSCALLS, SyscallEntry
 
 log = logging.getLogger("moss.syscall")
 
+_reported: set[int] = set()      # unimplemented syscalls already named in the log
+
 SUSPENDED = object()       # start() result: the handler awaits something; finish() completes it
 
 
@@ -26,7 +28,9 @@ def start(task, nr: int, args: tuple[int, ...], tracer=None):
     entry = SYSCALLS.get(nr)
     if entry is None:
         name = SYSCALL_NAMES.get(nr, "unknown")
-        log.warning("pid %d: unimplemented syscall %d (%s) -> ENOSYS", task.tid, nr, name)
+        if nr not in _reported:             # one line per syscall, not one per call
+            _reported.add(nr)
+            log.warning("pid %d: unimplemented syscall %d (%s) -> ENOSYS", task.tid, nr, name)
         if tracer:
             tracer.line(task, f"{name}_{nr}(...) = -1 ENOSYS")
         return -ENOSYS
@@ -81,8 +85,8 @@ async def _finish(task, entry: SyscallEntry, args, shown, tracer, coro, awaited)
             interrupted = True
             if awaited is not None:
                 awaited.cancel()
-            if task.state is State.ZOMBIE:
-                coro.close()            # the task is gone (its memory too): end the call, resume nothing
+            if task.state is State.ZOMBIE or getattr(task.kernel, "stopping", False):
+                coro.close()            # the task (or the kernel) is gone: end the call, resume nothing
                 raise
         finished, value = _step(task, entry, args, shown, tracer, coro, interrupted)
         if finished:

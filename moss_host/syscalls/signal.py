@@ -133,7 +133,9 @@ async def rt_sigtimedwait(task, uthese: "Ptr", uinfo: "Ptr", uts: "Ptr", sigsets
     signo, info = S.dequeue(task, wanted)
     if not signo and timeout != 0:
         # Unblock what we wait for while asleep, so that its arrival wakes us.
-        real_blocked = task.blocked
+        # The real mask is kept in real_blocked meanwhile: a signal it blocks must still be
+        # queued, never judged ignored and dropped (Linux's real_blocked).
+        real_blocked = task.real_blocked = task.blocked
         task.blocked &= ~wanted
         interrupted = False
         try:
@@ -143,6 +145,7 @@ async def rt_sigtimedwait(task, uthese: "Ptr", uinfo: "Ptr", uts: "Ptr", sigsets
             interrupted = True
         finally:
             task.blocked = real_blocked
+            task.real_blocked = 0
         signo, info = S.dequeue(task, wanted)
         if not signo and interrupted:
             return -EINTR

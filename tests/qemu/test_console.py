@@ -159,7 +159,7 @@ def test_poweroff_ends_moss_host_with_status_0_and_restores_the_terminal():
         child.expect(r"([0-9a-f:]{20,})\r\n")
         before = child.match.group(1)
         child.expect_exact(PROMPT, timeout=BOOT_TIMEOUT)
-        child.sendline("poweroff -f")           # reboot(2) POWER_OFF straight away
+        child.sendline("poweroff")              # init runs its shutdown actions, then reboot(2)
         child.expect(r"status=(\d+)")
         assert child.match.group(1) == "0"
         child.expect(r"([0-9a-f:]{20,})\r\n")
@@ -184,3 +184,18 @@ def test_reboot_starts_a_fresh_kernel_on_the_image_and_poweroff_then_ends_the_ru
         child.close(force=True)
     assert child.exitstatus == 0
 
+
+
+def test_exit_at_the_console_brings_a_fresh_shell_from_init():
+    """init respawns the login shell: it must hear SIGCHLD while it waits in sigtimedwait."""
+    child = boot()
+    try:
+        run(child, "echo first")
+        child.sendline("exit")
+        child.expect_exact(PROMPT, timeout=BOOT_TIMEOUT)
+        assert "again" in run(child, "echo again")
+        child.sendline("poweroff")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

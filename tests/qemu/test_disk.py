@@ -70,3 +70,9 @@ def test_a_disk_without_ext4_is_a_readable_error(tmp_path):
 def test_a_missing_disk_is_a_readable_error(tmp_path):
     r = moss_run("/bin/true", image=None, extra=("--disk", str(tmp_path / "nope.img")))
     assert r.returncode == 125 and b"does not exist" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_an_unlinked_open_file_lives_until_its_last_close(disk):
+    r = on_disk(disk, 'echo "still here" > /f; exec 3< /f; rm /f; cat <&3; exec 3<&-; ls /f 2>/dev/null || echo gone')
+    assert r.stdout == b"still here\ngone\n", r.stderr
+    assert_fsck_clean(disk)

@@ -34,6 +34,7 @@ def make_task():
     t = make_fs_task()
     t.state, t.on_cpu, t.sighand, t.sigpending, t.siginfo = State.RUNNABLE, None, None, 0, {}
     t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.itimer_real, t.pending = 0, None, 2, 2, None, None, None
+    t.real_blocked = 0
     t.utime_ns = t.stime_ns = 0
     return t
 

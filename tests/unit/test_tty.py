@@ -696,7 +696,7 @@ def _fake_kernel(*tasks):
 
 def _proc(tid, pgid, sid, parent=None):
     return SimpleNamespace(tid=tid, tgid=tid, pgid=pgid, sid=sid, parent=parent, exit_status=None,
-                           ctty=None, blocked=0, sighand=None, state=None)
+                           ctty=None, blocked=0, real_blocked=0, sighand=None, state=None)
 
 
 def _read_master(fd, timeout=2.0):
