@@ -16,7 +16,7 @@ import stat as S
 import struct
 from typing import Awaitable, Callable, Optional
 
-from ..errors import (EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
+from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
 from .path import Parent, Walker
 from .stat import Stat, major, minor
@@ -57,6 +57,7 @@ SEEK_MAX = SEEK_HOLE
 MAX_OFFSET = (1 << 63) - 1
 
 FIONREAD = 0x541B
+MS_NODEV = 4                            # a mount(2) flag (see syscalls/mount.py)
 POLLIN, POLLOUT = 0x1, 0x4
 
 _DIRENT64_HEAD = struct.Struct("<QqHB")     # d_ino, d_off, d_reclen, d_type; then d_name + NUL
@@ -269,6 +270,8 @@ async def _open_special(loc: Location, flags: int) -> OpenFile:
     """Device nodes go to their driver, FIFOs to the pipe code; no driver means ENXIO, as in Linux."""
     inode = loc.inode
     kind = S.S_IFMT(inode.mode)
+    if kind in (S.S_IFCHR, S.S_IFBLK) and getattr(loc.mount, "mnt_flags", 0) & MS_NODEV:
+        raise Errno(EACCES)             # a nodev mount: its device nodes cannot be opened
     if kind in (S.S_IFCHR, S.S_IFBLK):
         opener = _device_openers.get((kind, major(inode.rdev), minor(inode.rdev)))
     elif kind == S.S_IFIFO:

@@ -119,6 +119,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
     return LoadedImage(mm, entry, stack.sp, bias)
 
 
+MS_NOEXEC = 8                        # a mount(2) flag: nothing on it may be executed
 MAX_ARG_STRLEN = 131072
 MAX_ARG_STRINGS = 0x7FFF_FFFF
 ARG_SPACE = STACK_SIZE // 4          # Linux: a quarter of RLIMIT_STACK for argv + envp
@@ -177,8 +178,9 @@ def read_executable(fs, path: bytes, creds) -> bytes:
     from moss_host.fs.vfs import MAY_EXEC, Cred, permission
 
     cred = Cred(creds.euid, creds.egid, tuple(creds.groups))
-    inode = lookup(fs, path, cred=cred).inode
-    if not inode.is_reg:
+    loc = lookup(fs, path, cred=cred)
+    inode = loc.inode
+    if not inode.is_reg or getattr(loc.mount, "mnt_flags", 0) & MS_NOEXEC:
         raise Errno(EACCES)
     permission(inode, cred, MAY_EXEC)
     data = ExecutableData(inode.read(0, inode.getattr().st_size))

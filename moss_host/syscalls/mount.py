@@ -187,6 +187,7 @@ def _new_tmpfs(task, source: str, data: bytes):
         shown.append(f"uid={uid}")
     if gid:
         shown.append(f"gid={gid}")
+    shown.append("inode64")             # 64-bit inode numbers: the default on 64-bit Linux
     sb.mount_options = ",".join(shown)
     return sb
 

@@ -99,3 +99,13 @@ def test_ext4_image_mounts_read_write_and_stays_clean(tmp_path):
     assert cat.stdout == "second\n"
     ls = subprocess.run(["debugfs", "-R", "stat /link.txt", str(out_img)], capture_output=True, text=True)
     assert re.search(r"Links: 2", ls.stdout)
+
+
+def test_noexec_and_nodev_mounts_refuse_like_linux(linux_oracle):
+    script = ("mkdir -p /tmp/m; mount -t tmpfs -o noexec,nodev,nosuid x /tmp/m; cp /tests/hello /tmp/m/h; "
+              "/tmp/m/h; echo exec=$?; mknod /tmp/m/null c 1 3; echo > /tmp/m/null; echo dev=$?; "
+              "grep ' /tmp/m ' /proc/mounts; mount -o remount,exec /tmp/m; /tmp/m/h; umount /tmp/m; echo done")
+    r = moss_run("/bin/sh", "-c", script)
+    out, _, status = linux_oracle.run3(script)
+    assert r.stdout.decode() == out
+    assert "exec=126" in out and "dev=1" in out and "hello, world" in out

@@ -42,6 +42,18 @@ def _names(m) -> tuple[str, str]:
     return source, fstype
 
 
+# show_mnt_opts(): the per-mount MS_* flags mount(2) stored, in Linux's order.
+_MNT_OPTION_NAMES = ((2, "nosuid"), (4, "nodev"), (8, "noexec"), (1024, "noatime"),
+                     (2048, "nodiratime"), (1 << 21, "relatime"), (256, "nosymfollow"))
+
+
+def _mount_options(m) -> str:
+    """`rw` or `ro`, then the flags of a mount made by mount(2) (boot mounts have none)."""
+    flags = getattr(m, "mnt_flags", 0)
+    names = [name for bit, name in _MNT_OPTION_NAMES if flags & bit]
+    return ",".join(["ro" if m.is_read_only else "rw", *names])
+
+
 def _super_options(m) -> str:
     extra = getattr(m.sb, "mount_options", "")
     base = "ro" if m.sb.read_only else "rw"
@@ -53,7 +65,7 @@ def mounts_text(ns, root) -> bytes:
     lines = []
     for m, path in _visible(ns, root):
         source, fstype = _names(m)
-        options = ("ro" if m.is_read_only else "rw")
+        options = _mount_options(m)
         extra = getattr(m.sb, "mount_options", "")
         if extra:
             options += "," + extra
@@ -69,7 +81,7 @@ def mountinfo_text(ns, root) -> bytes:
         parent = mount_id(m.parent) if m.parent is not None else mount_id(m)
         dev = m.sb.dev
         lines.append(f"{mount_id(m)} {parent} {major(dev)}:{minor(dev)} / {mangle(path)} "
-                     f"{'ro' if m.is_read_only else 'rw'} - {fstype} {mangle(source)} {_super_options(m)}\n")
+                     f"{_mount_options(m)} - {fstype} {mangle(source)} {_super_options(m)}\n")
     return "".join(lines).encode(errors="surrogateescape")
 
 
