@@ -81,3 +81,10 @@ def test_cpu_time_of_reaped_children_and_self_is_counted():
     assert r.returncode == 0, r.stderr
     assert "WRONG" not in r.stdout.decode()
     assert r.stdout == qemu_user_run("rusage_times").stdout
+
+
+def test_orphans_are_adopted_by_init_like_on_linux(linux_oracle):
+    cmd = "/tests/orphan_reparent; sleep 0.5"
+    r = moss_run("/bin/sh", "-c", cmd)
+    assert "grandchild: adopted by init: yes" in r.stdout.decode()
+    assert (r.stdout.decode(), r.returncode) == linux_oracle.run(cmd)
