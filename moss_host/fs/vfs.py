@@ -92,6 +92,19 @@ def alloc_anon_dev() -> int:
     return makedev(0, next(_anon_minor))
 
 
+class StatFs(NamedTuple):
+    """statfs(2)'s figures a filesystem reports (f_fsid and f_flags belong to the mount)."""
+    f_type: int
+    f_bsize: int
+    f_blocks: int
+    f_bfree: int
+    f_bavail: int
+    f_files: int
+    f_ffree: int
+    f_namelen: int
+    f_frsize: int
+
+
 class Superblock:
     """One filesystem instance. Drivers subclass it and set `root` to their root Inode."""
     fstype = "none"

@@ -37,6 +37,7 @@ from ..errors import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, Err
 from ..fs.file import O_NONBLOCK, OpenFile
 from ..fs.stat import Stat, makedev
 from ..fs.vfs import alloc_anon_dev
+from ..proc.waitq import WaitQueue
 from .ldisc import LineDiscipline
 from .termios import (CBAUD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
                       TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2, TCSETSW,
@@ -62,31 +63,13 @@ _BAUD = {0: 0, 1: 50, 2: 75, 3: 110, 4: 134, 5: 150, 6: 200, 7: 300, 8: 600, 9: 
 BOTHER = 0o10000
 
 
-class Waiters:
-    """Sleepers on one condition of a tty (input arrived, output room): futures and poll callbacks.
-
-    wake_all() resolves every future and calls every callback; each sleeper re-checks.
-    """
+class Waiters(WaitQueue):
+    """Sleepers on one condition of a tty (input arrived, output room): a wait queue whose
+    wake_all() also calls the poll callbacks subscribed to it; each sleeper re-checks."""
 
     def __init__(self) -> None:
-        self._futures: list[asyncio.Future] = []
+        super().__init__()
         self._callbacks: list[Callable[[], None]] = []
-
-    async def wait(self, timeout: float | None = None) -> None:
-        """Until the next wake_all() or `timeout` seconds (a loop timer: this runs outside asyncio Tasks too)."""
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._futures.append(fut)
-        timer = None if timeout is None else loop.call_later(max(timeout, 0.0), _resolve, fut)
-        try:
-            await fut
-        finally:
-            if timer is not None:
-                timer.cancel()
-            try:
-                self._futures.remove(fut)
-            except ValueError:
-                pass
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         self._callbacks.append(callback)
@@ -99,15 +82,9 @@ class Waiters:
         return stop
 
     def wake_all(self) -> None:
-        for fut in self._futures:
-            _resolve(fut)
+        super().wake_all()
         for cb in list(self._callbacks):
             cb()
-
-
-def _resolve(fut: asyncio.Future) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 class JobControl:

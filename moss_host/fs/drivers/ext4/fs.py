@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import stat as S
-from typing import NamedTuple, Optional
+from typing import Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
 from ...stat import makedev
-from ...vfs import Superblock, now_ns
+from ...vfs import StatFs, Superblock, now_ns
 from . import dir as D
 from .alloc import Allocator
 from .directory import Ext4Dir
@@ -36,19 +36,6 @@ from .superblock import (EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCO
                          RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData, now_seconds)
 
 EXT4_ROOT_INO = 2
-
-
-class StatFs(NamedTuple):
-    """struct statfs's fields (without f_fsid and f_flags, which belong to the mount)."""
-    f_type: int
-    f_bsize: int
-    f_blocks: int
-    f_bfree: int
-    f_bavail: int
-    f_files: int
-    f_ffree: int
-    f_namelen: int
-    f_frsize: int
 
 
 DEFAULT_EXTRA_ISIZE = 32

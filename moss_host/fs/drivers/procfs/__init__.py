@@ -21,10 +21,10 @@ Two things differ from a stored filesystem:
 from __future__ import annotations
 
 import weakref
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 
 from ....errors import ENOENT, Errno
-from ...vfs import Dentry, Superblock
+from ...vfs import Dentry, StatFs, Superblock
 from . import system
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
 from .mounts import mounts_text
@@ -44,17 +44,6 @@ class _NoCache(dict):
         child.children = _NoCache()
 
 
-class StatFs(NamedTuple):
-    """statfs(2)'s figures, the same fields ext4's Superblock.statfs() returns."""
-    f_type: int
-    f_bsize: int
-    f_blocks: int
-    f_bfree: int
-    f_bavail: int
-    f_files: int
-    f_ffree: int
-    f_namelen: int
-    f_frsize: int
 
 
 class ProcFs(Superblock):
