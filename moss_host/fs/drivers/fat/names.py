@@ -57,8 +57,8 @@ def short_display(short: bytes, case: int) -> str:
     ext = short[8:11].rstrip(b" ")
     if base[:1] == b"\x05":
         base = b"\xe5" + base[1:]
-    b = base.decode("latin-1")
-    e = ext.decode("latin-1")
+    b = base.decode("cp437")            # Linux's default codepage for short names
+    e = ext.decode("cp437")
     if case & CASE_LOWER_BASE:
         b = b.lower()
     if case & CASE_LOWER_EXT:
