@@ -44,7 +44,11 @@ def mtype(img: Path, path: str) -> bytes:
 
 def mlist(img: Path) -> list[str]:
     """Every path in the image as mtools sees it (directories end in '/')."""
-    out = run("mdir", "-/", "-b", "-i", str(img), "::/").stdout.decode()
+    r = run("mdir", "-/", "-b", "-i", str(img), "::/", check=False)
+    if r.returncode != 0 and b"not found" in r.stderr:
+        return []                                   # mdir's answer for an empty root
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
     return sorted(line[2:] for line in out.splitlines() if line.startswith("::"))
 
 
