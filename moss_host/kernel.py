@@ -18,6 +18,7 @@ from moss_host.machine.boot_tables import write_boot_tables
 from moss_host.machine.mailbox import Mailbox, new_context
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
 from moss_host.mm.memory import Memory
+from moss_host.mm.writeback import write_back
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
 from moss_host.proc.cpu import Cpu
@@ -176,6 +177,8 @@ class Kernel:
         else:
             task.context = ctx
         if old is not None:
+            if old.users == 1:
+                write_back(old)                 # the old image's shared file mappings
             old.release()
         lifecycle.release_vfork_parent(task)
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 from moss_host.errors import EINVAL, Errno
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE
+from moss_host.mm.writeback import write_back
 
 from . import signals
 from .task import State, Task
@@ -184,6 +185,8 @@ def exit_task(task: Task, status: int) -> None:
     _disarm_timers(task)
     _clear_child_tid(task)
     release_vfork_parent(task)
+    if task.mm.users == 1:
+        write_back(task.mm)                     # shared file mappings reach their files
     _release_files(task.files)
     task.mm.release()
     if task.sid == task.tgid and task.ctty is not None:

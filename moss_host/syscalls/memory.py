@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
-from moss_host.errors import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errno
+from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errno
 from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE,
-                              MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, Vma)
+                              MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE, Vma)
 
 from moss_host.mm.page_cache import file_version
+from moss_host.mm.writeback import sync_files, write_back
 
 from .table import syscall
 
@@ -45,12 +46,13 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
         raise Errno(ENOMEM)
     backing = None
     if not flags & MAP_ANONYMOUS:
-        backing = file_backing(task, fd)
+        backing = file_backing(task, fd, shared_write=flags & MAP_TYPE != MAP_PRIVATE and bool(prot & PROT_WRITE))
     elif flags & MAP_TYPE != MAP_PRIVATE:
         raise Errno(ENODEV, "shared anonymous mappings come with fork")
     prot &= PROT_MASK
     start = place(mm, addr, length, flags)
     if flags & MAP_FIXED:
+        write_back(mm, start, start + length)
         mm.unmap(start, start + length)
     vma_flags = (flags & MAP_TYPE) | (MAP_ANONYMOUS if backing is None else 0)
     mm.add(Vma(start, start + length, prot, vma_flags, backing, offset if backing else 0,
@@ -75,13 +77,16 @@ def place(mm, addr: int, length: int, flags: int) -> int:
 
 
 
-def file_backing(task, fd: int):
-    """What a private file mapping reads its pages from."""
+def file_backing(task, fd: int, shared_write: bool = False):
+    """What a file mapping reads its pages from. The file must be open for reading, and
+    for writing too if the mapping is shared and writable (EACCES)."""
     from moss_host.fs.fdtable import fd_arg
     file = task.files.get(fd_arg(fd))
     inode = getattr(file, "inode", None)
     if inode is None or not inode.is_reg:
         raise Errno(ENODEV)
+    if not file.readable or (shared_write and not file.writable):
+        raise Errno(EACCES)
     return InodeBacking(inode, getattr(file, "path_name", ""))
 
 
@@ -112,7 +117,31 @@ async def munmap(task, addr: "Ptr", length: "Size") -> int:
     if length == 0:
         raise Errno(EINVAL)
     end = check_range(addr, length)
+    write_back(task.mm, addr, end)
     task.mm.unmap(addr, end)
+    return 0
+
+
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+
+
+@syscall("msync")
+async def msync(task, addr: "Ptr", length: "Size", flags: "Hex") -> int:
+    """Write the changed pages of shared file mappings in [addr, addr+length) to their files;
+    MS_SYNC also writes the files' blocks out. ENOMEM if part of the range is unmapped."""
+    if addr & (PAGE_SIZE - 1) or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) \
+            or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC:
+        raise Errno(EINVAL)
+    end = addr + page_up(length)
+    if end < addr or end > USER_VA_END:
+        raise Errno(ENOMEM)
+    mm = task.mm
+    covered = sum(min(v.end, end) - max(v.start, addr) for v in mm.vmas.overlapping(addr, end))
+    if covered != end - addr:
+        raise Errno(ENOMEM)
+    write_back(mm, addr, end)
+    if flags & MS_SYNC:
+        sync_files(mm, addr, end)
     return 0
 
 

@@ -76,3 +76,13 @@ def test_an_unlinked_open_file_lives_until_its_last_close(disk):
     r = on_disk(disk, 'echo "still here" > /f; exec 3< /f; rm /f; cat <&3; exec 3<&-; ls /f 2>/dev/null || echo gone')
     assert r.stdout == b"still here\ngone\n", r.stderr
     assert_fsck_clean(disk)
+
+
+def test_shared_file_mappings_write_back_to_ext4(disk):
+    prog = REPO / "build" / "programs" / "mmap_shared_file"
+    subprocess.run(["debugfs", "-w", "-R", f"write {prog} /mmap_shared_file", str(disk)],
+                   check=True, capture_output=True)
+    r = on_disk(disk, "chmod 755 /mmap_shared_file && /mmap_shared_file")
+    assert r.returncode == 0, r.stderr
+    assert 'file="HELLO WORLD, this is theFILE!"' in r.stdout.decode()
+    assert_fsck_clean(disk)

@@ -88,3 +88,11 @@ def test_orphans_are_adopted_by_init_like_on_linux(linux_oracle):
     r = moss_run("/bin/sh", "-c", cmd)
     assert "grandchild: adopted by init: yes" in r.stdout.decode()
     assert (r.stdout.decode(), r.returncode) == linux_oracle.run(cmd)
+
+
+@covers("mmap", "msync", "munmap")
+def test_shared_file_mappings_reach_the_file_like_linux():
+    r = moss_run("/tests/mmap_shared_file")
+    assert r.returncode == 0, r.stderr
+    assert 'after a child\'s exit:        file="HELLO WORLD, this is theFILE!"' in r.stdout.decode()
+    assert r.stdout == qemu_user_run("mmap_shared_file").stdout
