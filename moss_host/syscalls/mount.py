@@ -1,7 +1,8 @@
 """Mount syscalls: mount, umount2, statfs, fstatfs (Linux's fs/namespace.c and fs/statfs.c).
 
 mount(2) creates filesystems by name: tmpfs, ramfs, proc, devtmpfs (the one instance /dev has),
-and ext2/ext3/ext4 through the ext4 driver. An ext* source is a block device node whose
+and ext2/ext3/ext4 through the ext4 driver (vfat and msdos through the FAT driver, the same
+way: uid=, gid=, umask=, fmask=, dmask= are vfat's). An ext* source is a block device node whose
 device number the kernel knows (`kernel.block_devices`: rdev -> BlockDevice), or -- a
 moss extension, since there are no loop devices -- with the option "loop" in data, a
 regular file holding an image, read and written through its inode (without "loop" a
@@ -64,6 +65,7 @@ RAMFS_MAGIC = 0x858458F6
 PAGE = 4096
 
 EXT_TYPES = ("ext2", "ext3", "ext4")
+FAT_TYPES = ("vfat", "msdos")       # both through the vfat driver (msdos: long names are still read)
 SB_FLAG_OPTIONS = {"ro", "rw", "sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime",
                    "silent", "posixacl", "noposixacl", "i_version", "noi_version"}
 
@@ -275,6 +277,8 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
             read_only = True
         elif key == "loop":
             loop = True                 # moss: the source is an image file (Linux: ENOTBLK)
+        elif fstype in FAT_TYPES and key in ("uid", "gid", "umask", "fmask", "dmask") and value is not None:
+            pass                        # read by _fat_owner below
         elif key not in SB_FLAG_OPTIONS and key not in ("errors", "noload", "norecovery", "data", "barrier",
                                                         "nobarrier", "user_xattr", "acl", "noacl", "discard"):
             log.info("mount: ext4 option %r ignored", key)
@@ -300,7 +304,11 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
     else:
         raise Errno(ENOTBLK)
     try:
-        sb = mount_ext4(dev, read_only=read_only)
+        if fstype in FAT_TYPES:
+            from moss_host.fs.drivers.fat import mount_fat
+            sb = mount_fat(dev, read_only=read_only, **_fat_owner(task, data))
+        else:
+            sb = mount_ext4(dev, read_only=read_only)
     except Errno as e:
         log.warning("mount: %s on %s refused: %s", fstype, source, e)
         raise Errno(EINVAL if e.code not in (EIO, EACCES, EPERM, ENXIO) else e.code) from None
@@ -308,6 +316,22 @@ def _ext(task, source: str, data: bytes, fstype: str, flags: int, source_ua: int
     sb.source = source
     sb.fstype = fstype
     return sb
+
+
+def _fat_owner(task, data: bytes) -> dict:
+    """vfat's uid=, gid=, umask=, fmask=, dmask= (octal masks); defaults: the mounter's ids and umask."""
+    c = task.creds
+    out = {"uid": c.euid, "gid": c.egid, "fmask": task.fs.umask, "dmask": task.fs.umask}
+    try:
+        for key, value in _options(data):
+            if key in ("uid", "gid") and value is not None:
+                out[key] = int(value)
+            elif key in ("umask", "fmask", "dmask") and value is not None:
+                for k in (("fmask", "dmask") if key == "umask" else (key,)):
+                    out[k] = int(value, 8) & 0o777
+    except ValueError:
+        raise Errno(EINVAL) from None
+    return out
 
 
 def _new_superblock(task, fstype: bytes, source: bytes | None, data: bytes, flags: int, source_ua: int):
@@ -321,7 +345,7 @@ def _new_superblock(task, fstype: bytes, source: bytes | None, data: bytes, flag
         return _new_proc(task, src, data)
     if name == "devtmpfs":
         return _devtmpfs(task, src, data)
-    if name in EXT_TYPES:
+    if name in EXT_TYPES or name in FAT_TYPES:
         return _ext(task, src, data, name, flags, source_ua)
     log.info("mount: filesystem type %r is not supported (ENODEV)", name)
     raise Errno(ENODEV)
