@@ -83,6 +83,7 @@ def test_cpu_time_of_reaped_children_and_self_is_counted():
     assert r.stdout == qemu_user_run("rusage_times").stdout
 
 
+@covers("getppid")
 def test_orphans_are_adopted_by_init_like_on_linux(linux_oracle):
     cmd = "/tests/orphan_reparent; sleep 0.5"
     r = moss_run("/bin/sh", "-c", cmd)
@@ -96,3 +97,14 @@ def test_shared_file_mappings_reach_the_file_like_linux():
     assert r.returncode == 0, r.stderr
     assert 'after a child\'s exit:        file="HELLO WORLD, this is theFILE!"' in r.stdout.decode()
     assert r.stdout == qemu_user_run("mmap_shared_file").stdout
+
+
+@covers("exit", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "prctl",
+        "sendfile", "madvise", "getrandom", "gettimeofday", "get_robust_list", "setdomainname")
+def test_small_process_calls_match_linux(linux_oracle):
+    """Compared with Linux itself: qemu-aarch64 7.2 lacks get_robust_list."""
+    r = moss_run("/tests/misc_calls")
+    assert r.returncode == 0, r.stderr
+    assert "exit(2) status: 7" in r.stdout.decode()
+    out, _, status = linux_oracle.run3("/tests/misc_calls")
+    assert (r.stdout.decode(), 0) == (out, status)
