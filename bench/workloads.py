@@ -53,6 +53,10 @@ WORKLOADS: list[Workload] = [
     Workload("read_64m", "read_64m", ("1", "{tmp}/bench_64m", "16"),
              ("3", "{tmp}/bench_64m", "64"), "64 KiB read",
              doc="sequential read of a 64 MiB (quick: 16 MiB) file in 64 KiB chunks"),
+    Workload("files_2000", "files_2000", ("2000", "{tmp}"), ("2000", "{tmp}"),
+             "file (create+stat+unlink)",
+             doc="2,000 files in a fresh directory: open(O_CREAT)+write 16 B+close each, "
+                 "stat each, unlink each; per-phase times in the JSON extra"),
     Workload("cpu_loop", "cpu_loop", ("5000000",), ("50000000",), "iteration",
              doc="xorshift integer loop, no syscalls: pure TCG user-code speed"),
     Workload("shell_loop", "shell_loop.sh", ("10", "{bench}/now_ns"),

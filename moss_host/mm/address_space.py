@@ -35,6 +35,10 @@ class AddressSpace:
         self.vmas = VmaSet()
         self.asid = mem.asids.alloc()
         self.resident: dict[int, int] = {}      # page VA -> frame PA
+        # Resident pages whose descriptor lets EL0 write: copy_to_user's check without a
+        # table walk. It must never hold a page that is not writable (the kernel would write
+        # through a copy-on-write frame), so every descriptor change below updates it.
+        self.writable: set[int] = set()
         self.brk_start = self.brk = 0
         self.mmap_top = MMAP_TOP
         self.users = 1                          # tasks sharing it (vfork, CLONE_VM)
@@ -101,6 +105,8 @@ class AddressSpace:
         if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
             writable = bool(prot & PROT_WRITE) and not copy_on_write
             self.table.map(va, pt.user_page_desc(pa, True, writable, bool(prot & PROT_EXEC)))
+            if writable:
+                self.writable.add(va)
         self.resident[va] = pa
 
     def _make_writable(self, vma: Vma, page: int) -> None:
@@ -115,6 +121,7 @@ class AddressSpace:
                 self.mem.exec_frames.add(new)
             pa = self.resident[page] = new
         self.table.update(page, pt.user_page_desc(pa, True, True, bool(vma.prot & PROT_EXEC)))
+        self.writable.add(page)
         if desc & pt.DESC_VALID:
             self.mem.flush_page(self.asid, page)
 
@@ -124,57 +131,109 @@ class AddressSpace:
         pa = self.resident.get(page)
         if pa is not None and not write:
             return pa
-        if pa is not None:
-            desc = self.table.lookup(page)
-            if desc and pt.desc_is_writable(desc):
-                return pa
+        if pa is not None and pt.desc_is_writable(self.table.lookup(page)):
+            self.writable.add(page)         # (a page that became writable some other way)
+            return pa
         try:
             self.fault(page, is_write=write, is_exec=False)
         except UserFault:
             raise Errno(EFAULT) from None
         return self.resident[page]
 
+    # Copies to and from user memory go in physically contiguous runs: one memoryview
+    # slice of guest RAM per run, not one Python call chain per page. Consecutive user
+    # pages usually sit in consecutive frames (fault-around populates them together, and
+    # the buddy allocator hands out a split block in order), so a 64 KiB read(2) into a
+    # buffer is typically one 64 KiB slice assignment: the per-page work left is a dict
+    # lookup (and, for a write, a set lookup in `writable` to respect copy-on-write).
+
+    def _runs(self, ua: int, n: int, write: bool) -> list[list[int]]:
+        """[start, end) offsets into physmem.mv covering user [ua, ua + n), in order.
+
+        Every page is made present (and writable, if asked) before anything is copied,
+        so EFAULT leaves user memory untouched. The offsets need no bounds check: frames
+        come from the allocator, whose pool lies inside RAM.
+        """
+        if ua < 0 or ua + n > USER_VA_END:
+            raise Errno(EFAULT)
+        get = self.resident.get
+        writable = self.writable
+        end = ua + n
+        first = ua & ~(PAGE_SIZE - 1)
+        runs = []
+        run_start = expect = -1        # expect: the frame that would extend the current run
+        for page in range(first, end, PAGE_SIZE):
+            pa = get(page)
+            if pa is None or (write and page not in writable):
+                pa = self._frame_for(page, write)
+            if pa != expect:
+                if expect >= 0:
+                    runs.append([run_start, expect])
+                run_start = pa
+            expect = pa + PAGE_SIZE
+        runs.append([run_start, expect])
+        # Whole pages so far: trim to [ua, end) and turn frames into offsets into RAM.
+        base = self.mem.physmem.base
+        for run in runs:
+            run[0] -= base
+            run[1] -= base
+        runs[0][0] += ua - first
+        runs[-1][1] -= -end & (PAGE_SIZE - 1)
+        return runs
+
     def read(self, ua: int, n: int) -> bytes:
         if n <= 0:
             return b""
-        if ua < 0 or ua + n > USER_VA_END:
-            raise Errno(EFAULT)
         physmem = self.mem.physmem
-        out = []
-        while n:
-            off = ua & (PAGE_SIZE - 1)
-            chunk = min(n, PAGE_SIZE - off)
-            out.append(physmem.read(self._frame_for(ua - off, False) + off, chunk))
-            ua += chunk
-            n -= chunk
-        return out[0] if len(out) == 1 else b"".join(out)
+        off = ua & (PAGE_SIZE - 1)
+        if off + n <= PAGE_SIZE:        # within one page (paths, structs): skip the run list
+            pa = self.resident.get(ua - off)
+            if pa is not None:
+                start = pa - physmem.base + off
+                return physmem.mv[start:start + n].tobytes()
+        mv = physmem.mv
+        runs = self._runs(ua, n, False)
+        if len(runs) == 1:
+            start, end = runs[0]
+            return mv[start:end].tobytes()
+        return b"".join([mv[start:end] for start, end in runs])
 
     def write(self, ua: int, data) -> None:
         n = len(data)
         if n == 0:
             return
-        if ua < 0 or ua + n > USER_VA_END:
-            raise Errno(EFAULT)
         physmem = self.mem.physmem
+        off = ua & (PAGE_SIZE - 1)
+        if off + n <= PAGE_SIZE:        # within one page (struct stat, small reads)
+            page = ua - off
+            pa = self.resident.get(page)
+            if pa is not None and page in self.writable:
+                start = pa - physmem.base + off
+                physmem.mv[start:start + n] = data
+                return
+        mv = physmem.mv
+        runs = self._runs(ua, n, True)
+        if len(runs) == 1:
+            start, end = runs[0]
+            mv[start:end] = data
+            return
         view = memoryview(data).cast("B")
         pos = 0
-        while pos < n:
-            off = ua & (PAGE_SIZE - 1)
-            chunk = min(n - pos, PAGE_SIZE - off)
-            physmem.write(self._frame_for(ua - off, True) + off, view[pos:pos + chunk])
-            ua += chunk
-            pos += chunk
+        for start, end in runs:
+            mv[start:end] = view[pos:pos + end - start]
+            pos += end - start
 
     def read_cstring(self, ua: int, limit: int = 4096) -> bytes:
-        """A NUL-terminated string, without the NUL; ENAMETOOLONG if none within limit."""
-        out = bytearray()
+        """A NUL-terminated string, without the NUL; ENAMETOOLONG if none within limit.
+
+        Reads up to the end of a page at a time (never touching the next page before it
+        must: the string may end right before an unmapped one)."""
+        out = b""
         while len(out) < limit:
-            off = ua & (PAGE_SIZE - 1)
-            chunk = self.read(ua, min(PAGE_SIZE - off, limit - len(out)))
+            chunk = self.read(ua, min(PAGE_SIZE - (ua & (PAGE_SIZE - 1)), limit - len(out)))
             nul = chunk.find(0)
             if nul >= 0:
-                out += chunk[:nul]
-                return bytes(out)
+                return out + chunk[:nul]
             out += chunk
             ua += len(chunk)
         raise Errno(ENAMETOOLONG)
@@ -204,6 +263,7 @@ class AddressSpace:
 
     def drop_page(self, va: int) -> None:
         pa = self.resident.pop(va)
+        self.writable.discard(va)
         if self.table.unmap(va):
             self.mem.flush_page(self.asid, va)
         self.mem.release(pa)
@@ -220,6 +280,10 @@ class AddressSpace:
             writable = bool(prot & PROT_WRITE) and not cow
             if prot & PROT_EXEC:
                 self.mem.exec_frames.add(pa)
+            if writable:
+                self.writable.add(va)
+            else:
+                self.writable.discard(va)
             if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
                 desc = pt.user_page_desc(pa, True, writable, bool(prot & PROT_EXEC))
                 self.table.update(va, desc) if old & pt.DESC_VALID else self.table.map(va, desc)
@@ -249,9 +313,12 @@ class AddressSpace:
                 if cow and desc & pt.DESC_VALID and pt.desc_is_writable(desc):
                     desc = pt.desc_make_cow(desc)
                     table.update(va, desc)
+                    self.writable.discard(va)
                     protected = True
                 if desc & pt.DESC_VALID:
                     child_table.map(va, desc)
+                    if pt.desc_is_writable(desc):       # a shared mapping stays writable in both
+                        child.writable.add(va)
                 share(pa)
                 child.resident[va] = pa
         if protected:
@@ -269,6 +336,7 @@ class AddressSpace:
         for pa in self.resident.values():
             self.mem.release(pa)
         self.resident.clear()
+        self.writable.clear()
         self.table.destroy()
         self.mem.flush_asid(self.asid)
         self.mem.asids.free(self.asid)
