@@ -48,6 +48,8 @@ class FatSuperblock(Superblock):
         if self.bs.total_sectors * self.bs.bytes_per_sector > blockdev.size:
             raise Errno(EINVAL, f"{where} is shorter than its FAT filesystem")
         blockdev.set_block_size(self.bs.bytes_per_sector)
+        # the cache counts blocks: keep ext4's 64 MiB budget with sector-sized ones
+        blockdev.cache_blocks = max(blockdev.cache_blocks, (64 << 20) // self.bs.bytes_per_sector)
         self.sector_size = self.bs.bytes_per_sector
         self.slots_per_sector = self.sector_size // 32
         self.cluster_size = self.bs.cluster_size

@@ -230,20 +230,27 @@ class FatDir(FatInode):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self._recs: Optional[list[Rec]] = None
-        self._index: dict[str, Rec] = {}
-        self._nslots = 0
+        # Loaded on first use (_load) and then kept up to date by every change:
+        self._sec: Optional[list[int]] = None        # the sectors holding the slots, in order
+        self._used = bytearray()                     # per slot: 1 in use, 0 free
+        self._recs: Optional[dict[int, Rec]] = None  # short-entry slot -> name
+        self._by_long: dict[str, Rec] = {}           # case-folded name -> Rec
+        self._by_short: dict[str, Rec] = {}          # case-folded 8.3 name -> Rec
+        self._sorted: Optional[list[Rec]] = None
 
     @property
     def is_fixed_root(self) -> bool:
         return self.pos is None and self.parent is None and self.fs.bs.fat_bits != 32
 
     def _sectors(self) -> list[int]:
-        bs = self.fs.bs
-        if self.is_fixed_root:
-            return list(range(bs.root_dir_sector, bs.root_dir_sector + bs.root_dir_sectors))
-        spc = bs.sectors_per_cluster
-        return [s for c in self.chain() for s in range(bs.cluster_sector(c), bs.cluster_sector(c) + spc)]
+        if self._sec is None:
+            bs = self.fs.bs
+            if self.is_fixed_root:
+                self._sec = list(range(bs.root_dir_sector, bs.root_dir_sector + bs.root_dir_sectors))
+            else:
+                spc = bs.sectors_per_cluster
+                self._sec = [s for c in self.chain() for s in range(bs.cluster_sector(c), bs.cluster_sector(c) + spc)]
+        return self._sec
 
     def _slot_pos(self, slot: int) -> int:
         sps = self.fs.slots_per_sector
@@ -264,22 +271,25 @@ class FatDir(FatInode):
             for off in range(0, len(raw), 32):
                 yield raw[off:off + 32]
 
-    def recs(self) -> list[Rec]:
-        """The names in this directory (cached until the directory changes)."""
+    def _load(self) -> dict[int, Rec]:
+        """Parse the slots once: names (long ones joined from their LFN entries when the
+        sequence and checksum agree; orphaned LFN entries are ignored but stay in place)."""
         if self._recs is not None:
             return self._recs
-        recs: list[Rec] = []
+        self._recs = {}
+        self._by_long, self._by_short, self._sorted = {}, {}, None
+        self._used = bytearray(len(self._sectors()) * self.fs.slots_per_sector)
+        used = self._used
         parts: list[bytes] = []
         lfn_start, expect, csum = -1, 0, -1
-        n = 0
         for i, raw in enumerate(self._slots()):
-            n = i + 1
             first = raw[0]
             if first == 0:
-                break
+                break                                # the end: every later slot is free
             if first == DELETED:
                 expect = 0
                 continue
+            used[i] = 1
             attr = raw[11]
             if attr & 0x3F == ATTR_LFN:
                 seq = first & 0x1F
@@ -289,8 +299,7 @@ class FatDir(FatInode):
                     parts.insert(0, N.lfn_part(raw))
                     expect -= 1
                 else:
-                    expect, parts = 0, []
-                    lfn_start = -1
+                    expect, parts, lfn_start = 0, [], -1
                 continue
             if attr & ATTR_VOLUME:
                 parts, lfn_start = [], -1
@@ -303,23 +312,38 @@ class FatDir(FatInode):
             if parts and expect == 0 and lfn_start >= 0 and csum == N.checksum(e.name):
                 text = N.lfn_text(parts)
             start = lfn_start if text is not None else i
-            recs.append(Rec(text or N.short_display(e.name, e.case), e.name, start, i, e))
+            self._insert(Rec(text or N.short_display(e.name, e.case), e.name, start, i, e))
             parts, lfn_start, expect = [], -1, 0
-        self._nslots = n
-        self._recs = recs
-        self._index = {}
-        for r in recs:
-            self._index.setdefault(N.key(N.short_display(r.short, 0)), r)
-        for r in recs:
-            self._index[N.key(r.text)] = r
-        return recs
+        return self._recs
 
-    def _changed(self) -> None:
-        self._recs = None
+    def _insert(self, rec: Rec) -> None:
+        self._recs[rec.short_slot] = rec
+        self._by_long.setdefault(N.key(rec.text), rec)
+        self._by_short.setdefault(N.key(N.short_display(rec.short, 0)), rec)
+        self._sorted = None
+
+    def _drop(self, rec: Rec) -> None:
+        del self._recs[rec.short_slot]
+        for index, k in ((self._by_long, N.key(rec.text)), (self._by_short, N.key(N.short_display(rec.short, 0)))):
+            if index.get(k) is rec:
+                del index[k]
+                other = next((r for r in self._recs.values()
+                              if N.key(r.text if index is self._by_long else N.short_display(r.short, 0)) == k),
+                             None) if len(index) < len(self._recs) else None
+                if other is not None:
+                    index[k] = other
+        self._sorted = None
+
+    def recs(self) -> list[Rec]:
+        """The names in this directory, in slot order."""
+        if self._sorted is None:
+            self._sorted = [r for _, r in sorted(self._load().items())]
+        return self._sorted
 
     def find(self, text: str) -> Optional[Rec]:
-        self.recs()
-        return self._index.get(N.key(text))
+        self._load()
+        k = N.key(text)
+        return self._by_long.get(k) or self._by_short.get(k)
 
     def _find_name(self, name: bytes) -> Rec:
         try:
@@ -332,10 +356,10 @@ class FatDir(FatInode):
         return rec
 
     def is_empty(self) -> bool:
-        return not self.recs()
+        return not self._load()
 
     def subdirs(self) -> int:
-        return sum(1 for r in self.recs() if r.entry.attr & ATTR_DIR)
+        return sum(1 for r in self._load().values() if r.entry.attr & ATTR_DIR)
 
     def getattr(self) -> Stat:
         st = super().getattr()
@@ -481,54 +505,38 @@ class FatDir(FatInode):
     def _add_entry(self, text: str, entry: ShortEntry, avoid: Optional[bytes] = None) -> int:
         """Store `text` with the attributes of `entry` (whose name and case it sets);
         returns the byte position of the short entry."""
-        recs = self.recs()
+        recs = self._load()
         exact = N.exact_short(text)
-        taken = {r.short for r in recs}
-        if exact is not None and (exact[0] not in taken or exact[0] == avoid):
+        if exact is not None and (exact[0] == avoid or self._by_short.get(N.key(N.short_display(exact[0], 0))) is None):
             entry.name, entry.case = exact
             slots = [entry.pack()]
         else:
+            taken = {r.short for r in recs.values()}
             entry.name, entry.case = N.generate_short(text, taken), 0
             slots = N.lfn_entries(text, entry.name) + [entry.pack()]
         start = self._free_run(len(slots))
         for i, raw in enumerate(slots):
             self.fs.write_entry(self._slot_pos(start + i), raw)
-        self._changed()
-        return self._slot_pos(start + len(slots) - 1)
+            self._used[start + i] = 1
+        short_slot = start + len(slots) - 1
+        self._insert(Rec(text, entry.name, start, short_slot, entry))
+        return self._slot_pos(short_slot)
 
     def _free_run(self, k: int) -> int:
         """The first slot of k consecutive free slots, growing the directory if needed."""
-        self.recs()
-        used = bytearray(self._nslots)
-        for r in self._recs:
-            for s in range(r.first_slot, r.short_slot + 1):
-                used[s] = 1
-        # slots in use that recs() does not list: '.', '..', volume labels, orphaned LFN entries
-        for i, raw in enumerate(self._slots()):
-            if i >= self._nslots:
-                break
-            if raw[0] not in (0, DELETED) and not used[i]:
-                used[i] = 1
-        total = len(self._sectors()) * self.fs.slots_per_sector
-        run = 0
-        for i in range(total):
-            if i < len(used) and used[i]:
-                run = 0
-                continue
-            run += 1
-            if run == k:
-                return i - k + 1
-        if self.is_fixed_root:
-            raise Errno(ENOSPC)
-        per = self.fs.cluster_size // 32
+        self._load()
         while True:
-            if total + per > MAX_DIR_SLOTS:
+            i = self._used.find(bytes(k))
+            if i >= 0:
+                return i
+            if self.is_fixed_root:
+                raise Errno(ENOSPC)
+            per = self.fs.cluster_size // 32
+            if len(self._used) + per > MAX_DIR_SLOTS:
                 raise Errno(ENOSPC)
             self.grow_to(len(self.chain()) + 1, zero=True)
-            total += per
-            run += per
-            if run >= k:
-                return total - run
+            self._sec = None
+            self._used.extend(bytes(per))
 
     def _remove(self, rec: Rec) -> None:
         for s in range(rec.first_slot, rec.short_slot + 1):
@@ -536,4 +544,5 @@ class FatDir(FatInode):
             raw = bytearray(self.fs.read_entry(pos))
             raw[0] = DELETED
             self.fs.write_entry(pos, bytes(raw))
-        self._changed()
+            self._used[s] = 0
+        self._drop(rec)
