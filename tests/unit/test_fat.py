@@ -178,3 +178,29 @@ def test_a_truncated_image_is_refused(tmp_path):
     with pytest.raises(Errno) as e:
         mount_fat(BlockDevice(str(img)))
     assert e.value.code == errno.EINVAL and "shorter" in str(e.value)
+
+
+def _patch(img, offset: int, data: bytes) -> None:
+    with open(img, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def test_a_corrupt_size_or_a_looping_chain_is_eio_not_a_crash(image):
+    img = image[0]
+    raw = img.read_bytes()
+    entry = raw.index(b"CLUSTER    ")                      # the 512-byte file: one cluster
+    _patch(img, entry + 28, (10_000).to_bytes(4, "little"))
+    fs = mount(img, read_only=True)
+    inode = at(vfs(fs), b"/cluster").inode
+    with pytest.raises(Errno) as e:
+        inode.read(0, 10_000)
+    assert e.value.code == errno.EIO
+    big = raw.index(b"BIG     BIN")
+    first = int.from_bytes(raw[big + 26:big + 28], "little") | int.from_bytes(raw[big + 20:big + 22], "little") << 16
+    fat_offset = fs.bs.first_fat_sector * 512
+    _patch(img, fat_offset + 4 * (first + 3), first.to_bytes(4, "little"))   # the chain loops back
+    fs = mount(img, read_only=True)
+    with pytest.raises(Errno) as e:
+        at(vfs(fs), b"/big.bin").inode.read(0, 10)
+    assert e.value.code == errno.EIO

@@ -286,3 +286,13 @@ def test_fat12_and_fat16_are_written_cleanly(tmp_path, bits, size):
     unmount_and_check(fs, img)
     assert mtype(img, "/Some Dir/file number 29") == bytes([29]) * 700 * 29
     assert len(mlist(img)) == 31
+
+
+def test_a_file_still_open_at_unmount_is_freed_then(img):
+    fs = mount(img)
+    ctx = vfs(fs)
+    f = create(ctx, b"/open.bin", bytes(5000))
+    f.opened()
+    vfs_unlink(at(ctx, b"/"), b"open.bin", ROOT)
+    unmount_and_check(fs, img)                  # no lost clusters for fsck to reclaim
+    assert mlist(img) == []

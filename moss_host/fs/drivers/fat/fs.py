@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from ....errors import EINVAL, EROFS, Errno
+from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
 from ...stat import makedev
 from ...vfs import Superblock
@@ -62,6 +62,7 @@ class FatSuperblock(Superblock):
                 self.fat.next_free = self.fsinfo.next_free
         self._state = blockdev.read_block(0)[self.bs.state_offset]
         self._inodes: dict[int, FatInode] = {}          # entry position -> inode
+        self.orphans: set[FatInode] = set()             # unlinked while open: freed at last close
         root_entry = ShortEntry.new(b"           ", ATTR_DIR, 0, 0)
         root_entry.cluster = self.bs.root_cluster
         self.root = FatDir(self, root_entry, None, None, ino=FAT_ROOT_INO)
@@ -95,6 +96,8 @@ class FatSuperblock(Superblock):
         self._inodes.pop(inode.pos, None)
         inode.pos = None
         inode.unlinked = True
+        if inode.open_count > 0:
+            self.orphans.add(inode)
 
     def moved(self, inode: FatInode, old_pos: int, new_pos: int, new_parent: FatDir) -> None:
         self._inodes.pop(old_pos, None)
@@ -125,6 +128,8 @@ class FatSuperblock(Superblock):
         out = []
         end = offset + n
         read = self.blockdev.read_block
+        if (end + cs - 1) // cs > len(chain):
+            raise Errno(EIO, f"fat: a file of {end}+ bytes has only {len(chain)} clusters")
         while offset < end:
             ci, coff = divmod(offset, cs)
             first = self.bs.cluster_sector(chain[ci])
@@ -141,6 +146,8 @@ class FatSuperblock(Superblock):
         dev = self.blockdev
         i = 0
         n = len(data)
+        if (offset + n + cs - 1) // cs > len(chain):
+            raise Errno(EIO, "fat: write past the end of a cluster chain")
         while i < n:
             pos = offset + i
             ci, coff = divmod(pos, cs)
@@ -192,6 +199,8 @@ class FatSuperblock(Superblock):
     def unmount(self) -> None:
         if self.read_only:
             return
+        for inode in list(self.orphans):             # still open at unmount: nothing can use them now
+            inode.release()
         self._set_state(self._state)
         self.write_back()
 

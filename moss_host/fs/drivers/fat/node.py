@@ -113,6 +113,7 @@ class FatInode(Inode):
 
     def release(self) -> None:
         """The last name and the last open file are gone: free the clusters."""
+        self.fs.orphans.discard(self)
         if self.start:
             self.shrink_to(0)
 
@@ -459,7 +460,7 @@ class FatDir(FatInode):
                 raise Errno(ENOTEMPTY)
             new_dir._remove(target)
             self.fs.forget(victim)
-            if victim.open_count == 0 or victim.is_dir:
+            if victim.open_count == 0:
                 victim.release()
         old_pos = inode.pos
         entry = inode.entry
