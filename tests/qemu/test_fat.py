@@ -79,21 +79,22 @@ def test_busybox_works_on_a_vfat_image_and_leaves_it_clean(disk):
               "mkdir -p 'New Folder/deeper' && cp /bin/busybox 'New Folder/deeper/Busy Box' && "
               "echo short > a.txt && echo gone > b.txt && rm b.txt && mv a.txt 'New Folder/Moved.txt' && "
               "cmp /bin/busybox 'New Folder/deeper/Busy Box' && echo same && "
-              "ln -s a link 2>/dev/null || echo no-symlinks; ls /mnt/fat 'New Folder' && "
+              "ln -s a link 2>/dev/null || echo no-symlinks; mkdir -p x/y/z && touch x/y/z/f x/g && mv x/y 'New Folder' && "
+              "rm -r x && ls 'New Folder/y' && ls /mnt/fat 'New Folder' && "
               "df /mnt/fat | tail -1 | awk '{print ($2 > 30000)}' && cd / && umount /mnt/fat && echo unmounted")
     r = moss_run("/bin/sh", "-c", script, image=None, extra=("--disk", str(root)), timeout=180)
     out = r.stdout.decode()
     assert r.returncode == 0, out + r.stderr.decode(errors="replace")[-3000:]
-    assert out.split("\n") == ["written on the host", "same", "no-symlinks", "/mnt/fat:", "Host Note.txt",
+    assert out.split("\n") == ["written on the host", "same", "no-symlinks", "z", "/mnt/fat:", "Host Note.txt",
                                "New Folder", "",
-                               "New Folder:", "Moved.txt", "deeper", "1", "unmounted", ""], out
+                               "New Folder:", "Moved.txt", "deeper", "y", "1", "unmounted", ""], out
     fat = tmp / "out.img"
     r = run("debugfs", "-R", f"dump /fat.img {fat}", str(root))
     assert fat.exists(), r.stderr
     r = run("fsck.fat", "-n", str(fat))
     assert r.returncode == 0, r.stdout + r.stderr
     listing = run("mdir", "-/", "-b", "-i", str(fat), "::/").stdout.decode().split()
-    assert "::/New" in listing and "Box" in listing, listing
+    assert "::/New" in listing and "Box" in listing and "Folder/y/z/f" in listing, listing
     bb = tmp / "busybox"
     run("debugfs", "-R", f"dump /bin/busybox {bb}", str(root))
     copied = run("mtype", "-i", str(fat), "::/New Folder/deeper/Busy Box").stdout
