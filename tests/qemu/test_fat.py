@@ -85,7 +85,8 @@ def test_busybox_works_on_a_vfat_image_and_leaves_it_clean(disk):
     r = moss_run("/bin/sh", "-c", script, image=None, extra=("--disk", str(root)), timeout=180)
     out = r.stdout.decode()
     assert r.returncode == 0, out + r.stderr.decode(errors="replace")[-3000:]
-    assert out.split("\n") == ["written on the host", "same", "no-symlinks", "z", "/mnt/fat:", "Host Note.txt",
+    assert out.split("\n") == ["written on the host", "same", "no-symlinks", "z", "/mnt/fat:",
+                               "Host Note.txt",
                                "New Folder", "",
                                "New Folder:", "Moved.txt", "deeper", "y", "1", "unmounted", ""], out
     fat = tmp / "out.img"

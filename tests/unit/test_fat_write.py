@@ -10,8 +10,7 @@ from moss_host.fs.drivers.fat.bpb import FAT_STATE_DIRTY
 from moss_host.fs.vfs import (Cred, vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir, vfs_symlink,
                               vfs_unlink)
 
-from .test_fat_support import (at, fsck, mcopy, mkfs, mlist, mount, mtype, names, read_all, run,
-                               unmount_and_check, vfs)
+from .test_fat_support import at, fsck, mcopy, mkfs, mlist, mount, mtype, names, run, unmount_and_check, vfs
 
 ROOT = Cred(0, 0)
 

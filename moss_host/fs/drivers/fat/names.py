@@ -78,7 +78,7 @@ def exact_short(text: str) -> tuple[bytes, int] | None:
     if text in (".", ".."):
         return None
     base, ext = _split(text)
-    if not base or len(base) > 8 or len(ext) > 3 or "." in base and text.count(".") > 1:
+    if not base or len(base) > 8 or len(ext) > 3 or "." in base:
         return None
     case = 0
     for part, flag in ((base, CASE_LOWER_BASE), (ext, CASE_LOWER_EXT)):

@@ -6,6 +6,7 @@ copies stay equal (fsck.fat compares them). FAT32 entries keep their top 4 reser
 """
 from __future__ import annotations
 
+import struct
 from typing import Callable
 
 from ....errors import EIO, ENOSPC, Errno
@@ -24,9 +25,15 @@ class Fat:
         nbytes = (self.max_cluster + 1) * self.bits // 8 + 2
         nsec = min(bs.fat_size, (nbytes + bs.bytes_per_sector - 1) // bs.bytes_per_sector)
         self.raw = bytearray(b"".join(read_sector(bs.first_fat_sector + i) for i in range(nsec)))
-        self.entries = [self._get_raw(c) for c in range(self.max_cluster + 1)]
+        n = self.max_cluster + 1
+        if self.bits == 32:
+            self.entries = [v & 0x0FFFFFFF for (v,) in struct.iter_unpack("<I", self.raw[:4 * n])]
+        elif self.bits == 16:
+            self.entries = [v for (v,) in struct.iter_unpack("<H", self.raw[:2 * n])]
+        else:
+            self.entries = [self._get_raw(c) for c in range(n)]
         self.dirty_sectors: set[int] = set()                    # sector index within one FAT copy
-        self.free_count = sum(1 for c in range(2, self.max_cluster + 1) if self.entries[c] == FREE)
+        self.free_count = self.entries.count(FREE) - (self.entries[0] == FREE) - (self.entries[1] == FREE)
         self.next_free = 2                                      # allocation hint
 
     # -- raw encoding
