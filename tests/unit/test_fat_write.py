@@ -44,15 +44,17 @@ def test_created_files_are_seen_by_mtools_with_their_names_and_data(img):
     create(ctx, "/naïve café.txt".encode(), b"unicode\n")
     create(ctx, b"/" + b"n" * 255, b"longest\n")
     create(ctx, b"/empty")
+    create(ctx, b"/ReadMe.Txt", b"mixed case\n")
     unmount_and_check(fs, img)
     assert mtype(img, "/small.txt") == b"hello\n"
     assert mtype(img, "/A Long Mixed-Case Name.markdown") == big
     assert mtype(img, "/" + "n" * 255) == b"longest\n"
     assert mlist(img) == sorted(["/small.txt", "/UPPER.TXT", "/A Long Mixed-Case Name.markdown",
-                                 "/naïve café.txt", "/" + "n" * 255, "/empty"])
+                                 "/naïve café.txt", "/" + "n" * 255, "/empty", "/ReadMe.Txt"])
     short = run("mdir", "-i", str(img), "::/").stdout.decode()
     assert "small    txt" in short and "UPPER    TXT" in short     # 8.3 names: no long entries
     assert "ALONGM~1 MAR" in short
+    assert "README   TXT        11" in short and "ReadMe.Txt" in short     # 8.3 but mixed case: + LFN
 
 
 def test_names_that_clash_in_8_3_get_numbered_short_names(img):

@@ -73,8 +73,10 @@ def _split(text: str) -> tuple[str, str]:
     return text[:dot], text[dot + 1:]
 
 
-def exact_short(text: str) -> tuple[bytes, int] | None:
-    """The short name and NT case flags that store `text` without a long name, or None."""
+def exact_short(text: str, mixed_ok: bool = False) -> tuple[bytes, int] | None:
+    """The short name and NT case flags that store `text` without a long name, or None.
+    With mixed_ok, a name that is 8.3 but for its mixed case gives its upper-case short
+    name (stored with a long name for the case, as Linux's vfat_create_shortname does)."""
     if text in (".", ".."):
         return None
     base, ext = _split(text)
@@ -86,8 +88,12 @@ def exact_short(text: str) -> tuple[bytes, int] | None:
             return None
         if part != part.upper():
             if part != part.lower():
-                return None          # mixed case: needs a long name
+                if not mixed_ok:
+                    return None      # mixed case: needs a long name
+                continue
             case |= flag
+    if mixed_ok:
+        case = 0
     short = base.upper().ljust(8).encode("ascii") + ext.upper().ljust(3).encode("ascii")
     if short[0] == 0xE5:
         return None

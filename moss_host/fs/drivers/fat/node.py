@@ -512,8 +512,13 @@ class FatDir(FatInode):
             entry.name, entry.case = exact
             slots = [entry.pack()]
         else:
-            taken = {r.short for r in recs.values()}
-            entry.name, entry.case = N.generate_short(text, taken), 0
+            upper = N.exact_short(text, mixed_ok=True)
+            if upper is not None and (upper[0] == avoid
+                                      or self._by_short.get(N.key(N.short_display(upper[0], 0))) is None):
+                entry.name, entry.case = upper
+            else:
+                taken = {r.short for r in recs.values()}
+                entry.name, entry.case = N.generate_short(text, taken), 0
             slots = N.lfn_entries(text, entry.name) + [entry.pack()]
         start = self._free_run(len(slots))
         for i, raw in enumerate(slots):
