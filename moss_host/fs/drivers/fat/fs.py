@@ -8,6 +8,7 @@ sectors. The block size of the device is the sector size.
 """
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple, Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
@@ -18,6 +19,8 @@ from .bpb import FAT_STATE_DIRTY, FsInfo, pack_fsinfo_counts, parse_boot_sector,
 from .dirent import ATTR_DIR, ShortEntry
 from .node import FatDir, FatFile, FatInode, Rec
 from .table import Fat
+
+log = logging.getLogger("moss.fat")
 
 MSDOS_SUPER_MAGIC = 0x4D44
 FAT_ROOT_INO = 1
@@ -176,6 +179,9 @@ class FatSuperblock(Superblock):
             self.blockdev.mark_dirty(0)
 
     def mark_mounted(self) -> None:
+        if self._state & FAT_STATE_DIRTY:
+            log.warning("fat: %s was not properly unmounted; some data may be corrupt (run fsck.fat)",
+                        self.blockdev.path)
         self._set_state(self._state | FAT_STATE_DIRTY)
         self.blockdev.flush()
 
