@@ -79,8 +79,8 @@ def test_busybox_works_on_a_vfat_image_and_leaves_it_clean(disk):
               "mkdir -p 'New Folder/deeper' && cp /bin/busybox 'New Folder/deeper/Busy Box' && "
               "echo short > a.txt && echo gone > b.txt && rm b.txt && mv a.txt 'New Folder/Moved.txt' && "
               "cmp /bin/busybox 'New Folder/deeper/Busy Box' && echo same && "
-              "ln -s a link 2>/dev/null || echo no-symlinks; mkdir -p x/y/z && touch x/y/z/f x/g && mv x/y 'New Folder' && "
-              "rm -r x && ls 'New Folder/y' && ls /mnt/fat 'New Folder' && "
+              "ln -s a link 2>/dev/null || echo no-symlinks; mkdir -p x/y/z && touch x/y/z/f x/g && "
+              "mv x/y 'New Folder' && rm -r x && ls 'New Folder/y' && ls /mnt/fat 'New Folder' && "
               "df /mnt/fat | tail -1 | awk '{print ($2 > 30000)}' && cd / && umount /mnt/fat && echo unmounted")
     r = moss_run("/bin/sh", "-c", script, image=None, extra=("--disk", str(root)), timeout=180)
     out = r.stdout.decode()
