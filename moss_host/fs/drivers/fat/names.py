@@ -6,13 +6,14 @@ Linux's vfat with its defaults (shortname=mixed, utf8 names here) is the model:
     with the NT flags (0x08 lower-case base, 0x10 lower-case extension);
   * anything else gets long-name (LFN) entries, UCS-2/UTF-16, 13 characters each, in
     reverse order before the short entry, each carrying the short name's checksum, and a
-    generated short name "BASIS~N.EXT".
+    short name: the name in upper case if that is a valid, unused 8.3 name, else a
+    generated "BASIS~N.EXT".
 Trailing dots are dropped (vfat_striptail_len); the characters "*/:<>?\\| and control
 characters are refused with EINVAL; more than 255 UTF-16 units is ENAMETOOLONG.
 """
 from __future__ import annotations
 
-from ....errors import EINVAL, ENAMETOOLONG, Errno
+from ....errors import EINVAL, ENAMETOOLONG, ENOENT, Errno
 
 CASE_LOWER_BASE, CASE_LOWER_EXT = 0x08, 0x10
 LFN_CHARS = 13
@@ -38,7 +39,7 @@ def decode_name(name: bytes) -> str:
         raise Errno(EINVAL) from None
     text = text.rstrip(".")
     if not text:
-        raise Errno(EINVAL)
+        raise Errno(ENOENT)                 # vfat_add_entry: nothing left after the dots
     if any(ch in _INVALID_LONG or ord(ch) < 0x20 for ch in text):
         raise Errno(EINVAL)
     if len(text.encode("utf-16-le")) // 2 > 255:
