@@ -39,6 +39,10 @@ class AddressSpace:
         # table walk. It must never hold a page that is not writable (the kernel would write
         # through a copy-on-write frame), so every descriptor change below updates it.
         self.writable: set[int] = set()
+        # Bumped whenever a resident page changes frame, goes away or stops being writable:
+        # it invalidates the last translated copy (see _runs).
+        self.generation = 0
+        self._last_runs: tuple = (None, -1, None)        # ((ua, n, write), generation, runs)
         self.brk_start = self.brk = 0
         self.mmap_top = MMAP_TOP
         self.users = 1                          # tasks sharing it (vfork, CLONE_VM)
@@ -108,6 +112,7 @@ class AddressSpace:
             if writable:
                 self.writable.add(va)
         self.resident[va] = pa
+        self.generation += 1
 
     def _make_writable(self, vma: Vma, page: int) -> None:
         """Write fault on a resident page the VMA allows to be written: break copy-on-write."""
@@ -120,6 +125,7 @@ class AddressSpace:
             if vma.prot & PROT_EXEC:
                 self.mem.exec_frames.add(new)
             pa = self.resident[page] = new
+            self.generation += 1
         self.table.update(page, pt.user_page_desc(pa, True, True, bool(vma.prot & PROT_EXEC)))
         self.writable.add(page)
         if desc & pt.DESC_VALID:
@@ -152,8 +158,13 @@ class AddressSpace:
 
         Every page is made present (and writable, if asked) before anything is copied,
         so EFAULT leaves user memory untouched. The offsets need no bounds check: frames
-        come from the allocator, whose pool lies inside RAM.
+        come from the allocator, whose pool lies inside RAM. The last answer is kept
+        (callers must not change it) and reused while `generation` says no page moved.
         """
+        key = (ua, n, write)
+        last_key, last_generation, last_runs = self._last_runs
+        if key == last_key and last_generation == self.generation:
+            return last_runs            # the same buffer again (a read(2) loop): nothing moved since
         if ua < 0 or ua + n > USER_VA_END:
             raise Errno(EFAULT)
         get = self.resident.get
@@ -179,6 +190,7 @@ class AddressSpace:
             run[1] -= base
         runs[0][0] += ua - first
         runs[-1][1] -= -end & (PAGE_SIZE - 1)
+        self._last_runs = (key, self.generation, runs)
         return runs
 
     def read(self, ua: int, n: int) -> bytes:
@@ -264,6 +276,7 @@ class AddressSpace:
     def drop_page(self, va: int) -> None:
         pa = self.resident.pop(va)
         self.writable.discard(va)
+        self.generation += 1
         if self.table.unmap(va):
             self.mem.flush_page(self.asid, va)
         self.mem.release(pa)
@@ -284,6 +297,7 @@ class AddressSpace:
                 self.writable.add(va)
             else:
                 self.writable.discard(va)
+                self.generation += 1
             if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
                 desc = pt.user_page_desc(pa, True, writable, bool(prot & PROT_EXEC))
                 self.table.update(va, desc) if old & pt.DESC_VALID else self.table.map(va, desc)
@@ -314,6 +328,7 @@ class AddressSpace:
                     desc = pt.desc_make_cow(desc)
                     table.update(va, desc)
                     self.writable.discard(va)
+                    self.generation += 1
                     protected = True
                 if desc & pt.DESC_VALID:
                     child_table.map(va, desc)
@@ -337,6 +352,7 @@ class AddressSpace:
             self.mem.release(pa)
         self.resident.clear()
         self.writable.clear()
+        self.generation += 1
         self.table.destroy()
         self.mem.flush_asid(self.asid)
         self.mem.asids.free(self.asid)

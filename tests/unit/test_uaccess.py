@@ -147,3 +147,26 @@ def test_mprotect_and_munmap_keep_the_writable_set_exact():
         mm.write(BASE + PAGE_SIZE, b"gone")
     mm.destroy()
     assert not mm.writable
+
+
+def test_the_same_buffer_again_is_retranslated_after_fork_mprotect_and_munmap():
+    """_runs keeps its last answer for a read(2) loop; every mapping change must void it."""
+    parent = space()
+    buf, n = BASE + 100, 3 * PAGE_SIZE
+    parent.write(buf, b"a" * n)
+    parent.write(buf, b"b" * n)                     # the kept translation
+    child = parent.fork()
+    parent.write(buf, b"c" * n)                     # must break copy-on-write, not reuse frames
+    assert child.read(buf, n) == b"b" * n
+    assert parent.read(buf, n) == b"c" * n
+    parent.protect(BASE, BASE + PAGES * PAGE_SIZE, PROT_READ)
+    with pytest.raises(Errno):
+        parent.write(buf, b"d" * n)
+    parent.protect(BASE, BASE + PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE)
+    parent.write(buf, b"e" * n)
+    parent.unmap(BASE, BASE + 4 * PAGE_SIZE)
+    with pytest.raises(Errno):
+        parent.write(buf, b"f" * n)
+    with pytest.raises(Errno):
+        parent.read(buf, n)
+    assert child.read(buf, n) == b"b" * n

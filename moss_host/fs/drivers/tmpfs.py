@@ -188,6 +188,19 @@ class TmpFile(Inode):
         missing = end - offset - len(stored)      # the unwritten tail below `size` reads as zeros
         return stored + bytes(missing) if missing else stored
 
+    def view(self, offset: int, n: int) -> Optional[memoryview]:
+        """The file's own bytes [offset, offset + n) cut at the size, lent without a copy;
+        None if part of that range is the unwritten tail (then use read()).
+
+        For read(2) to copy straight into user memory: the caller must release the view
+        before anything can write to this file (while it exists, growing `data` would
+        raise BufferError), so it never outlives the syscall step that took it.
+        """
+        end = min(offset + n, self._size)
+        if end > len(self.data):
+            return None
+        return memoryview(self.data)[offset:max(offset, end)].toreadonly()
+
     def write(self, offset: int, data: bytes) -> int:
         if offset + len(data) > MAX_FILE_SIZE:
             raise Errno(EFBIG)
