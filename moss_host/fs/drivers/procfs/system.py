@@ -14,9 +14,11 @@ from .pid import NS_PER_TICK, USER_HZ
 
 PAGE_KB = 4
 
-# Filesystem types this kernel knows, for /proc/filesystems: (type, needs a block device).
-# Drivers of disk filesystems add themselves here when they register.
-FILESYSTEMS: list[tuple[str, bool]] = [("tmpfs", False), ("devtmpfs", False), ("proc", False)]
+# Filesystem types mount(2) knows (syscalls/mount.py), for /proc/filesystems:
+# (type, needs a block device), in Linux's registration order.
+FILESYSTEMS: list[tuple[str, bool]] = [
+    ("ramfs", False), ("tmpfs", False), ("devtmpfs", False), ("proc", False), ("devpts", False),
+    ("ext3", True), ("ext2", True), ("ext4", True), ("vfat", True), ("msdos", True)]
 
 # arch/arm64/kernel/cpuinfo.c hwcap_str, indexed by AT_HWCAP bit.
 HWCAP_NAMES = ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
