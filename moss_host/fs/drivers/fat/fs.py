@@ -9,12 +9,12 @@ sectors. The block size of the device is the sector size.
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple, Optional
+from typing import Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
 from ...stat import makedev
-from ...vfs import Superblock
+from ...vfs import StatFs, Superblock
 from .bpb import FAT_STATE_DIRTY, FsInfo, pack_fsinfo_counts, parse_boot_sector, parse_fsinfo
 from .dirent import ATTR_DIR, ShortEntry
 from .node import FatDir, FatFile, FatInode, Rec
@@ -25,17 +25,6 @@ log = logging.getLogger("moss.fat")
 MSDOS_SUPER_MAGIC = 0x4D44
 FAT_ROOT_INO = 1
 
-
-class StatFs(NamedTuple):
-    f_type: int
-    f_bsize: int
-    f_blocks: int
-    f_bfree: int
-    f_bavail: int
-    f_files: int
-    f_ffree: int
-    f_namelen: int
-    f_frsize: int
 
 
 class FatSuperblock(Superblock):
