@@ -87,6 +87,12 @@ class AddressSpace:
             pa = mem.alloc_zeroed()
         else:
             offset = vma.offset + (va - vma.start)
+            shared_frame = getattr(backing, "shared_frame", None)
+            if shared_frame is not None:        # shared anonymous memory: everyone's frame
+                pa = shared_frame(offset)
+                mem.share(pa)
+                self._install(vma, va, pa)
+                return pa
             page_key = getattr(backing, "page_key", None)
             key = page_key(offset) if page_key is not None and not vma.shared else None
             if key is not None:                 # a page of a file: the cache's frame, shared
@@ -356,3 +362,4 @@ class AddressSpace:
         self.table.destroy()
         self.mem.flush_asid(self.asid)
         self.mem.asids.free(self.asid)
+        self.vmas = VmaSet()                    # drops the mappings' objects (shared memory) now

@@ -7,6 +7,7 @@ from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP
                               MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE, Vma)
 
 from moss_host.mm.page_cache import file_version
+from moss_host.mm.shmem import SharedAnon
 from moss_host.mm.writeback import sync_files, write_back
 
 from .table import syscall
@@ -48,14 +49,14 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
     if not flags & MAP_ANONYMOUS:
         backing = file_backing(task, fd, shared_write=flags & MAP_TYPE != MAP_PRIVATE and bool(prot & PROT_WRITE))
     elif flags & MAP_TYPE != MAP_PRIVATE:
-        raise Errno(ENODEV, "shared anonymous mappings come with fork")
+        backing = SharedAnon(task.kernel.mem)       # shared with the children we fork
     prot &= PROT_MASK
     start = place(mm, addr, length, flags)
     if flags & MAP_FIXED:
         write_back(mm, start, start + length)
         mm.unmap(start, start + length)
-    vma_flags = (flags & MAP_TYPE) | (MAP_ANONYMOUS if backing is None else 0)
-    mm.add(Vma(start, start + length, prot, vma_flags, backing, offset if backing else 0,
+    vma_flags = (flags & MAP_TYPE) | (flags & MAP_ANONYMOUS)
+    mm.add(Vma(start, start + length, prot, vma_flags, backing, 0 if flags & MAP_ANONYMOUS else offset,
                getattr(backing, "name", "")))
     if flags & MAP_POPULATE:
         for va in range(start, start + length, PAGE_SIZE):

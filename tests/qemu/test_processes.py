@@ -108,3 +108,11 @@ def test_small_process_calls_match_linux(linux_oracle):
     assert "exit(2) status: 7" in r.stdout.decode()
     out, _, status = linux_oracle.run3("/tests/misc_calls")
     assert (r.stdout.decode(), 0) == (out, status)
+
+
+@covers("mmap", "clone")
+def test_shared_anonymous_memory_is_shared_with_forked_children():
+    r = moss_run("/tests/mmap_shared_anon")
+    assert r.returncode == 0, r.stderr
+    assert "shared page first touched by the child: c" in r.stdout.decode()
+    assert r.stdout == qemu_user_run("mmap_shared_anon").stdout

@@ -64,3 +64,21 @@ def test_shared_mappings_stay_shared_after_fork():
     child = parent.fork()
     child.write(BASE, b"child was here")
     assert parent.read(BASE, 14) == b"child was here"
+
+
+def test_shared_anonymous_memory_is_one_set_of_frames_freed_with_the_last_mapping():
+    from moss_host.mm.shmem import SharedAnon
+    mem = Memory(bytearray(RAM), RAM)
+    free = mem.free_frames
+    parent = AddressSpace(mem)
+    parent.add(Vma(BASE, BASE + PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   SharedAnon(mem), 0, "/dev/zero (deleted)"))
+    parent.write(BASE, b"before")
+    child = parent.fork()
+    child.write(BASE + 10 * PAGE_SIZE, b"child's page")       # first touched after the fork
+    assert parent.read(BASE + 10 * PAGE_SIZE, 12) == b"child's page"
+    assert child.read(BASE, 6) == b"before"
+    child.destroy()
+    assert parent.read(BASE + 10 * PAGE_SIZE, 12) == b"child's page"
+    parent.destroy()
+    assert mem.free_frames == free

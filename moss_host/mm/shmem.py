@@ -1,0 +1,33 @@
+"""Shared anonymous memory: the pages behind a MAP_SHARED | MAP_ANONYMOUS mapping.
+
+Every address space that maps the object (the mapper and its forked children) maps the
+same frame for a page offset, so stores by one are seen by all: the object holds one
+reference per frame, each mapping holds its own. The object lives as long as some VMA
+refers to it (VMAs are its only owners, so CPython frees it as the last one goes), and
+then gives its frames back.
+"""
+from __future__ import annotations
+
+
+class SharedAnon:
+    name = "/dev/zero (deleted)"          # how Linux names such a mapping in /proc/pid/maps
+
+    def __init__(self, mem):
+        self.mem = mem
+        self.frames: dict[int, int] = {}   # page offset in the object -> frame
+
+    def shared_frame(self, offset: int) -> int:
+        """The frame of the page at `offset`, zero-filled the first time anyone touches it."""
+        pa = self.frames.get(offset)
+        if pa is None:
+            pa = self.frames[offset] = self.mem.alloc_zeroed()
+        return pa
+
+    def read(self, offset: int, n: int) -> bytes:
+        pa = self.frames.get(offset)
+        return bytes(n) if pa is None else self.mem.physmem.read(pa, n)
+
+    def __del__(self):
+        frames, self.frames = self.frames, {}
+        for pa in frames.values():
+            self.mem.release(pa)
