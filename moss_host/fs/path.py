@@ -20,9 +20,10 @@ from ..errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, Errno
 from .vfs import MAY_EXEC, PATH_MAX, Cred, FsContext, Location, child_of, parent_of, permission
 
 MAXSYMLINKS = 40
+_SELF = (b"", b".")            # a last component that names the directory itself
 
 
-@dataclass
+@dataclass(slots=True)
 class Parent:
     """A path split into its resolved directory and its last component, unresolved.
 
@@ -53,13 +54,16 @@ class Walker:
         if len(path) >= PATH_MAX:
             raise Errno(ENAMETOOLONG)
         cur = self.fs.root if path[:1] == b"/" else start
-        names = [n for n in path.split(b"/") if n]
-        if not names:
-            return Parent(cur, b"", False)
-        for name in names[:-1]:
+        names = path.split(b"/")
+        if b"" in names:                    # a leading, trailing or doubled "/"
+            names = [n for n in names if n]
+            if not names:
+                return Parent(cur, b"", False)
+        last = names.pop()
+        for name in names:
             cur = self._step(cur, name)
         self._enter(cur)
-        return Parent(cur, names[-1], path.endswith(b"/"))
+        return Parent(cur, last, path.endswith(b"/"))
 
     def follow_parent(self, link: Location, dir: Location) -> Parent:
         """Count one symlink and resolve its target, relative to the directory holding it, up to its last component."""
@@ -71,9 +75,11 @@ class Walker:
 
     def _enter(self, dir: Location) -> None:
         """We are about to look a name up in `dir`: it must be a directory we may search."""
-        if not dir.inode.is_dir:
+        inode = dir.dentry.inode
+        if not inode.is_dir:
             raise Errno(ENOTDIR)
-        permission(dir.inode, self.cred, MAY_EXEC)
+        if self.cred is not None:           # None: the kernel itself, allowed everywhere
+            permission(inode, self.cred, MAY_EXEC)
 
     def _step(self, cur: Location, name: bytes) -> Location:
         """One intermediate component; a symlink there is always followed."""
@@ -83,7 +89,7 @@ class Walker:
         if name == b"..":
             return parent_of(cur, self.fs.root)
         loc = child_of(cur, name)
-        if loc.inode.is_symlink:
+        if loc.dentry.inode.is_symlink:
             loc = self._finish(self.follow_parent(loc, cur), follow=True)
         return loc
 
@@ -92,7 +98,7 @@ class Walker:
         must_be_dir = parent.slash
         while True:
             loc = self._last(parent)
-            if not (loc.inode.is_symlink and (follow or must_be_dir)):
+            if not (loc.dentry.inode.is_symlink and (follow or must_be_dir)):
                 break
             parent = self.follow_parent(loc, parent.dir)
             must_be_dir |= parent.slash
@@ -102,11 +108,12 @@ class Walker:
 
     def _last(self, parent: Parent) -> Location:
         """Look up the last component of an already resolved parent."""
-        if parent.name in (b"", b"."):
+        name = parent.name
+        if name in _SELF:
             return parent.dir
-        if parent.name == b"..":
+        if name == b"..":
             return parent_of(parent.dir, self.fs.root)
-        return child_of(parent.dir, parent.name)
+        return child_of(parent.dir, name)
 
 
 def lookup(fs: FsContext, path: bytes, start: Optional[Location] = None, follow: bool = True,
