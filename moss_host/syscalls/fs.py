@@ -178,11 +178,11 @@ async def read(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
 
 
 def _read_lent(task, f: OpenFile, pos: int, buf: int, count: int):
-    """A plain file whose inode lends its bytes (tmpfs's `view`): copy them straight into
+    """A plain file whose inode lends its bytes (tmpfs's `read_view`): copy them straight into
     user memory, without building a bytes object first (for a 64 KiB read that
     allocation and second copy cost as much as the rest of the syscall). The number
     of bytes copied, or None if the inode cannot lend this range. EFAULT copies nothing."""
-    view_of = getattr(f.inode, "view", None)
+    view_of = getattr(f.inode, "read_view", None)
     if view_of is None:
         return None
     view = view_of(pos, count)

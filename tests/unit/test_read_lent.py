@@ -1,4 +1,4 @@
-"""read(2)/pread64 from tmpfs copy the file's own bytes straight into user memory (TmpFile.view):
+"""read(2)/pread64 from tmpfs copy the file's own bytes straight into user memory (TmpFile.read_view):
 the results are those of a plain read, the file can grow right after, an unwritten tail
 falls back to zeros, and EFAULT consumes nothing. No QEMU: a real AddressSpace and tmpfs."""
 import asyncio

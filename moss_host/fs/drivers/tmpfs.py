@@ -188,7 +188,7 @@ class TmpFile(Inode):
         missing = end - offset - len(stored)      # the unwritten tail below `size` reads as zeros
         return stored + bytes(missing) if missing else stored
 
-    def view(self, offset: int, n: int) -> Optional[memoryview]:
+    def read_view(self, offset: int, n: int) -> Optional[memoryview]:
         """The file's own bytes [offset, offset + n) cut at the size, lent without a copy;
         None if part of that range is the unwritten tail (then use read()).
 
