@@ -177,7 +177,7 @@ def read_executable(fs, path: bytes, creds) -> bytes:
     from moss_host.fs.path import lookup
     from moss_host.fs.vfs import MAY_EXEC, Cred, permission
 
-    cred = Cred(creds.euid, creds.egid, tuple(creds.groups))
+    cred = Cred(*creds.fs_ids, tuple(creds.groups))
     loc = lookup(fs, path, cred=cred)
     inode = loc.inode
     if not inode.is_reg or getattr(loc.mount, "mnt_flags", 0) & MS_NOEXEC:

@@ -24,6 +24,14 @@ class Creds:
     egid: int = 0
     sgid: int = 0
     groups: tuple[int, ...] = ()
+    fsuid: int | None = None      # setfsuid(2); None: follows euid, as every set*uid call restores
+    fsgid: int | None = None
+
+    @property
+    def fs_ids(self) -> tuple[int, int]:
+        """The (uid, gid) file operations are checked against: the fs ids, else the effective ones."""
+        return (self.euid if self.fsuid is None else self.fsuid,
+                self.egid if self.fsgid is None else self.fsgid)
 
 
 @dataclass(eq=False)

@@ -32,11 +32,11 @@ def _capable(task) -> bool:
 
 
 def _fsuid(creds) -> int:
-    return getattr(creds, "fsuid", creds.euid)
+    return creds.fs_ids[0]
 
 
 def _fsgid(creds) -> int:
-    return getattr(creds, "fsgid", creds.egid)
+    return creds.fs_ids[1]
 
 
 def _commit(task, new, fsuid: int | None = None, fsgid: int | None = None) -> None:

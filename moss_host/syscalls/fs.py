@@ -68,16 +68,17 @@ def _u32(raw: int) -> int:
     return raw & 0xFFFF_FFFF
 
 
-_CREDS: dict[tuple, Cred] = {}      # (euid, egid, groups) -> Cred: a process has few identities
+_CREDS: dict[tuple, Cred] = {}      # (fsuid, fsgid, groups) -> Cred: a process has few identities
 
 
 def _fs_cred(task) -> Cred:
-    """Who file operations act as: the effective ids (Linux's fsuid/fsgid follow them).
+    """Who file operations act as: the fs ids (setfsuid/setfsgid), which follow the
+    effective ids unless set apart.
 
     Cred is immutable, so one per identity is shared (building the frozen dataclass on
     every path syscall cost about as much as a path component's lookup)."""
     c = task.creds
-    key = (c.euid, c.egid, tuple(c.groups))
+    key = (*c.fs_ids, tuple(c.groups))
     cred = _CREDS.get(key)
     if cred is None:
         if len(_CREDS) >= 256:

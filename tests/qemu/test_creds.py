@@ -42,3 +42,11 @@ def test_a_shell_that_gave_up_root_is_refused_like_on_linux(linux_oracle):
     assert status == 0, err
     assert "Permission denied" in out
     assert moss.stdout.decode() == out
+
+
+@covers("setfsuid", "setfsgid")
+def test_fsuid_decides_who_file_operations_act_as():
+    r = moss_run("/tests/creds_fsuid")
+    assert r.returncode == 0, r.stderr
+    assert "fsuid 1000, euid still 0:          Permission denied" in r.stdout.decode()
+    assert r.stdout == qemu_user_run("creds_fsuid").stdout

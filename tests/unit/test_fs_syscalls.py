@@ -25,6 +25,7 @@ from moss_host.fs.vfs import FsContext, MountTable, vfs_create, vfs_mkdir, vfs_s
 from moss_host.syscalls import fs as sysfs  # noqa: F401  (registers the handlers)
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
+from moss_host.proc.task import Creds
 from tests.covers import covers
 
 AT_FDCWD = 0xFFFF_FF9C                  # -100 as the low 32 bits of x0
@@ -95,7 +96,7 @@ def make_task(uid=0, euid=None):
     vfs_symlink(fs.root, b"link", b"/etc/passwd", None)
     vfs_symlink(fs.root, b"dangling", b"/tmp/created", None)
     euid = uid if euid is None else euid
-    creds = SimpleNamespace(uid=uid, euid=euid, gid=uid, egid=euid, groups=())
+    creds = Creds(uid=uid, euid=euid, suid=uid, gid=uid, egid=euid, sgid=uid)
     return SimpleNamespace(mm=FakeMm(), fs=fs, files=FdTable(), creds=creds)
 
 

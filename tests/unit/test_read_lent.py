@@ -17,6 +17,7 @@ from moss_host.mm.vma import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, 
 from moss_host.syscalls import fs as sysfs, fsattr  # noqa: F401  (registers the handlers)
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
+from moss_host.proc.task import Creds
 
 RAM = 32 << 20
 BASE = 0x40_0000
@@ -28,7 +29,7 @@ def make_task():
     mm = AddressSpace(Memory(bytearray(RAM), RAM))
     mm.add(Vma(BASE, BASE + PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS))
     fs = FsContext(MountTable(Tmpfs(mode=0o755)).root_location())
-    creds = SimpleNamespace(uid=0, euid=0, gid=0, egid=0, groups=())
+    creds = Creds()
     return SimpleNamespace(mm=mm, fs=fs, files=FdTable(), creds=creds, kernel=None, pending=None)
 
 

@@ -159,7 +159,7 @@ def _kb(nbytes: int) -> str:
 def status_text(kernel, task) -> bytes:
     """/proc/<pid>/status (proc_pid_status), the lines Linux 6.1 prints, in its order."""
     creds = task.creds
-    fsuid, fsgid = getattr(creds, "fsuid", creds.euid), getattr(creds, "fsgid", creds.egid)
+    fsuid, fsgid = creds.fs_ids
     fs = getattr(task, "fs", None)
     files = getattr(task, "files", None)
     pending, blocked, ignored, caught = signal_masks(task)
