@@ -244,16 +244,18 @@ class AddressSpace:
     def read_cstring(self, ua: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string, without the NUL; ENAMETOOLONG if none within limit.
 
-        Reads up to the end of a page at a time (never touching the next page before it
-        must: the string may end right before an unmapped one)."""
+        Never reads past the end of a page before it must (the string may end right
+        before an unmapped one); the first read is short, as most paths are."""
         out = b""
+        step = 256
         while len(out) < limit:
-            chunk = self.read(ua, min(PAGE_SIZE - (ua & (PAGE_SIZE - 1)), limit - len(out)))
+            chunk = self.read(ua, min(step, PAGE_SIZE - (ua & (PAGE_SIZE - 1)), limit - len(out)))
             nul = chunk.find(0)
             if nul >= 0:
                 return out + chunk[:nul]
             out += chunk
             ua += len(chunk)
+            step = PAGE_SIZE
         raise Errno(ENAMETOOLONG)
 
     def read_u64(self, ua: int) -> int:

@@ -98,6 +98,8 @@ def test_read_cstring_stops_at_the_nul_even_before_an_unmapped_page():
     assert mm.read_cstring(end - 6) == b"hello"
     mm.write(BASE + PAGE_SIZE - 3, b"abcdef\0")       # across a page boundary
     assert mm.read_cstring(BASE + PAGE_SIZE - 3) == b"abcdef"
+    mm.write(BASE + 8, b"b" * 1000 + b"\0")            # longer than the first, short read
+    assert mm.read_cstring(BASE + 8) == b"b" * 1000
     mm.write(BASE, b"a" * 20)
     with pytest.raises(Errno):
         mm.read_cstring(BASE, limit=10)
