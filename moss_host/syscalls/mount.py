@@ -196,7 +196,8 @@ def _new_tmpfs(task, source: str, data: bytes):
 
 def _new_ramfs(task, source: str, data: bytes):
     """ramfs: a tmpfs without limits or figures; it ignores every option but mode=, as Linux's does."""
-    from moss_host.fs.drivers.tmpfs import UNLIMITED, StatFs, Tmpfs
+    from moss_host.fs.drivers.tmpfs import UNLIMITED, Tmpfs
+    from moss_host.fs.vfs import StatFs
 
     class Ramfs(Tmpfs):
         fstype = "ramfs"
@@ -599,7 +600,7 @@ class _PipeFs:
 
     @staticmethod
     def statfs():
-        from moss_host.fs.drivers.tmpfs import StatFs
+        from moss_host.fs.vfs import StatFs
         return StatFs(PIPEFS_MAGIC, PAGE, 0, 0, 0, 0, 0, 255, PAGE)
 
 

@@ -82,7 +82,7 @@ class Devpts(Superblock):
         return Location(mount, self.root_dentry.lookup(str(pty.index).encode()))
 
     def statfs(self):
-        from .procfs import StatFs
+        from ..vfs import StatFs
         return StatFs(DEVPTS_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0, 255, 4096)
 
 

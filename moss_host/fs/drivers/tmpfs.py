@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import stat as S
-from typing import Iterator, NamedTuple, Optional
+from typing import Iterator, Optional
 
 from ...errors import EFBIG, ENOENT, ENOSPC, ENOTEMPTY, Errno
 from ..stat import Stat
-from ..vfs import DirEntry, Inode, Superblock, dtype_of, now_ns
+from ..vfs import DirEntry, Inode, StatFs, Superblock, dtype_of, now_ns
 
 MAX_FILE_SIZE = (1 << 63) - 1       # MAX_LFS_FILESIZE on 64-bit
 DEFAULT_SIZE_LIMIT = 1 << 30
@@ -24,19 +24,6 @@ BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 
 PAGE = 4096
 TMPFS_MAGIC = 0x01021994
 UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large means size=0 / nr_inodes=0
-
-
-class StatFs(NamedTuple):
-    """statfs(2)'s figures (the same fields as ext4's and procfs's)."""
-    f_type: int
-    f_bsize: int
-    f_blocks: int
-    f_bfree: int
-    f_bavail: int
-    f_files: int
-    f_ffree: int
-    f_namelen: int
-    f_frsize: int
 
 
 class Tmpfs(Superblock):
