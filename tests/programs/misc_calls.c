@@ -21,6 +21,7 @@ int main(void) {
     printf("pid == tid: %s\n", getpid() == (pid_t)syscall(SYS_gettid) ? "yes" : "no");
     printf("ids: uid=%d euid=%d gid=%d egid=%d\n", getuid(), geteuid(), getgid(), getegid());
     pid_t me = getpid();
+    fflush(stdout);                        /* or the child would print our buffered lines again */
     pid_t child = fork();
     if (child == 0) {
         printf("child's parent is us: %s\n", getppid() == me ? "yes" : "no");
