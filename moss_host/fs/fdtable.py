@@ -31,6 +31,7 @@ def fd_arg(raw: int) -> int:
 class FdTable:
     def __init__(self, limit: int = RLIMIT_NOFILE_DEFAULT):
         self.limit = limit                      # RLIMIT_NOFILE soft limit
+        self.users = 1                          # tasks sharing this table (CLONE_FILES)
         self._slots: list = []                  # OpenFile, _RESERVED or None
         self._cloexec: set[int] = set()
 

@@ -13,6 +13,7 @@ are Linux's kernel/fork.c and kernel/exit.c:
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
@@ -52,6 +53,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_IO = 0x80000000
+
+SA_NOCLDWAIT = 0x00000002          # a SIGCHLD action flag: children are reaped at once
 
 NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER \
     | CLONE_NEWPID | CLONE_NEWNET
@@ -119,7 +122,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
 
 
 def _share_files(files):
-    files.users = getattr(files, "users", 1) + 1
+    files.users += 1
     return files
 
 
@@ -151,7 +154,6 @@ async def wait_for_vfork(child: Task) -> None:
     Like Linux's killable wait: ordinary signals stay pending until the child lets go
     (the shared address space must not run two programs at once).
     """
-    import asyncio
     done = child.vfork_done
     while not done.done():
         try:
@@ -233,9 +235,8 @@ def _clear_child_tid(task: Task) -> None:
 
 
 def _release_files(files) -> None:
-    users = getattr(files, "users", 1)
-    if users > 1:
-        files.users = users - 1
+    if files.users > 1:
+        files.users -= 1
     else:
         files.close_all()
 
@@ -270,8 +271,6 @@ def _notify_parent(task: Task) -> None:
         signals.send_signal(parent, task.exit_signal, sigchld_info(task))
     child_changed(task, parent)
 
-
-SA_NOCLDWAIT = 0x00000002
 
 
 def sigchld_info(task: Task) -> "signals.SigInfo":
