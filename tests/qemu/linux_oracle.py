@@ -171,7 +171,7 @@ def busybox() -> Path:
     if bb.exists():
         return bb
     debs = sorted(DL.glob("busybox-static_*_arm64.deb")) or \
-        sorted(Path("/tmp/dl").glob("busybox-static_*_arm64.deb"))
+        sorted((REPO / "build" / "debs").glob("busybox-static_*_arm64.deb"))   # scripts/fetch_debs.sh
     deb = debs[-1] if debs else _apt_download("busybox-static:arm64")
     data = subprocess.run(f"dpkg-deb --fsys-tarfile {shlex.quote(str(deb))} "
                           "| tar -xO ./bin/busybox",

@@ -4,7 +4,6 @@ Binaries are compiled here with the aarch64 cross gcc; binutils' readelf is the
 independent oracle for program headers.  Malformed inputs must give ElfError with a
 readable message, never another exception.
 """
-import glob
 import random
 import re
 import struct
@@ -20,6 +19,7 @@ from moss_host.loader.elf import (
     choose_load_bias, parse_elf, segment_pages,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 CC = "/usr/bin/aarch64-linux-gnu-gcc"
 READELF = "/usr/bin/aarch64-linux-gnu-readelf"
 LDSO = "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"
@@ -47,12 +47,11 @@ def built(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def busybox(tmp_path_factory) -> Path:
-    debs = glob.glob("/tmp/dl/busybox-static_*_arm64.deb")
-    assert debs, "Debian's busybox-static arm64 package is expected in /tmp/dl"
-    d = tmp_path_factory.mktemp("bb")
-    subprocess.run(["dpkg-deb", "-x", debs[0], str(d)], check=True)
-    return d / "bin" / "busybox"
+def busybox() -> Path:
+    """Debian's static arm64 busybox, as scripts/setup.sh (fetch_debs.sh) extracts it."""
+    path = REPO / "build" / "debs" / "root" / "bin" / "busybox"
+    assert path.exists(), f"{path} is missing: run scripts/setup.sh (it runs scripts/fetch_debs.sh)"
+    return path
 
 
 def readelf_loads(path: Path) -> tuple[int, list[tuple], bytes | None]:
@@ -353,8 +352,11 @@ def test_truncated_elf_header(built):
     expect_elf_error(built["static"].read_bytes()[:40], "truncated", "header")
 
 
-def test_x86_64_binary_is_rejected_by_machine():
-    expect_elf_error(Path("/bin/true").read_bytes(), "x86-64", "AArch64")
+def test_x86_64_binary_is_rejected_by_machine(tmp_path):
+    src, exe = tmp_path / "native.c", tmp_path / "native"
+    src.write_text("int main(void) { return 0; }\n")
+    subprocess.run(["gcc", "-o", str(exe), str(src)], check=True)       # the host's own gcc: x86-64
+    expect_elf_error(exe.read_bytes(), "x86-64", "AArch64")
 
 
 def test_32_bit_and_big_endian_are_rejected(built):
