@@ -63,3 +63,7 @@ bench *ARGS: build
 # Regenerate the syscall support document.
 syscall-doc:
     python3 -m moss_host.syscalls.doc --write
+
+# The README's two commands on a clean clone of HEAD: empty venv, TMPDIR and caches (run before resolving an issue).
+fresh-check *ARGS:
+    scripts/fresh_check.sh "$@"
