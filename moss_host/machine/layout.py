@@ -2,6 +2,7 @@
 
 tests/unit/test_layout.py checks every constant against the header, so the two cannot drift.
 """
+from moss_host.arch.arm64 import context as C
 
 RAM_BASE = 0x40000000
 STUB_BASE = 0x40200000  # stub image, < 1 MiB
@@ -17,21 +18,24 @@ UART_PA = 0x09000000
 GICD_PA = 0x08000000
 GICC_PA = 0x08010000
 UART_INTID = 33  # PL011 on -M virt: SPI 1
-VTIMER_INTID = 27  # Mailbox: the user context, saved on every exception from EL0 and restored on return.
-MB_X0 = 0x000  # x0..x30, 8 bytes each
-MB_SP = 0x0f8  # sp_el0
-MB_PC = 0x100  # elr_el1
-MB_PSTATE = 0x108  # spsr_el1
-MB_TPIDR = 0x110  # tpidr_el0
-MB_FPCR = 0x118
-MB_FPSR = 0x120
-MB_CONTEXT_END = 0x128  # x0..fpsr: the integer context
-MB_ESR = 0x140  # why we trapped (not restored)
-MB_FAR = 0x148
+VTIMER_INTID = 27
+# Mailbox: the user context, saved on every exception from EL0 and restored on return.
+# Its register offsets are arm64's: defined once in arch/arm64/context.py.
+MB_X0 = C.OFF_X0  # x0..x30, 8 bytes each
+MB_SP = C.OFF_SP  # sp_el0
+MB_PC = C.OFF_PC  # elr_el1
+MB_PSTATE = C.OFF_PSTATE  # spsr_el1
+MB_TPIDR = C.OFF_TPIDR  # tpidr_el0
+MB_FPCR = C.OFF_FPCR
+MB_FPSR = C.OFF_FPSR
+MB_CONTEXT_END = C.OFF_INT_END  # x0..fpsr: the integer context
+MB_ESR = C.OFF_ESR  # why we trapped (not restored)
+MB_FAR = C.OFF_FAR
 MB_REASON = 0x150
 MB_INTID = 0x158
-MB_Q0 = 0x200  # q0..q31, 16 bytes each, up to 0x400
-MB_Q_END = 0x400  # Handshake words, each on its own cache line.
+MB_Q0 = C.OFF_Q0  # q0..q31, 16 bytes each, up to 0x400
+MB_Q_END = C.OFF_Q_END
+# Handshake words, each on its own cache line.
 MB_SEQ_REQ = 0x400  # guest increments after saving a context
 MB_SEQ_REPLY = 0x440  # host sets to SEQ_REQ when the reply is ready
 MB_SLEEPING = 0x480  # guest sets 1 before WFI; host then sends a wake byte
@@ -48,7 +52,8 @@ OP_SET_TTBR0 = (1 << 0)
 OP_TLBI_ALL = (1 << 1)
 OP_TLBI_ASID = (1 << 2)
 OP_TLBI_VA = (1 << 3)
-OP_SCRUB = (1 << 4)  # MB_REASON values.
+OP_SCRUB = (1 << 4)
+# MB_REASON values.
 REASON_BOOT = 0
 REASON_SYNC = 1  # svc, aborts, undefined instructions from EL0
 REASON_IRQ = 2

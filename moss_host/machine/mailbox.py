@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import struct
 
+from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext, UserContext, new_saved
+
 from . import layout as L
 
 _X_REGS = struct.Struct("<31Q")
@@ -15,7 +17,7 @@ _ARGS = struct.Struct("<6Q")
 _U64 = struct.Struct("<Q")
 
 # A saved context is the mailbox's restorable parts: x0..fpsr and q0..q31.
-CONTEXT_SIZE = L.MB_CONTEXT_END + (L.MB_Q_END - L.MB_Q0)
+CONTEXT_SIZE = SAVED_SIZE
 
 
 class Mailbox:
@@ -23,6 +25,8 @@ class Mailbox:
         base = L.MAILBOX_BASE - L.RAM_BASE + cpu * L.MAILBOX_SIZE
         self.mem = memoryview(ram)[base:base + L.MAILBOX_SIZE]
         self.cpu = cpu
+        # The trapped task's registers, in place (one view for the mailbox's lifetime).
+        self.regs = TrapContext(self.mem)
 
     def u64(self, off: int) -> int:
         return _U64.unpack_from(self.mem, off)[0]
@@ -73,26 +77,8 @@ class Mailbox:
 
 def new_context(pc: int, sp: int) -> bytearray:
     """A fresh EL0 context: all registers zero, PSTATE EL0t with interrupts unmasked."""
-    ctx = bytearray(CONTEXT_SIZE)
-    _U64.pack_into(ctx, L.MB_SP, sp)
-    _U64.pack_into(ctx, L.MB_PC, pc)
-    return ctx
+    return new_saved(pc, sp)
 
 
-class Context:
-    """Typed access to a saved context blob (same offsets as the mailbox for x0..fpsr)."""
-
-    def __init__(self, blob: bytearray):
-        self.blob = blob
-
-    def x(self, n: int) -> int:
-        return _U64.unpack_from(self.blob, L.MB_X0 + 8 * n)[0]
-
-    def set_x(self, n: int, value: int) -> None:
-        _U64.pack_into(self.blob, L.MB_X0 + 8 * n, value & 0xFFFF_FFFF_FFFF_FFFF)
-
-    def get(self, off: int) -> int:
-        return _U64.unpack_from(self.blob, off)[0]
-
-    def set(self, off: int, value: int) -> None:
-        _U64.pack_into(self.blob, off, value & 0xFFFF_FFFF_FFFF_FFFF)
+# Transitional name, until Task.regs()'s users import the arch class.
+Context = UserContext

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
+from moss_host.arch.arm64.context import UserContext
 from moss_host.errors import EINVAL, Errno
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE
@@ -139,7 +140,7 @@ def _child_context(parent: Task, flags: int, newsp: int, tls: int) -> bytearray:
         parent.on_cpu.mailbox.save_context(ctx)
     else:
         ctx[:] = parent.context
-    regs = parent.regs().__class__(ctx)
+    regs = UserContext(ctx)
     regs.set_x(0, 0)
     if newsp:
         regs.set(L.MB_SP, newsp)

@@ -88,8 +88,6 @@ CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = ra
 
 # Faults are dequeued before anything else (kernel/signal.c SYNCHRONOUS_MASK).
 SYNCHRONOUS = sum(1 << (s - 1) for s in (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS))
-NR_RT_SIGRETURN = 139
-NR_RESTART_SYSCALL = 128
 
 
 def bit(signo: int) -> int:
@@ -324,12 +322,6 @@ def force_sigsegv(task, signo: int) -> None:
 
 # -- delivery -----------------------------------------------------------------------------------
 
-def syscall_result(regs) -> int:
-    """x0 read as the signed result of a syscall."""
-    x0 = regs.x(0)
-    return x0 - (1 << 64) if x0 >> 63 else x0
-
-
 RESTARTS = (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
 
 
@@ -359,7 +351,7 @@ def deliver_pending(task) -> None:
     """
     orig_x0, task.restart = task.restart, None
     regs = task.regs()
-    retval = syscall_result(regs) if orig_x0 is not None else 0
+    retval = regs.syscall_result() if orig_x0 is not None else 0
     if -retval not in RESTARTS:
         orig_x0 = None
     while True:
@@ -376,9 +368,9 @@ def deliver_pending(task) -> None:
             if orig_x0 is not None:
                 if -retval in (ERESTARTNOHAND, ERESTART_RESTARTBLOCK) or (
                         -retval == ERESTARTSYS and not a.flags & SA_RESTART):
-                    regs.set_x(0, -EINTR)
+                    regs.x[0] = -EINTR
                 else:
-                    _rewind(regs, orig_x0)
+                    regs.restart_syscall(orig_x0)
                 orig_x0 = None
             if setup_frame(task, signo, info, handler):
                 return
@@ -396,19 +388,12 @@ def deliver_pending(task) -> None:
             task.restart = orig_x0                  # decided when it runs again
             return
         raise TaskExit(killed_status(signo))
-    if orig_x0 is not None:
-        _rewind(regs, orig_x0)
-        if -retval == ERESTART_RESTARTBLOCK:        # setup_restart_syscall(): resume, not redo
-            regs.set_x(8, NR_RESTART_SYSCALL)
+    if orig_x0 is not None:                         # ERESTART_RESTARTBLOCK resumes, not redoes
+        regs.restart_syscall(orig_x0, restart_block=-retval == ERESTART_RESTARTBLOCK)
     if task.saved_blocked is not None:              # restore_saved_sigmask()
         task.blocked, task.saved_blocked = task.saved_blocked, None
         if task.sigpending & ~task.blocked:
             deliver_pending(task)
-
-
-def _rewind(regs, orig_x0: int) -> None:
-    regs.set_x(0, orig_x0)
-    regs.set(L.MB_PC, regs.get(L.MB_PC) - 4)
 
 
 def _pgrp_orphaned(task) -> bool:

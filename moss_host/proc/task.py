@@ -5,7 +5,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from moss_host.machine.mailbox import Context
+from moss_host.arch.arm64.context import UserContext
+from moss_host.cred import Creds
 
 
 class State(enum.Enum):
@@ -13,25 +14,6 @@ class State(enum.Enum):
     BLOCKED = "S"      # inside a syscall that awaits something
     STOPPED = "T"      # stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT
     ZOMBIE = "Z"
-
-
-@dataclass
-class Creds:
-    uid: int = 0
-    euid: int = 0
-    suid: int = 0
-    gid: int = 0
-    egid: int = 0
-    sgid: int = 0
-    groups: tuple[int, ...] = ()
-    fsuid: int | None = None      # setfsuid(2); None: follows euid, as every set*uid call restores
-    fsgid: int | None = None
-
-    @property
-    def fs_ids(self) -> tuple[int, int]:
-        """The (uid, gid) file operations are checked against: the fs ids, else the effective ones."""
-        return (self.euid if self.fsuid is None else self.fsuid,
-                self.egid if self.fsgid is None else self.fsgid)
 
 
 @dataclass(eq=False)
@@ -93,9 +75,9 @@ class Task:
     def pid(self) -> int:
         return self.tgid
 
-    def regs(self) -> Context:
-        """The user registers, wherever they live right now."""
-        return Context(self.on_cpu.mailbox.mem if self.on_cpu is not None else self.context)
+    def regs(self) -> UserContext:
+        """The user registers, wherever they live right now (the CPU's trap frame while on it)."""
+        return self.on_cpu.mailbox.regs if self.on_cpu is not None else UserContext(self.context)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.comm.decode(errors='replace')} {self.state.value}>"

@@ -14,7 +14,7 @@ from elftools.elf.elffile import ELFFile
 
 from moss_host.errors import EFAULT, EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
-from moss_host.machine.mailbox import CONTEXT_SIZE, Context, new_context
+from moss_host.arch.arm64.context import NR_RESTART_SYSCALL, SAVED_SIZE, UserContext, new_saved
 from moss_host.proc import sigframe as F
 from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
@@ -201,7 +201,7 @@ def test_sigreturn_refuses_bad_records(records):
 
 def test_registers_round_trip_through_saved_contexts_and_the_mailbox():
     regs = sample_regs()
-    saved = bytearray(CONTEXT_SIZE)
+    saved = bytearray(SAVED_SIZE)
     F.write_regs(saved, regs)
     assert F.read_regs(saved) == regs
     assert int.from_bytes(saved[L.MB_CONTEXT_END:L.MB_CONTEXT_END + 16], "little") == regs.v[0]
@@ -266,8 +266,8 @@ def make_task(tgid=2, x0=0, parent=None):
     kernel = SimpleNamespace(cpu=cpu, tasks={}, loop=SimpleNamespace(call_soon=lambda f, *a: calls.append((f, a))),
                              interrupt=lambda t: None, child_changed=lambda t: calls.append(("changed", t)))
     task = Task(tid=tgid, tgid=tgid, mm=FakeMM(), fs=None, files=None, kernel=kernel, parent=parent, comm=b"t")
-    task.context = new_context(PC, SP)
-    Context(task.context).set_x(0, x0)
+    task.context = new_saved(PC, SP)
+    UserContext(task.context).x[0] = x0
     kernel.tasks[tgid] = task
     return task
 
@@ -278,7 +278,7 @@ def handle(task, signo, flags=0, mask=0):
 
 
 def interrupted(task, code, orig=0x33):
-    Context(task.context).set_x(0, -code)
+    UserContext(task.context).x[0] = -code
     task.restart = orig
 
 
@@ -346,9 +346,9 @@ def test_sigsuspend_frame_holds_the_saved_mask_which_comes_back_after():
 
 def test_sigreturn_restores_everything_the_frame_saved():
     t = make_task()
-    ctx = Context(t.context)
+    ctx = UserContext(t.context)
     for i in range(31):
-        ctx.set_x(i, 0x100 + i)
+        ctx.x[i] = 0x100 + i
     before = live(t)
     handle(t, S.SIGUSR2, mask=S.bit(S.SIGTERM))
     S.send_signal(t, S.SIGUSR2)
@@ -488,7 +488,7 @@ def test_restartblock_resumes_through_restart_syscall_without_a_handler():
     t.sigpending = S.bit(S.SIGWINCH)
     S.deliver_pending(t)
     regs = live(t)
-    assert (regs.x[0], regs.x[8], regs.pc) == (0x33, S.NR_RESTART_SYSCALL, PC - 4)
+    assert (regs.x[0], regs.x[8], regs.pc) == (0x33, NR_RESTART_SYSCALL, PC - 4)
 
 
 def test_restartblock_with_a_handler_is_eintr():
