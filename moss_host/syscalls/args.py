@@ -1,8 +1,13 @@
 """Argument kinds for syscall parameters: annotations that tell the tracer how to print an argument.
 
 At run time every argument is the raw 64-bit register value (an int); these names
-exist for documentation and --trace only. Use them as string annotations, e.g.
-`async def openat(task, dirfd: "Fd", path: "CStr", flags: "OpenFlags", mode: "Mode")`.
+exist for documentation and --trace only. Import them and use them as quoted
+annotations, e.g. `async def openat(task, dirfd: "Fd", path: "CStr", flags: "Hex", mode: "Hex")`.
+
+They are plain aliases of int, so a type checker sees an int. The tracer reads the
+annotation's text (syscalls/table.py, `inspect.signature(eval_str=False)`): keep them
+quoted (or the module under `from __future__ import annotations`), since an evaluated
+alias is just `int` and would lose its kind.
 
   Fd        signed 32-bit file descriptor (AT_FDCWD prints as such)
   CStr      pointer to a NUL-terminated string, printed as its contents
@@ -12,6 +17,15 @@ exist for documentation and --trace only. Use them as string annotations, e.g.
   Hex       flags or masks, printed in hex
   Size      byte count
 """
+from typing import TypeAlias
+
+Fd: TypeAlias = int
+CStr: TypeAlias = int
+Ptr: TypeAlias = int
+Int: TypeAlias = int
+UInt: TypeAlias = int
+Hex: TypeAlias = int
+Size: TypeAlias = int
 
 
 def c_int(raw: int) -> int:

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from moss_host.errors import EFAULT, EINVAL, EPERM, Errno
 
-from .args import c_int
+from .args import Int, Ptr, UInt, c_int
 from .table import syscall
 
 NO_ID = 0xFFFF_FFFF                 # (uid_t)-1: "leave this id alone", and never a valid id

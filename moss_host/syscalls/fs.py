@@ -24,6 +24,7 @@ from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPL
                               vfs_symlink, vfs_unlink)
 from moss_host.proc.signals import SIGPIPE, send_signal
 
+from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
 from .table import syscall
 
 AT_FDCWD = -100

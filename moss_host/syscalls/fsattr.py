@@ -18,7 +18,7 @@ from moss_host.fs.file import InodeFile, OpenFile
 from moss_host.fs.path import Walker
 from moss_host.fs.vfs import MAY_WRITE, Location, now_ns, permission, vfs_link
 
-from .args import c_int
+from .args import CStr, Fd, Hex, Int, Ptr, UInt, c_int
 from .fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, _dir_start, _fs_cred, _path_arg, _resolve_at,
                  _s64, _u32)
 from .table import syscall

@@ -7,6 +7,7 @@ import struct
 from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
+from .args import Hex, Int, Ptr, Size, UInt
 from .table import syscall
 
 SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")     # struct sysinfo on a 64-bit kernel: 112 bytes

@@ -10,6 +10,7 @@ from moss_host.mm.page_cache import file_version
 from moss_host.mm.shmem import SharedAnon
 from moss_host.mm.writeback import sync_files, write_back
 
+from .args import Fd, Hex, Int, Ptr, Size
 from .table import syscall
 
 PROT_GROWSDOWN = 0x01000000

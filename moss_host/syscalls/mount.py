@@ -31,6 +31,7 @@ from moss_host.fs.path import Walker
 from moss_host.fs.stat import major, minor
 from moss_host.fs.vfs import Location, Mount, PATH_MAX
 
+from .args import CStr, Fd, Hex, Ptr
 from .fs import _fs_cred, _path_arg
 from .table import syscall
 

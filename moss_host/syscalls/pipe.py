@@ -10,6 +10,7 @@ from moss_host.errors import EINVAL, Errno
 from moss_host.fs.file import O_CLOEXEC, O_DIRECT, O_NONBLOCK
 from moss_host.fs.pipe import Pipe
 
+from .args import Hex, Ptr
 from .table import syscall
 
 FDS = struct.Struct("<ii")

@@ -25,6 +25,7 @@ from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.proc.task import State
 
+from .args import Int, Ptr, Size, UInt
 from .table import syscall
 
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20

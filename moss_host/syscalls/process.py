@@ -9,7 +9,7 @@ from moss_host.errors import EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc import lifecycle
 from moss_host.proc.task import State, TaskExit
 
-from .args import c_int
+from .args import CStr, Hex, Int, Ptr, Size, UInt, c_int
 from .table import syscall
 
 RSEQ_MIN_SIZE = 32

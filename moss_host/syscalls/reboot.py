@@ -21,6 +21,7 @@ import logging
 from moss_host.errors import EINVAL, EPERM, Errno
 from moss_host.proc.task import TaskExit
 
+from .args import Hex, Ptr
 from .table import syscall
 
 log = logging.getLogger("moss.reboot")

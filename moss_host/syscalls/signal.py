@@ -13,6 +13,7 @@ from moss_host.proc import signals as S
 from moss_host.proc.sigframe import SIGINFO_SIZE, pack_siginfo
 from moss_host.proc.waitq import WaitQueue
 
+from .args import Int, Ptr, Size
 from .table import syscall
 
 SIGSET_SIZE = 8

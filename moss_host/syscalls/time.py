@@ -19,6 +19,7 @@ from moss_host.fs.fdtable import fd_arg
 from moss_host.proc.signals import SI_KERNEL, SIGALRM, SIGPROF, SIGVTALRM, SigInfo, send_signal
 from moss_host.proc.task import State
 
+from .args import Hex, Int, Ptr
 from .table import syscall
 
 # Linux clock ids -> the host clock that answers them (CPU-time clocks use the host

@@ -9,7 +9,7 @@ from moss_host.proc import signals
 from moss_host.proc.wait import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
                                  WUNTRACED, Selector, __WALL, __WCLONE, __WNOTHREAD, wait_for_child)
 
-from .args import c_int, c_uint
+from .args import Hex, Int, Ptr, c_int, c_uint
 from .table import syscall
 
 WAIT4_OPTIONS = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL
