@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from moss_host.cred import Creds
 from moss_host.errors import ERESTARTSYS, KernelPanic
 from moss_host.machine.boot_tables import write_boot_tables
 from moss_host.machine.mailbox import Mailbox, new_context
@@ -22,7 +23,7 @@ from moss_host.mm.writeback import write_back
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
 from moss_host.proc.cpu import Cpu
-from moss_host.proc.task import Creds, State, Task
+from moss_host.proc.task import State, Task
 from moss_host.syscalls import load_all
 from moss_host.syscalls.trace import Tracer
 

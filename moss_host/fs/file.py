@@ -16,11 +16,12 @@ import stat as S
 import struct
 from typing import Awaitable, Callable, Optional
 
+from ..cred import Cred
 from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
 from .path import Parent, Walker
 from .stat import Stat, major, minor
-from .vfs import (MAY_READ, MAY_WRITE, Cred, FsContext, Location, child_of, path_of, permission,
+from .vfs import (MAY_READ, MAY_WRITE, FsContext, Location, child_of, path_of, permission,
                   vfs_create)
 
 O_ACCMODE = 0o3

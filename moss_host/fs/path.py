@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ..cred import Cred
 from ..errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, Errno
-from .vfs import MAY_EXEC, PATH_MAX, Cred, FsContext, Location, child_of, parent_of, permission
+from .vfs import MAY_EXEC, PATH_MAX, FsContext, Location, child_of, parent_of, permission
 
 MAXSYMLINKS = 40
 _SELF = (b"", b".")            # a last component that names the directory itself

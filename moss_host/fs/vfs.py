@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Optional
 
+from ..cred import Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EPERM, EROFS, EXDEV, Errno)
 from .stat import Stat, makedev
@@ -47,17 +48,6 @@ def now_ns() -> int:
 
 
 # ---------------------------------------------------------------- credentials
-
-@dataclass(frozen=True)
-class Cred:
-    """The identity a filesystem operation is checked against (Linux's fsuid/fsgid + groups)."""
-    uid: int
-    gid: int
-    groups: tuple = ()
-
-    def in_group(self, gid: int) -> bool:
-        return gid == self.gid or gid in self.groups
-
 
 def permission(inode: "Inode", cred: Optional[Cred], mask: int) -> None:
     """Raise EACCES unless `cred` may access `inode` for `mask` (MAY_READ|MAY_WRITE|MAY_EXEC).

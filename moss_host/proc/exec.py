@@ -175,9 +175,10 @@ def read_executable(fs, path: bytes, creds) -> bytes:
     """The bytes of the program at path, checked like execve does (EACCES unless regular and executable)."""
     from moss_host.errors import EACCES
     from moss_host.fs.path import lookup
-    from moss_host.fs.vfs import MAY_EXEC, Cred, permission
+    from moss_host.cred import fs_cred
+    from moss_host.fs.vfs import MAY_EXEC, permission
 
-    cred = Cred(*creds.fs_ids, tuple(creds.groups))
+    cred = fs_cred(creds)
     loc = lookup(fs, path, cred=cred)
     inode = loc.inode
     if not inode.is_reg or getattr(loc.mount, "mnt_flags", 0) & MS_NOEXEC:

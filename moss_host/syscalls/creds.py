@@ -1,9 +1,8 @@
 """Identity syscalls: set*uid/set*gid, getres*id, get/setgroups, setfsuid/setfsgid.
 
-Linux's kernel/sys.c and kernel/groups.c rules. "Capable" (CAP_SETUID/CAP_SETGID) means
-euid 0, which is exact for a task without file capabilities or securebits: a root task
-that moves its euid away from 0 loses its effective capabilities, and gets them back
-when it returns (it may, while one of its uids is still 0).
+Linux's kernel/sys.c and kernel/groups.c rules. CAP_SETUID/CAP_SETGID are cred.capable():
+euid 0 (a root task that moves its euid away from 0 may come back while one of its uids
+is still 0, and has its capabilities again).
 
 Each call builds a new Creds and installs it in one assignment (commit_creds), so a
 failed call changes nothing. The filesystem uid follows the effective uid on every
@@ -14,6 +13,7 @@ and the file syscalls act as the effective ids.
 import struct
 from dataclasses import replace
 
+from moss_host.cred import capable
 from moss_host.errors import EFAULT, EINVAL, EPERM, Errno
 
 from .args import Int, Ptr, UInt, c_int
@@ -25,10 +25,6 @@ NGROUPS_MAX = 65536
 
 def _id(raw: int) -> int:
     return raw & 0xFFFF_FFFF
-
-
-def _capable(task) -> bool:
-    return task.creds.euid == 0
 
 
 def _fsuid(creds) -> int:
@@ -60,7 +56,7 @@ async def setuid(task, uid: "UInt") -> int:
     if uid == NO_ID:
         raise Errno(EINVAL)
     old, new = task.creds, _copy(task)
-    if _capable(task):
+    if capable(task.creds):
         new.uid = new.suid = uid
     elif uid not in (old.uid, old.suid):
         raise Errno(EPERM)
@@ -75,7 +71,7 @@ async def setreuid(task, ruid: "UInt", euid: "UInt") -> int:
     when the real uid is set or the effective one moves away from the old real uid."""
     ruid, euid = _id(ruid), _id(euid)
     old, new = task.creds, _copy(task)
-    cap = _capable(task)
+    cap = capable(task.creds)
     if ruid != NO_ID:
         if ruid not in (old.uid, old.euid) and not cap:
             raise Errno(EPERM)
@@ -98,7 +94,7 @@ async def setresuid(task, ruid: "UInt", euid: "UInt", suid: "UInt") -> int:
     current = (old.uid, old.euid, old.suid)
     if all(w == NO_ID or w == c for w, c in zip(wanted, current)):
         return 0
-    if not _capable(task) and any(w != NO_ID and w not in current for w in wanted):
+    if not capable(task.creds) and any(w != NO_ID and w not in current for w in wanted):
         raise Errno(EPERM)
     new = _copy(task)
     for attr, w in zip(("uid", "euid", "suid"), wanted):
@@ -126,7 +122,7 @@ async def setfsuid(task, uid: "UInt") -> int:
     uid = _id(uid)
     if uid == NO_ID:
         return previous
-    if uid in (old.uid, old.euid, old.suid, previous) or _capable(task):
+    if uid in (old.uid, old.euid, old.suid, previous) or capable(task.creds):
         _commit(task, _copy(task), fsuid=uid, fsgid=_fsgid(old))
     return previous
 
@@ -140,7 +136,7 @@ async def setgid(task, gid: "UInt") -> int:
     if gid == NO_ID:
         raise Errno(EINVAL)
     old, new = task.creds, _copy(task)
-    if _capable(task):
+    if capable(task.creds):
         new.gid = new.sgid = gid
     elif gid not in (old.gid, old.sgid):
         raise Errno(EPERM)
@@ -154,7 +150,7 @@ async def setregid(task, rgid: "UInt", egid: "UInt") -> int:
     """setreuid's rules for the real and effective gids."""
     rgid, egid = _id(rgid), _id(egid)
     old, new = task.creds, _copy(task)
-    cap = _capable(task)
+    cap = capable(task.creds)
     if rgid != NO_ID:
         if rgid not in (old.gid, old.egid) and not cap:
             raise Errno(EPERM)
@@ -177,7 +173,7 @@ async def setresgid(task, rgid: "UInt", egid: "UInt", sgid: "UInt") -> int:
     current = (old.gid, old.egid, old.sgid)
     if all(w == NO_ID or w == c for w, c in zip(wanted, current)):
         return 0
-    if not _capable(task) and any(w != NO_ID and w not in current for w in wanted):
+    if not capable(task.creds) and any(w != NO_ID and w not in current for w in wanted):
         raise Errno(EPERM)
     new = _copy(task)
     for attr, w in zip(("gid", "egid", "sgid"), wanted):
@@ -204,7 +200,7 @@ async def setfsgid(task, gid: "UInt") -> int:
     gid = _id(gid)
     if gid == NO_ID:
         return previous
-    if gid in (old.gid, old.egid, old.sgid, previous) or _capable(task):
+    if gid in (old.gid, old.egid, old.sgid, previous) or capable(task.creds):
         _commit(task, _copy(task), fsuid=_fsuid(old), fsgid=gid)
     return previous
 
@@ -229,7 +225,7 @@ async def getgroups(task, size: "Int", grouplist: "Ptr") -> int:
 @syscall("setgroups")
 async def setgroups(task, size: "Int", grouplist: "Ptr") -> int:
     """Replace the supplementary groups (root only); Linux keeps them sorted."""
-    if not _capable(task):
+    if not capable(task.creds):
         raise Errno(EPERM)
     size = c_int(size)
     if not 0 <= size <= NGROUPS_MAX:

@@ -12,6 +12,7 @@ import stat as S
 import struct
 
 from moss_host.addr import USER_VA_END
+from moss_host.cred import Cred, capable, fs_cred
 from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, EPIPE, ERANGE, EROFS, ESPIPE,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
@@ -20,7 +21,7 @@ from moss_host.fs.file import (FASYNC, O_APPEND, O_CLOEXEC, O_NONBLOCK, SEEK_MAX
 from moss_host.fs.path import Walker
 from moss_host.fs.stat import Stat
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
-                              Cred, Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
+                              Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
                               vfs_symlink, vfs_unlink)
 from moss_host.proc.signals import SIGPIPE, send_signal
 
@@ -69,23 +70,9 @@ def _u32(raw: int) -> int:
     return raw & 0xFFFF_FFFF
 
 
-_CREDS: dict[tuple, Cred] = {}      # (fsuid, fsgid, groups) -> Cred: a process has few identities
-
-
 def _fs_cred(task) -> Cred:
-    """Who file operations act as: the fs ids (setfsuid/setfsgid), which follow the
-    effective ids unless set apart.
-
-    Cred is immutable, so one per identity is shared (building the frozen dataclass on
-    every path syscall cost about as much as a path component's lookup)."""
-    c = task.creds
-    key = (*c.fs_ids, tuple(c.groups))
-    cred = _CREDS.get(key)
-    if cred is None:
-        if len(_CREDS) >= 256:
-            _CREDS.clear()
-        cred = _CREDS[key] = Cred(*key)
-    return cred
+    """Who file operations of task act as (its fs ids and groups)."""
+    return fs_cred(task.creds)
 
 
 def _file(task, fd: int) -> OpenFile:
@@ -566,7 +553,7 @@ async def mknodat(task, dirfd: "Fd", path: "CStr", mode: "Hex", dev: "Hex") -> i
     name = _path_arg(task, path)
     cred = _fs_cred(task)
     parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and task.creds.euid != 0:
+    if kind in (S.S_IFCHR, S.S_IFBLK) and not capable(task.creds):
         raise Errno(EPERM)              # CAP_MKNOD
     vfs_create(parent.dir, parent.name, (kind or S.S_IFREG) | (mode & 0o7777 & ~task.fs.umask), cred,
                rdev=_u32(dev) if kind in (S.S_IFCHR, S.S_IFBLK) else 0, slash=parent.slash)
@@ -686,7 +673,7 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
         pipe = getattr(f, "pipe", None)
         if pipe is None:
             raise Errno(EBADF)
-        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(_u32(arg), task.creds.euid == 0)
+        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(_u32(arg), capable(task.creds))
     if cmd == F_GETOWN:
         return 0
     if cmd == F_SETOWN:

@@ -4,13 +4,13 @@ sync family.
 Each follows Linux's fs/open.c, fs/attr.c, fs/utimes.c and fs/namei.c: arguments are
 checked in the same order, so the same errno wins. The common shape is
   look the file up -> mnt_want_write (EROFS) -> setattr_prepare (EPERM/EACCES) -> change.
-"Capable" here means euid 0: our tasks carry no capability sets, and a root task that
-lowers its euid loses its effective capabilities in Linux too.
+CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_* are cred.capable() (euid 0).
 """
 
 import stat as S
 import struct
 
+from moss_host.cred import capable
 from moss_host.errors import (EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, EOPNOTSUPP, EPERM, EROFS,
                               ESPIPE, EXDEV, Errno)
 from moss_host.fs.fdtable import fd_arg
@@ -44,14 +44,9 @@ NO_CHANGE = 0xFFFF_FFFF                     # (uid_t)-1 / (gid_t)-1: leave it as
 
 # ---------------------------------------------------------------- helpers
 
-def _capable(task) -> bool:
-    """CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_DAC_*: held exactly while the effective uid is 0."""
-    return task.creds.euid == 0
-
-
 def _owner_or_capable(task, inode) -> bool:
     """inode_owner_or_capable: the file's owner (by fsuid) or CAP_FOWNER."""
-    return _capable(task) or _fs_cred(task).uid == inode.uid
+    return capable(task.creds) or _fs_cred(task).uid == inode.uid
 
 
 def _want_write(loc: Location) -> None:
@@ -81,7 +76,7 @@ def _chmod(task, target, mode: int) -> None:
     when the caller is not in the file's group and lacks CAP_FSETID."""
     if not isinstance(target, Location):
         st = target.stat()
-        if not _capable(task) and _fs_cred(task).uid != st.st_uid:
+        if not capable(task.creds) and _fs_cred(task).uid != st.st_uid:
             raise Errno(EPERM)
         return                          # pipes and sockets: nothing kept to change
     _want_write(target)
@@ -89,7 +84,7 @@ def _chmod(task, target, mode: int) -> None:
     if not _owner_or_capable(task, inode):
         raise Errno(EPERM)
     mode &= 0o7777
-    if mode & S.S_ISGID and not _capable(task) and not _fs_cred(task).in_group(inode.gid):
+    if mode & S.S_ISGID and not capable(task.creds) and not _fs_cred(task).in_group(inode.gid):
         mode &= ~S.S_ISGID
     inode.setattr(mode=mode)
 
@@ -121,10 +116,10 @@ def _chown(task, target, uid: int, gid: int) -> None:
         inode = target.inode
         owner, group, mode = inode.uid, inode.gid, inode.mode
     cred = _fs_cred(task)
-    capable = _capable(task)
-    if uid != NO_CHANGE and not capable and not (cred.uid == owner and uid == owner):
+    privileged = capable(task.creds)
+    if uid != NO_CHANGE and not privileged and not (cred.uid == owner and uid == owner):
         raise Errno(EPERM)
-    if gid != NO_CHANGE and not capable and not (cred.uid == owner and (gid == group or cred.in_group(gid))):
+    if gid != NO_CHANGE and not privileged and not (cred.uid == owner and (gid == group or cred.in_group(gid))):
         raise Errno(EPERM)
     if not isinstance(target, Location):
         return
@@ -219,7 +214,7 @@ async def utimensat(task, dirfd: "Fd", path: "CStr", times: "Ptr", flags: "Hex")
 
 def _kill_suid_on_write(task, inode) -> None:
     """file_remove_privs for a size change by someone without CAP_FSETID."""
-    if _capable(task) or not inode.is_reg:
+    if capable(task.creds) or not inode.is_reg:
         return
     kill = inode.mode & S.S_ISUID
     if inode.mode & S.S_ISGID and inode.mode & S.S_IXGRP:
@@ -319,7 +314,7 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
         raise Errno(EINVAL)
     old_name = _path_arg(task, oldpath, empty_ok=bool(flags & AT_EMPTY_PATH))
     new_name = _path_arg(task, newpath)
-    if flags & AT_EMPTY_PATH and not _capable(task):
+    if flags & AT_EMPTY_PATH and not capable(task.creds):
         raise Errno(ENOENT)             # linking an fd by "" needs CAP_DAC_READ_SEARCH
     old = _resolve_at(task, olddirfd, old_name, follow=bool(flags & AT_SYMLINK_FOLLOW))
     if not isinstance(old, Location):

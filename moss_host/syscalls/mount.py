@@ -23,6 +23,7 @@ import os
 import stat as S
 import struct
 
+from moss_host.cred import capable
 from moss_host.errors import (EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ELOOP, ENODEV, ENOSYS, ENOTBLK, ENOTDIR, ENXIO,
                               EPERM, Errno)
 from moss_host.fs.blockdev import BlockDevice, BlockDeviceError
@@ -72,11 +73,6 @@ SB_FLAG_OPTIONS = {"ro", "rw", "sync", "async", "dirsync", "mand", "nomand", "la
 
 
 # ---------------------------------------------------------------- helpers
-
-def _capable(task) -> bool:
-    """CAP_SYS_ADMIN: held exactly while the effective uid is 0."""
-    return task.creds.euid == 0
-
 
 def _string_arg(task, ua: int, limit: int = PATH_MAX) -> bytes | None:
     """copy_mount_string: NULL stays None; EFAULT for a bad pointer."""
@@ -367,7 +363,7 @@ async def mount(task, source: "CStr", target: "CStr", fstype: "CStr", flags: "He
         flags &= ~MS_MGC_MSK
     if flags & MS_NOUSER:
         raise Errno(EINVAL)
-    if not _capable(task):
+    if not capable(task.creds):
         raise Errno(EPERM)
     ns = task.fs.ns
     if flags & (MS_REMOUNT | MS_BIND) == MS_REMOUNT | MS_BIND:
@@ -519,7 +515,7 @@ async def umount2(task, target: "CStr", flags: "Hex") -> int:
     if flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW):
         raise Errno(EINVAL)
     where = _resolve(task, _path_arg(task, target), follow=not flags & UMOUNT_NOFOLLOW)
-    if not _capable(task):
+    if not capable(task.creds):
         raise Errno(EPERM)
     m = where.mount
     if where.dentry is not m.root or m.parent is None:

@@ -25,7 +25,7 @@ from moss_host.fs.vfs import FsContext, MountTable, vfs_create, vfs_mkdir, vfs_s
 from moss_host.syscalls import fs as sysfs  # noqa: F401  (registers the handlers)
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
-from moss_host.proc.task import Creds
+from moss_host.cred import Creds
 from tests.covers import covers
 
 AT_FDCWD = 0xFFFF_FF9C                  # -100 as the low 32 bits of x0

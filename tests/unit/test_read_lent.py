@@ -17,7 +17,7 @@ from moss_host.mm.vma import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, 
 from moss_host.syscalls import fs as sysfs, fsattr  # noqa: F401  (registers the handlers)
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
-from moss_host.proc.task import Creds
+from moss_host.cred import Creds
 
 RAM = 32 << 20
 BASE = 0x40_0000
