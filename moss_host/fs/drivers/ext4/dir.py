@@ -58,7 +58,7 @@ def has_tail(buf: bytes) -> bool:
     return inode == 0 and rec_len == TAIL_SIZE and name_len == 0 and ft == TAIL_FT
 
 
-def entries(buf: bytes, filetype: bool = True) -> Iterator[Dirent]:
+def entries(buf: bytes | bytearray, filetype: bool = True) -> Iterator[Dirent]:
     """Every record of a block, free ones included (inode 0), the checksum tail excluded.
     Stops at a malformed rec_len rather than looping (a corrupt block reads as shorter)."""
     off, end = 0, len(buf)
@@ -107,7 +107,7 @@ def new_dir_block(ino: int, parent: int, bs: int, csum: bool, filetype: bool = T
     return buf
 
 
-def find_space(buf: bytes, name_len: int) -> tuple[int, int] | None:
+def find_space(buf: bytes | bytearray, name_len: int) -> tuple[int, int] | None:
     """Where a new record of name_len fits: (offset of the record to reuse or split, its new
     rec_len if split else 0), or None."""
     need = rec_len_needed(name_len)
@@ -120,7 +120,7 @@ def find_space(buf: bytes, name_len: int) -> tuple[int, int] | None:
     return None
 
 
-def largest_space(buf: bytes) -> int:
+def largest_space(buf: bytes | bytearray) -> int:
     """The longest record that find_space could place in this block (0 if none)."""
     best = 0
     for d in entries(buf):
@@ -165,7 +165,7 @@ def retarget(buf: bytearray, name: bytes, inode: int, ft: int) -> bool:
 
 # ---------------------------------------------------------------- htree
 
-def is_dx_node(buf: bytes, block_index: int) -> bool:
+def is_dx_node(buf: bytes | bytearray, block_index: int) -> bool:
     """Is this block of an indexed directory an index node (not a leaf)?"""
     if block_index == 0:
         return True

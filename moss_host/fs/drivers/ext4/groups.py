@@ -46,6 +46,29 @@ def _split(name: str) -> tuple[str, str, int]:
 class GroupDesc:
     """One decoded descriptor; 64-bit values are exposed as combined properties."""
 
+    # The fields of _LO and _HI, set by their unpack (test_ext4_layout_fields keeps them in step);
+    # the _HI ones are 0 on a 32-byte descriptor.
+    bg_block_bitmap_lo: int
+    bg_inode_bitmap_lo: int
+    bg_inode_table_lo: int
+    bg_free_blocks_count_lo: int
+    bg_free_inodes_count_lo: int
+    bg_used_dirs_count_lo: int
+    bg_flags: int
+    bg_block_bitmap_csum_lo: int
+    bg_inode_bitmap_csum_lo: int
+    bg_itable_unused_lo: int
+    bg_checksum: int
+    bg_block_bitmap_hi: int
+    bg_inode_bitmap_hi: int
+    bg_inode_table_hi: int
+    bg_free_blocks_count_hi: int
+    bg_free_inodes_count_hi: int
+    bg_used_dirs_count_hi: int
+    bg_itable_unused_hi: int
+    bg_block_bitmap_csum_hi: int
+    bg_inode_bitmap_csum_hi: int
+
     def __init__(self, raw: bytes, wide: bool):
         self.wide = wide
         self.raw = bytearray(raw)
@@ -146,7 +169,7 @@ class GroupTable:
         """Blocks inside group g used by metadata: its superblock/GDT copies, and any group's
         bitmaps and inode table that flex_bg placed there (what ext4_init_block_bitmap marks)."""
         start, n = self.group_start(g), self.blocks_in_group(g)
-        used = []
+        used: list[int] = []
         if has_super_backup(self.sb, g):
             used += range(start, start + 1 + self.gdt_blocks + self.sb.s_reserved_gdt_blocks)
         itable_blocks = -(-self.sb.s_inodes_per_group * self.sb.inode_size // self.bs)
@@ -157,7 +180,7 @@ class GroupTable:
         return used
 
 
-def bitmap_csum(sb: SuperBlockData, bitmap: bytes, nbits: int) -> int:
+def bitmap_csum(sb: SuperBlockData, bitmap: bytes | bytearray, nbits: int) -> int:
     """ext4_inode_bitmap_csum_set / ext4_block_bitmap_csum_set: crc32c over the used bits' bytes."""
     return crc32c(sb.csum_seed, bytes(bitmap[:nbits // 8]))
 

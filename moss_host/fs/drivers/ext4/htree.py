@@ -140,7 +140,7 @@ class DxNode:
     entries: list[tuple[int, int]]
 
     @classmethod
-    def parse(cls, lblk: int, buf: bytes, count_offset: int) -> "DxNode":
+    def parse(cls, lblk: int, buf: bytes | bytearray, count_offset: int) -> "DxNode":
         limit, count = struct.unpack_from("<HH", buf, count_offset)
         if count > limit or count_offset + 8 * limit > len(buf):
             raise Errno(EIO, "ext4: corrupt htree index node")
@@ -203,7 +203,7 @@ class DirIO:
         return self.csum_seed is not None
 
 
-def hash_version(root: bytes, s_flags: int) -> int:
+def hash_version(root: bytes | bytearray, s_flags: int) -> int:
     """The directory's hash (dx_root_info.hash_version), made unsigned when s_flags says so."""
     version = root[ROOT_INFO + 4]
     if version <= DX_HASH_TEA and s_flags & EXT2_FLAGS_UNSIGNED_HASH:

@@ -64,6 +64,32 @@ class DiskInode:
     """A decoded inode record. Attributes are the kernel's field names; times are exposed
     in nanoseconds as atime_ns/mtime_ns/ctime_ns/crtime_ns."""
 
+    # The fields of _BASE, set by _BASE.unpack (test_ext4_layout_fields keeps the two in step).
+    i_mode: int
+    i_uid: int
+    i_size_lo: int
+    i_atime: int
+    i_ctime: int
+    i_mtime: int
+    i_dtime: int
+    i_gid: int
+    i_links_count: int
+    i_blocks_lo: int
+    i_flags: int
+    i_block: bytes
+    i_generation: int
+    i_file_acl_lo: int
+    i_size_high: int
+    l_i_blocks_high: int
+    l_i_file_acl_high: int
+    l_i_uid_high: int
+    l_i_gid_high: int
+    l_i_checksum_lo: int
+    # Times in nanoseconds, decoded from i_*time and their *_extra fields.
+    atime_ns: int
+    ctime_ns: int
+    mtime_ns: int
+
     def __init__(self, raw: bytes, huge_file: bool):
         self.raw = bytearray(raw)
         self.huge_file = huge_file

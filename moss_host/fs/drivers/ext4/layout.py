@@ -9,7 +9,7 @@ class Layout:
     def __init__(self, fields: list[tuple[str, int, str]]):
         self.fields = [(name, off, struct.Struct("<" + fmt)) for name, off, fmt in fields]
 
-    def unpack(self, obj: object, buf: bytes, base: int = 0) -> None:
+    def unpack(self, obj: object, buf: bytes | bytearray, base: int = 0) -> None:
         """Set obj.<field> from buf (single values unpacked, arrays as tuples)."""
         for name, off, st in self.fields:
             vals = st.unpack_from(buf, base + off)

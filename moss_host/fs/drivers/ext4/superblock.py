@@ -103,6 +103,52 @@ def now_seconds() -> int:
 class SuperBlockData:
     """The decoded superblock plus its raw 1024 bytes."""
 
+    # The fields of _LAYOUT, set by _LAYOUT.unpack (test_ext4_layout_fields keeps the two in step).
+    s_inodes_count: int
+    s_blocks_count_lo: int
+    s_r_blocks_count_lo: int
+    s_free_blocks_count_lo: int
+    s_free_inodes_count: int
+    s_first_data_block: int
+    s_log_block_size: int
+    s_log_cluster_size: int
+    s_blocks_per_group: int
+    s_clusters_per_group: int
+    s_inodes_per_group: int
+    s_mtime: int
+    s_wtime: int
+    s_mnt_count: int
+    s_max_mnt_count: int
+    s_magic: int
+    s_state: int
+    s_errors: int
+    s_rev_level: int
+    s_first_ino: int
+    s_inode_size: int
+    s_feature_compat: int
+    s_feature_incompat: int
+    s_feature_ro_compat: int
+    s_uuid: bytes
+    s_volume_name: bytes
+    s_reserved_gdt_blocks: int
+    s_journal_inum: int
+    s_last_orphan: int
+    s_hash_seed: tuple[int, ...]
+    s_def_hash_version: int
+    s_desc_size: int
+    s_first_meta_bg: int
+    s_blocks_count_hi: int
+    s_r_blocks_count_hi: int
+    s_free_blocks_count_hi: int
+    s_min_extra_isize: int
+    s_want_extra_isize: int
+    s_flags: int
+    s_log_groups_per_flex: int
+    s_checksum_type: int
+    s_kbytes_written: int
+    s_checksum_seed: int
+    s_checksum: int
+
     def __init__(self, raw: bytes):
         self.raw = bytearray(raw)
         _LAYOUT.unpack(self, self.raw)
