@@ -3,8 +3,8 @@
  * the core-dump flag), a stop (SIGTSTP, then SIGKILL) and ignored ones (SIGCHLD, SIGURG,
  * SIGWINCH, SIGCONT: the child goes on and exits 0). The core flag appears only once the
  * child has raised RLIMIT_CORE above 0, as on Linux. SIGTSTP is ignored when the process
- * group is orphaned (as the group of a child of init is). moss-py only: under qemu-aarch64 the
- * core flag depends on the host's limits. */
+ * group is orphaned (as the group of a child of init is). Compared with Linux booted in QEMU
+ * (under qemu-aarch64 the core flag would depend on the host's limits and core_pattern). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +15,16 @@
 
 int main(void)
 {
+    /* Start from the dispositions Linux gives a fresh process, whatever started us: an
+     * interactive shell (the Linux oracle's console) leaves SIGQUIT ignored in its children,
+     * and an ignored disposition survives fork and exec. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < 32; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+
     static const int sigs[] = { SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGQUIT, SIGABRT, SIGSEGV, SIGILL, SIGFPE,
                                 SIGBUS, SIGTRAP, SIGSYS, SIGXCPU, SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGSTOP, SIGTSTP };
     for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {

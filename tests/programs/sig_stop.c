@@ -41,6 +41,21 @@ static void describe(const char *what, int st)
         printf("%s: exited %d\n", what, WEXITSTATUS(st));
 }
 
+/* Linux sends a continued child's CLD_CONTINUED SIGCHLD only when that child next runs
+ * (get_signal), so waitpid(WCONTINUED) may return first; and a SIGCHLD still pending when the
+ * next stop sends one merges with it (standard signals do not queue). Wait until the handler
+ * has seen `n` reports, so the codes printed do not depend on the scheduler. */
+static void await_chld(int n)
+{
+    sigset_t s, o;
+    sigemptyset(&s);
+    sigaddset(&s, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &s, &o);
+    while (chld_n < n)
+        sigsuspend(&o);
+    sigprocmask(SIG_SETMASK, &o, NULL);
+}
+
 static pid_t spawn_looper(void)
 {
     fflush(stdout);
@@ -83,6 +98,7 @@ int main(void)
     kill(c, SIGCONT);
     waitpid(c, &st, WCONTINUED);
     describe("after SIGCONT", st);
+    await_chld(2);                          /* CLD_STOPPED, CLD_CONTINUED */
     printf("nothing more to report: %d\n", waitpid(c, &st, WNOHANG | WUNTRACED | WCONTINUED));
     kill(c, SIGSTOP);
     waitpid(c, &st, WUNTRACED);

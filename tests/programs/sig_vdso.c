@@ -1,7 +1,8 @@
 /* The vDSO: AT_SYSINFO_EHDR points at an ELF shared object that exports
  * __kernel_rt_sigreturn@LINUX_2.6.39 (mov x8, #139; svc #0). glibc installs handlers
  * without SA_RESTORER, so a handler returns there; with SA_RESTORER (as musl does) it
- * returns to the restorer given. moss-py only: qemu-aarch64 7.2 maps no vDSO. */
+ * returns to the restorer given. Compared with Linux booted in QEMU: qemu-aarch64 7.2 maps
+ * no vDSO. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <execinfo.h>

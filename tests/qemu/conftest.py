@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,11 @@ def moss_run(*argv: str, stdin: bytes = b"", timeout: float = 120, image: Path |
 
 
 def qemu_user_run(program: str, *args: str, stdin: bytes = b"", timeout: float = 60) -> subprocess.CompletedProcess:
-    """The oracle for programs that do not exec: the same binary under qemu-aarch64 (host Linux)."""
+    """The oracle for programs that do not exec: the same binary under qemu-aarch64 (host Linux),
+    on a Cortex-A72 like moss-py's guest (qemu-aarch64's default CPU has SVE and other features
+    that change HWCAP, the signal frame and what glibc picks)."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "TERM": "linux"}
-    return subprocess.run(["qemu-aarch64", str(PROGRAMS / program), *args], input=stdin,
+    return subprocess.run(["qemu-aarch64", "-cpu", "cortex-a72", str(PROGRAMS / program), *args], input=stdin,
                           capture_output=True, timeout=timeout, env=env)
 
 
@@ -37,6 +40,32 @@ def built_image():
         pytest.fail("build/ is missing: run `just build` (the `just test` recipe does)")
 
 
-def qemu_processes_of(rundir_prefix: str = "moss-py-") -> list[str]:
-    out = subprocess.run(["pgrep", "-af", "qemu-system-aarch64"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if rundir_prefix in line]
+def qemu_started_by(host_pid: int) -> list[int]:
+    """Pids of the qemu-system-aarch64 processes that the moss-host process host_pid started
+    (its children: other tests' QEMUs, running at the same time, are not among them)."""
+    out = subprocess.run(["pgrep", "-P", str(host_pid), "-f", "qemu-system-aarch64"],
+                         capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def process_gone(pid: int) -> bool:
+    """The process has exited (no longer there, or a zombie nobody reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def cmdline_of(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+
+
+def wait_until(condition, timeout: float, step: float = 0.1) -> bool:
+    """Poll condition() until it is true (True) or timeout seconds have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
