@@ -37,7 +37,7 @@ from ..errors import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, Err
 from ..fs.file import O_NONBLOCK, OpenFile
 from ..fs.stat import Stat, makedev
 from ..fs.vfs import alloc_anon_dev
-from ..proc.waitq import WaitQueue
+from ..waitq import WaitQueue
 from .ldisc import LineDiscipline
 from .termios import (CBAUD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
                       TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2, TCSETSW,

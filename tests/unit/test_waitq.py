@@ -1,7 +1,7 @@
 """WaitQueue: conditions re-checked on wake-up, timeouts, cancellation."""
 import asyncio
 
-from moss_host.proc.waitq import WaitQueue
+from moss_host.waitq import WaitQueue
 
 
 def run(coro):
