@@ -24,6 +24,7 @@ from typing import Callable
 from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.proc.task import State
+from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, pack_timespec, timespec_valid
 
 from .args import Int, Ptr, Size, UInt
 from .table import syscall
@@ -37,10 +38,8 @@ POLLEX_SET = POLLPRI
 ALL_EVENTS = POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM | POLLWRBAND
 
 POLLFD = struct.Struct("<ihh")          # struct pollfd { int fd; short events; short revents; }
-TIMESPEC = struct.Struct("<qq")
 SIGSET_SIZE = 8
 UNCATCHABLE = (1 << (9 - 1)) | (1 << (19 - 1))      # SIGKILL, SIGSTOP: never blocked
-NSEC = 1_000_000_000
 
 
 # ---------------------------------------------------------------- readiness
@@ -135,9 +134,9 @@ class Timeout:
         self.write_back = False
         if ptr:
             sec, nsec = TIMESPEC.unpack(task.mm.read(ptr, TIMESPEC.size))    # EFAULT
-            if sec < 0 or not 0 <= nsec < NSEC:
+            if not timespec_valid(sec, nsec):
                 raise Errno(EINVAL)
-            self.deadline = asyncio.get_running_loop().time() + sec + nsec / NSEC
+            self.deadline = asyncio.get_running_loop().time() + sec + nsec / NSEC_PER_SEC
             self.write_back = bool(sec or nsec)     # Linux leaves a zero timeout alone
 
     def finish(self, task, result: int) -> int:
@@ -145,9 +144,8 @@ class Timeout:
         if not self.write_back:
             return result
         left = max(0.0, self.deadline - asyncio.get_running_loop().time())
-        ns = int(left * NSEC)
         try:
-            task.mm.write(self.ptr, TIMESPEC.pack(ns // NSEC, ns % NSEC))
+            task.mm.write(self.ptr, pack_timespec(int(left * NSEC_PER_SEC)))
         except Errno:
             if result == -ERESTARTNOHAND:
                 return -EINTR           # cannot update the timeout, so cannot restart

@@ -16,8 +16,11 @@ import time
 from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
-from moss_host.proc.signals import SI_KERNEL, SIGALRM, SIGPROF, SIGVTALRM, SigInfo, send_signal
+from moss_host.proc.itimers import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, process_timers
 from moss_host.proc.task import State
+from moss_host.waitq import wake_future
+from moss_host.uapi import (ITIMERVAL, NSEC_PER_SEC, TIMESPEC, USEC_PER_SEC, pack_timespec, pack_timeval,
+                            timespec_valid)
 
 from .args import Hex, Int, Ptr
 from .table import syscall
@@ -29,7 +32,6 @@ CLOCKS = {
     3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6, 7: time.CLOCK_BOOTTIME,
     8: time.CLOCK_REALTIME, 9: time.CLOCK_BOOTTIME, 11: time.CLOCK_TAI,
 }
-TIMESPEC = struct.Struct("<qq")
 
 
 def clock_ns(clockid: int) -> int:
@@ -42,7 +44,7 @@ def clock_ns(clockid: int) -> int:
 @syscall("clock_gettime")
 async def clock_gettime(task, clockid: "Int", tp: "Ptr") -> int:
     ns = clock_ns(clockid)
-    task.mm.write(tp, TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000))
+    task.mm.write(tp, pack_timespec(ns))
     return 0
 
 
@@ -61,7 +63,7 @@ async def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
 async def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
     ns = time.time_ns()
     if tv:
-        task.mm.write(tv, TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000 // 1000))
+        task.mm.write(tv, pack_timeval(ns))
     if tz:
         task.mm.write(tz, struct.pack("<ii", 0, 0))
     return 0
@@ -70,7 +72,7 @@ async def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
 # ---------------------------------------------------------------- sleeping
 
 TIMER_ABSTIME = 1
-NSEC = 1_000_000_000
+NSEC = NSEC_PER_SEC
 # Clocks clock_nanosleep can sleep on; the others: EOPNOTSUPP (no nsleep) or EINVAL (CPU time).
 SLEEP_CLOCKS = {0, 1, 7, 8, 9, 11}          # REALTIME, MONOTONIC, BOOTTIME, *_ALARM, TAI
 NO_SLEEP_CLOCKS = {4, 5, 6}                 # MONOTONIC_RAW and the coarse clocks
@@ -79,7 +81,7 @@ NO_SLEEP_CLOCKS = {4, 5, 6}                 # MONOTONIC_RAW and the coarse clock
 def _timespec_ns(task, ptr: int) -> int:
     """A struct timespec argument in ns: EFAULT if unreadable, EINVAL unless valid (timespec64_valid)."""
     sec, nsec = TIMESPEC.unpack(task.mm.read(ptr, TIMESPEC.size))
-    if sec < 0 or not 0 <= nsec < NSEC:
+    if not timespec_valid(sec, nsec):
         raise Errno(EINVAL)
     return sec * NSEC + nsec
 
@@ -88,16 +90,11 @@ async def _sleep_until(deadline: float) -> None:
     """Sleep until the loop time `deadline` (a loop timer; cancellable by a signal)."""
     loop = asyncio.get_running_loop()
     done = loop.create_future()
-    timer = loop.call_at(deadline, _resolve, done)
+    timer = loop.call_at(deadline, wake_future, done)
     try:
         await done
     finally:
         timer.cancel()
-
-
-def _resolve(fut: asyncio.Future) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 async def _relative_sleep(task, deadline: float, rem: int) -> int:
@@ -112,7 +109,7 @@ async def _relative_sleep(task, deadline: float, rem: int) -> int:
     left = max(0, int((deadline - asyncio.get_running_loop().time()) * NSEC))
     task.restart_block = lambda: _relative_sleep(task, deadline, rem)
     if rem:
-        task.mm.write(rem, TIMESPEC.pack(left // NSEC, left % NSEC))     # EFAULT wins, as in Linux
+        task.mm.write(rem, pack_timespec(left))     # EFAULT wins, as in Linux
     raise Errno(ERESTART_RESTARTBLOCK)
 
 
@@ -147,7 +144,7 @@ async def clock_nanosleep(task, clockid: "Int", flags: "Hex", req: "Ptr", rem: "
 @syscall("restart_syscall")
 async def restart_syscall(task) -> int:
     """Resume a sleep interrupted with -ERESTART_RESTARTBLOCK (nanosleep's time left); EINTR if none."""
-    resume = getattr(task, "restart_block", None)
+    resume = task.restart_block
     task.restart_block = None
     if resume is None:
         raise Errno(EINTR)
@@ -156,129 +153,8 @@ async def restart_syscall(task) -> int:
 
 # ---------------------------------------------------------------- interval timers
 
-ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
-ITIMERVAL = struct.Struct("<qqqq")      # it_interval {sec, usec}, it_value {sec, usec}
-USEC = 1_000_000
-TICK_NS = 4_000_000                     # Linux's TICK_NSEC at HZ=250 (Debian arm64)
-CPU_TICK = 0.004                        # how often armed CPU-time timers are checked (seconds)
-
-
-class ProcessTimers:
-    """A process's three interval timers (kept on its thread-group leader as task.itimer_real).
-
-    ITIMER_REAL is a loop timer: SIGALRM at `deadline` (loop time), then every `interval_ns`.
-    ITIMER_VIRTUAL (user CPU time, SIGVTALRM) and ITIMER_PROF (user + system CPU time,
-    SIGPROF) expire against the process's CPU clocks; while one is armed a loop timer checks
-    them every tick, as Linux's tick-based accounting does (so they fire up to a tick late).
-    """
-
-    def __init__(self, process):
-        self.process = process
-        self.deadline: float | None = None
-        self.interval_ns = 0
-        self.handle: asyncio.TimerHandle | None = None
-        self.cpu = {ITIMER_VIRTUAL: [0, None], ITIMER_PROF: [0, None]}  # which -> [interval_ns, expires_ns]
-        self.tick: asyncio.TimerHandle | None = None
-
-    # -- ITIMER_REAL
-    def remaining_ns(self) -> int:
-        if self.deadline is None:
-            return 0
-        left = int((self.deadline - asyncio.get_running_loop().time()) * NSEC)
-        return max(left, 1000)                  # an expired-but-pending timer shows 1 us, as Linux
-
-    def arm(self, value_ns: int, interval_ns: int) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
-        self.interval_ns = interval_ns
-        if value_ns == 0:
-            self.deadline = None
-            return
-        loop = asyncio.get_running_loop()
-        self.deadline = loop.time() + value_ns / NSEC
-        self.handle = loop.call_at(self.deadline, self._expire)
-
-    def _expire(self) -> None:
-        self.handle = None
-        if self.process.state is State.ZOMBIE:
-            self.deadline = None
-            return
-        if self.interval_ns:
-            loop = asyncio.get_running_loop()
-            step = self.interval_ns / NSEC
-            self.deadline += step
-            now = loop.time()
-            if self.deadline <= now:            # overrun (hrtimer_forward): skip to the next period
-                self.deadline += ((now - self.deadline) // step + 1) * step
-            self.handle = loop.call_at(self.deadline, self._expire)
-        else:
-            self.deadline = None
-        send_signal(self.process, SIGALRM, SigInfo(SIGALRM, SI_KERNEL))
-
-    # -- ITIMER_VIRTUAL / ITIMER_PROF
-    def cpu_ns(self, which: int) -> int:
-        """The process's user (VIRTUAL) or user + system (PROF) CPU time, the current slice included."""
-        process = self.process
-        kernel = getattr(process, "kernel", None)
-        threads = [t for t in kernel.tasks.values() if t.tgid == process.tgid] if kernel is not None else []
-        total = 0
-        for t in threads or [process]:
-            total += t.utime_ns + (t.stime_ns if which == ITIMER_PROF else 0)
-            cpu = t.on_cpu
-            if cpu is not None and not cpu.trapped and hasattr(cpu, "resumed_at"):
-                total += max(0, time.monotonic_ns() - cpu.resumed_at)      # running user code now
-        return total
-
-    def get_cpu(self, which: int) -> tuple[int, int]:
-        interval, expires = self.cpu[which]
-        if expires is None:
-            return interval, 0
-        left = expires - self.cpu_ns(which)
-        return interval, left if left > 0 else TICK_NS      # "about to fire"
-
-    def set_cpu(self, which: int, value_ns: int, interval_ns: int) -> None:
-        self.cpu[which] = [interval_ns, self.cpu_ns(which) + value_ns + TICK_NS if value_ns else None]
-        self._schedule_tick()
-
-    def _schedule_tick(self) -> None:
-        armed = any(expires is not None for _, expires in self.cpu.values())
-        if armed and self.tick is None:
-            self.tick = asyncio.get_running_loop().call_later(CPU_TICK, self._on_tick)
-        elif not armed and self.tick is not None:
-            self.tick.cancel()
-            self.tick = None
-
-    def _on_tick(self) -> None:
-        self.tick = None
-        if self.process.state is State.ZOMBIE:
-            return
-        for which, signo in ((ITIMER_VIRTUAL, SIGVTALRM), (ITIMER_PROF, SIGPROF)):
-            interval, expires = self.cpu[which]
-            if expires is not None and self.cpu_ns(which) >= expires:
-                self.cpu[which][1] = expires + interval if interval else None
-                send_signal(self.process, signo, SigInfo(signo, SI_KERNEL))
-        self._schedule_tick()
-
-
-def _process_timers(task) -> ProcessTimers:
-    """The timers of task's process (kept on the thread-group leader)."""
-    kernel = getattr(task, "kernel", None)
-    leader = kernel.tasks.get(task.tgid, task) if kernel is not None else task
-    if leader.itimer_real is None:
-        leader.itimer_real = ProcessTimers(leader)
-    return leader.itimer_real
-
-
 def _pack_itimerval(interval_ns: int, value_ns: int) -> bytes:
-    i_us, v_us = interval_ns // 1000, value_ns // 1000
-    return ITIMERVAL.pack(i_us // USEC, i_us % USEC, v_us // USEC, v_us % USEC)
-
-
-def _get(timers: ProcessTimers, which: int) -> tuple[int, int]:
-    if which == ITIMER_REAL:
-        return timers.interval_ns, timers.remaining_ns()
-    return timers.get_cpu(which)
+    return pack_timeval(interval_ns) + pack_timeval(value_ns)
 
 
 @syscall("getitimer")
@@ -287,7 +163,7 @@ async def getitimer(task, which: "Int", value: "Ptr") -> int:
     which = fd_arg(which)
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise Errno(EINVAL)
-    task.mm.write(value, _pack_itimerval(*_get(_process_timers(task), which)))
+    task.mm.write(value, _pack_itimerval(*process_timers(task).get(which)))
     return 0
 
 
@@ -299,18 +175,15 @@ async def setitimer(task, which: "Int", new: "Ptr", old: "Ptr") -> int:
     interval_ns = value_ns = 0
     if new:
         i_s, i_us, v_s, v_us = ITIMERVAL.unpack(task.mm.read(new, ITIMERVAL.size))
-        if min(i_s, v_s) < 0 or not (0 <= i_us < USEC and 0 <= v_us < USEC):
+        if min(i_s, v_s) < 0 or not (0 <= i_us < USEC_PER_SEC and 0 <= v_us < USEC_PER_SEC):
             raise Errno(EINVAL)
         interval_ns, value_ns = i_s * NSEC + i_us * 1000, v_s * NSEC + v_us * 1000
     which = fd_arg(which)
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         raise Errno(EINVAL)
-    timers = _process_timers(task)
-    previous = _get(timers, which)
-    if which == ITIMER_REAL:
-        timers.arm(value_ns, interval_ns)
-    else:
-        timers.set_cpu(which, value_ns, interval_ns)
+    timers = process_timers(task)
+    previous = timers.get(which)
+    timers.set(which, value_ns, interval_ns)
     if old:
         task.mm.write(old, _pack_itimerval(*previous))
     return 0
