@@ -92,7 +92,7 @@ class BlockDevice:
         self._pinned.add(blk)
         return buf
 
-    def write_block(self, blk: int, data: bytes) -> None:
+    def write_block(self, blk: int, data: bytes | bytearray) -> None:
         """Replace a whole block (shorter data is zero-padded)."""
         if len(data) > self.block_size:
             raise BlockDeviceError(EINVAL, f"write of {len(data)} bytes into one block")

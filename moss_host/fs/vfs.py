@@ -145,7 +145,11 @@ class Inode:
     drivers override what they support. Directory methods are only called on
     directories and after the VFS checked names, permissions and existence.
     """
-    size = 0
+
+    @property
+    def size(self) -> int:
+        """The content's length in bytes (st_size); drivers with contents override it."""
+        return 0
 
     def __init__(self, sb: Superblock, mode: int, uid: int = 0, gid: int = 0,
                  ino: Optional[int] = None, rdev: int = 0):

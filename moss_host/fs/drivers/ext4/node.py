@@ -117,13 +117,13 @@ class Ext4Inode(Inode):
 
     def _commit_map(self) -> None:
         """Rebuild the on-disk mapping from the runs; update i_block and i_blocks."""
-        goal = self._goal()
+        goal, runs = self._goal(), self.runs()
         alloc = lambda: self.fs.alloc.alloc_blocks(goal, 1)[0]  # noqa: E731
         if self.uses_extents:
-            root, used, contents, spare = build_extents(self._runs, self.bs, self._tree, alloc,
+            root, used, contents, spare = build_extents(runs, self.bs, self._tree, alloc,
                                                         self.fs.inode_seed(self))
         else:
-            root, used, contents, spare = build_blockmap(self._runs, self.bs, self._tree, alloc)
+            root, used, contents, spare = build_blockmap(runs, self.bs, self._tree, alloc)
         for blk, data in contents.items():
             self.fs.blockdev.write_block(blk, data)
         for blk in spare:
@@ -133,7 +133,7 @@ class Ext4Inode(Inode):
         self._update_blocks()
 
     def _update_blocks(self) -> None:
-        n = self._runs.mapped_blocks() + len(self._tree) + (1 if self.disk.file_acl else 0)
+        n = self.runs().mapped_blocks() + len(self._tree) + (1 if self.disk.file_acl else 0)
         self.disk.set_blocks_512(n * (self.bs // 512), self.bs)
 
     def _goal(self) -> int:
@@ -184,7 +184,7 @@ class Ext4Inode(Inode):
         return done
 
     def _write_blocks(self, offset: int, data: bytes) -> int:
-        bs, runs, dev = self.bs, self._runs, self.fs.blockdev
+        bs, runs, dev = self.bs, self.runs(), self.fs.blockdev
         end = offset + len(data)
         lblk = offset // bs
         done = 0
@@ -218,7 +218,8 @@ class Ext4Inode(Inode):
 
     def _allocate(self, lblk: int, last: int) -> tuple[int, int]:
         """Allocate blocks for the hole starting at lblk (up to `last` or the next mapped block)."""
-        nxt = self._runs.next_mapped(lblk)
+        runs = self.runs()
+        nxt = runs.next_mapped(lblk)
         want = (min(nxt, last + 1) if nxt is not None else last + 1) - lblk
         # Keep room for the mapping blocks these data blocks may need (extent leaves and index
         # levels, or indirect blocks): running out while rebuilding the map would leave data
@@ -227,9 +228,9 @@ class Ext4Inode(Inode):
         want = min(want, self.fs.sbd.free_blocks_count - reserve)
         if want <= 0:
             raise Errno(ENOSPC)
-        goal = self._runs.last_pblk(lblk) or self._goal()
+        goal = runs.last_pblk(lblk) or self._goal()
         pblk, count = self.fs.alloc.alloc_blocks(goal, want)
-        self._runs.insert(lblk, pblk, count)
+        runs.insert(lblk, pblk, count)
         return pblk, count
 
     def truncate_data(self, size: int) -> None:
