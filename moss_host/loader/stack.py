@@ -30,9 +30,10 @@ import struct
 from dataclasses import dataclass
 
 from moss_host.addr import PAGE_SIZE, UA
+from moss_host.arch.arm64.sigframe import SIGNAL_MINSIGSTKSZ
 from moss_host.errors import E2BIG, Errno
 from moss_host.loader.auxv import (
-    ARM64_MINSIGSTKSZ, AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
+    AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_IGNORE, AT_MINSIGSTKSZ, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
     AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID,
 )
@@ -167,7 +168,7 @@ def build_initial_stack(stack_top: int, argv: list[bytes], envp: list[bytes],
 def standard_auxv(image: ElfImage, bias: int, interp_bias: int | None, hwcap: int,
                   uid: int, euid: int, gid: int, egid: int, secure: bool,
                   clktck: int = 100, pagesz: int = PAGE_SIZE, sysinfo_ehdr: int | None = None,
-                  minsigstksz: int | None = ARM64_MINSIGSTKSZ, hwcap2: int = 0,
+                  minsigstksz: int | None = SIGNAL_MINSIGSTKSZ, hwcap2: int = 0,
                   flags: int = 0) -> list[tuple[int, int]]:
     """The auxv create_elf_tables() writes for arm64 (Linux 6.1 order), without AT_NULL.
 

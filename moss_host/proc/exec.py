@@ -1,25 +1,34 @@
-"""Building a fresh process image: map an ELF (and its interpreter) into a new address space
-and lay out the initial stack, as Linux's load_elf_binary does.
+"""execve: build a fresh process image -- map an ELF (and its interpreter) into a new
+address space and lay out the initial stack, as Linux's load_elf_binary does -- then put
+it in place of the task's old one (exec_into).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from moss_host.addr import PAGE_SIZE, page_down, page_up
+from moss_host.arch.arm64.hwcap import HWCAP, HWCAP2
 from moss_host.errors import ENOEXEC, Errno
-from moss_host.loader import auxv as AUX
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
                                   choose_load_bias, parse_elf)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
 from moss_host.mm.page_cache import file_version
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+from moss_host.arch.arm64.context import new_saved
+from moss_host.mm.writeback import write_back
 from moss_host.proc.vdso import map_vdso
 
-# What user space may rely on for this CPU model. HWCAP_CPUID is left out: it promises
-# that EL0 reads of the ID registers are emulated, which the kernel does not do yet.
-HWCAP = AUX.CORTEX_A72_HWCAP & ~AUX.HWCAP_CPUID
+from . import lifecycle, signals
+
+if TYPE_CHECKING:
+    from moss_host.cred import Creds
+    from moss_host.fs.vfs import FsContext
+    from moss_host.mm.memory import Memory
+
+    from .task import Task
 
 
 class ExecutableData(bytes):
@@ -106,7 +115,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         mm.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]"))
         vdso_base = map_vdso(mm)                                        # AT_SYSINFO_EHDR
         auxv = standard_auxv(image, bias, interp_bias, HWCAP, creds.uid, creds.euid, creds.gid,
-                             creds.egid, secure=False, hwcap2=AUX.CORTEX_A72_HWCAP2,
+                             creds.egid, secure=False, hwcap2=HWCAP2,
                              sysinfo_ehdr=vdso_base)
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
                                     execfn=execfn if execfn is not None else path.encode())
@@ -204,3 +213,64 @@ def read_string_array(mm, ptr: int) -> list[bytes]:
         except Errno as e:
             raise Errno(E2BIG) if e.code != 14 else e
     return out
+
+
+# -- replacing a task's image ----------------------------------------------------------------
+
+@dataclass
+class NewImage:
+    """A program loaded into a new address space, not yet given to any task."""
+    loaded: LoadedImage
+    path: str            # what execve was given (comm is its last component)
+    prog: bytes          # the file that runs: path, or the interpreter of a #! script
+
+
+def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list[bytes],
+                 envp: list[bytes]) -> NewImage:
+    """Everything of execve that can fail, done before the old image is touched: find the
+    program (following #! lines) and load it into a new address space."""
+    def read(p: bytes) -> bytes:
+        return read_executable(fs, p, creds)
+
+    check_arg_size(argv, envp)
+    prog, data, argv = resolve_scripts(read, path.encode(), argv)
+    loaded = load_program(mem, data, prog.decode(errors="surrogateescape"), argv, envp,
+                          creds, lambda p: read(p.encode()), execfn=path.encode())
+    return NewImage(loaded, path, prog)
+
+
+def exec_into(task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> None:
+    """execve: replace task's image with the program at path (an ELF or a #! script).
+
+    A failed exec returns to the caller's program unchanged (see prepare_exec).
+    """
+    old = task.mm
+    image = prepare_exec(old.mem, task.fs, task.creds, path, argv, envp)
+    install_image(task, image)
+    if old.users == 1:
+        write_back(old)                 # the old image's shared file mappings
+    old.release()
+    lifecycle.release_vfork_parent(task)
+
+
+def install_image(task: Task, image: NewImage) -> None:
+    """The task runs image from its entry point on (its old address space is the caller's
+    to release); what survives exec and what does not is Linux's begin_new_exec."""
+    loaded = image.loaded
+    task.mm = loaded.mm
+    task.comm = os.path.basename(image.path).encode()[:15]
+    task.exe = image.prog.decode(errors="surrogateescape")
+    task.image_bias = loaded.bias
+    task.did_exec = True
+    task.files.close_on_exec()
+    if task.sighand is not None:
+        task.sighand = task.sighand.copy()      # unshare (CLONE_SIGHAND) before resetting
+    signals.exec_reset(task)                    # caught signals to SIG_DFL, no altstack
+    task.rseq = (0, 0, 0)
+    task.robust_list = (0, 0)
+    task.clear_child_tid = 0
+    ctx = new_saved(loaded.entry, loaded.sp)
+    if task.on_cpu is not None:
+        task.on_cpu.mailbox.load_context(ctx)
+    else:
+        task.context = ctx

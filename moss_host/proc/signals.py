@@ -14,7 +14,7 @@ rest of the kernel uses:
 A task asleep in a syscall is interrupted by cancelling that sleep (kernel.interrupt);
 the syscall ends with -ERESTART*, and deliver_pending turns that into EINTR or a restart
 exactly as arm64 Linux's do_signal() does, then builds the handler's rt_sigframe
-(proc/sigframe.py) on the user stack. rt_sigreturn (restore_frame) undoes it.
+(arch/arm64/sigframe.py) on the user stack. rt_sigreturn (restore_frame) undoes it.
 
 Also here: notify_parent_cldstop (SIGCHLD with CLD_STOPPED/CLD_CONTINUED and a wake-up
 of the parent's wait), exec_reset (what execve does to signal state), restore_frame
@@ -30,11 +30,12 @@ import logging
 import struct
 from dataclasses import dataclass, field
 
+from moss_host.arch.arm64 import sigframe as F
+from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL, SI_USER
 from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                               ERESTARTSYS, Errno)
-from moss_host.machine import layout as L
 
-from . import sigframe as F
+from . import vdso
 from .task import State, TaskExit
 
 log = logging.getLogger("moss.signal")
@@ -77,8 +78,7 @@ SS_AUTODISARM = 1 << 31
 SS_FLAG_BITS = SS_AUTODISARM
 MINSIGSTKSZ = 5120               # arm64 uapi
 
-# si_code values
-SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL = 0, 0x80, -1, -2, -6
+# si_code values (SI_* come with siginfo_t's layout, arch/arm64/sigframe.py)
 ILL_ILLOPC = 1
 FPE_INTDIV, FPE_FLTUNK = 1, 14
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
@@ -153,7 +153,7 @@ def is_ignored(task, signo: int) -> bool:
 
 def _unkillable(task) -> bool:
     """SIGNAL_UNKILLABLE: pid 1, until a fault with no handler has been forced on it."""
-    return task.tgid == 1 and getattr(task, "signal_unkillable", True)
+    return task.tgid == 1 and task.signal_unkillable
 
 
 def _task_ignores(task, signo: int, forced: bool = False) -> bool:
@@ -273,9 +273,7 @@ def notify_parent_cldstop(task, why: int) -> None:
         send_signal(parent, SIGCHLD, SigInfo(SIGCHLD, why, pid=task.tgid, uid=task.creds.uid, status=status,
                                              utime=task.utime_ns // 10_000_000,
                                              stime=task.stime_ns // 10_000_000))
-    child_changed = getattr(task.kernel, "child_changed", None)
-    if child_changed is not None:
-        child_changed(task)
+    task.kernel.child_changed(task)
 
 
 def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "", *,
@@ -427,16 +425,15 @@ def sas_ss_flags(task, sp: int) -> int:
 def setup_frame(task, signo: int, info: SigInfo, a: SigAction) -> bool:
     """setup_rt_frame() + signal_delivered(); False (and SIGSEGV forced) if the frame
     cannot be written."""
-    blob = task.regs().blob
-    regs = F.read_regs(blob)
+    ctx = task.regs()
+    regs = ctx.read_regs()
     oldmask = task.saved_blocked if task.saved_blocked is not None else task.blocked
     sp_top = regs.sp
     if a.flags & SA_ONSTACK and sas_ss_flags(task, regs.sp) == 0:
         sp_top = task.altstack[0] + task.altstack[2]
     place = F.place_frame(sp_top)
-    fault_code = getattr(task, "fault_code", 0)
-    uc = F.pack_ucontext(regs, oldmask, task.altstack, getattr(task, "fault_address", 0),
-                         fault_code if fault_code else None)
+    uc = F.pack_ucontext(regs, oldmask, task.altstack, task.fault_address,
+                         task.fault_code if task.fault_code else None)
     mm = task.mm
     try:
         mm.write(place.record, struct.pack("<QQ", regs.x[29], regs.x[30]))
@@ -452,12 +449,12 @@ def setup_frame(task, signo: int, info: SigInfo, a: SigAction) -> bool:
         regs.x[1] = place.frame
         regs.x[2] = place.frame + F.FRAME_UC
     regs.x[29] = place.record
-    regs.x[30] = a.restorer if a.flags & SA_RESTORER else sigreturn_trampoline(mm)
+    # Without SA_RESTORER the handler returns to the vDSO's __kernel_rt_sigreturn.
+    regs.x[30] = a.restorer if a.flags & SA_RESTORER else vdso.sigreturn_address(mm)
     regs.sp = place.frame
     regs.pc = a.handler
     regs.pstate &= ~F.PSR_TCO_BIT
-    struct.pack_into("<31Q", blob, L.MB_X0, *(r & 0xFFFF_FFFF_FFFF_FFFF for r in regs.x))
-    struct.pack_into("<3Q", blob, L.MB_SP, regs.sp, regs.pc & 0xFFFF_FFFF_FFFF_FFFF, regs.pstate)
+    ctx.write_regs(regs, fpsimd=False)
     # signal_delivered()
     task.saved_blocked = None
     task.blocked = (task.blocked | a.mask | (0 if a.flags & SA_NODEFER else bit(signo))) & ~UNCATCHABLE
@@ -466,19 +463,13 @@ def setup_frame(task, signo: int, info: SigInfo, a: SigAction) -> bool:
     return True
 
 
-def sigreturn_trampoline(mm) -> int:
-    """Where a handler without SA_RESTORER returns: the vDSO's __kernel_rt_sigreturn."""
-    from . import vdso
-    return vdso.sigreturn_address(mm)
-
-
 def restore_frame(task) -> int:
     """rt_sigreturn: restore the context saved at sp; the restored x0 is the result.
 
     A misaligned sp or a frame Linux would reject gets SIGSEGV (arm64_notify_segfault).
     """
-    blob = task.regs().blob
-    sp = struct.unpack_from("<Q", blob, L.MB_SP)[0]
+    ctx = task.regs()
+    sp = ctx.sp
     try:
         if sp & 15:
             raise F.BadFrame("misaligned sp")
@@ -493,7 +484,7 @@ def restore_frame(task) -> int:
         return 0
     task.restart_block = None                 # a pending restart_syscall now gives EINTR
     task.blocked = mask & ~UNCATCHABLE
-    F.write_regs(blob, regs)
+    ctx.write_regs(regs)
     set_altstack(task, stack, regs.sp)        # restore_altstack(): errors other than EFAULT are ignored
     return regs.x[0]
 

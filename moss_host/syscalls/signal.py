@@ -7,21 +7,17 @@ from __future__ import annotations
 import asyncio
 import struct
 
+from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SIGSET_SIZE, STACK_T, pack_siginfo
 from moss_host.errors import EAGAIN, EINTR, EINVAL, EPERM, ERESTARTNOHAND, ESRCH, Errno
-from moss_host.machine import layout as L
 from moss_host.proc import signals as S
-from moss_host.proc.sigframe import SIGINFO_SIZE, pack_siginfo
-from moss_host.proc.waitq import WaitQueue
+from moss_host.waitq import WaitQueue
+from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
 from .args import Int, Ptr, Size
 from .table import syscall
 
-SIGSET_SIZE = 8
 SIGACTION = struct.Struct("<QQQQ")        # arm64 struct sigaction: handler, flags, restorer, mask
-STACK_T = struct.Struct("<QIIQ")          # ss_sp, ss_flags (int), (pad), ss_size
-TIMESPEC = struct.Struct("<qq")
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
-NSEC_PER_SEC = 1_000_000_000
 INT_MIN = -(1 << 31)
 
 
@@ -128,7 +124,7 @@ async def rt_sigtimedwait(task, uthese: "Ptr", uinfo: "Ptr", uts: "Ptr", sigsets
     timeout = None
     if uts:
         sec, nsec = TIMESPEC.unpack(task.mm.read(uts, TIMESPEC.size))
-        if sec < 0 or not 0 <= nsec < NSEC_PER_SEC:
+        if not timespec_valid(sec, nsec):
             raise Errno(EINVAL)
         timeout = sec + nsec / NSEC_PER_SEC
     signo, info = S.dequeue(task, wanted)
@@ -288,7 +284,7 @@ async def rt_tgsigqueueinfo(task, tgid: "Int", tid: "Int", sig: "Int", uinfo: "P
 @syscall("sigaltstack")
 async def sigaltstack(task, uss: "Ptr", uoss: "Ptr") -> int:
     """Set and/or get the alternate signal stack."""
-    sp = task.regs().get(L.MB_SP)
+    sp = task.regs().sp
     new = None
     if uss:
         ss_sp, ss_flags, _, ss_size = STACK_T.unpack(task.mm.read(uss, STACK_T.size))

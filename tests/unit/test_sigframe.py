@@ -14,8 +14,9 @@ from elftools.elf.elffile import ELFFile
 
 from moss_host.errors import EFAULT, EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
-from moss_host.arch.arm64.context import NR_RESTART_SYSCALL, SAVED_SIZE, UserContext, new_saved
-from moss_host.proc import sigframe as F
+from moss_host.arch.arm64 import sigframe as F
+from moss_host.arch.arm64.context import (NR_RESTART_SYSCALL, OFF_Q0, SAVED_Q0, SAVED_SIZE, TrapContext,
+                                          UserContext, UserRegs, new_saved)
 from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
 from moss_host.proc.task import State, Task, TaskExit
@@ -128,8 +129,8 @@ def test_flag_values_match_the_linux_headers(header):
     assert header["sa_siginfo"] == S.SA_SIGINFO
 
 
-def sample_regs() -> F.UserRegs:
-    return F.UserRegs(x=[0x1000 + i for i in range(31)], sp=0xFFFF_FFFF_E000, pc=0x400123, pstate=0x6000_0000,
+def sample_regs() -> UserRegs:
+    return UserRegs(x=[0x1000 + i for i in range(31)], sp=0xFFFF_FFFF_E000, pc=0x400123, pstate=0x6000_0000,
                       fpsr=0x11, fpcr=0x0300_0000,
                       v=[(i + 1) * 0x0101_0101_0101_0101_0202_0202_0202_0202 for i in range(32)])
 
@@ -202,13 +203,13 @@ def test_sigreturn_refuses_bad_records(records):
 def test_registers_round_trip_through_saved_contexts_and_the_mailbox():
     regs = sample_regs()
     saved = bytearray(SAVED_SIZE)
-    F.write_regs(saved, regs)
-    assert F.read_regs(saved) == regs
-    assert int.from_bytes(saved[L.MB_CONTEXT_END:L.MB_CONTEXT_END + 16], "little") == regs.v[0]
+    UserContext(saved).write_regs(regs)
+    assert UserContext(saved).read_regs() == regs
+    assert int.from_bytes(saved[SAVED_Q0:SAVED_Q0 + 16], "little") == regs.v[0]
     live = bytearray(L.MAILBOX_SIZE)
-    F.write_regs(live, regs)
-    assert F.read_regs(live) == regs
-    assert int.from_bytes(live[L.MB_Q0 + 16 * 31:L.MB_Q0 + 16 * 32], "little") == regs.v[31]
+    TrapContext(live).write_regs(regs)
+    assert TrapContext(live).read_regs() == regs
+    assert int.from_bytes(live[OFF_Q0 + 16 * 31:OFF_Q0 + 16 * 32], "little") == regs.v[31]
 
 
 def test_siginfo_packs_each_layout():
@@ -283,7 +284,7 @@ def interrupted(task, code, orig=0x33):
 
 
 def live(task):
-    return F.read_regs(task.context)
+    return UserContext(task.context).read_regs()
 
 
 def saved_frame(task):

@@ -20,12 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from moss_host.arch.arm64 import hwcap as H
+from moss_host.arch.arm64.hwcap import CORTEX_A72_HWCAP
+from moss_host.arch.arm64.sigframe import SIGNAL_MINSIGSTKSZ
 from moss_host.errors import E2BIG, Errno
 from moss_host.loader import auxv as A
 from moss_host.loader.auxv import (
-    ARM64_MINSIGSTKSZ, AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
+    AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_IGNORE, AT_MINSIGSTKSZ, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
-    AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, CORTEX_A72_HWCAP,
+    AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID,
 )
 from moss_host.loader.elf import DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, parse_elf
 from moss_host.loader.stack import (
@@ -234,7 +237,7 @@ def test_standard_auxv_order_matches_linux_arm64(tmp_path):
         AT_BASE, AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_RANDOM,
         AT_HWCAP2, AT_EXECFN, AT_PLATFORM]
     a = dict(auxv)
-    assert a[AT_SYSINFO_EHDR] == 0xFFFF_F7FF_0000 and a[AT_MINSIGSTKSZ] == ARM64_MINSIGSTKSZ == 4720
+    assert a[AT_SYSINFO_EHDR] == 0xFFFF_F7FF_0000 and a[AT_MINSIGSTKSZ] == SIGNAL_MINSIGSTKSZ == 4720
     assert a[AT_HWCAP] == CORTEX_A72_HWCAP and a[AT_HWCAP2] == 0
     assert (a[AT_PAGESZ], a[AT_CLKTCK], a[AT_FLAGS], a[AT_BASE]) == (4096, 100, 0, 0)
     assert a[AT_PHDR] == bias + img.phdr_vaddr and a[AT_PHENT] == 56 and a[AT_PHNUM] == img.phnum
@@ -272,7 +275,7 @@ def test_hwcap_constants_match_the_kernel_uapi_header():
     defs = _header_defines(HEADERS / "asm/hwcap.h", "HWCAP_")
     assert len(defs) >= 32
     for name, value in defs.items():
-        assert getattr(A, name) == value, name
+        assert getattr(H, name) == value, name
     assert CORTEX_A72_HWCAP == 0b1000_1111_1011     # FP ASIMD AES PMULL SHA1 SHA2 CRC32 CPUID
 
 
@@ -283,7 +286,7 @@ def test_minsigstksz_matches_the_uapi_ucontext_size(tmp_path):
                    "struct kuc { unsigned long f; void *l; stack_t st; unsigned long mask;"
                    " unsigned char unused[1024 / 8 - 8]; struct sigcontext mc; };\n"
                    "_Static_assert(((sizeof(siginfo_t) + sizeof(struct kuc) + 15) & ~15) + 16 + 16 == %d, \"size\");\n"
-                   % ARM64_MINSIGSTKSZ)
+                   % SIGNAL_MINSIGSTKSZ)
     subprocess.run(["/usr/bin/aarch64-linux-gnu-gcc", "-c", "-o", str(tmp_path / "m.o"), str(src)], check=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ....arch.arm64.hwcap import HWCAP, HWCAP_NAMES
 from ....errors import EINVAL, Errno
 from .pid import NS_PER_TICK, USER_HZ
 
@@ -20,11 +21,6 @@ FILESYSTEMS: list[tuple[str, bool]] = [
     ("ramfs", False), ("tmpfs", False), ("devtmpfs", False), ("proc", False), ("devpts", False),
     ("ext3", True), ("ext2", True), ("ext4", True), ("vfat", True), ("msdos", True)]
 
-# arch/arm64/kernel/cpuinfo.c hwcap_str, indexed by AT_HWCAP bit.
-HWCAP_NAMES = ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
-               "asimdhp", "cpuid", "asimdrdm", "jscvt", "fcma", "lrcpc", "dcpop", "sha3", "sm3", "sm4",
-               "asimddp", "sha512", "sve", "asimdfhm", "dit", "uscat", "ilrcpc", "flagm", "ssbs", "sb",
-               "paca", "pacg"]
 # QEMU's cortex-a72: MIDR_EL1 0x410fd083.
 MIDR = {"implementer": 0x41, "architecture": 8, "variant": 0x0, "part": 0xD08, "revision": 3}
 BOGOMIPS = "125.00"        # 2 * the 62.5 MHz generic timer of QEMU's virt machine
@@ -159,14 +155,9 @@ def meminfo_text(kernel) -> bytes:
     return "".join(out).encode()
 
 
-def hwcap() -> int:
-    from moss_host.proc.exec import HWCAP           # what exec tells programs in AT_HWCAP
-    return HWCAP
-
-
 def cpuinfo_text(kernel) -> bytes:
     """/proc/cpuinfo as arm64 Linux prints it (c_show): one block per CPU, then a blank line."""
-    caps = hwcap()
+    caps = HWCAP                                     # what exec tells programs in AT_HWCAP
     features = " ".join(name for bit, name in enumerate(HWCAP_NAMES) if caps & (1 << bit))
     blocks = []
     for i in range(cpu_count(kernel)):

@@ -34,9 +34,13 @@ x1 = &info, x2 = &uc.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from moss_host.machine import layout as L
+from .context import UserRegs
+
+if TYPE_CHECKING:
+    from moss_host.proc.signals import SigInfo
 
 # -- sizes and offsets (checked against the headers by tests/unit/test_sigframe.py) -------------
 SIGINFO_SIZE = 128
@@ -59,6 +63,10 @@ SIGCONTEXT_SIZE = SC_RESERVED + RESERVED_SIZE            # 4384
 UCONTEXT_SIZE = UC_MCONTEXT + SIGCONTEXT_SIZE            # 4560
 RT_SIGFRAME_SIZE = SIGINFO_SIZE + UCONTEXT_SIZE          # 4688
 FRAME_RECORD_SIZE = 16
+# Linux's signal_minsigstksz (minsigstksz_setup(), announced as AT_MINSIGSTKSZ) for a CPU
+# with FP/SIMD and neither SVE nor SME: sigframe_size() = round_up(sizeof(struct
+# rt_sigframe), 16), plus round_up(sizeof(struct frame_record), 16), plus 16 of alignment.
+SIGNAL_MINSIGSTKSZ = ((RT_SIGFRAME_SIZE + 15) & ~15) + FRAME_RECORD_SIZE + 16      # 4720
 
 FPSIMD_MAGIC = 0x46508001
 FPSIMD_SIZE = 528
@@ -90,52 +98,12 @@ SPSR_RES0 = (0xFFFFFFFF_00000000 | (0b11 << 26) | (0b11 << 22) | (0xFF << 13) | 
 
 _U64 = struct.Struct("<Q")
 _HEAD = struct.Struct("<II")
-_STACK_T = struct.Struct("<QIIQ")          # ss_sp, ss_flags (an int, kept unsigned here), pad, ss_size
+STACK_T = struct.Struct("<QIIQ")           # stack_t: ss_sp, ss_flags (an int, kept unsigned here), pad, ss_size
 _SC_REGS = struct.Struct("<Q31QQQQ")       # fault_address, regs[31], sp, pc, pstate
 
 
 class BadFrame(Exception):
     """rt_sigreturn found a frame Linux would refuse (the task gets SIGSEGV)."""
-
-
-@dataclass
-class UserRegs:
-    """The user context as the signal frame carries it."""
-    x: list = field(default_factory=lambda: [0] * 31)
-    sp: int = 0
-    pc: int = 0
-    pstate: int = 0
-    fpsr: int = 0
-    fpcr: int = 0
-    v: list = field(default_factory=lambda: [0] * 32)   # q0..q31 as 128-bit ints
-
-
-def _q_base(blob) -> int:
-    """q0's offset: a live mailbox has q0..q31 at MB_Q0, a saved context right after fpsr."""
-    return L.MB_Q0 if len(blob) >= L.MB_Q_END else L.MB_CONTEXT_END
-
-
-def read_regs(blob) -> UserRegs:
-    """UserRegs from a mailbox or a saved context (moss_host.machine.mailbox layouts)."""
-    x = list(struct.unpack_from("<31Q", blob, L.MB_X0))
-    sp, pc, pstate = struct.unpack_from("<3Q", blob, L.MB_SP)
-    fpcr = _U64.unpack_from(blob, L.MB_FPCR)[0]
-    fpsr = _U64.unpack_from(blob, L.MB_FPSR)[0]
-    q = _q_base(blob)
-    halves = struct.unpack_from("<64Q", blob, q)
-    v = [halves[2 * i] | halves[2 * i + 1] << 64 for i in range(32)]
-    return UserRegs(x, sp, pc, pstate, fpsr, fpcr, v)
-
-
-def write_regs(blob, regs: UserRegs) -> None:
-    struct.pack_into("<31Q", blob, L.MB_X0, *(r & 0xFFFF_FFFF_FFFF_FFFF for r in regs.x))
-    struct.pack_into("<3Q", blob, L.MB_SP, regs.sp, regs.pc, regs.pstate)
-    _U64.pack_into(blob, L.MB_FPCR, regs.fpcr)
-    _U64.pack_into(blob, L.MB_FPSR, regs.fpsr)
-    halves = []
-    for value in regs.v:
-        halves += (value & 0xFFFF_FFFF_FFFF_FFFF, value >> 64 & 0xFFFF_FFFF_FFFF_FFFF)
-    struct.pack_into("<64Q", blob, _q_base(blob), *halves)
 
 
 # -- siginfo_t -----------------------------------------------------------------------------------
@@ -169,11 +137,10 @@ def siginfo_layout(signo: int, code: int) -> str:
     return "kill"
 
 
-def pack_siginfo(info) -> bytes:
+def pack_siginfo(info: SigInfo) -> bytes:
     """The 128-byte siginfo_t of a SigInfo (zeroes where its layout has no field)."""
-    raw = getattr(info, "raw", None)
-    if raw is not None:                          # rt_sigqueueinfo: the caller's bytes, signo ours
-        out = bytearray(raw[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0"))
+    if info.raw is not None:                     # rt_sigqueueinfo: the caller's bytes, signo ours
+        out = bytearray(info.raw[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0"))
         struct.pack_into("<i", out, 0, info.signo)
         return bytes(out)
     out = bytearray(SIGINFO_SIZE)
@@ -227,7 +194,7 @@ def pack_ucontext(regs: UserRegs, mask: int, stack: tuple[int, int, int], fault_
     records += _HEAD.pack(0, 0)
     out = bytearray(UC_MCONTEXT + SC_RESERVED + len(records))
     struct.pack_into("<QQ", out, UC_FLAGS, 0, 0)
-    _STACK_T.pack_into(out, UC_STACK, ss_sp, ss_flags & 0xFFFF_FFFF, 0, ss_size)
+    STACK_T.pack_into(out, UC_STACK, ss_sp, ss_flags & 0xFFFF_FFFF, 0, ss_size)
     _U64.pack_into(out, UC_SIGMASK, mask)
     _SC_REGS.pack_into(out, UC_MCONTEXT, fault_address, *regs.x, regs.sp, regs.pc, regs.pstate)
     out[UC_MCONTEXT + SC_RESERVED:] = records
@@ -255,7 +222,7 @@ def unpack_ucontext(uc: bytes) -> tuple[UserRegs, int, tuple[int, int, int]]:
     if len(uc) < UCONTEXT_SIZE:
         raise BadFrame("short ucontext")
     mask = _U64.unpack_from(uc, UC_SIGMASK)[0]
-    ss_sp, ss_flags, _, ss_size = _STACK_T.unpack_from(uc, UC_STACK)
+    ss_sp, ss_flags, _, ss_size = STACK_T.unpack_from(uc, UC_STACK)
     fields = _SC_REGS.unpack_from(uc, UC_MCONTEXT)
     regs = UserRegs(list(fields[1:32]), fields[32], fields[33], fields[34])
     regs.pstate, ok = valid_user_pstate(regs.pstate)
