@@ -38,12 +38,21 @@ class Ext4Dir(Ext4Inode):
                 raise Errno(EIO, f"ext4: directory {self.ino} has a hole at block {lblk}")
             yield lblk, m[0]
 
+    def _pblk(self, lblk: int) -> int:
+        """The physical block of directory block lblk (directories have no holes: EIO if one does)."""
+        m = self.runs().lookup(lblk)
+        if m is None:
+            raise Errno(EIO, f"ext4: directory {self.ino} has a hole at block {lblk}")
+        return m[0]
+
     def _check_block(self, lblk: int, pblk: int, buf: bytes) -> None:
         """Verify a leaf's checksum the first time it is read (blocks we changed get a fresh
         tail at write-back, so theirs is not checked)."""
         if not self.fs.csum or pblk in self.fs.verified_dir_blocks or pblk in self.fs.dirty_dir_leaves:
             return
-        if D.has_tail(buf) and not D.tail_ok(buf, self.fs.inode_seed(self)):
+        seed = self.fs.inode_seed(self)
+        assert seed is not None                 # the filesystem has metadata_csum (fs.csum above)
+        if D.has_tail(buf) and not D.tail_ok(buf, seed):
             raise Errno(EIO, f"ext4: directory {self.ino} block {lblk} checksum mismatch")
         self.fs.verified_dir_blocks.add(pblk)
 
@@ -79,11 +88,13 @@ class Ext4Dir(Ext4Inode):
         """A leaf block changed; its checksum tail is recomputed at write-back."""
         del buf
         if self.fs.csum:
-            self.fs.dirty_dir_leaves[pblk] = self.fs.inode_seed(self)
+            seed = self.fs.inode_seed(self)
+            assert seed is not None
+            self.fs.dirty_dir_leaves[pblk] = seed
         self.fs.blockdev.mark_dirty(pblk)
 
     # -- reading
-    def lookup(self, name: bytes) -> Inode:
+    def lookup(self, name: bytes) -> Ext4Inode:
         found = self._find(name)
         if found is None:
             raise Errno(ENOENT)
@@ -115,7 +126,9 @@ class Ext4Dir(Ext4Inode):
             self._deindex()
         lblk, pblk = self._block_with_space(D.rec_len_needed(len(name)))
         buf = self.fs.blockdev.block(pblk)
-        D.add_at(buf, D.find_space(buf[:self._usable()], len(name)), ino, name, ft)
+        slot = D.find_space(buf[:self._usable()], len(name))
+        assert slot is not None and self._slack is not None     # _block_with_space found room
+        D.add_at(buf, slot, ino, name, ft)
         self._slack[lblk] = D.largest_space(buf[:self._usable()])
         self._store(pblk, buf)
         if self._names is not None:
@@ -131,7 +144,7 @@ class Ext4Dir(Ext4Inode):
             self._slack = [D.largest_space(self.fs.blockdev.read_block(p)[:usable]) for _, p in self._blocks()]
         for lblk, free in enumerate(self._slack):
             if free >= need:
-                return lblk, self.runs().lookup(lblk)[0]
+                return lblk, self._pblk(lblk)
         pblk = self._grow()
         self._slack.append(self._usable())
         return len(self._slack) - 1, pblk
@@ -143,17 +156,11 @@ class Ext4Dir(Ext4Inode):
         """Append an empty leaf block; returns its physical block."""
         lblk = self.size // self.bs
         self.write_data(lblk * self.bs, bytes(D.empty_leaf(self.bs, self.fs.csum)))
-        return self.runs().lookup(lblk)[0]
+        return self._pblk(lblk)
 
     def _dx_insert(self, name: bytes, ino: int, ft: int) -> bool:
         """Insert through the hash index (htree.py); False when that case is not handled."""
-        lmap = self.runs()
-
-        def pblk(lblk: int) -> int:
-            m = lmap.lookup(lblk)
-            if m is None:
-                raise Errno(EIO, f"ext4: directory {self.ino} has a hole at block {lblk}")
-            return m[0]
+        pblk = self._pblk
 
         def dirty(lblk: int, leaf: bool) -> None:
             p = pblk(lblk)
@@ -200,6 +207,7 @@ class Ext4Dir(Ext4Inode):
         pblk = found[0]
         buf = self.fs.blockdev.block(pblk)
         ino = D.remove(buf, name)
+        assert ino is not None                  # _find found it in this block
         self._store(pblk, buf)
         if self._slack is not None:              # the freed record may now be the largest
             lblk = next(lb for lb, pb in self._blocks() if pb == pblk)
@@ -210,10 +218,11 @@ class Ext4Dir(Ext4Inode):
         return ino
 
     def _retarget(self, name: bytes, ino: int, mode: int) -> None:
-        pblk, _ = self._find(name)
-        buf = self.fs.blockdev.block(pblk)
+        found = self._find(name)
+        assert found is not None                # rename found the victim entry
+        buf = self.fs.blockdev.block(found[0])
         D.retarget(buf, name, ino, D.ft_of_mode(mode) if self.fs.filetype else 0)
-        self._store(pblk, buf)
+        self._store(found[0], buf)
         self.touch()
 
     def _set_dotdot(self, parent_ino: int) -> None:
@@ -257,6 +266,7 @@ class Ext4Dir(Ext4Inode):
         if not self.fs.dir_nlink and self.nlink >= EXT4_LINK_MAX:
             raise Errno(EMLINK)
         child = self.fs.new_inode(S.S_IFDIR | (mode & 0o7777), uid, gid, self)
+        assert isinstance(child, Ext4Dir)
         child.nlink = 2
         try:
             child.write_data(0, bytes(D.new_dir_block(child.ino, self.ino, self.bs, self.fs.csum, self.fs.filetype)))
@@ -289,6 +299,7 @@ class Ext4Dir(Ext4Inode):
 
     def rmdir(self, name: bytes) -> None:
         victim = self.lookup(name)
+        assert isinstance(victim, Ext4Dir)      # the VFS checked it is a directory
         if not victim.is_empty():
             raise Errno(ENOTEMPTY)
         self._remove_entry(name)
@@ -301,7 +312,7 @@ class Ext4Dir(Ext4Inode):
         inode = self.lookup(old_name)
         found = new_dir._find(new_name)
         victim = self.fs.iget(found[1].inode) if found else None
-        if victim is not None and victim.is_dir and not victim.is_empty():
+        if isinstance(victim, Ext4Dir) and not victim.is_empty():
             raise Errno(ENOTEMPTY)
         moving_dir = inode.is_dir and new_dir is not self
         if moving_dir and victim is None:
@@ -319,6 +330,7 @@ class Ext4Dir(Ext4Inode):
             else:
                 self.fs.drop_link(victim)
         if moving_dir:
+            assert isinstance(inode, Ext4Dir)
             inode._set_dotdot(new_dir.ino)
             self._dec_nlink()
         inode.ctime_ns = now_ns()
