@@ -1,8 +1,6 @@
 """Headless runs of the real kernel: `moss-host run` in a subprocess, real QEMU underneath."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time

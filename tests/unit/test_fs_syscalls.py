@@ -27,6 +27,7 @@ from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
 from moss_host.cred import Creds
 from tests.covers import covers
+from tests.unit.fakes import FakeMm
 
 AT_FDCWD = 0xFFFF_FF9C                  # -100 as the low 32 bits of x0
 AT_FDCWD_64 = (1 << 64) - 100           # -100 sign-extended to 64 bits
@@ -39,54 +40,6 @@ FIOCLEX, FIONREAD = 0x5451, 0x541B
 
 # ---------------------------------------------------------------- the fake task
 
-class FakeMm:
-    """User memory: one mapped window; anything outside is EFAULT, like the real AddressSpace."""
-    BASE, SIZE = 0x10000, 0x100000
-
-    def __init__(self):
-        self.mem = bytearray(self.SIZE)
-        self.brk = self.BASE
-
-    def _off(self, ua: int, n: int) -> int:
-        if ua < self.BASE or ua + n > self.BASE + self.SIZE:
-            raise Errno(errno.EFAULT)
-        return ua - self.BASE
-
-    def read(self, ua: int, n: int) -> bytes:
-        if n <= 0:
-            return b""
-        off = self._off(ua, n)
-        return bytes(self.mem[off:off + n])
-
-    def write(self, ua: int, data) -> None:
-        if len(data) == 0:
-            return
-        off = self._off(ua, len(data))
-        self.mem[off:off + len(data)] = data
-
-    def read_cstring(self, ua: int, limit: int = 4096) -> bytes:
-        out = bytearray()
-        while len(out) < limit:
-            b = self.read(ua + len(out), 1)
-            if b == b"\0":
-                return bytes(out)
-            out += b
-        raise Errno(errno.ENAMETOOLONG)
-
-    def alloc(self, n: int) -> int:
-        ua = self.brk
-        self.brk += (n + 15) & ~15
-        return ua
-
-    def put(self, data: bytes) -> int:
-        ua = self.alloc(len(data))
-        self.write(ua, data)
-        return ua
-
-    def cstr(self, s: bytes) -> int:
-        return self.put(s + b"\0")
-
-
 def make_task(uid=0, euid=None):
     ns = MountTable(Tmpfs(mode=0o755))
     fs = FsContext(ns.root_location())
@@ -97,7 +50,7 @@ def make_task(uid=0, euid=None):
     vfs_symlink(fs.root, b"dangling", b"/tmp/created", None)
     euid = uid if euid is None else euid
     creds = Creds(uid=uid, euid=euid, suid=uid, gid=uid, egid=euid, sgid=uid)
-    return SimpleNamespace(mm=FakeMm(), fs=fs, files=FdTable(), creds=creds)
+    return SimpleNamespace(mm=FakeMm(0x10000, 0x100000), fs=fs, files=FdTable(), creds=creds)
 
 
 def call(task, name, *args):

@@ -3,7 +3,6 @@ import asyncio
 import errno
 import stat as S
 import struct
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -13,67 +12,11 @@ from moss_host.fs.file import O_NOCTTY, O_NONBLOCK, O_RDWR
 from moss_host.fs.stat import major, minor
 from moss_host.tty import pty as P
 from moss_host.tty import termios as T
-from moss_host.tty.tty import JobControl
+from tests.unit.fakes import FakeJobs, FakeTask
 
 SIGHUP, SIGCONT, SIGWINCH = 1, 18, 28
 POLLIN, POLLOUT, POLLHUP = 0x1, 0x4, 0x10
 BUF = 0x100
-
-
-class FakeMm:
-    def __init__(self):
-        self.mem = bytearray(0x1000)
-
-    def read(self, addr, n):
-        return bytes(self.mem[addr:addr + n])
-
-    def write(self, addr, data):
-        self.mem[addr:addr + len(data)] = data
-
-
-class FakeFiles:
-    def __init__(self):
-        self.installed = []
-
-    def install(self, f, cloexec=False):
-        f.get()
-        self.installed.append((f, cloexec))
-        return 3 + len(self.installed) - 1
-
-
-@dataclass
-class Creds:
-    euid: int = 0
-
-
-@dataclass(eq=False)
-class FakeTask:
-    tid: int
-    pgid: int
-    sid: int
-    ctty: object = None
-    creds: Creds = field(default_factory=Creds)
-    mm: FakeMm = field(default_factory=FakeMm)
-    files: FakeFiles = field(default_factory=FakeFiles)
-
-    @property
-    def tgid(self):
-        return self.tid
-
-
-class Jobs(JobControl):
-    def __init__(self, task=None):
-        self.task = task
-        self.sent = []
-
-    def current_task(self):
-        return self.task
-
-    def signal_group(self, pgid, signo):
-        self.sent.append((pgid, signo))
-
-    def session_of_pgrp(self, pgid):
-        return self.task.sid if self.task is not None else None
 
 
 def run(coro):
@@ -81,7 +24,7 @@ def run(coro):
 
 
 def new_pty(task=None):
-    jobs = Jobs(task)
+    jobs = FakeJobs(task, current=task) if task is not None else FakeJobs()
     table = P.PtyTable(jobs)
     master = table.open_ptmx(O_RDWR)
     master.get()
@@ -253,7 +196,8 @@ def test_ctrl_c_typed_at_the_master_signals_the_slave_foreground_group():
 
 
 def test_devpts_lists_ptmx_and_live_slaves_with_their_device_numbers():
-    fs = Devpts(Jobs(FakeTask(5, 5, 5)))
+    task = FakeTask(5, 5, 5)
+    fs = Devpts(FakeJobs(task, current=task))
     assert [e.name for e in fs.root.readdir(0)] == [b".", b"..", b"ptmx"]
     master = fs.ptys.open_ptmx(O_RDWR)
     master.get()

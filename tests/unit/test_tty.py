@@ -8,7 +8,6 @@ import signal
 import stat as S
 import struct
 import termios
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
@@ -18,80 +17,12 @@ from moss_host.fs.file import O_NONBLOCK, O_RDWR
 from moss_host.fs.stat import major, minor
 from moss_host.tty import console as console_module
 from moss_host.tty.console import HostConsole, KernelJobControl
-from moss_host.tty.tty import JobControl, Tty, TtyDriver, disassociate_ctty
+from moss_host.tty.tty import Tty, TtyDriver, disassociate_ctty
 from moss_host.tty import termios as T
+from tests.unit.fakes import FakeCreds, FakeJobs, FakeTask
 
 SIGHUP, SIGINT, SIGCONT, SIGTTIN, SIGTTOU, SIGWINCH = 1, 2, 18, 21, 22, 28
 BUF = 0x100
-
-
-class FakeMm:
-    def __init__(self):
-        self.mem = bytearray(0x1000)
-
-    def read(self, addr, n):
-        if addr + n > len(self.mem):
-            raise Errno(errno.EFAULT)
-        return bytes(self.mem[addr:addr + n])
-
-    def write(self, addr, data):
-        if addr + len(data) > len(self.mem):
-            raise Errno(errno.EFAULT)
-        self.mem[addr:addr + len(data)] = data
-
-
-@dataclass
-class Creds:
-    euid: int = 0
-
-
-@dataclass(eq=False)
-class FakeTask:
-    tid: int
-    pgid: int
-    sid: int
-    ctty: object = None
-    creds: Creds = field(default_factory=Creds)
-    mm: FakeMm = field(default_factory=FakeMm)
-
-    @property
-    def tgid(self):
-        return self.tid
-
-
-class FakeJobs(JobControl):
-    def __init__(self, *tasks):
-        self.tasks = list(tasks)
-        self.sent = []
-        self.current = None
-        self.ignored = set()            # (tid, signo)
-        self.orphaned = set()           # pgids
-
-    def current_task(self):
-        return self.current
-
-    def signal_group(self, pgid, signo):
-        self.sent.append((pgid, signo))
-
-    def is_ignored(self, task, signo):
-        return (task.tid, signo) in self.ignored
-
-    def is_orphaned_pgrp(self, pgid):
-        return pgid in self.orphaned
-
-    def session_of_pgrp(self, pgid):
-        for t in self.tasks:
-            if t.pgid == pgid:
-                return t.sid
-        for t in self.tasks:
-            if t.tgid == pgid:
-                return t.sid
-        return None
-
-    def clear_session_ctty(self, sid, tty):
-        for t in self.tasks:
-            if t.sid == sid and t.ctty is tty:
-                t.ctty = None
 
 
 class SlowDriver(TtyDriver):
@@ -624,7 +555,7 @@ def test_tiocsctty_by_a_non_leader_is_eperm():
 
 def test_tiocsctty_on_a_tty_of_another_session_is_eperm_unless_root_steals_it():
     tty, jobs, shell, _ = session()
-    other = FakeTask(60, 60, 60, creds=Creds(euid=1000))
+    other = FakeTask(60, 60, 60, creds=FakeCreds(euid=1000))
     f = tty.open(O_RDWR)
     assert ioctl_errno(f, other, T.TIOCSCTTY, 1) == errno.EPERM
     root = FakeTask(61, 61, 61)
@@ -832,7 +763,7 @@ def test_exclusive_tty_reopens_only_for_root(monkeypatch):
     console_module._register_openers(tty)
     open_console_node = file_module._device_openers[(S.S_IFCHR, 5, 1)]
     ioctl(tty.open(O_RDWR), shell, T.TIOCEXCL, 0)
-    jobs.current = FakeTask(31, 31, 31, creds=Creds(euid=1000))
+    jobs.current = FakeTask(31, 31, 31, creds=FakeCreds(euid=1000))
     with pytest.raises(Errno) as e:
         run(open_console_node(None, O_RDWR))
     assert e.value.code == errno.EBUSY
