@@ -153,6 +153,7 @@ def build_initial_stack(stack_top: int, argv: list[bytes], envp: list[bytes],
     put(sp, struct.pack(f"<{len(vector)}Q", *vector))
     put(random_ptr, bytes(random_bytes))
     if platform_ptr is not None:
+        assert platform is not None             # platform_ptr is set only for a platform string
         put(platform_ptr, platform + b"\0")
     put(arg_start, arg_block)
     put(env_start, env_block)

@@ -7,6 +7,7 @@ before SEQ_REPLY. Python's mmap writes are plain stores, which x86 keeps in prog
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext, UserContext, new_saved
 
@@ -63,7 +64,7 @@ class Mailbox:
     # -- the reply -----------------------------------------------------------------------
 
     def post_reply(self, ops: int, ttbr0: int = 0, tlbi_asid: int = 0,
-                   tlbi_vas: list[int] = (), scrub: list[int] = ()) -> bool:
+                   tlbi_vas: Sequence[int] = (), scrub: Sequence[int] = ()) -> bool:
         """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte."""
         m = self.mem
         if tlbi_vas:

@@ -370,6 +370,7 @@ def deliver_pending(task) -> None:
                 else:
                     regs.restart_syscall(orig_x0)
                 orig_x0 = None
+            assert info is not None                 # dequeue gives one with every signo
             if setup_frame(task, signo, info, handler):
                 return
             continue                                # SIGSEGV was forced: go round again

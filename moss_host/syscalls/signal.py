@@ -148,6 +148,7 @@ async def rt_sigtimedwait(task, uthese: "Ptr", uinfo: "Ptr", uts: "Ptr", sigsets
             return -EINTR
     if not signo:
         raise Errno(EAGAIN)
+    assert info is not None                     # dequeue gives one with every signo
     if uinfo:
         task.mm.write(uinfo, pack_siginfo(info))
     return signo

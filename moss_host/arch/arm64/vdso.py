@@ -40,6 +40,7 @@ class VdsoImage:
 def load(path: Path = VDSO_PATH) -> VdsoImage | None:
     """Parse vdso.so once; None (and one warning) if it has not been built."""
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
     try:
         raw = path.read_bytes()
     except OSError:
@@ -50,6 +51,9 @@ def load(path: Path = VDSO_PATH) -> VdsoImage | None:
     if len(loads) != 1 or loads[0]["p_vaddr"] != 0 or loads[0]["p_offset"] != 0:
         raise ValueError(f"{path}: expected one PT_LOAD at address 0")
     seg = loads[0]
-    symbols = {sym.name: sym["st_value"] for sym in elf.get_section_by_name(".dynsym").iter_symbols()
+    dynsym = elf.get_section_by_name(".dynsym")
+    if not isinstance(dynsym, SymbolTableSection):
+        raise ValueError(f"{path}: no .dynsym")
+    symbols = {sym.name: sym["st_value"] for sym in dynsym.iter_symbols()
                if sym.name and sym["st_shndx"] != "SHN_UNDEF" and sym["st_info"]["type"] == "STT_FUNC"}
     return VdsoImage(raw[:seg["p_filesz"]], page_up(seg["p_memsz"]), symbols)
