@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from moss_host.errors import EFAULT, EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, Errno
+from moss_host.errors import EINTR, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS
 from moss_host.machine import layout as L
 from moss_host.arch.arm64 import sigframe as F
 from moss_host.arch.arm64.context import (NR_RESTART_SYSCALL, OFF_Q0, SAVED_Q0, SAVED_SIZE, TrapContext,
@@ -21,6 +21,7 @@ from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
 from moss_host.proc.task import State, Task, TaskExit
 from tests.covers import covers
+from tests.unit.fakes import FakeMm
 
 CC = "aarch64-linux-gnu-gcc"
 
@@ -242,31 +243,13 @@ STACK_LO, STACK_HI = 0x7000_0000, 0x7001_0000
 HANDLER, RESTORER, PC, SP = 0x40_1000, 0x40_2000, 0x40_0500, 0x7000_F000
 
 
-class FakeMM:
-    """One writable range of user memory; anything else is EFAULT."""
-
-    def __init__(self, lo=STACK_LO, hi=STACK_HI):
-        self.lo, self.hi, self.mem = lo, hi, bytearray(hi - lo)
-
-    def _check(self, ua, n):
-        if ua < self.lo or ua + n > self.hi:
-            raise Errno(EFAULT)
-
-    def read(self, ua, n):
-        self._check(ua, n)
-        return bytes(self.mem[ua - self.lo:ua - self.lo + n])
-
-    def write(self, ua, data):
-        self._check(ua, len(data))
-        self.mem[ua - self.lo:ua - self.lo + len(data)] = data
-
-
 def make_task(tgid=2, x0=0, parent=None):
     cpu = SimpleNamespace(trapped=True, current=None, runqueue=[], schedule=lambda: None)
     calls = []
     kernel = SimpleNamespace(cpu=cpu, tasks={}, loop=SimpleNamespace(call_soon=lambda f, *a: calls.append((f, a))),
                              interrupt=lambda t: None, child_changed=lambda t: calls.append(("changed", t)))
-    task = Task(tid=tgid, tgid=tgid, mm=FakeMM(), fs=None, files=None, kernel=kernel, parent=parent, comm=b"t")
+    task = Task(tid=tgid, tgid=tgid, mm=FakeMm(STACK_LO, STACK_HI - STACK_LO), fs=None, files=None, kernel=kernel,
+                parent=parent, comm=b"t")
     task.context = new_saved(PC, SP)
     UserContext(task.context).x[0] = x0
     kernel.tasks[tgid] = task
@@ -407,7 +390,7 @@ def test_blocked_fault_signal_is_unblocked_reset_and_kills():
 
 def test_unwritable_frame_forces_sigsegv():
     t = make_task()
-    t.mm = FakeMM(0x1000, 0x2000)                   # the stack is not there
+    t.mm = FakeMm(0x1000, 0x1000)                   # the stack is not there
     handle(t, S.SIGUSR1)
     S.send_signal(t, S.SIGUSR1)
     with pytest.raises(TaskExit) as e:
