@@ -19,17 +19,21 @@ from moss_host.fs.stat import Stat, major, makedev, minor
 from moss_host.fs.vfs import Cred, FsContext, MountTable, vfs_create, vfs_mkdir, vfs_symlink
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
 from moss_host.proc.task import Creds, State, Task
+from tests.unit.fakes import FakeMm
 
 PAGE = 4096
 ARGS = b"/bin/busybox\0ls\0-l\0"
 ENV = b"PATH=/bin\0HOME=/root\0"
 
 
-class FakeMm:
-    """An address space: VMAs, resident pages, the argv/env ranges, and readable user memory."""
+class ProcessMm(FakeMm):
+    """An address space as procfs reads it: VMAs, resident pages, the brk, and the argv/env
+    ranges (the user memory the shared FakeMm maps, holding ARGS and ENV)."""
     STACK = 0xFFFF_FFFF_0000
 
     def __init__(self):
+        super().__init__(self.STACK - 0x100, len(ARGS + ENV))
+        self.write(self.base, ARGS + ENV)
         self.vmas = VmaSet()
         backing = SimpleNamespace(read=lambda off, n: b"")
         self.vmas.insert(Vma(0x400000, 0x5B3000, PROT_READ | PROT_EXEC, MAP_PRIVATE, backing, 0, "/bin/ls"))
@@ -40,16 +44,9 @@ class FakeMm:
         self.vmas.insert(Vma(self.STACK - 0x20000, self.STACK, PROT_READ | PROT_WRITE, name="[stack]"))
         self.resident = {0x400000: 1, 0x401000: 2, 0x5D0000: 3}
         self.brk_start, self.brk = 0x5D0000, 0x5F0000
-        self.arg_start = self.STACK - 0x100
+        self.arg_start = self.base
         self.arg_end = self.env_start = self.arg_start + len(ARGS)
         self.env_end = self.env_start + len(ENV)
-        self.memory = {self.arg_start: ARGS + ENV}
-
-    def read(self, ua: int, n: int) -> bytes:
-        for base, data in self.memory.items():
-            if base <= ua and ua + n <= base + len(data):
-                return data[ua - base:ua - base + n]
-        raise Errno(errno.EFAULT)
 
 
 class FakePipe(OpenFile):
@@ -83,7 +80,7 @@ class World:
     def spawn(self, comm: bytes = b"ls", uid: int = 0, parent=None, tgid=None, mm="fake", exe="/bin/ls"):
         tid = self.kernel.next_pid
         self.kernel.next_pid += 1
-        task = Task(tid=tid, tgid=tgid or tid, mm=FakeMm() if mm == "fake" else mm, fs=self.fs.copy(),
+        task = Task(tid=tid, tgid=tgid or tid, mm=ProcessMm() if mm == "fake" else mm, fs=self.fs.copy(),
                     files=FdTable(), creds=Creds(uid, uid, uid, uid, uid, uid), parent=parent,
                     kernel=self.kernel, comm=comm, exe=exe, pgid=tgid or tid, sid=1)
         task.start_time = 2.5                              # seconds after boot
@@ -497,7 +494,7 @@ def test_exe_survives_a_re_exec_through_proc_self_exe(world):
     world.run_as(t)
     program = lookup(world.fs, b"/proc/self/exe")          # what execve("/proc/self/exe") resolves
     assert program.inode.read(0, 4) == b"\x7fELF"
-    t.exe, t.mm = "/proc/self/exe", FakeMm()                # ... and what exec then records
+    t.exe, t.mm = "/proc/self/exe", ProcessMm()              # ... and what exec then records
     assert world.readlink(b"/proc/self/exe") == b"/bin/busybox"
     assert world.readlink(b"/proc/self/exe") == b"/bin/busybox"
 
