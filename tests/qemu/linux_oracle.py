@@ -14,7 +14,12 @@ Output comes back byte-clean: the guest tty has ``-echo -opost`` (no command
 echo, no ``\\n`` -> ``\\r\\n``) and QEMU's console is a pipe, not a pty, so
 no host line discipline touches it either.  Each command runs as
 ``sh -c CMD </dev/null`` between two markers carrying a fresh nonce, so a
-syntax error or ``exit`` in CMD cannot derail the console shell.
+syntax error or ``exit`` in CMD cannot derail the console shell.  CMD
+runs as root in the console shell's process group and session (pid 1's,
+no controlling tty), and inherits its ignored SIGQUIT (an interactive
+shell ignores it; an ignored disposition survives fork and exec): a
+program that relies on default dispositions resets them itself, as
+tests/programs/sig_default.c does.
 
 pytest: the session-scoped fixture ``linux_oracle`` boots one VM (nokaslr)
 with ``build/programs/*`` copied to ``/tests/`` in the guest (the same
