@@ -46,7 +46,7 @@ class Ext4Superblock(Superblock):
 
     def __init__(self, blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool, devnum: Optional[int]):
         super().__init__(dev=devnum, read_only=read_only)
-        self.blockdev = blockdev        # `dev` (from Superblock) is the st_dev number
+        self.blockdev: BlockDevice = blockdev   # never None on a disk filesystem; `dev` is the st_dev number
         self.sbd = sbd
         self.block_size = sbd.block_size
         self.groups = GroupTable(blockdev, sbd)

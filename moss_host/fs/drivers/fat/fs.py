@@ -33,7 +33,7 @@ class FatSuperblock(Superblock):
     def __init__(self, blockdev: BlockDevice, read_only: bool, devnum: int,
                  uid: int = 0, gid: int = 0, fmask: int = 0o022, dmask: int = 0o022):
         super().__init__(dev=devnum, read_only=read_only)
-        self.blockdev = blockdev
+        self.blockdev: BlockDevice = blockdev           # never None on a disk filesystem
         where = f"disk image {blockdev.path!r}"
         boot = blockdev.pread(0, 512)
         self.bs = parse_boot_sector(boot, where)
@@ -85,7 +85,8 @@ class FatSuperblock(Superblock):
 
     def forget(self, inode: FatInode) -> None:
         """Its directory entry is gone."""
-        self._inodes.pop(inode.pos, None)
+        if inode.pos is not None:
+            self._inodes.pop(inode.pos, None)
         inode.pos = None
         inode.unlinked = True
         if inode.open_count > 0:

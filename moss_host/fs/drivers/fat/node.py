@@ -318,19 +318,20 @@ class FatDir(FatInode):
         return self._recs
 
     def _insert(self, rec: Rec) -> None:
-        self._recs[rec.short_slot] = rec
+        self._load()[rec.short_slot] = rec
         self._by_long.setdefault(N.key(rec.text), rec)
         self._by_short.setdefault(N.key(N.short_display(rec.short, 0)), rec)
         self._sorted = None
 
     def _drop(self, rec: Rec) -> None:
-        del self._recs[rec.short_slot]
+        recs = self._load()
+        del recs[rec.short_slot]
         for index, k in ((self._by_long, N.key(rec.text)), (self._by_short, N.key(N.short_display(rec.short, 0)))):
             if index.get(k) is rec:
                 del index[k]
-                other = next((r for r in self._recs.values()
+                other = next((r for r in recs.values()
                               if N.key(r.text if index is self._by_long else N.short_display(r.short, 0)) == k),
-                             None) if len(index) < len(self._recs) else None
+                             None) if len(index) < len(recs) else None
                 if other is not None:
                     index[k] = other
         self._sorted = None
@@ -463,6 +464,7 @@ class FatDir(FatInode):
             if victim.open_count == 0:
                 victim.release()
         old_pos = inode.pos
+        assert old_pos is not None              # found by name, so it has a slot
         entry = inode.entry
         keep = (entry.name, entry.case)
         try:
