@@ -240,7 +240,7 @@ def make_console_files(stdin_fd: int = 0, stdout_fd: int = 1, stderr_fd: int = 2
     A host descriptor that is closed (the host was started with `<&-`) becomes the host's
     /dev/null, so the guest still gets three working descriptors.
     """
-    return tuple(_console_file(fd) for fd in (stdin_fd, stdout_fd, stderr_fd))
+    return _console_file(stdin_fd), _console_file(stdout_fd), _console_file(stderr_fd)
 
 
 def _console_file(fd: int) -> HostFile:

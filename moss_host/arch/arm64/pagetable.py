@@ -259,7 +259,8 @@ def decode_desc(v: int, level: int = 3) -> Desc:
 
 def va_indexes(va: int) -> tuple[int, int, int, int]:
     """(L0, L1, L2, L3) table indexes of a VA."""
-    return tuple((va >> s) & (ENTRIES - 1) for s in LEVEL_SHIFTS)
+    i0, i1, i2, i3 = ((va >> s) & (ENTRIES - 1) for s in LEVEL_SHIFTS)
+    return i0, i1, i2, i3
 
 
 # -- the table ---------------------------------------------------------------------------
@@ -298,13 +299,14 @@ class PageTable:
         self._l2: dict[int, int] = {}
         self._l3: dict[int, int] = {}
         self._l3_used: dict[int, int] = {}   # valid entries per level-3 table
+        self._root: int | None               # buffer offset of the level-0 table; None once destroyed
         if root_pa is None:
             self._root = self._new_table()
         else:
-            self._root = physmem.offset(root_pa, PAGE_SIZE)
+            self._root = root = physmem.offset(root_pa, PAGE_SIZE)
             if root_pa & (PAGE_SIZE - 1):
                 raise ValueError(f"root table {root_pa:#x} not page-aligned")
-            self._adopt()
+            self._adopt(root)
 
     # -- structure ------------------------------------------------------------------
 
@@ -356,7 +358,7 @@ class PageTable:
         self._l3_used[k3] = 0
         return t3
 
-    def _adopt(self) -> None:
+    def _adopt(self, root: int) -> None:
         """Mirror an existing table tree (e.g. built by someone else) into the dicts."""
         mv = self._mv
         off_of = self.physmem.offset
@@ -369,7 +371,7 @@ class PageTable:
                     raise ValueError(f"block descriptor at level {level} in a user table")
                 yield i, off_of(d & OA_MASK, PAGE_SIZE)
 
-        for i0, t1 in children(self._root, 0):
+        for i0, t1 in children(root, 0):
             self._l1[i0] = t1
             for i1, t2 in children(t1, 1):
                 k2 = i0 << 9 | i1
@@ -482,7 +484,7 @@ class PageTable:
         entries, so the caller must invalidate the whole ASID (TLBI ASIDE1), not just
         last-level entries, before user code runs again.
         """
-        if start >= end:
+        if start >= end or self._root is None:      # destroyed: no tables left
             return 0
         freed = 0
         mv, base = self._mv, self._base

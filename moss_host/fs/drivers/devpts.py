@@ -88,6 +88,7 @@ class Devpts(Superblock):
 
 class PtsDir(Inode):
     """The devpts root: ptmx and the live slaves, in index order."""
+    sb: Devpts
 
     def __init__(self, sb: Devpts):
         super().__init__(sb, S.S_IFDIR | 0o755, 0, 0, ino=1)
