@@ -60,6 +60,8 @@ class Tmpfs(Superblock):
 
 
 class TmpDir(Inode):
+    sb: Tmpfs
+
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, parent: Optional["TmpDir"]):
         super().__init__(sb, mode, uid, gid)
         self.entries: dict[bytes, tuple[int, Inode]] = {}    # name -> (cookie, inode), in cookie order
@@ -114,6 +116,7 @@ class TmpDir(Inode):
 
     def rmdir(self, name: bytes) -> None:
         victim = self.lookup(name)
+        assert isinstance(victim, TmpDir)       # the VFS checked it is a directory
         if victim.entries:
             raise Errno(ENOTEMPTY)
         self._remove(name)
@@ -126,7 +129,7 @@ class TmpDir(Inode):
         inode = self.lookup(old_name)
         victim = new_dir.entries.get(new_name, (0, None))[1]
         if victim is not None:
-            if victim.is_dir and victim.entries:
+            if isinstance(victim, TmpDir) and victim.entries:
                 raise Errno(ENOTEMPTY)
             if victim.is_dir:
                 new_dir.rmdir(new_name)
@@ -134,7 +137,7 @@ class TmpDir(Inode):
                 new_dir.unlink(new_name)
         self._remove(old_name)
         new_dir._add(new_name, inode)
-        if inode.is_dir and new_dir is not self:
+        if isinstance(inode, TmpDir) and new_dir is not self:
             self.nlink -= 1
             new_dir.nlink += 1
             inode.parent = new_dir
@@ -151,6 +154,7 @@ class TmpDir(Inode):
 
 class TmpFile(Inode):
     """A regular file: `data` holds the written prefix, bytes past it up to `size` read as zeros."""
+    sb: Tmpfs
 
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int):
         super().__init__(sb, mode, uid, gid)
