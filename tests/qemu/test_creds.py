@@ -21,10 +21,11 @@ def test_credential_syscalls_match_linux():
     linux = qemu_user_run("creds_ids")
     moss = moss_run("/tests/creds_ids")
     assert linux.returncode == 0, linux.stderr
-    assert moss.stdout.decode() == linux.stdout.decode()
+    assert moss.stdout.decode() == linux.stdout.decode() and "Groups:" in linux.stdout.decode()
     assert moss.returncode == 0
 
 
+@pytest.mark.differential
 @covers("setresuid", "setresgid", "setgroups", "getgroups")
 def test_a_shell_that_gave_up_root_is_refused_like_on_linux(linux_oracle):
     """creds_run drops to uid 1000 (groups 100, 200) and execs sh: root's 0600 file and 0755
@@ -44,9 +45,10 @@ def test_a_shell_that_gave_up_root_is_refused_like_on_linux(linux_oracle):
     assert moss.stdout.decode() == out
 
 
+@pytest.mark.differential
 @covers("setfsuid", "setfsgid")
 def test_fsuid_decides_who_file_operations_act_as():
     r = moss_run("/tests/creds_fsuid")
     assert r.returncode == 0, r.stderr
-    assert "fsuid 1000, euid still 0:          Permission denied" in r.stdout.decode()
     assert r.stdout == qemu_user_run("creds_fsuid").stdout
+    assert "Permission denied" in r.stdout.decode()

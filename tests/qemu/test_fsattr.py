@@ -21,10 +21,11 @@ def test_file_attribute_syscalls_match_linux_results_and_errnos():
     linux = qemu_user_run("fsattr_basic")
     moss = moss_run("/tests/fsattr_basic")
     assert linux.returncode == 0, linux.stderr
-    assert moss.stdout.decode() == linux.stdout.decode()
+    assert moss.stdout.decode() == linux.stdout.decode() and linux.stdout
     assert moss.returncode == 0
 
 
+@pytest.mark.differential
 @covers("truncate", "fchownat", "fchmodat", "utimensat", "linkat")
 def test_busybox_attribute_commands_match_linux(linux_oracle):
     script = (
@@ -44,5 +45,5 @@ def test_busybox_attribute_commands_match_linux(linux_oracle):
     out, err, status = linux_oracle.run3(script)
     moss = moss_run("/bin/sh", "-c", script)
     assert status == 0, err
-    assert moss.stdout.decode() == out
+    assert moss.stdout.decode() == out and "ln-self=" in out
     assert moss.returncode == 0
