@@ -91,13 +91,14 @@ class Machine:
             listener.close()
         self.doorbell.setblocking(False)
         self.qmp = QMPClient("moss-py")
-        await self._or_qemu_died(self._connect_qmp(qmp_path), "connecting QMP")
+        await self._or_qemu_died(self._connect_qmp(self.qmp, qmp_path), "connecting QMP")
 
-    async def _connect_qmp(self, path: Path) -> None:
+    @staticmethod
+    async def _connect_qmp(qmp: QMPClient, path: Path) -> None:
         for _ in range(200):
             if path.exists():
                 try:
-                    await self.qmp.connect(str(path))
+                    await qmp.connect(str(path))
                     return
                 except (ConnectionError, OSError):
                     pass
@@ -106,15 +107,17 @@ class Machine:
 
     async def _or_qemu_died(self, aw, what: str):
         """Await `aw`, but fail with QEMU's own message if QEMU exits first."""
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None     # started by start(), stdout piped
         task = asyncio.ensure_future(aw)
-        died = asyncio.ensure_future(self.proc.wait())
+        died = asyncio.ensure_future(proc.wait())
         done, _ = await asyncio.wait({task, died}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             died.cancel()
             return task.result()
         task.cancel()
         died.cancel()
-        output = (await self.proc.stdout.read()).decode(errors="replace").strip() if died in done else "timed out"
+        output = (await proc.stdout.read()).decode(errors="replace").strip() if died in done else "timed out"
         raise MachineError(f"QEMU failed while {what}: {output}")
 
     def _qemu_argv(self, ram_path: Path, qmp_path: Path) -> list[str]:
@@ -134,6 +137,7 @@ class Machine:
         return argv
 
     async def resume(self) -> None:
+        assert self.qmp is not None, "resume() before start()"
         await self.qmp.execute("cont")
 
     async def close(self) -> None:
