@@ -29,7 +29,7 @@ class Devpts(Superblock):
     source = "devpts"
     mount_options = "gid=5,mode=620,ptmxmode=000"     # Debian's (nosuid,noexec: no per-mount flags here)
 
-    def __init__(self, jobs=None):
+    def __init__(self, jobs=None) -> None:
         super().__init__()
         self.ptys = PtyTable(jobs, on_change=self._changed)
         self.ptys.locate = self._locate

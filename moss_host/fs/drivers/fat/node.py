@@ -229,7 +229,7 @@ class FatFile(FatInode):
 class FatDir(FatInode):
     """A directory: a cluster chain of 32-byte slots, or the fixed root of FAT12/16."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a, **kw) -> None:
         super().__init__(*a, **kw)
         # Loaded on first use (_load) and then kept up to date by every change:
         self._sec: Optional[list[int]] = None        # the sectors holding the slots, in order
