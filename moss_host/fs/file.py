@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import stat as S
 import struct
-from typing import Awaitable, Callable, Optional
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from ..cred import Cred
 from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
+from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
 from .vfs import (MAY_READ, MAY_WRITE, FsContext, Location, child_of, path_of, permission,
                   vfs_create)
+
+if TYPE_CHECKING:
+    from ..proc.task import Task
+    from ..waitq import WaitQueue
+    from .pipe import Pipe
 
 O_ACCMODE = 0o3
 O_RDONLY = 0o0
@@ -58,7 +64,6 @@ SEEK_MAX = SEEK_HOLE
 MAX_OFFSET = (1 << 63) - 1
 
 FIONREAD = 0x541B
-MS_NODEV = 4                            # a mount(2) flag (see syscalls/mount.py)
 POLLIN, POLLOUT = 0x1, 0x4
 
 _DIRENT64_HEAD = struct.Struct("<QqHB")     # d_ino, d_off, d_reclen, d_type; then d_name + NUL
@@ -68,7 +73,8 @@ class OpenFile:
     """Base of every open file. Subclasses override what their kind supports;
     the defaults are Linux's answers for a file without that operation."""
     seekable = False            # FMODE_LSEEK/PREAD/PWRITE: False for pipes, sockets, ttys
-    location: Optional[Location] = None
+    location: Optional[Location] = None     # where in the tree the file was opened (None: nowhere)
+    pipe: Optional[Pipe] = None             # the pipe behind a pipe or FIFO end
 
     def __init__(self, flags: int):
         self.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE    # 64-bit Linux forces O_LARGEFILE
@@ -135,6 +141,17 @@ class OpenFile:
         """The subset of POLL* `events` that would not block now; files that never block are always ready."""
         return events & (POLLIN | POLLOUT)
 
+    # -- sleeping in poll/select until poll_events may have changed (a file may offer either)
+    @property
+    def poll_wq(self) -> Optional[WaitQueue]:
+        """A WaitQueue woken on every change of the file's state (pipes); None if it has none."""
+        return None
+
+    def poll_watch(self, events: int, callback: Callable[[], None]) -> list[Callable[[], None]]:
+        """Call callback whenever readiness for `events` may have changed (a host fd, a tty);
+        the functions that stop it. A file that never blocks has nothing to watch."""
+        return []
+
 
 class InodeFile(OpenFile):
     """An open file of a filesystem: reads and writes go to the inode at the file position."""
@@ -142,19 +159,15 @@ class InodeFile(OpenFile):
 
     def __init__(self, location: Location, flags: int):
         super().__init__(flags)
-        self.location = location
-        opened = getattr(location.inode, "opened", None)
-        if opened is not None:
-            opened()            # a file unlinked while open lives until its last close (ext4 orphans)
+        self.location: Location = location
+        location.inode.opened()     # a file unlinked while open lives until its last close (ext4 orphans)
 
     @property
     def inode(self):
         return self.location.inode
 
     def release(self) -> None:
-        closed = getattr(self.location.inode, "closed", None)
-        if closed is not None:
-            closed()
+        self.location.inode.closed()
 
     @property
     def path_name(self) -> str:
@@ -271,7 +284,7 @@ async def _open_special(loc: Location, flags: int) -> OpenFile:
     """Device nodes go to their driver, FIFOs to the pipe code; no driver means ENXIO, as in Linux."""
     inode = loc.inode
     kind = S.S_IFMT(inode.mode)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and getattr(loc.mount, "mnt_flags", 0) & MS_NODEV:
+    if kind in (S.S_IFCHR, S.S_IFBLK) and loc.mount.flags & MS_NODEV:
         raise Errno(EACCES)             # a nodev mount: its device nodes cannot be opened
     if kind in (S.S_IFCHR, S.S_IFBLK):
         opener = _device_openers.get((kind, major(inode.rdev), minor(inode.rdev)))
@@ -295,15 +308,16 @@ def access_mask(flags: int) -> int:
 
 
 async def open_file(fs: FsContext, start: Location, path: bytes, flags: int, mode: int,
-                    cred: Optional[Cred]) -> OpenFile:
-    """open(2) of `path` relative to `start`: look it up (creating it with O_CREAT), check, open."""
+                    cred: Optional[Cred], caller: Optional[Task] = None) -> OpenFile:
+    """open(2) of `path` relative to `start`: look it up (creating it with O_CREAT), check, open.
+    `caller` is the opening task (None: the kernel itself)."""
     if flags & O_PATH:
         flags &= O_PATH_FLAGS
     if flags & O_TMPFILE == O_TMPFILE:
         if not flags & (O_WRONLY | O_RDWR):
             raise Errno(EINVAL)
         raise Errno(EOPNOTSUPP)        # unnamed temporary files are not supported yet
-    walker = Walker(fs, cred)
+    walker = Walker(fs, cred, caller)
     if flags & O_CREAT:
         loc, created = _lookup_or_create(walker, start, path, flags, (mode & 0o7777) & ~fs.umask)
     else:
@@ -319,7 +333,7 @@ def _lookup_or_create(walker: Walker, start: Location, path: bytes, flags: int,
         if parent.slash or parent.name in (b"", b".", b".."):
             raise Errno(EISDIR)
         try:
-            loc = child_of(parent.dir, parent.name)
+            loc = child_of(parent.dir, parent.name, walker.caller)
         except Errno as e:
             if e.code != ENOENT:
                 raise

@@ -37,11 +37,11 @@ from collections import deque
 from typing import Optional
 
 from ..errors import EAGAIN, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, Errno
-from ..proc.waitq import WaitQueue
+from ..waitq import WaitQueue
 from .file import (FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
                    register_fifo_opener)
 from .stat import Stat
-from .vfs import Location, alloc_anon_dev, now_ns
+from .vfs import Location, StatFs, alloc_anon_dev, now_ns
 
 PAGE_SIZE = 4096
 PIPE_BUF = 4096                     # the atomic write size (POSIX PIPE_BUF on Linux)
@@ -53,6 +53,12 @@ POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
 
 PIPEFS_DEV = alloc_anon_dev()       # st_dev of every anonymous pipe (Linux's pipefs)
+PIPEFS_MAGIC = 0x50495045
+
+
+def pipefs_statfs() -> StatFs:
+    """statfs figures of pipefs, where pipes opened anonymously live in Linux."""
+    return StatFs(PIPEFS_MAGIC, PAGE_SIZE, 0, 0, 0, 0, 0, 255, PAGE_SIZE)
 _pipe_inos = itertools.count(1)
 
 
@@ -61,6 +67,15 @@ def round_pipe_size(size: int) -> int:
     if size < PAGE_SIZE:
         return PAGE_SIZE
     return 1 << (size - 1).bit_length()
+
+
+class BrokenPipe(Errno):
+    """EPIPE from a write whose reader left after part of the data went in: the syscall
+    layer returns `written` bytes (and sends SIGPIPE), as Linux's pipe_write does."""
+
+    def __init__(self, written: int):
+        super().__init__(EPIPE)
+        self.written = written
 
 
 class _Buffer:
@@ -175,9 +190,7 @@ class Pipe:
                     return done
         while True:
             if not self.readers:
-                e = Errno(EPIPE)
-                e.written = done    # the syscall layer returns these bytes (and sends SIGPIPE)
-                raise e
+                raise BrokenPipe(done)
             if not self.full:
                 piece = data[done:done + PAGE_SIZE]
                 self.bufs.append(_Buffer(piece, packet))
@@ -242,7 +255,7 @@ class PipeFile(OpenFile):
 
     def __init__(self, pipe: Pipe, flags: int, location: Optional[Location] = None):
         super().__init__(flags)
-        self.pipe = pipe
+        self.pipe: Pipe = pipe
         self.location = location
         # The writer count this end has already seen: a FIFO opened O_RDONLY|O_NONBLOCK
         # before any writer reports no POLLHUP until a writer has come (and gone).
@@ -281,7 +294,7 @@ class PipeFile(OpenFile):
         self.pipe.close_end(self)
         if self.location is not None and not (self.pipe.readers or self.pipe.writers):
             inode = self.location.inode
-            if getattr(inode, "fifo_pipe", None) is self.pipe:
+            if inode.fifo_pipe is self.pipe:
                 inode.fifo_pipe = None          # the last end: the FIFO's buffer goes
 
 
@@ -290,7 +303,7 @@ class PipeFile(OpenFile):
 async def open_fifo(loc: Location, flags: int) -> PipeFile:
     """open(2) of a FIFO node, with fifo_open's waits for the other side."""
     inode = loc.inode
-    pipe = getattr(inode, "fifo_pipe", None)
+    pipe = inode.fifo_pipe
     if pipe is None:
         pipe = Pipe(uid=inode.uid, gid=inode.gid)
         inode.fifo_pipe = pipe
@@ -319,7 +332,7 @@ async def open_fifo(loc: Location, flags: int) -> PipeFile:
 
 
 def _forget_if_unused(inode, pipe: Pipe) -> None:
-    if not (pipe.readers or pipe.writers) and getattr(inode, "fifo_pipe", None) is pipe:
+    if not (pipe.readers or pipe.writers) and inode.fifo_pipe is pipe:
         inode.fifo_pipe = None
 
 

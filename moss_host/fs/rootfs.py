@@ -13,7 +13,8 @@ from pathlib import Path
 
 from moss_host.errors import Errno
 
-from .vfs import FsContext, MountTable
+from .namespace import MountTable
+from .vfs import FsContext
 
 log = logging.getLogger("moss.fs")
 
@@ -42,17 +43,10 @@ def unmount_all(fs: FsContext | None) -> None:
     """Unmount every filesystem of the namespace, innermost first; write-back happens here."""
     if fs is None:
         return
-    done = set()
-    for mount in reversed(fs.ns.mounts()):
-        sb = mount.sb
-        unmount = getattr(sb, "unmount", None)
-        if unmount is None or id(sb) in done:
-            continue
-        done.add(id(sb))
+    for sb in reversed(fs.ns.superblocks()):
         try:
-            unmount()
+            sb.unmount()
         except Exception as e:          # one broken filesystem must not keep the others dirty
-            log.error("unmounting %s failed: %s", getattr(sb, "fstype", "?"), e)
-        blockdev = getattr(sb, "blockdev", None)
-        if blockdev is not None:
-            blockdev.close()
+            log.error("unmounting %s failed: %s", sb.fstype, e)
+        if sb.blockdev is not None:
+            sb.blockdev.close()

@@ -1,4 +1,4 @@
-"""The VFS core: inodes, superblocks, dentries, mounts, the per-process FsContext,
+"""The VFS core: inodes, superblocks, dentries, positions in the tree, the per-process FsContext,
 and the namespace operations (create, mkdir, unlink, rename, ...) that check
 Linux's rules before asking a filesystem driver to act.
 
@@ -8,8 +8,8 @@ Layers, as in Linux:
   Superblock  one mounted filesystem instance; owns the device number and the root inode.
   Dentry      a name -> inode binding, cached, with a parent link; the cache makes a
               name stable so a mount can cover it and getcwd can walk back up.
-  Mount       a superblock attached at a dentry of another mount (Linux's vfsmount).
-  Location    (mount, dentry): a position in the tree (Linux's `struct path`).
+  Location    (mount, dentry): a position in the tree (Linux's `struct path`); mounts and
+              the mount table are namespace.py's.
   FsContext   a process's root, cwd and umask (Linux's fs_struct).
 
 Names are bytes: Linux file names are byte strings, never decoded.
@@ -23,12 +23,18 @@ import itertools
 import stat as S
 import time
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
 from ..cred import Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EPERM, EROFS, EXDEV, Errno)
 from .stat import Stat, makedev
+
+if TYPE_CHECKING:
+    from ..proc.task import Task
+    from .blockdev import BlockDevice
+    from .namespace import Mount, MountTable
+    from .pipe import Pipe
 
 S_IFMT = 0o170000        # the file-type bits of a mode (Python's stat.S_IFMT is a function)
 NAME_MAX = 255
@@ -96,13 +102,21 @@ class StatFs(NamedTuple):
 
 
 class Superblock:
-    """One filesystem instance. Drivers subclass it and set `root` to their root Inode."""
-    fstype = "none"
+    """One filesystem instance. Drivers subclass it and set `root` to their root Inode.
+
+    The defaults are those of a memory filesystem: no device, nothing to write back."""
+    fstype = "none"             # the type name mount(2) and /proc/mounts use
+    source = ""                 # the device /proc/mounts shows ("": the type name)
+    mount_options = ""          # the filesystem's own options /proc/mounts shows after rw/ro
 
     def __init__(self, dev: Optional[int] = None, read_only: bool = False):
         self.dev = alloc_anon_dev() if dev is None else dev
         self.read_only = read_only
         self.root: Inode
+        self.blockdev: Optional[BlockDevice] = None     # the device a disk filesystem lives on
+        # What this instance was mounted from (the image's inode of a loop mount): mounting
+        # the same again shares this superblock, as Linux's sget does. None: nothing to share.
+        self.device_key: object = None
         self._root_dentry: Optional[Dentry] = None
         self._inos = itertools.count(1)
 
@@ -116,6 +130,17 @@ class Superblock:
 
     def sync(self) -> None:
         """Write dirty state back to the device (sync, fsync, syncfs); memory filesystems have none."""
+
+    def unmount(self) -> None:
+        """The last mount is gone (or the machine stops): finish, leaving the device clean."""
+        self.sync()
+
+    def mark_mounted(self) -> None:
+        """What a read-write mount (or a remount to read-write) writes at once (ext4's mount count)."""
+
+    def fsid(self) -> tuple[int, int]:
+        """statfs's f_fsid as two ints; filesystems without a UUID report 0."""
+        return 0, 0
 
     @property
     def root_dentry(self) -> "Dentry":
@@ -151,6 +176,8 @@ class Inode:
         """The content's length in bytes (st_size); drivers with contents override it."""
         return 0
 
+    fifo_pipe: Optional[Pipe] = None    # a FIFO's buffer while some end is open (Linux's i_pipe)
+
     def __init__(self, sb: Superblock, mode: int, uid: int = 0, gid: int = 0,
                  ino: Optional[int] = None, rdev: int = 0):
         self.sb = sb
@@ -178,6 +205,11 @@ class Inode:
     # -- directories
     def lookup(self, name: bytes) -> "Inode":
         raise Errno(ENOTDIR)
+
+    def lookup_as(self, name: bytes, caller: Optional["Task"]) -> "Inode":
+        """lookup() for `caller`, the task walking the path (None: the kernel itself). Only a
+        filesystem whose names depend on who asks overrides it (procfs: /proc/self)."""
+        return self.lookup(name)
 
     def create(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> "Inode":
         """Create a non-directory, non-symlink entry; mode carries its S_IF* type."""
@@ -207,9 +239,21 @@ class Inode:
         """Entries from position `pos` on, including "." and ".."; positions are opaque cookies."""
         raise Errno(ENOTDIR)
 
+    # -- open files
+    def opened(self) -> None:
+        """An open file now refers to this inode (ext4 and fat keep an unlinked file until its last close)."""
+
+    def closed(self) -> None:
+        """An open file of this inode was released."""
+
     # -- contents
     def readlink(self) -> bytes:
         raise Errno(EINVAL)
+
+    def read_view(self, offset: int, n: int) -> Optional[memoryview]:
+        """A read-only view of the bytes read(offset, n) would return, for read(2) to copy
+        straight into user memory; None when the inode cannot lend them (the default)."""
+        return None
 
     def read(self, offset: int, n: int) -> bytes:
         raise Errno(EISDIR if self.is_dir else EINVAL)
@@ -260,14 +304,15 @@ class Dentry:
         self.children: dict[bytes, Dentry] = {}
         self.unlinked = False
 
-    def lookup(self, name: bytes) -> "Dentry":
-        """The child `name`, from the cache or the filesystem; ENOENT, ENAMETOOLONG."""
+    def lookup(self, name: bytes, caller: Optional["Task"] = None) -> "Dentry":
+        """The child `name`, from the cache or the filesystem (looked up for `caller`);
+        ENOENT, ENAMETOOLONG."""
         child = self.children.get(name)
         if child is not None:
             return child
         if len(name) > NAME_MAX:
             raise Errno(ENAMETOOLONG)
-        return self.add(name, self.inode.lookup(name))
+        return self.add(name, self.inode.lookup_as(name, caller))
 
     def lookup_or_none(self, name: bytes) -> Optional["Dentry"]:
         try:
@@ -306,24 +351,7 @@ class Dentry:
             d = d.parent
 
 
-# ---------------------------------------------------------------- mounts
-
-class Mount:
-    """A superblock attached to the tree; parent/mountpoint are None for the namespace root."""
-
-    def __init__(self, ns: "MountTable", sb: Superblock, parent: Optional["Mount"],
-                 mountpoint: Optional[Dentry], read_only: bool = False):
-        self.ns = ns
-        self.sb = sb
-        self.root = sb.root_dentry
-        self.parent = parent
-        self.mountpoint = mountpoint
-        self.read_only = read_only
-
-    @property
-    def is_read_only(self) -> bool:
-        return self.read_only or self.sb.read_only
-
+# ---------------------------------------------------------------- positions in the tree
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Location:
@@ -342,39 +370,6 @@ class Location:
         return hash((id(self.mount), id(self.dentry)))
 
 
-class MountTable:
-    """A mount namespace: which mount covers which (mount, dentry)."""
-
-    def __init__(self, root_sb: Superblock):
-        self.root = Mount(self, root_sb, None, None)
-        self._covered: dict[tuple[Mount, Dentry], Mount] = {}
-
-    def root_location(self) -> Location:
-        return Location(self.root, self.root.root)
-
-    def mount(self, sb: Superblock, at: Location, read_only: bool = False) -> Mount:
-        """Attach sb on top of `at` (the caller resolved it, so it is already the topmost mount there)."""
-        if not at.inode.is_dir:
-            raise Errno(ENOTDIR)
-        m = Mount(self, sb, at.mount, at.dentry, read_only)
-        self._covered[(at.mount, at.dentry)] = m
-        return m
-
-    def umount(self, m: Mount) -> None:
-        if m.parent is None or any(child.parent is m for child in self._covered.values()):
-            raise Errno(EBUSY)
-        del self._covered[(m.parent, m.mountpoint)]
-
-    def covering(self, loc: Location) -> Optional[Mount]:
-        return self._covered.get((loc.mount, loc.dentry))
-
-    def is_mountpoint(self, mount: Mount, dentry: Dentry) -> bool:
-        return (mount, dentry) in self._covered
-
-    def mounts(self) -> list[Mount]:
-        return [self.root, *self._covered.values()]
-
-
 def follow_mounts(loc: Location) -> Location:
     """Step onto whatever is mounted on loc (repeatedly: mounts stack)."""
     m = loc.mount.ns.covering(loc)
@@ -384,9 +379,10 @@ def follow_mounts(loc: Location) -> Location:
     return loc
 
 
-def child_of(loc: Location, name: bytes) -> Location:
-    """The real (non "."/"..") child `name` of directory loc, crossing into a mount on it."""
-    return follow_mounts(Location(loc.mount, loc.dentry.lookup(name)))
+def child_of(loc: Location, name: bytes, caller: Optional["Task"] = None) -> Location:
+    """The real (non "."/"..") child `name` of directory loc, crossing into a mount on it
+    (looked up for `caller`, the task walking the path; None: the kernel itself)."""
+    return follow_mounts(Location(loc.mount, loc.dentry.lookup(name, caller)))
 
 
 def parent_of(loc: Location, root: Location) -> Location:
@@ -442,7 +438,8 @@ class FsContext:
 
 # ---------------------------------------------------------------- namespace operations
 
-def _want_write(loc: Location) -> None:
+def want_write(loc: Location) -> None:
+    """mnt_want_write: EROFS on a read-only mount (or filesystem)."""
     if loc.mount.is_read_only:
         raise Errno(EROFS)
 
@@ -482,7 +479,7 @@ def _prepare_new_entry(dir: Location, name: bytes, slash: bool, cred: Optional[C
         raise Errno(EEXIST)
     if slash and not is_dir:
         raise Errno(ENOENT)     # "a/" names a directory that does not exist
-    _want_write(dir)
+    want_write(dir)
     _may_create(dir, cred)
 
 
@@ -529,7 +526,7 @@ def vfs_unlink(dir: Location, name: bytes, cred: Optional[Cred], slash: bool = F
     """unlink(2): remove a name that is not a directory."""
     if name in _SPECIAL_NAMES:
         raise Errno(EISDIR)
-    _want_write(dir)
+    want_write(dir)
     victim = dir.dentry.lookup(name)
     if slash:
         raise Errno(EISDIR if victim.inode.is_dir else ENOTDIR)
@@ -548,7 +545,7 @@ def vfs_rmdir(dir: Location, name: bytes, cred: Optional[Cred]) -> None:
         raise Errno(EINVAL)
     if name == b"":
         raise Errno(EBUSY)
-    _want_write(dir)
+    want_write(dir)
     victim = dir.dentry.lookup(name)
     _may_delete(dir, victim, cred, isdir=True)
     if dir.mount.ns.is_mountpoint(dir.mount, victim):
@@ -566,7 +563,7 @@ def vfs_rename(old_dir: Location, old_name: bytes, new_dir: Location, new_name: 
         raise Errno(EBUSY)
     if new_name in _SPECIAL_NAMES:
         raise Errno(EEXIST if flags & RENAME_NOREPLACE else EBUSY)
-    _want_write(old_dir)
+    want_write(old_dir)
     old = old_dir.dentry.lookup(old_name)
     new = new_dir.dentry.lookup_or_none(new_name)
     if flags & RENAME_NOREPLACE and new is not None:
@@ -606,6 +603,7 @@ def build_root_from_cpio(data: bytes) -> FsContext:
     # Imported here: the drivers and the cpio reader are built on this module.
     from .cpio import unpack_cpio
     from .drivers.tmpfs import Tmpfs
+    from .namespace import MountTable
 
     ns = MountTable(Tmpfs(mode=0o755))         # ramfs's root mode; a "." entry may change it
     fs = FsContext(ns.root_location())

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from moss_host.addr import PAGE_SIZE, page_down, page_up
 from moss_host.arch.arm64.hwcap import HWCAP, HWCAP2
 from moss_host.errors import ENOEXEC, Errno
+from moss_host.fs.namespace import MS_NOEXEC
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
                                   choose_load_bias, parse_elf)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
@@ -128,7 +129,6 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
     return LoadedImage(mm, entry, stack.sp, bias)
 
 
-MS_NOEXEC = 8                        # a mount(2) flag: nothing on it may be executed
 MAX_ARG_STRLEN = 131072
 MAX_ARG_STRINGS = 0x7FFF_FFFF
 ARG_SPACE = STACK_SIZE // 4          # Linux: a quarter of RLIMIT_STACK for argv + envp
@@ -180,17 +180,18 @@ def resolve_scripts(read, path: bytes, argv: list[bytes]) -> tuple[bytes, bytes,
     raise Errno(ELOOP)
 
 
-def read_executable(fs, path: bytes, creds) -> bytes:
-    """The bytes of the program at path, checked like execve does (EACCES unless regular and executable)."""
+def read_executable(fs: FsContext, path: bytes, creds: Creds, caller: Optional[Task] = None) -> bytes:
+    """The bytes of the program at path, checked like execve does (EACCES unless regular and
+    executable); `caller` is the task exec'ing (None: the kernel, starting init)."""
     from moss_host.errors import EACCES
     from moss_host.fs.path import lookup
     from moss_host.cred import fs_cred
     from moss_host.fs.vfs import MAY_EXEC, permission
 
     cred = fs_cred(creds)
-    loc = lookup(fs, path, cred=cred)
+    loc = lookup(fs, path, cred=cred, caller=caller)
     inode = loc.inode
-    if not inode.is_reg or getattr(loc.mount, "mnt_flags", 0) & MS_NOEXEC:
+    if not inode.is_reg or loc.mount.flags & MS_NOEXEC:     # nothing on a noexec mount runs
         raise Errno(EACCES)
     permission(inode, cred, MAY_EXEC)
     data = ExecutableData(inode.read(0, inode.getattr().st_size))
@@ -226,11 +227,11 @@ class NewImage:
 
 
 def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list[bytes],
-                 envp: list[bytes]) -> NewImage:
+                 envp: list[bytes], caller: Optional[Task] = None) -> NewImage:
     """Everything of execve that can fail, done before the old image is touched: find the
     program (following #! lines) and load it into a new address space."""
     def read(p: bytes) -> bytes:
-        return read_executable(fs, p, creds)
+        return read_executable(fs, p, creds, caller)
 
     check_arg_size(argv, envp)
     prog, data, argv = resolve_scripts(read, path.encode(), argv)
@@ -245,7 +246,7 @@ def exec_into(task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> No
     A failed exec returns to the caller's program unchanged (see prepare_exec).
     """
     old = task.mm
-    image = prepare_exec(old.mem, task.fs, task.creds, path, argv, envp)
+    image = prepare_exec(old.mem, task.fs, task.creds, path, argv, envp, task)
     install_image(task, image)
     if old.users == 1:
         write_back(old)                 # the old image's shared file mappings

@@ -97,9 +97,9 @@ class ProcessTimers:
         """The process's user (VIRTUAL) or user + system (PROF) CPU time, the current slice included."""
         process = self.process
         kernel = process.kernel
-        threads = [t for t in kernel.tasks.values() if t.tgid == process.tgid] if kernel is not None else []
+        threads = kernel.pids.threads_of(process) if kernel is not None else [process]
         total = 0
-        for t in threads or [process]:
+        for t in threads:
             total += t.utime_ns + (t.stime_ns if which == ITIMER_PROF else 0)
             cpu = t.on_cpu
             if cpu is not None and not cpu.trapped:
@@ -140,7 +140,7 @@ class ProcessTimers:
 def process_timers(task: Task) -> ProcessTimers:
     """The timers of task's process (kept on the thread-group leader), made on first use."""
     kernel = task.kernel
-    leader = kernel.tasks.get(task.tgid, task) if kernel is not None else task
+    leader = (kernel.pids.get(task.tgid) or task) if kernel is not None else task
     if leader.itimer_real is None:
         leader.itimer_real = ProcessTimers(leader)
     return leader.itimer_real

@@ -19,6 +19,7 @@ from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import (FASYNC, O_APPEND, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, InodeFile, OpenFile,
                                file_needs, open_file)
 from moss_host.fs.path import Walker
+from moss_host.fs.pipe import BrokenPipe
 from moss_host.fs.stat import Stat
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                               Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
@@ -122,7 +123,7 @@ def _resolve_at(task, dirfd: int, path: bytes, follow: bool, cred=None):
         f = task.files.get(fd)
         return f.location if f.location is not None else f
     cred = _fs_cred(task) if cred is None else cred
-    return Walker(task.fs, cred).resolve(_dir_start(task, dirfd, path), path, follow)
+    return Walker(task.fs, cred, task).resolve(_dir_start(task, dirfd, path), path, follow)
 
 
 def _stat_of(target) -> Stat:
@@ -166,15 +167,12 @@ async def read(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
     return len(data)
 
 
-def _read_lent(task, f: OpenFile, pos: int, buf: int, count: int):
+def _read_lent(task, f: InodeFile, pos: int, buf: int, count: int):
     """A plain file whose inode lends its bytes (tmpfs's `read_view`): copy them straight into
     user memory, without building a bytes object first (for a 64 KiB read that
     allocation and second copy cost as much as the rest of the syscall). The number
     of bytes copied, or None if the inode cannot lend this range. EFAULT copies nothing."""
-    view_of = getattr(f.inode, "read_view", None)
-    if view_of is None:
-        return None
-    view = view_of(pos, count)
+    view = f.inode.read_view(pos, count)
     if view is None:
         return None
     with view:
@@ -203,8 +201,8 @@ async def write(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
 
 async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
     """f.write(data); EPIPE (a pipe or socket with no reader) also sends SIGPIPE to the writer.
-    An EPIPE that carries `written` (the reader left after part of the data went in) returns
-    that count, as Linux's pipe_write does."""
+    A BrokenPipe (the reader left after part of the data went in) returns the count
+    written, as Linux's pipe_write does."""
     try:
         return await f.write(data)
     except Errno as e:
@@ -216,7 +214,7 @@ async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
             asyncio.get_running_loop().call_soon(send_signal, task, SIGPIPE)
         else:
             send_signal(task, SIGPIPE)
-        if getattr(e, "written", 0):
+        if isinstance(e, BrokenPipe) and e.written:
             return e.written
         raise
 
@@ -360,7 +358,7 @@ async def openat(task, dirfd: "Fd", path: "CStr", flags: "Hex", mode: "Hex") -> 
     name = _path_arg(task, path)
     fd = task.files.alloc_fd()          # EMFILE wins over lookup errors, as in Linux
     try:
-        f = await open_file(task.fs, _dir_start(task, dirfd, name), name, flags, mode, _fs_cred(task))
+        f = await open_file(task.fs, _dir_start(task, dirfd, name), name, flags, mode, _fs_cred(task), task)
     except BaseException:
         task.files.release_reserved(fd)
         raise
@@ -509,7 +507,7 @@ async def chdir(task, path: "CStr") -> int:
     """Make path (a directory we may search) the working directory."""
     name = _path_arg(task, path)
     cred = _fs_cred(task)
-    loc = Walker(task.fs, cred).resolve(task.fs.cwd, name, follow=True)
+    loc = Walker(task.fs, cred, task).resolve(task.fs.cwd, name, follow=True)
     _enter_cwd(task, loc, cred)
     return 0
 
@@ -536,7 +534,7 @@ async def mkdirat(task, dirfd: "Fd", path: "CStr", mode: "Hex") -> int:
     """Create directory path with mode & ~umask."""
     name = _path_arg(task, path)
     cred = _fs_cred(task)
-    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
+    parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, dirfd, name), name)
     vfs_mkdir(parent.dir, parent.name, _u32(mode) & 0o7777 & ~task.fs.umask, cred)
     return 0
 
@@ -552,7 +550,7 @@ async def mknodat(task, dirfd: "Fd", path: "CStr", mode: "Hex", dev: "Hex") -> i
         raise Errno(EINVAL)
     name = _path_arg(task, path)
     cred = _fs_cred(task)
-    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
+    parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, dirfd, name), name)
     if kind in (S.S_IFCHR, S.S_IFBLK) and not capable(task.creds):
         raise Errno(EPERM)              # CAP_MKNOD
     vfs_create(parent.dir, parent.name, (kind or S.S_IFREG) | (mode & 0o7777 & ~task.fs.umask), cred,
@@ -567,7 +565,7 @@ async def unlinkat(task, dirfd: "Fd", path: "CStr", flags: "Hex") -> int:
         raise Errno(EINVAL)
     name = _path_arg(task, path)
     cred = _fs_cred(task)
-    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, dirfd, name), name)
+    parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, dirfd, name), name)
     if flags & AT_REMOVEDIR:
         vfs_rmdir(parent.dir, parent.name, cred)
     else:
@@ -581,7 +579,7 @@ async def symlinkat(task, target: "CStr", newdirfd: "Fd", linkpath: "CStr") -> i
     contents = _path_arg(task, target)
     name = _path_arg(task, linkpath)
     cred = _fs_cred(task)
-    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, newdirfd, name), name)
+    parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, newdirfd, name), name)
     vfs_symlink(parent.dir, parent.name, contents, cred, slash=parent.slash)
     return 0
 
@@ -609,7 +607,7 @@ async def _rename(task, olddirfd: int, oldpath: int, newdirfd: int, newpath: int
     old_name = _path_arg(task, oldpath)
     new_name = _path_arg(task, newpath)
     cred = _fs_cred(task)
-    walker = Walker(task.fs, cred)
+    walker = Walker(task.fs, cred, task)
     old = walker.resolve_parent(_dir_start(task, olddirfd, old_name), old_name)
     new = walker.resolve_parent(_dir_start(task, newdirfd, new_name), new_name)
     vfs_rename(old.dir, old.name, new.dir, new.name, cred, flags, old.slash, new.slash)
@@ -670,7 +668,7 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _lock(task, f, cmd, arg)
     if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
-        pipe = getattr(f, "pipe", None)
+        pipe = f.pipe
         if pipe is None:
             raise Errno(EBADF)
         return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(_u32(arg), capable(task.creds))

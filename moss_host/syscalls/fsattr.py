@@ -8,15 +8,15 @@ CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_* are cred.capable() (euid 0).
 """
 
 import stat as S
-import struct
 
 from moss_host.cred import capable
-from moss_host.errors import (EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, EOPNOTSUPP, EPERM, EROFS,
+from moss_host.errors import (EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, EOPNOTSUPP, EPERM,
                               ESPIPE, EXDEV, Errno)
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile, OpenFile
 from moss_host.fs.path import Walker
-from moss_host.fs.vfs import MAY_WRITE, Location, now_ns, permission, vfs_link
+from moss_host.fs.vfs import MAY_WRITE, Location, now_ns, permission, vfs_link, want_write
+from moss_host.uapi import TIMESPEC_PAIR
 
 from .args import CStr, Fd, Hex, Int, Ptr, UInt, c_int
 from .fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, _dir_start, _fs_cred, _path_arg, _resolve_at,
@@ -27,7 +27,6 @@ AT_SYMLINK_FOLLOW = 0x400
 
 UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
-TIMESPEC_PAIR = struct.Struct("<qqqq")      # two struct timespec { time_t tv_sec; long tv_nsec; }
 
 FALLOC_FL_KEEP_SIZE = 0x01
 FALLOC_FL_PUNCH_HOLE = 0x02
@@ -47,12 +46,6 @@ NO_CHANGE = 0xFFFF_FFFF                     # (uid_t)-1 / (gid_t)-1: leave it as
 def _owner_or_capable(task, inode) -> bool:
     """inode_owner_or_capable: the file's owner (by fsuid) or CAP_FOWNER."""
     return capable(task.creds) or _fs_cred(task).uid == inode.uid
-
-
-def _want_write(loc: Location) -> None:
-    """mnt_want_write: EROFS on a read-only mount (or filesystem)."""
-    if loc.mount.is_read_only:
-        raise Errno(EROFS)
 
 
 def _fd_file(task, fd: int) -> OpenFile:
@@ -79,7 +72,7 @@ def _chmod(task, target, mode: int) -> None:
         if not capable(task.creds) and _fs_cred(task).uid != st.st_uid:
             raise Errno(EPERM)
         return                          # pipes and sockets: nothing kept to change
-    _want_write(target)
+    want_write(target)
     inode = target.inode
     if not _owner_or_capable(task, inode):
         raise Errno(EPERM)
@@ -112,7 +105,7 @@ def _chown(task, target, uid: int, gid: int) -> None:
         st = target.stat()
         owner, group, mode = st.st_uid, st.st_gid, st.st_mode
     else:
-        _want_write(target)
+        want_write(target)
         inode = target.inode
         owner, group, mode = inode.uid, inode.gid, inode.mode
     cred = _fs_cred(task)
@@ -167,7 +160,7 @@ def _utimes(task, target, times) -> None:
         times = None
     if not isinstance(target, Location):
         return                          # a pipe or socket: its times are not kept
-    _want_write(target)
+    want_write(target)
     inode = target.inode
     if times is None:
         if not _owner_or_capable(task, inode):
@@ -230,13 +223,13 @@ async def truncate(task, path: "CStr", length: "Int") -> int:
     if size < 0:
         raise Errno(EINVAL)
     name = _path_arg(task, path)
-    loc = Walker(task.fs, _fs_cred(task)).resolve(task.fs.cwd, name, follow=True)
+    loc = Walker(task.fs, _fs_cred(task), task).resolve(task.fs.cwd, name, follow=True)
     inode = loc.inode
     if inode.is_dir:
         raise Errno(EISDIR)
     if not inode.is_reg:
         raise Errno(EINVAL)
-    _want_write(loc)
+    want_write(loc)
     permission(inode, _fs_cred(task), MAY_WRITE)
     _kill_suid_on_write(task, inode)
     inode.truncate(size)
@@ -279,7 +272,7 @@ async def fallocate(task, fd: "Fd", mode: "Hex", offset: "Int", length: "Int") -
     if not f.writable:
         raise Errno(EBADF)
     loc = f.location
-    kind = S.S_IFMT(loc.inode.mode) if loc is not None else S.S_IFIFO if hasattr(f, "pipe") else 0
+    kind = S.S_IFMT(loc.inode.mode) if loc is not None else S.S_IFIFO if f.pipe is not None else 0
     if kind == S.S_IFIFO:
         raise Errno(ESPIPE)
     if kind == S.S_IFDIR:
@@ -320,7 +313,7 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
     if not isinstance(old, Location):
         raise Errno(EXDEV)              # a pipe or socket by AT_EMPTY_PATH: Linux's pipefs is another mount
     cred = _fs_cred(task)
-    parent = Walker(task.fs, cred).resolve_parent(_dir_start(task, newdirfd, new_name), new_name)
+    parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, newdirfd, new_name), new_name)
     if parent.name in (b"", b".", b"..") or parent.dir.dentry.lookup_or_none(parent.name) is not None:
         raise Errno(EEXIST)             # filename_create fails before the mounts are compared
     if old.inode.nlink == 0 and not old.inode.is_dir:
@@ -331,17 +324,12 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
 
 # ---------------------------------------------------------------- sync
 
-def _sync_sb(sb) -> None:
-    """Write a filesystem's dirty state back (ext4 flushes its block device; memory filesystems have none)."""
-    sb.sync()
-
-
 def _fsync_file(task, fd: int) -> None:
     f = _fd_file(task, fd)
     loc = f.location
     if loc is None or not (loc.inode.is_reg or loc.inode.is_dir) or loc.inode.sb.fstype == "proc":
         raise Errno(EINVAL)             # no ->fsync: pipes, sockets, ttys, devices, proc files
-    _sync_sb(f.inode.sb)
+    loc.inode.sb.sync()                 # the whole filesystem: ext4 flushes its block device
 
 
 @syscall("fsync")
@@ -361,11 +349,8 @@ async def fdatasync(task, fd: "Fd") -> int:
 @syscall("sync")
 async def sync(task) -> int:
     """Write back every mounted filesystem."""
-    seen = set()
-    for m in task.fs.ns.mounts():
-        if id(m.sb) not in seen:
-            seen.add(id(m.sb))
-            _sync_sb(m.sb)
+    for sb in task.fs.ns.superblocks():
+        sb.sync()
     return 0
 
 
@@ -374,5 +359,5 @@ async def syncfs(task, fd: "Fd") -> int:
     """Write back the filesystem holding the file open on fd."""
     f = _fd_file(task, fd)
     if f.location is not None:
-        _sync_sb(f.location.inode.sb)
+        f.location.inode.sb.sync()
     return 0

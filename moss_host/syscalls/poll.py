@@ -23,6 +23,7 @@ from typing import Callable
 
 from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
+from moss_host.fs.file import OpenFile
 from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, pack_timespec, timespec_valid
 
@@ -63,7 +64,7 @@ def _open_file(task, fd: int):
     return None if f.is_path else f
 
 
-async def sleep_on(files: list[tuple[object, int]], deadline: float | None) -> None:
+async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None) -> None:
     """Sleep until any of files may have become ready for its events, or the loop time deadline.
 
     Cancellation (a signal) propagates as CancelledError.
@@ -78,14 +79,12 @@ async def sleep_on(files: list[tuple[object, int]], deadline: float | None) -> N
     stops: list[Callable[[], None]] = []
     try:
         for f, events in files:
-            wq = getattr(f, "poll_wq", None)
+            wq = f.poll_wq
             if wq is not None:
                 # One future on many WaitQueues: wake_all() resolves it wherever it sits.
                 wq.add_waiter(woken)
                 stops.append(lambda wq=wq: wq.remove_waiter(woken))
-            watch = getattr(f, "poll_watch", None)
-            if watch is not None:
-                stops += watch(events, wake)
+            stops += f.poll_watch(events, wake)
         timer = loop.call_at(deadline, wake) if deadline is not None else None
         try:
             await woken

@@ -11,7 +11,8 @@ import pytest
 from moss_host.fs.cpio import CpioError, read_cpio, unpack_cpio
 from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.path import lookup
-from moss_host.fs.vfs import FsContext, MountTable, build_root_from_cpio
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import FsContext, build_root_from_cpio
 
 NSEC = 1_000_000_000
 

@@ -12,7 +12,8 @@ from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.file import O_RDONLY, O_WRONLY, open_file
 from moss_host.fs.path import lookup
 from moss_host.fs.stat import major, makedev, minor
-from moss_host.fs.vfs import Cred, FsContext, MountTable, vfs_create, vfs_mkdir
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import Cred, FsContext, vfs_create, vfs_mkdir
 
 ROOT = Cred(0, 0)
 USER = Cred(1000, 1000)

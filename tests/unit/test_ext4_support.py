@@ -11,7 +11,8 @@ from pathlib import Path
 from moss_host.fs.blockdev import BlockDevice
 from moss_host.fs.drivers.ext4 import Ext4Superblock, mount_ext4
 from moss_host.fs.path import lookup
-from moss_host.fs.vfs import FsContext, Location, MountTable
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import FsContext, Location
 
 
 def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:

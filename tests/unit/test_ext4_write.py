@@ -16,8 +16,9 @@ from moss_host.fs.drivers.ext4.inode import EXT4_EXTENTS_FL, EXT4_INDEX_FL
 from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.file import O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, open_file
 from moss_host.fs.stat import major, makedev, minor
-from moss_host.fs.vfs import (FsContext, MountTable, vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir,
-                              vfs_symlink, vfs_unlink)
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import (FsContext, vfs_create, vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir, vfs_symlink,
+                              vfs_unlink)
 
 from .test_ext4_support import (at, debugfs, debugfs_cat, debugfs_write, dumpe2fs_header, make_tree, mkfs,
                                 mount, read_all, run, unmount_and_check, vfs)

@@ -207,13 +207,10 @@ def test_a_corrupt_size_or_a_looping_chain_is_eio_not_a_crash(image):
 
 
 def test_mount_options_set_the_owner_and_masks():
-    from types import SimpleNamespace
-
-    from moss_host.syscalls.mount import _fat_owner
-    task = SimpleNamespace(creds=SimpleNamespace(euid=7, egid=8), fs=SimpleNamespace(umask=0o002))
-    assert _fat_owner(task, b"") == {"uid": 7, "gid": 8, "fmask": 0o002, "dmask": 0o002}
-    assert _fat_owner(task, b"loop,uid=1000,gid=100,umask=077,fmask=133") == \
+    from moss_host.fs.drivers.fat import owner_options
+    assert owner_options(b"", 7, 8, 0o002) == {"uid": 7, "gid": 8, "fmask": 0o002, "dmask": 0o002}
+    assert owner_options(b"loop,uid=1000,gid=100,umask=077,fmask=133", 7, 8, 0o002) == \
         {"uid": 1000, "gid": 100, "fmask": 0o133, "dmask": 0o077}
     with pytest.raises(Errno) as e:
-        _fat_owner(task, b"uid=me")
+        owner_options(b"uid=me", 7, 8, 0o002)
     assert e.value.code == errno.EINVAL

@@ -11,7 +11,8 @@ from pathlib import Path
 from moss_host.fs.blockdev import BlockDevice
 from moss_host.fs.drivers.fat import FatSuperblock, mount_fat
 from moss_host.fs.path import lookup
-from moss_host.fs.vfs import FsContext, Location, MountTable
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import FsContext, Location
 
 ENV = {**os.environ, "TZ": "UTC", "LC_ALL": "C.UTF-8", "MTOOLS_SKIP_CHECK": "1", "MTOOLS_NO_VFAT": "0"}
 FAT32_SIZE = "33M"          # the smallest FAT32 with 512-byte clusters that mtools accepts (>= 65525 clusters)

@@ -21,7 +21,8 @@ from moss_host.fs.file import (O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTO
                                OpenFile)
 from moss_host.fs.hostfile import TCGETS, TIOCGWINSZ, TIOCSWINSZ, HostFile, make_console_files
 from moss_host.fs.stat import STAT_FORMAT, STATX_FORMAT, Stat
-from moss_host.fs.vfs import FsContext, MountTable, vfs_create, vfs_mkdir, vfs_symlink
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import FsContext, vfs_create, vfs_mkdir, vfs_symlink
 from moss_host.syscalls import fs as sysfs  # noqa: F401  (registers the handlers)
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS

@@ -6,8 +6,9 @@ import pytest
 from moss_host.errors import Errno
 from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.path import MAXSYMLINKS, Walker, lookup, lookup_parent
-from moss_host.fs.vfs import (Cred, FsContext, Location, MountTable, child_of, vfs_create, vfs_mkdir,
-                              vfs_rename, vfs_rmdir, vfs_symlink)
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import (Cred, FsContext, Location, child_of, vfs_create, vfs_mkdir, vfs_rename,
+                              vfs_rmdir, vfs_symlink)
 
 
 def make_tree():

@@ -10,7 +10,8 @@ from moss_host.errors import Errno
 from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.fdtable import FdTable
 from moss_host.fs.file import O_CREAT, O_RDWR
-from moss_host.fs.vfs import FsContext, MountTable
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import FsContext
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.memory import Memory
 from moss_host.mm.vma import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma

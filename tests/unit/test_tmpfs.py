@@ -10,8 +10,9 @@ from moss_host.errors import Errno
 from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.file import O_RDONLY, O_RDWR, InodeFile
 from moss_host.fs.path import lookup
-from moss_host.fs.vfs import (RENAME_NOREPLACE, Cred, FsContext, Location, MountTable, vfs_create,
-                              vfs_link, vfs_mkdir, vfs_rename, vfs_rmdir, vfs_symlink, vfs_unlink)
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import (RENAME_NOREPLACE, Cred, FsContext, Location, vfs_create, vfs_link, vfs_mkdir,
+                              vfs_rename, vfs_rmdir, vfs_symlink, vfs_unlink)
 
 
 def new_fs(**kw):

@@ -13,7 +13,8 @@ import itertools
 import stat as S
 from typing import Iterator, Optional
 
-from ...errors import EFBIG, ENOENT, ENOSPC, ENOTEMPTY, Errno
+from ...errors import EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, Errno
+from ..options import SB_FLAG_OPTIONS, memparse, octal, split_options
 from ..stat import Stat
 from ..vfs import DirEntry, Inode, StatFs, Superblock, dtype_of, now_ns
 
@@ -23,6 +24,7 @@ DEFAULT_MAX_INODES = DEFAULT_SIZE_LIMIT // 4096
 BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 20 bytes per entry
 PAGE = 4096
 TMPFS_MAGIC = 0x01021994
+RAMFS_MAGIC = 0x858458F6
 UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large means size=0 / nr_inodes=0
 
 
@@ -57,6 +59,76 @@ class Tmpfs(Superblock):
         if nbytes > 0 and self.used + nbytes > self.size_limit:
             raise Errno(ENOSPC)
         self.used += nbytes
+
+
+def tmpfs_from_options(source: str, data: bytes, ram_bytes: int) -> Tmpfs:
+    """mount -t tmpfs: Linux's defaults are size = half of RAM, nr_inodes = half of RAM's pages,
+    mode 1777; the options (shmem_parse_one) change them."""
+    ram = ram_bytes
+    size, inodes, mode, uid, gid = ram // 2, ram // PAGE // 2, 0o1777, 0, 0
+    for key, value in split_options(data):
+        if key in SB_FLAG_OPTIONS:
+            continue
+        if value is None:
+            raise Errno(EINVAL)
+        if key == "size":
+            size = ram * memparse(value[:-1]) // 100 if value.endswith("%") else memparse(value)
+            size = (size + PAGE - 1) // PAGE * PAGE
+        elif key == "nr_inodes":
+            inodes = memparse(value)
+        elif key == "mode":
+            mode = octal(value) & 0o7777
+        elif key in ("uid", "gid"):
+            try:
+                n = int(value, 10)
+            except ValueError:
+                raise Errno(EINVAL) from None
+            if key == "uid":
+                uid = n
+            else:
+                gid = n
+        elif key not in ("huge", "mpol", "inode32", "inode64", "noswap"):
+            raise Errno(EINVAL)
+    sb = Tmpfs(mode=mode, uid=uid, gid=gid, size_limit=size or UNLIMITED)
+    sb.max_inodes = inodes or UNLIMITED
+    sb.source = source or "none"
+    shown = []                          # what shmem_show_options prints: what differs from the default
+    if size != ram // 2:
+        shown.append(f"size={size // 1024}k")
+    if inodes != ram // PAGE // 2:
+        shown.append(f"nr_inodes={inodes}")
+    if mode != 0o1777:
+        shown.append(f"mode={mode:03o}")
+    if uid:
+        shown.append(f"uid={uid}")
+    if gid:
+        shown.append(f"gid={gid}")
+    shown.append("inode64")             # 64-bit inode numbers: the default on 64-bit Linux
+    sb.mount_options = ",".join(shown)
+    return sb
+
+
+class Ramfs(Tmpfs):
+    """ramfs: a tmpfs without limits or figures."""
+    fstype = "ramfs"
+
+    def __init__(self, mode: int = 0o755):
+        super().__init__(mode=mode, size_limit=UNLIMITED)
+        self.max_inodes = UNLIMITED
+
+    def statfs(self) -> StatFs:
+        return StatFs(RAMFS_MAGIC, PAGE, 0, 0, 0, 0, 0, 255, PAGE)
+
+
+def ramfs_from_options(source: str, data: bytes) -> Ramfs:
+    """mount -t ramfs: it ignores every option but mode=, as Linux's does."""
+    mode = 0o755
+    for key, value in split_options(data):
+        if key == "mode" and value is not None:
+            mode = octal(value) & 0o7777
+    sb = Ramfs(mode)
+    sb.source = source or "none"
+    return sb
 
 
 class TmpDir(Inode):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat as S
+import struct
 from typing import Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
@@ -254,6 +255,12 @@ class Ext4Superblock(Superblock):
         self.sbd.touch_write_time()
         self.write_back()
 
+    def fsid(self) -> tuple[int, int]:
+        """f_fsid: the UUID folded to 64 bits (uuid_to_fsid), as two signed ints."""
+        lo, hi = struct.unpack("<QQ", bytes(self.sbd.s_uuid))
+        v = lo ^ hi
+        return _s32(v & 0xFFFF_FFFF), _s32(v >> 32)
+
     def unmount(self) -> None:
         """Restore the state found at mount (clean stays clean) and flush."""
         if self.read_only:
@@ -261,6 +268,10 @@ class Ext4Superblock(Superblock):
         self.orphans.release_all()
         self.sbd.s_state = self._mount_state
         self.sync()
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x8000_0000 else v
 
 
 def mount_ext4(blockdev: BlockDevice, read_only: bool = False, dev: Optional[int] = None) -> Ext4Superblock:

@@ -8,6 +8,6 @@ Modules, one concept each:
   node    FatInode, FatFile, FatDir: the VFS inodes
   fs      FatSuperblock and mount_fat()
 """
-from .fs import FatSuperblock, mount_fat
+from .fs import FatSuperblock, mount_fat, owner_options
 
-__all__ = ["FatSuperblock", "mount_fat"]
+__all__ = ["FatSuperblock", "mount_fat", "owner_options"]

@@ -13,6 +13,7 @@ from typing import Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
+from ...options import split_options
 from ...stat import makedev
 from ...vfs import StatFs, Superblock
 from .bpb import FAT_STATE_DIRTY, FsInfo, pack_fsinfo_counts, parse_boot_sector, parse_fsinfo
@@ -55,13 +56,13 @@ class FatSuperblock(Superblock):
         self._state = blockdev.read_block(0)[self.bs.state_offset]
         self._inodes: dict[int, FatInode] = {}          # entry position -> inode
         self.orphans: set[FatInode] = set()             # unlinked while open: freed at last close
+        self._inos_next = FAT_ROOT_INO + 1              # the root has its own number
         root_entry = ShortEntry.new(b"           ", ATTR_DIR, 0, 0)
         root_entry.cluster = self.bs.root_cluster
         self.root = FatDir(self, root_entry, None, None, ino=FAT_ROOT_INO)
-        self._inos_next = FAT_ROOT_INO + 1
 
     def alloc_ino(self) -> int:
-        n = getattr(self, "_inos_next", FAT_ROOT_INO)
+        n = self._inos_next
         self._inos_next = n + 1
         return n
 
@@ -210,6 +211,22 @@ def mount_fat(blockdev: BlockDevice, read_only: bool = False, dev: Optional[int]
     if not read_only:
         fs.mark_mounted()
     return fs
+
+
+def owner_options(data: bytes, uid: int, gid: int, umask: int) -> dict:
+    """vfat's uid=, gid=, umask=, fmask=, dmask= (octal masks) as mount_fat's keyword arguments;
+    the defaults: the mounter's ids and umask."""
+    out = {"uid": uid, "gid": gid, "fmask": umask, "dmask": umask}
+    try:
+        for key, value in split_options(data):
+            if key in ("uid", "gid") and value is not None:
+                out[key] = int(value)
+            elif key in ("umask", "fmask", "dmask") and value is not None:
+                for k in (("fmask", "dmask") if key == "umask" else (key,)):
+                    out[k] = int(value, 8) & 0o777
+    except ValueError:
+        raise Errno(EINVAL) from None
+    return out
 
 
 _minors = iter(range(0x8000, 1 << 20))

@@ -1,8 +1,8 @@
 """/proc/<pid>/fd: a symlink per open descriptor, and opening a descriptor again through it.
 
 readlink gives what Linux shows: the path of a file that lives in a filesystem (plus
-" (deleted)" once unlinked), `pipe:[ino]` or `socket:[ino]` for one that does not, or the
-file's own `proc_link` text. Following the link opens the file again:
+" (deleted)" once unlinked), `pipe:[ino]` or `socket:[ino]` for one that does not (a file
+reopened through such a link keeps showing it). Following the link opens the file again:
 
 * a file with a path: the path is walked again (Linux jumps to the very dentry; the two
   differ only for a file renamed or deleted since);
@@ -23,10 +23,11 @@ import re
 import stat as S
 
 from ....errors import EINVAL, ENOENT, ENXIO, Errno
-from ...file import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, register_device
+from ...file import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, OpenFile, register_device
+from ...hostfile import HostFile
 from ...stat import Stat, makedev
-from ...vfs import Inode, path_of
-from .nodes import Entry, ProcDir, ProcSymlink
+from ...vfs import Inode, Location, path_of
+from .nodes import Entry, ProcDir, ProcSymlink, Reader
 
 REOPEN_MAJOR = 240
 REOPEN_DEV = makedev(REOPEN_MAJOR, 0)
@@ -35,14 +36,10 @@ _ANON_NAME = re.compile(rb"(pipe|socket):\[(\d+)\]")
 
 def fd_target(f, root) -> bytes:
     """What readlink of /proc/<pid>/fd/N gives: the path of an inode file, else `type:[ino]`."""
-    name = getattr(f, "proc_link", None)              # any OpenFile may name itself
-    if name:
-        return name.encode() if isinstance(name, str) else bytes(name)
-    loc = getattr(f, "location", None)
+    loc = f.location
     if loc is not None:
-        name = getattr(loc.inode, "proc_link", None)  # a file reopened through a FdTarget
-        if name:
-            return name
+        if isinstance(loc.inode, FdTarget):           # a file reopened through a FdTarget
+            return loc.inode.proc_link
         path, _ = path_of(loc, root)
         return path + b" (deleted)" if loc.dentry.unlinked else path
     st = _stat(f)
@@ -77,48 +74,48 @@ def fd_link_mode(f) -> int:
 class FdDir(ProcDir):
     """/proc/<pid>/fd: a symlink per open descriptor, named by number, pointing at the file."""
 
-    def __init__(self, owner, path: bytes):
+    def __init__(self, owner, path: bytes, caller: Reader = None):
         c = owner.task.creds
-        super().__init__(owner.sb, path, mode=0o500, uid=c.euid, gid=c.egid, parent_ino=owner.ino)
+        super().__init__(owner.sb, path, mode=0o500, uid=c.euid, gid=c.egid, parent_ino=owner.ino, caller=caller)
         self.owner = owner          # the PidDir
 
-    def _files(self):
+    def _files(self, reader: Reader):
         from .pid import is_zombie
         task = self.owner.task
         if not self.sb.alive(task) or is_zombie(task):
             return []
-        self.owner.may_inspect()
+        self.owner.may_inspect(reader)
         return list(task.files.items())
 
-    def entries(self) -> list[Entry]:
-        return [Entry(2 + fd, str(fd).encode(), self._maker(fd, f)) for fd, f in self._files()]
+    def entries(self, reader: Reader) -> list[Entry]:
+        return [Entry(2 + fd, str(fd).encode(), self._maker(fd, f)) for fd, f in self._files(reader)]
 
-    def lookup(self, name: bytes) -> Inode:
+    def lookup_as(self, name: bytes, caller: Reader) -> Inode:
         m = _ANON_NAME.fullmatch(name)
         if m is None:
-            return super().lookup(name)
+            return super().lookup_as(name, caller)
         # The target of a link to a file outside any filesystem: that open file, found by inode number.
         ino = int(m.group(2))
-        for fd, f in self._files():
-            st = _stat(f) if getattr(f, "location", None) is None else None
+        for fd, f in self._files(caller):
+            st = _stat(f) if f.location is None else None
             if st is not None and st.st_ino == ino and fd_target(f, None) == name:
                 return FdTarget(self.sb, self.path + b"/" + name, f, name, self.owner.task.creds)
         raise Errno(ENOENT)
 
     def _maker(self, fd: int, f):
-        def target() -> bytes:
+        def target(reader: Reader) -> bytes:
             task = self.owner.check()
-            self.owner.may_inspect()
+            self.owner.may_inspect(reader)
             try:
                 current = task.files.get(fd)
             except Errno:
                 raise Errno(ENOENT) from None
-            return fd_target(current, self.sb.reader_root())
+            return fd_target(current, self.sb.reader_root(reader))
 
-        def make() -> ProcSymlink:
+        def make(caller: Reader) -> ProcSymlink:
             c = self.owner.task.creds
             return ProcSymlink(self.sb, self.path + b"/" + str(fd).encode(), target, fd_link_mode(f),
-                               c.euid, c.egid)
+                               c.euid, c.egid, caller=caller)
         return make
 
 
@@ -129,8 +126,8 @@ class FdTarget(Inode):
         super().__init__(sb, S.S_IFCHR | 0o600, creds.euid, creds.egid, ino=sb.ino_for(path),
                          rdev=REOPEN_DEV)
         self.target = target
-        self.proc_link = name
-        self.fifo_pipe = getattr(target, "pipe", None)
+        self.proc_link = name       # what readlink of the fd link shows for a file opened here
+        self.fifo_pipe = target.pipe
 
     def getattr(self) -> Stat:
         st = _stat(self.target)
@@ -143,18 +140,15 @@ class FdTarget(Inode):
             if flags & O_ACCMODE not in (O_RDONLY, O_WRONLY, O_RDWR):
                 raise Errno(EINVAL)
             return self.fifo_pipe.open_end(flags, loc)
-        fd = getattr(self.target, "fd", None)
-        if fd is not None:                                # a host file (console, moss-host run's pipes)
-            from ...hostfile import HostFile
-            return HostFile(fd, flags)
+        if isinstance(self.target, HostFile):             # a host file (console, moss-host run's pipes)
+            return HostFile(self.target.fd, flags)
         raise Errno(ENXIO)                                # sockets cannot be opened (Linux: ENXIO)
 
 
-async def _open_reopen_device(loc, flags: int):
-    reopen = getattr(loc.inode, "reopen", None)
-    if reopen is None:
+async def _open_reopen_device(loc: Location, flags: int) -> OpenFile:
+    if not isinstance(loc.inode, FdTarget):
         raise Errno(ENXIO)                                # a stray mknod of 240:0
-    return await reopen(loc, flags)
+    return await loc.inode.reopen(loc, flags)
 
 
 register_device(S.S_IFCHR, REOPEN_MAJOR, 0, _open_reopen_device)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import weakref
 
+from ...namespace import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RELATIME,
+                          Mount)
 from ...stat import major, minor
 from ...vfs import Location, path_of
 
@@ -36,26 +38,26 @@ def _names(m) -> tuple[str, str]:
     """(source, fstype) as Linux shows them; the initramfs root is `rootfs rootfs`."""
     sb = m.sb
     fstype = sb.fstype
-    source = getattr(sb, "source", None) or fstype
+    source = sb.source or fstype
     if m.parent is None and fstype == "tmpfs":
         source = fstype = "rootfs"
     return source, fstype
 
 
 # show_mnt_opts(): the per-mount MS_* flags mount(2) stored, in Linux's order.
-_MNT_OPTION_NAMES = ((2, "nosuid"), (4, "nodev"), (8, "noexec"), (1024, "noatime"),
-                     (2048, "nodiratime"), (1 << 21, "relatime"), (256, "nosymfollow"))
+_MNT_OPTION_NAMES = ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "noexec"), (MS_NOATIME, "noatime"),
+                     (MS_NODIRATIME, "nodiratime"), (MS_RELATIME, "relatime"), (MS_NOSYMFOLLOW, "nosymfollow"))
 
 
-def _mount_options(m) -> str:
-    """`rw` or `ro`, then the flags of a mount made by mount(2) (boot mounts have none)."""
-    flags = getattr(m, "mnt_flags", 0)
+def _mount_options(m: Mount) -> str:
+    """`rw` or `ro`, then the flags of a mount made by mount(2) (boot mounts list none)."""
+    flags = m.flags if m.flags_set else 0
     names = [name for bit, name in _MNT_OPTION_NAMES if flags & bit]
     return ",".join(["ro" if m.is_read_only else "rw", *names])
 
 
 def _super_options(m) -> str:
-    extra = getattr(m.sb, "mount_options", "")
+    extra = m.sb.mount_options
     base = "ro" if m.sb.read_only else "rw"
     return base + ("," + extra if extra else "")
 
@@ -66,7 +68,7 @@ def mounts_text(ns, root) -> bytes:
     for m, path in _visible(ns, root):
         source, fstype = _names(m)
         options = _mount_options(m)
-        extra = getattr(m.sb, "mount_options", "")
+        extra = m.sb.mount_options
         if extra:
             options += "," + extra
         lines.append(f"{mangle(source)} {mangle(path)} {fstype} {options} 0 0\n")

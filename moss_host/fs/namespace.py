@@ -1,0 +1,225 @@
+"""Mounts and the mount namespace (Linux's fs/namespace.c): the mount table, the flags each
+mount keeps, and the changes of the tree that mount(2) and umount2(2) make.
+
+  Mount       a superblock attached at a dentry of another mount (Linux's vfsmount), with its
+              per-mount MS_* flags (nosuid, nodev, noexec, the atime flags, ro).
+  MountTable  a mount namespace: which mount covers which (mount, dentry).
+
+The tree operations check Linux's rules and change the table: bind (with MS_REC, the
+submounts too), move (of a mount without submounts), remount, detach (MNT_DETACH: a whole
+subtree), busy checks, and letting a filesystem finish when its last mount goes. Enforcing a
+mount's flags is the business of those who use the mount: open (nodev), exec (noexec),
+the VFS (ro).
+
+MS_* values are the mount(2) flags of <linux/mount.h>; this is their one home.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from ..errors import EACCES, EBUSY, EINVAL, ELOOP, ENOTDIR, Errno
+from .vfs import Dentry, Location, Superblock
+
+if TYPE_CHECKING:
+    from .file import OpenFile
+    from .vfs import FsContext
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_SYNCHRONOUS, MS_REMOUNT, MS_MANDLOCK, MS_DIRSYNC = 16, 32, 64, 128
+MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME = 256, 1024, 2048
+MS_BIND, MS_MOVE, MS_REC, MS_SILENT = 4096, 8192, 16384, 32768
+MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED = 1 << 17, 1 << 18, 1 << 19, 1 << 20
+MS_RELATIME, MS_STRICTATIME, MS_LAZYTIME = 1 << 21, 1 << 24, 1 << 25
+MS_NOUSER = 1 << 31
+MS_MGC_VAL, MS_MGC_MSK = 0xC0ED0000, 0xFFFF0000
+MS_PROPAGATION = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE
+# What a mount keeps (Linux's MNT_* flags, in MS_* terms).
+MNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_NOSYMFOLLOW
+ATIME_FLAGS = MS_NOATIME | MS_RELATIME | MS_STRICTATIME
+DEFAULT_MNT_FLAGS = MS_RELATIME                 # what a mount gets without an atime flag
+
+# umount2(2) flags
+MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW = 1, 2, 4, 8
+
+# statfs f_flags (ST_*), from a mount's MS_* flags
+ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_SYNCHRONOUS, ST_VALID = 1, 2, 4, 8, 16, 0x20
+ST_MANDLOCK, ST_NOATIME, ST_NODIRATIME, ST_RELATIME, ST_NOSYMFOLLOW = 0x40, 0x400, 0x800, 0x1000, 0x2000
+_ST_OF_MS = ((MS_RDONLY, ST_RDONLY), (MS_NOSUID, ST_NOSUID), (MS_NODEV, ST_NODEV), (MS_NOEXEC, ST_NOEXEC),
+             (MS_NOATIME, ST_NOATIME), (MS_NODIRATIME, ST_NODIRATIME), (MS_RELATIME, ST_RELATIME),
+             (MS_NOSYMFOLLOW, ST_NOSYMFOLLOW))
+
+
+# ---------------------------------------------------------------- mounts
+
+class Mount:
+    """A superblock attached to the tree; parent/mountpoint are None for the namespace root."""
+
+    def __init__(self, ns: MountTable, sb: Superblock, parent: Optional[Mount],
+                 mountpoint: Optional[Dentry], read_only: bool = False):
+        self.ns = ns
+        self.sb = sb
+        self.root: Dentry = sb.root_dentry
+        self.parent = parent
+        self.mountpoint = mountpoint
+        self.read_only = read_only
+        self.flags = DEFAULT_MNT_FLAGS  # the MS_* bits kept (MNT_FLAGS, without MS_RDONLY: see ms_flags)
+        self.flags_set = False          # mount(2) made or changed this mount: /proc/mounts lists its flags
+        self.expiry_mark = False        # umount2(MNT_EXPIRE) asked once: the next ask unmounts
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.read_only or self.sb.read_only
+
+    def ms_flags(self) -> int:
+        """The MS_* bits this mount carries, MS_RDONLY as it is now."""
+        return (self.flags | MS_RDONLY) if self.is_read_only else (self.flags & ~MS_RDONLY)
+
+    def set_flags(self, flags: int, remount: bool = False) -> None:
+        """Store mount(2)'s flags; without an atime flag a new mount gets relatime, a remount keeps its own."""
+        if not flags & (ATIME_FLAGS | MS_NODIRATIME):
+            flags |= (self.ms_flags() & (ATIME_FLAGS | MS_NODIRATIME)) if remount else DEFAULT_MNT_FLAGS
+        flags &= ~MS_STRICTATIME
+        self._keep_flags(flags)
+        self.read_only = bool(flags & MS_RDONLY)
+
+    def _keep_flags(self, flags: int) -> None:
+        self.flags = flags & MNT_FLAGS
+        self.flags_set = True
+
+    def statfs_flags(self) -> int:
+        """statfs's f_flags: ST_VALID and the ST_* twin of each MS_* flag the mount carries."""
+        flags = self.ms_flags()
+        out = ST_VALID
+        for ms, st in _ST_OF_MS:
+            if flags & ms:
+                out |= st
+        return out
+
+    def is_root(self, where: Location) -> bool:
+        """Whether `where` is this mount's root (what mount/umount of a mount point require)."""
+        return where.mount is self and where.dentry is self.root
+
+
+class MountTable:
+    """A mount namespace: which mount covers which (mount, dentry)."""
+
+    def __init__(self, root_sb: Superblock):
+        self.root = Mount(self, root_sb, None, None)
+        self._covered: dict[tuple[Mount, Dentry], Mount] = {}
+
+    def root_location(self) -> Location:
+        return Location(self.root, self.root.root)
+
+    def mount(self, sb: Superblock, at: Location, read_only: bool = False) -> Mount:
+        """Attach sb on top of `at` (the caller resolved it, so it is already the topmost mount there)."""
+        if not at.inode.is_dir:
+            raise Errno(ENOTDIR)
+        m = Mount(self, sb, at.mount, at.dentry, read_only)
+        self._covered[(at.mount, at.dentry)] = m
+        return m
+
+    def umount(self, m: Mount) -> None:
+        if m.parent is None or m.mountpoint is None or self.has_children(m):
+            raise Errno(EBUSY)
+        del self._covered[(m.parent, m.mountpoint)]
+
+    def covering(self, loc: Location) -> Optional[Mount]:
+        return self._covered.get((loc.mount, loc.dentry))
+
+    def is_mountpoint(self, mount: Mount, dentry: Dentry) -> bool:
+        return (mount, dentry) in self._covered
+
+    def mounts(self) -> list[Mount]:
+        return [self.root, *self._covered.values()]
+
+    def superblocks(self) -> list[Superblock]:
+        """Each mounted filesystem once, in mount order."""
+        return list({id(m.sb): m.sb for m in self.mounts()}.values())
+
+    def has_children(self, m: Mount) -> bool:
+        return any(c.parent is m for c in self._covered.values())
+
+    # -- the changes mount(2) makes
+
+    def bind(self, src: Mount, root: Dentry, where: Location, recursive: bool) -> Mount:
+        """A new mount showing src's tree from dentry `root`, at `where`; with MS_REC the mounts
+        below `root` are copied onto the same dentries of the new mount (mount --rbind)."""
+        m = self.mount(src.sb, where, read_only=src.read_only)
+        m.root = root
+        m._keep_flags(src.ms_flags() & ~MS_RDONLY)
+        if recursive:
+            for child in [c for c in self.mounts() if c.parent is src and c.mountpoint is not None
+                          and root.is_ancestor_of(c.mountpoint)]:
+                assert child.mountpoint is not None
+                self.bind(child, child.root, Location(m, child.mountpoint), recursive)
+        return m
+
+    def move(self, old: Location, where: Location) -> tuple[Mount, Mount]:
+        """MS_MOVE of the mount whose root is `old` (without submounts) to `where`: detach it
+        and attach the same filesystem view there; (the old mount, the new one)."""
+        m = old.mount
+        if not m.is_root(old) or m.parent is None or self.has_children(m):
+            raise Errno(EINVAL)
+        here = where
+        while True:                          # a mount cannot move below itself
+            if here.mount is m:
+                raise Errno(ELOOP)
+            parent, mountpoint = here.mount.parent, here.mount.mountpoint
+            if parent is None or mountpoint is None:
+                break
+            here = Location(parent, mountpoint)
+        flags = m.ms_flags()
+        self.umount(m)
+        moved = self.mount(m.sb, where, read_only=m.read_only)
+        moved.root = m.root
+        moved._keep_flags(flags & ~MS_RDONLY)
+        return m, moved
+
+    # -- what umount2(2) removes
+
+    def detach_tree(self, m: Mount) -> list[Mount]:
+        """Unmount m and everything mounted below it, deepest first; the mounts removed."""
+        gone = []
+        for child in [c for c in self.mounts() if c.parent is m]:
+            gone += self.detach_tree(child)
+        self.umount(m)
+        return gone + [m]
+
+    def release(self, sb: Superblock) -> None:
+        """A mount of sb is gone; if it was the last, the filesystem finishes (ext4 writes itself back clean)."""
+        if not any(m.sb is sb for m in self.mounts()):
+            sb.unmount()
+
+
+def remount(m: Mount, flags: int, read_only: bool) -> None:
+    """MS_REMOUNT: new superblock flags (ro/rw) and mount flags. Going read-only writes back first."""
+    sb = m.sb
+    if read_only and not sb.read_only:
+        sb.sync()
+        sb.read_only = True
+    elif not read_only and sb.read_only:
+        if sb.blockdev is not None and sb.blockdev.read_only:
+            raise Errno(EACCES)
+        sb.read_only = False
+        sb.mark_mounted()
+    m.set_flags(flags, remount=True)
+
+
+def is_busy(m: Mount, places: Iterable[FsContext], files: Iterable[OpenFile]) -> bool:
+    """Is anything using mount m: a working or root directory (places), or an open file?"""
+    for fs in places:
+        if fs.cwd.mount is m or fs.root.mount is m:
+            return True
+    for f in files:
+        if f.location is not None and f.location.mount is m:
+            return True
+    return False
+
+
+def retarget(old: Mount, new: Mount, places: Iterable[FsContext]) -> None:
+    """After a move: processes that stood in the moved mount now stand in its new place."""
+    for fs in places:
+        if fs.cwd.mount is old:
+            fs.cwd = Location(new, fs.cwd.dentry)
+        if fs.root.mount is old:
+            fs.root = Location(new, fs.root.dentry)
