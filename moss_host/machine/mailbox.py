@@ -9,11 +9,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext, UserContext, new_saved
+from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext
 
 from . import layout as L
 
-_X_REGS = struct.Struct("<31Q")
 _ARGS = struct.Struct("<6Q")
 _U64 = struct.Struct("<Q")
 
@@ -32,9 +31,6 @@ class Mailbox:
     def u64(self, off: int) -> int:
         return _U64.unpack_from(self.mem, off)[0]
 
-    def set_u64(self, off: int, value: int) -> None:
-        _U64.pack_into(self.mem, off, value & 0xFFFF_FFFF_FFFF_FFFF)
-
     # -- the trap ------------------------------------------------------------------------
 
     @property
@@ -47,9 +43,6 @@ class Mailbox:
 
     def syscall_args(self) -> tuple[int, ...]:
         return _ARGS.unpack_from(self.mem, L.MB_X0)
-
-    def x_regs(self) -> tuple[int, ...]:
-        return _X_REGS.unpack_from(self.mem, L.MB_X0)
 
     # -- the context ---------------------------------------------------------------------
 
@@ -74,12 +67,3 @@ class Mailbox:
         struct.pack_into("<5Q", m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
         _U64.pack_into(m, L.MB_SEQ_REPLY, _U64.unpack_from(m, L.MB_SEQ_REQ)[0])
         return _U64.unpack_from(m, L.MB_SLEEPING)[0] != 0
-
-
-def new_context(pc: int, sp: int) -> bytearray:
-    """A fresh EL0 context: all registers zero, PSTATE EL0t with interrupts unmasked."""
-    return new_saved(pc, sp)
-
-
-# Transitional name, until Task.regs()'s users import the arch class.
-Context = UserContext

@@ -106,17 +106,6 @@ class UserContext:
     fpcr = _register(OFF_FPCR, "FPCR")
     fpsr = _register(OFF_FPSR, "FPSR")
 
-    # -- transitional: the raw-offset API of machine/mailbox.Context, until its last
-    # -- callers (proc/cpu.py, proc/lifecycle.py) use the attributes above.
-    def set_x(self, n: int, value: int) -> None:
-        _U64.pack_into(self.blob, OFF_X0 + 8 * n, value & _MASK)
-
-    def get(self, off: int) -> int:
-        return _U64.unpack_from(self.blob, off)[0]
-
-    def set(self, off: int, value: int) -> None:
-        _U64.pack_into(self.blob, off, value & _MASK)
-
     # -- all registers at once (signal frames) ---------------------------------------------
 
     def read_regs(self) -> UserRegs:
