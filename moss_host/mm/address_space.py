@@ -87,14 +87,12 @@ class AddressSpace:
             pa = mem.alloc_zeroed()
         else:
             offset = vma.offset + (va - vma.start)
-            shared_frame = getattr(backing, "shared_frame", None)
-            if shared_frame is not None:        # shared anonymous memory: everyone's frame
-                pa = shared_frame(offset)
-                mem.share(pa)
-                self._install(vma, va, pa)
-                return pa
-            page_key = getattr(backing, "page_key", None)
-            key = page_key(offset) if page_key is not None and not vma.shared else None
+            shared = backing.shared_frame(offset)
+            if shared is not None:              # shared anonymous memory: everyone's frame
+                mem.share(shared)
+                self._install(vma, va, shared)
+                return shared
+            key = backing.page_key(offset) if not vma.shared else None
             if key is not None:                 # a page of a file: the cache's frame, shared
                 pa = mem.page_cache.frame(key, lambda: backing.read(offset, PAGE_SIZE))
                 mem.share(pa)

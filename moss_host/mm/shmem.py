@@ -8,8 +8,10 @@ then gives its frames back.
 """
 from __future__ import annotations
 
+from .backing import Backing
 
-class SharedAnon:
+
+class SharedAnon(Backing):
     name = "/dev/zero (deleted)"          # how Linux names such a mapping in /proc/pid/maps
 
     def __init__(self, mem):

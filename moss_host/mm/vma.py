@@ -1,8 +1,8 @@
 """Virtual memory areas: what a process has mapped, independent of what is resident.
 
 A `Vma` is a page-aligned range [start, end) with Linux PROT_* bits, MAP_* flags
-and, for file-backed mappings, a `backing` object (anything with
-`read(offset, n) -> bytes`) plus the file offset of `start`. VMAs are values:
+and, for file-backed and shared mappings, a `backing` (backing.py: what the pages are
+filled from) plus the offset in it of `start`. VMAs are values:
 VmaSet never mutates one it has handed out; splitting, mprotect and merging
 replace them with new objects.
 
@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END
 from moss_host.errors import ENOMEM, Errno
+
+if TYPE_CHECKING:
+    from .backing import Backing
 
 PROT_NONE = 0x0
 PROT_READ = 0x1
@@ -56,7 +59,7 @@ class Vma:
     end: int
     prot: int
     flags: int = MAP_PRIVATE | MAP_ANONYMOUS
-    backing: Any = None        # file-backed: object with read(offset, n) -> bytes
+    backing: Optional[Backing] = None   # what the pages are filled from (None: anonymous, zeros)
     offset: int = 0            # byte offset in `backing` of `start`
     name: str = ""             # /proc/pid/maps name: a path, "[heap]", "[stack]", ...
 

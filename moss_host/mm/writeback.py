@@ -20,7 +20,7 @@ def write_back(mm, start: int = 0, end: int = USER_VA_END) -> int:
     written = 0
     physmem = mm.mem.physmem
     for vma in mm.vmas.overlapping(start, end):
-        inode = getattr(vma.backing, "inode", None)
+        inode = vma.backing.inode if vma.backing is not None else None
         if not vma.shared or inode is None:
             continue
         for va in mm.resident_in(max(start, vma.start), min(end, vma.end)):
@@ -38,7 +38,6 @@ def write_back(mm, start: int = 0, end: int = USER_VA_END) -> int:
 def sync_files(mm, start: int, end: int) -> None:
     """msync(MS_SYNC): also ask each file's filesystem to write its blocks out (ext4)."""
     for vma in mm.vmas.overlapping(start, end):
-        inode = getattr(vma.backing, "inode", None)
-        sync = getattr(getattr(inode, "sb", None), "sync", None)
-        if vma.shared and sync is not None:
-            sync()
+        inode = vma.backing.inode if vma.backing is not None else None
+        if vma.shared and inode is not None:
+            inode.sb.sync()

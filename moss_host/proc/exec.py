@@ -16,6 +16,7 @@ from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfErro
                                   choose_load_bias, parse_elf)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
+from moss_host.mm.backing import Backing
 from moss_host.mm.page_cache import file_version
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 from moss_host.arch.arm64.context import new_saved
@@ -37,7 +38,7 @@ class ExecutableData(bytes):
     version: tuple | None = None
 
 
-class SegmentBacking:
+class SegmentBacking(Backing):
     """Page contents of one PT_LOAD: file bytes up to p_filesz, zeros after (the bss)."""
 
     def __init__(self, data: bytes, file_end: int):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from moss_host.arch.arm64 import vdso as arm64_vdso
 from moss_host.arch.arm64.vdso import VdsoImage
 from moss_host.mm.address_space import AddressSpace
+from moss_host.mm.backing import Backing
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, Vma
 
 VDSO_NAME = "[vdso]"
@@ -22,9 +23,20 @@ def map_vdso(mm: AddressSpace, image: VdsoImage | None = None) -> int | None:
     if image is None:
         return None
     base = mm.vmas.find_free(image.size, top=mm.mmap_top)
-    mm.add(Vma(base, base + image.size, PROT_READ | PROT_EXEC, MAP_PRIVATE, image, 0, VDSO_NAME))
+    mm.add(Vma(base, base + image.size, PROT_READ | PROT_EXEC, MAP_PRIVATE, _VdsoPages(image), 0, VDSO_NAME))
     mm.vdso_base = base
     return base
+
+
+class _VdsoPages(Backing):
+    """The vDSO image as a VMA's backing (private pages, filled from the image)."""
+    name = VDSO_NAME
+
+    def __init__(self, image: VdsoImage):
+        self.image = image
+
+    def read(self, offset: int, n: int) -> bytes:
+        return self.image.read(offset, n)
 
 
 def sigreturn_address(mm: AddressSpace) -> int:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
 from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errno
+from moss_host.fs.fdtable import fd_arg
+from moss_host.fs.file import InodeFile
+from moss_host.mm.backing import Backing, FileBacking
+from moss_host.mm.shmem import SharedAnon
 from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE,
                               MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE, Vma)
-
-from moss_host.mm.page_cache import file_version
-from moss_host.mm.shmem import SharedAnon
 from moss_host.mm.writeback import sync_files, write_back
 
 from .args import Fd, Hex, Int, Ptr, Size
@@ -46,7 +47,7 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
     length = page_up(length)
     if length == 0 or length > USER_VA_END:
         raise Errno(ENOMEM)
-    backing = None
+    backing: Backing | None = None
     if not flags & MAP_ANONYMOUS:
         backing = file_backing(task, fd, shared_write=flags & MAP_TYPE != MAP_PRIVATE and bool(prot & PROT_WRITE))
     elif flags & MAP_TYPE != MAP_PRIVATE:
@@ -58,7 +59,7 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
         mm.unmap(start, start + length)
     vma_flags = (flags & MAP_TYPE) | (flags & MAP_ANONYMOUS)
     mm.add(Vma(start, start + length, prot, vma_flags, backing, 0 if flags & MAP_ANONYMOUS else offset,
-               getattr(backing, "name", "")))
+               backing.name if backing is not None else ""))
     if flags & MAP_POPULATE:
         for va in range(start, start + length, PAGE_SIZE):
             if prot:
@@ -79,30 +80,15 @@ def place(mm, addr: int, length: int, flags: int) -> int:
 
 
 
-def file_backing(task, fd: int, shared_write: bool = False):
-    """What a file mapping reads its pages from. The file must be open for reading, and
-    for writing too if the mapping is shared and writable (EACCES)."""
-    from moss_host.fs.fdtable import fd_arg
+def file_backing(task, fd: int, shared_write: bool = False) -> FileBacking:
+    """What a file mapping reads its pages from. The file must be a regular file open for
+    reading, and for writing too if the mapping is shared and writable (EACCES)."""
     file = task.files.get(fd_arg(fd))
-    inode = getattr(file, "inode", None)
-    if inode is None or not inode.is_reg:
+    if not isinstance(file, InodeFile) or not file.inode.is_reg:
         raise Errno(ENODEV)
     if not file.readable or (shared_write and not file.writable):
         raise Errno(EACCES)
-    return InodeBacking(inode, getattr(file, "path_name", ""))
-
-
-class InodeBacking:
-    def __init__(self, inode, name: str):
-        self.inode = inode
-        self.name = name
-
-    def read(self, offset: int, n: int) -> bytes:
-        return self.inode.read(offset, n)
-
-    def page_key(self, offset: int):
-        """Private mappings of a file share its page-cache frames until written."""
-        return file_version(self.inode), offset
+    return FileBacking(file.inode, file.path_name)
 
 
 def check_range(addr: int, length: int) -> int:

@@ -1,6 +1,7 @@
 """The page cache: file pages shared between mappings, copied on write, bounded."""
 from moss_host.addr import PAGE_SIZE
 from moss_host.mm.address_space import AddressSpace
+from moss_host.mm.backing import Backing
 from moss_host.mm.memory import Memory
 from moss_host.mm.page_cache import PageCache
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
@@ -9,7 +10,7 @@ RAM = 64 << 20
 BASE = 0x40_0000
 
 
-class FileBacking:
+class FileBacking(Backing):
     """A file of two pages, version 1."""
     data = b"A" * PAGE_SIZE + b"B" * 100
 

@@ -5,6 +5,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from moss_host.addr import PAGE_SIZE
 from moss_host.errors import ENOMEM, Errno
+from moss_host.mm.backing import Backing
 from moss_host.mm.vma import (
     MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
     Vma, VmaSet, mergeable)
@@ -15,7 +16,7 @@ RX = PROT_READ | PROT_EXEC
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 
 
-class File:
+class File(Backing):
     """A stand-in backing object."""
 
     def __init__(self, name):

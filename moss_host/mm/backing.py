@@ -1,0 +1,53 @@
+"""What a mapping's pages are filled from (Linux's vm_file and vm_operations_struct).
+
+A VMA without a backing is anonymous memory: zero-filled private frames. Otherwise its
+`backing` is a Backing: read() gives the bytes of a page, and two optional features
+change how the fault path maps it (the defaults: neither):
+
+  shared_frame(offset)  the one frame every mapping of the object maps (MAP_SHARED|MAP_ANONYMOUS)
+  page_key(offset)      a page-cache key: private mappings share the cached frame until written
+
+`inode` names the file behind a file mapping (MAP_SHARED write-back, msync, /proc/pid/maps),
+`name` how /proc/pid/maps shows the mapping.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Hashable, Optional
+
+from .page_cache import file_version
+
+if TYPE_CHECKING:
+    from moss_host.fs.vfs import Inode
+
+
+class Backing:
+    name = ""
+    inode: Optional[Inode] = None
+
+    def read(self, offset: int, n: int) -> bytes:
+        """Up to n bytes at offset (fewer at the end: the rest of the page reads as zeros)."""
+        raise NotImplementedError
+
+    def shared_frame(self, offset: int) -> Optional[int]:
+        """The frame all mappings share for the page at offset; None: each mapping gets its own."""
+        return None
+
+    def page_key(self, offset: int) -> Optional[Hashable]:
+        """The page-cache key of the page at offset; None: not cached."""
+        return None
+
+
+class FileBacking(Backing):
+    """A regular file mapped by mmap(2): its pages come from the inode, through the page cache."""
+
+    def __init__(self, inode: Inode, name: str):
+        self.inode = inode
+        self.name = name
+
+    def read(self, offset: int, n: int) -> bytes:
+        return self.inode.read(offset, n)
+
+    def page_key(self, offset: int) -> Optional[Hashable]:
+        """Private mappings of a file share its page-cache frames until written."""
+        return file_version(self.inode), offset
+
