@@ -16,11 +16,9 @@ Bookkeeping, all O(1) dict operations (an op costs O(MAX_ORDER) at worst):
 
 Reference counts (for copy-on-write sharing) belong to allocated blocks and are
 addressed by the block's first frame. The rule: a block is freed when its last
-reference goes, by `put(pa)` (alias `dec_ref(pa)`), which returns the remaining
-count and frees the block when it reaches 0. `free(pa, order)` is for blocks
-that are not shared: freeing a block whose count is above 1 is a kernel bug
-(ValueError). To refcount the pages of a multi-frame block one by one, `split` it
-into order-0 frames first.
+reference goes, by `put(pa)`, which returns the remaining count and frees the
+block when it reaches 0. `free(pa, order)` is for blocks that are not shared:
+freeing a block whose count is above 1 is a kernel bug (ValueError).
 """
 from __future__ import annotations
 
@@ -59,10 +57,6 @@ class FrameAllocator:
     @property
     def free_frames(self) -> int:
         return self._nfree
-
-    @property
-    def used_frames(self) -> int:
-        return self.total_frames - self._nfree
 
     def alloc(self, order: int = 0) -> PA:
         """A block of 2**order frames, aligned to its size. Contents are not zeroed."""
@@ -111,27 +105,6 @@ class FrameAllocator:
             order += 1
         free[order][pfn] = None
 
-    def split(self, pa: int, order: int) -> None:
-        """Turn an allocated order-`order` block into 2**order allocated order-0 frames."""
-        pfn = pa >> PAGE_SHIFT
-        if self._alloc.get(pfn) != order or pa & (PAGE_SIZE - 1):
-            raise ValueError(f"split of {pa:#x}: not an allocated order-{order} block")
-        if pfn in self._refs:
-            raise ValueError(f"split of shared block {pa:#x}")
-        for f in range(pfn, pfn + (1 << order)):
-            self._alloc[f] = 0
-
-    def is_allocated(self, pa: int) -> bool:
-        """True if pa is the first frame of an allocated block."""
-        return not pa & (PAGE_SIZE - 1) and (pa >> PAGE_SHIFT) in self._alloc
-
-    def order_of(self, pa: int) -> int:
-        """Order of the allocated block starting at pa (ValueError if none)."""
-        got = self._alloc.get(pa >> PAGE_SHIFT)
-        if got is None or pa & (PAGE_SIZE - 1):
-            raise ValueError(f"{pa:#x} is not an allocated block")
-        return got
-
     # -- reference counts ----------------------------------------------------------
 
     def get_ref(self, pa: int) -> int:
@@ -165,5 +138,3 @@ class FrameAllocator:
             del self._alloc[pfn]
             self._release(pfn, order)
         return n
-
-    dec_ref = put

@@ -16,7 +16,6 @@ import struct
 from moss_host.addr import PA, PAGE_SIZE
 
 _U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
 _ZERO_PAGE = bytes(PAGE_SIZE)
 
 
@@ -37,13 +36,6 @@ class PhysMem:
         self.base = base_pa
         self.size = len(mv)
         self.end = base_pa + self.size
-
-    def close(self) -> None:
-        """Release the memoryview so the underlying mmap can be closed."""
-        self.mv.release()
-
-    def contains(self, pa: int, n: int = 1) -> bool:
-        return n >= 0 and self.base <= pa and pa + n <= self.end
 
     def offset(self, pa: int, n: int = 1) -> int:
         """Buffer offset of pa, after checking that [pa, pa + n) is RAM."""
@@ -68,17 +60,6 @@ class PhysMem:
     def write_u64(self, pa: PA, v: int) -> None:
         _U64.pack_into(self.mv, self.offset(pa, 8), v)
 
-    def read_u32(self, pa: PA) -> int:
-        return _U32.unpack_from(self.mv, self.offset(pa, 4))[0]
-
-    def write_u32(self, pa: PA, v: int) -> None:
-        _U32.pack_into(self.mv, self.offset(pa, 4), v)
-
-    def read_u64s(self, pa: PA, count: int) -> tuple[int, ...]:
-        """`count` little-endian u64s starting at pa (one unpack; e.g. a whole page table)."""
-        off = self.offset(pa, 8 * count)
-        return struct.unpack_from(f"<{count}Q", self.mv, off)
-
     def zero(self, pa: PA, n: int) -> None:
         off = self.offset(pa, n)
         self.mv[off:off + n] = _ZERO_PAGE if n == PAGE_SIZE else bytes(n)
@@ -88,8 +69,3 @@ class PhysMem:
         d = self.offset(dst_pa, n)
         s = self.offset(src_pa, n)
         self.mv[d:d + n] = self.mv[s:s + n]
-
-    def view(self, pa: PA, n: int) -> memoryview:
-        """A live, writable window onto [pa, pa + n); release it when done if the buffer is an mmap."""
-        off = self.offset(pa, n)
-        return self.mv[off:off + n]
