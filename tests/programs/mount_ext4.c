@@ -1,8 +1,12 @@
-/* mount(2) of ext2/3/4: the errnos Linux gives for bad sources, then (moss only: there are no loop
- * devices, so the "loop" data option asks moss to read an image file directly) an image file
- * IMG mounted on DIR: statfs, reading, writing, fsync, remounting read-only and read-write, two
- * mounts sharing one superblock, /proc/mounts, umount.
- * Usage: mount_ext4 IMG DIR. Leaves DIR/new.txt (and DIR/second.txt) on the image for the caller. */
+/* mount(2) of ext2/3/4: the errnos Linux gives for bad sources, then an ext4 image mounted on
+ * DIR: statfs, reading, writing, fsync, remounting read-only and read-write, two mounts sharing
+ * one superblock, /proc/mounts, umount.
+ * Usage: mount_ext4 IMG DIR               moss: there are no loop devices, so the "loop" data
+ *                                         option asks moss to read the image file directly;
+ *        mount_ext4 IMG DIR DEV NOTEXT4   Linux: DEV is a loop device on IMG, NOTEXT4 one on a
+ *                                         file that is no ext4 image (/tests/hello), no "loop".
+ * Both print the same; /proc/mounts's source shows as <source> when it is the one mounted.
+ * Leaves DIR/new.txt (and DIR/second.txt) on the image for the caller. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +53,8 @@ static void put(const char *what, const char *path, const char *data)
     close(fd);
 }
 
+static const char *source;          /* what the image is mounted from: IMG or DEV */
+
 static void mounts_line(const char *what, const char *dir)
 {
     FILE *f = fopen("/proc/mounts", "r");
@@ -56,7 +62,7 @@ static void mounts_line(const char *what, const char *dir)
     while (f && fscanf(f, "%255s %255s %63s %511s %*d %*d", src, mp, type, opts) == 4)
         if (strcmp(mp, dir) == 0) {
             strtok(opts, ",");
-            printf("%s: %s %s %s %s\n", what, src, mp, type, opts);
+            printf("%s: %s %s %s %s\n", what, strcmp(src, source) ? src : "<source>", mp, type, opts);
         }
     if (f)
         fclose(f);
@@ -65,9 +71,12 @@ static void mounts_line(const char *what, const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3)
+    if (argc != 3 && argc != 5)
         return 2;
     const char *img = argv[1], *dir = argv[2];
+    const char *loop = argc == 5 ? NULL : "loop";
+    const char *not_ext4 = argc == 5 ? argv[4] : "/tests/hello";
+    source = argc == 5 ? argv[3] : img;
     char path[512], path2[512], dir2[200];
     snprintf(dir2, sizeof dir2, "%s2", dir);
     mkdir(dir, 0755);
@@ -76,10 +85,10 @@ int main(int argc, char **argv)
     rc("ext4 from a regular file", mount(img, dir, "ext4", 0, NULL));
     rc("ext4 from a missing path", mount("/no/such/dev", dir, "ext4", 0, NULL));
     rc("ext4 without a source", mount(NULL, dir, "ext4", 0, NULL));
-    rc("ext4 from a directory", mount("/tmp", dir, "ext4", 0, "loop"));
-    rc("ext4 from a non-ext4 image", mount("/tests/hello", dir, "ext4", MS_RDONLY, "loop"));
+    rc("ext4 from a directory", mount("/tmp", dir, "ext4", 0, loop));
+    rc("ext4 from a non-ext4 image", mount(not_ext4, dir, "ext4", MS_RDONLY, loop));
 
-    rc("mount image", mount(img, dir, "ext4", 0, "loop"));
+    rc("mount image", mount(source, dir, "ext4", 0, loop));
     struct statfs s;
     rc("statfs", statfs(dir, &s));
     printf("ext4: type=%#lx bsize=%ld blocks=%ld files=%ld namelen=%ld frsize=%ld flags=%#lx bavail<bfree=%d\n",
@@ -108,7 +117,7 @@ int main(int argc, char **argv)
     close(dfd);
     sync();
 
-    rc("second mount of the same image", mount(img, dir2, "ext4", 0, "loop"));
+    rc("second mount of the same image", mount(source, dir2, "ext4", 0, loop));
     snprintf(path2, sizeof path2, "%s/new.txt", dir2);
     cat("new.txt through the second mount", path2);
     snprintf(path2, sizeof path2, "%s/second.txt", dir2);
@@ -117,13 +126,13 @@ int main(int argc, char **argv)
     cat("seen through the first", path2);
     rc("umount the second", umount(dir2));
 
-    rc("remount ro", mount(img, dir, "ext4", MS_REMOUNT | MS_RDONLY, NULL));
+    rc("remount ro", mount(source, dir, "ext4", MS_REMOUNT | MS_RDONLY, NULL));
     snprintf(path2, sizeof path2, "%s/ro.txt", dir);
     rc("create on ro", open(path2, O_WRONLY | O_CREAT, 0644));
     statfs(dir, &s);
     printf("ro flags: %#lx\n", (long)s.f_flags);
     mounts_line("mounts ro", dir);
-    rc("remount rw", mount(img, dir, "ext4", MS_REMOUNT, NULL));
+    rc("remount rw", mount(source, dir, "ext4", MS_REMOUNT, NULL));
     int fd = open(path2, O_WRONLY | O_CREAT, 0644);
     rc("create on rw", fd >= 0 ? 0 : -1);
     close(fd);
@@ -133,7 +142,7 @@ int main(int argc, char **argv)
     rc("chdir out", chdir("/"));
     rc("umount", umount(dir));
 
-    rc("mount read-only", mount(img, dir, "ext4", MS_RDONLY, "loop"));
+    rc("mount read-only", mount(source, dir, "ext4", MS_RDONLY, loop));
     cat("new.txt after remount", path);
     struct stat st;
     stat(path, &st);
