@@ -7,26 +7,31 @@ and before the first process starts (what Linux's devtmpfs automount and an init
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import ENOENT, Errno
 from .vfs import FsContext, Location, child_of, vfs_mkdir
+
+if TYPE_CHECKING:
+    from .drivers.devpts import Devpts
+    from .drivers.procfs import ProcFs
 
 # Permission bits of a mountpoint the image lacks (Linux images use these).
 MOUNTPOINT_MODES = {b"dev": 0o755, b"proc": 0o555, b"pts": 0o755}
 
 
-def mount_boot_filesystems(root_fs: FsContext, kernel) -> None:
-    """Mount devfs on /dev, devpts on /dev/pts and procfs on /proc of root_fs (an FsContext)."""
-    from ..tty.console import KernelJobControl
+def mount_boot_filesystems(root_fs: FsContext, devpts: Devpts, procfs: ProcFs) -> None:
+    """Mount devfs on /dev, `devpts` on /dev/pts and `procfs` on /proc of root_fs.
+
+    The caller builds devpts and procfs: they take what they need of the layers above
+    (job control for the ptys, the task table for /proc) at construction."""
     from .drivers.devfs import Devfs
-    from .drivers.devpts import Devpts
-    from .drivers.procfs import ProcFs
 
     ns = root_fs.ns
     dev = ns.mount(Devfs(), mountpoint(root_fs.root, b"dev"))
-    devpts = Devpts(KernelJobControl(kernel))
     pts = ns.mount(devpts, mountpoint(Location(dev, dev.root), b"pts"))
     devpts.mount_location = Location(pts, pts.root)
-    ns.mount(ProcFs(kernel, current=lambda: kernel.syscall_task), mountpoint(root_fs.root, b"proc"))
+    ns.mount(procfs, mountpoint(root_fs.root, b"proc"))
 
 
 def mountpoint(root: Location, name: bytes) -> Location:

@@ -14,11 +14,14 @@ Rules (path_resolution(7)):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..cred import Cred
 from ..errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, Errno
 from .vfs import MAY_EXEC, PATH_MAX, FsContext, Location, child_of, parent_of, permission
+
+if TYPE_CHECKING:
+    from ..proc.task import Task
 
 MAXSYMLINKS = 40
 _SELF = (b"", b".")            # a last component that names the directory itself
@@ -37,11 +40,17 @@ class Parent:
 
 
 class Walker:
-    """One path resolution (Linux's nameidata): every symlink it follows counts against one budget."""
+    """One path resolution (Linux's nameidata): every symlink it follows counts against one budget.
 
-    def __init__(self, fs: FsContext, cred: Optional[Cred] = None):
+    `cred` is who the permission checks are for (None: the kernel itself, allowed
+    everywhere); `caller` is the task walking (None: the kernel), which names like
+    /proc/self depend on.
+    """
+
+    def __init__(self, fs: FsContext, cred: Optional[Cred] = None, caller: Optional[Task] = None):
         self.fs = fs
         self.cred = cred
+        self.caller = caller
         self.links = 0
 
     def resolve(self, start: Location, path: bytes, follow: bool = True) -> Location:
@@ -89,7 +98,7 @@ class Walker:
             return cur
         if name == b"..":
             return parent_of(cur, self.fs.root)
-        loc = child_of(cur, name)
+        loc = child_of(cur, name, self.caller)
         if loc.dentry.inode.is_symlink:
             loc = self._finish(self.follow_parent(loc, cur), follow=True)
         return loc
@@ -114,15 +123,15 @@ class Walker:
             return parent.dir
         if name == b"..":
             return parent_of(parent.dir, self.fs.root)
-        return child_of(parent.dir, name)
+        return child_of(parent.dir, name, self.caller)
 
 
 def lookup(fs: FsContext, path: bytes, start: Optional[Location] = None, follow: bool = True,
-           cred: Optional[Cred] = None) -> Location:
+           cred: Optional[Cred] = None, caller: Optional[Task] = None) -> Location:
     """Resolve `path` for the kernel itself or for `cred`, relative to `start` (default: the cwd)."""
-    return Walker(fs, cred).resolve(start if start is not None else fs.cwd, path, follow)
+    return Walker(fs, cred, caller).resolve(start if start is not None else fs.cwd, path, follow)
 
 
 def lookup_parent(fs: FsContext, path: bytes, start: Optional[Location] = None,
-                  cred: Optional[Cred] = None) -> Parent:
-    return Walker(fs, cred).resolve_parent(start if start is not None else fs.cwd, path)
+                  cred: Optional[Cred] = None, caller: Optional[Task] = None) -> Parent:
+    return Walker(fs, cred, caller).resolve_parent(start if start is not None else fs.cwd, path)

@@ -1,54 +1,66 @@
-"""One virtual CPU as the kernel drives it: take a trap from its mailbox, handle it, choose
-what runs next, and reply.
+"""One virtual CPU as the kernel drives it: take a trap from its mailbox, have it handled
+(proc/trap.py), ask the scheduler what runs next, switch contexts, and reply.
 
 The guest waits for us after every trap; while it waits, its mailbox holds the context
 of `current`. A syscall that never sleeps is answered at once (the fast path); one that
-sleeps is finished by an asyncio task while the CPU runs someone else or idles.
+sleeps is finished by an asyncio job while the CPU runs someone else or idles.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
+import socket
 import time
-from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from moss_host.arch.arm64 import esr as ESR
-from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
-from moss_host.mm.address_space import UserFault
-from moss_host.syscalls import dispatch
+from moss_host.mm.memory import Memory
+from moss_host.sched.scheduler import Scheduler
 
-from . import signals
+from . import lifecycle, signals
 from .task import State, Task, TaskExit
+from .timing import TrapTimer
+from .trap import handle_trap
+
+if TYPE_CHECKING:
+    from moss_host.syscalls.trace import Tracer
 
 log = logging.getLogger("moss.cpu")
 
-X8 = L.MB_X0 + 8 * 8
-TIMESLICE = 0.01                  # seconds a task runs before others who wait get the CPU
-RESTART_LO, RESTART_HI = -ERESTART_RESTARTBLOCK, -ERESTARTSYS     # x0 of an interrupted syscall
+# The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, args,
+# tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the call).
+SyscallEntry = Callable[[Task, int, tuple[int, ...], Optional["Tracer"]], Any]
 
 
-class StubFault(Exception):
-    """The guest stub itself took an exception: the message is the register dump."""
+class Host(Protocol):
+    """What a CPU tells the kernel above it: the run cannot go on."""
+
+    def panic(self, message: str) -> None: ...
+
+    def machine_gone(self, why: str) -> None: ...
 
 
 class Cpu:
-    def __init__(self, kernel, index: int, mailbox: Mailbox, doorbell):
-        self.kernel = kernel
+    def __init__(self, index: int, mailbox: Mailbox, doorbell: socket.socket, mem: Memory,
+                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Optional[Tracer], host: Host):
         self.index = index
         self.mailbox = mailbox
+        self.regs = mailbox.regs                # the trapped context, in place
         self.doorbell = doorbell
-        self.current: Task | None = None
-        self.runqueue: deque[Task] = deque()
-        self.trapped = False         # the guest waits for our reply
+        self.mem = mem
+        self.sched = sched
+        self.rq = sched.add_cpu(self)           # the tasks waiting for this CPU
+        self.start_syscall = start_syscall
+        self.tracer = tracer
+        self.host = host
+        self.current: Optional[Task] = None
+        self.trapped = False                    # the guest waits for our reply
         self.handled_seq = 0
         self.loaded_ttbr0 = -1
         self.traps = 0
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
-        self._slice_timer = None
-        self.timer = None                       # a TrapTimer with `moss-host run --timing`
-        self.handling = False                   # inside on_doorbell: it schedules when done
+        self.timer: Optional[TrapTimer] = None  # with `moss-host run --timing`
 
     # -- entry from the doorbell -------------------------------------------------------------
 
@@ -58,7 +70,7 @@ class Cpu:
         except BlockingIOError:
             return
         if not data:
-            self.kernel.machine_gone("the doorbell closed: QEMU exited")
+            self.host.machine_gone("the doorbell closed: QEMU exited")
             return
         seq = self.mailbox.seq_req
         if seq == self.handled_seq:
@@ -68,104 +80,23 @@ class Cpu:
         if self.timer is not None:
             self.timer.on_doorbell()
         self.traps += 1
-        self.kernel.mem.guest_work_done()
+        self.mem.guest_work_done()
         reason = self.mailbox.reason
         if reason >= L.REASON_EL1:
-            self.kernel.panic(self.stub_fault_report(reason))
+            self.host.panic(self.stub_fault_report(reason))
             return
-        self.handling = True
-        try:
-            self._handle_doorbell(reason)
-        finally:
-            self.handling = False
-
-    def _handle_doorbell(self, reason: int) -> None:
         task = self.current
-        if task is not None:
-            entered = time.monotonic_ns()
-            task.utime_ns += entered - self.resumed_at
-            try:
-                self.handle_trap(task, reason)
-            except TaskExit as e:
-                self.kernel.exit_task(task, e.status)
+        if task is None:
             self.schedule()
-            task.stime_ns += time.monotonic_ns() - entered
-        else:
-            self.schedule()
-
-    def handle_trap(self, task: Task, reason: int) -> None:
-        if reason == L.REASON_SYNC:
-            self.handle_sync(task)
-        elif reason == L.REASON_IRQ:
-            if self.runqueue:                       # preempted: give the others a turn
-                self.runqueue.append(task)
-                self.switch_out(task)
-        else:
-            signals.force_fatal(task, signals.SIGBUS if reason == L.REASON_SERROR else signals.SIGILL,
-                                f"exception reason {reason}")
-
-    def handle_sync(self, task: Task) -> None:
-        mb = self.mailbox
-        esr = mb.u64(L.MB_ESR)
-        ec = ESR.ec(esr)
-        if ec == ESR.EC_SVC64:
-            args = mb.syscall_args()
-            result = dispatch.start(task, mb.u64(X8), args, self.kernel.tracer)
-            if type(result) is tuple:
-                task.orig_x0 = args[0]
-                self.suspend(task, result[1])
-            elif task.on_cpu is self:               # (execve may have replaced the context)
-                mb.set_u64(L.MB_X0, result)
-                if RESTART_LO <= result <= RESTART_HI:
-                    task.restart = args[0]
-        elif ec in (ESR.EC_DABT_LOW, ESR.EC_IABT_LOW):
-            self.handle_abort(task, esr, mb.u64(L.MB_FAR))
-        else:
-            # As arm64 Linux's el0 handlers: si_addr is the pc (the sp for SP alignment).
-            pc = mb.u64(L.MB_PC)
-            why = f"{ESR.describe(esr)} at pc {pc:#x}"
-            if ec == ESR.EC_BRK64:
-                signals.force_signal(task, signals.SIGTRAP, signals.TRAP_BRKPT, pc, why)
-            elif ec in (ESR.EC_PC_ALIGN, ESR.EC_SP_ALIGN):
-                addr = mb.u64(L.MB_SP) if ec == ESR.EC_SP_ALIGN else mb.u64(L.MB_FAR)
-                signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, addr, why, esr=esr)
-            elif ec == ESR.EC_FP_EXC64:
-                signals.force_signal(task, signals.SIGFPE, signals.FPE_FLTUNK, pc, why)
-            else:
-                signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
-
-    def handle_abort(self, task: Task, esr: int, far: int) -> None:
-        abort = ESR.decode_abort(esr)
-        if abort.kind == "alignment":
-            signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, far, f"alignment fault at {far:#x}",
-                                 esr=esr, fault_address=far)
             return
+        entered = time.monotonic_ns()
+        task.utime_ns += entered - self.resumed_at
         try:
-            task.mm.fault(far, abort.is_write, abort.is_exec)
-        except UserFault as f:
-            pc = self.mailbox.u64(L.MB_PC)
-            code = signals.SEGV_ACCERR if f.mapped else signals.SEGV_MAPERR
-            signals.force_signal(task, signals.SIGSEGV, code, far,
-                                 f"segfault at {f.addr:#x} pc {pc:#x} ({'SEGV_ACCERR' if f.mapped else 'SEGV_MAPERR'})",
-                                 esr=esr, fault_address=far)
-
-    # -- sleeping syscalls ---------------------------------------------------------------------
-
-    def suspend(self, task: Task, finishing) -> None:
-        task.state = State.BLOCKED
-        self.switch_out(task)
-        job = asyncio.ensure_future(finishing)
-        task.pending = job
-        job.add_done_callback(lambda j: self.kernel.syscall_finished(task, j))
-
-    def wake(self, task: Task, result: int) -> None:
-        """A blocked syscall finished with `result`: make its task runnable again."""
-        task.regs().set_x(0, result)
-        if RESTART_LO <= result <= RESTART_HI:
-            task.restart = task.orig_x0
-        task.state = State.RUNNABLE
-        self.runqueue.append(task)
+            handle_trap(self, task, reason)
+        except TaskExit as e:
+            lifecycle.exit_task(task, e.status)
         self.schedule()
+        task.stime_ns += time.monotonic_ns() - entered
 
     # -- choosing and switching -------------------------------------------------------------
 
@@ -178,14 +109,16 @@ class Cpu:
         self.current = None
 
     def switch_in(self, task: Task) -> None:
+        assert task.context is not None         # a task off its CPU has its context saved
         self.mailbox.load_context(task.context)
         task.on_cpu = self
         self.current = task
+        self.sched.context_switches += 1
 
     def schedule(self) -> None:
         """If the guest waits for us and someone can run, reply; otherwise stay idle."""
         if not self.trapped:
-            if self.runqueue and self.current is not None:
+            if self.rq.tasks and self.current is not None:
                 self.kick()
             return
         while True:
@@ -193,9 +126,9 @@ class Cpu:
             if task is None or task.state is not State.RUNNABLE:
                 if task is not None:
                     self.switch_out(task)
-                if not self.runqueue:
+                task = self.rq.pop()
+                if task is None:
                     return                          # idle: the guest sleeps in WFI
-                task = self.runqueue.popleft()
                 self.switch_in(task)
             if (task.sigpending & ~task.blocked or task.restart is not None) and not self._deliver(task):
                 continue                            # it stopped or died: choose again
@@ -207,30 +140,23 @@ class Cpu:
         try:
             signals.deliver_pending(task)
         except TaskExit as e:
-            self.kernel.exit_task(task, e.status)
+            lifecycle.exit_task(task, e.status)
             return False
         return task.state is State.RUNNABLE
 
     def reply(self, task: Task) -> None:
-        mem = self.kernel.mem
-        ops, asid_operand, vas, scrub = mem.take_guest_work()
+        ops, asid_operand, vas, scrub = self.mem.take_guest_work()
         ttbr0 = task.mm.ttbr0
         if ttbr0 != self.loaded_ttbr0:
             ops |= L.OP_SET_TTBR0
             self.loaded_ttbr0 = ttbr0
         self.trapped = False
-        if self.runqueue and self._slice_timer is None:
-            self._slice_timer = self.kernel.loop.call_later(TIMESLICE, self._end_slice)
+        if self.rq.tasks:
+            self.rq.arm_slice()                     # others wait: this task runs one slice
         self.resumed_at = time.monotonic_ns()
         if self.timer is not None:
             self.timer.on_reply()
         if self.mailbox.post_reply(ops, ttbr0, asid_operand, vas, scrub):
-            self.kick()
-
-    def _end_slice(self) -> None:
-        """Others wait and the current task has run a full slice: interrupt it (round robin)."""
-        self._slice_timer = None
-        if not self.trapped and self.runqueue and self.current is not None:
             self.kick()
 
     def kick(self) -> None:
@@ -243,10 +169,11 @@ class Cpu:
     # -- diagnostics -----------------------------------------------------------------------------
 
     def stub_fault_report(self, reason: int) -> str:
-        mb = self.mailbox
-        regs = mb.x_regs()
-        lines = [f"guest stub fault (vector {reason - L.REASON_EL1}): {ESR.describe(mb.u64(L.MB_ESR))}",
-                 f"  elr={mb.u64(L.MB_PC):#018x} far={mb.u64(L.MB_FAR):#018x} spsr={mb.u64(L.MB_PSTATE):#x}"]
+        """The guest stub itself took an exception: its registers, for the panic message."""
+        regs = self.regs
+        x = regs.x.all()
+        lines = [f"guest stub fault (vector {reason - L.REASON_EL1}): {ESR.describe(regs.esr)}",
+                 f"  elr={regs.pc:#018x} far={regs.far:#018x} spsr={regs.pstate:#x}"]
         for i in range(0, 31, 4):
-            lines.append("  " + "  ".join(f"x{j:<2}={regs[j]:#018x}" for j in range(i, min(i + 4, 31))))
+            lines.append("  " + "  ".join(f"x{j:<2}={x[j]:#018x}" for j in range(i, min(i + 4, 31))))
         return "\n".join(lines)

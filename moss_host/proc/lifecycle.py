@@ -17,15 +17,14 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from moss_host.arch.arm64.context import UserContext
+from moss_host.arch.arm64.context import SAVED_SIZE, UserContext
 from moss_host.errors import EINVAL, Errno
-from moss_host.machine import layout as L
-from moss_host.machine.mailbox import CONTEXT_SIZE
 from moss_host.mm.writeback import write_back
+from moss_host.tty.tty import disassociate_ctty
 
 from . import signals
+from .rlimits import RLIMIT_CORE
 from .task import State, Task
-from .waitq import WaitQueue
 
 log = logging.getLogger("moss.proc")
 
@@ -93,12 +92,12 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     except BaseException:
         mm.release()
         raise
-    pid = kernel.alloc_pid()
+    pid = kernel.pids.alloc()
     real_parent = parent.parent if flags & CLONE_PARENT and parent.parent is not None else parent
     child = Task(
         tid=pid, tgid=pid, mm=mm, fs=parent.fs if flags & CLONE_FS else parent.fs.copy(), files=files,
         creds=replace(parent.creds), parent=real_parent, comm=parent.comm, exe=parent.exe,
-        kernel=kernel, image_bias=parent.image_bias, start_time=kernel.uptime(),
+        kernel=kernel, image_bias=parent.image_bias, start_time=kernel.sched.uptime(),
         pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
         exit_signal=flags & CSIGNAL, blocked=parent.blocked,
         sighand=_sighand_for_child(parent, flags),
@@ -106,19 +105,18 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
+        rlimits=list(parent.rlimits),
     )
     child.context = _child_context(parent, flags, newsp, tls)
-    if getattr(parent, "rlimits", None) is not None:
-        child.rlimits = list(parent.rlimits)
     if flags & CLONE_VFORK:
-        child.vfork_done = kernel.loop.create_future()
+        child.vfork_done = asyncio.get_running_loop().create_future()
     if flags & CLONE_PARENT_SETTID:
         parent.mm.write(parent_tid, pid.to_bytes(4, "little"))
     if flags & CLONE_CHILD_SETTID:
         child.mm.write(child_tid, pid.to_bytes(4, "little"))
     real_parent.children.append(child)
-    kernel.tasks[pid] = child
-    kernel.cpu.runqueue.append(child)
+    kernel.pids.add(child)
+    kernel.sched.enqueue(child)
     return child
 
 
@@ -135,17 +133,17 @@ def _sighand_for_child(parent: Task, flags: int):
 
 def _child_context(parent: Task, flags: int, newsp: int, tls: int) -> bytearray:
     """The parent's registers as they are at the trap, with the child's differences."""
-    ctx = bytearray(CONTEXT_SIZE)
+    ctx = bytearray(SAVED_SIZE)
     if parent.on_cpu is not None:
         parent.on_cpu.mailbox.save_context(ctx)
-    else:
+    elif parent.context is not None:
         ctx[:] = parent.context
     regs = UserContext(ctx)
-    regs.set_x(0, 0)
+    regs.x[0] = 0
     if newsp:
-        regs.set(L.MB_SP, newsp)
+        regs.sp = newsp
     if flags & CLONE_SETTLS:
-        regs.set(L.MB_TPIDR, tls)
+        regs.tpidr = tls
     return ctx
 
 
@@ -156,6 +154,7 @@ async def wait_for_vfork(child: Task) -> None:
     (the shared address space must not run two programs at once).
     """
     done = child.vfork_done
+    assert done is not None             # clone_task made it (CLONE_VFORK)
     while not done.done():
         try:
             await asyncio.shield(done)
@@ -179,7 +178,7 @@ def exit_task(task: Task, status: int) -> None:
     if task.state is State.ZOMBIE:
         return
     kernel = task.kernel
-    kernel.detach(task)
+    kernel.sched.detach(task)
     task.state = State.ZOMBIE
     task.exit_status = _without_phantom_core(task, status)
     if task.pending is not None and not task.pending.done():
@@ -193,7 +192,6 @@ def exit_task(task: Task, status: int) -> None:
     _release_files(task.files)
     task.mm.release()
     if task.sid == task.tgid and task.ctty is not None:
-        from moss_host.tty.tty import disassociate_ctty
         disassociate_ctty(task)                 # SIGHUP to the foreground group, tty detached
     _reparent_children(task)
     if task.tid == 1:
@@ -202,23 +200,17 @@ def exit_task(task: Task, status: int) -> None:
     _notify_parent(task)
 
 
-RLIMIT_CORE = 4
-
-
 def _disarm_timers(task: Task) -> None:
     """Interval timers die with their process (setitimer's handles on the event loop)."""
-    timers = task.itimer_real
-    for handle in (getattr(timers, "handle", None), getattr(timers, "tick", None)):
-        if handle is not None:
-            handle.cancel()
+    if task.itimer_real is not None:
+        task.itimer_real.disarm()
 
 
 def _without_phantom_core(task: Task, status: int) -> int:
     """Linux sets the "core dumped" bit only when a core file was written, and with
     RLIMIT_CORE at its default soft limit of 0 none is. We write none either, but a
     raised limit (ulimit -c) reports the bit as Linux would with a core_pattern set."""
-    limits = getattr(task, "rlimits", None)
-    if status & signals.WCOREFLAG and (limits is None or limits[RLIMIT_CORE][0] == 0):
+    if status & signals.WCOREFLAG and task.rlimits[RLIMIT_CORE][0] == 0:
         return status & ~signals.WCOREFLAG
     return status
 
@@ -230,9 +222,7 @@ def _clear_child_tid(task: Task) -> None:
             task.mm.write(task.clear_child_tid, bytes(4))
         except Errno:
             pass
-        futex_wake = getattr(task.kernel, "futex_wake", None)
-        if futex_wake is not None:
-            futex_wake(task.mm, task.clear_child_tid, 1)
+        # Linux also futex-wakes one waiter on the word; there are no futexes yet (issue 11).
 
 
 def _release_files(files) -> None:
@@ -244,9 +234,9 @@ def _release_files(files) -> None:
 
 def _reparent_children(task: Task) -> None:
     """Orphans go to init; a zombie among them is init's to reap now."""
-    init = task.kernel.tasks.get(1)
+    init = task.kernel.pids.get(1)
     for child in task.children:
-        if getattr(child, "pdeath_signal", 0) and child.state is not State.ZOMBIE:
+        if child.pdeath_signal and child.state is not State.ZOMBIE:
             signals.send_signal(child, child.pdeath_signal)     # prctl(PR_SET_PDEATHSIG)
         child.parent = init
         if init is not None and init is not task:
@@ -288,17 +278,9 @@ def exit_code_and_status(wstatus: int) -> tuple[int, int]:
     return (signals.CLD_DUMPED if wstatus & signals.WCOREFLAG else signals.CLD_KILLED), signo
 
 
-def child_changed(child: Task, parent: Task | None = None) -> None:
+def child_changed(child: Task, parent: Task) -> None:
     """Wake whoever waits in wait4/waitid for `child` (exit, stop, continue)."""
-    parent = parent or child.parent
-    if parent is not None:
-        child_waitq(parent).wake_all()
-
-
-def child_waitq(task: Task) -> WaitQueue:
-    if task.child_events is None:
-        task.child_events = WaitQueue()
-    return task.child_events
+    parent.child_events.wake_all()
 
 
 def reap(child: Task) -> None:
@@ -309,4 +291,4 @@ def reap(child: Task) -> None:
             parent.children.remove(child)
         parent.cutime_ns += child.utime_ns + child.cutime_ns
         parent.cstime_ns += child.stime_ns + child.cstime_ns
-    child.kernel.tasks.pop(child.tid, None)
+    child.kernel.pids.remove(child)

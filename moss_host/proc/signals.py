@@ -4,14 +4,14 @@ This module is the one place that decides what a signal does to a task. The API 
 rest of the kernel uses:
 
     send_signal(task, signo, info=None)   queue a signal for a task (kill, SIGCHLD, SIGPIPE, timers)
-    send_to_group(kernel, pgid, signo)    every process of a process group (tty, kill -pgid)
+    send_to_group(pids, pgid, signo)      every process of a process group (tty, kill -pgid)
     force_signal(task, signo, code, addr) a synchronous fault (SIGSEGV, SIGBUS, ...): a handler
                                           runs if there is one, otherwise the task dies
     deliver_pending(task)                 called by the CPU just before `task` returns to user
                                           space when task.sigpending or task.restart is set;
                                           may raise TaskExit or leave the task STOPPED
 
-A task asleep in a syscall is interrupted by cancelling that sleep (kernel.interrupt);
+A task asleep in a syscall is interrupted by cancelling that sleep (Scheduler.interrupt);
 the syscall ends with -ERESTART*, and deliver_pending turns that into EINTR or a restart
 exactly as arm64 Linux's do_signal() does, then builds the handler's rt_sigframe
 (arch/arm64/sigframe.py) on the user stack. rt_sigreturn (restore_frame) undoes it.
@@ -26,9 +26,11 @@ handle do nothing to it, unless a fault forces them.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from moss_host.arch.arm64 import sigframe as F
 from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL, SI_USER
@@ -37,6 +39,9 @@ from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERES
 
 from . import vdso
 from .task import State, TaskExit
+
+if TYPE_CHECKING:
+    from .pidtable import PidTable
 
 log = logging.getLogger("moss.signal")
 
@@ -228,34 +233,20 @@ def _notice(task) -> None:
         # Deferred one loop turn: a sleep that began during this same trap has an asyncio
         # job that has not taken its first step yet, and cancelling it now would kill the
         # job before the syscall layer can turn the cancellation into -ERESTARTSYS.
-        task.kernel.loop.call_soon(task.kernel.interrupt, task)
+        asyncio.get_running_loop().call_soon(task.kernel.sched.interrupt, task)
     elif task.on_cpu is not None and not task.on_cpu.trapped:
         task.on_cpu.kick()
 
 
 def _continue(task) -> None:
-    """A stopped task goes back to the run queue.
-
-    The CPU is told to schedule only when it is not in the middle of handling a trap
-    (it schedules at the end of that anyway, and replying early would resume the trapping
-    task before its syscall result is in place).
-    """
-    if task.state is not State.STOPPED:
-        return
-    if task.pending is not None and not task.pending.done():
-        task.state = State.BLOCKED                  # still inside its syscall; it wakes by itself
-        return
-    task.state = State.RUNNABLE
-    cpu = task.kernel.cpu
-    if task.on_cpu is None and task not in cpu.runqueue:
-        cpu.runqueue.append(task)
-    if not cpu.trapped or cpu.current is None:
-        cpu.schedule()
+    """A stopped task goes back to the run queue (or to sleeping in its syscall)."""
+    if task.state is State.STOPPED:
+        task.kernel.sched.make_runnable(task)
 
 
-def send_to_group(kernel, pgid: int, signo: int, info: SigInfo | None = None) -> int:
+def send_to_group(pids: PidTable, pgid: int, signo: int, info: SigInfo | None = None) -> int:
     """Send to every process in process group pgid; how many there were."""
-    members = [t for t in list(kernel.tasks.values()) if t.pgid == pgid and t.state is not State.ZOMBIE]
+    members = pids.group(pgid)
     for t in members:
         send_signal(t, signo, info)
     return len(members)
@@ -273,7 +264,7 @@ def notify_parent_cldstop(task, why: int) -> None:
         send_signal(parent, SIGCHLD, SigInfo(SIGCHLD, why, pid=task.tgid, uid=task.creds.uid, status=status,
                                              utime=task.utime_ns // 10_000_000,
                                              stime=task.stime_ns // 10_000_000))
-    task.kernel.child_changed(task)
+    parent.child_events.wake_all()                  # its wait4/waitid looks again
 
 
 def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "", *,
@@ -379,7 +370,7 @@ def deliver_pending(task) -> None:
         if _unkillable(task) and signo not in (SIGKILL, SIGSTOP):
             continue                                # init gets no signal it does not handle
         if signo in STOPPING:
-            if signo != SIGSTOP and _pgrp_orphaned(task):
+            if signo != SIGSTOP and task.kernel.pids.is_orphaned_group(task.pgid):
                 continue                            # nobody could continue it: ignored
             task.state = State.STOPPED
             task.wait_report = ("stopped", signo)
@@ -393,19 +384,6 @@ def deliver_pending(task) -> None:
         task.blocked, task.saved_blocked = task.saved_blocked, None
         if task.sigpending & ~task.blocked:
             deliver_pending(task)
-
-
-def _pgrp_orphaned(task) -> bool:
-    """is_current_pgrp_orphaned(): no member has a parent in another group of the session."""
-    for t in task.kernel.tasks.values():
-        if t.pgid != task.pgid or t.state is State.ZOMBIE:
-            continue
-        p = t.parent
-        if p is None or p.tgid == 1:
-            continue
-        if p.pgid != task.pgid and p.sid == t.sid:
-            return False
-    return True
 
 
 # -- the frame ----------------------------------------------------------------------------------

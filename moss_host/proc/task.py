@@ -1,32 +1,43 @@
-"""Tasks: the kernel's view of a thread of user code, and the credentials it carries."""
+"""Tasks: the kernel's view of a thread of user code."""
 from __future__ import annotations
 
-import enum
+import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from moss_host.arch.arm64.context import UserContext
 from moss_host.cred import Creds
+from moss_host.sched.state import State
+from moss_host.waitq import WaitQueue
 
+from .rlimits import DEFAULT_RLIMITS
 
-class State(enum.Enum):
-    RUNNABLE = "R"     # on a CPU or waiting for one
-    BLOCKED = "S"      # inside a syscall that awaits something
-    STOPPED = "T"      # stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT
-    ZOMBIE = "Z"
+if TYPE_CHECKING:
+    from moss_host.fs.fdtable import FdTable
+    from moss_host.fs.vfs import FsContext
+    from moss_host.kernel import Kernel
+    from moss_host.mm.address_space import AddressSpace
+    from moss_host.proc.itimers import ProcessTimers
+    from moss_host.tty.tty import Tty
+
+    from .cpu import Cpu
+    from .signals import SigHandlers
+
+__all__ = ["State", "Task", "TaskExit"]
 
 
 @dataclass(eq=False)
 class Task:
     tid: int
     tgid: int
-    mm: Any                       # AddressSpace
-    fs: Any                       # FsContext
-    files: Any                    # FdTable
+    mm: AddressSpace
+    fs: FsContext
+    files: FdTable
+    kernel: Kernel                # pid table, scheduler, memory: what the task runs on
     creds: Creds = field(default_factory=Creds)
     parent: "Task | None" = None
     context: bytearray | None = None   # saved user context while not on a CPU
-    on_cpu: Any = None            # the Cpu whose mailbox holds our live context
+    on_cpu: Optional[Cpu] = None  # the Cpu whose mailbox holds our live context
     state: State = State.RUNNABLE
     comm: bytes = b""
     exe: str = ""
@@ -35,29 +46,34 @@ class Task:
     robust_list: tuple[int, int] = (0, 0)
     rseq: tuple[int, int, int] = (0, 0, 0)
     start_time: float = 0.0
-    kernel: Any = None            # the Kernel this task runs on
     image_bias: int = 0           # load bias of the main program (for gdb symbols)
-    pending: Any = None           # the asyncio task finishing a sleeping syscall
+    pending: Optional[asyncio.Future] = None   # the asyncio job finishing a sleeping syscall
     orig_x0: int = 0              # x0 at syscall entry, for restarting an interrupted syscall
 
     # Process relations (proc/lifecycle.py)
     pgid: int = 0                 # process group
     sid: int = 0                  # session
-    children: list = field(default_factory=list)   # child Tasks, live and zombie, until reaped
+    children: list[Task] = field(default_factory=list)   # live and zombie, until reaped
     did_exec: bool = False        # exec'd since fork (setpgid on it from the parent: EACCES)
     exit_signal: int = 17         # sent to the parent at exit (SIGCHLD; 0 for none)
-    wait_report: Any = None       # a stop/continue event not yet collected by wait4/waitid
-    child_events: Any = None      # WaitQueue this task sleeps on in wait4/waitid
-    vfork_done: Any = None        # future the vfork parent sleeps on until exec or exit
+    wait_report: Optional[tuple[str, int]] = None   # ("stopped"|"continued", signo) not yet collected by wait
+    child_events: WaitQueue = field(default_factory=WaitQueue)   # sleeps here in wait4/waitid
+    vfork_done: Optional[asyncio.Future] = None   # the vfork parent sleeps on it until exec or exit
     utime_ns: int = 0             # CPU time charged in user mode / in the kernel
     stime_ns: int = 0
     cutime_ns: int = 0            # reaped children's totals (getrusage RUSAGE_CHILDREN, times)
     cstime_ns: int = 0
-    min_flt: int = 0
-    ctty: Any = None              # controlling terminal (the session's), set by the tty layer
+    min_flt: int = 0              # page faults (not counted yet)
+    ctty: Optional[Tty] = None    # controlling terminal (the session's), set by the tty layer
+    rlimits: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_RLIMITS))   # (soft, hard)
+    pdeath_signal: int = 0        # prctl(PR_SET_PDEATHSIG): sent when the parent exits
+    dumpable: int = 1             # prctl(PR_SET_DUMPABLE)
+    no_new_privs: bool = False    # prctl(PR_SET_NO_NEW_PRIVS)
+    child_subreaper: bool = False     # prctl(PR_SET_CHILD_SUBREAPER): recorded, orphans still go to init
+    tracer: Optional[Task] = None     # ptrace (not yet, issue 14): /proc's TracerPid
 
     # Signals (proc/signals.py)
-    sighand: Any = None           # the handler table, shared by CLONE_SIGHAND, copied at fork
+    sighand: Optional[SigHandlers] = None   # the handler table, shared by CLONE_SIGHAND, copied at fork
     blocked: int = 0              # signal mask: bit (signo - 1)
     real_blocked: int = 0         # the mask rt_sigtimedwait set aside while it sleeps
     sigpending: int = 0           # pending signals: bit (signo - 1)
@@ -65,11 +81,11 @@ class Task:
     altstack: tuple = (0, 2, 0)   # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE
     saved_blocked: int | None = None   # mask to restore after sigsuspend/ppoll/pselect6
     restart: int | None = None    # set when x0 holds -ERESTART*: the syscall's orig x0
-    restart_block: Any = None     # how restart_syscall(2) resumes an interrupted sleep
+    restart_block: Optional[Callable[[], Any]] = None   # how restart_syscall(2) resumes an interrupted sleep
     fault_address: int = 0        # the last fault's address and si_code, for its frame
     fault_code: int = 0
     signal_unkillable: bool = True    # (pid 1 only) signals without a handler are not fatal, until a forced fault
-    itimer_real: Any = None       # ITIMER_REAL state (syscalls/time.py)
+    itimer_real: ProcessTimers | None = None   # interval timers (proc/itimers.py), on the group leader
 
     @property
     def pid(self) -> int:

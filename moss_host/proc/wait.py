@@ -94,7 +94,7 @@ def _consume(report: Report) -> None:
 
 async def wait_for_child(parent: Task, sel: Selector, options: int) -> Report | None:
     """Sleep until a matching child has something to report (None at once with WNOHANG)."""
-    queue = lifecycle.child_waitq(parent)
+    queue = parent.child_events
     while True:
         report = find_report(parent, sel, options)
         if report is not None or options & WNOHANG:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Optional
 
 from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
-from moss_host.proc.task import State, TaskExit
+from moss_host.proc.task import State, Task, TaskExit
 
 from .numbers import SYSCALL_NAMES
 from .table import SYSCALLS, SyscallEntry
+from .trace import Tracer
 
 log = logging.getLogger("moss.syscall")
 
@@ -19,11 +21,11 @@ _reported: set[int] = set()      # unimplemented syscalls already named in the l
 SUSPENDED = object()       # start() result: the handler awaits something; finish() completes it
 
 
-def start(task, nr: int, args: tuple[int, ...], tracer=None):
+def start(task: Task, nr: int, args: tuple[int, ...], tracer: Optional[Tracer] = None):
     """Run a syscall until it finishes or first suspends.
 
-    Returns the result for x0, or (SUSPENDED, coroutine, awaited future). TaskExit
-    propagates to the caller (the task is gone).
+    Returns the result for x0, or (SUSPENDED, a coroutine that drives the handler to its
+    end and returns the result). TaskExit propagates to the caller (the task is gone).
     """
     entry = SYSCALLS.get(nr)
     if entry is None:
@@ -48,9 +50,6 @@ def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=Fals
 
     `interrupted`: a signal cancelled the sleep; the handler sees CancelledError at its await.
     """
-    kernel = task.kernel
-    if kernel is not None:
-        kernel.syscall_task = task          # who is calling, for code that has no task argument
     try:
         if interrupted:
             return False, coro.throw(asyncio.CancelledError())
@@ -85,7 +84,7 @@ async def _finish(task, entry: SyscallEntry, args, shown, tracer, coro, awaited)
             interrupted = True
             if awaited is not None:
                 awaited.cancel()
-            if task.state is State.ZOMBIE or getattr(task.kernel, "stopping", False):
+            if task.state is State.ZOMBIE or task.kernel.stopping:
                 coro.close()            # the task (or the kernel) is gone: end the call, resume nothing
                 raise
         finished, value = _step(task, entry, args, shown, tracer, coro, interrupted)

@@ -5,6 +5,7 @@ import os
 import struct
 
 from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
+from moss_host.proc.rlimits import RLIMIT_NLIMITS
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
 from .args import Hex, Int, Ptr, Size, UInt
@@ -14,27 +15,6 @@ SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")     # struct sysinfo on a 64-bit kern
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 
-RLIM_INFINITY = (1 << 64) - 1
-RLIMIT_NLIMITS = 16
-# Linux's defaults for init (soft, hard), indexed by resource number.
-DEFAULT_RLIMITS = [
-    (RLIM_INFINITY, RLIM_INFINITY),   # CPU
-    (RLIM_INFINITY, RLIM_INFINITY),   # FSIZE
-    (RLIM_INFINITY, RLIM_INFINITY),   # DATA
-    (8 << 20, RLIM_INFINITY),         # STACK
-    (0, RLIM_INFINITY),               # CORE
-    (RLIM_INFINITY, RLIM_INFINITY),   # RSS
-    (3935, 3935),                     # NPROC
-    (1024, 4096),                     # NOFILE
-    (8 << 20, 8 << 20),               # MEMLOCK
-    (RLIM_INFINITY, RLIM_INFINITY),   # AS
-    (RLIM_INFINITY, RLIM_INFINITY),   # LOCKS
-    (3935, 3935),                     # SIGPENDING
-    (819200, 819200),                 # MSGQUEUE
-    (0, 0),                           # NICE
-    (0, 0),                           # RTPRIO
-    (RLIM_INFINITY, RLIM_INFINITY),   # RTTIME
-]
 RLIMIT = struct.Struct("<QQ")
 
 
@@ -97,7 +77,7 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
     resource &= 0xFFFF_FFFF
     if resource >= RLIMIT_NLIMITS:
         raise Errno(EINVAL)
-    limits = task_limits(task)
+    limits = task.rlimits
     if new:
         soft, hard = RLIMIT.unpack(task.mm.read(new, RLIMIT.size))
         if soft > hard:
@@ -110,8 +90,3 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
         limits[resource] = (soft, hard)
     return 0
 
-
-def task_limits(task) -> list[tuple[int, int]]:
-    if getattr(task, "rlimits", None) is None:
-        task.rlimits = list(DEFAULT_RLIMITS)
-    return task.rlimits

@@ -7,7 +7,8 @@ import struct
 
 from moss_host.errors import EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc import lifecycle
-from moss_host.proc.task import State, TaskExit
+from moss_host.proc.exec import exec_into, read_string_array
+from moss_host.proc.task import TaskExit
 
 from .args import CStr, Hex, Int, Ptr, Size, UInt, c_int
 from .table import syscall
@@ -130,11 +131,10 @@ async def execve(task, path: "CStr", argv: "Ptr", envp: "Ptr") -> int:
     On success there is no return: the task resumes at the new entry point with the
     new stack; x0 is 0 like every other register.
     """
-    from moss_host.proc.exec import read_string_array
     filename = task.mm.read_cstring(path)
     args = read_string_array(task.mm, argv)
     env = read_string_array(task.mm, envp)
-    task.kernel.exec_into(task, filename.decode(errors="surrogateescape"), args or [b""], env)
+    exec_into(task, filename.decode(errors="surrogateescape"), args or [b""], env)
     return 0
 
 
@@ -160,7 +160,7 @@ def _find_process(task, pid: int):
     pid = c_int(pid)
     if pid == 0:
         return task
-    target = task.kernel.tasks.get(pid)
+    target = task.kernel.pids.get(pid)
     if target is None or target.tgid != pid:
         raise Errno(ESRCH)
     return target
@@ -178,7 +178,7 @@ async def setpgid(task, pid: "Int", pgid: "Int") -> int:
     pgid = c_int(pgid) or pid
     if pgid < 0:
         raise Errno(EINVAL)
-    target = task if pid == task.tgid else task.kernel.tasks.get(pid)
+    target = task if pid == task.tgid else task.kernel.pids.get(pid)
     if target is None or (target is not task and target.parent is not task):
         raise Errno(ESRCH)
     if target is not task:
@@ -188,8 +188,7 @@ async def setpgid(task, pid: "Int", pgid: "Int") -> int:
             raise Errno(EACCES)
     if target.sid == target.tgid:
         raise Errno(EPERM)                      # a session leader stays in its group
-    if pgid != target.tgid and not any(t.pgid == pgid and t.sid == task.sid
-                                       for t in task.kernel.tasks.values() if t.state is not State.ZOMBIE):
+    if pgid != target.tgid and not task.kernel.pids.group_exists(pgid, task.sid):
         raise Errno(EPERM)
     target.pgid = pgid
     return 0
@@ -211,7 +210,7 @@ async def setsid(task) -> int:
 
     EPERM if the caller already leads a process group.
     """
-    if any(t.pgid == task.tgid for t in task.kernel.tasks.values() if t.state is not State.ZOMBIE):
+    if task.kernel.pids.group_exists(task.tgid):
         raise Errno(EPERM)
     task.sid = task.pgid = task.tgid
     task.ctty = None
@@ -243,9 +242,9 @@ async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5
             raise Errno(EINVAL)
         task.pdeath_signal = arg2
     elif option == PR_GET_PDEATHSIG:
-        task.mm.write(arg2, struct.pack("<i", getattr(task, "pdeath_signal", 0)))
+        task.mm.write(arg2, struct.pack("<i", task.pdeath_signal))
     elif option == PR_GET_DUMPABLE:
-        return getattr(task, "dumpable", 1)
+        return task.dumpable
     elif option == PR_SET_DUMPABLE:
         if arg2 not in (0, 1):
             raise Errno(EINVAL)
@@ -257,11 +256,11 @@ async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5
     elif option == PR_GET_NO_NEW_PRIVS:
         if arg2 or arg3 or arg4 or arg5:
             raise Errno(EINVAL)
-        return int(getattr(task, "no_new_privs", False))
+        return int(task.no_new_privs)
     elif option == PR_SET_CHILD_SUBREAPER:
         task.child_subreaper = bool(arg2)
     elif option == PR_GET_CHILD_SUBREAPER:
-        task.mm.write(arg2, struct.pack("<i", int(getattr(task, "child_subreaper", False))))
+        task.mm.write(arg2, struct.pack("<i", int(task.child_subreaper)))
     else:
         raise Errno(EINVAL)
     return 0

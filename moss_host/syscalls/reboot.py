@@ -5,9 +5,9 @@ the command. Power off and halt end the run as a machine that switched itself of
 `moss-host boot` exits with status 0 (Linux would halt the CPU and wait for a reset on
 HALT; a moss-host that waits for nothing would only hang the user's terminal). Restart
 ends the run with a restart request, and cli.py's boot loop starts a fresh kernel on
-the same image. Before either, mounted filesystems that can flush (a `sync()` method
-on the superblock, as ext4 has) are flushed, as kernel_power_off's device shutdown
-leaves the disks consistent.
+the same image. Before either, the writable mounted filesystems are flushed
+(Superblock.sync: ext4 writes its dirty state back, memory filesystems have none), as
+kernel_power_off's device shutdown leaves the disks consistent.
 
 The call that powers off never returns: as in Linux (kernel_power_off(); do_exit(0)),
 the caller exits with status 0 while the kernel stops the machine. That matters for
@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import logging
 
+from typing import TYPE_CHECKING
+
 from moss_host.errors import EINVAL, EPERM, Errno
 from moss_host.proc.task import TaskExit
 
 from .args import Hex, Ptr
 from .table import syscall
+
+if TYPE_CHECKING:
+    from moss_host.kernel import Kernel
 
 log = logging.getLogger("moss.reboot")
 
@@ -76,19 +81,18 @@ async def reboot(task, magic1: "Hex", magic2: "Hex", cmd: "Hex", arg: "Ptr") -> 
     raise TaskExit(0)
 
 
-def sync_filesystems(kernel) -> None:
+def sync_filesystems(kernel: Kernel) -> None:
     """Flush every mounted filesystem that keeps dirty state (ksys_sync before a power off)."""
-    root_fs = getattr(kernel, "root_fs", None)
+    root_fs = kernel.root_fs
     if root_fs is None:
         return
     seen = set()
     for mount in root_fs.ns.mounts():
         sb = mount.sb
-        sync = getattr(sb, "sync", None)
-        if id(sb) in seen or sync is None or sb.read_only:
+        if id(sb) in seen or sb.read_only:
             continue
         seen.add(id(sb))
         try:
-            sync()
+            sb.sync()                   # nothing to do for a memory filesystem
         except Exception as e:          # a flush that fails must not keep the machine up
-            log.warning("reboot: flushing %s: %s", getattr(sb, "fstype", "?"), e)
+            log.warning("reboot: flushing %s: %s", sb.fstype, e)

@@ -181,15 +181,10 @@ def _user_info(task, sig: int, code: int = S.SI_USER) -> S.SigInfo:
     return S.SigInfo(sig, code, pid=task.tgid, uid=task.creds.uid)
 
 
-def _processes(kernel):
-    """One task per process (the thread-group leaders), init first."""
-    return sorted((t for t in kernel.tasks.values() if t.tid == t.tgid), key=lambda t: t.tid)
-
-
 def _kill_group(task, pgid: int, sig: int) -> int:
     """__kill_pgrp_info(): 0 if any member got it, else the last error (ESRCH if none)."""
     success, result = False, -ESRCH
-    for t in _processes(task.kernel):
+    for t in task.kernel.pids.processes():
         if t.pgid == pgid:
             result = _send_user(task, t, sig, _user_info(task, sig))
             success |= result == 0
@@ -200,9 +195,9 @@ def _kill_group(task, pgid: int, sig: int) -> int:
 async def kill(task, pid: "Int", sig: "Int") -> int:
     """Send sig to a process (pid > 0), our group (0), everyone we may (-1), or group -pid."""
     pid, sig = _s32(pid), _s32(sig)
-    kernel = task.kernel
+    pids = task.kernel.pids
     if pid > 0:
-        target = kernel.tasks.get(pid)
+        target = pids.get(pid)
         if target is None or target.tgid != pid:
             return -ESRCH
         return _send_user(task, target, sig, _user_info(task, sig))
@@ -210,7 +205,7 @@ async def kill(task, pid: "Int", sig: "Int") -> int:
         return _kill_group(task, task.pgid, sig)
     if pid == -1:
         result, count = 0, 0
-        for t in _processes(kernel):
+        for t in pids.processes():
             if t.tgid > 1 and t.tgid != task.tgid:
                 err = _send_user(task, t, sig, _user_info(task, sig))
                 count += 1
@@ -224,7 +219,7 @@ async def kill(task, pid: "Int", sig: "Int") -> int:
 
 def _send_specific(task, tgid: int, tid: int, sig: int) -> int:
     """do_send_specific(): the thread tid (of process tgid when tgid > 0)."""
-    target = task.kernel.tasks.get(tid)
+    target = task.kernel.pids.get(tid)
     if target is None or (tgid > 0 and target.tgid != tgid):
         return -ESRCH
     return _send_user(task, target, sig, _user_info(task, sig, S.SI_TKILL))
@@ -257,7 +252,7 @@ async def rt_sigqueueinfo(task, pid: "Int", sig: "Int", uinfo: "Ptr") -> int:
     code = struct.unpack_from("<i", raw, 8)[0]
     if (code >= 0 or code == S.SI_TKILL) and task.tgid != pid:
         return -EPERM
-    target = task.kernel.tasks.get(pid) if pid > 0 else None
+    target = task.kernel.pids.get(pid) if pid > 0 else None
     if target is None or target.tgid != pid:
         return -ESRCH
     info = S.SigInfo(sig, code, raw=raw)
@@ -274,7 +269,7 @@ async def rt_tgsigqueueinfo(task, tgid: "Int", tid: "Int", sig: "Int", uinfo: "P
     code = struct.unpack_from("<i", raw, 8)[0]
     if (code >= 0 or code == S.SI_TKILL) and task.tid != tid:
         return -EPERM
-    target = task.kernel.tasks.get(tid)
+    target = task.kernel.pids.get(tid)
     if target is None or target.tgid != tgid:
         return -ESRCH
     return _send_user(task, target, sig, S.SigInfo(sig, code, raw=raw))

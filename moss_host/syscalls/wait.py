@@ -110,4 +110,4 @@ async def times(task, buf: "Ptr") -> int:
         tick = 1_000_000_000 // USER_HZ
         task.mm.write(buf, struct.pack("<4q", task.utime_ns // tick, task.stime_ns // tick,
                                        task.cutime_ns // tick, task.cstime_ns // tick))
-    return int(task.kernel.uptime() * USER_HZ)
+    return int(task.kernel.sched.uptime() * USER_HZ)

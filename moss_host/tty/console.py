@@ -19,8 +19,9 @@ does, controlling nothing: init's children call setsid() and TIOCSCTTY for the s
 Because ISIG is off on the host, ^C goes to the guest and no longer stops moss-host
 by itself. Two ways out remain: ^C (or ^\\) when the foreground is only pid 1 with no
 handler for it ends the run, since init ignores such signals and nothing else could
-stop it (`moss-host run -- sleep 100`); and Ctrl-] then q always does (Ctrl-] then
-anything else passes both keys to the guest).
+stop it (`moss-host run -- sleep 100`: proc/jobctl.py decides, as the JobControl the
+kernel hands the console); and Ctrl-] then q always does (Ctrl-] then anything else
+passes both keys to the guest).
 
 When stdin or stdout is not a terminal (pipes in tests and CI, `moss-host run ... | less`),
 the console stays the host's own descriptors (fs/hostfile.py), exactly as before: a tty
@@ -38,11 +39,12 @@ import signal
 import stat as S
 import sys
 import termios as host_termios
-from typing import Optional
+from typing import Optional, Protocol, TextIO
 
 from ..errors import EBUSY, ENXIO, Errno
 from ..fs.file import O_ACCMODE, O_RDONLY, O_RDWR, OpenFile
 from ..fs.stat import Stat, makedev
+from ..fs.vfs import FsContext, Location
 from .termios import TIOCGWINSZ, Winsize
 from .tty import JobControl, Tty, TtyDriver, TtyFile
 
@@ -55,6 +57,11 @@ READ_CHUNK = 4096
 _consoles: set = set()          # HostConsoles not yet closed
 
 
+class LineSink(Protocol):
+    """Where a writer of host-side lines (the --trace tracer) sends them."""
+    out: TextIO
+
+
 def close_consoles() -> None:
     """Give every host terminal we drive back its mode (cli.py calls this when a run ends)."""
     for console in list(_consoles):
@@ -63,31 +70,31 @@ def close_consoles() -> None:
 
 # ---------------------------------------------------------------------- entry point
 
-def open_console(kernel):
+def open_console(jobs: JobControl, root_fs: Optional[FsContext], init_owns_console: bool,
+                 tracer: Optional[LineSink] = None) -> tuple[tuple[OpenFile, ...], Optional[Tty]]:
     """The open files for fds 0, 1, 2 of pid 1 (one open file, as Linux's init gets), and the
-    /dev/console and /dev/tty openers."""
+    console tty when the host gives us a terminal; registers the /dev/console and /dev/tty
+    openers. `jobs` is what the tty asks of the process layer, `tracer` the --trace output
+    to keep readable in raw mode."""
     if _is_terminal(0) and _is_terminal(1):
         try:
-            console = HostConsole(kernel)
+            console = HostConsole(jobs, init_owns_console, tracer)
         except OSError as e:
             log.warning("console: cannot drive the host terminal (%s); using plain stdin/stdout", e)
         else:
-            kernel.console_tty = console.tty
             _register_openers(console.tty)
-            f = console.tty.open(O_RDWR, _console_node(kernel))
-            return f, f, f
+            f = console.tty.open(O_RDWR, _console_node(root_fs))
+            return (f, f, f), console.tty
     from moss_host.fs.hostfile import make_console_files
-    kernel.console_tty = None
     files = make_console_files()
     _register_openers(None)
-    return files
+    return files, None
 
 
-def _console_node(kernel):
+def _console_node(fs: Optional[FsContext]) -> Optional[Location]:
     """/dev/console in the root filesystem, if there is one: fds 0-2 then stat as that node (and
     ttyname() finds it), as they would after init opened it."""
     from moss_host.fs.path import Walker
-    fs = getattr(kernel, "root_fs", None)
     if fs is None:
         return None
     try:
@@ -113,95 +120,13 @@ def _is_terminal(fd: int) -> bool:
         return False
 
 
-# ---------------------------------------------------------------------- the process layer, as a tty sees it
-
-class KernelJobControl(JobControl):
-    """JobControl over the kernel's task table and proc.signals."""
-
-    def __init__(self, kernel):
-        self.kernel = kernel
-
-    def current_task(self):
-        cpu = getattr(self.kernel, "cpu", None)
-        return cpu.current if cpu is not None else None
-
-    def _tasks(self):
-        return [t for t in list(getattr(self.kernel, "tasks", {}).values()) if t.exit_status is None]
-
-    def signal_group(self, pgid: int, signo: int) -> None:
-        from moss_host.proc import signals
-        send_to_group = getattr(signals, "send_to_group", None)
-        if send_to_group is not None:
-            send_to_group(self.kernel, pgid, signo)
-            return
-        for t in self._tasks():
-            if t.pgid == pgid:
-                signals.send_signal(t, signo)
-
-    def keyboard_signal(self, pgid: int, signo: int) -> None:
-        """^C or ^\\ when the foreground group is only pid 1 without a handler: init ignores it
-        (SIGNAL_UNKILLABLE), so nothing could ever stop that program from the keyboard. End the
-        run instead, as ^C ends a host process (`moss-host run -- sleep 100`)."""
-        from moss_host.proc import signals
-        if signo in (signals.SIGINT, signals.SIGQUIT):
-            tasks = self._tasks()
-            members = [t for t in tasks if t.pgid == pgid]
-            if not members and pgid == 1:
-                # pid 1 not yet put in group 1 by the process layer (pgid 0): it is still the foreground
-                members = [t for t in tasks if t.tgid == 1 and t.pgid == 0]
-            if members and all(t.tgid == 1 and signals.action(t, signo).handler == signals.SIG_DFL
-                               for t in members):
-                interrupt_host()
-                return
-        self.signal_group(pgid, signo)
-
-    def is_ignored(self, task, signo: int) -> bool:
-        from moss_host.proc import signals
-        if task.blocked & (1 << (signo - 1)):
-            return True
-        return signals.action(task, signo).handler == signals.SIG_IGN
-
-    def is_orphaned_pgrp(self, pgid: int) -> bool:
-        """will_become_orphaned_pgrp: no member has a parent outside the group but inside the
-        session; a parent that is init does not count."""
-        for p in self._tasks():
-            if p.pgid != pgid:
-                continue
-            parent = p.parent
-            if parent is None or parent.tgid == 1:
-                continue
-            if parent.pgid != pgid and parent.sid == p.sid:
-                return False
-        return True
-
-    def session_of_pgrp(self, pgid: int) -> Optional[int]:
-        tasks = self._tasks()
-        for t in tasks:
-            if t.pgid == pgid:
-                return t.sid
-        for t in tasks:
-            if t.tgid == pgid:
-                return t.sid
-        return None
-
-    def set_ctty(self, task, tty) -> None:
-        task.ctty = tty
-        for t in self._tasks():
-            if t.tgid == task.tgid:
-                t.ctty = tty
-
-    def clear_session_ctty(self, sid: int, tty) -> None:
-        for t in self._tasks():
-            if t.sid == sid and t.ctty is tty:
-                t.ctty = None
-
-
 # ---------------------------------------------------------------------- the host terminal as a tty driver
 
 class HostConsole(TtyDriver):
     """The host's terminal behind the guest's console tty."""
 
-    def __init__(self, kernel, in_fd: int = 0, out_fd: int = 1):
+    def __init__(self, jobs: JobControl, init_owns_console: bool = True, tracer: Optional[LineSink] = None,
+                 in_fd: int = 0, out_fd: int = 1):
         super().__init__()
         self.loop = asyncio.get_running_loop()
         self.in_fd = in_fd
@@ -218,12 +143,11 @@ class HostConsole(TtyDriver):
         except OSError:
             self.out_fd, self.own_out = out_fd, False
         self.saved_mode = _enter_raw_mode(in_fd)
-        self.saved_streams = _crlf_host_messages(kernel)
+        self.saved_streams = _crlf_host_messages(tracer)
         atexit.register(self.close)
         _consoles.add(self)
-        self.tty = Tty(self, KernelJobControl(kernel), name="console", rdev=makedev(TTY_MAJOR, 1))
-        config = getattr(kernel, "config", None)
-        if getattr(config, "init_owns_console", True):
+        self.tty: Tty = Tty(self, jobs, name="console", rdev=makedev(TTY_MAJOR, 1))
+        if init_owns_console:
             self.tty.session = 1        # pid 1's session, its group in the foreground (see the module doc)
             self.tty.pgrp = 1
         self._update_winsize()
@@ -386,7 +310,7 @@ def _leave_raw_mode(fd: int, saved) -> None:
         pass
 
 
-def _crlf_host_messages(kernel):
+def _crlf_host_messages(tracer: Optional[LineSink]):
     """With OPOST off, moss's own log and trace lines on the terminal need \\r\\n: point them
     at a stderr that writes line ends that way. Returns what to put back."""
     if not _is_terminal(2):
@@ -394,11 +318,10 @@ def _crlf_host_messages(kernel):
     old = sys.stderr
     crlf = open(os.dup(2), "w", buffering=1, newline="\r\n", encoding="utf-8", errors="backslashreplace")
     handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is old]
+                if isinstance(h, logging.StreamHandler) and h.stream is old]
     for h in handlers:
         h.setStream(crlf)
-    tracer = getattr(kernel, "tracer", None)
-    traced = tracer is not None and getattr(tracer, "out", None) is old
+    traced = tracer is not None and tracer.out is old
     if traced:
         tracer.out = crlf
     sys.stderr = crlf
@@ -459,9 +382,8 @@ def _controlling_tty(console: Optional[Tty]) -> Optional[Tty]:
     task = console.jobs.current_task()
     if task is None:
         return None
-    ctty = getattr(task, "ctty", None)
-    if isinstance(ctty, Tty):
-        return ctty
+    if task.ctty is not None:
+        return task.ctty
     return console if console.controls(task) else None
 
 
@@ -489,9 +411,8 @@ class PipedConsoleFile(OpenFile):
         from moss_host.fs.file import POLLIN, POLLOUT
         stops = []
         for f, mask in ((self.reader, POLLIN), (self.writer, POLLOUT)):
-            watch = getattr(f, "poll_watch", None)
-            if watch is not None and events & mask:
-                stops += watch(events & mask, callback)
+            if events & mask:
+                stops += f.poll_watch(events & mask, callback)
         return stops
 
     async def ioctl(self, task, cmd: int, arg: int) -> int:

@@ -172,7 +172,7 @@ class Pty:
         f = PtySlaveFile(self, flags, location)
         tty = self.slave
         if (task is not None and not flags & O_NOCTTY and task.sid == task.tgid
-                and getattr(task, "ctty", None) is None and tty.session == 0):
+                and task.ctty is None and tty.session == 0):
             tty.make_controlling(task)      # tty_open_proc_set_tty
         return f
 
@@ -202,8 +202,7 @@ class PtyTable:
         index = next(i for i in range(PTY_MAX + 1) if i not in self.ptys)
         if index >= PTY_MAX:
             raise Errno(ENOSPC)
-        creds = getattr(task, "creds", None)
-        pty = Pty(self, index, self.jobs, uid=getattr(creds, "euid", 0))
+        pty = Pty(self, index, self.jobs, uid=task.creds.euid if task is not None else 0)
         self.ptys[index] = pty
         if self.on_change is not None:
             self.on_change()

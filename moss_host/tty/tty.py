@@ -285,7 +285,7 @@ class Tty:
         """This is task's controlling terminal (current->signal->tty == tty)."""
         if task is None:
             return False
-        ctty = getattr(task, "ctty", None)
+        ctty = task.ctty
         if ctty is self:
             return True
         return (ctty is None and self.session != 0 and task.sid == self.session
@@ -337,7 +337,7 @@ class Tty:
 def disassociate_ctty(task, on_exit: bool = True) -> None:
     """For the process layer: a session leader exits (or gives up its terminal).
     Does nothing if task is not a session leader with a controlling tty."""
-    tty = getattr(task, "ctty", None)
+    tty = task.ctty
     if isinstance(tty, Tty) and task.sid == task.tgid and tty.session == task.sid:
         tty.disassociate(on_exit)
 
@@ -617,7 +617,7 @@ async def _tiocsctty(f: TtyFile, tty: Tty, task, arg: int) -> int:
     leader = task.sid == task.tgid
     if leader and tty.session == task.sid:
         return 0
-    if not leader or getattr(task, "ctty", None) is not None:
+    if not leader or task.ctty is not None:
         raise Errno(EPERM)
     if tty.session:
         if arg == 1 and _is_admin(task):

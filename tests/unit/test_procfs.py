@@ -16,9 +16,15 @@ from moss_host.fs.fdtable import FdTable
 from moss_host.fs.file import O_RDONLY, O_WRONLY, InodeFile, OpenFile, open_file
 from moss_host.fs.path import lookup
 from moss_host.fs.stat import Stat, major, makedev, minor
-from moss_host.fs.vfs import Cred, FsContext, MountTable, vfs_create, vfs_mkdir, vfs_symlink
+from moss_host.fs.namespace import MountTable
+from moss_host.fs.vfs import Cred, FsContext, vfs_create, vfs_mkdir, vfs_symlink
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
+from moss_host.fs.drivers.devpts import Devpts
+from moss_host.fs.drivers.procfs import ProcFs
+from moss_host.proc.pidtable import PidTable
 from moss_host.proc.task import Creds, State, Task
+from moss_host.sched.scheduler import Scheduler
+from moss_host.tty.tty import JobControl
 from tests.unit.fakes import FakeMm
 
 PAGE = 4096
@@ -56,6 +62,19 @@ class FakePipe(OpenFile):
         return Stat(st_dev=9, st_ino=4242, st_mode=S.S_IFIFO | 0o600)
 
 
+class FakeKernel:
+    """What procfs reads of the kernel (procfs.system.KernelView): real pid table and scheduler."""
+
+    def __init__(self, root_fs):
+        self.pids = PidTable()
+        self.sched = Scheduler()
+        self.sched.boot_time = time.monotonic() - 100.0
+        self.root_fs = root_fs
+
+    def memory_kb(self):
+        return 256 * 1024, 200 * 1024
+
+
 class World:
     """A root tmpfs like the initramfs, devfs and procfs mounted, and a fake kernel with tasks."""
 
@@ -69,37 +88,34 @@ class World:
             busybox.inode.write(0, b"\x7fELF")
             vfs_symlink(lookup(self.fs, b"/bin"), b"ls", b"busybox", None)
             vfs_create(lookup(self.fs, b"/etc"), b"passwd", S.S_IFREG | 0o644, None)
-        frames = SimpleNamespace(total_frames=256 * 1024 // 4)
-        self.kernel = SimpleNamespace(
-            tasks={}, boot_time=time.monotonic() - 100.0, next_pid=1,
-            mem=SimpleNamespace(frames=frames, free_frames=200 * 1024 // 4),
-            config=SimpleNamespace(ram_mib=256), cpu=SimpleNamespace(current=None, index=0, traps=0),
-            root_fs=self.fs, syscall_task=None)
-        mount_boot_filesystems(self.fs, self.kernel)
+        self.kernel = FakeKernel(self.fs)
+        self.caller = None                      # the task walking paths (None: the kernel itself)
+        mount_boot_filesystems(self.fs, Devpts(JobControl()), ProcFs(self.kernel))
 
     def spawn(self, comm: bytes = b"ls", uid: int = 0, parent=None, tgid=None, mm="fake", exe="/bin/ls"):
-        tid = self.kernel.next_pid
-        self.kernel.next_pid += 1
+        tid = self.kernel.pids.alloc()
         task = Task(tid=tid, tgid=tgid or tid, mm=ProcessMm() if mm == "fake" else mm, fs=self.fs.copy(),
                     files=FdTable(), creds=Creds(uid, uid, uid, uid, uid, uid), parent=parent,
                     kernel=self.kernel, comm=comm, exe=exe, pgid=tgid or tid, sid=1)
         task.start_time = 2.5                              # seconds after boot
         task.utime_ns, task.stime_ns = 730_000_000, 120_000_000
-        self.kernel.tasks[tid] = task
+        self.kernel.pids.add(task)
         return task
 
     def run_as(self, task):
-        self.kernel.syscall_task = task          # what the dispatcher sets for each syscall
+        self.caller = task                      # what a syscall's path walk is given
+
+    def lookup(self, path: bytes, follow: bool = True):
+        return lookup(self.fs, path, follow=follow, caller=self.caller)
 
     def read(self, path: bytes) -> bytes:
-        loc = lookup(self.fs, path)
-        return loc.inode.read(0, 1 << 20)
+        return self.lookup(path).inode.read(0, 1 << 20)
 
     def readlink(self, path: bytes) -> bytes:
-        return lookup(self.fs, path, follow=False).inode.readlink()
+        return self.lookup(path, follow=False).inode.readlink()
 
     def names(self, path: bytes) -> list[bytes]:
-        return [e.name for e in lookup(self.fs, path).inode.readdir(0)]
+        return [e.name for e in self.lookup(path).inode.readdir(0)]
 
 
 @pytest.fixture
@@ -113,7 +129,7 @@ def world():
 # ---------------------------------------------------------------- /proc/self and the pid directories
 
 def test_proc_self_names_the_calling_process(world):
-    other = world.spawn(b"sh", parent=world.kernel.tasks[1])
+    other = world.spawn(b"sh", parent=world.kernel.pids.get(1))
     assert world.readlink(b"/proc/self") == b"1"
     world.run_as(other)
     assert world.readlink(b"/proc/self") == b"2"
@@ -123,7 +139,7 @@ def test_proc_self_names_the_calling_process(world):
 def test_proc_self_is_enoent_for_the_kernel_itself(world):
     world.run_as(None)
     with pytest.raises(Errno) as e:
-        lookup(world.fs, b"/proc/self/stat")
+        world.lookup(b"/proc/self/stat")
     assert e.value.code == errno.ENOENT
 
 
@@ -149,10 +165,10 @@ def test_proc_lists_fixed_entries_then_process_leaders_not_threads(world):
 
 def test_proc_readdir_resumes_at_its_position_while_processes_exit(world):
     a, b, c = world.spawn(b"a"), world.spawn(b"b"), world.spawn(b"c")
-    root = lookup(world.fs, b"/proc").inode
+    root = world.lookup(b"/proc").inode
     first = [e for e in root.readdir(0) if e.name in (b"1", str(a.tid).encode())]
     resume = first[-1].next_pos
-    del world.kernel.tasks[b.tid]                    # b exits between two getdents calls
+    world.kernel.pids.remove(b)                  # b exits between two getdents calls
     rest = [e.name for e in root.readdir(resume)]
     assert rest == [str(c.tid).encode()]
 
@@ -161,10 +177,10 @@ def test_a_process_that_exited_disappears_and_its_open_files_give_esrch(world):
     sh = world.spawn(b"sh")
     stat_file = asyncio.run(open_file(world.fs, world.fs.root, f"/proc/{sh.tid}/stat".encode(), O_RDONLY,
                                       0, Cred(0, 0)))
-    del world.kernel.tasks[sh.tid]
+    world.kernel.pids.remove(sh)
     assert str(sh.tid).encode() not in world.names(b"/proc")
     with pytest.raises(Errno) as e:
-        lookup(world.fs, f"/proc/{sh.tid}".encode())
+        world.lookup(f"/proc/{sh.tid}".encode())
     assert e.value.code == errno.ENOENT
     with pytest.raises(Errno) as e:
         asyncio.run(stat_file.read(4096))
@@ -173,7 +189,7 @@ def test_a_process_that_exited_disappears_and_its_open_files_give_esrch(world):
 
 def test_pid_directory_belongs_to_the_process_owner(world):
     user = world.spawn(b"id", uid=1000)
-    st = lookup(world.fs, f"/proc/{user.tid}".encode()).inode.getattr()
+    st = world.lookup(f"/proc/{user.tid}".encode()).inode.getattr()
     assert (S.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o555, 1000, 1000)
     assert S.S_ISDIR(st.st_mode)
 
@@ -185,20 +201,20 @@ def test_pid_directory_has_the_linux_entries(world):
 
 
 def test_inode_numbers_are_stable_per_path_and_generated_files_have_size_zero(world):
-    a = lookup(world.fs, b"/proc/self/stat").inode.getattr()
-    b = lookup(world.fs, b"/proc/1/stat").inode.getattr()
-    c = lookup(world.fs, b"/proc/1/status").inode.getattr()
+    a = world.lookup(b"/proc/self/stat").inode.getattr()
+    b = world.lookup(b"/proc/1/stat").inode.getattr()
+    c = world.lookup(b"/proc/1/status").inode.getattr()
     assert a.st_ino == b.st_ino != c.st_ino
     assert a.st_size == 0 and S.S_ISREG(a.st_mode) and S.S_IMODE(a.st_mode) == 0o444
-    assert lookup(world.fs, b"/proc").inode.getattr().st_ino == 1
+    assert world.lookup(b"/proc").inode.getattr().st_ino == 1
     assert world.read(b"/proc/meminfo") != b""
-    assert lookup(world.fs, b"/proc/meminfo").inode.getattr().st_size == 0
+    assert world.lookup(b"/proc/meminfo").inode.getattr().st_size == 0
 
 
 # ---------------------------------------------------------------- /proc/<pid>/stat, statm, status
 
 def test_stat_has_52_fields_in_linux_order(world):
-    sh = world.spawn(b"sh", parent=world.kernel.tasks[1])
+    sh = world.spawn(b"sh", parent=world.kernel.pids.get(1))
     line = world.read(f"/proc/{sh.tid}/stat".encode())
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     head, tail = line.rstrip(b"\n").rsplit(b") ", 1)
@@ -237,7 +253,7 @@ def test_stat_of_a_stopped_and_a_sleeping_task(world):
 
 
 def test_status_lines_follow_linux(world):
-    user = world.spawn(b"id", uid=1000, parent=world.kernel.tasks[1])
+    user = world.spawn(b"id", uid=1000, parent=world.kernel.pids.get(1))
     user.creds.groups = (10, 20)
     text = world.read(f"/proc/{user.tid}/status".encode()).decode()
     keys = [line.split(":", 1)[0] for line in text.splitlines()]
@@ -278,7 +294,7 @@ def test_signal_masks_show_in_stat_and_status(world):
 
 def test_statm_counts_pages(world):
     values = [int(v) for v in world.read(b"/proc/self/statm").split()]
-    vsize = sum(v.end - v.start for v in world.kernel.tasks[1].mm.vmas)
+    vsize = sum(v.end - v.start for v in world.kernel.pids.get(1).mm.vmas)
     assert len(values) == 7 and values[0] == vsize // PAGE and values[1] == 3 and values[2] == 2
 
 
@@ -287,19 +303,19 @@ def test_statm_counts_pages(world):
 def test_cmdline_and_environ_come_from_the_process_memory(world):
     assert world.read(b"/proc/self/cmdline") == ARGS
     assert world.read(b"/proc/self/environ") == ENV
-    st = lookup(world.fs, b"/proc/self/environ").inode.getattr()
+    st = world.lookup(b"/proc/self/environ").inode.getattr()
     assert S.S_IMODE(st.st_mode) == 0o400
 
 
 def test_comm_can_be_rewritten_truncated_to_15_bytes(world):
-    f = asyncio.run(open_file(world.fs, world.fs.root, b"/proc/self/comm", O_WRONLY | 0o1000, 0, Cred(0, 0)))
+    f = asyncio.run(open_file(world.fs, world.fs.root, b"/proc/self/comm", O_WRONLY | 0o1000, 0, Cred(0, 0), world.caller))
     assert asyncio.run(f.write(b"a-very-long-name-indeed")) == 23
-    assert world.kernel.tasks[1].comm == b"a-very-long-nam"
+    assert world.kernel.pids.get(1).comm == b"a-very-long-nam"
     assert world.read(b"/proc/self/comm") == b"a-very-long-nam\n"
 
 
 def test_maps_lines_are_padded_like_linux(world):
-    busybox = lookup(world.fs, b"/bin/busybox").inode
+    busybox = world.lookup(b"/bin/busybox").inode
     dev = f"{major(busybox.sb.dev):02x}:{minor(busybox.sb.dev):02x}"
     lines = world.read(b"/proc/self/maps").decode().splitlines()
     prefix = f"00400000-005b3000 r-xp 00000000 {dev} {busybox.ino} "
@@ -312,7 +328,7 @@ def test_maps_lines_are_padded_like_linux(world):
 
 
 def test_maps_keeps_the_name_of_a_file_that_cannot_be_found(world):
-    t = world.kernel.tasks[1]
+    t = world.kernel.pids.get(1)
     t.mm.vmas.insert(Vma(0x700000, 0x701000, PROT_READ, MAP_PRIVATE, SimpleNamespace(), 0, "/gone"))
     line = [x for x in world.read(b"/proc/self/maps").decode().splitlines() if x.startswith("00700000")][0]
     assert line == "00700000-00701000 r--p 00000000 00:00 0" + " " * 34 + "/gone"
@@ -330,21 +346,15 @@ def test_stat_shows_the_controlling_tty_and_its_foreground_group(world):
 def test_exe_resolves_the_program_through_symlinks(world):
     sh = world.spawn(b"ls", exe="/bin/ls")          # /bin/ls -> busybox
     assert world.readlink(f"/proc/{sh.tid}/exe".encode()) == b"/bin/busybox"
-    assert lookup(world.fs, f"/proc/{sh.tid}/exe".encode()).inode.read(0, 4) == b"\x7fELF"
-
-
-def test_exe_prefers_the_location_exec_recorded(world):
-    t = world.spawn(b"x", exe="relative/name")
-    t.exe_location = lookup(world.fs, b"/etc/passwd")
-    assert world.readlink(f"/proc/{t.tid}/exe".encode()) == b"/etc/passwd"
+    assert world.lookup(f"/proc/{sh.tid}/exe".encode()).inode.read(0, 4) == b"\x7fELF"
 
 
 def test_cwd_and_root_links(world):
     t = world.spawn(b"sh")
-    t.fs.cwd = lookup(world.fs, b"/etc")
+    t.fs.cwd = world.lookup(b"/etc")
     assert world.readlink(f"/proc/{t.tid}/cwd".encode()) == b"/etc"
     assert world.readlink(f"/proc/{t.tid}/root".encode()) == b"/"
-    assert lookup(world.fs, f"/proc/{t.tid}/cwd/passwd".encode()).inode.is_reg
+    assert world.lookup(f"/proc/{t.tid}/cwd/passwd".encode()).inode.is_reg
 
 
 def test_another_users_exe_and_maps_are_hidden_from_an_unprivileged_reader(world):
@@ -361,19 +371,19 @@ def test_another_users_exe_and_maps_are_hidden_from_an_unprivileged_reader(world
 
 
 def test_fd_directory_links_to_paths_and_pipes(world):
-    t = world.kernel.tasks[1]
-    passwd = asyncio.run(open_file(world.fs, world.fs.root, b"/etc/passwd", O_RDONLY, 0, Cred(0, 0)))
+    t = world.kernel.pids.get(1)
+    passwd = asyncio.run(open_file(world.fs, world.fs.root, b"/etc/passwd", O_RDONLY, 0, Cred(0, 0), world.caller))
     t.files.install_at(0, passwd)
     t.files.install_at(1, FakePipe(O_WRONLY))
-    t.files.install_at(5, InodeFile(lookup(world.fs, b"/etc"), O_RDONLY))
+    t.files.install_at(5, InodeFile(world.lookup(b"/etc"), O_RDONLY))
     assert world.names(b"/proc/self/fd") == [b".", b"..", b"0", b"1", b"5"]
     assert world.readlink(b"/proc/self/fd/0") == b"/etc/passwd"
     assert world.readlink(b"/proc/self/fd/1") == b"pipe:[4242]"
     assert world.readlink(b"/proc/self/fd/5") == b"/etc"
-    modes = [S.S_IMODE(lookup(world.fs, f"/proc/self/fd/{fd}".encode(), follow=False).inode.getattr().st_mode)
+    modes = [S.S_IMODE(world.lookup(f"/proc/self/fd/{fd}".encode(), follow=False).inode.getattr().st_mode)
              for fd in (0, 1)]
     assert modes == [0o500, 0o300]                                     # lr-x------, l-wx------
-    assert lookup(world.fs, b"/proc/self/fd/0").inode is passwd.inode  # following the link opens the file
+    assert world.lookup(b"/proc/self/fd/0").inode is passwd.inode  # following the link opens the file
     t.files.close(5)
     for gone in (b"/proc/self/fd/5", b"/proc/self/fd/7"):
         with pytest.raises(Errno) as e:
@@ -383,10 +393,10 @@ def test_fd_directory_links_to_paths_and_pipes(world):
 
 def test_deleted_open_file_shows_deleted(world):
     from moss_host.fs.vfs import vfs_unlink
-    t = world.kernel.tasks[1]
-    tmp = vfs_create(lookup(world.fs, b"/etc"), b"tmpfile", S.S_IFREG | 0o600, None)
+    t = world.kernel.pids.get(1)
+    tmp = vfs_create(world.lookup(b"/etc"), b"tmpfile", S.S_IFREG | 0o600, None)
     t.files.install_at(3, InodeFile(tmp, O_RDONLY))
-    vfs_unlink(lookup(world.fs, b"/etc"), b"tmpfile", None)
+    vfs_unlink(world.lookup(b"/etc"), b"tmpfile", None)
     assert world.readlink(b"/proc/self/fd/3") == b"/etc/tmpfile (deleted)"
 
 
@@ -448,7 +458,7 @@ def test_writing_hostname_sets_the_node_name(world):
     from moss_host.fs.drivers.procfs.system import uts
     saved = uts()["nodename"]
     try:
-        f = asyncio.run(open_file(world.fs, world.fs.root, b"/proc/sys/kernel/hostname", O_WRONLY, 0, Cred(0, 0)))
+        f = asyncio.run(open_file(world.fs, world.fs.root, b"/proc/sys/kernel/hostname", O_WRONLY, 0, Cred(0, 0), world.caller))
         asyncio.run(f.write(b"box\n"))
         assert world.read(b"/proc/sys/kernel/hostname") == b"box\n"
     finally:
@@ -477,22 +487,22 @@ def test_mounts_escapes_spaces_in_mountpoints(world):
 def test_boot_mounts_create_missing_mountpoints():
     w = World(make_dirs=False)
     w.run_as(w.spawn(b"init", mm=None))
-    assert S.S_IMODE(lookup(w.fs, b"/proc").inode.mode) == 0o555
-    assert lookup(w.fs, b"/proc/self", follow=False).inode.is_symlink
-    assert lookup(w.fs, b"/dev/null").inode.rdev != 0
+    assert S.S_IMODE(w.lookup(b"/proc").inode.mode) == 0o555
+    assert w.lookup(b"/proc/self", follow=False).inode.is_symlink
+    assert w.lookup(b"/dev/null").inode.rdev != 0
 
 
 def test_dev_stdout_reaches_the_file_on_fd_1_through_proc_self(world):
-    passwd = asyncio.run(open_file(world.fs, world.fs.root, b"/etc/passwd", O_RDONLY, 0, Cred(0, 0)))
-    world.kernel.tasks[1].files.install_at(1, passwd)
-    assert lookup(world.fs, b"/dev/stdout").inode is passwd.inode
-    assert lookup(world.fs, b"/dev/fd/1").inode is passwd.inode
+    passwd = asyncio.run(open_file(world.fs, world.fs.root, b"/etc/passwd", O_RDONLY, 0, Cred(0, 0), world.caller))
+    world.kernel.pids.get(1).files.install_at(1, passwd)
+    assert world.lookup(b"/dev/stdout").inode is passwd.inode
+    assert world.lookup(b"/dev/fd/1").inode is passwd.inode
 
 
 def test_exe_survives_a_re_exec_through_proc_self_exe(world):
     t = world.spawn(b"sh", exe="/bin/ls")
     world.run_as(t)
-    program = lookup(world.fs, b"/proc/self/exe")          # what execve("/proc/self/exe") resolves
+    program = world.lookup(b"/proc/self/exe")          # what execve("/proc/self/exe") resolves
     assert program.inode.read(0, 4) == b"\x7fELF"
     t.exe, t.mm = "/proc/self/exe", ProcessMm()              # ... and what exec then records
     assert world.readlink(b"/proc/self/exe") == b"/bin/busybox"
@@ -515,20 +525,20 @@ def test_sysinfo_values_match_meminfo_and_uptime(world):
 
 
 def test_statfs_of_proc_is_its_magic_and_no_blocks(world):
-    st = lookup(world.fs, b"/proc").mount.sb.statfs()
+    st = world.lookup(b"/proc").mount.sb.statfs()
     assert (st.f_type, st.f_blocks, st.f_files, st.f_namelen) == (0x9FA0, 0, 0, 255)
 
 
 # ---------------------------------------------------------------- reopening through /proc/<pid>/fd
 
 def _open(world, path: bytes, flags: int):
-    return asyncio.run(open_file(world.fs, world.fs.root, path, flags, 0, Cred(0, 0)))
+    return asyncio.run(open_file(world.fs, world.fs.root, path, flags, 0, Cred(0, 0), world.caller))
 
 
 def test_opening_proc_self_fd_of_a_pipe_opens_the_same_pipe(world):
     from moss_host.fs.pipe import Pipe
     pipe = Pipe()
-    t = world.kernel.tasks[1]
+    t = world.kernel.pids.get(1)
     t.files.install_at(0, pipe.open_end(O_RDONLY))
     writer = pipe.open_end(O_WRONLY)
     t.files.install_at(1, writer)
@@ -542,14 +552,14 @@ def test_opening_proc_self_fd_of_a_pipe_opens_the_same_pipe(world):
     assert asyncio.run(through()) == b"hello"
     t.files.install_at(4, again)
     assert world.readlink(b"/proc/self/fd/4") == f"pipe:[{pipe.ino}]".encode()
-    st = lookup(world.fs, b"/proc/self/fd/0").inode.getattr()
+    st = world.lookup(b"/proc/self/fd/0").inode.getattr()
     assert S.S_ISFIFO(st.st_mode) and st.st_ino == pipe.ino
 
 
 def test_reopening_a_pipe_whose_writers_are_gone_does_not_wait(world):
     from moss_host.fs.pipe import Pipe
     pipe = Pipe()
-    world.kernel.tasks[1].files.install_at(0, pipe.open_end(O_RDONLY))
+    world.kernel.pids.get(1).files.install_at(0, pipe.open_end(O_RDONLY))
     again = _open(world, b"/proc/self/fd/0", O_RDONLY)      # a FIFO would wait for a writer here
     assert asyncio.run(again.read(10)) == b""               # no writer ever: end of file
 
@@ -559,7 +569,7 @@ def test_opening_proc_self_fd_of_a_host_pipe_reads_the_host_pipe(world):
     from moss_host.fs.hostfile import HostFile
     r, w = os.pipe()
     try:
-        world.kernel.tasks[1].files.install_at(0, HostFile(r, O_RDONLY))
+        world.kernel.pids.get(1).files.install_at(0, HostFile(r, O_RDONLY))
         os.write(w, b"from the host")
         again = _open(world, b"/proc/self/fd/0", O_RDONLY)
         assert isinstance(again, HostFile) and again.fd == r
@@ -573,7 +583,7 @@ def test_opening_proc_self_fd_of_a_socket_is_enxio(world):
     class FakeSocket(OpenFile):
         def stat(self):
             return Stat(st_dev=9, st_ino=77, st_mode=S.S_IFSOCK | 0o777)
-    world.kernel.tasks[1].files.install_at(3, FakeSocket(O_RDONLY))
+    world.kernel.pids.get(1).files.install_at(3, FakeSocket(O_RDONLY))
     assert world.readlink(b"/proc/self/fd/3") == b"socket:[77]"
     with pytest.raises(Errno) as e:
         _open(world, b"/proc/self/fd/3", O_RDONLY)
@@ -583,7 +593,7 @@ def test_opening_proc_self_fd_of_a_socket_is_enxio(world):
 def test_an_anonymous_name_not_open_in_the_process_is_enoent(world):
     for name in (b"/proc/self/fd/pipe:[999]", b"/proc/self/fd/socket:[1]"):
         with pytest.raises(Errno) as e:
-            lookup(world.fs, name)
+            world.lookup(name)
         assert e.value.code == errno.ENOENT
     assert b"pipe:[999]" not in world.names(b"/proc/self/fd")
 
@@ -596,7 +606,7 @@ def test_mountinfo_numbers_each_mount_and_names_its_parent(world):
     assert lines[2][1] == dev_id                            # devpts sits on devfs
     assert len({line[0] for line in lines}) == 4
     proc = lines[3]
-    dev = lookup(world.fs, b"/proc").inode.getattr().st_dev
+    dev = world.lookup(b"/proc").inode.getattr().st_dev
     assert proc[2] == f"{major(dev)}:{minor(dev)}" and proc[3] == "/"
     assert proc[5:] == ["rw", "-", "proc", "proc", "rw"]
     assert lines[0][5:] == ["rw", "-", "rootfs", "rootfs", "rw"]

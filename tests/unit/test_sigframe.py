@@ -19,7 +19,9 @@ from moss_host.arch.arm64.context import (NR_RESTART_SYSCALL, OFF_Q0, SAVED_Q0, 
                                           UserContext, UserRegs, new_saved)
 from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
+from moss_host.proc.pidtable import PidTable
 from moss_host.proc.task import State, Task, TaskExit
+from moss_host.sched.scheduler import Scheduler
 from tests.covers import covers
 from tests.unit.fakes import FakeMm
 
@@ -244,15 +246,14 @@ HANDLER, RESTORER, PC, SP = 0x40_1000, 0x40_2000, 0x40_0500, 0x7000_F000
 
 
 def make_task(tgid=2, x0=0, parent=None):
-    cpu = SimpleNamespace(trapped=True, current=None, runqueue=[], schedule=lambda: None)
-    calls = []
-    kernel = SimpleNamespace(cpu=cpu, tasks={}, loop=SimpleNamespace(call_soon=lambda f, *a: calls.append((f, a))),
-                             interrupt=lambda t: None, child_changed=lambda t: calls.append(("changed", t)))
+    sched = Scheduler()
+    sched.add_cpu(SimpleNamespace(index=0, trapped=True, current=None, schedule=lambda: None, kick=lambda: None))
+    kernel = SimpleNamespace(pids=PidTable(), sched=sched)
     task = Task(tid=tgid, tgid=tgid, mm=FakeMm(STACK_LO, STACK_HI - STACK_LO), fs=None, files=None, kernel=kernel,
                 parent=parent, comm=b"t")
     task.context = new_saved(PC, SP)
     UserContext(task.context).x[0] = x0
-    kernel.tasks[tgid] = task
+    kernel.pids.add(task)
     return task
 
 
@@ -502,7 +503,7 @@ def test_kill_minus_one_reaches_everyone_but_init_and_the_caller():
     for pid in (2, 3, 4):
         t = make_task(tgid=pid)
         t.kernel = kernel
-        kernel.tasks[pid] = t
+        kernel.pids.add(t)
         others.append(t)
     caller = others[0]
     assert run_syscall(sys_signal.kill(caller, (-1) & 0xFFFF_FFFF, S.SIGUSR1)) == 0
@@ -510,7 +511,9 @@ def test_kill_minus_one_reaches_everyone_but_init_and_the_caller():
     info = others[1].siginfo[S.SIGUSR1][0]
     assert (info.code, info.pid) == (S.SI_USER, 2)
     alone = make_task(tgid=7)
-    alone.kernel.tasks = {1: init, 7: alone}
+    alone.kernel.pids = PidTable()
+    alone.kernel.pids.add(init)
+    alone.kernel.pids.add(alone)
     assert run_syscall(sys_signal.kill(alone, (-1) & 0xFFFF_FFFF, S.SIGUSR1)) == -3       # ESRCH: nobody
 
 
@@ -520,7 +523,7 @@ def test_kill_of_a_process_group():
     a = make_task(tgid=2)
     b = make_task(tgid=3)
     b.kernel = a.kernel
-    a.kernel.tasks[3] = b
+    a.kernel.pids.add(b)
     a.pgid = b.pgid = 2
     assert run_syscall(sys_signal.kill(a, (-2) & 0xFFFF_FFFF, S.SIGHUP)) == 0
     assert a.sigpending == b.sigpending == S.bit(S.SIGHUP)

@@ -16,8 +16,10 @@ from moss_host.errors import ERESTARTSYS, Errno
 from moss_host.fs.file import O_NONBLOCK, O_RDWR
 from moss_host.fs.stat import major, minor
 from moss_host.tty import console as console_module
-from moss_host.tty.console import HostConsole, KernelJobControl
-from moss_host.tty.tty import Tty, TtyDriver, disassociate_ctty
+from moss_host.proc.jobctl import ProcessJobControl
+from moss_host.proc.pidtable import PidTable
+from moss_host.tty.console import HostConsole
+from moss_host.tty.tty import JobControl, Tty, TtyDriver, disassociate_ctty
 from moss_host.tty import termios as T
 from tests.unit.fakes import FakeCreds, FakeJobs, FakeTask
 
@@ -621,8 +623,12 @@ def test_tiocsti_pushes_input_for_the_controlling_process():
 
 # ---------------------------------------------------------------- the host terminal as the console
 
-def _fake_kernel(*tasks):
-    return SimpleNamespace(tasks={t.tid: t for t in tasks}, cpu=None, tracer=None, root_fs=None)
+def _job_control(*tasks):
+    """The process layer's JobControl over a pid table holding tasks."""
+    pids = PidTable()
+    for t in tasks:
+        pids.add(t)
+    return ProcessJobControl(pids, lambda: None)
 
 
 def _proc(tid, pgid, sid, parent=None):
@@ -645,7 +651,7 @@ def test_host_console_cooks_host_input_writes_output_and_restores_the_terminal()
         before = termios.tcgetattr(slave)
 
         async def scenario():
-            console = HostConsole(_fake_kernel(), slave, slave)
+            console = HostConsole(JobControl(), in_fd=slave, out_fd=slave)
             try:
                 raw_mode = termios.tcgetattr(slave)
                 f = console.tty.open(O_RDWR)
@@ -678,7 +684,7 @@ def test_host_console_escape_ctrl_bracket_q_leaves_and_other_keys_pass_through(m
     master, slave = os.openpty()
     try:
         async def scenario():
-            console = HostConsole(_fake_kernel(), slave, slave)
+            console = HostConsole(JobControl(), in_fd=slave, out_fd=slave)
             try:
                 assert console._host_escape(b"ab") == b"ab"
                 assert console._host_escape(b"a\x1d") == b"a"           # wait for the next key
@@ -694,21 +700,21 @@ def test_host_console_escape_ctrl_bracket_q_leaves_and_other_keys_pass_through(m
         os.close(slave)
 
 
-def test_kernel_job_control_orphaned_group_rules():
+def test_process_job_control_orphaned_group_rules():
     init = _proc(1, 1, 1)
     shell = _proc(10, 10, 10, parent=init)
     job = _proc(20, 20, 10, parent=shell)
-    jobs = KernelJobControl(_fake_kernel(init, shell, job))
+    jobs = _job_control(init, shell, job)
     assert not jobs.is_orphaned_pgrp(20)        # its parent (the shell) is in another group of the session
     assert jobs.is_orphaned_pgrp(10)            # the shell's parent is init, which does not count
     assert jobs.session_of_pgrp(20) == 10 and jobs.session_of_pgrp(99) is None
 
 
-def test_kernel_job_control_sets_ctty_for_every_thread_of_the_process():
+def test_process_job_control_sets_ctty_for_every_thread_of_the_process():
     leader = _proc(10, 10, 10)
     thread = _proc(11, 10, 10)
     thread.tgid = 10
-    jobs = KernelJobControl(_fake_kernel(leader, thread))
+    jobs = _job_control(leader, thread)
     tty = Tty(jobs=jobs)
     jobs.set_ctty(leader, tty)
     assert leader.ctty is tty and thread.ctty is tty
@@ -720,7 +726,7 @@ def test_interrupt_key_ends_the_run_when_only_init_without_handler_is_in_the_for
     left = []
     monkeypatch.setattr(console_module, "interrupt_host", lambda: left.append(True))
     init = _proc(1, 1, 1)
-    tty = Tty(jobs=KernelJobControl(_fake_kernel(init)))
+    tty = Tty(jobs=_job_control(init))
     tty.session = tty.pgrp = 1
     tty.receive(b"\x03")
     assert left
@@ -731,7 +737,7 @@ def test_interrupt_key_is_a_signal_when_init_has_a_handler():
     init = _proc(1, 1, 1)
     signals.action(init, signals.SIGINT).handler = 0x1000
     sent = []
-    jobs = KernelJobControl(_fake_kernel(init))
+    jobs = _job_control(init)
     jobs.signal_group = lambda pgid, signo: sent.append((pgid, signo))
     tty = Tty(jobs=jobs)
     tty.session = tty.pgrp = 1

@@ -34,6 +34,29 @@ def ec(esr: int) -> int:
     return (esr >> 26) & 0x3F
 
 
+# What a synchronous exception from EL0 asks of the kernel (the trap router's cases).
+SYSCALL = 0          # svc #0
+ABORT = 1            # an instruction or data abort: a page fault, or an alignment fault
+BREAKPOINT = 2       # brk
+PC_ALIGNMENT = 3     # a branch to a misaligned pc
+SP_ALIGNMENT = 4     # a load or store through a misaligned sp
+FP_EXCEPTION = 5     # a trapped floating-point exception
+UNDEFINED = 6        # anything else: an undefined or trapped instruction
+
+_KINDS = {EC_SVC64: SYSCALL, EC_DABT_LOW: ABORT, EC_IABT_LOW: ABORT, EC_BRK64: BREAKPOINT,
+          EC_PC_ALIGN: PC_ALIGNMENT, EC_SP_ALIGN: SP_ALIGNMENT, EC_FP_EXC64: FP_EXCEPTION}
+
+
+def is_syscall(esr: int) -> bool:
+    """An svc from AArch64 EL0 (the trap path tests this first: it is most traps)."""
+    return (esr >> 26) & 0x3F == EC_SVC64
+
+
+def kind(esr: int) -> int:
+    """SYSCALL, ABORT, BREAKPOINT, PC_ALIGNMENT, SP_ALIGNMENT, FP_EXCEPTION or UNDEFINED."""
+    return _KINDS.get((esr >> 26) & 0x3F, UNDEFINED)
+
+
 @dataclass(frozen=True)
 class Abort:
     """A data or instruction abort's syndrome, reduced to what the fault handler needs."""

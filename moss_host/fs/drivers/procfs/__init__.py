@@ -8,10 +8,9 @@
 
 Two things differ from a stored filesystem:
 
-* Who is calling. /proc/self names the caller, but inode methods get no task. The
-  superblock asks `current()`: at boot, `kernel.syscall_task`, the task whose syscall
-  handler is running right now (set by the dispatcher on every resumption, so it stays
-  right after an await). Without one it falls back to `kernel.cpu.current`.
+* Who is calling. /proc/self names the caller, and reading another process's environ or
+  links depends on who reads. The path walk hands each lookup its caller (the task
+  walking, vfs Inode.lookup_as), and every node made keeps it (nodes.py).
 * Nothing is cached. The dentries of procfs directories keep no children (their
   `children` is a _NoCache), so every lookup asks the directory again: a process that
   exited disappears at once, a new one appears, and /proc/self resolves afresh for
@@ -21,14 +20,18 @@ Two things differ from a stored filesystem:
 from __future__ import annotations
 
 import weakref
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ....errors import ENOENT, Errno
-from ...vfs import Dentry, StatFs, Superblock
+from ...vfs import Dentry, Inode, Location, StatFs, Superblock
 from . import system
-from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
 from .mounts import mounts_text
+from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
 from .pid import PidDir
+from .system import KernelView
+
+if TYPE_CHECKING:
+    from moss_host.proc.task import Task
 
 PROC_SUPER_MAGIC = 0x9FA0
 PID_POS = 1 << 20          # readdir position of /proc/<pid> is PID_POS + pid: after every fixed entry
@@ -50,10 +53,9 @@ class ProcFs(Superblock):
     fstype = "proc"
     source = "proc"
 
-    def __init__(self, kernel, current: Optional[Callable[[], object]] = None):
+    def __init__(self, kernel: KernelView):
         super().__init__()
         self.kernel = kernel
-        self._current = current
         self._path_inos: dict[bytes, int] = {b"": PROC_ROOT_INO}
         self._next_ino = PROC_ROOT_INO + 1
         self.exe_memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # pid.exe_location
@@ -80,23 +82,17 @@ class ProcFs(Superblock):
         return StatFs(PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0, 255, 4096)
 
     # -- the kernel's state
-    def current_task(self):
-        """The task making the current system call, or None (the kernel itself)."""
-        if self._current is not None:
-            return self._current()
-        cpu = getattr(self.kernel, "cpu", None)
-        return getattr(cpu, "current", None)
+    def alive(self, task: Task) -> bool:
+        return self.kernel.pids.alive(task)
 
-    def alive(self, task) -> bool:
-        return self.kernel.tasks.get(task.tid) is task
-
-    def reader_root(self):
-        """Paths in symlinks and mounts are shown as the caller sees them: from its root."""
-        task = self.current_task()
-        fs = getattr(task, "fs", None) if task is not None else None
-        if fs is not None:
-            return fs.root
-        return self.kernel.root_fs.root
+    def reader_root(self, reader: Reader) -> Location:
+        """Paths in symlinks and mounts are shown as the reader sees them: from its root
+        (the kernel itself sees the whole tree)."""
+        if reader is not None:
+            return reader.fs.root
+        root_fs = self.kernel.root_fs
+        assert root_fs is not None, "procfs is mounted on the root"
+        return root_fs.root
 
 
 class ProcRoot(ProcDir):
@@ -106,8 +102,8 @@ class ProcRoot(ProcDir):
         super().__init__(sb, b"", mode=0o555)
         k = sb.kernel
         self.fixed = static_entries([
-            (b"self", lambda: ProcSymlink(sb, b"/self", self._self_target)),
-            (b"thread-self", lambda: ProcSymlink(sb, b"/thread-self", self._thread_self_target)),
+            (b"self", lambda c: ProcSymlink(sb, b"/self", self._self_target, caller=c)),
+            (b"thread-self", lambda c: ProcSymlink(sb, b"/thread-self", self._thread_self_target, caller=c)),
             (b"meminfo", self._file(b"meminfo", lambda: system.meminfo_text(k))),
             (b"cpuinfo", self._file(b"cpuinfo", lambda: system.cpuinfo_text(k))),
             (b"uptime", self._file(b"uptime", lambda: system.uptime_text(k))),
@@ -115,8 +111,8 @@ class ProcRoot(ProcDir):
             (b"stat", self._file(b"stat", lambda: system.stat_text(k))),
             (b"version", self._file(b"version", system.version_text)),
             (b"filesystems", self._file(b"filesystems", system.filesystems_text)),
-            (b"mounts", lambda: ProcSymlink(sb, b"/mounts", lambda: b"self/mounts")),
-            (b"sys", lambda: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino)),
+            (b"mounts", lambda c: ProcSymlink(sb, b"/mounts", lambda _: b"self/mounts", caller=c)),
+            (b"sys", lambda c: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino, caller=c)),
         ])
         kernel_dir = ProcDir(sb, b"/sys/kernel", lambda: static_entries([
             (b"hostname", self._file(b"/sys/kernel/hostname", lambda: system.sysctl_read("nodename"),
@@ -124,47 +120,48 @@ class ProcRoot(ProcDir):
             (b"ostype", self._file(b"/sys/kernel/ostype", lambda: system.sysctl_read("sysname"))),
             (b"osrelease", self._file(b"/sys/kernel/osrelease", lambda: system.sysctl_read("release"))),
         ]), parent_ino=sb.ino_for(b"/sys"))
-        self.sys_entries = static_entries([(b"kernel", lambda: kernel_dir)])
+        self.sys_entries = static_entries([(b"kernel", lambda c: kernel_dir)])
 
-    def _file(self, name: bytes, render, mode: int = 0o444, writer=None):
+    def _file(self, name: bytes, render: Callable[[], bytes], mode: int = 0o444,
+              writer: Optional[Callable[[bytes], int]] = None) -> Callable[[Reader], Inode]:
+        """A system-wide file: the same text whoever reads it."""
         path = name if name.startswith(b"/") else b"/" + name
-        return lambda: ProcFile(self.sb, path, render, mode, writer=writer)
+        return lambda c: ProcFile(self.sb, path, lambda _: render(), mode, writer=writer, caller=c)
 
     # -- /proc/self and /proc/thread-self
-    def _caller(self):
-        task = self.sb.current_task()
-        if task is None:
+    @staticmethod
+    def _reader(reader: Reader) -> Task:
+        if reader is None:
             raise Errno(ENOENT)             # the kernel itself has no /proc/self
-        return task
+        return reader
 
-    def _self_target(self) -> bytes:
-        return str(self._caller().tgid).encode()
+    def _self_target(self, reader: Reader) -> bytes:
+        return str(self._reader(reader).tgid).encode()
 
-    def _thread_self_target(self) -> bytes:
-        task = self._caller()
+    def _thread_self_target(self, reader: Reader) -> bytes:
+        task = self._reader(reader)
         return f"{task.tgid}/task/{task.tid}".encode()
 
     # -- the directory
-    def entries(self) -> list[Entry]:
+    def entries(self, reader: Reader) -> list[Entry]:
         out = list(self.fixed)
-        for tid, task in sorted(self.sb.kernel.tasks.items()):
-            if task.tid == task.tgid:
-                out.append(Entry(PID_POS + tid, str(tid).encode(), self._pid_maker(task)))
+        for task in self.sb.kernel.pids.processes():
+            out.append(Entry(PID_POS + task.tid, str(task.tid).encode(), self._pid_maker(task)))
         return out
 
-    def _pid_maker(self, task):
-        return lambda: PidDir(self.sb, task, b"/" + str(task.tid).encode(), self.ino)
+    def _pid_maker(self, task: Task) -> Callable[[Reader], Inode]:
+        return lambda c: PidDir(self.sb, task, b"/" + str(task.tid).encode(), self.ino, caller=c)
 
-    def lookup(self, name: bytes):
+    def lookup_as(self, name: bytes, caller: Reader) -> Inode:
         if name.isdigit():
             # Any live task by its number, threads included (Linux finds them too, unlisted).
-            task = self.sb.kernel.tasks.get(int(name))
+            task = self.sb.kernel.pids.get(int(name))
             if task is None or name != str(task.tid).encode():
                 raise Errno(ENOENT)
-            return PidDir(self.sb, task, b"/" + name, self.ino)
+            return PidDir(self.sb, task, b"/" + name, self.ino, caller=caller)
         for entry in self.fixed:
             if entry.name == name:
-                return entry.make()
+                return entry.make(caller)
         raise Errno(ENOENT)
 
 

@@ -11,30 +11,43 @@ when they are read, never stored.
 
 Every node gets its inode number from the superblock by its path inside /proc, so a path
 keeps its number however often it is looked up.
+
+Who is asking matters in /proc (/proc/self, who may read another process's environ, the
+root a cwd link is shown from). Nothing is cached, so every node is made by a lookup for
+one caller -- the task walking the path (vfs Inode.lookup_as), None for the kernel itself --
+and keeps it: `render`, `target` and `entries` get that caller as the reader, as Linux
+checks the opener at open (environ, maps) and the caller at readlink.
 """
 from __future__ import annotations
 
 import stat as S
-from typing import Callable, Iterable, Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 from ....errors import EINVAL, ENOENT, EPERM, Errno
 from ...stat import Stat
 from ...vfs import DirEntry, Inode, dtype_of
 
+if TYPE_CHECKING:
+    from moss_host.proc.task import Task
+
+Reader = Optional["Task"]     # who reads a node: the task it was looked up for, or None (the kernel)
+
 
 class Entry(NamedTuple):
-    """One name in a ProcDir: `pos` is its stable getdents position (>= 2), `make` builds its inode."""
+    """One name in a ProcDir: `pos` is its stable getdents position (>= 2), `make(caller)`
+    builds its inode as caller sees it."""
     pos: int
     name: bytes
-    make: Callable[[], Inode]
+    make: Callable[[Reader], Inode]
 
 
 class ProcNode(Inode):
     """Common to every procfs inode: a path (for the inode number) and Linux's st_size of 0."""
 
-    def __init__(self, sb, path: bytes, mode: int, uid: int = 0, gid: int = 0):
+    def __init__(self, sb, path: bytes, mode: int, uid: int = 0, gid: int = 0, caller: Reader = None):
         super().__init__(sb, mode, uid, gid, ino=sb.ino_for(path))
         self.path = path
+        self.caller = caller            # the task this node was looked up for (None: the kernel)
 
     def getattr(self) -> Stat:
         st = super().getattr()
@@ -49,18 +62,19 @@ class ProcNode(Inode):
 
 
 class ProcFile(ProcNode):
-    """A generated file: `render()` gives its whole contents at the moment of the read."""
+    """A generated file: `render(reader)` gives its whole contents at the moment of the read."""
 
-    def __init__(self, sb, path: bytes, render: Callable[[], bytes], mode: int = 0o444,
-                 uid: int = 0, gid: int = 0, writer: Optional[Callable[[bytes], int]] = None):
-        super().__init__(sb, path, S.S_IFREG | mode, uid, gid)
+    def __init__(self, sb, path: bytes, render: Callable[[Reader], bytes], mode: int = 0o444,
+                 uid: int = 0, gid: int = 0, writer: Optional[Callable[[bytes], int]] = None,
+                 caller: Reader = None):
+        super().__init__(sb, path, S.S_IFREG | mode, uid, gid, caller)
         self.render = render
         self.writer = writer
 
     def read(self, offset: int, n: int) -> bytes:
         if n <= 0:
             return b""
-        return self.render()[offset:offset + n]
+        return self.render(self.caller)[offset:offset + n]
 
     def write(self, offset: int, data: bytes) -> int:
         if self.writer is None:
@@ -72,32 +86,36 @@ class ProcFile(ProcNode):
 
 
 class ProcSymlink(ProcNode):
-    def __init__(self, sb, path: bytes, target: Callable[[], bytes], mode: int = 0o777,
-                 uid: int = 0, gid: int = 0):
-        super().__init__(sb, path, S.S_IFLNK | mode, uid, gid)
+    def __init__(self, sb, path: bytes, target: Callable[[Reader], bytes], mode: int = 0o777,
+                 uid: int = 0, gid: int = 0, caller: Reader = None):
+        super().__init__(sb, path, S.S_IFLNK | mode, uid, gid, caller)
         self.target = target
 
     def readlink(self) -> bytes:
-        return self.target()
+        return self.target(self.caller)
 
 
 class ProcDir(ProcNode):
     """A directory whose entries are computed; subclasses (or `source`) provide entries()."""
 
     def __init__(self, sb, path: bytes, source: Optional[Callable[[], Iterable[Entry]]] = None,
-                 mode: int = 0o555, uid: int = 0, gid: int = 0, parent_ino: Optional[int] = None):
-        super().__init__(sb, path, S.S_IFDIR | mode, uid, gid)
+                 mode: int = 0o555, uid: int = 0, gid: int = 0, parent_ino: Optional[int] = None,
+                 caller: Reader = None):
+        super().__init__(sb, path, S.S_IFDIR | mode, uid, gid, caller)
         self.source = source
         self.parent_ino = self.ino if parent_ino is None else parent_ino
         self.nlink = 2
 
-    def entries(self) -> Iterable[Entry]:
+    def entries(self, reader: Reader) -> Iterable[Entry]:
         return self.source() if self.source is not None else ()
 
     def lookup(self, name: bytes) -> Inode:
-        for entry in self.entries():
+        return self.lookup_as(name, self.caller)
+
+    def lookup_as(self, name: bytes, caller: Reader) -> Inode:
+        for entry in self.entries(caller):
             if entry.name == name:
-                return entry.make()
+                return entry.make(caller)
         raise Errno(ENOENT)
 
     def readdir(self, pos: int) -> Iterator[DirEntry]:
@@ -105,15 +123,15 @@ class ProcDir(ProcNode):
             yield DirEntry(b".", self.ino, dtype_of(self.mode), 1)
         if pos <= 1:
             yield DirEntry(b"..", self.parent_ino, dtype_of(S.S_IFDIR), 2)
-        for entry in sorted(self.entries(), key=lambda e: e.pos):
+        for entry in sorted(self.entries(self.caller), key=lambda e: e.pos):
             if entry.pos >= pos:
                 try:
-                    inode = entry.make()
+                    inode = entry.make(self.caller)
                 except Errno:
                     continue            # it went away while we listed (a process exited)
                 yield DirEntry(entry.name, inode.ino, dtype_of(inode.mode), entry.pos + 1)
 
 
-def static_entries(table: list[tuple[bytes, Callable[[], Inode]]], first: int = 2) -> list[Entry]:
-    """Positions first, first+1, ... for a fixed list of (name, maker)."""
+def static_entries(table: Sequence[tuple[bytes, Callable[[Reader], Inode]]], first: int = 2) -> list[Entry]:
+    """Positions first, first+1, ... for a fixed list of (name, maker(caller))."""
     return [Entry(first + i, name, make) for i, (name, make) in enumerate(table)]

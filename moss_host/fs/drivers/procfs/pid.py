@@ -2,18 +2,24 @@
 (fs/proc/array.c, fs/proc/base.c, fs/proc/task_mmu.c, fs/proc/fd.c of Linux 6.1).
 
 Each inode holds the Task object itself, not just its number, and checks at every access
-that this very task is still in kernel.tasks: a reused pid never shows another process
+that this very task is still in the pid table: a reused pid never shows another process
 through an old descriptor, and a reaped process answers ESRCH (reads) or ENOENT (lookups).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
-from ...vfs import path_of
+from ...vfs import Inode, Location, path_of
 from .fd import FdDir
 from .mounts import mountinfo_text, mounts_text
-from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, static_entries
+from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
+
+if TYPE_CHECKING:
+    from moss_host.fs.fdtable import FdTable
+    from moss_host.mm.address_space import AddressSpace
+    from moss_host.proc.pidtable import PidTable
+    from moss_host.proc.task import Task
 
 PAGE = 4096
 USER_HZ = 100
@@ -28,59 +34,50 @@ STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "D": "D (disk sleep)", "
 
 # ---------------------------------------------------------------- reading a task
 
-def state_letter(task) -> str:
-    state = getattr(task, "state", None)
-    return getattr(state, "value", "R") or "R"
+def state_letter(task: Task) -> str:
+    return task.state.value
 
 
-def is_zombie(task) -> bool:
+def is_zombie(task: Task) -> bool:
     return state_letter(task) in ("Z", "X")
 
 
-def live_mm(task):
+def live_mm(task: Task) -> Optional[AddressSpace]:
     """The task's address space, or None for a zombie (Linux: no mm after exit)."""
-    return None if is_zombie(task) else getattr(task, "mm", None)
+    return None if is_zombie(task) else task.mm
 
 
-def ppid_of(task) -> int:
-    parent = getattr(task, "parent", None)
-    return getattr(parent, "tgid", 0) if parent is not None else 0
-
-
-def threads_of(kernel, task) -> list:
-    """The live tasks of task's thread group, leader first."""
-    group = [t for t in kernel.tasks.values() if t.tgid == task.tgid]
-    return sorted(group, key=lambda t: (t.tid != t.tgid, t.tid)) or [task]
+def ppid_of(task: Task) -> int:
+    return task.parent.tgid if task.parent is not None else 0
 
 
 def ticks(ns: int) -> int:
     return int(ns) // NS_PER_TICK
 
 
-def start_ticks(kernel, task) -> int:
-    """Clock ticks from boot to the task's start (Task.start_time: seconds since boot, kernel.uptime())."""
-    return max(0, int((getattr(task, "start_time", 0.0) or 0.0) * USER_HZ))
+def start_ticks(task: Task) -> int:
+    """Clock ticks from boot to the task's start (Task.start_time: seconds since boot)."""
+    return max(0, int(task.start_time * USER_HZ))
 
 
-def signal_masks(task) -> tuple[int, int, int, int]:
+def signal_masks(task: Task) -> tuple[int, int, int, int]:
     """pending, blocked, ignored, caught: the bitmasks of stat and status (bit signo-1)."""
     ignored = caught = 0
-    actions = getattr(getattr(task, "sighand", None), "actions", None) or ()
+    actions = task.sighand.actions if task.sighand is not None else ()
     for signo, action in enumerate(actions):
         if signo == 0:
             continue
-        handler = getattr(action, "handler", 0)
-        if handler == 1:
+        if action.handler == 1:
             ignored |= 1 << (signo - 1)
-        elif handler != 0:
+        elif action.handler != 0:
             caught |= 1 << (signo - 1)
-    return getattr(task, "sigpending", 0), getattr(task, "blocked", 0), ignored, caught
+    return task.sigpending, task.blocked, ignored, caught
 
 
 class MemFigures:
     """The sizes /proc/<pid>/stat, statm and status derive from the VMAs and resident pages."""
 
-    def __init__(self, mm):
+    def __init__(self, mm: Optional[AddressSpace]):
         self.vm = self.stack = self.data = self.exe = self.lib = 0     # bytes
         self.rss = self.rss_file = self.rss_anon = 0                   # pages
         self.mm = mm
@@ -100,7 +97,7 @@ class MemFigures:
                     self.lib += length
             elif v.prot & PROT_WRITE and not v.shared:
                 self.data += length
-        resident = getattr(mm, "resident", {})
+        resident = mm.resident
         self.rss = len(resident)
         for va in resident:
             v = mm.vmas.find(va)
@@ -111,40 +108,39 @@ class MemFigures:
 
 # ---------------------------------------------------------------- file formats
 
-def stat_text(kernel, task) -> bytes:
+def stat_text(pids: PidTable, task: Task) -> bytes:
     """/proc/<pid>/stat: 52 fields on one line (do_task_stat)."""
     mm = live_mm(task)
     mem = MemFigures(mm)
     pending, blocked, ignored, caught = signal_masks(task)
-    ctty = getattr(task, "ctty", None)
-    tty_nr = getattr(ctty, "rdev", 0) if ctty is not None else 0
-    tpgid = getattr(ctty, "pgrp", 0) if ctty is not None else -1     # the foreground group
-    g = lambda name: getattr(mm, name, 0) if mm is not None else 0    # noqa: E731
+    ctty = task.ctty
+    tty_nr = ctty.rdev if ctty is not None else 0
+    tpgid = ctty.pgrp if ctty is not None else -1                   # the foreground group
+    brk_start, arg_start, arg_end, env_start, env_end = (
+        (mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end) if mm is not None else (0,) * 5)
     fields = [
         task.tid, f"({task.comm.decode(errors='replace')})", state_letter(task),
-        ppid_of(task), getattr(task, "pgid", 0), getattr(task, "sid", 0), tty_nr, tpgid,
+        ppid_of(task), task.pgid, task.sid, tty_nr, tpgid,
         0,                                                          # flags (PF_*)
-        getattr(task, "min_flt", 0), getattr(task, "cmin_flt", 0),
-        getattr(task, "maj_flt", 0), getattr(task, "cmaj_flt", 0),
-        ticks(getattr(task, "utime_ns", 0)), ticks(getattr(task, "stime_ns", 0)),
-        ticks(getattr(task, "cutime_ns", 0)), ticks(getattr(task, "cstime_ns", 0)),
+        task.min_flt, 0, 0, 0,                                      # minflt; cminflt, majflt, cmajflt: not counted
+        ticks(task.utime_ns), ticks(task.stime_ns), ticks(task.cutime_ns), ticks(task.cstime_ns),
         20, 0,                                                      # priority, nice
-        len(threads_of(kernel, task)), 0,                           # num_threads, itrealvalue
-        start_ticks(kernel, task), mem.vm, mem.rss, RLIM_INFINITY,
-        g("start_code"), g("end_code"), g("start_stack"),
+        len(pids.threads_of(task)), 0,                              # num_threads, itrealvalue
+        start_ticks(task), mem.vm, mem.rss, RLIM_INFINITY,
+        0, 0, 0,                                                    # startcode, endcode, startstack: not kept
         0, 0,                                                       # kstkesp, kstkeip
         pending, blocked, ignored, caught,
         0, 0, 0,                                                    # wchan, nswap, cnswap
-        getattr(task, "exit_signal", 17), getattr(getattr(task, "on_cpu", None), "index", 0),
+        task.exit_signal, task.on_cpu.index if task.on_cpu is not None else 0,
         0, 0, 0, 0, 0,                  # rt_priority, policy, delayacct_blkio_ticks, guest_time, cguest_time
-        g("start_data"), g("end_data"), g("brk_start"),
-        g("arg_start"), g("arg_end"), g("env_start"), g("env_end"),
-        (getattr(task, "exit_status", 0) or 0) if is_zombie(task) else 0,
+        0, 0, brk_start,                                            # start_data, end_data: not kept
+        arg_start, arg_end, env_start, env_end,
+        (task.exit_status or 0) if is_zombie(task) else 0,
     ]
     return (" ".join(str(f) for f in fields) + "\n").encode()
 
 
-def statm_text(task) -> bytes:
+def statm_text(task: Task) -> bytes:
     """/proc/<pid>/statm: size resident shared text lib data dt, in pages."""
     mem = MemFigures(live_mm(task))
     values = [mem.vm // PAGE, mem.rss, mem.rss_file, mem.exe // PAGE, 0,
@@ -156,27 +152,25 @@ def _kb(nbytes: int) -> str:
     return f"{nbytes // 1024:8d} kB"
 
 
-def status_text(kernel, task) -> bytes:
+def status_text(pids: PidTable, task: Task) -> bytes:
     """/proc/<pid>/status (proc_pid_status), the lines Linux 6.1 prints, in its order."""
     creds = task.creds
     fsuid, fsgid = creds.fs_ids
-    fs = getattr(task, "fs", None)
-    files = getattr(task, "files", None)
     pending, blocked, ignored, caught = signal_masks(task)
-    pgid, sid = getattr(task, "pgid", 0), getattr(task, "sid", 0)
+    pgid, sid = task.pgid, task.sid
     groups = "".join(f"{g} " for g in creds.groups) or " "
     lines = [
         f"Name:\t{task.comm.decode(errors='replace')}",
-        f"Umask:\t{getattr(fs, 'umask', 0o022):04o}",
+        f"Umask:\t{task.fs.umask:04o}",
         f"State:\t{STATE_NAMES.get(state_letter(task), 'R (running)')}",
         f"Tgid:\t{task.tgid}",
         "Ngid:\t0",
         f"Pid:\t{task.tid}",
         f"PPid:\t{ppid_of(task)}",
-        f"TracerPid:\t{getattr(getattr(task, 'tracer', None), 'tid', 0)}",
+        f"TracerPid:\t{task.tracer.tid if task.tracer is not None else 0}",
         f"Uid:\t{creds.uid}\t{creds.euid}\t{creds.suid}\t{fsuid}",
         f"Gid:\t{creds.gid}\t{creds.egid}\t{creds.sgid}\t{fsgid}",
-        f"FDSize:\t{_fd_size(files)}",
+        f"FDSize:\t{_fd_size(task.files)}",
         f"Groups:\t{groups}",
         f"NStgid:\t{task.tgid}",
         f"NSpid:\t{task.tid}",
@@ -197,7 +191,7 @@ def status_text(kernel, task) -> bytes:
     lines += [
         "CoreDumping:\t0",
         "THP_enabled:\t1",
-        f"Threads:\t{len(threads_of(kernel, task))}",
+        f"Threads:\t{len(pids.threads_of(task))}",
         "SigQ:\t0/3935",
         f"SigPnd:\t{pending:016x}",
         f"ShdPnd:\t{0:016x}",
@@ -209,7 +203,7 @@ def status_text(kernel, task) -> bytes:
         f"CapEff:\t{_caps(creds):016x}",
         f"CapBnd:\t{0x1ffffffffff:016x}",
         f"CapAmb:\t{0:016x}",
-        "NoNewPrivs:\t0",
+        f"NoNewPrivs:\t{int(task.no_new_privs)}",
         "Seccomp:\t0",
         "Seccomp_filters:\t0",
         "Speculation_Store_Bypass:\tthread vulnerable",
@@ -224,10 +218,10 @@ def status_text(kernel, task) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _fd_size(files) -> int:
+def _fd_size(files: FdTable) -> int:
     """The fd table's allocated size: Linux grows it in powers of two from 64."""
     n = 64
-    top = max((fd for fd, _ in files.items()), default=-1) if files is not None else -1
+    top = max((fd for fd, _ in files.items()), default=-1)
     while n <= top:
         n *= 2
     return n
@@ -237,12 +231,18 @@ def _caps(creds) -> int:
     return 0x1ffffffffff if creds.euid == 0 else 0
 
 
-def user_area(task, start_attr: str, end_attr: str) -> bytes:
-    """The bytes of the argv or environment area of the task's memory (cmdline, environ)."""
+def cmdline_text(task: Task) -> bytes:
     mm = live_mm(task)
-    if mm is None:
-        return b""
-    start, end = getattr(mm, start_attr, 0), getattr(mm, end_attr, 0)
+    return user_area(mm, mm.arg_start, mm.arg_end) if mm is not None else b""
+
+
+def environ_text(task: Task) -> bytes:
+    mm = live_mm(task)
+    return user_area(mm, mm.env_start, mm.env_end) if mm is not None else b""
+
+
+def user_area(mm: AddressSpace, start: int, end: int) -> bytes:
+    """The bytes of the argv or environment area of the task's memory (cmdline, environ)."""
     if not start or end <= start:
         return b""
     try:
@@ -253,7 +253,7 @@ def user_area(task, start_attr: str, end_attr: str) -> bytes:
         raise
 
 
-def maps_text(task) -> bytes:
+def maps_text(task: Task) -> bytes:
     """/proc/<pid>/maps: one line per VMA. A file mapping shows its file's device, inode and
     path, as Linux's d_path does: the VMA's name (the path exec was given) resolved in the
     task's view, so /bin/ls shows as /bin/busybox."""
@@ -261,16 +261,16 @@ def maps_text(task) -> bytes:
     mm = live_mm(task)
     if mm is None:
         return b""
-    files: dict = {}
+    files: dict[str, tuple[Optional[Inode], str]] = {}
     out = []
     for v in mm.vmas:
-        inode = getattr(v.backing, "inode", None)
+        inode = getattr(v.backing, "inode", None)       # a file mapping's backing (mmap of a file)
         name = v.name
         if inode is None and v.backing is not None and name.startswith("/"):
             if name not in files:
                 files[name] = _mapped_file(task, name)
             inode, name = files[name]
-        if inode is not None and hasattr(inode, "sb"):
+        if inode is not None:
             line = v.slice(v.start, v.end, name=name).maps_line(major(inode.sb.dev), minor(inode.sb.dev), inode.ino)
         else:
             line = v.maps_line()
@@ -278,13 +278,13 @@ def maps_text(task) -> bytes:
     return "".join(out).encode(errors="surrogateescape")
 
 
-def _mapped_file(task, name: str):
+def _mapped_file(task: Task, name: str) -> tuple[Optional[Inode], str]:
     """(inode, shown path) of the file a VMA maps, by its name; (None, name) if it cannot be found."""
     from ...path import lookup
-    fs = getattr(task, "fs", None)
+    fs = task.fs
     try:
-        loc = lookup(fs, name.encode(errors="surrogateescape"), cred=None)
-    except (Errno, AttributeError):
+        loc = lookup(fs, name.encode(errors="surrogateescape"), cred=None, caller=task)
+    except Errno:
         return None, name
     path, _ = path_of(loc, fs.root)
     return loc.inode, path.decode(errors="surrogateescape")
@@ -295,74 +295,73 @@ def _mapped_file(task, name: str):
 class PidDir(ProcDir):
     """/proc/<pid> (with_task_dir) or /proc/<pid>/task/<tid>."""
 
-    def __init__(self, sb, task, path: bytes, parent_ino: int, with_task_dir: bool = True):
+    def __init__(self, sb, task: Task, path: bytes, parent_ino: int, with_task_dir: bool = True,
+                 caller: Reader = None):
         c = task.creds
-        super().__init__(sb, path, mode=0o555, uid=c.euid, gid=c.egid, parent_ino=parent_ino)
+        super().__init__(sb, path, mode=0o555, uid=c.euid, gid=c.egid, parent_ino=parent_ino, caller=caller)
         self.task = task
         self.with_task_dir = with_task_dir
 
     # -- helpers shared by the children
-    def check(self):
+    def check(self) -> Task:
         """The task, if still alive; ESRCH otherwise (what a read of a dead process's file gives)."""
         if not self.sb.alive(self.task):
             raise Errno(ESRCH)
         return self.task
 
-    def may_inspect(self) -> None:
+    def may_inspect(self, reader: Reader) -> None:
         """ptrace_may_access, simplified: the kernel, root, or the same user (exe, cwd, root, fd/)."""
-        reader = self.sb.current_task()
         if reader is None:
             return
         rc, tc = reader.creds, self.task.creds
         if rc.euid != 0 and not (rc.euid == tc.uid == tc.euid == tc.suid):
             raise Errno(EACCES)
 
-    def _file(self, name: bytes, render: Callable[[object], bytes], mode: int = 0o444,
+    def _file(self, name: bytes, render: Callable[[Task], bytes], mode: int = 0o444,
               writer: Optional[Callable[[bytes], int]] = None,
-              private: bool = False) -> Callable[[], ProcFile]:
+              private: bool = False) -> Callable[[Reader], ProcFile]:
         """A file of this task; `private` ones (maps, environ) are for those who may inspect it."""
-        def read() -> bytes:
+        def read(reader: Reader) -> bytes:
             task = self.check()
             if private:
-                self.may_inspect()
+                self.may_inspect(reader)
             return render(task)
 
-        def make() -> ProcFile:
+        def make(caller: Reader) -> ProcFile:
             c = self.task.creds
-            return ProcFile(self.sb, self.path + b"/" + name, read, mode, c.euid, c.egid, writer)
+            return ProcFile(self.sb, self.path + b"/" + name, read, mode, c.euid, c.egid, writer, caller=caller)
         return make
 
-    def _link(self, name: bytes, target: Callable[[object], bytes]) -> Callable[[], ProcSymlink]:
-        def read_target() -> bytes:
+    def _link(self, name: bytes, target: Callable[[Task, Reader], bytes]) -> Callable[[Reader], ProcSymlink]:
+        def read_target(reader: Reader) -> bytes:
             task = self.check()
-            self.may_inspect()
-            return target(task)
+            self.may_inspect(reader)
+            return target(task, reader)
 
-        def make() -> ProcSymlink:
+        def make(caller: Reader) -> ProcSymlink:
             c = self.task.creds
-            return ProcSymlink(self.sb, self.path + b"/" + name, read_target, 0o777, c.euid, c.egid)
+            return ProcSymlink(self.sb, self.path + b"/" + name, read_target, 0o777, c.euid, c.egid, caller=caller)
         return make
 
     # -- the directory
-    def entries(self) -> list[Entry]:
+    def entries(self, reader: Reader) -> list[Entry]:
         if not self.sb.alive(self.task):
             return []
-        kernel = self.sb.kernel
-        table = []
+        pids = self.sb.kernel.pids
+        table: list[tuple[bytes, Callable[[Reader], Inode]]] = []
         if self.with_task_dir:
-            table.append((b"task", lambda: TaskDir(self.sb, self.task, self.path + b"/task", self.ino)))
+            table.append((b"task", lambda c: TaskDir(self.sb, self.task, self.path + b"/task", self.ino, caller=c)))
         table += [
-            (b"fd", lambda: FdDir(self, self.path + b"/fd")),
-            (b"environ", self._file(b"environ", lambda t: user_area(t, "env_start", "env_end"), 0o400,
-                                        private=True)),
-            (b"status", self._file(b"status", lambda t: status_text(kernel, t))),
+            (b"fd", lambda c: FdDir(self, self.path + b"/fd", caller=c)),
+            (b"environ", self._file(b"environ", environ_text, 0o400, private=True)),
+            (b"status", self._file(b"status", lambda t: status_text(pids, t))),
             (b"comm", self._file(b"comm", lambda t: t.comm + b"\n", 0o644, self._write_comm)),
-            (b"cmdline", self._file(b"cmdline", lambda t: user_area(t, "arg_start", "arg_end"))),
-            (b"stat", self._file(b"stat", lambda t: stat_text(kernel, t))),
+            (b"cmdline", self._file(b"cmdline", cmdline_text)),
+            (b"stat", self._file(b"stat", lambda t: stat_text(pids, t))),
             (b"statm", self._file(b"statm", statm_text)),
             (b"maps", self._file(b"maps", maps_text, private=True)),
-            (b"cwd", self._link(b"cwd", lambda t: self._path(t, t.fs.cwd))),
-            (b"root", self._link(b"root", lambda t: self._path(t, t.fs.root))),
+            (b"cwd", self._link(b"cwd", lambda t, r: self._path(t, t.fs.cwd, r))),
+            (b"root", self._link(b"root", lambda t, r: self._path(t, t.fs.root, r))),
             (b"exe", self._link(b"exe", self._exe)),
             (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root))),
             (b"mountinfo", self._file(b"mountinfo", lambda t: mountinfo_text(t.fs.ns, t.fs.root))),
@@ -375,21 +374,21 @@ class PidDir(ProcDir):
         task.comm = data[:15].split(b"\0")[0]
         return len(data)
 
-    def _path(self, task, loc) -> bytes:
+    def _path(self, task: Task, loc: Optional[Location], reader: Reader) -> bytes:
         if is_zombie(task) or loc is None:
             raise Errno(ENOENT)
-        path, _ = path_of(loc, self.sb.reader_root())
+        path, _ = path_of(loc, self.sb.reader_root(reader))
         return path + b" (deleted)" if loc.dentry.unlinked else path
 
-    def _exe(self, task) -> bytes:
+    def _exe(self, task: Task, reader: Reader) -> bytes:
         """The executable's path (see exe_location)."""
         if is_zombie(task):
             raise Errno(ENOENT)
-        return self._path(task, exe_location(self.sb, task))
+        return self._path(task, exe_location(self.sb, task), reader)
 
 
-def exe_location(sb, task):
-    """Where the task's program is: task.exe_location if exec recorded it, else task.exe resolved.
+def exe_location(sb, task: Task) -> Location:
+    """Where the task's program is: task.exe, the path exec was given, resolved in its view.
 
     Resolving the path exec was given is not always possible afterwards: after
     execve("/proc/self/exe") (BusyBox re-executing itself) task.exe is "/proc/self/exe",
@@ -398,10 +397,7 @@ def exe_location(sb, task):
     gets the previous answer, which is right: the exec resolved "/proc/self/exe" through
     here too, before the new program replaced the old one.
     """
-    loc = getattr(task, "exe_location", None)
-    if loc is not None:
-        return loc
-    exe, mm = getattr(task, "exe", ""), getattr(task, "mm", None)
+    exe, mm = task.exe, task.mm
     known = sb.exe_memo.get(task)
     if known is not None and known[0] == exe and known[1] is mm:
         return known[2]
@@ -414,7 +410,7 @@ def exe_location(sb, task):
     from ...path import lookup
     sb.exe_resolving.add(task)
     try:
-        loc = lookup(task.fs, exe.encode() if isinstance(exe, str) else exe, cred=None)
+        loc = lookup(task.fs, exe.encode(), cred=None, caller=task)
     finally:
         sb.exe_resolving.discard(task)
     sb.exe_memo[task] = (exe, mm, loc)
@@ -424,16 +420,17 @@ def exe_location(sb, task):
 class TaskDir(ProcDir):
     """/proc/<pid>/task: one directory per thread of the process."""
 
-    def __init__(self, sb, leader, path: bytes, parent_ino: int):
+    def __init__(self, sb, leader: Task, path: bytes, parent_ino: int, caller: Reader = None):
         c = leader.creds
-        super().__init__(sb, path, mode=0o555, uid=c.euid, gid=c.egid, parent_ino=parent_ino)
+        super().__init__(sb, path, mode=0o555, uid=c.euid, gid=c.egid, parent_ino=parent_ino, caller=caller)
         self.leader = leader
 
-    def entries(self) -> list[Entry]:
+    def entries(self, reader: Reader) -> list[Entry]:
         if not self.sb.alive(self.leader):
             return []
         return [Entry(2 + t.tid, str(t.tid).encode(), self._maker(t))
-                for t in threads_of(self.sb.kernel, self.leader)]
+                for t in self.sb.kernel.pids.threads_of(self.leader)]
 
-    def _maker(self, t):
-        return lambda: PidDir(self.sb, t, self.path + b"/" + str(t.tid).encode(), self.ino, with_task_dir=False)
+    def _maker(self, t: Task) -> Callable[[Reader], Inode]:
+        return lambda c: PidDir(self.sb, t, self.path + b"/" + str(t.tid).encode(), self.ino,
+                                with_task_dir=False, caller=c)

@@ -1,19 +1,35 @@
 """The system-wide files of /proc, in Linux 6.1's formats: meminfo, cpuinfo, uptime, loadavg,
 stat, version, filesystems, and /proc/sys/kernel/{hostname,ostype,osrelease}.
 
-Each function takes the kernel (the object with tasks, boot_time, mem, config) and returns the
-whole text; nothing is cached.
+Each function takes the kernel (a KernelView: its pid table, scheduler and memory figures)
+and returns the whole text; nothing is cached.
 """
 from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING, Optional, Protocol
 
 from ....arch.arm64.hwcap import HWCAP, HWCAP_NAMES
 from ....errors import EINVAL, Errno
 from .pid import NS_PER_TICK, USER_HZ
 
-PAGE_KB = 4
+if TYPE_CHECKING:
+    from moss_host.fs.vfs import FsContext
+    from moss_host.proc.pidtable import PidTable
+    from moss_host.sched.scheduler import Scheduler
+
+
+class KernelView(Protocol):
+    """What procfs reads of the kernel it describes (kernel.py's Kernel is one): procfs sits
+    below the process layer and is handed this at mount time instead of importing it."""
+    pids: PidTable
+    sched: Scheduler
+    root_fs: Optional[FsContext]        # the tree the kernel itself sees /proc's links from
+
+    def memory_kb(self) -> tuple[int, int]:
+        """(total, free) RAM in kB."""
+
 
 # Filesystem types mount(2) knows (syscalls/mount.py), for /proc/filesystems:
 # (type, needs a block device), in Linux's registration order.
@@ -55,25 +71,24 @@ def hostname_write(data: bytes) -> int:
 
 # ---------------------------------------------------------------- time and load
 
-def uptime_seconds(kernel) -> float:
-    return max(0.0, time.monotonic() - getattr(kernel, "boot_time", time.monotonic()))
+def uptime_seconds(kernel: KernelView) -> float:
+    return max(0.0, kernel.sched.uptime())
 
 
-def cpu_count(kernel) -> int:
-    cpus = getattr(kernel, "cpus", None)
-    return len(cpus) if cpus else 1
+def cpu_count(kernel: KernelView) -> int:
+    return kernel.sched.cpu_count
 
 
-def busy_ns(kernel) -> tuple[int, int]:
+def busy_ns(kernel: KernelView) -> tuple[int, int]:
     """User and system time of the live tasks and of the children they reaped."""
     user = system = 0
-    for t in kernel.tasks.values():
-        user += getattr(t, "utime_ns", 0) + getattr(t, "cutime_ns", 0)
-        system += getattr(t, "stime_ns", 0) + getattr(t, "cstime_ns", 0)
+    for t in kernel.pids.all():
+        user += t.utime_ns + t.cutime_ns
+        system += t.stime_ns + t.cstime_ns
     return user, system
 
 
-def uptime_text(kernel) -> bytes:
+def uptime_text(kernel: KernelView) -> bytes:
     """`uptime idle` in seconds with two decimals; idle is summed over CPUs, as Linux does."""
     up = uptime_seconds(kernel)
     user, system = busy_ns(kernel)
@@ -81,22 +96,18 @@ def uptime_text(kernel) -> bytes:
     return f"{up:.2f} {idle:.2f}\n".encode()
 
 
-def running_count(kernel) -> int:
-    return sum(1 for t in kernel.tasks.values() if getattr(getattr(t, "state", None), "value", "R") == "R")
+def running_count(kernel: KernelView) -> int:
+    return sum(1 for t in kernel.pids.all() if t.state.value == "R")
 
 
-def last_pid(kernel) -> int:
-    return max(getattr(kernel, "next_pid", 1) - 1, max(kernel.tasks, default=0))
-
-
-def loadavg_text(kernel) -> bytes:
+def loadavg_text(kernel: KernelView) -> bytes:
     """`1 5 15-minute averages, running/total threads, last pid`; averages are not tracked yet."""
-    loads = getattr(kernel, "loadavg", (0.0, 0.0, 0.0))
+    loads = kernel.sched.loadavg
     return (f"{loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f} "
-            f"{running_count(kernel)}/{len(kernel.tasks)} {last_pid(kernel)}\n").encode()
+            f"{running_count(kernel)}/{len(kernel.pids)} {kernel.pids.last_pid}\n").encode()
 
 
-def stat_text(kernel) -> bytes:
+def stat_text(kernel: KernelView) -> bytes:
     """/proc/stat: CPU time in USER_HZ ticks (user nice system idle iowait irq softirq steal guest guest_nice)."""
     up = uptime_seconds(kernel)
     user, system = busy_ns(kernel)
@@ -109,9 +120,9 @@ def stat_text(kernel) -> bytes:
     btime = int(time.time() - up)
     lines += [
         "intr 0",
-        f"ctxt {getattr(kernel, 'context_switches', 0)}",
+        f"ctxt {kernel.sched.context_switches}",
         f"btime {btime}",
-        f"processes {max(0, getattr(kernel, 'next_pid', 1) - 1)}",
+        f"processes {kernel.pids.next_pid - 1}",
         f"procs_running {running_count(kernel)}",
         "procs_blocked 0",
         "softirq 0 0 0 0 0 0 0 0 0 0 0",
@@ -121,20 +132,9 @@ def stat_text(kernel) -> bytes:
 
 # ---------------------------------------------------------------- memory and CPU
 
-def memory_figures(kernel) -> tuple[int, int]:
-    """(total, free) in kB: the guest frame pool, or the configured RAM before the machine starts."""
-    mem = getattr(kernel, "mem", None)
-    if mem is not None:
-        free = mem.free_frames
-        return mem.frames.total_frames * PAGE_KB, (free() if callable(free) else free) * PAGE_KB
-    config = getattr(kernel, "config", None)
-    total = getattr(config, "ram_mib", 0) * 1024
-    return total, total
-
-
-def meminfo_text(kernel) -> bytes:
+def meminfo_text(kernel: KernelView) -> bytes:
     """/proc/meminfo: `Name:` padded to 16 columns, the value right-aligned in 8, then ` kB`."""
-    total, free = memory_figures(kernel)
+    total, free = kernel.memory_kb()
     rows = [
         ("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0), ("Cached", 0),
         ("SwapCached", 0), ("Active", 0), ("Inactive", 0), ("Active(anon)", 0), ("Inactive(anon)", 0),
@@ -155,7 +155,7 @@ def meminfo_text(kernel) -> bytes:
     return "".join(out).encode()
 
 
-def cpuinfo_text(kernel) -> bytes:
+def cpuinfo_text(kernel: KernelView) -> bytes:
     """/proc/cpuinfo as arm64 Linux prints it (c_show): one block per CPU, then a blank line."""
     caps = HWCAP                                     # what exec tells programs in AT_HWCAP
     features = " ".join(name for bit, name in enumerate(HWCAP_NAMES) if caps & (1 << bit))
@@ -177,12 +177,12 @@ def filesystems_text() -> bytes:
     return "".join(f"{'' if block else 'nodev'}\t{name}\n" for name, block in FILESYSTEMS).encode()
 
 
-def sysinfo_values(kernel) -> dict:
-    """What sysinfo(2) reports, from the same figures as /proc (for the syscall, when it exists):
-    uptime in seconds, loads as 1/65536 fixed point, memory in bytes (mem_unit 1)."""
-    total, free = memory_figures(kernel)
-    loads = getattr(kernel, "loadavg", (0.0, 0.0, 0.0))
+def sysinfo_values(kernel: KernelView) -> dict:
+    """What sysinfo(2) reports, from the same figures as /proc: uptime in seconds, loads as
+    1/65536 fixed point, memory in bytes (mem_unit 1)."""
+    total, free = kernel.memory_kb()
+    loads = kernel.sched.loadavg
     return {"uptime": int(uptime_seconds(kernel)), "loads": [int(x * 65536) for x in loads],
             "totalram": total * 1024, "freeram": free * 1024, "sharedram": 0, "bufferram": 0,
-            "totalswap": 0, "freeswap": 0, "procs": len(kernel.tasks), "totalhigh": 0, "freehigh": 0,
+            "totalswap": 0, "freeswap": 0, "procs": len(kernel.pids), "totalhigh": 0, "freehigh": 0,
             "mem_unit": 1}

@@ -1,0 +1,116 @@
+"""Routing a trap from user space to the part of the kernel that answers it.
+
+    a syscall        decoded and run by the syscall entry the kernel handed the CPU
+                     (syscalls/dispatch.start; proc/ does not import syscalls/)
+    an abort         a page fault for the address space, or SIGSEGV/SIGBUS
+    another sync     breakpoint, misalignment, FP exception, undefined instruction: a signal
+    an IRQ           the time slice is over: the task waits behind the others
+    an SError        SIGBUS
+
+A syscall that sleeps leaves its CPU; the rest of its handler runs as an asyncio job,
+and `syscall_finished` puts the result in x0 when it ends.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from moss_host.arch.arm64 import esr as ESR
+from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS
+from moss_host.machine import layout as L
+from moss_host.mm.address_space import UserFault
+
+from . import lifecycle, signals
+from .task import State, Task, TaskExit
+
+if TYPE_CHECKING:
+    from .cpu import Cpu
+
+RESTART_LO, RESTART_HI = -ERESTART_RESTARTBLOCK, -ERESTARTSYS     # x0 of an interrupted syscall
+
+
+def handle_trap(cpu: Cpu, task: Task, reason: int) -> None:
+    """The trap of `task`, the task on `cpu`; TaskExit propagates (the task is gone)."""
+    if reason == L.REASON_SYNC:
+        handle_sync(cpu, task)
+    elif reason == L.REASON_IRQ:
+        if cpu.sched.yield_cpu(task):               # preempted: give the others a turn
+            cpu.switch_out(task)
+    else:
+        signals.force_fatal(task, signals.SIGBUS if reason == L.REASON_SERROR else signals.SIGILL,
+                            f"exception reason {reason}")
+
+
+def handle_sync(cpu: Cpu, task: Task) -> None:
+    regs = cpu.regs
+    esr = regs.esr
+    if ESR.is_syscall(esr):
+        _syscall(cpu, task)
+        return
+    kind = ESR.kind(esr)
+    if kind == ESR.ABORT:
+        handle_abort(cpu, task, esr, regs.far)
+        return
+    # As arm64 Linux's el0 handlers: si_addr is the pc (the sp for SP alignment).
+    pc = regs.pc
+    why = f"{ESR.describe(esr)} at pc {pc:#x}"
+    if kind == ESR.BREAKPOINT:
+        signals.force_signal(task, signals.SIGTRAP, signals.TRAP_BRKPT, pc, why)
+    elif kind in (ESR.PC_ALIGNMENT, ESR.SP_ALIGNMENT):
+        addr = regs.sp if kind == ESR.SP_ALIGNMENT else regs.far
+        signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, addr, why, esr=esr)
+    elif kind == ESR.FP_EXCEPTION:
+        signals.force_signal(task, signals.SIGFPE, signals.FPE_FLTUNK, pc, why)
+    else:
+        signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
+
+
+def _syscall(cpu: Cpu, task: Task) -> None:
+    """svc #0: x8 is the number, x0..x5 the arguments, x0 the result."""
+    regs = cpu.regs
+    args = cpu.mailbox.syscall_args()
+    result = cpu.start_syscall(task, regs.x[8], args, cpu.tracer)
+    if type(result) is tuple:                       # it sleeps: the CPU is free for others
+        task.orig_x0 = args[0]
+        cpu.switch_out(task)
+        cpu.sched.sleep(task, result[1], syscall_finished)
+    elif task.on_cpu is cpu:                        # (execve may have replaced the context)
+        regs.x[0] = result
+        if RESTART_LO <= result <= RESTART_HI:
+            task.restart = args[0]
+
+
+def syscall_finished(task: Task, job: asyncio.Future) -> None:
+    """The job of a sleeping syscall ended: x0 gets its result and the task runs again."""
+    sched = task.kernel.sched
+    try:
+        result = job.result()
+    except TaskExit as e:
+        lifecycle.exit_task(task, e.status)
+        sched.reschedule(task)
+        return
+    except asyncio.CancelledError:
+        result = -ERESTARTSYS               # cancelled before it could answer: restart it
+    if task.state is State.ZOMBIE:
+        return                              # killed while it slept
+    task.regs().x[0] = result
+    if RESTART_LO <= result <= RESTART_HI:
+        task.restart = task.orig_x0
+    sched.wake(task)
+
+
+def handle_abort(cpu: Cpu, task: Task, esr: int, far: int) -> None:
+    """An instruction or data abort: fault the page in, or signal the task."""
+    abort = ESR.decode_abort(esr)
+    if abort.kind == "alignment":
+        signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, far, f"alignment fault at {far:#x}",
+                             esr=esr, fault_address=far)
+        return
+    try:
+        task.mm.fault(far, abort.is_write, abort.is_exec)
+    except UserFault as f:
+        pc = cpu.regs.pc
+        code = signals.SEGV_ACCERR if f.mapped else signals.SEGV_MAPERR
+        signals.force_signal(task, signals.SIGSEGV, code, far,
+                             f"segfault at {f.addr:#x} pc {pc:#x} ({'SEGV_ACCERR' if f.mapped else 'SEGV_MAPERR'})",
+                             esr=esr, fault_address=far)

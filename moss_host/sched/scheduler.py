@@ -1,0 +1,129 @@
+"""The scheduler: which runnable task each CPU runs, sleeping in a syscall and waking from it.
+
+A task is in one of four states (state.py). RUNNABLE tasks are on a CPU or in its run
+queue. A syscall that must wait leaves its CPU BLOCKED: the rest of its handler runs as an
+asyncio job (`sleep`), and when that job ends the trap layer (proc/trap.py) puts the result
+in x0 and calls `wake`. A signal for a sleeping task cancels the job (`interrupt`), which
+ends the syscall with -ERESTARTSYS. A STOPPED task goes back to a run queue on SIGCONT or
+SIGKILL (`make_runnable`).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
+
+from .runqueue import CpuPort, RunQueue
+from .state import State
+
+if TYPE_CHECKING:
+    from moss_host.proc.task import Task
+
+
+class Scheduler:
+    def __init__(self) -> None:
+        self.runqueues: list[RunQueue] = []       # one per CPU, in CPU index order
+        self.boot_time = time.monotonic()
+        self.context_switches = 0                 # /proc/stat ctxt
+        self.loadavg = (0.0, 0.0, 0.0)            # 1, 5, 15 minutes: not computed yet
+
+    def add_cpu(self, cpu: CpuPort) -> RunQueue:
+        """A CPU comes up: the run queue it takes its tasks from."""
+        rq = RunQueue(cpu)
+        self.runqueues.append(rq)
+        return rq
+
+    @property
+    def cpu_count(self) -> int:
+        """CPUs online (one before the machine has started, as the machine will have)."""
+        return len(self.runqueues) or 1
+
+    def uptime(self) -> float:
+        """Seconds since boot."""
+        return time.monotonic() - self.boot_time
+
+    def _runqueue_for(self, task: Task) -> RunQueue:
+        return self.runqueues[0]                  # one CPU: with SMP, the CPU the task last ran on
+
+    # -- becoming runnable -----------------------------------------------------------------
+
+    def enqueue(self, task: Task) -> None:
+        """A new or preempted runnable task waits for a CPU."""
+        self._runqueue_for(task).push(task)
+
+    def yield_cpu(self, task: Task) -> bool:
+        """A timer interrupt hit task: True if others wait, and task now waits behind them."""
+        rq = self._runqueue_for(task)
+        if not rq.tasks:
+            return False
+        rq.push(task)
+        return True
+
+    def wake(self, task: Task) -> None:
+        """task's sleeping syscall finished (its result is in place): it runs again."""
+        task.state = State.RUNNABLE
+        rq = self._runqueue_for(task)
+        rq.push(task)
+        rq.cpu.schedule()
+
+    def make_runnable(self, task: Task) -> None:
+        """A stopped task continues (SIGCONT, SIGKILL).
+
+        A task stopped inside a syscall goes back to sleeping in it. The CPU is told to
+        schedule only when it is not in the middle of handling a trap (it schedules at the
+        end of that anyway, and replying early would resume the trapping task before its
+        syscall result is in place).
+        """
+        if task.pending is not None and not task.pending.done():
+            task.state = State.BLOCKED
+            return
+        task.state = State.RUNNABLE
+        rq = self._runqueue_for(task)
+        if task.on_cpu is None and task not in rq.tasks:
+            rq.push(task)
+        cpu = rq.cpu
+        if not cpu.trapped or cpu.current is None:
+            cpu.schedule()
+
+    def reschedule(self, task: Task) -> None:
+        """Something changed for task's CPU (a task there exited): let it choose again."""
+        self._runqueue_for(task).cpu.schedule()
+
+    def detach(self, task: Task) -> None:
+        """Take task off its CPU and out of every run queue (it exits)."""
+        cpu = task.on_cpu
+        if cpu is not None:
+            cpu.current = None
+            task.on_cpu = None
+        for rq in self.runqueues:
+            rq.discard(task)
+
+    # -- sleeping in a syscall ---------------------------------------------------------------
+
+    def sleep(self, task: Task, finishing: Coroutine[Any, Any, int],
+              finished: Callable[[Task, asyncio.Future], None]) -> None:
+        """task (already off its CPU) sleeps until `finishing`, the rest of its syscall,
+        ends; then finished(task, job) takes the outcome."""
+        task.state = State.BLOCKED
+        job = asyncio.ensure_future(finishing)
+        task.pending = job
+        job.add_done_callback(lambda j: finished(task, j))
+
+    def interrupt(self, task: Task) -> None:
+        """A signal arrived for a task asleep in a syscall: cancel the sleep.
+
+        The syscall then ends with -ERESTARTSYS (or what its handler chose), the task
+        becomes runnable, and signal delivery decides between EINTR and a restart.
+        The cancel happens one turn of the event loop later: by then a sleep that began
+        in this same turn has reached its await (an asyncio task cancelled before its
+        first step would never run the handler's cleanup), and a syscall that signalled
+        its own task (SIGPIPE) has finished its work.
+        """
+        if task.state is State.BLOCKED and task.pending is not None and not task.pending.done():
+            asyncio.get_running_loop().call_soon(_cancel_sleep, task)
+
+
+def _cancel_sleep(task: Task) -> None:
+    job = task.pending
+    if task.state is State.BLOCKED and job is not None and not job.done():
+        job.cancel()
