@@ -11,9 +11,9 @@ and the file syscalls act as the effective ids.
 """
 
 import struct
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from moss_host.cred import capable
+from moss_host.cred import Creds, capable
 from moss_host.errors import EFAULT, EINVAL, EPERM, Errno
 
 from .args import Int, Ptr, UInt, c_int
@@ -27,182 +27,173 @@ def _id(raw: int) -> int:
     return raw & 0xFFFF_FFFF
 
 
-def _fsuid(creds) -> int:
-    return creds.fs_ids[0]
+@dataclass(frozen=True)
+class _Ids:
+    """The Creds fields of one family of ids: the user ids or the group ids. The rules of
+    set*uid and set*gid are the same; only the fields differ."""
+    real: str
+    effective: str
+    saved: str
+    fs: str
+
+    def current(self, creds: Creds) -> tuple[int, int, int]:
+        return getattr(creds, self.real), getattr(creds, self.effective), getattr(creds, self.saved)
+
+    def fs_id(self, creds: Creds) -> int:
+        """The id file operations use (the fs id, which follows the effective one unless set apart)."""
+        fs = getattr(creds, self.fs)
+        return getattr(creds, self.effective) if fs is None else fs
 
 
-def _fsgid(creds) -> int:
-    return creds.fs_ids[1]
+UIDS = _Ids("uid", "euid", "suid", "fsuid")
+GIDS = _Ids("gid", "egid", "sgid", "fsgid")
 
 
-def _commit(task, new, fsuid: int | None = None, fsgid: int | None = None) -> None:
-    """Install new credentials; the fs ids follow the effective ones unless given."""
-    new.fsuid = new.euid if fsuid is None else fsuid
-    new.fsgid = new.egid if fsgid is None else fsgid
+def _commit(task, new: Creds, ids: _Ids, fs: int | None = None) -> None:
+    """Install new credentials (commit_creds). The family's fs id follows its new effective id
+    (or takes `fs`); the other family's keeps what it was."""
+    other = GIDS if ids is UIDS else UIDS
+    setattr(new, other.fs, other.fs_id(task.creds))
+    setattr(new, ids.fs, getattr(new, ids.effective) if fs is None else fs)
     task.creds = new
 
 
-def _copy(task):
+def _set_id(task, ids: _Ids, raw: int) -> int:
+    """setuid/setgid: root sets all three ids; others may set the effective one to the real or saved one."""
+    value = _id(raw)
+    if value == NO_ID:
+        raise Errno(EINVAL)
+    old, new = task.creds, replace(task.creds)
+    if capable(old):
+        setattr(new, ids.real, value)
+        setattr(new, ids.saved, value)
+    elif value not in (getattr(old, ids.real), getattr(old, ids.saved)):
+        raise Errno(EPERM)
+    setattr(new, ids.effective, value)
+    _commit(task, new, ids)
+    return 0
+
+
+def _set_re_id(task, ids: _Ids, raw_real: int, raw_effective: int) -> int:
+    """setreuid/setregid: the real and/or effective id (-1 keeps); the saved id follows the new
+    effective one when the real id is set or the effective one moves away from the old real id."""
+    real, effective = _id(raw_real), _id(raw_effective)
+    old, new = task.creds, replace(task.creds)
+    cap = capable(old)
+    old_real, old_effective, old_saved = ids.current(old)
+    if real != NO_ID:
+        if real not in (old_real, old_effective) and not cap:
+            raise Errno(EPERM)
+        setattr(new, ids.real, real)
+    if effective != NO_ID:
+        if effective not in (old_real, old_effective, old_saved) and not cap:
+            raise Errno(EPERM)
+        setattr(new, ids.effective, effective)
+    if real != NO_ID or (effective != NO_ID and effective != old_real):
+        setattr(new, ids.saved, getattr(new, ids.effective))
+    _commit(task, new, ids)
+    return 0
+
+
+def _set_res_id(task, ids: _Ids, raw: tuple[int, int, int]) -> int:
+    """setresuid/setresgid: real, effective and saved ids (-1 keeps); without privilege each
+    must be one of the current three."""
+    wanted = tuple(_id(r) for r in raw)
+    current = ids.current(task.creds)
+    if all(w == NO_ID or w == c for w, c in zip(wanted, current)):
+        return 0
+    if not capable(task.creds) and any(w != NO_ID and w not in current for w in wanted):
+        raise Errno(EPERM)
     new = replace(task.creds)
-    return new
+    for attr, w in zip((ids.real, ids.effective, ids.saved), wanted):
+        if w != NO_ID:
+            setattr(new, attr, w)
+    _commit(task, new, ids)
+    return 0
 
 
-# ---------------------------------------------------------------- user ids
+def _get_res_id(task, ids: _Ids, ptrs: tuple[int, int, int]) -> int:
+    """getresuid/getresgid: store the real, effective and saved ids (each an unsigned int)."""
+    for ptr, value in zip(ptrs, ids.current(task.creds)):
+        task.mm.write(ptr, struct.pack("<I", value))
+    return 0
+
+
+def _set_fs_id(task, ids: _Ids, raw: int) -> int:
+    """setfsuid/setfsgid: the id for file access checks, to one of the real/effective/saved/fs
+    ids, or anything for root; always returns the previous one, so -1 queries it."""
+    old = task.creds
+    previous = ids.fs_id(old)
+    value = _id(raw)
+    if value == NO_ID:
+        return previous
+    if value in (*ids.current(old), previous) or capable(old):
+        _commit(task, replace(old), ids, fs=value)
+    return previous
+
+
+# ---------------------------------------------------------------- user and group ids
 
 @syscall("setuid")
 async def setuid(task, uid: "UInt") -> int:
     """Root sets all three uids; others may set the effective uid to the real or saved one."""
-    uid = _id(uid)
-    if uid == NO_ID:
-        raise Errno(EINVAL)
-    old, new = task.creds, _copy(task)
-    if capable(task.creds):
-        new.uid = new.suid = uid
-    elif uid not in (old.uid, old.suid):
-        raise Errno(EPERM)
-    new.euid = uid
-    _commit(task, new, fsgid=_fsgid(old))
-    return 0
+    return _set_id(task, UIDS, uid)
+
+
+@syscall("setgid")
+async def setgid(task, gid: "UInt") -> int:
+    """Root sets all three gids; others may set the effective gid to the real or saved one."""
+    return _set_id(task, GIDS, gid)
 
 
 @syscall("setreuid")
 async def setreuid(task, ruid: "UInt", euid: "UInt") -> int:
     """Set the real and/or effective uid (-1 keeps); the saved uid follows the new effective one
     when the real uid is set or the effective one moves away from the old real uid."""
-    ruid, euid = _id(ruid), _id(euid)
-    old, new = task.creds, _copy(task)
-    cap = capable(task.creds)
-    if ruid != NO_ID:
-        if ruid not in (old.uid, old.euid) and not cap:
-            raise Errno(EPERM)
-        new.uid = ruid
-    if euid != NO_ID:
-        if euid not in (old.uid, old.euid, old.suid) and not cap:
-            raise Errno(EPERM)
-        new.euid = euid
-    if ruid != NO_ID or (euid != NO_ID and euid != old.uid):
-        new.suid = new.euid
-    _commit(task, new, fsgid=_fsgid(old))
-    return 0
+    return _set_re_id(task, UIDS, ruid, euid)
+
+
+@syscall("setregid")
+async def setregid(task, rgid: "UInt", egid: "UInt") -> int:
+    """setreuid's rules for the real and effective gids."""
+    return _set_re_id(task, GIDS, rgid, egid)
 
 
 @syscall("setresuid")
 async def setresuid(task, ruid: "UInt", euid: "UInt", suid: "UInt") -> int:
     """Set real, effective and saved uids (-1 keeps); without privilege each must be one of the current three."""
-    wanted = (_id(ruid), _id(euid), _id(suid))
-    old = task.creds
-    current = (old.uid, old.euid, old.suid)
-    if all(w == NO_ID or w == c for w, c in zip(wanted, current)):
-        return 0
-    if not capable(task.creds) and any(w != NO_ID and w not in current for w in wanted):
-        raise Errno(EPERM)
-    new = _copy(task)
-    for attr, w in zip(("uid", "euid", "suid"), wanted):
-        if w != NO_ID:
-            setattr(new, attr, w)
-    _commit(task, new, fsgid=_fsgid(old))
-    return 0
+    return _set_res_id(task, UIDS, (ruid, euid, suid))
+
+
+@syscall("setresgid")
+async def setresgid(task, rgid: "UInt", egid: "UInt", sgid: "UInt") -> int:
+    """setresuid's rules for the real, effective and saved gids."""
+    return _set_res_id(task, GIDS, (rgid, egid, sgid))
 
 
 @syscall("getresuid")
 async def getresuid(task, ruid: "Ptr", euid: "Ptr", suid: "Ptr") -> int:
     """Store the real, effective and saved uids (each an unsigned int)."""
-    c = task.creds
-    for ptr, value in ((ruid, c.uid), (euid, c.euid), (suid, c.suid)):
-        task.mm.write(ptr, struct.pack("<I", value))
-    return 0
+    return _get_res_id(task, UIDS, (ruid, euid, suid))
+
+
+@syscall("getresgid")
+async def getresgid(task, rgid: "Ptr", egid: "Ptr", sgid: "Ptr") -> int:
+    """Store the real, effective and saved gids (each an unsigned int)."""
+    return _get_res_id(task, GIDS, (rgid, egid, sgid))
 
 
 @syscall("setfsuid")
 async def setfsuid(task, uid: "UInt") -> int:
     """Set the uid used for file access checks (to one of the real/effective/saved/fs uids, or
     anything for root); always returns the previous fsuid, so setfsuid(-1) queries it."""
-    old = task.creds
-    previous = _fsuid(old)
-    uid = _id(uid)
-    if uid == NO_ID:
-        return previous
-    if uid in (old.uid, old.euid, old.suid, previous) or capable(task.creds):
-        _commit(task, _copy(task), fsuid=uid, fsgid=_fsgid(old))
-    return previous
-
-
-# ---------------------------------------------------------------- group ids
-
-@syscall("setgid")
-async def setgid(task, gid: "UInt") -> int:
-    """Root sets all three gids; others may set the effective gid to the real or saved one."""
-    gid = _id(gid)
-    if gid == NO_ID:
-        raise Errno(EINVAL)
-    old, new = task.creds, _copy(task)
-    if capable(task.creds):
-        new.gid = new.sgid = gid
-    elif gid not in (old.gid, old.sgid):
-        raise Errno(EPERM)
-    new.egid = gid
-    _commit(task, new, fsuid=_fsuid(old))
-    return 0
-
-
-@syscall("setregid")
-async def setregid(task, rgid: "UInt", egid: "UInt") -> int:
-    """setreuid's rules for the real and effective gids."""
-    rgid, egid = _id(rgid), _id(egid)
-    old, new = task.creds, _copy(task)
-    cap = capable(task.creds)
-    if rgid != NO_ID:
-        if rgid not in (old.gid, old.egid) and not cap:
-            raise Errno(EPERM)
-        new.gid = rgid
-    if egid != NO_ID:
-        if egid not in (old.gid, old.egid, old.sgid) and not cap:
-            raise Errno(EPERM)
-        new.egid = egid
-    if rgid != NO_ID or (egid != NO_ID and egid != old.gid):
-        new.sgid = new.egid
-    _commit(task, new, fsuid=_fsuid(old))
-    return 0
-
-
-@syscall("setresgid")
-async def setresgid(task, rgid: "UInt", egid: "UInt", sgid: "UInt") -> int:
-    """setresuid's rules for the real, effective and saved gids."""
-    wanted = (_id(rgid), _id(egid), _id(sgid))
-    old = task.creds
-    current = (old.gid, old.egid, old.sgid)
-    if all(w == NO_ID or w == c for w, c in zip(wanted, current)):
-        return 0
-    if not capable(task.creds) and any(w != NO_ID and w not in current for w in wanted):
-        raise Errno(EPERM)
-    new = _copy(task)
-    for attr, w in zip(("gid", "egid", "sgid"), wanted):
-        if w != NO_ID:
-            setattr(new, attr, w)
-    _commit(task, new, fsuid=_fsuid(old))
-    return 0
-
-
-@syscall("getresgid")
-async def getresgid(task, rgid: "Ptr", egid: "Ptr", sgid: "Ptr") -> int:
-    """Store the real, effective and saved gids (each an unsigned int)."""
-    c = task.creds
-    for ptr, value in ((rgid, c.gid), (egid, c.egid), (sgid, c.sgid)):
-        task.mm.write(ptr, struct.pack("<I", value))
-    return 0
+    return _set_fs_id(task, UIDS, uid)
 
 
 @syscall("setfsgid")
 async def setfsgid(task, gid: "UInt") -> int:
     """setfsuid for the group: returns the previous fsgid."""
-    old = task.creds
-    previous = _fsgid(old)
-    gid = _id(gid)
-    if gid == NO_ID:
-        return previous
-    if gid in (old.gid, old.egid, old.sgid, previous) or capable(task.creds):
-        _commit(task, _copy(task), fsuid=_fsuid(old), fsgid=gid)
-    return previous
+    return _set_fs_id(task, GIDS, gid)
 
 
 # ---------------------------------------------------------------- supplementary groups
@@ -233,7 +224,7 @@ async def setgroups(task, size: "Int", grouplist: "Ptr") -> int:
     raw = task.mm.read(grouplist, 4 * size) if size else b""
     if len(raw) != 4 * size:
         raise Errno(EFAULT)
-    new = _copy(task)
+    new = replace(task.creds)
     new.groups = tuple(sorted(struct.unpack(f"<{size}I", raw)))
-    _commit(task, new, fsuid=_fsuid(task.creds), fsgid=_fsgid(task.creds))
+    _commit(task, new, UIDS, fs=UIDS.fs_id(task.creds))     # both fs ids stay
     return 0
