@@ -26,6 +26,10 @@ import pytest
 from .linux_oracle import CACHE, DL, QEMU, FileSource, LinuxOracle, OracleError, default_oracle_files, \
     kernel_image, kernel_version
 
+# The environment `moss-host run` gives its program (moss_host/kernel.py's DEFAULT_ENV): a
+# command prefix that gives an oracle's program exactly this one.
+MOSS_ENV = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=linux"
+
 # In load order (each after what it depends on; ext4's crc32c comes through the crypto API).
 MODULES = {
     "crc16": "lib/crc16.ko",

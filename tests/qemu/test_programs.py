@@ -7,13 +7,10 @@ import pytest
 from tests.covers import covers
 
 from .conftest import moss_run, qemu_user_run
+from .linux_fs_oracle import MOSS_ENV
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
-
-# The environment `moss-host run` gives its program (moss_host/kernel.py's DEFAULT_ENV):
-# the oracle runs programs with exactly this one.
-MOSS_ENV = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=linux"
 
 
 def assert_same_as_qemu_user(program: str, *args: str):
