@@ -191,11 +191,13 @@ class Pty:
 class PtyTable:
     """The ptys of one devpts instance, by index."""
 
-    def __init__(self, jobs: Optional[JobControl] = None, on_change: Optional[Callable[[], None]] = None):
+    def __init__(self, jobs: Optional[JobControl] = None, on_change: Optional[Callable[[], None]] = None,
+                 locate: Optional[Callable[[Pty], object]] = None):
         self.jobs = jobs if jobs is not None else JobControl()
         self.ptys: dict[int, Pty] = {}
         self.on_change = on_change      # devpts: a slave node appeared or went away
-        self.locate: Callable[[Pty], object] = lambda pty: None    # devpts: /dev/pts/N's Location
+        # devpts: /dev/pts/N's Location (None while unmounted)
+        self.locate: Callable[[Pty], object] = locate if locate is not None else (lambda pty: None)
 
     def allocate(self, task=None) -> Pty:
         """A new pty with the lowest free index (devpts_new_index); ENOSPC past pty/max."""

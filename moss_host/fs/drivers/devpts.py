@@ -31,8 +31,7 @@ class Devpts(Superblock):
 
     def __init__(self, jobs=None) -> None:
         super().__init__()
-        self.ptys = PtyTable(jobs, on_change=self._changed)
-        self.ptys.locate = self._locate
+        self.ptys = PtyTable(jobs, on_change=self._changed, locate=self._locate)
         self.root = PtsDir(self)
         self.ptmx = Inode(self, S.S_IFCHR | 0o000, 0, 0, ino=2, rdev=makedev(PTMX_MAJOR, PTMX_MINOR))
         self._nodes: dict[int, Inode] = {}
