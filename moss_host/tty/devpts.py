@@ -5,20 +5,22 @@ inode 2, mode 0000 as with the default ptmxmode) and `N` (136:N, inode N + 3) fo
 pty whose master is open, owned by the uid that opened /dev/ptmx, group tty (5), mode
 0620 (Debian's gid=5,mode=620). Nodes cannot be created, removed or renamed by hand.
 
-The ptys themselves live in tty/pty.py (a PtyTable per devpts instance). Creating
-an instance registers the opener of /dev/ptmx (5:2), and each new index that of 136:N, so the devfs /dev/ptmx node
-opens a pty of this instance, as Linux's /dev/ptmx opens one of the devpts on /dev/pts.
+The ptys themselves live in tty/pty.py (a PtyTable per devpts instance); the filesystem
+sits here, in tty/, because it shows them (fs/ is below tty/). Creating an instance
+registers the opener of /dev/ptmx (5:2), and each new index that of 136:N, so the devfs
+/dev/ptmx node opens a pty of this instance, as Linux's /dev/ptmx opens one of the devpts
+on /dev/pts.
 """
 from __future__ import annotations
 
 import stat as S
 from typing import Iterator
 
-from ...errors import ENOENT, Errno
-from ...tty.pty import PTMX_MAJOR, PTMX_MINOR, PTS_MAJOR, Pty, PtyTable
-from ..file import register_device
-from ..stat import makedev
-from ..vfs import DirEntry, Inode, Location, Superblock, dtype_of
+from ..errors import ENOENT, Errno
+from ..fs.file import register_device
+from ..fs.stat import makedev
+from ..fs.vfs import DirEntry, Inode, Location, StatFs, Superblock, dtype_of
+from .pty import PTMX_MAJOR, PTMX_MINOR, PTS_MAJOR, Pty, PtyTable
 
 DEVPTS_SUPER_MAGIC = 0x1CD1
 TTY_GID = 5
@@ -81,7 +83,6 @@ class Devpts(Superblock):
         return Location(mount, self.root_dentry.lookup(str(pty.index).encode()))
 
     def statfs(self):
-        from ..vfs import StatFs
         return StatFs(DEVPTS_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0, 255, 4096)
 
 
