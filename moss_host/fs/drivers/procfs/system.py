@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional, Protocol
 
 from ....arch.arm64.hwcap import HWCAP, HWCAP_NAMES
 from ....errors import EINVAL, Errno
+from ...filesystems import FILESYSTEMS
 from .pid import NS_PER_TICK, USER_HZ
 
 if TYPE_CHECKING:
@@ -30,12 +31,6 @@ class KernelView(Protocol):
     def memory_kb(self) -> tuple[int, int]:
         """(total, free) RAM in kB."""
 
-
-# Filesystem types mount(2) knows (syscalls/mount.py), for /proc/filesystems:
-# (type, needs a block device), in Linux's registration order.
-FILESYSTEMS: list[tuple[str, bool]] = [
-    ("ramfs", False), ("tmpfs", False), ("devtmpfs", False), ("proc", False), ("devpts", False),
-    ("ext3", True), ("ext2", True), ("ext4", True), ("vfat", True), ("msdos", True)]
 
 # QEMU's cortex-a72: MIDR_EL1 0x410fd083.
 MIDR = {"implementer": 0x41, "architecture": 8, "variant": 0x0, "part": 0xD08, "revision": 3}
