@@ -1,4 +1,6 @@
 /* A tiny `script -c CMD`: run CMD on a new pseudo-terminal and copy what it writes.
+ * Usage: pty_script [CMD [KEYS]]: KEYS, if given, are typed on the terminal (written to the
+ * master) at once, before CMD reads them: the slave's line discipline edits them as they come.
  *
  * posix_openpt + grantpt + unlockpt + ptsname as glibc does them (TIOCGPTN, TIOCSPTLCK),
  * the child in a session of its own with the slave as controlling terminal, the parent
@@ -22,6 +24,7 @@
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "echo hi; tty";
+    const char *keys = argc > 2 ? argv[2] : NULL;
     int master = posix_openpt(O_RDWR | O_NOCTTY);
     if (master < 0) { perror("posix_openpt"); return 1; }
     if (grantpt(master) || unlockpt(master)) { perror("grantpt/unlockpt"); return 1; }
@@ -41,6 +44,8 @@ int main(int argc, char **argv)
         execl("/bin/sh", "sh", "-c", cmd, (char *)0);
         _exit(127);
     }
+
+    if (keys && write(master, keys, strlen(keys)) < 0) { perror("write keys"); return 1; }
 
     char buf[4096];
     int err = 0;
