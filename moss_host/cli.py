@@ -51,6 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("program", nargs=argparse.REMAINDER, help="-- PROG ARGS...")
     boot = sub.add_parser("boot", help="boot to a shell on the console")
     kernel_options(boot)
+    boot.set_defaults(timing=False)
     boot.add_argument("--init", default="/sbin/init",
                       help="first program (default /sbin/init, BusyBox init reading /etc/inittab; "
                            "/bin/sh for a shell as pid 1)")
@@ -95,7 +96,7 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     from moss_host.kernel import ImageError, Kernel, KernelConfig
 
     config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
-                          timing=getattr(args, "timing", False), disk=args.disk)
+                          timing=args.timing, disk=args.disk)
     if args.image:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))

@@ -92,7 +92,7 @@ class Kernel:
 
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
-        self._done = loop.create_future()
+        done = self._done = loop.create_future()
         if self.config.disk is not None:
             try:
                 root_fs = root_from_disk(self.config.disk)
@@ -102,15 +102,16 @@ class Kernel:
             root_fs = load_root(self.config.image, build_root_from_cpio)
         self.root_fs = root_fs
         try:
-            return await self._run_on_root(loop, root_fs, argv)
+            return await self._run_on_root(loop, root_fs, argv, done)
         finally:
             self.stopping = True            # sleeping syscalls cancelled from now on just end
             unmount_all(root_fs)
 
-    async def _run_on_root(self, loop: asyncio.AbstractEventLoop, root_fs: FsContext, argv: list[str]) -> int:
+    async def _run_on_root(self, loop: asyncio.AbstractEventLoop, root_fs: FsContext, argv: list[str],
+                           done: asyncio.Future) -> int:
         import moss_host.fs.drivers.memdev  # noqa: F401  (registers /dev/null and friends)
         from moss_host.fs.boot_mounts import mount_boot_filesystems
-        from moss_host.fs.drivers.devpts import Devpts
+        from moss_host.tty.devpts import Devpts
         from moss_host.fs.drivers.procfs import ProcFs
         from moss_host.tty.console import open_console
 
@@ -120,22 +121,24 @@ class Kernel:
         machine = self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
         try:
             await machine.start()
+            doorbell, qemu = machine.doorbell, machine.proc
+            assert doorbell is not None and qemu is not None        # start() connected them
             mem = self.mem = Memory(machine.ram, machine.ram_size)
             write_boot_tables(mem.physmem, machine.ram_size)
-            cpu = self.cpu = Cpu(0, Mailbox(machine.ram, 0), machine.doorbell, mem, self.sched,
+            cpu = self.cpu = Cpu(0, Mailbox(machine.ram, 0), doorbell, mem, self.sched,
                                  dispatch.start, self.tracer, self)
             if self.config.timing:
                 cpu.timer = TrapTimer()
             init = self.spawn_init(argv, mem, root_fs)
             self.sched.enqueue(init)
-            loop.add_reader(machine.doorbell.fileno(), cpu.on_doorbell)
-            watcher = asyncio.ensure_future(machine.proc.wait())
+            loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
+            watcher = asyncio.ensure_future(qemu.wait())
             watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
             if self.config.gdb:
                 self.write_gdb_info(init)
             else:
                 await machine.resume()
-            status = await self._done
+            status = await done
             watcher.cancel()
             if cpu.timer is not None:
                 cpu.timer.report()
@@ -176,7 +179,7 @@ class Kernel:
         if self.mem is None:
             total = self.config.ram_mib * 1024
             return total, total
-        return self.mem.frames.total_frames * PAGE_KB, self.mem.free_frames() * PAGE_KB
+        return self.mem.frames.total_frames * PAGE_KB, self.mem.free_frames * PAGE_KB
 
     # -- the end of the run --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from ..errors import ENOENT, Errno
 from .vfs import FsContext, Location, child_of, vfs_mkdir
 
 if TYPE_CHECKING:
-    from .drivers.devpts import Devpts
+    from ..tty.devpts import Devpts
     from .drivers.procfs import ProcFs
 
 # Permission bits of a mountpoint the image lacks (Linux images use these).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
@@ -23,14 +23,12 @@ from .task import State, Task, TaskExit
 from .timing import TrapTimer
 from .trap import handle_trap
 
-if TYPE_CHECKING:
-    from moss_host.syscalls.trace import Tracer
-
 log = logging.getLogger("moss.cpu")
 
 # The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, args,
 # tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the call).
-SyscallEntry = Callable[[Task, int, tuple[int, ...], Optional["Tracer"]], Any]
+# The tracer (--trace) is the syscall layer's; the CPU only hands it back.
+SyscallEntry = Callable[[Task, int, tuple[int, ...], Any], Any]
 
 
 class Host(Protocol):
@@ -43,7 +41,7 @@ class Host(Protocol):
 
 class Cpu:
     def __init__(self, index: int, mailbox: Mailbox, doorbell: socket.socket, mem: Memory,
-                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Optional[Tracer], host: Host):
+                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host):
         self.index = index
         self.mailbox = mailbox
         self.regs = mailbox.regs                # the trapped context, in place

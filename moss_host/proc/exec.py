@@ -44,7 +44,8 @@ class SegmentBacking(Backing):
     def __init__(self, data: bytes, file_end: int):
         self.data = data
         self.file_end = file_end
-        self.version = getattr(data, "version", None)
+        # A program read from a file is cached under its version; raw bytes (tests) are not.
+        self.version = data.version if isinstance(data, ExecutableData) else None
 
     def read(self, offset: int, n: int) -> bytes:
         return self.data[offset:min(offset + n, self.file_end)]

@@ -265,6 +265,7 @@ def _notify_parent(task: Task) -> None:
 
 
 def sigchld_info(task: Task) -> "signals.SigInfo":
+    assert task.exit_status is not None         # a zombie's
     code, status = exit_code_and_status(task.exit_status)
     return signals.SigInfo(signals.SIGCHLD, code, pid=task.tgid, uid=task.creds.uid, status=status,
                            utime=task.utime_ns // 10_000_000, stime=task.stime_ns // 10_000_000)

@@ -93,7 +93,10 @@ class Task:
 
     def regs(self) -> UserContext:
         """The user registers, wherever they live right now (the CPU's trap frame while on it)."""
-        return self.on_cpu.mailbox.regs if self.on_cpu is not None else UserContext(self.context)
+        if self.on_cpu is not None:
+            return self.on_cpu.mailbox.regs
+        assert self.context is not None         # saved when it left its CPU (or set by exec)
+        return UserContext(self.context)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.comm.decode(errors='replace')} {self.state.value}>"

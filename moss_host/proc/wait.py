@@ -72,8 +72,10 @@ def find_report(parent: Task, sel: Selector, options: int) -> Report | None:
 
 def _report_of(child: Task, options: int) -> Report | None:
     if child.state is State.ZOMBIE and options & WEXITED:
-        code, status = lifecycle.exit_code_and_status(child.exit_status)
-        return Report(child, code, status, child.exit_status)
+        wstatus = child.exit_status
+        assert wstatus is not None              # set when it became a zombie
+        code, status = lifecycle.exit_code_and_status(wstatus)
+        return Report(child, code, status, wstatus)
     event = child.wait_report
     if event is None:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Optional
+from typing import Any, Optional
 
 from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
 from moss_host.proc.task import State, Task, TaskExit
@@ -45,7 +45,7 @@ def start(task: Task, nr: int, args: tuple[int, ...], tracer: Optional[Tracer] =
     return SUSPENDED, _finish(task, entry, args, shown, tracer, coro, value)
 
 
-def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=False) -> tuple[bool, object]:
+def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=False) -> tuple[bool, Any]:
     """Resume the handler once: (True, result for x0) if it finished, (False, what it awaits) if not.
 
     `interrupted`: a signal cancelled the sleep; the handler sees CancelledError at its await.

@@ -210,7 +210,7 @@ async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
             raise
         if task.pending is not None and task.pending is asyncio.current_task():
             # We are the sleeping syscall's own asyncio task: signalling now would cancel
-            # it (kernel.interrupt); queue the signal for just after it finishes.
+            # it (Scheduler.interrupt); queue the signal for just after it finishes.
             asyncio.get_running_loop().call_soon(send_signal, task, SIGPIPE)
         else:
             send_signal(task, SIGPIPE)

@@ -321,11 +321,11 @@ def _crlf_host_messages(tracer: Optional[LineSink]):
                 if isinstance(h, logging.StreamHandler) and h.stream is old]
     for h in handlers:
         h.setStream(crlf)
-    traced = tracer is not None and tracer.out is old
-    if traced:
-        tracer.out = crlf
+    traced = tracer if tracer is not None and tracer.out is old else None
+    if traced is not None:
+        traced.out = crlf
     sys.stderr = crlf
-    return old, crlf, handlers, tracer if traced else None
+    return old, crlf, handlers, traced
 
 
 def _restore_host_messages(saved) -> None:

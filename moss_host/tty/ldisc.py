@@ -85,6 +85,8 @@ class LineDiscipline:
         self.stopped = False            # output stopped by STOP (IXON) or TCOOFF
         self.tco_stopped = False        # ... by TCOOFF (IXANY does not restart that)
         self._special = self._special_chars()
+        self._batch_column = 0          # where the screen was before the current batch's echo
+        self._r = Received()            # what the current (or last) receive() reports
 
     # ------------------------------------------------------------------ attributes
 
@@ -152,7 +154,6 @@ class LineDiscipline:
                 self._receive_special(c)
             else:
                 self._receive_char(c)
-        self._r = None
         return r
 
     def _strip(self, c: int) -> int:

@@ -108,6 +108,7 @@ class PtyPort(TtyDriver):
                 target.receive(chunk)
         finally:
             self._pushing = False
+        assert self.tty is not None             # a pty end's driver always has its tty
         self.tty.output_progress()
 
 

@@ -18,8 +18,9 @@ from moss_host.fs.path import lookup
 from moss_host.fs.stat import Stat, major, makedev, minor
 from moss_host.fs.namespace import MountTable
 from moss_host.fs.vfs import Cred, FsContext, vfs_create, vfs_mkdir, vfs_symlink
+from moss_host.mm.backing import Backing
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
-from moss_host.fs.drivers.devpts import Devpts
+from moss_host.tty.devpts import Devpts
 from moss_host.fs.drivers.procfs import ProcFs
 from moss_host.proc.pidtable import PidTable
 from moss_host.proc.task import Creds, State, Task
@@ -32,6 +33,13 @@ ARGS = b"/bin/busybox\0ls\0-l\0"
 ENV = b"PATH=/bin\0HOME=/root\0"
 
 
+class EmptyBacking(Backing):
+    """The pages of a file mapping that /proc only names (exec's mappings carry no inode)."""
+
+    def read(self, offset, n):
+        return b""
+
+
 class ProcessMm(FakeMm):
     """An address space as procfs reads it: VMAs, resident pages, the brk, and the argv/env
     ranges (the user memory the shared FakeMm maps, holding ARGS and ENV)."""
@@ -41,7 +49,7 @@ class ProcessMm(FakeMm):
         super().__init__(self.STACK - 0x100, len(ARGS + ENV))
         self.write(self.base, ARGS + ENV)
         self.vmas = VmaSet()
-        backing = SimpleNamespace(read=lambda off, n: b"")
+        backing = EmptyBacking()
         self.vmas.insert(Vma(0x400000, 0x5B3000, PROT_READ | PROT_EXEC, MAP_PRIVATE, backing, 0, "/bin/ls"))
         self.vmas.insert(Vma(0x5C9000, 0x5D0000, PROT_READ | PROT_WRITE, MAP_PRIVATE, backing, 0x1B9000,
                              "/bin/ls"))
@@ -329,7 +337,7 @@ def test_maps_lines_are_padded_like_linux(world):
 
 def test_maps_keeps_the_name_of_a_file_that_cannot_be_found(world):
     t = world.kernel.pids.get(1)
-    t.mm.vmas.insert(Vma(0x700000, 0x701000, PROT_READ, MAP_PRIVATE, SimpleNamespace(), 0, "/gone"))
+    t.mm.vmas.insert(Vma(0x700000, 0x701000, PROT_READ, MAP_PRIVATE, EmptyBacking(), 0, "/gone"))
     line = [x for x in world.read(b"/proc/self/maps").decode().splitlines() if x.startswith("00700000")][0]
     assert line == "00700000-00701000 r--p 00000000 00:00 0" + " " * 34 + "/gone"
 

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from moss_host.errors import Errno
-from moss_host.fs.drivers.devpts import Devpts
+from moss_host.tty.devpts import Devpts
 from moss_host.fs.file import O_NOCTTY, O_NONBLOCK, O_RDWR
 from moss_host.fs.stat import major, minor
 from moss_host.tty import pty as P

@@ -30,6 +30,8 @@ from ...vfs import DirEntry, Inode, dtype_of
 if TYPE_CHECKING:
     from moss_host.proc.task import Task
 
+    from . import ProcFs
+
 Reader = Optional["Task"]     # who reads a node: the task it was looked up for, or None (the kernel)
 
 
@@ -43,8 +45,9 @@ class Entry(NamedTuple):
 
 class ProcNode(Inode):
     """Common to every procfs inode: a path (for the inode number) and Linux's st_size of 0."""
+    sb: ProcFs
 
-    def __init__(self, sb, path: bytes, mode: int, uid: int = 0, gid: int = 0, caller: Reader = None):
+    def __init__(self, sb: ProcFs, path: bytes, mode: int, uid: int = 0, gid: int = 0, caller: Reader = None):
         super().__init__(sb, mode, uid, gid, ino=sb.ino_for(path))
         self.path = path
         self.caller = caller            # the task this node was looked up for (None: the kernel)

@@ -100,8 +100,8 @@ class MemFigures:
         resident = mm.resident
         self.rss = len(resident)
         for va in resident:
-            v = mm.vmas.find(va)
-            if v is not None and v.backing is not None:
+            vma = mm.vmas.find(va)
+            if vma is not None and vma.backing is not None:
                 self.rss_file += 1
         self.rss_anon = self.rss - self.rss_file
 
@@ -264,7 +264,7 @@ def maps_text(task: Task) -> bytes:
     files: dict[str, tuple[Optional[Inode], str]] = {}
     out = []
     for v in mm.vmas:
-        inode = getattr(v.backing, "inode", None)       # a file mapping's backing (mmap of a file)
+        inode = v.backing.inode if v.backing is not None else None     # the file of an mmap
         name = v.name
         if inode is None and v.backing is not None and name.startswith("/"):
             if name not in files:
