@@ -38,7 +38,7 @@ from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERES
                               ERESTARTSYS, Errno)
 
 from . import vdso
-from .task import State, TaskExit
+from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
     from .pidtable import PidTable
@@ -140,7 +140,7 @@ class SigHandlers:
             a.flags, a.mask, a.restorer = 0, 0, 0
 
 
-def action(task, signo: int) -> SigAction:
+def action(task: Task, signo: int) -> SigAction:
     if task.sighand is None:
         task.sighand = SigHandlers()
     return task.sighand.actions[signo]
@@ -151,17 +151,17 @@ def killed_status(signo: int) -> int:
     return signo | (WCOREFLAG if signo in CORE_DUMPING else 0)
 
 
-def is_ignored(task, signo: int) -> bool:
+def is_ignored(task: Task, signo: int) -> bool:
     a = action(task, signo)
     return a.handler == SIG_IGN or (a.handler == SIG_DFL and signo in IGNORED_BY_DEFAULT)
 
 
-def _unkillable(task) -> bool:
+def _unkillable(task: Task) -> bool:
     """SIGNAL_UNKILLABLE: pid 1, until a fault with no handler has been forced on it."""
     return task.tgid == 1 and task.signal_unkillable
 
 
-def _task_ignores(task, signo: int, forced: bool = False) -> bool:
+def _task_ignores(task: Task, signo: int, forced: bool = False) -> bool:
     """sig_task_ignored(): the signal would have no effect, so it is not even queued.
 
     init (pid 1) is SIGNAL_UNKILLABLE: signals whose action is SIG_DFL do nothing to it,
@@ -177,7 +177,7 @@ def _task_ignores(task, signo: int, forced: bool = False) -> bool:
 
 # -- sending ------------------------------------------------------------------------------------
 
-def send_signal(task, signo: int, info: SigInfo | None = None, forced: bool = False) -> None:
+def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: bool = False) -> None:
     """Make signo pending for task and make sure it is noticed soon (__send_signal_locked)."""
     if task.state is State.ZOMBIE or signo == 0:
         return
@@ -195,14 +195,14 @@ def send_signal(task, signo: int, info: SigInfo | None = None, forced: bool = Fa
         _notice(task)
 
 
-def _default_info(task, signo: int) -> SigInfo:
+def _default_info(task: Task, signo: int) -> SigInfo:
     """SEND_SIG_NOINFO for what a task does to itself (SIGPIPE), SEND_SIG_PRIV otherwise."""
     if signo == SIGPIPE:
         return SigInfo(signo, SI_USER, pid=task.tgid, uid=task.creds.uid)
     return SigInfo(signo, SI_KERNEL)
 
 
-def _prepare(task, signo: int, forced: bool) -> bool:
+def _prepare(task: Task, signo: int, forced: bool) -> bool:
     """prepare_signal(): stop/continue side effects at send time; False to drop the signal."""
     if signo in STOPPING:
         _flush(task, bit(SIGCONT))
@@ -218,7 +218,7 @@ def _prepare(task, signo: int, forced: bool) -> bool:
     return not _task_ignores(task, signo, forced)
 
 
-def _flush(task, mask: int) -> None:
+def _flush(task: Task, mask: int) -> None:
     pending = task.sigpending & mask
     task.sigpending &= ~mask
     while pending:
@@ -227,7 +227,7 @@ def _flush(task, mask: int) -> None:
         pending &= ~low
 
 
-def _notice(task) -> None:
+def _notice(task: Task) -> None:
     """A deliverable signal is pending: interrupt a sleep, or make a running task trap."""
     if task.state is State.BLOCKED:
         # Deferred one loop turn: a sleep that began during this same trap has an asyncio
@@ -238,7 +238,7 @@ def _notice(task) -> None:
         task.on_cpu.kick()
 
 
-def _continue(task) -> None:
+def _continue(task: Task) -> None:
     """A stopped task goes back to the run queue (or to sleeping in its syscall)."""
     if task.state is State.STOPPED:
         task.kernel.sched.make_runnable(task)
@@ -252,7 +252,7 @@ def send_to_group(pids: PidTable, pgid: int, signo: int, info: SigInfo | None = 
     return len(members)
 
 
-def notify_parent_cldstop(task, why: int) -> None:
+def notify_parent_cldstop(task: Task, why: int) -> None:
     """do_notify_parent_cldstop(): SIGCHLD with CLD_STOPPED/CLD_CONTINUED to the parent
     (unless it set SA_NOCLDSTOP or ignores SIGCHLD), and wake its wait4/waitid."""
     parent = task.parent
@@ -267,7 +267,7 @@ def notify_parent_cldstop(task, why: int) -> None:
     parent.child_events.wake_all()                  # its wait4/waitid looks again
 
 
-def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "", *,
+def force_signal(task: Task, signo: int, code: int, addr: int = 0, why: str = "", *,
                  esr: int | None = None, fault_address: int = 0) -> None:
     """A synchronous fault (force_sig_fault): delivered before anything else when the task
     next returns to user space. A blocked or ignored fault signal is unblocked and reset to
@@ -290,18 +290,18 @@ def force_signal(task, signo: int, code: int, addr: int = 0, why: str = "", *,
     send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True)
 
 
-def fatal_signal_pending(task) -> bool:
+def fatal_signal_pending(task: Task) -> bool:
     """A SIGKILL is on its way: a sleep that ignores other signals (a killable wait)
     should end now."""
     return bool(task.sigpending & bit(SIGKILL))
 
 
-def force_fatal(task, signo: int, why: str) -> None:
+def force_fatal(task: Task, signo: int, why: str) -> None:
     """A fault with no address to report (si_code SI_KERNEL)."""
     force_signal(task, signo, SI_KERNEL, 0, why)
 
 
-def force_sigsegv(task, signo: int) -> None:
+def force_sigsegv(task: Task, signo: int) -> None:
     """force_sigsegv(): the frame for signo could not be written. If that was SIGSEGV
     itself, its handler is dropped so the next attempt kills."""
     if signo == SIGSEGV:
@@ -314,7 +314,7 @@ def force_sigsegv(task, signo: int) -> None:
 RESTARTS = (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
 
 
-def dequeue(task, allowed: int) -> tuple[int, SigInfo | None]:
+def dequeue(task: Task, allowed: int) -> tuple[int, SigInfo | None]:
     """dequeue_signal(): the next pending signal in `allowed` (faults first, then the lowest)."""
     ready = task.sigpending & allowed
     if not ready:
@@ -330,7 +330,7 @@ def dequeue(task, allowed: int) -> tuple[int, SigInfo | None]:
     return signo, info
 
 
-def deliver_pending(task) -> None:
+def deliver_pending(task: Task) -> None:
     """Act on the task's deliverable signals before it returns to user space (do_signal).
 
     With task.restart set, x0 holds -ERESTART* from an interrupted syscall: with no
@@ -388,20 +388,20 @@ def deliver_pending(task) -> None:
 
 # -- the frame ----------------------------------------------------------------------------------
 
-def on_sig_stack(task, sp: int) -> bool:
+def on_sig_stack(task: Task, sp: int) -> bool:
     ss_sp, ss_flags, ss_size = task.altstack
     if ss_flags & SS_AUTODISARM:
         return False
     return sp > ss_sp and sp - ss_sp <= ss_size
 
 
-def sas_ss_flags(task, sp: int) -> int:
+def sas_ss_flags(task: Task, sp: int) -> int:
     if not task.altstack[2]:
         return SS_DISABLE
     return SS_ONSTACK if on_sig_stack(task, sp) else 0
 
 
-def setup_frame(task, signo: int, info: SigInfo, a: SigAction) -> bool:
+def setup_frame(task: Task, signo: int, info: SigInfo, a: SigAction) -> bool:
     """setup_rt_frame() + signal_delivered(); False (and SIGSEGV forced) if the frame
     cannot be written."""
     ctx = task.regs()
@@ -442,7 +442,7 @@ def setup_frame(task, signo: int, info: SigInfo, a: SigAction) -> bool:
     return True
 
 
-def restore_frame(task) -> int:
+def restore_frame(task: Task) -> int:
     """rt_sigreturn: restore the context saved at sp; the restored x0 is the result.
 
     A misaligned sp or a frame Linux would reject gets SIGSEGV (arm64_notify_segfault).
@@ -470,7 +470,7 @@ def restore_frame(task) -> int:
 
 # -- sigaltstack --------------------------------------------------------------------------------
 
-def set_altstack(task, new: tuple[int, int, int], sp: int) -> int:
+def set_altstack(task: Task, new: tuple[int, int, int], sp: int) -> int:
     """do_sigaltstack() for a new stack_t (ss_sp, ss_flags, ss_size); 0 or -errno."""
     from moss_host.errors import EINVAL, ENOMEM, EPERM
     ss_sp, ss_flags, ss_size = new
@@ -490,7 +490,7 @@ def set_altstack(task, new: tuple[int, int, int], sp: int) -> int:
     return 0
 
 
-def exec_reset(task) -> None:
+def exec_reset(task: Task) -> None:
     """What execve does to signal state: handlers to SIG_DFL, no alternate stack; the mask
     and pending signals stay."""
     if task.sighand is not None:
