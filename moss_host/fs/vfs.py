@@ -23,7 +23,7 @@ import itertools
 import stat as S
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional, Protocol
 
 from ..cred import Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR,
@@ -55,7 +55,15 @@ def now_ns() -> int:
 
 # ---------------------------------------------------------------- credentials
 
-def permission(inode: "Inode", cred: Optional[Cred], mask: int) -> None:
+class Owned(Protocol):
+    """What permission() reads of a file: its mode and owner (an Inode, or the attributes of
+    a file that lives in no filesystem)."""
+    mode: int
+    uid: int
+    gid: int
+
+
+def permission(inode: Owned, cred: Optional[Cred], mask: int) -> None:
     """Raise EACCES unless `cred` may access `inode` for `mask` (MAY_READ|MAY_WRITE|MAY_EXEC).
 
     cred None is the kernel itself (initramfs unpacking, boot): always allowed.
@@ -390,20 +398,22 @@ def parent_of(loc: Location, root: Location) -> Location:
     while loc != root:
         if loc.dentry is not loc.mount.root:
             return follow_mounts(Location(loc.mount, loc.dentry.parent))
-        if loc.mount.parent is None:
-            break
-        loc = Location(loc.mount.parent, loc.mount.mountpoint)
+        parent, mountpoint = loc.mount.parent, loc.mount.mountpoint
+        if parent is None or mountpoint is None:
+            break                       # the namespace root
+        loc = Location(parent, mountpoint)
     return loc
 
 
 def path_of(loc: Location, root: Location) -> tuple[bytes, bool]:
     """The absolute path of loc as seen from root, and whether root can reach it (Linux's d_path)."""
-    parts = []
+    parts: list[bytes] = []
     while loc != root:
         if loc.dentry is loc.mount.root:
-            if loc.mount.parent is None:
+            parent, mountpoint = loc.mount.parent, loc.mount.mountpoint
+            if parent is None or mountpoint is None:
                 return b"/" + b"/".join(reversed(parts)), False
-            loc = Location(loc.mount.parent, loc.mount.mountpoint)
+            loc = Location(parent, mountpoint)
             continue
         parts.append(loc.dentry.name)
         loc = Location(loc.mount, loc.dentry.parent)

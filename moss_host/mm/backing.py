@@ -41,13 +41,13 @@ class FileBacking(Backing):
     """A regular file mapped by mmap(2): its pages come from the inode, through the page cache."""
 
     def __init__(self, inode: Inode, name: str):
-        self.inode = inode
+        self.inode = self.file = inode
         self.name = name
 
     def read(self, offset: int, n: int) -> bytes:
-        return self.inode.read(offset, n)
+        return self.file.read(offset, n)
 
     def page_key(self, offset: int) -> Optional[Hashable]:
         """Private mappings of a file share its page-cache frames until written."""
-        return file_version(self.inode), offset
+        return file_version(self.file), offset
 

@@ -34,7 +34,8 @@ class ProcessTimers:
         self.deadline: float | None = None
         self.interval_ns = 0
         self.handle: asyncio.TimerHandle | None = None
-        self.cpu = {ITIMER_VIRTUAL: [0, None], ITIMER_PROF: [0, None]}  # which -> [interval_ns, expires_ns]
+        # which -> (interval_ns, expires_ns: the CPU time it fires at, None while disarmed)
+        self.cpu: dict[int, tuple[int, int | None]] = {ITIMER_VIRTUAL: (0, None), ITIMER_PROF: (0, None)}
         self.tick: asyncio.TimerHandle | None = None
 
     def get(self, which: int) -> tuple[int, int]:
@@ -114,7 +115,7 @@ class ProcessTimers:
         return interval, left if left > 0 else TICK_NS      # "about to fire"
 
     def set_cpu(self, which: int, value_ns: int, interval_ns: int) -> None:
-        self.cpu[which] = [interval_ns, self.cpu_ns(which) + value_ns + TICK_NS if value_ns else None]
+        self.cpu[which] = (interval_ns, self.cpu_ns(which) + value_ns + TICK_NS if value_ns else None)
         self._schedule_tick()
 
     def _schedule_tick(self) -> None:
@@ -132,7 +133,7 @@ class ProcessTimers:
         for which, signo in ((ITIMER_VIRTUAL, SIGVTALRM), (ITIMER_PROF, SIGPROF)):
             interval, expires = self.cpu[which]
             if expires is not None and self.cpu_ns(which) >= expires:
-                self.cpu[which][1] = expires + interval if interval else None
+                self.cpu[which] = (interval, expires + interval if interval else None)
                 send_signal(self.process, signo, SigInfo(signo, SI_KERNEL))
         self._schedule_tick()
 

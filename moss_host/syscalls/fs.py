@@ -462,7 +462,7 @@ async def _access(task, dirfd: int, path: int, mode: int, flags: int) -> int:
 
 
 class _Attrs:
-    """Enough of an inode for permission(): used for files that live in no filesystem."""
+    """Enough of an inode for permission() (vfs.Owned): for files that live in no filesystem."""
 
     def __init__(self, mode: int, uid: int, gid: int):
         self.mode, self.uid, self.gid = mode, uid, gid

@@ -277,7 +277,7 @@ async def fallocate(task, fd: "Fd", mode: "Hex", offset: "Int", length: "Int") -
         raise Errno(ESPIPE)
     if kind == S.S_IFDIR:
         raise Errno(EISDIR)
-    if kind != S.S_IFREG:
+    if kind != S.S_IFREG or loc is None:
         raise Errno(ENODEV)
     if off + n > MAX_LFS_FILESIZE:
         raise Errno(EFBIG)

@@ -18,6 +18,7 @@ The time left is written back to the timeout, as Linux does for both calls.
 from __future__ import annotations
 
 import asyncio
+import functools
 import struct
 from typing import Callable
 
@@ -83,7 +84,7 @@ async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None) ->
             if wq is not None:
                 # One future on many WaitQueues: wake_all() resolves it wherever it sits.
                 wq.add_waiter(woken)
-                stops.append(lambda wq=wq: wq.remove_waiter(woken))
+                stops.append(functools.partial(wq.remove_waiter, woken))
             stops += f.poll_watch(events, wake)
         timer = loop.call_at(deadline, wake) if deadline is not None else None
         try:
@@ -129,8 +130,8 @@ class Timeout:
 
     def __init__(self, task, ptr: int):
         self.ptr = ptr
-        self.deadline = None
-        self.write_back = False
+        self.deadline: float | None = None
+        self.write_back = False             # a non-zero timeout: the time left is written back
         if ptr:
             sec, nsec = TIMESPEC.unpack(task.mm.read(ptr, TIMESPEC.size))    # EFAULT
             if not timespec_valid(sec, nsec):
@@ -140,7 +141,7 @@ class Timeout:
 
     def finish(self, task, result: int) -> int:
         """poll_select_finish: write the time left; if that faults, an interrupted call is EINTR."""
-        if not self.write_back:
+        if not self.write_back or self.deadline is None:
             return result
         left = max(0.0, self.deadline - asyncio.get_running_loop().time())
         try:
