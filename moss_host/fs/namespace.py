@@ -62,7 +62,7 @@ class Mount:
         self.parent = parent
         self.mountpoint = mountpoint
         self.read_only = read_only
-        self.flags = DEFAULT_MNT_FLAGS  # the MS_* bits kept (MNT_FLAGS, without MS_RDONLY: see ms_flags)
+        self.flags = DEFAULT_MNT_FLAGS  # the MS_* bits kept (MNT_FLAGS; ms_flags() has the live MS_RDONLY)
         self.flags_set = False          # mount(2) made or changed this mount: /proc/mounts lists its flags
         self.expiry_mark = False        # umount2(MNT_EXPIRE) asked once: the next ask unmounts
 

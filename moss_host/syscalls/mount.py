@@ -7,7 +7,8 @@ directories (with MS_REC, the submounts too), MS_REMOUNT (also with MS_BIND), MS
 mount without submounts, and the propagation flags (accepted; there are no peers to
 propagate to). MS_NOSUID, MS_NODEV, MS_NOEXEC and the atime flags are kept on the mount
 and reported by statfs's f_flags; open refuses device nodes on a nodev mount and exec
-programs on a noexec one; nosuid and the atime flags are not enforced.
+programs on a noexec one; the atime flags are not enforced, and nosuid has nothing to do
+(exec honours no set-ID bits yet).
 """
 
 import logging
