@@ -516,15 +516,16 @@ def test_start_time_of_a_later_child_counts_from_boot(linux_oracle):
 
 # ---------------------------------------------------------------- reopening descriptors through /proc/self/fd
 
-# Linux's devtmpfs has no /dev/fd and /dev/std*: userspace (udev, mdev) links them to /proc.
-DEV_FD_LINKS = ("ln -sfn /proc/self/fd /dev/fd && ln -sf /proc/self/fd/0 /dev/stdin && "
-                "ln -sf /proc/self/fd/1 /dev/stdout && ln -sf /proc/self/fd/2 /dev/stderr && ")
-
-
-def piped(script: str) -> str:
-    """The oracle's stdout is a file, which /dev/stdout would reopen and truncate; moss's
-    is a pipe. A pipe on both sides."""
-    return f"{{ {script}; }} | cat"
+def with_dev_fd_links(script: str) -> str:
+    """Linux's devtmpfs has no /dev/fd and /dev/std*: userspace (udev, mdev) links them to
+    /proc. The links are made for the moment of `script` (one VM serves the session); its
+    stdout is a pipe, as moss's is (the oracle's is a file, which /dev/stdout would reopen
+    and truncate)."""
+    links = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2"}
+    make = " && ".join(f"ln -sfn {target} /dev/{name}" for name, target in links.items())
+    remove = "rm -f " + " ".join(f"/dev/{name}" for name in links)
+    return f"{make} && {{ {script}; }} | cat; s=$?; {remove}; exit $s"
 
 
 def test_cat_dev_stdin_reads_the_pipe_from_the_host():
@@ -535,11 +536,11 @@ def test_cat_dev_stdin_reads_the_pipe_from_the_host():
 @pytest.mark.differential
 def test_cat_dev_stdin_reads_a_shell_pipe(linux_oracle):
     out = sh("echo hi | cat /dev/stdin")
-    assert out == linux(linux_oracle, DEV_FD_LINKS + "echo hi | cat /dev/stdin") and out
+    assert out == linux(linux_oracle, with_dev_fd_links("echo hi | cat /dev/stdin")) and out
 
 
 @pytest.mark.differential
 def test_redirections_to_dev_stdout_and_dev_fd_1(linux_oracle):
     script = "echo one > /dev/stdout; echo two > /dev/fd/1"
     out = sh(script)
-    assert out == linux(linux_oracle, DEV_FD_LINKS + piped(script)) and "two" in out
+    assert out == linux(linux_oracle, with_dev_fd_links(script)) and "two" in out
