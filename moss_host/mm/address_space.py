@@ -6,7 +6,7 @@ memory is a dict lookup per page, never a trip to the guest.
 """
 from __future__ import annotations
 
-from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END
+from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
 from moss_host.errors import EFAULT, ENAMETOOLONG, Errno
 
@@ -34,7 +34,7 @@ class AddressSpace:
         self.table = pt.PageTable(mem.physmem, mem.alloc_table, mem.free_table)
         self.vmas = VmaSet()
         self.asid = mem.asids.alloc()
-        self.resident: dict[int, int] = {}      # page VA -> frame PA
+        self.resident: dict[int, PA] = {}      # page VA -> frame PA
         # Resident pages whose descriptor lets EL0 write: copy_to_user's check without a
         # table walk. It must never hold a page that is not writable (the kernel would write
         # through a copy-on-write frame), so every descriptor change below updates it.
@@ -102,11 +102,11 @@ class AddressSpace:
             data = backing.read(offset, PAGE_SIZE)
             mem.physmem.write(pa, data)
             if len(data) < PAGE_SIZE:
-                mem.physmem.zero(pa + len(data), PAGE_SIZE - len(data))
+                mem.physmem.zero(PA(pa + len(data)), PAGE_SIZE - len(data))
         self._install(vma, va, pa)
         return pa
 
-    def _install(self, vma: Vma, va: int, pa: int, copy_on_write: bool = False) -> None:
+    def _install(self, vma: Vma, va: int, pa: PA, copy_on_write: bool = False) -> None:
         prot = vma.prot
         if prot & PROT_EXEC:
             self.mem.exec_frames.add(pa)
@@ -137,7 +137,7 @@ class AddressSpace:
 
     # -- the kernel's access to user memory (EFAULT, never an exception) ----------------------
 
-    def _frame_for(self, page: int, write: bool) -> int:
+    def _frame_for(self, page: int, write: bool) -> PA:
         pa = self.resident.get(page)
         if pa is not None and not write:
             return pa
@@ -295,7 +295,9 @@ class AddressSpace:
             if pa is None:
                 continue
             old = self.table.lookup(va)
-            cow = self.mem.frames.get_ref(pa) > 1 and not self.vmas.find(va).shared
+            vma = self.vmas.find(va)
+            assert vma is not None          # a resident page lies in a VMA
+            cow = self.mem.frames.get_ref(pa) > 1 and not vma.shared
             writable = bool(prot & PROT_WRITE) and not cow
             if prot & PROT_EXEC:
                 self.mem.exec_frames.add(pa)

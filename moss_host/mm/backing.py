@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Hashable, Optional
 
+from moss_host.addr import PA
+
 from .page_cache import file_version
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ class Backing:
         """Up to n bytes at offset (fewer at the end: the rest of the page reads as zeros)."""
         raise NotImplementedError
 
-    def shared_frame(self, offset: int) -> Optional[int]:
+    def shared_frame(self, offset: int) -> Optional[PA]:
         """The frame all mappings share for the page at offset; None: each mapping gets its own."""
         return None
 

@@ -43,9 +43,9 @@ class Memory:
         self.frames = FrameAllocator(L.FRAME_POOL_BASE, pool)
         self.asids = AsidAllocator()
         self.exec_frames: set[int] = set()
-        self._hot: list[int] = []            # freed order-0 frames, still allocated in `frames`
-        self._scrub_queue: list[int] = []
-        self._scrubbing: list[int] = []
+        self._hot: list[PA] = []            # freed order-0 frames, still allocated in `frames`
+        self._scrub_queue: list[PA] = []
+        self._scrubbing: list[PA] = []
         self.tlbi_vas: list[int] = []        # operands for tlbi vae1is
         self.tlbi_asids: set[int] = set()
         self.tlbi_all = False
@@ -72,19 +72,19 @@ class Memory:
     def alloc_table(self) -> PA:
         return self.alloc_frame()            # PageTable zeroes its own tables
 
-    def free_table(self, pa: int) -> None:
+    def free_table(self, pa: PA) -> None:
         self._free_frame(pa)
 
-    def _free_frame(self, pa: int) -> None:
+    def _free_frame(self, pa: PA) -> None:
         if len(self._hot) < HOT_FRAMES:
             self._hot.append(pa)
         else:
             self.frames.free(pa)
 
-    def share(self, pa: int) -> None:
+    def share(self, pa: PA) -> None:
         self.frames.inc_ref(pa)
 
-    def release(self, pa: int) -> None:
+    def release(self, pa: PA) -> None:
         """Drop one mapping's reference to a user frame."""
         if self.frames.get_ref(pa) > 1:
             self.frames.put(pa)
@@ -105,7 +105,7 @@ class Memory:
     def flush_asid(self, asid: int) -> None:
         self.tlbi_asids.add(asid)
 
-    def take_guest_work(self) -> tuple[int, int, list[int], list[int]]:
+    def take_guest_work(self) -> tuple[int, int, list[int], list[PA]]:
         """(ops, tlbi_asid operand, tlbi VA operands, frames to scrub) for the next reply."""
         ops = 0
         asid_operand = 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable, Hashable
 
-from moss_host.addr import PAGE_SIZE
+from moss_host.addr import PA, PAGE_SIZE
 
 DEFAULT_LIMIT = 8192          # frames (32 MiB)
 
@@ -29,13 +29,13 @@ class PageCache:
     def __init__(self, mem, limit: int = DEFAULT_LIMIT):
         self.mem = mem
         self.limit = limit
-        self._pages: OrderedDict[Hashable, int] = OrderedDict()
+        self._pages: OrderedDict[Hashable, PA] = OrderedDict()
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._pages)
 
-    def frame(self, key: Hashable, fill: Callable[[], bytes]) -> int:
+    def frame(self, key: Hashable, fill: Callable[[], bytes]) -> PA:
         """The frame holding page `key`, filled by fill() (at most a page; the rest is zero)
         on a miss. The caller takes its own reference with mem.share()."""
         pa = self._pages.get(key)

@@ -8,6 +8,8 @@ then gives its frames back.
 """
 from __future__ import annotations
 
+from moss_host.addr import PA
+
 from .backing import Backing
 
 
@@ -16,9 +18,9 @@ class SharedAnon(Backing):
 
     def __init__(self, mem):
         self.mem = mem
-        self.frames: dict[int, int] = {}   # page offset in the object -> frame
+        self.frames: dict[int, PA] = {}   # page offset in the object -> frame
 
-    def shared_frame(self, offset: int) -> int:
+    def shared_frame(self, offset: int) -> PA:
         """The frame of the page at `offset`, zero-filled the first time anyone touches it."""
         pa = self.frames.get(offset)
         if pa is None:

@@ -288,8 +288,8 @@ class PageTable:
     ASID+VA) before user code runs again.
     """
 
-    def __init__(self, physmem, alloc_frame: Callable[[], int],
-                 free_frame: Callable[[int], None], root_pa: int | None = None):
+    def __init__(self, physmem, alloc_frame: Callable[[], PA],
+                 free_frame: Callable[[PA], None], root_pa: PA | None = None):
         self.physmem = physmem
         self._mv = physmem.mv
         self._base = physmem.base
