@@ -32,8 +32,9 @@ from .groups import GroupTable, check_descriptors
 from .inode import EXT4_EXTENTS_FL, DiskInode, new_disk_inode
 from .node import Ext4Inode, encode_rdev
 from .orphan import OrphanList
-from .superblock import (EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE, INCOMPAT_READ,
-                         INCOMPAT_RECOVER, INCOMPAT_WRITE, RO_COMPAT_DIR_NLINK, RO_COMPAT_HUGE_FILE,
+from .statfs import ext4_statfs, overhead_blocks
+from .superblock import (COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE,
+                         INCOMPAT_READ, INCOMPAT_RECOVER, INCOMPAT_WRITE, RO_COMPAT_DIR_NLINK, RO_COMPAT_HUGE_FILE,
                          RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData, now_seconds)
 
 EXT4_ROOT_INO = 2
@@ -60,6 +61,8 @@ class Ext4Superblock(Superblock):
         self.filetype = sbd.has_incompat(INCOMPAT_FILETYPE)
         self.dir_nlink = sbd.has_ro_compat(RO_COMPAT_DIR_NLINK)
         self.max_file_size = self._max_file_size()
+        self._count_free()
+        self.overhead: int = overhead_blocks(sbd, self.groups.gdt_blocks, self._journal_blocks())  # fixed at mount
         self._inodes: dict[int, Ext4Inode] = {}
         self.verified_dir_blocks: set[int] = set()      # directory blocks whose checksum was checked
         # Work deferred to write_back(): inodes to store, directory leaves to checksum.
@@ -85,12 +88,20 @@ class Ext4Superblock(Superblock):
 
     def statfs(self) -> StatFs:
         """Figures for statfs(2)/df (ext4_statfs): blocks, free blocks, inodes, free inodes."""
-        sbd = self.sbd
-        reserved = sbd.s_r_blocks_count_lo | ((sbd.s_r_blocks_count_hi << 32) if sbd.is_64bit else 0)
-        free = sbd.free_blocks_count
-        return StatFs(f_type=EXT4_SUPER_MAGIC, f_bsize=self.block_size, f_blocks=sbd.blocks_count,
-                      f_bfree=free, f_bavail=max(0, free - reserved), f_files=sbd.s_inodes_count,
-                      f_ffree=sbd.s_free_inodes_count, f_namelen=255, f_frsize=self.block_size)
+        return ext4_statfs(self.sbd, self.overhead)
+
+    def _count_free(self) -> None:
+        """The superblock's free counts are a hint: Linux sums the group descriptors' at mount
+        (ext4_count_free_clusters/ext4_count_free_inodes) and writes those back."""
+        self.sbd.free_blocks_count = sum(d.free_blocks for d in self.groups.descs)
+        self.sbd.s_free_inodes_count = sum(d.free_inodes for d in self.groups.descs)
+
+    def _journal_blocks(self) -> int:
+        """The internal journal's length, which the overhead counts (0 without one)."""
+        ino = self.sbd.s_journal_inum
+        if not self.sbd.has_compat(COMPAT_HAS_JOURNAL) or not ino:
+            return 0
+        return self.read_inode(ino).size // self.block_size
 
     # -- inode table
     def _inode_location(self, ino: int) -> tuple[int, int]:

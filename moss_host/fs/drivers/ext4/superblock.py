@@ -84,7 +84,8 @@ _LAYOUT = Layout([
     ("s_first_meta_bg", 0x104, "I"), ("s_blocks_count_hi", 0x150, "I"), ("s_r_blocks_count_hi", 0x154, "I"),
     ("s_free_blocks_count_hi", 0x158, "I"), ("s_min_extra_isize", 0x15C, "H"),
     ("s_want_extra_isize", 0x15E, "H"), ("s_flags", 0x160, "I"), ("s_log_groups_per_flex", 0x174, "B"),
-    ("s_checksum_type", 0x175, "B"), ("s_kbytes_written", 0x178, "Q"), ("s_checksum_seed", 0x270, "I"),
+    ("s_checksum_type", 0x175, "B"), ("s_kbytes_written", 0x178, "Q"), ("s_overhead_clusters", 0x248, "I"),
+    ("s_checksum_seed", 0x270, "I"),
     ("s_checksum", 0x3FC, "I"),
 ])
 
@@ -146,6 +147,7 @@ class SuperBlockData:
     s_log_groups_per_flex: int
     s_checksum_type: int
     s_kbytes_written: int
+    s_overhead_clusters: int
     s_checksum_seed: int
     s_checksum: int
 
@@ -175,6 +177,18 @@ class SuperBlockData:
         self.s_free_blocks_count_lo = n & 0xFFFFFFFF
         if self.is_64bit:
             self.s_free_blocks_count_hi = n >> 32
+
+    @property
+    def r_blocks_count(self) -> int:
+        """Blocks reserved for root (ext4_r_blocks_count)."""
+        return self.s_r_blocks_count_lo | ((self.s_r_blocks_count_hi << 32) if self.is_64bit else 0)
+
+    @property
+    def cluster_bits(self) -> int:
+        """log2(blocks per cluster): 0 unless bigalloc (sbi->s_cluster_bits)."""
+        if not self.has_ro_compat(RO_COMPAT_BIGALLOC):
+            return 0
+        return self.s_log_cluster_size - self.s_log_block_size
 
     @property
     def inode_size(self) -> int:
