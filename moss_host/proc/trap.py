@@ -42,10 +42,21 @@ def handle_trap(cpu: Cpu, task: Task, reason: int) -> None:
 
 
 def handle_sync(cpu: Cpu, task: Task) -> None:
+    """A synchronous exception. Most are syscalls: svc #0, x8 the number, x0..x5 the
+    arguments, x0 the result (inline here: this is every trap's fast path)."""
     regs = cpu.regs
     esr = regs.esr
     if ESR.is_syscall(esr):
-        _syscall(cpu, task)
+        args = cpu.mailbox.syscall_args()
+        result = cpu.start_syscall(task, regs.x[8], args, cpu.tracer)
+        if type(result) is tuple:                   # it sleeps: the CPU is free for others
+            task.orig_x0 = args[0]
+            cpu.switch_out(task)
+            cpu.sched.sleep(task, result[1], syscall_finished)
+        elif task.on_cpu is cpu:                    # (execve may have replaced the context)
+            regs.x[0] = result
+            if RESTART_LO <= result <= RESTART_HI:
+                task.restart = args[0]
         return
     kind = ESR.kind(esr)
     if kind == ESR.ABORT:
@@ -63,21 +74,6 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
         signals.force_signal(task, signals.SIGFPE, signals.FPE_FLTUNK, pc, why)
     else:
         signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
-
-
-def _syscall(cpu: Cpu, task: Task) -> None:
-    """svc #0: x8 is the number, x0..x5 the arguments, x0 the result."""
-    regs = cpu.regs
-    args = cpu.mailbox.syscall_args()
-    result = cpu.start_syscall(task, regs.x[8], args, cpu.tracer)
-    if type(result) is tuple:                       # it sleeps: the CPU is free for others
-        task.orig_x0 = args[0]
-        cpu.switch_out(task)
-        cpu.sched.sleep(task, result[1], syscall_finished)
-    elif task.on_cpu is cpu:                        # (execve may have replaced the context)
-        regs.x[0] = result
-        if RESTART_LO <= result <= RESTART_HI:
-            task.restart = args[0]
 
 
 def syscall_finished(task: Task, job: asyncio.Future) -> None:
