@@ -187,6 +187,26 @@ def choose_load_bias(image: ElfImage, mmap_base_hint: int = DEFAULT_PIE_BASE) ->
     return bias
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentExtent:
+    """Where one PT_LOAD lands, page-aligned, as load_elf_binary maps it: elf_map maps the
+    file over [start, file_end) (to the page holding p_filesz's end, whose tail reads as
+    zeros: padzero), set_brk adds anonymous memory over [file_end, end) for the rest of
+    the bss. An empty range is not mapped."""
+    start: int
+    file_end: int
+    end: int
+
+
+def segment_extent(seg: Segment, bias: int) -> SegmentExtent:
+    """The extent of `seg` loaded at `bias`. A segment without file bytes is all anonymous
+    from its first page (Linux would leave a mid-page start unmapped and fail in padzero)."""
+    start = page_down(seg.vaddr + bias)
+    end = page_up(seg.vaddr + bias + seg.memsz) if seg.memsz else start
+    file_end = page_up(seg.vaddr + bias + seg.filesz) if seg.filesz else start
+    return SegmentExtent(start, file_end, end)
+
+
 def segment_pages(seg: Segment, bias: int) -> list[PageFill]:
     """The pages of `seg` loaded at `bias`, each with the file bytes it receives.
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
-from moss_host.errors import EFAULT, ENAMETOOLONG, Errno
+from moss_host.errors import EACCES, EFAULT, ENAMETOOLONG, Errno
 
 from .memory import Memory
+from .stack import STACK_RLIMIT, grow_stack
 from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
 
 FAULT_AROUND = 16            # pages populated per fault, within the VMA and an aligned window
-STACK_TOP = 0xFFFF_FFFF_F000      # like Linux arm64 with 48-bit VAs (no randomisation)
-STACK_SIZE = 8 << 20            # RLIMIT_STACK default
 MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack gap
 
 
@@ -48,10 +47,16 @@ class AddressSpace:
         self.users = 1                          # tasks sharing it (vfork, CLONE_VM)
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.vdso_base: int | None = None      # where the vDSO is mapped (AT_SYSINFO_EHDR)
+        self.stack_limit: int = STACK_RLIMIT     # how far the stack may grow (RLIMIT_STACK); set_stack_limit
 
     @property
     def ttbr0(self) -> int:
         return self.asid << 48 | self.table.root_pa
+
+    def set_stack_limit(self, limit: int) -> None:
+        """RLIMIT_STACK (soft) of the process running here, which a fault below the stack
+        checks (Linux reads the current task's): at exec and at setrlimit."""
+        self.stack_limit = limit
 
     # -- faults --------------------------------------------------------------------------
 
@@ -59,7 +64,7 @@ class AddressSpace:
         """Make addr accessible as asked, or raise UserFault."""
         vma = self.vmas.find(addr) if 0 <= addr < USER_VA_END else None
         if vma is None:
-            raise UserFault(addr, mapped=False)
+            vma = self._grow_stack(addr)
         need = PROT_EXEC if is_exec else PROT_WRITE if is_write else PROT_READ
         if not vma.prot & need:
             raise UserFault(addr, mapped=True)
@@ -71,6 +76,13 @@ class AddressSpace:
         self._populate_around(vma, page)
         if is_write and not pt.desc_is_writable(self.table.lookup(page)):
             self._make_writable(vma, page)      # a page-cache page: the writer gets its own copy
+
+    def _grow_stack(self, addr: int) -> Vma:
+        """A fault outside every VMA: the stack grows down to it, or it is a bad access."""
+        vma = grow_stack(self.vmas, addr, self.stack_limit) if 0 <= addr < USER_VA_END else None
+        if vma is None:
+            raise UserFault(addr, mapped=False)
+        return vma
 
     def _populate_around(self, vma: Vma, page: int) -> None:
         window = FAULT_AROUND * PAGE_SIZE
@@ -288,7 +300,10 @@ class AddressSpace:
         self.mem.release(pa)
 
     def protect(self, start: int, end: int, prot: int) -> None:
-        """mprotect: change VMA protections and rewrite resident descriptors in [start, end)."""
+        """mprotect: change VMA protections and rewrite resident descriptors in [start, end);
+        EACCES if a VMA may not get them (max_prot)."""
+        if any(prot & ~v.max_prot for v in self.vmas.overlapping(start, end)):
+            raise Errno(EACCES)
         self.vmas.protect_range(start, end, prot)
         for va in range(start, end, PAGE_SIZE):
             pa = self.resident.get(va)
@@ -323,7 +338,8 @@ class AddressSpace:
         """
         child = AddressSpace(self.mem)
         child.vmas = self.vmas.copy()
-        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "vdso_base"):
+        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "vdso_base",
+                     "stack_limit"):
             setattr(child, name, getattr(self, name))
         share, table, child_table = self.mem.share, self.table, child.table
         protected = False

@@ -62,6 +62,7 @@ class Vma:
     backing: Optional[Backing] = None   # what the pages are filled from (None: anonymous, zeros)
     offset: int = 0            # byte offset in `backing` of `start`
     name: str = ""             # /proc/pid/maps name: a path, "[heap]", "[stack]", ...
+    max_prot: int = PROT_MASK  # what mprotect may grant (Linux's VM_MAY*): [vvar] stays read-only
 
     def __post_init__(self) -> None:
         if (self.start & (PAGE_SIZE - 1) or self.end & (PAGE_SIZE - 1)
@@ -123,7 +124,7 @@ class Vma:
 def mergeable(a: Vma, b: Vma) -> bool:
     """True if b starts where a ends and the two can be one VMA."""
     return (a.end == b.start and a.prot == b.prot and a.flags == b.flags
-            and a.name == b.name and a.backing is b.backing
+            and a.name == b.name and a.backing is b.backing and a.max_prot == b.max_prot
             and (a.backing is None or a.offset + (a.end - a.start) == b.offset))
 
 
@@ -183,6 +184,11 @@ class VmaSet:
         i = bisect_left(self._starts, end) - 1
         return i < 0 or self._vmas[i].end <= start
 
+    def around(self, addr: int) -> tuple[Vma | None, Vma | None]:
+        """The VMAs either side of an unmapped addr: (the last one below, the first one above)."""
+        i = self._first_ending_after(addr)
+        return (self._vmas[i - 1] if i > 0 else None), (self._vmas[i] if i < len(self._vmas) else None)
+
     def first_gap(self, start: int, end: int) -> int | None:
         """Lowest address in [start, end) that no VMA covers, or None if all covered."""
         addr = start
@@ -211,6 +217,17 @@ class VmaSet:
             if i > 0 and self._merge_pair(i - 1):
                 i -= 1
         return self._vmas[i]
+
+    def extend_down(self, vma: Vma, start: int) -> Vma:
+        """Move vma's start down to `start` over free space (a stack growing); returns the new VMA.
+        Never merged with the VMA below, as Linux's expand_downwards does not."""
+        i = bisect_left(self._starts, vma.start)
+        if i >= len(self._vmas) or self._vmas[i] is not vma or not self.is_free(start, vma.start):
+            raise ValueError(f"cannot extend {vma.start:#x}-{vma.end:#x} down to {start:#x}")
+        grown = replace(vma, start=start, offset=vma.offset - (vma.start - start))
+        self._vmas[i] = grown
+        self._starts[i] = start
+        return grown
 
     def _merge_pair(self, i: int) -> bool:
         """Fuse vmas[i] and vmas[i+1] if compatible."""

@@ -8,22 +8,24 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from moss_host.addr import PAGE_SIZE, page_down, page_up
+from moss_host.addr import PAGE_SIZE
 from moss_host.arch.arm64.hwcap import HWCAP, HWCAP2
 from moss_host.errors import ENOEXEC, Errno
 from moss_host.fs.namespace import MS_NOEXEC
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
-                                  choose_load_bias, parse_elf)
+                                  choose_load_bias, parse_elf, segment_extent)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
-from moss_host.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
+from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.backing import Backing
 from moss_host.mm.page_cache import file_version
+from moss_host.mm.stack import STACK_RLIMIT, STACK_TOP, initial_stack
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 from moss_host.arch.arm64.context import new_saved
 from moss_host.mm.writeback import write_back
 from moss_host.proc.vdso import map_vdso
 
 from . import lifecycle, signals
+from .rlimits import RLIMIT_STACK
 
 if TYPE_CHECKING:
     from moss_host.cred import Creds
@@ -67,20 +69,23 @@ class LoadedImage:
 
 
 def map_elf(mm: AddressSpace, image: ElfImage, data: bytes, bias: int, name: str) -> int:
-    """Create one private file-backed VMA per PT_LOAD; returns the end of the highest one."""
+    """Per PT_LOAD a private VMA of the file and, for a bss past its last file page, an
+    anonymous one (rw, x if the segment is: set_brk's); returns the end of the highest."""
     end = 0
     for seg in image.segments:
-        start = page_down(seg.vaddr + bias)
+        ext = segment_extent(seg, bias)
         prot = (PROT_READ if seg.readable else 0) | (PROT_WRITE if seg.writable else 0) \
             | (PROT_EXEC if seg.executable else 0)
         backing = SegmentBacking(data, seg.file_offset + seg.filesz)
-        offset = seg.file_offset - (seg.vaddr + bias - start)
-        vma = Vma(start, page_up(seg.vaddr + bias + seg.memsz), prot, MAP_PRIVATE, backing, offset, name)
+        offset = seg.file_offset - (seg.vaddr + bias - ext.start)
         try:
-            mm.add(vma)
+            if ext.file_end > ext.start:
+                mm.add(Vma(ext.start, ext.file_end, prot, MAP_PRIVATE, backing, offset, name))
+            if ext.end > ext.file_end:
+                mm.add(Vma(ext.file_end, ext.end, PROT_READ | PROT_WRITE | (prot & PROT_EXEC)))
         except (ValueError, Errno):
             raise Errno(ENOEXEC, f"{name}: PT_LOAD segments share a page") from None
-        end = max(end, vma.end)
+        end = max(end, ext.end)
     return end
 
 
@@ -99,8 +104,9 @@ def bias_or_enoexec(image: ElfImage, base: int, name: str) -> int:
 
 
 def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[bytes],
-                 creds, read_interp, execfn: bytes | None = None) -> LoadedImage:
-    """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP."""
+                 creds, read_interp, execfn: bytes | None = None, stack_limit: int = STACK_RLIMIT) -> LoadedImage:
+    """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP;
+    `stack_limit` is the RLIMIT_STACK the stack starts and grows under."""
     image = parse_or_enoexec(data, path)
     mm = AddressSpace(mem)
     try:
@@ -115,13 +121,14 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
             interp_bias = bias_or_enoexec(interp, DEFAULT_INTERP_BASE, interp_path)
             map_elf(mm, interp, interp_data, interp_bias, interp_path)
             entry = interp.entry + interp_bias
-        mm.add(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, PROT_READ | PROT_WRITE, name="[stack]"))
         vdso_base = map_vdso(mm)                                        # AT_SYSINFO_EHDR
         auxv = standard_auxv(image, bias, interp_bias, HWCAP, creds.uid, creds.euid, creds.gid,
                              creds.egid, secure=False, hwcap2=HWCAP2,
                              sysinfo_ehdr=vdso_base)
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
                                     execfn=execfn if execfn is not None else path.encode())
+        mm.set_stack_limit(stack_limit)
+        mm.add(initial_stack(STACK_TOP, stack.arg_start, stack.sp, stack_limit))
         mm.write(stack.image_base, stack.image)
         mm.arg_start, mm.arg_end = stack.arg_start, stack.arg_end       # /proc/<pid>/cmdline
         mm.env_start, mm.env_end = stack.env_start, stack.env_end       # /proc/<pid>/environ
@@ -133,7 +140,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
 
 MAX_ARG_STRLEN = 131072
 MAX_ARG_STRINGS = 0x7FFF_FFFF
-ARG_SPACE = STACK_SIZE // 4          # Linux: a quarter of RLIMIT_STACK for argv + envp
+ARG_SPACE = STACK_RLIMIT // 4        # Linux: a quarter of RLIMIT_STACK for argv + envp
 BINPRM_BUF_SIZE = 256
 MAX_SCRIPT_DEPTH = 4                 # interpreters of interpreters (Linux: 5 binfmt rounds)
 
@@ -238,7 +245,8 @@ def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list
     check_arg_size(argv, envp)
     prog, data, argv = resolve_scripts(read, path.encode(), argv)
     loaded = load_program(mem, data, prog.decode(errors="surrogateescape"), argv, envp,
-                          creds, lambda p: read(p.encode()), execfn=path.encode())
+                          creds, lambda p: read(p.encode()), execfn=path.encode(),
+                          stack_limit=caller.rlimits[RLIMIT_STACK][0] if caller is not None else STACK_RLIMIT)
     return NewImage(loaded, path, prog)
 
 

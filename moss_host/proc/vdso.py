@@ -1,5 +1,7 @@
 """The vDSO in a process: mapped into every new process image read+exec (below the mmap
-area, where Linux's get_unmapped_area puts it) and announced in auxv as AT_SYSINFO_EHDR.
+area, where Linux's get_unmapped_area puts it) and announced in auxv as AT_SYSINFO_EHDR,
+with its data pages ([vvar], read-only and never writable) right below it, as Linux
+arm64's __setup_additional_pages lays them out.
 
 The image itself is arch/arm64/vdso.py's. Each process gets private copies of its pages,
 filled like a file mapping, so the frames are fresh and TCG's translation cache never
@@ -7,22 +9,28 @@ sees them rewritten.
 """
 from __future__ import annotations
 
+from moss_host.addr import PAGE_SIZE
 from moss_host.arch.arm64 import vdso as arm64_vdso
-from moss_host.arch.arm64.vdso import VdsoImage
+from moss_host.arch.arm64.vdso import VVAR_PAGES, VdsoImage
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.backing import Backing
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, Vma
 
 VDSO_NAME = "[vdso]"
+VVAR_NAME = "[vvar]"
+VVAR_SIZE = VVAR_PAGES * PAGE_SIZE
 
 
 def map_vdso(mm: AddressSpace, image: VdsoImage | None = None) -> int | None:
-    """Map the vDSO into mm; returns its base for AT_SYSINFO_EHDR, or None when there is
-    no vDSO."""
+    """Map [vvar] and the vDSO above it into mm; returns the vDSO's base for
+    AT_SYSINFO_EHDR, or None when there is no vDSO."""
     image = image or arm64_vdso.load()
     if image is None:
         return None
-    base = mm.vmas.find_free(image.size, top=mm.mmap_top)
+    vvar = mm.vmas.find_free(VVAR_SIZE + image.size, top=mm.mmap_top)
+    # Zero pages that mprotect can never make writable or executable (VM_READ|VM_MAYREAD only).
+    mm.add(Vma(vvar, vvar + VVAR_SIZE, PROT_READ, MAP_PRIVATE, name=VVAR_NAME, max_prot=PROT_READ))
+    base = vvar + VVAR_SIZE
     mm.add(Vma(base, base + image.size, PROT_READ | PROT_EXEC, MAP_PRIVATE, _VdsoPages(image), 0, VDSO_NAME))
     mm.vdso_base = base
     return base

@@ -5,7 +5,7 @@ import os
 import struct
 
 from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
-from moss_host.proc.rlimits import RLIMIT_NLIMITS
+from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_STACK
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
 from .args import Hex, Int, Ptr, Size, UInt
@@ -88,5 +88,7 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
         task.mm.write(old, RLIMIT.pack(*limits[resource]))
     if new:
         limits[resource] = (soft, hard)
+        if resource == RLIMIT_STACK:
+            task.mm.set_stack_limit(soft)       # how far a fault may grow the stack from now on
     return 0
 

@@ -18,6 +18,10 @@ log = logging.getLogger("moss.vdso")
 
 VDSO_PATH = Path(__file__).resolve().parents[3] / "build" / "guest_stub" / "vdso.so"
 SIGRETURN_SYMBOL = "__kernel_rt_sigreturn"
+# Linux 6.1 arm64 maps the vDSO's data right below its text: VVAR_NR_PAGES pages (the
+# vdso_data page and the time-namespace page), read-only. Our vDSO reads no data, so the
+# pages only hold the place, zero-filled.
+VVAR_PAGES = 2
 
 
 @dataclass(frozen=True)
