@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import struct
-import time
 
 from moss_host.errors import EINVAL, Errno
 from moss_host.proc import signals
