@@ -141,6 +141,11 @@ class OpenFile:
         """The subset of POLL* `events` that would not block now; files that never block are always ready."""
         return events & (POLLIN | POLLOUT)
 
+    @property
+    def splice_read(self) -> bool:
+        """sendfile(2) can read this file (Linux's f_op->splice_read); EINVAL where not."""
+        return True
+
     # -- sleeping in poll/select until poll_events may have changed (a file may offer either)
     @property
     def poll_wq(self) -> Optional[WaitQueue]:
@@ -177,6 +182,10 @@ class InodeFile(OpenFile):
         if self.location.dentry.unlinked:
             path += b" (deleted)"
         return path.decode(errors="surrogateescape")
+
+    @property
+    def splice_read(self) -> bool:
+        return self.inode.splice_read
 
     async def read(self, n: int) -> bytes:
         data = self.inode.read(self.pos, n)

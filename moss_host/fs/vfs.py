@@ -185,6 +185,9 @@ class Inode:
         return 0
 
     fifo_pipe: Optional[Pipe] = None    # a FIFO's buffer while some end is open (Linux's i_pipe)
+    # Linux's file_operations.splice_read: sendfile(2) can read the file. procfs's
+    # per-process files (seq_read without read_iter) have none, and sendfile is EINVAL.
+    splice_read: bool = True
 
     def __init__(self, sb: Superblock, mode: int, uid: int = 0, gid: int = 0,
                  ino: Optional[int] = None, rdev: int = 0):

@@ -236,12 +236,14 @@ async def sendfile(task, out_fd: "Fd", in_fd: "Fd", offset_ptr: "Ptr", count: "S
     count = min(count, SENDFILE_CHUNK)
     if offset_ptr:
         offset = _s64(task.mm.read_u64(offset_ptr))
-        if offset < 0:
+        if offset < 0 or not src.splice_read:
             raise Errno(EINVAL)
         data = await src.pread(offset, count)
         written = await _write_or_sigpipe(task, dst, data) if data else 0
         task.mm.write_u64(offset_ptr, offset + written)
         return written
+    if not src.splice_read:             # Linux's do_splice_to without f_op->splice_read
+        raise Errno(EINVAL)
     data = await src.read(count)
     written = await _write_or_sigpipe(task, dst, data) if data else 0
     if written < len(data) and src.seekable:

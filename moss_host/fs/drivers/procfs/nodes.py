@@ -65,14 +65,17 @@ class ProcNode(Inode):
 
 
 class ProcFile(ProcNode):
-    """A generated file: `render(reader)` gives its whole contents at the moment of the read."""
+    """A generated file: `render(reader)` gives its whole contents at the moment of the read.
+    `splice_read`: sendfile(2) may read it (Linux: the proc_ops files with proc_read_iter and
+    mounts/mountinfo can, the other per-process files cannot)."""
 
     def __init__(self, sb, path: bytes, render: Callable[[Reader], bytes], mode: int = 0o444,
                  uid: int = 0, gid: int = 0, writer: Optional[Callable[[bytes], int]] = None,
-                 caller: Reader = None):
+                 caller: Reader = None, splice_read: bool = True):
         super().__init__(sb, path, S.S_IFREG | mode, uid, gid, caller)
         self.render = render
         self.writer = writer
+        self.splice_read = splice_read
 
     def read(self, offset: int, n: int) -> bytes:
         if n <= 0:

@@ -319,8 +319,9 @@ class PidDir(ProcDir):
 
     def _file(self, name: bytes, render: Callable[[Task], bytes], mode: int = 0o444,
               writer: Optional[Callable[[bytes], int]] = None,
-              private: bool = False) -> Callable[[Reader], ProcFile]:
-        """A file of this task; `private` ones (maps, environ) are for those who may inspect it."""
+              private: bool = False, splice_read: bool = False) -> Callable[[Reader], ProcFile]:
+        """A file of this task; `private` ones (maps, environ) are for those who may inspect it.
+        Linux's per-process files cannot be sendfile(2)'s source, except mounts and mountinfo."""
         def read(reader: Reader) -> bytes:
             task = self.check()
             if private:
@@ -329,7 +330,8 @@ class PidDir(ProcDir):
 
         def make(caller: Reader) -> ProcFile:
             c = self.task.creds
-            return ProcFile(self.sb, self.path + b"/" + name, read, mode, c.euid, c.egid, writer, caller=caller)
+            return ProcFile(self.sb, self.path + b"/" + name, read, mode, c.euid, c.egid, writer, caller=caller,
+                            splice_read=splice_read)
         return make
 
     def _link(self, name: bytes, target: Callable[[Task, Reader], bytes]) -> Callable[[Reader], ProcSymlink]:
@@ -363,8 +365,9 @@ class PidDir(ProcDir):
             (b"cwd", self._link(b"cwd", lambda t, r: self._path(t, t.fs.cwd, r))),
             (b"root", self._link(b"root", lambda t, r: self._path(t, t.fs.root, r))),
             (b"exe", self._link(b"exe", self._exe)),
-            (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root))),
-            (b"mountinfo", self._file(b"mountinfo", lambda t: mountinfo_text(t.fs.ns, t.fs.root))),
+            (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root), splice_read=True)),
+            (b"mountinfo", self._file(b"mountinfo", lambda t: mountinfo_text(t.fs.ns, t.fs.root),
+                                      splice_read=True)),
         ]
         return static_entries(table)
 
