@@ -32,6 +32,24 @@ def qemu_user_run(program: str, *args: str, stdin: bytes = b"", timeout: float =
                           capture_output=True, timeout=timeout, env=env)
 
 
+def lines(completed) -> list[str]:
+    return completed.stdout.decode().splitlines()
+
+
+def failures(completed) -> list[str]:
+    return [line for line in lines(completed) if line.endswith(": FAIL")]
+
+
+def same_as_qemu_user(program: str):
+    """moss-py's run of the program, after checking it printed and exited as under qemu-aarch64."""
+    moss, linux = moss_run(f"/tests/{program}"), qemu_user_run(program)
+    assert moss.returncode == 0, moss.stderr.decode(errors="replace")
+    assert failures(moss) == []
+    assert moss.stdout == linux.stdout
+    assert moss.returncode == linux.returncode
+    return moss
+
+
 @pytest.fixture(scope="session", autouse=True)
 def built_image():
     if not IMAGE.exists() or not (REPO / "build" / "guest_stub" / "stub.elf").exists():

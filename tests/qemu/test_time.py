@@ -6,27 +6,9 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run, qemu_user_run
+from .conftest import same_as_qemu_user
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
-
-
-def lines(completed) -> list[str]:
-    return completed.stdout.decode().splitlines()
-
-
-def failures(completed) -> list[str]:
-    return [line for line in lines(completed) if line.endswith(": FAIL")]
-
-
-def same_as_qemu_user(program: str):
-    """moss-py's run of the program, after checking it printed and exited as under qemu-aarch64."""
-    moss, linux = moss_run(f"/tests/{program}"), qemu_user_run(program)
-    assert moss.returncode == 0, moss.stderr.decode(errors="replace")
-    assert failures(moss) == []
-    assert moss.stdout == linux.stdout
-    assert moss.returncode == linux.returncode
-    return moss
 
 
 @covers("nanosleep", "clock_nanosleep", "clock_getres", "setitimer")
