@@ -22,7 +22,7 @@ from ..errors import EAGAIN, EINVAL, ENOTTY, EPIPE, ESPIPE, Errno
 from .file import (FIONREAD, O_ACCMODE, O_NONBLOCK, O_RDWR, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET,
                    OpenFile)
 from .stat import Stat, makedev
-from .vfs import alloc_anon_dev
+from .vfs import alloc_internal_dev
 
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGWINSZ, TIOCSWINSZ = 0x5413, 0x5414
@@ -30,7 +30,7 @@ TERMIOS_SIZE = 36           # 4 tcflag_t, c_line, c_cc[19]
 WINSIZE_SIZE = 8            # 4 unsigned short
 PIPE_BUF = 4096
 
-HOST_DEV = alloc_anon_dev()         # st_dev of every host-backed file (they live in no guest filesystem)
+HOST_DEV = alloc_internal_dev()        # st_dev of every host-backed file (they live in no guest filesystem)
 
 
 def _ready(fd: int, write: bool) -> bool:

@@ -41,7 +41,7 @@ from ..waitq import WaitQueue
 from .file import (FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
                    register_fifo_opener)
 from .stat import Stat
-from .vfs import Location, StatFs, alloc_anon_dev, now_ns
+from .vfs import Location, StatFs, alloc_internal_dev, now_ns
 
 PAGE_SIZE = 4096
 PIPE_BUF = 4096                     # the atomic write size (POSIX PIPE_BUF on Linux)
@@ -52,7 +52,7 @@ PIPE_SIZE_LIMIT = 1 << 31           # what even root cannot ask for (EINVAL beyo
 POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
 
-PIPEFS_DEV = alloc_anon_dev()       # st_dev of every anonymous pipe (Linux's pipefs)
+PIPEFS_DEV = alloc_internal_dev()      # st_dev of every anonymous pipe (Linux's pipefs)
 PIPEFS_MAGIC = 0x50495045
 
 

@@ -88,12 +88,23 @@ def permission(inode: Owned, cred: Optional[Cred], mask: int) -> None:
 
 # ---------------------------------------------------------------- superblock and inode
 
-_anon_minor = itertools.count(1)
+# Linux numbers anonymous devices as it needs them: 0:1 is its internal shmem mount, 0:2 the
+# rootfs, then each filesystem in the order it is set up. The kernel's own pseudo filesystems
+# (pipefs, host files, ttys opened without a node) count down from the top of the minor range
+# instead, so the order modules happen to be imported in cannot shift the numbers that
+# /proc/*/maps, mountinfo and stat show for mounted filesystems.
+_anon_minor = itertools.count(2)
+_internal_minor = itertools.count((1 << 20) - 1, -1)
 
 
 def alloc_anon_dev() -> int:
     """A device number for a filesystem without a block device (major 0, like Linux's anon bdevs)."""
     return makedev(0, next(_anon_minor))
+
+
+def alloc_internal_dev() -> int:
+    """A device number for a kernel-internal pseudo filesystem, apart from the mounted ones."""
+    return makedev(0, next(_internal_minor))
 
 
 class StatFs(NamedTuple):

@@ -36,7 +36,7 @@ from typing import Callable, Optional
 from ..errors import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, Errno
 from ..fs.file import O_NONBLOCK, OpenFile
 from ..fs.stat import Stat, makedev
-from ..fs.vfs import alloc_anon_dev
+from ..fs.vfs import alloc_internal_dev
 from ..waitq import WaitQueue
 from .ldisc import LineDiscipline
 from .termios import (CBAUD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
@@ -52,7 +52,7 @@ POLLRDNORM, POLLWRNORM = 0x40, 0x100
 
 OUTPUT_LIMIT = 65536            # driver backlog beyond which writers wait (its "write room")
 WRITE_CHUNK = 2048              # n_tty_write hands the driver this much at a time
-TTY_DEV = alloc_anon_dev()      # st_dev of a tty file opened without a device node
+TTY_DEV = alloc_internal_dev()     # st_dev of a tty file opened without a device node
 
 # cflag baud codes -> bits per second (for termios2's speed fields)
 _BAUD = {0: 0, 1: 50, 2: 75, 3: 110, 4: 134, 5: 150, 6: 200, 7: 300, 8: 600, 9: 1200, 10: 1800,
