@@ -188,6 +188,30 @@ def choose_load_bias(image: ElfImage, mmap_base_hint: int = DEFAULT_PIE_BASE) ->
 
 
 @dataclass(frozen=True, slots=True)
+class CodeAndData:
+    """mm->start_code/end_code/start_data/end_data as load_elf_binary sets them (/proc/pid/stat):
+    the lowest and highest file end of the executable PT_LOADs, the highest PT_LOAD's vaddr
+    and the highest file end of any, all biased."""
+    start_code: int
+    end_code: int
+    start_data: int
+    end_data: int
+
+
+def code_and_data(image: ElfImage, bias: int) -> CodeAndData:
+    """Linux's figures for the main program (start_code stays ~0 + bias without an executable
+    segment, wrapping as the kernel's unsigned arithmetic does)."""
+    code = [s for s in image.segments if s.executable]
+    start_code = min((s.vaddr for s in code), default=(1 << 64) - 1)
+    end_code = max((s.vaddr + s.filesz for s in code), default=0)
+    start_data = max([0] + [s.vaddr for s in image.segments])
+    end_data = max([0] + [s.vaddr + s.filesz for s in image.segments])
+    mask = (1 << 64) - 1
+    return CodeAndData((start_code + bias) & mask, (end_code + bias) & mask, (start_data + bias) & mask,
+                       (end_data + bias) & mask)
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentExtent:
     """Where one PT_LOAD lands, page-aligned, as load_elf_binary maps it: elf_map maps the
     file over [start, file_end) (to the page holding p_filesz's end, whose tail reads as

@@ -13,7 +13,7 @@ from moss_host.arch.arm64.hwcap import HWCAP, HWCAP2
 from moss_host.errors import ENOEXEC, Errno
 from moss_host.fs.namespace import MS_NOEXEC
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
-                                  choose_load_bias, parse_elf, segment_extent)
+                                  choose_load_bias, code_and_data, parse_elf, segment_extent)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.backing import Backing
@@ -132,6 +132,9 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         mm.write(stack.image_base, stack.image)
         mm.arg_start, mm.arg_end = stack.arg_start, stack.arg_end       # /proc/<pid>/cmdline
         mm.env_start, mm.env_end = stack.env_start, stack.env_end       # /proc/<pid>/environ
+        cd = code_and_data(image, bias)                                 # /proc/<pid>/stat
+        mm.start_code, mm.end_code, mm.start_data, mm.end_data = cd.start_code, cd.end_code, cd.start_data, cd.end_data
+        mm.start_stack = stack.sp
     except BaseException:
         mm.destroy()
         raise

@@ -93,3 +93,17 @@ def test_vvar_is_two_read_only_pages_right_below_the_vdso():
     with pytest.raises(Errno) as e:
         mm.protect(vvar.start, vvar.end, PROT_READ | PROT_WRITE)
     assert e.value.code == EACCES
+
+
+def test_code_data_and_stack_start_are_load_elf_binary_s(program):
+    """/proc/pid/stat's startcode, endcode, start_data, end_data: from the PT_LOADs (text:
+    the executable one's vaddr and file end; data: the highest vaddr and file end); startstack:
+    the initial sp."""
+    image = parse_elf(program)
+    text = next(s for s in image.segments if s.executable)
+    last = max(image.segments, key=lambda s: s.vaddr)
+    loaded = load_program(Memory(bytearray(RAM), RAM), program, "/p", [b"/p"], [], Creds(), read_interp=None)
+    mm = loaded.mm
+    assert (mm.start_code, mm.end_code) == (text.vaddr, text.vaddr + text.filesz)
+    assert (mm.start_data, mm.end_data) == (last.vaddr, last.vaddr + last.filesz)
+    assert mm.start_stack == loaded.sp

@@ -61,6 +61,8 @@ class ProcessMm(FakeMm):
         self.arg_start = self.base
         self.arg_end = self.env_start = self.arg_start + len(ARGS)
         self.env_end = self.env_start + len(ENV)
+        self.start_code, self.end_code, self.start_data, self.end_data = 0x400000, 0x5B20CA, 0x5C9850, 0x5D2518
+        self.start_stack = self.STACK - 0x200
 
 
 class FakePipe(OpenFile):

@@ -118,6 +118,8 @@ def stat_text(pids: PidTable, task: Task) -> bytes:
     tpgid = ctty.pgrp if ctty is not None else -1                   # the foreground group
     brk_start, arg_start, arg_end, env_start, env_end = (
         (mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end) if mm is not None else (0,) * 5)
+    code, data, start_stack = (((mm.start_code, mm.end_code), (mm.start_data, mm.end_data), mm.start_stack)
+                               if mm is not None else ((0, 0), (0, 0), 0))
     fields = [
         task.tid, f"({task.comm.decode(errors='replace')})", state_letter(task),
         ppid_of(task), task.pgid, task.sid, tty_nr, tpgid,
@@ -127,13 +129,13 @@ def stat_text(pids: PidTable, task: Task) -> bytes:
         20, 0,                                                      # priority, nice
         len(pids.threads_of(task)), 0,                              # num_threads, itrealvalue
         start_ticks(task), mem.vm, mem.rss, RLIM_INFINITY,
-        0, 0, 0,                                                    # startcode, endcode, startstack: not kept
+        *code, start_stack,                                         # startcode, endcode, startstack
         0, 0,                                                       # kstkesp, kstkeip
         pending, blocked, ignored, caught,
         0, 0, 0,                                                    # wchan, nswap, cnswap
         task.exit_signal, task.on_cpu.index if task.on_cpu is not None else 0,
         0, 0, 0, 0, 0,                  # rt_priority, policy, delayacct_blkio_ticks, guest_time, cguest_time
-        0, 0, brk_start,                                            # start_data, end_data: not kept
+        *data, brk_start,                                           # start_data, end_data, start_brk
         arg_start, arg_end, env_start, env_end,
         (task.exit_status or 0) if is_zombie(task) else 0,
     ]
@@ -206,11 +208,13 @@ def status_text(pids: PidTable, task: Task) -> bytes:
         f"NoNewPrivs:\t{int(task.no_new_privs)}",
         "Seccomp:\t0",
         "Seccomp_filters:\t0",
-        "Speculation_Store_Bypass:\tthread vulnerable",
+        # arm64 without SSBS: the mitigation is off for everyone (PR_SPEC_NOT_AFFECTED is
+        # not claimed, and no per-thread control exists), so Linux says "vulnerable".
+        "Speculation_Store_Bypass:\tvulnerable",
         "SpeculationIndirectBranch:\tunknown",
         "Cpus_allowed:\t1",
         "Cpus_allowed_list:\t0",
-        "Mems_allowed:\t1",
+        "Mems_allowed:\t0001",                  # a nodemask of MAX_NUMNODES (16 on arm64) bits
         "Mems_allowed_list:\t0",
         "voluntary_ctxt_switches:\t0",
         "nonvoluntary_ctxt_switches:\t0",
