@@ -128,22 +128,26 @@ def stat_text(kernel: KernelView) -> bytes:
 # ---------------------------------------------------------------- memory and CPU
 
 def meminfo_text(kernel: KernelView) -> bytes:
-    """/proc/meminfo: `Name:` padded to 16 columns, the value right-aligned in 8, then ` kB`."""
+    """/proc/meminfo in Linux 6.1 arm64's order: `Name:` padded to 16 columns, the value
+    right-aligned in 8, then ` kB` (HardwareCorrupted and the HugePages_ counts differ).
+    What this kernel does not have (swap, zswap, CMA, page tables apart) is an honest 0."""
     total, free = kernel.memory_kb()
     rows = [
         ("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0), ("Cached", 0),
         ("SwapCached", 0), ("Active", 0), ("Inactive", 0), ("Active(anon)", 0), ("Inactive(anon)", 0),
         ("Active(file)", 0), ("Inactive(file)", 0), ("Unevictable", 0), ("Mlocked", 0),
-        ("SwapTotal", 0), ("SwapFree", 0), ("Dirty", 0), ("Writeback", 0),
+        ("SwapTotal", 0), ("SwapFree", 0), ("Zswap", 0), ("Zswapped", 0), ("Dirty", 0), ("Writeback", 0),
         ("AnonPages", total - free), ("Mapped", 0), ("Shmem", 0), ("KReclaimable", 0), ("Slab", 0),
-        ("SReclaimable", 0), ("SUnreclaim", 0), ("KernelStack", 0), ("PageTables", 0),
+        ("SReclaimable", 0), ("SUnreclaim", 0), ("KernelStack", 0), ("PageTables", 0), ("SecPageTables", 0),
         ("NFS_Unstable", 0), ("Bounce", 0), ("WritebackTmp", 0), ("CommitLimit", total // 2),
-        ("Committed_AS", total - free), ("VmallocTotal", 135288315904), ("VmallocUsed", 0),
-        ("VmallocChunk", 0), ("Percpu", 0), ("AnonHugePages", 0),
-        ("ShmemHugePages", 0), ("ShmemPmdMapped", 0), ("FileHugePages", 0), ("FilePmdMapped", 0),
+        ("Committed_AS", total - free), ("VmallocTotal", 133143592960), ("VmallocUsed", 0),
+        ("VmallocChunk", 0), ("Percpu", 0),
     ]
     out = [f"{name + ':':<16}{kb:8d} kB\n" for name, kb in rows]
-    out.insert(len(rows) - 5, "HardwareCorrupted:     0 kB\n")      # printed with %5lu, after Percpu
+    out.append("HardwareCorrupted:     0 kB\n")                        # printed with %5lu
+    out += [f"{name + ':':<16}{0:8d} kB\n" for name in
+            ("AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped",
+             "CmaTotal", "CmaFree")]
     out += [f"{name + ':':<16}{0:8d}\n" for name in
             ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp")]
     out += [f"{'Hugepagesize:':<16}{2048:8d} kB\n", f"{'Hugetlb:':<16}{0:8d} kB\n"]
