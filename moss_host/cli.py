@@ -11,6 +11,7 @@ import asyncio
 import errno
 import json
 import logging
+import os
 import shlex
 import signal
 import subprocess
@@ -114,7 +115,9 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
         print(f"moss: {e}", file=sys.stderr)
         return 125, False
     except Errno as e:
-        print(f"moss: cannot start {program[0]}: {e}", file=sys.stderr)
+        print(f"moss: cannot start {program[0]}: {exec_error(e)}", file=sys.stderr)
+        if e.why:
+            log.debug("why: %s", e.why)
         return (126 if e.code in (errno.EACCES, errno.ENOEXEC) else 127), False
     except Exception as e:  # a kernel bug: one readable line, the traceback only with -v
         log.debug("internal error", exc_info=True)
@@ -127,6 +130,12 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
         close_consoles()                # the console's raw mode and queued output, before our restore
         restore_terminal(saved_tty)
     return exit_code_of(status), kernel.restart_requested
+
+
+def exec_error(e: Errno) -> str:
+    """How a failed execve reads: the errno's name and its strerror, "ENOENT (No such file or
+    directory)" (the kernel's detail, e.why, goes to the log at debug level)."""
+    return f"{errno.errorcode.get(e.code, str(e.code))} ({os.strerror(e.code)})"
 
 
 def save_terminal():
