@@ -8,7 +8,8 @@ change how the fault path maps it (the defaults: neither):
   page_key(offset)      a page-cache key: private mappings share the cached frame until written
 
 `inode` names the file behind a file mapping (MAP_SHARED write-back, msync, /proc/pid/maps),
-`name` how /proc/pid/maps shows the mapping.
+`name` how /proc/pid/maps shows the mapping, maps_ids() its device and inode numbers if it
+has no such file.
 """
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ class Backing:
     def page_key(self, offset: int) -> Optional[Hashable]:
         """The page-cache key of the page at offset; None: not cached."""
         return None
+
+    def maps_ids(self) -> tuple[int, int, int]:
+        """(major, minor, inode) /proc/pid/maps shows when the backing has no file `inode`."""
+        return 0, 0, 0
 
 
 class FileBacking(Backing):

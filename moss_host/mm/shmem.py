@@ -8,9 +8,16 @@ then gives its frames back.
 """
 from __future__ import annotations
 
+import itertools
+
 from moss_host.addr import PA
 
 from .backing import Backing
+
+# Linux backs such a mapping with an unlinked file of its internal shmem mount, device 0:1,
+# whose inode numbers come from a counter (get_next_ino).
+SHMEM_MINOR = 1
+_shmem_inos = itertools.count(1)
 
 
 class SharedAnon(Backing):
@@ -19,6 +26,10 @@ class SharedAnon(Backing):
     def __init__(self, mem):
         self.mem = mem
         self.frames: dict[int, PA] = {}   # page offset in the object -> frame
+        self.ino = next(_shmem_inos)
+
+    def maps_ids(self) -> tuple[int, int, int]:
+        return 0, SHMEM_MINOR, self.ino
 
     def shared_frame(self, offset: int) -> PA:
         """The frame of the page at `offset`, zero-filled the first time anyone touches it."""

@@ -107,3 +107,13 @@ def test_code_data_and_stack_start_are_load_elf_binary_s(program):
     assert (mm.start_code, mm.end_code) == (text.vaddr, text.vaddr + text.filesz)
     assert (mm.start_data, mm.end_data) == (last.vaddr, last.vaddr + last.filesz)
     assert mm.start_stack == loaded.sp
+
+
+def test_shared_anonymous_memory_shows_on_linux_s_internal_shmem_device():
+    from moss_host.mm.shmem import SharedAnon
+    from moss_host.mm.vma import MAP_ANONYMOUS, MAP_SHARED, Vma
+    a, b = SharedAnon(Memory(bytearray(RAM), RAM)), SharedAnon(Memory(bytearray(RAM), RAM))
+    vma = Vma(0x100_0000, 0x100_2000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, a, 0, a.name)
+    line = vma.maps_line(*a.maps_ids())
+    assert line.startswith(f"01000000-01002000 rw-s 00000000 00:01 {a.ino} ") and line.endswith(" /dev/zero (deleted)")
+    assert a.ino != b.ino

@@ -276,6 +276,8 @@ def maps_text(task: Task) -> bytes:
             inode, name = files[name]
         if inode is not None:
             line = v.slice(v.start, v.end, name=name).maps_line(major(inode.sb.dev), minor(inode.sb.dev), inode.ino)
+        elif v.backing is not None:
+            line = v.maps_line(*v.backing.maps_ids())          # shared anonymous memory: shmem's 0:1
         else:
             line = v.maps_line()
         out.append(line + "\n")
