@@ -115,7 +115,7 @@ class Kernel:
         from moss_host.fs.drivers.procfs import ProcFs
         from moss_host.tty.console import open_console
 
-        mount_boot_filesystems(root_fs, Devpts(self.jobs), ProcFs(self))
+        mount_boot_filesystems(root_fs, lambda: Devpts(self.jobs), lambda: ProcFs(self))
         self.console_files, self.console_tty = open_console(self.jobs, root_fs, self.config.init_owns_console,
                                                             self.tracer)
         machine = self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))

@@ -55,15 +55,14 @@ class Mount:
     """A superblock attached to the tree; parent/mountpoint are None for the namespace root."""
 
     def __init__(self, ns: MountTable, sb: Superblock, parent: Optional[Mount],
-                 mountpoint: Optional[Dentry], read_only: bool = False):
+                 mountpoint: Optional[Dentry], read_only: bool = False, flags: int = DEFAULT_MNT_FLAGS):
         self.ns = ns
         self.sb = sb
         self.root: Dentry = sb.root_dentry
         self.parent = parent
         self.mountpoint = mountpoint
         self.read_only = read_only
-        self.flags = DEFAULT_MNT_FLAGS  # the MS_* bits kept (MNT_FLAGS; ms_flags() has the live MS_RDONLY)
-        self.flags_set = False          # mount(2) made or changed this mount: /proc/mounts lists its flags
+        self.flags = flags              # the MS_* bits kept (MNT_FLAGS; ms_flags() has the live MS_RDONLY)
         self.expiry_mark = False        # umount2(MNT_EXPIRE) asked once: the next ask unmounts
 
     @property
@@ -79,12 +78,8 @@ class Mount:
         if not flags & (ATIME_FLAGS | MS_NODIRATIME):
             flags |= (self.ms_flags() & (ATIME_FLAGS | MS_NODIRATIME)) if remount else DEFAULT_MNT_FLAGS
         flags &= ~MS_STRICTATIME
-        self._keep_flags(flags)
-        self.read_only = bool(flags & MS_RDONLY)
-
-    def _keep_flags(self, flags: int) -> None:
         self.flags = flags & MNT_FLAGS
-        self.flags_set = True
+        self.read_only = bool(flags & MS_RDONLY)
 
     def statfs_flags(self) -> int:
         """statfs's f_flags: ST_VALID and the ST_* twin of each MS_* flag the mount carries."""
@@ -101,10 +96,14 @@ class Mount:
 
 
 class MountTable:
-    """A mount namespace: which mount covers which (mount, dentry)."""
+    """A mount namespace: which mount covers which (mount, dentry).
 
-    def __init__(self, root_sb: Superblock):
-        self.root = Mount(self, root_sb, None, None)
+    `root_flags` are the root mount's MS_* flags: none for Linux's rootfs (a kernel mount,
+    made without MNT_RELATIME), DEFAULT_MNT_FLAGS for a root the kernel mounts from a disk
+    as init_mount does (path_mount's relatime)."""
+
+    def __init__(self, root_sb: Superblock, root_flags: int = 0):
+        self.root = Mount(self, root_sb, None, None, flags=root_flags)
         self._covered: dict[tuple[Mount, Dentry], Mount] = {}
 
     def root_location(self) -> Location:
@@ -146,7 +145,7 @@ class MountTable:
         below `root` are copied onto the same dentries of the new mount (mount --rbind)."""
         m = self.mount(src.sb, where, read_only=src.read_only)
         m.root = root
-        m._keep_flags(src.ms_flags() & ~MS_RDONLY)
+        m.flags = src.ms_flags() & ~MS_RDONLY
         if recursive:
             for child in [c for c in self.mounts() if c.parent is src and c.mountpoint is not None
                           and root.is_ancestor_of(c.mountpoint)]:
@@ -172,7 +171,7 @@ class MountTable:
         self.umount(m)
         moved = self.mount(m.sb, where, read_only=m.read_only)
         moved.root = m.root
-        moved._keep_flags(flags & ~MS_RDONLY)
+        moved.flags = flags & ~MS_RDONLY
         return m, moved
 
     # -- what umount2(2) removes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from moss_host.errors import Errno
 
-from .namespace import MountTable
+from .namespace import DEFAULT_MNT_FLAGS, MountTable
 from .vfs import FsContext
 
 log = logging.getLogger("moss.fs")
@@ -36,7 +36,8 @@ def root_from_disk(path: Path, read_only: bool = False) -> FsContext:
     except Errno as e:
         dev.close()
         raise RootError(e.why or f"disk image {path} cannot be mounted: {e}") from None
-    return FsContext(MountTable(sb).root_location())
+    # Linux mounts a root disk with init_mount, which gives it relatime (the rootfs has none).
+    return FsContext(MountTable(sb, root_flags=DEFAULT_MNT_FLAGS).root_location())
 
 
 def unmount_all(fs: FsContext | None) -> None:

@@ -100,7 +100,7 @@ class World:
             vfs_create(lookup(self.fs, b"/etc"), b"passwd", S.S_IFREG | 0o644, None)
         self.kernel = FakeKernel(self.fs)
         self.caller = None                      # the task walking paths (None: the kernel itself)
-        mount_boot_filesystems(self.fs, Devpts(JobControl()), ProcFs(self.kernel))
+        mount_boot_filesystems(self.fs, lambda: Devpts(JobControl()), lambda: ProcFs(self.kernel))
 
     def spawn(self, comm: bytes = b"ls", uid: int = 0, parent=None, tgid=None, mm="fake", exe="/bin/ls"):
         tid = self.kernel.pids.alloc()
@@ -479,17 +479,17 @@ def test_mounts_lists_root_dev_and_proc_as_the_caller_sees_them(world):
     assert world.readlink(b"/proc/mounts") == b"self/mounts"
     text = world.read(b"/proc/mounts").decode()
     assert text.splitlines() == [
-        "rootfs / rootfs rw 0 0",
-        "devtmpfs /dev devtmpfs rw,size=1048576k,mode=755 0 0",
-        "devpts /dev/pts devpts rw,gid=5,mode=620,ptmxmode=000 0 0",
-        "proc /proc proc rw 0 0",
+        "rootfs / rootfs rw,size=1048576k,nr_inodes=262144,inode64 0 0",
+        "devtmpfs /dev devtmpfs rw,relatime,size=1048576k,nr_inodes=262144,mode=755,inode64 0 0",
+        "devpts /dev/pts devpts rw,relatime,gid=5,mode=620,ptmxmode=000 0 0",
+        "proc /proc proc rw,relatime 0 0",
     ]
 
 
 def test_mounts_escapes_spaces_in_mountpoints(world):
     d = vfs_mkdir(world.fs.root, b"my dir", 0o755, None)
     world.fs.ns.mount(Tmpfs(), d)
-    assert world.read(b"/proc/mounts").decode().splitlines()[-1] == "tmpfs /my\\040dir tmpfs rw 0 0"
+    assert world.read(b"/proc/mounts").decode().splitlines()[-1].startswith("tmpfs /my\\040dir tmpfs rw,")
 
 
 # ---------------------------------------------------------------- boot
@@ -618,6 +618,6 @@ def test_mountinfo_numbers_each_mount_and_names_its_parent(world):
     proc = lines[3]
     dev = world.lookup(b"/proc").inode.getattr().st_dev
     assert proc[2] == f"{major(dev)}:{minor(dev)}" and proc[3] == "/"
-    assert proc[5:] == ["rw", "-", "proc", "proc", "rw"]
-    assert lines[0][5:] == ["rw", "-", "rootfs", "rootfs", "rw"]
+    assert proc[5:] == ["rw,relatime", "-", "proc", "proc", "rw"]
+    assert lines[0][5:] == ["rw", "-", "rootfs", "rootfs", "rw,size=1048576k,nr_inodes=262144,inode64"]
     assert world.read(b"/proc/self/mountinfo").split()[0] == world.read(b"/proc/1/mountinfo").split()[0]

@@ -53,5 +53,5 @@ class Devfs(Tmpfs):
             root.mkdir(name, S.S_IFDIR | mode, 0, 0)
         for name, target in SYMLINKS.items():
             root.symlink(name, target, 0, 0)
-        # What /proc/mounts shows after rw (devtmpfs prints its size, inode count and mode).
-        self.mount_options = f"size={self.size_limit // 1024}k,mode=755"
+        # What /proc/mounts shows after rw: devtmpfs is a tmpfs the kernel made, with mode 755.
+        self.mount_options = self.show_options(mode=0o755)

@@ -39,6 +39,30 @@ class Tmpfs(Superblock):
         self.max_inodes = DEFAULT_MAX_INODES           # nr_inodes=; mount(2) sets Linux's default
         self.inodes = 0                                # live inodes, for statfs's f_ffree
         self.root = TmpDir(self, S.S_IFDIR | (mode & 0o7777), uid, gid, parent=None)
+        # A tmpfs the kernel makes itself (the rootfs) shows its limits: they are not the
+        # defaults a mount(2) would give. mount(2) and devfs set their own (show_options).
+        self.mount_options = self.show_options()
+
+    def show_options(self, mode: int = 0o1777, uid: int = 0, gid: int = 0,
+                     defaults: Optional[tuple[int, int]] = None) -> str:
+        """What shmem_show_options prints after rw: size= and nr_inodes= where they differ from
+        `defaults` (what a mount(2) without them gets; None: always), mode=, uid=, gid= where
+        they are not 1777, 0, 0, then inode64 (64-bit inode numbers, 64-bit Linux's default)."""
+        size = self.size_limit if self.size_limit < UNLIMITED else 0            # size=0: no limit
+        inodes = self.max_inodes if self.max_inodes < UNLIMITED else 0
+        shown = []
+        if defaults is None or size != defaults[0]:
+            shown.append(f"size={size // 1024}k")
+        if defaults is None or inodes != defaults[1]:
+            shown.append(f"nr_inodes={inodes}")
+        if mode != 0o1777:
+            shown.append(f"mode={mode:03o}")
+        if uid:
+            shown.append(f"uid={uid}")
+        if gid:
+            shown.append(f"gid={gid}")
+        shown.append("inode64")
+        return ",".join(shown)
 
     def alloc_ino(self) -> int:
         """Every new inode comes through here: ENOSPC past nr_inodes, as shmem_reserve_inode."""
@@ -92,19 +116,7 @@ def tmpfs_from_options(source: str, data: bytes, ram_bytes: int) -> Tmpfs:
     sb = Tmpfs(mode=mode, uid=uid, gid=gid, size_limit=size or UNLIMITED)
     sb.max_inodes = inodes or UNLIMITED
     sb.source = source or "none"
-    shown = []                          # what shmem_show_options prints: what differs from the default
-    if size != ram // 2:
-        shown.append(f"size={size // 1024}k")
-    if inodes != ram // PAGE // 2:
-        shown.append(f"nr_inodes={inodes}")
-    if mode != 0o1777:
-        shown.append(f"mode={mode:03o}")
-    if uid:
-        shown.append(f"uid={uid}")
-    if gid:
-        shown.append(f"gid={gid}")
-    shown.append("inode64")             # 64-bit inode numbers: the default on 64-bit Linux
-    sb.mount_options = ",".join(shown)
+    sb.mount_options = sb.show_options(mode, uid, gid, defaults=(ram // 2, ram // PAGE // 2))
     return sb
 
 
@@ -115,6 +127,7 @@ class Ramfs(Tmpfs):
     def __init__(self, mode: int = 0o755):
         super().__init__(mode=mode, size_limit=UNLIMITED)
         self.max_inodes = UNLIMITED
+        self.mount_options = ""
 
     def statfs(self) -> StatFs:
         return StatFs(RAMFS_MAGIC, PAGE, 0, 0, 0, 0, 0, 255, PAGE)

@@ -50,9 +50,8 @@ _MNT_OPTION_NAMES = ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "no
 
 
 def _mount_options(m: Mount) -> str:
-    """`rw` or `ro`, then the flags of a mount made by mount(2) (boot mounts list none)."""
-    flags = m.flags if m.flags_set else 0
-    names = [name for bit, name in _MNT_OPTION_NAMES if flags & bit]
+    """`rw` or `ro`, then the mount's flags (relatime on any mount but the rootfs)."""
+    names = [name for bit, name in _MNT_OPTION_NAMES if m.flags & bit]
     return ",".join(["ro" if m.is_read_only else "rw", *names])
 
 
