@@ -69,7 +69,11 @@ _start:
     ldr     x0, =(MAILBOX_BASE + LINEAR_OFFSET)
     mov     sp, x0
     bl      gic_uart_init
-    mov     x0, #(1 << 1)                   /* CNTKCTL_EL1.EL0VCTEN: EL0 may read CNTVCT */
+    /* CNTKCTL_EL1 as Linux sets it: EL0VCTEN (EL0 may read CNTVCT), and the event stream
+     * (EVNTEN, EVNTI 12: an event every 2^13 ticks of the 62.5 MHz counter, 131 us: Linux's
+     * arch_timer_configure_evtstream aims at 10 kHz and rounds to a power of two), which
+     * HWCAP_EVTSTRM announces. */
+    mov     x0, #((12 << 4) | (1 << 2) | (1 << 1))
     msr     cntkctl_el1, x0
     mov     x0, #REASON_BOOT
     b       report

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from moss_host.arch.arm64 import cpuid
 from moss_host.arch.arm64 import esr as ESR
-from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS
+from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
 from moss_host.mm.address_space import UserFault
 
@@ -24,6 +25,8 @@ from . import lifecycle, signals
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
+    from moss_host.arch.arm64.context import UserContext
+
     from .cpu import Cpu
 
 RESTART_LO, RESTART_HI = -ERESTART_RESTARTBLOCK, -ERESTARTSYS     # x0 of an interrupted syscall
@@ -72,8 +75,25 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
         signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, addr, why, esr=esr)
     elif kind == ESR.FP_EXCEPTION:
         signals.force_signal(task, signals.SIGFPE, signals.FPE_FLTUNK, pc, why)
-    else:
+    elif not emulate_id_read(task, regs):
         signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
+
+
+def emulate_id_read(task: Task, regs: UserContext) -> bool:
+    """An undefined instruction that is an `mrs` of an ID register: HWCAP_CPUID promises
+    Linux's answer (arch/arm64/cpuid.py), in Xt, and the pc past it. False: not one."""
+    try:
+        insn = int.from_bytes(task.mm.read(regs.pc, 4), "little")
+    except Errno:
+        return False
+    answer = cpuid.emulated_read(insn)
+    if answer is None:
+        return False
+    rt, value = answer
+    if rt != cpuid.XZR:
+        regs.x[rt] = value
+    regs.pc = regs.pc + 4
+    return True
 
 
 def syscall_finished(task: Task, job: asyncio.Future) -> None:

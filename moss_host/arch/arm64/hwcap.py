@@ -41,20 +41,18 @@ HWCAP_PACG = 1 << 31
 # What Linux reports for QEMU's `-cpu cortex-a72` (QEMU target/arm/cpu64.c,
 # aarch64_a72_initfn): ID_AA64PFR0 = 0x2222 gives FP and AdvSIMD; ID_AA64ISAR0 =
 # 0x11120 gives AES=2 (AES + PMULL), SHA1=1, SHA2=1, CRC32=1.  CPUID is not a CPU
-# feature but a kernel promise: EL0 `mrs` of MIDR_EL1 / ID_AA64*_EL1 traps (ESR
-# EC 0x18) and the kernel emulates it.  glibc reads MIDR_EL1 at start-up when this
-# bit is set, so the trap handler must implement that emulation (Linux's
-# emulate_mrs) or every glibc program dies with SIGILL.
-# EVTSTRM is left out on purpose: it promises that the generic-timer event stream
-# (CNTKCTL_EL1.EVNTEN) is on, so WFE-based spin loops wake up; set it only if the
-# guest stub enables the event stream.
+# feature but a kernel promise: EL0 `mrs` of MIDR_EL1 / ID_AA64*_EL1 traps and the
+# kernel emulates it (glibc reads MIDR_EL1 at start-up when this bit is set): the trap
+# router answers with arch/arm64/cpuid.py's values, as Linux's emulate_mrs does.
 CORTEX_A72_HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1
                     | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_CPUID)
 CORTEX_A72_HWCAP2 = 0
 
-# What user space may rely on for this CPU model. HWCAP_CPUID is left out: it promises
-# that EL0 reads of the ID registers are emulated, which the kernel does not do yet.
-HWCAP = CORTEX_A72_HWCAP & ~HWCAP_CPUID
+# What user space may rely on: the CPU's features and the kernel's. EVTSTRM promises the
+# generic timer's event stream (WFE wakes regularly, every 131 us here): the guest stub turns it
+# on at boot as Linux's arch_timer_configure_evtstream does (CNTKCTL_EL1.EVNTEN, EVNTI 12
+# for the 62.5 MHz counter; guest_stub/start.S).
+HWCAP = CORTEX_A72_HWCAP | HWCAP_EVTSTRM
 HWCAP2 = CORTEX_A72_HWCAP2
 
 # arch/arm64/kernel/cpuinfo.c hwcap_str, indexed by AT_HWCAP bit.

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Optional, Protocol
 
+from ....arch.arm64.cpuid import MIDR_EL1
 from ....arch.arm64.hwcap import HWCAP, HWCAP_NAMES
 from ....errors import EINVAL, Errno
 from ...filesystems import FILESYSTEMS
@@ -32,8 +33,9 @@ class KernelView(Protocol):
         """(total, free) RAM in kB."""
 
 
-# QEMU's cortex-a72: MIDR_EL1 0x410fd083.
-MIDR = {"implementer": 0x41, "architecture": 8, "variant": 0x0, "part": 0xD08, "revision": 3}
+# The fields of MIDR_EL1 that c_show prints (its architecture line is always 8 on arm64).
+MIDR = {"implementer": MIDR_EL1 >> 24, "architecture": 8, "variant": (MIDR_EL1 >> 20) & 0xF,
+        "part": (MIDR_EL1 >> 4) & 0xFFF, "revision": MIDR_EL1 & 0xF}
 BOGOMIPS = "125.00"        # 2 * the 62.5 MHz generic timer of QEMU's virt machine
 
 
