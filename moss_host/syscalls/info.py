@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import struct
 
+from moss_host.cred import capable
 from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_STACK
 from moss_host.utsname import UTS_FIELD, UTSNAME
@@ -30,7 +31,7 @@ async def setdomainname(task, name: "Ptr", length: "Size") -> int:
 
 
 def _set_uts(task, field: str, ptr: int, length: int) -> int:
-    if task.creds.euid != 0:
+    if not capable(task.creds):             # CAP_SYS_ADMIN
         raise Errno(EPERM)
     if length > UTS_FIELD - 1:
         raise Errno(EINVAL)
@@ -82,7 +83,7 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
         soft, hard = RLIMIT.unpack(task.mm.read(new, RLIMIT.size))
         if soft > hard:
             raise Errno(EINVAL)
-        if hard > limits[resource][1] and task.creds.euid != 0:
+        if hard > limits[resource][1] and not capable(task.creds):     # CAP_SYS_RESOURCE
             raise Errno(EPERM)
     if old:
         task.mm.write(old, RLIMIT.pack(*limits[resource]))

@@ -41,6 +41,7 @@ import sys
 import termios as host_termios
 from typing import Optional, Protocol, TextIO
 
+from ..cred import capable
 from ..errors import EBUSY, ENXIO, Errno
 from ..fs.file import O_ACCMODE, O_RDONLY, O_RDWR, OpenFile
 from ..fs.stat import Stat, makedev
@@ -372,7 +373,7 @@ def _check_exclusive(tty: Tty) -> None:
     """TIOCEXCL: only root may open the tty again."""
     if tty.exclusive:
         task = tty.jobs.current_task()
-        if task is None or task.creds.euid != 0:
+        if task is None or not capable(task.creds):     # CAP_SYS_ADMIN
             raise Errno(EBUSY)
 
 

@@ -33,6 +33,7 @@ import struct
 import time
 from typing import Callable, Optional
 
+from ..cred import capable
 from ..errors import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, Errno
 from ..fs.file import O_NONBLOCK, OpenFile
 from ..fs.stat import Stat, makedev
@@ -609,7 +610,7 @@ async def _tiocgsid(f: TtyFile, tty: Tty, task, arg: int) -> int:
 
 
 def _is_admin(task) -> bool:
-    return task.creds.euid == 0         # CAP_SYS_ADMIN, as far as we model capabilities
+    return capable(task.creds)          # CAP_SYS_ADMIN
 
 
 async def _tiocsctty(f: TtyFile, tty: Tty, task, arg: int) -> int:

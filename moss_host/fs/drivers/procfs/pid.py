@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Optional
 
+from ....cred import capable
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import Inode, Location, path_of
 from .fd import FdDir
@@ -232,7 +233,7 @@ def _fd_size(files: FdTable) -> int:
 
 
 def _caps(creds) -> int:
-    return 0x1ffffffffff if creds.euid == 0 else 0
+    return 0x1ffffffffff if capable(creds) else 0
 
 
 def cmdline_text(task: Task) -> bytes:
@@ -320,7 +321,7 @@ class PidDir(ProcDir):
         if reader is None:
             return
         rc, tc = reader.creds, self.task.creds
-        if rc.euid != 0 and not (rc.euid == tc.uid == tc.euid == tc.suid):
+        if not capable(rc) and not (rc.euid == tc.uid == tc.euid == tc.suid):     # CAP_SYS_PTRACE
             raise Errno(EACCES)
 
     def _file(self, name: bytes, render: Callable[[Task], bytes], mode: int = 0o444,
