@@ -30,7 +30,7 @@ from moss_host.proc import lifecycle, signals
 from moss_host.proc.cpu import Cpu
 from moss_host.proc.jobctl import ProcessJobControl
 from moss_host.proc.pidtable import PidTable
-from moss_host.proc.task import State, Task
+from moss_host.proc.task import State, Task, ThreadGroup
 from moss_host.proc.timing import TrapTimer
 from moss_host.sched.scheduler import Scheduler
 from moss_host.syscalls import dispatch, load_all
@@ -158,7 +158,7 @@ class Kernel:
             files.install_at(fd, f)
         creds = Creds()
         image = execmod.prepare_exec(mem, root_fs, creds, argv[0], [a.encode() for a in argv], self.config.env)
-        task = Task(tid=pid, tgid=pid, mm=image.loaded.mm, fs=root_fs, files=files, creds=creds, kernel=self,
+        task = Task(tid=pid, group=ThreadGroup(pid), mm=image.loaded.mm, fs=root_fs, files=files, creds=creds, kernel=self,
                     start_time=self.sched.uptime())
         # Like Linux's first process, pid 1 starts in process group 0 and session 0 -- unless
         # the console is a terminal: then it leads session 1 on it, as getty would arrange,

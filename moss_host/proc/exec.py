@@ -275,7 +275,7 @@ def install_image(task: Task, image: NewImage) -> None:
     task.comm = os.path.basename(image.path).encode()[:15]
     task.exe = image.prog.decode(errors="surrogateescape")
     task.image_bias = loaded.bias
-    task.did_exec = True
+    task.group.did_exec = True
     task.files.close_on_exec()
     if task.sighand is not None:
         task.sighand = task.sighand.copy()      # unshare (CLONE_SIGHAND) before resetting

@@ -1,5 +1,5 @@
 """Interval timers (setitimer/getitimer; Linux's kernel/time/itimer.c): one set per process,
-kept on its thread-group leader as `task.itimer_real`.
+kept on its thread group as `task.group.itimer_real`.
 
 ITIMER_REAL is a loop timer: SIGALRM at `deadline` (loop time), then every `interval_ns`.
 ITIMER_VIRTUAL (user CPU time, SIGVTALRM) and ITIMER_PROF (user + system CPU time,
@@ -139,9 +139,8 @@ class ProcessTimers:
 
 
 def process_timers(task: Task) -> ProcessTimers:
-    """The timers of task's process (kept on the thread-group leader), made on first use."""
-    kernel = task.kernel
-    leader = (kernel.pids.get(task.tgid) or task) if kernel is not None else task
-    if leader.itimer_real is None:
-        leader.itimer_real = ProcessTimers(leader)
-    return leader.itimer_real
+    """The timers of task's process (kept on its thread group), made on first use."""
+    group = task.group
+    if group.itimer_real is None:
+        group.itimer_real = ProcessTimers(group.leader or task)
+    return group.itimer_real

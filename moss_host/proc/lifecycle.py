@@ -24,7 +24,7 @@ from moss_host.tty.tty import disassociate_ctty
 
 from . import signals
 from .rlimits import RLIMIT_CORE
-from .task import State, Task
+from .task import State, Task, ThreadGroup
 
 log = logging.getLogger("moss.proc")
 
@@ -94,18 +94,17 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         raise
     pid = kernel.pids.alloc()
     real_parent = parent.parent if flags & CLONE_PARENT and parent.parent is not None else parent
+    group = ThreadGroup(pid, parent=real_parent, pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
+                        sighand=_sighand_for_child(parent, flags), rlimits=list(parent.rlimits))
     child = Task(
-        tid=pid, tgid=pid, mm=mm, fs=parent.fs if flags & CLONE_FS else parent.fs.copy(), files=files,
-        creds=replace(parent.creds), parent=real_parent, comm=parent.comm, exe=parent.exe,
+        tid=pid, group=group, mm=mm, fs=parent.fs if flags & CLONE_FS else parent.fs.copy(), files=files,
+        creds=replace(parent.creds), comm=parent.comm, exe=parent.exe,
         kernel=kernel, image_bias=parent.image_bias, start_time=kernel.sched.uptime(),
-        pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
         exit_signal=flags & CSIGNAL, blocked=parent.blocked,
-        sighand=_sighand_for_child(parent, flags),
         # A child with its own stack keeps no alternate signal stack (Linux: CLONE_VM without VFORK).
         altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
-        rlimits=list(parent.rlimits),
     )
     child.context = _child_context(parent, flags, newsp, tls)
     if flags & CLONE_VFORK:
@@ -114,7 +113,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         parent.mm.write(parent_tid, pid.to_bytes(4, "little"))
     if flags & CLONE_CHILD_SETTID:
         child.mm.write(child_tid, pid.to_bytes(4, "little"))
-    real_parent.children.append(child)
+    real_parent.group.children.append(child)
     kernel.pids.add(child)
     kernel.sched.enqueue(child)
     return child
@@ -202,8 +201,8 @@ def exit_task(task: Task, status: int) -> None:
 
 def _disarm_timers(task: Task) -> None:
     """Interval timers die with their process (setitimer's handles on the event loop)."""
-    if task.itimer_real is not None:
-        task.itimer_real.disarm()
+    if task.group.itimer_real is not None:
+        task.group.itimer_real.disarm()
 
 
 def _without_phantom_core(task: Task, status: int) -> int:
@@ -235,15 +234,15 @@ def _release_files(files) -> None:
 def _reparent_children(task: Task) -> None:
     """Orphans go to init; a zombie among them is init's to reap now."""
     init = task.kernel.pids.get(1)
-    for child in task.children:
+    for child in task.group.children:
         if child.pdeath_signal and child.state is not State.ZOMBIE:
             signals.send_signal(child, child.pdeath_signal)     # prctl(PR_SET_PDEATHSIG)
         child.parent = init
         if init is not None and init is not task:
-            init.children.append(child)
+            init.group.children.append(child)
             if child.state is State.ZOMBIE:
                 _notify_parent(child)
-    task.children = []
+    task.group.children = []
 
 
 def _notify_parent(task: Task) -> None:
@@ -281,15 +280,15 @@ def exit_code_and_status(wstatus: int) -> tuple[int, int]:
 
 def child_changed(child: Task, parent: Task) -> None:
     """Wake whoever waits in wait4/waitid for `child` (exit, stop, continue)."""
-    parent.child_events.wake_all()
+    parent.group.child_events.wake_all()
 
 
 def reap(child: Task) -> None:
     """release_task: the zombie disappears; its times go to the parent's children totals."""
     parent = child.parent
     if parent is not None:
-        if child in parent.children:
-            parent.children.remove(child)
-        parent.cutime_ns += child.utime_ns + child.cutime_ns
-        parent.cstime_ns += child.stime_ns + child.cstime_ns
+        if child in parent.group.children:
+            parent.group.children.remove(child)
+        parent.group.cutime_ns += child.utime_ns + child.cutime_ns
+        parent.group.cstime_ns += child.stime_ns + child.cstime_ns
     child.kernel.pids.remove(child)

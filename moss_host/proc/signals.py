@@ -158,7 +158,7 @@ def is_ignored(task: Task, signo: int) -> bool:
 
 def _unkillable(task: Task) -> bool:
     """SIGNAL_UNKILLABLE: pid 1, until a fault with no handler has been forced on it."""
-    return task.tgid == 1 and task.signal_unkillable
+    return task.tgid == 1 and task.group.signal_unkillable
 
 
 def _task_ignores(task: Task, signo: int, forced: bool = False) -> bool:
@@ -209,7 +209,7 @@ def _prepare(task: Task, signo: int, forced: bool) -> bool:
     elif signo == SIGCONT:
         _flush(task, sum(bit(s) for s in STOPPING))
         if task.state is State.STOPPED:
-            task.wait_report = ("continued", SIGCONT)
+            task.group.wait_report = ("continued", SIGCONT)
             notify_parent_cldstop(task, CLD_CONTINUED)
             _continue(task)
     # Blocked signals are never ignored: the handler may change before they are unblocked.
@@ -258,13 +258,13 @@ def notify_parent_cldstop(task: Task, why: int) -> None:
     parent = task.parent
     if parent is None or parent.state is State.ZOMBIE:
         return
-    status = SIGCONT if why == CLD_CONTINUED else (task.wait_report or (None, 0))[1]
+    status = SIGCONT if why == CLD_CONTINUED else (task.group.wait_report or (None, 0))[1]
     a = action(parent, SIGCHLD)
     if a.handler != SIG_IGN and not a.flags & SA_NOCLDSTOP:
         send_signal(parent, SIGCHLD, SigInfo(SIGCHLD, why, pid=task.tgid, uid=task.creds.uid, status=status,
                                              utime=task.utime_ns // 10_000_000,
                                              stime=task.stime_ns // 10_000_000))
-    parent.child_events.wake_all()                  # its wait4/waitid looks again
+    parent.group.child_events.wake_all()                  # its wait4/waitid looks again
 
 
 def force_signal(task: Task, signo: int, code: int, addr: int = 0, why: str = "", *,
@@ -281,7 +281,7 @@ def force_signal(task: Task, signo: int, code: int, addr: int = 0, why: str = ""
         a.handler = SIG_DFL
         task.blocked &= ~bit(signo)
     if a.handler == SIG_DFL:
-        task.signal_unkillable = False
+        task.group.signal_unkillable = False
     if esr is not None:
         task.fault_address, task.fault_code = fault_address, esr
     if a.handler == SIG_DFL:
@@ -373,7 +373,7 @@ def deliver_pending(task: Task) -> None:
             if signo != SIGSTOP and task.kernel.pids.is_orphaned_group(task.pgid):
                 continue                            # nobody could continue it: ignored
             task.state = State.STOPPED
-            task.wait_report = ("stopped", signo)
+            task.group.wait_report = ("stopped", signo)
             notify_parent_cldstop(task, CLD_STOPPED)
             task.restart = orig_x0                  # decided when it runs again
             return

@@ -10,39 +10,38 @@ from moss_host.cred import Creds
 from moss_host.sched.state import State
 from moss_host.waitq import WaitQueue
 
-from .rlimits import DEFAULT_RLIMITS
+from .thread_group import ThreadGroup
 
 if TYPE_CHECKING:
     from moss_host.fs.fdtable import FdTable
     from moss_host.fs.vfs import FsContext
     from moss_host.kernel import Kernel
     from moss_host.mm.address_space import AddressSpace
-    from moss_host.proc.itimers import ProcessTimers
     from moss_host.tty.tty import Tty
 
     from .cpu import Cpu
     from .signals import SigHandlers
 
-__all__ = ["State", "Task", "TaskExit"]
+__all__ = ["State", "Task", "TaskExit", "ThreadGroup"]
 
 
 @dataclass(eq=False)
 class Task:
+    """One thread. What its process shares with its other threads is `group`."""
     tid: int
-    tgid: int
+    group: ThreadGroup
     mm: AddressSpace
     fs: FsContext
     files: FdTable
     kernel: Kernel                # pid table, scheduler, memory: what the task runs on
     creds: Creds = field(default_factory=Creds)
-    parent: "Task | None" = None
     context: bytearray | None = None   # saved user context while not on a CPU
     on_cpu: Optional[Cpu] = None  # the Cpu whose mailbox holds our live context
     state: State = State.RUNNABLE
     comm: bytes = b""
     exe: str = ""
     exit_status: int | None = None     # wait(2) status once a zombie
-    clear_child_tid: int = 0
+    clear_child_tid: int = 0      # CLONE_CHILD_CLEARTID / set_tid_address: zeroed and woken at exit
     robust_list: tuple[int, int] = (0, 0)
     rseq: tuple[int, int, int] = (0, 0, 0)
     start_time: float = 0.0
@@ -50,33 +49,21 @@ class Task:
     pending: Optional[asyncio.Future] = None   # the asyncio job finishing a sleeping syscall
     orig_x0: int = 0              # x0 at syscall entry, for restarting an interrupted syscall
 
-    # Process relations (proc/lifecycle.py)
-    pgid: int = 0                 # process group
-    sid: int = 0                  # session
-    children: list[Task] = field(default_factory=list)   # live and zombie, until reaped
-    did_exec: bool = False        # exec'd since fork (setpgid on it from the parent: EACCES)
+    # Process relations (proc/lifecycle.py); the process's own are in `group`
     exit_signal: int = 17         # sent to the parent at exit (SIGCHLD; 0 for none)
-    wait_report: Optional[tuple[str, int]] = None   # ("stopped"|"continued", signo) not yet collected by wait
-    child_events: WaitQueue = field(default_factory=WaitQueue)   # sleeps here in wait4/waitid
     vfork_done: Optional[asyncio.Future] = None   # the vfork parent sleeps on it until exec or exit
     utime_ns: int = 0             # CPU time charged in user mode / in the kernel
     stime_ns: int = 0
-    cutime_ns: int = 0            # reaped children's totals (getrusage RUSAGE_CHILDREN, times)
-    cstime_ns: int = 0
     min_flt: int = 0              # page faults (not counted yet)
-    ctty: Optional[Tty] = None    # controlling terminal (the session's), set by the tty layer
-    rlimits: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_RLIMITS))   # (soft, hard)
     pdeath_signal: int = 0        # prctl(PR_SET_PDEATHSIG): sent when the parent exits
     dumpable: int = 1             # prctl(PR_SET_DUMPABLE)
     no_new_privs: bool = False    # prctl(PR_SET_NO_NEW_PRIVS)
-    child_subreaper: bool = False     # prctl(PR_SET_CHILD_SUBREAPER): recorded, orphans still go to init
     tracer: Optional[Task] = None     # ptrace (not yet, issue 14): /proc's TracerPid
 
     # Signals (proc/signals.py)
-    sighand: Optional[SigHandlers] = None   # the handler table, shared by CLONE_SIGHAND, copied at fork
     blocked: int = 0              # signal mask: bit (signo - 1)
     real_blocked: int = 0         # the mask rt_sigtimedwait set aside while it sleeps
-    sigpending: int = 0           # pending signals: bit (signo - 1)
+    sigpending: int = 0           # thread-directed pending signals: bit (signo - 1)
     siginfo: dict = field(default_factory=dict)   # signo -> queued siginfo records
     altstack: tuple = (0, 2, 0)   # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE
     saved_blocked: int | None = None   # mask to restore after sigsuspend/ppoll/pselect6
@@ -84,12 +71,71 @@ class Task:
     restart_block: Optional[Callable[[], Any]] = None   # how restart_syscall(2) resumes an interrupted sleep
     fault_address: int = 0        # the last fault's address and si_code, for its frame
     fault_code: int = 0
-    signal_unkillable: bool = True    # (pid 1 only) signals without a handler are not fatal, until a forced fault
-    itimer_real: ProcessTimers | None = None   # interval timers (proc/itimers.py), on the group leader
+
+    def __post_init__(self) -> None:
+        self.group.add_thread(self)
 
     @property
     def pid(self) -> int:
-        return self.tgid
+        return self.group.tgid
+
+    @property
+    def tgid(self) -> int:
+        return self.group.tgid
+
+    # The process's fields that the tty layer, procfs and the syscalls read on any task.
+
+    @property
+    def parent(self) -> Task | None:
+        return self.group.parent
+
+    @parent.setter
+    def parent(self, value: Task | None) -> None:
+        self.group.parent = value
+
+    @property
+    def pgid(self) -> int:
+        return self.group.pgid
+
+    @pgid.setter
+    def pgid(self, value: int) -> None:
+        self.group.pgid = value
+
+    @property
+    def sid(self) -> int:
+        return self.group.sid
+
+    @sid.setter
+    def sid(self, value: int) -> None:
+        self.group.sid = value
+
+    @property
+    def ctty(self) -> Tty | None:
+        return self.group.ctty
+
+    @ctty.setter
+    def ctty(self, value: Tty | None) -> None:
+        self.group.ctty = value
+
+    @property
+    def sighand(self) -> SigHandlers | None:
+        return self.group.sighand
+
+    @sighand.setter
+    def sighand(self, value: SigHandlers | None) -> None:
+        self.group.sighand = value
+
+    @property
+    def rlimits(self) -> list[tuple[int, int]]:
+        return self.group.rlimits
+
+    @property
+    def cutime_ns(self) -> int:
+        return self.group.cutime_ns
+
+    @property
+    def cstime_ns(self) -> int:
+        return self.group.cstime_ns
 
     def regs(self) -> UserContext:
         """The user registers, wherever they live right now (the CPU's trap frame while on it)."""

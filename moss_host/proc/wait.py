@@ -58,7 +58,7 @@ def eligible(child: Task, options: int) -> bool:
 
 def find_report(parent: Task, sel: Selector, options: int) -> Report | None:
     """The first child with something to report; ECHILD if no child matches at all."""
-    candidates = [c for c in parent.children if sel.matches(c) and eligible(c, options)]
+    candidates = [c for c in parent.group.children if sel.matches(c) and eligible(c, options)]
     if not candidates:
         raise Errno(ECHILD)
     for child in candidates:
@@ -76,7 +76,7 @@ def _report_of(child: Task, options: int) -> Report | None:
         assert wstatus is not None              # set when it became a zombie
         code, status = lifecycle.exit_code_and_status(wstatus)
         return Report(child, code, status, wstatus)
-    event = child.wait_report
+    event = child.group.wait_report
     if event is None:
         return None
     kind, signo = event
@@ -89,14 +89,14 @@ def _report_of(child: Task, options: int) -> Report | None:
 
 def _consume(report: Report) -> None:
     if report.code in (signals.CLD_STOPPED, signals.CLD_CONTINUED):
-        report.child.wait_report = None
+        report.child.group.wait_report = None
     else:
         lifecycle.reap(report.child)
 
 
 async def wait_for_child(parent: Task, sel: Selector, options: int) -> Report | None:
     """Sleep until a matching child has something to report (None at once with WNOHANG)."""
-    queue = parent.child_events
+    queue = parent.group.child_events
     while True:
         report = find_report(parent, sel, options)
         if report is not None or options & WNOHANG:

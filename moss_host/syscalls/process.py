@@ -184,7 +184,7 @@ async def setpgid(task, pid: "Int", pgid: "Int") -> int:
     if target is not task:
         if target.sid != task.sid:
             raise Errno(EPERM)
-        if target.did_exec:
+        if target.group.did_exec:
             raise Errno(EACCES)
     if target.sid == target.tgid:
         raise Errno(EPERM)                      # a session leader stays in its group
@@ -258,9 +258,9 @@ async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5
             raise Errno(EINVAL)
         return int(task.no_new_privs)
     elif option == PR_SET_CHILD_SUBREAPER:
-        task.child_subreaper = bool(arg2)
+        task.group.child_subreaper = bool(arg2)
     elif option == PR_GET_CHILD_SUBREAPER:
-        task.mm.write(arg2, struct.pack("<i", int(task.child_subreaper)))
+        task.mm.write(arg2, struct.pack("<i", int(task.group.child_subreaper)))
     else:
         raise Errno(EINVAL)
     return 0

@@ -12,7 +12,7 @@ from moss_host.fs.file import O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR,
 from moss_host.fs.pipe import PIPE_BUF, PIPE_DEF_SIZE, Pipe
 from moss_host.fs.vfs import vfs_create
 from moss_host.proc.signals import SIGALRM, SIGPIPE, bit
-from moss_host.proc.task import State
+from moss_host.proc.task import State, ThreadGroup
 from moss_host.syscalls import load_all
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
@@ -33,7 +33,8 @@ def run(coro):
 def make_task():
     t = make_fs_task()
     t.state, t.on_cpu, t.sighand, t.sigpending, t.siginfo = State.RUNNABLE, None, None, 0, {}
-    t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.itimer_real, t.pending = 0, None, 2, 2, None, None, None
+    t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.pending = 0, None, 2, 2, None, None
+    t.group = ThreadGroup(2)
     t.real_blocked = 0
     t.utime_ns = t.stime_ns = 0
     return t
@@ -513,7 +514,7 @@ def test_setitimer_real_sends_sigalrm_and_reloads():
         old = task.mm.alloc(32)
         assert await acall(task, "setitimer", 0, task.mm.put(bytes(32)), old) == 0
         assert struct.unpack("<qqqq", task.mm.read(old, 32))[:2] == (0, 20_000)
-        assert task.itimer_real.handle is None
+        assert task.group.itimer_real.handle is None
     run(main())
     assert call(task, "setitimer", 5, 0, 0) == -errno.EINVAL
     assert call(task, "setitimer", 0, task.mm.put(struct.pack("<qqqq", 0, 0, 0, 1_000_000)), 0) == -errno.EINVAL
@@ -597,7 +598,7 @@ def test_itimer_virtual_and_prof_fire_on_cpu_time():
         task.utime_ns += 20_000_000                 # 20 ms of user time
         await asyncio.sleep(0.02)
         assert task.sigpending & bit(SIGVTALRM) and task.sigpending & bit(SIGPROF)
-        assert task.itimer_real.tick is None        # one-shot: disarmed, no more ticks
+        assert task.group.itimer_real.tick is None        # one-shot: disarmed, no more ticks
     run(main())
 
 

@@ -23,7 +23,7 @@ from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma,
 from moss_host.tty.devpts import Devpts
 from moss_host.fs.drivers.procfs import ProcFs
 from moss_host.proc.pidtable import PidTable
-from moss_host.proc.task import Creds, State, Task
+from moss_host.proc.task import Creds, State, Task, ThreadGroup
 from moss_host.sched.scheduler import Scheduler
 from moss_host.tty.tty import JobControl
 from tests.unit.fakes import FakeMm
@@ -104,9 +104,10 @@ class World:
 
     def spawn(self, comm: bytes = b"ls", uid: int = 0, parent=None, tgid=None, mm="fake", exe="/bin/ls"):
         tid = self.kernel.pids.alloc()
-        task = Task(tid=tid, tgid=tgid or tid, mm=ProcessMm() if mm == "fake" else mm, fs=self.fs.copy(),
-                    files=FdTable(), creds=Creds(uid, uid, uid, uid, uid, uid), parent=parent,
-                    kernel=self.kernel, comm=comm, exe=exe, pgid=tgid or tid, sid=1)
+        group = ThreadGroup(tgid or tid, parent=parent, pgid=tgid or tid, sid=1)
+        task = Task(tid=tid, group=group, mm=ProcessMm() if mm == "fake" else mm, fs=self.fs.copy(),
+                    files=FdTable(), creds=Creds(uid, uid, uid, uid, uid, uid),
+                    kernel=self.kernel, comm=comm, exe=exe)
         task.start_time = 2.5                              # seconds after boot
         task.utime_ns, task.stime_ns = 730_000_000, 120_000_000
         self.kernel.pids.add(task)

@@ -20,7 +20,7 @@ from moss_host.arch.arm64.context import (NR_RESTART_SYSCALL, OFF_Q0, SAVED_Q0, 
 from moss_host.proc import signals as S
 from moss_host.proc.signals import SigInfo
 from moss_host.proc.pidtable import PidTable
-from moss_host.proc.task import State, Task, TaskExit
+from moss_host.proc.task import State, Task, TaskExit, ThreadGroup
 from moss_host.sched.scheduler import Scheduler
 from tests.covers import covers
 from tests.unit.fakes import FakeMm
@@ -249,8 +249,8 @@ def make_task(tgid=2, x0=0, parent=None):
     sched = Scheduler()
     sched.add_cpu(SimpleNamespace(index=0, trapped=True, current=None, schedule=lambda: None, kick=lambda: None))
     kernel = SimpleNamespace(pids=PidTable(), sched=sched)
-    task = Task(tid=tgid, tgid=tgid, mm=FakeMm(STACK_LO, STACK_HI - STACK_LO), fs=None, files=None, kernel=kernel,
-                parent=parent, comm=b"t")
+    task = Task(tid=tgid, group=ThreadGroup(tgid, parent=parent), mm=FakeMm(STACK_LO, STACK_HI - STACK_LO), fs=None,
+                files=None, kernel=kernel, comm=b"t")
     task.context = new_saved(PC, SP)
     UserContext(task.context).x[0] = x0
     kernel.pids.add(task)
@@ -418,11 +418,11 @@ def test_stop_reports_to_the_parent_and_keeps_the_restart_for_later():
     interrupted(child, ERESTARTSYS)
     S.send_signal(child, S.SIGSTOP)
     S.deliver_pending(child)
-    assert child.state is State.STOPPED and child.wait_report == ("stopped", S.SIGSTOP)
+    assert child.state is State.STOPPED and child.group.wait_report == ("stopped", S.SIGSTOP)
     assert child.restart == 0x33 and live(child).pc == PC
     assert parent.siginfo[S.SIGCHLD][0].code == S.CLD_STOPPED
     S.send_signal(child, S.SIGCONT)
-    assert child.state is State.RUNNABLE and child.wait_report == ("continued", S.SIGCONT)
+    assert child.state is State.RUNNABLE and child.group.wait_report == ("continued", S.SIGCONT)
     assert [i.code for i in parent.siginfo[S.SIGCHLD]] == [S.CLD_STOPPED]   # coalesced
     S.deliver_pending(child)
     assert (live(child).x[0], live(child).pc) == (0x33, PC - 4)
