@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qemu.qmp import QMPClient
+from qemu.qmp.protocol import ConnectError
 
 from . import layout
 
@@ -100,8 +101,8 @@ class Machine:
                 try:
                     await qmp.connect(str(path))
                     return
-                except (ConnectionError, OSError):
-                    pass
+                except (ConnectError, OSError):
+                    pass        # the socket exists but QEMU is not listening on it yet (seen under load)
             await asyncio.sleep(0.01)
         raise MachineError("QEMU's QMP socket never appeared")
 
