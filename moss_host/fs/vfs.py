@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional, Protocol
 
 from ..cred import Cred
-from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR,
-                      ENOTEMPTY, EPERM, EROFS, EXDEV, Errno)
+from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODATA, ENOENT, ENOSYS, ENOTDIR,
+                      ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
 from .stat import Stat, makedev
 
 if TYPE_CHECKING:
@@ -127,6 +127,9 @@ class Superblock:
     fstype = "none"             # the type name mount(2) and /proc/mounts use
     source = ""                 # the device /proc/mounts shows ("": the type name)
     mount_options = ""          # the filesystem's own options /proc/mounts shows after rw/ro
+    # The extended-attribute namespaces it stores (Linux's s_xattr handlers): prefixes ending
+    # in b"." and whole names; none (procfs, vfat, ramfs) makes every xattr call EOPNOTSUPP.
+    xattr_namespaces: tuple[bytes, ...] = ()
 
     def __init__(self, dev: Optional[int] = None, read_only: bool = False):
         self.dev = alloc_anon_dev() if dev is None else dev
@@ -311,6 +314,18 @@ class Inode:
     def touch(self) -> None:
         """Contents changed: update mtime and ctime."""
         self.mtime_ns = self.ctime_ns = now_ns()
+
+    # -- extended attributes: full names; fs/xattr.py checked rights and the namespace first
+    def xattr_get(self, name: bytes) -> bytes:
+        raise Errno(ENODATA)
+
+    def xattr_set(self, name: bytes, value: Optional[bytes], flags: int) -> None:
+        """Set (value None: remove) with XATTR_CREATE/XATTR_REPLACE: EEXIST, ENODATA."""
+        raise Errno(EOPNOTSUPP)
+
+    def xattr_list(self) -> list[bytes]:
+        """The stored names, in the filesystem's order."""
+        return []
 
 
 # ---------------------------------------------------------------- dentries

@@ -13,10 +13,11 @@ import itertools
 import stat as S
 from typing import Iterator, Optional
 
-from ...errors import EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, Errno
+from ...errors import EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, EOPNOTSUPP, Errno
 from ..options import SB_FLAG_OPTIONS, memparse, octal, split_options
 from ..stat import Stat
 from ..vfs import DirEntry, Inode, StatFs, Superblock, dtype_of, now_ns
+from ..xattr import POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, SYSTEM, TRUSTED, SimpleXattrs
 
 MAX_FILE_SIZE = (1 << 63) - 1       # MAX_LFS_FILESIZE on 64-bit
 DEFAULT_SIZE_LIMIT = 1 << 30
@@ -30,6 +31,8 @@ UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large mean
 
 class Tmpfs(Superblock):
     fstype = "tmpfs"
+    # Linux 6.1's shmem_xattr_handlers: the POSIX ACLs, security.* and trusted.* (user.* came in 6.6)
+    xattr_namespaces: tuple[bytes, ...] = (POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, TRUSTED)
 
     def __init__(self, mode: int = 0o1777, uid: int = 0, gid: int = 0,
                  size_limit: int = DEFAULT_SIZE_LIMIT, read_only: bool = False):
@@ -121,8 +124,9 @@ def tmpfs_from_options(source: str, data: bytes, ram_bytes: int) -> Tmpfs:
 
 
 class Ramfs(Tmpfs):
-    """ramfs: a tmpfs without limits or figures."""
+    """ramfs: a tmpfs without limits or figures, and without extended attributes."""
     fstype = "ramfs"
+    xattr_namespaces = ()
 
     def __init__(self, mode: int = 0o755):
         super().__init__(mode=mode, size_limit=UNLIMITED)
@@ -144,7 +148,26 @@ def ramfs_from_options(source: str, data: bytes) -> Ramfs:
     return sb
 
 
-class TmpDir(Inode):
+class TmpInode(Inode):
+    """What every tmpfs inode has: its extended attributes, in memory (simple_xattrs)."""
+
+    def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, rdev: int = 0):
+        super().__init__(sb, mode, uid, gid, rdev=rdev)
+        self.xattrs = SimpleXattrs()
+
+    def xattr_get(self, name: bytes) -> bytes:
+        return self.xattrs.get(name)
+
+    def xattr_set(self, name: bytes, value: Optional[bytes], flags: int) -> None:
+        if name.startswith(SYSTEM):
+            raise Errno(EOPNOTSUPP)         # POSIX ACLs are not kept: reading one finds none
+        self.xattrs.set(name, value, flags)
+
+    def xattr_list(self) -> list[bytes]:
+        return self.xattrs.names()
+
+
+class TmpDir(TmpInode):
     sb: Tmpfs
 
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, parent: Optional["TmpDir"]):
@@ -237,7 +260,7 @@ class TmpDir(Inode):
                 yield DirEntry(name, inode.ino, dtype_of(inode.mode), cookie + 1)
 
 
-class TmpFile(Inode):
+class TmpFile(TmpInode):
     """A regular file: `data` holds the written prefix, bytes past it up to `size` read as zeros."""
     sb: Tmpfs
 
@@ -316,7 +339,7 @@ class TmpFile(Inode):
         return st
 
 
-class TmpSymlink(Inode):
+class TmpSymlink(TmpInode):
     def __init__(self, sb: Tmpfs, target: bytes, uid: int, gid: int):
         super().__init__(sb, S.S_IFLNK | 0o777, uid, gid)
         self.target = bytes(target)
@@ -329,7 +352,7 @@ class TmpSymlink(Inode):
         return self.target
 
 
-class TmpSpecial(Inode):
+class TmpSpecial(TmpInode):
     """A device node, FIFO or socket: only attributes; opening it is the VFS's business."""
 
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, rdev: int):
