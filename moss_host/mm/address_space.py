@@ -301,6 +301,23 @@ class AddressSpace:
             self.mem.flush_page(self.asid, va)
         self.mem.release(pa)
 
+    def move_pages(self, src: int, dst: int, length: int) -> None:
+        """mremap's move_page_tables: the resident pages of [src, src + length) go to the same
+        offsets from dst with their descriptors (the frames move, nothing is copied); the old
+        addresses are invalidated in the TLB. [dst, dst + length) must hold no resident page."""
+        table, resident, writable = self.table, self.resident, self.writable
+        for va in self.resident_in(src, src + length):
+            new = dst + (va - src)
+            resident[new] = resident.pop(va)
+            desc = table.unmap(va)
+            if desc & pt.DESC_VALID:
+                self.mem.flush_page(self.asid, va)
+                table.map(new, desc)
+            if va in writable:
+                writable.discard(va)
+                writable.add(new)
+        self.generation += 1
+
     def protect(self, start: int, end: int, prot: int) -> None:
         """mprotect: change VMA protections and rewrite resident descriptors in [start, end);
         EACCES if a VMA may not get them (max_prot)."""

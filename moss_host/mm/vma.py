@@ -229,6 +229,16 @@ class VmaSet:
         self._starts[i] = start
         return grown
 
+    def extend_up(self, vma: Vma, end: int) -> Vma:
+        """Move vma's end up to `end` over free space (mremap growing in place); returns the
+        new VMA. Not merged with the VMA above, as Linux's vma_adjust does not."""
+        i = bisect_left(self._starts, vma.start)
+        if i >= len(self._vmas) or self._vmas[i] is not vma or not self.is_free(vma.end, end):
+            raise ValueError(f"cannot extend {vma.start:#x}-{vma.end:#x} up to {end:#x}")
+        grown = replace(vma, end=end)
+        self._vmas[i] = grown
+        return grown
+
     def _merge_pair(self, i: int) -> bool:
         """Fuse vmas[i] and vmas[i+1] if compatible."""
         a, b = self._vmas[i], self._vmas[i + 1]

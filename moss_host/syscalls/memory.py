@@ -6,6 +6,7 @@ from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errn
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile
 from moss_host.mm.backing import Backing, FileBacking
+from moss_host.mm.remap import mremap as remap
 from moss_host.mm.shmem import SharedAnon
 from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE,
                               MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE, Vma)
@@ -131,6 +132,12 @@ async def msync(task, addr: "Ptr", length: "Size", flags: "Hex") -> int:
     if flags & MS_SYNC:
         sync_files(mm, addr, end)
     return 0
+
+
+@syscall("mremap")
+async def mremap(task, addr: "Ptr", old_len: "Size", new_len: "Size", flags: "Hex", new_addr: "Ptr") -> int:
+    """Shrink, grow or move a mapping (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP)."""
+    return remap(task.mm, addr, old_len, new_len, flags, new_addr)
 
 
 @syscall("mprotect")

@@ -1,0 +1,28 @@
+"""The memory and process calls Debian's programs make on the way (mremap, madvise, the mlock
+family, mincore, fadvise64, getpriority/setpriority, personality, syslog), each program's output
+compared with Linux 6.1 booted in the same QEMU (the `linux_oracle` fixture)."""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import moss_run
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.qemu
+
+
+def assert_same_as_linux(oracle, *argv: str) -> str:
+    out, err, status = oracle.run3(" ".join(argv))
+    moss = moss_run(*argv)
+    assert status == 0, err
+    assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")
+    assert moss.returncode == 0
+    return out
+
+
+@pytest.mark.differential
+@covers("mremap")
+def test_mremap_shrinks_grows_and_moves_like_linux(linux_oracle):
+    out = assert_same_as_linux(linux_oracle, "/tests/mm_remap")
+    assert "grow by moving: moved 1, kept 1, tail zero 1, old gone 1" in out
+    assert "dontunmap private: moved 1, kept 1, old mapped 1, old zero 1" in out
