@@ -5,13 +5,19 @@ size limits, symlinks, O_PATH and pipe fds, an unprivileged caller, /proc. On ex
 fills the inode body and an external xattr block; the image moss wrote comes back out of
 its guest, e2fsck finds it clean and debugfs reads the attributes back.
 """
+import base64
+import gzip
+import shutil
+import subprocess
 
 import pytest
 
 from tests.covers import covers
 
 from .conftest import moss_run
+from .linux_fs_oracle import linux_with_files
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+from .test_mount import _image_with
 
 pytestmark = [pytest.mark.qemu]
 
@@ -25,3 +31,39 @@ def test_xattr_on_tmpfs_matches_linux(linux_oracle):
     assert "set security.s: 0" in out
     assert moss.stdout.decode() == out
     assert moss.returncode == 0
+
+
+LINUX_EXT4 = ("mkdir -p /mnt && losetup /dev/loop0 /disk.img && /tests/xattr_basic /mnt/x /dev/loop0 -; s=$?; "
+              "losetup -d /dev/loop0; exit $s")
+
+
+@pytest.mark.parametrize("geometry", [("-b", "4096", "-I", "256"), ("-b", "1024", "-I", "128")],
+                         ids=["in-inode-and-block", "block-only"])
+@pytest.mark.differential
+@covers("setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr", "listxattr",
+        "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr")
+def test_xattr_on_ext4_matches_linux_and_e2fsck_is_clean(tmp_path, geometry):
+    """256-byte inodes hold small attributes in their body; 128-byte ones have no room."""
+    if not shutil.which("mkfs.ext4") or not shutil.which("e2fsck") or not shutil.which("cpio"):
+        pytest.fail("mkfs.ext4, e2fsck and cpio are needed (scripts/setup.sh installs them)")
+    img = tmp_path / "disk.img"
+    subprocess.run(["mkfs.ext4", "-q", "-F", *geometry, str(img), "8M"], check=True, capture_output=True)
+    image = _image_with(tmp_path, {"disk.img": img})
+    moss = moss_run("/bin/sh", "-c", "mkdir -p /mnt && /tests/xattr_basic /mnt/x /disk.img loop && "
+                    "echo @@image@@ && gzip -c /disk.img | base64", image=image)
+    with linux_with_files({"/disk.img": img}) as vm:
+        out, err, status = vm.run3(LINUX_EXT4)
+    report, _, encoded = moss.stdout.decode().partition("@@image@@\n")
+    assert moss.returncode == 0, moss.stderr
+    assert status == 0, err
+    assert "mount: 0\n" in out and "set user.a: 0\n" in out
+    assert report == out
+    out_img = tmp_path / "out.img"
+    out_img.write_bytes(gzip.decompress(base64.b64decode(encoded)))
+    fsck = subprocess.run(["e2fsck", "-fn", str(out_img)], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    ea = subprocess.run(["debugfs", "-R", "ea_list /keep", str(out_img)], capture_output=True, text=True)
+    assert "user.comment (4) = \"kept\"" in ea.stdout, ea.stdout + ea.stderr
+    assert "user.block (600)" in ea.stdout, report
+    ea = subprocess.run(["debugfs", "-R", "ea_list /file", str(out_img)], capture_output=True, text=True)
+    assert "security.s (6) = \"world!\"" in ea.stdout, ea.stdout + ea.stderr

@@ -32,6 +32,7 @@ from .groups import GroupTable, check_descriptors
 from .inode import EXT4_EXTENTS_FL, DiskInode, new_disk_inode
 from .node import Ext4Inode, encode_rdev
 from .orphan import OrphanList
+from .xattr_ops import NAMESPACES
 from .statfs import ext4_statfs, overhead_blocks
 from .superblock import (COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, EXT4_VALID_FS, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE,
                          INCOMPAT_READ, INCOMPAT_RECOVER, INCOMPAT_WRITE, RO_COMPAT_DIR_NLINK, RO_COMPAT_HUGE_FILE,
@@ -45,6 +46,7 @@ DEFAULT_EXTRA_ISIZE = 32
 
 class Ext4Superblock(Superblock):
     fstype = "ext4"
+    xattr_namespaces: tuple[bytes, ...] = NAMESPACES
 
     def __init__(self, blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool, devnum: Optional[int]):
         super().__init__(dev=devnum, read_only=read_only)

@@ -18,6 +18,7 @@ from ...vfs import Inode
 from .blockmap import build_blockmap, read_blockmap
 from .extents import build_extents, read_extents
 from .inode import EXT4_EXTENTS_FL, EXT4_INLINE_DATA_FL, DiskInode
+from . import xattr_ops
 from .runs import Runs
 from .xattr import drop_xattr_block_ref, read_inline
 
@@ -88,6 +89,16 @@ class Ext4Inode(Inode):
         d.i_links_count = self.nlink
         d.atime_ns, d.mtime_ns, d.ctime_ns = self.atime_ns, self.mtime_ns, self.ctime_ns
         self.fs.write_inode(self.ino, d)
+
+    # -- extended attributes (xattr_ops.py)
+    def xattr_get(self, name: bytes) -> bytes:
+        return xattr_ops.xattr_get(self, name)
+
+    def xattr_set(self, name: bytes, value: Optional[bytes], flags: int) -> None:
+        xattr_ops.xattr_set(self, name, value, flags)
+
+    def xattr_list(self) -> list[bytes]:
+        return xattr_ops.xattr_list(self)
 
     # -- block mapping
     @property

@@ -1,5 +1,7 @@
-"""Extended-attribute storage: inline data (INCOMPAT_INLINE_DATA, EXT4_INLINE_DATA_FL; read
-only: files and directories), and the reference count of external xattr blocks.
+"""Extended-attribute storage: the on-disk encoding of entries in the inode body and in an
+external xattr block (hashes as e2fsck checks them), inline data (INCOMPAT_INLINE_DATA,
+EXT4_INLINE_DATA_FL; read only: files and directories), and the reference count of
+external xattr blocks. xattr_ops.py puts the attributes of a file there.
 
 A small file's bytes live in the inode itself: the first 60 in i_block, the rest in
 the value of the in-inode extended attribute "system.data" (name index 7). In-inode
@@ -9,6 +11,7 @@ xattrs start at 128 + i_extra_isize with the magic 0xEA020000, followed by entri
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple, Optional
 
 from .crc32c import crc32c
 from .dir import FT_DIR, Dirent, entries
@@ -17,22 +20,129 @@ from .inode import EXT4_GOOD_OLD_INODE_SIZE, DiskInode
 XATTR_MAGIC = 0xEA020000
 XATTR_ENTRY = struct.Struct("<BBHIII")    # e_name_len, e_name_index, e_value_offs, e_value_inum, e_value_size, e_hash
 EXT4_XATTR_INDEX_SYSTEM = 7
+XATTR_HEADER_SIZE = 32      # struct ext4_xattr_header: magic, refcount, blocks, hash, checksum, reserved
+NAME_HASH_SHIFT = 5
+VALUE_HASH_SHIFT = 16
+BLOCK_HASH_SHIFT = 16
+
+
+class XEntry(NamedTuple):
+    """One stored attribute: the name index (its namespace), the name after the prefix, the value."""
+    name_index: int
+    name: bytes
+    value: bytes
+
+
+def _pad(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def entry_len(e: XEntry) -> int:
+    """EXT4_XATTR_LEN + EXT4_XATTR_SIZE: the room an entry and its value take."""
+    return _pad(XATTR_ENTRY.size + len(e.name)) + _pad(len(e.value))
+
+
+def parse_entries(buf: bytes | bytearray, off: int, end: int, value_base: int) -> list[XEntry]:
+    """The entries from `off` to the 4-byte zero that ends them; values at value_base + e_value_offs."""
+    out = []
+    while off + XATTR_ENTRY.size <= end and struct.unpack_from("<I", buf, off)[0]:
+        name_len, index, value_offs, _inum, value_size, _hash = XATTR_ENTRY.unpack_from(buf, off)
+        name = bytes(buf[off + XATTR_ENTRY.size:off + XATTR_ENTRY.size + name_len])
+        out.append(XEntry(index, name, bytes(buf[value_base + value_offs:value_base + value_offs + value_size])))
+        off += _pad(name_len + XATTR_ENTRY.size)
+    return out
+
+
+def ibody_entries(disk: DiskInode) -> list[XEntry]:
+    """The in-inode extended attributes, in their stored order."""
+    raw = disk.raw
+    start = EXT4_GOOD_OLD_INODE_SIZE + disk.i_extra_isize
+    if start + 4 > len(raw) or struct.unpack_from("<I", raw, start)[0] != XATTR_MAGIC:
+        return []
+    return parse_entries(raw, start + 4, len(raw), start + 4)
 
 
 def ibody_xattrs(disk: DiskInode) -> dict[tuple[int, bytes], bytes]:
     """The in-inode extended attributes: {(name index, name): value}."""
+    return {(e.name_index, e.name): e.value for e in ibody_entries(disk)}
+
+
+def entry_hash(e: XEntry) -> int:
+    """ext4_xattr_hash_entry: the name's bytes, then the value as little-endian words (zero padded)."""
+    h = 0
+    for c in e.name:
+        h = ((h << NAME_HASH_SHIFT) ^ (h >> (32 - NAME_HASH_SHIFT)) ^ c) & 0xFFFFFFFF
+    padded = e.value + bytes(_pad(len(e.value)) - len(e.value))
+    for (w,) in struct.iter_unpack("<I", padded):
+        h = ((h << VALUE_HASH_SHIFT) ^ (h >> (32 - VALUE_HASH_SHIFT)) ^ w) & 0xFFFFFFFF
+    return h
+
+
+def block_hash(entries: list[XEntry]) -> int:
+    """ext4_xattr_rehash: the entries' hashes folded into h_hash (0 if any entry's hash is 0)."""
+    h = 0
+    for e in entries:
+        eh = entry_hash(e)
+        if eh == 0:
+            return 0
+        h = ((h << BLOCK_HASH_SHIFT) ^ (h >> (32 - BLOCK_HASH_SHIFT)) ^ eh) & 0xFFFFFFFF
+    return h
+
+
+def pack_entries(buf: bytearray, entries: list[XEntry], off: int, end: int, value_base: int,
+                 hashed: bool) -> bool:
+    """Write the entries from `off` on and their values down from `end` (e_value_offs relative
+    to value_base), then the 4-byte terminator. False, leaving buf alone, if they do not fit.
+    Linux hashes the entries of a block only; in the inode body e_hash stays 0 (e2fsck allows it)."""
+    if sum(entry_len(e) for e in entries) + 4 > end - off:
+        return False
+    buf[off:end] = bytes(end - off)
+    top = end
+    for e in entries:
+        value_offs = 0
+        if e.value:
+            top -= _pad(len(e.value))
+            buf[top:top + len(e.value)] = e.value
+            value_offs = top - value_base
+        XATTR_ENTRY.pack_into(buf, off, len(e.name), e.name_index, value_offs, 0, len(e.value), entry_hash(e) if hashed else 0)
+        buf[off + XATTR_ENTRY.size:off + XATTR_ENTRY.size + len(e.name)] = e.name
+        off += _pad(XATTR_ENTRY.size + len(e.name))
+    return True
+
+
+def store_ibody(disk: DiskInode, entries: list[XEntry]) -> bool:
+    """Rewrite the in-inode area with `entries` (none: no magic, as ext4_xattr_ibody_set leaves
+    it); False if they do not fit."""
     raw = disk.raw
     start = EXT4_GOOD_OLD_INODE_SIZE + disk.i_extra_isize
-    if start + 4 > len(raw) or struct.unpack_from("<I", raw, start)[0] != XATTR_MAGIC:
-        return {}
-    first = start + 4
-    off, out = first, {}
-    while off + XATTR_ENTRY.size <= len(raw) and struct.unpack_from("<I", raw, off)[0]:
-        name_len, index, value_offs, _inum, value_size, _hash = XATTR_ENTRY.unpack_from(raw, off)
-        name = bytes(raw[off + XATTR_ENTRY.size:off + XATTR_ENTRY.size + name_len])
-        out[(index, name)] = bytes(raw[first + value_offs:first + value_offs + value_size])
-        off += (name_len + XATTR_ENTRY.size + 3) & ~3
-    return out
+    if start + 8 > len(raw):
+        return not entries
+    if not pack_entries(raw, entries, start + 4, len(raw), start + 4, hashed=False):
+        return False
+    struct.pack_into("<I", raw, start, XATTR_MAGIC if entries else 0)
+    return True
+
+
+def block_sort_key(e: XEntry) -> tuple[int, int, bytes]:
+    """Entries of an xattr block are sorted by index, name length, name (xattr_find_entry)."""
+    return e.name_index, len(e.name), e.name
+
+
+def block_entries(block: bytes | bytearray) -> list[XEntry]:
+    """The entries of an external xattr block ([] if it is not one)."""
+    if struct.unpack_from("<I", block, 0)[0] != XATTR_MAGIC:
+        return []
+    return parse_entries(block, XATTR_HEADER_SIZE, len(block), 0)
+
+
+def encode_block(entries: list[XEntry], block_size: int, refcount: int = 1) -> Optional[bytearray]:
+    """A whole xattr block (struct ext4_xattr_header, then the entries, values at the end);
+    h_checksum is left 0 for the caller (it depends on the block number). None if too big."""
+    buf = bytearray(block_size)
+    if not pack_entries(buf, entries, XATTR_HEADER_SIZE, block_size, 0, hashed=True):
+        return None
+    struct.pack_into("<IIII", buf, 0, XATTR_MAGIC, refcount, 1, block_hash(entries))
+    return buf
 
 
 def _system_data(disk: DiskInode) -> bytes:

@@ -1,0 +1,118 @@
+"""ext4 extended attributes: the entry hash, the block hash and checksum as e2fsprogs computes
+them, in-inode and block storage written by moss-py and read back by debugfs (and the other
+way round), shared blocks, and e2fsck finding every image clean."""
+import errno
+import stat as S
+import struct
+
+import pytest
+
+from moss_host.errors import Errno
+from moss_host.fs.drivers.ext4.xattr import (XATTR_BLOCK_CHECKSUM, XATTR_HEADER_SIZE, XEntry, block_entries,
+                                             block_hash, encode_block, entry_hash, ibody_entries,
+                                             xattr_block_checksum)
+from moss_host.fs.vfs import vfs_create
+from moss_host.fs.xattr import XATTR_CREATE, XATTR_REPLACE
+
+from .test_ext4_support import at, debugfs, debugfs_write, make_tree, mkfs, mount, unmount_and_check, vfs
+
+
+def test_entry_hash_folds_the_name_then_the_value_words():
+    # ext4_xattr_hash_entry by hand: name bytes with a 5-bit rotate, value words with 16.
+    h = 0
+    for c in b"ab":
+        h = ((h << 5) ^ (h >> 27) ^ c) & 0xFFFFFFFF
+    w = struct.unpack("<I", b"xyz\0")[0]
+    h = ((h << 16) ^ (h >> 16) ^ w) & 0xFFFFFFFF
+    assert entry_hash(XEntry(1, b"ab", b"xyz")) == h
+    assert entry_hash(XEntry(1, b"", b"")) == 0
+
+
+def test_block_encoding_round_trips_with_its_header_and_hash():
+    entries = [XEntry(1, b"a", b"1"), XEntry(6, b"selinux", b"ctx" * 10)]
+    buf = encode_block(entries, 1024)
+    assert buf is not None
+    magic, refs, blocks, h = struct.unpack_from("<IIII", buf, 0)
+    assert (magic, refs, blocks) == (0xEA020000, 1, 1)
+    assert h == block_hash(entries) != 0
+    assert block_entries(buf) == entries
+    assert encode_block([XEntry(1, b"big", bytes(1024 - XATTR_HEADER_SIZE))], 1024) is None
+
+
+@pytest.fixture(params=["256", "128"])
+def image(request, tmp_path):
+    src = make_tree(tmp_path / "src", {"f": b"data\n"})
+    return mkfs(tmp_path / "img", src, "8M", "ext4", "-b", "4096", "-I", request.param)
+
+
+def _new(ctx, name: bytes):
+    return vfs_create(at(ctx, b"/"), name, S.S_IFREG | 0o644, None).inode
+
+
+def test_attributes_written_by_moss_read_back_by_debugfs_and_fsck_is_clean(image):
+    fs = mount(image)
+    ctx = vfs(fs)
+    f = _new(ctx, b"x")
+    assert f.xattr_list() == []
+    f.xattr_set(b"user.small", b"tiny", 0)
+    f.xattr_set(b"security.empty", b"", 0)
+    f.xattr_set(b"trusted.big", bytes(range(256)) * 8, 0)      # 2 KiB: only a block holds it
+    assert f.xattr_get(b"user.small") == b"tiny"
+    assert f.xattr_get(b"trusted.big") == bytes(range(256)) * 8
+    assert set(f.xattr_list()) == {b"user.small", b"security.empty", b"trusted.big"}
+    with pytest.raises(Errno) as e:
+        f.xattr_set(b"user.small", b"again", XATTR_CREATE)
+    assert e.value.code == errno.EEXIST
+    with pytest.raises(Errno) as e:
+        f.xattr_set(b"user.none", b"x", XATTR_REPLACE)
+    assert e.value.code == errno.ENODATA
+    with pytest.raises(Errno) as e:
+        f.xattr_set(b"user.huge", bytes(5000), 0)
+    assert e.value.code == errno.ENOSPC
+    assert f.disk.file_acl and f.getattr().st_blocks == 8
+    if len(f.disk.raw) > 128:
+        assert [e.name for e in ibody_entries(f.disk)] == [b"small", b"empty"]
+    unmount_and_check(fs, image)
+    out = debugfs(image, "ea_list /x")
+    assert 'user.small (4) = "tiny"' in out
+    assert "trusted.big (2048)" in out
+    assert "security.empty (0)" in out
+
+
+def test_removing_every_attribute_frees_the_block(image):
+    fs = mount(image)
+    f = _new(vfs(fs), b"y")
+    f.xattr_set(b"user.v", bytes(3000), 0)
+    blk = f.disk.file_acl
+    assert blk
+    f.xattr_set(b"user.v", None, XATTR_REPLACE)
+    assert f.disk.file_acl == 0 and f.getattr().st_blocks == 0
+    assert f.xattr_list() == []
+    unmount_and_check(fs, image)
+
+
+def test_attributes_debugfs_wrote_are_read_and_a_shared_block_is_copied_before_a_change(tmp_path):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"a": b"a", "b": b"b"}), "8M", "ext4",
+               "-b", "1024", "-I", "128")
+    debugfs_write(img, "ea_set /a user.one first", "ea_set /a security.two second")
+    fs = mount(img)
+    ctx = vfs(fs)
+    a, b = at(ctx, b"/a").inode, at(ctx, b"/b").inode
+    assert a.xattr_get(b"user.one") == b"first"
+    assert a.xattr_list() == [b"user.one", b"security.two"]
+    # Share a's block with b, as Linux's mbcache does for identical attribute sets.
+    blk = a.disk.file_acl
+    buf = fs.blockdev.block(blk)
+    struct.pack_into("<I", buf, 4, 2)
+    struct.pack_into("<I", buf, XATTR_BLOCK_CHECKSUM, xattr_block_checksum(fs.sbd.csum_seed, blk, bytes(buf)))
+    fs.blockdev.mark_dirty(blk)
+    b.disk.i_file_acl_lo = blk
+    b.disk.set_blocks_512(b.disk.blocks_512(1024) + 2, 1024)
+    b.save()
+    b.xattr_set(b"user.one", b"changed", XATTR_REPLACE)
+    assert b.disk.file_acl != blk
+    assert a.xattr_get(b"user.one") == b"first" and b.xattr_get(b"user.one") == b"changed"
+    assert struct.unpack_from("<I", fs.blockdev.block(blk), 4)[0] == 1
+    unmount_and_check(fs, img)
+    assert 'user.one (7) = "changed"' in debugfs(img, "ea_list /b")
+    assert 'user.one (5) = "first"' in debugfs(img, "ea_list /a")
