@@ -105,6 +105,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
+        nice=parent.nice, personality=parent.personality,
     )
     child.context = _child_context(parent, flags, newsp, tls)
     if flags & CLONE_VFORK:

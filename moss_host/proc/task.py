@@ -58,6 +58,8 @@ class Task:
     pdeath_signal: int = 0        # prctl(PR_SET_PDEATHSIG): sent when the parent exits
     dumpable: int = 1             # prctl(PR_SET_DUMPABLE)
     no_new_privs: bool = False    # prctl(PR_SET_NO_NEW_PRIVS)
+    nice: int = 0                 # setpriority(2): -20..19, per thread, inherited at clone
+    personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec
     tracer: Optional[Task] = None     # ptrace (not yet, issue 14): /proc's TracerPid
 
     # Signals (proc/signals.py)

@@ -1,15 +1,17 @@
-"""System information and per-process limits: uname, sethostname, sysinfo, getrandom, prlimit64."""
+"""System information and per-process settings: uname, sethostname, sysinfo, getrandom, prlimit64,
+the nice value (getpriority/setpriority), personality, and the kernel log (syslog)."""
 from __future__ import annotations
 
 import os
 import struct
 
 from moss_host.cred import capable
-from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
+from moss_host.addr import USER_VA_END
+from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_STACK
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
-from .args import Hex, Int, Ptr, Size, UInt
+from .args import Hex, Int, Ptr, Size, UInt, c_int
 from .table import syscall
 
 SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")     # struct sysinfo on a 64-bit kernel: 112 bytes
@@ -93,3 +95,151 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
             task.mm.set_stack_limit(soft)       # how far a fault may grow the stack from now on
     return 0
 
+
+
+# -- nice values (kernel/sys.c) -----------------------------------------------------------------
+
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+MIN_NICE, MAX_NICE = -20, 19
+RLIMIT_NICE = 13
+
+
+def _prio_tasks(task, which: int, who: int) -> list:
+    """The threads `which`/`who` names (EINVAL for an unknown which); none: ESRCH for the caller."""
+    if not PRIO_PROCESS <= which <= PRIO_USER:
+        raise Errno(EINVAL)
+    pids = task.kernel.pids
+    if which == PRIO_PROCESS:
+        t = pids.get(who) if who else task
+        return [t] if t is not None else []
+    if which == PRIO_PGRP:
+        return pids.group(who if who else task.pgid)
+    uid = who if who else task.creds.uid
+    return [t for t in pids.live() if t.creds.uid == uid]
+
+
+@syscall("getpriority")
+async def getpriority(task, which: "Int", who: "Int") -> int:
+    """The highest priority among the named threads, as 20 - nice (1..40: never negative)."""
+    targets = _prio_tasks(task, c_int(which), c_int(who))
+    if not targets:
+        raise Errno(ESRCH)
+    return max(20 - t.nice for t in targets)
+
+
+@syscall("setpriority")
+async def setpriority(task, which: "Int", who: "Int", niceval: "Int") -> int:
+    """Set the nice value (clamped to -20..19) of the named threads. Per thread as set_one_prio:
+    EPERM for another user's, EACCES to lower one's nice below RLIMIT_NICE's floor without
+    CAP_SYS_NICE; the call reports the last thread's error, ESRCH if none was named."""
+    targets = _prio_tasks(task, c_int(which), c_int(who))
+    nice = min(max(c_int(niceval), MIN_NICE), MAX_NICE)
+    error = ESRCH
+    for t in targets:
+        error = _set_one_prio(task, t, nice, error)
+    if error:
+        raise Errno(error)
+    return 0
+
+
+def _set_one_prio(task, t, nice: int, error: int) -> int:
+    creds = task.creds
+    if t.creds.uid not in (creds.euid, creds.uid) and not capable(creds):     # CAP_SYS_NICE
+        return EPERM
+    if nice < t.nice and 20 - nice > t.rlimits[RLIMIT_NICE][0] and not capable(creds):
+        return EACCES
+    t.nice = nice
+    return 0 if error == ESRCH else error
+
+
+# -- personality --------------------------------------------------------------------------------
+
+PERSONALITY_QUERY = 0xFFFF_FFFF
+
+
+@syscall("personality")
+async def personality(task, persona: "UInt") -> int:
+    """Return the execution domain and flags, and set them unless asked 0xffffffff. Only
+    PER_LINUX exists here; flags such as ADDR_NO_RANDOMIZE are kept (and inherited) as given,
+    and there is no address randomization for them to turn off."""
+    old = task.personality
+    persona &= 0xFFFF_FFFF
+    if persona != PERSONALITY_QUERY:
+        task.personality = persona
+    return old
+
+
+# -- the kernel log (kernel/printk/printk.c do_syslog) -----------------------------------------
+
+(SYSLOG_ACTION_CLOSE, SYSLOG_ACTION_OPEN, SYSLOG_ACTION_READ, SYSLOG_ACTION_READ_ALL, SYSLOG_ACTION_READ_CLEAR,
+ SYSLOG_ACTION_CLEAR, SYSLOG_ACTION_CONSOLE_OFF, SYSLOG_ACTION_CONSOLE_ON, SYSLOG_ACTION_CONSOLE_LEVEL,
+ SYSLOG_ACTION_SIZE_UNREAD, SYSLOG_ACTION_SIZE_BUFFER) = range(11)
+LOG_BUF_LEN = 1 << 17           # CONFIG_LOG_BUF_SHIFT=17, as Debian's arm64 kernel
+DMESG_RESTRICT = False          # kernel.dmesg_restrict as upstream's default (Debian's kernel sets 1)
+
+
+class KernelLog:
+    """The kernel's message buffer as syslog(2) shows it: "<level>[seconds] text" records. It
+    holds the banner; read_all copies the newest bytes that fit, as syslog_print_all does."""
+
+    def __init__(self) -> None:
+        banner = (f"Linux version {UTSNAME['release'].decode()} {UTSNAME['version'].decode()}")
+        self.records: list[bytes] = [f"<5>[    0.000000] {banner}\n".encode(),
+                                     b"<6>[    0.000000] Machine model: linux,dummy-virt\n",
+                                     b"<6>[    0.000000] Run /init as init process\n"]
+        self.cleared = 0            # records before this index were cleared (SYSLOG_ACTION_CLEAR)
+        self.console_level = 7
+
+    def read_all(self, n: int, clear: bool) -> bytes:
+        out = b""
+        for rec in reversed(self.records[self.cleared:]):
+            if len(out) + len(rec) > n:
+                break
+            out = rec + out
+        if clear:
+            self.clear()
+        return out
+
+    def clear(self) -> None:
+        self.cleared = len(self.records)
+
+
+KLOG = KernelLog()
+
+
+def _syslog_restricted(action: int) -> bool:
+    return DMESG_RESTRICT or action not in (SYSLOG_ACTION_READ_ALL, SYSLOG_ACTION_SIZE_BUFFER)
+
+
+@syscall("syslog")
+async def syslog(task, action: "Int", buf: "Ptr", length: "Int") -> int:
+    """Read or control the kernel log; privileged actions need CAP_SYSLOG (EPERM first, then
+    the action's own checks)."""
+    action, length = c_int(action), c_int(length)
+    if _syslog_restricted(action) and not capable(task.creds):
+        raise Errno(EPERM)
+    if action in (SYSLOG_ACTION_CLOSE, SYSLOG_ACTION_OPEN, SYSLOG_ACTION_CONSOLE_OFF, SYSLOG_ACTION_CONSOLE_ON):
+        return 0
+    if action in (SYSLOG_ACTION_READ, SYSLOG_ACTION_READ_ALL, SYSLOG_ACTION_READ_CLEAR):
+        if not buf or length < 0:
+            raise Errno(EINVAL)
+        if not length:
+            return 0
+        if buf + length > USER_VA_END:
+            raise Errno(EFAULT)
+        data = KLOG.read_all(length, clear=action != SYSLOG_ACTION_READ_ALL)
+        task.mm.write(buf, data)
+        return len(data)
+    if action == SYSLOG_ACTION_CLEAR:
+        KLOG.clear()
+        return 0
+    if action == SYSLOG_ACTION_CONSOLE_LEVEL:
+        if not 1 <= length <= 8:
+            raise Errno(EINVAL)
+        KLOG.console_level = length
+        return 0
+    if action == SYSLOG_ACTION_SIZE_UNREAD:
+        return 0
+    if action == SYSLOG_ACTION_SIZE_BUFFER:
+        return LOG_BUF_LEN
+    raise Errno(EINVAL)

@@ -1,10 +1,15 @@
-"""Memory mapping: brk, mmap, munmap, mprotect, madvise."""
+"""Memory mapping: brk, mmap, munmap, mremap, mprotect, msync, and the advice calls (madvise, the
+mlock family, mincore, fadvise64)."""
 from __future__ import annotations
 
+import stat
+
 from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
-from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, Errno
+from moss_host.cred import capable
+from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, ESPIPE, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile
+from moss_host.mm import advice as advice_mod
 from moss_host.mm.backing import Backing, FileBacking
 from moss_host.mm.remap import mremap as remap
 from moss_host.mm.shmem import SharedAnon
@@ -15,9 +20,9 @@ from moss_host.mm.writeback import sync_files, write_back
 from .args import Fd, Hex, Int, Ptr, Size
 from .table import syscall
 
+RLIMIT_MEMLOCK = 8
 PROT_GROWSDOWN = 0x01000000
 PROT_GROWSUP = 0x02000000
-MADV_DONTNEED = 4
 
 
 @syscall("brk")
@@ -158,9 +163,74 @@ async def mprotect(task, addr: "Ptr", length: "Size", prot: "Hex") -> int:
 
 @syscall("madvise")
 async def madvise(task, addr: "Ptr", length: "Size", advice: "Int") -> int:
-    """Advice is optional except MADV_DONTNEED, which drops private pages (zero on next touch)."""
-    end = check_range(addr, length)
-    if advice == MADV_DONTNEED:
-        for va in task.mm.resident_in(addr, end):
-            task.mm.drop_page(va)
+    """Advice on a range: MADV_DONTNEED drops the pages (zero or the file's on next touch), the
+    rest is checked as Linux checks it and otherwise needs no action here (mm/advice.py)."""
+    advice_mod.madvise(task.mm, addr, length, advice)
     return 0
+
+
+def _memlock(task) -> tuple[int, bool]:
+    """RLIMIT_MEMLOCK (soft) and whether the caller has CAP_IPC_LOCK."""
+    return task.rlimits[RLIMIT_MEMLOCK][0], capable(task.creds)
+
+
+@syscall("mlock")
+async def mlock(task, addr: "Ptr", length: "Size") -> int:
+    advice_mod.mlock(task.mm, addr, length, 0, *_memlock(task))
+    return 0
+
+
+@syscall("mlock2")
+async def mlock2(task, addr: "Ptr", length: "Size", flags: "Hex") -> int:
+    advice_mod.mlock(task.mm, addr, length, flags & 0xFFFF_FFFF, *_memlock(task))
+    return 0
+
+
+@syscall("munlock")
+async def munlock(task, addr: "Ptr", length: "Size") -> int:
+    advice_mod.munlock(task.mm, addr, length)
+    return 0
+
+
+@syscall("mlockall")
+async def mlockall(task, flags: "Hex") -> int:
+    advice_mod.mlockall(task.mm, flags & 0xFFFF_FFFF, *_memlock(task))
+    return 0
+
+
+@syscall("munlockall")
+async def munlockall(task) -> int:
+    return 0
+
+
+@syscall("mincore")
+async def mincore(task, addr: "Ptr", length: "Size", vec: "Ptr") -> int:
+    """Which pages of a range are resident: one byte per page, bit 0 set if so."""
+    advice_mod.mincore(task.mm, addr, length, vec)
+    return 0
+
+
+POSIX_FADV_NOREUSE = 5
+
+
+@syscall("fadvise64")
+async def fadvise64(task, fd: "Fd", offset: "Int", length: "Int", advice: "Int") -> int:
+    """Access-pattern advice for a file: checked as generic_fadvise checks it (EBADF, ESPIPE for
+    a pipe or FIFO, EINVAL for a negative length or unknown advice); nothing to do beyond that."""
+    f = task.files.get(fd_arg(fd))
+    loc = f.location
+    if (stat.S_ISFIFO(loc.inode.mode) if loc is not None else f.pipe is not None):
+        raise Errno(ESPIPE)
+    if _s64(length) < 0 or not 0 <= _s32(advice) <= POSIX_FADV_NOREUSE:
+        raise Errno(EINVAL)
+    return 0
+
+
+def _s64(v: int) -> int:
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFF_FFFF
+    return v - (1 << 32) if v >> 31 else v

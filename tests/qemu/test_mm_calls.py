@@ -26,3 +26,12 @@ def test_mremap_shrinks_grows_and_moves_like_linux(linux_oracle):
     out = assert_same_as_linux(linux_oracle, "/tests/mm_remap")
     assert "grow by moving: moved 1, kept 1, tail zero 1, old gone 1" in out
     assert "dontunmap private: moved 1, kept 1, old mapped 1, old zero 1" in out
+
+
+@pytest.mark.differential
+@covers("madvise", "mlock", "mlock2", "munlock", "mlockall", "munlockall", "mincore", "fadvise64",
+        "getpriority", "setpriority", "personality", "syslog")
+def test_advice_locking_priority_personality_and_syslog_like_linux(linux_oracle):
+    out = assert_same_as_linux(linux_oracle, "/tests/mm_calls")
+    assert "after dontneed: resident 32, x 0 x" in out and "user lowering nice: EACCES" in out
+    assert "personality query again: 262144" in out and "fadvise pipe: ESPIPE" in out

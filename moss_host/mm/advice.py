@@ -1,0 +1,192 @@
+"""What a process tells the VM about its pages, and asks it: madvise, the mlock family and
+mincore, with Linux 6.1's checks in its order (mm/madvise.c, mm/mlock.c, mm/mincore.c).
+
+Known differences, all invisible to a program that only reads its memory back: no VMA is
+marked VM_LOCKED (mlock populates the range and is otherwise accepted; locked_vm stays 0, so
+RLIMIT_MEMLOCK is checked against each request alone), MADV_DONTFORK and MADV_WIPEONFORK are
+accepted without changing what fork copies, MADV_FREE keeps the pages (Linux may too, until
+memory is short), and mincore reports the pages resident in this address space, not the page
+cache's view of a file.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END
+from moss_host.errors import EACCES, EFAULT, EINVAL, ENOMEM, EPERM, Errno
+
+from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+
+if TYPE_CHECKING:
+    from .address_space import AddressSpace
+
+_U64 = (1 << 64) - 1
+
+(MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED) = range(5)
+MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK = 8, 9, 10, 11
+MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE = 12, 13, 14, 15
+MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK = 16, 17, 18, 19
+MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE = 20, 21, 22, 23
+MADV_DONTNEED_LOCKED, MADV_COLLAPSE = 24, 25
+# madvise_behavior_valid on Debian's arm64 config (KSM and THP built in, no memory-failure advice).
+MADV_VALID = frozenset(range(MADV_DONTNEED + 1)) | frozenset(range(MADV_FREE, MADV_COLLAPSE + 1))
+
+MLOCK_ONFAULT = 1
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+
+
+def _page_align(n: int) -> int:
+    return (n + PAGE_SIZE - 1) & PAGE_MASK & _U64
+
+
+# -- madvise ----------------------------------------------------------------------------------
+
+def madvise(mm: AddressSpace, start: int, len_in: int, advice: int) -> None:
+    if advice not in MADV_VALID:
+        raise Errno(EINVAL)
+    if start & (PAGE_SIZE - 1):
+        raise Errno(EINVAL)
+    length = _page_align(len_in)
+    if len_in and not length:               # rounded up from a small negative length
+        raise Errno(EINVAL)
+    end = start + length
+    if end > _U64:
+        raise Errno(EINVAL)
+    if end == start:
+        return
+    if advice in (MADV_POPULATE_READ, MADV_POPULATE_WRITE):
+        _populate(mm, start, end, advice == MADV_POPULATE_WRITE)
+        return
+    # madvise_walk_vmas: holes make it ENOMEM, but only after the VMAs are all advised.
+    unmapped = end > USER_VA_END or _hole(mm, start, min(end, USER_VA_END))
+    for vma in mm.vmas.overlapping(start, min(end, USER_VA_END)):
+        _advise(mm, vma, max(start, vma.start), min(end, vma.end), advice)
+    if unmapped:
+        raise Errno(ENOMEM)
+
+
+def _hole(mm: AddressSpace, start: int, end: int) -> bool:
+    return sum(min(v.end, end) - max(v.start, start) for v in mm.vmas.overlapping(start, end)) != end - start
+
+
+def _advise(mm: AddressSpace, vma: Vma, start: int, end: int, advice: int) -> None:
+    """madvise_vma_behavior for one VMA's part [start, end)."""
+    if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+        _drop(mm, start, end)               # refaults: zeros, or the file's or shared object's pages
+    elif advice == MADV_FREE:
+        if vma.backing is not None:         # anonymous private memory only
+            raise Errno(EINVAL)
+    elif advice == MADV_REMOVE:
+        if vma.backing is None:
+            raise Errno(EINVAL)
+        if not (vma.shared and vma.prot & PROT_WRITE):
+            raise Errno(EACCES)
+        _drop(mm, start, end)
+    elif advice == MADV_WIPEONFORK:
+        if vma.backing is not None or vma.shared:
+            raise Errno(EINVAL)
+    elif advice == MADV_COLLAPSE:           # no transparent huge pages to collapse into
+        raise Errno(EINVAL)
+
+
+def _drop(mm: AddressSpace, start: int, end: int) -> None:
+    for va in mm.resident_in(start, end):
+        mm.drop_page(va)
+
+
+def _populate(mm: AddressSpace, start: int, end: int, write: bool) -> None:
+    """MADV_POPULATE_READ/WRITE: fault every page in; a hole is ENOMEM at once, a VMA that does
+    not allow the access EINVAL."""
+    addr = start
+    while addr < end:
+        vma = mm.vmas.find(addr)
+        if vma is None:
+            raise Errno(ENOMEM)
+        if not vma.prot & (PROT_WRITE if write else PROT_READ):
+            raise Errno(EINVAL)
+        stop = min(end, vma.end)
+        _fault_in(mm, addr, stop, write)
+        addr = stop
+
+
+def _fault_in(mm: AddressSpace, start: int, end: int, write: bool) -> None:
+    for va in range(start, end, PAGE_SIZE):
+        if va not in mm.resident or (write and va not in mm.writable):
+            mm.fault(va, write, False)
+
+
+# -- mlock ------------------------------------------------------------------------------------
+
+def mlock(mm: AddressSpace, start: int, length: int, flags: int, memlock_limit: int, privileged: bool) -> None:
+    """mlock2 (mlock is flags 0): EPERM without a RLIMIT_MEMLOCK and CAP_IPC_LOCK, ENOMEM over
+    the limit or over a hole; the range is populated unless MLOCK_ONFAULT."""
+    if flags & ~MLOCK_ONFAULT:
+        raise Errno(EINVAL)
+    if not memlock_limit and not privileged:
+        raise Errno(EPERM)
+    length = _page_align(length + (start & (PAGE_SIZE - 1)))
+    start &= PAGE_MASK
+    if length // PAGE_SIZE > memlock_limit // PAGE_SIZE and not privileged:
+        raise Errno(ENOMEM)
+    _check_lock_range(mm, start, length)
+    if not flags & MLOCK_ONFAULT:
+        _populate_locked(mm, start, start + length)
+
+
+def munlock(mm: AddressSpace, start: int, length: int) -> None:
+    length = _page_align(length + (start & (PAGE_SIZE - 1)))
+    _check_lock_range(mm, start & PAGE_MASK, length)
+
+
+def _check_lock_range(mm: AddressSpace, start: int, length: int) -> None:
+    """apply_vma_lock_flags' checks: EINVAL if the range wraps, ENOMEM if part is unmapped."""
+    end = start + length
+    if end > _U64:
+        raise Errno(EINVAL)
+    if end != start and (end > USER_VA_END or _hole(mm, start, end)):
+        raise Errno(ENOMEM)
+
+
+def _populate_locked(mm: AddressSpace, start: int, end: int) -> None:
+    """__mm_populate: fault in the accessible VMAs' pages (writable private ones for writing,
+    as FOLL_WRITE breaks copy-on-write there)."""
+    for vma in mm.vmas.overlapping(start, end):
+        if vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+            write = bool(vma.prot & PROT_WRITE) and not vma.shared
+            _fault_in(mm, max(start, vma.start), min(end, vma.end), write)
+
+
+def mlockall(mm: AddressSpace, flags: int, memlock_limit: int, privileged: bool) -> None:
+    if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
+        raise Errno(EINVAL)
+    if not memlock_limit and not privileged:
+        raise Errno(EPERM)
+    if flags & MCL_CURRENT:
+        total = sum(v.length for v in mm.vmas)
+        if total > memlock_limit and not privileged:
+            raise Errno(ENOMEM)
+        if not flags & MCL_ONFAULT:
+            _populate_locked(mm, 0, USER_VA_END)
+
+
+# -- mincore ----------------------------------------------------------------------------------
+
+def mincore(mm: AddressSpace, start: int, length: int, vec: int) -> None:
+    """Write one byte per page of [start, start + length) to vec: 1 if resident here."""
+    if start & (PAGE_SIZE - 1):
+        raise Errno(EINVAL)
+    if start + length > USER_VA_END:
+        raise Errno(ENOMEM)
+    pages = (length + PAGE_SIZE - 1) // PAGE_SIZE
+    if vec + pages > USER_VA_END:
+        raise Errno(EFAULT)
+    while pages:
+        vma = mm.vmas.find(start)
+        if vma is None:
+            raise Errno(ENOMEM)
+        end = min(vma.end, start + pages * PAGE_SIZE)
+        n = (end - start) // PAGE_SIZE
+        mm.write(vec, bytes(1 if start + i * PAGE_SIZE in mm.resident else 0 for i in range(n)))
+        vec += n
+        pages -= n
+        start = end
