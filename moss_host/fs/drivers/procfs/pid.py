@@ -127,7 +127,7 @@ def stat_text(pids: PidTable, task: Task) -> bytes:
         0,                                                          # flags (PF_*)
         task.min_flt, 0, 0, 0,                                      # minflt; cminflt, majflt, cmajflt: not counted
         ticks(task.utime_ns), ticks(task.stime_ns), ticks(task.cutime_ns), ticks(task.cstime_ns),
-        20, 0,                                                      # priority, nice
+        20 + task.nice, task.nice,                                  # priority, nice
         len(pids.threads_of(task)), 0,                              # num_threads, itrealvalue
         start_ticks(task), mem.vm, mem.rss, RLIM_INFINITY,
         *code, start_stack,                                         # startcode, endcode, startstack
