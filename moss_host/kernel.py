@@ -28,6 +28,7 @@ from moss_host.mm.memory import Memory
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
 from moss_host.proc.cpu import Cpu
+from moss_host.proc.futex import FutexTable
 from moss_host.proc.jobctl import ProcessJobControl
 from moss_host.proc.pidtable import PidTable
 from moss_host.proc.task import State, Task, ThreadGroup
@@ -67,6 +68,7 @@ class Kernel:
         self.tracer: Optional[Tracer] = Tracer() if config.trace else None
         self.pids = PidTable()
         self.sched = Scheduler()
+        self.futexes = FutexTable()                 # threads asleep in futex(2)
         self.jobs = ProcessJobControl(self.pids, self.current_task)     # what ttys ask of processes
         self.machine: Optional[Machine] = None
         self.mem: Optional[Memory] = None           # the guest's RAM, once the machine runs

@@ -92,7 +92,7 @@ class Cpu:
         try:
             handle_trap(self, task, reason)
         except TaskExit as e:
-            lifecycle.exit_task(task, e.status)
+            lifecycle.exit_task(task, e.status, e.whole_group)
         self.schedule()
         task.stime_ns += time.monotonic_ns() - entered
 
@@ -128,7 +128,7 @@ class Cpu:
                 if task is None:
                     return                          # idle: the guest sleeps in WFI
                 self.switch_in(task)
-            if (task.sigpending & ~task.blocked or task.restart is not None) and not self._deliver(task):
+            if ((task.sigpending | task.group.shared_pending) & ~task.blocked or task.restart is not None) and not self._deliver(task):
                 continue                            # it stopped or died: choose again
             self.reply(task)
             return
@@ -138,7 +138,7 @@ class Cpu:
         try:
             signals.deliver_pending(task)
         except TaskExit as e:
-            lifecycle.exit_task(task, e.status)
+            lifecycle.exit_task(task, e.status, e.whole_group)
             return False
         return task.state is State.RUNNABLE
 

@@ -1,11 +1,15 @@
-"""Process lifetime: clone (fork, vfork), exit and zombies, reparenting, and wait.
+"""Process lifetime: clone (fork, vfork, threads), exit and zombies, reparenting, and wait.
 
-A process is one Task here (threads, CLONE_THREAD, are not supported yet). The rules
-are Linux's kernel/fork.c and kernel/exit.c:
+A process is a ThreadGroup of Tasks (threads). The rules are Linux's kernel/fork.c and
+kernel/exit.c:
 
 - fork copies the address space copy-on-write, the descriptor table, the filesystem
   context and the signal dispositions; the child returns 0 from the same syscall.
 - vfork shares the address space and the parent sleeps until the child execs or exits.
+- CLONE_THREAD adds a thread to the caller's group: it shares everything the group holds
+  and is never a child of anyone; exit ends it alone, exit_group (and a fatal signal)
+  every thread of the group. The group leader stays a zombie until the last thread is
+  gone; then the process reports once to its parent, with the group's exit status.
 - An exiting task frees its memory and descriptors at once and stays a zombie, holding
   only its exit status, until its parent reaps it with wait; its children go to init.
 - The parent learns of the exit by its exit signal (SIGCHLD) and by waking in wait,
@@ -53,16 +57,17 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_IO = 0x80000000
+CLONE_CLEAR_SIGHAND = 0x100000000  # clone3 only
 
 SA_NOCLDWAIT = 0x00000002          # a SIGCHLD action flag: children are reaped at once
 
 NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER \
     | CLONE_NEWPID | CLONE_NEWNET
-# What this kernel does with each flag it accepts: everything fork, vfork and
-# posix_spawn ask for. Threads and namespaces are refused with EINVAL.
+# What this kernel does with each flag it accepts: everything fork, vfork, posix_spawn
+# and pthread_create ask for. Namespaces are refused with EINVAL.
 SUPPORTED = CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT | CLONE_SETTLS \
     | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM | CLONE_DETACHED \
-    | CLONE_UNTRACED | CLONE_IO | CLONE_SIGHAND | CLONE_PTRACE
+    | CLONE_UNTRACED | CLONE_IO | CLONE_SIGHAND | CLONE_PTRACE | CLONE_THREAD | CLONE_CLEAR_SIGHAND
 
 
 # -- creating ------------------------------------------------------------------------------------
@@ -75,8 +80,10 @@ def check_clone_flags(flags: int) -> None:
         raise Errno(EINVAL)
     if flags & CLONE_SIGHAND and not flags & CLONE_VM:
         raise Errno(EINVAL)
+    if flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND:
+        raise Errno(EINVAL)
     if flags & ~SUPPORTED:
-        raise Errno(EINVAL, f"clone flags {flags & ~SUPPORTED:#x} not supported (threads, namespaces)")
+        raise Errno(EINVAL, f"clone flags {flags & ~SUPPORTED:#x} not supported (namespaces)")
 
 
 def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tls: int = 0,
@@ -94,13 +101,12 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         raise
     pid = kernel.pids.alloc()
     real_parent = parent.parent if flags & CLONE_PARENT and parent.parent is not None else parent
-    group = ThreadGroup(pid, parent=real_parent, pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
-                        sighand=_sighand_for_child(parent, flags), rlimits=list(parent.rlimits))
+    group = parent.group if flags & CLONE_THREAD else _group_for_child(parent, pid, real_parent, flags)
     child = Task(
         tid=pid, group=group, mm=mm, fs=parent.fs if flags & CLONE_FS else parent.fs.copy(), files=files,
         creds=replace(parent.creds), comm=parent.comm, exe=parent.exe,
         kernel=kernel, image_bias=parent.image_bias, start_time=kernel.sched.uptime(),
-        exit_signal=flags & CSIGNAL, blocked=parent.blocked,
+        exit_signal=-1 if flags & CLONE_THREAD else flags & CSIGNAL, blocked=parent.blocked,
         # A child with its own stack keeps no alternate signal stack (Linux: CLONE_VM without VFORK).
         altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
@@ -114,10 +120,20 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         parent.mm.write(parent_tid, pid.to_bytes(4, "little"))
     if flags & CLONE_CHILD_SETTID:
         child.mm.write(child_tid, pid.to_bytes(4, "little"))
-    real_parent.group.children.append(child)
+    if not flags & CLONE_THREAD:
+        real_parent.group.children.append(child)
     kernel.pids.add(child)
     kernel.sched.enqueue(child)
     return child
+
+
+def _group_for_child(parent: Task, pid: int, real_parent: Task, flags: int) -> ThreadGroup:
+    """A new process: its own thread group, with what fork copies from the caller's."""
+    sighand = _sighand_for_child(parent, flags)
+    if sighand is not None and flags & CLONE_CLEAR_SIGHAND:
+        sighand.reset_for_exec()
+    return ThreadGroup(pid, parent=real_parent, pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
+                       sighand=sighand, rlimits=list(parent.rlimits))
 
 
 def _share_files(files):
@@ -173,8 +189,47 @@ def release_vfork_parent(task: Task) -> None:
 
 # -- ending --------------------------------------------------------------------------------------
 
-def exit_task(task: Task, status: int) -> None:
-    """do_exit: free what the task holds, hand its children to init, tell its parent."""
+def exit_task(task: Task, status: int, whole_group: bool = True) -> None:
+    """do_exit, for the group (exit_group, a fatal signal) or one thread (exit).
+
+    The group's other threads end at once with the group's status (zap_other_threads).
+    """
+    group = task.group
+    if whole_group and not group.exiting:
+        group.exiting = True
+        group.exit_code = status
+        for other in list(group.threads):
+            if other is not task:
+                _exit_thread(other, status)
+    _exit_thread(task, status)
+
+
+def de_thread(task: Task) -> None:
+    """execve in a threaded process: every other thread ends, and a thread that is not
+    the leader takes the leader's place and pid (Linux's de_thread)."""
+    group = task.group
+    for other in list(group.threads):
+        if other is not task:
+            _exit_thread(other, signals.killed_status(signals.SIGKILL))
+    leader = group.leader
+    if leader is None or leader is task:
+        return
+    pids = task.kernel.pids
+    pids.remove(task)
+    pids.remove(leader)
+    task.tid = group.tgid
+    task.exit_signal = leader.exit_signal
+    task.start_time = leader.start_time
+    group.leader = task
+    pids.add(task)
+    parent = group.parent
+    if parent is not None and leader in parent.group.children:
+        children = parent.group.children
+        children[children.index(leader)] = task
+
+
+def _exit_thread(task: Task, status: int) -> None:
+    """One thread ends: free what it holds; the last one ends the process."""
     if task.state is State.ZOMBIE:
         return
     kernel = task.kernel
@@ -184,20 +239,37 @@ def exit_task(task: Task, status: int) -> None:
     if task.pending is not None and not task.pending.done():
         task.pending.cancel()
     task.pending = None
-    _disarm_timers(task)
     _clear_child_tid(task)
     release_vfork_parent(task)
     if task.mm.users == 1:
         write_back(task.mm)                     # shared file mappings reach their files
     _release_files(task.files)
     task.mm.release()
+    group = task.group
+    group.remove_thread(task)
+    if task is not group.leader:
+        kernel.pids.remove(task)                # a thread is never waited for (release_task)
+    if group.threads:
+        return                                  # the process lives on in its other threads
+    _exit_process(task, status)
+
+
+def _exit_process(task: Task, status: int) -> None:
+    """The last thread is gone: the group leader, a zombie, reports the process's end."""
+    group = task.group
+    leader = group.leader
+    assert leader is not None                   # every group is made with its leader
+    if group.exiting:
+        status = group.exit_code
+        leader.exit_status = _without_phantom_core(task, status)
+    _disarm_timers(task)
     if task.sid == task.tgid and task.ctty is not None:
         disassociate_ctty(task)                 # SIGHUP to the foreground group, tty detached
     _reparent_children(task)
-    if task.tid == 1:
-        kernel.init_exited(status)
+    if group.tgid == 1:
+        task.kernel.init_exited(status)
         return
-    _notify_parent(task)
+    _notify_parent(leader)
 
 
 def _disarm_timers(task: Task) -> None:
@@ -220,9 +292,9 @@ def _clear_child_tid(task: Task) -> None:
     if task.clear_child_tid and task.mm.users > 1:
         try:
             task.mm.write(task.clear_child_tid, bytes(4))
+            task.kernel.futexes.wake(task.mm, task.clear_child_tid, 1)     # pthread_join sleeps there
         except Errno:
             pass
-        # Linux also futex-wakes one waiter on the word; there are no futexes yet (issue 11).
 
 
 def _release_files(files) -> None:

@@ -70,8 +70,13 @@ class PidTable:
     # -- process groups and sessions ----------------------------------------------------------
 
     def group(self, pgid: int) -> list[Task]:
-        """The live members of process group pgid."""
-        return [t for t in self.live() if t.pgid == pgid]
+        """The live processes of process group pgid: one live thread of each (a signal to
+        the group reaches each process once)."""
+        members: dict[int, Task] = {}
+        for t in self.live():
+            if t.pgid == pgid:
+                members.setdefault(t.tgid, t)
+        return list(members.values())
 
     def group_exists(self, pgid: int, sid: Optional[int] = None) -> bool:
         """Some live process is in group pgid (and, if given, in session sid)."""

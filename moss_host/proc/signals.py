@@ -3,7 +3,8 @@
 This module is the one place that decides what a signal does to a task. The API the
 rest of the kernel uses:
 
-    send_signal(task, signo, info=None)   queue a signal for a task (kill, SIGCHLD, SIGPIPE, timers)
+    send_signal(task, signo, info=None)   queue a signal for task's process (kill, SIGCHLD, timers);
+                                          with thread=True (send_thread_signal) for task alone
     send_to_group(pids, pgid, signo)      every process of a process group (tty, kill -pgid)
     force_signal(task, signo, code, addr) a synchronous fault (SIGSEGV, SIGBUS, ...): a handler
                                           runs if there is one, otherwise the task dies
@@ -132,7 +133,7 @@ class SigHandlers:
         return SigHandlers([SigAction(a.handler, a.flags, a.mask, a.restorer) for a in self.actions])
 
     def reset_for_exec(self) -> None:
-        """execve (flush_signal_handlers): caught signals go back to SIG_DFL, ignored ones
+        """execve and CLONE_CLEAR_SIGHAND (flush_signal_handlers): caught signals go back to SIG_DFL, ignored ones
         stay ignored; every action loses its flags, mask and restorer."""
         for a in self.actions:
             if a.handler != SIG_IGN:
@@ -177,22 +178,53 @@ def _task_ignores(task: Task, signo: int, forced: bool = False) -> bool:
 
 # -- sending ------------------------------------------------------------------------------------
 
-def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: bool = False) -> None:
-    """Make signo pending for task and make sure it is noticed soon (__send_signal_locked)."""
-    if task.state is State.ZOMBIE or signo == 0:
+def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: bool = False,
+                thread: bool = False) -> None:
+    """Make signo pending for task's process (kill), or for task alone with `thread`
+    (tgkill, faults), and make sure it is noticed soon (__send_signal_locked)."""
+    group = task.group
+    if signo == 0 or (task.state is State.ZOMBIE and (thread or not group.threads)):
         return
     if not _prepare(task, signo, forced):
         return
-    if signo < SIGRTMIN and task.sigpending & bit(signo):
+    b = bit(signo)
+    if signo < SIGRTMIN and (task.sigpending if thread else group.shared_pending) & b:
         return                                   # a standard signal is pending at most once
     if info is None:
         info = _default_info(task, signo)
-    task.sigpending |= bit(signo)
-    task.siginfo.setdefault(signo, []).append(info)
+    if thread:
+        task.sigpending |= b
+        task.siginfo.setdefault(signo, []).append(info)
+    else:
+        group.shared_pending |= b
+        group.shared_siginfo.setdefault(signo, []).append(info)
     if signo == SIGKILL:
         _continue(task)
-    if task.sigpending & ~task.blocked & bit(signo):
-        _notice(task)
+    target = task if thread or _wants(task, b) else _thread_wanting(task, b)
+    if target is not None and not target.blocked & b:
+        _notice(target)
+
+
+def send_thread_signal(task: Task, signo: int, info: SigInfo | None = None) -> None:
+    """A signal for this thread only (send_sig: SIGPIPE, tgkill)."""
+    send_signal(task, signo, info, thread=True)
+
+
+def pending(task: Task) -> int:
+    """The signals pending for task: its own and its process's."""
+    return task.sigpending | task.group.shared_pending
+
+
+def _wants(task: Task, b: int) -> bool:
+    return task.state is not State.ZOMBIE and not task.blocked & b
+
+
+def _thread_wanting(task: Task, b: int) -> Task | None:
+    """complete_signal(): a thread of the process that does not block the signal, if any."""
+    for t in task.group.threads:
+        if _wants(t, b):
+            return t
+    return None
 
 
 def _default_info(task: Task, signo: int) -> SigInfo:
@@ -208,7 +240,7 @@ def _prepare(task: Task, signo: int, forced: bool) -> bool:
         _flush(task, bit(SIGCONT))
     elif signo == SIGCONT:
         _flush(task, sum(bit(s) for s in STOPPING))
-        if task.state is State.STOPPED:
+        if _is_stopped(task):
             task.group.wait_report = ("continued", SIGCONT)
             notify_parent_cldstop(task, CLD_CONTINUED)
             _continue(task)
@@ -219,12 +251,20 @@ def _prepare(task: Task, signo: int, forced: bool) -> bool:
 
 
 def _flush(task: Task, mask: int) -> None:
-    pending = task.sigpending & mask
-    task.sigpending &= ~mask
-    while pending:
-        low = pending & -pending
-        task.siginfo.pop(low.bit_length(), None)
-        pending &= ~low
+    """Discard the signals in mask pending for task's process and every thread of it."""
+    group = task.group
+    group.shared_pending = _flush_queue(group.shared_pending, group.shared_siginfo, mask)
+    for t in group.threads or [task]:
+        t.sigpending = _flush_queue(t.sigpending, t.siginfo, mask)
+
+
+def _flush_queue(pending: int, siginfo: dict, mask: int) -> int:
+    flushed = pending & mask
+    while flushed:
+        low = flushed & -flushed
+        siginfo.pop(low.bit_length(), None)
+        flushed &= ~low
+    return pending & ~mask
 
 
 def _notice(task: Task) -> None:
@@ -239,9 +279,15 @@ def _notice(task: Task) -> None:
 
 
 def _continue(task: Task) -> None:
-    """A stopped task goes back to the run queue (or to sleeping in its syscall)."""
-    if task.state is State.STOPPED:
-        task.kernel.sched.make_runnable(task)
+    """A stopped process's threads go back to the run queue (or to sleeping in their syscall)."""
+    task.group.stopped = False
+    for t in task.group.threads or [task]:
+        if t.state is State.STOPPED:
+            t.kernel.sched.make_runnable(t)
+
+
+def _is_stopped(task: Task) -> bool:
+    return task.group.stopped or task.state is State.STOPPED
 
 
 def send_to_group(pids: PidTable, pgid: int, signo: int, info: SigInfo | None = None) -> int:
@@ -287,13 +333,13 @@ def force_signal(task: Task, signo: int, code: int, addr: int = 0, why: str = ""
     if a.handler == SIG_DFL:
         log.warning("pid %d (%s): %s: killed by %s", task.tid, task.comm.decode(errors="replace"),
                     why, NAMES.get(signo, signo))
-    send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True)
+    send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True, thread=True)
 
 
 def fatal_signal_pending(task: Task) -> bool:
     """A SIGKILL is on its way: a sleep that ignores other signals (a killable wait)
     should end now."""
-    return bool(task.sigpending & bit(SIGKILL))
+    return bool(pending(task) & bit(SIGKILL))
 
 
 def force_fatal(task: Task, signo: int, why: str) -> None:
@@ -315,19 +361,29 @@ RESTARTS = (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
 
 
 def dequeue(task: Task, allowed: int) -> tuple[int, SigInfo | None]:
-    """dequeue_signal(): the next pending signal in `allowed` (faults first, then the lowest)."""
-    ready = task.sigpending & allowed
+    """dequeue_signal(): the next pending signal in `allowed`, the thread's own before its
+    process's (faults first, then the lowest)."""
+    signo, info, task.sigpending = _take(task.sigpending, task.siginfo, allowed)
+    if not signo:
+        group = task.group
+        signo, info, group.shared_pending = _take(group.shared_pending, group.shared_siginfo, allowed)
+    return signo, info
+
+
+def _take(pending: int, siginfo: dict, allowed: int) -> tuple[int, SigInfo | None, int]:
+    """One signal off a pending set and its queue: (signo, info, what stays pending)."""
+    ready = pending & allowed
     if not ready:
-        return 0, None
+        return 0, None, pending
     if ready & SYNCHRONOUS:
         ready &= SYNCHRONOUS
     signo = (ready & -ready).bit_length()
-    queue = task.siginfo.get(signo) or []
+    queue = siginfo.get(signo) or []
     info = queue.pop(0) if queue else SigInfo(signo, SI_KERNEL)
     if not queue:
-        task.siginfo.pop(signo, None)
-        task.sigpending &= ~bit(signo)
-    return signo, info
+        siginfo.pop(signo, None)
+        pending &= ~bit(signo)
+    return signo, info, pending
 
 
 def deliver_pending(task: Task) -> None:
@@ -372,18 +428,34 @@ def deliver_pending(task: Task) -> None:
         if signo in STOPPING:
             if signo != SIGSTOP and task.kernel.pids.is_orphaned_group(task.pgid):
                 continue                            # nobody could continue it: ignored
-            task.state = State.STOPPED
-            task.group.wait_report = ("stopped", signo)
-            notify_parent_cldstop(task, CLD_STOPPED)
             task.restart = orig_x0                  # decided when it runs again
+            _stop_group(task, signo)
             return
         raise TaskExit(killed_status(signo))
     if orig_x0 is not None:                         # ERESTART_RESTARTBLOCK resumes, not redoes
         regs.restart_syscall(orig_x0, restart_block=-retval == ERESTART_RESTARTBLOCK)
     if task.saved_blocked is not None:              # restore_saved_sigmask()
         task.blocked, task.saved_blocked = task.saved_blocked, None
-        if task.sigpending & ~task.blocked:
+        if pending(task) & ~task.blocked:
             deliver_pending(task)
+
+
+def _stop_group(task: Task, signo: int) -> None:
+    """A group stop: every thread of the process stops; the parent hears of it once.
+
+    A thread asleep in a syscall stops when the syscall ends (proc/trap.py asks
+    group.stopped) -- it runs no user code meanwhile either.
+    """
+    task.state = State.STOPPED
+    group = task.group
+    group.stopped = True
+    sched = task.kernel.sched
+    for t in group.threads:
+        if t is not task and t.state is State.RUNNABLE and t.on_cpu is None:
+            sched.detach(t)
+            t.state = State.STOPPED
+    group.wait_report = ("stopped", signo)
+    notify_parent_cldstop(task, CLD_STOPPED)
 
 
 # -- the frame ----------------------------------------------------------------------------------

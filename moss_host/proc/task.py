@@ -151,8 +151,10 @@ class Task:
 
 
 class TaskExit(BaseException):
-    """Raised inside a syscall to end the calling task (exit, exit_group, fatal signal)."""
+    """Raised inside a syscall to end the calling task: with its whole thread group
+    (exit_group, a fatal signal), or alone (exit)."""
 
-    def __init__(self, status: int):
+    def __init__(self, status: int, whole_group: bool = True):
         super().__init__(status)
         self.status = status
+        self.whole_group = whole_group

@@ -50,6 +50,7 @@ class ThreadGroup:
     did_exec: bool = False            # exec'd since fork (setpgid on it from the parent: EACCES)
     child_subreaper: bool = False     # prctl(PR_SET_CHILD_SUBREAPER): recorded, orphans still go to init
     signal_unkillable: bool = True    # (pid 1 only) signals without a handler are not fatal, until a forced fault
+    stopped: bool = False             # a group stop is in effect (SIGSTOP...) until SIGCONT
     exiting: bool = False             # SIGNAL_GROUP_EXIT: exit_group or a fatal signal ends every thread
     exit_code: int = 0                # the wait(2) status the group reports once its last thread is gone
 

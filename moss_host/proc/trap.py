@@ -102,7 +102,7 @@ def syscall_finished(task: Task, job: asyncio.Future) -> None:
     try:
         result = job.result()
     except TaskExit as e:
-        lifecycle.exit_task(task, e.status)
+        lifecycle.exit_task(task, e.status, e.whole_group)
         sched.reschedule(task)
         return
     except asyncio.CancelledError:
@@ -112,6 +112,9 @@ def syscall_finished(task: Task, job: asyncio.Future) -> None:
     task.regs().x[0] = result
     if RESTART_LO <= result <= RESTART_HI:
         task.restart = task.orig_x0
+    if task.group.stopped:
+        task.state = State.STOPPED              # its process stopped while it slept
+        return
     sched.wake(task)
 
 

@@ -71,7 +71,7 @@ def find_report(parent: Task, sel: Selector, options: int) -> Report | None:
 
 
 def _report_of(child: Task, options: int) -> Report | None:
-    if child.state is State.ZOMBIE and options & WEXITED:
+    if child.state is State.ZOMBIE and not child.group.threads and options & WEXITED:
         wstatus = child.exit_status
         assert wstatus is not None              # set when it became a zombie
         code, status = lifecycle.exit_code_and_status(wstatus)
@@ -80,7 +80,7 @@ def _report_of(child: Task, options: int) -> Report | None:
     if event is None:
         return None
     kind, signo = event
-    if kind == "stopped" and options & WSTOPPED and child.state is State.STOPPED:
+    if kind == "stopped" and options & WSTOPPED and (child.group.stopped or child.state is State.STOPPED):
         return Report(child, signals.CLD_STOPPED, signo, signo << 8 | 0x7F)
     if kind == "continued" and options & WCONTINUED:
         return Report(child, signals.CLD_CONTINUED, signals.SIGCONT, 0xFFFF)

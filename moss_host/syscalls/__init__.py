@@ -1,7 +1,7 @@
 """The syscall layer: handlers grouped by family, registered in table.SYSCALLS on import."""
 import importlib
 
-FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds")
+FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds", "futex")
 
 
 def load_all() -> None:

@@ -24,7 +24,7 @@ from moss_host.fs.stat import Stat
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                               Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
                               vfs_symlink, vfs_unlink)
-from moss_host.proc.signals import SIGPIPE, send_signal
+from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
 from .table import syscall
@@ -211,9 +211,9 @@ async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
         if task.pending is not None and task.pending is asyncio.current_task():
             # We are the sleeping syscall's own asyncio task: signalling now would cancel
             # it (Scheduler.interrupt); queue the signal for just after it finishes.
-            asyncio.get_running_loop().call_soon(send_signal, task, SIGPIPE)
+            asyncio.get_running_loop().call_soon(send_thread_signal, task, SIGPIPE)
         else:
-            send_signal(task, SIGPIPE)
+            send_thread_signal(task, SIGPIPE)     # send_sig(SIGPIPE, current): this thread
         if isinstance(e, BrokenPipe) and e.written:
             return e.written
         raise

@@ -25,6 +25,7 @@ from typing import Callable
 from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import OpenFile
+from moss_host.proc import signals
 from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, pack_timespec, timespec_valid
 
@@ -99,7 +100,7 @@ async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None) ->
 
 
 def _signal_pending(task) -> bool:
-    return bool(task.sigpending & ~task.blocked)
+    return bool(signals.pending(task) & ~task.blocked)
 
 
 async def wait_until_ready(task, scan: Callable[[], int], watched: Callable[[], list],

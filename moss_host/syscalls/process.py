@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.errors import EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
+from moss_host.errors import E2BIG, EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc import lifecycle
 from moss_host.proc.exec import exec_into, read_string_array
 from moss_host.proc.task import TaskExit
@@ -20,8 +20,8 @@ ROBUST_LIST_HEAD_SIZE = 24
 
 @syscall("exit")
 async def exit_(task, status: "Int") -> int:
-    """Terminate the calling thread with status & 0xff."""
-    raise TaskExit((status & 0xFF) << 8)
+    """Terminate the calling thread with status & 0xff (the process ends with its last thread)."""
+    raise TaskExit((status & 0xFF) << 8, whole_group=False)
 
 
 @syscall("exit_group")
@@ -151,6 +151,59 @@ async def clone(task, flags: "Hex", newsp: "Ptr", parent_tid: "Ptr", tls: "Ptr",
     if flags & lifecycle.CLONE_VFORK:
         await lifecycle.wait_for_vfork(child)
     return child.tid
+
+
+CLONE_ARGS = struct.Struct("<11Q")       # struct clone_args: flags, pidfd, child_tid, parent_tid,
+CLONE_ARGS_SIZE_VER0 = 64                # exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
+PAGE_SIZE = 4096
+CLONE_NEWTIME = 0x00000080
+CLONE_INTO_CGROUP = 0x200000000
+CLONE3_FLAGS = 0xFFFF_FFFF | lifecycle.CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP
+
+
+@syscall("clone3")
+async def clone3(task, uargs: "Ptr", size: "Size") -> int:
+    """clone with its arguments in a struct clone_args; the stack is given as its lowest
+    address and size. Checked in the order of Linux's copy_clone_args_from_user and
+    clone3_args_valid."""
+    flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup \
+        = _read_clone_args(task, uargs, size)
+    if set_tid_size > 32 or (not set_tid and set_tid_size) or (set_tid and not set_tid_size):
+        raise Errno(EINVAL)
+    if exit_signal & ~lifecycle.CSIGNAL or exit_signal > 64:
+        raise Errno(EINVAL)
+    if flags & CLONE_INTO_CGROUP and (cgroup > 0x7FFF_FFFF or size < 88):
+        raise Errno(EINVAL)
+    if flags & ~CLONE3_FLAGS or flags & (lifecycle.CLONE_DETACHED | (lifecycle.CSIGNAL & ~CLONE_NEWTIME)):
+        raise Errno(EINVAL)
+    if flags & (lifecycle.CLONE_SIGHAND | lifecycle.CLONE_CLEAR_SIGHAND) \
+            == lifecycle.CLONE_SIGHAND | lifecycle.CLONE_CLEAR_SIGHAND:
+        raise Errno(EINVAL)
+    if flags & (lifecycle.CLONE_THREAD | lifecycle.CLONE_PARENT) and exit_signal:
+        raise Errno(EINVAL)
+    if bool(stack) != bool(stack_size):
+        raise Errno(EINVAL)                     # clone3_stack_valid()
+    if set_tid_size:
+        raise Errno(EINVAL, "clone3 set_tid (choosing the child's pid) is not supported")
+    if flags & CLONE_INTO_CGROUP:
+        raise Errno(EINVAL, "clone3 CLONE_INTO_CGROUP: there are no cgroups")
+    child = lifecycle.clone_task(task, flags | exit_signal, stack + stack_size if stack else 0, parent_tid,
+                                 tls, child_tid)
+    if flags & lifecycle.CLONE_VFORK:
+        await lifecycle.wait_for_vfork(child)
+    return child.tid
+
+
+def _read_clone_args(task, uargs: int, size: int) -> tuple[int, ...]:
+    """copy_struct_from_user(): a smaller struct is zero-extended, a larger one must be zero beyond ours."""
+    if size > PAGE_SIZE:
+        raise Errno(E2BIG)
+    if size < CLONE_ARGS_SIZE_VER0:
+        raise Errno(EINVAL)
+    raw = task.mm.read(uargs, size)
+    if any(raw[CLONE_ARGS.size:]):
+        raise Errno(E2BIG)
+    return CLONE_ARGS.unpack(raw[:CLONE_ARGS.size].ljust(CLONE_ARGS.size, b"\0"))
 
 
 # -- process groups and sessions ----------------------------------------------------------------

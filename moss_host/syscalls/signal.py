@@ -93,7 +93,7 @@ async def rt_sigpending(task, uset: "Ptr", sigsetsize: "Size") -> int:
     """The pending signals that are blocked."""
     if sigsetsize > SIGSET_SIZE:
         raise Errno(EINVAL)
-    _write_sigset(task, uset, task.sigpending & task.blocked, sigsetsize)
+    _write_sigset(task, uset, S.pending(task) & task.blocked, sigsetsize)
     return 0
 
 
@@ -109,7 +109,7 @@ async def rt_sigsuspend(task, unewset: "Ptr", sigsetsize: "Size") -> int:
     task.saved_blocked = task.blocked
     task.blocked = new & ~S.UNCATCHABLE
     try:
-        while not task.sigpending & ~task.blocked:
+        while not S.pending(task) & ~task.blocked:
             await WaitQueue().wait()
     except asyncio.CancelledError:
         pass
@@ -137,7 +137,7 @@ async def rt_sigtimedwait(task, uthese: "Ptr", uinfo: "Ptr", uts: "Ptr", sigsets
         task.blocked &= ~wanted
         interrupted = False
         try:
-            if not task.sigpending & ~task.blocked:
+            if not S.pending(task) & ~task.blocked:
                 await WaitQueue().wait(timeout)
         except asyncio.CancelledError:
             interrupted = True
@@ -167,14 +167,14 @@ def _kill_permitted(sender, target, sig: int) -> bool:
     return sig == S.SIGCONT and sender.sid == target.sid
 
 
-def _send_user(sender, target, sig: int, info: S.SigInfo) -> int:
-    """group_send_sig_info(): 0 or -errno; sig 0 checks only."""
+def _send_user(sender, target, sig: int, info: S.SigInfo, thread: bool = False) -> int:
+    """group_send_sig_info() (or to one thread): 0 or -errno; sig 0 checks only."""
     if not _valid(sig):
         return -EINVAL
     if not _kill_permitted(sender, target, sig):
         return -EPERM
     if sig:
-        S.send_signal(target, sig, info)
+        S.send_signal(target, sig, info, thread=thread)
     return 0
 
 
@@ -223,7 +223,7 @@ def _send_specific(task, tgid: int, tid: int, sig: int) -> int:
     target = task.kernel.pids.get(tid)
     if target is None or (tgid > 0 and target.tgid != tgid):
         return -ESRCH
-    return _send_user(task, target, sig, _user_info(task, sig, S.SI_TKILL))
+    return _send_user(task, target, sig, _user_info(task, sig, S.SI_TKILL), thread=True)
 
 
 @syscall("tgkill")
@@ -273,7 +273,7 @@ async def rt_tgsigqueueinfo(task, tgid: "Int", tid: "Int", sig: "Int", uinfo: "P
     target = task.kernel.pids.get(tid)
     if target is None or target.tgid != tgid:
         return -ESRCH
-    return _send_user(task, target, sig, S.SigInfo(sig, code, raw=raw))
+    return _send_user(task, target, sig, S.SigInfo(sig, code, raw=raw), thread=True)
 
 
 # -- the alternate stack and the return from a handler --------------------------------------------

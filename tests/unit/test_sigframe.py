@@ -358,8 +358,8 @@ def test_standard_signals_coalesce_and_realtime_ones_queue():
     for _ in range(3):
         S.send_signal(t, S.SIGUSR1)
         S.send_signal(t, S.SIGRTMIN, S.SigInfo(S.SIGRTMIN, S.SI_QUEUE))
-    assert len(t.siginfo[S.SIGUSR1]) == 1 and len(t.siginfo[S.SIGRTMIN]) == 3
-    assert S.dequeue(t, S.bit(S.SIGRTMIN))[0] == S.SIGRTMIN and t.sigpending & S.bit(S.SIGRTMIN)
+    assert len(t.group.shared_siginfo[S.SIGUSR1]) == 1 and len(t.group.shared_siginfo[S.SIGRTMIN]) == 3
+    assert S.dequeue(t, S.bit(S.SIGRTMIN))[0] == S.SIGRTMIN and S.pending(t) & S.bit(S.SIGRTMIN)
 
 
 def test_faults_are_dequeued_first():
@@ -403,7 +403,7 @@ def test_init_ignores_default_actions_but_not_forced_faults():
     init = make_task(tgid=1)
     S.send_signal(init, S.SIGTERM)
     S.send_signal(init, S.SIGKILL)
-    assert init.sigpending == 0
+    assert S.pending(init) == 0
     S.force_signal(init, S.SIGSEGV, S.SEGV_MAPERR, 0)
     with pytest.raises(TaskExit):
         S.deliver_pending(init)
@@ -420,10 +420,10 @@ def test_stop_reports_to_the_parent_and_keeps_the_restart_for_later():
     S.deliver_pending(child)
     assert child.state is State.STOPPED and child.group.wait_report == ("stopped", S.SIGSTOP)
     assert child.restart == 0x33 and live(child).pc == PC
-    assert parent.siginfo[S.SIGCHLD][0].code == S.CLD_STOPPED
+    assert parent.group.shared_siginfo[S.SIGCHLD][0].code == S.CLD_STOPPED
     S.send_signal(child, S.SIGCONT)
     assert child.state is State.RUNNABLE and child.group.wait_report == ("continued", S.SIGCONT)
-    assert [i.code for i in parent.siginfo[S.SIGCHLD]] == [S.CLD_STOPPED]   # coalesced
+    assert [i.code for i in parent.group.shared_siginfo[S.SIGCHLD]] == [S.CLD_STOPPED]   # coalesced
     S.deliver_pending(child)
     assert (live(child).x[0], live(child).pc) == (0x33, PC - 4)
 
@@ -436,7 +436,7 @@ def test_sa_nocldstop_silences_stop_reports():
     child.kernel = parent.kernel
     S.send_signal(child, S.SIGSTOP)
     S.deliver_pending(child)
-    assert child.state is State.STOPPED and not parent.sigpending
+    assert child.state is State.STOPPED and not S.pending(parent)
 
 
 def test_altstack_rules():
@@ -507,8 +507,8 @@ def test_kill_minus_one_reaches_everyone_but_init_and_the_caller():
         others.append(t)
     caller = others[0]
     assert run_syscall(sys_signal.kill(caller, (-1) & 0xFFFF_FFFF, S.SIGUSR1)) == 0
-    assert [bool(t.sigpending) for t in [init] + others] == [False, False, True, True]
-    info = others[1].siginfo[S.SIGUSR1][0]
+    assert [bool(S.pending(t)) for t in [init] + others] == [False, False, True, True]
+    info = others[1].group.shared_siginfo[S.SIGUSR1][0]
     assert (info.code, info.pid) == (S.SI_USER, 2)
     alone = make_task(tgid=7)
     alone.kernel.pids = PidTable()
@@ -526,7 +526,7 @@ def test_kill_of_a_process_group():
     a.kernel.pids.add(b)
     a.pgid = b.pgid = 2
     assert run_syscall(sys_signal.kill(a, (-2) & 0xFFFF_FFFF, S.SIGHUP)) == 0
-    assert a.sigpending == b.sigpending == S.bit(S.SIGHUP)
+    assert S.pending(a) == S.pending(b) == S.bit(S.SIGHUP)
     assert run_syscall(sys_signal.kill(a, (-9) & 0xFFFF_FFFF, S.SIGHUP)) == -3
     assert run_syscall(sys_signal.kill(a, 0, 0)) == 0
     assert run_syscall(sys_signal.kill(a, 0x8000_0000, S.SIGHUP)) == -3                 # INT_MIN

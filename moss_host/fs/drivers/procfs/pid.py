@@ -197,7 +197,7 @@ def status_text(pids: PidTable, task: Task) -> bytes:
         f"Threads:\t{len(pids.threads_of(task))}",
         "SigQ:\t0/3935",
         f"SigPnd:\t{pending:016x}",
-        f"ShdPnd:\t{0:016x}",
+        f"ShdPnd:\t{task.group.shared_pending:016x}",
         f"SigBlk:\t{blocked:016x}",
         f"SigIgn:\t{ignored:016x}",
         f"SigCgt:\t{caught:016x}",

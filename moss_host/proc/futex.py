@@ -1,0 +1,194 @@
+"""Futexes: threads sleeping on a word of user memory until another thread wakes them.
+
+Linux's kernel/futex/: a waiter checks that the word still holds the value it expects
+and sleeps on the futex's key; FUTEX_WAKE wakes up to n sleepers of a key whose bitset
+matches; FUTEX_REQUEUE moves sleepers from one key to another (condition variables);
+FUTEX_WAKE_OP changes a second word and wakes on both. Every check and change of the
+word happens while the guest waits for us, so each is atomic as Linux's are.
+
+A key is the address space and the address. Linux keys a shared futex by its backing
+page instead, so that two processes mapping the same file or shared memory meet there;
+without one page cache (issue 11 item 6) both kinds are keyed by address space here.
+
+Sleeping is an await on the waiter's own future: a wake resolves it, a timeout or a
+signal (the syscall's cancellation) takes it off its queue.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from moss_host.errors import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT, Errno
+
+if TYPE_CHECKING:
+    from moss_host.mm.address_space import AddressSpace
+
+BITSET_MATCH_ANY = 0xFFFF_FFFF
+
+# FUTEX_WAKE_OP: the operation on the second word and the comparison of its old value
+FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = range(5)
+FUTEX_OP_OPARG_SHIFT = 8
+FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_GT, FUTEX_OP_CMP_GE = range(6)
+
+Key = tuple[int, int]           # (id of the address space, address of the word)
+
+
+def futex_key(mm: AddressSpace, uaddr: int) -> Key:
+    """get_futex_key(): the word must be 4-byte aligned."""
+    if uaddr & 3:
+        raise Errno(EINVAL)
+    return (id(mm), uaddr)
+
+
+def read_word(mm: AddressSpace, uaddr: int) -> int:
+    return int.from_bytes(mm.read(uaddr, 4), "little")
+
+
+@dataclass(eq=False)
+class Waiter:
+    key: Key
+    bitset: int
+    woken: asyncio.Future
+
+
+class FutexTable:
+    """Every sleeping futex waiter, by key, in the order they went to sleep."""
+
+    def __init__(self) -> None:
+        self._queues: dict[Key, list[Waiter]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    async def wait(self, mm: AddressSpace, uaddr: int, expected: int, deadline: float | None,
+                   bitset: int = BITSET_MATCH_ANY) -> int:
+        """futex_wait(): sleep while *uaddr == expected, until woken (0), the deadline
+        (loop time: ETIMEDOUT) or a signal (CancelledError)."""
+        if not bitset:
+            raise Errno(EINVAL)
+        key = futex_key(mm, uaddr)
+        if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
+            raise Errno(EAGAIN)
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(key, bitset, loop.create_future())
+        self._queues.setdefault(key, []).append(waiter)
+        timer = None if deadline is None else loop.call_at(deadline, _resolve, waiter.woken, False)
+        try:
+            woken = await waiter.woken
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._dequeue(waiter)
+        if not woken:
+            raise Errno(ETIMEDOUT)
+        return 0
+
+    def wake(self, mm: AddressSpace, uaddr: int, count: int, bitset: int = BITSET_MATCH_ANY) -> int:
+        """futex_wake(): wake up to count waiters whose bitset meets bitset; how many woke."""
+        if not bitset:
+            raise Errno(EINVAL)
+        return self._wake_key(futex_key(mm, uaddr), count, bitset)
+
+    def requeue(self, mm: AddressSpace, uaddr: int, uaddr2: int, nr_wake: int, nr_requeue: int,
+                expected: int | None) -> int:
+        """futex_requeue(): wake nr_wake waiters of uaddr and move up to nr_requeue others to
+        uaddr2 (FUTEX_CMP_REQUEUE: only while *uaddr == expected); woken plus moved."""
+        if nr_wake < 0 or nr_requeue < 0:
+            raise Errno(EINVAL)
+        key1, key2 = futex_key(mm, uaddr), futex_key(mm, uaddr2)
+        if expected is not None and read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
+            raise Errno(EAGAIN)
+        woken = self._wake_key(key1, nr_wake, BITSET_MATCH_ANY)
+        queue = self._queues.get(key1, [])
+        moved = [w for w in queue if not w.woken.done()][:nr_requeue]
+        if key1 == key2:
+            return woken + len(moved)
+        for w in moved:
+            queue.remove(w)
+            w.key = key2
+            self._queues.setdefault(key2, []).append(w)
+        if not queue:
+            self._queues.pop(key1, None)
+        return woken + len(moved)
+
+    def wake_op(self, mm: AddressSpace, uaddr: int, uaddr2: int, nr_wake: int, nr_wake2: int,
+                encoded_op: int) -> int:
+        """futex_wake_op(): *uaddr2 = op(*uaddr2, oparg); wake nr_wake on uaddr, and nr_wake2
+        on uaddr2 if the old value passes the comparison."""
+        key1, key2 = futex_key(mm, uaddr), futex_key(mm, uaddr2)
+        old = read_word(mm, uaddr2)
+        new = _apply_op(encoded_op, old)
+        mm.write(uaddr2, (new & 0xFFFF_FFFF).to_bytes(4, "little"))
+        passed = _compare(encoded_op, old)      # an unknown comparison: ENOSYS, the word changed
+        woken = self._wake_key(key1, nr_wake, BITSET_MATCH_ANY)
+        if passed:
+            woken += self._wake_key(key2, nr_wake2, BITSET_MATCH_ANY)
+        return woken
+
+    def _wake_key(self, key: Key, count: int, bitset: int) -> int:
+        woken = 0
+        for w in list(self._queues.get(key, [])):
+            if woken >= count:
+                break
+            if w.bitset & bitset and not w.woken.done():
+                w.woken.set_result(True)
+                self._dequeue(w)
+                woken += 1
+        return woken
+
+    def _dequeue(self, waiter: Waiter) -> None:
+        queue = self._queues.get(waiter.key)
+        if queue is not None and waiter in queue:
+            queue.remove(waiter)
+            if not queue:
+                del self._queues[waiter.key]
+
+
+def _resolve(fut: asyncio.Future, value: bool) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _sign_extend12(v: int) -> int:
+    v &= 0xFFF
+    return v - 0x1000 if v & 0x800 else v
+
+
+def _apply_op(encoded_op: int, old: int) -> int:
+    """futex_atomic_op_inuser(): the new value of the second word (ENOSYS for an unknown op)."""
+    op = encoded_op >> 28 & 7
+    oparg = _sign_extend12(encoded_op >> 12)
+    if encoded_op >> 28 & FUTEX_OP_OPARG_SHIFT:
+        oparg = 1 << (oparg & 31)
+    if op == FUTEX_OP_SET:
+        return oparg
+    if op == FUTEX_OP_ADD:
+        return old + oparg
+    if op == FUTEX_OP_OR:
+        return old | oparg
+    if op == FUTEX_OP_ANDN:
+        return old & ~oparg
+    if op == FUTEX_OP_XOR:
+        return old ^ oparg
+    raise Errno(ENOSYS)
+
+
+def _compare(encoded_op: int, old: int) -> bool:
+    """The comparison of the word's old value (as a signed int) with cmparg."""
+    cmp = encoded_op >> 24 & 15
+    cmparg = _sign_extend12(encoded_op)
+    old = old - (1 << 32) if old & 0x8000_0000 else old
+    if cmp == FUTEX_OP_CMP_EQ:
+        return old == cmparg
+    if cmp == FUTEX_OP_CMP_NE:
+        return old != cmparg
+    if cmp == FUTEX_OP_CMP_LT:
+        return old < cmparg
+    if cmp == FUTEX_OP_CMP_LE:
+        return old <= cmparg
+    if cmp == FUTEX_OP_CMP_GT:
+        return old > cmparg
+    if cmp == FUTEX_OP_CMP_GE:
+        return old >= cmparg
+    raise Errno(ENOSYS)

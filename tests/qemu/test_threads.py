@@ -1,0 +1,46 @@
+"""Threads and futexes in real programs (tests/programs/thread_basic.c, futex_ops.c), each
+run under moss-py and under Linux 6.1 booted in the same QEMU (the `linux_oracle` VM):
+both must print the same and exit the same.
+
+The programs print only what does not depend on how threads are scheduled: sums and
+counts after every thread has been joined, exit statuses, and yes/no answers.
+"""
+import shlex
+
+import pytest
+
+from tests.covers import covers
+
+from .conftest import moss_run
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.qemu
+
+
+def same_as_linux(oracle, program: str, *args: str) -> str:
+    argv = [f"/tests/{program}", *args]
+    linux_out, linux_err, linux_status = oracle.run3(shlex.join(argv), timeout=120)
+    moss = moss_run(*argv)
+    moss_out = moss.stdout.decode("utf-8", "surrogateescape")
+    assert moss_out == linux_out, moss.stderr.decode(errors="replace")[-2000:]
+    assert moss.returncode == linux_status, (linux_err, moss.stderr.decode(errors="replace")[-2000:])
+    return linux_out
+
+
+@pytest.mark.differential
+@covers("clone", "futex", "exit", "exit_group", "gettid", "set_tid_address", "tgkill", "kill", "execve",
+        "wait4")
+def test_pthreads_create_join_mutex_condvar_signals_exit_exec_and_stop_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "thread_basic")
+    assert "mutex counter 4 x 20000: 80000\n" in out
+    assert "handled by the thread that does not block it: yes" in out
+    assert "after execve from a thread: pid kept yes, it is the leader yes" in out
+    assert out.endswith("threaded child after SIGKILL: killed by signal 9\n")
+
+
+@pytest.mark.differential
+@covers("futex", "clone", "clone3", "set_tid_address")
+def test_futex_operations_and_clone_flag_errors_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "futex_ops")
+    assert "requeue: wake 1, move 2: 3\n" in out
+    assert out.endswith("clone3 CLEAR_SIGHAND child: exited 3\n")
