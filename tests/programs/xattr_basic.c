@@ -3,6 +3,8 @@
  * symlinks (l*), O_PATH and pipe fds (f*), values that fill the inode and an xattr block,
  * an unprivileged caller (trusted.* hidden, user.* needs permission), /proc.
  * Usage: xattr_basic DIR                work in DIR (made if missing)
+ *        xattr_basic --probe PATH...    each call once on each PATH (another filesystem's answers)
+ *        xattr_basic --mount SRC DIR TYPE DATA PATH...   the same after mounting SRC on DIR
  *        xattr_basic DIR SRC DATA       first mount ext4 SRC on DIR with data DATA ("-": none)
  *                                       and leave DIR/keep (with xattrs) on it after umount.
  * Prints one line per call: the result or the errno name. */
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 static void rc(const char *what, long r)
@@ -203,8 +206,52 @@ static void unprivileged(const char *dir)
     fflush(stdout);
 }
 
+static void ctime_changes(const char *f)
+{
+    /* Both changes within one second (a filesystem may keep whole seconds only). */
+    struct stat before, after;
+    struct timespec now, pause = {0, 20 * 1000 * 1000};
+    do {
+        nanosleep(&pause, NULL);
+        clock_gettime(CLOCK_REALTIME, &now);
+    } while (now.tv_nsec > 500 * 1000 * 1000);
+    rc("set for ctime", setxattr(f, "security.when", "now", 3, 0));
+    stat(f, &before);
+    nanosleep(&pause, NULL);
+    rc("set for ctime again", setxattr(f, "security.when", "later", 5, 0));
+    stat(f, &after);
+    printf("ctime changed: %d\n", after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+           after.st_ctim.tv_nsec != before.st_ctim.tv_nsec);
+    fflush(stdout);
+}
+
+static void probe(const char *path)
+{
+    printf("%s\n", path);
+    rc("  get security", lgetxattr(path, "security.s", NULL, 0));
+    rc("  get user", lgetxattr(path, "user.s", NULL, 0));
+    rc("  get acl", lgetxattr(path, "system.posix_acl_access", NULL, 0));
+    rc("  set security", lsetxattr(path, "security.s", "1", 1, 0));
+    rc("  set user", lsetxattr(path, "user.s", "1", 1, 0));
+    list("  list", path, 0);
+    rc("  remove security", lremovexattr(path, "security.s"));
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--probe")) {
+        for (int i = 2; i < argc; i++)
+            probe(argv[i]);
+        return 0;
+    }
+    if (argc > 5 && !strcmp(argv[1], "--mount")) {
+        mkdir(argv[3], 0755);
+        rc("mount", mount(argv[2], argv[3], argv[4], 0, strcmp(argv[5], "-") ? argv[5] : NULL));
+        for (int i = 6; i < argc; i++)
+            probe(argv[i]);
+        rc("umount", umount(argv[3]));
+        return 0;
+    }
     const char *dir = argc > 1 ? argv[1] : "/tmp/xattr";
     int on_ext4 = argc > 3;
     mkdir(dir, 0755);
@@ -224,6 +271,7 @@ int main(int argc, char **argv)
     kinds(dir);
     sizes(dir);
     unprivileged(dir);
+    ctime_changes(f);
     rc("get /proc", getxattr("/proc/self/status", "security.s", NULL, 0));
     rc("get user /proc", getxattr("/proc/self/status", "user.s", NULL, 0));
     rc("list /proc", listxattr("/proc/self/status", NULL, 0));

@@ -67,3 +67,37 @@ def test_xattr_on_ext4_matches_linux_and_e2fsck_is_clean(tmp_path, geometry):
     assert "user.block (600)" in ea.stdout, report
     ea = subprocess.run(["debugfs", "-R", "ea_list /file", str(out_img)], capture_output=True, text=True)
     assert "security.s (6) = \"world!\"" in ea.stdout, ea.stdout + ea.stderr
+
+
+# /dev is devtmpfs (a tmpfs: security.* and trusted.*), proc has no handlers. Not here: /sys (the
+# oracle's is sysfs, moss-py has none) and /dev/pts (the oracle does not mount it).
+PROBED = "/dev/null /dev /proc /proc/self/status /proc/self/fd/0 /tmp"
+
+
+@pytest.mark.differential
+@covers("lgetxattr", "lsetxattr", "llistxattr", "lremovexattr")
+def test_filesystems_without_xattrs_answer_like_linux(linux_oracle):
+    out, err, status = linux_oracle.run3(f"/tests/xattr_basic --probe {PROBED}")
+    moss = moss_run("/bin/sh", "-c", f"mount -t tmpfs tmpfs /tmp && exec /tests/xattr_basic --probe {PROBED}")
+    assert status == 0, err
+    assert moss.stdout.decode() == out
+
+
+@pytest.mark.differential
+@covers("lgetxattr", "lsetxattr", "llistxattr", "lremovexattr")
+def test_vfat_has_no_xattrs_like_linux(tmp_path):
+    if not shutil.which("mkfs.fat") or not shutil.which("mcopy"):
+        pytest.fail("mkfs.fat and mcopy are needed (scripts/setup.sh installs them)")
+    img = tmp_path / "fat.img"
+    subprocess.run(["mkfs.fat", "-C", str(img), "2048"], check=True, capture_output=True)
+    (tmp_path / "file").write_text("x\n")
+    subprocess.run(["mcopy", "-i", str(img), str(tmp_path / "file"), "::file"], check=True, capture_output=True)
+    image = _image_with(tmp_path, {"fat.img": img})
+    moss = moss_run("/bin/sh", "-c", "mkdir -p /mnt && /tests/xattr_basic --mount /fat.img /mnt/f vfat loop "
+                    "/mnt/f/file /mnt/f", image=image)
+    with linux_with_files({"/fat.img": img}) as vm:
+        out, err, status = vm.run3("mkdir -p /mnt && losetup /dev/loop0 /fat.img && /tests/xattr_basic --mount "
+                                   "/dev/loop0 /mnt/f vfat - /mnt/f/file /mnt/f; s=$?; losetup -d /dev/loop0; exit $s")
+    assert status == 0, err
+    assert "mount: 0" in out
+    assert moss.stdout.decode() == out

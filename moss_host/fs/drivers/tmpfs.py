@@ -162,6 +162,7 @@ class TmpInode(Inode):
         if name.startswith(SYSTEM):
             raise Errno(EOPNOTSUPP)         # POSIX ACLs are not kept: reading one finds none
         self.xattrs.set(name, value, flags)
+        self.ctime_ns = now_ns()            # shmem_xattr_handler_set
 
     def xattr_list(self) -> list[bytes]:
         return self.xattrs.names()

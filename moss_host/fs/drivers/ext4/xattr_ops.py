@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional
 from ....errors import EEXIST, ENODATA, ENOSPC, EOPNOTSUPP, Errno
 from ...vfs import now_ns
 from ...xattr import POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, TRUSTED, USER, XATTR_CREATE, XATTR_REPLACE
+from .inode import EXT4_GOOD_OLD_INODE_SIZE
 from .xattr import (XATTR_BLOCK_CHECKSUM, XEntry, block_entries, block_sort_key, drop_xattr_block_ref, encode_block,
                     ibody_entries, store_ibody, xattr_block_checksum)
 
@@ -99,8 +100,17 @@ def xattr_set(inode: "Ext4Inode", full: bytes, value: Optional[bytes], flags: in
     if new_block != block:
         _write_block(inode, new_block)
     store_ibody(inode.disk, new_body)
-    inode.ctime_ns = now_ns()
+    inode.ctime_ns = _current_time(inode)
     inode.save()
+
+
+def _current_time(inode: "Ext4Inode") -> int:
+    """current_time(): whole seconds on a filesystem of 128-byte inodes, which keep no
+    nanoseconds (its s_time_gran, as the oracle shows), nanoseconds otherwise."""
+    now = now_ns()
+    if len(inode.disk.raw) <= EXT4_GOOD_OLD_INODE_SIZE:
+        now -= now % 1_000_000_000
+    return now
 
 
 def _fits_body(inode: "Ext4Inode", entries: list[XEntry]) -> bool:
