@@ -116,3 +116,12 @@ def test_attributes_debugfs_wrote_are_read_and_a_shared_block_is_copied_before_a
     unmount_and_check(fs, img)
     assert 'user.one (7) = "changed"' in debugfs(img, "ea_list /b")
     assert 'user.one (5) = "first"' in debugfs(img, "ea_list /a")
+
+
+def test_a_filesystem_without_ext_attr_gains_the_feature(tmp_path):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"a": b"a"}), "8M", "ext4", "-O", "^ext_attr")
+    fs = mount(img)
+    at(vfs(fs), b"/a").inode.xattr_set(b"user.k", b"v" * 300, 0)
+    unmount_and_check(fs, img)
+    assert "ext_attr" in debugfs(img, "features")
+    assert 'user.k (300)' in debugfs(img, "ea_list /a")

@@ -16,6 +16,7 @@ from ....errors import EEXIST, ENODATA, ENOSPC, EOPNOTSUPP, Errno
 from ...vfs import now_ns
 from ...xattr import POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, TRUSTED, USER, XATTR_CREATE, XATTR_REPLACE
 from .inode import EXT4_GOOD_OLD_INODE_SIZE
+from .superblock import COMPAT_EXT_ATTR
 from .xattr import (XATTR_BLOCK_CHECKSUM, XEntry, block_entries, block_sort_key, drop_xattr_block_ref, encode_block,
                     ibody_entries, store_ibody, xattr_block_checksum)
 
@@ -102,6 +103,9 @@ def xattr_set(inode: "Ext4Inode", full: bytes, value: Optional[bytes], flags: in
     store_ibody(inode.disk, new_body)
     inode.ctime_ns = _current_time(inode)
     inode.save()
+    if not inode.fs.sbd.s_feature_compat & COMPAT_EXT_ATTR:
+        inode.fs.sbd.s_feature_compat |= COMPAT_EXT_ATTR      # ext4_xattr_update_super_block
+        inode.fs.write_super()
 
 
 def _current_time(inode: "Ext4Inode") -> int:
