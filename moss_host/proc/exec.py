@@ -261,6 +261,7 @@ def exec_into(task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> No
     old = task.mm
     image = prepare_exec(old.mem, task.fs, task.creds, path, argv, envp, task)
     lifecycle.de_thread(task)           # past the point of no return: the other threads go
+    lifecycle.release_futexes(task)     # the old image's robust mutexes and clear_child_tid
     install_image(task, image)
     if old.users == 1:
         write_back(old)                 # the old image's shared file mappings

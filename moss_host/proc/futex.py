@@ -192,3 +192,65 @@ def _compare(encoded_op: int, old: int) -> bool:
     if cmp == FUTEX_OP_CMP_GE:
         return old >= cmparg
     raise Errno(ENOSYS)
+
+
+# -- robust lists -----------------------------------------------------------------------------
+
+FUTEX_WAITERS = 0x8000_0000
+FUTEX_OWNER_DIED = 0x4000_0000
+FUTEX_TID_MASK = 0x3FFF_FFFF
+ROBUST_LIST_LIMIT = 2048
+
+
+def exit_robust_list(table: FutexTable, mm: AddressSpace, tid: int, head: int) -> None:
+    """exit_robust_list(): the thread dies holding the robust mutexes on its list (struct
+    robust_list_head: next, futex_offset, list_op_pending): each word it owns gets
+    FUTEX_OWNER_DIED and one waiter is woken to take the mutex over (EOWNERDEAD)."""
+    try:
+        entry, pi = _robust_entry(mm, head)
+        offset = int.from_bytes(mm.read(head + 8, 8), "little", signed=True)
+        pending, pending_pi = _robust_entry(mm, head + 16)
+    except Errno:
+        return
+    limit = ROBUST_LIST_LIMIT
+    while entry != head:
+        try:
+            next_entry, next_pi = _robust_entry(mm, entry)
+        except Errno:
+            next_entry = None
+        if entry != pending and not _futex_death(table, mm, tid, entry + offset, pi, False):
+            return
+        if next_entry is None:
+            return
+        entry, pi = next_entry, next_pi
+        limit -= 1
+        if not limit:
+            break
+    if pending:
+        _futex_death(table, mm, tid, pending + offset, pending_pi, True)
+
+
+def _robust_entry(mm: AddressSpace, ptr: int) -> tuple[int, bool]:
+    """fetch_robust_entry(): a list pointer, its bit 0 marking a PI futex."""
+    value = int.from_bytes(mm.read(ptr, 8), "little")
+    return value & ~1, bool(value & 1)
+
+
+def _futex_death(table: FutexTable, mm: AddressSpace, tid: int, uaddr: int, pi: bool, pending: bool) -> bool:
+    """handle_futex_death(); False if the list cannot be walked further."""
+    uaddr &= (1 << 64) - 1
+    if uaddr & 3:
+        return False
+    try:
+        value = read_word(mm, uaddr)
+        if pending and not pi and not value:
+            table.wake(mm, uaddr, 1)        # it died between taking the lock and recording it
+            return True
+        if value & FUTEX_TID_MASK != tid:
+            return True
+        mm.write(uaddr, ((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED).to_bytes(4, "little"))
+    except Errno:
+        return False
+    if not pi and value & FUTEX_WAITERS:
+        table.wake(mm, uaddr, 1)
+    return True

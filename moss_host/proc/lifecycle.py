@@ -26,7 +26,7 @@ from moss_host.errors import EINVAL, Errno
 from moss_host.mm.writeback import write_back
 from moss_host.tty.tty import disassociate_ctty
 
-from . import signals
+from . import futex, signals
 from .rlimits import RLIMIT_CORE
 from .task import State, Task, ThreadGroup
 
@@ -239,7 +239,7 @@ def _exit_thread(task: Task, status: int) -> None:
     if task.pending is not None and not task.pending.done():
         task.pending.cancel()
     task.pending = None
-    _clear_child_tid(task)
+    release_futexes(task)
     release_vfork_parent(task)
     if task.mm.users == 1:
         write_back(task.mm)                     # shared file mappings reach their files
@@ -285,6 +285,14 @@ def _without_phantom_core(task: Task, status: int) -> int:
     if status & signals.WCOREFLAG and task.rlimits[RLIMIT_CORE][0] == 0:
         return status & ~signals.WCOREFLAG
     return status
+
+
+def release_futexes(task: Task) -> None:
+    """At exit and exec (futex_exit_release, mm_release): the robust mutexes the thread
+    holds are marked FUTEX_OWNER_DIED, then its CLONE_CHILD_CLEARTID word is cleared."""
+    if task.robust_list[0]:
+        futex.exit_robust_list(task.kernel.futexes, task.mm, task.tid, task.robust_list[0])
+    _clear_child_tid(task)
 
 
 def _clear_child_tid(task: Task) -> None:

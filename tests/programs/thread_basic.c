@@ -5,6 +5,7 @@
  * process. Only deterministic results are
  * printed (threads are scheduled differently on Linux and moss-py). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -211,6 +212,73 @@ static void fatal_signal_in_thread(void)
     report("fatal signal in a thread", status);
 }
 
+static pthread_barrier_t ready, done;
+
+static void *waits_at_barriers(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&ready);
+    pthread_barrier_wait(&done);
+    return NULL;
+}
+
+static void proc_threads(void)
+{
+    pthread_t t[2];
+    pthread_barrier_init(&ready, NULL, 3);
+    pthread_barrier_init(&done, NULL, 3);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, waits_at_barriers, NULL);
+    pthread_barrier_wait(&ready);
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0)
+            printf("/proc/self/status %s", line);
+    if (f)
+        fclose(f);
+    int entries = 0, own = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            entries++;
+            own += atoi(e->d_name) == gettid();
+        }
+    if (d)
+        closedir(d);
+    printf("/proc/self/task: %d entries, the caller's among them: %d\n", entries, own);
+    pthread_barrier_wait(&done);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+}
+
+static pthread_mutex_t robust;
+
+static void *dies_holding(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&robust);
+    return NULL;                    /* ends without unlocking */
+}
+
+static void robust_mutex(void)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &attr);
+    pthread_t t;
+    pthread_create(&t, NULL, dies_holding, NULL);
+    pthread_join(t, NULL);
+    int r = pthread_mutex_lock(&robust);
+    printf("robust mutex of a dead thread: %s\n", r == EOWNERDEAD ? "EOWNERDEAD" : strerror(r));
+    pthread_mutex_consistent(&robust);
+    pthread_mutex_unlock(&robust);
+    printf("locked again after consistent: %s\n", pthread_mutex_lock(&robust) == 0 ? "yes" : "no");
+    pthread_mutex_unlock(&robust);
+}
+
 static const char *self;
 
 static void *execs(void *arg)
@@ -284,6 +352,8 @@ int main(int argc, char **argv)
     exit_from_thread();
     main_pthread_exit();
     fatal_signal_in_thread();
+    robust_mutex();
+    proc_threads();
     exec_from_thread();
     stop_and_continue();
     return 0;

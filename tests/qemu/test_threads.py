@@ -28,12 +28,14 @@ def same_as_linux(oracle, program: str, *args: str) -> str:
 
 
 @pytest.mark.differential
-@covers("clone", "futex", "exit", "exit_group", "gettid", "set_tid_address", "tgkill", "kill", "execve",
+@covers("clone", "futex", "exit", "exit_group", "gettid", "set_tid_address", "set_robust_list", "tgkill", "kill", "execve",
         "wait4")
 def test_pthreads_create_join_mutex_condvar_signals_exit_exec_and_stop_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "thread_basic")
     assert "mutex counter 4 x 20000: 80000\n" in out
     assert "handled by the thread that does not block it: yes" in out
+    assert "robust mutex of a dead thread: EOWNERDEAD\n" in out
+    assert "/proc/self/status Threads:\t3\n" in out
     assert "after execve from a thread: pid kept yes, it is the leader yes" in out
     assert out.endswith("threaded child after SIGKILL: killed by signal 9\n")
 
