@@ -70,6 +70,8 @@ def resolve_name(inode: "Inode", name: bytes) -> None:
 def vfs_getxattr(inode: "Inode", name: bytes, cred: Optional["Cred"], admin: bool) -> bytes:
     xattr_permission(inode, name, MAY_READ, cred, admin)
     resolve_name(inode, name)
+    if name in (POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT) and S.S_ISLNK(inode.mode):
+        raise Errno(EOPNOTSUPP)     # posix_acl_xattr_get: symlinks have no ACLs
     return inode.xattr_get(name)
 
 

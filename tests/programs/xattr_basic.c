@@ -122,6 +122,8 @@ static void kinds(const char *dir)
     snprintf(missing, sizeof missing, "%s/missing", dir);
     get("get via link", l, "security.s");
     rc("lget link", lgetxattr(l, "security.s", NULL, 0));
+    rc("lget acl on link", lgetxattr(l, "system.posix_acl_access", NULL, 0));
+    rc("lget default acl on dir", lgetxattr(d, "system.posix_acl_default", NULL, 0));
     rc("lset user on link", lsetxattr(l, "user.x", "1", 1, 0));
     rc("lget user on link", lgetxattr(l, "user.x", NULL, 0));
     rc("lset security on link", lsetxattr(l, "security.l", "L", 1, 0));

@@ -125,3 +125,19 @@ def test_a_filesystem_without_ext_attr_gains_the_feature(tmp_path):
     unmount_and_check(fs, img)
     assert "ext_attr" in debugfs(img, "features")
     assert 'user.k (300)' in debugfs(img, "ea_list /a")
+
+
+def test_a_posix_acl_debugfs_stored_reads_back_in_the_user_format(tmp_path):
+    # version 2; USER_OBJ rw-, USER 1000 r--, GROUP_OBJ r--, MASK r--, OTHER r-- (tag, perm, id)
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, perm, ident) for tag, perm, ident in
+                                          [(1, 6, 0xFFFFFFFF), (2, 4, 1000), (4, 4, 0xFFFFFFFF),
+                                           (0x10, 4, 0xFFFFFFFF), (0x20, 4, 0xFFFFFFFF)])
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"a": b"a"}), "8M", "ext4")
+    (tmp_path / "acl.bin").write_bytes(acl)
+    debugfs_write(img, f"ea_set -f {tmp_path / 'acl.bin'} /a system.posix_acl_access")
+    fs = mount(img, read_only=True)
+    a = at(vfs(fs), b"/a").inode
+    assert a.xattr_list() == [b"system.posix_acl_access"]
+    stored = [e for e in ibody_entries(a.disk) if e.name_index == 2][0].value
+    assert struct.unpack_from("<I", stored)[0] == 1 and len(stored) == 4 + 4 * 4 + 8    # ext4's own format
+    assert a.xattr_get(b"system.posix_acl_access") == acl

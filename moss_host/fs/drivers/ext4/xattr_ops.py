@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # ext4_xattr_handler_map: name index -> prefix (a whole name for the POSIX ACLs). Index 7
 # (system.data, inline data) has no handler: never listed, never reachable by name.
 PREFIXES = {1: USER, 2: POSIX_ACL_ACCESS, 3: POSIX_ACL_DEFAULT, 4: TRUSTED, 6: SECURITY}
+POSIX_ACL_XATTR_VERSION = 2
+ACL_USER, ACL_GROUP = 0x02, 0x08
+ACL_UNDEFINED_ID = 0xFFFFFFFF
 NAMESPACES: tuple[bytes, ...] = (USER, POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, TRUSTED, SECURITY)
 
 
@@ -57,8 +60,25 @@ def xattr_get(inode: "Ext4Inode", full: bytes) -> bytes:
     for entries in (ibody_entries(inode.disk), _block(inode)):
         i = _find(entries, index, name)
         if i is not None:
-            return entries[i].value
+            value = entries[i].value
+            return acl_to_xattr(value) if full in (POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT) else value
     raise Errno(ENODATA)
+
+
+def acl_to_xattr(stored: bytes) -> bytes:
+    """ext4_acl_from_disk, then posix_acl_to_xattr: ext4 keeps version 1 with short entries
+    (tag, perm) for USER_OBJ, GROUP_OBJ, MASK and OTHER and (tag, perm, id) for USER and GROUP;
+    user space reads version 2, every entry (tag, perm, id) with id -1 where none applies."""
+    out, off = [struct.pack("<I", POSIX_ACL_XATTR_VERSION)], 4
+    while off + 4 <= len(stored):
+        tag, perm = struct.unpack_from("<HH", stored, off)
+        if tag in (ACL_USER, ACL_GROUP):
+            ident = struct.unpack_from("<I", stored, off + 4)[0]
+            off += 8
+        else:
+            ident, off = ACL_UNDEFINED_ID, off + 4
+        out.append(struct.pack("<HHI", tag, perm, ident))
+    return b"".join(out)
 
 
 def xattr_list(inode: "Ext4Inode") -> list[bytes]:
