@@ -6,13 +6,15 @@ memory is a dict lookup per page, never a trip to the guest.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
 from moss_host.errors import EACCES, EFAULT, ENAMETOOLONG, Errno
 
 from .memory import Memory
 from .stack import STACK_RLIMIT, grow_stack
-from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet
+from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK, Vma, VmaSet
 
 FAULT_AROUND = 16            # pages populated per fault, within the VMA and an aligned window
 MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack gap
@@ -50,6 +52,7 @@ class AddressSpace:
         self.start_code = self.end_code = self.start_data = self.end_data = self.start_stack = 0
         self.vdso_base: int | None = None      # where the vDSO is mapped (AT_SYSINFO_EHDR)
         self.stack_limit: int = STACK_RLIMIT     # how far the stack may grow (RLIMIT_STACK); set_stack_limit
+        self.def_vm_flags: int = 0              # VM_* bits every new mapping gets (mlockall MCL_FUTURE)
 
     @property
     def ttbr0(self) -> int:
@@ -279,6 +282,8 @@ class AddressSpace:
     # -- mapping changes ---------------------------------------------------------------------
 
     def add(self, vma: Vma) -> Vma:
+        if self.def_vm_flags:
+            vma = replace(vma, vm_flags=vma.vm_flags | self.def_vm_flags)
         return self.vmas.insert(vma)
 
     def unmap(self, start: int, end: int) -> None:
@@ -363,6 +368,9 @@ class AddressSpace:
         share, table, child_table = self.mem.share, self.table, child.table
         protected = False
         for vma in self.vmas:
+            if vma.vm_flags & (VM_DONTCOPY | VM_WIPEONFORK | VM_LOCKED_MASK):
+                if not self._fork_special(child, vma):
+                    continue
             cow = vma.prot & PROT_WRITE and not vma.shared
             for va in self.resident_in(vma.start, vma.end):
                 pa = self.resident[va]
@@ -382,6 +390,16 @@ class AddressSpace:
         if protected:
             self.mem.flush_asid(self.asid)
         return child
+
+    @staticmethod
+    def _fork_special(child: "AddressSpace", vma: Vma) -> bool:
+        """dup_mmap's rules for a flagged VMA: MADV_DONTFORK leaves it out of the child,
+        MADV_WIPEONFORK gives the child it empty, mlock is not inherited. False: copy no pages."""
+        if vma.vm_flags & VM_DONTCOPY:
+            child.vmas.remove_range(vma.start, vma.end)
+            return False
+        child.vmas.update_vm_flags(vma.start, vma.end, 0, VM_LOCKED_MASK)
+        return not vma.vm_flags & VM_WIPEONFORK
 
     def release(self) -> None:
         """One task stops using this space (exit, exec); the last one frees it."""

@@ -1,12 +1,15 @@
 """What a process tells the VM about its pages, and asks it: madvise, the mlock family and
 mincore, with Linux 6.1's checks in its order (mm/madvise.c, mm/mlock.c, mm/mincore.c).
 
-Known differences, all invisible to a program that only reads its memory back: no VMA is
-marked VM_LOCKED (mlock populates the range and is otherwise accepted; locked_vm stays 0, so
-RLIMIT_MEMLOCK is checked against each request alone), MADV_DONTFORK and MADV_WIPEONFORK are
-accepted without changing what fork copies, MADV_FREE keeps the pages (Linux may too, until
-memory is short), and mincore reports the pages resident in this address space, not the page
-cache's view of a file.
+mlock marks VMAs VM_LOCKED (Vma.vm_flags) and populates them; nothing is ever paged out here,
+so "locked" changes only what Linux accounts and refuses: RLIMIT_MEMLOCK against locked_vm,
+MADV_DONTNEED on a locked range. MADV_DONTFORK and MADV_WIPEONFORK mark VMAs that
+AddressSpace.fork leaves out or copies empty.
+
+Known differences, invisible to a program that only reads its memory back: MADV_FREE keeps the
+pages (Linux may too, until memory is short), MADV_REMOVE drops this mapping's pages without
+punching a hole in the object, and mincore reports the pages resident in this address space,
+not the page cache's view of a file.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING
 from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, ENOMEM, EPERM, Errno
 
-from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+from .vma import (PROT_EXEC, PROT_READ, PROT_WRITE, SPECIAL_MAPPINGS, VM_DONTCOPY, VM_LOCKED, VM_LOCKED_MASK,
+                  VM_LOCKONFAULT, VM_WIPEONFORK, Vma)
 
 if TYPE_CHECKING:
     from .address_space import AddressSpace
@@ -71,20 +75,33 @@ def _hole(mm: AddressSpace, start: int, end: int) -> bool:
 
 def _advise(mm: AddressSpace, vma: Vma, start: int, end: int, advice: int) -> None:
     """madvise_vma_behavior for one VMA's part [start, end)."""
+    locked = vma.vm_flags & VM_LOCKED
     if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+        if locked and advice == MADV_DONTNEED:
+            raise Errno(EINVAL)
         _drop(mm, start, end)               # refaults: zeros, or the file's or shared object's pages
     elif advice == MADV_FREE:
-        if vma.backing is not None:         # anonymous private memory only
+        if locked or vma.backing is not None:   # anonymous private memory only
             raise Errno(EINVAL)
     elif advice == MADV_REMOVE:
-        if vma.backing is None:
+        if locked or vma.backing is None:
             raise Errno(EINVAL)
         if not (vma.shared and vma.prot & PROT_WRITE):
             raise Errno(EACCES)
         _drop(mm, start, end)
+    elif advice in (MADV_COLD, MADV_PAGEOUT):
+        if locked:
+            raise Errno(EINVAL)
+    elif advice == MADV_DONTFORK:
+        mm.vmas.update_vm_flags(start, end, VM_DONTCOPY, 0)
+    elif advice == MADV_DOFORK:
+        mm.vmas.update_vm_flags(start, end, 0, VM_DONTCOPY)
     elif advice == MADV_WIPEONFORK:
         if vma.backing is not None or vma.shared:
             raise Errno(EINVAL)
+        mm.vmas.update_vm_flags(start, end, VM_WIPEONFORK, 0)
+    elif advice == MADV_KEEPONFORK:
+        mm.vmas.update_vm_flags(start, end, 0, VM_WIPEONFORK)
     elif advice == MADV_COLLAPSE:           # no transparent huge pages to collapse into
         raise Errno(EINVAL)
 
@@ -126,25 +143,47 @@ def mlock(mm: AddressSpace, start: int, length: int, flags: int, memlock_limit: 
         raise Errno(EPERM)
     length = _page_align(length + (start & (PAGE_SIZE - 1)))
     start &= PAGE_MASK
-    if length // PAGE_SIZE > memlock_limit // PAGE_SIZE and not privileged:
-        raise Errno(ENOMEM)
-    _check_lock_range(mm, start, length)
+    limit = memlock_limit // PAGE_SIZE
+    locked = length // PAGE_SIZE + mm.vmas.locked_bytes() // PAGE_SIZE
+    if locked > limit and not privileged:
+        locked -= _locked_in(mm, start, start + length) // PAGE_SIZE    # already counted
+        if locked > limit:
+            raise Errno(ENOMEM)
+    _apply_lock(mm, start, length, VM_LOCKED | (VM_LOCKONFAULT if flags & MLOCK_ONFAULT else 0))
     if not flags & MLOCK_ONFAULT:
         _populate_locked(mm, start, start + length)
 
 
 def munlock(mm: AddressSpace, start: int, length: int) -> None:
     length = _page_align(length + (start & (PAGE_SIZE - 1)))
-    _check_lock_range(mm, start & PAGE_MASK, length)
+    _apply_lock(mm, start & PAGE_MASK, length, 0)
 
 
-def _check_lock_range(mm: AddressSpace, start: int, length: int) -> None:
-    """apply_vma_lock_flags' checks: EINVAL if the range wraps, ENOMEM if part is unmapped."""
+def _locked_in(mm: AddressSpace, start: int, end: int) -> int:
+    return sum(min(v.end, end) - max(v.start, start) for v in mm.vmas.overlapping(start, min(end, USER_VA_END))
+               if v.vm_flags & VM_LOCKED)
+
+
+def _apply_lock(mm: AddressSpace, start: int, length: int, lock_bits: int) -> None:
+    """apply_vma_lock_flags: EINVAL if the range wraps; the mapped parts get lock_bits (none:
+    unlocked), and then ENOMEM if part of the range is unmapped."""
     end = start + length
     if end > _U64:
         raise Errno(EINVAL)
-    if end != start and (end > USER_VA_END or _hole(mm, start, end)):
+    if end == start:
+        return
+    _set_lock_bits(mm, start, min(end, USER_VA_END), lock_bits)
+    if end > USER_VA_END or _hole(mm, start, end):
         raise Errno(ENOMEM)
+
+
+def _set_lock_bits(mm: AddressSpace, start: int, end: int, lock_bits: int) -> None:
+    """mlock_fixup over [start, end): the special mappings ([vdso], [vvar]) are never locked."""
+    mm.vmas.update_vm_flags(start, end, lock_bits, VM_LOCKED_MASK & ~lock_bits)
+    if lock_bits:
+        for v in mm.vmas.overlapping(start, end):
+            if v.name in SPECIAL_MAPPINGS:
+                mm.vmas.update_vm_flags(v.start, v.end, 0, VM_LOCKED_MASK)
 
 
 def _populate_locked(mm: AddressSpace, start: int, end: int) -> None:
@@ -161,12 +200,19 @@ def mlockall(mm: AddressSpace, flags: int, memlock_limit: int, privileged: bool)
         raise Errno(EINVAL)
     if not memlock_limit and not privileged:
         raise Errno(EPERM)
+    if flags & MCL_CURRENT and sum(v.length for v in mm.vmas) > memlock_limit and not privileged:
+        raise Errno(ENOMEM)
+    bits = VM_LOCKED | (VM_LOCKONFAULT if flags & MCL_ONFAULT else 0)
+    mm.def_vm_flags = mm.def_vm_flags & ~VM_LOCKED_MASK | (bits if flags & MCL_FUTURE else 0)
     if flags & MCL_CURRENT:
-        total = sum(v.length for v in mm.vmas)
-        if total > memlock_limit and not privileged:
-            raise Errno(ENOMEM)
+        _set_lock_bits(mm, 0, USER_VA_END, bits)
         if not flags & MCL_ONFAULT:
             _populate_locked(mm, 0, USER_VA_END)
+
+
+def munlockall(mm: AddressSpace) -> None:
+    mm.def_vm_flags &= ~VM_LOCKED_MASK
+    mm.vmas.update_vm_flags(0, USER_VA_END, 0, VM_LOCKED_MASK)
 
 
 # -- mincore ----------------------------------------------------------------------------------

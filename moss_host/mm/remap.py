@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from moss_host.addr import PAGE_SIZE, USER_VA_END
 from moss_host.errors import EFAULT, EINVAL, ENOMEM, EPERM, Errno
 
-from .vma import MMAP_MIN_ADDR, Vma
+from .vma import MMAP_MIN_ADDR, SPECIAL_MAPPINGS, VM_LOCKED, VM_LOCKONFAULT, Vma
 from .writeback import write_back
 
 if TYPE_CHECKING:
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 _U64 = (1 << 64) - 1
-# Linux's VM_DONTEXPAND mappings (install_special_mapping): never grown nor DONTUNMAP-moved.
-_SPECIAL = ("[vdso]", "[vvar]")
 # Names /proc/pid/maps gives by position (the brk area, the initial stack), not by the mapping.
 _POSITIONAL = ("[heap]", "[stack]")
 
@@ -55,7 +53,8 @@ def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, 
         return addr
     vma = _vma_to_resize(mm, addr, old_len, new_len, flags)
     if old_len == vma.end - addr and _expandable(mm, vma, new_len - old_len):
-        mm.vmas.extend_up(vma, addr + new_len)
+        grown = mm.vmas.extend_up(vma, addr + new_len)
+        _populate_if_locked(mm, grown, addr + old_len, addr + new_len)
         return addr
     if not flags & MREMAP_MAYMOVE:
         raise Errno(ENOMEM)
@@ -92,7 +91,7 @@ def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flag
     # old_len 0 "duplicates" a mapping: meaningful only for shared ones.
     if not old_len and not vma.shared:
         raise Errno(EINVAL)
-    if flags & MREMAP_DONTUNMAP and vma.name in _SPECIAL:
+    if flags & MREMAP_DONTUNMAP and vma.name in SPECIAL_MAPPINGS:
         raise Errno(EINVAL)
     if old_len > vma.end - addr:            # no remapping across VMA boundaries
         raise Errno(EFAULT)
@@ -101,7 +100,7 @@ def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flag
     pgoff = (vma.offset + (addr - vma.start)) // PAGE_SIZE
     if pgoff + new_len // PAGE_SIZE > _U64:
         raise Errno(EINVAL)
-    if vma.name in _SPECIAL:
+    if vma.name in SPECIAL_MAPPINGS:
         raise Errno(EFAULT)
     return vma
 
@@ -131,4 +130,13 @@ def _move(mm: AddressSpace, vma: Vma, addr: int, old_len: int, new_len: int, new
     mm.vmas.insert(moved)
     if old_len and not flags & MREMAP_DONTUNMAP:
         mm.unmap(addr, addr + old_len)
+    _populate_if_locked(mm, moved, new_addr + old_len, new_addr + new_len)
     return new_addr
+
+
+def _populate_if_locked(mm: AddressSpace, vma: Vma, start: int, end: int) -> None:
+    """A locked mapping that grew has its new pages faulted in, as mremap's mm_populate."""
+    if vma.vm_flags & VM_LOCKED and not vma.vm_flags & VM_LOCKONFAULT and vma.prot:
+        for va in range(start, end, PAGE_SIZE):
+            if va not in mm.resident:
+                mm.fault(va, bool(vma.writable and not vma.shared), False)

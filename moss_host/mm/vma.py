@@ -52,6 +52,15 @@ MAP_FIXED_NOREPLACE = 0x100000
 
 MMAP_MIN_ADDR = 0x10000        # vm.mmap_min_addr: nothing is placed below this by find_free
 
+# Linux VM_* bits a VMA carries beyond its prot and MAP_* flags (Vma.vm_flags), Linux's values.
+VM_LOCKED = 0x00002000         # mlock: populated, stays resident
+VM_DONTCOPY = 0x00020000       # MADV_DONTFORK: fork leaves it out of the child
+VM_LOCKONFAULT = 0x00080000    # mlock2(MLOCK_ONFAULT): locked as pages are touched
+VM_WIPEONFORK = 0x02000000     # MADV_WIPEONFORK: the child gets it empty (zeros)
+VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
+# install_special_mapping's VMAs (VM_DONTEXPAND): never grown by mremap, never mlocked.
+SPECIAL_MAPPINGS = ("[vdso]", "[vvar]")
+
 
 @dataclass(slots=True, eq=True)
 class Vma:
@@ -63,6 +72,7 @@ class Vma:
     offset: int = 0            # byte offset in `backing` of `start`
     name: str = ""             # /proc/pid/maps name: a path, "[heap]", "[stack]", ...
     max_prot: int = PROT_MASK  # what mprotect may grant (Linux's VM_MAY*): [vvar] stays read-only
+    vm_flags: int = 0          # VM_LOCKED, VM_DONTCOPY, ... (above): set by mlock and madvise
 
     def __post_init__(self) -> None:
         if (self.start & (PAGE_SIZE - 1) or self.end & (PAGE_SIZE - 1)
@@ -125,6 +135,7 @@ def mergeable(a: Vma, b: Vma) -> bool:
     """True if b starts where a ends and the two can be one VMA."""
     return (a.end == b.start and a.prot == b.prot and a.flags == b.flags
             and a.name == b.name and a.backing is b.backing and a.max_prot == b.max_prot
+            and a.vm_flags == b.vm_flags
             and (a.backing is None or a.offset + (a.end - a.start) == b.offset))
 
 
@@ -178,6 +189,10 @@ class VmaSet:
         i = self._first_ending_after(start)
         j = bisect_left(self._starts, end)
         return self._vmas[i:j]
+
+    def locked_bytes(self) -> int:
+        """Linux's locked_vm: the size of the VM_LOCKED mappings (VmLck in /proc/pid/status)."""
+        return sum(v.end - v.start for v in self._vmas if v.vm_flags & VM_LOCKED)
 
     def is_free(self, start: int, end: int) -> bool:
         """True if no VMA intersects [start, end)."""
@@ -310,6 +325,36 @@ class VmaSet:
                 self._merge_pair(k - 1)
                 k -= 1
         return changed
+
+    def update_vm_flags(self, start: int, end: int, set_bits: int, clear_bits: int) -> None:
+        """Set and clear VM_* bits on the mapped parts of [start, end), splitting VMAs at the
+        edges and merging what becomes alike (mlock, munlock, madvise); holes are skipped."""
+        _check_range(start, end)
+        i = self._first_ending_after(start)
+        j = bisect_left(self._starts, end)
+        new: list[Vma] = []
+        changed = False
+        for v in self._vmas[i:j]:
+            flags = (v.vm_flags | set_bits) & ~clear_bits
+            if flags == v.vm_flags:
+                new.append(v)
+                continue
+            changed = True
+            lo, hi = max(v.start, start), min(v.end, end)
+            if v.start < lo:
+                new.append(v.slice(v.start, lo))
+            new.append(v.slice(lo, hi, vm_flags=flags))
+            if hi < v.end:
+                new.append(v.slice(hi, v.end))
+        if not changed:
+            return
+        self._vmas[i:j] = new
+        self._starts[i:j] = [v.start for v in new]
+        if self.merge:
+            k = min(i + len(new), len(self._vmas) - 1)
+            while k >= max(i, 1):
+                self._merge_pair(k - 1)
+                k -= 1
 
     # -- placement -------------------------------------------------------------------------
 

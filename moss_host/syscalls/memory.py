@@ -13,8 +13,9 @@ from moss_host.mm import advice as advice_mod
 from moss_host.mm.backing import Backing, FileBacking
 from moss_host.mm.remap import mremap as remap
 from moss_host.mm.shmem import SharedAnon
-from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE,
-                              MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE, Vma)
+from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_POPULATE, MAP_PRIVATE,
+                              MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE,
+                              VM_LOCKED, VM_LOCKONFAULT, Vma)
 from moss_host.mm.writeback import sync_files, write_back
 
 from .args import Fd, Hex, Int, Ptr, Size
@@ -35,7 +36,10 @@ async def brk(task, addr: "Ptr") -> int:
     if new_end > old_end:
         if not mm.vmas.is_free(old_end, new_end) or new_end > mm.mmap_top:
             return mm.brk
-        mm.add(Vma(old_end, new_end, 0x3, name="[heap]"))
+        heap = mm.add(Vma(old_end, new_end, 0x3, name="[heap]"))
+        if _populates_locked(heap):
+            for va in range(old_end, new_end, PAGE_SIZE):
+                mm.fault(va, True, False)
     elif new_end < old_end:
         mm.unmap(new_end, old_end)
     mm.brk = addr
@@ -64,13 +68,18 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
         write_back(mm, start, start + length)
         mm.unmap(start, start + length)
     vma_flags = (flags & MAP_TYPE) | (flags & MAP_ANONYMOUS)
-    mm.add(Vma(start, start + length, prot, vma_flags, backing, 0 if flags & MAP_ANONYMOUS else offset,
-               backing.name if backing is not None else ""))
-    if flags & MAP_POPULATE:
+    vma = mm.add(Vma(start, start + length, prot, vma_flags, backing, 0 if flags & MAP_ANONYMOUS else offset,
+                     backing.name if backing is not None else "", vm_flags=VM_LOCKED if flags & MAP_LOCKED else 0))
+    if flags & MAP_POPULATE or _populates_locked(vma):
         for va in range(start, start + length, PAGE_SIZE):
             if prot:
                 mm.fault(va, False, False)
     return start
+
+
+def _populates_locked(vma: Vma) -> bool:
+    """A new mapping that is locked (MAP_LOCKED, mlockall MCL_FUTURE) is populated at once."""
+    return vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT) == VM_LOCKED
 
 
 def place(mm, addr: int, length: int, flags: int) -> int:
@@ -200,6 +209,7 @@ async def mlockall(task, flags: "Hex") -> int:
 
 @syscall("munlockall")
 async def munlockall(task) -> int:
+    advice_mod.munlockall(task.mm)
     return 0
 
 

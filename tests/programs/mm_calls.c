@@ -4,7 +4,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -140,6 +143,94 @@ static void mlock_calls(void)
     waitpid(pid, NULL, 0);
 }
 
+static long vmlck_kb(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static sigjmp_buf jb;
+
+static void on_segv(int sig) { siglongjmp(jb, sig); }
+
+static void lock_semantics(void)
+{
+    char *p = anon(16);
+    printf("VmLck before: %ld\n", vmlck_kb());
+    mlock(p + 2 * PG, 4 * PG);
+    printf("VmLck after mlock: %ld\n", vmlck_kb());
+    show("dontneed locked", madvise(p, 16 * PG, MADV_DONTNEED));
+    char *l = anon(1);
+    mlock(l, PG);
+    show("dontneed_locked locked", madvise(l, PG, 24));
+    munlock(l, PG);
+    show("free locked", madvise(p + 2 * PG, PG, MADV_FREE));
+    show("pageout locked", madvise(p + 2 * PG, PG, MADV_PAGEOUT));
+    char *q = mremap(p + 2 * PG, 4 * PG, 8 * PG, MREMAP_MAYMOVE);
+    printf("locked grown: resident %d, VmLck %ld\n", resident(q, 8), vmlck_kb());
+    munlock(q, 8 * PG);
+    mlock(p, 2 * PG);
+    mlock(p, 2 * PG);
+    printf("VmLck mlock twice: %ld\n", vmlck_kb());
+    munmap(p, 2 * PG);
+    printf("VmLck after munmap: %ld\n", vmlck_kb());
+    mlockall(MCL_FUTURE);
+    char *r = anon(4);
+    printf("VmLck after mlockall future + mmap: %ld, resident %d\n", vmlck_kb(), resident(r, 4));
+    char *m = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+    printf("MAP_LOCKED: VmLck %ld, resident %d\n", vmlck_kb(), resident(m, 3));
+    munlockall();
+    printf("VmLck after munlockall: %ld\n", vmlck_kb());
+    /* a user with a 4-page limit: what is already locked counts */
+    pid_t pid = fork();
+    if (pid == 0) {
+        printf("child VmLck: %ld\n", vmlck_kb());
+        mlock(r, 2 * PG);
+        setuid(65534);
+        struct rlimit rl = {4 * PG, 4 * PG};
+        setrlimit(RLIMIT_MEMLOCK, &rl);
+        show("user mlock within", mlock(r, 4 * PG));
+        show("user mlock over", mlock(p + 8 * PG, PG));
+        show("user mlockall current", mlockall(MCL_CURRENT));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+
+    /* MADV_DONTFORK: the child has no such mapping; MADV_WIPEONFORK: the child's reads zero */
+    char *d = anon(2), *w = anon(2);
+    d[0] = 'd';
+    w[0] = 'w';
+    show("dontfork", madvise(d, 2 * PG, MADV_DONTFORK));
+    show("wipeonfork", madvise(w, 2 * PG, MADV_WIPEONFORK));
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGSEGV, on_segv);
+        int sig = sigsetjmp(jb, 1);
+        if (!sig)
+            printf("child reads dontfork: %c\n", d[0]);
+        else
+            printf("child dontfork: signal %d\n", sig);
+        printf("child wipeonfork: %d\n", w[0]);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    show("dofork", madvise(d, 2 * PG, MADV_DOFORK));
+    show("keeponfork", madvise(w, 2 * PG, MADV_KEEPONFORK));
+    pid = fork();
+    if (pid == 0) {
+        printf("child after dofork: %c, after keeponfork: %c\n", d[0], w[0]);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
 static void fadvise_calls(void)
 {
     int fd = open("/proc/self/exe", O_RDONLY), pfd[2];
@@ -249,6 +340,7 @@ int main(void)
     madvise_calls();
     mincore_calls();
     mlock_calls();
+    lock_semantics();
     fadvise_calls();
     priority_calls();
     personality_calls();

@@ -62,3 +62,23 @@ def test_mlock_populates_and_checks_the_limit_only_without_privilege():
         advice.mlock(mm, BASE, 64 * P, 0, 4 * P, privileged=False)
     assert e.value.code == ENOMEM
     advice.mlock(mm, BASE, 64 * P, 0, 0, privileged=True)
+
+
+def test_dontfork_leaves_the_mapping_out_of_the_child_and_wipeonfork_gives_it_empty():
+    mm = space()
+    mm.write(BASE, b"x" * 64 * P)
+    advice.madvise(mm, BASE, 8 * P, advice.MADV_DONTFORK)
+    advice.madvise(mm, BASE + 16 * P, 8 * P, advice.MADV_WIPEONFORK)
+    child = mm.fork()
+    assert child.vmas.find(BASE) is None and child.vmas.find(BASE + 8 * P) is not None
+    assert child.read(BASE + 16 * P, 1) == b"\0" and child.read(BASE + 8 * P, 1) == b"x"
+    assert mm.read(BASE + 16 * P, 1) == b"x"
+
+
+def test_mlock_marks_only_the_range_and_the_child_does_not_inherit_it():
+    mm = space()
+    advice.mlock(mm, BASE + 4 * P, 2 * P, 0, 8 << 20, privileged=True)
+    assert mm.vmas.locked_bytes() == 2 * P and len(mm.vmas.overlapping(BASE, BASE + 64 * P)) == 3
+    assert mm.fork().vmas.locked_bytes() == 0
+    advice.munlock(mm, BASE, 64 * P)
+    assert mm.vmas.locked_bytes() == 0 and len(mm.vmas.overlapping(BASE, BASE + 64 * P)) == 1

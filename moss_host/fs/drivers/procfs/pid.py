@@ -184,7 +184,8 @@ def status_text(pids: PidTable, task: Task) -> bytes:
     if mm is not None:
         mem = MemFigures(mm)
         lines += [
-            f"VmPeak:\t{_kb(mem.vm)}", f"VmSize:\t{_kb(mem.vm)}", f"VmLck:\t{_kb(0)}", f"VmPin:\t{_kb(0)}",
+            f"VmPeak:\t{_kb(mem.vm)}", f"VmSize:\t{_kb(mem.vm)}",
+            f"VmLck:\t{_kb(mm.vmas.locked_bytes())}", f"VmPin:\t{_kb(0)}",
             f"VmHWM:\t{_kb(mem.rss * PAGE)}", f"VmRSS:\t{_kb(mem.rss * PAGE)}",
             f"RssAnon:\t{_kb(mem.rss_anon * PAGE)}", f"RssFile:\t{_kb(mem.rss_file * PAGE)}",
             f"RssShmem:\t{_kb(0)}", f"VmData:\t{_kb(mem.data)}", f"VmStk:\t{_kb(mem.stack)}",
