@@ -2,6 +2,7 @@
 them, in-inode and block storage written by moss-py and read back by debugfs (and the other
 way round), shared blocks, and e2fsck finding every image clean."""
 import errno
+import random
 import stat as S
 import struct
 
@@ -141,3 +142,33 @@ def test_a_posix_acl_debugfs_stored_reads_back_in_the_user_format(tmp_path):
     stored = [e for e in ibody_entries(a.disk) if e.name_index == 2][0].value
     assert struct.unpack_from("<I", stored)[0] == 1 and len(stored) == 4 + 4 * 4 + 8    # ext4's own format
     assert a.xattr_get(b"system.posix_acl_access") == acl
+
+
+@pytest.mark.parametrize("inode_size", ["256", "128", "1024"])
+def test_random_sets_and_removes_agree_with_a_model_and_fsck(tmp_path, inode_size):
+    rng = random.Random(int(inode_size))
+    img = mkfs(tmp_path / "img", None, "8M", "ext4", "-b", "1024", "-I", inode_size)
+    fs = mount(img)
+    ctx = vfs(fs)
+    files = [_new(ctx, b"f%d" % i) for i in range(3)]
+    model: list[dict[bytes, bytes]] = [{} for _ in files]
+    for _ in range(300):
+        k = rng.randrange(len(files))
+        name = rng.choice([b"user.", b"trusted.", b"security."]) + b"n%d" % rng.randrange(6)
+        if rng.random() < 0.3:
+            if name in model[k]:
+                files[k].xattr_set(name, None, XATTR_REPLACE)
+                del model[k][name]
+            continue
+        value = rng.randbytes(rng.choice([0, 1, 7, 40, 120, 400]))
+        try:
+            files[k].xattr_set(name, value, 0)
+            model[k][name] = value
+        except Errno as e:
+            assert e.code == errno.ENOSPC
+        assert {n: files[k].xattr_get(n) for n in files[k].xattr_list()} == model[k]
+    unmount_and_check(fs, img)
+    fs = mount(img, read_only=True)
+    for i, want in enumerate(model):
+        f = at(vfs(fs), b"/f%d" % i).inode
+        assert {n: f.xattr_get(n) for n in f.xattr_list()} == want
