@@ -347,8 +347,9 @@ def _notify_parent(task: Task) -> None:
 def sigchld_info(task: Task) -> "signals.SigInfo":
     assert task.exit_status is not None         # a zombie's
     code, status = exit_code_and_status(task.exit_status)
+    utime, stime = task.group.cpu_times()
     return signals.SigInfo(signals.SIGCHLD, code, pid=task.tgid, uid=task.creds.uid, status=status,
-                           utime=task.utime_ns // 10_000_000, stime=task.stime_ns // 10_000_000)
+                           utime=utime // 10_000_000, stime=stime // 10_000_000)
 
 
 def exit_code_and_status(wstatus: int) -> tuple[int, int]:
@@ -370,6 +371,7 @@ def reap(child: Task) -> None:
     if parent is not None:
         if child in parent.group.children:
             parent.group.children.remove(child)
-        parent.group.cutime_ns += child.utime_ns + child.cutime_ns
-        parent.group.cstime_ns += child.stime_ns + child.cstime_ns
+        utime, stime = child.group.cpu_times()
+        parent.group.cutime_ns += utime + child.cutime_ns
+        parent.group.cstime_ns += stime + child.cstime_ns
     child.kernel.pids.remove(child)

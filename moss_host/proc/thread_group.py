@@ -47,6 +47,8 @@ class ThreadGroup:
     child_events: WaitQueue = field(default_factory=WaitQueue)   # its threads sleep here in wait4/waitid
     cutime_ns: int = 0                # reaped children's totals (getrusage RUSAGE_CHILDREN, times)
     cstime_ns: int = 0
+    dead_utime_ns: int = 0            # CPU time of the threads that have exited (signal->utime)
+    dead_stime_ns: int = 0
     did_exec: bool = False            # exec'd since fork (setpgid on it from the parent: EACCES)
     child_subreaper: bool = False     # prctl(PR_SET_CHILD_SUBREAPER): recorded, orphans still go to init
     signal_unkillable: bool = True    # (pid 1 only) signals without a handler are not fatal, until a forced fault
@@ -60,5 +62,13 @@ class ThreadGroup:
             self.leader = task
 
     def remove_thread(self, task: Task) -> None:
+        """task exits: its CPU time stays the process's."""
         if task in self.threads:
             self.threads.remove(task)
+            self.dead_utime_ns += task.utime_ns
+            self.dead_stime_ns += task.stime_ns
+
+    def cpu_times(self) -> tuple[int, int]:
+        """(user, system) ns of every thread the process has had (getrusage RUSAGE_SELF, wait)."""
+        return (self.dead_utime_ns + sum(t.utime_ns for t in self.threads),
+                self.dead_stime_ns + sum(t.stime_ns for t in self.threads))

@@ -198,8 +198,8 @@ async def kill(task, pid: "Int", sig: "Int") -> int:
     pid, sig = _s32(pid), _s32(sig)
     pids = task.kernel.pids
     if pid > 0:
-        target = pids.get(pid)
-        if target is None or target.tgid != pid:
+        target = pids.get(pid)                  # a thread's tid names its process too
+        if target is None:
             return -ESRCH
         return _send_user(task, target, sig, _user_info(task, sig))
     if pid == 0:

@@ -44,7 +44,8 @@ async def wait4(task, pid: "Int", wstatus: "Ptr", options: "Hex", rusage: "Ptr")
     if wstatus:
         task.mm.write(wstatus, struct.pack("<i", report.wstatus))
     if rusage:
-        task.mm.write(rusage, pack_rusage(report.child.utime_ns, report.child.stime_ns, report.child))
+        utime, stime = report.child.group.cpu_times()
+        task.mm.write(rusage, pack_rusage(utime, stime, report.child))
     return report.child.tgid
 
 
@@ -68,11 +69,13 @@ async def waitid(task, idtype: "Int", id: "Int", infop: "Ptr", options: "Hex", r
         info = bytearray(SIGINFO_SIZE)
         if report is not None:
             c = report.child
+            utime, stime = c.group.cpu_times()
             SIGINFO_CHLD.pack_into(info, 0, signals.SIGCHLD, 0, report.code, c.tgid, c.creds.uid,
-                                   report.status, c.utime_ns // 10_000_000, c.stime_ns // 10_000_000)
+                                   report.status, utime // 10_000_000, stime // 10_000_000)
         task.mm.write(infop, info)
     if rusage and report is not None:
-        task.mm.write(rusage, pack_rusage(report.child.utime_ns, report.child.stime_ns, report.child))
+        utime, stime = report.child.group.cpu_times()
+        task.mm.write(rusage, pack_rusage(utime, stime, report.child))
     return 0
 
 
@@ -92,7 +95,10 @@ def _maxrss_kib(task) -> int:
 async def getrusage(task, who: "Int", usage: "Ptr") -> int:
     """Resource usage of the caller (RUSAGE_SELF, RUSAGE_THREAD) or of its reaped children."""
     who = c_int(who)
-    if who in (RUSAGE_SELF, RUSAGE_THREAD):
+    if who == RUSAGE_SELF:
+        utime, stime = task.group.cpu_times()       # every thread's, the exited ones' too
+        data = pack_rusage(utime, stime, task, task.min_flt)
+    elif who == RUSAGE_THREAD:
         data = pack_rusage(task.utime_ns, task.stime_ns, task, task.min_flt)
     elif who == RUSAGE_CHILDREN:
         data = pack_rusage(task.cutime_ns, task.cstime_ns)
@@ -107,6 +113,7 @@ async def times(task, buf: "Ptr") -> int:
     """CPU times of the caller and its reaped children in clock ticks; returns ticks since boot."""
     if buf:
         tick = 1_000_000_000 // USER_HZ
-        task.mm.write(buf, struct.pack("<4q", task.utime_ns // tick, task.stime_ns // tick,
+        utime, stime = task.group.cpu_times()
+        task.mm.write(buf, struct.pack("<4q", utime // tick, stime // tick,
                                        task.cutime_ns // tick, task.cstime_ns // tick))
     return int(task.kernel.sched.uptime() * USER_HZ)

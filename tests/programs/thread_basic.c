@@ -124,6 +124,7 @@ static void signal_to_process(void)
     pthread_create(&t, NULL, unblocked, NULL);
     while (!thread_tid)
         usleep(1000);
+    printf("kill(0) to a live thread's tid: %d\n", kill(thread_tid, 0));
     kill(getpid(), SIGUSR1);
     pthread_join(t, NULL);
     printf("kill to the process: handled by the thread that does not block it: %s\n",
