@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from moss_host.addr import PAGE_MASK, PAGE_SIZE, USER_VA_END
-from moss_host.errors import EACCES, EFAULT, EINVAL, ENOMEM, EPERM, Errno
+from moss_host.errors import EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM, Errno
 
 from .vma import (PROT_EXEC, PROT_READ, PROT_WRITE, SPECIAL_MAPPINGS, VM_DONTCOPY, VM_LOCKED, VM_LOCKED_MASK,
                   VM_LOCKONFAULT, VM_WIPEONFORK, Vma)
@@ -152,6 +152,13 @@ def mlock(mm: AddressSpace, start: int, length: int, flags: int, memlock_limit: 
     _apply_lock(mm, start, length, VM_LOCKED | (VM_LOCKONFAULT if flags & MLOCK_ONFAULT else 0))
     if not flags & MLOCK_ONFAULT:
         _populate_locked(mm, start, start + length)
+
+
+def check_future_lock(mm: AddressSpace, vm_flags: int, length: int, memlock_limit: int, privileged: bool) -> None:
+    """mlock_future_check: a new or grown locked mapping must fit RLIMIT_MEMLOCK (EAGAIN)."""
+    if vm_flags & VM_LOCKED and not privileged:
+        if (length + mm.vmas.locked_bytes()) // PAGE_SIZE > memlock_limit // PAGE_SIZE:
+            raise Errno(EAGAIN)
 
 
 def munlock(mm: AddressSpace, start: int, length: int) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from moss_host.addr import PAGE_SIZE, USER_VA_END
 from moss_host.errors import EFAULT, EINVAL, ENOMEM, EPERM, Errno
 
+from .advice import check_future_lock
 from .vma import MMAP_MIN_ADDR, SPECIAL_MAPPINGS, VM_LOCKED, VM_LOCKONFAULT, Vma
 from .writeback import write_back
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from .address_space import AddressSpace
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
-_U64 = (1 << 64) - 1
+_U64 = RLIM_INFINITY = (1 << 64) - 1
 # Names /proc/pid/maps gives by position (the brk area, the initial stack), not by the mapping.
 _POSITIONAL = ("[heap]", "[stack]")
 
@@ -29,8 +30,10 @@ def _page_align(n: int) -> int:
     return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) & _U64     # PAGE_ALIGN, wrapping as C does
 
 
-def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
-    """The new address of the mapping at addr, or Errno."""
+def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, new_addr: int,
+           memlock: tuple[int, bool] = (RLIM_INFINITY, True)) -> int:
+    """The new address of the mapping at addr, or Errno. memlock: the caller's RLIMIT_MEMLOCK
+    and whether it may exceed it (CAP_IPC_LOCK), for growing a locked mapping."""
     if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
         raise Errno(EINVAL)
     if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
@@ -46,12 +49,12 @@ def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, 
     if mm.vmas.find(addr) is None:
         raise Errno(EFAULT)
     if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
-        return _remap_to(mm, addr, old_len, new_addr, new_len, flags)
+        return _remap_to(mm, addr, old_len, new_addr, new_len, flags, memlock)
     if old_len >= new_len:                  # shrinking always works: unmap the tail
         if old_len != new_len:
             _munmap(mm, addr + new_len, old_len - new_len)
         return addr
-    vma = _vma_to_resize(mm, addr, old_len, new_len, flags)
+    vma = _vma_to_resize(mm, addr, old_len, new_len, flags, memlock)
     if old_len == vma.end - addr and _expandable(mm, vma, new_len - old_len):
         grown = mm.vmas.extend_up(vma, addr + new_len)
         _populate_if_locked(mm, grown, addr + old_len, addr + new_len)
@@ -62,7 +65,8 @@ def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, 
     return _move(mm, vma, addr, old_len, new_len, target, flags)
 
 
-def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len: int, flags: int) -> int:
+def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len: int, flags: int,
+              memlock: tuple[int, bool]) -> int:
     """mremap_to: MREMAP_FIXED (new_addr is where) or MREMAP_DONTUNMAP (new_addr a hint)."""
     if new_addr & (PAGE_SIZE - 1):
         raise Errno(EINVAL)
@@ -75,7 +79,7 @@ def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len:
     if old_len > new_len:
         _munmap(mm, addr + new_len, old_len - new_len)
         old_len = new_len
-    vma = _vma_to_resize(mm, addr, old_len, new_len, flags)
+    vma = _vma_to_resize(mm, addr, old_len, new_len, flags, memlock)
     if flags & MREMAP_FIXED:
         if new_addr < MMAP_MIN_ADDR:        # security_mmap_addr, as mmap's place() answers it
             raise Errno(EPERM)
@@ -84,7 +88,8 @@ def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len:
     return _move(mm, vma, addr, old_len, new_len, new_addr, flags)
 
 
-def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int) -> Vma:
+def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int,
+                   memlock: tuple[int, bool]) -> Vma:
     vma = mm.vmas.find(addr)
     if vma is None:
         raise Errno(EFAULT)
@@ -102,6 +107,7 @@ def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flag
         raise Errno(EINVAL)
     if vma.name in SPECIAL_MAPPINGS:
         raise Errno(EFAULT)
+    check_future_lock(mm, vma.vm_flags, new_len - old_len, *memlock)
     return vma
 
 

@@ -64,12 +64,17 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
         backing = SharedAnon(task.kernel.mem)       # shared with the children we fork
     prot &= PROT_MASK
     start = place(mm, addr, length, flags)
+    vm_flags = VM_LOCKED if flags & MAP_LOCKED else 0
+    memlock_limit, privileged = _memlock(task)
+    if vm_flags and not memlock_limit and not privileged:     # can_do_mlock
+        raise Errno(EPERM)
+    advice_mod.check_future_lock(mm, vm_flags | mm.def_vm_flags, length, memlock_limit, privileged)
     if flags & MAP_FIXED:
         write_back(mm, start, start + length)
         mm.unmap(start, start + length)
     vma_flags = (flags & MAP_TYPE) | (flags & MAP_ANONYMOUS)
     vma = mm.add(Vma(start, start + length, prot, vma_flags, backing, 0 if flags & MAP_ANONYMOUS else offset,
-                     backing.name if backing is not None else "", vm_flags=VM_LOCKED if flags & MAP_LOCKED else 0))
+                     backing.name if backing is not None else "", vm_flags=vm_flags))
     if flags & MAP_POPULATE or _populates_locked(vma):
         for va in range(start, start + length, PAGE_SIZE):
             if prot:
@@ -151,7 +156,7 @@ async def msync(task, addr: "Ptr", length: "Size", flags: "Hex") -> int:
 @syscall("mremap")
 async def mremap(task, addr: "Ptr", old_len: "Size", new_len: "Size", flags: "Hex", new_addr: "Ptr") -> int:
     """Shrink, grow or move a mapping (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP)."""
-    return remap(task.mm, addr, old_len, new_len, flags, new_addr)
+    return remap(task.mm, addr, old_len, new_len, flags, new_addr, _memlock(task))
 
 
 @syscall("mprotect")

@@ -199,6 +199,17 @@ static void lock_semantics(void)
         show("user mlock within", mlock(r, 4 * PG));
         show("user mlock over", mlock(p + 8 * PG, PG));
         show("user mlockall current", mlockall(MCL_CURRENT));
+        munlock(r, 4 * PG);
+        void *big = mmap(NULL, 5 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        printf("user MAP_LOCKED over: %s\n", big == MAP_FAILED ? strerrorname_np(errno) : "ok");
+        void *one = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        printf("user MAP_LOCKED within: %s\n", one == MAP_FAILED ? strerrorname_np(errno) : "ok");
+        void *grown = mremap(one, 2 * PG, 8 * PG, MREMAP_MAYMOVE);
+        printf("user mremap grow locked: %s\n", grown == MAP_FAILED ? strerrorname_np(errno) : "ok");
+        rl.rlim_cur = rl.rlim_max = 0;
+        setrlimit(RLIMIT_MEMLOCK, &rl);
+        big = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        printf("user MAP_LOCKED no limit: %s\n", big == MAP_FAILED ? strerrorname_np(errno) : "ok");
         _exit(0);
     }
     waitpid(pid, NULL, 0);
