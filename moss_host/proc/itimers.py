@@ -78,7 +78,7 @@ class ProcessTimers:
 
     def _expire(self) -> None:
         self.handle = None
-        if self.process.state is State.ZOMBIE or self.deadline is None:
+        if self._process_gone() or self.deadline is None:
             self.deadline = None
             return
         if self.interval_ns:
@@ -94,14 +94,15 @@ class ProcessTimers:
         send_signal(self.process, SIGALRM, SigInfo(SIGALRM, SI_KERNEL))
 
     # -- ITIMER_VIRTUAL / ITIMER_PROF
+    def _process_gone(self) -> bool:
+        """The timers outlive a leader that exited before its other threads (pthread_exit)."""
+        return self.process.state is State.ZOMBIE and not self.process.group.threads
+
     def cpu_ns(self, which: int) -> int:
         """The process's user (VIRTUAL) or user + system (PROF) CPU time, the current slice included."""
-        process = self.process
-        kernel = process.kernel
-        threads = kernel.pids.threads_of(process) if kernel is not None else [process]
-        total = 0
-        for t in threads:
-            total += t.utime_ns + (t.stime_ns if which == ITIMER_PROF else 0)
+        utime, stime = self.process.group.cpu_times()
+        total = utime + (stime if which == ITIMER_PROF else 0)
+        for t in self.process.group.threads:
             cpu = t.on_cpu
             if cpu is not None and not cpu.trapped:
                 total += max(0, time.monotonic_ns() - cpu.resumed_at)      # running user code now
@@ -128,7 +129,7 @@ class ProcessTimers:
 
     def _on_tick(self) -> None:
         self.tick = None
-        if self.process.state is State.ZOMBIE:
+        if self._process_gone():
             return
         for which, signo in ((ITIMER_VIRTUAL, SIGVTALRM), (ITIMER_PROF, SIGPROF)):
             interval, expires = self.cpu[which]

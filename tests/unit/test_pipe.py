@@ -35,6 +35,7 @@ def make_task():
     t.state, t.on_cpu, t.sighand, t.sigpending, t.siginfo = State.RUNNABLE, None, None, 0, {}
     t.blocked, t.saved_blocked, t.tgid, t.tid, t.kernel, t.pending = 0, None, 2, 2, None, None
     t.group = ThreadGroup(2)
+    t.group.threads.append(t)
     t.real_blocked = 0
     t.utime_ns = t.stime_ns = 0
     return t
