@@ -8,8 +8,8 @@ AddressSpace.fork leaves out or copies empty.
 
 Known differences, invisible to a program that only reads its memory back: MADV_FREE keeps the
 pages (Linux may too, until memory is short), MADV_REMOVE drops this mapping's pages without
-punching a hole in the object, and mincore reports the pages resident in this address space,
-not the page cache's view of a file.
+punching a hole in the object, and mincore counts every page of a mapped file as cached
+(the filesystems here keep file data in memory).
 """
 from __future__ import annotations
 
@@ -225,7 +225,8 @@ def munlockall(mm: AddressSpace) -> None:
 # -- mincore ----------------------------------------------------------------------------------
 
 def mincore(mm: AddressSpace, start: int, length: int, vec: int) -> None:
-    """Write one byte per page of [start, start + length) to vec: 1 if resident here."""
+    """Write one byte per page of [start, start + length) to vec: 1 if resident here or, for a
+    file or shared object, held by it (mincore_page asks the page cache)."""
     if start & (PAGE_SIZE - 1):
         raise Errno(EINVAL)
     if start + length > USER_VA_END:
@@ -239,7 +240,13 @@ def mincore(mm: AddressSpace, start: int, length: int, vec: int) -> None:
             raise Errno(ENOMEM)
         end = min(vma.end, start + pages * PAGE_SIZE)
         n = (end - start) // PAGE_SIZE
-        mm.write(vec, bytes(1 if start + i * PAGE_SIZE in mm.resident else 0 for i in range(n)))
+        mm.write(vec, bytes(_present(mm, vma, start + i * PAGE_SIZE) for i in range(n)))
         vec += n
         pages -= n
         start = end
+
+
+def _present(mm: AddressSpace, vma: Vma, va: int) -> int:
+    if va in mm.resident:
+        return 1
+    return int(vma.backing is not None and vma.backing.has_page(vma.offset + (va - vma.start)))

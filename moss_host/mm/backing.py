@@ -7,6 +7,8 @@ change how the fault path maps it (the defaults: neither):
   shared_frame(offset)  the one frame every mapping of the object maps (MAP_SHARED|MAP_ANONYMOUS)
   page_key(offset)      a page-cache key: private mappings share the cached frame until written
 
+has_page(offset) answers mincore for pages not mapped in the asking address space.
+
 `inode` names the file behind a file mapping (MAP_SHARED write-back, msync, /proc/pid/maps),
 `name` how /proc/pid/maps shows the mapping, maps_ids() its device and inode numbers if it
 has no such file.
@@ -43,6 +45,10 @@ class Backing:
         """(major, minor, inode) /proc/pid/maps shows when the backing has no file `inode`."""
         return 0, 0, 0
 
+    def has_page(self, offset: int) -> bool:
+        """mincore's question for a page not mapped here: does the object hold it in memory?"""
+        return False
+
 
 class FileBacking(Backing):
     """A regular file mapped by mmap(2): its pages come from the inode, through the page cache."""
@@ -57,4 +63,9 @@ class FileBacking(Backing):
     def page_key(self, offset: int) -> Optional[Hashable]:
         """Private mappings of a file share its page-cache frames until written."""
         return file_version(self.file), offset
+
+    def has_page(self, offset: int) -> bool:
+        """Every page of the file counts as cached (the filesystems here keep file data in
+        memory, as tmpfs and a warm page cache do); none past its end."""
+        return offset < self.file.size
 

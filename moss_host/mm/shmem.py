@@ -38,6 +38,9 @@ class SharedAnon(Backing):
             pa = self.frames[offset] = self.mem.alloc_zeroed()
         return pa
 
+    def has_page(self, offset: int) -> bool:
+        return offset in self.frames
+
     def read(self, offset: int, n: int) -> bytes:
         pa = self.frames.get(offset)
         return bytes(n) if pa is None else self.mem.physmem.read(pa, n)

@@ -103,6 +103,22 @@ static void mincore_calls(void)
     show("mincore over a hole", mincore(p, 64 * PG, vec));
     show("mincore unmapped", mincore(p + 8 * PG, PG, vec));
     show("mincore partial page length", mincore(p, 100, vec));
+    /* a file's pages count as cached; past its end there are none */
+    int fd = open("/proc/self/exe", O_RDONLY);
+    off_t size = lseek(fd, 0, SEEK_END);
+    long fpages = (size + PG - 1) / PG;
+    char *f = mmap(NULL, (fpages + 2) * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    unsigned char fvec[1024];
+    if (fpages + 2 <= 1024 && mincore(f, (fpages + 2) * PG, fvec) == 0) {
+        int in = 0;
+        for (long i = 0; i < fpages; i++)
+            in += fvec[i] & 1;
+        printf("file pages cached: %d of %d, past the end: %d %d\n", in == fpages, fpages > 0, fvec[fpages],
+               fvec[fpages + 1]);
+    } else {
+        printf("file mincore: %s\n", strerrorname_np(errno));
+    }
+    close(fd);
     munmap(p, 64 * PG);
 }
 
