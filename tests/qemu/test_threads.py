@@ -46,3 +46,11 @@ def test_futex_operations_and_clone_flag_errors_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "futex_ops")
     assert "requeue: wake 1, move 2: 3\n" in out
     assert out.endswith("clone3 CLEAR_SIGHAND child: exited 3\n")
+
+
+@pytest.mark.differential
+@covers("futex", "clone", "tgkill", "rt_sigaction", "setitimer", "wait4")
+def test_cancel_many_threads_tls_rwlocks_semaphores_fork_and_a_contended_mutex_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "thread_more")
+    assert "64 threads tls sum 2336 main tls 5 destructors 64\n" in out
+    assert out.endswith("8 x 100000 with SIGALRM: 800000\n")
