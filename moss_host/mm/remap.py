@@ -14,7 +14,7 @@ from moss_host.addr import PAGE_SIZE, USER_VA_END
 from moss_host.errors import EFAULT, EINVAL, ENOMEM, EPERM, Errno
 
 from .advice import check_future_lock
-from .vma import MMAP_MIN_ADDR, SPECIAL_MAPPINGS, VM_LOCKED, VM_LOCKONFAULT, Vma
+from .vma import MMAP_MIN_ADDR, SPECIAL_MAPPINGS, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, Vma
 from .writeback import write_back
 
 if TYPE_CHECKING:
@@ -134,7 +134,11 @@ def _move(mm: AddressSpace, vma: Vma, addr: int, old_len: int, new_len: int, new
     moved = replace(vma, start=new_addr, end=new_addr + new_len, offset=vma.offset + (addr - vma.start), name=name)
     mm.move_pages(addr, new_addr, old_len)
     mm.vmas.insert(moved)
-    if old_len and not flags & MREMAP_DONTUNMAP:
+    if not old_len:
+        pass
+    elif flags & MREMAP_DONTUNMAP:          # the range left behind is never locked
+        mm.vmas.update_vm_flags(addr, addr + old_len, 0, VM_LOCKED_MASK)
+    else:
         mm.unmap(addr, addr + old_len)
     _populate_if_locked(mm, moved, new_addr + old_len, new_addr + new_len)
     return new_addr

@@ -191,6 +191,10 @@ static void lock_semantics(void)
     show("pageout locked", madvise(p + 2 * PG, PG, MADV_PAGEOUT));
     char *q = mremap(p + 2 * PG, 4 * PG, 8 * PG, MREMAP_MAYMOVE);
     printf("locked grown: resident %d, VmLck %ld\n", resident(q, 8), vmlck_kb());
+    char *u = mremap(q, 8 * PG, 8 * PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+    printf("locked dontunmap: %s, VmLck %ld\n", u == MAP_FAILED ? strerrorname_np(errno) : "ok", vmlck_kb());
+    if (u != MAP_FAILED)
+        munmap(u, 8 * PG);
     munlock(q, 8 * PG);
     mlock(p, 2 * PG);
     mlock(p, 2 * PG);
