@@ -134,11 +134,9 @@ def _move(mm: AddressSpace, vma: Vma, addr: int, old_len: int, new_len: int, new
     moved = replace(vma, start=new_addr, end=new_addr + new_len, offset=vma.offset + (addr - vma.start), name=name)
     mm.move_pages(addr, new_addr, old_len)
     mm.vmas.insert(moved)
-    if not old_len:
-        pass
-    elif flags & MREMAP_DONTUNMAP:          # the range left behind is never locked
+    if old_len and flags & MREMAP_DONTUNMAP:    # the range left behind is never locked
         mm.vmas.update_vm_flags(addr, addr + old_len, 0, VM_LOCKED_MASK)
-    else:
+    elif old_len:                               # (old_len 0 duplicated a shared mapping)
         mm.unmap(addr, addr + old_len)
     _populate_if_locked(mm, moved, new_addr + old_len, new_addr + new_len)
     return new_addr
