@@ -44,6 +44,11 @@ WORKLOADS: list[Workload] = [
              doc="fork(); child execve(/bench/true_static); parent waitpid()"),
     Workload("pipe_pingpong", "pipe_pingpong", ("1000",), ("5000",), "round trip",
              doc="two processes bounce 1 byte over two pipes"),
+    Workload("thread_create_join", "thread_create_join", ("500",), ("5000",), "create+join",
+             doc="pthread_create of a thread that returns at once, then pthread_join"),
+    Workload("futex_pingpong", "futex_pingpong", ("2000",), ("20000",), "round trip",
+             doc="two threads hand a token back and forth through one futex word (raw "
+                 "FUTEX_WAIT/FUTEX_WAKE, PRIVATE); one round trip = two hand-overs"),
     Workload("open_close", "open_close", ("2000", "{tmp}/bench_file"),
              ("20000", "{tmp}/bench_file"), "open+close",
              doc="open(O_RDONLY)+close of a file in /tmp"),
