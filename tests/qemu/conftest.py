@@ -1,6 +1,7 @@
 """Headless runs of the real kernel: `moss-host run` in a subprocess, real QEMU underneath."""
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import time
@@ -48,6 +49,20 @@ def same_as_qemu_user(program: str):
     assert moss.stdout == linux.stdout
     assert moss.returncode == linux.returncode
     return moss
+
+
+def same_as_linux(oracle, program: str, *args: str, status: int | None = None) -> str:
+    """Run /tests/program under moss-py and under booted Linux (the `linux_oracle` fixture);
+    both must print the same on stdout and exit with the same status (and with `status`,
+    when given). Returns that output."""
+    argv = [f"/tests/{program}", *args]
+    linux_out, linux_err, linux_status = oracle.run3(shlex.join(argv), timeout=120)
+    assert status is None or linux_status == status, linux_err
+    moss = moss_run(*argv)
+    moss_out = moss.stdout.decode("utf-8", "surrogateescape")
+    assert moss_out == linux_out, moss.stderr.decode(errors="replace")[-2000:]
+    assert moss.returncode == linux_status, (linux_err, moss.stderr.decode(errors="replace")[-2000:])
+    return linux_out
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,25 +6,16 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run
+from .conftest import same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 
 
-def assert_same_as_linux(oracle, *argv: str) -> str:
-    out, err, status = oracle.run3(" ".join(argv))
-    moss = moss_run(*argv)
-    assert status == 0, err
-    assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")
-    assert moss.returncode == 0
-    return out
-
-
 @pytest.mark.differential
 @covers("prlimit64", "read", "mmap")
 def test_stack_grows_on_faults_below_it_within_rlimit_and_guard_gap_like_linux(linux_oracle):
-    out = assert_same_as_linux(linux_oracle, "/tests/stack_growth")
+    out = same_as_linux(linux_oracle, "stack_growth", status=0)
     assert "touch 1 MiB below: signal 0" in out and "touch 64 MiB below: signal 11" in out
 
 
@@ -39,5 +30,5 @@ PROC_FILES = ("/proc/self/cmdline /proc/self/comm /proc/self/environ /proc/self/
 @pytest.mark.differential
 @covers("sendfile")
 def test_sendfile_reads_the_procfs_files_linux_lets_it_read(linux_oracle):
-    out = assert_same_as_linux(linux_oracle, "/tests/sendfile_proc", *PROC_FILES.split())
+    out = same_as_linux(linux_oracle, "sendfile_proc", *PROC_FILES.split(), status=0)
     assert "/proc/self/maps: EINVAL" in out and "/proc/meminfo: ok" in out

@@ -5,25 +5,16 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run
+from .conftest import same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 
 
-def assert_same_as_linux(oracle, *argv: str) -> str:
-    out, err, status = oracle.run3(" ".join(argv))
-    moss = moss_run(*argv)
-    assert status == 0, err
-    assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")
-    assert moss.returncode == 0
-    return out
-
-
 @pytest.mark.differential
 @covers("mremap")
 def test_mremap_shrinks_grows_and_moves_like_linux(linux_oracle):
-    out = assert_same_as_linux(linux_oracle, "/tests/mm_remap")
+    out = same_as_linux(linux_oracle, "mm_remap", status=0)
     assert "grow by moving: moved 1, kept 1, tail zero 1, old gone 1" in out
     assert "dontunmap private: moved 1, kept 1, old mapped 1, old zero 1" in out
 
@@ -32,6 +23,6 @@ def test_mremap_shrinks_grows_and_moves_like_linux(linux_oracle):
 @covers("madvise", "mlock", "mlock2", "munlock", "mlockall", "munlockall", "mincore", "fadvise64",
         "getpriority", "setpriority", "personality", "syslog")
 def test_advice_locking_priority_personality_and_syslog_like_linux(linux_oracle):
-    out = assert_same_as_linux(linux_oracle, "/tests/mm_calls")
+    out = same_as_linux(linux_oracle, "mm_calls", status=0)
     assert "after dontneed: resident 32, x 0 x" in out and "user lowering nice: EACCES" in out
     assert "personality query again: 262144" in out and "fadvise pipe: ESPIPE" in out

@@ -19,28 +19,15 @@ empty outputs cannot agree.
 Not compared: moss-py's own diagnostics on stderr ("moss: pid N ... killed by SIGSEGV",
 like Linux's show_unhandled_signals in dmesg, which the oracle's console does not print).
 """
-import shlex
 
 import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run
+from .conftest import moss_run, same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
-
-
-def same_as_linux(oracle, program: str, *args: str) -> str:
-    """Run /tests/program under moss-py and under booted Linux; both must print the same on
-    stdout and exit with the same status. Returns that output."""
-    argv = [f"/tests/{program}", *args]
-    linux_out, linux_err, linux_status = oracle.run3(shlex.join(argv), timeout=120)
-    moss = moss_run(*argv)
-    moss_out = moss.stdout.decode("utf-8", "surrogateescape")
-    assert moss_out == linux_out, moss.stderr.decode(errors="replace")[-2000:]
-    assert moss.returncode == linux_status, (linux_err, moss.stderr.decode(errors="replace")[-2000:])
-    return linux_out
 
 
 @pytest.mark.differential

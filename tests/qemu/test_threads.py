@@ -5,26 +5,15 @@ both must print the same and exit the same.
 The programs print only what does not depend on how threads are scheduled: sums and
 counts after every thread has been joined, exit statuses, and yes/no answers.
 """
-import shlex
 
 import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run
+from .conftest import same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
-
-
-def same_as_linux(oracle, program: str, *args: str) -> str:
-    argv = [f"/tests/{program}", *args]
-    linux_out, linux_err, linux_status = oracle.run3(shlex.join(argv), timeout=120)
-    moss = moss_run(*argv)
-    moss_out = moss.stdout.decode("utf-8", "surrogateescape")
-    assert moss_out == linux_out, moss.stderr.decode(errors="replace")[-2000:]
-    assert moss.returncode == linux_status, (linux_err, moss.stderr.decode(errors="replace")[-2000:])
-    return linux_out
 
 
 @pytest.mark.differential
