@@ -53,6 +53,7 @@ class AddressSpace:
         self.vdso_base: int | None = None      # where the vDSO is mapped (AT_SYSINFO_EHDR)
         self.stack_limit: int = STACK_RLIMIT     # how far the stack may grow (RLIMIT_STACK); set_stack_limit
         self.def_vm_flags: int = 0              # VM_* bits every new mapping gets (mlockall MCL_FUTURE)
+        self.membarrier_state: int = 0          # membarrier(2) REGISTER_* commands this mm has made (bits)
 
     @property
     def ttbr0(self) -> int:

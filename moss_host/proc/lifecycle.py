@@ -24,6 +24,7 @@ from dataclasses import replace
 from moss_host.arch.arm64.context import SAVED_SIZE, UserContext
 from moss_host.errors import EINVAL, Errno
 from moss_host.mm.writeback import write_back
+from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
 
 from . import futex, signals
@@ -111,8 +112,10 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
-        nice=parent.nice, personality=parent.personality,
+        personality=parent.personality, cpus_allowed=parent.cpus_allowed,
     )
+    child.sched_policy, child.sched_priority, child.nice = policy.inherited(
+        parent.sched_policy, parent.sched_priority, parent.nice, parent.sched_reset_on_fork)
     child.context = _child_context(parent, flags, newsp, tls)
     if flags & CLONE_VFORK:
         child.vfork_done = asyncio.get_running_loop().create_future()

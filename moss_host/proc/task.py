@@ -59,6 +59,10 @@ class Task:
     dumpable: int = 1             # prctl(PR_SET_DUMPABLE)
     no_new_privs: bool = False    # prctl(PR_SET_NO_NEW_PRIVS)
     nice: int = 0                 # setpriority(2): -20..19, per thread, inherited at clone
+    sched_policy: int = 0         # sched_setscheduler(2): SCHED_OTHER, SCHED_FIFO, ... (sched/policy.py)
+    sched_priority: int = 0       # 1..99 under SCHED_FIFO/SCHED_RR, else 0
+    sched_reset_on_fork: bool = False   # SCHED_RESET_ON_FORK: children drop a real-time policy and a negative nice
+    cpus_allowed: int = -1        # sched_setaffinity(2) mask, bit n for CPU n (-1: every CPU)
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec
     tracer: Optional[Task] = None     # ptrace (not yet, issue 14): /proc's TracerPid
 

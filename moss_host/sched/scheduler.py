@@ -59,6 +59,12 @@ class Scheduler:
         rq.push(task)
         return True
 
+    async def yield_turn(self, task: Task) -> None:
+        """sched_yield: if others wait, task sleeps for one turn of the event loop; its wake
+        then puts it behind them in the run queue."""
+        if self._runqueue_for(task).tasks:
+            await asyncio.sleep(0)
+
     def wake(self, task: Task) -> None:
         """task's sleeping syscall finished (its result is in place): it runs again."""
         task.state = State.RUNNABLE
