@@ -364,7 +364,8 @@ class AddressSpace:
         child = AddressSpace(self.mem)
         child.vmas = self.vmas.copy()
         for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "vdso_base",
-                     "stack_limit", "start_code", "end_code", "start_data", "end_data", "start_stack"):
+                     "stack_limit", "start_code", "end_code", "start_data", "end_data", "start_stack",
+                     "membarrier_state"):
             setattr(child, name, getattr(self, name))
         share, table, child_table = self.mem.share, self.table, child.table
         protected = False

@@ -45,6 +45,22 @@ static void show_policy(const char *what, pid_t pid)
     printf("%s: policy %#lx, param %ld prio %d\n", what, pol, r, p.sched_priority);
 }
 
+/* /proc/self/stat's priority, nice, rt_priority and policy (fields 18, 19, 40, 41). */
+static void show_stat(const char *what)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f || !fgets(buf, sizeof buf, f))
+        exit(1);
+    fclose(f);
+    char *p = strrchr(buf, ')') + 4;            /* past ") S ": field 4 on */
+    long v[64];
+    int n = 0;
+    for (char *tok = strtok(p, " "); tok && n < 64; tok = strtok(NULL, " "))
+        v[n++] = strtol(tok, NULL, 10);         /* v[0] is field 4 */
+    printf("%s stat: priority %ld nice %ld rt_priority %ld policy %ld\n", what, v[14], v[15], v[36], v[37]);
+}
+
 static void affinity_calls(void)
 {
     unsigned long mask[16];
@@ -128,6 +144,7 @@ static void policy_calls(void)
 {
     struct sched_param p = { 0 };
     show_policy("start", 0);
+    show_stat("start");
     show("getscheduler -1", syscall(SYS_sched_getscheduler, -1));
     show("getscheduler nopid", syscall(SYS_sched_getscheduler, NOPID));
     show("getparam NULL", syscall(SYS_sched_getparam, 0, NULL));
@@ -154,6 +171,7 @@ static void policy_calls(void)
     show("setscheduler bad flag", setsched(0, SCHED_OTHER | 0x20000000, 0));
     show("setscheduler fifo 10", setsched(0, SCHED_FIFO, 10));
     show_policy("fifo", 0);
+    show_stat("fifo");
     show_interval("interval fifo", 0);
     show("setparam 20", setparam(0, 20));
     show("setparam 0", setparam(0, 0));
@@ -203,6 +221,7 @@ static void policy_calls(void)
     setpriority(PRIO_PROCESS, 0, 0);
     show("setscheduler idle", setsched(0, SCHED_IDLE, 0));
     show_policy("idle", 0);
+    show_stat("idle");
     show_interval("interval idle", 0);
     show("setparam idle 0", setparam(0, 0));
     show("setparam idle 1", setparam(0, 1));
@@ -230,6 +249,22 @@ static void policy_calls(void)
         show("user reset on fork", setsched(0, SCHED_IDLE | SCHED_RESET_ON_FORK, 0));
         show("user clear reset on fork", setsched(0, SCHED_IDLE, 0));
         show_policy("user at end", 0);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    c = fork();
+    if (c == 0) {
+        struct rlimit rl = { 5, 5 };
+        show("set rtprio limit", setrlimit(RLIMIT_RTPRIO, &rl));
+        setuid(65534);
+        show("user fifo 3 under limit 5", setsched(0, SCHED_FIFO, 3));
+        show("user setparam 5", setparam(0, 5));
+        show("user setparam 6", setparam(0, 6));
+        show("user setparam 2", setparam(0, 2));
+        show("user rr 5", setsched(0, SCHED_RR, 5));
+        show("user rr 9", setsched(0, SCHED_RR, 9));
+        show("user other from rr", setsched(0, SCHED_OTHER, 0));
+        show_policy("user under rtprio", 0);
         _exit(0);
     }
     waitpid(c, NULL, 0);
@@ -304,6 +339,13 @@ static void membarrier_calls(void)
     show("rseq cpu 5", membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, 5));
     show("rseq cpu -1", membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, -1));
     show("rseq bad flag", membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 2, 0));
+    pid_t c = fork();
+    if (c == 0) {
+        show("child private expedited", membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
+        show("child sync core", membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
 }
 
 int main(void)

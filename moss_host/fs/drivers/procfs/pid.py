@@ -127,7 +127,8 @@ def stat_text(pids: PidTable, task: Task) -> bytes:
         0,                                                          # flags (PF_*)
         task.min_flt, 0, 0, 0,                                      # minflt; cminflt, majflt, cmajflt: not counted
         ticks(task.utime_ns), ticks(task.stime_ns), ticks(task.cutime_ns), ticks(task.cstime_ns),
-        20 + task.nice, task.nice,                                  # priority, nice
+        -1 - task.sched_priority if task.sched_priority else 20 + task.nice,   # priority (task_prio)
+        task.nice,
         len(pids.threads_of(task)), 0,                              # num_threads, itrealvalue
         start_ticks(task), mem.vm, mem.rss, RLIM_INFINITY,
         *code, start_stack,                                         # startcode, endcode, startstack
@@ -135,7 +136,8 @@ def stat_text(pids: PidTable, task: Task) -> bytes:
         pending, blocked, ignored, caught,
         0, 0, 0,                                                    # wchan, nswap, cnswap
         task.exit_signal, task.on_cpu.index if task.on_cpu is not None else 0,
-        0, 0, 0, 0, 0,                  # rt_priority, policy, delayacct_blkio_ticks, guest_time, cguest_time
+        task.sched_priority, task.sched_policy,                     # rt_priority, policy
+        0, 0, 0,                        # delayacct_blkio_ticks, guest_time, cguest_time
         *data, brk_start,                                           # start_data, end_data, start_brk
         arg_start, arg_end, env_start, env_end,
         (task.exit_status or 0) if is_zombie(task) else 0,
