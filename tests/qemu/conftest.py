@@ -1,7 +1,10 @@
 """Headless runs of the real kernel: `moss-host run` in a subprocess, real QEMU underneath."""
 from __future__ import annotations
 
+import base64
+import gzip
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -63,6 +66,31 @@ def same_as_linux(oracle, program: str, *args: str, status: int | None = None) -
     assert moss_out == linux_out, moss.stderr.decode(errors="replace")[-2000:]
     assert moss.returncode == linux_status, (linux_err, moss.stderr.decode(errors="replace")[-2000:])
     return linux_out
+
+
+def image_with(tmp_path: Path, files: dict) -> Path:
+    """build/initramfs.cpio plus a second archive holding `files` (name -> host path)."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    for name, src in files.items():
+        shutil.copy(src, extra / name)
+    archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input="\n".join(files).encode(),
+                             cwd=extra, capture_output=True, check=True).stdout
+    image = tmp_path / "initramfs.cpio"
+    image.write_bytes(IMAGE.read_bytes() + archive)
+    return image
+
+
+def run_on_disk_image(tmp_path: Path, disk: Path, command: str) -> tuple[subprocess.CompletedProcess, str, Path]:
+    """Run the shell line `command` in moss-py with `disk` at /disk.img, then bring the image
+    the guest wrote back out (gzip | base64 on stdout). Returns the run, what `command`
+    printed, and the image as it was left (empty if the command failed)."""
+    moss = moss_run("/bin/sh", "-c", f"{command} && echo @@image@@ && gzip -c /disk.img | base64",
+                    image=image_with(tmp_path, {"disk.img": disk}))
+    report, _, encoded = moss.stdout.decode().partition("@@image@@\n")
+    out_img = tmp_path / "out.img"
+    out_img.write_bytes(gzip.decompress(base64.b64decode(encoded)) if encoded else b"")
+    return moss, report, out_img
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,8 +6,6 @@ devtmpfs, bind and moved mounts. mount_ext4 mounts an image file read-write (in 
 its "loop" data option: there are no loop devices; in Linux, with ext4 and loop loaded, through
 a loop device); the image comes back out of moss's guest and e2fsck checks it.
 """
-import base64
-import gzip
 import re
 import shutil
 import subprocess
@@ -16,7 +14,7 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import IMAGE, moss_run
+from .conftest import moss_run, run_on_disk_image
 from .linux_fs_oracle import linux_with_files
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
@@ -53,19 +51,6 @@ def test_busybox_mount_df_umount_match_linux(linux_oracle):
     assert moss.stdout.decode() == out
 
 
-def _image_with(tmp_path, files: dict) -> str:
-    """build/initramfs.cpio plus a second archive holding `files` (name -> host path)."""
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    for name, src in files.items():
-        shutil.copy(src, extra / name)
-    archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input="\n".join(files).encode(),
-                             cwd=extra, capture_output=True, check=True).stdout
-    image = tmp_path / "initramfs.cpio"
-    image.write_bytes(IMAGE.read_bytes() + archive)
-    return image
-
-
 # Linux mounts the image through loop devices (mount_ext4's Linux form; moss has none and
 # reads the file itself when asked with the "loop" data option).
 LINUX_MOUNT_EXT4 = ("mkdir -p /mnt && losetup /dev/loop0 /disk.img && losetup /dev/loop1 /tests/hello && "
@@ -85,18 +70,13 @@ def test_ext4_image_mounts_read_write_like_linux_and_stays_clean(tmp_path):
     (src / "hello.txt").write_text("hello ext4\n")
     img = tmp_path / "disk.img"
     subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(src), str(img), "2M"], check=True, capture_output=True)
-    image = _image_with(tmp_path, {"disk.img": img})
-    moss = moss_run("/bin/sh", "-c", "/tests/mount_ext4 /disk.img /mnt/x && echo @@image@@ && "
-                    "gzip -c /disk.img | base64", image=image)
+    moss, report, out_img = run_on_disk_image(tmp_path, img, "/tests/mount_ext4 /disk.img /mnt/x")
     with linux_with_files({"/disk.img": img}) as vm:
         out, err, status = vm.run3(LINUX_MOUNT_EXT4)
-    report, _, encoded = moss.stdout.decode().partition("@@image@@\n")
     assert moss.returncode == 0, moss.stderr
     assert status == 0, err
     assert "mount image: 0\n" in out
     assert report == out
-    out_img = tmp_path / "out.img"
-    out_img.write_bytes(gzip.decompress(base64.b64decode(encoded)))
     fsck = subprocess.run(["e2fsck", "-fn", str(out_img)], capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     cat = subprocess.run(["debugfs", "-R", "cat /second.txt", str(out_img)], capture_output=True, text=True)

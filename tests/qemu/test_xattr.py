@@ -5,8 +5,6 @@ size limits, symlinks, O_PATH and pipe fds, an unprivileged caller, /proc. On ex
 fills the inode body and an external xattr block; the image moss wrote comes back out of
 its guest, e2fsck finds it clean and debugfs reads the attributes back.
 """
-import base64
-import gzip
 import shutil
 import subprocess
 
@@ -14,10 +12,9 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run
+from .conftest import image_with, moss_run, run_on_disk_image
 from .linux_fs_oracle import linux_with_files
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
-from .test_mount import _image_with
 
 pytestmark = [pytest.mark.qemu]
 
@@ -48,18 +45,13 @@ def test_xattr_on_ext4_matches_linux_and_e2fsck_is_clean(tmp_path, geometry):
         pytest.fail("mkfs.ext4, e2fsck and cpio are needed (scripts/setup.sh installs them)")
     img = tmp_path / "disk.img"
     subprocess.run(["mkfs.ext4", "-q", "-F", *geometry, str(img), "8M"], check=True, capture_output=True)
-    image = _image_with(tmp_path, {"disk.img": img})
-    moss = moss_run("/bin/sh", "-c", "mkdir -p /mnt && /tests/xattr_basic /mnt/x /disk.img loop && "
-                    "echo @@image@@ && gzip -c /disk.img | base64", image=image)
+    moss, report, out_img = run_on_disk_image(tmp_path, img, "mkdir -p /mnt && /tests/xattr_basic /mnt/x /disk.img loop")
     with linux_with_files({"/disk.img": img}) as vm:
         out, err, status = vm.run3(LINUX_EXT4)
-    report, _, encoded = moss.stdout.decode().partition("@@image@@\n")
     assert moss.returncode == 0, moss.stderr
     assert status == 0, err
     assert "mount: 0\n" in out and "set user.a: 0\n" in out
     assert report == out
-    out_img = tmp_path / "out.img"
-    out_img.write_bytes(gzip.decompress(base64.b64decode(encoded)))
     fsck = subprocess.run(["e2fsck", "-fn", str(out_img)], capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     ea = subprocess.run(["debugfs", "-R", "ea_list /keep", str(out_img)], capture_output=True, text=True)
@@ -92,7 +84,7 @@ def test_vfat_has_no_xattrs_like_linux(tmp_path):
     subprocess.run(["mkfs.fat", "-C", str(img), "2048"], check=True, capture_output=True)
     (tmp_path / "file").write_text("x\n")
     subprocess.run(["mcopy", "-i", str(img), str(tmp_path / "file"), "::file"], check=True, capture_output=True)
-    image = _image_with(tmp_path, {"fat.img": img})
+    image = image_with(tmp_path, {"fat.img": img})
     moss = moss_run("/bin/sh", "-c", "mkdir -p /mnt && /tests/xattr_basic --mount /fat.img /mnt/f vfat loop "
                     "/mnt/f/file /mnt/f", image=image)
     with linux_with_files({"/fat.img": img}) as vm:
