@@ -511,7 +511,8 @@ def test_start_time_of_a_later_child_counts_from_boot(linux_oracle):
     for out in (sh(script), linux(linux_oracle, script)):
         stat, uptime = out.splitlines()
         start = int(stat_fields(stat)[21])               # field 22: starttime, in clock ticks
-        assert 100 <= start <= float(uptime.split()[0]) * 100
+        up_ticks = round(float(uptime.split()[0]) * 100)   # "32.55" is 3255 ticks (float: 3254.999...)
+        assert 100 <= start <= up_ticks
 
 
 # ---------------------------------------------------------------- reopening descriptors through /proc/self/fd
