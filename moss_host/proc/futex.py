@@ -34,10 +34,14 @@ FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP
 Key = tuple[int, int]           # (id of the address space, address of the word)
 
 
-def futex_key(mm: AddressSpace, uaddr: int) -> Key:
-    """get_futex_key(): the word must be 4-byte aligned."""
+def futex_key(mm: AddressSpace, uaddr: int, private: bool) -> Key:
+    """get_futex_key(): the word must be 4-byte aligned. A private futex (FUTEX_PRIVATE_FLAG,
+    FUTEX2_PRIVATE) is keyed by its address space; a shared one will be keyed by its backing
+    page. The one place keys are made, PI futexes and futex_waitv included."""
     if uaddr & 3:
         raise Errno(EINVAL)
+    if private:
+        return (id(mm), uaddr)
     return (id(mm), uaddr)
 
 
@@ -62,12 +66,12 @@ class FutexTable:
         return sum(len(q) for q in self._queues.values())
 
     async def wait(self, mm: AddressSpace, uaddr: int, expected: int, deadline: float | None,
-                   bitset: int = BITSET_MATCH_ANY) -> int:
+                   bitset: int = BITSET_MATCH_ANY, *, private: bool = False) -> int:
         """futex_wait(): sleep while *uaddr == expected, until woken (0), the deadline
         (loop time: ETIMEDOUT) or a signal (CancelledError)."""
         if not bitset:
             raise Errno(EINVAL)
-        key = futex_key(mm, uaddr)
+        key = futex_key(mm, uaddr, private)
         if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
             raise Errno(EAGAIN)
         loop = asyncio.get_running_loop()
@@ -84,19 +88,20 @@ class FutexTable:
             raise Errno(ETIMEDOUT)
         return 0
 
-    def wake(self, mm: AddressSpace, uaddr: int, count: int, bitset: int = BITSET_MATCH_ANY) -> int:
+    def wake(self, mm: AddressSpace, uaddr: int, count: int, bitset: int = BITSET_MATCH_ANY, *,
+             private: bool = False) -> int:
         """futex_wake(): wake up to count waiters whose bitset meets bitset; how many woke."""
         if not bitset:
             raise Errno(EINVAL)
-        return self._wake_key(futex_key(mm, uaddr), count, bitset)
+        return self._wake_key(futex_key(mm, uaddr, private), count, bitset)
 
     def requeue(self, mm: AddressSpace, uaddr: int, uaddr2: int, nr_wake: int, nr_requeue: int,
-                expected: int | None) -> int:
+                expected: int | None, *, private: bool = False) -> int:
         """futex_requeue(): wake nr_wake waiters of uaddr and move up to nr_requeue others to
         uaddr2 (FUTEX_CMP_REQUEUE: only while *uaddr == expected); woken plus moved."""
         if nr_wake < 0 or nr_requeue < 0:
             raise Errno(EINVAL)
-        key1, key2 = futex_key(mm, uaddr), futex_key(mm, uaddr2)
+        key1, key2 = futex_key(mm, uaddr, private), futex_key(mm, uaddr2, private)
         if expected is not None and read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
             raise Errno(EAGAIN)
         woken = self._wake_key(key1, nr_wake, BITSET_MATCH_ANY)
@@ -113,10 +118,10 @@ class FutexTable:
         return woken + len(moved)
 
     def wake_op(self, mm: AddressSpace, uaddr: int, uaddr2: int, nr_wake: int, nr_wake2: int,
-                encoded_op: int) -> int:
+                encoded_op: int, *, private: bool = False) -> int:
         """futex_wake_op(): *uaddr2 = op(*uaddr2, oparg); wake nr_wake on uaddr, and nr_wake2
         on uaddr2 if the old value passes the comparison."""
-        key1, key2 = futex_key(mm, uaddr), futex_key(mm, uaddr2)
+        key1, key2 = futex_key(mm, uaddr, private), futex_key(mm, uaddr2, private)
         old = read_word(mm, uaddr2)
         new = _apply_op(encoded_op, old)
         mm.write(uaddr2, (new & 0xFFFF_FFFF).to_bytes(4, "little"))
@@ -244,7 +249,7 @@ def _futex_death(table: FutexTable, mm: AddressSpace, tid: int, uaddr: int, pi: 
     try:
         value = read_word(mm, uaddr)
         if pending and not pi and not value:
-            table.wake(mm, uaddr, 1)        # it died between taking the lock and recording it
+            table.wake(mm, uaddr, 1, private=False)     # died between taking the lock and recording it
             return True
         if value & FUTEX_TID_MASK != tid:
             return True
@@ -252,5 +257,5 @@ def _futex_death(table: FutexTable, mm: AddressSpace, tid: int, uaddr: int, pi: 
     except Errno:
         return False
     if not pi and value & FUTEX_WAITERS:
-        table.wake(mm, uaddr, 1)
+        table.wake(mm, uaddr, 1, private=False)     # handle_futex_death wakes FLAGS_SHARED
     return True

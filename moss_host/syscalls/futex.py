@@ -45,17 +45,19 @@ async def futex(task, uaddr: "Ptr", op: "Hex", val: "Int", utime: "Ptr", uaddr2:
         raise Errno(ENOSYS)
     table = task.kernel.futexes
     mm = task.mm
+    private = bool(op & FUTEX_PRIVATE_FLAG)
     val3 &= 0xFFFF_FFFF
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         bitset = BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
-        return await _wait(task, uaddr, val, deadline, bitset)
+        return await _wait(task, uaddr, val, deadline, bitset, private)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        return table.wake(mm, uaddr, _s32(val), BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3)
+        return table.wake(mm, uaddr, _s32(val), BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3,
+                          private=private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         return table.requeue(mm, uaddr, uaddr2, _s32(val), _s32(utime),
-                             None if cmd == FUTEX_REQUEUE else val3)
+                             None if cmd == FUTEX_REQUEUE else val3, private=private)
     if cmd == FUTEX_WAKE_OP:
-        return table.wake_op(mm, uaddr, uaddr2, _s32(val), _s32(utime), val3)
+        return table.wake_op(mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private=private)
     raise Errno(ENOSYS, f"futex op {cmd} (priority inheritance) is not implemented")
 
 
@@ -73,13 +75,13 @@ def _deadline(task, utime: int, cmd: int, op: int) -> float:
     return asyncio.get_running_loop().time() + (ns - clock_ns(clock)) / NSEC_PER_SEC
 
 
-async def _wait(task, uaddr: int, val: int, deadline: float | None, bitset: int) -> int:
+async def _wait(task, uaddr: int, val: int, deadline: float | None, bitset: int, private: bool) -> int:
     """A signal ends the wait with -ERESTARTSYS (no timeout: the wait is simply redone) or,
     with a timeout, -ERESTART_RESTARTBLOCK resuming towards the same deadline."""
     try:
-        return await task.kernel.futexes.wait(task.mm, uaddr, val, deadline, bitset)
+        return await task.kernel.futexes.wait(task.mm, uaddr, val, deadline, bitset, private=private)
     except asyncio.CancelledError:
         if deadline is None or task.state is State.ZOMBIE:
             raise
-    task.restart_block = lambda: _wait(task, uaddr, val, deadline, bitset)
+    task.restart_block = lambda: _wait(task, uaddr, val, deadline, bitset, private)
     raise Errno(ERESTART_RESTARTBLOCK)
