@@ -13,8 +13,8 @@ from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext
 
 from . import layout as L
 
-_ARGS = struct.Struct("<6Q")
 _U64 = struct.Struct("<Q")
+_OPS = struct.Struct("<5Q")          # MB_OPS .. MB_N_SCRUB
 
 # A saved context is the mailbox's restorable parts: x0..fpsr and q0..q31.
 CONTEXT_SIZE = SAVED_SIZE
@@ -41,9 +41,6 @@ class Mailbox:
     def reason(self) -> int:
         return self.u64(L.MB_REASON)
 
-    def syscall_args(self) -> tuple[int, ...]:
-        return _ARGS.unpack_from(self.mem, L.MB_X0)
-
     # -- the context ---------------------------------------------------------------------
 
     def save_context(self, into: bytearray) -> None:
@@ -60,10 +57,11 @@ class Mailbox:
                    tlbi_vas: Sequence[int] = (), scrub: Sequence[int] = ()) -> bool:
         """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte."""
         m = self.mem
-        if tlbi_vas:
-            struct.pack_into(f"<{len(tlbi_vas)}Q", m, L.MB_TLBI_VA, *tlbi_vas)
-        if scrub:
-            struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
-        struct.pack_into("<5Q", m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
+        if ops:                 # the stub reads the operation words only when ops is set
+            if tlbi_vas:
+                struct.pack_into(f"<{len(tlbi_vas)}Q", m, L.MB_TLBI_VA, *tlbi_vas)
+            if scrub:
+                struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
+            _OPS.pack_into(m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
         _U64.pack_into(m, L.MB_SEQ_REPLY, _U64.unpack_from(m, L.MB_SEQ_REQ)[0])
         return _U64.unpack_from(m, L.MB_SLEEPING)[0] != 0

@@ -18,6 +18,7 @@ from .page_cache import PageCache
 from .physmem import PhysMem
 
 ASID_COUNT = 1 << 16
+NO_GUEST_WORK: tuple[int, int, list[int], list[PA]] = (0, 0, [], [])    # never mutated
 HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux's per-CPU lists)
 
 
@@ -49,6 +50,9 @@ class Memory:
         self.tlbi_vas: list[int] = []        # operands for tlbi vae1is
         self.tlbi_asids: set[int] = set()
         self.tlbi_all = False
+        # Anything above queued for the next reply: the trap path checks this one flag
+        # instead of building the reply's lists on every trap.
+        self.guest_work_pending = False
         self.page_cache = PageCache(self)
 
     # -- frames ------------------------------------------------------------------------
@@ -91,22 +95,27 @@ class Memory:
         elif pa in self.exec_frames:
             self.exec_frames.discard(pa)
             self._scrub_queue.append(pa)
+            self.guest_work_pending = True
         else:
             self._free_frame(pa)
 
     # -- the reply's guest-side work -------------------------------------------------------
 
     def flush_page(self, asid: int, va: int) -> None:
+        self.guest_work_pending = True
         if len(self.tlbi_vas) < L.MB_MAX_TLBI_VA:
             self.tlbi_vas.append(asid << 48 | (va >> 12) & 0xFFF_FFFF_FFFF)
         else:
             self.tlbi_asids.add(asid)
 
     def flush_asid(self, asid: int) -> None:
+        self.guest_work_pending = True
         self.tlbi_asids.add(asid)
 
     def take_guest_work(self) -> tuple[int, int, list[int], list[PA]]:
         """(ops, tlbi_asid operand, tlbi VA operands, frames to scrub) for the next reply."""
+        if not self.guest_work_pending and not self.tlbi_all:
+            return NO_GUEST_WORK
         ops = 0
         asid_operand = 0
         vas: list[int] = []
@@ -124,6 +133,7 @@ class Memory:
         if scrub:
             ops |= L.OP_SCRUB
         self._scrubbing += scrub
+        self.guest_work_pending = bool(self._scrub_queue)
         return ops, asid_operand, vas, scrub
 
     def guest_work_done(self) -> None:

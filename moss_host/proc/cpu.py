@@ -7,8 +7,10 @@ sleeps is finished by an asyncio job while the CPU runs someone else or idles.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import socket
+import struct
 import time
 from typing import Any, Callable, Optional, Protocol
 
@@ -25,10 +27,13 @@ from .trap import handle_trap
 
 log = logging.getLogger("moss.cpu")
 
-# The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, args,
-# tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the call).
-# The tracer (--trace) is the syscall layer's; the CPU only hands it back.
-SyscallEntry = Callable[[Task, int, tuple[int, ...], Any], Any]
+_U64 = struct.Struct("<Q")
+
+# The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, trap
+# frame, tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the
+# call). The frame is the mailbox (x0 at offset 0): the entry unpacks what the handler
+# takes. The tracer (--trace) is the syscall layer's; the CPU only hands it back.
+SyscallEntry = Callable[[Task, int, memoryview, Any], Any]
 
 
 class Host(Protocol):
@@ -45,6 +50,7 @@ class Cpu:
         self.index = index
         self.mailbox = mailbox
         self.regs = mailbox.regs                # the trapped context, in place
+        self.frame = mailbox.mem                # the same, as bytes: the trap path's unpacks
         self.doorbell = doorbell
         self.mem = mem
         self.sched = sched
@@ -70,31 +76,42 @@ class Cpu:
         if not data:
             self.host.machine_gone("the doorbell closed: QEMU exited")
             return
-        seq = self.mailbox.seq_req
+        self.take_trap(time.monotonic_ns())
+
+    def take_trap(self, now: int) -> bool:
+        """Handle the trap waiting in the mailbox, if there is a new one (False if not).
+        `now` is the caller's clock reading: the trap path reads the clock once more, at the reply."""
+        seq = _U64.unpack_from(self.frame, L.MB_SEQ_REQ)[0]
         if seq == self.handled_seq:
-            return
+            return False
         self.handled_seq = seq
         self.trapped = True
         if self.timer is not None:
             self.timer.on_doorbell()
         self.traps += 1
         self.mem.guest_work_done()
-        reason = self.mailbox.reason
+        reason = _U64.unpack_from(self.frame, L.MB_REASON)[0]
         if reason >= L.REASON_EL1:
             self.host.panic(self.stub_fault_report(reason))
-            return
+            return True
         task = self.current
         if task is None:
+            if reason == L.REASON_BOOT:
+                # Booted: what the kernel built so far lives for the whole run. Out of the
+                # collector's sight, a full collection no longer walks it (no GC pauses
+                # of milliseconds on the trap path).
+                gc.freeze()
             self.schedule()
-            return
-        entered = time.monotonic_ns()
-        task.utime_ns += entered - self.resumed_at
+            return True
+        task.utime_ns += now - self.resumed_at
         try:
             handle_trap(self, task, reason)
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
         self.schedule()
-        task.stime_ns += time.monotonic_ns() - entered
+        # The reply stamped resumed_at; without one (the CPU idles) read the clock here.
+        task.stime_ns += (time.monotonic_ns() if self.trapped else self.resumed_at) - now
+        return True
 
     # -- choosing and switching -------------------------------------------------------------
 
@@ -143,7 +160,7 @@ class Cpu:
         return task.state is State.RUNNABLE
 
     def reply(self, task: Task) -> None:
-        ops, asid_operand, vas, scrub = self.mem.take_guest_work()
+        ops, asid_operand, vas, scrub = self.mem.take_guest_work()      # no allocation when none
         ttbr0 = task.mm.ttbr0
         if ttbr0 != self.loaded_ttbr0:
             ops |= L.OP_SET_TTBR0

@@ -13,9 +13,11 @@ and `syscall_finished` puts the result in x0 when it ends.
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import TYPE_CHECKING
 
 from moss_host.arch.arm64 import cpuid
+from moss_host.arch.arm64.context import OFF_ESR, OFF_X0
 from moss_host.arch.arm64 import esr as ESR
 from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
@@ -30,6 +32,12 @@ if TYPE_CHECKING:
     from .cpu import Cpu
 
 RESTART_LO, RESTART_HI = -ERESTART_RESTARTBLOCK, -ERESTARTSYS     # x0 of an interrupted syscall
+
+# The trap frame as the syscall path reads it: precompiled, one unpack each.
+_U64 = struct.Struct("<Q")
+_X0_X8 = struct.Struct("<Q56xQ")        # x0 (the first argument, kept for restarts) and x8 (the number)
+_MASK = (1 << 64) - 1
+assert OFF_X0 == 0
 
 
 def handle_trap(cpu: Cpu, task: Task, reason: int) -> None:
@@ -48,18 +56,19 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
     """A synchronous exception. Most are syscalls: svc #0, x8 the number, x0..x5 the
     arguments, x0 the result (inline here: this is every trap's fast path)."""
     regs = cpu.regs
-    esr = regs.esr
-    if ESR.is_syscall(esr):
-        args = cpu.mailbox.syscall_args()
-        result = cpu.start_syscall(task, regs.x[8], args, cpu.tracer)
+    frame = cpu.frame
+    esr = _U64.unpack_from(frame, OFF_ESR)[0]
+    if (esr >> 26) & 0x3F == ESR.EC_SVC64:        # ESR.is_syscall, inline: most traps
+        x0, nr = _X0_X8.unpack_from(frame)
+        result = cpu.start_syscall(task, nr, frame, cpu.tracer)
         if type(result) is tuple:                   # it sleeps: the CPU is free for others
-            task.orig_x0 = args[0]
+            task.orig_x0 = x0
             cpu.switch_out(task)
             cpu.sched.sleep(task, result[1], syscall_finished)
         elif task.on_cpu is cpu:                    # (execve may have replaced the context)
-            regs.x[0] = result
+            _U64.pack_into(frame, 0, result & _MASK)
             if RESTART_LO <= result <= RESTART_HI:
-                task.restart = args[0]
+                task.restart = x0
         return
     kind = ESR.kind(esr)
     if kind == ESR.ABORT:

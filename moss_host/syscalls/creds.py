@@ -172,13 +172,13 @@ async def setresgid(task, rgid: "UInt", egid: "UInt", sgid: "UInt") -> int:
 
 
 @syscall("getresuid")
-async def getresuid(task, ruid: "Ptr", euid: "Ptr", suid: "Ptr") -> int:
+def getresuid(task, ruid: "Ptr", euid: "Ptr", suid: "Ptr") -> int:
     """Store the real, effective and saved uids (each an unsigned int)."""
     return _get_res_id(task, UIDS, (ruid, euid, suid))
 
 
 @syscall("getresgid")
-async def getresgid(task, rgid: "Ptr", egid: "Ptr", sgid: "Ptr") -> int:
+def getresgid(task, rgid: "Ptr", egid: "Ptr", sgid: "Ptr") -> int:
     """Store the real, effective and saved gids (each an unsigned int)."""
     return _get_res_id(task, GIDS, (rgid, egid, sgid))
 

@@ -11,7 +11,7 @@ from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
 from moss_host.proc.task import State, Task, TaskExit
 
 from .numbers import SYSCALL_NAMES
-from .table import SYSCALLS, SyscallEntry
+from .table import SYSCALL_TABLE, TABLE_SIZE, SyscallEntry
 from .trace import Tracer
 
 log = logging.getLogger("moss.syscall")
@@ -21,28 +21,62 @@ _reported: set[int] = set()      # unimplemented syscalls already named in the l
 SUSPENDED = object()       # start() result: the handler awaits something; finish() completes it
 
 
-def start(task: Task, nr: int, args: tuple[int, ...], tracer: Optional[Tracer] = None):
-    """Run a syscall until it finishes or first suspends.
+def start(task: Task, nr: int, frame, tracer: Optional[Tracer] = None):
+    """Run syscall `nr` with its arguments from the trap frame `frame` (x0 at offset 0)
+    until it finishes or first suspends.
 
     Returns the result for x0, or (SUSPENDED, a coroutine that drives the handler to its
     end and returns the result). TaskExit propagates to the caller (the task is gone).
+    A plain (never sleeping) handler without --trace is the fast path: one unpack of its
+    arguments, one call, nothing allocated for the call itself.
     """
-    entry = SYSCALLS.get(nr)
+    entry = SYSCALL_TABLE[nr] if nr < TABLE_SIZE else None
     if entry is None:
-        name = SYSCALL_NAMES.get(nr, "unknown")
-        if nr not in _reported:             # one line per syscall, not one per call
-            _reported.add(nr)
-            log.warning("pid %d: unimplemented syscall %d (%s) -> ENOSYS", task.tid, nr, name)
-        if tracer:
-            tracer.line(task, f"{name}_{nr}(...) = -1 ENOSYS")
-        return -ENOSYS
-    args = args[:entry.nargs]
+        return _unimplemented(task, nr, tracer)
+    args = entry.args.unpack_from(frame)
+    if not entry.is_async:
+        if tracer is None:
+            try:
+                result = entry.handler(task, *args)
+            except Errno as e:
+                return -e.code
+            except TaskExit:
+                raise
+            except Exception as e:
+                return _kernel_bug(task, entry, args, e)
+            return 0 if result is None else result
+        return _call_traced(task, entry, args, tracer)
     shown = tracer.format_call(task, entry, args) if tracer else None
     coro = entry.handler(task, *args)
     finished, value = _step(task, entry, args, shown, tracer, coro)
     if finished:
         return value
     return SUSPENDED, _finish(task, entry, args, shown, tracer, coro, value)
+
+
+def _unimplemented(task: Task, nr: int, tracer: Optional[Tracer]) -> int:
+    name = SYSCALL_NAMES.get(nr, "unknown")
+    if nr not in _reported:             # one line per syscall, not one per call
+        _reported.add(nr)
+        log.warning("pid %d: unimplemented syscall %d (%s) -> ENOSYS", task.tid, nr, name)
+    if tracer:
+        tracer.line(task, f"{name}_{nr}(...) = -1 ENOSYS")
+    return -ENOSYS
+
+
+def _call_traced(task: Task, entry: SyscallEntry, args, tracer: Tracer) -> int:
+    """A plain handler under --trace: the call line, then the result, as for any other."""
+    shown = tracer.format_call(task, entry, args)
+    try:
+        result = entry.handler(task, *args)
+    except Errno as e:
+        result = -e.code
+    except TaskExit:
+        tracer.line(task, f"{shown} = ?")
+        raise
+    except Exception as e:
+        result = _kernel_bug(task, entry, args, e)
+    return _finished(task, entry, shown, tracer, result)
 
 
 def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=False) -> tuple[bool, Any]:

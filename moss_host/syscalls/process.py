@@ -31,37 +31,37 @@ async def exit_group(task, status: "Int") -> int:
 
 
 @syscall("getpid")
-async def getpid(task) -> int:
+def getpid(task) -> int:
     return task.tgid
 
 
 @syscall("gettid")
-async def gettid(task) -> int:
+def gettid(task) -> int:
     return task.tid
 
 
 @syscall("getppid")
-async def getppid(task) -> int:
+def getppid(task) -> int:
     return task.parent.tgid if task.parent is not None else 0
 
 
 @syscall("getuid")
-async def getuid(task) -> int:
+def getuid(task) -> int:
     return task.creds.uid
 
 
 @syscall("geteuid")
-async def geteuid(task) -> int:
+def geteuid(task) -> int:
     return task.creds.euid
 
 
 @syscall("getgid")
-async def getgid(task) -> int:
+def getgid(task) -> int:
     return task.creds.gid
 
 
 @syscall("getegid")
-async def getegid(task) -> int:
+def getegid(task) -> int:
     return task.creds.egid
 
 
@@ -248,12 +248,12 @@ async def setpgid(task, pid: "Int", pgid: "Int") -> int:
 
 
 @syscall("getpgid")
-async def getpgid(task, pid: "Int") -> int:
+def getpgid(task, pid: "Int") -> int:
     return _find_process(task, pid).pgid
 
 
 @syscall("getsid")
-async def getsid(task, pid: "Int") -> int:
+def getsid(task, pid: "Int") -> int:
     return _find_process(task, pid).sid
 
 

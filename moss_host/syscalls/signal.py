@@ -67,7 +67,7 @@ async def rt_sigaction(task, sig: "Int", act: "Ptr", oact: "Ptr", sigsetsize: "S
 
 
 @syscall("rt_sigprocmask")
-async def rt_sigprocmask(task, how: "Int", nset: "Ptr", oset: "Ptr", sigsetsize: "Size") -> int:
+def rt_sigprocmask(task, how: "Int", nset: "Ptr", oset: "Ptr", sigsetsize: "Size") -> int:
     """Change the blocked mask; SIGKILL and SIGSTOP are never blocked."""
     if sigsetsize != SIGSET_SIZE:
         raise Errno(EINVAL)

@@ -1,18 +1,24 @@
 """The syscall table: arm64 number -> handler, filled by the @syscall decorator beside each handler.
 
-A handler is `async def name(task, arg0, arg1, ...) -> int`; it takes as many raw
-register arguments (x0..x5) as it declares and returns a non-negative result or raises
-Errno. Parameter annotations drive --trace decoding (see syscalls/args.py).
+A handler is `async def name(task, arg0, arg1, ...) -> int`, or a plain `def` when it can
+never sleep (getpid, clock_gettime, ...): dispatch then calls it directly, with no
+coroutine at all. It takes as many raw register arguments (x0..x5) as it declares and
+returns a non-negative result or raises Errno. Parameter annotations drive --trace
+decoding (see syscalls/args.py).
+
+SYSCALL_TABLE is a list indexed by number (one index per trap, no hashing); SYSCALLS is
+the same entries by number for everything else (the syscall doc, tests).
 """
 from __future__ import annotations
 
 import inspect
+import struct
 from dataclasses import dataclass
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Optional
 
 from .numbers import SYSCALL_NUMBERS
 
-Handler = Callable[..., Coroutine[Any, Any, int]]
+Handler = Callable[..., Any]        # async def -> int, or def -> int for one that never sleeps
 
 
 @dataclass(frozen=True)
@@ -23,9 +29,13 @@ class SyscallEntry:
     nargs: int
     arg_kinds: tuple      # annotation per argument, for the tracer
     arg_names: tuple
+    is_async: bool        # the handler is a coroutine function (it may sleep)
+    args: struct.Struct   # x0..x(nargs-1) of a trap frame in one unpack_from
 
 
 SYSCALLS: dict[int, SyscallEntry] = {}
+TABLE_SIZE = max(SYSCALL_NUMBERS.values()) + 1
+SYSCALL_TABLE: list[Optional[SyscallEntry]] = [None] * TABLE_SIZE
 
 
 def _kind(annotation) -> str:
@@ -34,15 +44,17 @@ def _kind(annotation) -> str:
 
 
 def syscall(name: str) -> Callable[[Handler], Handler]:
-    """Register the decorated coroutine function as the handler of syscall `name`."""
+    """Register the decorated function (async, or plain if it never sleeps) as the handler of syscall `name`."""
     nr = SYSCALL_NUMBERS[name]
 
     def register(fn: Handler) -> Handler:
         if nr in SYSCALLS:
             raise RuntimeError(f"syscall {name} registered twice")
         params = list(inspect.signature(fn, eval_str=False).parameters.values())[1:]  # drop `task`
-        SYSCALLS[nr] = SyscallEntry(nr, name, fn, len(params),
-                                    tuple(_kind(p.annotation) for p in params), tuple(p.name for p in params))
+        entry = SyscallEntry(nr, name, fn, len(params), tuple(_kind(p.annotation) for p in params),
+                             tuple(p.name for p in params), inspect.iscoroutinefunction(fn),
+                             struct.Struct(f"<{len(params)}Q"))
+        SYSCALLS[nr] = SYSCALL_TABLE[nr] = entry
         return fn
 
     return register

@@ -42,14 +42,14 @@ def clock_ns(clockid: int) -> int:
 
 
 @syscall("clock_gettime")
-async def clock_gettime(task, clockid: "Int", tp: "Ptr") -> int:
+def clock_gettime(task, clockid: "Int", tp: "Ptr") -> int:
     ns = clock_ns(clockid)
     task.mm.write(tp, pack_timespec(ns))
     return 0
 
 
 @syscall("clock_getres")
-async def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
+def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
     host = CLOCKS.get(clockid & 0xFFFF_FFFF)
     if host is None:
         raise Errno(EINVAL)
@@ -60,7 +60,7 @@ async def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
 
 
 @syscall("gettimeofday")
-async def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
+def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
     ns = time.time_ns()
     if tv:
         task.mm.write(tv, pack_timeval(ns))
