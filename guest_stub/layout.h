@@ -45,6 +45,8 @@
 #define MB_SEQ_REQ      0x400        /* guest increments after saving a context */
 #define MB_SEQ_REPLY    0x440        /* host sets to SEQ_REQ when the reply is ready */
 #define MB_SLEEPING     0x480        /* guest sets 1 before WFI; host then sends a wake byte */
+#define MB_HOST_POLLING 0x4c0        /* host sets 1 while it polls SEQ_REQ: no doorbell needed */
+#define MB_SPIN_TICKS   0x4c8        /* how long the guest spins for a reply before WFI (counter ticks) */
 
 /* The reply: operations the stub applies before restoring the context. */
 #define MB_OPS          0x500
@@ -72,7 +74,7 @@
 #define REASON_AARCH32  5
 #define REASON_EL1      0x10         /* + vector index 0..7: the stub itself faulted */
 
-#define SPIN_LIMIT      200000       /* polls of SEQ_REPLY before sleeping in WFI */
+#define SPIN_TICKS      1875         /* the spin the host publishes normally: 30 us at 62.5 MHz */
 #define WAKE_TICKS      625000       /* backup wake-up: 10 ms at 62.5 MHz */
 
 #endif

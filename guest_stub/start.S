@@ -218,9 +218,18 @@ save_context:
     bl      ack_irq
 
 /*
- * Publish the context (payload before sequence number), ring the doorbell, and wait for
- * the reply: spin a while, then sleep in WFI with SLEEPING set so the host sends a wake
- * byte; a 10 ms timer wakes us regardless, so a lost wake-up costs time, never a hang.
+ * Publish the context (payload before sequence number), tell the host, and wait for the
+ * reply: spin for as long as the host asks (MB_SPIN_TICKS of the virtual counter, re-read
+ * while spinning: the host sets 0 when no reply is coming soon), then sleep in WFI with
+ * SLEEPING set so the host sends a wake byte; a 10 ms timer wakes us regardless, so a
+ * lost wake-up costs time, never a hang.
+ *
+ * Telling the host: a byte on the PL011 (the doorbell), unless the host announces in
+ * HOST_POLLING that it is watching SEQ_REQ anyway. The two sides order their accesses
+ * like Dekker's: we store SEQ_REQ, dmb, load HOST_POLLING; the host stores HOST_POLLING=0,
+ * fences, loads SEQ_REQ. So either we see it stopped polling and ring, or it sees this
+ * trap. (QEMU makes dmb a host fence only when more than one CPU is possible: qemu.py
+ * starts -smp 1,maxcpus=2.) A doorbell skipped that way is rung before WFI all the same.
  */
 report:
     str     x0, [sp, #MB_REASON]
@@ -228,16 +237,23 @@ report:
     add     x1, x1, #1
     dmb     ish
     str     x1, [sp, #MB_SEQ_REQ]
-    dsb     ish
-    ldr     x2, =(UART_PA + LINEAR_OFFSET)
-    mov     w3, #'!'
-    strb    w3, [x2, #UART_DR]
-    ldr     x4, =SPIN_LIMIT
+    dmb     ish                             /* SEQ_REQ visible before we read HOST_POLLING */
+    mov     x9, #1                          /* x9: the doorbell is still owed */
+    ldr     x2, [sp, #MB_HOST_POLLING]
+    cbnz    x2, spin
+    bl      ring
+spin:
+    mrs     x10, cntvct_el0
 1:  ldr     x2, [sp, #MB_SEQ_REPLY]
     cmp     x2, x1
     b.eq    replied
-    subs    x4, x4, #1
-    b.ne    1b
+    ldr     x3, [sp, #MB_SPIN_TICKS]
+    mrs     x4, cntvct_el0
+    sub     x4, x4, x10
+    cmp     x4, x3
+    b.lo    1b
+    cbz     x9, sleep
+    bl      ring
 sleep:
     mov     x2, #1
     str     x2, [sp, #MB_SLEEPING]
@@ -349,5 +365,14 @@ restore:
 halted:
     wfi
     b       halted
+
+/* The doorbell: SEQ_REQ visible first, then a byte on the UART. Clobbers x2, x3, x9. */
+ring:
+    dsb     ish
+    ldr     x2, =(UART_PA + LINEAR_OFFSET)
+    mov     w3, #'!'
+    strb    w3, [x2, #UART_DR]
+    mov     x9, #0
+    ret
 
     .ltorg

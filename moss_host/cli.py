@@ -95,6 +95,7 @@ def is_init(path: str) -> bool:
 def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     """One kernel run: (moss-host's exit status, whether reboot(2) asked for a restart)."""
     from moss_host.kernel import ImageError, Kernel, KernelConfig
+    from moss_host.machine.polling import PollingEventLoop
 
     config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
                           timing=args.timing, disk=args.disk)
@@ -107,7 +108,8 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        status = asyncio.run(kernel.run(program))
+        with asyncio.Runner(loop_factory=PollingEventLoop) as runner:    # polls the mailbox before it blocks
+            status = runner.run(kernel.run(program))
     except KeyboardInterrupt:
         print("moss: interrupted", file=sys.stderr)
         return 130, False

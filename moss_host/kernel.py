@@ -22,6 +22,7 @@ from moss_host.errors import KernelPanic
 from moss_host.fs.file import OpenFile
 from moss_host.fs.vfs import FsContext
 from moss_host.machine.mailbox import Mailbox
+from moss_host.machine.polling import PollingEventLoop
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
 from moss_host.mm.boot_tables import write_boot_tables
 from moss_host.mm.memory import Memory
@@ -134,6 +135,8 @@ class Kernel:
             init = self.spawn_init(argv, mem, root_fs)
             self.sched.enqueue(init)
             loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
+            if isinstance(loop, PollingEventLoop):
+                loop.set_poller(cpu.poll)           # traps answered without the doorbell
             watcher = asyncio.ensure_future(qemu.wait())
             watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
             if self.config.gdb:
@@ -146,6 +149,8 @@ class Kernel:
                 cpu.timer.report()
             return status
         finally:
+            if isinstance(loop, PollingEventLoop):
+                loop.set_poller(None)
             if machine.doorbell is not None:
                 loop.remove_reader(machine.doorbell.fileno())
             await machine.close()

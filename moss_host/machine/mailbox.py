@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext
 
 from . import layout as L
+from .polling import fence
 
 _U64 = struct.Struct("<Q")
 _OPS = struct.Struct("<5Q")          # MB_OPS .. MB_N_SCRUB
@@ -54,8 +55,13 @@ class Mailbox:
     # -- the reply -----------------------------------------------------------------------
 
     def post_reply(self, ops: int, ttbr0: int = 0, tlbi_asid: int = 0,
-                   tlbi_vas: Sequence[int] = (), scrub: Sequence[int] = ()) -> bool:
-        """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte."""
+                   tlbi_vas: Sequence[int] = (), scrub: Sequence[int] = (), fenced: bool = True) -> bool:
+        """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte.
+
+        SEQ_REPLY is stored before SLEEPING is read, and the guest stores SLEEPING before it
+        reads SEQ_REPLY (guest_stub/start.S, sleep): with `fenced` a full barrier between
+        our two makes one side see the other. Without it (a reply well inside the guest's
+        spin) a crossing costs the guest's 10 ms backup wake-up, never a hang."""
         m = self.mem
         if ops:                 # the stub reads the operation words only when ops is set
             if tlbi_vas:
@@ -64,4 +70,6 @@ class Mailbox:
                 struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
             _OPS.pack_into(m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
         _U64.pack_into(m, L.MB_SEQ_REPLY, _U64.unpack_from(m, L.MB_SEQ_REQ)[0])
+        if fenced:
+            fence()
         return _U64.unpack_from(m, L.MB_SLEEPING)[0] != 0

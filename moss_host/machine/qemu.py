@@ -123,8 +123,11 @@ class Machine:
 
     def _qemu_argv(self, ram_path: Path, qmp_path: Path) -> list[str]:
         c = self.config
+        # maxcpus=2 with one CPU: QEMU translates the guest's dmb into a host fence only
+        # when more than one CPU is possible (CF_PARALLEL), and the mailbox handshakes of
+        # guest_stub/start.S need the guest's store-then-load order kept on the host.
         argv = [
-            c.qemu, "-M", "virt,gic-version=2,memory-backend=ram", "-cpu", c.cpu, "-smp", "1",
+            c.qemu, "-M", "virt,gic-version=2,memory-backend=ram", "-cpu", c.cpu, "-smp", "1,maxcpus=2",
             "-m", f"{c.ram_mib}M", "-accel", "tcg",
             "-object", f"memory-backend-file,id=ram,size={c.ram_mib}M,mem-path={ram_path},share=on",
             "-kernel", str(c.stub_elf),

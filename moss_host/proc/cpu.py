@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Protocol
 from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
+from moss_host.machine.polling import fence
 from moss_host.mm.memory import Memory
 from moss_host.sched.scheduler import Scheduler
 
@@ -28,6 +29,19 @@ from .trap import handle_trap
 log = logging.getLogger("moss.cpu")
 
 _U64 = struct.Struct("<Q")
+
+# Adaptive polling (machine/polling.py runs Cpu.poll when the event loop would block).
+POLL_MIN_NS = 4_000           # the budget never shrinks below this while polling pays
+POLL_MAX_NS = 100_000         # nor grows past this: longer gaps between traps are user work
+POLL_START_NS = 30_000
+PREEMPTED_NS = 50_000         # a gap this long between two clock reads: we lost the core
+CONTENDED_NS = 5_000_000      # then no polling for this long: someone else needs the core
+# The guest's spin for a reply (MB_SPIN_TICKS, ticks of the 62.5 MHz counter): L.SPIN_TICKS
+# (30 us) normally, doubled up to SPIN_MAX_TICKS whenever a reply finds the guest already
+# asleep (waking it costs an interrupt), back down by half every SPIN_DECAY replies.
+SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
+SPIN_DECAY = 1024
+FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
 
 # The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, trap
 # frame, tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the
@@ -65,6 +79,14 @@ class Cpu:
         self.traps = 0
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
         self.timer: Optional[TrapTimer] = None  # with `moss-host run --timing`
+        self.trap_at = 0                        # when the host saw the trap it answers now
+        self.polling = False                    # inside poll(): MB_HOST_POLLING is 1
+        self.poll_budget_ns = POLL_START_NS     # how long poll() waits for the next trap
+        self.contended_until = 0                # no polling before this (monotonic ns)
+        self.spin_ticks = 0                     # the guest's spin budget as last published
+        self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
+        self.replies = 0
+        self.publish_spin(L.SPIN_TICKS)
 
     # -- entry from the doorbell -------------------------------------------------------------
 
@@ -76,7 +98,11 @@ class Cpu:
         if not data:
             self.host.machine_gone("the doorbell closed: QEMU exited")
             return
-        self.take_trap(time.monotonic_ns())
+        now = time.monotonic_ns()
+        user_ns = now - self.resumed_at         # how long the guest ran since our last reply
+        if self.take_trap(now) and user_ns < POLL_MAX_NS:
+            # A trap this soon after the last reply: polling a little longer catches the next one.
+            self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
 
     def take_trap(self, now: int) -> bool:
         """Handle the trap waiting in the mailbox, if there is a new one (False if not).
@@ -94,6 +120,7 @@ class Cpu:
         if reason >= L.REASON_EL1:
             self.host.panic(self.stub_fault_report(reason))
             return True
+        self.trap_at = now
         task = self.current
         if task is None:
             if reason == L.REASON_BOOT:
@@ -109,9 +136,82 @@ class Cpu:
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
         self.schedule()
-        # The reply stamped resumed_at; without one (the CPU idles) read the clock here.
-        task.stime_ns += (time.monotonic_ns() if self.trapped else self.resumed_at) - now
+        if self.trapped:
+            # No reply: the CPU idles until a task wakes. The guest need not spin for us.
+            self.publish_spin(0)
+            task.stime_ns += time.monotonic_ns() - now
+        else:
+            task.stime_ns += self.resumed_at - now     # the reply stamped resumed_at
         return True
+
+    # -- polling instead of the doorbell --------------------------------------------------------
+
+    def poll(self, timeout: Optional[float], loop_has_work: Callable[[], bool]) -> bool:
+        """The event loop would block (for `timeout` s, None: no timer): watch the mailbox for
+        traps and answer them here, for up to poll_budget_ns after the last one. Returns True
+        if it handled any (the loop then looks at what they queued before it blocks).
+
+        The budget adapts: it halves when a poll runs out, grows when a trap comes by the
+        doorbell soon after a reply (on_doorbell), and polling stops for a while when this
+        process loses its core in the middle of a poll (the machine is contended: spinning
+        would take the core the guest or another process needs).
+        """
+        if self.trapped or self.current is None:
+            return False                        # the guest waits for us, or idles: no trap will come
+        now = time.monotonic_ns()
+        if now < self.contended_until:
+            return False
+        timer_at = None if timeout is None else now + int(timeout * 1e9)
+        self.polling = True
+        _U64.pack_into(self.frame, L.MB_HOST_POLLING, 1)
+        handled = False
+        try:
+            handled = self._poll_traps(now, timer_at, loop_has_work)
+        finally:
+            handled = self.stop_polling() or handled    # (an exception keeps its course)
+        return handled
+
+    def _poll_traps(self, now: int, timer_at: Optional[int], loop_has_work: Callable[[], bool]) -> bool:
+        frame = self.frame
+        budget = self.poll_budget_ns
+        handled = False
+        while True:
+            end = now + budget
+            if timer_at is not None and timer_at < end:
+                end = timer_at
+            while _U64.unpack_from(frame, L.MB_SEQ_REQ)[0] == self.handled_seq:
+                last = now
+                now = time.monotonic_ns()
+                if now >= end:
+                    if end != timer_at:         # ran out: the next trap is further away
+                        self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
+                    return handled
+                if now - last > PREEMPTED_NS:   # we lost the core meanwhile: stop spinning
+                    self.contended_until = now + CONTENDED_NS
+                    self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
+                    return handled
+            self.take_trap(now)
+            handled = True
+            if self.trapped or loop_has_work():
+                return True                     # idle, or a handler queued work for the loop
+            now = self.resumed_at               # the reply's clock reading
+
+    def stop_polling(self) -> bool:
+        """Clear MB_HOST_POLLING, then look once more: a trap that saw the flag still set
+        rang no doorbell (the Dekker handshake of guest_stub/start.S). True if one was there."""
+        self.polling = False
+        _U64.pack_into(self.frame, L.MB_HOST_POLLING, 0)
+        fence()
+        if _U64.unpack_from(self.frame, L.MB_SEQ_REQ)[0] == self.handled_seq:
+            return False
+        self.take_trap(time.monotonic_ns())
+        return True
+
+    def publish_spin(self, ticks: int) -> None:
+        """How long the guest spins for our reply before it sleeps (MB_SPIN_TICKS)."""
+        if ticks != self.spin_ticks:
+            self.spin_ticks = ticks
+            _U64.pack_into(self.frame, L.MB_SPIN_TICKS, ticks)
 
     # -- choosing and switching -------------------------------------------------------------
 
@@ -171,7 +271,16 @@ class Cpu:
         self.resumed_at = time.monotonic_ns()
         if self.timer is not None:
             self.timer.on_reply()
-        if self.mailbox.post_reply(ops, ttbr0, asid_operand, vas, scrub):
+        spinning = self.spin_ticks != 0          # we did not tell the guest to stop waiting
+        self.replies += 1
+        if self.replies % SPIN_DECAY == 0 and self.guest_spin > L.SPIN_TICKS:
+            self.guest_spin //= 2
+        self.publish_spin(self.guest_spin)
+        # The guest may be going to sleep as we answer unless we answer well inside its spin.
+        late = not self.polling or self.resumed_at - self.trap_at > FENCE_AFTER_NS
+        if self.mailbox.post_reply(ops, ttbr0, asid_operand, vas, scrub, late):
+            if spinning and self.guest_spin < SPIN_MAX_TICKS:
+                self.guest_spin *= 2            # it gave up on a reply that was on its way
             self.kick()
 
     def kick(self) -> None:

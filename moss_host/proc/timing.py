@@ -42,6 +42,11 @@ class TrapTimer:
             return
         rt = statistics.median(self.round_trips)
         host = statistics.median(self.host_shares)
+        trips = sorted(self.round_trips)
+        p99 = trips[len(trips) * 99 // 100]
+        mean = sum(trips) / len(trips)
+        slow = sum(1 for t in trips if t > 1_000_000)
         print(f"BENCH name=trap_roundtrip iters={len(self.round_trips)} ns_per_op={rt:.0f}", file=out)
         print(f"moss: timing: {self._seen} traps; round trip median {rt / 1000:.1f} us "
-              f"(host {host / 1000:.1f} us, guest + QEMU + wake-up {(rt - host) / 1000:.1f} us)", file=out)
+              f"(host {host / 1000:.1f} us, guest + QEMU + wake-up {(rt - host) / 1000:.1f} us), "
+              f"p99 {p99 / 1000:.1f} us, mean {mean / 1000:.1f} us, {slow} over 1 ms", file=out)

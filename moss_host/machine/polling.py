@@ -1,0 +1,69 @@
+"""The host's side of adaptive polling: an event loop that, when it would block, first lets
+a poller (the CPU: proc/cpu.py Cpu.poll) watch the mailbox for a bounded time.
+
+While the guest runs user code between two syscalls a few microseconds apart, the
+doorbell path (PL011 byte, socket, epoll wake-up, a loop turn) costs far more than the
+syscall itself. Polling SEQ_REQ in shared RAM instead answers the trap at once, and the
+stub skips the doorbell while MB_HOST_POLLING says we watch. The poller decides how long
+to poll (never past the loop's next timer) and returns early when a handler queued work
+for the loop.
+
+`fence()` is the host's full memory barrier for the Dekker-style handshakes with the
+stub (see guest_stub/start.S, report): a store, then a load of another word, must not be
+reordered, and x86 reorders exactly that (the store buffer). Python has no fence of its
+own; a locked instruction is one, and glibc's pthread_mutex_trylock executes `lock
+cmpxchg` whether or not it gets the mutex (calling through ctypes also takes the GIL's
+mutex, another locked instruction).
+"""
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import selectors
+from typing import Callable, Optional
+
+# poller(timeout, loop_has_work) -> True if it handled anything (the loop must not block).
+# timeout: seconds until the loop's next timer, None when it has none.
+Poller = Callable[[Optional[float], Callable[[], bool]], bool]
+
+_libc = ctypes.CDLL(None)
+_trylock = _libc.pthread_mutex_trylock
+_trylock.argtypes = [ctypes.c_void_p]
+_mutex = ctypes.create_string_buffer(64)        # PTHREAD_MUTEX_INITIALIZER is all zeros
+_mutex_addr = ctypes.addressof(_mutex)
+
+
+def fence() -> None:
+    """A full memory barrier (see the module's docstring)."""
+    _trylock(_mutex_addr)
+
+
+class PollingSelector(selectors.EpollSelector):
+    """epoll, with the poller run before a select that would block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.poller: Optional[Poller] = None
+        self.loop_has_work: Callable[[], bool] = lambda: False
+
+    def select(self, timeout: Optional[float] = None):
+        poller = self.poller
+        if poller is not None and (timeout is None or timeout > 0) and poller(timeout, self.loop_has_work):
+            timeout = 0                 # the poller handled traps: look at the loop's work now
+        return super().select(timeout)
+
+
+class PollingEventLoop(asyncio.SelectorEventLoop):
+    """The kernel's event loop (cli.py makes it): an asyncio loop over a PollingSelector."""
+
+    def __init__(self) -> None:
+        self.polling = PollingSelector()
+        super().__init__(self.polling)
+        self.polling.loop_has_work = self.has_ready_callbacks
+
+    def has_ready_callbacks(self) -> bool:
+        """A callback is queued (a woken task, a finished future): the loop must run now."""
+        return bool(self._ready)        # type: ignore[attr-defined]  # BaseEventLoop's run queue
+
+    def set_poller(self, poller: Optional[Poller]) -> None:
+        self.polling.poller = poller
