@@ -11,18 +11,25 @@ page instead, so that two processes mapping the same file or shared memory meet 
 without one page cache (issue 11 item 6) both kinds are keyed by address space here.
 
 Sleeping is an await on the waiter's own future: a wake resolves it, a timeout or a
-signal (the syscall's cancellation) takes it off its queue.
+signal (the syscall's cancellation) takes it off its queue. A waiter woken just before a
+signal cancels its sleep keeps the wake (Linux: futex_unqueue fails, so 0 is returned).
+
+The priority-inheritance operations live in proc/futex_pi.py; their waiters sit in the
+same queues (Linux's hash buckets), so that mixing PI and plain operations on one word
+fails with EINVAL as it does in Linux.
 """
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from moss_host.errors import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT, Errno
 
 if TYPE_CHECKING:
     from moss_host.mm.address_space import AddressSpace
+
+    from .futex_pi import PiState
 
 BITSET_MATCH_ANY = 0xFFFF_FFFF
 
@@ -51,9 +58,25 @@ def read_word(mm: AddressSpace, uaddr: int) -> int:
 
 @dataclass(eq=False)
 class Waiter:
+    """One futex_q: a sleeper on one key. futex_waitv queues one per word, all sharing the
+    future; `taken` tells which of them a wake took off its queue."""
     key: Key
     bitset: int
     woken: asyncio.Future
+    tid: int = 0
+    taken: bool = False
+    # A FUTEX_LOCK_PI waiter, or a requeued FUTEX_WAIT_REQUEUE_PI one: blocked on this PI state.
+    pi: Optional[PiState] = None
+    # A FUTEX_WAIT_REQUEUE_PI waiter (Linux's q->rt_waiter and requeue_pi_key): where
+    # FUTEX_CMP_REQUEUE_PI may move it, as (key, address of that word in its own memory).
+    requeue_to: Optional[tuple[Key, int]] = None
+    mm: Optional[AddressSpace] = None       # where the word it now waits on is; PI fixups write it
+    uaddr: int = 0
+
+    @property
+    def plain(self) -> bool:
+        """Neither a PI waiter nor a requeue-PI one: what WAKE and REQUEUE may touch."""
+        return self.pi is None and self.requeue_to is None
 
 
 class FutexTable:
@@ -74,19 +97,67 @@ class FutexTable:
         key = futex_key(mm, uaddr, private)
         if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
             raise Errno(EAGAIN)
+        waiter = Waiter(key, bitset, asyncio.get_running_loop().create_future())
+        self.enqueue(waiter)
+        if not await self.sleep(waiter, deadline):
+            raise Errno(ETIMEDOUT)
+        return 0
+
+    async def wait_multiple(self, words: list[tuple[AddressSpace, int, int, bool]],
+                            deadline: float | None) -> int:
+        """futex_wait_multiple() (futex_waitv): sleep on every (mm, uaddr, expected, private)
+        word at once; the index of the one woken (the highest, if several were). Keys
+        first (EINVAL), then the values in order (EFAULT, EAGAIN)."""
+        keys = [futex_key(mm, uaddr, private) for mm, uaddr, _, private in words]
+        for mm, uaddr, expected, _ in words:
+            if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
+                raise Errno(EAGAIN)
+        woken = asyncio.get_running_loop().create_future()
+        waiters = [Waiter(key, BITSET_MATCH_ANY, woken) for key in keys]
+        for waiter in waiters:
+            self.enqueue(waiter)
+        await self.sleep(waiters[0], deadline, waiters)
+        taken = [i for i, w in enumerate(waiters) if w.taken]
+        if not taken:
+            raise Errno(ETIMEDOUT)
+        return taken[-1]
+
+    def enqueue(self, waiter: Waiter) -> None:
+        self._queues.setdefault(waiter.key, []).append(waiter)
+
+    def all_queues(self) -> list[list[Waiter]]:
+        return list(self._queues.values())
+
+    def waiters(self, key: Key) -> list[Waiter]:
+        """The sleepers on key in queue order (Linux's plist: one priority for all of ours)."""
+        return self._queues.get(key, [])
+
+    async def sleep(self, waiter: Waiter, deadline: float | None,
+                    others: Optional[list[Waiter]] = None) -> bool:
+        """Await the waiter's future until a wake (True) or the deadline (False), then leave
+        the queues. A signal raises CancelledError unless a wake came first."""
+        queued = others or [waiter]
         loop = asyncio.get_running_loop()
-        waiter = Waiter(key, bitset, loop.create_future())
-        self._queues.setdefault(key, []).append(waiter)
         timer = None if deadline is None else loop.call_at(deadline, _resolve, waiter.woken, False)
         try:
-            woken = await waiter.woken
+            await waiter.woken
+        except asyncio.CancelledError:
+            if not any(w.taken for w in queued):
+                raise
         finally:
             if timer is not None:
                 timer.cancel()
-            self._dequeue(waiter)
-        if not woken:
-            raise Errno(ETIMEDOUT)
-        return 0
+            for w in queued:
+                self.dequeue(w)
+        # Taken off the queue by a wake (or handed a PI lock) even if the timer or a signal
+        # came first: the wake counts, as futex_unqueue() failing makes it count in Linux.
+        return any(w.taken for w in queued)
+
+    def take(self, waiter: Waiter) -> None:
+        """Wake one sleeper: off its queue, its sleep ends with True."""
+        waiter.taken = True
+        self.dequeue(waiter)
+        _resolve(waiter.woken, True)
 
     def wake(self, mm: AddressSpace, uaddr: int, count: int, bitset: int = BITSET_MATCH_ANY, *,
              private: bool = False) -> int:
@@ -104,18 +175,20 @@ class FutexTable:
         key1, key2 = futex_key(mm, uaddr, private), futex_key(mm, uaddr2, private)
         if expected is not None and read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
             raise Errno(EAGAIN)
-        woken = self._wake_key(key1, nr_wake, BITSET_MATCH_ANY)
-        queue = self._queues.get(key1, [])
-        moved = [w for w in queue if not w.woken.done()][:nr_requeue]
-        if key1 == key2:
-            return woken + len(moved)
-        for w in moved:
-            queue.remove(w)
-            w.key = key2
-            self._queues.setdefault(key2, []).append(w)
-        if not queue:
-            self._queues.pop(key1, None)
-        return woken + len(moved)
+        count = 0
+        for w in list(self.waiters(key1)):
+            if count - nr_wake >= nr_requeue:
+                break
+            if not w.plain:
+                raise Errno(EINVAL)     # a PI or requeue-PI waiter: the ones before stay moved
+            count += 1
+            if count <= nr_wake:
+                self.take(w)
+            elif key1 != key2:
+                self.dequeue(w)
+                w.key = key2
+                self.enqueue(w)
+        return count
 
     def wake_op(self, mm: AddressSpace, uaddr: int, uaddr2: int, nr_wake: int, nr_wake2: int,
                 encoded_op: int, *, private: bool = False) -> int:
@@ -132,17 +205,20 @@ class FutexTable:
         return woken
 
     def _wake_key(self, key: Key, count: int, bitset: int) -> int:
+        """futex_wake()'s loop: a PI or requeue-PI sleeper on the key is EINVAL (those
+        woken before it stay woken)."""
         woken = 0
-        for w in list(self._queues.get(key, [])):
+        for w in list(self.waiters(key)):
             if woken >= count:
                 break
-            if w.bitset & bitset and not w.woken.done():
-                w.woken.set_result(True)
-                self._dequeue(w)
+            if not w.plain:
+                raise Errno(EINVAL)
+            if w.bitset & bitset:
+                self.take(w)
                 woken += 1
         return woken
 
-    def _dequeue(self, waiter: Waiter) -> None:
+    def dequeue(self, waiter: Waiter) -> None:
         queue = self._queues.get(waiter.key)
         if queue is not None and waiter in queue:
             queue.remove(waiter)

@@ -27,7 +27,7 @@ from moss_host.mm.writeback import write_back
 from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
 
-from . import futex, signals
+from . import futex, futex_pi, signals
 from .rlimits import RLIMIT_CORE
 from .task import State, Task, ThreadGroup
 
@@ -292,9 +292,11 @@ def _without_phantom_core(task: Task, status: int) -> int:
 
 def release_futexes(task: Task) -> None:
     """At exit and exec (futex_exit_release, mm_release): the robust mutexes the thread
-    holds are marked FUTEX_OWNER_DIED, then its CLONE_CHILD_CLEARTID word is cleared."""
+    holds are marked FUTEX_OWNER_DIED, the PI locks it holds go to their first waiters,
+    then its CLONE_CHILD_CLEARTID word is cleared."""
     if task.robust_list[0]:
         futex.exit_robust_list(task.kernel.futexes, task.mm, task.tid, task.robust_list[0])
+    futex_pi.exit_pi_state_list(task.kernel.futexes, task.tid)
     _clear_child_tid(task)
 
 

@@ -1,10 +1,13 @@
-"""futex(2): decode the operation and its arguments, in the order Linux's sys_futex and
-do_futex check them; the waiting and waking are proc/futex.py's."""
+"""futex(2) and futex_waitv(2): decode the operation and its arguments, in the order Linux's
+sys_futex, do_futex and sys_futex_waitv check them; the waiting and waking are
+proc/futex.py's, the priority-inheritance operations proc/futex_pi.py's."""
 from __future__ import annotations
 
 import asyncio
+import struct
 
-from moss_host.errors import EINVAL, ENOSYS, ERESTART_RESTARTBLOCK, Errno
+from moss_host.errors import EINVAL, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTNOINTR, Errno
+from moss_host.proc import futex_pi
 from moss_host.proc.futex import BITSET_MATCH_ANY
 from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
@@ -34,7 +37,9 @@ def _s32(v: int) -> int:
 @syscall("futex")
 async def futex(task, uaddr: "Ptr", op: "Hex", val: "Int", utime: "Ptr", uaddr2: "Ptr", val3: "Hex") -> int:
     """Wait on or wake the futex word at uaddr (FUTEX_WAIT, WAKE, REQUEUE, CMP_REQUEUE,
-    WAKE_OP, WAIT_BITSET, WAKE_BITSET; PRIVATE_FLAG and CLOCK_REALTIME)."""
+    WAKE_OP, WAIT_BITSET, WAKE_BITSET; PRIVATE_FLAG and CLOCK_REALTIME), or lock, unlock
+    and requeue to a priority-inheritance futex (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI,
+    WAIT_REQUEUE_PI, CMP_REQUEUE_PI)."""
     op &= 0xFFFF_FFFF
     cmd = op & FUTEX_CMD_MASK
     deadline = None
@@ -58,7 +63,45 @@ async def futex(task, uaddr: "Ptr", op: "Hex", val: "Int", utime: "Ptr", uaddr2:
                              None if cmd == FUTEX_REQUEUE else val3, private=private)
     if cmd == FUTEX_WAKE_OP:
         return table.wake_op(mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private=private)
-    raise Errno(ENOSYS, f"futex op {cmd} (priority inheritance) is not implemented")
+    if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI):
+        return await _lock_pi(task, uaddr, None if cmd == FUTEX_TRYLOCK_PI else deadline, private,
+                              cmd == FUTEX_TRYLOCK_PI)
+    if cmd == FUTEX_UNLOCK_PI:
+        return futex_pi.unlock_pi(table, mm, uaddr, task.tid, private)
+    if cmd == FUTEX_WAIT_REQUEUE_PI:
+        return await _restart_no_intr(task, futex_pi.wait_requeue_pi(table, mm, uaddr, val, deadline, uaddr2,
+                                                                     task.tid, private))
+    if cmd == FUTEX_CMP_REQUEUE_PI:
+        return futex_pi.cmp_requeue_pi(table, mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private,
+                                       _alive(task))
+    raise Errno(ENOSYS)
+
+
+def _alive(task):
+    """Whether a TID names a thread that has not exited (any process's: PI owners are
+    looked up system-wide, as find_get_task_by_vpid does)."""
+    pids = task.kernel.pids
+
+    def alive(tid: int) -> bool:
+        owner = pids.get(tid)
+        return owner is not None and owner.state is not State.ZOMBIE
+    return alive
+
+
+async def _lock_pi(task, uaddr: int, deadline: float | None, private: bool, trylock: bool) -> int:
+    return await _restart_no_intr(task, futex_pi.lock_pi(task.kernel.futexes, task.mm, uaddr, task.tid, deadline,
+                                                         private, _alive(task), trylock))
+
+
+async def _restart_no_intr(task, call) -> int:
+    """futex_lock_pi() turns -EINTR into -ERESTARTNOINTR: a signal never makes locking fail;
+    the call is redone (the deadline is absolute, so it stays the same)."""
+    try:
+        return await call
+    except asyncio.CancelledError:
+        if task.state is State.ZOMBIE:
+            raise
+    raise Errno(ERESTARTNOINTR)
 
 
 def _deadline(task, utime: int, cmd: int, op: int) -> float:
@@ -71,7 +114,13 @@ def _deadline(task, utime: int, cmd: int, op: int) -> float:
     ns = sec * NSEC_PER_SEC + nsec
     if cmd == FUTEX_WAIT:
         ns += clock_ns(CLOCK_MONOTONIC)
-    clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+    # FUTEX_LOCK_PI's timeout is always on CLOCK_REALTIME; LOCK_PI2 lets the flag choose.
+    realtime = op & FUTEX_CLOCK_REALTIME or cmd == FUTEX_LOCK_PI
+    return _loop_time(ns, CLOCK_REALTIME if realtime else CLOCK_MONOTONIC)
+
+
+def _loop_time(ns: int, clock: int) -> float:
+    """An absolute time on clock as a time of the event loop."""
     return asyncio.get_running_loop().time() + (ns - clock_ns(clock)) / NSEC_PER_SEC
 
 
@@ -85,3 +134,45 @@ async def _wait(task, uaddr: int, val: int, deadline: float | None, bitset: int,
             raise
     task.restart_block = lambda: _wait(task, uaddr, val, deadline, bitset, private)
     raise Errno(ERESTART_RESTARTBLOCK)
+
+
+# -- futex_waitv ------------------------------------------------------------------------------
+
+FUTEX_WAITV_MAX = 128
+FUTEX2_SIZE_U32 = 2
+FUTEX2_SIZE_MASK = 3
+FUTEX2_PRIVATE = FUTEX_PRIVATE_FLAG
+FUTEX_WAITV = struct.Struct("<QQII")        # struct futex_waitv: val, uaddr, flags, __reserved
+
+
+@syscall("futex_waitv")
+async def futex_waitv(task, waiters: "Ptr", nr_futexes: "Int", flags: "Hex", timeout: "Ptr", clockid: "Int") -> int:
+    """Wait on up to 128 futex words at once until one is woken; its index."""
+    nr_futexes &= 0xFFFF_FFFF
+    if flags & 0xFFFF_FFFF:
+        raise Errno(EINVAL)
+    if not nr_futexes or nr_futexes > FUTEX_WAITV_MAX or not waiters:
+        raise Errno(EINVAL)
+    deadline = None
+    if timeout:
+        clockid = _s32(clockid)
+        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            raise Errno(EINVAL)
+        sec, nsec = TIMESPEC.unpack(task.mm.read(timeout, TIMESPEC.size))
+        if not timespec_valid(sec, nsec):
+            raise Errno(EINVAL)
+        deadline = _loop_time(sec * NSEC_PER_SEC + nsec, clockid)
+    words = [_waitv_entry(task, waiters + i * FUTEX_WAITV.size) for i in range(nr_futexes)]
+    return await task.kernel.futexes.wait_multiple(words, deadline)
+
+
+def _waitv_entry(task, ptr: int):
+    """futex_parse_waitv(): only FUTEX2_SIZE_U32 words (Linux 6.1 tests the 32-bit size bit
+    alone, so FUTEX2_SIZE_U64 passes too), no other flags, __reserved 0; the value is
+    compared as 32 bits."""
+    val, uaddr, flags, reserved = FUTEX_WAITV.unpack(task.mm.read(ptr, FUTEX_WAITV.size))
+    if flags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved:
+        raise Errno(EINVAL)
+    if not flags & FUTEX2_SIZE_U32:
+        raise Errno(EINVAL)
+    return task.mm, uaddr, val & 0xFFFF_FFFF, bool(flags & FUTEX2_PRIVATE)

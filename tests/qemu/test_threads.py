@@ -43,3 +43,13 @@ def test_cancel_many_threads_tls_rwlocks_semaphores_fork_and_a_contended_mutex_l
     out = same_as_linux(linux_oracle, "thread_more")
     assert "64 threads tls sum 2336 main tls 5 destructors 64\n" in out
     assert out.endswith("8 x 100000 with SIGALRM: 800000\n")
+
+
+@pytest.mark.differential
+@covers("futex", "futex_waitv", "gettid")
+def test_pi_futexes_requeue_pi_and_futex_waitv_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "futex_pi")
+    assert "lock_pi until the owner exits: 0\n  word: owner main WAITERS OWNER_DIED\n" in out
+    assert "lock_pi owner exited holding it: -1 ESRCH\n" in out
+    assert "requeued waiters returned owning the lock: 1 1\n" in out
+    assert out.endswith("waitv woken on the second word: 1\n")
