@@ -17,9 +17,14 @@ import asyncio
 from typing import Callable
 
 
+WAKE_ANY = -1       # a wake-up about no event in particular: every watcher looks (Linux's NULL key)
+
+
 class WaitQueue:
     def __init__(self) -> None:
         self._waiters: list[asyncio.Future] = []
+        # Persistent callbacks (epoll's ep_poll_callback), called with each wake-up's POLL* key.
+        self._watchers: list[Callable[[int], None]] = []
 
     def __len__(self) -> int:
         return len(self._waiters)
@@ -68,10 +73,29 @@ class WaitQueue:
         except ValueError:
             pass
 
+    def watch(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call callback(key) at every wake_all() until the returned function is called."""
+        self._watchers.append(callback)
+
+        def stop() -> None:
+            try:
+                self._watchers.remove(callback)
+            except ValueError:
+                pass
+        return stop
+
     def wake_all(self) -> None:
         """Wake every waiter; each re-checks its own condition."""
+        self.wake_poll(WAKE_ANY)
+
+    def wake_poll(self, key: int) -> None:
+        """wake_all() for a change that is about the POLL* events in `key` (wake_up_poll):
+        watchers (epoll) look only when their events meet it; key 0 wakes only the waiters."""
         for fut in self._waiters:
             wake_future(fut)
+        if self._watchers and key:
+            for cb in list(self._watchers):
+                cb(key)
 
 
 def wake_future(fut: asyncio.Future) -> None:

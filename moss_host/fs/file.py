@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import stat as S
 import struct
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from ..cred import Cred
 from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
+from ..mm.page_cache import after_write, before_read, truncate_file
 from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
@@ -64,7 +66,18 @@ SEEK_MAX = SEEK_HOLE
 MAX_OFFSET = (1 << 63) - 1
 
 FIONREAD = 0x541B
-POLLIN, POLLOUT = 0x1, 0x4
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
+POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND, POLLRDHUP = 0x40, 0x80, 0x100, 0x200, 0x2000
+# Every event a poll asks a file about (fs/select.c's DEFAULT_POLLMASK plus RDHUP for epoll).
+ALL_POLL_EVENTS = POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM | POLLWRBAND | POLLRDHUP
+# What a wake-up of a file's read side or write side is about (the keys of wake_up_poll).
+READ_SIDE = POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP
+WRITE_SIDE = POLLOUT | POLLWRNORM | POLLWRBAND
+
+# The task whose poll, select or epoll_wait is asking now (Linux's `current` in f_op->poll):
+# the poll syscalls set it around each scan; a file whose readiness depends on who asks
+# (signalfd: the asker's pending signals) reads it. None outside a scan.
+POLLER: ContextVar[Optional["Task"]] = ContextVar("poller", default=None)
 
 _DIRENT64_HEAD = struct.Struct("<QqHB")     # d_ino, d_off, d_reclen, d_type; then d_name + NUL
 
@@ -73,6 +86,9 @@ class OpenFile:
     """Base of every open file. Subclasses override what their kind supports;
     the defaults are Linux's answers for a file without that operation."""
     seekable = False            # FMODE_LSEEK/PREAD/PWRITE: False for pipes, sockets, ttys
+    can_poll = True             # has f_op->poll (file_can_poll): epoll refuses files without (EPERM)
+    anon_name: Optional[str] = None     # an anon_inode file's kind, "[eventfd]": /proc/pid/fd shows it
+    _release_hooks: Optional[list[Callable[[], None]]] = None    # epoll items forgetting the file
     location: Optional[Location] = None     # where in the tree the file was opened (None: nowhere)
     pipe: Optional[Pipe] = None             # the pipe behind a pipe or FIFO end
 
@@ -107,7 +123,25 @@ class OpenFile:
     def put(self) -> None:
         self.refs -= 1
         if self.refs == 0:
+            if self._release_hooks:
+                for hook in list(self._release_hooks):      # eventpoll_release, before f_op->release
+                    hook()
             self.release()
+
+    def on_release(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call hook when the last reference goes (epoll drops its items of this file); the
+        function that cancels it."""
+        if self._release_hooks is None:
+            self._release_hooks = []
+        hooks = self._release_hooks
+        hooks.append(hook)
+
+        def cancel() -> None:
+            try:
+                hooks.remove(hook)
+            except ValueError:
+                pass
+        return cancel
 
     def release(self) -> None:
         """The last descriptor closed (pipes wake their peer here)."""
@@ -157,10 +191,33 @@ class OpenFile:
         the functions that stop it. A file that never blocks has nothing to watch."""
         return []
 
+    def poll_subscribe(self, callback: Callable[[int], None]) -> list[Callable[[], None]]:
+        """A lasting watch (epoll's): callback(key) at every wake-up of the file's poll queue(s),
+        `key` the POLL* events the wake-up is about (waitq.WAKE_ANY: unknown), until the returned
+        functions are called."""
+        stops = []
+        wq = self.poll_wq
+        if wq is not None:
+            stops.append(wq.watch(callback))
+        stops += self.poll_watch(READ_SIDE, lambda: callback(READ_SIDE))
+        stops += self.poll_watch(WRITE_SIDE, lambda: callback(WRITE_SIDE))
+        return stops
+
+
+def poll_mask(f: OpenFile) -> int:
+    """f's POLL* mask now (vfs_poll), with the *NORM twins Linux files report alongside IN/OUT."""
+    mask = f.poll_events(ALL_POLL_EVENTS)
+    if mask & POLLIN:
+        mask |= POLLRDNORM
+    if mask & POLLOUT:
+        mask |= POLLWRNORM
+    return mask
+
 
 class InodeFile(OpenFile):
     """An open file of a filesystem: reads and writes go to the inode at the file position."""
     seekable = True
+    can_poll = False            # regular files and directories have no f_op->poll
 
     def __init__(self, location: Location, flags: int):
         super().__init__(flags)
@@ -188,6 +245,7 @@ class InodeFile(OpenFile):
         return self.inode.splice_read
 
     async def read(self, n: int) -> bytes:
+        before_read(self.inode, self.pos, n)        # stores through shared mappings first
         data = self.inode.read(self.pos, n)
         self.pos += len(data)
         return data
@@ -196,16 +254,20 @@ class InodeFile(OpenFile):
         if self.flags & O_APPEND:
             self.pos = self.inode.size
         n = self.inode.write(self.pos, data)
+        after_write(self.inode, self.pos, data, n)      # mappings of the file see it at once
         self.pos += n
         return n
 
     async def pread(self, offset: int, n: int) -> bytes:
+        before_read(self.inode, offset, n)
         return self.inode.read(offset, n)
 
     async def pwrite(self, offset: int, data: bytes) -> int:
         if self.flags & O_APPEND:       # Linux appends even for pwrite (a documented bug kept forever)
             offset = self.inode.size
-        return self.inode.write(offset, data)
+        n = self.inode.write(offset, data)
+        after_write(self.inode, offset, data, n)
+        return n
 
     def lseek(self, offset: int, whence: int) -> int:
         if self.inode.is_dir:
@@ -373,7 +435,7 @@ async def open_location(loc: Location, flags: int, cred: Optional[Cred] = None,
     _may_open(loc, flags, cred, created)
     if S.S_ISREG(inode.mode) or inode.is_dir:
         if flags & O_TRUNC and inode.is_reg and not created:
-            inode.truncate(0)
+            truncate_file(inode, 0)
         return InodeFile(loc, flags)
     return await _open_special(loc, flags)
 

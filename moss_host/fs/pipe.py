@@ -154,6 +154,7 @@ class Pipe:
             if end.flags & O_NONBLOCK:
                 raise Errno(EAGAIN)
             await self.waitq.wait()
+        was_full = self.full
         out = bytearray()
         while self.bufs and len(out) < n:
             buf = self.bufs[0]
@@ -168,7 +169,8 @@ class Pipe:
                     break
         self.nbytes -= len(out)
         self.atime_ns = now_ns()
-        self.waitq.wake_all()
+        # Room for writers; epoll hears of it only if the pipe was full (pipe_read's was_full).
+        self.waitq.wake_poll(POLLOUT | POLLWRNORM if was_full else 0)
         return bytes(out)
 
     async def write(self, data: bytes, end: "PipeFile") -> int:
@@ -213,7 +215,7 @@ class Pipe:
     def _wrote(self, n: int) -> int:
         self.nbytes += n
         self.mtime_ns = self.ctime_ns = now_ns()
-        self.waitq.wake_all()
+        self.waitq.wake_poll(POLLIN | POLLRDNORM)
         return n
 
     # -- readiness and attributes

@@ -37,6 +37,7 @@ from moss_host.arch.arm64 import sigframe as F
 from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL, SI_USER
 from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                               ERESTARTSYS, Errno)
+from moss_host.waitq import WaitQueue
 
 from . import vdso
 from .task import State, Task, TaskExit
@@ -128,6 +129,9 @@ class SigAction:
 class SigHandlers:
     """The process's table of dispositions (struct sighand_struct)."""
     actions: list = field(default_factory=lambda: [SigAction() for _ in range(NSIG + 1)])
+    # signalfd readers and pollers of the process sleep here (sighand->signalfd_wqh):
+    # woken whenever a signal is queued for it.
+    signalfd_wq: WaitQueue = field(default_factory=WaitQueue)
 
     def copy(self) -> "SigHandlers":
         return SigHandlers([SigAction(a.handler, a.flags, a.mask, a.restorer) for a in self.actions])
@@ -198,6 +202,9 @@ def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: boo
     else:
         group.shared_pending |= b
         group.shared_siginfo.setdefault(signo, []).append(info)
+    sighand = group.sighand
+    if sighand is not None:
+        sighand.signalfd_wq.wake_all()          # signalfd_notify
     if signo == SIGKILL:
         _continue(task)
     target = task if thread or _wants(task, b) else _thread_wanting(task, b)

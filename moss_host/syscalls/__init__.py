@@ -1,7 +1,8 @@
 """The syscall layer: handlers grouped by family, registered in table.SYSCALLS on import."""
 import importlib
 
-FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds", "futex", "sched")
+FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds", "futex", "sched", "eventfd",
+            "timerfd", "signalfd", "epoll")
 
 
 def load_all() -> None:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import OpenFile
+from moss_host.fs.file import POLLER, OpenFile, poll_mask
 from moss_host.proc import signals
 from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, pack_timespec, timespec_valid
@@ -49,12 +49,7 @@ UNCATCHABLE = (1 << (9 - 1)) | (1 << (19 - 1))      # SIGKILL, SIGSTOP: never bl
 
 def file_mask(f) -> int:
     """The file's POLL* mask now, with the *NORM twins Linux files report alongside IN/OUT."""
-    mask = f.poll_events(ALL_EVENTS)
-    if mask & POLLIN:
-        mask |= POLLRDNORM
-    if mask & POLLOUT:
-        mask |= POLLWRNORM
-    return mask
+    return poll_mask(f)
 
 
 def _open_file(task, fd: int):
@@ -66,8 +61,9 @@ def _open_file(task, fd: int):
     return None if f.is_path else f
 
 
-async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None) -> None:
+async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None, poller=None) -> None:
     """Sleep until any of files may have become ready for its events, or the loop time deadline.
+    `poller` is the task asking (file.POLLER while subscribing: a signalfd's queue is its).
 
     Cancellation (a signal) propagates as CancelledError.
     """
@@ -78,15 +74,8 @@ async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None) ->
         if not woken.done():
             woken.set_result(None)
 
-    stops: list[Callable[[], None]] = []
+    stops = _subscribe(files, woken, wake, poller)
     try:
-        for f, events in files:
-            wq = f.poll_wq
-            if wq is not None:
-                # One future on many WaitQueues: wake_all() resolves it wherever it sits.
-                wq.add_waiter(woken)
-                stops.append(functools.partial(wq.remove_waiter, woken))
-            stops += f.poll_watch(events, wake)
         timer = loop.call_at(deadline, wake) if deadline is not None else None
         try:
             await woken
@@ -97,6 +86,27 @@ async def sleep_on(files: list[tuple[OpenFile, int]], deadline: float | None) ->
         for stop in stops:
             stop()
 
+
+def _subscribe(files: list[tuple[OpenFile, int]], woken: asyncio.Future, wake: Callable[[], None],
+               poller) -> list[Callable[[], None]]:
+    """Hang woken on every file's poll queue (wake on its watches); the functions that undo it."""
+    stops: list[Callable[[], None]] = []
+    token = POLLER.set(poller)
+    try:
+        for f, events in files:
+            wq = f.poll_wq
+            if wq is not None:
+                # One future on many WaitQueues: wake_all() resolves it wherever it sits.
+                wq.add_waiter(woken)
+                stops.append(functools.partial(wq.remove_waiter, woken))
+            stops += f.poll_watch(events, wake)
+    except BaseException:
+        for stop in stops:
+            stop()
+        raise
+    finally:
+        POLLER.reset(token)
+    return stops
 
 
 def _signal_pending(task) -> bool:
@@ -109,7 +119,11 @@ async def wait_until_ready(task, scan: Callable[[], int], watched: Callable[[], 
     is pending or arrives (ERESTARTNOHAND), in do_poll's order of checks."""
     loop = asyncio.get_running_loop()
     while True:
-        count = scan()
+        token = POLLER.set(task)
+        try:
+            count = scan()
+        finally:
+            POLLER.reset(token)
         if count:
             return count
         if _signal_pending(task):
@@ -117,7 +131,7 @@ async def wait_until_ready(task, scan: Callable[[], int], watched: Callable[[], 
         if deadline is not None and loop.time() >= deadline:
             return 0
         try:
-            await sleep_on(watched(), deadline)
+            await sleep_on(watched(), deadline, task)
         except asyncio.CancelledError:
             if task.state is State.ZOMBIE:
                 raise                   # the task is gone: nothing to write back

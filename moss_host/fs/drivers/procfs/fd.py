@@ -42,6 +42,8 @@ def fd_target(f, root) -> bytes:
             return loc.inode.proc_link
         path, _ = path_of(loc, root)
         return path + b" (deleted)" if loc.dentry.unlinked else path
+    if f.anon_name is not None:
+        return b"anon_inode:" + f.anon_name.encode()
     st = _stat(f)
     if st is None:
         return b"anon_inode:[unknown]"

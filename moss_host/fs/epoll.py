@@ -1,0 +1,257 @@
+"""epoll: an interest list of files and a ready list (Linux's fs/eventpoll.c).
+
+Each registered (file, fd) pair is an EpItem holding a lasting watch on the file's poll
+queue(s) (OpenFile.poll_subscribe). A wake-up whose key matches the item's events puts the
+item on the ready list (ep_poll_callback) and wakes epoll_wait sleepers and whoever polls
+the epoll file itself. epoll_wait then polls each ready item (ep_send_events): an item with
+nothing to report leaves the list; a level-triggered item that reported goes back to its
+end, an edge-triggered one waits for its next wake-up, a EPOLLONESHOT one is disabled
+until EPOLL_CTL_MOD. The order of the reported events is the order of the wake-ups.
+
+Items hold no reference on their file: closing a descriptor leaves its item as long as
+the open file lives (a dup, a child's copy); the file's release removes it
+(eventpoll_release). An epoll file is pollable, so epolls nest, with ELOOP for cycles and
+for chains deeper than EP_MAX_NESTS.
+"""
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Callable, Optional
+
+from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
+from ..waitq import WaitQueue
+from .anon_inode import AnonFile
+from typing import Any
+
+from .file import O_RDWR, POLLER, OpenFile, poll_mask
+
+EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
+EPOLLRDNORM, EPOLLRDHUP = 0x40, 0x2000
+EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET = 1 << 28, 1 << 29, 1 << 30, 1 << 31
+EP_PRIVATE_BITS = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE
+EPOLLEXCLUSIVE_OK_BITS = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
+EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
+EP_MAX_NESTS = 4
+EPOLL_EVENT = struct.Struct("<IxxxxQ")      # arm64's struct epoll_event is not packed: 16 bytes
+
+
+class EpItem:
+    """One registration: a file under one descriptor number, its events and user data."""
+
+    def __init__(self, ep: "Epoll", file: OpenFile, fd: int, events: int, data: int):
+        self.ep = ep
+        self.file = file
+        self.fd = fd
+        self.events = events
+        self.data = data
+        self.ready = False                  # on ep.ready (ep_is_linked)
+        self.stops: list[Callable[[], None]] = []
+
+    def poll(self, asker_depth: int = 0) -> int:
+        """ep_item_poll: the file's events now, of those this item asks for."""
+        f = self.file
+        if isinstance(f, EpollFile):
+            mask = f.ep.ready_events(asker_depth + 1)
+        else:
+            mask = poll_mask(f)
+        return mask & self.events
+
+    def wake(self, key: int) -> None:
+        """ep_poll_callback: a wake-up of the file."""
+        if not self.events & ~EP_PRIVATE_BITS:
+            return                          # disabled (EPOLLONESHOT fired): until EPOLL_CTL_MOD
+        if key & self.events:
+            self.ep.make_ready(self)
+
+
+class Epoll:
+    """struct eventpoll: the interest list, the ready list, and who waits on them."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[int, int], EpItem] = {}     # (id(file), fd) -> item
+        self.ready: list[EpItem] = []
+        self.wq = WaitQueue()               # epoll_wait sleepers
+        self.poll_wait = WaitQueue()        # poll/select/epoll on the epoll file itself
+        self.nested_in: list[EpItem] = []   # the items of other epolls watching this one
+
+    # -- the ready list
+    def make_ready(self, item: EpItem) -> None:
+        if not item.ready:
+            item.ready = True
+            self.ready.append(item)
+        self.wq.wake_all()
+        self.poll_wait.wake_poll(EPOLLIN)
+
+    def _unlink(self, item: EpItem) -> None:
+        if item.ready:
+            item.ready = False
+            self.ready.remove(item)
+
+    def ready_events(self, depth: int = 0) -> int:
+        """__ep_eventpoll_poll: POLLIN if an item on the ready list really has events; the
+        ones that have none leave the list."""
+        if depth > EP_MAX_NESTS:
+            return 0
+        for item in list(self.ready):
+            if item.poll(depth):
+                return EPOLLIN | EPOLLRDNORM
+            self._unlink(item)
+        return 0
+
+    def harvest(self, maxevents: int) -> list[tuple[int, int, EpItem]]:
+        """ep_send_events' choice: up to maxevents (events, data, item) from the ready list.
+        The caller stores them and then calls settle() with how many it stored."""
+        out: list[tuple[int, int, EpItem]] = []
+        for item in list(self.ready):
+            if len(out) >= maxevents:
+                break
+            revents = item.poll()
+            if not revents:
+                self._unlink(item)
+                continue
+            out.append((revents, item.data, item))
+        return out
+
+    def settle(self, reported: list[EpItem]) -> None:
+        """After the events of `reported` reached user space: one-shot items are disabled,
+        edge-triggered ones leave the ready list, level-triggered ones move to its end."""
+        for item in reported:
+            self._unlink(item)
+            if item.events & EPOLLONESHOT:
+                item.events &= EP_PRIVATE_BITS
+            elif not item.events & EPOLLET:
+                item.ready = True
+                self.ready.append(item)
+
+    # -- the interest list
+    def ctl(self, op: int, f: OpenFile, fd: int, events: int, data: int) -> None:
+        """EPOLL_CTL_ADD/MOD/DEL after the descriptor checks (the syscall's)."""
+        item = self.items.get((id(f), fd))
+        if op == EPOLL_CTL_ADD:
+            if item is not None:
+                raise Errno(EEXIST)
+            self._insert(f, fd, events | EPOLLERR | EPOLLHUP, data)
+        elif op == EPOLL_CTL_DEL:
+            if item is None:
+                raise Errno(ENOENT)
+            self.remove(item)
+        elif op == EPOLL_CTL_MOD:
+            if item is None:
+                raise Errno(ENOENT)
+            if item.events & EPOLLEXCLUSIVE:
+                raise Errno(EINVAL)
+            item.events = events | EPOLLERR | EPOLLHUP
+            item.data = data
+            self._check_now(item)
+        else:
+            raise Errno(EINVAL)
+
+    def _insert(self, f: OpenFile, fd: int, events: int, data: int) -> None:
+        item = EpItem(self, f, fd, events, data)
+        self.items[(id(f), fd)] = item
+        item.stops = f.poll_subscribe(item.wake)
+        item.stops.append(f.on_release(lambda: self.remove(item)))
+        if isinstance(f, EpollFile):
+            f.ep.nested_in.append(item)
+            item.stops.append(lambda: f.ep.nested_in.remove(item))
+        self._check_now(item)
+
+    def _check_now(self, item: EpItem) -> None:
+        if item.poll() and not item.ready:
+            self.make_ready(item)
+
+    def remove(self, item: EpItem) -> None:
+        """ep_remove: forget the item (EPOLL_CTL_DEL, its file released, the epoll released)."""
+        if self.items.get((id(item.file), item.fd)) is not item:
+            return
+        del self.items[(id(item.file), item.fd)]
+        self._unlink(item)
+        for stop in item.stops:
+            stop()
+        item.stops = []
+
+    def depth_below(self, inserting_into: "Epoll", depth: int = 0) -> int:
+        """ep_loop_check_proc: how many levels of epolls this one holds, EP_MAX_NESTS + 1 when
+        `inserting_into` is among them (a loop) or they go too deep."""
+        result = 0
+        for item in self.items.values():
+            f = item.file
+            if isinstance(f, EpollFile):
+                if f.ep is inserting_into or depth > EP_MAX_NESTS:
+                    return EP_MAX_NESTS + 1
+                result = max(result, f.ep.depth_below(inserting_into, depth + 1) + 1)
+                if result > EP_MAX_NESTS:
+                    break
+        return result
+
+    def depth_above(self) -> int:
+        """ep_get_upwards_depth_proc: how many levels of epolls hold this one."""
+        return max((item.ep.depth_above() + 1 for item in self.nested_in), default=0)
+
+    def would_loop(self, target: "Epoll") -> bool:
+        """ep_loop_check: adding `target` here closes a loop or nests more than EP_MAX_NESTS."""
+        below = target.depth_below(self)
+        return below > EP_MAX_NESTS or below + 1 + self.depth_above() > EP_MAX_NESTS
+
+    def close(self) -> None:
+        """ep_free: the epoll file is released; every item goes."""
+        for item in list(self.items.values()):
+            self.remove(item)
+
+    # -- epoll_wait
+    async def wait(self, poller: Any, maxevents: int, deadline: Optional[float],
+                   interrupted: Callable[[], bool]) -> list[tuple[int, int, EpItem]]:
+        """ep_poll for task `poller`: wait until items have events (returned unsettled), the
+        loop-time deadline passes ([]), or a signal is pending (EINTR: `interrupted` says so
+        before a sleep; a cancellation during one propagates)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.ready:
+                token = POLLER.set(poller)
+                try:
+                    got = self.harvest(maxevents)
+                finally:
+                    POLLER.reset(token)
+                if got:
+                    return got
+            if deadline is not None and loop.time() >= deadline:
+                return []
+            if interrupted():
+                raise Errno(EINTR)          # epoll_wait is never restarted
+            await self.wq.wait(None if deadline is None else deadline - loop.time())
+
+
+class EpollFile(AnonFile):
+    anon_name = "[eventpoll]"
+
+    def __init__(self, flags: int = 0):
+        super().__init__(O_RDWR | flags)
+        self.ep = Epoll()
+
+    @property
+    def poll_wq(self) -> WaitQueue:
+        return self.ep.poll_wait
+
+    def poll_events(self, events: int) -> int:
+        return self.ep.ready_events()
+
+    def release(self) -> None:
+        self.ep.close()
+
+
+def check_ctl(ep_file: OpenFile, target: OpenFile, op: int, events: int) -> Epoll:
+    """do_epoll_ctl's checks on the two files, in Linux's order; the epoll to change."""
+    if not target.can_poll:
+        raise Errno(EPERM)
+    if ep_file is target or not isinstance(ep_file, EpollFile):
+        raise Errno(EINVAL)
+    if op != EPOLL_CTL_DEL and events & EPOLLEXCLUSIVE:
+        if op == EPOLL_CTL_MOD:
+            raise Errno(EINVAL)
+        if op == EPOLL_CTL_ADD and (isinstance(target, EpollFile) or events & ~EPOLLEXCLUSIVE_OK_BITS):
+            raise Errno(EINVAL)
+    if op == EPOLL_CTL_ADD and isinstance(target, EpollFile) and ep_file.ep.would_loop(target.ep):
+        raise Errno(ELOOP)
+    return ep_file.ep
+

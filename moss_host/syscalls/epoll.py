@@ -1,0 +1,125 @@
+"""epoll_create1, epoll_ctl, epoll_pwait, epoll_pwait2 (arm64 has neither epoll_create nor
+epoll_wait; glibc builds those on these). The interest and ready lists are fs/epoll.py.
+
+epoll_pwait* swap in the temporary signal mask as ppoll does (syscalls/poll.py); a wait a
+signal interrupts ends with EINTR (never restarted) and leaves the saved mask for signal
+delivery to restore.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from moss_host.errors import EFAULT, EINTR, EINVAL, Errno
+from moss_host.fs.epoll import (EPOLL_CTL_DEL, EPOLL_EVENT, Epoll, EpollFile, EpItem, check_ctl)
+from moss_host.fs.fdtable import fd_arg
+from moss_host.fs.file import O_CLOEXEC
+from moss_host.proc.task import State
+from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
+
+from .args import Fd, Hex, Int, Ptr, Size
+from .poll import _signal_pending, restore_sigmask_unless, set_user_sigmask
+from .table import syscall
+
+EPOLL_CLOEXEC = O_CLOEXEC
+EP_MAX_EVENTS = 0x7FFF_FFFF // EPOLL_EVENT.size
+TASK_SIZE = 1 << 48                  # access_ok: the user half of the address space
+
+
+@syscall("epoll_create1")
+async def epoll_create1(task, flags: "Hex") -> int:
+    """A new epoll instance."""
+    flags &= 0xFFFF_FFFF
+    if flags & ~EPOLL_CLOEXEC:
+        raise Errno(EINVAL)
+    return task.files.install(EpollFile(), cloexec=bool(flags & EPOLL_CLOEXEC))
+
+
+@syscall("epoll_ctl")
+async def epoll_ctl(task, epfd: "Fd", op: "Int", fd: "Fd", event: "Ptr") -> int:
+    """Add (EPOLL_CTL_ADD), change (MOD) or remove (DEL) fd in epfd's interest list."""
+    op = fd_arg(op)
+    events = data = 0
+    if op != EPOLL_CTL_DEL:
+        events, data = EPOLL_EVENT.unpack(task.mm.read(event, EPOLL_EVENT.size))    # EFAULT first
+    ep_file = task.files.get(fd_arg(epfd))
+    target_fd = fd_arg(fd)
+    target = task.files.get(target_fd)
+    ep = check_ctl(ep_file, target, op, events)
+    ep.ctl(op, target, target_fd, events, data)
+    return 0
+
+
+def _wait_args(task, epfd: int, events_ptr: int, maxevents: int) -> Epoll:
+    """do_epoll_wait's checks: maxevents, the buffer's range, then the descriptor."""
+    maxevents = fd_arg(maxevents)
+    if maxevents <= 0 or maxevents > EP_MAX_EVENTS:
+        raise Errno(EINVAL)
+    if events_ptr + maxevents * EPOLL_EVENT.size > TASK_SIZE:
+        raise Errno(EFAULT)
+    f = task.files.get(fd_arg(epfd))
+    if not isinstance(f, EpollFile):
+        raise Errno(EINVAL)
+    return f.ep
+
+
+async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, deadline: float | None) -> int:
+    ep = _wait_args(task, epfd, events_ptr, maxevents)
+    try:
+        got = await ep.wait(task, fd_arg(maxevents), deadline, lambda: _signal_pending(task))
+    except asyncio.CancelledError:
+        if task.state is State.ZOMBIE:
+            raise                       # the task is gone
+        raise Errno(EINTR) from None    # a signal: epoll_wait is never restarted
+    stored: list[EpItem] = []
+    for revents, data, item in got:             # epoll_put_uevent, one at a time
+        try:
+            task.mm.write(events_ptr + len(stored) * EPOLL_EVENT.size, EPOLL_EVENT.pack(revents, data))
+        except Errno:
+            if not stored:
+                raise
+            break
+        stored.append(item)
+    ep.settle(stored)
+    return len(stored)
+
+
+async def _with_sigmask(task, sigmask: int, sigsetsize: int, body) -> int:
+    """do_epoll_pwait: the temporary mask around the wait; kept for delivery after EINTR."""
+    swapped = set_user_sigmask(task, sigmask, sigsetsize)
+    try:
+        result = await body()
+    except Errno as e:
+        restore_sigmask_unless(task, swapped, e.code == EINTR)
+        raise
+    except BaseException:
+        restore_sigmask_unless(task, swapped, False)
+        raise
+    restore_sigmask_unless(task, swapped, False)
+    return result
+
+
+@syscall("epoll_pwait")
+async def epoll_pwait(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout: "Int", sigmask: "Ptr",
+                      sigsetsize: "Size") -> int:
+    """Wait up to timeout ms (-1: forever, 0: not at all) for events on epfd's interest list;
+    how many struct epoll_event were stored at events."""
+    ms = fd_arg(timeout)
+    deadline = None if ms < 0 else asyncio.get_running_loop().time() + ms / 1000
+    return await _with_sigmask(task, sigmask, sigsetsize,
+                               lambda: _epoll_wait(task, epfd, events, maxevents, deadline))
+
+
+@syscall("epoll_pwait2")
+async def epoll_pwait2(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout: "Ptr", sigmask: "Ptr",
+                       sigsetsize: "Size") -> int:
+    """epoll_pwait with a struct timespec timeout (NULL: forever)."""
+    deadline = None
+    if timeout:
+        sec, nsec = TIMESPEC.unpack(task.mm.read(timeout, TIMESPEC.size))     # EFAULT
+        if not timespec_valid(sec, nsec):
+            raise Errno(EINVAL)
+        deadline = asyncio.get_running_loop().time() + sec + nsec / NSEC_PER_SEC
+    return await _with_sigmask(task, sigmask, sigsetsize,
+                               lambda: _epoll_wait(task, epfd, events, maxevents, deadline))
+
+
