@@ -40,6 +40,14 @@ boot *ARGS: build
 boot-disk *ARGS: build
     moss-host boot --disk build/rootfs.ext4 "$@"
 
+# build/debian.ext4: Debian bookworm arm64 (bash, coreutils, python3, gdb, ...) via mmdebstrap; rebuilt when its inputs change.
+image-debian:
+    scripts/image_debian.sh
+
+# Boot the Debian image to a bash login prompt, read-write (its changes last until it is rebuilt).
+boot-debian *ARGS: stub image-debian
+    moss-host boot --disk build/debian.ext4 "$@"
+
 # Run one program inside moss-py, e.g. `just run /tests/hello`.
 run *ARGS: build
     moss-host run --image {{image_path}} "$@"

@@ -29,6 +29,7 @@ from moss_host.mm.memory import Memory
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
 from moss_host.proc.cpu import Cpu
+from moss_host.proc.execvp import search_path
 from moss_host.proc.futex import FutexTable
 from moss_host.proc.jobctl import ProcessJobControl
 from moss_host.proc.pidtable import PidTable
@@ -164,7 +165,8 @@ class Kernel:
         for fd, f in enumerate(self.console_files):
             files.install_at(fd, f)
         creds = Creds()
-        image = execmod.prepare_exec(mem, root_fs, creds, argv[0], [a.encode() for a in argv], self.config.env)
+        path = search_path(root_fs, creds, argv[0], self.config.env)    # `run -- python3`
+        image = execmod.prepare_exec(mem, root_fs, creds, path, [a.encode() for a in argv], self.config.env)
         task = Task(tid=pid, group=ThreadGroup(pid), mm=image.loaded.mm, fs=root_fs, files=files, creds=creds, kernel=self,
                     start_time=self.sched.uptime())
         # Like Linux's first process, pid 1 starts in process group 0 and session 0 -- unless

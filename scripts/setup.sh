@@ -21,7 +21,7 @@ apt_update() {
 # 1. System packages (host tools and the aarch64 cross toolchain).
 APT_PKGS=(qemu-system-arm qemu-user gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
           libc6-dev-arm64-cross gdb-multiarch e2fsprogs cpio dosfstools mtools make
-          gcc libc6-dev procps git)
+          gcc libc6-dev procps git mmdebstrap)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,96 @@
+"""Linux running the programs of the Debian image: the oracle for tests/qemu/test_debian.py.
+
+The image (build/debian.ext4, `just image-debian`) is far too big for an initramfs, so the
+VM gets a copy of it as a virtio disk: ``LinuxWithModules`` (ext4 and friends) plus Debian's
+``virtio_mmio`` and ``virtio_blk`` modules, loaded after boot, make it ``/dev/vda``. It is
+mounted at /debian with proc, devtmpfs, devpts and a tmpfs on /tmp inside (what moss-py
+mounts at boot and the image's fstab adds), and every command runs chrooted there, in the
+environment `moss-host run` gives its program (``MOSS_ENV``)::
+
+    vm = LinuxDebian(copy_of_the_image).start()
+    out, err, status = vm.run_argv(["python3", "-c", "print(1)"])
+
+pytest: the session fixture ``linux_debian_oracle`` takes the image path from the fixture
+``debian_image`` (test_debian.py) and works on a copy of its own.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from .linux_fs_oracle import MOSS_ENV, LinuxWithModules
+from .linux_oracle import CACHE, DL, OracleError, kernel_image, kernel_version
+
+# Guest name -> path in the kernel package, in load order (virtio_blk needs a transport).
+VIRTIO_MODULES = {
+    "virtio_mmio": "drivers/virtio/virtio_mmio.ko",
+    "virtio_blk": "drivers/block/virtio_blk.ko",
+}
+ROOT = "/debian"
+
+
+def virtio_module_files() -> dict[str, Path]:
+    """/modules/NAME.ko -> host path of Debian's virtio modules, extracted once from the
+    kernel package the oracle's Image came from (beside linux_fs_oracle's modules)."""
+    kernel_image()
+    version = kernel_version()
+    out = CACHE / "modules-virtio" / version
+    wanted = {name: out / f"{name}.ko" for name in VIRTIO_MODULES}
+    if not all(p.exists() for p in wanted.values()):
+        debs = sorted(DL.glob(f"linux-image-{version}-unsigned_*_arm64.deb")) or \
+            sorted(DL.glob("linux-image-*-arm64-unsigned_*_arm64.deb"))
+        if not debs:
+            raise OracleError(f"no kernel package for {version} in {DL}")
+        tmp = out.with_name(f"{version}.{os.getpid()}.tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        members = [f"./lib/modules/{version}/kernel/{rel}" for rel in VIRTIO_MODULES.values()]
+        subprocess.run(f"dpkg-deb --fsys-tarfile {shlex.quote(str(debs[-1]))} | "
+                       f"tar -x -C {shlex.quote(str(tmp))} {' '.join(map(shlex.quote, members))}",
+                       shell=True, check=True, capture_output=True)
+        for name, rel in VIRTIO_MODULES.items():
+            (tmp / f"lib/modules/{version}/kernel/{rel}").rename(tmp / f"{name}.ko")
+        shutil.rmtree(tmp / "lib")
+        if out.exists():                            # a concurrent extraction won
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(out)
+    return {f"/modules/{name}.ko": path for name, path in wanted.items()}
+
+
+class LinuxDebian(LinuxWithModules):
+    """The fs oracle VM with `disk` (an ext4 image it may write) mounted and chrooted into."""
+
+    def __init__(self, disk: Path, *, name: str = "debian-oracle") -> None:
+        super().__init__(virtio_module_files(), name=name)
+        self.disk = disk
+
+    def qemu_argv(self) -> list[str]:
+        return [*super().qemu_argv(),
+                "-drive", f"file={self.disk},if=none,format=raw,id=debian",
+                "-device", "virtio-blk-device,drive=debian"]
+
+    def start(self) -> "LinuxDebian":
+        if self.running:
+            return self
+        super().start()
+        setup = " && ".join([
+            *(f"insmod /modules/{name}.ko" for name in VIRTIO_MODULES),
+            f"mkdir -p {ROOT}", f"mount -t ext4 /dev/vda {ROOT}",
+            f"mount -t proc proc {ROOT}/proc", f"mount -t devtmpfs devtmpfs {ROOT}/dev",
+            f"mkdir -p {ROOT}/dev/pts {ROOT}/dev/shm", f"mount -t devpts devpts {ROOT}/dev/pts",
+            f"mount -t tmpfs -o mode=1777 tmpfs {ROOT}/dev/shm",
+            f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {ROOT}/tmp",
+        ])
+        out, status = self.run(setup)
+        if status != 0:
+            self.stop()
+            raise OracleError(f"{self.name}: mounting the Debian disk failed: {out}")
+        return self
+
+    def run_argv(self, argv: list[str], timeout: float = 300.0) -> tuple[str, str, int]:
+        """(stdout, stderr, status) of argv run in the chroot, PATH-searched as `moss-host run`
+        does, with the environment moss-py gives its first program."""
+        return self.run3(f"chroot {ROOT} {MOSS_ENV} {shlex.join(argv)}", timeout=timeout)
