@@ -31,6 +31,7 @@ from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODA
 from .stat import Stat, makedev
 
 if TYPE_CHECKING:
+    from ..mm.page_cache import FilePages
     from ..proc.task import Task
     from .blockdev import BlockDevice
     from .namespace import Mount, MountTable
@@ -199,6 +200,7 @@ class Inode:
         return 0
 
     fifo_pipe: Optional[Pipe] = None    # a FIFO's buffer while some end is open (Linux's i_pipe)
+    page_cache: Optional[FilePages] = None  # its pages in memory, once mapped (Linux's i_mapping)
     # Linux's file_operations.splice_read: sendfile(2) can read the file. procfs's
     # per-process files (seq_read without read_iter) have none, and sendfile is EINVAL.
     splice_read: bool = True

@@ -7,12 +7,14 @@ memory is a dict lookup per page, never a trip to the guest.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Hashable
 
 from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
 from moss_host.errors import EACCES, EFAULT, ENAMETOOLONG, Errno
 
 from .memory import Memory
+from .page_cache import PAGE_SHIFT
 from .stack import STACK_RLIMIT, grow_stack
 from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK, Vma, VmaSet
 
@@ -105,6 +107,8 @@ class AddressSpace:
             pa = mem.alloc_zeroed()
         else:
             offset = vma.offset + (va - vma.start)
+            if backing.inode is not None:       # a file: the page cache's frame is the page
+                return self._populate_file(vma, va, backing.inode, offset)
             shared = backing.shared_frame(offset)
             if shared is not None:              # shared anonymous memory: everyone's frame
                 mem.share(shared)
@@ -122,6 +126,18 @@ class AddressSpace:
             if len(data) < PAGE_SIZE:
                 mem.physmem.zero(PA(pa + len(data)), PAGE_SIZE - len(data))
         self._install(vma, va, pa)
+        return pa
+
+    def _populate_file(self, vma: Vma, va: int, inode, offset: int) -> PA:
+        """Map the cached frame of a file page: writable and shared by a MAP_SHARED mapping
+        (whose stores make it maybe-dirty), copy-on-write for a private one."""
+        pages = self.mem.page_cache.pages_of(inode)
+        pa = pages.frame(offset >> PAGE_SHIFT)
+        self.mem.share(pa)
+        pages.mappers.add(self)
+        if vma.shared and vma.prot & PROT_WRITE:
+            pages.mark_shared_writable(offset >> PAGE_SHIFT)
+        self._install(vma, va, pa, copy_on_write=not vma.shared)
         return pa
 
     def _install(self, vma: Vma, va: int, pa: PA, copy_on_write: bool = False) -> None:
@@ -280,6 +296,15 @@ class AddressSpace:
     def write_u64(self, ua: int, value: int) -> None:
         self.write(ua, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))
 
+    def shared_futex_key(self, uaddr: int) -> tuple[Hashable, int]:
+        """The key of a futex without FUTEX_PRIVATE_FLAG at uaddr (get_futex_key): in a
+        MAP_SHARED mapping of a file or of shared anonymous memory, the object and the offset
+        in it, so that every process mapping it meets there; otherwise this space and uaddr."""
+        vma = self.vmas.find(uaddr)
+        if vma is not None and vma.shared and vma.backing is not None:
+            return vma.backing.futex_object(), vma.offset + (uaddr - vma.start)
+        return id(self), uaddr
+
     # -- mapping changes ---------------------------------------------------------------------
 
     def add(self, vma: Vma) -> Vma:
@@ -343,6 +368,8 @@ class AddressSpace:
                 self.mem.exec_frames.add(pa)
             if writable:
                 self.writable.add(va)
+                if vma.shared and vma.backing is not None and vma.backing.inode is not None:
+                    self._note_shared_store(vma, va)
             else:
                 self.writable.discard(va)
                 self.generation += 1
@@ -353,6 +380,12 @@ class AddressSpace:
                 self.table.unmap(va)
             if old & pt.DESC_VALID:
                 self.mem.flush_page(self.asid, va)
+
+    def _note_shared_store(self, vma: Vma, va: int) -> None:
+        """A MAP_SHARED file page became writable here: its frame may now hold stores."""
+        assert vma.backing is not None and vma.backing.inode is not None
+        self.mem.page_cache.pages_of(vma.backing.inode).mark_shared_writable(
+            (vma.offset + va - vma.start) >> PAGE_SHIFT)
 
     def fork(self) -> "AddressSpace":
         """A copy-on-write duplicate for fork(2).
@@ -374,6 +407,10 @@ class AddressSpace:
                 if not self._fork_special(child, vma):
                     continue
             cow = vma.prot & PROT_WRITE and not vma.shared
+            if vma.backing is not None and vma.backing.inode is not None:
+                pages = vma.backing.inode.page_cache
+                if pages is not None:
+                    pages.mappers.add(child)        # the child maps the same cached frames
             for va in self.resident_in(vma.start, vma.end):
                 pa = self.resident[va]
                 desc = table.lookup(va)

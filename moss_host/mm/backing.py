@@ -1,25 +1,26 @@
 """What a mapping's pages are filled from (Linux's vm_file and vm_operations_struct).
 
 A VMA without a backing is anonymous memory: zero-filled private frames. Otherwise its
-`backing` is a Backing: read() gives the bytes of a page, and two optional features
-change how the fault path maps it (the defaults: neither):
+`backing` is a Backing: read() gives the bytes of a page, and what else it offers decides
+how the fault path maps it (the defaults: none of these):
 
+  inode                 a file: its pages are the page cache's frames (page_cache.py),
+                        mapped writable by MAP_SHARED mappings, copy-on-write by private ones
   shared_frame(offset)  the one frame every mapping of the object maps (MAP_SHARED|MAP_ANONYMOUS)
-  page_key(offset)      a page-cache key: private mappings share the cached frame until written
+  page_key(offset)      a page-cache key for a backing that is not a file (an exec'd program's
+                        segments): private mappings share the cached frame until written
 
-has_page(offset) answers mincore for pages not mapped in the asking address space.
+has_page(offset) answers mincore for pages not mapped in the asking address space;
+futex_object() what a shared futex in the mapping is keyed by (Linux's inode or shmem object).
 
-`inode` names the file behind a file mapping (MAP_SHARED write-back, msync, /proc/pid/maps),
-`name` how /proc/pid/maps shows the mapping, maps_ids() its device and inode numbers if it
-has no such file.
+`name` is how /proc/pid/maps shows the mapping, maps_ids() its device and inode numbers if
+it has no file `inode`.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Hashable, Optional
 
 from moss_host.addr import PA
-
-from .page_cache import file_version
 
 if TYPE_CHECKING:
     from moss_host.fs.vfs import Inode
@@ -49,9 +50,14 @@ class Backing:
         """mincore's question for a page not mapped here: does the object hold it in memory?"""
         return False
 
+    def futex_object(self) -> Hashable:
+        """What shared futexes in a MAP_SHARED mapping of this backing are keyed by, with the
+        offset: the file if there is one, else the object itself (shared anonymous memory)."""
+        return self.inode if self.inode is not None else self
+
 
 class FileBacking(Backing):
-    """A regular file mapped by mmap(2): its pages come from the inode, through the page cache."""
+    """A regular file mapped by mmap(2): its pages are the page cache's frames of the inode."""
 
     def __init__(self, inode: Inode, name: str):
         self.inode = self.file = inode
@@ -59,10 +65,6 @@ class FileBacking(Backing):
 
     def read(self, offset: int, n: int) -> bytes:
         return self.file.read(offset, n)
-
-    def page_key(self, offset: int) -> Optional[Hashable]:
-        """Private mappings of a file share its page-cache frames until written."""
-        return file_version(self.file), offset
 
     def has_page(self, offset: int) -> bool:
         """Every page of the file counts as cached (the filesystems here keep file data in

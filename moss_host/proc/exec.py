@@ -17,7 +17,7 @@ from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfErro
 from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.backing import Backing
-from moss_host.mm.page_cache import file_version
+from moss_host.mm.page_cache import before_read, file_version
 from moss_host.mm.stack import STACK_RLIMIT, STACK_TOP, initial_stack
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 from moss_host.arch.arm64.context import new_saved
@@ -206,6 +206,7 @@ def read_executable(fs: FsContext, path: bytes, creds: Creds, caller: Optional[T
     if not inode.is_reg or loc.mount.flags & MS_NOEXEC:     # nothing on a noexec mount runs
         raise Errno(EACCES)
     permission(inode, cred, MAY_EXEC)
+    before_read(inode, 0, inode.size)       # stores through shared mappings reach the file first
     data = ExecutableData(inode.read(0, inode.getattr().st_size))
     data.version = file_version(inode)
     return data

@@ -6,9 +6,9 @@ matches; FUTEX_REQUEUE moves sleepers from one key to another (condition variabl
 FUTEX_WAKE_OP changes a second word and wakes on both. Every check and change of the
 word happens while the guest waits for us, so each is atomic as Linux's are.
 
-A key is the address space and the address. Linux keys a shared futex by its backing
-page instead, so that two processes mapping the same file or shared memory meet there;
-without one page cache (issue 11 item 6) both kinds are keyed by address space here.
+A private futex's key is the address space and the address. As in Linux, a shared one
+in a MAP_SHARED mapping is keyed by the file or shared memory object and the offset in
+it, so that every process mapping it meets there (AddressSpace.shared_futex_key).
 
 Sleeping is an await on the waiter's own future: a wake resolves it, a timeout or a
 signal (the syscall's cancellation) takes it off its queue. A waiter woken just before a
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Hashable, Optional
 
 from moss_host.errors import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT, Errno
 
@@ -38,18 +38,19 @@ FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = range(5)
 FUTEX_OP_OPARG_SHIFT = 8
 FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_GT, FUTEX_OP_CMP_GE = range(6)
 
-Key = tuple[int, int]           # (id of the address space, address of the word)
+Key = tuple[Hashable, int]      # (id of the address space, address) or (backing object, offset)
 
 
 def futex_key(mm: AddressSpace, uaddr: int, private: bool) -> Key:
     """get_futex_key(): the word must be 4-byte aligned. A private futex (FUTEX_PRIVATE_FLAG,
-    FUTEX2_PRIVATE) is keyed by its address space; a shared one will be keyed by its backing
-    page. The one place keys are made, PI futexes and futex_waitv included."""
+    FUTEX2_PRIVATE) is keyed by its address space; a shared one by its backing object and
+    offset when it lies in a MAP_SHARED mapping (AddressSpace.shared_futex_key). The one
+    place keys are made, PI futexes and futex_waitv included."""
     if uaddr & 3:
         raise Errno(EINVAL)
     if private:
         return (id(mm), uaddr)
-    return (id(mm), uaddr)
+    return mm.shared_futex_key(uaddr)
 
 
 def read_word(mm: AddressSpace, uaddr: int) -> int:

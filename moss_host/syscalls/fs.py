@@ -21,6 +21,7 @@ from moss_host.fs.file import (FASYNC, O_APPEND, O_CLOEXEC, O_NONBLOCK, SEEK_MAX
 from moss_host.fs.path import Walker
 from moss_host.fs.pipe import BrokenPipe
 from moss_host.fs.stat import Stat
+from moss_host.mm.page_cache import before_read
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                               Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
                               vfs_symlink, vfs_unlink)
@@ -172,6 +173,7 @@ def _read_lent(task, f: InodeFile, pos: int, buf: int, count: int):
     user memory, without building a bytes object first (for a 64 KiB read that
     allocation and second copy cost as much as the rest of the syscall). The number
     of bytes copied, or None if the inode cannot lend this range. EFAULT copies nothing."""
+    before_read(f.inode, pos, count)        # stores through shared mappings reach the file first
     view = f.inode.read_view(pos, count)
     if view is None:
         return None

@@ -16,6 +16,7 @@ from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile, OpenFile
 from moss_host.fs.path import Walker
 from moss_host.fs.vfs import MAY_WRITE, Location, now_ns, permission, vfs_link, want_write
+from moss_host.mm.page_cache import after_write, truncate_file
 from moss_host.uapi import TIMESPEC_PAIR
 
 from .args import CStr, Fd, Hex, Int, Ptr, UInt, c_int
@@ -232,7 +233,7 @@ async def truncate(task, path: "CStr", length: "Int") -> int:
     want_write(loc)
     permission(inode, _fs_cred(task), MAY_WRITE)
     _kill_suid_on_write(task, inode)
-    inode.truncate(size)
+    truncate_file(inode, size)
     return 0
 
 
@@ -246,7 +247,7 @@ async def ftruncate(task, fd: "Fd", length: "Int") -> int:
     if not isinstance(f, InodeFile) or not f.inode.is_reg or not f.writable:
         raise Errno(EINVAL)
     _kill_suid_on_write(task, f.inode)
-    f.inode.truncate(size)
+    truncate_file(f.inode, size)
     return 0
 
 
@@ -284,14 +285,16 @@ async def fallocate(task, fd: "Fd", mode: "Hex", offset: "Int", length: "Int") -
     inode = loc.inode
     if mode in (0, FALLOC_FL_KEEP_SIZE):
         if mode == 0 and off + n > inode.size:
-            inode.truncate(off + n)
+            truncate_file(inode, off + n)
         return 0
     if mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
         end = min(off + n, inode.size)
         pos = off
         while pos < end:                # in slices, so a huge hole does not need one huge buffer
             chunk = min(end - pos, 1 << 20)
-            inode.write(pos, bytes(chunk))
+            zeros = bytes(chunk)
+            inode.write(pos, zeros)
+            after_write(inode, pos, zeros, chunk)
             pos += chunk
         return 0
     raise Errno(EOPNOTSUPP)

@@ -20,6 +20,7 @@ import struct
 from typing import Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
+from ....mm.page_cache import write_back_superblock
 from ...blockdev import BlockDevice
 from ...stat import makedev
 from ...vfs import StatFs, Superblock, now_ns
@@ -251,6 +252,7 @@ class Ext4Superblock(Superblock):
     def write_back(self) -> None:
         """Finish the deferred work (bitmap and descriptor checksums, inode records, directory
         tails), store the superblock and flush every dirty block to the image."""
+        write_back_superblock(self)         # stores through shared mappings reach the files first
         self.alloc.finish()
         for ino, inode in sorted(self.dirty_inodes.items()):
             inode.sync_to_disk()

@@ -12,6 +12,7 @@ import logging
 from typing import Optional
 
 from ....errors import EINVAL, EIO, EROFS, Errno
+from ....mm.page_cache import write_back_superblock
 from ...blockdev import BlockDevice
 from ...options import split_options
 from ...stat import makedev
@@ -177,6 +178,7 @@ class FatSuperblock(Superblock):
         self.blockdev.flush()
 
     def write_back(self) -> None:
+        write_back_superblock(self)         # stores through shared mappings reach the files first
         self.fat.write_back(self.blockdev.write_block)
         if self.fsinfo is not None:
             self.fsinfo.free_count = self.fat.free_count
