@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 from ..cred import Cred
 from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
+from ..mm.page_cache import after_write, before_read, truncate_file
 from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
@@ -244,6 +245,7 @@ class InodeFile(OpenFile):
         return self.inode.splice_read
 
     async def read(self, n: int) -> bytes:
+        before_read(self.inode, self.pos, n)        # stores through shared mappings first
         data = self.inode.read(self.pos, n)
         self.pos += len(data)
         return data
@@ -252,16 +254,20 @@ class InodeFile(OpenFile):
         if self.flags & O_APPEND:
             self.pos = self.inode.size
         n = self.inode.write(self.pos, data)
+        after_write(self.inode, self.pos, data, n)      # mappings of the file see it at once
         self.pos += n
         return n
 
     async def pread(self, offset: int, n: int) -> bytes:
+        before_read(self.inode, offset, n)
         return self.inode.read(offset, n)
 
     async def pwrite(self, offset: int, data: bytes) -> int:
         if self.flags & O_APPEND:       # Linux appends even for pwrite (a documented bug kept forever)
             offset = self.inode.size
-        return self.inode.write(offset, data)
+        n = self.inode.write(offset, data)
+        after_write(self.inode, offset, data, n)
+        return n
 
     def lseek(self, offset: int, whence: int) -> int:
         if self.inode.is_dir:
@@ -429,7 +435,7 @@ async def open_location(loc: Location, flags: int, cred: Optional[Cred] = None,
     _may_open(loc, flags, cred, created)
     if S.S_ISREG(inode.mode) or inode.is_dir:
         if flags & O_TRUNC and inode.is_reg and not created:
-            inode.truncate(0)
+            truncate_file(inode, 0)
         return InodeFile(loc, flags)
     return await _open_special(loc, flags)
 
