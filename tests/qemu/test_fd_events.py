@@ -50,3 +50,11 @@ def test_epoll_level_edge_oneshot_nesting_masks_and_errors_match_linux(linux_ora
     assert "nest depth 5: ELOOP" in out
     assert "epoll_pwait interrupted: -1 EINTR, handled 1" in out
     assert out.endswith("epoll_pwait2 NULL timeout, ready: 1 data 100\n")
+
+
+@covers("epoll_create1", "epoll_ctl", "epoll_pwait", "signalfd4", "timerfd_create", "timerfd_settime",
+        "eventfd2", "pipe2", "wait4")
+def test_an_event_loop_over_children_pipes_a_timer_a_signalfd_and_an_eventfd_matches_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "epoll_loop")
+    assert "FAIL" not in out
+    assert "child 2: 760 bytes, 40 messages in order\nreaped 3 children, exit statuses sum 3\n" in out
