@@ -53,3 +53,14 @@ def test_pi_futexes_requeue_pi_and_futex_waitv_like_linux(linux_oracle):
     assert "lock_pi owner exited holding it: -1 ESRCH\n" in out
     assert "requeued waiters returned owning the lock: 1 1\n" in out
     assert out.endswith("waitv woken on the second word: 1\n")
+
+
+@pytest.mark.differential
+@covers("futex", "clone", "set_robust_list", "exit_group", "setitimer", "wait4")
+def test_pthread_mutex_kinds_robust_pi_condvars_barriers_64_threads_and_pi_stress_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "pthread_matrix")
+    assert "-- robust priority-inheritance mutexes\nlock after the owner died: EOWNERDEAD\n" in out
+    assert "lock while the owner dies: EOWNERDEAD\n" in out
+    assert "64 threads alive at once: created 64, at the barrier 64\n" in out
+    assert "join while another thread calls exit: exited 5\n" in out
+    assert out.endswith("PI mutex, 4 x 25000 with SIGALRM: 100000\n")
