@@ -62,6 +62,9 @@ WORKLOADS: list[Workload] = [
              "file (create+stat+unlink)",
              doc="2,000 files in a fresh directory: open(O_CREAT)+write 16 B+close each, "
                  "stat each, unlink each; per-phase times in the JSON extra"),
+    Workload("sleep_accuracy", "sleep_accuracy", ("200",), ("500",), "overshoot",
+             doc="nanosleep(1 ms) repeated; the cell is the MEDIAN overshoot (late wake-up) "
+                 "per sleep, p99 and max in the JSON extra"),
     Workload("cpu_loop", "cpu_loop", ("5000000",), ("50000000",), "iteration",
              doc="xorshift integer loop, no syscalls: pure TCG user-code speed"),
     Workload("shell_loop", "shell_loop.sh", ("10", "{bench}/now_ns"),

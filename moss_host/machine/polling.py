@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import select
 import selectors
 from typing import Callable, Optional
 
 # poller(timeout, loop_has_work) -> True if it handled anything (the loop must not block).
 # timeout: seconds until the loop's next timer, None when it has none.
 Poller = Callable[[Optional[float], Callable[[], bool]], bool]
+
+FD_SETSIZE = 1024                   # select(2) takes no descriptor above this
 
 _libc = ctypes.CDLL(None)
 _trylock = _libc.pthread_mutex_trylock
@@ -50,6 +53,12 @@ class PollingSelector(selectors.EpollSelector):
         poller = self.poller
         if poller is not None and (timeout is None or timeout > 0) and poller(timeout, self.loop_has_work):
             timeout = 0                 # the poller handled traps: look at the loop's work now
+        elif timeout is not None and timeout > 0 and self.fileno() < FD_SETSIZE:
+            # epoll_wait counts whole milliseconds (selectors rounds up): a guest's 1 ms
+            # nanosleep would wake up to 1 ms late. select(2) on the epoll fd waits with
+            # microseconds (and the host's 50 us timer slack), then epoll reports what is ready.
+            select.select((self.fileno(),), (), (), timeout)
+            timeout = 0
         return super().select(timeout)
 
 
