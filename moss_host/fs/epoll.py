@@ -24,7 +24,7 @@ from ..waitq import WaitQueue
 from .anon_inode import AnonFile
 from typing import Any
 
-from .file import O_RDWR, POLLER, OpenFile, poll_mask
+from .file import O_RDWR, POLLER, OpenFile, PollSubscription, poll_mask
 
 EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
 EPOLLRDNORM, EPOLLRDHUP = 0x40, 0x2000
@@ -46,6 +46,7 @@ class EpItem:
         self.events = events
         self.data = data
         self.ready = False                  # on ep.ready (ep_is_linked)
+        self.subscription: Optional[PollSubscription] = None
         self.stops: list[Callable[[], None]] = []
 
     def poll(self, asker_depth: int = 0) -> int:
@@ -87,6 +88,8 @@ class Epoll:
         if item.ready:
             item.ready = False
             self.ready.remove(item)
+            if item.subscription is not None:
+                item.subscription.rearm()
 
     def ready_events(self, depth: int = 0) -> int:
         """__ep_eventpoll_poll: POLLIN if an item on the ready list really has events; the
@@ -143,6 +146,8 @@ class Epoll:
                 raise Errno(EINVAL)
             item.events = events | EPOLLERR | EPOLLHUP
             item.data = data
+            if item.subscription is not None:
+                item.subscription.change(item.events)
             self._check_now(item)
         else:
             raise Errno(EINVAL)
@@ -150,8 +155,8 @@ class Epoll:
     def _insert(self, f: OpenFile, fd: int, events: int, data: int) -> None:
         item = EpItem(self, f, fd, events, data)
         self.items[(id(f), fd)] = item
-        item.stops = f.poll_subscribe(item.wake)
-        item.stops.append(f.on_release(lambda: self.remove(item)))
+        item.subscription = f.poll_subscribe(events, item.wake)
+        item.stops = [item.subscription.stop, f.on_release(lambda: self.remove(item))]
         if isinstance(f, EpollFile):
             f.ep.nested_in.append(item)
             item.stops.append(lambda: f.ep.nested_in.remove(item))
@@ -170,6 +175,7 @@ class Epoll:
         for stop in item.stops:
             stop()
         item.stops = []
+        item.subscription = None
 
     def depth_below(self, inserting_into: "Epoll", depth: int = 0) -> int:
         """ep_loop_check_proc: how many levels of epolls this one holds, EP_MAX_NESTS + 1 when

@@ -12,6 +12,7 @@ O_NOFOLLOW, O_DIRECT and O_LARGEFILE differ from x86.
 """
 from __future__ import annotations
 
+import functools
 import stat as S
 import struct
 from contextvars import ContextVar
@@ -191,17 +192,61 @@ class OpenFile:
         the functions that stop it. A file that never blocks has nothing to watch."""
         return []
 
-    def poll_subscribe(self, callback: Callable[[int], None]) -> list[Callable[[], None]]:
-        """A lasting watch (epoll's): callback(key) at every wake-up of the file's poll queue(s),
-        `key` the POLL* events the wake-up is about (waitq.WAKE_ANY: unknown), until the returned
-        functions are called."""
-        stops = []
-        wq = self.poll_wq
-        if wq is not None:
-            stops.append(wq.watch(callback))
-        stops += self.poll_watch(READ_SIDE, lambda: callback(READ_SIDE))
-        stops += self.poll_watch(WRITE_SIDE, lambda: callback(WRITE_SIDE))
-        return stops
+    def poll_subscribe(self, events: int, callback: Callable[[int], None]) -> "PollSubscription":
+        """A lasting watch (epoll's) of the file's readiness for `events`: see PollSubscription."""
+        return PollSubscription(self, events, callback)
+
+
+class PollSubscription:
+    """A lasting watch of an open file (an epoll item's): callback(key) at every wake-up of the
+    file's poll queue, `key` the POLL* events the wake-up is about (waitq.WAKE_ANY: unknown).
+
+    Files watched through poll_watch instead (ttys, host descriptors) call back once and then
+    wait for rearm(): a host descriptor reports readiness for as long as it lasts, on every
+    turn of the event loop, where a wait queue reports changes. epoll rearms an item when it
+    leaves the ready list, which is when a new change would matter.
+    """
+
+    def __init__(self, f: OpenFile, events: int, callback: Callable[[int], None]):
+        self.file = f
+        self.callback = callback
+        self.events = events
+        wq = f.poll_wq
+        self._stop_wq = wq.watch(callback) if wq is not None else None
+        self._watch_stops: list[Callable[[], None]] = []
+        self._armed = False
+        self.rearm()
+
+    def rearm(self) -> None:
+        """Watch again through poll_watch after a call-back (no-op while armed)."""
+        if self._armed:
+            return
+        self._armed = True
+        for side in (READ_SIDE, WRITE_SIDE):
+            if self.events & side:
+                self._watch_stops += self.file.poll_watch(side, functools.partial(self._fired, side))
+
+    def change(self, events: int) -> None:
+        """The events watched for changed (EPOLL_CTL_MOD)."""
+        self._disarm()
+        self.events = events
+        self.rearm()
+
+    def _fired(self, key: int) -> None:
+        self._disarm()
+        self.callback(key)
+
+    def _disarm(self) -> None:
+        self._armed = False
+        stops, self._watch_stops = self._watch_stops, []
+        for stop in stops:
+            stop()
+
+    def stop(self) -> None:
+        self._disarm()
+        if self._stop_wq is not None:
+            self._stop_wq()
+            self._stop_wq = None
 
 
 def poll_mask(f: OpenFile) -> int:

@@ -233,3 +233,38 @@ def test_an_epoll_inside_an_epoll_is_ready_when_its_items_are():
     assert harvest(outer) == [(100, EPOLLIN)]
     run(r.read(1))
     assert harvest(outer) == []
+
+
+class LevelFile(EventFd):
+    """A file watched through poll_watch that calls back on every check while ready (a host fd)."""
+
+    def __init__(self):
+        super().__init__(0, False, O_NONBLOCK)
+        self.watchers: list = []
+
+    @property
+    def poll_wq(self):
+        return None
+
+    def poll_watch(self, events, callback):
+        self.watchers.append(callback)
+        return [lambda: self.watchers.remove(callback)]
+
+    def turn_of_the_loop(self):
+        if self.count:
+            for cb in list(self.watchers):
+                cb()
+
+
+def test_a_level_watch_calls_back_once_until_its_item_leaves_the_ready_list():
+    f = LevelFile()
+    ep = epoll_of((f, EPOLLIN))
+    f.count = 1
+    f.turn_of_the_loop()
+    assert f.watchers == []                 # disarmed: no call-back on every turn of the loop
+    assert harvest(ep) == [(100, EPOLLIN)]
+    f.count = 0
+    assert harvest(ep) == [] and len(f.watchers) == 1      # not ready: off the list, watching again
+    f.count = 1
+    f.turn_of_the_loop()
+    assert harvest(ep) == [(100, EPOLLIN)]
