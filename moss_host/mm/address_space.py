@@ -23,12 +23,14 @@ MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack
 
 
 class UserFault(Exception):
-    """An access the address space cannot satisfy: SIGSEGV with SEGV_MAPERR or SEGV_ACCERR."""
+    """An access the address space cannot satisfy: SIGSEGV with SEGV_MAPERR or SEGV_ACCERR,
+    or SIGBUS (BUS_ADRERR) for a page of a file mapping that lies past the file's end."""
 
-    def __init__(self, addr: int, mapped: bool):
-        super().__init__(f"fault at {addr:#x} ({'access' if mapped else 'no mapping'})")
+    def __init__(self, addr: int, mapped: bool, past_eof: bool = False):
+        super().__init__(f"fault at {addr:#x} ({'past the end of the file' if past_eof else 'access' if mapped else 'no mapping'})")
         self.addr = addr
         self.mapped = mapped       # True: SEGV_ACCERR, False: SEGV_MAPERR
+        self.past_eof = past_eof   # True: SIGBUS
 
 
 class AddressSpace:
@@ -68,8 +70,10 @@ class AddressSpace:
 
     # -- faults --------------------------------------------------------------------------
 
-    def fault(self, addr: int, is_write: bool, is_exec: bool) -> None:
-        """Make addr accessible as asked, or raise UserFault."""
+    def fault(self, addr: int, is_write: bool, is_exec: bool, user: bool = False) -> None:
+        """Make addr accessible as asked, or raise UserFault. A `user` access (the CPU's, or
+        copying to or from user memory) of a file page past the file's end fails as Linux's
+        does (SIGBUS, EFAULT); the kernel populating a mapping (MAP_POPULATE, mlock) maps zeros."""
         vma = self.vmas.find(addr) if 0 <= addr < USER_VA_END else None
         if vma is None:
             vma = self._grow_stack(addr)
@@ -81,6 +85,10 @@ class AddressSpace:
             # Resident and permitted: a stale TLB entry or a copy-on-write page.
             self._make_writable(vma, page) if is_write else self.mem.flush_page(self.asid, page)
             return
+        backing = vma.backing
+        if user and backing is not None and backing.inode is not None \
+                and vma.offset + (page - vma.start) >= backing.inode.size:
+            raise UserFault(addr, mapped=True, past_eof=True)
         self._populate_around(vma, page)
         if is_write and not pt.desc_is_writable(self.table.lookup(page)):
             self._make_writable(vma, page)      # a page-cache page: the writer gets its own copy
@@ -96,6 +104,10 @@ class AddressSpace:
         window = FAULT_AROUND * PAGE_SIZE
         lo = max(vma.start, page & ~(window - 1))
         hi = min(vma.end, lo + window)
+        backing = vma.backing
+        if backing is not None and backing.inode is not None:     # no file page past the end
+            end_of_file = vma.start - vma.offset + ((backing.inode.size + PAGE_SIZE - 1) & PAGE_MASK)
+            hi = max(min(hi, end_of_file), page + PAGE_SIZE)
         for va in range(lo, hi, PAGE_SIZE):
             if va not in self.resident:
                 self._populate(vma, va)
@@ -179,7 +191,7 @@ class AddressSpace:
             self.writable.add(page)         # (a page that became writable some other way)
             return pa
         try:
-            self.fault(page, is_write=write, is_exec=False)
+            self.fault(page, is_write=write, is_exec=False, user=True)
         except UserFault:
             raise Errno(EFAULT) from None
         return self.resident[page]

@@ -135,9 +135,14 @@ def handle_abort(cpu: Cpu, task: Task, esr: int, far: int) -> None:
                              esr=esr, fault_address=far)
         return
     try:
-        task.mm.fault(far, abort.is_write, abort.is_exec)
+        task.mm.fault(far, abort.is_write, abort.is_exec, user=True)
     except UserFault as f:
         pc = cpu.regs.pc
+        if f.past_eof:                  # a file mapping's page past the end of the file
+            signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRERR, far,
+                                 f"bus error at {f.addr:#x} pc {pc:#x} (past the end of the mapped file)",
+                                 esr=esr, fault_address=far)
+            return
         code = signals.SEGV_ACCERR if f.mapped else signals.SEGV_MAPERR
         signals.force_signal(task, signals.SIGSEGV, code, far,
                              f"segfault at {f.addr:#x} pc {pc:#x} ({'SEGV_ACCERR' if f.mapped else 'SEGV_MAPERR'})",

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,27 @@ static long wake_shared(uint32_t *w, volatile uint32_t *ready)
             usleep(1000);
     }
     return woken;
+}
+
+static sigjmp_buf on_fault;
+
+static void fault_handler(int sig)
+{
+    siglongjmp(on_fault, sig);
+}
+
+/* Touch *p: which signal that raises, if any. */
+static const char *touch(volatile char *p)
+{
+    struct sigaction sa = { .sa_handler = fault_handler };
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGSEGV, &sa, NULL);
+    int sig = sigsetjmp(on_fault, 1);
+    if (sig == 0)
+        (void)*p;
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    return sig == 0 ? "none" : sig == SIGBUS ? "SIGBUS" : sig == SIGSEGV ? "SIGSEGV" : "other";
 }
 
 static void show(const char *what, const char *p, size_t n)
@@ -164,6 +187,17 @@ int main(int argc, char **argv)
     ftruncate(fd, 2 * PG);
     show("after shrink and regrow, the mapping:", p + PG + 100, 4);
     file_shows(fd, "and the file:", PG + 100, 4);
+    ftruncate(fd, PG);
+    printf("%-44s %s\n", "touching a page past the end:", touch(p + PG));
+    printf("%-44s %s\n", "and inside the last page:", touch(p + PG - 1));
+    int pp[2];
+    pipe(pp);
+    errno = 0;
+    printf("%-44s %zd %s\n", "write(2) to a pipe from past the end:", write(pp[1], p + PG, 4), strerror(errno));
+    close(pp[0]);
+    close(pp[1]);
+    ftruncate(fd, 2 * PG);
+    printf("%-44s %s\n", "after growing again:", touch(p + PG));
     pwrite(fd, "regrown", 7, PG + 200);
     show("a write after regrowing shows:", q + PG + 200, 7);
     struct stat st;

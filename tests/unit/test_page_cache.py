@@ -8,7 +8,8 @@ from moss_host.fs.drivers.tmpfs import Tmpfs
 from moss_host.fs.file import O_RDWR, InodeFile
 from moss_host.fs.namespace import MountTable
 from moss_host.fs.vfs import FsContext, vfs_create
-from moss_host.mm.address_space import AddressSpace
+from moss_host.errors import EFAULT, Errno
+from moss_host.mm.address_space import AddressSpace, UserFault
 from moss_host.mm.backing import Backing, FileBacking
 from moss_host.mm.memory import Memory
 from moss_host.mm.page_cache import PageCache, truncate_file, write_back_superblock
@@ -207,3 +208,21 @@ def test_shared_futex_keys_meet_in_the_backing_object():
     private = mapped(mem, f, RW, MAP_PRIVATE)
     assert private.shared_futex_key(BASE) == (id(private), BASE)
     assert a.shared_futex_key(BASE) != a.shared_futex_key(BASE + 0x20000)
+
+
+def test_a_page_past_the_end_of_the_file_is_sigbus_for_the_cpu_and_efault_for_the_kernel():
+    mem, f = Memory(bytearray(RAM), RAM), new_file(b"x" * 10)
+    a = mapped(mem, f, RW, MAP_SHARED)
+    assert a.read(BASE, 11) == b"x" * 10 + b"\0"    # the last page's tail is there
+    assert BASE + PAGE_SIZE not in a.resident       # fault-around stops at the end of the file
+    try:
+        a.fault(BASE + PAGE_SIZE, False, False, user=True)
+        raise AssertionError("no fault")
+    except UserFault as fault:
+        assert fault.past_eof
+    try:
+        a.read(BASE + PAGE_SIZE, 1)
+        raise AssertionError("no EFAULT")
+    except Errno as e:
+        assert e.code == EFAULT
+    a.fault(BASE + PAGE_SIZE, False, False)         # MAP_POPULATE and mlock map it anyway
