@@ -14,10 +14,10 @@ Coherence with read(2)/write(2), exactly and with little work on those paths:
     mapping maps are `maybe_dirty`; `before_read` writes those of the range being read
     back to the file first (only bytes that differ), so read(2) sees the store at once.
     A file with no such page pays one attribute test per read.
-  * truncate (`truncate_file`) drops the pages past the new end, unmapping them from
-    every address space that maps them (`mappers`, a reverse map kept per file, not per
-    page), and zeroes the partial page's tail. Linux then sends SIGBUS for an access past
-    the end; here such an access maps a zero page again.
+  * truncate (`truncate_file`) drops the pages past the new end, unmapping them (and
+    private copies of them) from every address space that maps the file (`mappers`, a
+    reverse map kept per file, not per page), and zeroes the partial page's tail. A later
+    access past the end is SIGBUS, as on Linux (AddressSpace.fault).
 Maybe-dirty pages reach the file at msync, munmap and exit (writeback.py), at fsync,
 sync(2) and unmount (`write_back_superblock`, which the disk filesystems call before
 flushing) and when the LRU evicts them. The LRU bound never drops a page some mapping
@@ -146,8 +146,13 @@ class FilePages:
         may survive (the file reads zeros there now)."""
         lo = min(old_size, new_size)
         keep = -(-lo // PAGE_SIZE)              # pages wholly before lo stay
-        for index in sorted(i for i in self.frames if i >= keep):
-            self.drop(index)
+        gone = {i: pa for i, pa in self.frames.items() if i >= keep}
+        if new_size < old_size:
+            self.unmap_past(keep)               # private copies too: an access is SIGBUS now
+        elif gone:
+            self.unmap_everywhere(gone)
+        for index in gone:
+            self._forget(index)
         partial = lo & (PAGE_SIZE - 1)
         if partial and (lo >> PAGE_SHIFT) in self.frames:
             pa = self._frame_to_write(lo >> PAGE_SHIFT)
@@ -162,32 +167,55 @@ class FilePages:
             return pa
         new = mem.alloc_frame()
         mem.physmem.copy(new, pa, PAGE_SIZE)
-        self.unmap_everywhere(index, pa)        # mappings fault the new frame in
+        self.unmap_everywhere({index: pa})      # mappings fault the new frame in
         self.frames[index] = new
         mem.release(pa)                         # the cache's reference: scrubbed when the last goes
         return new
 
     def drop(self, index: int) -> None:
         """Take page `index` out of the cache and out of every mapping of it."""
+        self.unmap_everywhere({index: self.frames[index]})
+        self._forget(index)
+
+    def _forget(self, index: int) -> None:
         pa = self.frames.pop(index)
-        self.unmap_everywhere(index, pa)
         self.maybe_dirty.discard(index)
         if not self.maybe_dirty:
             _dirty_files.discard(self)
         self.cache.forget((self, index))
         self.cache.mem.release(pa)
 
-    def unmap_everywhere(self, index: int, pa: PA) -> None:
-        """Every address space mapping frame `pa` as page `index` of this file lets it go
-        (a private mapping's own copy of the page stays)."""
-        offset = index << PAGE_SHIFT
+    def unmap_past(self, first: int) -> None:
+        """Every address space lets go of every page of this file from index `first` on, its
+        own copy-on-write copies included (unmap_mapping_range with even_cows)."""
         inode = self.inode
         for mm in list(self.mappers):
             for vma in mm.vmas:
-                va = vma.start + offset - vma.offset
-                if (vma.start <= va < vma.end and vma.backing is not None and vma.backing.inode is inode
-                        and mm.resident.get(va) == pa):
-                    mm.drop_page(va)
+                if vma.backing is not None and vma.backing.inode is inode:
+                    start = max(vma.start, vma.start + (first << PAGE_SHIFT) - vma.offset)
+                    if start < vma.end:
+                        for va in mm.resident_in(start, vma.end):
+                            mm.drop_page(va)
+
+    def unmap_everywhere(self, pages: dict[int, PA]) -> None:
+        """Every address space mapping one of `pages` (index -> frame) as that page of this
+        file lets it go (a private mapping's own copy of a page stays)."""
+        inode = self.inode
+        only = next(iter(pages)) if len(pages) == 1 else None
+        for mm in list(self.mappers):
+            resident = mm.resident
+            for vma in mm.vmas:
+                if vma.backing is None or vma.backing.inode is not inode:
+                    continue
+                if only is not None:            # one page: where it would be, no walk
+                    va = vma.start + (only << PAGE_SHIFT) - vma.offset
+                    candidates = [va] if vma.start <= va < vma.end else []
+                else:
+                    candidates = mm.resident_in(vma.start, vma.end)
+                for va in candidates:
+                    pa = resident.get(va)
+                    if pa is not None and pages.get((vma.offset + va - vma.start) >> PAGE_SHIFT) == pa:
+                        mm.drop_page(va)
 
 
 def before_read(inode: "Inode", offset: int, n: int) -> None:

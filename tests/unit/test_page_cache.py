@@ -226,3 +226,13 @@ def test_a_page_past_the_end_of_the_file_is_sigbus_for_the_cpu_and_efault_for_th
     except Errno as e:
         assert e.code == EFAULT
     a.fault(BASE + PAGE_SIZE, False, False)         # MAP_POPULATE and mlock map it anyway
+
+
+def test_shrinking_the_file_unmaps_private_copies_past_the_end_too():
+    mem, f = Memory(bytearray(RAM), RAM), new_file()
+    private = mapped(mem, f, RW, MAP_PRIVATE)
+    private.write(BASE, b"p0")
+    private.write(BASE + PAGE_SIZE, b"p1")
+    truncate_file(f.inode, 100)
+    assert private.read(BASE, 2) == b"p0"           # before the end: its own copy stays
+    assert BASE + PAGE_SIZE not in private.resident
