@@ -31,7 +31,7 @@ import asyncio
 import logging
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
 from moss_host.arch.arm64 import sigframe as F
 from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL, SI_USER
@@ -115,6 +115,9 @@ class SigInfo:
     addr: int = 0            # fault signals: si_addr
     value: int = 0           # sigqueue / timers
     raw: bytes | None = None  # rt_sigqueueinfo: the caller's 128 bytes, delivered as they are
+    overrun: int = 0         # POSIX timers: si_overrun
+    # POSIX timers: called as the signal is taken off the queue (posixtimer_rearm)
+    on_dequeue: Optional[Callable[["SigInfo"], None]] = None
 
 
 @dataclass
@@ -390,6 +393,8 @@ def _take(pending: int, siginfo: dict, allowed: int) -> tuple[int, SigInfo | Non
     if not queue:
         siginfo.pop(signo, None)
         pending &= ~bit(signo)
+    if info.on_dequeue is not None:
+        info.on_dequeue(info)
     return signo, info, pending
 
 

@@ -151,7 +151,7 @@ def pack_siginfo(info: SigInfo) -> bytes:
     elif kind == "chld":
         struct.pack_into("<iIiiqq", out, 16, info.pid, info.uid, info.status, 0, info.utime, info.stime)
     elif kind == "timer":
-        struct.pack_into("<iiQ", out, 16, info.pid, 0, info.value)      # si_tid, si_overrun, si_value
+        struct.pack_into("<iiQ", out, 16, info.pid, info.overrun, info.value)   # si_tid, si_overrun, si_value
     elif kind == "rt":
         struct.pack_into("<iIQ", out, 16, info.pid, info.uid, info.value)
     elif kind == "poll":
