@@ -22,13 +22,14 @@ import logging
 from dataclasses import replace
 
 from moss_host.arch.arm64.context import SAVED_SIZE, UserContext
-from moss_host.errors import EINVAL, Errno
+from moss_host.cred import capable
+from moss_host.errors import EAGAIN, EINVAL, Errno
 from moss_host.mm.writeback import write_back
 from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
 
 from . import futex, futex_pi, signals
-from .rlimits import RLIMIT_CORE
+from .rlimits import RLIMIT_CORE, RLIMIT_NPROC
 from .task import State, Task, ThreadGroup
 
 log = logging.getLogger("moss.proc")
@@ -92,6 +93,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     """copy_process: a new runnable task that resumes where parent trapped, with x0 = 0."""
     check_clone_flags(flags)
     kernel = parent.kernel
+    _check_nproc(parent)
     mm = parent.mm if flags & CLONE_VM else parent.mm.fork()
     if flags & CLONE_VM:
         mm.users += 1
@@ -128,6 +130,16 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     kernel.pids.add(child)
     kernel.sched.enqueue(child)
     return child
+
+
+def _check_nproc(parent: Task) -> None:
+    """copy_process(): RLIMIT_NPROC caps the tasks -- threads too, zombies until reaped --
+    of the caller's real uid; root and CAP_SYS_RESOURCE/CAP_SYS_ADMIN holders are exempt."""
+    uid = parent.creds.uid
+    if uid == 0 or capable(parent.creds):
+        return
+    if sum(1 for t in parent.kernel.pids.all() if t.creds.uid == uid) >= parent.rlimits[RLIMIT_NPROC][0]:
+        raise Errno(EAGAIN)
 
 
 def _group_for_child(parent: Task, pid: int, real_parent: Task, flags: int) -> ThreadGroup:
@@ -253,6 +265,7 @@ def _exit_thread(task: Task, status: int) -> None:
     if task is not group.leader:
         kernel.pids.remove(task)                # a thread is never waited for (release_task)
     if group.threads:
+        _reparent_to_thread(task, group.threads[0])
         return                                  # the process lives on in its other threads
     _exit_process(task, status)
 
@@ -317,12 +330,29 @@ def _release_files(files) -> None:
         files.close_all()
 
 
+def _reparent_to_thread(task: Task, heir: Task) -> None:
+    """forget_original_parent() for a thread that is not the last: a child's parent is the
+    thread that forked it, so the children it forked become a live sibling's (the first,
+    as find_alive_thread) and their PR_SET_PDEATHSIG fires now, as in Linux."""
+    for child in task.group.children:
+        if child.parent is task:
+            child.parent = heir
+            _parent_died(child)
+
+
+def _parent_died(child: Task) -> None:
+    """prctl(PR_SET_PDEATHSIG): each of the child's threads that asked gets its signal
+    (process-directed, as group_send_sig_info); a process that is gone has none."""
+    for t in list(child.group.threads):
+        if t.pdeath_signal:
+            signals.send_signal(t, t.pdeath_signal)
+
+
 def _reparent_children(task: Task) -> None:
     """Orphans go to init; a zombie among them is init's to reap now."""
     init = task.kernel.pids.get(1)
     for child in task.group.children:
-        if child.pdeath_signal and child.state is not State.ZOMBIE:
-            signals.send_signal(child, child.pdeath_signal)     # prctl(PR_SET_PDEATHSIG)
+        _parent_died(child)
         child.parent = init
         if init is not None and init is not task:
             init.group.children.append(child)

@@ -5,6 +5,7 @@ from __future__ import annotations
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_STACK = 3
 RLIMIT_CORE = 4
+RLIMIT_NPROC = 6
 RLIMIT_NLIMITS = 16
 
 # (soft, hard), indexed by resource number.

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -350,6 +353,126 @@ static void pi_stress(void)
     printf("PI mutex, 4 x 25000 with SIGALRM: %ld\n", counter);
 }
 
+/* -- RLIMIT_NPROC counts threads; PR_SET_PDEATHSIG follows the parent thread; CPU time ---- */
+
+static void *idle(void *arg) { (void)arg; pause(); return NULL; }
+
+static void nproc(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {3, 3};
+        pthread_t t[4];
+        setrlimit(RLIMIT_NPROC, &rl);
+        int r = pthread_create(&t[0], NULL, idle, NULL);
+        printf("RLIMIT_NPROC 3 as root: thread %s", err(r));
+        r = pthread_create(&t[1], NULL, idle, NULL);
+        printf(", thread %s", err(r));
+        r = pthread_create(&t[2], NULL, idle, NULL);
+        printf(", thread %s (root is exempt)\n", err(r));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {3, 3};
+        pthread_t t[4];
+        setrlimit(RLIMIT_NPROC, &rl);
+        if (setuid(4321) != 0)
+            _exit(1);
+        printf("RLIMIT_NPROC 3 as uid 4321:");
+        for (int i = 0; i < 3; i++)
+            printf(" thread %s", err(pthread_create(&t[i], NULL, idle, NULL)));
+        pid_t c = fork();
+        printf(", fork %s\n", c < 0 ? strerrorname_np(errno) : "ok");
+        if (c == 0)
+            _exit(0);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+static int pdeath_pipe[2];
+static void on_usr1(int s) { (void)s; }
+static void *forks_then_exits(void *arg)
+{
+    (void)arg;
+    pid_t c = fork();
+    if (c == 0) {
+        sigset_t usr1, old;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &usr1, &old);
+        signal(SIGUSR1, on_usr1);
+        prctl(PR_SET_PDEATHSIG, SIGUSR1);
+        pid_t parent = getppid();
+        write(pdeath_pipe[1], "x", 1);
+        struct timespec ts = {10, 0};
+        int got = sigtimedwait(&usr1, NULL, &ts);
+        _exit(got == SIGUSR1 ? (getppid() == parent ? 42 : 43) : 44);
+    }
+    char x;
+    read(pdeath_pipe[0], &x, 1);
+    return (void *)(long)c;             /* this thread ends; the process lives on */
+}
+
+static void pdeathsig(void)
+{
+    pthread_t t;
+    void *r;
+    pipe(pdeath_pipe);
+    pthread_create(&t, NULL, forks_then_exits, NULL);
+    pthread_join(t, &r);
+    int st;
+    pid_t w = waitpid((pid_t)(long)r, &st, 0);
+    printf("PR_SET_PDEATHSIG when the forking thread exits: waited %s, exit %d\n",
+           w == (pid_t)(long)r ? "yes" : "no", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+static void *burn(void *arg)
+{
+    (void)arg;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 400);
+    return NULL;
+}
+
+static long cpu_ticks(const char *path)
+{
+    char buf[1024];
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof buf, f))
+        return -1;
+    fclose(f);
+    char *p = strrchr(buf, ')') + 2;
+    long utime = 0, stime = 0;
+    for (int field = 3; field <= 15; field++) {
+        if (field == 14)
+            utime = strtol(p, NULL, 10);
+        if (field == 15)
+            stime = strtol(p, NULL, 10);
+        p = strchr(p, ' ') + 1;
+    }
+    return utime + stime;
+}
+
+static void stat_times(void)
+{
+    pthread_t t;
+    char own[64];
+    snprintf(own, sizeof own, "/proc/self/task/%d/stat", (int)syscall(SYS_gettid));
+    long whole = cpu_ticks("/proc/self/stat"), mine = cpu_ticks(own);
+    pthread_create(&t, NULL, burn, NULL);
+    pthread_join(t, NULL);
+    whole = cpu_ticks("/proc/self/stat") - whole;
+    mine = cpu_ticks(own) - mine;
+    printf("/proc/self/stat counts the exited thread's CPU time: %s; the main thread's own stat does not: %s\n",
+           whole >= 20 ? "yes" : "no", mine < 20 ? "yes" : "no");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -361,6 +484,9 @@ int main(void)
     condvars("condvar on CLOCK_MONOTONIC with a PI mutex", PTHREAD_PRIO_INHERIT, CLOCK_MONOTONIC);
     barriers();
     join_while_exit();
+    nproc();
+    pdeathsig();
+    stat_times();
     pi_stress();
     return 0;
 }

@@ -56,11 +56,14 @@ def test_pi_futexes_requeue_pi_and_futex_waitv_like_linux(linux_oracle):
 
 
 @pytest.mark.differential
-@covers("futex", "clone", "set_robust_list", "exit_group", "setitimer", "wait4")
+@covers("futex", "clone", "set_robust_list", "exit_group", "setitimer", "wait4", "prlimit64", "prctl", "setuid")
 def test_pthread_mutex_kinds_robust_pi_condvars_barriers_64_threads_and_pi_stress_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "pthread_matrix")
     assert "-- robust priority-inheritance mutexes\nlock after the owner died: EOWNERDEAD\n" in out
     assert "lock while the owner dies: EOWNERDEAD\n" in out
     assert "64 threads alive at once: created 64, at the barrier 64\n" in out
     assert "join while another thread calls exit: exited 5\n" in out
+    assert "RLIMIT_NPROC 3 as uid 4321: thread 0 thread 0 thread EAGAIN, fork EAGAIN\n" in out
+    assert "PR_SET_PDEATHSIG when the forking thread exits: waited yes, exit 42\n" in out
+    assert "CPU time: yes; the main thread's own stat does not: yes\n" in out
     assert out.endswith("PI mutex, 4 x 25000 with SIGALRM: 100000\n")

@@ -109,9 +109,11 @@ class MemFigures:
 
 # ---------------------------------------------------------------- file formats
 
-def stat_text(pids: PidTable, task: Task) -> bytes:
-    """/proc/<pid>/stat: 52 fields on one line (do_task_stat)."""
+def stat_text(pids: PidTable, task: Task, whole: bool = False) -> bytes:
+    """/proc/<pid>/stat: 52 fields on one line (do_task_stat). `whole` (the process's
+    stat, not /proc/<pid>/task/<tid>/stat): the CPU times of every thread it has had."""
     mm = live_mm(task)
+    utime, stime = task.group.cpu_times() if whole else (task.utime_ns, task.stime_ns)
     mem = MemFigures(mm)
     pending, blocked, ignored, caught = signal_masks(task)
     ctty = task.ctty
@@ -126,7 +128,7 @@ def stat_text(pids: PidTable, task: Task) -> bytes:
         ppid_of(task), task.pgid, task.sid, tty_nr, tpgid,
         0,                                                          # flags (PF_*)
         task.min_flt, 0, 0, 0,                                      # minflt; cminflt, majflt, cmajflt: not counted
-        ticks(task.utime_ns), ticks(task.stime_ns), ticks(task.cutime_ns), ticks(task.cstime_ns),
+        ticks(utime), ticks(stime), ticks(task.cutime_ns), ticks(task.cstime_ns),
         -1 - task.sched_priority if task.sched_priority else 20 + task.nice,   # priority (task_prio)
         task.nice,
         len(pids.threads_of(task)), 0,                              # num_threads, itrealvalue
@@ -369,7 +371,7 @@ class PidDir(ProcDir):
             (b"status", self._file(b"status", lambda t: status_text(pids, t))),
             (b"comm", self._file(b"comm", lambda t: t.comm + b"\n", 0o644, self._write_comm)),
             (b"cmdline", self._file(b"cmdline", cmdline_text)),
-            (b"stat", self._file(b"stat", lambda t: stat_text(pids, t))),
+            (b"stat", self._file(b"stat", lambda t: stat_text(pids, t, self.with_task_dir))),
             (b"statm", self._file(b"statm", statm_text)),
             (b"maps", self._file(b"maps", maps_text, private=True)),
             (b"cwd", self._link(b"cwd", lambda t, r: self._path(t, t.fs.cwd, r))),
