@@ -57,11 +57,22 @@ class Backing:
 
 
 class FileBacking(Backing):
-    """A regular file mapped by mmap(2): its pages are the page cache's frames of the inode."""
+    """A regular file mapped by mmap(2): its pages are the page cache's frames of the inode.
+
+    The mapping keeps the file open (Linux's vm_file) as long as some VMA refers to it (VMAs
+    are its only owners, so CPython drops it as the last one goes): a file unlinked and
+    closed while mapped keeps its data until then."""
 
     def __init__(self, inode: Inode, name: str):
         self.inode = self.file = inode
         self.name = name
+        inode.opened()
+
+    def __del__(self):
+        try:
+            self.file.closed()
+        except Exception:       # at interpreter exit the filesystem may be long gone
+            pass
 
     def read(self, offset: int, n: int) -> bytes:
         return self.file.read(offset, n)

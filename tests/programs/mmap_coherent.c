@@ -219,6 +219,29 @@ int main(int argc, char **argv)
     file_shows(fd, "", 300, 11);
     file_shows(fd, "", 400, 6);
     close(fd);
+
+    /* A file unlinked and closed while mapped keeps its data for the mapping, even when a
+     * new file is written right after (and could get its blocks). */
+    char gone[300], big[3 * PG];
+    snprintf(gone, sizeof gone, "%s/unlinked", dir);
+    int u = open(gone, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    memset(big, 'u', sizeof big);
+    write(u, big, sizeof big);
+    char *m = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, u, 0);
+    close(u);
+    unlink(gone);
+    u = open(gone, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    memset(big, 'n', sizeof big);
+    write(u, big, sizeof big);
+    close(u);
+    show("an unlinked, closed mapped file still has:", m + 2 * PG + 5, 4);
+    memcpy(m + PG, "kept", 4);
+    show("and takes stores:", m + PG, 4);
+    munmap(m, 3 * PG);
+    u = open(gone, O_RDONLY);
+    file_shows(u, "the new file is its own:", PG, 4);
+    close(u);
+    unlink(gone);
     if (argc <= 1)
         unlink(path);
     return 0;
