@@ -206,26 +206,32 @@ class Epoll:
             self.remove(item)
 
     # -- epoll_wait
-    async def wait(self, poller: Any, maxevents: int, deadline: Optional[float],
+    async def wait(self, poller: Any, maxevents: int, timeout: Optional[float],
                    interrupted: Callable[[], bool]) -> list[tuple[int, int, EpItem]]:
-        """ep_poll for task `poller`: wait until items have events (returned unsettled), the
-        loop-time deadline passes ([]), or a signal is pending (EINTR: `interrupted` says so
-        before a sleep; a cancellation during one propagates)."""
+        """ep_poll for task `poller`: wait until items have events (returned unsettled), `timeout`
+        seconds pass ([]; None: no limit, 0: do not wait), or a signal is pending (EINTR:
+        `interrupted` says so before a sleep; a cancellation during one propagates)."""
+        got = self._harvest_for(poller, maxevents)
+        if got or timeout == 0:
+            return got
         loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
-            if self.ready:
-                token = POLLER.set(poller)
-                try:
-                    got = self.harvest(maxevents)
-                finally:
-                    POLLER.reset(token)
-                if got:
-                    return got
-            if deadline is not None and loop.time() >= deadline:
-                return []
             if interrupted():
                 raise Errno(EINTR)          # epoll_wait is never restarted
             await self.wq.wait(None if deadline is None else deadline - loop.time())
+            got = self._harvest_for(poller, maxevents)
+            if got or (deadline is not None and loop.time() >= deadline):
+                return got
+
+    def _harvest_for(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
+        if not self.ready:
+            return []
+        token = POLLER.set(poller)          # a signalfd's readiness is the asker's
+        try:
+            return self.harvest(maxevents)
+        finally:
+            POLLER.reset(token)
 
 
 class EpollFile(AnonFile):

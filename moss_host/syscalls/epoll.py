@@ -62,16 +62,30 @@ def _wait_args(task, epfd: int, events_ptr: int, maxevents: int) -> Epoll:
     return f.ep
 
 
-async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, deadline: float | None) -> int:
+async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, timeout: float | None) -> int:
     ep = _wait_args(task, epfd, events_ptr, maxevents)
     try:
-        got = await ep.wait(task, fd_arg(maxevents), deadline, lambda: _signal_pending(task))
+        got = await ep.wait(task, fd_arg(maxevents), timeout, lambda: _signal_pending(task))
     except asyncio.CancelledError:
         if task.state is State.ZOMBIE:
             raise                       # the task is gone
         raise Errno(EINTR) from None    # a signal: epoll_wait is never restarted
+    if not got:
+        return 0
+    try:
+        task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(revents, data) for revents, data, _ in got]))
+        stored = [item for _, _, item in got]
+    except Errno:
+        stored = _store_one_by_one(task, events_ptr, got)
+    ep.settle(stored)
+    return len(stored)
+
+
+def _store_one_by_one(task, events_ptr: int, got: list) -> list[EpItem]:
+    """epoll_put_uevent stops at the first event it cannot store: the ones before it count
+    (EFAULT if none); the rest stay on the ready list."""
     stored: list[EpItem] = []
-    for revents, data, item in got:             # epoll_put_uevent, one at a time
+    for revents, data, item in got:
         try:
             task.mm.write(events_ptr + len(stored) * EPOLL_EVENT.size, EPOLL_EVENT.pack(revents, data))
         except Errno:
@@ -79,8 +93,7 @@ async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, deadline
                 raise
             break
         stored.append(item)
-    ep.settle(stored)
-    return len(stored)
+    return stored
 
 
 async def _with_sigmask(task, sigmask: int, sigsetsize: int, body) -> int:
@@ -104,22 +117,22 @@ async def epoll_pwait(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout
     """Wait up to timeout ms (-1: forever, 0: not at all) for events on epfd's interest list;
     how many struct epoll_event were stored at events."""
     ms = fd_arg(timeout)
-    deadline = None if ms < 0 else asyncio.get_running_loop().time() + ms / 1000
+    seconds = None if ms < 0 else ms / 1000
     return await _with_sigmask(task, sigmask, sigsetsize,
-                               lambda: _epoll_wait(task, epfd, events, maxevents, deadline))
+                               lambda: _epoll_wait(task, epfd, events, maxevents, seconds))
 
 
 @syscall("epoll_pwait2")
 async def epoll_pwait2(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout: "Ptr", sigmask: "Ptr",
                        sigsetsize: "Size") -> int:
     """epoll_pwait with a struct timespec timeout (NULL: forever)."""
-    deadline = None
+    seconds = None
     if timeout:
         sec, nsec = TIMESPEC.unpack(task.mm.read(timeout, TIMESPEC.size))     # EFAULT
         if not timespec_valid(sec, nsec):
             raise Errno(EINVAL)
-        deadline = asyncio.get_running_loop().time() + sec + nsec / NSEC_PER_SEC
+        seconds = sec + nsec / NSEC_PER_SEC
     return await _with_sigmask(task, sigmask, sigsetsize,
-                               lambda: _epoll_wait(task, epfd, events, maxevents, deadline))
+                               lambda: _epoll_wait(task, epfd, events, maxevents, seconds))
 
 
