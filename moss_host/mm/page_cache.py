@@ -98,8 +98,12 @@ class FilePages:
 
     def write_back(self, first: int = 0, end: int | None = None) -> int:
         """Write maybe-dirty pages with index in [first, end) to the file; how many changed it."""
-        pages = [i for i in self.maybe_dirty if first <= i and (end is None or i < end)]
-        written = sum(self._write_back_page(i) for i in sorted(pages))
+        dirty = self.maybe_dirty
+        if end is not None and end - first < len(dirty):     # a read(2)'s few pages
+            pages = [i for i in range(first, end) if i in dirty]
+        else:
+            pages = sorted(i for i in dirty if first <= i and (end is None or i < end))
+        written = sum(self._write_back_page(i) for i in pages)
         if not self.maybe_dirty:
             _dirty_files.discard(self)
         return written
