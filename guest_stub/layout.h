@@ -74,7 +74,7 @@
 #define REASON_AARCH32  5
 #define REASON_EL1      0x10         /* + vector index 0..7: the stub itself faulted */
 
-#define SPIN_TICKS      1875         /* the spin the host publishes normally: 30 us at 62.5 MHz */
+#define SPIN_TICKS      6250         /* the spin the host publishes normally: 100 us at 62.5 MHz */
 #define WAKE_TICKS      625000       /* backup wake-up: 10 ms at 62.5 MHz */
 
 #endif

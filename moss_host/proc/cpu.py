@@ -38,13 +38,15 @@ POLL_START_NS = 30_000
 PREEMPTED_NS = 50_000         # a gap this long between two clock reads: we lost the core
 CONTENDED_NS = 5_000_000      # then no polling for this long: someone else needs the core
 # The guest's spin for a reply (MB_SPIN_TICKS, ticks of the 62.5 MHz counter): L.SPIN_TICKS
-# (30 us) normally, doubled up to SPIN_MAX_TICKS whenever a reply finds the guest already
+# (100 us) normally, doubled up to SPIN_MAX_TICKS whenever a reply finds the guest already
 # asleep (waking it costs an interrupt), back down by half every SPIN_DECAY replies.
+# On a contended host (machine/pressure.py) the host does not poll and the guest's spin
+# stays at L.SPIN_TICKS: the doorbell round trip there is ~17-19 us at the median, so a
+# 30 us spin often ran out (getppid 50-77 us per round trip, 18-19 us with 100 us), while
+# a long one takes the core the host needs (a pipe round trip 0.96-2.2 ms with a 480 us
+# spin against 0.37-0.99 ms with none, at 90% CPU pressure).
 SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
-# On a contended host (machine/pressure.py) neither side spins: the guest sleeps until our
-# wake byte at once, the host does not poll (measured under CPU pressure of 90%: a pipe
-# round trip took 0.37-0.99 ms so, 0.46-0.89 ms with a 30 us guest spin, 0.96-2.2 ms with 480 us).
-SPIN_CONTENDED_TICKS = 0
+SPIN_CONTENDED_TICKS = L.SPIN_TICKS
 SPIN_DECAY = 1024
 FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
 
