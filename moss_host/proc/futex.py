@@ -207,16 +207,16 @@ class FutexTable:
 
     def _wake_key(self, key: Key, count: int, bitset: int) -> int:
         """futex_wake()'s loop: a PI or requeue-PI sleeper on the key is EINVAL (those
-        woken before it stay woken)."""
+        woken before it stay woken). The count is checked after a wake, so 0 wakes one."""
         woken = 0
         for w in list(self.waiters(key)):
-            if woken >= count:
-                break
             if not w.plain:
                 raise Errno(EINVAL)
             if w.bitset & bitset:
                 self.take(w)
                 woken += 1
+                if woken >= count:
+                    break
         return woken
 
     def dequeue(self, waiter: Waiter) -> None:

@@ -224,7 +224,7 @@ static void mixing(void)
     lock = main_tid;
     show("unlock_pi of a word with a plain waiter", fx(&lock, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0));
     lock = 7;
-    show("wake the plain waiter", fx(&lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
+    show("wake 0 of the plain waiter (Linux wakes one)", fx(&lock, FUTEX_WAKE_PRIVATE, 0, NULL, NULL, 0));
     pthread_join(t, NULL);
     lock = 0;
 

@@ -220,3 +220,13 @@ def test_waitv_returns_the_index_woken_and_checks_every_value_first():
         assert len(table) == 2 and table.wake(mm, B, 1, private=True) == 1
         assert await sleeper == 1 and len(table) == 0
     asyncio.run(main())
+
+
+def test_wake_of_zero_still_wakes_one_as_linux_counts_after_waking():
+    async def main():
+        mm, table = FakeMm(A, 0x1000), FutexTable()
+        word(mm, A, 5)
+        tasks = await sleepers(table, mm, A, 2)
+        assert table.wake(mm, A, 0, private=True) == 1 and table.wake(mm, A, -1, private=True) == 1
+        await asyncio.gather(*tasks)
+    asyncio.run(main())
