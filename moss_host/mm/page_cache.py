@@ -143,7 +143,8 @@ class FilePages:
             page = index << PAGE_SHIFT
             lo, hi = max(offset, page), min(end, page + PAGE_SIZE)
             pa = self._frame_to_write(index)
-            physmem.write(PA(pa + lo - page), view[lo - offset:hi - offset])
+            if pa is not None:
+                physmem.write(PA(pa + lo - page), view[lo - offset:hi - offset])
 
     def truncated(self, old_size: int, new_size: int) -> None:
         """The file's size changed from old_size: no cached byte past the smaller of the two
@@ -160,16 +161,21 @@ class FilePages:
         partial = lo & (PAGE_SIZE - 1)
         if partial and (lo >> PAGE_SHIFT) in self.frames:
             pa = self._frame_to_write(lo >> PAGE_SHIFT)
-            self.cache.mem.physmem.zero(PA(pa + partial), PAGE_SIZE - partial)
+            if pa is not None:
+                self.cache.mem.physmem.zero(PA(pa + partial), PAGE_SIZE - partial)
 
-    def _frame_to_write(self, index: int) -> PA:
+    def _frame_to_write(self, index: int) -> PA | None:
         """The frame of page `index` for the host to store into: a fresh copy if the current
-        one was ever mapped executable (QEMU would keep running its old translations)."""
+        one was ever mapped executable (QEMU would keep running its old translations). None
+        if making room for the copy evicted the page (the file has the bytes: nothing to do)."""
         mem = self.cache.mem
-        pa = self.frames[index]
-        if pa not in mem.exec_frames:
-            return pa
-        new = mem.alloc_frame()
+        if self.frames[index] not in mem.exec_frames:
+            return self.frames[index]
+        new = mem.alloc_frame()                 # (under memory pressure this may evict the page)
+        pa = self.frames.get(index)
+        if pa is None:
+            mem.release(new)
+            return None
         mem.physmem.copy(new, pa, PAGE_SIZE)
         self.unmap_everywhere({index: pa})      # mappings fault the new frame in
         self.frames[index] = new
