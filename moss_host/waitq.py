@@ -23,8 +23,9 @@ WAKE_ANY = -1       # a wake-up about no event in particular: every watcher look
 class WaitQueue:
     def __init__(self) -> None:
         self._waiters: list[asyncio.Future] = []
-        # Persistent callbacks (epoll's ep_poll_callback), called with each wake-up's POLL* key.
-        self._watchers: list[Callable[[int], None]] = []
+        # Persistent callbacks (epoll's ep_poll_callback), called with each wake-up's POLL* key,
+        # and whether each is exclusive (EPOLLEXCLUSIVE).
+        self._watchers: list[tuple[Callable[[int], bool], bool]] = []
 
     def __len__(self) -> int:
         return len(self._waiters)
@@ -73,13 +74,19 @@ class WaitQueue:
         except ValueError:
             pass
 
-    def watch(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        """Call callback(key) at every wake_all() until the returned function is called."""
-        self._watchers.append(callback)
+    def watch(self, callback: Callable[[int], bool], exclusive: bool = False) -> Callable[[], None]:
+        """Call callback(key) at every wake-up until the returned function is called. As Linux's
+        add_wait_queue/add_wait_queue_exclusive: a watcher goes first, an exclusive one last, and
+        a keyed wake-up stops after the first exclusive watcher that says (True) it woke someone."""
+        entry = (callback, exclusive)
+        if exclusive:
+            self._watchers.append(entry)
+        else:
+            self._watchers.insert(0, entry)
 
         def stop() -> None:
             try:
-                self._watchers.remove(callback)
+                self._watchers.remove(entry)
             except ValueError:
                 pass
         return stop
@@ -94,8 +101,9 @@ class WaitQueue:
         for fut in self._waiters:
             wake_future(fut)
         if self._watchers and key:
-            for cb in list(self._watchers):
-                cb(key)
+            for cb, exclusive in list(self._watchers):
+                if cb(key) and exclusive and key != WAKE_ANY:
+                    break
 
 
 def wake_future(fut: asyncio.Future) -> None:

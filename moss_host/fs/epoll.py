@@ -20,7 +20,7 @@ import struct
 from typing import Callable, Optional
 
 from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
-from ..waitq import WaitQueue
+from ..waitq import WAKE_ANY, WaitQueue
 from .anon_inode import AnonFile
 from typing import Any
 
@@ -58,12 +58,19 @@ class EpItem:
             mask = poll_mask(f)
         return mask & self.events
 
-    def wake(self, key: int) -> None:
-        """ep_poll_callback: a wake-up of the file."""
-        if not self.events & ~EP_PRIVATE_BITS:
-            return                          # disabled (EPOLLONESHOT fired): until EPOLL_CTL_MOD
-        if key & self.events:
-            self.ep.make_ready(self)
+    def wake(self, key: int) -> bool:
+        """ep_poll_callback: a wake-up of the file. Whether it counts as having woken someone:
+        always, unless EPOLLEXCLUSIVE, which counts only when an epoll_wait was sleeping and
+        the wake-up was for what it asks (so an exclusive wake-up goes on to the next epoll)."""
+        exclusive = bool(self.events & EPOLLEXCLUSIVE)
+        if not self.events & ~EP_PRIVATE_BITS or not key & self.events:
+            return not exclusive            # (disabled by EPOLLONESHOT until EPOLL_CTL_MOD)
+        sleepers = len(self.ep.wq) > 0
+        self.ep.make_ready(self)
+        if not exclusive:
+            return True
+        inout = 0 if key == WAKE_ANY else key & (EPOLLIN | EPOLLOUT)
+        return sleepers and (inout == 0 or (inout in (EPOLLIN, EPOLLOUT) and bool(inout & self.events)))
 
 
 class Epoll:
@@ -155,7 +162,7 @@ class Epoll:
     def _insert(self, f: OpenFile, fd: int, events: int, data: int) -> None:
         item = EpItem(self, f, fd, events, data)
         self.items[(id(f), fd)] = item
-        item.subscription = f.poll_subscribe(events, item.wake)
+        item.subscription = f.poll_subscribe(events, item.wake, exclusive=bool(events & EPOLLEXCLUSIVE))
         item.stops = [item.subscription.stop, f.on_release(lambda: self.remove(item))]
         if isinstance(f, EpollFile):
             f.ep.nested_in.append(item)

@@ -192,9 +192,10 @@ class OpenFile:
         the functions that stop it. A file that never blocks has nothing to watch."""
         return []
 
-    def poll_subscribe(self, events: int, callback: Callable[[int], None]) -> "PollSubscription":
+    def poll_subscribe(self, events: int, callback: Callable[[int], bool],
+                       exclusive: bool = False) -> "PollSubscription":
         """A lasting watch (epoll's) of the file's readiness for `events`: see PollSubscription."""
-        return PollSubscription(self, events, callback)
+        return PollSubscription(self, events, callback, exclusive)
 
 
 class PollSubscription:
@@ -207,12 +208,12 @@ class PollSubscription:
     leaves the ready list, which is when a new change would matter.
     """
 
-    def __init__(self, f: OpenFile, events: int, callback: Callable[[int], None]):
+    def __init__(self, f: OpenFile, events: int, callback: Callable[[int], bool], exclusive: bool = False):
         self.file = f
         self.callback = callback
         self.events = events
         wq = f.poll_wq
-        self._stop_wq = wq.watch(callback) if wq is not None else None
+        self._stop_wq = wq.watch(callback, exclusive) if wq is not None else None
         self._watch_stops: list[Callable[[], None]] = []
         self._armed = False
         self.rearm()

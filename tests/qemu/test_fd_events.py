@@ -58,3 +58,10 @@ def test_an_event_loop_over_children_pipes_a_timer_a_signalfd_and_an_eventfd_mat
     out = same_as_linux(linux_oracle, "epoll_loop")
     assert "FAIL" not in out
     assert "child 2: 760 bytes, 40 messages in order\nreaped 3 children, exit statuses sum 3\n" in out
+
+
+@covers("epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "dup")
+def test_epoll_wakes_the_newest_registration_first_and_exclusive_wakes_one_match_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "epoll_wake")
+    assert "pipe under two fds: 2: 2 1\n" in out
+    assert out.endswith("plain: 2 of 2 woken\nEPOLLEXCLUSIVE: 1 of 2 woken\n")
