@@ -115,6 +115,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
         personality=parent.personality, cpus_allowed=parent.cpus_allowed,
+        timer_slack_ns=parent.timer_slack_ns, default_timer_slack_ns=parent.timer_slack_ns,
     )
     child.sched_policy, child.sched_priority, child.nice = policy.inherited(
         parent.sched_policy, parent.sched_priority, parent.nice, parent.sched_reset_on_fork)

@@ -58,6 +58,8 @@ class Task:
     pdeath_signal: int = 0        # prctl(PR_SET_PDEATHSIG): sent when the parent exits
     dumpable: int = 1             # prctl(PR_SET_DUMPABLE)
     no_new_privs: bool = False    # prctl(PR_SET_NO_NEW_PRIVS)
+    timer_slack_ns: int = 50_000  # prctl(PR_SET_TIMERSLACK): how late a timer of this thread may fire
+    default_timer_slack_ns: int = 50_000    # what PR_SET_TIMERSLACK 0 restores: the creator's slack at clone
     nice: int = 0                 # setpriority(2): -20..19, per thread, inherited at clone
     sched_policy: int = 0         # sched_setscheduler(2): SCHED_OTHER, SCHED_FIFO, ... (sched/policy.py)
     sched_priority: int = 0       # 1..99 under SCHED_FIFO/SCHED_RR, else 0

@@ -277,13 +277,14 @@ PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+PR_GET_TIMERSLACK, PR_SET_TIMERSLACK = 30, 29
 TASK_COMM_LEN = 16
 
 
 @syscall("prctl")
 async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5: "Hex") -> int:
     """Operations on the calling process: its name, parent-death signal, dumpable flag,
-    no_new_privs. Options this kernel does not know are EINVAL, as Linux answers for
+    no_new_privs, timer slack. Options this kernel does not know are EINVAL, as Linux answers for
     options it was built without."""
     option = c_int(option)
     if option == PR_SET_NAME:
@@ -310,6 +311,10 @@ async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5
         if arg2 or arg3 or arg4 or arg5:
             raise Errno(EINVAL)
         return int(task.no_new_privs)
+    elif option == PR_SET_TIMERSLACK:
+        task.timer_slack_ns = arg2 if arg2 else task.default_timer_slack_ns
+    elif option == PR_GET_TIMERSLACK:
+        return min(task.timer_slack_ns, (1 << 63) - 1)
     elif option == PR_SET_CHILD_SUBREAPER:
         task.group.child_subreaper = bool(arg2)
     elif option == PR_GET_CHILD_SUBREAPER:

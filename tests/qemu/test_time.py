@@ -6,7 +6,8 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import same_as_qemu_user
+from .conftest import same_as_linux, same_as_qemu_user
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
 
@@ -29,3 +30,9 @@ def test_itimer_virtual_and_prof_end_a_spinning_process():
 @covers("setitimer", "nanosleep", "clock_nanosleep", "rt_sigaction")
 def test_handled_sigalrm_reloads_and_cuts_sleeps_short_with_time_left():
     assert "alarm(1) caught" in same_as_qemu_user("itimer_handler").stdout.decode()
+
+
+@covers("prctl", "clone", "wait4")
+def test_timer_slack_is_per_thread_inherited_at_clone_and_0_restores_the_creators(linux_oracle):
+    out = same_as_linux(linux_oracle, "timerslack", status=0)
+    assert "child reset to 12345" in out and "thread reset to 777" in out
