@@ -140,8 +140,8 @@ async def _wait(task, uaddr: int, val: int, deadline: float | None, bitset: int,
 
 FUTEX_WAITV_MAX = 128
 FUTEX2_SIZE_U32 = 2
-FUTEX2_SIZE_MASK = 3
 FUTEX2_PRIVATE = FUTEX_PRIVATE_FLAG
+FUTEXV_WAITER_MASK = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE      # Linux 6.1: only 32-bit words
 FUTEX_WAITV = struct.Struct("<QQII")        # struct futex_waitv: val, uaddr, flags, __reserved
 
 
@@ -167,11 +167,10 @@ async def futex_waitv(task, waiters: "Ptr", nr_futexes: "Int", flags: "Hex", tim
 
 
 def _waitv_entry(task, ptr: int):
-    """futex_parse_waitv(): only FUTEX2_SIZE_U32 words (Linux 6.1 tests the 32-bit size bit
-    alone, so FUTEX2_SIZE_U64 passes too), no other flags, __reserved 0; the value is
-    compared as 32 bits."""
+    """futex_parse_waitv(): only FUTEX2_SIZE_U32 words and FUTEX2_PRIVATE, __reserved 0;
+    the value is compared as 32 bits."""
     val, uaddr, flags, reserved = FUTEX_WAITV.unpack(task.mm.read(ptr, FUTEX_WAITV.size))
-    if flags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved:
+    if flags & ~FUTEXV_WAITER_MASK or reserved:
         raise Errno(EINVAL)
     if not flags & FUTEX2_SIZE_U32:
         raise Errno(EINVAL)

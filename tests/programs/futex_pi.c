@@ -341,6 +341,10 @@ static void futex_waitv_calls(void)
     show("waitv array pointer bad", waitv((struct futex_waitv *)8, 3, 0, NULL, 0));
     w[2].flags = 0 | FUTEX2_PRIVATE;
     show("waitv 8-bit word", waitv(w, 3, 0, &ts, CLOCK_MONOTONIC));
+    w[2].flags = 1 | FUTEX2_PRIVATE;
+    show("waitv 16-bit word", waitv(w, 3, 0, &ts, CLOCK_MONOTONIC));
+    w[2].flags = 3 | FUTEX2_PRIVATE;
+    show("waitv 64-bit word", waitv(w, 3, 0, &ts, CLOCK_MONOTONIC));
     w[2].flags = FUTEX_32 | 4;
     show("waitv unknown flag", waitv(w, 3, 0, &ts, CLOCK_MONOTONIC));
     w[2].flags = FUTEX_32;
