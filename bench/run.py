@@ -13,11 +13,13 @@ See bench/README.md for how to read it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -227,6 +229,18 @@ def run_bench(names: list[str] | None = None, *, quick: bool = False, reps: int 
     }
 
 
+@contextlib.contextmanager
+def cpu_hog():
+    """One extra CPU-bound process for as long as the block runs (`--contended`): on this
+    2-core machine the guest's vCPU and moss-py's host then share their cores with it."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield hog
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def save(report: dict, outdir: Path = RESULTS) -> tuple[Path, Path | None]:
     outdir.mkdir(parents=True, exist_ok=True)
     stem = outdir / report["timestamp"]
@@ -254,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                     "linux_nokaslr,linux_kaslr,qemu_user,moss")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     ap.add_argument("--no-save", action="store_true", help="print only")
+    ap.add_argument("--contended", action="store_true",
+                    help="then run everything again beside one extra CPU-bound process and report both")
     a = ap.parse_args(argv)
     unknown = [n for n in a.workloads if n not in BY_NAME]
     if unknown:
@@ -267,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render_table(report))
     print(f"\ntotal {report['elapsed_s']:.1f} s")
+    if a.contended:
+        with cpu_hog():
+            contended = run_bench(a.workloads or None, quick=a.quick, reps=a.reps, systems=systems,
+                                  log=lambda m: print(m, file=sys.stderr, flush=True))
+        report["contended"] = contended
+        print("\nwith one extra CPU-bound process (--contended):\n")
+        print(render_table(contended))
+        print(f"\ntotal {contended['elapsed_s']:.1f} s")
     if not a.no_save:
         js, png = save(report, a.out)
         print(f"wrote {js}" + (f" and {png}" if png else ""))
