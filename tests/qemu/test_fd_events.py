@@ -12,7 +12,7 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import same_as_linux
+from .conftest import moss_run, same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
@@ -65,3 +65,13 @@ def test_epoll_wakes_the_newest_registration_first_and_exclusive_wakes_one_match
     out = same_as_linux(linux_oracle, "epoll_wake")
     assert "pipe under two fds: 2: 2 1\n" in out
     assert out.endswith("plain: 2 of 2 woken\nEPOLLEXCLUSIVE: 1 of 2 woken\n")
+
+
+@covers("epoll_create1", "epoll_ctl", "epoll_pwait", "openat", "ioctl")
+def test_epoll_over_a_pseudo_terminal_matches_linux(linux_oracle):
+    """The oracle gets devpts for the moment, as test_console's on_linux_pty does."""
+    linux, status = linux_oracle.run("mkdir -p /dev/pts && mount -t devpts devpts /dev/pts && "
+                                     "/tests/epoll_pty; s=$?; umount /dev/pts; exit $s")
+    moss = moss_run("/tests/epoll_pty")
+    assert (moss.stdout.decode(), moss.returncode) == (linux, status)
+    assert linux.endswith("writable: 2 3:4 4:4\nslave closed: 1 5:10\n")
