@@ -177,8 +177,16 @@ class Cpu:
         handled = False
         try:
             handled = self._poll_traps(now, timer_at, loop_has_work)
-        finally:
-            handled = self.stop_polling() or handled    # (an exception keeps its course)
+            handled = self.stop_polling() or handled
+        except Exception as e:
+            # A kernel bug, inside the selector: end the run as the loop's exception handler
+            # does for one in a callback (Kernel._loop_exception), not with a traceback.
+            self.polling = False
+            _U64.pack_into(self.frame, L.MB_HOST_POLLING, 0)
+            log.error("kernel bug while polling: %s: %s", type(e).__name__, e,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+            self.host.panic(f"kernel bug: {type(e).__name__}: {e}")
+            return True
         return handled
 
     def _poll_traps(self, now: int, timer_at: Optional[int], loop_has_work: Callable[[], bool]) -> bool:

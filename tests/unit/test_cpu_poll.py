@@ -123,3 +123,18 @@ def test_a_reply_that_finds_the_guest_asleep_kicks_it_and_lengthens_its_spin():
     cpu.poll(None, lambda: False)
     assert "kick" in calls
     assert cpu.guest_spin == 2 * L.SPIN_TICKS
+
+
+def test_a_kernel_bug_while_polling_panics_the_run_and_clears_the_flag():
+    cpu, guest, _ = machine()
+    panics = []
+    cpu.host = SimpleNamespace(panic=panics.append, machine_gone=lambda why: None)
+
+    def broken(task, nr, frame, tracer):
+        raise RuntimeError("boom")
+
+    cpu.start_syscall = broken
+    guest.svc(NR_GETPPID)
+    assert cpu.poll(None, lambda: False)
+    assert panics == ["kernel bug: RuntimeError: boom"]
+    assert guest.u64(L.MB_HOST_POLLING) == 0 and not cpu.polling
