@@ -3,8 +3,8 @@
 The image (build/debian.ext4, `just image-debian`) is far too big for an initramfs, so the
 VM gets a copy of it as a virtio disk: ``LinuxWithModules`` (ext4 and friends) plus Debian's
 ``virtio_mmio`` and ``virtio_blk`` modules, loaded after boot, make it ``/dev/vda``. It is
-mounted at /debian with proc, devtmpfs, devpts and a tmpfs on /tmp inside (what moss-py
-mounts at boot and the image's fstab adds), and every command runs chrooted there, in the
+mounted at /debian with proc, devtmpfs (and udev's /dev/fd links), devpts and a tmpfs on /tmp
+inside (what moss-py mounts at boot and the image's fstab adds), and every command runs chrooted there, in the
 environment `moss-host run` gives its program (``MOSS_ENV``)::
 
     vm = LinuxDebian(copy_of_the_image).start()
@@ -21,8 +21,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from .linux_fs_oracle import MOSS_ENV, LinuxWithModules
-from .linux_oracle import CACHE, DL, OracleError, kernel_image, kernel_version
+from .linux_oracle import CACHE, DL, QEMU, OracleError, kernel_image, kernel_version
 
 # Guest name -> path in the kernel package, in load order (virtio_blk needs a transport).
 VIRTIO_MODULES = {
@@ -83,6 +85,9 @@ class LinuxDebian(LinuxWithModules):
             f"mkdir -p {ROOT}/dev/pts {ROOT}/dev/shm", f"mount -t devpts devpts {ROOT}/dev/pts",
             f"mount -t tmpfs -o mode=1777 tmpfs {ROOT}/dev/shm",
             f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {ROOT}/tmp",
+            # udev's links (devtmpfs has none; moss-py's devfs has them): bash's <(...) needs /dev/fd
+            f"ln -sfn /proc/self/fd {ROOT}/dev/fd", f"ln -sfn /proc/self/fd/0 {ROOT}/dev/stdin",
+            f"ln -sfn /proc/self/fd/1 {ROOT}/dev/stdout", f"ln -sfn /proc/self/fd/2 {ROOT}/dev/stderr",
         ])
         out, status = self.run(setup)
         if status != 0:
@@ -93,4 +98,21 @@ class LinuxDebian(LinuxWithModules):
     def run_argv(self, argv: list[str], timeout: float = 300.0) -> tuple[str, str, int]:
         """(stdout, stderr, status) of argv run in the chroot, PATH-searched as `moss-host run`
         does, with the environment moss-py gives its first program."""
-        return self.run3(f"chroot {ROOT} {MOSS_ENV} {shlex.join(argv)}", timeout=timeout)
+        # /usr/bin/env by its path: BusyBox's chroot would run a bare "env" as its own applet,
+        # and that applet the program named, if BusyBox has one of that name (ls, ps, ...).
+        return self.run3(f"chroot {ROOT} /usr/bin/{MOSS_ENV} {shlex.join(argv)}", timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def linux_debian_oracle(debian_image: Path, tmp_path_factory):
+    """Linux chrooted into its own copy of `debian_image` (a fixture of the test module: the
+    image path, built once), shared by the session."""
+    if shutil.which(QEMU) is None:
+        pytest.skip(f"{QEMU} not installed")
+    copy = tmp_path_factory.mktemp("debian-linux") / "debian.ext4"
+    subprocess.run(["cp", "--sparse=always", str(debian_image), str(copy)], check=True)
+    vm = LinuxDebian(copy)
+    try:
+        yield vm.start()
+    finally:
+        vm.stop()

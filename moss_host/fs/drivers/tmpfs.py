@@ -24,6 +24,7 @@ DEFAULT_SIZE_LIMIT = 1 << 30
 DEFAULT_MAX_INODES = DEFAULT_SIZE_LIMIT // 4096
 BOGO_DIRENT_SIZE = 20               # Linux tmpfs reports a directory's size as 20 bytes per entry
 PAGE = 4096
+SHORT_SYMLINK_LEN = 128            # shmem keeps a symlink target this long (with its NUL) in the inode
 TMPFS_MAGIC = 0x01021994
 RAMFS_MAGIC = 0x858458F6
 UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large means size=0 / nr_inodes=0
@@ -166,6 +167,15 @@ class TmpInode(Inode):
 
     def xattr_list(self) -> list[bytes]:
         return self.xattrs.names()
+
+    def getattr(self) -> Stat:
+        st = super().getattr()
+        st.st_blocks = self.pages_held() * (PAGE // 512)     # shmem's i_blocks: pages charged
+        return st
+
+    def pages_held(self) -> int:
+        """Pages this inode holds: none for a directory or a device (TmpFile, TmpSymlink say more)."""
+        return 0
 
 
 class TmpDir(TmpInode):
@@ -334,10 +344,8 @@ class TmpFile(TmpInode):
         self._charge(-len(self.data))
         self._charged = False
 
-    def getattr(self) -> Stat:
-        st = super().getattr()
-        st.st_blocks = (len(self.data) + PAGE - 1) // PAGE * (PAGE // 512)
-        return st
+    def pages_held(self) -> int:
+        return (len(self.data) + PAGE - 1) // PAGE
 
 
 class TmpSymlink(TmpInode):
@@ -351,6 +359,11 @@ class TmpSymlink(TmpInode):
 
     def readlink(self) -> bytes:
         return self.target
+
+    def pages_held(self) -> int:
+        """shmem_symlink keeps a target of up to SHORT_SYMLINK_LEN bytes (with its NUL) in the
+        inode, a longer one in a page."""
+        return 0 if len(self.target) + 1 <= SHORT_SYMLINK_LEN else 1
 
 
 class TmpSpecial(TmpInode):

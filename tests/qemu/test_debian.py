@@ -1,0 +1,343 @@
+"""Debian's own programs from build/debian.ext4 (`just image-debian`) under moss-py, and under
+Linux 6.1 chrooted into a copy of the same image (tests/qemu/linux_debian_oracle.py).
+
+Each side works on its own copy of the image. A command runs as `moss-host run --disk COPY --
+ARGV` does it, after a tmpfs is mounted on /tmp (what the oracle mounts in its chroot, and
+the image's fstab at boot); its stdout and exit status must be Linux's. Where Linux itself
+differs from run to run (pids, times, other processes), the programs print the shape of
+what they see instead (counts, headers, whether thread ids are the process's).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.covers import covers
+
+from .conftest import REPO, moss_run
+from .linux_debian_oracle import linux_debian_oracle  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.qemu, pytest.mark.slow]
+
+DEBIAN = REPO / "build" / "debian.ext4"
+# moss-py's side of the oracle's chroot setup: a tmpfs on /tmp, then the program itself.
+ON_TMPFS = ["/bin/busybox", "sh", "-c",
+            'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp && exec "$@"', "sh"]
+
+
+@pytest.fixture(scope="session")
+def debian_image() -> Path:
+    """build/debian.ext4, built (or found up to date) once per session."""
+    if shutil.which("mmdebstrap") is None:
+        pytest.fail("mmdebstrap is missing: run scripts/setup.sh")
+    r = subprocess.run(["scripts/image_debian.sh"], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        pytest.fail(f"scripts/image_debian.sh failed:\n{r.stdout}\n{r.stderr}")
+    return DEBIAN
+
+
+@pytest.fixture(scope="session")
+def moss_disk(debian_image: Path, tmp_path_factory) -> Path:
+    """moss-py's own copy of the image (sparse), shared by this module's tests."""
+    copy = tmp_path_factory.mktemp("debian-moss") / "debian.ext4"
+    subprocess.run(["cp", "--sparse=always", str(debian_image), str(copy)], check=True)
+    return copy
+
+
+def run_in_moss(disk: Path, argv: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    return moss_run(*ON_TMPFS, *argv, image=None, extra=("--disk", str(disk)), timeout=timeout)
+
+
+def same_as_linux(oracle, disk: Path, argv: list[str], status: int = 0) -> str:
+    """argv's stdout and status under moss-py are Linux's (which must be `status`); returns it."""
+    out, err, linux_status = oracle.run_argv(argv, timeout=600)
+    assert linux_status == status, (out, err)
+    moss = run_in_moss(disk, argv)
+    assert moss.stdout.decode("utf-8", "surrogateescape") == out, moss.stderr.decode(errors="replace")[-3000:]
+    assert moss.returncode == linux_status, moss.stderr.decode(errors="replace")[-3000:]
+    return out
+
+
+def python(script: str) -> list[str]:
+    return ["python3", "-c", script]
+
+
+def bash(script: str) -> list[str]:
+    return ["bash", "-c", script]
+
+
+# ------------------------------------------------------------------ python3
+
+PY_THREADS = """
+import concurrent.futures, queue, threading
+lock = threading.Lock()
+total = [0]
+def work(n):
+    for _ in range(2000):
+        with lock:
+            total[0] += n
+threads = [threading.Thread(target=work, args=(i,)) for i in range(1, 7)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("threads", total[0], threading.active_count())
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    print("pool", list(pool.map(lambda x: x * x, range(40))))
+    print("workers", len({f.result() for f in [pool.submit(threading.get_native_id) for _ in range(8)]}) >= 1)
+q = queue.Queue(maxsize=4)
+def producer(base):
+    for i in range(100): q.put(base + i)
+producers = [threading.Thread(target=producer, args=(b,)) for b in (0, 1000, 2000)]
+for t in producers: t.start()
+got = sorted(q.get() for _ in range(300))
+for t in producers: t.join()
+print("queue", len(got), sum(got), q.empty())
+"""
+
+
+@pytest.mark.differential
+@covers("clone", "futex", "set_robust_list", "gettid")
+def test_python_threading_pool_and_queue_match_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, python(PY_THREADS))
+    assert out.startswith("threads 42000 1\n")
+
+
+PY_SUBPROCESS = """
+import subprocess
+r = subprocess.run(["ls", "/"], capture_output=True, text=True)
+print(r.returncode, r.stdout.split())
+r = subprocess.run("echo $((6 * 7)) >&2; exit 3", shell=True, capture_output=True, text=True)
+print(r.returncode, repr(r.stdout), repr(r.stderr))
+p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+print(p.communicate(b"through a pipe\\n"), p.returncode)
+"""
+
+
+@pytest.mark.differential
+@covers("clone", "execve", "pipe2", "wait4")
+def test_python_subprocess_matches_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, python(PY_SUBPROCESS))
+    assert "'bin'" in out and "3 '' '42\\n'" in out
+
+
+PY_MULTIPROCESSING = """
+import multiprocessing
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    with multiprocessing.Pool(4) as pool:
+        print(pool.map(square, range(40)))
+        print(sorted(pool.imap_unordered(square, range(10))))
+"""
+
+
+@pytest.mark.differential
+@covers("clone", "futex", "mmap")
+def test_python_multiprocessing_pool_matches_linux(linux_debian_oracle, moss_disk):
+    """Pool's task queues are guarded by POSIX semaphores in /dev/shm: futexes on a shared
+    file mapping, woken across processes."""
+    same_as_linux(linux_debian_oracle, moss_disk, python(PY_MULTIPROCESSING))
+
+
+# ------------------------------------------------------------------ coreutils and friends
+
+LS_FIXED = """
+set -e
+mkdir -p /tmp/top/fixed/sub && cd /tmp/top/fixed
+printf 'abc\\n' > a; printf 'hello world\\n' > sub/b; ln -s a link; mkfifo fifo; chmod 640 a
+ln -s "/$(printf 'long%.0s' {1..40})" longlink
+touch -h -d '2024-01-02 03:04:05' a sub/b sub fifo link longlink . ..
+TZ=UTC ls -la --time-style=full-iso /tmp/top/fixed
+TZ=UTC ls -lai --time-style=+%s /tmp/top/fixed/sub | sed 's/^ *[0-9]* /INO /'
+ls -1F /tmp/top/fixed
+"""
+
+
+@pytest.mark.differential
+@covers("newfstatat", "getdents64", "readlinkat", "utimensat", "lgetxattr", "getxattr")
+def test_ls_la_of_a_fixed_directory_matches_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(LS_FIXED))
+    assert "link -> a" in out
+
+
+SORT = """
+seq 1 300000 | awk '{print ($1 * 7919) % 1000003, $1}' > /tmp/big
+sort --parallel=4 -S 1M -n /tmp/big | md5sum
+sort -n /tmp/big | md5sum
+sort --parallel=4 -k2,2nr /tmp/big | head -3
+wc -l < /tmp/big
+"""
+
+
+@pytest.mark.differential
+@covers("clone", "futex", "openat", "write")
+def test_sort_parallel_of_a_large_file_matches_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(SORT))
+    first, second = out.splitlines()[:2]
+    assert first == second
+
+
+# Linux 6.1's tmpfs keeps no user.* attributes: this works on the image's ext4.
+CP_XATTRS = """
+set -e
+rm -rf /root/xattr-src /root/xattr-dst
+mkdir -p /root/xattr-src/d && cd /root/xattr-src
+printf 'data\\n' > f; ln -s f l
+setfattr -n user.color -v blue f
+setfattr -n user.empty f
+setfattr -n user.dir -v 0x00ff10 d
+python3 -c 'import os; os.setxattr("f", "user.big", b"x" * 3000); print(sorted(os.listxattr("f")))'
+touch -h -d '2024-05-06 07:08:09' f l d .
+cp -a /root/xattr-src /root/xattr-dst
+cd /root/xattr-dst
+getfattr -d -m - --absolute-names -e hex f d | grep -v user.big
+getfattr -n user.big --only-values f | wc -c
+TZ=UTC stat -c '%n %A %s %y' f l d .
+cmp /root/xattr-src/f f && echo same-data
+rm -rf /root/xattr-src /root/xattr-dst
+"""
+
+
+@pytest.mark.differential
+@covers("setxattr", "lsetxattr", "getxattr", "lgetxattr", "listxattr", "llistxattr", "fsetxattr",
+        "flistxattr", "fgetxattr", "utimensat")
+def test_cp_a_keeps_xattrs_like_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(CP_XATTRS))
+    assert 'user.color=0x626c7565' in out and "same-data" in out
+
+
+FIND_XARGS = """
+set -e
+mkdir -p /tmp/tree && cd /tmp/tree
+for d in a b c; do mkdir -p $d/deep; for i in 1 2 3; do printf "%s-%s\\n" $d $i > $d/deep/f$i.txt; done; done
+printf 'with space\\n' > 'b/has space.txt'
+find . -type f -print0 | sort -z | xargs -0 wc -l
+find . -name '*.txt' -print0 | sort -z | xargs -0 -n2 cat
+find . -type d -empty -o -type f -size -2c -print | sort
+find /tmp/tree -mindepth 2 -type d | sort | xargs -I{} sh -c 'echo {}: $(ls {} | wc -l)'
+"""
+
+
+@pytest.mark.differential
+@covers("getdents64", "newfstatat", "openat", "execve", "wait4")
+def test_find_and_xargs_match_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(FIND_XARGS))
+    assert "with space" in out
+
+
+PS_THREADS = """
+import os, subprocess, threading
+go = threading.Event()
+threads = [threading.Thread(target=go.wait) for _ in range(3)]
+for t in threads: t.start()
+out = subprocess.run(["ps", "-eLf"], capture_output=True, text=True).stdout.splitlines()
+print(out[0].split())
+mine = [line.split(None, 9) for line in out[1:] if line.split()[1] == str(os.getpid())]
+print("lines for this process", len(mine))
+print("NLWP", sorted({m[5] for m in mine}))
+lwps = sorted(int(m[3]) for m in mine)
+print("distinct LWPs", len(set(lwps)) == len(lwps), "leader's LWP is the PID", lwps[0] == os.getpid())
+print("LWPs are the threads' ids", sorted(t.native_id for t in threads) == lwps[1:])
+print("CMD", sorted({m[9].split()[0] for m in mine}))
+go.set()
+for t in threads: t.join()
+"""
+
+
+@pytest.mark.differential
+@covers("getdents64", "openat", "read")
+def test_ps_eLf_lists_a_threaded_process_threads_like_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, python(PS_THREADS))
+    assert "lines for this process 4\nNLWP ['4']\n" in out
+
+
+TOP = """
+set -o pipefail
+top -b -n1 -w 200 > /tmp/top.out
+sed -n '1,5s/^\\([^:]*:\\).*/\\1/p' /tmp/top.out | sed 's/^top - .*/top -/'
+sed -n '7p' /tmp/top.out | tr -s ' ' | sed 's/^ //'
+awk 'NR > 7 && $NF == "top"' /tmp/top.out | wc -l
+"""
+
+
+@pytest.mark.differential
+@covers("getdents64", "openat", "read", "sysinfo")
+def test_top_batch_prints_its_header_like_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(TOP))
+    assert out.splitlines()[:2] == ["top -", "Tasks:"]
+
+
+BASH_JOBS = """
+set -m
+coproc UPPER { tr a-z A-Z; }
+echo "hello coproc" >&"${UPPER[1]}"
+exec {UPPER[1]}>&-
+read -r line <&"${UPPER[0]}"
+echo "coproc: $line"
+wait $UPPER_PID; echo "coproc status: $?"
+sleep 5 & a=$!
+(sleep 5; exit 3) & b=$!
+jobs | tr -s ' '
+jobs -p | wc -l
+kill -STOP $a; sleep 0.2; jobs %1 | tr -s ' '
+kill -CONT $a; sleep 0.5; jobs %1 | tr -s ' '; kill $a
+wait $a; echo "a: $?"
+wait $b; echo "b: $?"
+jobs; echo "jobs left: $(jobs | wc -l)"
+diff <(printf '1\\n2\\n3\\n') <(printf '1\\n3\\n'); echo "diff: $?"
+paste <(seq 3) <(seq 4 6)
+while read -r n; do echo "read $n"; done < <(printf 'x\\ny\\n')
+exec 3< <(echo from-fd-3); cat <&3
+"""
+
+
+@pytest.mark.differential
+@covers("pipe2", "clone", "wait4", "setpgid", "kill", "dup3")
+def test_bash_coproc_job_control_and_process_substitution_match_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(BASH_JOBS))
+    assert "coproc: HELLO COPROC\n" in out and "b: 3\n" in out
+
+
+# ------------------------------------------------------------------ just boot-debian
+
+PROMPT = r"root@moss:[^\r\n#]*# "
+
+
+@pytest.mark.differential
+@covers("ioctl", "setsid", "clone", "execve")
+def test_boot_debian_reaches_a_bash_prompt_where_python_ps_and_ls_work(linux_debian_oracle, moss_disk):
+    """What `just boot-debian` runs: BusyBox init from the image's inittab starts bash as the
+    console's login shell."""
+    ls_out, _, status = linux_debian_oracle.run_argv(["ls", "-la", "/etc/debian_version", "/bin/sh"])
+    assert status == 0
+    ps_header = linux_debian_oracle.run_argv(["ps", "-eLf"])[0].splitlines()[0]
+    shell = pexpect.spawn(sys.executable, ["-m", "moss_host.cli", "boot", "--disk", str(moss_disk)],
+                          cwd=str(REPO), timeout=120, encoding="utf-8", codec_errors="replace",
+                          dimensions=(40, 200))
+    try:
+        shell.expect(PROMPT)
+        shell.sendline("bind 'set enable-bracketed-paste off'; echo $BASH_VERSION $0")
+        shell.expect(r"[\r\n]5\.2\S* -/bin/bash\r\n")        # BusyBox init's "-" login shell
+        shell.expect(PROMPT)
+        shell.sendline("python3 -c 'import threading; t = threading.Thread(target=print, args=(6 * 7,));"
+                       " t.start(); t.join()'")
+        shell.expect(r"[\r\n]42\r\n")
+        shell.expect(PROMPT)
+        shell.sendline("ls -la /etc/debian_version /bin/sh")
+        for line in ls_out.splitlines():
+            shell.expect_exact(line + "\r\n")
+        shell.expect(PROMPT)
+        shell.sendline("ps -eLf")
+        shell.expect_exact(ps_header + "\r\n")
+        shell.expect(r"root +1 +0 +1 .*init\r\n")
+        shell.expect(r"root .* -/bin/bash\r\n")
+        shell.expect(PROMPT)
+        shell.sendline("/bin/busybox poweroff -f")
+        shell.expect(pexpect.EOF)
+    finally:
+        shell.close()
+    assert shell.exitstatus == 0
