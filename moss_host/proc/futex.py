@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Hashable, Optional
 
 from moss_host.errors import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT, Errno
+from moss_host.sched.policy import RT_POLICIES, SCHED_DEADLINE
 
 if TYPE_CHECKING:
     from moss_host.mm.address_space import AddressSpace
@@ -37,6 +38,19 @@ BITSET_MATCH_ANY = 0xFFFF_FFFF
 FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = range(5)
 FUTEX_OP_OPARG_SHIFT = 8
 FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_GT, FUTEX_OP_CMP_GE = range(6)
+
+# A sleeper's place in its queue (futex_q's plist, and an rt_mutex's waiters): real-time
+# threads by priority, ahead of every other thread, which all count the same
+# (min(normal_prio, MAX_RT_PRIO) in futex_q_lock; DEFAULT_PRIO in an rt_mutex). Equal
+# priorities queue in arrival order. A lower number comes first.
+NORMAL_PRIO = 100
+
+
+def queue_prio(policy: int, rt_priority: int) -> int:
+    if policy in RT_POLICIES:
+        return 99 - rt_priority
+    return -1 if policy == SCHED_DEADLINE else NORMAL_PRIO
+
 
 Key = tuple[Hashable, int]      # (id of the address space, address) or (backing object, offset)
 
@@ -73,6 +87,7 @@ class Waiter:
     requeue_to: Optional[tuple[Key, int]] = None
     mm: Optional[AddressSpace] = None       # where the word it now waits on is; PI fixups write it
     uaddr: int = 0
+    prio: int = NORMAL_PRIO                 # queue_prio() of the sleeping thread
 
     @property
     def plain(self) -> bool:
@@ -90,7 +105,7 @@ class FutexTable:
         return sum(len(q) for q in self._queues.values())
 
     async def wait(self, mm: AddressSpace, uaddr: int, expected: int, deadline: float | None,
-                   bitset: int = BITSET_MATCH_ANY, *, private: bool = False) -> int:
+                   bitset: int = BITSET_MATCH_ANY, *, private: bool = False, prio: int = NORMAL_PRIO) -> int:
         """futex_wait(): sleep while *uaddr == expected, until woken (0), the deadline
         (loop time: ETIMEDOUT) or a signal (CancelledError)."""
         if not bitset:
@@ -98,14 +113,14 @@ class FutexTable:
         key = futex_key(mm, uaddr, private)
         if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
             raise Errno(EAGAIN)
-        waiter = Waiter(key, bitset, asyncio.get_running_loop().create_future())
+        waiter = Waiter(key, bitset, asyncio.get_running_loop().create_future(), prio=prio)
         self.enqueue(waiter)
         if not await self.sleep(waiter, deadline):
             raise Errno(ETIMEDOUT)
         return 0
 
     async def wait_multiple(self, words: list[tuple[AddressSpace, int, int, bool]],
-                            deadline: float | None) -> int:
+                            deadline: float | None, prio: int = NORMAL_PRIO) -> int:
         """futex_wait_multiple() (futex_waitv): sleep on every (mm, uaddr, expected, private)
         word at once; the index of the one woken (the highest, if several were). Keys
         first (EINVAL), then the values in order (EFAULT, EAGAIN)."""
@@ -114,7 +129,7 @@ class FutexTable:
             if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
                 raise Errno(EAGAIN)
         woken = asyncio.get_running_loop().create_future()
-        waiters = [Waiter(key, BITSET_MATCH_ANY, woken) for key in keys]
+        waiters = [Waiter(key, BITSET_MATCH_ANY, woken, prio=prio) for key in keys]
         for waiter in waiters:
             self.enqueue(waiter)
         await self.sleep(waiters[0], deadline, waiters)
@@ -124,7 +139,13 @@ class FutexTable:
         return taken[-1]
 
     def enqueue(self, waiter: Waiter) -> None:
-        self._queues.setdefault(waiter.key, []).append(waiter)
+        """Behind every sleeper of the same or a higher priority (plist_add)."""
+        queue = self._queues.setdefault(waiter.key, [])
+        if not queue or queue[-1].prio <= waiter.prio:
+            queue.append(waiter)
+            return
+        at = next(i for i, w in enumerate(queue) if w.prio > waiter.prio)
+        queue.insert(at, waiter)
 
     def all_queues(self) -> list[list[Waiter]]:
         return list(self._queues.values())

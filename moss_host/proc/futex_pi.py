@@ -13,8 +13,8 @@ Priority inheritance proper (boosting the owner to its highest waiter's priority
 done: our scheduler gives real-time priorities no precedence (sched/ records them only), so
 a boost would change nothing. What user space sees -- the word protocol, the errors, the
 handover to the top waiter, deadlock detection along the chain of owners -- is Linux's.
-Waiters are served in the order they came, as Linux serves tasks of equal priority (every
-SCHED_OTHER task counts as DEFAULT_PRIO in an rt_mutex).
+The top waiter is the highest real-time priority, then the first to come, as in Linux
+(every SCHED_OTHER thread counts as DEFAULT_PRIO in an rt_mutex): see queue_prio().
 
 FUTEX_WAIT_REQUEUE_PI / FUTEX_CMP_REQUEUE_PI are the condition variable of a PI mutex: the
 waiter sleeps on the condvar word and the signaller moves it onto the PI lock, taking the
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from moss_host.errors import EAGAIN, EDEADLK, EINVAL, EPERM, ESRCH, ETIMEDOUT, Errno
 
-from .futex import (BITSET_MATCH_ANY, FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexTable,
-                    Key, Waiter, futex_key, read_word)
+from .futex import (BITSET_MATCH_ANY, FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, NORMAL_PRIO,
+                    FutexTable, Key, Waiter, futex_key, read_word)
 
 if TYPE_CHECKING:
     from moss_host.mm.address_space import AddressSpace
@@ -52,7 +52,7 @@ def write_word(mm: AddressSpace, uaddr: int, value: int) -> None:
 # -- lock -------------------------------------------------------------------------------------
 
 async def lock_pi(table: FutexTable, mm: AddressSpace, uaddr: int, tid: int, deadline: float | None,
-                  private: bool, alive: TidAlive, trylock: bool = False) -> int:
+                  private: bool, alive: TidAlive, trylock: bool = False, prio: int = NORMAL_PRIO) -> int:
     """futex_lock_pi(): 0 once the caller owns the lock; EDEADLK if it already does (or
     waiting would close a cycle of owners), ESRCH if the owner in the word does not exist,
     EAGAIN for a trylock of a held lock, ETIMEDOUT at the deadline. A signal raises
@@ -66,7 +66,7 @@ async def lock_pi(table: FutexTable, mm: AddressSpace, uaddr: int, tid: int, dea
     if _blocks_on(table, pi.owner, tid):
         raise Errno(EDEADLK)
     waiter = Waiter(key, BITSET_MATCH_ANY, asyncio.get_running_loop().create_future(), tid=tid,
-                    pi=pi, mm=mm, uaddr=uaddr)
+                    pi=pi, mm=mm, uaddr=uaddr, prio=prio)
     table.enqueue(waiter)
     if not await table.sleep(waiter, deadline):
         raise Errno(ETIMEDOUT)
@@ -182,7 +182,7 @@ def exit_pi_state_list(table: FutexTable, tid: int) -> None:
 # -- requeue PI -------------------------------------------------------------------------------
 
 async def wait_requeue_pi(table: FutexTable, mm: AddressSpace, uaddr: int, val: int, deadline: float | None,
-                          uaddr2: int, tid: int, private: bool) -> int:
+                          uaddr2: int, tid: int, private: bool, prio: int = NORMAL_PRIO) -> int:
     """futex_wait_requeue_pi(): sleep on uaddr as FUTEX_WAIT does until FUTEX_CMP_REQUEUE_PI
     moves the caller to the PI lock uaddr2 and it owns that lock (0). ETIMEDOUT at the
     deadline; a signal before the requeue raises CancelledError (restarted), after it EAGAIN
@@ -196,7 +196,7 @@ async def wait_requeue_pi(table: FutexTable, mm: AddressSpace, uaddr: int, val: 
     if key == key2:
         raise Errno(EINVAL)
     waiter = Waiter(key, BITSET_MATCH_ANY, asyncio.get_running_loop().create_future(), tid=tid,
-                    requeue_to=(key2, uaddr2), mm=mm, uaddr=uaddr)
+                    requeue_to=(key2, uaddr2), mm=mm, uaddr=uaddr, prio=prio)
     table.enqueue(waiter)
     try:
         woken = await table.sleep(waiter, deadline)

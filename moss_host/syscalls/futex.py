@@ -8,7 +8,7 @@ import struct
 
 from moss_host.errors import EINVAL, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTNOINTR, Errno
 from moss_host.proc import futex_pi
-from moss_host.proc.futex import BITSET_MATCH_ANY
+from moss_host.proc.futex import BITSET_MATCH_ANY, queue_prio
 from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
@@ -70,11 +70,16 @@ async def futex(task, uaddr: "Ptr", op: "Hex", val: "Int", utime: "Ptr", uaddr2:
         return futex_pi.unlock_pi(table, mm, uaddr, task.tid, private)
     if cmd == FUTEX_WAIT_REQUEUE_PI:
         return await _restart_no_intr(task, futex_pi.wait_requeue_pi(table, mm, uaddr, val, deadline, uaddr2,
-                                                                     task.tid, private))
+                                                                     task.tid, private, _prio(task)))
     if cmd == FUTEX_CMP_REQUEUE_PI:
         return futex_pi.cmp_requeue_pi(table, mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private,
                                        _alive(task))
     raise Errno(ENOSYS)
+
+
+def _prio(task) -> int:
+    """Where the caller queues among a futex's sleepers."""
+    return queue_prio(task.sched_policy, task.sched_priority)
 
 
 def _alive(task):
@@ -90,7 +95,7 @@ def _alive(task):
 
 async def _lock_pi(task, uaddr: int, deadline: float | None, private: bool, trylock: bool) -> int:
     return await _restart_no_intr(task, futex_pi.lock_pi(task.kernel.futexes, task.mm, uaddr, task.tid, deadline,
-                                                         private, _alive(task), trylock))
+                                                         private, _alive(task), trylock, _prio(task)))
 
 
 async def _restart_no_intr(task, call) -> int:
@@ -128,7 +133,8 @@ async def _wait(task, uaddr: int, val: int, deadline: float | None, bitset: int,
     """A signal ends the wait with -ERESTARTSYS (no timeout: the wait is simply redone) or,
     with a timeout, -ERESTART_RESTARTBLOCK resuming towards the same deadline."""
     try:
-        return await task.kernel.futexes.wait(task.mm, uaddr, val, deadline, bitset, private=private)
+        return await task.kernel.futexes.wait(task.mm, uaddr, val, deadline, bitset, private=private,
+                                              prio=_prio(task))
     except asyncio.CancelledError:
         if deadline is None or task.state is State.ZOMBIE:
             raise
@@ -163,7 +169,7 @@ async def futex_waitv(task, waiters: "Ptr", nr_futexes: "Int", flags: "Hex", tim
             raise Errno(EINVAL)
         deadline = _loop_time(sec * NSEC_PER_SEC + nsec, clockid)
     words = [_waitv_entry(task, waiters + i * FUTEX_WAITV.size) for i in range(nr_futexes)]
-    return await task.kernel.futexes.wait_multiple(words, deadline)
+    return await task.kernel.futexes.wait_multiple(words, deadline, _prio(task))
 
 
 def _waitv_entry(task, ptr: int):

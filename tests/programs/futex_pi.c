@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -302,6 +303,69 @@ static void deadlock(void)
     show_word("  b", b_lock);
 }
 
+/* -- real-time sleepers go first: the PI handover and FUTEX_WAKE take the highest priority -- */
+
+static uint32_t rt_word;
+static const char *order[2];
+static int ordered;
+static volatile int rt_started;
+struct rt_arg { const char *name; int pi; };
+
+static void *rt_sleeper(void *arg)
+{
+    struct rt_arg *a = arg;
+    rt_started = 1;
+    if (a->pi) {
+        fx(&rt_word, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+        order[__atomic_fetch_add(&ordered, 1, __ATOMIC_SEQ_CST)] = a->name;
+        fx(&rt_word, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    } else {
+        fx(&rt_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        order[__atomic_fetch_add(&ordered, 1, __ATOMIC_SEQ_CST)] = a->name;
+    }
+    return NULL;
+}
+
+static pthread_t start_rt(struct rt_arg *a, int priority)
+{
+    pthread_attr_t attr;
+    struct sched_param sp = {.sched_priority = priority};
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+    pthread_attr_setschedparam(&attr, &sp);
+    rt_started = 0;
+    if (pthread_create(&t, &attr, rt_sleeper, a) != 0)
+        printf("cannot create a SCHED_FIFO thread\n");
+    while (!rt_started)
+        usleep(1000);
+    usleep(50000);              /* asleep in the kernel by now */
+    return t;
+}
+
+static void priorities(int pi)
+{
+    struct rt_arg low = {"fifo 10", pi}, high = {"fifo 20", pi};
+    rt_word = 0;
+    ordered = 0;
+    if (pi)
+        fx(&rt_word, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    pthread_t a = start_rt(&low, 10), b = start_rt(&high, 20);
+    if (pi) {
+        fx(&rt_word, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    } else {
+        fx(&rt_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        while (__atomic_load_n(&ordered, __ATOMIC_SEQ_CST) < 1)
+            usleep(1000);
+        fx(&rt_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    printf("%s: the later, higher-priority sleeper first: %s, then %s\n",
+           pi ? "unlock_pi handover" : "wake", order[0], order[1]);
+}
+
 /* -- futex_waitv ------------------------------------------------------------------------- */
 
 static uint32_t v[3];
@@ -380,6 +444,8 @@ int main(void)
     contended();
     mixing();
     deadlock();
+    priorities(1);
+    priorities(0);
     futex_waitv_calls();
     return 0;
 }

@@ -8,7 +8,7 @@ import pytest
 
 from moss_host.errors import Errno
 from moss_host.proc import futex_pi
-from moss_host.proc.futex import FUTEX_OP_ADD, FUTEX_OP_CMP_EQ, FutexTable
+from moss_host.proc.futex import FUTEX_OP_ADD, FUTEX_OP_CMP_EQ, FutexTable, queue_prio
 
 from .fakes import FakeMm
 
@@ -229,4 +229,30 @@ def test_wake_of_zero_still_wakes_one_as_linux_counts_after_waking():
         tasks = await sleepers(table, mm, A, 2)
         assert table.wake(mm, A, 0, private=True) == 1 and table.wake(mm, A, -1, private=True) == 1
         await asyncio.gather(*tasks)
+    asyncio.run(main())
+
+
+def test_real_time_sleepers_queue_ahead_by_priority_for_wakes_and_pi_handover():
+    async def main():
+        mm, table = FakeMm(A, 0x1000), FutexTable()
+        normal, fifo10, fifo20 = queue_prio(0, 0), queue_prio(1, 10), queue_prio(1, 20)
+        word(mm, A, 10)
+        lockers = {tid: asyncio.ensure_future(futex_pi.lock_pi(table, mm, A, tid, None, True, alive(10, 11, 12, 13),
+                                                                prio=prio))
+                   for tid, prio in ((11, normal), (12, fifo10), (13, fifo20))}
+        await asyncio.sleep(0)
+        order = []
+        for owner in (10, 13, 12):
+            futex_pi.unlock_pi(table, mm, A, owner, True)
+            order.append(word(mm, A) & 0xFFFF)
+        assert order == [13, 12, 11]
+        await asyncio.gather(*lockers.values())
+        word(mm, B, 5)
+        plain = [asyncio.ensure_future(table.wait(mm, B, 5, None, private=True, prio=p)) for p in (normal, fifo10, normal)]
+        await asyncio.sleep(0)
+        assert table.wake(mm, B, 1, private=True) == 1
+        await asyncio.sleep(0)
+        assert [t.done() for t in plain] == [False, True, False]
+        table.wake(mm, B, 2, private=True)
+        await asyncio.gather(*plain)
     asyncio.run(main())
