@@ -105,6 +105,9 @@ class HostFile(OpenFile):
         self.host_mode = os.fstat(fd).st_mode
         self.is_tty = os.isatty(fd)
         self.seekable = S.S_ISREG(self.host_mode)
+        # Host files epoll may watch are Linux's pollable ones (ttys, pipes, sockets); a regular
+        # file or /dev/null has no f_op->poll (EPERM from epoll_ctl).
+        self.can_poll = self.is_tty or S.S_ISFIFO(self.host_mode) or S.S_ISSOCK(self.host_mode)
 
     # -- reading
     async def read(self, n: int) -> bytes:
