@@ -2,7 +2,9 @@
 kernel/time/posix-timers.c), kept per thread group.
 
 A timer runs on a wall or monotonic clock (REALTIME, MONOTONIC, BOOTTIME, TAI, the _ALARM
-clocks) as a loop timer at its expiry. It notifies as its sigevent says: SIGEV_SIGNAL (the
+clocks) as a loop timer at its expiry, or on the CPU time of the process or of the creating
+thread (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID), checked every tick as Linux's
+run_posix_cpu_timers does (so it fires up to a tick late). It notifies as its sigevent says: SIGEV_SIGNAL (the
 process), SIGEV_SIGNAL|SIGEV_THREAD_ID (one thread of it) or SIGEV_NONE (nothing; the timer
 is only read with timer_gettime). As in Linux, each timer owns one queued signal (si_code
 SI_TIMER, si_timerid, si_value): a periodic timer is re-armed when that signal is taken off
@@ -20,7 +22,7 @@ import asyncio
 import functools
 import time
 import weakref
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from moss_host.errors import EINVAL, Errno
 from moss_host.fs.timerfd import forward
@@ -38,15 +40,47 @@ TIMER_ABSTIME = 1
 INT_MAX = 0x7FFF_FFFF
 TIMER_CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 7: time.CLOCK_BOOTTIME,
                 8: time.CLOCK_REALTIME, 9: time.CLOCK_BOOTTIME, 11: time.CLOCK_TAI}
+CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 2, 3
+CPU_CLOCKS = (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID)
 ALARM_CLOCKS = (8, 9)
+CPU_TICK = 0.004                        # how often CPU-time timers are checked (HZ=250)
+
+
+def _running_ns(task: Task) -> int:
+    """The user time of task's slice on a CPU now, not yet charged to it."""
+    cpu = task.on_cpu
+    if cpu is None or cpu.trapped:
+        return 0
+    return max(0, time.monotonic_ns() - cpu.resumed_at)
+
+
+def process_cpu_ns(group: ThreadGroup) -> int:
+    """CLOCK_PROCESS_CPUTIME_ID: every thread's user and system time, the running slices too."""
+    utime, stime = group.cpu_times()
+    return utime + stime + sum(_running_ns(t) for t in group.threads)
+
+
+def thread_cpu_ns(task: Task) -> int:
+    """CLOCK_THREAD_CPUTIME_ID of task."""
+    return task.utime_ns + task.stime_ns + _running_ns(task)
+
+
+def clock_reader(clockid: int, task: Task) -> Callable[[], int]:
+    """The clock a timer of clockid made by task runs on, in ns."""
+    if clockid == CLOCK_PROCESS_CPUTIME_ID:
+        return functools.partial(process_cpu_ns, task.group)
+    if clockid == CLOCK_THREAD_CPUTIME_ID:
+        return functools.partial(thread_cpu_ns, task)
+    return functools.partial(time.clock_gettime_ns, TIMER_CLOCKS[clockid])
 
 
 class PosixTimer:
-    def __init__(self, table: "TimerTable", timer_id: int, clockid: int, notify: int, signo: int,
-                 value: int, target: Task):
+    def __init__(self, table: "TimerTable", timer_id: int, clock: Callable[[], int], cpu_time: bool,
+                 notify: int, signo: int, value: int, target: Task):
         self.table = table
         self.id = timer_id
-        self.host_clock = TIMER_CLOCKS[clockid]
+        self.now = clock                    # the timer's clock, ns
+        self.cpu_time = cpu_time            # a CPU-time clock: checked every tick
         self.notify = notify                # SIGEV_SIGNAL, SIGEV_NONE or SIGEV_SIGNAL|SIGEV_THREAD_ID
         self.signo = signo
         self.value = value
@@ -61,9 +95,6 @@ class PosixTimer:
         self.info: Optional[SigInfo] = None     # the queued signal, while it is queued
         self.handle: Optional[asyncio.TimerHandle] = None
         self.deleted = False
-
-    def now(self) -> int:
-        return time.clock_gettime_ns(self.host_clock)
 
     @property
     def sigev_none(self) -> bool:
@@ -107,6 +138,9 @@ class PosixTimer:
     # -- expiry
     def _start(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.cpu_time:                   # CPU time runs only while the guest does: look each tick
+            self.handle = loop.call_later(CPU_TICK, self._fire)
+            return
         self.handle = loop.call_at(loop.time() + (self.expires - self.now()) / NSEC_PER_SEC, self._fire)
 
     def _cancel(self) -> None:

@@ -7,8 +7,9 @@ import struct
 from moss_host.cred import capable
 from moss_host.errors import EINVAL, EOPNOTSUPP, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.proc.posix_timers import (ALARM_CLOCKS, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
-                                         SIGEV_THREAD_ID, TIMER_CLOCKS, PosixTimer, timer_table)
+from moss_host.proc.posix_timers import (ALARM_CLOCKS, CPU_CLOCKS, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
+                                         SIGEV_THREAD_ID, TIMER_CLOCKS, PosixTimer, clock_reader,
+                                         timer_table)
 from moss_host.uapi import NSEC_PER_SEC, timespec_valid
 
 from .args import Hex, Int, Ptr
@@ -20,8 +21,8 @@ SIGALRM = 14
 # first int is sigev_notify_thread_id.
 SIGEVENT = struct.Struct("<Qiii44x")
 ITIMERSPEC = struct.Struct("<qqqq")
-# Clocks with no timers (clock_monotonic_raw, the coarse clocks): EOPNOTSUPP; the CPU-time
-# clocks are not timed yet: EINVAL, as an unknown clock.
+# Clocks with no timers (clock_monotonic_raw, the coarse clocks): EOPNOTSUPP. The CPU-time
+# clocks of other processes and threads (negative ids) are not timed yet: EINVAL.
 NO_TIMER_CLOCKS = (4, 5, 6)
 
 
@@ -48,7 +49,7 @@ async def timer_create(task, clockid: "Int", sevp: "Ptr", timerid: "Ptr") -> int
     clock = fd_arg(clockid)
     if clock in NO_TIMER_CLOCKS:
         raise Errno(EOPNOTSUPP)
-    if clock not in TIMER_CLOCKS:
+    if clock not in TIMER_CLOCKS and clock not in CPU_CLOCKS:
         raise Errno(EINVAL)
     table = timer_table(task)
     timer_id = table.alloc_id()
@@ -60,7 +61,8 @@ async def timer_create(task, clockid: "Int", sevp: "Ptr", timerid: "Ptr") -> int
     task.mm.write(timerid, struct.pack("<i", timer_id))
     if clock in ALARM_CLOCKS and not capable(task.creds):       # alarm_timer_create
         raise Errno(EPERM)
-    table.timers[timer_id] = PosixTimer(table, timer_id, clock, notify, signo, value, target)
+    table.timers[timer_id] = PosixTimer(table, timer_id, clock_reader(clock, task), clock in CPU_CLOCKS,
+                                        notify, signo, value, target)
     return 0
 
 

@@ -206,6 +206,31 @@ int main(int argc, char **argv)
     while (!rt_value) pause();
     printf("handler: value %d code %d\n", rt_value, rt_code);
 
+    /* CPU-time clocks: the timer runs while the process (the thread) does. */
+    hits = 0;
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGUSR1;
+    int cpu, tcpu;
+    r = sys_timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &cpu);
+    printf("create on CLOCK_PROCESS_CPUTIME_ID: %s id %d\n", err(r), cpu);
+    arm(cpu, 1000000000, 0, 0);
+    syscall(SYS_timer_gettime, cpu, &cur);
+    check("process CPU timer: 0 < left <= 1s", cur.it_value.tv_sec == 0 ? cur.it_value.tv_nsec > 0
+          : cur.it_value.tv_sec == 1 && cur.it_value.tv_nsec == 0);
+    arm(cpu, 50000000, 0, 0);
+    time_t start = time(NULL);
+    while (!hits && time(NULL) - start < 30) {}
+    check("process CPU timer fired after 50ms of running", hits == 1);
+    ev.sigev_notify = SIGEV_NONE;
+    r = sys_timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &tcpu);
+    printf("create on CLOCK_THREAD_CPUTIME_ID: %s id %d\n", err(r), tcpu);
+    arm(tcpu, 30000000, 0, 0);
+    start = time(NULL);
+    do
+        syscall(SYS_timer_gettime, tcpu, &cur);
+    while ((cur.it_value.tv_sec || cur.it_value.tv_nsec) && time(NULL) - start < 30);
+    check("thread CPU timer (SIGEV_NONE) ran out", !cur.it_value.tv_sec && !cur.it_value.tv_nsec);
+
     /* Errors, and the ids they use up. */
     r = sys_timer_create(99, NULL, &id);
     printf("bad clock: %s\n", err(r));
