@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
 from ..waitq import WAKE_ANY, WaitQueue
 from .anon_inode import AnonFile
-from typing import Any
-
 from .file import O_RDWR, POLLER, OpenFile, PollSubscription, poll_mask
 
 EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
@@ -111,7 +109,7 @@ class Epoll:
 
     def harvest(self, maxevents: int) -> list[tuple[int, int, EpItem]]:
         """ep_send_events' choice: up to maxevents (events, data, item) from the ready list.
-        The caller stores them and then calls settle() with how many it stored."""
+        The caller stores them, then hands settle() the items it stored."""
         out: list[tuple[int, int, EpItem]] = []
         for item in list(self.ready):
             if len(out) >= maxevents:
@@ -178,11 +176,11 @@ class Epoll:
         if self.items.get((id(item.file), item.fd)) is not item:
             return
         del self.items[(id(item.file), item.fd)]
-        self._unlink(item)
         for stop in item.stops:
             stop()
         item.stops = []
         item.subscription = None
+        self._unlink(item)
 
     def depth_below(self, inserting_into: "Epoll", depth: int = 0) -> int:
         """ep_loop_check_proc: how many levels of epolls this one holds, EP_MAX_NESTS + 1 when
