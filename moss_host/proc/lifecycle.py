@@ -226,7 +226,7 @@ def de_thread(task: Task) -> None:
     group = task.group
     for other in list(group.threads):
         if other is not task:
-            _exit_thread(other, signals.killed_status(signals.SIGKILL))
+            _exit_thread(other, signals.killed_status(signals.SIGKILL), heir=task)
     leader = group.leader
     if leader is None or leader is task:
         return
@@ -244,7 +244,7 @@ def de_thread(task: Task) -> None:
         children[children.index(leader)] = task
 
 
-def _exit_thread(task: Task, status: int) -> None:
+def _exit_thread(task: Task, status: int, heir: Task | None = None) -> None:
     """One thread ends: free what it holds; the last one ends the process."""
     if task.state is State.ZOMBIE:
         return
@@ -266,7 +266,7 @@ def _exit_thread(task: Task, status: int) -> None:
     if task is not group.leader:
         kernel.pids.remove(task)                # a thread is never waited for (release_task)
     if group.threads:
-        _reparent_to_thread(task, group.threads[0])
+        _reparent_to_thread(task, heir or group.threads[0], signal=not group.exiting)
         return                                  # the process lives on in its other threads
     _exit_process(task, status)
 
@@ -331,14 +331,17 @@ def _release_files(files) -> None:
         files.close_all()
 
 
-def _reparent_to_thread(task: Task, heir: Task) -> None:
+def _reparent_to_thread(task: Task, heir: Task, signal: bool) -> None:
     """forget_original_parent() for a thread that is not the last: a child's parent is the
     thread that forked it, so the children it forked become a live sibling's (the first,
-    as find_alive_thread) and their PR_SET_PDEATHSIG fires now, as in Linux."""
+    as find_alive_thread, or the one that execs) and their PR_SET_PDEATHSIG fires now, as
+    in Linux. Not while the whole group is ending: then the last thread's exit gives them
+    to init and fires it once, as Linux, whose dying threads do not take children."""
     for child in task.group.children:
         if child.parent is task:
             child.parent = heir
-            _parent_died(child)
+            if signal:
+                _parent_died(child)
 
 
 def _parent_died(child: Task) -> None:

@@ -429,6 +429,46 @@ static void pdeathsig(void)
            w == (pid_t)(long)r ? "yes" : "no", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+/* The process of the thread that forked a child ends with exit_group: the child is told once. */
+static volatile int pdeaths;
+static int report[2], ready_pipe[2];
+static void count_pdeath(int s) { (void)s; pdeaths++; }
+static void *forks_then_waits(void *arg)
+{
+    (void)arg;
+    if (fork() == 0) {
+        signal(SIGUSR1, count_pdeath);
+        prctl(PR_SET_PDEATHSIG, SIGUSR1);
+        write(ready_pipe[1], "x", 1);
+        while (!pdeaths)
+            usleep(1000);
+        usleep(200000);                 /* a second signal would have come by now */
+        char n = '0' + pdeaths;
+        write(report[1], &n, 1);
+        _exit(0);
+    }
+    for (;;)
+        pause();
+}
+
+static void pdeathsig_exit_group(void)
+{
+    pipe(report);
+    pipe(ready_pipe);
+    pid_t m = fork();
+    if (m == 0) {
+        pthread_t t;
+        char x;
+        pthread_create(&t, NULL, forks_then_waits, NULL);
+        read(ready_pipe[0], &x, 1);
+        exit(0);                        /* every thread ends; the child's parent thread too */
+    }
+    waitpid(m, NULL, 0);
+    char n = '?';
+    read(report[0], &n, 1);
+    printf("PR_SET_PDEATHSIG when a threaded parent calls exit: signalled %c time(s)\n", n);
+}
+
 static void *burn(void *arg)
 {
     (void)arg;
@@ -486,6 +526,7 @@ int main(void)
     join_while_exit();
     nproc();
     pdeathsig();
+    pdeathsig_exit_group();
     stat_times();
     pi_stress();
     return 0;
