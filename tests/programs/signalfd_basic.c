@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -51,8 +52,18 @@ static void *other(void *arg)
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 2) {             /* after exec: the mask, the pending signal and the signalfd stay */
+        int fd = atoi(argv[2]);
+        sigset_t now;
+        sigprocmask(SIG_BLOCK, NULL, &now);
+        struct signalfd_siginfo si;
+        printf("after exec: SIGUSR1 blocked %d, poll %x", sigismember(&now, SIGUSR1), ready(fd));
+        long n = read(fd, &si, sizeof si);
+        printf(", read %ld signo %u\n", n, si.ssi_signo);
+        return 0;
+    }
     sigset_t mask, both;
     sigemptyset(&mask);
     sigaddset(&mask, SIGUSR1);
@@ -160,5 +171,13 @@ int main(void)
     fflush(stdout);
     step = 2;
     pthread_join(th, NULL);
-    return 0;
+
+    /* exec keeps the blocked mask, the pending signals and the signalfd. */
+    kill(me, SIGUSR1);
+    char fdarg[16];
+    snprintf(fdarg, sizeof fdarg, "%d", sfd);
+    fflush(stdout);
+    execl("/proc/self/exe", argv[0], "after-exec", fdarg, (char *)NULL);
+    printf("exec failed\n");
+    return 1;
 }

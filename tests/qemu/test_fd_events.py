@@ -33,12 +33,13 @@ def test_timerfd_clocks_periods_old_values_and_errors_match_linux(linux_oracle):
     assert "BOOTTIME_ALARM as nobody: EPERM" in out
 
 
-@covers("signalfd4", "read", "rt_sigprocmask", "kill", "tgkill", "rt_sigqueueinfo", "ppoll")
+@covers("signalfd4", "read", "rt_sigprocmask", "kill", "tgkill", "rt_sigqueueinfo", "ppoll", "execve")
 def test_signalfd_reads_siginfo_in_dequeue_order_for_the_reading_thread_match_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "signalfd_basic")
     assert "three at once: 384: 12 10 34 (int 1)" in out
     assert "SIGCHLD: signo 17 code 1 pid expected uid 0 int 0 ptr 0 status 3" in out
-    assert out.endswith("other thread reads: 128 signo 10\n")
+    assert out.endswith("other thread reads: 128 signo 10\n"
+                        "after exec: SIGUSR1 blocked 1, poll 1, read 128 signo 10\n")
 
 
 @covers("epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "eventfd2", "timerfd_create",
