@@ -8,10 +8,13 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,6 +369,86 @@ static void priorities(int pi)
            pi ? "unlock_pi handover" : "wake", order[0], order[1]);
 }
 
+/* -- signals: LOCK_PI is never interrupted (ERESTARTNOINTR), futex_waitv is (EINTR) ------ */
+
+static volatile int handled;
+static void on_usr1(int s) { (void)s; handled++; }
+static long sig_result;
+static pid_t sleeper_tid;
+static volatile int sleeper_ready;
+
+static void *pi_sleeper(void *arg)
+{
+    (void)arg;
+    sleeper_tid = tid();
+    sleeper_ready = 1;
+    sig_result = fx(&lock, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    if (sig_result < 0)
+        sig_result = -errno;
+    else
+        fx(&lock, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    return NULL;
+}
+
+static void *waitv_sleeper(void *arg)
+{
+    uint32_t word = 0;
+    struct futex_waitv w = {.val = 0, .uaddr = (uintptr_t)&word, .flags = FUTEX_32 | FUTEX2_PRIVATE};
+    (void)arg;
+    sleeper_tid = tid();
+    sleeper_ready = 1;
+    sig_result = syscall(SYS_futex_waitv, &w, 1, 0, NULL, 0);
+    if (sig_result < 0)
+        sig_result = -errno;
+    return NULL;
+}
+
+static void interrupt(void *(*fn)(void *), const char *what)
+{
+    pthread_t t;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;            /* no SA_RESTART */
+    sigaction(SIGUSR1, &sa, NULL);
+    handled = 0;
+    sleeper_ready = 0;
+    pthread_create(&t, NULL, fn, NULL);
+    while (!sleeper_ready)
+        usleep(1000);
+    usleep(50000);
+    syscall(SYS_tgkill, getpid(), sleeper_tid, SIGUSR1);
+    usleep(50000);
+    if (fn == pi_sleeper)
+        fx(&lock, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    else if (!handled)
+        printf("the handler did not run\n");
+    pthread_join(t, NULL);
+    printf("%s, a handler without SA_RESTART ran %d time(s): %s\n", what, handled,
+           sig_result == 0 ? "0" : strerrorname_np((int)-sig_result));
+}
+
+static void *lock_forever(void *arg) { (void)arg; fx(&lock, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0); return NULL; }
+
+static void signals_and_exit(void)
+{
+    lock = 0;
+    fx(&lock, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    interrupt(pi_sleeper, "lock_pi interrupted");
+    lock = 0;
+    interrupt(waitv_sleeper, "futex_waitv interrupted");
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t t;
+        fx(&lock, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+        pthread_create(&t, NULL, lock_forever, NULL);
+        wait_for_waiters(&lock);
+        exit(3);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("exit while a thread sleeps in lock_pi: exited %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    lock = 0;
+}
+
 /* -- futex_waitv ------------------------------------------------------------------------- */
 
 static uint32_t v[3];
@@ -446,6 +529,7 @@ int main(void)
     deadlock();
     priorities(1);
     priorities(0);
+    signals_and_exit();
     futex_waitv_calls();
     return 0;
 }

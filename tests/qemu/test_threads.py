@@ -46,12 +46,14 @@ def test_cancel_many_threads_tls_rwlocks_semaphores_fork_and_a_contended_mutex_l
 
 
 @pytest.mark.differential
-@covers("futex", "futex_waitv", "gettid", "sched_setscheduler")
+@covers("futex", "futex_waitv", "gettid", "sched_setscheduler", "tgkill")
 def test_pi_futexes_requeue_pi_and_futex_waitv_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "futex_pi")
     assert "lock_pi until the owner exits: 0\n  word: owner main WAITERS OWNER_DIED\n" in out
     assert "lock_pi owner exited holding it: -1 ESRCH\n" in out
     assert "requeued waiters returned owning the lock: 1 1\n" in out
+    assert "lock_pi interrupted, a handler without SA_RESTART ran 1 time(s): 0\n" in out
+    assert "futex_waitv interrupted, a handler without SA_RESTART ran 1 time(s): EINTR\n" in out
     assert "unlock_pi handover: the later, higher-priority sleeper first: fifo 20, then fifo 10\n" in out
     assert "wake: the later, higher-priority sleeper first: fifo 20, then fifo 10\n" in out
     assert out.endswith("waitv woken on the second word: 1\n")
