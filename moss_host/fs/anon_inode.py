@@ -22,5 +22,9 @@ class AnonFile(OpenFile):
     def __init__(self, flags: int = O_RDWR):
         super().__init__(flags)
 
+    def lseek(self, offset: int, whence: int) -> int:
+        """noop_llseek: every seek succeeds and leaves the position (0) where it was."""
+        return self.pos
+
     def stat(self) -> Stat:
         return Stat(st_dev=ANON_INODE_DEV, st_ino=ANON_INODE_INO, st_mode=0o600, st_blksize=PAGE_SIZE)

@@ -19,7 +19,7 @@ import time
 import weakref
 from typing import Optional
 
-from ..errors import EAGAIN, ECANCELED, EINVAL, Errno
+from ..errors import EAGAIN, ECANCELED, EINVAL, ENOTTY, Errno
 from ..uapi import NSEC_PER_SEC
 from ..waitq import WaitQueue
 from .anon_inode import AnonFile
@@ -35,6 +35,7 @@ TFD_TIMER_ABSTIME = 1
 TFD_TIMER_CANCEL_ON_SET = 2
 TFD_SETTIME_FLAGS = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
 TICKS = struct.Struct("<Q")
+TFD_IOC_SET_TICKS = 0x40085400      # _IOW('T', 0, __u64): checkpoint/restore sets the count
 
 _cancel_on_set: "weakref.WeakSet[TimerFd]" = weakref.WeakSet()
 
@@ -165,6 +166,20 @@ class TimerFd(AnonFile):
 
     def poll_events(self, events: int) -> int:
         return POLLIN if self.ticks else 0
+
+    async def ioctl(self, task, cmd: int, arg: int) -> int:
+        """TFD_IOC_SET_TICKS: make `*arg` expirations pending (EINVAL for 0)."""
+        if cmd != TFD_IOC_SET_TICKS:
+            raise Errno(ENOTTY)
+        (ticks,) = TICKS.unpack(task.mm.read(arg, TICKS.size))
+        if not ticks:
+            raise Errno(EINVAL)
+        if self.canceled:
+            self.canceled = False
+            raise Errno(ECANCELED)
+        self.ticks = ticks
+        self.waitq.wake_poll(POLLIN)
+        return 0
 
     async def read(self, n: int) -> bytes:
         if n < TICKS.size:

@@ -62,6 +62,10 @@ int main(void)
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     readlink(path, link, sizeof link - 1);
     printf("readlink: %s\n", link);
+    r = lseek(fd, 100, SEEK_SET);
+    printf("lseek: %ld %s\n", r, err(r));
+    r = pread(fd, &v, 8, 0);
+    printf("pread: %ld %s\n", r, err(r));
 
     /* Non-blocking: an empty counter and a full one. */
     int nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

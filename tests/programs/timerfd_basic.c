@@ -10,11 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 #ifndef CLOCK_REALTIME_ALARM
 #define CLOCK_REALTIME_ALARM 8
 #endif
@@ -189,6 +193,25 @@ int main(void)
     printf("cancel-on-set on REALTIME: %ld %s\n", r, err(r));
     r = read(rt, &ticks, 8);
     printf("read (clock not set): %ld %s\n", r, err(r));
+
+    /* TFD_IOC_SET_TICKS (checkpoint/restore), and the other ioctls and seeks. */
+    uint64_t set = 5;
+    r = ioctl(nb, TFD_IOC_SET_TICKS, &set);
+    printf("TFD_IOC_SET_TICKS 5: %s, poll %x", err(r), ready(nb, 0));
+    r = read(nb, &ticks, 8);
+    printf(", read %ld ticks %llu\n", r, (unsigned long long)ticks);
+    set = 0;
+    r = ioctl(nb, TFD_IOC_SET_TICKS, &set);
+    printf("TFD_IOC_SET_TICKS 0: %s\n", err(r));
+    r = ioctl(nb, TFD_IOC_SET_TICKS, NULL);
+    printf("TFD_IOC_SET_TICKS NULL: %s\n", err(r));
+    int avail;
+    r = ioctl(nb, FIONREAD, &avail);
+    printf("FIONREAD: %s\n", err(r));
+    r = lseek(nb, 100, SEEK_SET);
+    printf("lseek: %ld %s\n", r, err(r));
+    r = pread(nb, &ticks, 8, 0);
+    printf("pread: %ld %s\n", r, err(r));
 
     /* The alarm clocks: root may, others get EPERM. */
     int al = timerfd_create(CLOCK_BOOTTIME_ALARM, 0);
