@@ -426,6 +426,44 @@ static void interrupt(void *(*fn)(void *), const char *what)
            sig_result == 0 ? "0" : strerrorname_np((int)-sig_result));
 }
 
+static void *requeued_sleeper(void *arg)
+{
+    struct timespec *deadline = arg;
+    sleeper_tid = tid();
+    sleeper_ready = 1;
+    sig_result = fx(&cond, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 0, deadline, &lock2, 0);
+    if (sig_result < 0)
+        sig_result = -errno;
+    return NULL;
+}
+
+/* A FUTEX_WAIT_REQUEUE_PI sleeper moved onto a held lock, then timed out or signalled. */
+static void requeued_then(int signal_it)
+{
+    pthread_t t;
+    struct timespec deadline = at(CLOCK_MONOTONIC, 300);
+    cond = 0;
+    lock2 = 0;
+    handled = 0;
+    sleeper_ready = 0;
+    fx(&lock2, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    pthread_create(&t, NULL, requeued_sleeper, signal_it ? NULL : &deadline);
+    while (!sleeper_ready)
+        usleep(1000);
+    usleep(50000);
+    long moved = fx(&cond, FUTEX_CMP_REQUEUE_PI_PRIVATE, 1, (void *)1, &lock2, 0);
+    if (signal_it) {
+        usleep(50000);
+        syscall(SYS_tgkill, getpid(), sleeper_tid, SIGUSR1);
+    }
+    pthread_join(t, NULL);
+    printf("wait_requeue_pi requeued (%ld) onto a held lock, then %s: %s\n", moved,
+           signal_it ? "a signal" : "its deadline", sig_result == 0 ? "0" : strerrorname_np((int)-sig_result));
+    show_word("  lock word", lock2);
+    fx(&lock2, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    show_word("  after unlock_pi", lock2);
+}
+
 static void *lock_forever(void *arg) { (void)arg; fx(&lock, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0); return NULL; }
 
 static void signals_and_exit(void)
@@ -435,6 +473,8 @@ static void signals_and_exit(void)
     interrupt(pi_sleeper, "lock_pi interrupted");
     lock = 0;
     interrupt(waitv_sleeper, "futex_waitv interrupted");
+    requeued_then(0);
+    requeued_then(1);
     pid_t pid = fork();
     if (pid == 0) {
         pthread_t t;

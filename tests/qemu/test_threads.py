@@ -54,6 +54,7 @@ def test_pi_futexes_requeue_pi_and_futex_waitv_like_linux(linux_oracle):
     assert "requeued waiters returned owning the lock: 1 1\n" in out
     assert "lock_pi interrupted, a handler without SA_RESTART ran 1 time(s): 0\n" in out
     assert "futex_waitv interrupted, a handler without SA_RESTART ran 1 time(s): EINTR\n" in out
+    assert "onto a held lock, then a signal: EAGAIN\n" in out
     assert "unlock_pi handover: the later, higher-priority sleeper first: fifo 20, then fifo 10\n" in out
     assert "wake: the later, higher-priority sleeper first: fifo 20, then fifo 10\n" in out
     assert out.endswith("waitv woken on the second word: 1\n")
