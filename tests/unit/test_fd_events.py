@@ -268,3 +268,51 @@ def test_a_level_watch_calls_back_once_until_its_item_leaves_the_ready_list():
     f.count = 1
     f.turn_of_the_loop()
     assert harvest(ep) == [(100, EPOLLIN)]
+
+
+class FakeQueues:
+    """SignalQueues over plain dicts: task name -> pending signal numbers, in order."""
+
+    def __init__(self, current):
+        self.pending_by = {"a": [], "b": []}
+        self.me = current
+        self.wq = WaitQueue()
+
+    def current(self):
+        return self.me
+
+    def pending(self, task):
+        return sum(1 << (s - 1) for s in set(self.pending_by[task]))
+
+    def dequeue(self, task, mask):
+        for s in self.pending_by[task]:
+            if mask & (1 << (s - 1)):
+                self.pending_by[task].remove(s)
+                return s, SigInfo(s, 0, pid=7)
+        return 0, None
+
+    def waitqueue(self, task):
+        return self.wq
+
+
+def test_signalfd_reads_the_readers_signals_in_its_mask_and_never_kill_or_stop():
+    from moss_host.fs.file import POLLER
+    from moss_host.fs.signalfd import SignalFd
+    q = FakeQueues("a")
+    f = SignalFd(q, (1 << 9) | (1 << 8) | (1 << 18) | (1 << 11), O_NONBLOCK)     # USR1, KILL, STOP, USR2
+    assert f.mask == (1 << 9) | (1 << 11)
+    q.pending_by["b"] = [10]
+    assert f.poll_events(POLLIN) == 0                  # b's signal is not a's
+    token = POLLER.set("b")
+    assert f.poll_events(POLLIN) == POLLIN             # b asks in its own poll
+    POLLER.reset(token)
+    assert errno_of(f.read(128)) == errno.EAGAIN
+    assert errno_of(f.read(127)) == errno.EINVAL
+    q.pending_by["a"] = [12, 10, 14]
+    out = run(f.read(3 * 128))
+    assert [unpack_one(out[i:i + 128]) for i in range(0, len(out), 128)] == [12, 10]
+    assert q.pending_by["a"] == [14]
+
+
+def unpack_one(record: bytes) -> int:
+    return SIGNALFD_SIGINFO.unpack(record)[0]
