@@ -94,6 +94,7 @@ class FdTable:
         self._slots[fd] = f.get()
         self._set_cloexec_bit(fd, cloexec)
         if old is not None and old is not _RESERVED:
+            old.flush(self)
             old.put()
         return fd
 
@@ -103,6 +104,7 @@ class FdTable:
         self._slots[fd] = None
         self._cloexec.discard(fd)
         self._trim()
+        f.flush(self)           # this process's POSIX locks on the file go with any descriptor
         f.put()
 
     def dup(self, fd: int, lowest: int = 0, cloexec: bool = False) -> int:

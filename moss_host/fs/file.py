@@ -22,6 +22,7 @@ from ..cred import Cred
 from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
 from ..mm.page_cache import after_write, before_read, truncate_file
+from . import locks
 from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
@@ -146,6 +147,10 @@ class OpenFile:
 
     def release(self) -> None:
         """The last descriptor closed (pipes wake their peer here)."""
+
+    def flush(self, files: object) -> None:
+        """A descriptor of this file was closed by the fd table `files` (filp_close): that
+        process's POSIX locks on the file go. Files without an inode hold none."""
 
     # -- I/O
     async def read(self, n: int) -> bytes:
@@ -275,7 +280,11 @@ class InodeFile(OpenFile):
         return self.location.inode
 
     def release(self) -> None:
+        locks.remove_file(self.location.inode, self)     # its OFD and flock locks
         self.location.inode.closed()
+
+    def flush(self, files: object) -> None:
+        locks.remove_posix(self.location.inode, files)
 
     @property
     def path_name(self) -> str:

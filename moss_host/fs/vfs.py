@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..mm.page_cache import FilePages
     from ..proc.task import Task
     from .blockdev import BlockDevice
+    from .locks import FileLocks
     from .namespace import Mount, MountTable
     from .pipe import Pipe
 
@@ -201,6 +202,7 @@ class Inode:
 
     fifo_pipe: Optional[Pipe] = None    # a FIFO's buffer while some end is open (Linux's i_pipe)
     page_cache: Optional[FilePages] = None  # its pages in memory, once mapped (Linux's i_mapping)
+    file_locks: Optional[FileLocks] = None  # its record and flock locks, once locked (i_flctx)
     # Linux's file_operations.splice_read: sendfile(2) can read the file. procfs's
     # per-process files (seq_read without read_iter) have none, and sendfile is EINVAL.
     splice_read: bool = True

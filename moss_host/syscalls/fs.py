@@ -28,6 +28,7 @@ from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPL
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
+from .locks import LOCK_CMDS, fcntl_lock
 from .table import syscall
 
 AT_FDCWD = -100
@@ -44,14 +45,10 @@ UIO_MAXIOV = 1024
 IOVEC = struct.Struct("<QQ")        # struct iovec { void *iov_base; size_t iov_len; }
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
-F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_SETOWN, F_GETOWN = 8, 9
-F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_DUPFD_CLOEXEC = 1030
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 FD_CLOEXEC = 1
-F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
-FLOCK = struct.Struct("<hhxxxxqqi4x")   # struct flock: l_type, l_whence, l_start, l_len, l_pid
 O_PATH_FCNTL_CMDS = (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL)
 
 FIONCLEX, FIOCLEX, FIONBIO, FIOASYNC = 0x5450, 0x5451, 0x5421, 0x5452
@@ -669,8 +666,8 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
     if cmd == F_SETFL:
         f.set_status_flags(_u32(arg))
         return 0
-    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return _lock(task, f, cmd, arg)
+    if cmd in LOCK_CMDS:
+        return await fcntl_lock(task, f, cmd, arg)
     if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
         pipe = f.pipe
         if pipe is None:
@@ -681,23 +678,6 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
     if cmd == F_SETOWN:
         return 0
     raise Errno(EINVAL)
-
-
-def _lock(task, f: OpenFile, cmd: int, arg: int) -> int:
-    """Record locks: validated like Linux, but one host process runs every task of this kernel
-    and no lock is ever held against another, so F_GETLK always answers "unlocked"
-    and F_SETLK/F_SETLKW always succeed."""
-    l_type, l_whence, l_start, l_len, _ = FLOCK.unpack(task.mm.read(arg, FLOCK.size))
-    if l_type not in (F_RDLCK, F_WRLCK, F_UNLCK) or l_whence not in (0, 1, 2):
-        raise Errno(EINVAL)
-    if cmd in (F_GETLK, F_OFD_GETLK):
-        if l_type == F_UNLCK:
-            raise Errno(EINVAL)
-        task.mm.write(arg, FLOCK.pack(F_UNLCK, l_whence, l_start, l_len, 0))
-        return 0
-    if (l_type == F_RDLCK and not f.readable) or (l_type == F_WRLCK and not f.writable):
-        raise Errno(EBADF)
-    return 0
 
 
 @syscall("ioctl")

@@ -51,7 +51,7 @@ def make_task(uid=0, euid=None):
     vfs_symlink(fs.root, b"dangling", b"/tmp/created", None)
     euid = uid if euid is None else euid
     creds = Creds(uid=uid, euid=euid, suid=uid, gid=uid, egid=euid, sgid=uid)
-    return SimpleNamespace(mm=FakeMm(0x10000, 0x100000), fs=fs, files=FdTable(), creds=creds)
+    return SimpleNamespace(mm=FakeMm(0x10000, 0x100000), fs=fs, files=FdTable(), creds=creds, tgid=1)
 
 
 def call(task, name, *args):

@@ -23,6 +23,7 @@ import weakref
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ....errors import ENOENT, Errno
+from ...locks import proc_locks_text
 from ...vfs import Dentry, Inode, Location, StatFs, Superblock
 from . import system
 from .mounts import mounts_text
@@ -111,6 +112,7 @@ class ProcRoot(ProcDir):
             (b"stat", self._file(b"stat", lambda: system.stat_text(k))),
             (b"version", self._file(b"version", system.version_text)),
             (b"filesystems", self._file(b"filesystems", system.filesystems_text)),
+            (b"locks", self._file(b"locks", proc_locks_text)),
             (b"mounts", lambda c: ProcSymlink(sb, b"/mounts", lambda _: b"self/mounts", caller=c)),
             (b"sys", lambda c: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino, caller=c)),
         ])
