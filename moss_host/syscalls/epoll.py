@@ -12,7 +12,7 @@ import asyncio
 from moss_host.errors import EFAULT, EINTR, EINVAL, Errno
 from moss_host.fs.epoll import (EPOLL_CTL_DEL, EPOLL_EVENT, Epoll, EpollFile, EpItem, check_ctl)
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import O_CLOEXEC
+from moss_host.fs.file import O_CLOEXEC, file_needs
 from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
@@ -41,9 +41,9 @@ async def epoll_ctl(task, epfd: "Fd", op: "Int", fd: "Fd", event: "Ptr") -> int:
     events = data = 0
     if op != EPOLL_CTL_DEL:
         events, data = EPOLL_EVENT.unpack(task.mm.read(event, EPOLL_EVENT.size))    # EFAULT first
-    ep_file = task.files.get(fd_arg(epfd))
+    ep_file = file_needs(task.files.get(fd_arg(epfd)))      # (fdget: an O_PATH descriptor is EBADF)
     target_fd = fd_arg(fd)
-    target = task.files.get(target_fd)
+    target = file_needs(task.files.get(target_fd))
     ep = check_ctl(ep_file, target, op, events)
     ep.ctl(op, target, target_fd, events, data)
     return 0
@@ -56,7 +56,7 @@ def _wait_args(task, epfd: int, events_ptr: int, maxevents: int) -> Epoll:
         raise Errno(EINVAL)
     if events_ptr + maxevents * EPOLL_EVENT.size > TASK_SIZE:
         raise Errno(EFAULT)
-    f = task.files.get(fd_arg(epfd))
+    f = file_needs(task.files.get(fd_arg(epfd)))
     if not isinstance(f, EpollFile):
         raise Errno(EINVAL)
     return f.ep

@@ -6,7 +6,7 @@ import struct
 
 from moss_host.errors import EINVAL, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK
+from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK, file_needs
 from moss_host.fs.signalfd import SignalFd
 from moss_host.proc import signals
 from moss_host.waitq import WaitQueue
@@ -55,7 +55,7 @@ async def signalfd4(task, fd: "Fd", mask_ptr: "Ptr", sizemask: "Size", flags: "H
     if fd == -1:
         f = SignalFd(TaskSignals(task.kernel), mask, flags & SFD_NONBLOCK)
         return task.files.install(f, cloexec=bool(flags & SFD_CLOEXEC))
-    f = task.files.get(fd)
+    f = file_needs(task.files.get(fd))              # (fdget: an O_PATH descriptor is EBADF)
     if not isinstance(f, SignalFd):
         raise Errno(EINVAL)
     f.set_mask(mask)

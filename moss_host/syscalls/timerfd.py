@@ -6,7 +6,7 @@ import struct
 from moss_host.cred import capable
 from moss_host.errors import EINVAL, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK
+from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK, file_needs
 from moss_host.fs.timerfd import ALARM_CLOCKS, TFD_SETTIME_FLAGS, TIMERFD_CLOCKS, TimerFd
 from moss_host.uapi import NSEC_PER_SEC, timespec_valid
 
@@ -24,7 +24,7 @@ def _pack_itimerspec(interval: int, value: int) -> bytes:
 
 def _timerfd(task, fd: int) -> TimerFd:
     """timerfd_fget: EBADF if fd is not open, EINVAL if it is not a timerfd."""
-    f = task.files.get(fd_arg(fd))
+    f = file_needs(task.files.get(fd_arg(fd)))      # (fdget: an O_PATH descriptor is EBADF)
     if not isinstance(f, TimerFd):
         raise Errno(EINVAL)
     return f

@@ -103,6 +103,17 @@ int main(void)
     printf("NULL event: %s\n", err(epoll_ctl(ep, EPOLL_CTL_ADD, p[1], NULL)));
     printf("NULL event, bad fds: %s\n", err(epoll_ctl(99, EPOLL_CTL_ADD, 98, NULL)));
     printf("regular file, bad op: %s\n", err(epoll_ctl(ep, 9, reg, &e)));
+    int opath = open("/", O_PATH);
+    printf("O_PATH target: %s\n", err(add(ep, opath, EPOLLIN, 3)));
+    printf("O_PATH epfd: %s\n", err(add(opath, p[0], EPOLLIN, 3)));
+    struct epoll_event one_ev;
+    printf("epoll_wait on O_PATH: %s\n", err(epoll_wait(opath, &one_ev, 1, 0)));
+    struct itimerspec no_time = {{0, 0}, {0, 0}};
+    printf("timerfd_settime on O_PATH: %s\n", err(timerfd_settime(opath, 0, &no_time, NULL)));
+    sigset_t no_sigs;
+    sigemptyset(&no_sigs);
+    printf("signalfd on O_PATH: %s\n", err(signalfd(opath, &no_sigs, 0)));
+    close(opath);
 
     /* Level-triggered. */
     show("empty", ep, 8, 0);
