@@ -56,19 +56,29 @@ class Mailbox:
 
     def post_reply(self, ops: int, ttbr0: int = 0, tlbi_asid: int = 0,
                    tlbi_vas: Sequence[int] = (), scrub: Sequence[int] = (), fenced: bool = True) -> bool:
-        """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte.
+        """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte."""
+        if ops:
+            self.write_ops(ops, ttbr0, tlbi_asid, tlbi_vas, scrub)
+        return self.release(fenced)
+
+    def write_ops(self, ops: int, ttbr0: int, tlbi_asid: int, tlbi_vas: Sequence[int],
+                  scrub: Sequence[int]) -> None:
+        """The reply's operations (the stub reads these words only when ops is not 0)."""
+        m = self.mem
+        if tlbi_vas:
+            struct.pack_into(f"<{len(tlbi_vas)}Q", m, L.MB_TLBI_VA, *tlbi_vas)
+        if scrub:
+            struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
+        _OPS.pack_into(m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
+
+    def release(self, fenced: bool = True) -> bool:
+        """SEQ_REPLY = SEQ_REQ: the guest may go on. True if it sleeps in WFI (send a wake byte).
 
         SEQ_REPLY is stored before SLEEPING is read, and the guest stores SLEEPING before it
         reads SEQ_REPLY (guest_stub/start.S, sleep): with `fenced` a full barrier between
         our two makes one side see the other. Without it (a reply well inside the guest's
         spin) a crossing costs the guest's 10 ms backup wake-up, never a hang."""
         m = self.mem
-        if ops:                 # the stub reads the operation words only when ops is set
-            if tlbi_vas:
-                struct.pack_into(f"<{len(tlbi_vas)}Q", m, L.MB_TLBI_VA, *tlbi_vas)
-            if scrub:
-                struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
-            _OPS.pack_into(m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
         _U64.pack_into(m, L.MB_SEQ_REPLY, _U64.unpack_from(m, L.MB_SEQ_REQ)[0])
         if fenced:
             fence()

@@ -19,13 +19,13 @@ from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
 from moss_host.machine.polling import fence
 from moss_host.machine.pressure import CpuPressure
-from moss_host.mm.memory import Memory
+from moss_host.mm.memory import NO_GUEST_WORK, Memory
 from moss_host.sched.scheduler import Scheduler
 
 from . import lifecycle, signals
 from .task import State, Task, TaskExit
 from .timing import TrapTimer
-from .trap import handle_trap
+from .trap import handle_sync, handle_trap
 
 log = logging.getLogger("moss.cpu")
 
@@ -95,6 +95,7 @@ class Cpu:
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
         self.replies = 0
+        self.scrubbing = False                  # the last reply had the guest scrub frames
         self.publish_spin(L.SPIN_TICKS)
 
     # -- entry from the doorbell -------------------------------------------------------------
@@ -124,7 +125,9 @@ class Cpu:
         if self.timer is not None:
             self.timer.on_doorbell()
         self.traps += 1
-        self.mem.guest_work_done()
+        if self.scrubbing:
+            self.scrubbing = False
+            self.mem.guest_work_done()
         reason = _U64.unpack_from(self.frame, L.MB_REASON)[0]
         if reason >= L.REASON_EL1:
             self.host.panic(self.stub_fault_report(reason))
@@ -141,7 +144,10 @@ class Cpu:
             return True
         task.utime_ns += now - self.resumed_at
         try:
-            handle_trap(self, task, reason)
+            if reason == L.REASON_SYNC:
+                handle_sync(self, task)         # (handle_trap's first case, without the call)
+            else:
+                handle_trap(self, task, reason)
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
         self.schedule()
@@ -278,25 +284,33 @@ class Cpu:
         return task.state is State.RUNNABLE
 
     def reply(self, task: Task) -> None:
-        ops, asid_operand, vas, scrub = self.mem.take_guest_work()      # no allocation when none
+        mem = self.mem
         ttbr0 = task.mm.ttbr0
+        ops, asid_operand, vas, scrub = NO_GUEST_WORK
+        if mem.guest_work_pending or mem.tlbi_all:
+            ops, asid_operand, vas, scrub = mem.take_guest_work()
+            if scrub:
+                self.scrubbing = True           # the frames are free once the guest runs again
         if ttbr0 != self.loaded_ttbr0:
             ops |= L.OP_SET_TTBR0
             self.loaded_ttbr0 = ttbr0
+        if ops:
+            self.mailbox.write_ops(ops, ttbr0, asid_operand, vas, scrub)
         self.trapped = False
         if self.rq.tasks:
             self.rq.arm_slice()                     # others wait: this task runs one slice
-        self.resumed_at = time.monotonic_ns()
+        self.resumed_at = now = time.monotonic_ns()
         if self.timer is not None:
             self.timer.on_reply()
-        spinning = self.spin_ticks != 0          # we did not tell the guest to stop waiting
+        spinning = self.spin_ticks != 0         # we did not tell the guest to stop waiting
         self.replies += 1
         if self.replies % SPIN_DECAY == 0 and self.guest_spin > L.SPIN_TICKS:
             self.guest_spin //= 2
-        self.publish_spin(SPIN_CONTENDED_TICKS if self.contended else self.guest_spin)
+        spin = SPIN_CONTENDED_TICKS if self.contended else self.guest_spin
+        if spin != self.spin_ticks:
+            self.publish_spin(spin)
         # The guest may be going to sleep as we answer unless we answer well inside its spin.
-        late = not self.polling or self.resumed_at - self.trap_at > FENCE_AFTER_NS
-        if self.mailbox.post_reply(ops, ttbr0, asid_operand, vas, scrub, late):
+        if self.mailbox.release(not self.polling or now - self.trap_at > FENCE_AFTER_NS):
             if spinning and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
                 self.guest_spin *= 2            # it gave up on a reply that was on its way
             self.kick()

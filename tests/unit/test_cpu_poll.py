@@ -15,6 +15,9 @@ NR_GETPPID = 173
 
 
 class FakeMem:
+    guest_work_pending = False
+    tlbi_all = False
+
     def guest_work_done(self): pass
 
     def take_guest_work(self): return 0, 0, [], []
