@@ -1,8 +1,11 @@
 """One CPU's mailbox in shared RAM: the trapped user context and the host's reply.
 
 Ordering (x86 host, TCG guest): the guest publishes the context before SEQ_REQ and rings
-the doorbell; the host reads SEQ_REQ before the context. The host writes the reply fields
-before SEQ_REPLY. Python's mmap writes are plain stores, which x86 keeps in program order.
+the doorbell (or not, while the host polls); the host reads SEQ_REQ before the context.
+The host writes the reply fields before SEQ_REPLY. Python's mmap writes are plain stores,
+which x86 keeps in program order; a store followed by a load of another word is the one
+reordering x86 does, and the two places that need it kept (SEQ_REPLY then SLEEPING here,
+HOST_POLLING then SEQ_REQ in proc/cpu.py) use machine/polling.fence().
 """
 from __future__ import annotations
 
@@ -53,13 +56,6 @@ class Mailbox:
         self.mem[L.MB_Q0:L.MB_Q_END] = ctx[L.MB_CONTEXT_END:]
 
     # -- the reply -----------------------------------------------------------------------
-
-    def post_reply(self, ops: int, ttbr0: int = 0, tlbi_asid: int = 0,
-                   tlbi_vas: Sequence[int] = (), scrub: Sequence[int] = (), fenced: bool = True) -> bool:
-        """Publish the reply; returns True if the guest sleeps in WFI and needs a wake byte."""
-        if ops:
-            self.write_ops(ops, ttbr0, tlbi_asid, tlbi_vas, scrub)
-        return self.release(fenced)
 
     def write_ops(self, ops: int, ttbr0: int, tlbi_asid: int, tlbi_vas: Sequence[int],
                   scrub: Sequence[int]) -> None:
