@@ -82,8 +82,8 @@ class LinuxDebian(LinuxWithModules):
             *(f"insmod /modules/{name}.ko" for name in VIRTIO_MODULES),
             f"mkdir -p {ROOT}", f"mount -t ext4 /dev/vda {ROOT}",
             f"mount -t proc proc {ROOT}/proc", f"mount -t devtmpfs devtmpfs {ROOT}/dev",
-            f"mkdir -p {ROOT}/dev/pts {ROOT}/dev/shm", f"mount -t devpts devpts {ROOT}/dev/pts",
-            f"mount -t tmpfs -o mode=1777 tmpfs {ROOT}/dev/shm",
+            f"mkdir -p {ROOT}/dev/pts", f"mount -t devpts devpts {ROOT}/dev/pts",
+            f"mkdir -p -m 1777 {ROOT}/dev/shm",         # a directory of devtmpfs, as moss-py's devfs has
             f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {ROOT}/tmp",
             # udev's links (devtmpfs has none; moss-py's devfs has them): bash's <(...) needs /dev/fd
             f"ln -sfn /proc/self/fd {ROOT}/dev/fd", f"ln -sfn /proc/self/fd/0 {ROOT}/dev/stdin",
