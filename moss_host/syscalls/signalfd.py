@@ -53,8 +53,8 @@ async def signalfd4(task, fd: "Fd", mask_ptr: "Ptr", sizemask: "Size", flags: "H
         raise Errno(EINVAL)
     fd = fd_arg(fd)
     if fd == -1:
-        f = SignalFd(TaskSignals(task.kernel), mask, flags & SFD_NONBLOCK)
-        return task.files.install(f, cloexec=bool(flags & SFD_CLOEXEC))
+        new = SignalFd(TaskSignals(task.kernel), mask, flags & SFD_NONBLOCK)
+        return task.files.install(new, cloexec=bool(flags & SFD_CLOEXEC))
     f = file_needs(task.files.get(fd))              # (fdget: an O_PATH descriptor is EBADF)
     if not isinstance(f, SignalFd):
         raise Errno(EINVAL)
