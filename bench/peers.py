@@ -135,7 +135,7 @@ class LinuxInQemu(Peer):
         return d
 
     def run(self, workload: Workload, args) -> Result:
-        if workload.kind == "trap":
+        if workload.kind in ("trap", "parallel"):
             return Result.not_run("moss-py only")
         if self._broken:
             return Result.not_run(self._broken)
@@ -198,7 +198,7 @@ class QemuUser(Peer):
         return d
 
     def run(self, workload: Workload, args) -> Result:
-        if workload.kind == "trap":
+        if workload.kind in ("trap", "parallel"):
             return Result.not_run("moss-py only")
         if workload.kind == "echo":
             return Result.not_run("no guest kernel, so no console of its own")
@@ -324,6 +324,8 @@ class MossPy(Peer):
         argv = _fill(args, "/tmp", "/bench")
         if workload.kind == "trap":
             return self._trap(argv)
+        if workload.kind == "parallel":
+            return self._parallel(int(argv[0]), int(argv[1]))
         if workload.kind == "echo":
             return _echo_result(lambda: key_echo.measure_moss(self.cmd, str(self.image), int(args[0]),
                                                               str(build.REPO)), (key_echo.EchoError,))
@@ -348,6 +350,39 @@ class MossPy(Peer):
             return Result.not_run(_reason(err or out, rc))
         res.wall_s = wall
         return res
+
+    def _parallel(self, guests: int, loops: int) -> Result:
+        """`guests` runs of a shell loop of `loops` /bin/true started together, then the
+        same runs one after another: the cell is the batch's wall time together, the
+        extra has it in a row (issue 18: together must be no slower)."""
+        script = f"i=0; while [ $i -lt {loops} ]; do /bin/true; i=$((i+1)); done"
+        argv = self._run_argv(["/bin/sh", "-c", script])
+        t0 = time.monotonic()
+        procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, start_new_session=True, cwd=build.REPO)
+                 for _ in range(guests)]
+        failed = None
+        for p in procs:
+            try:
+                _, err = p.communicate(timeout=self.timeout * guests)
+            except subprocess.TimeoutExpired:
+                failed = f"timed out after {self.timeout * guests:.0f} s"
+            finally:
+                self._kill(p)
+            if p.returncode and failed is None:
+                failed = _reason(err.decode(errors="replace"), p.returncode)
+        together = time.monotonic() - t0
+        if failed:
+            return Result.not_run(failed)
+        t0 = time.monotonic()
+        for _ in range(guests):
+            r = self._exec(argv, self.timeout)
+            if r is None or r[0] != 0:
+                return Result.not_run("a guest run in a row failed" if r else "timed out")
+        in_a_row = time.monotonic() - t0
+        return Result(True, together * 1e9, wall_s=together + in_a_row,
+                      extra={"guests": guests, "loops": loops, "in_a_row_ns": int(in_a_row * 1e9),
+                             "together_over_in_a_row": round(together / in_a_row, 3)})
 
     TRAP_RE = re.compile(r"trap_roundtrip\S*\s*[=:]\s*([0-9.]+)\s*(ns|us|µs)?", re.I)
 

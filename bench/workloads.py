@@ -74,6 +74,10 @@ WORKLOADS: list[Workload] = [
              doc="a key typed at the shell prompt -> its echo on the terminal (busybox ash "
                  "line editing); moss-py: `moss-host boot --init /bin/sh` in a pty; Linux: its "
                  "serial console; median of N keys after 5 unmeasured ones (bench/key_echo.py)"),
+    Workload("parallel_guests", "", ("4", "20"), ("16", "100"), "batch", kind="parallel",
+             doc="moss-py only: N `moss-host run` of a shell loop of M /bin/true started together "
+                 "(the cell: the batch's wall time), then the same N one after another (JSON "
+                 "extra in_a_row_ns); how test suites and fuzzing farms use a kernel like this"),
     Workload("trap_roundtrip", "null_syscall", ("2000",), ("20000",), "trap", kind="trap",
              doc="moss-py only: EL0 trap -> host -> eret, from `moss-host run --timing`"),
 ]
