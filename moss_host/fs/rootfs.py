@@ -36,6 +36,9 @@ def root_from_disk(path: Path, read_only: bool = False) -> FsContext:
     except Errno as e:
         dev.close()
         raise RootError(e.why or f"disk image {path} cannot be mounted: {e}") from None
+    # Linux's mount_root mounts the root disk through a node it makes, /dev/root: /proc/mounts
+    # and df name it so.
+    sb.source = "/dev/root"
     # Linux mounts a root disk with init_mount, which gives it relatime (the rootfs has none).
     return FsContext(MountTable(sb, root_flags=DEFAULT_MNT_FLAGS).root_location())
 
