@@ -4,6 +4,10 @@
 The guest waits for us after every trap; while it waits, its mailbox holds the context
 of `current`. A syscall that never sleeps is answered at once (the fast path); one that
 sleeps is finished by an asyncio job while the CPU runs someone else or idles.
+
+A trap reaches us by the doorbell (on_doorbell, an event-loop reader) or, when the loop
+would otherwise block, by watching the mailbox (poll, run by machine/polling.py's
+selector) for as long as that pays: docs/trap-path.md has the handshake and the policy.
 """
 from __future__ import annotations
 
