@@ -93,6 +93,7 @@ class OpenFile:
     _release_hooks: Optional[list[Callable[[], None]]] = None    # epoll items forgetting the file
     location: Optional[Location] = None     # where in the tree the file was opened (None: nowhere)
     pipe: Optional[Pipe] = None             # the pipe behind a pipe or FIFO end
+    is_socket = False                       # a socket (moss_host/net): sends carry the writer's credentials
 
     def __init__(self, flags: int):
         self.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE    # 64-bit Linux forces O_LARGEFILE

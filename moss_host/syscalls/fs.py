@@ -28,6 +28,7 @@ from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPL
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
+from .socket import socket_write
 from .locks import LOCK_CMDS, fcntl_lock
 from .table import syscall
 
@@ -202,6 +203,8 @@ async def _write_or_sigpipe(task, f: OpenFile, data: bytes) -> int:
     """f.write(data); EPIPE (a pipe or socket with no reader) also sends SIGPIPE to the writer.
     A BrokenPipe (the reader left after part of the data went in) returns the count
     written, as Linux's pipe_write does."""
+    if f.is_socket:                 # a send with the writer's credentials; SIGPIPE as sockets decide
+        return await socket_write(task, f, data)
     try:
         return await f.write(data)
     except Errno as e:

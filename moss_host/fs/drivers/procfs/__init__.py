@@ -50,6 +50,14 @@ class _NoCache(dict):
 
 
 
+# /proc/net/<name> -> its text, registered by the socket families (moss_host/net).
+NET_FILES: dict[bytes, Callable[[], bytes]] = {}
+
+
+def register_net_file(name: bytes, render: Callable[[], bytes]) -> None:
+    NET_FILES[name] = render
+
+
 class ProcFs(Superblock):
     fstype = "proc"
     source = "proc"
@@ -115,6 +123,7 @@ class ProcRoot(ProcDir):
             (b"locks", self._file(b"locks", proc_locks_text)),
             (b"mounts", lambda c: ProcSymlink(sb, b"/mounts", lambda _: b"self/mounts", caller=c)),
             (b"sys", lambda c: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino, caller=c)),
+            (b"net", lambda c: ProcDir(sb, b"/net", self._net_entries, parent_ino=self.ino, caller=c)),
         ])
         kernel_dir = ProcDir(sb, b"/sys/kernel", lambda: static_entries([
             (b"hostname", self._file(b"/sys/kernel/hostname", lambda: system.sysctl_read("nodename"),
@@ -129,6 +138,11 @@ class ProcRoot(ProcDir):
         """A system-wide file: the same text whoever reads it."""
         path = name if name.startswith(b"/") else b"/" + name
         return lambda c: ProcFile(self.sb, path, lambda _: render(), mode, writer=writer, caller=c)
+
+    def _net_entries(self) -> list[Entry]:
+        """/proc/net: the tables the socket families registered (net/ sits above fs/)."""
+        return static_entries([(name, self._file(b"/net/" + name, render))
+                               for name, render in sorted(NET_FILES.items())])
 
     # -- /proc/self and /proc/thread-self
     @staticmethod
@@ -167,4 +181,4 @@ class ProcRoot(ProcDir):
         raise Errno(ENOENT)
 
 
-__all__ = ["ProcFs", "mounts_text"]
+__all__ = ["ProcFs", "mounts_text", "register_net_file"]

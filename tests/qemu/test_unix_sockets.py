@@ -1,0 +1,27 @@
+"""AF_UNIX sockets in real programs: tests/programs/unix_stream.c, unix_dgram.c, unix_scm.c and
+unix_errors.c run by moss-py and by Linux 6.1 booted in the same QEMU (the `linux_oracle`
+fixture; the programs fork, so not qemu-aarch64); both must print the same and exit the same.
+BusyBox's syslogd and logger over /dev/log run in moss-py.
+
+Timings are printed by the programs as ok/FAIL against generous bounds; what the tests spell
+out is a line near each program's end, so that two empty outputs cannot agree.
+"""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import moss_run, same_as_linux
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.qemu, pytest.mark.differential]
+
+
+@covers("socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
+        "getpeername", "getsockopt", "setsockopt", "shutdown", "recvfrom", "sendto", "read", "write",
+        "readv", "writev", "ppoll", "epoll_pwait", "ioctl", "fstat", "readlinkat")
+def test_unix_stream_pairs_servers_names_half_close_and_options_match_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "unix_stream")
+    assert "FAIL" not in out
+    assert "write after SHUT_WR: -1 EPIPE sigpipes 1\n" in out
+    assert "bulk: 1048576 bytes, 0 wrong, last read 0\n" in out
+    assert out.endswith("SO_RCVTIMEO usec 1000000: EDOM\ndone\n")
