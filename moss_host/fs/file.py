@@ -309,7 +309,8 @@ class InodeFile(OpenFile):
     async def write(self, data: bytes) -> int:
         if self.flags & O_APPEND:
             self.pos = self.inode.size
-        n = self.inode.write(self.pos, data)
+        allowed = self.inode.write_limit(self.pos, len(data))
+        n = self.inode.write(self.pos, data if allowed == len(data) else data[:allowed])
         after_write(self.inode, self.pos, data, n)      # mappings of the file see it at once
         self.pos += n
         return n
@@ -321,7 +322,8 @@ class InodeFile(OpenFile):
     async def pwrite(self, offset: int, data: bytes) -> int:
         if self.flags & O_APPEND:       # Linux appends even for pwrite (a documented bug kept forever)
             offset = self.inode.size
-        n = self.inode.write(offset, data)
+        allowed = self.inode.write_limit(offset, len(data))
+        n = self.inode.write(offset, data if allowed == len(data) else data[:allowed])
         after_write(self.inode, offset, data, n)
         return n
 

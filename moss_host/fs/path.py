@@ -100,8 +100,18 @@ class Walker:
             return parent_of(cur, self.fs.root)
         loc = child_of(cur, name, self.caller)
         if loc.dentry.inode.is_symlink:
-            loc = self._finish(self.follow_parent(loc, cur), follow=True)
+            jump = self._magic_jump(loc)
+            loc = jump if jump is not None else self._finish(self.follow_parent(loc, cur), follow=True)
         return loc
+
+    def _magic_jump(self, link: Location) -> Optional[Location]:
+        """Where a /proc/pid/fd link leads without reading it (counted as a link), or None."""
+        jump = link.inode.magic_jump()
+        if jump is not None:
+            self.links += 1
+            if self.links > MAXSYMLINKS:
+                raise Errno(ELOOP)
+        return jump
 
     def _finish(self, parent: Parent, follow: bool) -> Location:
         """Resolve the last component, following symlinks if asked or if a trailing "/" demands a directory."""
@@ -109,6 +119,10 @@ class Walker:
         while True:
             loc = self._last(parent)
             if not (loc.dentry.inode.is_symlink and (follow or must_be_dir)):
+                break
+            jump = self._magic_jump(loc)
+            if jump is not None:
+                loc = jump
                 break
             parent = self.follow_parent(loc, parent.dir)
             must_be_dir |= parent.slash

@@ -293,6 +293,16 @@ class Inode:
     def truncate(self, size: int) -> None:
         raise Errno(EISDIR if self.is_dir else EINVAL)
 
+    def write_limit(self, offset: int, n: int) -> int:
+        """How many of n bytes write(2) may put at offset: all by default; a sealed memfd
+        allows fewer or none (EPERM). Stores written back from mappings do not ask."""
+        return n
+
+    def magic_jump(self) -> Optional[Location]:
+        """A /proc/pid/fd link's very file, which a path walk goes to instead of reading the
+        link (nd_jump_link); None for an ordinary symlink."""
+        return None
+
     # -- attributes
     def getattr(self) -> Stat:
         return Stat(st_dev=self.sb.dev, st_ino=self.ino, st_mode=self.mode, st_nlink=self.nlink,

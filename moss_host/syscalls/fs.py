@@ -30,6 +30,7 @@ from moss_host.proc.signals import SIGPIPE, send_thread_signal
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
 from .socket import socket_write
 from .locks import LOCK_CMDS, fcntl_lock
+from .memfd import SEAL_CMDS, fcntl_seals
 from .table import syscall
 
 AT_FDCWD = -100
@@ -671,6 +672,8 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
         return 0
     if cmd in LOCK_CMDS:
         return await fcntl_lock(task, f, cmd, arg)
+    if cmd in SEAL_CMDS:
+        return fcntl_seals(task, f, cmd, arg)
     if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
         pipe = f.pipe
         if pipe is None:

@@ -9,6 +9,7 @@ from moss_host.cred import capable
 from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, ESPIPE, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile
+from moss_host.fs.memfd import check_mmap
 from moss_host.mm import advice as advice_mod
 from moss_host.mm.backing import Backing, FileBacking
 from moss_host.mm.remap import mremap as remap
@@ -59,7 +60,8 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
         raise Errno(ENOMEM)
     backing: Backing | None = None
     if not flags & MAP_ANONYMOUS:
-        backing = file_backing(task, fd, shared_write=flags & MAP_TYPE != MAP_PRIVATE and bool(prot & PROT_WRITE))
+        shared = flags & MAP_TYPE != MAP_PRIVATE
+        backing = file_backing(task, fd, shared_write=shared and bool(prot & PROT_WRITE), shared=shared)
     elif flags & MAP_TYPE != MAP_PRIVATE:
         backing = SharedAnon(task.kernel.mem)       # shared with the children we fork
     prot &= PROT_MASK
@@ -100,7 +102,7 @@ def place(mm, addr: int, length: int, flags: int) -> int:
 
 
 
-def file_backing(task, fd: int, shared_write: bool = False) -> FileBacking:
+def file_backing(task, fd: int, shared_write: bool = False, shared: bool = False) -> FileBacking:
     """What a file mapping reads its pages from. The file must be a regular file open for
     reading, and for writing too if the mapping is shared and writable (EACCES)."""
     file = task.files.get(fd_arg(fd))
@@ -108,6 +110,7 @@ def file_backing(task, fd: int, shared_write: bool = False) -> FileBacking:
         raise Errno(ENODEV)
     if not file.readable or (shared_write and not file.writable):
         raise Errno(EACCES)
+    check_mmap(file, shared, shared_write)           # a sealed memfd (EPERM)
     return FileBacking(file.inode, file.path_name)
 
 

@@ -36,8 +36,8 @@ class Tmpfs(Superblock):
     xattr_namespaces: tuple[bytes, ...] = (POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, TRUSTED)
 
     def __init__(self, mode: int = 0o1777, uid: int = 0, gid: int = 0,
-                 size_limit: int = DEFAULT_SIZE_LIMIT, read_only: bool = False):
-        super().__init__(read_only=read_only)
+                 size_limit: int = DEFAULT_SIZE_LIMIT, read_only: bool = False, dev: Optional[int] = None):
+        super().__init__(dev=dev, read_only=read_only)
         self.size_limit = size_limit
         self.used = 0
         self.max_inodes = DEFAULT_MAX_INODES           # nr_inodes=; mount(2) sets Linux's default

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import stat as S
+from typing import Callable, Optional
 
 from ....errors import EINVAL, ENOENT, ENXIO, Errno
 from ...file import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, OpenFile, register_device
@@ -114,11 +115,32 @@ class FdDir(ProcDir):
                 raise Errno(ENOENT) from None
             return fd_target(current, self.sb.reader_root(reader))
 
+        def jump() -> Optional[Location]:
+            try:
+                loc = self.owner.task.files.get(fd).location
+            except Errno:
+                return None
+            return loc if loc is not None and loc.dentry.unlinked else None
+
         def make(caller: Reader) -> ProcSymlink:
             c = self.owner.task.creds
-            return ProcSymlink(self.sb, self.path + b"/" + str(fd).encode(), target, fd_link_mode(f),
-                               c.euid, c.egid, caller=caller)
+            return FdLink(self.sb, self.path + b"/" + str(fd).encode(), target, fd_link_mode(f),
+                          c.euid, c.egid, caller=caller, jump=jump)
         return make
+
+
+class FdLink(ProcSymlink):
+    """/proc/<pid>/fd/N. Following it walks the path it shows, except for a file that has no
+    name any more (a memfd, an unlinked file): there the walk goes to the very file, as Linux's
+    proc_fd_link always does."""
+
+    def __init__(self, sb, path: bytes, target, mode: int, uid: int, gid: int, caller: Reader,
+                 jump: Callable[[], Optional[Location]]):
+        super().__init__(sb, path, target, mode, uid, gid, caller=caller)
+        self.jump = jump
+
+    def magic_jump(self) -> Optional[Location]:
+        return self.jump()
 
 
 class FdTarget(Inode):
