@@ -283,8 +283,8 @@ sleep 5 & a=$!
 (sleep 5; exit 3) & b=$!
 jobs | tr -s ' '
 jobs -p | wc -l
-kill -STOP $a; sleep 0.2; jobs %1 | tr -s ' '
-kill -CONT $a; sleep 0.5; jobs %1 | tr -s ' '; kill $a
+kill -STOP $a; sleep 1; jobs %1 | tr -s ' '
+kill -CONT $a; sleep 1; jobs %1 | tr -s ' '; kill $a
 wait $a; echo "a: $?"
 wait $b; echo "b: $?"
 jobs; echo "jobs left: $(jobs | wc -l)"
