@@ -327,6 +327,9 @@ def test_boot_debian_reaches_a_bash_prompt_where_python_ps_and_ls_work(linux_deb
                        " t.start(); t.join()'")
         shell.expect(r"[\r\n]42\r\n")
         shell.expect(PROMPT)
+        shell.sendline("stat -f -c %T /tmp /run | paste -sd' '")    # inittab's mount -a: fstab
+        shell.expect(r"\ntmpfs tmpfs\r\n")
+        shell.expect(PROMPT)
         shell.sendline("ls -la /etc/debian_version /bin/sh")
         for line in ls_out.splitlines():
             shell.expect_exact(line + "\r\n")
