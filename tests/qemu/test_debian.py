@@ -302,6 +302,76 @@ def test_bash_coproc_job_control_and_process_substitution_match_linux(linux_debi
     assert "coproc: HELLO COPROC\n" in out and "b: 3\n" in out
 
 
+TEXT_TOOLS = r"""
+gawk 'BEGIN { printf "%.3f %d %s\n", atan2(1, 1) * 4, 2^40, toupper("x"); srand(1); print int(rand() * 1000) }'
+echo abc | sed -E 's/(b)/[\1]/'; printf 'b\na\nb\n' | sort | uniq -c | tr -s ' '
+grep -rc root /etc/passwd /etc/group | sort; grep -E -o '[0-9]+' <<< 'a1b22c333' | paste -sd,
+diff -u <(seq 5) <(seq 0 4) | tail -n +3; cmp <(echo a) <(echo b); echo "cmp: $?"
+less -FX /etc/hostname; echo paged | less -F; tac <(seq 3) | paste -sd' '; rev <<< abc; column -t <<< 'a bb'
+timeout 0.3 sleep 5; echo "timeout: $?"
+(sleep 0.1; kill -TERM $$) & trap 'echo trapped' TERM; wait; echo waited
+xargs -P4 -n1 sh -c 'echo $0' <<< '1 2 3 4' | sort | paste -sd' '
+seq 10000 | split -l 3000 - /tmp/sp. && wc -l /tmp/sp.* | tail -1; rm /tmp/sp.*
+dd if=/dev/zero bs=1M count=8 2>/dev/null | md5sum; head -c 100000 /dev/urandom | wc -c
+truncate -s 5G /tmp/sparse && stat -c '%s %b' /tmp/sparse && rm /tmp/sparse
+killall -l | wc -w; pstree -V 2>&1 | head -1 | cut -d' ' -f1
+"""
+
+
+@pytest.mark.differential
+@covers("pipe2", "clone", "execve", "wait4", "kill", "ftruncate", "newfstatat")
+def test_text_tools_and_shell_plumbing_match_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(TEXT_TOOLS))
+    assert "trapped\nwaited\n" in out and "timeout: 124\n" in out
+
+
+PY_STDLIB = """
+import bz2, decimal, fractions, hashlib, lzma, mmap, os, resource, signal, sqlite3, tempfile, threading, time, zlib
+data = b"moss" * 1000
+print(hashlib.sha256(data).hexdigest()[:16], len(zlib.compress(data)), len(bz2.compress(data)),
+      len(lzma.compress(data)) > 0, decimal.Decimal(1) / 7, fractions.Fraction(3, 9))
+db = sqlite3.connect("/tmp/t.db")
+db.execute("create table t(x)")
+db.executemany("insert into t values(?)", [(i,) for i in range(1000)])
+db.commit()
+print(db.execute("select sum(x), count(*) from t").fetchone())
+f = tempfile.TemporaryFile()
+f.write(b"x" * 10000); f.flush()
+m = mmap.mmap(f.fileno(), 0)
+m.resize(20000)
+print(len(m), m[9999:10001], os.fstat(f.fileno()).st_size)
+signal.signal(signal.SIGUSR1, lambda *a: print("got", a[0]))
+os.kill(os.getpid(), signal.SIGUSR1)
+signal.signal(signal.SIGALRM, lambda *a: print("alarm"))
+signal.setitimer(signal.ITIMER_REAL, 0.05)
+time.sleep(0.3)
+print(os.cpu_count(), os.sched_getaffinity(0), resource.getrlimit(resource.RLIMIT_NOFILE))
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r); os.write(w, b"child"); os._exit(7)
+os.close(w)
+print(os.read(r, 10), os.waitpid(pid, 0)[1] >> 8)
+barrier = threading.Barrier(5)
+seen = []
+def meet():
+    barrier.wait(); seen.append(threading.get_native_id() != os.getpid())
+threads = [threading.Thread(target=meet) for _ in range(4)]
+for t in threads: t.start()
+barrier.wait()
+for t in threads: t.join()
+print(sorted(seen))
+"""
+
+
+@pytest.mark.differential
+@covers("mremap", "mmap", "ftruncate", "kill", "setitimer", "rt_sigaction", "sched_getaffinity",
+        "prlimit64", "clone", "futex")
+def test_python_stdlib_sqlite_mmap_signals_and_fork_match_linux(linux_debian_oracle, moss_disk):
+    out = same_as_linux(linux_debian_oracle, moss_disk, python(PY_STDLIB))
+    assert "(499500, 1000)" in out and "got 10\nalarm\n" in out
+
+
 # ------------------------------------------------------------------ just boot-debian
 
 PROMPT = r"root@moss:[^\r\n#]*# "
