@@ -124,6 +124,37 @@ def test_python_subprocess_matches_linux(linux_debian_oracle, moss_disk):
     assert "'bin'" in out and "3 '' '42\\n'" in out
 
 
+PY_ASYNCIO = """
+import asyncio
+async def nap(i):
+    await asyncio.sleep(0.02 * (5 - i))
+    return i
+async def main():
+    child = await asyncio.create_subprocess_exec("sh", "-c", "echo from-child; exit 4",
+                                                 stdout=asyncio.subprocess.PIPE)
+    naps = asyncio.gather(*(nap(i) for i in range(5)))
+    out, _ = await child.communicate()
+    print("gather", await naps)
+    print("subprocess", out.decode().strip(), child.returncode)
+    q = asyncio.Queue()
+    async def producer():
+        for i in range(20):
+            await q.put(i)
+            await asyncio.sleep(0)
+    done, _ = await asyncio.wait([asyncio.create_task(producer())])
+    print("queue", sum([q.get_nowait() for _ in range(q.qsize())]), len(done))
+asyncio.run(main())
+"""
+
+
+@pytest.mark.differential
+@covers("epoll_pwait", "socketpair", "clone", "wait4")
+def test_python_asyncio_gather_and_subprocess_match_linux(linux_debian_oracle, moss_disk):
+    """asyncio's event loop: epoll, a socketpair it wakes itself through, a child watcher."""
+    out = same_as_linux(linux_debian_oracle, moss_disk, python(PY_ASYNCIO))
+    assert "gather [0, 1, 2, 3, 4]\nsubprocess from-child 4\n" in out
+
+
 PY_MULTIPROCESSING = """
 import multiprocessing
 def square(x):
