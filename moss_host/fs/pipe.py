@@ -234,11 +234,13 @@ class Pipe:
         return mask
 
     def resize(self, size: int, privileged: bool) -> int:
-        """fcntl(F_SETPIPE_SZ): the new capacity, rounded as Linux does."""
-        if size <= 0 or size > PIPE_SIZE_LIMIT:
+        """fcntl(F_SETPIPE_SZ) as Linux's pipe_set_size: any size up to 2 GiB is rounded up to
+        a power-of-two number of pages (0 gives one page); growing beyond pipe-max-size needs
+        CAP_SYS_RESOURCE, shrinking is always allowed; EBUSY below what the pipe holds."""
+        if size > PIPE_SIZE_LIMIT:
             raise Errno(EINVAL)
         size = round_pipe_size(size)
-        if size > PIPE_MAX_SIZE and not privileged:
+        if size > self.capacity and size > PIPE_MAX_SIZE and not privileged:
             raise Errno(EPERM)
         if size // PAGE_SIZE < len(self.bufs):
             raise Errno(EBUSY)

@@ -15,6 +15,7 @@ from moss_host.addr import USER_VA_END
 from moss_host.cred import Cred, capable, fs_cred
 from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, EPIPE, ERANGE, EROFS, ESPIPE,
                               Errno)
+from moss_host.fs import fsnotify
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import (FASYNC, O_APPEND, O_CLOEXEC, O_NONBLOCK, SEEK_MAX, InodeFile, OpenFile,
                                file_needs, open_file)
@@ -178,6 +179,8 @@ def _read_lent(task, f: InodeFile, pos: int, buf: int, count: int):
         return None
     with view:
         task.mm.write(buf, view)
+        if view:
+            fsnotify.on_file(f.location.dentry, fsnotify.IN_ACCESS)
         return len(view)
 
 
@@ -678,7 +681,7 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
         pipe = f.pipe
         if pipe is None:
             raise Errno(EBADF)
-        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(_u32(arg), capable(task.creds))
+        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg, capable(task.creds))   # unsigned long
     if cmd == F_GETOWN:
         return 0
     if cmd == F_SETOWN:

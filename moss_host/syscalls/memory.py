@@ -8,7 +8,7 @@ from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
 from moss_host.cred import capable
 from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, ESPIPE, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import InodeFile
+from moss_host.fs.file import InodeFile, file_needs
 from moss_host.fs.memfd import check_mmap
 from moss_host.mm import advice as advice_mod
 from moss_host.mm.backing import Backing, FileBacking
@@ -105,7 +105,7 @@ def place(mm, addr: int, length: int, flags: int) -> int:
 def file_backing(task, fd: int, shared_write: bool = False, shared: bool = False) -> FileBacking:
     """What a file mapping reads its pages from. The file must be a regular file open for
     reading, and for writing too if the mapping is shared and writable (EACCES)."""
-    file = task.files.get(fd_arg(fd))
+    file = file_needs(task.files.get(fd_arg(fd)))     # fget: an O_PATH descriptor is EBADF
     if not isinstance(file, InodeFile) or not file.inode.is_reg:
         raise Errno(ENODEV)
     if not file.readable or (shared_write and not file.writable):

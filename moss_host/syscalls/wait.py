@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.errors import EINVAL, Errno
+from moss_host.errors import EINVAL, ESRCH, Errno
 from moss_host.proc import signals
 from moss_host.proc.wait import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
                                  WUNTRACED, Selector, __WALL, __WCLONE, __WNOTHREAD, wait_for_child)
@@ -13,6 +13,7 @@ from .table import syscall
 
 WAIT4_OPTIONS = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL
 WAITID_OPTIONS = WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WCLONE | __WALL
+INT_MIN = -(1 << 31)
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 USER_HZ = 100
 RUSAGE = struct.Struct("<qqqq14q")          # ru_utime, ru_stime (timeval), then 14 longs
@@ -38,6 +39,8 @@ async def wait4(task, pid: "Int", wstatus: "Ptr", options: "Hex", rusage: "Ptr")
     pid, options = c_int(pid), c_uint(options)
     if options & ~WAIT4_OPTIONS:
         raise Errno(EINVAL)
+    if pid == INT_MIN:
+        raise Errno(ESRCH)                      # kernel_wait4: -INT_MIN is not defined
     report = await wait_for_child(task, _selector_for_wait4(task, pid), options | WEXITED)
     if report is None:
         return 0
@@ -46,7 +49,7 @@ async def wait4(task, pid: "Int", wstatus: "Ptr", options: "Hex", rusage: "Ptr")
     if rusage:
         utime, stime = report.child.group.cpu_times()
         task.mm.write(rusage, pack_rusage(utime, stime, report.child))
-    return report.child.tgid
+    return report.child.tid
 
 
 @syscall("waitid")
@@ -70,7 +73,7 @@ async def waitid(task, idtype: "Int", id: "Int", infop: "Ptr", options: "Hex", r
         if report is not None:
             c = report.child
             utime, stime = c.group.cpu_times()
-            SIGINFO_CHLD.pack_into(info, 0, signals.SIGCHLD, 0, report.code, c.tgid, c.creds.uid,
+            SIGINFO_CHLD.pack_into(info, 0, signals.SIGCHLD, 0, report.code, c.tid, c.creds.uid,
                                    report.status, utime // 10_000_000, stime // 10_000_000)
         task.mm.write(infop, info)
     if rusage and report is not None:

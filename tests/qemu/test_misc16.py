@@ -1,0 +1,20 @@
+"""Issue 16: the answers that once differed from Linux, and the remaining syscalls of its
+item 6 (pidfds, splice/tee/vmsplice, O_TMPFILE, kcmp, ...), each program's output compared
+with Linux 6.1 booted in the same QEMU (the `linux_oracle` fixture)."""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import same_as_linux
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.mark.differential
+@covers("wait4", "mmap", "msync", "fcntl")
+def test_waitpid_int_min_mmap_o_path_msync_holes_pipe_sizes_and_sigbus_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "misc16_answers", status=0)
+    assert "waitpid INT_MIN: ESRCH" in out and "mmap O_PATH private: EBADF" in out
+    assert "msync over a hole: ENOMEM" in out and "F_SETPIPE_SZ 0: 4096" in out
+    assert "store a page past the end: SIGBUS" in out
