@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from typing import Callable, Optional
 
-from ..errors import EBADF, EINVAL, EPERM, Errno
+from ..errors import EBADF, EINVAL, EPERM, ESRCH, Errno
 from ..fs.file import OpenFile
 from .socket import MSG_CTRUNC, SOL_SOCKET, UCRED, UCred, Who
 
@@ -53,6 +53,8 @@ def parse_control(control: bytes, get_file: Callable[[int], OpenFile],
                     if length != cmsg_len(UCRED.size):
                         raise Errno(EINVAL)
                     creds = _checked_creds(UCred(*UCRED.unpack(body)), who)
+                    if not who.pid_exists(creds.pid):
+                        raise Errno(ESRCH)
                 else:
                     raise Errno(EINVAL)
             offset += cmsg_align(length)

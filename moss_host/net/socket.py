@@ -71,7 +71,8 @@ class UCred:
         return UCRED.pack(self.pid, self.uid & 0xFFFF_FFFF, self.gid & 0xFFFF_FFFF)
 
 
-NO_CRED = UCred(0, -1, -1)          # cred_to_ucred of no peer: pid 0, overflow ids
+NO_CRED = UCred(0, -1, -1)          # cred_to_ucred of no peer: pid 0, uid and gid -1
+NO_SCM_CRED = UCred(0, 65534, 65534)    # a message sent without credentials: pid 0, the overflow ids
 
 
 @dataclass
@@ -87,15 +88,17 @@ class Who:
     scm_cred: UCred                 # pid, uid, gid
     ids: tuple[set[int], set[int]]  # (real, effective, saved) uids and gids: what SCM_CREDENTIALS may name
     privileged: bool                # CAP_SYS_ADMIN/CAP_SETUID/CAP_SETGID
+    pid_exists: Callable[[int], bool]   # SCM_CREDENTIALS must name a live process (ESRCH)
 
 
 @dataclass
 class Message:
-    """What one send puts on a receive queue (an sk_buff): bytes, files in flight, credentials.
+    """What one send puts on a receive queue (an sk_buff): bytes, files in flight, credentials
+    (None: sent with none, when neither side asked for them with SO_PASSCRED).
     `consumed` counts bytes a stream reader took already; `sender` is whose address a
     datagram reader sees and whose send buffer the message is charged to."""
     data: bytes
-    creds: UCred
+    creds: Optional[UCred]
     sender: Optional["Socket"] = None
     files: list[OpenFile] = field(default_factory=list)
     consumed: int = 0
@@ -171,7 +174,10 @@ class Socket(OpenFile):
         raise Errno(EOPNOTSUPP)
 
     async def sendmsg(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
-                      files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None) -> int:
+                      files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None,
+                      claimed: Optional[UCred] = None) -> int:
+        """Send data; `creds` are the sender's own (pid, uid, gid), `claimed` what an
+        SCM_CREDENTIALS message says instead, `files` the files in flight (the call owns them)."""
         raise Errno(EOPNOTSUPP)
 
     async def recvmsg(self, n: int, flags: int) -> Received:
@@ -196,7 +202,10 @@ class Socket(OpenFile):
     # a write through sendmsg with the writer's Who (its credentials go with the bytes);
     # write() here is for writers that are no task.
     async def read(self, n: int) -> bytes:
-        return (await self.recvmsg(n, MSG_DONTWAIT if self.flags & O_NONBLOCK else 0)).data
+        got = await self.recvmsg(n, MSG_DONTWAIT if self.flags & O_NONBLOCK else 0)
+        for f in got.files:         # no control buffer to receive them: files in flight close
+            f.put()
+        return got.data
 
     async def write(self, data: bytes) -> int:
         return await self.sendmsg(data, None, MSG_DONTWAIT if self.flags & O_NONBLOCK else 0, None)

@@ -39,7 +39,7 @@ from ..fs.path import Walker
 from ..fs.vfs import MAY_WRITE, Location, permission, vfs_create, vfs_unlink
 from ..waitq import WaitQueue
 from .socket import (AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
-                     NO_CRED, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM,
+                     NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM,
                      SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, Message, Received, Socket, UCred, Who,
                      register_family, timeout_seconds)
 
@@ -408,21 +408,22 @@ class UnixSocket(Socket):
 
     # -- sending
     async def sendmsg(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
-                      files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None) -> int:
+                      files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None,
+                      claimed: Optional[UCred] = None) -> int:
         """Send; the files in flight are the message's from here on (closed if it is not sent)."""
         if creds is None:
             creds = who.scm_cred if who is not None else self.creator
         owned = files or []
         try:
             if self.type == SOCK_STREAM:
-                return await self._stream_send(data, addr, flags, owned, creds)
-            return await self._dgram_send(data, addr, flags, who, owned, creds)
+                return await self._stream_send(data, addr, flags, owned, creds, claimed)
+            return await self._dgram_send(data, addr, flags, who, owned, creds, claimed)
         finally:
             for f in owned:             # what a message did not take (it empties the list it took)
                 f.put()
 
     async def _stream_send(self, data: bytes, addr: Optional[bytes], flags: int,
-                           files: list[OpenFile], creds: UCred) -> int:
+                           files: list[OpenFile], creds: UCred, claimed: Optional[UCred]) -> int:
         if flags & MSG_OOB:
             raise Errno(EOPNOTSUPP)
         if addr:
@@ -453,7 +454,7 @@ class UnixSocket(Socket):
                     return sent
                 raise SigPipe()
             taken, files[:] = list(files), []       # only the first message carries the files
-            self._enqueue(other, Message(data[sent:sent + size], creds, self, taken))
+            self._enqueue(other, Message(data[sent:sent + size], claimed, self, taken), creds)
             sent += size
         return sent
 
@@ -470,13 +471,17 @@ class UnixSocket(Socket):
             await _sleep(self.wq, lambda: self.wmem < self.sndbuf or bool(self.err or self.shut & SEND_SHUTDOWN),
                          timeout)
 
-    def _enqueue(self, other: "UnixSocket", m: Message) -> None:
+    def _enqueue(self, other: "UnixSocket", m: Message, creds: UCred) -> None:
+        """Queue m on other. maybe_add_creds: the sender's credentials go with it when either side
+        has SO_PASSCRED or the receiver is not accepted yet (and it claims none of its own)."""
+        if m.creds is None and (self.passcred or other.passcred or other.embryo):
+            m.creds = creds
         self.wmem += len(m.data) + SKB_OVERHEAD
         other.queue.append(m)
         other.wq.wake_poll(READABLE)
 
     async def _dgram_send(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
-                          files: list[OpenFile], creds: UCred) -> int:
+                          files: list[OpenFile], creds: UCred, claimed: Optional[UCred]) -> int:
         if self.type == SOCK_SEQPACKET:
             err = self.take_error()
             if err:
@@ -524,7 +529,7 @@ class UnixSocket(Socket):
                 continue
             break
         taken, files[:] = list(files), []
-        self._enqueue(other, Message(data, creds, self, taken))
+        self._enqueue(other, Message(data, claimed, self, taken), creds)
         return len(data)
 
     # -- receiving
@@ -575,10 +580,11 @@ class UnixSocket(Socket):
         index = 0
         while index < len(self.queue) and (len(out) < n or n == 0):
             m = self.queue[index]
-            if got.creds is not None and m.creds != got.creds:
+            creds = m.creds or NO_SCM_CRED
+            if got.creds is not None and creds != got.creds:
                 return True                     # never glue messages from different writers
             if self.passcred:
-                got.creds = m.creds
+                got.creds = creds
             if got.addr is None and m.sender is not None and m.sender.addr is not None:
                 got.addr = m.sender.addr
             chunk = m.data[m.consumed:m.consumed + n - len(out)]
@@ -628,7 +634,7 @@ class UnixSocket(Socket):
         if m.sender is not None and m.sender.addr is not None:
             got.addr = m.sender.addr
         if self.passcred:
-            got.creds = m.creds
+            got.creds = m.creds or NO_SCM_CRED
         if flags & MSG_PEEK:
             got.files = [f.get() for f in m.files]
         else:

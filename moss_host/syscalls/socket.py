@@ -45,7 +45,8 @@ def who_of(task) -> Who:
     c = task.creds
     pid = task.tgid
     return Who(task.fs, fs_cred(c), task, pid, UCred(pid, c.euid, c.egid), UCred(pid, c.uid, c.gid),
-               ({c.uid, c.euid, c.suid}, {c.gid, c.egid, c.sgid}), capable(c))
+               ({c.uid, c.euid, c.suid}, {c.gid, c.egid, c.sgid}), capable(c),
+               lambda n: task.kernel.pids.get(n) is not None)
 
 
 def sockfd(task, fd: int) -> Socket:
@@ -86,14 +87,12 @@ def _send_sigpipe(task) -> None:
 
 
 async def _send(task, sock: Socket, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
-                files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None) -> int:
+                files: Optional[list[OpenFile]] = None, claimed: Optional[UCred] = None) -> int:
     if sock.flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
-    if creds is None:
-        c = task.creds
-        creds = UCred(task.tgid, c.uid, c.gid)
+    c = task.creds
     try:
-        return await sock.sendmsg(data, addr, flags, who, files, creds)
+        return await sock.sendmsg(data, addr, flags, who, files, UCred(task.tgid, c.uid, c.gid), claimed)
     except unix.SigPipe:
         if not flags & MSG_NOSIGNAL:
             _send_sigpipe(task)
