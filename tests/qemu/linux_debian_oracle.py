@@ -3,9 +3,10 @@
 The image (build/debian.ext4, `just image-debian`) is far too big for an initramfs, so the
 VM gets a copy of it as a virtio disk: ``LinuxWithModules`` (ext4 and friends) plus Debian's
 ``virtio_mmio`` and ``virtio_blk`` modules, loaded after boot, make it ``/dev/vda``. It is
-mounted at /debian with proc, devtmpfs (and udev's /dev/fd links), devpts and a tmpfs on /tmp
-inside (what moss-py mounts at boot and the image's fstab adds), and every command runs chrooted there, in the
-environment `moss-host run` gives its program (``MOSS_ENV``)::
+mounted at /debian with proc, devtmpfs (with udev's /dev/fd links and a /dev/shm directory),
+devpts and a tmpfs on /tmp inside (what moss-py mounts at boot and the image's fstab adds),
+and every command runs chrooted there, in the environment `moss-host run` gives its program
+(``MOSS_ENV``)::
 
     vm = LinuxDebian(copy_of_the_image).start()
     out, err, status = vm.run_argv(["python3", "-c", "print(1)"])
