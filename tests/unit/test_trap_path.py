@@ -101,7 +101,8 @@ def test_fence_can_be_called_repeatedly():
 
 def test_cpu_pressure_reads_some_avg10(tmp_path):
     psi = tmp_path / "cpu"
-    psi.write_text("some avg10=42.50 avg60=10.00 avg300=1.00 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    psi.write_text("some avg10=42.50 avg60=10.00 avg300=1.00 total=123\n"
+                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
     p = CpuPressure(str(psi))
     assert p.some_avg10() == 42.5
     assert p.contended(0)
