@@ -21,9 +21,11 @@ from moss_host.cred import Creds
 from moss_host.errors import KernelPanic
 from moss_host.fs.file import OpenFile
 from moss_host.fs.vfs import FsContext
+from moss_host.ipc.namespace import IpcNamespace
 from moss_host.machine.mailbox import Mailbox
 from moss_host.machine.polling import PollingEventLoop
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
+from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.boot_tables import write_boot_tables
 from moss_host.mm.memory import Memory
 from moss_host.proc import exec as execmod
@@ -71,6 +73,7 @@ class Kernel:
         self.pids = PidTable()
         self.sched = Scheduler()
         self.futexes = FutexTable()                 # threads asleep in futex(2)
+        self.ipc = IpcNamespace(lambda: self.mem, self.address_spaces)     # System V IPC
         self.jobs = ProcessJobControl(self.pids, self.current_task)     # what ttys ask of processes
         self.machine: Optional[Machine] = None
         self.mem: Optional[Memory] = None           # the guest's RAM, once the machine runs
@@ -182,6 +185,11 @@ class Kernel:
     def current_task(self) -> Optional[Task]:
         """The task on the CPU (what a tty's read or open falls back on)."""
         return self.cpu.current if self.cpu is not None else None
+
+    def address_spaces(self) -> list[AddressSpace]:
+        """Every address space in use (System V shm counts its attaches in them)."""
+        spaces = {id(t.mm): t.mm for t in self.pids.live()}
+        return [mm for mm in spaces.values() if mm.users > 0]
 
     def memory_kb(self) -> tuple[int, int]:
         """(total, free) in kB: the guest frame pool, or the configured RAM before the machine starts."""

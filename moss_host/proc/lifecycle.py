@@ -280,6 +280,7 @@ def _exit_process(task: Task, status: int) -> None:
         status = group.exit_code
         leader.exit_status = _without_phantom_core(task, status)
     _disarm_timers(task)
+    task.kernel.ipc.exit_process(task.tgid)     # SEM_UNDO adjustments; removed shm segments go
     if task.sid == task.tgid and task.ctty is not None:
         disassociate_ctty(task)                 # SIGHUP to the foreground group, tty detached
     _reparent_children(task)

@@ -20,6 +20,7 @@ Two things differ from a stored filesystem:
 from __future__ import annotations
 
 import weakref
+from functools import partial
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ....errors import ENOENT, Errno
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 PROC_SUPER_MAGIC = 0x9FA0
 PID_POS = 1 << 20          # readdir position of /proc/<pid> is PID_POS + pid: after every fixed entry
 PROC_ROOT_INO = 1
+IPC_SYSCTLS = ("msgmax", "msgmnb", "msgmni", "sem", "shmall", "shmmax", "shmmni")    # ipc/ipc_sysctl.c
 
 
 class _NoCache(dict):
@@ -124,12 +126,14 @@ class ProcRoot(ProcDir):
             (b"mounts", lambda c: ProcSymlink(sb, b"/mounts", lambda _: b"self/mounts", caller=c)),
             (b"sys", lambda c: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino, caller=c)),
             (b"net", lambda c: ProcDir(sb, b"/net", self._net_entries, parent_ino=self.ino, caller=c)),
+            (b"sysvipc", lambda c: ProcDir(sb, b"/sysvipc", self._sysvipc_entries, parent_ino=self.ino, caller=c)),
         ])
         kernel_dir = ProcDir(sb, b"/sys/kernel", lambda: static_entries([
             (b"hostname", self._file(b"/sys/kernel/hostname", lambda: system.sysctl_read("nodename"),
                                      0o644, system.hostname_write)),
             (b"ostype", self._file(b"/sys/kernel/ostype", lambda: system.sysctl_read("sysname"))),
             (b"osrelease", self._file(b"/sys/kernel/osrelease", lambda: system.sysctl_read("release"))),
+            *self._ipc_sysctls(),
         ]), parent_ino=sb.ino_for(b"/sys"))
         self.sys_entries = static_entries([(b"kernel", lambda c: kernel_dir)])
 
@@ -138,6 +142,26 @@ class ProcRoot(ProcDir):
         """A system-wide file: the same text whoever reads it."""
         path = name if name.startswith(b"/") else b"/" + name
         return lambda c: ProcFile(self.sb, path, lambda _: render(), mode, writer=writer, caller=c)
+
+    def _ipc_sysctls(self) -> list[tuple[bytes, Callable[[Reader], Inode]]]:
+        """/proc/sys/kernel/{shmmax,...,msgmni}: the IPC namespace's limits, root may write them."""
+        k = self.sb.kernel          # its ipc is looked up when a file is read, not at mount
+
+        def read(name: str) -> bytes:
+            return k.ipc.sysctl_read(name)
+
+        def write(name: str, data: bytes) -> int:
+            return k.ipc.sysctl_write(name, data)
+        return [(name.encode(), self._file(b"/sys/kernel/" + name.encode(), partial(read, name), 0o644,
+                                           partial(write, name)))
+                for name in IPC_SYSCTLS]
+
+    def _sysvipc_entries(self) -> list[Entry]:
+        """/proc/sysvipc/{shm,sem,msg}: the System V IPC tables, what ipcs reads."""
+        ipc = self.sb.kernel.ipc
+        return static_entries([(b"msg", self._file(b"/sysvipc/msg", ipc.msg.proc_text)),
+                               (b"sem", self._file(b"/sysvipc/sem", ipc.sem.proc_text)),
+                               (b"shm", self._file(b"/sysvipc/shm", ipc.shm.proc_text))])
 
     def _net_entries(self) -> list[Entry]:
         """/proc/net: the tables the socket families registered (net/ sits above fs/)."""

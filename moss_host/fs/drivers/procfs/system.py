@@ -18,6 +18,7 @@ from .pid import NS_PER_TICK, USER_HZ
 
 if TYPE_CHECKING:
     from moss_host.fs.vfs import FsContext
+    from moss_host.ipc.namespace import IpcNamespace
     from moss_host.proc.pidtable import PidTable
     from moss_host.sched.scheduler import Scheduler
 
@@ -28,6 +29,7 @@ class KernelView(Protocol):
     pids: PidTable
     sched: Scheduler
     root_fs: Optional[FsContext]        # the tree the kernel itself sees /proc's links from
+    ipc: IpcNamespace                   # /proc/sysvipc and the IPC limits of /proc/sys/kernel
 
     def memory_kb(self) -> tuple[int, int]:
         """(total, free) RAM in kB."""

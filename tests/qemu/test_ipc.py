@@ -1,0 +1,19 @@
+"""System V IPC and POSIX message queues, compared with Linux booted in the same QEMU."""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import same_as_linux
+from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.qemu, pytest.mark.differential]
+
+
+@covers("shmget", "shmat", "shmdt", "shmctl")
+def test_sysv_shm_keys_attach_fork_exec_rmid_permissions_and_proc_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "sysv_shm", status=0)
+    assert "maps: rw-s 00000000 00:01 /SYSV5157ab01 (deleted)" in out
+    assert "parent sees \"child\", nattch 1 after the child's exit" in out
+    assert "after exec: nattch 1" in out
+    assert "key after rmid: ENOENT" in out
+    assert out.endswith("done\n")
