@@ -44,3 +44,12 @@ def test_unix_scm_rights_and_credentials_between_processes_match_linux(linux_ora
     assert "pipe writer in flight: poll 0, after the receiver closed: poll 10\n" in out
     assert "the child's write: 5 bytes, pid is the child 1, uid 65534 gid 65534\n" in out
     assert out.endswith("done\n")
+
+
+@covers("socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
+        "getpeername", "shutdown", "sendto", "recvfrom", "setsockopt", "getsockopt", "sendmsg", "recvmsg")
+def test_unix_socket_errors_come_in_linux_order(linux_oracle):
+    out = same_as_linux(linux_oracle, "unix_errors")
+    assert "bind again, same path: EADDRINUSE\n" in out
+    assert "connect as nobody to a 0755 socket: EACCES\n" in out
+    assert out.endswith("sendmsg bad msghdr: EFAULT\ndone\n")
