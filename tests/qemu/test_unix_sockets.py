@@ -53,3 +53,23 @@ def test_unix_socket_errors_come_in_linux_order(linux_oracle):
     assert "bind again, same path: EADDRINUSE\n" in out
     assert "connect as nobody to a 0755 socket: EACCES\n" in out
     assert out.endswith("sendmsg bad msghdr: EFAULT\ndone\n")
+
+
+SYSLOG_SCRIPT = (
+    "rm -f /tmp/syslog.txt; syslogd -O /tmp/syslog.txt; sleep 0.5; "
+    "logger -t moss hello from logger; logger -t moss -p user.err second line; "
+    "echo via stdin | logger -t piped; sleep 0.5; "
+    "sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ //' /tmp/syslog.txt | grep -v 'syslogd started'; "
+    "ls -l /dev/log | cut -c1-10; grep -c ' /dev/log$' /proc/net/unix; "
+    "killall syslogd; sleep 0.2; rm -f /dev/log /tmp/syslog.txt")
+
+
+@covers("socket", "connect", "bind", "sendto", "recvfrom", "sendmsg", "recvmsg")
+def test_busybox_syslogd_and_logger_over_dev_log_match_linux(linux_oracle):
+    """syslogd binds /dev/log (a datagram socket); logger connects and sends; the lines land
+    in the log file. /proc/net/unix lists the bound socket."""
+    linux, status = linux_oracle.run(f"sh -c {SYSLOG_SCRIPT!r}")
+    moss = moss_run("/bin/sh", "-c", SYSLOG_SCRIPT)
+    assert (moss.stdout.decode(), moss.returncode) == (linux, status)
+    assert linux == ("user.notice moss: hello from logger\nuser.err moss: second line\n"
+                     "user.notice piped: via stdin\nsrw-rw-rw-\n1\n")
