@@ -22,7 +22,7 @@ from ..cred import Cred
 from ..errors import (EACCES, EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTTY, ENXIO,
                       EOPNOTSUPP, EROFS, ESPIPE, Errno)
 from ..mm.page_cache import after_write, before_read, truncate_file
-from . import locks
+from . import fsnotify, locks
 from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
@@ -275,14 +275,22 @@ class InodeFile(OpenFile):
         super().__init__(flags)
         self.location: Location = location
         location.inode.opened()     # a file unlinked while open lives until its last close (ext4 orphans)
+        location.inode.open_files += 1
 
     @property
     def inode(self):
         return self.location.inode
 
     def release(self) -> None:
-        locks.remove_file(self.location.inode, self)     # its OFD and flock locks
-        self.location.inode.closed()
+        inode = self.location.inode
+        locks.remove_file(inode, self)     # its OFD and flock locks
+        inode.open_files -= 1
+        if not self.is_path:
+            fsnotify.on_file(self.location.dentry, fsnotify.IN_CLOSE_WRITE if self.writable
+                             else fsnotify.IN_CLOSE_NOWRITE)
+            if not inode.open_files and self.location.dentry.unlinked and (inode.nlink == 0 or inode.is_dir):
+                fsnotify.inode_gone(inode)      # the last close of an unlinked file (dput's DELETE_SELF)
+        inode.closed()
 
     def flush(self, files: object) -> None:
         locks.remove_posix(self.location.inode, files)
@@ -304,6 +312,8 @@ class InodeFile(OpenFile):
         before_read(self.inode, self.pos, n)        # stores through shared mappings first
         data = self.inode.read(self.pos, n)
         self.pos += len(data)
+        if data:
+            fsnotify.on_file(self.location.dentry, fsnotify.IN_ACCESS)
         return data
 
     async def write(self, data: bytes) -> int:
@@ -313,11 +323,16 @@ class InodeFile(OpenFile):
         n = self.inode.write(self.pos, data if allowed == len(data) else data[:allowed])
         after_write(self.inode, self.pos, data, n)      # mappings of the file see it at once
         self.pos += n
+        if n:
+            fsnotify.on_file(self.location.dentry, fsnotify.IN_MODIFY)
         return n
 
     async def pread(self, offset: int, n: int) -> bytes:
         before_read(self.inode, offset, n)
-        return self.inode.read(offset, n)
+        data = self.inode.read(offset, n)
+        if data:
+            fsnotify.on_file(self.location.dentry, fsnotify.IN_ACCESS)
+        return data
 
     async def pwrite(self, offset: int, data: bytes) -> int:
         if self.flags & O_APPEND:       # Linux appends even for pwrite (a documented bug kept forever)
@@ -325,6 +340,8 @@ class InodeFile(OpenFile):
         allowed = self.inode.write_limit(offset, len(data))
         n = self.inode.write(offset, data if allowed == len(data) else data[:allowed])
         after_write(self.inode, offset, data, n)
+        if n:
+            fsnotify.on_file(self.location.dentry, fsnotify.IN_MODIFY)
         return n
 
     def lseek(self, offset: int, whence: int) -> int:
@@ -372,6 +389,7 @@ class InodeFile(OpenFile):
                 break
             out += record
             self.pos = entry.next_pos
+        fsnotify.on_file(self.location.dentry, fsnotify.IN_ACCESS)     # iterate_dir
         return bytes(out)
 
     def stat(self) -> Stat:
@@ -494,7 +512,10 @@ async def open_location(loc: Location, flags: int, cred: Optional[Cred] = None,
     if S.S_ISREG(inode.mode) or inode.is_dir:
         if flags & O_TRUNC and inode.is_reg and not created:
             truncate_file(inode, 0)
-        return InodeFile(loc, flags)
+            fsnotify.on_file(loc.dentry, fsnotify.IN_MODIFY)
+        f = InodeFile(loc, flags)
+        fsnotify.on_file(loc.dentry, fsnotify.IN_OPEN)
+        return f
     return await _open_special(loc, flags)
 
 

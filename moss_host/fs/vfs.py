@@ -28,12 +28,14 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional, Protocol
 from ..cred import Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODATA, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
+from . import fsnotify
 from .stat import Stat, makedev
 
 if TYPE_CHECKING:
     from ..mm.page_cache import FilePages
     from ..proc.task import Task
     from .blockdev import BlockDevice
+    from .fsnotify import Mark
     from .locks import FileLocks
     from .namespace import Mount, MountTable
     from .pipe import Pipe
@@ -203,6 +205,8 @@ class Inode:
     fifo_pipe: Optional[Pipe] = None    # a FIFO's buffer while some end is open (Linux's i_pipe)
     page_cache: Optional[FilePages] = None  # its pages in memory, once mapped (Linux's i_mapping)
     file_locks: Optional[FileLocks] = None  # its record and flock locks, once locked (i_flctx)
+    fsnotify_marks: Optional[list[Mark]] = None  # inotify watches on it (i_fsnotify_marks)
+    open_files: int = 0                     # InodeFiles open on it (an unlinked file lives on)
     # Linux's file_operations.splice_read: sendfile(2) can read the file. procfs's
     # per-process files (seq_read without read_iter) have none, and sendfile is EINVAL.
     splice_read: bool = True
@@ -544,6 +548,7 @@ def vfs_create(dir: Location, name: bytes, mode: int, cred: Optional[Cred],
     _prepare_new_entry(dir, name, slash, cred)
     uid, gid = _owner_for_new(dir.inode, cred)
     inode = dir.inode.create(name, mode, uid, gid, rdev)
+    fsnotify.created(dir.inode, name, inode)
     return Location(dir.mount, dir.dentry.add(name, inode))
 
 
@@ -552,6 +557,7 @@ def vfs_mkdir(dir: Location, name: bytes, mode: int, cred: Optional[Cred]) -> Lo
     uid, gid = _owner_for_new(dir.inode, cred)
     mode = S.S_IFDIR | (mode & 0o1777) | (dir.inode.mode & S.S_ISGID)
     inode = dir.inode.mkdir(name, mode, uid, gid)
+    fsnotify.created(dir.inode, name, inode)
     return Location(dir.mount, dir.dentry.add(name, inode))
 
 
@@ -560,6 +566,7 @@ def vfs_symlink(dir: Location, name: bytes, target: bytes, cred: Optional[Cred],
     _prepare_new_entry(dir, name, slash, cred)
     uid, gid = _owner_for_new(dir.inode, cred)
     inode = dir.inode.symlink(name, target, uid, gid)
+    fsnotify.created(dir.inode, name, inode)
     return Location(dir.mount, dir.dentry.add(name, inode))
 
 
@@ -572,6 +579,7 @@ def vfs_link(old: Location, dir: Location, name: bytes, cred: Optional[Cred],
     if old.inode.is_dir:
         raise Errno(EPERM)
     dir.inode.link(name, old.inode)
+    fsnotify.linked(dir.inode, name, old.dentry)
     return Location(dir.mount, dir.dentry.add(name, old.inode))
 
 
@@ -588,6 +596,7 @@ def vfs_unlink(dir: Location, name: bytes, cred: Optional[Cred], slash: bool = F
         raise Errno(EBUSY)
     dir.inode.unlink(name)
     dir.dentry.drop(name)
+    fsnotify.deleted(dir.inode, victim, still_open=victim.inode.open_files > 0)
 
 
 def vfs_rmdir(dir: Location, name: bytes, cred: Optional[Cred]) -> None:
@@ -605,6 +614,7 @@ def vfs_rmdir(dir: Location, name: bytes, cred: Optional[Cred]) -> None:
         raise Errno(EBUSY)
     dir.inode.rmdir(name)
     dir.dentry.drop(name)
+    fsnotify.deleted(dir.inode, victim, still_open=victim.inode.open_files > 0)
 
 
 def vfs_rename(old_dir: Location, old_name: bytes, new_dir: Location, new_name: bytes,
@@ -635,6 +645,9 @@ def vfs_rename(old_dir: Location, old_name: bytes, new_dir: Location, new_name: 
         raise Errno(EBUSY)
     old_dir.inode.rename(old_name, new_dir.inode, new_name)
     old.move_to(new_dir.dentry, new_name)
+    fsnotify.moved(old_dir.inode, old_name, new_dir.inode, new_name, old.inode, new)
+    if new is not None and (new.inode.nlink == 0 or new.inode.is_dir) and not new.inode.open_files:
+        fsnotify.inode_gone(new.inode)
 
 
 def _check_rename_permissions(old_dir: Location, old: Dentry, new_dir: Location,

@@ -12,6 +12,7 @@ import stat as S
 from moss_host.cred import capable
 from moss_host.errors import (EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, EOPNOTSUPP, EPERM,
                               ESPIPE, EXDEV, Errno)
+from moss_host.fs import fsnotify
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile, OpenFile
 from moss_host.fs.path import Walker
@@ -81,6 +82,7 @@ def _chmod(task, target, mode: int) -> None:
     if mode & S.S_ISGID and not capable(task.creds) and not _fs_cred(task).in_group(inode.gid):
         mode &= ~S.S_ISGID
     inode.setattr(mode=mode)
+    fsnotify.on_file(target.dentry, fsnotify.IN_ATTRIB)
 
 
 @syscall("fchmodat")
@@ -127,6 +129,7 @@ def _chown(task, target, uid: int, gid: int) -> None:
         if kill:
             new_mode = mode & 0o7777 & ~kill
     inode.setattr(mode=new_mode, uid=None if uid == NO_CHANGE else uid, gid=None if gid == NO_CHANGE else gid)
+    fsnotify.on_file(target.dentry, fsnotify.IN_ATTRIB)
 
 
 @syscall("fchownat")
@@ -168,6 +171,7 @@ def _utimes(task, target, times) -> None:
             permission(inode, _fs_cred(task), MAY_WRITE)
         now = now_ns()
         inode.setattr(atime_ns=now, mtime_ns=now)
+        fsnotify.on_file(target.dentry, fsnotify.IN_ATTRIB)
         return
     if not _owner_or_capable(task, inode):
         raise Errno(EPERM)
@@ -176,6 +180,15 @@ def _utimes(task, target, times) -> None:
     for sec, nsec in times:
         stamps.append(None if nsec == UTIME_OMIT else now if nsec == UTIME_NOW else sec * 1_000_000_000 + nsec)
     inode.setattr(atime_ns=stamps[0], mtime_ns=stamps[1])
+    fsnotify.on_file(target.dentry, _utimes_event(stamps[0] is not None, stamps[1] is not None))
+
+
+def _utimes_event(atime: bool, mtime: bool) -> int:
+    """fsnotify_change: both times are IN_ATTRIB, the access time alone IN_ACCESS, the
+    modification time alone IN_MODIFY."""
+    if atime and mtime:
+        return fsnotify.IN_ATTRIB
+    return fsnotify.IN_ACCESS if atime else fsnotify.IN_MODIFY if mtime else 0
 
 
 @syscall("utimensat")
@@ -234,6 +247,7 @@ async def truncate(task, path: "CStr", length: "Int") -> int:
     permission(inode, _fs_cred(task), MAY_WRITE)
     _kill_suid_on_write(task, inode)
     truncate_file(inode, size)
+    fsnotify.on_file(loc.dentry, fsnotify.IN_MODIFY)
     return 0
 
 
@@ -248,6 +262,7 @@ async def ftruncate(task, fd: "Fd", length: "Int") -> int:
         raise Errno(EINVAL)
     _kill_suid_on_write(task, f.inode)
     truncate_file(f.inode, size)
+    fsnotify.on_file(f.location.dentry, fsnotify.IN_MODIFY)
     return 0
 
 
