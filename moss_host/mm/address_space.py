@@ -285,6 +285,43 @@ class AddressSpace:
             mv[start:end] = view[pos:pos + end - start]
             pos += end - start
 
+    def write_forced(self, ua: int, data: bytes) -> None:
+        """ptrace's POKETEXT/POKEDATA (FOLL_FORCE): store even into a page its mapping does
+        not let the owner write (code, a breakpoint). A writable data page takes the store
+        in place; any other page gets a fresh private frame holding the new bytes: QEMU keeps
+        translated code per physical frame, and a fresh frame (scrubbed by the guest when it
+        was freed) has none, so code that already ran sees the change. EFAULT if unmapped."""
+        while data:
+            page = ua & PAGE_MASK
+            n = min(len(data), page + PAGE_SIZE - ua)
+            vma = self.vmas.find(page) if 0 <= ua < USER_VA_END else None
+            if vma is None:
+                raise Errno(EFAULT)
+            if vma.prot & PROT_WRITE and not vma.prot & PROT_EXEC:
+                self.write(ua, data[:n])
+            else:
+                self._store_in_fresh_frame(vma, page, ua - page, data[:n])
+            ua, data = ua + n, data[n:]
+
+    def _store_in_fresh_frame(self, vma: Vma, page: int, off: int, chunk: bytes) -> None:
+        if page not in self.resident:
+            self._frame_for(page, False)
+        old = self.resident[page]
+        desc = self.table.lookup(page)
+        new = self.mem.alloc_frame()
+        self.mem.physmem.copy(new, old, PAGE_SIZE)
+        self.mem.physmem.write(PA(new + off), chunk)
+        if vma.prot & PROT_EXEC:
+            self.mem.exec_frames.add(new)
+        self.resident[page] = new
+        self.generation += 1
+        self.table.update(page, pt.user_page_desc(new, True, pt.desc_is_writable(desc) and vma.shared is False
+                                                  and bool(vma.prot & PROT_WRITE), bool(vma.prot & PROT_EXEC)))
+        if page not in self.writable or not pt.desc_is_writable(self.table.lookup(page)):
+            self.writable.discard(page)
+        self.mem.release(old)
+        self.mem.flush_page(self.asid, page)
+
     def read_cstring(self, ua: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string, without the NUL; ENAMETOOLONG if none within limit.
 

@@ -28,7 +28,7 @@ from moss_host.mm.writeback import write_back
 from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
 
-from . import futex, futex_pi, signals
+from . import futex, futex_pi, ptrace, signals
 from .rlimits import RLIMIT_CORE, RLIMIT_NPROC
 from .task import State, Task, ThreadGroup
 
@@ -130,6 +130,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         real_parent.group.children.append(child)
     kernel.pids.add(child)
     kernel.sched.enqueue(child)
+    ptrace.attach_child(parent, child, flags)
     return child
 
 
@@ -257,6 +258,7 @@ def _exit_thread(task: Task, status: int, heir: Task | None = None) -> None:
     task.pending = None
     release_futexes(task)
     release_vfork_parent(task)
+    ptrace.task_exiting(task)
     if task.mm.users == 1:
         write_back(task.mm)                     # shared file mappings reach their files
     _release_files(task.files)
@@ -265,6 +267,8 @@ def _exit_thread(task: Task, status: int, heir: Task | None = None) -> None:
     group.remove_thread(task)
     if task is not group.leader:
         kernel.pids.remove(task)                # a thread is never waited for (release_task)
+        if task.ptrace.tracer is not None:      # ... except by its tracer
+            ptrace.notify_tracer(task, *exit_code_and_status(task.exit_status or 0))
     if group.threads:
         _reparent_to_thread(task, heir or group.threads[0], signal=not group.exiting)
         return                                  # the process lives on in its other threads
@@ -287,7 +291,7 @@ def _exit_process(task: Task, status: int) -> None:
     if group.tgid == 1:
         task.kernel.init_exited(status)
         return
-    _notify_parent(leader)
+    notify_parent(leader)
 
 
 def _disarm_timers(task: Task) -> None:
@@ -362,13 +366,20 @@ def _reparent_children(task: Task) -> None:
         if init is not None and init is not task:
             init.group.children.append(child)
             if child.state is State.ZOMBIE:
-                _notify_parent(child)
+                notify_parent(child)
     task.group.children = []
 
 
-def _notify_parent(task: Task) -> None:
-    """do_notify_parent: the exit signal, a wake-up in wait, or reaping at once."""
+def notify_parent(task: Task) -> None:
+    """do_notify_parent: the exit signal, a wake-up in wait, or reaping at once. A tracee
+    traced by another than its parent tells its tracer first; the parent hears of it when
+    the tracer has collected the exit (ptrace.exit_collected)."""
     parent = task.parent
+    tracer = task.ptrace.tracer
+    if tracer is not None and tracer is not parent:
+        assert task.exit_status is not None
+        ptrace.notify_tracer(task, *exit_code_and_status(task.exit_status or 0))
+        return
     if parent is None or parent.state is State.ZOMBIE:
         reap(task)
         return

@@ -39,7 +39,7 @@ from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERES
                               ERESTARTSYS, Errno)
 from moss_host.waitq import WaitQueue
 
-from . import vdso
+from . import ptrace, vdso
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: boo
     if sighand is not None:
         sighand.signalfd_wq.wake_all()          # signalfd_notify
     if signo == SIGKILL:
-        _continue(task)
+        _continue(task, kill=True)
     target = task if thread or _wants(task, b) else _thread_wanting(task, b)
     if target is not None and not target.blocked & b:
         _notice(target)
@@ -257,6 +257,8 @@ def _prepare(task: Task, signo: int, forced: bool) -> bool:
     # Blocked signals are never ignored: the handler may change before they are unblocked.
     if (task.blocked | task.real_blocked) & bit(signo):
         return True
+    if task.ptrace.tracer is not None and signo != SIGKILL:
+        return True                              # the tracer sees even ignored signals
     return not _task_ignores(task, signo, forced)
 
 
@@ -288,11 +290,12 @@ def _notice(task: Task) -> None:
         task.on_cpu.kick()
 
 
-def _continue(task: Task) -> None:
-    """A stopped process's threads go back to the run queue (or to sleeping in their syscall)."""
+def _continue(task: Task, kill: bool = False) -> None:
+    """A stopped process's threads go back to the run queue (or to sleeping in their syscall).
+    A tracee in a ptrace stop stays there unless this is SIGKILL."""
     task.group.stopped = False
     for t in task.group.threads or [task]:
-        if t.state is State.STOPPED:
+        if t.state is State.STOPPED and (kill or t.ptrace.tracer is None or ptrace.continued(t)):
             t.kernel.sched.make_runnable(t)
 
 
@@ -412,9 +415,18 @@ def deliver_pending(task: Task) -> None:
     if -retval not in RESTARTS:
         orig_x0 = None
     while True:
+        if task.ptrace.interrupt:                   # PTRACE_INTERRUPT: trap before any signal
+            task.restart = orig_x0
+            ptrace.interrupt_stop(task)
+            return
         signo, info = dequeue(task, ~task.blocked)
         if not signo:
             break
+        if task.ptrace.tracer is not None:
+            assert info is not None
+            if ptrace.delivery_stop(task, signo, info):
+                task.restart = orig_x0              # decided when it runs again
+                return
         a = action(task, signo)
         if a.handler == SIG_IGN:
             continue
@@ -468,6 +480,8 @@ def _stop_group(task: Task, signo: int) -> None:
             t.state = State.STOPPED
     group.wait_report = ("stopped", signo)
     notify_parent_cldstop(task, CLD_STOPPED)
+    if task.ptrace.tracer is not None:
+        ptrace.group_stop(task, signo)
 
 
 # -- the frame ----------------------------------------------------------------------------------

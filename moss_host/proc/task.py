@@ -10,6 +10,7 @@ from moss_host.cred import Creds
 from moss_host.sched.state import State
 from moss_host.waitq import WaitQueue
 
+from .ptrace_state import PtraceState
 from .thread_group import ThreadGroup
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ class Task:
     sched_reset_on_fork: bool = False   # SCHED_RESET_ON_FORK: children drop a real-time policy and a negative nice
     cpus_allowed: int = -1        # sched_setaffinity(2) mask, bit n for CPU n (-1: every CPU)
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec
-    tracer: Optional[Task] = None     # ptrace (not yet, issue 14): /proc's TracerPid
+    ptrace: PtraceState = field(default_factory=PtraceState)   # tracer and tracees, ptrace stops (proc/ptrace.py)
+    traced_syscalls: bool = False     # PTRACE_SYSCALL: syscalls take the stopping path (proc/trap.py)
 
     # Signals (proc/signals.py)
     blocked: int = 0              # signal mask: bit (signo - 1)

@@ -23,7 +23,7 @@ from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
 from moss_host.mm.address_space import UserFault
 
-from . import lifecycle, signals
+from . import lifecycle, ptrace, signals
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
@@ -60,6 +60,11 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
     esr = _U64.unpack_from(frame, OFF_ESR)[0]
     if (esr >> 26) & 0x3F == ESR.EC_SVC64:        # ESR.is_syscall, inline: most traps
         x0, nr = _X0_X8.unpack_from(frame)
+        if task.traced_syscalls:                    # PTRACE_SYSCALL: the path with stops
+            task.orig_x0 = x0
+            cpu.switch_out(task)
+            cpu.sched.sleep(task, ptrace.traced_syscall(task, nr, cpu.start_syscall, cpu.tracer), syscall_finished)
+            return
         result = cpu.start_syscall(task, nr, frame, cpu.tracer)
         if type(result) is tuple:                   # it sleeps: the CPU is free for others
             task.orig_x0 = x0

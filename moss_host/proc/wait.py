@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from moss_host.errors import ECHILD, Errno
 
-from . import lifecycle, signals
+from . import lifecycle, ptrace, signals
 from .task import State, Task
 
 WNOHANG = 0x00000001
@@ -34,7 +34,7 @@ class Selector:
 
     def matches(self, child: Task) -> bool:
         if self.kind == P_PID:
-            return child.tgid == self.id
+            return child.tid == self.id          # a tracee may be a thread: its own id
         if self.kind == P_PGID:
             return child.pgid == self.id
         return True
@@ -47,6 +47,7 @@ class Report:
     code: int            # CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED
     status: int          # si_status: exit code or signal number
     wstatus: int         # the int wait4 stores
+    traced: bool = False # the waiter is child's tracer (a ptrace stop, or the exit it sees first)
 
 
 def eligible(child: Task, options: int) -> bool:
@@ -57,12 +58,17 @@ def eligible(child: Task, options: int) -> bool:
 
 
 def find_report(parent: Task, sel: Selector, options: int) -> Report | None:
-    """The first child with something to report; ECHILD if no child matches at all."""
-    candidates = [c for c in parent.group.children if sel.matches(c) and eligible(c, options)]
+    """The first child or tracee with something to report; ECHILD if none matches at all."""
+    group = parent.group
+    candidates = {c: _traced_by(c, parent) for c in group.children if sel.matches(c) and eligible(c, options)}
+    for thread in group.threads or [parent]:
+        for t in thread.ptrace.tracees:
+            if sel.matches(t):
+                candidates[t] = True            # every tracee, threads and __WCLONE ones too
     if not candidates:
         raise Errno(ECHILD)
-    for child in candidates:
-        report = _report_of(child, options)
+    for child, traced in candidates.items():
+        report = _traced_report(child, options) if traced else _report_of(child, options)
         if report is not None:
             if not options & WNOWAIT:
                 _consume(report)
@@ -70,7 +76,28 @@ def find_report(parent: Task, sel: Selector, options: int) -> Report | None:
     return None
 
 
+def _traced_by(child: Task, waiter: Task) -> bool:
+    tracer = child.ptrace.tracer
+    return tracer is not None and tracer.group is waiter.group
+
+
+def _traced_report(child: Task, options: int) -> Report | None:
+    """What a tracer's wait sees of a tracee: its ptrace stop (WUNTRACED or not), its exit --
+    a thread's own too."""
+    code = ptrace.stop_report(child)
+    if code is not None and child.state is not State.ZOMBIE:
+        return Report(child, signals.CLD_TRAPPED, code, code << 8 | 0x7F, traced=True)
+    group = child.group
+    if child.state is State.ZOMBIE and options & WEXITED and (not group.threads or child is not group.leader):
+        wstatus = child.exit_status or 0
+        code, status = lifecycle.exit_code_and_status(wstatus)
+        return Report(child, code, status, wstatus, traced=True)
+    return _report_of(child, options)
+
+
 def _report_of(child: Task, options: int) -> Report | None:
+    if child.ptrace.tracer is not None and child.state is State.ZOMBIE:
+        return None                             # its tracer sees the exit first
     if child.state is State.ZOMBIE and not child.group.threads and options & WEXITED:
         wstatus = child.exit_status
         assert wstatus is not None              # set when it became a zombie
@@ -88,6 +115,19 @@ def _report_of(child: Task, options: int) -> Report | None:
 
 
 def _consume(report: Report) -> None:
+    child = report.child
+    if report.code == signals.CLD_TRAPPED:
+        child.ptrace.reported = True
+        return
+    if report.traced and report.code not in (signals.CLD_STOPPED, signals.CLD_CONTINUED):
+        tracer = child.ptrace.tracer
+        assert tracer is not None
+        if child.parent is not None and child.parent.group is tracer.group and child is child.group.leader:
+            ptrace.unlink(child)
+            lifecycle.reap(child)               # the tracer is its parent too
+        else:
+            ptrace.exit_collected(child, tracer)
+        return
     if report.code in (signals.CLD_STOPPED, signals.CLD_CONTINUED):
         report.child.group.wait_report = None
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 
 from moss_host.errors import E2BIG, EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
-from moss_host.proc import lifecycle
+from moss_host.proc import lifecycle, ptrace
 from moss_host.proc.exec import exec_into, read_string_array
 from moss_host.proc.task import TaskExit
 
@@ -134,7 +134,9 @@ async def execve(task, path: "CStr", argv: "Ptr", envp: "Ptr") -> int:
     filename = task.mm.read_cstring(path)
     args = read_string_array(task.mm, argv)
     env = read_string_array(task.mm, envp)
+    old_tid = task.tid
     exec_into(task, filename.decode(errors="surrogateescape"), args or [b""], env)
+    await ptrace.report_exec(task, old_tid)
     return 0
 
 
@@ -148,8 +150,10 @@ async def clone(task, flags: "Hex", newsp: "Ptr", parent_tid: "Ptr", tls: "Ptr",
     gets the child's pid. With CLONE_VFORK the parent sleeps until the child execs or exits.
     """
     child = lifecycle.clone_task(task, flags & 0xFFFF_FFFF, newsp, parent_tid, tls, child_tid)
+    await ptrace.report_clone(task, child, flags)
     if flags & lifecycle.CLONE_VFORK:
         await lifecycle.wait_for_vfork(child)
+        await ptrace.event(task, ptrace.PTRACE_EVENT_VFORK_DONE, child.tid)
     return child.tid
 
 
@@ -189,8 +193,10 @@ async def clone3(task, uargs: "Ptr", size: "Size") -> int:
         raise Errno(EINVAL, "clone3 CLONE_INTO_CGROUP: there are no cgroups")
     child = lifecycle.clone_task(task, flags | exit_signal, stack + stack_size if stack else 0, parent_tid,
                                  tls, child_tid)
+    await ptrace.report_clone(task, child, flags)
     if flags & lifecycle.CLONE_VFORK:
         await lifecycle.wait_for_vfork(child)
+        await ptrace.event(task, ptrace.PTRACE_EVENT_VFORK_DONE, child.tid)
     return child.tid
 
 

@@ -55,7 +55,7 @@ def machine():
     cpu.pressure.available = False                 # the machine running the test may be busy
     task = SimpleNamespace(state=State.RUNNABLE, sigpending=0, group=SimpleNamespace(shared_pending=0),
                            blocked=0, restart=None, on_cpu=cpu, mm=SimpleNamespace(ttbr0=0x1000),
-                           utime_ns=0, stime_ns=0, orig_x0=0)
+                           utime_ns=0, stime_ns=0, orig_x0=0, traced_syscalls=False)
     cpu.current = task                             # the guest runs this task's user code
     return cpu, Guest(mb), calls
 

@@ -25,6 +25,8 @@ POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x4, 0x8, 0x10, 0x20
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
 FIONREAD = 0x541B
 
+from moss_host.proc.ptrace_state import PtraceState  # noqa: E402
+
 
 def run(coro):
     return asyncio.run(coro)
@@ -38,6 +40,7 @@ def make_task():
     t.group.threads.append(t)
     t.real_blocked = 0
     t.utime_ns = t.stime_ns = 0
+    t.ptrace = PtraceState()
     return t
 
 

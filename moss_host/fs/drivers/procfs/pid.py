@@ -174,7 +174,7 @@ def status_text(pids: PidTable, task: Task) -> bytes:
         "Ngid:\t0",
         f"Pid:\t{task.tid}",
         f"PPid:\t{ppid_of(task)}",
-        f"TracerPid:\t{task.tracer.tid if task.tracer is not None else 0}",
+        f"TracerPid:\t{task.ptrace.tracer.tid if task.ptrace.tracer is not None else 0}",
         f"Uid:\t{creds.uid}\t{creds.euid}\t{creds.suid}\t{fsuid}",
         f"Gid:\t{creds.gid}\t{creds.egid}\t{creds.sgid}\t{fsgid}",
         f"FDSize:\t{_fd_size(task.files)}",
