@@ -45,6 +45,7 @@ class ThreadGroup:
     itimer_real: ProcessTimers | None = None   # interval timers (proc/itimers.py)
     wait_report: Optional[tuple[str, int]] = None   # ("stopped"|"continued", signo) not yet collected by wait
     child_events: WaitQueue = field(default_factory=WaitQueue)   # its threads sleep here in wait4/waitid
+    pidfd_waiters: WaitQueue = field(default_factory=WaitQueue)   # pidfd pollers: woken when the last thread exits
     cutime_ns: int = 0                # reaped children's totals (getrusage RUSAGE_CHILDREN, times)
     cstime_ns: int = 0
     dead_utime_ns: int = 0            # CPU time of the threads that have exited (signal->utime)
@@ -67,6 +68,8 @@ class ThreadGroup:
             self.threads.remove(task)
             self.dead_utime_ns += task.utime_ns
             self.dead_stime_ns += task.stime_ns
+            if not self.threads:
+                self.pidfd_waiters.wake_all()    # do_notify_pidfd: the process has exited
 
     def cpu_times(self) -> tuple[int, int]:
         """(user, system) ns of every thread the process has had (getrusage RUSAGE_SELF, wait)."""

@@ -2,7 +2,8 @@
 import importlib
 
 FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds", "futex", "sched", "eventfd",
-            "timerfd", "signalfd", "epoll", "posix_timers", "copy_range", "inotify", "socket", "ipc", "ptrace")
+            "timerfd", "signalfd", "epoll", "posix_timers", "copy_range", "inotify", "socket", "ipc",
+            "pidfd")
 
 
 def load_all() -> None:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.errors import EINVAL, ESRCH, Errno
+from moss_host.errors import EAGAIN, EINVAL, ESRCH, Errno
+from moss_host.fs.file import O_NONBLOCK
 from moss_host.proc import signals
-from moss_host.proc.wait import (P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
+from moss_host.proc.pidfd import pidfd_of
+from moss_host.proc.wait import (P_ALL, P_PGID, P_PID, P_PIDFD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
                                  WUNTRACED, Selector, __WALL, __WCLONE, __WNOTHREAD, wait_for_child)
 
 from .args import Hex, Int, Ptr, c_int, c_uint
@@ -59,15 +61,22 @@ async def waitid(task, idtype: "Int", id: "Int", infop: "Ptr", options: "Hex", r
     idtype, id, options = c_int(idtype), c_int(id), c_uint(options)
     if options & ~WAITID_OPTIONS or not options & (WEXITED | WSTOPPED | WCONTINUED):
         raise Errno(EINVAL)
+    nonblock = False
     if idtype == P_ALL:
         sel = Selector(P_ALL)
     elif idtype == P_PID and id > 0:
         sel = Selector(P_PID, id)
     elif idtype == P_PGID and id >= 0:
         sel = Selector(P_PGID, id or task.pgid)
+    elif idtype == P_PIDFD and id >= 0:
+        pidfd = pidfd_of(task.files.get(id))    # pidfd_get_pid: EBADF for any other file
+        sel = Selector(P_PID, pidfd.group.tgid)
+        nonblock = bool(pidfd.flags & O_NONBLOCK)
     else:
         raise Errno(EINVAL)
-    report = await wait_for_child(task, sel, options)
+    report = await wait_for_child(task, sel, options | (WNOHANG if nonblock else 0))
+    if report is None and nonblock and not options & WNOHANG:
+        raise Errno(EAGAIN)                     # a PIDFD_NONBLOCK pidfd of a running child
     if infop:
         info = bytearray(SIGINFO_SIZE)
         if report is not None:

@@ -18,3 +18,11 @@ def test_waitpid_int_min_mmap_o_path_msync_holes_pipe_sizes_and_sigbus_like_linu
     assert "waitpid INT_MIN: ESRCH" in out and "mmap O_PATH private: EBADF" in out
     assert "msync over a hole: ENOMEM" in out and "F_SETPIPE_SZ 0: 4096" in out
     assert "store a page past the end: SIGBUS" in out
+
+
+@pytest.mark.differential
+@covers("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "waitid")
+def test_pidfds_signal_take_descriptors_poll_on_exit_and_wait_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "pidfd", status=0)
+    assert "link: anon_inode:[pidfd]" in out and "epoll_wait after exit: 1 events 1 data 42" in out
+    assert "send to reaped: ESRCH" in out and "user getfd of root: EPERM" in out
