@@ -44,6 +44,8 @@ WORKLOADS: list[Workload] = [
              doc="fork(); child execve(/bench/true_static); parent waitpid()"),
     Workload("pipe_pingpong", "pipe_pingpong", ("1000",), ("5000",), "round trip",
              doc="two processes bounce 1 byte over two pipes"),
+    Workload("unix_stream_pingpong", "unix_stream_pingpong", ("1000",), ("5000",), "round trip",
+             doc="two processes bounce 1 byte over an AF_UNIX stream socketpair"),
     Workload("thread_create_join", "thread_create_join", ("500",), ("5000",), "create+join",
              doc="pthread_create of a thread that returns at once, then pthread_join"),
     Workload("futex_pingpong", "futex_pingpong", ("2000",), ("20000",), "round trip",
