@@ -17,3 +17,18 @@ def test_sysv_shm_keys_attach_fork_exec_rmid_permissions_and_proc_as_linux(linux
     assert "after exec: nattch 1" in out
     assert "key after rmid: ENOENT" in out
     assert out.endswith("done\n")
+
+
+@covers("semget", "semop", "semtimedop", "semctl")
+def test_sysv_sem_atomic_ops_sleepers_timeouts_undo_rmid_and_permissions_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "sysv_sem", status=0)
+    assert "semop interrupted (SA_RESTART): EINTR" in out
+    assert "child: EIDRM" in out
+    assert out.endswith("done\n")
+
+
+@covers("msgget", "msgsnd", "msgrcv", "msgctl")
+def test_sysv_msg_types_copy_full_queue_sleepers_rmid_and_permissions_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "sysv_msg", status=0)
+    assert "child: sent after room ok" in out
+    assert out.endswith("done\n")
