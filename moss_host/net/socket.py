@@ -152,6 +152,7 @@ class Socket(OpenFile):
         self.sndtimeo: Optional[int] = None
         self.reuseaddr = 0
         self.keepalive = 0
+        self.rcvlowat = 1                       # SO_RCVLOWAT: the bytes a stream read waits for
         self.passcred = False
 
     # -- the operations (sock_no_* where a family has none)
@@ -244,6 +245,8 @@ class Socket(OpenFile):
             self.keepalive = int(val != 0)
         elif name == SO_PASSCRED:
             self.passcred = val != 0
+        elif name == SO_RCVLOWAT:
+            self.rcvlowat = val if val >= 0 else 0x7FFF_FFFF
         elif name in (SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN):
             raise Errno(ENOPROTOOPT)            # read-only
         else:
@@ -263,7 +266,7 @@ class Socket(OpenFile):
             SO_SNDBUF: lambda: self.sndbuf, SO_RCVBUF: lambda: self.rcvbuf,
             SO_REUSEADDR: lambda: self.reuseaddr, SO_KEEPALIVE: lambda: self.keepalive,
             SO_PASSCRED: lambda: int(self.passcred), SO_ACCEPTCONN: lambda: int(self.listening),
-            SO_RCVLOWAT: lambda: 1,
+            SO_RCVLOWAT: lambda: self.rcvlowat,
         }
         get = ints.get(name)
         if get is None:

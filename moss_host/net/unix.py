@@ -543,7 +543,9 @@ class UnixSocket(Socket):
             raise Errno(EINVAL)
         if flags & MSG_OOB:
             raise Errno(EOPNOTSUPP)
-        target = max(n if flags & MSG_WAITALL else min(1, n), 1)
+        if n == 0 and self.queue:
+            return Received(b"", 0)             # a zero-length read of a non-empty queue
+        target = max(n if flags & MSG_WAITALL else min(self.rcvlowat, n), 1)   # sock_rcvlowat
         timeout = timeout_seconds(self.rcvtimeo, bool(flags & MSG_DONTWAIT))
         peek = bool(flags & MSG_PEEK)
         got = Received(b"", 0)

@@ -368,6 +368,14 @@ static void names(void)
     printf("read with a timeout: %ld %s waited %s\n", n, err(n), waited > 0.15 && waited < 2 ? "ok" : "FAIL");
     tv.tv_usec = 1000000;
     printf("SO_RCVTIMEO usec 1000000: %s\n", err(setsockopt(acc, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv)));
+    write(c, "ab", 2);
+    printf("recv of 0 bytes with data queued: %ld\n", (long)recv(acc, buf, 0, 0));
+    v = 4;
+    setsockopt(acc, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v);
+    len = sizeof v;
+    getsockopt(acc, SOL_SOCKET, SO_RCVLOWAT, &v, &len);
+    n = recv(acc, buf, sizeof buf, MSG_DONTWAIT);
+    printf("SO_RCVLOWAT %d: a DONTWAIT read of 2 queued bytes: %ld\n", v, n);
     close(s);
     close(c);
 }

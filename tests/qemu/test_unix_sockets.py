@@ -24,7 +24,8 @@ def test_unix_stream_pairs_servers_names_half_close_and_options_match_linux(linu
     assert "FAIL" not in out
     assert "write after SHUT_WR: -1 EPIPE sigpipes 1\n" in out
     assert "bulk: 1048576 bytes, 0 wrong, last read 0\n" in out
-    assert out.endswith("SO_RCVTIMEO usec 1000000: EDOM\ndone\n")
+    assert out.endswith("SO_RCVTIMEO usec 1000000: EDOM\nrecv of 0 bytes with data queued: 0\n"
+                        "SO_RCVLOWAT 4: a DONTWAIT read of 2 queued bytes: 2\ndone\n")
 
 
 @covers("socketpair", "socket", "bind", "connect", "sendto", "recvfrom", "recvmsg", "getpeername",
