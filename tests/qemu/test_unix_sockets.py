@@ -12,6 +12,9 @@ from tests.covers import covers
 
 from .conftest import moss_run, same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+from .linux_debian_oracle import linux_debian_oracle  # noqa: F401  (fixture)
+from .test_debian import debian_image, moss_disk  # noqa: F401  (fixtures)
+from .test_debian import same_as_linux as debian_same_as_linux
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
 
@@ -74,3 +77,45 @@ def test_busybox_syslogd_and_logger_over_dev_log_match_linux(linux_oracle):
     assert (moss.stdout.decode(), moss.returncode) == (linux, status)
     assert linux == ("user.notice moss: hello from logger\nuser.err moss: second line\n"
                      "user.notice piped: via stdin\nsrw-rw-rw-\n1\n")
+
+
+PY_UNIX = """
+import asyncio, os, selectors, socket
+print(type(selectors.DefaultSelector()).__name__)
+path = "/tmp/echo.sock"
+async def handle(reader, writer):
+    line = await reader.readline()
+    writer.write(line.upper())
+    await writer.drain()
+    writer.close()
+async def main():
+    server = await asyncio.start_unix_server(handle, path)
+    replies = []
+    for i in range(3):
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.write(f"hello {i}\\n".encode())
+        await writer.drain()
+        replies.append((await reader.readline()).decode().strip())
+        writer.close()
+    server.close()
+    await server.wait_closed()
+    print(replies)
+asyncio.run(main())
+a, b = socket.socketpair()
+rfd, wfd = os.pipe()
+os.write(wfd, b"through the fd")
+socket.send_fds(a, [b"x"], [rfd])
+msg, fds, flags, addr = socket.recv_fds(b, 10, 4)
+print(msg, len(fds), os.read(fds[0], 100), flags)
+print(b.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), int(a.family), b.getpeername() == "")
+"""
+
+
+@pytest.mark.slow
+@covers("socket", "bind", "listen", "accept4", "connect", "sendmsg", "recvmsg", "socketpair", "epoll_pwait")
+def test_debian_python_asyncio_unix_server_selectors_and_send_fds_match_linux(linux_debian_oracle, moss_disk):
+    """python3's asyncio echo server and clients over a Unix socket, selectors picking epoll,
+    socket.send_fds/recv_fds over a socketpair: Debian's python3 under moss-py and Linux."""
+    out = debian_same_as_linux(linux_debian_oracle, moss_disk, ["python3", "-c", PY_UNIX])
+    assert out == ("EpollSelector\n['HELLO 0', 'HELLO 1', 'HELLO 2']\n"
+                   "b'x' 1 b'through the fd' 0\n1 1 True\n")
