@@ -140,6 +140,7 @@ def _replace_range(ctx: FileLocks, request: FileLock) -> None:
     others = [lk for lk in ctx.posix if lk.owner is not request.owner]
     ctx.posix = others + kept
     ctx.waitq.wake_all()        # an unlock or a downgrade may let a waiter in
+    _forget_if_unused(ctx)
 
 
 def _succ(end: int) -> int:
@@ -186,6 +187,15 @@ def remove_posix(inode: "Inode", owner: object) -> None:
         return
     ctx.posix = [lk for lk in ctx.posix if lk.owner is not owner]
     ctx.waitq.wake_all()
+    _forget_if_unused(ctx)
+
+
+def _forget_if_unused(ctx: FileLocks) -> None:
+    """/proc/locks looks at the inodes that hold locks or have waiters, and only those."""
+    if not ctx.posix and not ctx.flock and not ctx.waiting:
+        _contexts.pop(id(ctx), None)
+    else:
+        _contexts[id(ctx)] = ctx
 
 
 def remove_file(inode: "Inode", f: object) -> None:
@@ -197,8 +207,7 @@ def remove_file(inode: "Inode", f: object) -> None:
         ctx.posix = [lk for lk in ctx.posix if lk.owner is not f]
         ctx.flock = [lk for lk in ctx.flock if lk.owner is not f]
         ctx.waitq.wake_all()
-    if not ctx.posix and not ctx.flock and not ctx.waiting:
-        _contexts.pop(id(ctx), None)
+    _forget_if_unused(ctx)
 
 
 # ---------------------------------------------------------------- flock
@@ -214,6 +223,7 @@ async def flock(inode: "Inode", request: FileLock, wait: bool) -> None:
         ctx.flock.remove(mine)
         ctx.waitq.wake_all()
     if request.type == F_UNLCK:
+        _forget_if_unused(ctx)
         return
     while True:
         blocker = next((lk for lk in ctx.flock if lk.owner is not request.owner
@@ -224,6 +234,7 @@ async def flock(inode: "Inode", request: FileLock, wait: bool) -> None:
             raise Errno(EAGAIN)
         await _sleep(ctx, request, blocker)
     ctx.flock.append(FileLock(FLOCK, request.owner, request.pid, request.type))
+    _forget_if_unused(ctx)
 
 
 # ---------------------------------------------------------------- /proc/locks

@@ -77,3 +77,22 @@ def test_proc_locks_lines_look_like_linux():
     assert f"POSIX  ADVISORY  WRITE 7 {dev}:{inode.ino} 7 11\n" in text
     locks.remove_posix(inode, me)
     locks.remove_file(inode, None)
+
+
+def test_a_waiter_whose_blocker_waits_for_it_is_edeadlk():
+    inode, a, b = _inode(), object(), object()
+    _set(inode, a, F_WRLCK, 0, 0)
+    _set(inode, b, F_WRLCK, 1, 1)
+
+    async def scenario():
+        waiter = asyncio.ensure_future(locks.set_lock(inode, FileLock(POSIX, b, 2, F_WRLCK, 0, 0), True))
+        await asyncio.sleep(0)              # b now sleeps, blocked by a's lock
+        with pytest.raises(Errno) as e:
+            await locks.set_lock(inode, FileLock(POSIX, a, 1, F_WRLCK, 1, 1), True)
+        assert e.value.code == locks.EDEADLK
+        await locks.set_lock(inode, FileLock(POSIX, a, 1, F_UNLCK, 0, 0), False)
+        await waiter                        # a let go: b gets it
+    asyncio.run(scenario())
+    assert (F_WRLCK, 0, 1) in [(lk.type, lk.start, lk.end) for lk in inode.file_locks.posix if lk.owner is b]
+    locks.remove_posix(inode, b)
+    assert inode.file_locks.posix == []
