@@ -194,8 +194,7 @@ def remount(m: Mount, flags: int, read_only: bool) -> None:
     """MS_REMOUNT: new superblock flags (ro/rw) and mount flags. Going read-only writes back first."""
     sb = m.sb
     if read_only and not sb.read_only:
-        sb.sync()
-        sb.read_only = True
+        sb.remount_read_only()
     elif not read_only and sb.read_only:
         if sb.blockdev is not None and sb.blockdev.read_only:
             raise Errno(EACCES)

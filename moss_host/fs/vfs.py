@@ -164,6 +164,11 @@ class Superblock:
     def mark_mounted(self) -> None:
         """What a read-write mount (or a remount to read-write) writes at once (ext4's mount count)."""
 
+    def remount_read_only(self) -> None:
+        """Stop writing (a remount read-only, or an umount of one's root): written back first."""
+        self.sync()
+        self.read_only = True
+
     def fsid(self) -> tuple[int, int]:
         """statfs's f_fsid as two ints; filesystems without a UUID report 0."""
         return 0, 0

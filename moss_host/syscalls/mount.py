@@ -68,7 +68,7 @@ def _mount_context(task) -> MountContext:
     return MountContext(ns=task.fs.ns, resolve=lambda path: _resolve(task, path),
                         uid=task.creds.euid, gid=task.creds.egid, umask=task.fs.umask,
                         ram_bytes=total_kb * 1024 or 1 << 30,
-                        new_proc=lambda: ProcFs(kernel))
+                        new_proc=lambda: ProcFs(kernel), mqueue=lambda: kernel.ipc.mqueue)
 
 
 def _places(task):
@@ -154,8 +154,15 @@ async def umount2(task, target: "CStr", flags: "Hex") -> int:
     if not capable(task.creds):
         raise Errno(EPERM)
     m = where.mount
-    if not m.is_root(where) or m.parent is None:
-        raise Errno(EINVAL)             # not a mount point (the namespace root counts as none)
+    if not m.is_root(where):
+        raise Errno(EINVAL)             # not a mount point
+    if m is task.fs.root.mount and not flags & MNT_DETACH:
+        if flags & MNT_EXPIRE:
+            raise Errno(EINVAL)
+        _umount_root(m.sb)              # do_umount: "unmounting" one's root makes it read-only
+        return 0
+    if m.parent is None:
+        raise Errno(EINVAL)             # the namespace root cannot be detached
     ns = task.fs.ns
     if flags & MNT_EXPIRE:
         if flags & (MNT_FORCE | MNT_DETACH):
@@ -173,6 +180,13 @@ async def umount2(task, target: "CStr", flags: "Hex") -> int:
     for dead in gone:
         ns.release(dead.sb)
     return 0
+
+
+def _umount_root(sb: Superblock) -> None:
+    """do_umount_root: the caller's root filesystem goes read-only, written back first (what
+    BusyBox's `umount -a -r` at shutdown and `umount /` get), its mount flags unchanged."""
+    if not sb.read_only:
+        sb.remount_read_only()
 
 
 # ---------------------------------------------------------------- statfs(2), fstatfs(2)

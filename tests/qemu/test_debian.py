@@ -403,6 +403,25 @@ def test_python_stdlib_sqlite_mmap_signals_and_fork_match_linux(linux_debian_ora
     assert "(499500, 1000)" in out and "got 10\nalarm\n" in out
 
 
+UMOUNT_ROOT = """
+/bin/busybox umount /; echo "umount /: $?"
+grep ' / ' /proc/mounts | cut -d' ' -f4
+touch /ro-test 2>&1 | sed 's/^.*: //'
+/bin/busybox mount -o remount,rw /; echo "remount rw: $?"
+grep ' / ' /proc/mounts | cut -d' ' -f4
+touch /ro-test && echo "written again"; rm -f /ro-test
+"""
+
+
+@pytest.mark.differential
+@covers("umount2", "mount")
+def test_umount_of_the_root_makes_it_read_only_like_linux(linux_debian_oracle, moss_disk):
+    """What BusyBox's `umount -a -r` does to / at shutdown: do_umount's special case for the
+    caller's root remounts its filesystem read-only and succeeds."""
+    out = same_as_linux(linux_debian_oracle, moss_disk, bash(UMOUNT_ROOT))
+    assert out.startswith("umount /: 0\nro,relatime\nRead-only file system\nremount rw: 0\n")
+
+
 # ------------------------------------------------------------------ just boot-debian
 
 PROMPT = r"root@moss:[^\r\n#]*# "

@@ -19,7 +19,7 @@ import stat as S
 import struct
 from typing import Optional
 
-from ....errors import EINVAL, EIO, EROFS, Errno
+from ....errors import EBUSY, EINVAL, EIO, EROFS, Errno
 from ....mm.page_cache import write_back_superblock
 from ...blockdev import BlockDevice
 from ...stat import makedev
@@ -269,6 +269,18 @@ class Ext4Superblock(Superblock):
             return
         self.sbd.touch_write_time()
         self.write_back()
+
+    def remount_read_only(self) -> None:
+        """ext4_remount to read-only: written back, and the state found at mount (clean stays
+        clean) back on disk at once, as unmount leaves it. EBUSY while unlinked files are open
+        (their blocks are freed at the last close, a write)."""
+        if self.sbd.s_last_orphan:
+            raise Errno(EBUSY)
+        self.sync()
+        self.sbd.s_state = self._mount_state
+        self.write_super()
+        self.blockdev.flush()
+        self.read_only = True
 
     def fsid(self) -> tuple[int, int]:
         """f_fsid: the UUID folded to 64 bits (uuid_to_fsid), as two signed ints."""
