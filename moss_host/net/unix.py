@@ -404,7 +404,10 @@ class UnixSocket(Socket):
 
     def uncharge(self, nbytes: int) -> None:
         self.wmem -= nbytes
-        self.wq.wake_poll(WRITABLE)
+        if self._writable():                    # unix_write_space: only once there is room
+            self.wq.wake_poll(WRITABLE)
+        elif self.wq:
+            self.wq.wake_poll(0)                # a blocked sender re-checks its own bound (wmem < sndbuf)
 
     # -- sending
     async def sendmsg(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
