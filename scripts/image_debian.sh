@@ -71,7 +71,9 @@ ln -sfn dash "$root/bin/sh"                                    # dash's postinst
 mkdir -p "$root/etc/alternatives"
 ln -sfn /usr/bin/gawk "$root/etc/alternatives/awk"             # update-alternatives
 ln -sfn /etc/alternatives/awk "$root/usr/bin/awk"
-ln -sfn /bin/busybox "$root/sbin/init"
+for applet in init poweroff reboot halt; do        # BusyBox is the init system here
+    ln -sfn /bin/busybox "$root/sbin/$applet"
+done
 for f in "${ETC_FILES[@]}"; do
     install -m 0644 "$f" "$root/etc/$(basename "$f")"
 done
