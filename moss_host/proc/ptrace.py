@@ -297,7 +297,7 @@ def clone_event(flags: int, exit_signal: int) -> int:
 
 
 def event_enabled(task: Task, ev: int) -> bool:
-    return task.ptrace.tracer is not None and bool(task.ptrace.options & (1 << (ev + 1)))
+    return task.ptrace.tracer is not None and bool(task.ptrace.options & (1 << ev))   # O_TRACEFORK: 1 << EVENT_FORK
 
 
 def attach_child(parent: Task, child: Task, flags: int) -> int:

@@ -25,3 +25,22 @@ def test_traceme_peek_poke_regsets_and_syscall_stops_match_linux(linux_oracle):
     assert "child: skipped getppid = 12345\n" in out
     assert "child: getpid = 777\n" in out
     assert out.endswith("CONT after exit: -1 errno 3\n")
+
+
+@pytest.mark.differential
+@covers("ptrace")
+def test_seize_interrupt_listen_group_stop_fork_exec_events_detach_and_exitkill_match_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "ptrace_seize")
+    assert "group stop: stopped sig 19 event 128\n" in out
+    assert "fork event: stopped sig 5 event 1\n" in out
+    assert "exec event: stopped sig 5 event 4\n" in out
+    assert "tracee: grandchild exited 3\n" in out
+    assert out.endswith("victim: killed by 9\n")
+
+
+@pytest.mark.differential
+@covers("ptrace")
+def test_ptrace_errors_come_in_linux_order(linux_oracle):
+    out = same_as_linux(linux_oracle, "ptrace_errors")
+    assert "uid 1000: ATTACH non-dumpable        -1 EPERM\n" in out
+    assert out.endswith("traced child exited 0\ndone\n")
