@@ -162,6 +162,29 @@ static void pair_basics(void)
     getsockopt(sv[0], SOL_SOCKET, SO_ERROR, &e, &len);
     printf("SO_ERROR after a clean close: %d\n", e);
     close(sv[0]);
+
+    /* a full send buffer: no POLLOUT until the reader drains it, then EPOLLOUT (edge) */
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+    static char chunk[4096];
+    long filled = 0;
+    while ((n = write(sv[0], chunk, sizeof chunk)) > 0)
+        filled += n;
+    printf("filled: %s after more than 64 KiB %d, poll %x\n", strerrorname_np(errno), filled > 65536,
+           revents(sv[0]));
+    ep = epoll_create1(0);
+    ev.events = EPOLLOUT | EPOLLET;
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+    printf("epoll while full: %d\n", epoll_wait(ep, got, 2, 0));
+    long drained = 0;
+    while ((n = read(sv[1], chunk, sizeof chunk)) > 0)
+        drained += n;
+    n = epoll_wait(ep, got, 2, 100);
+    printf("drained all %d: epoll %ld events %x, poll %x\n", drained == filled, n, n > 0 ? got[0].events : 0,
+           revents(sv[0]));
+    printf("epoll again (edge): %d\n", epoll_wait(ep, got, 2, 0));
+    close(ep);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 static void server(void)
