@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -403,9 +404,44 @@ static void names(void)
     close(c);
 }
 
+static void on_alarm(int s) { (void)s; }
+
+/* a signal during a blocking read: EINTR without SA_RESTART, a restart with it, and EINTR even
+ * with it once SO_RCVTIMEO is set (sock_intr_errno) */
+static void interrupted(void)
+{
+    int sv[2];
+    char buf[8];
+    struct itimerval it = {{0, 0}, {0, 100000}};
+    for (int round = 0; round < 3; round++) {
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = round ? SA_RESTART : 0};
+        sigaction(SIGALRM, &sa, NULL);
+        if (round == 2) {
+            struct timeval tv = {5, 0};
+            setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        }
+        fflush(stdout);
+        pid_t child = fork();
+        if (child == 0) {
+            msleep(400);
+            write(sv[0], "late", 4);
+            _exit(0);
+        }
+        setitimer(ITIMER_REAL, &it, NULL);
+        long n = read(sv[1], buf, sizeof buf);
+        printf("read interrupted (%s): %ld %s\n", round == 0 ? "no SA_RESTART" : round == 1 ? "SA_RESTART" :
+               "SA_RESTART, SO_RCVTIMEO", n, err(n));
+        waitpid(child, NULL, 0);
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, on_pipe);
+    interrupted();
     pair_basics();
     server();
     names();

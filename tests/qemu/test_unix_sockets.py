@@ -21,11 +21,14 @@ pytestmark = [pytest.mark.qemu, pytest.mark.differential]
 
 @covers("socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
         "getpeername", "getsockopt", "setsockopt", "shutdown", "recvfrom", "sendto", "read", "write",
-        "readv", "writev", "ppoll", "epoll_pwait", "ioctl", "fstat", "readlinkat")
+        "readv", "writev", "ppoll", "epoll_pwait", "ioctl", "fstat", "readlinkat", "setitimer",
+        "rt_sigaction")
 def test_unix_stream_pairs_servers_names_half_close_and_options_match_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "unix_stream")
     assert "FAIL" not in out
     assert "write after SHUT_WR: -1 EPIPE sigpipes 1\n" in out
+    assert out.startswith("read interrupted (no SA_RESTART): -1 EINTR\nread interrupted (SA_RESTART): 4 ok\n"
+                          "read interrupted (SA_RESTART, SO_RCVTIMEO): -1 EINTR\n")
     assert "bulk: 1048576 bytes, 0 wrong, last read 0\n" in out
     assert out.endswith("SO_RCVTIMEO usec 1000000: EDOM\nrecv of 0 bytes with data queued: 0\n"
                         "SO_RCVLOWAT 4: a DONTWAIT read of 2 queued bytes: 2\ndone\n")
