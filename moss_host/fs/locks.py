@@ -49,7 +49,7 @@ class FileLock:
     type: int               # F_RDLCK, F_WRLCK (F_UNLCK only in a request)
     start: int = 0
     end: int = OFFSET_MAX
-    order: int = field(default_factory=lambda: next(_serial))     # /proc/locks lists oldest first
+    order: int = field(default_factory=lambda: next(_serial))     # /proc/locks lists newest first
 
     def overlaps(self, other: "FileLock") -> bool:
         return self.start <= other.end and other.start <= self.end
@@ -68,7 +68,8 @@ class FileLocks:
         self.posix: list[FileLock] = []
         self.flock: list[FileLock] = []
         self.waitq = WaitQueue()
-        self.waiting: list[FileLock] = []       # requests asleep on this inode (for /proc/locks)
+        # Requests asleep on this inode, each with the lock it waits for (for /proc/locks).
+        self.waiting: list[tuple[FileLock, FileLock]] = []
 
 
 # Every inode with locks, for /proc/locks; and the POSIX waiters with the lock each waits for
@@ -171,11 +172,11 @@ async def _sleep(ctx: FileLocks, request: FileLock, blocker: FileLock) -> None:
     entry = (request, blocker)
     if request.kind == POSIX:
         _blocked.append(entry)
-    ctx.waiting.append(request)
+    ctx.waiting.append(entry)
     try:
         await ctx.waitq.wait()
     finally:
-        ctx.waiting.remove(request)
+        ctx.waiting.remove(entry)
         if request.kind == POSIX:
             _blocked.remove(entry)
 
@@ -240,12 +241,15 @@ async def flock(inode: "Inode", request: FileLock, wait: bool) -> None:
 # ---------------------------------------------------------------- /proc/locks
 
 def proc_locks_text() -> bytes:
-    """/proc/locks as lock_get_status prints it: one line per held lock, oldest first
-    (Linux also lists each lock's blocked waiters as `->` lines; not shown here)."""
+    """/proc/locks as locks_show prints it: one line per held lock, newest first (Linux adds each
+    to the head of its CPU's list), each followed by the requests waiting for it, marked `-> `."""
     lines = []
-    held = sorted(_all_held(), key=lambda pair: pair[1].order)
+    held = sorted(_all_held(), key=lambda pair: pair[1].order, reverse=True)
     for n, (ctx, lk) in enumerate(held, 1):
         lines.append(f"{n}: {_describe(ctx, lk)}")
+        for waiter, blocker in ctx.waiting:
+            if blocker is lk:
+                lines.append(f"{n}: -> {_describe(ctx, waiter)}")
     return "".join(lines).encode()
 
 

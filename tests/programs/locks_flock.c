@@ -36,6 +36,31 @@ static void reap(pid_t pid)
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* The /proc/locks lines of inode ino, with the lock number kept, the pid shown as who it is
+ * and the device:inode as DEV:INO (neither is the same under two kernels). */
+static void show_proc_locks(unsigned long ino, pid_t child)
+{
+    char line[256], want[32];
+    FILE *f = fopen("/proc/locks", "r");
+    snprintf(want, sizeof want, ":%lu ", ino);
+    while (f && fgets(line, sizeof line, f)) {
+        char *at = strstr(line, want);
+        if (!at)
+            continue;
+        char *dev = at;
+        while (dev > line && dev[-1] != ' ')
+            dev--;                                  /* the start of "maj:min:ino" */
+        char *pid_end = dev - 1, *pid = pid_end;
+        while (pid > line && pid[-1] != ' ')
+            pid--;
+        long n = strtol(pid, NULL, 10);
+        printf("/proc/locks: %.*s%s DEV:INO %s", (int)(pid - line), line,
+               n == getpid() ? "self" : n == child ? "child" : "other", at + strlen(want));
+    }
+    if (f)
+        fclose(f);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -102,6 +127,9 @@ int main(void)
     char x;
     read(sync[0], &x, 1);
     msleep(200);
+    struct stat lst;
+    fstat(a, &lst);
+    show_proc_locks(lst.st_ino, pid);               /* the child waits: a "->" line */
     int r = flock(a, LOCK_UN);
     read(sync[0], &x, 1);                 /* the child has printed that it got the lock */
     printf("parent UN: %s\n", err(r));

@@ -27,6 +27,7 @@ def test_flock_shared_exclusive_upgrade_inheritance_and_nonblocking_as_linux(lin
     out = same_as_linux(linux_oracle, "locks_flock", status=0)
     assert "b EX|NB: EAGAIN" in out
     assert "parent SH interrupted: EINTR" in out
+    assert "/proc/locks: 1: -> FLOCK  ADVISORY  WRITE child DEV:INO 0 EOF\n" in out
     assert out.endswith("done\n")
 
 
