@@ -80,12 +80,13 @@ class BrokenPipe(Errno):
 
 class _Buffer:
     """One page of the ring (struct pipe_buffer): bytes from `offset` of a page."""
-    __slots__ = ("offset", "data", "packet")
+    __slots__ = ("offset", "data", "packet", "can_merge")
 
-    def __init__(self, data: bytes, packet: bool):
-        self.offset = 0
+    def __init__(self, data: bytes, packet: bool, can_merge: bool = True, offset: int = 0):
+        self.offset = offset
         self.data = bytearray(data)
         self.packet = packet        # O_DIRECT ("packet mode"): no merging, one read per buffer
+        self.can_merge = can_merge  # PIPE_BUF_FLAG_CAN_MERGE: a write() made it; spliced pages are not topped up
 
 
 class Pipe:
@@ -185,7 +186,7 @@ class Pipe:
         chars = total % PAGE_SIZE
         if chars and self.bufs and not packet:
             last = self.bufs[-1]
-            if not last.packet and last.offset + len(last.data) + chars <= PAGE_SIZE:
+            if last.can_merge and not last.packet and last.offset + len(last.data) + chars <= PAGE_SIZE:
                 last.data += data[:chars]
                 done = self._wrote(chars)
                 if done == total:
@@ -211,6 +212,92 @@ class Pipe:
                 if done:
                     return done     # interrupted after some bytes went in: report them
                 raise
+
+    # -- splice(2), tee(2), vmsplice(2): whole buffers in and out (fs/splice.c)
+    async def wait_for_data(self, nonblock: bool) -> None:
+        """ipipe_prep / splice_from_pipe_next: sleep while empty and a writer remains
+        (EAGAIN instead with nonblock); an empty pipe without writers returns at once (EOF)."""
+        while not self.bufs and self.writers:
+            if nonblock:
+                raise Errno(EAGAIN)
+            await self.waitq.wait()
+
+    async def wait_for_space(self, nonblock: bool) -> None:
+        """wait_for_space / opipe_prep: EPIPE without readers (the caller sends SIGPIPE);
+        sleep while full (EAGAIN instead with nonblock)."""
+        while True:
+            if not self.readers:
+                raise Errno(EPIPE)
+            if not self.full:
+                return
+            if nonblock:
+                raise Errno(EAGAIN)
+            await self.waitq.wait()
+
+    def peek(self, n: int) -> bytes:
+        """Up to n bytes from the front, left in the pipe (what a splice to a file writes first)."""
+        out = bytearray()
+        for buf in self.bufs:
+            if len(out) >= n:
+                break
+            out += buf.data[:n - len(out)]
+        return bytes(out)
+
+    def consume(self, n: int) -> None:
+        """Drop n bytes from the front (after a splice wrote them elsewhere)."""
+        was_full = self.full
+        self.nbytes -= n
+        while n:
+            buf = self.bufs[0]
+            take = min(n, len(buf.data))
+            del buf.data[:take]
+            buf.offset += take
+            n -= take
+            if not buf.data:
+                self.bufs.popleft()
+        self.atime_ns = now_ns()
+        self.waitq.wake_poll(POLLOUT | POLLWRNORM if was_full else 0)
+
+    def put_pages(self, chunks: list[tuple[int, bytes]]) -> int:
+        """Add (page offset, bytes) chunks, one buffer each and never merged into by write(),
+        while slots are free; the bytes added (a page of a file or of user memory each)."""
+        done = 0
+        for offset, data in chunks:
+            if self.full or not data:
+                break
+            self.bufs.append(_Buffer(data, False, can_merge=False, offset=offset))
+            done += len(data)
+        if done:
+            self._wrote(done)
+        return done
+
+    def move_to(self, other: "Pipe", n: int, copy: bool) -> int:
+        """splice_pipe_to_pipe (copy=False) / link_pipe (copy=True, tee): up to n bytes of
+        buffers to `other` while it has slots. A whole buffer keeps its flags; the front part
+        of one is a new buffer that write() does not top up."""
+        moved = 0
+        was_full = self.full
+        for buf in list(self.bufs):
+            if moved >= n or other.full:
+                break
+            size = min(n - moved, len(buf.data))
+            whole = size == len(buf.data)
+            if whole and not copy:
+                self.bufs.popleft()
+                other.bufs.append(buf)
+            else:
+                other.bufs.append(_Buffer(bytes(buf.data[:size]), buf.packet, can_merge=whole and buf.can_merge and not copy,
+                                          offset=buf.offset))
+                if not copy:
+                    del buf.data[:size]
+                    buf.offset += size
+            moved += size
+        if moved:
+            if not copy:
+                self.nbytes -= moved
+                self.waitq.wake_poll(POLLOUT | POLLWRNORM if was_full else 0)
+            other._wrote(moved)
+        return moved
 
     def _wrote(self, n: int) -> int:
         self.nbytes += n

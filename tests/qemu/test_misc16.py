@@ -26,3 +26,11 @@ def test_pidfds_signal_take_descriptors_poll_on_exit_and_wait_like_linux(linux_o
     out = same_as_linux(linux_oracle, "pidfd", status=0)
     assert "link: anon_inode:[pidfd]" in out and "epoll_wait after exit: 1 events 1 data 42" in out
     assert "send to reaped: ESRCH" in out and "user getfd of root: EPERM" in out
+
+
+@pytest.mark.differential
+@covers("splice", "tee", "vmsplice")
+def test_splice_tee_and_vmsplice_move_whole_pipe_buffers_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "splice", status=0)
+    assert "q holds 13: 0123456456789" in out and "pages that still fit after a write: 2" in out
+    assert "vmsplice unaligned into 1 slot: 4095" in out and "file: worldhello lmnopqrst" in out
