@@ -7,6 +7,7 @@ __WALL (all). What counts as a change: an exit (WEXITED, always for wait4), a st
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from moss_host.errors import ECHILD, Errno
@@ -141,4 +142,12 @@ async def wait_for_child(parent: Task, sel: Selector, options: int) -> Report | 
         report = find_report(parent, sel, options)
         if report is not None or options & WNOHANG:
             return report
-        await queue.wait()
+        try:
+            await queue.wait()
+        except asyncio.CancelledError:
+            # A signal woke us: do_wait looks once more before it gives -ERESTARTSYS (a
+            # child's exit wakes the parent with SIGCHLD and the wait-queue wake-up both).
+            report = find_report(parent, sel, options)
+            if report is None:
+                raise
+            return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, pack_siginfo
-from moss_host.errors import EFAULT, EINVAL, EIO, ESRCH, Errno
+from moss_host.errors import EFAULT, EINVAL, EIO, EPERM, ESRCH, Errno
 from moss_host.proc import ptrace as P
 from moss_host.proc import signals
 from moss_host.proc.ptrace_state import SYSCALL_ENTRY, SYSCALL_EXIT
@@ -258,3 +258,79 @@ def _syscall_info(task: Task, child: Task, size: int, data: int) -> int:
         except Errno:
             raise Errno(EFAULT) from None
     return actual
+
+
+# -- process_vm_readv / process_vm_writev (mm/process_vm_access.c) ----------------------------
+
+UIO_MAXIOV = 1024
+PAGE_SIZE = 4096
+
+
+def _iovecs(task: Task, iov: int, count: int) -> list[tuple[int, int]]:
+    """import_iovec/iovec_from_user: EINVAL past UIO_MAXIOV or for a negative length."""
+    if count > UIO_MAXIOV:
+        raise Errno(EINVAL)
+    if not count:
+        return []
+    vecs = list(IOVEC.iter_unpack(task.mm.read(iov, IOVEC.size * count)))
+    if any(length >> 63 for _, length in vecs):
+        raise Errno(EINVAL)
+    return vecs
+
+
+def _process_vm(task: Task, pid: int, lvec: int, liovcnt: int, rvec: int, riovcnt: int, flags: int,
+                write: bool) -> int:
+    """process_vm_rw: the bytes copied, in page-sized steps on the remote side; an error
+    only if nothing was copied."""
+    if flags:
+        raise Errno(EINVAL)
+    local = _iovecs(task, lvec, liovcnt)
+    if not sum(length for _, length in local):
+        return 0
+    remote = _iovecs(task, rvec, riovcnt)
+    if not any(length for _, length in remote):
+        return 0
+    pid = pid - (1 << 32) if pid & (1 << 31) else pid & 0xFFFF_FFFF
+    target = task.kernel.pids.get(pid) if pid > 0 else None
+    if target is None or target.state is State.ZOMBIE:
+        raise Errno(ESRCH)
+    if not P.may_access(task, target):
+        raise Errno(EPERM)
+    return _copy_vectors(task, target, local, remote, write)
+
+
+def _copy_vectors(task: Task, target: Task, local: list, remote: list, write: bool) -> int:
+    copied = 0
+    li, loff = 0, 0
+    try:
+        for rbase, rlen in remote:
+            while rlen and li < len(local):
+                lbase, llen = local[li]
+                if loff == llen:
+                    li, loff = li + 1, 0
+                    continue
+                n = min(rlen, llen - loff, PAGE_SIZE - (rbase & (PAGE_SIZE - 1)))
+                if write:
+                    target.mm.write(rbase, task.mm.read(lbase + loff, n))     # FOLL_WRITE, no FOLL_FORCE
+                else:
+                    task.mm.write(lbase + loff, target.mm.read(rbase, n))
+                copied += n
+                rbase, rlen, loff = rbase + n, rlen - n, loff + n
+    except Errno:
+        if not copied:
+            raise Errno(EFAULT) from None
+    return copied
+
+
+@syscall("process_vm_readv")
+async def process_vm_readv(task: Task, pid: "Int", lvec: "Ptr", liovcnt: "Int", rvec: "Ptr", riovcnt: "Int",
+                           flags: "Hex") -> int:
+    """Copy from another process's memory (riov) into ours (liov), with ptrace's access check."""
+    return _process_vm(task, pid, lvec, liovcnt, rvec, riovcnt, flags, write=False)
+
+
+@syscall("process_vm_writev")
+async def process_vm_writev(task: Task, pid: "Int", lvec: "Ptr", liovcnt: "Int", rvec: "Ptr", riovcnt: "Int",
+                            flags: "Hex") -> int:
+    """Copy from our memory (liov) into another process's (riov), with ptrace's access check."""
+    return _process_vm(task, pid, lvec, liovcnt, rvec, riovcnt, flags, write=True)

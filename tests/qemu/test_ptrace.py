@@ -44,3 +44,11 @@ def test_ptrace_errors_come_in_linux_order(linux_oracle):
     out = same_as_linux(linux_oracle, "ptrace_errors")
     assert "uid 1000: ATTACH non-dumpable        -1 EPERM\n" in out
     assert out.endswith("traced child exited 0\ndone\n")
+
+
+@pytest.mark.differential
+@covers("process_vm_readv", "process_vm_writev")
+def test_process_vm_readv_and_writev_match_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "process_vm")
+    assert "got EDGEDATA\n" in out                  # a short copy up to the unmapped page
+    assert out.endswith("child sees: the SECRETs secret: 0123456789\n")
