@@ -47,6 +47,8 @@ class MountContext:
     umask: int
     ram_bytes: int                          # the machine's memory (tmpfs's default size)
     new_proc: Callable[[], Superblock]      # a procfs instance
+    # the IPC namespace's mqueue filesystem (moss_host/ipc sits above fs/); None: no mqueue
+    mqueue: Optional[Callable[[], Superblock]] = None
 
 
 def new_superblock(fstype: str, source: Optional[str], data: bytes, flags: int,
@@ -64,6 +66,8 @@ def new_superblock(fstype: str, source: Optional[str], data: bytes, flags: int,
         return sb
     if fstype == "devtmpfs":
         return _devtmpfs(ctx.ns)
+    if fstype == "mqueue" and ctx.mqueue is not None:
+        return ctx.mqueue()                 # one per IPC namespace, however often it is mounted
     if fstype in EXT_TYPES or fstype in FAT_TYPES:
         return _disk(fstype, source, data, bool(flags & MS_RDONLY), ctx)
     log.info("mount: filesystem type %r is not supported (ENODEV)", fstype)

@@ -7,6 +7,7 @@ from typing import Callable, Iterable
 from moss_host.errors import EINVAL, Errno
 from moss_host.mm.address_space import AddressSpace
 
+from .mqueue import MqLimits, MqueueFs
 from .msg import MsgIds
 from .sem import SemIds
 from .shm import ShmIds
@@ -17,6 +18,8 @@ class IpcNamespace:
         self.shm = ShmIds(mem_of, address_spaces)
         self.sem = SemIds()
         self.msg = MsgIds()
+        self.mq_limits = MqLimits()
+        self.mqueue = MqueueFs(self.mq_limits)     # mq_open's queues; what `mount -t mqueue` mounts
 
     def exit_process(self, tgid: int) -> None:
         """The last thread of a process is gone: its semaphore adjustments apply (exit_sem),

@@ -32,3 +32,10 @@ def test_sysv_msg_types_copy_full_queue_sleepers_rmid_and_permissions_as_linux(l
     out = same_as_linux(linux_oracle, "sysv_msg", status=0)
     assert "child: sent after room ok" in out
     assert out.endswith("done\n")
+
+
+@covers("mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr")
+def test_posix_mqueue_priorities_blocking_notify_attributes_and_filesystem_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "mqueue", status=0)
+    assert "  receive: 10 prio 7 \"from child\"" in out
+    assert out.endswith("done\n")
