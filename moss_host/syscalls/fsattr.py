@@ -303,6 +303,7 @@ async def fallocate(task, fd: "Fd", mode: "Hex", offset: "Int", length: "Int") -
             truncate_file(inode, off + n)
         return 0
     if mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
+        inode.write_limit(0, 0)         # a write-sealed memfd: EPERM (shmem_fallocate)
         end = min(off + n, inode.size)
         pos = off
         while pos < end:                # in slices, so a huge hole does not need one huge buffer

@@ -109,6 +109,9 @@ int main(void)
     printf("F_SEAL_WRITE after munmap: %s\n", err(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE)));
     printf("write: %s\n", err(pwrite(fd, "abc", 3, 0)));
     printf("write through the reopen: %s\n", err(pwrite(re, "abc", 3, 0)));
+    printf("fallocate punch hole: %s\n", err(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 10)));
+    printf("fallocate growing: %s\n", err(fallocate(fd, 0, 0, 1 << 20)));
+    printf("fallocate inside: %s\n", err(fallocate(fd, 0, 0, 4096)));
     p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     printf("mmap shared writable: %s\n", p == MAP_FAILED ? strerrorname_np(errno) : "ok");
     p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, 0);
