@@ -3,7 +3,7 @@ import pytest
 
 from tests.covers import covers
 
-from .conftest import same_as_linux
+from .conftest import moss_run, same_as_linux
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
@@ -39,3 +39,20 @@ def test_posix_mqueue_priorities_blocking_notify_attributes_and_filesystem_as_li
     out = same_as_linux(linux_oracle, "mqueue", status=0)
     assert "  receive: 10 prio 7 \"from child\"" in out
     assert out.endswith("done\n")
+
+
+IPC_SYSCTLS = ("shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni")
+
+
+def test_ipc_limits_in_proc_sys_kernel_and_sysvipc_headers_as_linux(linux_oracle):
+    """The limits read as Linux 6.1's defaults; root writes them (a new msgmnb is what a new
+    queue gets); the /proc/sysvipc tables start with Linux's header lines."""
+    script = ("for f in " + " ".join(IPC_SYSCTLS) + "; do printf '%s: ' $f; cat /proc/sys/kernel/$f; done; "
+              "echo 4096 > /proc/sys/kernel/msgmnb && cat /proc/sys/kernel/msgmnb; "
+              "echo 'x' > /proc/sys/kernel/msgmnb || echo rejected; "
+              "echo 16384 > /proc/sys/kernel/msgmnb; "
+              "head -n 1 /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg")
+    out, err, status = linux_oracle.run3(script)
+    moss = moss_run("/bin/sh", "-c", script)
+    assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")
+    assert "sem: 32000\t1024000000\t500\t32000\n" in out
