@@ -122,3 +122,9 @@ def test_debian_python_asyncio_unix_server_selectors_and_send_fds_match_linux(li
     out = debian_same_as_linux(linux_debian_oracle, moss_disk, ["python3", "-c", PY_UNIX])
     assert out == ("EpollSelector\n['HELLO 0', 'HELLO 1', 'HELLO 2']\n"
                    "b'x' 1 b'through the fd' 0\n1 1 True\n")
+
+
+@covers("epoll_pwait", "epoll_ctl", "accept4", "connect", "listen", "recvfrom", "sendto", "read", "write")
+def test_an_epoll_server_over_unix_sockets_answers_forked_clients_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "unix_epoll_server")
+    assert out == "accepted 4, requests 200, closed 4, reports 5, clients ok 5\n"
