@@ -22,7 +22,7 @@ from ..errors import (EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, ENOTCONN, EOPNOTS
                       ESOCKTNOSUPPORT, Errno)
 from ..fs.file import O_NONBLOCK, O_RDWR, OpenFile
 from ..fs.stat import Stat
-from ..fs.vfs import FsContext, alloc_internal_dev, now_ns
+from ..fs.vfs import FsContext, StatFs, alloc_internal_dev, now_ns
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 0, 1, 2, 10, 16
 NPROTO = 46                                     # AF_MAX: families at or above are EAFNOSUPPORT
@@ -57,6 +57,11 @@ UCRED = struct.Struct("<iII")       # struct ucred { pid_t pid; uid_t uid; gid_t
 
 SOCKFS_DEV = alloc_internal_dev()
 SOCKFS_MAGIC = 0x534F434B
+
+
+def sockfs_statfs() -> StatFs:
+    """statfs figures of sockfs, where every socket's inode lives."""
+    return StatFs(SOCKFS_MAGIC, 4096, 0, 0, 0, 0, 0, 255, 4096)
 _socket_inos = itertools.count(1)
 
 

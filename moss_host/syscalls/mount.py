@@ -25,6 +25,7 @@ from moss_host.fs.options import split_options
 from moss_host.fs.path import Walker
 from moss_host.fs.pipe import pipefs_statfs
 from moss_host.fs.vfs import PATH_MAX, Location, StatFs, Superblock
+from moss_host.net.socket import sockfs_statfs
 
 from .args import CStr, Fd, Hex, Ptr
 from .fs import _fs_cred, _path_arg
@@ -217,6 +218,8 @@ async def fstatfs(task, fd: "Fd", buf: "Ptr") -> int:
         data = _statfs_of(loc.inode.sb, loc.mount)
     elif f.pipe is not None:
         data = pack_statfs(pipefs_statfs(), (0, 0), ST_VALID)
+    elif f.is_socket:
+        data = pack_statfs(sockfs_statfs(), (0, 0), ST_VALID)
     else:
         data = _devfs_statfs(task)
     task.mm.write(buf, data)

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -93,6 +94,10 @@ static void pair_basics(void)
     printf("fstat: sock %d mode %o size %ld; fd link matches ino: %d\n", S_ISSOCK(st.st_mode),
            st.st_mode, (long)st.st_size, strcmp(link, want) == 0);
     printf("lseek: %s\n", err(lseek(sv[0], 0, SEEK_SET)));
+    struct statfs sfs;
+    fstatfs(sv[0], &sfs);
+    printf("fstatfs: type %lx bsize %ld blocks %ld namelen %ld\n", (long)sfs.f_type, (long)sfs.f_bsize,
+           (long)sfs.f_blocks, (long)sfs.f_namelen);
 
     int type = 0, dom = 0, acc = -1;
     socklen_t len = sizeof type;
