@@ -232,6 +232,20 @@ int main(int argc, char **argv)
     close(fd);
     drain(in, "excl_unlink");
 
+    /* IN_DONT_FOLLOW watches the symlink itself, without it the target */
+    close(open(at("tgt"), O_CREAT | O_WRONLY, 0644));
+    symlink("tgt", at("lnk"));
+    int wd_lnk = inotify_add_watch(in, at("lnk"), IN_ATTRIB | IN_DONT_FOLLOW);
+    int wd_tgt = inotify_add_watch(in, at("lnk"), IN_ATTRIB);
+    name_wd(wd_lnk, "lnk");
+    name_wd(wd_tgt, "tgt");
+    printf("DONT_FOLLOW: %s\n", wd_lnk != wd_tgt && wd_lnk > 0 && wd_tgt > 0 ? "two watches" : "one watch");
+    printf("ONLYDIR on a directory: %s\n", err(inotify_add_watch(in, dir, IN_DELETE | IN_ONLYDIR | IN_MASK_ADD)));
+    chmod(at("tgt"), 0600);
+    unlink(at("lnk"));
+    unlink(at("tgt"));
+    drain(in, "dont_follow");
+
     /* a blocking read woken by another process */
     int blocking = inotify_init1(0);
     int wd_b = inotify_add_watch(blocking, dir, IN_CREATE);
