@@ -6,7 +6,7 @@ from moss_host.cred import fs_cred
 from moss_host.errors import EBADF, EINVAL, ENOENT, ENOTDIR, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK
-from moss_host.fs.fsnotify import (IN_DONT_FOLLOW, IN_MASK_ADD, IN_MASK_CREATE, IN_ONLYDIR)
+from moss_host.fs.fsnotify import IN_DONT_FOLLOW, IN_MASK_ADD, IN_MASK_CREATE, IN_ONLYDIR
 from moss_host.fs.inotify import WATCH_MASK, Inotify
 from moss_host.fs.path import Walker
 from moss_host.fs.vfs import MAY_READ, PATH_MAX, permission

@@ -7,7 +7,7 @@ from typing import Iterator
 from moss_host.cred import fs_cred
 from moss_host.errors import EFAULT, EINVAL, ENAMETOOLONG, Errno
 from moss_host.fs import memfd
-from moss_host.fs.file import O_CLOEXEC, InodeFile, OpenFile
+from moss_host.fs.file import InodeFile, OpenFile
 from moss_host.mm.vma import Vma
 
 from .args import CStr, Hex
