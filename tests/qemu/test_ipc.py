@@ -4,7 +4,10 @@ import pytest
 from tests.covers import covers
 
 from .conftest import moss_run, same_as_linux
+from .linux_debian_oracle import linux_debian_oracle  # noqa: F401  (fixture)
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+from .test_debian import debian_image, moss_disk  # noqa: F401  (fixtures)
+from .test_debian import same_as_linux as debian_same_as_linux
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
 
@@ -56,3 +59,31 @@ def test_ipc_limits_in_proc_sys_kernel_and_sysvipc_headers_as_linux(linux_oracle
     moss = moss_run("/bin/sh", "-c", script)
     assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")
     assert "sem: 32000\t1024000000\t500\t32000\n" in out
+
+
+IPCS_SCRIPT = r"""
+m=$(ipcmk -M 8192 -p 0640 | awk '{print $NF}')
+q=$(ipcmk -Q | awk '{print $NF}')
+s=$(ipcmk -S 3 | awk '{print $NF}')
+hide() { sed -E 's/^0x[0-9a-f]{8} +[0-9]+ /KEY ID /'; }
+ipcs | hide
+ipcs -l
+ipcs -u
+ipcs -m -i "$m" | grep -v -E 'time=|pid=' | sed -E 's/id=[0-9]+/id=ID/'
+ipcs -s -i "$s" | grep -v -E 'time|^[0-9]' | sed -E 's/id=[0-9]+/id=ID/'
+ipcrm -m "$m" -q "$q" -s "$s"
+ipcrm -m "$m" 2>&1 | sed -E 's/\([0-9]+\)/(ID)/'
+ipcs | hide
+"""
+
+
+@pytest.mark.slow
+@covers("shmget", "shmctl", "msgget", "msgctl", "semget", "semctl")
+def test_debian_ipcmk_ipcs_ipcrm_as_linux(linux_debian_oracle, moss_disk):
+    """util-linux's ipcmk makes one of each, ipcs lists them (keys and ids hidden: ipcmk's keys
+    are random), shows the limits and the usage summary, ipcrm removes them."""
+    out = debian_same_as_linux(linux_debian_oracle, moss_disk, ["bash", "-c", IPCS_SCRIPT])
+    assert "------ Shared Memory Segments --------" in out
+    assert "KEY ID          root       640        8192       0" in out
+    assert "max semaphores system wide = 1024000000" in out
+    assert "ipcrm: invalid id (ID)" in out
