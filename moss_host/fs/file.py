@@ -27,7 +27,7 @@ from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
 from .vfs import (MAY_READ, MAY_WRITE, FsContext, Location, child_of, path_of, permission,
-                  vfs_create)
+                  vfs_create, vfs_tmpfile)
 
 if TYPE_CHECKING:
     from ..proc.task import Task
@@ -54,7 +54,8 @@ O_NOATIME = 0o1000000
 O_CLOEXEC = 0o2000000
 O_SYNC = 0o4000000 | O_DSYNC
 O_PATH = 0o10000000
-O_TMPFILE = 0o20000000 | O_DIRECTORY
+__O_TMPFILE = 0o20000000
+O_TMPFILE = __O_TMPFILE | O_DIRECTORY
 
 # What fcntl(F_SETFL) may change.
 SETFL_MASK = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME
@@ -460,16 +461,30 @@ async def open_file(fs: FsContext, start: Location, path: bytes, flags: int, mod
     `caller` is the opening task (None: the kernel itself)."""
     if flags & O_PATH:
         flags &= O_PATH_FLAGS
-    if flags & O_TMPFILE == O_TMPFILE:
-        if not flags & (O_WRONLY | O_RDWR):
-            raise Errno(EINVAL)
-        raise Errno(EOPNOTSUPP)        # unnamed temporary files are not supported yet
+    if flags & __O_TMPFILE:
+        return _open_tmpfile(fs, start, path, flags, mode, cred, caller)
     walker = Walker(fs, cred, caller)
     if flags & O_CREAT:
         loc, created = _lookup_or_create(walker, start, path, flags, (mode & 0o7777) & ~fs.umask)
     else:
         loc, created = walker.resolve(start, path, follow=not flags & O_NOFOLLOW), False
     return await open_location(loc, flags, cred, created)
+
+
+def _open_tmpfile(fs: FsContext, start: Location, path: bytes, flags: int, mode: int,
+                  cred: Optional[Cred], caller: Optional[Task]) -> OpenFile:
+    """O_TMPFILE (build_open_flags, do_tmpfile): with O_DIRECTORY, without O_CREAT, for writing;
+    an unnamed file in the directory `path`, which linkat may name unless O_EXCL."""
+    if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE or not access_mask(flags) & MAY_WRITE:
+        raise Errno(EINVAL)
+    dir = Walker(fs, cred, caller).resolve(start, path, follow=True)
+    if not dir.inode.is_dir:
+        raise Errno(ENOTDIR)
+    loc = vfs_tmpfile(dir, (mode & 0o7777) & ~fs.umask, cred, linkable=not flags & O_EXCL)
+    _may_open(loc, flags & ~O_TMPFILE, cred, True)
+    f = InodeFile(loc, flags & ~O_TMPFILE)
+    fsnotify.on_file(loc.dentry, fsnotify.IN_OPEN)
+    return f
 
 
 def _lookup_or_create(walker: Walker, start: Location, path: bytes, flags: int,

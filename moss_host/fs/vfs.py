@@ -212,6 +212,7 @@ class Inode:
     file_locks: Optional[FileLocks] = None  # its record and flock locks, once locked (i_flctx)
     fsnotify_marks: Optional[list[Mark]] = None  # inotify watches on it (i_fsnotify_marks)
     open_files: int = 0                     # InodeFiles open on it (an unlinked file lives on)
+    linkable: bool = False                  # I_LINKABLE: an O_TMPFILE file (not O_EXCL) that linkat may name
     # Linux's file_operations.splice_read: sendfile(2) can read the file. procfs's
     # per-process files (seq_read without read_iter) have none, and sendfile is EINVAL.
     splice_read: bool = True
@@ -261,6 +262,11 @@ class Inode:
 
     def link(self, name: bytes, inode: "Inode") -> None:
         raise Errno(EPERM)
+
+    def tmpfile(self, mode: int, uid: int, gid: int) -> "Inode":
+        """A new regular file in no directory, with no link (O_TMPFILE); EOPNOTSUPP where the
+        filesystem has no i_op->tmpfile."""
+        raise Errno(EOPNOTSUPP)
 
     def unlink(self, name: bytes) -> None:
         raise Errno(EPERM)
@@ -557,6 +563,20 @@ def vfs_create(dir: Location, name: bytes, mode: int, cred: Optional[Cred],
     return Location(dir.mount, dir.dentry.add(name, inode))
 
 
+def vfs_tmpfile(dir: Location, mode: int, cred: Optional[Cred], linkable: bool) -> Location:
+    """open(O_TMPFILE) in dir (do_tmpfile, vfs_tmpfile): an unnamed file, its dentry "#<ino>"
+    born unhashed ("(deleted)" in /proc/pid/fd), that linkat may name if `linkable`."""
+    want_write(dir)
+    permission(dir.inode, cred, MAY_WRITE | MAY_EXEC)
+    uid, gid = _owner_for_new(dir.inode, cred)
+    inode = dir.inode.tmpfile(S.S_IFREG | mode, uid, gid)
+    inode.linkable = linkable
+    name = b"#%d" % inode.ino
+    dentry = dir.dentry.add(name, inode)
+    dir.dentry.drop(name)
+    return Location(dir.mount, dentry)
+
+
 def vfs_mkdir(dir: Location, name: bytes, mode: int, cred: Optional[Cred]) -> Location:
     _prepare_new_entry(dir, name, False, cred, is_dir=True)
     uid, gid = _owner_for_new(dir.inode, cred)
@@ -584,6 +604,7 @@ def vfs_link(old: Location, dir: Location, name: bytes, cred: Optional[Cred],
     if old.inode.is_dir:
         raise Errno(EPERM)
     dir.inode.link(name, old.inode)
+    old.inode.linkable = False
     fsnotify.linked(dir.inode, name, old.dentry)
     return Location(dir.mount, dir.dentry.add(name, old.inode))
 

@@ -34,3 +34,11 @@ def test_splice_tee_and_vmsplice_move_whole_pipe_buffers_like_linux(linux_oracle
     out = same_as_linux(linux_oracle, "splice", status=0)
     assert "q holds 13: 0123456456789" in out and "pages that still fit after a write: 2" in out
     assert "vmsplice unaligned into 1 slot: 4095" in out and "file: worldhello lmnopqrst" in out
+
+
+@pytest.mark.differential
+@covers("openat", "linkat")
+def test_o_tmpfile_is_unnamed_until_linkat_names_it_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "tmpfile", status=0)
+    assert "__O_TMPFILE without O_DIRECTORY: EINVAL" in out and "nlink now 2, entries 3" in out
+    assert "linkat of O_EXCL tmpfile: ENOENT" in out and "O_TMPFILE in /proc: EOPNOTSUPP" in out

@@ -222,8 +222,19 @@ class TmpDir(TmpInode):
         return self._add(name, TmpSymlink(self.sb, target, uid, gid))
 
     def link(self, name: bytes, inode: Inode) -> None:
+        if inode.nlink == 0 and isinstance(inode, TmpFile):
+            self.sb.inodes += 1                 # an O_TMPFILE file gets its first name
+            inode.remember()
         inode.nlink += 1
         self._add(name, inode)
+
+    def tmpfile(self, mode: int, uid: int, gid: int) -> Inode:
+        """shmem_tmpfile: a file with no name, counted as an unlinked open file is."""
+        inode = TmpFile(self.sb, mode, uid, gid)
+        inode.nlink = 0
+        self.sb.inodes -= 1
+        inode.forget()
+        return inode
 
     def unlink(self, name: bytes) -> None:
         inode = self._remove(name)
@@ -343,6 +354,11 @@ class TmpFile(TmpInode):
         data (as in Linux); it is simply no longer counted, and Python frees it with the last reference."""
         self._charge(-len(self.data))
         self._charged = False
+
+    def remember(self) -> None:
+        """A name again (linkat of an O_TMPFILE file): its bytes count against the fs once more."""
+        self._charged = True
+        self._charge(len(self.data))
 
     def pages_held(self) -> int:
         return (len(self.data) + PAGE - 1) // PAGE
