@@ -14,7 +14,7 @@ from typing import Optional
 
 from moss_host.addr import USER_VA_END
 from moss_host.cred import capable, fs_cred
-from moss_host.errors import EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, Errno
+from moss_host.errors import EAGAIN, EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_NONBLOCK, OpenFile
 from moss_host.net import unix
@@ -24,7 +24,7 @@ from moss_host.net.socket import (AF_UNIX, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_N
                                   create_socket)
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
-from .args import Fd, Hex, Int, Ptr, Size
+from .args import Fd, Hex, Int, Ptr, Size, UInt
 from .table import syscall
 
 SOCKADDR_STORAGE = 128
@@ -37,6 +37,8 @@ FDS = struct.Struct("<ii")
 # struct msghdr: name, namelen, iov, iovlen, control, controllen, flags
 MSGHDR = struct.Struct("<QI4xQQQQi4x")
 MSG_FLAGS_OFFSET = 48
+MMSGHDR_SIZE = 64                   # struct mmsghdr: a msghdr and its unsigned msg_len, padded
+MSG_WAITFORONE = 0x10000
 MSG_CONTROLLEN_OFFSET = 40
 MSG_NAMELEN_OFFSET = 8
 
@@ -306,7 +308,10 @@ async def recvfrom(task, fd: "Fd", buf: "Ptr", length: "Size", flags: "Hex", add
 @syscall("sendmsg")
 async def sendmsg(task, fd: "Fd", msg: "Ptr", flags: "Hex") -> int:
     """Send the iovec data of a msghdr, with its address and ancillary data."""
-    sock = sockfd(task, fd)
+    return await _sendmsg(task, sockfd(task, fd), msg, flags)
+
+
+async def _sendmsg(task, sock: Socket, msg: int, flags: int) -> int:
     name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(task.mm.read(msg, MSGHDR.size))
     if iovlen > UIO_MAXIOV:
         raise Errno(EMSGSIZE)
@@ -346,8 +351,10 @@ def _iovecs(task, iov: int, iovcnt: int) -> list[tuple[int, int]]:
 @syscall("recvmsg")
 async def recvmsg(task, fd: "Fd", msg: "Ptr", flags: "Hex") -> int:
     """Receive into a msghdr's iovecs: the sender's address, files and credentials, msg_flags."""
-    sock = sockfd(task, fd)
-    flags &= 0xFFFF_FFFF
+    return await _recvmsg(task, sockfd(task, fd), msg, flags & 0xFFFF_FFFF)
+
+
+async def _recvmsg(task, sock: Socket, msg: int, flags: int) -> int:
     name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(task.mm.read(msg, MSGHDR.size))
     if iovlen > UIO_MAXIOV:
         raise Errno(EMSGSIZE)
@@ -369,6 +376,71 @@ async def recvmsg(task, fd: "Fd", msg: "Ptr", flags: "Hex") -> int:
     task.mm.write(msg + MSG_CONTROLLEN_OFFSET, struct.pack("<Q", used))
     task.mm.write(msg + MSG_FLAGS_OFFSET, INT.pack(out_flags | ctl_flags))
     return got.count
+
+
+@syscall("sendmmsg")
+async def sendmmsg(task, fd: "Fd", vec: "Ptr", vlen: "UInt", flags: "Hex") -> int:
+    """sendmsg for each of vlen mmsghdrs, each one's count into its msg_len; an error after
+    the first is dropped and the count so far returned."""
+    sock = sockfd(task, fd)
+    vlen = min(vlen & 0xFFFF_FFFF, UIO_MAXIOV)
+    done = 0
+    while done < vlen:
+        entry = vec + done * MMSGHDR_SIZE
+        try:
+            n = await _sendmsg(task, sock, entry, flags & 0xFFFF_FFFF)
+            task.mm.write(entry + MSGHDR.size, struct.pack("<I", n))
+        except (Errno, asyncio.CancelledError):
+            if done:
+                break
+            raise
+        done += 1
+    return done
+
+
+@syscall("recvmmsg")
+async def recvmmsg(task, fd: "Fd", vec: "Ptr", vlen: "UInt", flags: "Hex", timeout: "Ptr") -> int:
+    """recvmsg into each of vlen mmsghdrs. MSG_WAITFORONE: only the first may wait. The timeout
+    is looked at between messages only (as Linux: the first receive may wait past it); what is
+    left of it is written back."""
+    deadline = None
+    loop = asyncio.get_running_loop()
+    if timeout:
+        sec, nsec = struct.unpack("<qq", task.mm.read(timeout, 16))
+        if sec < 0 or not 0 <= nsec < 1_000_000_000:
+            raise Errno(EINVAL)
+        deadline = loop.time() + sec + nsec / 1e9
+    sock = sockfd(task, fd)
+    err = sock.take_error()
+    if err:
+        raise Errno(err)
+    flags &= 0xFFFF_FFFF
+    vlen = min(vlen & 0xFFFF_FFFF, UIO_MAXIOV)
+    done = 0
+    while done < vlen:
+        entry = vec + done * MMSGHDR_SIZE
+        try:
+            n = await _recvmsg(task, sock, entry, flags & ~MSG_WAITFORONE)
+            task.mm.write(entry + MSGHDR.size, struct.pack("<I", n))
+        except Errno as e:
+            if not done:
+                raise
+            if e.code != EAGAIN:
+                sock.err = e.code               # reported by the next call
+            break
+        except asyncio.CancelledError:
+            if done:
+                break
+            raise
+        done += 1
+        if flags & MSG_WAITFORONE:
+            flags |= MSG_DONTWAIT
+        if deadline is not None and loop.time() >= deadline:
+            break
+    if deadline is not None:
+        left = max(0.0, deadline - loop.time())
+        task.mm.write(timeout, struct.pack("<qq", int(left), int(left % 1 * 1e9)))
+    return done
 
 
 def _scatter_out(task, segments: list[tuple[int, int]], data: bytes) -> None:

@@ -214,9 +214,48 @@ static void seqpacket(void)
     unlink("/tmp/unix_seq.sock");
 }
 
+static void mmsg(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    char bufs[5][16];
+    struct iovec iov[5];
+    struct mmsghdr mm[5];
+    const char *words[3] = {"a", "bb", "ccc"};
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 3; i++) {
+        iov[i].iov_base = (void *)words[i];
+        iov[i].iov_len = strlen(words[i]);
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    printf("sendmmsg: %d, msg_len %u %u %u\n", sendmmsg(sv[0], mm, 3, 0), mm[0].msg_len, mm[1].msg_len,
+           mm[2].msg_len);
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 5; i++) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = sizeof bufs[i];
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(sv[1], mm, 5, MSG_DONTWAIT, NULL);
+    printf("recvmmsg DONTWAIT: %d, msg_len %u %u %u '%.3s'\n", n, mm[0].msg_len, mm[1].msg_len, mm[2].msg_len,
+           bufs[2]);
+    n = recvmmsg(sv[1], mm, 5, MSG_DONTWAIT, NULL);
+    printf("recvmmsg empty: %d %s\n", n, err(n));
+    send(sv[0], "x", 1, 0);
+    send(sv[0], "yy", 2, 0);
+    n = recvmmsg(sv[1], mm, 5, MSG_WAITFORONE, NULL);
+    printf("recvmmsg MSG_WAITFORONE: %d\n", n);
+    printf("sendmmsg to no one: %s\n", err(sendmmsg(socket(AF_UNIX, SOCK_DGRAM, 0), mm, 1, 0)));
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, on_pipe);
+    mmsg();
     dgram_pair();
     dgram_named();
     seqpacket();

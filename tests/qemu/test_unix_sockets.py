@@ -35,10 +35,11 @@ def test_unix_stream_pairs_servers_names_half_close_and_options_match_linux(linu
 
 
 @covers("socketpair", "socket", "bind", "connect", "sendto", "recvfrom", "recvmsg", "getpeername",
-        "getsockopt", "shutdown", "listen", "accept", "ppoll")
+        "getsockopt", "shutdown", "listen", "accept", "ppoll", "sendmmsg", "recvmmsg")
 def test_unix_datagram_and_seqpacket_boundaries_limits_and_peers_match_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "unix_dgram")
     assert "cut to 2: 2 ok 'th' flags 20 namelen 0\n" in out
+    assert out.startswith("sendmmsg: 3, msg_len 1 2 3\nrecvmmsg DONTWAIT: 3, msg_len 1 2 3 'ccc'\n")
     assert "send after the peer closed: ECONNREFUSED, then ENOTCONN" in out
     assert out.endswith("seq send after own SHUT_WR: -1 EPIPE sigpipes 0\ndone\n")
 
