@@ -21,12 +21,14 @@ ROBUST_LIST_HEAD_SIZE = 24
 @syscall("exit")
 async def exit_(task, status: "Int") -> int:
     """Terminate the calling thread with status & 0xff (the process ends with its last thread)."""
+    await ptrace.event(task, ptrace.PTRACE_EVENT_EXIT, (status & 0xFF) << 8)
     raise TaskExit((status & 0xFF) << 8, whole_group=False)
 
 
 @syscall("exit_group")
 async def exit_group(task, status: "Int") -> int:
     """Terminate all threads of the calling process with status & 0xff."""
+    await ptrace.event(task, ptrace.PTRACE_EVENT_EXIT, (status & 0xFF) << 8)
     raise TaskExit((status & 0xFF) << 8)
 
 

@@ -5,14 +5,23 @@ with TRACESYSGOOD (skip with -1, x0 changed at exit, x7 = 0/1), signal-delivery 
 SEIZE/INTERRUPT/LISTEN, group-stop reporting, TRACEFORK auto-attach, the exec event,
 detaching while stopped, EXITKILL, and the errno order of the checks. The programs print
 no pids or addresses.
+
+Debian's strace runs under moss-py and under Linux chrooted into the same image
+(`linux_debian_oracle`): `strace -ff` of a shell line that forks, pipes and execs, each
+process's trace compared with addresses, pids, random bytes and signal timing masked, and
+`strace -c`'s calls and errors per syscall.
 """
+
+import re
 
 import pytest
 
 from tests.covers import covers
 
-from .conftest import same_as_linux
+from .conftest import moss_run, same_as_linux
+from .linux_debian_oracle import linux_debian_oracle  # noqa: F401  (fixture)
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
+from .test_debian import debian_image, moss_disk  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.qemu
 
@@ -52,3 +61,70 @@ def test_process_vm_readv_and_writev_match_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "process_vm")
     assert "got EDGEDATA\n" in out                  # a short copy up to the unmapped page
     assert out.endswith("child sees: the SECRETs secret: 0123456789\n")
+
+
+SHELL_LINE = "echo hi | cat; ls /nonexist; true"
+STRACE_FF = (f'strace -ff -o /var/tmp/tr sh -c "{SHELL_LINE}"; '
+             'for f in $(ls /var/tmp/tr.* | sort -t. -k2 -n); do echo "== process"; cat $f; done; '
+             'rm -f /var/tmp/tr.*')
+
+
+def per_process_traces(text: str) -> list[list[str]]:
+    """strace -ff's files, one list of lines per process in pid order, with what differs
+    between any two runs masked: addresses, pids, getrandom's bytes, munmap lengths (where
+    mmap put the library), stdout's file type (a pipe or a file, the harness's choice), the
+    /proc/filesystems ls reads (each kernel's own list); signal deliveries are dropped
+    (when SIGCHLD lands is the scheduler's), as are SIGQUIT's dispositions (Linux's console
+    shell leaves it ignored)."""
+    procs: list[list[str]] = []
+    for line in text.splitlines():
+        if line == "== process":
+            procs.append([])
+            continue
+        if not procs or line.startswith("---") or line.startswith("rt_sigreturn(") or "SIGQUIT" in line:
+            continue
+        line = re.sub(r"0x[0-9a-f]+", "ADDR", line)
+        line = re.sub(r'getrandom\("[^"]*"', 'getrandom("RANDOM"', line)
+        line = re.sub(r"^(munmap\(ADDR, )\d+", r"\1LEN", line)
+        line = re.sub(r"^((?:set_tid_address|getpid|getppid|clone|clone3|wait4)\(.*= )\d+$", r"\1PID", line)
+        line = re.sub(r'^(newfstatat\(1, "", \{st_mode=)[^,]*', r"\1MODE", line)
+        line = re.sub(r'^read\(3, "nodev.*', "read(3, /proc/filesystems)", line)
+        procs[-1].append(re.sub(r"\s+=", " =", line))
+    return procs
+
+
+@pytest.mark.differential
+@covers("ptrace", "process_vm_readv")
+def test_strace_ff_of_a_pipeline_matches_linux(linux_debian_oracle, moss_disk):
+    argv = ["sh", "-c", STRACE_FF]
+    linux_out, linux_err, status = linux_debian_oracle.run_argv(argv)
+    assert status == 0, linux_err
+    moss = moss_run(*argv, image=None, extra=("--disk", str(moss_disk)), timeout=300)
+    assert moss.returncode == 0, moss.stderr.decode(errors="replace")[-2000:]
+    linux, ours = per_process_traces(linux_out), per_process_traces(moss.stdout.decode(errors="replace"))
+    assert len(linux) == 4 and 'execve("/bin/cat", ["cat"], ADDR /* 4 vars */) = 0' in linux[2]
+    assert ours == linux
+
+
+def strace_counts(text: str) -> dict[str, tuple[str, str]]:
+    """strace -c's table without the times: syscall -> (calls, errors)."""
+    rows = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+            errors = fields[4] if len(fields) == 6 else ""
+            rows[fields[-1]] = (fields[3], errors)
+    return rows
+
+
+@pytest.mark.differential
+@covers("ptrace")
+def test_strace_c_counts_the_same_calls_and_errors_as_linux(linux_debian_oracle, moss_disk):
+    argv = ["strace", "-c", "true"]
+    _, linux_err, status = linux_debian_oracle.run_argv(argv)
+    assert status == 0, linux_err
+    moss = moss_run(*argv, image=None, extra=("--disk", str(moss_disk)), timeout=300)
+    assert moss.returncode == 0
+    linux = strace_counts(linux_err)
+    assert linux["execve"] == ("1", "") and linux["openat"][1] == "4"
+    assert strace_counts(moss.stderr.decode(errors="replace")) == linux
