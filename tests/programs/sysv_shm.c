@@ -11,8 +11,10 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/futex.h>
 
 #define KEY 0x5157ab01
 
@@ -197,6 +199,25 @@ int main(int argc, char **argv)
     printf("IPC_INFO: %s shmmax %lu shmmin %lu shmmni %lu shmseg %lu shmall %lu\n", err(maxidx), info.shmmax,
            info.shmmin, info.shmmni, info.shmseg, info.shmall);
     printf("bad cmd: %s, negative id: %s\n", err(shmctl(0, 99, &ds)), err(shmctl(-1, IPC_STAT, &ds)));
+    /* a shared futex in a segment: the child sleeps on its own attach, the parent wakes it through
+     * another attach at another address */
+    int fid = shmget(IPC_PRIVATE, 8192, 0600);
+    int *word = (int *)((char *)shmat(fid, NULL, 0) + 4096);
+    pid = fork();
+    if (pid == 0) {
+        int *mine = (int *)((char *)shmat(fid, NULL, 0) + 4096);
+        long r = syscall(SYS_futex, mine, FUTEX_WAIT, 0, NULL, NULL, 0);
+        printf("child: futex wait %s, word %d, other address %d\n", err(r), *mine, mine != word);
+        _exit(0);
+    }
+    usleep(200000);
+    *word = 1;
+    long woke = syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+    status_of(pid);
+    printf("futex wake in shm: woke %ld\n", woke);
+    shmctl(fid, IPC_RMID, NULL);
+    shmdt((char *)word - 4096);
+
     int id3 = shmget(IPC_PRIVATE, 4096, 0600);
     struct shm_info si;
     shmctl(0, SHM_INFO, (struct shmid_ds *)&si);

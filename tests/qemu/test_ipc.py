@@ -19,6 +19,7 @@ def test_sysv_shm_keys_attach_fork_exec_rmid_permissions_and_proc_as_linux(linux
     assert "parent sees \"child\", nattch 1 after the child's exit" in out
     assert "after exec: nattch 1" in out
     assert "key after rmid: ENOENT" in out
+    assert "futex wake in shm: woke 1" in out
     assert out.endswith("done\n")
 
 
