@@ -15,14 +15,16 @@ import itertools
 import stat as S
 import struct
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..cred import Cred
-from ..errors import (EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP,
-                      ESOCKTNOSUPPORT, Errno)
+from ..errors import EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, EOPNOTSUPP, Errno
 from ..fs.file import O_NONBLOCK, O_RDWR, OpenFile
 from ..fs.stat import Stat
 from ..fs.vfs import FsContext, StatFs, alloc_internal_dev, now_ns
+
+if TYPE_CHECKING:
+    from ..proc.task import Task
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 0, 1, 2, 10, 16
 NPROTO = 46                                     # AF_MAX: families at or above are EAFNOSUPPORT
@@ -87,7 +89,7 @@ class Who:
     report, and what SCM_CREDENTIALS may claim."""
     fs: FsContext
     cred: Cred
-    caller: object                  # the walking task, for the path walk (/proc/self)
+    caller: Optional["Task"]        # the walking task, for the path walk (/proc/self)
     pid: int                        # the thread group id
     peer_cred: UCred                # pid, euid, egid
     scm_cred: UCred                 # pid, uid, gid
@@ -252,10 +254,8 @@ class Socket(OpenFile):
             self.passcred = val != 0
         elif name == SO_RCVLOWAT:
             self.rcvlowat = val if val >= 0 else 0x7FFF_FFFF
-        elif name in (SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN):
-            raise Errno(ENOPROTOOPT)            # read-only
         else:
-            raise Errno(ENOPROTOOPT)
+            raise Errno(ENOPROTOOPT)            # unknown, or read-only (SO_TYPE, SO_PEERCRED, ...)
 
     def getsockopt(self, level: int, name: int) -> bytes:
         """The option's value in full; the syscall copies as much as the caller's length allows."""
@@ -328,6 +328,3 @@ def create_socket(family: int, type_: int, protocol: int, flags: int, who: Who) 
         raise Errno(EAFNOSUPPORT)
     return create(type_, protocol, flags, who)
 
-
-__all__ = ["Socket", "Message", "Received", "UCred", "Who", "create_socket", "register_family",
-           "ENOTCONN", "ESOCKTNOSUPPORT"]

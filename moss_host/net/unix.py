@@ -97,7 +97,7 @@ def find_other(addr: bytes, type_: int, who: Who) -> "UnixSocket":
     """unix_find_other: the socket bound to addr (already validated), in Linux's errno order."""
     if addr[SUN_PATH] != 0:
         path = _path_of(addr)
-        loc = Walker(who.fs, who.cred, who.caller).resolve(_start(who, path), path)      # type: ignore[arg-type]
+        loc = Walker(who.fs, who.cred, who.caller).resolve(_start(who, path), path)
         permission(loc.inode, who.cred, MAY_WRITE)
         if not S.S_ISSOCK(loc.inode.mode):
             raise Errno(ECONNREFUSED)
@@ -127,6 +127,7 @@ class UnixSocket(Socket):
         self.pending: deque[UnixSocket] = deque()   # a listener's connections not yet accepted
         self.backlog = MAX_DGRAM_QLEN               # sk_max_ack_backlog
         self._bound: Optional[tuple] = None         # the registry key of the name
+        self._bound_in: Optional[dict] = None       # and its registry: _by_inode or _abstract
         self.wmem = 0                               # bytes (with overhead) sent and not yet read
         self.wq = WaitQueue()
         self.peer_wait = WaitQueue()
@@ -207,7 +208,7 @@ class UnixSocket(Socket):
             self._bind_abstract(addr)
 
     def _bind_path(self, path: bytes, who: Who) -> None:
-        walker = Walker(who.fs, who.cred, who.caller)       # type: ignore[arg-type]
+        walker = Walker(who.fs, who.cred, who.caller)
         parent = walker.resolve_parent(_start(who, path), path)
         mode = S.S_IFSOCK | (0o777 & ~who.fs.umask)
         try:
@@ -219,7 +220,8 @@ class UnixSocket(Socket):
         if self.addr is not None:               # made the node, then found the socket bound
             vfs_unlink(parent.dir, parent.name, who.cred)
             raise Errno(EINVAL)
-        self._bound = key = _inode_key(loc)
+        key = _inode_key(loc)
+        self._bound, self._bound_in = key, _by_inode
         _by_inode[key] = self
         self.addr = FAMILY + path + b"\0"
 
@@ -229,7 +231,7 @@ class UnixSocket(Socket):
         key = (self.type, addr[SUN_PATH:])
         if key in _abstract:
             raise Errno(EADDRINUSE)
-        self._bound = key
+        self._bound, self._bound_in = key, _abstract
         _abstract[key] = self
         self.addr = bytes(addr)
 
@@ -253,10 +255,10 @@ class UnixSocket(Socket):
         return sk.addr if sk.addr is not None else FAMILY
 
     def _unbind(self) -> None:
-        key, self._bound = self._bound, None
-        if key is None:
+        key, table = self._bound, self._bound_in
+        self._bound = self._bound_in = None
+        if key is None or table is None:
             return
-        table: dict = _abstract if isinstance(key[1], bytes) else _by_inode
         if table.get(key) is self:
             del table[key]
 
