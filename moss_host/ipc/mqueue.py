@@ -56,6 +56,7 @@ class Notification:
     value: int
     pid: int
     send: Callable[[int, int, int, int], None]      # (signo, value, sender pid, sender uid)
+    files: object                    # the owner's fd table: a close through it removes the registration
 
 
 class MqueueFs(Tmpfs):
@@ -177,6 +178,12 @@ class MqFile(OpenFile):
 
     def release(self) -> None:
         self.queue.closed()
+
+    def flush(self, files: object) -> None:
+        """mqueue_flush_file(): the owner closing any descriptor of the queue drops its registration."""
+        n = self.queue.notification
+        if n is not None and n.files is files:
+            self.queue.notification = None
 
     @property
     def poll_wq(self) -> WaitQueue:

@@ -113,6 +113,7 @@ class ShmIds:
     # -- shmget
     def get(self, creds: Creds, pid: int, key: int, size: int, flag: int) -> int:
         self.ids.mni = self.limits.shmmni
+        self.reap()                             # removed segments a past exec or exit let go of
         seg = None if key == IPC_PRIVATE else self.ids.lookup(key, flag)
         if seg is None:
             return self._new(creds, pid, key, size, flag)

@@ -113,7 +113,7 @@ def mq_notify(task, mqdes: "Fd", sevp: "Ptr") -> int:
             raise Errno(EINVAL)
         if notify == mq.SIGEV_THREAD:
             raise Errno(EINVAL)         # a netlink socket is what it needs: there is no netlink
-        registration = mq.Notification(notify, signo, value, task.tgid, _sender(task))
+        registration = mq.Notification(notify, signo, value, task.tgid, _sender(task), task.files)
     mq.notify(task.files.get(fd_arg(mqdes)), task.tgid, registration)
     return 0
 

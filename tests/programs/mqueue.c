@@ -192,6 +192,11 @@ int main(void)
     ev.sigev_notify = 99;
     printf("bad sigev_notify: %s\n", err(mq_notify(q, &ev)));
     mq_notify(q, NULL);
+    ev.sigev_notify = SIGEV_NONE;
+    mq_notify(q, &ev);
+    close(dup(q));                          /* the owner closing a descriptor drops it */
+    status_line(q, "status after a close");
+    mq_notify(q, NULL);
     ev.sigev_notify = SIGEV_SIGNAL;
     ev.sigev_signo = 65;
     printf("bad signo: %s\n", err(mq_notify(q, &ev)));
