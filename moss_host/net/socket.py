@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ..cred import Cred
-from ..errors import EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, EOPNOTSUPP, Errno
+from ..errors import EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, EOPNOTSUPP, ETOOMANYREFS, Errno
 from ..fs.file import O_NONBLOCK, O_RDWR, OpenFile
 from ..fs.stat import Stat
 from ..fs.vfs import FsContext, StatFs, alloc_internal_dev, now_ns
@@ -96,6 +96,18 @@ class Who:
     ids: tuple[set[int], set[int]]  # (real, effective, saved) uids and gids: what SCM_CREDENTIALS may name
     privileged: bool                # CAP_SYS_ADMIN/CAP_SETUID/CAP_SETGID
     pid_exists: Callable[[int], bool]   # SCM_CREDENTIALS must name a live process (ESRCH)
+    nofile: int                     # RLIMIT_NOFILE: how many files its user may have in flight
+
+
+# Files in flight per user (real uid): Linux's user->unix_inflight.
+INFLIGHT: dict[int, int] = {}
+
+
+def check_inflight(who: Who) -> None:
+    """too_many_unix_fds: a user with more files in flight than RLIMIT_NOFILE sends no more
+    (ETOOMANYREFS), unless privileged."""
+    if INFLIGHT.get(who.scm_cred.uid, 0) > who.nofile and not who.privileged:
+        raise Errno(ETOOMANYREFS)
 
 
 @dataclass
@@ -109,6 +121,18 @@ class Message:
     sender: Optional["Socket"] = None
     files: list[OpenFile] = field(default_factory=list)
     consumed: int = 0
+    owner: Optional[int] = None     # the user (real uid) whose in-flight count the files are charged to
+
+    def __post_init__(self) -> None:
+        if self.files and self.owner is not None:
+            INFLIGHT[self.owner] = INFLIGHT.get(self.owner, 0) + len(self.files)
+
+    def take_files(self) -> list[OpenFile]:
+        """The files leave the message (received or dropped): no longer in flight."""
+        files, self.files = self.files, []
+        if files and self.owner is not None:
+            INFLIGHT[self.owner] -= len(files)
+        return files
 
     @property
     def left(self) -> int:
@@ -116,8 +140,7 @@ class Message:
 
     def drop_files(self) -> None:
         """The message is discarded: its files in flight are closed (their references dropped)."""
-        files, self.files = self.files, []
-        for f in files:
+        for f in self.take_files():
             f.put()
 
 

@@ -41,7 +41,7 @@ from ..waitq import WaitQueue
 from .socket import (AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
                      NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM,
                      SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, Message, Received, Socket, UCred, Who,
-                     register_family, timeout_seconds)
+                     check_inflight, register_family, timeout_seconds)
 
 PF_UNIX = AF_UNIX
 UNIX_PATH_MAX = 108
@@ -421,13 +421,13 @@ class UnixSocket(Socket):
         owned = files or []
         try:
             if self.type == SOCK_STREAM:
-                return await self._stream_send(data, addr, flags, owned, creds, claimed)
+                return await self._stream_send(data, addr, flags, who, owned, creds, claimed)
             return await self._dgram_send(data, addr, flags, who, owned, creds, claimed)
         finally:
             for f in owned:             # what a message did not take (it empties the list it took)
                 f.put()
 
-    async def _stream_send(self, data: bytes, addr: Optional[bytes], flags: int,
+    async def _stream_send(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
                            files: list[OpenFile], creds: UCred, claimed: Optional[UCred]) -> int:
         if flags & MSG_OOB:
             raise Errno(EOPNOTSUPP)
@@ -458,8 +458,11 @@ class UnixSocket(Socket):
                 if sent:
                     return sent
                 raise SigPipe()
+            if files and who is not None:
+                check_inflight(who)
             taken, files[:] = list(files), []       # only the first message carries the files
-            self._enqueue(other, Message(data[sent:sent + size], claimed, self, taken), creds)
+            m = Message(data[sent:sent + size], claimed, self, taken, owner=creds.uid)
+            self._enqueue(other, m, creds)
             sent += size
         return sent
 
@@ -510,6 +513,8 @@ class UnixSocket(Socket):
             raise Errno(EMSGSIZE)
         timeout = timeout_seconds(self.sndtimeo, bool(flags & MSG_DONTWAIT))
         await self._alloc_send(timeout)
+        if files and who is not None:
+            check_inflight(who)
         while True:
             if other is None:
                 if addr is None or who is None:
@@ -534,7 +539,7 @@ class UnixSocket(Socket):
                 continue
             break
         taken, files[:] = list(files), []
-        self._enqueue(other, Message(data, claimed, self, taken), creds)
+        self._enqueue(other, Message(data, claimed, self, taken, owner=creds.uid), creds)
         return len(data)
 
     # -- receiving
@@ -606,8 +611,7 @@ class UnixSocket(Socket):
                 continue
             m.consumed += len(chunk)
             if m.files:
-                got.files += m.files
-                m.files = []
+                got.files += m.take_files()
             if m.left:
                 return False
             self.queue.popleft()
@@ -645,7 +649,7 @@ class UnixSocket(Socket):
         if flags & MSG_PEEK:
             got.files = [f.get() for f in m.files]
         else:
-            got.files, m.files = m.files, []
+            got.files = m.take_files()
             self.queue.popleft()
             self._dequeued(m)
             self.peer_wait.wake_all()

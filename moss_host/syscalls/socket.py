@@ -27,6 +27,7 @@ from moss_host.proc.signals import SIGPIPE, send_thread_signal
 from .args import Fd, Hex, Int, Ptr, Size, UInt
 from .table import syscall
 
+RLIMIT_NOFILE = 7
 SOCKADDR_STORAGE = 128
 MAX_RW_COUNT = 0x7FFFF000           # as syscalls/fs.py: Linux's cap on one transfer
 UIO_MAXIOV = 1024
@@ -48,7 +49,7 @@ def who_of(task) -> Who:
     pid = task.tgid
     return Who(task.fs, fs_cred(c), task, pid, UCred(pid, c.euid, c.egid), UCred(pid, c.uid, c.gid),
                ({c.uid, c.euid, c.suid}, {c.gid, c.egid, c.sgid}), capable(c),
-               lambda n: task.kernel.pids.get(n) is not None)
+               lambda n: task.kernel.pids.get(n) is not None, task.rlimits[RLIMIT_NOFILE][0])
 
 
 def sockfd(task, fd: int) -> Socket:

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -298,11 +299,43 @@ static void credentials(void)
     show_creds("stream 3", sv[1]);
 }
 
+/* RLIMIT_NOFILE bounds the files a user has in flight: past it, ETOOMANYREFS (not for root) */
+static void inflight_limit(void)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        int sv[2];
+        socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+        int f = open("/tmp", O_RDONLY);
+        struct rlimit rl = {16, 16};
+        setrlimit(RLIMIT_NOFILE, &rl);
+        setgid(65534);
+        setuid(65534);
+        int sent = 0;
+        long r;
+        while ((r = send_fds(sv[0], "f", 1, &f, 1, MSG_DONTWAIT)) == 1 && sent < 100)
+            sent++;
+        printf("as nobody with RLIMIT_NOFILE 16: %d sent, then %s\n", sent, err(r));
+        char buf[4];
+        int fds[4], n, mflags;
+        size_t ctllen;
+        recv_fds(sv[1], buf, sizeof buf, fds, &n, 64, 0, &mflags, &ctllen);
+        close(fds[0]);
+        recv_fds(sv[1], buf, sizeof buf, fds, &n, 64, 0, &mflags, &ctllen);
+        close(fds[0]);
+        printf("after receiving two: %s\n", err(send_fds(sv[0], "f", 1, &f, 1, MSG_DONTWAIT)));
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     rights();
     credentials();
+    inflight_limit();
     printf("done\n");
     return 0;
 }

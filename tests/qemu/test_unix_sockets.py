@@ -44,13 +44,14 @@ def test_unix_datagram_and_seqpacket_boundaries_limits_and_peers_match_linux(lin
     assert out.endswith("seq send after own SHUT_WR: -1 EPIPE sigpipes 0\ndone\n")
 
 
-@covers("sendmsg", "recvmsg", "socketpair", "setsockopt", "getsockopt", "clone", "wait4", "setuid")
+@covers("sendmsg", "recvmsg", "socketpair", "setsockopt", "getsockopt", "clone", "wait4", "setuid", "prlimit64")
 def test_unix_scm_rights_and_credentials_between_processes_match_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "unix_scm")
     assert "child got 4 bytes 'file', 1 fd, ctllen 24, reads 'of the file'\n" in out
     assert "253 fds: 1, received 253 flags 0; 254 fds: EINVAL; open fds +0\n" in out
     assert "pipe writer in flight: poll 0, after the receiver closed: poll 10\n" in out
     assert "the child's write: 5 bytes, pid is the child 1, uid 65534 gid 65534\n" in out
+    assert "as nobody with RLIMIT_NOFILE 16: 17 sent, then ETOOMANYREFS\nafter receiving two: ok\n" in out
     assert out.endswith("done\n")
 
 

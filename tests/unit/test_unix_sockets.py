@@ -30,7 +30,7 @@ def run(coro):
 def who():
     fs = FsContext(MountTable(Tmpfs(mode=0o777)).root_location())
     return Who(fs, Cred(0, 0), None, 100, UCred(100, 0, 0), UCred(100, 0, 0), ({0}, {0}), True,
-               lambda pid: pid in (1, 100))
+               lambda pid: pid in (1, 100), 1024)
 
 
 @pytest.fixture(autouse=True)
