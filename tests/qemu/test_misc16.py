@@ -42,3 +42,11 @@ def test_o_tmpfile_is_unnamed_until_linkat_names_it_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "tmpfile", status=0)
     assert "__O_TMPFILE without O_DIRECTORY: EINVAL" in out and "nlink now 2, entries 3" in out
     assert "linkat of O_EXCL tmpfile: ENOENT" in out and "O_TMPFILE in /proc: EOPNOTSUPP" in out
+
+
+@pytest.mark.differential
+@covers("kcmp")
+def test_kcmp_tells_which_objects_threads_and_children_share_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "kcmp", status=0)
+    assert "thread VM: same" in out and "fork child VM: differ" in out and "vfork child VM: same" in out
+    assert "epoll target: same" in out and "user on root parent: EPERM" in out
