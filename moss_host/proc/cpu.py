@@ -11,6 +11,7 @@ selector) for as long as that pays: docs/trap-path.md has the handshake and the 
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import socket
@@ -53,6 +54,7 @@ SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
 SPIN_CONTENDED_TICKS = L.SPIN_TICKS
 SPIN_DECAY = 1024
 FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
+REPLY_DEFER_TURNS = 4         # loop turns a reply waits for the wake-ups its trap caused
 
 # The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, trap
 # frame, tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the
@@ -100,6 +102,8 @@ class Cpu:
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
         self.replies = 0
         self.scrubbing = False                  # the last reply had the guest scrub frames
+        # Whether the event loop has callbacks ready (the loop's, handed over by poll()).
+        self.loop_has_work: Callable[[], bool] = lambda: False
         self.publish_spin(L.SPIN_TICKS)
 
     # -- entry from the doorbell -------------------------------------------------------------
@@ -154,6 +158,13 @@ class Cpu:
                 handle_trap(self, task, reason)
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
+        if self.current is task and task.state is State.RUNNABLE and self.loop_has_work():
+            # The handler woke someone (a futex, a pipe): the wake-up lands a few loop turns
+            # from now. Answer after it, so the woken task waits in the run queue for this
+            # one's next trap instead of interrupting the guest with a kick.
+            asyncio.get_running_loop().call_soon(self._reply_later, REPLY_DEFER_TURNS)
+            task.stime_ns += time.monotonic_ns() - now
+            return True
         self.schedule()
         if self.trapped:
             # No reply: the CPU idles until a task wakes. The guest need not spin for us.
@@ -162,6 +173,16 @@ class Cpu:
         else:
             task.stime_ns += self.resumed_at - now     # the reply stamped resumed_at
         return True
+
+    def _reply_later(self, turns: int) -> None:
+        if not self.trapped:
+            return                              # a wake-up already had the CPU schedule
+        if turns and self.loop_has_work():
+            asyncio.get_running_loop().call_soon(self._reply_later, turns - 1)
+            return
+        self.schedule()
+        if self.trapped:
+            self.publish_spin(0)
 
     # -- polling instead of the doorbell --------------------------------------------------------
 
@@ -175,6 +196,7 @@ class Cpu:
         process loses its core in the middle of a poll (the machine is contended: spinning
         would take the core the guest or another process needs).
         """
+        self.loop_has_work = loop_has_work
         if self.trapped or self.current is None:
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()

@@ -141,3 +141,39 @@ def test_a_kernel_bug_while_polling_panics_the_run_and_clears_the_flag():
     assert cpu.poll(None, lambda: False)
     assert panics == ["kernel bug: RuntimeError: boom"]
     assert guest.u64(L.MB_HOST_POLLING) == 0 and not cpu.polling
+
+
+def test_a_trap_that_woke_someone_is_answered_after_the_wake_up_lands():
+    import asyncio
+
+    cpu, guest, calls = machine()
+
+    async def main():
+        landed = asyncio.get_running_loop().create_future()
+        cpu.loop_has_work = lambda: not landed.done()      # a wake-up is on its way
+        guest.svc(NR_GETPPID)
+        assert cpu.take_trap(0)
+        assert cpu.trapped and guest.u64(L.MB_SEQ_REPLY) == 0      # not answered yet
+        landed.set_result(None)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not cpu.trapped and guest.u64(L.MB_SEQ_REPLY) == 1
+        assert guest.u64(L.MB_SPIN_TICKS) != 0               # it was never idle
+
+    asyncio.run(main())
+
+
+def test_a_deferred_answer_gives_up_waiting_after_a_few_turns():
+    import asyncio
+
+    cpu, guest, calls = machine()
+
+    async def main():
+        cpu.loop_has_work = lambda: True                   # work that never ends
+        guest.svc(NR_GETPPID)
+        cpu.take_trap(0)
+        for _ in range(cpumod.REPLY_DEFER_TURNS + 2):
+            await asyncio.sleep(0)
+        assert not cpu.trapped and guest.u64(L.MB_SEQ_REPLY) == 1
+
+    asyncio.run(main())
