@@ -17,7 +17,7 @@ import itertools
 from typing import TYPE_CHECKING, Optional, Protocol
 
 if TYPE_CHECKING:
-    from .vfs import Dentry, Inode
+    from .vfs import Dentry, Inode, Superblock
 
 IN_ACCESS, IN_MODIFY, IN_ATTRIB = 0x1, 0x2, 0x4
 IN_CLOSE_WRITE, IN_CLOSE_NOWRITE, IN_OPEN = 0x8, 0x10, 0x20
@@ -29,6 +29,8 @@ IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK = 0x0100_0000, 0x0200_0000, 0x0400_00
 IN_MASK_CREATE, IN_MASK_ADD, IN_ISDIR, IN_ONESHOT = 0x1000_0000, 0x2000_0000, 0x4000_0000, 0x8000_0000
 
 _cookies = itertools.count(1)          # fsnotify_get_cookie: one per rename, shared by FROM and TO
+# The inodes that have marks, for unmount (Linux walks the superblock's inodes instead).
+_watched: dict[int, "Inode"] = {}
 
 
 class Listener(Protocol):
@@ -51,15 +53,23 @@ class Mark:
     def attach(self) -> None:
         if self.inode.fsnotify_marks is None:
             self.inode.fsnotify_marks = []
+            _watched[id(self.inode)] = self.inode
         self.inode.fsnotify_marks.append(self)
 
-    def detach(self) -> None:
-        """Stop watching and tell the listener with IN_IGNORED (inotify_freeing_mark)."""
+    def forget(self) -> None:
+        """Stop watching without a word (the listener itself is going)."""
         marks = self.inode.fsnotify_marks
         if marks is not None and self in marks:
             marks.remove(self)
             if not marks:
                 self.inode.fsnotify_marks = None
+                _watched.pop(id(self.inode), None)
+
+    def detach(self) -> None:
+        """Stop watching and tell the listener with IN_IGNORED (inotify_freeing_mark)."""
+        marks = self.inode.fsnotify_marks
+        if marks is not None and self in marks:
+            self.forget()
             self.listener.queue_event(self.wd, IN_IGNORED, 0, b"")
             self.listener.mark_gone(self)
 
@@ -146,3 +156,12 @@ def moved(old_dir: "Inode", old_name: bytes, new_dir: "Inode", new_name: bytes, 
     if replaced is not None and not replaced.inode.is_dir:
         _send(replaced.inode, IN_ATTRIB)
     _send(inode, IN_MOVE_SELF | isdir)
+
+
+def unmounted(sb: "Superblock") -> None:
+    """fsnotify_unmount_inodes: the filesystem's last mount went; every watch on its inodes
+    hears IN_UNMOUNT (whatever it asked for), then ends with IN_IGNORED."""
+    for inode in [i for i in _watched.values() if i.sb is sb]:
+        for mark in list(inode.fsnotify_marks or ()):
+            mark.listener.queue_event(mark.wd, IN_UNMOUNT | _isdir(inode), 0, b"")
+            mark.detach()

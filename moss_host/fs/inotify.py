@@ -89,11 +89,7 @@ class Inotify(AnonFile):
 
     def release(self) -> None:
         for mark in list(self.marks.values()):
-            marks = mark.inode.fsnotify_marks
-            if marks is not None and mark in marks:
-                marks.remove(mark)
-                if not marks:
-                    mark.inode.fsnotify_marks = None
+            mark.forget()
         self.marks.clear()
 
     # -- the queue

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..errors import EACCES, EBUSY, EINVAL, ELOOP, ENOTDIR, Errno
+from . import fsnotify
 from .vfs import Dentry, Location, Superblock
 
 if TYPE_CHECKING:
@@ -187,6 +188,7 @@ class MountTable:
     def release(self, sb: Superblock) -> None:
         """A mount of sb is gone; if it was the last, the filesystem finishes (ext4 writes itself back clean)."""
         if not any(m.sb is sb for m in self.mounts()):
+            fsnotify.unmounted(sb)
             sb.unmount()
 
 

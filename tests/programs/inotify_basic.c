@@ -292,8 +292,14 @@ int main(int argc, char **argv)
     close(over);
     close(in);
     rmdir(dir);
-    if (argc > 3)
+    if (argc > 3) {
+        int um = inotify_init1(IN_NONBLOCK);
+        nwds = 0;
+        name_wd(inotify_add_watch(um, argv[3], IN_CREATE), "mnt");
         printf("umount: %s\n", err(umount(argv[3])));
+        drain(um, "after umount");
+        close(um);
+    }
     printf("done\n");
     return 0;
 }
