@@ -67,7 +67,9 @@ def new_superblock(fstype: str, source: Optional[str], data: bytes, flags: int,
     if fstype == "devtmpfs":
         return _devtmpfs(ctx.ns)
     if fstype == "mqueue" and ctx.mqueue is not None:
-        return ctx.mqueue()                 # one per IPC namespace, however often it is mounted
+        sb = ctx.mqueue()                   # one per IPC namespace, however often it is mounted
+        sb.source = source or "none"
+        return sb
     if fstype in EXT_TYPES or fstype in FAT_TYPES:
         return _disk(fstype, source, data, bool(flags & MS_RDONLY), ctx)
     log.info("mount: filesystem type %r is not supported (ENODEV)", fstype)

@@ -22,7 +22,7 @@ from moss_host.errors import (EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EMSG
 from moss_host.fs.drivers.tmpfs import TmpDir, TmpInode, Tmpfs
 from moss_host.fs.file import O_ACCMODE, O_NONBLOCK, O_RDWR, O_WRONLY, OpenFile, POLLIN, POLLOUT
 from moss_host.fs.stat import Stat
-from moss_host.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Dentry, Inode, StatFs, permission
+from moss_host.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Dentry, Inode, StatFs, alloc_internal_dev, permission
 from moss_host.waitq import WaitQueue
 
 MQUEUE_MAGIC = 0x19800202
@@ -64,7 +64,9 @@ class MqueueFs(Tmpfs):
     source = "mqueue"
 
     def __init__(self, limits: MqLimits):
-        super().__init__(mode=0o1777)
+        # The kernel makes it at boot, before any mount: a number of the internal range, so
+        # that it shifts none of the anonymous devices the mounted filesystems show.
+        super().__init__(mode=0o1777, dev=alloc_internal_dev())
         self.limits = limits
         self.queues = 0                              # mq_queues_count
         self.root = MqDir(self, S.S_IFDIR | 0o1777, 0, 0, parent=None)
