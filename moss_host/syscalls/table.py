@@ -58,3 +58,17 @@ def syscall(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+# Syscalls deliberately left out: each answers -ENOSYS exactly as a Linux kernel built
+# without the feature does (its cond_syscall falls back to sys_ni_syscall). The reason,
+# naming the CONFIG_ option, is what docs/syscalls.md shows for them.
+NOT_CONFIGURED: dict[str, str] = {}
+
+
+def not_configured(reason: str, *names: str) -> None:
+    """Record that the syscalls `names` are absent as in a kernel configured without `reason`'s feature."""
+    for name in names:
+        if name not in SYSCALL_NUMBERS or name in NOT_CONFIGURED:
+            raise RuntimeError(f"not_configured: {name} unknown or declared twice")
+        NOT_CONFIGURED[name] = reason
