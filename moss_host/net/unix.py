@@ -39,9 +39,9 @@ from ..fs.path import Walker
 from ..fs.vfs import MAY_WRITE, Location, permission, vfs_create, vfs_unlink
 from ..waitq import WaitQueue
 from .socket import (AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
-                     NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM,
-                     SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, Message, Received, Socket, UCred, Who,
-                     check_inflight, register_family, timeout_seconds)
+                     NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SKB_OVERHEAD,
+                     SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, Message, Received, Socket, UCred,
+                     Who, check_inflight, register_family, timeout_seconds)
 
 PF_UNIX = AF_UNIX
 UNIX_PATH_MAX = 108

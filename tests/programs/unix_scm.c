@@ -299,6 +299,46 @@ static void credentials(void)
     show_creds("stream 3", sv[1]);
 }
 
+/* sockets whose only references are messages queued on themselves or on each other: Linux
+ * 6.1 does not collect them (nor close the files queued with them) when the last
+ * descriptors close, its garbage collector runs only with very many files in flight */
+static void cycles(void)
+{
+    int a[2], p[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, a);
+    pipe(p);
+    send_fds(a[0], "p", 1, &p[1], 1, 0);
+    send_fds(a[0], "s", 1, &a[1], 1, 0);
+    close(p[1]);
+    close(a[1]);
+    struct pollfd pf = {p[0], POLLIN, 0};
+    poll(&pf, 1, 0);
+    printf("a socket in flight in its own queue: pipe poll %x", pf.revents);
+    close(a[0]);
+    poll(&pf, 1, 0);
+    printf(", after its peer closed: %x\n", pf.revents);
+    close(p[0]);
+
+    int b[2], c[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, b);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, c);
+    pipe(p);
+    send_fds(b[0], "p", 1, &p[1], 1, 0);
+    send_fds(b[0], "c", 1, &c[0], 1, 0);
+    send_fds(c[1], "b", 1, &b[1], 1, 0);
+    close(p[1]);
+    close(b[1]);
+    close(c[0]);
+    close(b[0]);
+    pf.fd = p[0];
+    poll(&pf, 1, 0);
+    printf("two sockets in flight in each other's queues: pipe poll %x", pf.revents);
+    close(c[1]);
+    poll(&pf, 1, 0);
+    printf(", after closing the last other socket: %x\n", pf.revents);
+    close(p[0]);
+}
+
 /* RLIMIT_NOFILE bounds the files a user has in flight: past it, ETOOMANYREFS (not for root) */
 static void inflight_limit(void)
 {
@@ -317,14 +357,6 @@ static void inflight_limit(void)
         while ((r = send_fds(sv[0], "f", 1, &f, 1, MSG_DONTWAIT)) == 1 && sent < 100)
             sent++;
         printf("as nobody with RLIMIT_NOFILE 16: %d sent, then %s\n", sent, err(r));
-        char buf[4];
-        int fds[4], n, mflags;
-        size_t ctllen;
-        recv_fds(sv[1], buf, sizeof buf, fds, &n, 64, 0, &mflags, &ctllen);
-        close(fds[0]);
-        recv_fds(sv[1], buf, sizeof buf, fds, &n, 64, 0, &mflags, &ctllen);
-        close(fds[0]);
-        printf("after receiving two: %s\n", err(send_fds(sv[0], "f", 1, &f, 1, MSG_DONTWAIT)));
         _exit(0);
     }
     waitpid(child, NULL, 0);
@@ -335,6 +367,7 @@ int main(void)
     setvbuf(stdout, NULL, _IONBF, 0);
     rights();
     credentials();
+    cycles();
     inflight_limit();
     printf("done\n");
     return 0;

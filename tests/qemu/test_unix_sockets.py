@@ -51,7 +51,9 @@ def test_unix_scm_rights_and_credentials_between_processes_match_linux(linux_ora
     assert "253 fds: 1, received 253 flags 0; 254 fds: EINVAL; open fds +0\n" in out
     assert "pipe writer in flight: poll 0, after the receiver closed: poll 10\n" in out
     assert "the child's write: 5 bytes, pid is the child 1, uid 65534 gid 65534\n" in out
-    assert "as nobody with RLIMIT_NOFILE 16: 17 sent, then ETOOMANYREFS\nafter receiving two: ok\n" in out
+    # Linux 6.1 does not collect such cycles when the descriptors close: the pipe stays open
+    assert "a socket in flight in its own queue: pipe poll 0, after its peer closed: 0\n" in out
+    assert "as nobody with RLIMIT_NOFILE 16: 17 sent, then ETOOMANYREFS\n" in out
     assert out.endswith("done\n")
 
 
