@@ -27,7 +27,7 @@ log = logging.getLogger("moss.mount")
 # The types the kernel knows, for /proc/filesystems: (type, needs a block device), in
 # Linux's registration order (devpts is mounted at boot, not by name).
 FILESYSTEMS: list[tuple[str, bool]] = [
-    ("ramfs", False), ("tmpfs", False), ("devtmpfs", False), ("proc", False), ("devpts", False),
+    ("ramfs", False), ("tmpfs", False), ("devtmpfs", False), ("proc", False), ("devpts", False), ("mqueue", False),
     ("ext3", True), ("ext2", True), ("ext4", True), ("vfat", True), ("msdos", True)]
 EXT_TYPES = ("ext2", "ext3", "ext4")
 FAT_TYPES = ("vfat", "msdos")       # both through the vfat driver (msdos: long names are still read)
