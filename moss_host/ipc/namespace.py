@@ -7,6 +7,7 @@ from typing import Callable, Iterable
 from moss_host.errors import EINVAL, Errno
 from moss_host.mm.address_space import AddressSpace
 
+from .ids import IPCMNI
 from .mqueue import MqLimits, MqueueFs
 from .msg import MsgIds
 from .sem import SemIds
@@ -45,6 +46,10 @@ class IpcNamespace:
             raise Errno(EINVAL) from None
         if not values or any(v < 0 for v in values):
             raise Errno(EINVAL)
+        if name == "sem" and len(values) >= 4 and values[3] > IPCMNI or \
+                name in ("shmmni", "msgmni") and values[0] > IPCMNI or \
+                name in ("msgmax", "msgmnb") and values[0] > INT_MAX:
+            raise Errno(EINVAL)         # proc_dointvec_minmax's ranges (ipc/ipc_sysctl.c)
         shm, sem, msg = self.shm.limits, self.sem.limits, self.msg.limits
         if name == "sem":
             names = ("semmsl", "semmns", "semopm", "semmni")
@@ -56,4 +61,5 @@ class IpcNamespace:
         return len(data)
 
 
+INT_MAX = (1 << 31) - 1
 SYSCTL_NAMES = ("shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni")

@@ -115,3 +115,13 @@ def test_sysctls_read_and_write_the_limits():
     assert ns.msg.limits.msgmnb == 4096
     with pytest.raises(Errno):
         ns.sysctl_write("shmmni", b"lots")
+
+
+def test_sysctl_ranges_of_the_id_limits():
+    ns = IpcNamespace(lambda: None, lambda: [])
+    for name, text in (("shmmni", b"32769"), ("msgmni", b"40000"), ("sem", b"1 2 3 32769")):
+        with pytest.raises(Errno) as e:
+            ns.sysctl_write(name, text)
+        assert e.value.code == EINVAL
+    ns.sysctl_write("sem", b"250 32000 32 128")
+    assert ns.sysctl_read("sem") == b"250\t32000\t32\t128\n"
