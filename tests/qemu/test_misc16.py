@@ -62,3 +62,11 @@ def test_features_left_out_answer_enosys_as_a_linux_built_without_them():
     load_all()
     out = moss_run("/tests/not_configured").stdout.decode()
     assert out.splitlines() == [f"{name}: ENOSYS" for name in NOT_CONFIGURED]
+
+
+@pytest.mark.differential
+@covers("sync_file_range", "readahead", "vhangup")
+def test_sync_file_range_readahead_and_vhangup_check_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "file_ranges", status=0)
+    assert "sfr pipe: ESPIPE" in out and "readahead directory: EINVAL" in out
+    assert "vhangup as a user: EPERM" in out and "vhangup without a terminal: 0" in out
