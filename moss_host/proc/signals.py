@@ -343,7 +343,7 @@ def force_signal(task: Task, signo: int, code: int, addr: int = 0, why: str = ""
         task.group.signal_unkillable = False
     if esr is not None:
         task.fault_address, task.fault_code = fault_address, esr
-    if a.handler == SIG_DFL:
+    if a.handler == SIG_DFL and task.ptrace.tracer is None:     # (a tracer sees it first)
         log.warning("pid %d (%s): %s: killed by %s", task.tid, task.comm.decode(errors="replace"),
                     why, NAMES.get(signo, signo))
     send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True, thread=True)
