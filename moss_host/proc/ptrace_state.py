@@ -35,7 +35,6 @@ class PtraceState:
     syscallno: int = 0                   # regs->syscallno at a syscall stop (NT_ARM_SYSTEM_CALL)
     syscall_args: tuple = ()             # the arguments at the entry stop (PTRACE_GET_SYSCALL_INFO)
     syscall_result: int = 0              # x0 at the exit stop
-    exit_reported: bool = False          # a traced zombie: the tracer has collected its exit
 
     @property
     def stopped(self) -> bool:

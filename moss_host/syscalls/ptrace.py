@@ -180,7 +180,6 @@ def _regset(task: Task, child: Task, setting: bool, note: int, iov_ptr: int) -> 
     """PTRACE_GETREGSET/SETREGSET: the iovec's length is cut to the set's size; EINVAL
     for an unknown set or a length that is not a whole number of its units."""
     base, length = IOVEC.unpack(task.mm.read(iov_ptr, IOVEC.size))
-    regs = child.regs()
     if note == NT_PRSTATUS:
         unit, size = 8, PRSTATUS_SIZE
     elif note == NT_PRFPREG:
@@ -202,7 +201,6 @@ def _regset(task: Task, child: Task, setting: bool, note: int, iov_ptr: int) -> 
     else:
         task.mm.write(base, current[:n])
     task.mm.write(iov_ptr + 8, struct.pack("<Q", n))
-    del regs
     return 0
 
 

@@ -36,6 +36,8 @@ STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "D": "D (disk sleep)", "
 # ---------------------------------------------------------------- reading a task
 
 def state_letter(task: Task) -> str:
+    if task.ptrace.stopped and task.state.value != "Z":
+        return "t"                              # a ptrace stop (TASK_TRACED)
     return task.state.value
 
 
