@@ -70,3 +70,11 @@ def test_sync_file_range_readahead_and_vhangup_check_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "file_ranges", status=0)
     assert "sfr pipe: ESPIPE" in out and "readahead directory: EINVAL" in out
     assert "vhangup as a user: EPERM" in out and "vhangup without a terminal: 0" in out
+
+
+@pytest.mark.differential
+@covers("remap_file_pages")
+def test_remap_file_pages_remaps_shared_pages_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "remap_pages", status=0)
+    assert "after: D A B D" in out and "private mapping: EINVAL" in out
+    assert "shared anonymous after: 2 1 2" in out
