@@ -78,3 +78,11 @@ def test_remap_file_pages_remaps_shared_pages_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "remap_pages", status=0)
     assert "after: D A B D" in out and "private mapping: EINVAL" in out
     assert "shared anonymous after: 2 1 2" in out
+
+
+@pytest.mark.differential
+@covers("process_madvise")
+def test_process_madvise_advises_another_process_through_a_pidfd_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "process_madvise", status=0)
+    assert "cold: 16384" in out and "second range over a hole: 8192" in out
+    assert "user on self: EPERM" in out and "reaped: ESRCH" in out
