@@ -128,3 +128,10 @@ def test_strace_c_counts_the_same_calls_and_errors_as_linux(linux_debian_oracle,
     linux = strace_counts(linux_err)
     assert linux["execve"] == ("1", "") and linux["openat"][1] == "4"
     assert strace_counts(moss.stderr.decode(errors="replace")) == linux
+
+
+@pytest.mark.differential
+def test_proc_pid_mem_reads_and_writes_another_process_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "proc_mem")
+    assert "pread unmapped: -1 Input/output error\n" in out
+    assert "child: value = 0xabcdef, patched() = 2\n" in out     # a write into code that already ran

@@ -13,6 +13,7 @@ from ....cred import capable
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import Inode, Location, path_of
 from .fd import FdDir
+from .mem import MemFile
 from .mounts import mountinfo_text, mounts_text
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
 
@@ -348,6 +349,15 @@ class PidDir(ProcDir):
                             splice_read=splice_read)
         return make
 
+    def _mem(self, caller: Reader) -> MemFile:
+        """/proc/[pid]/mem, for those who may inspect the task (procfs/mem.py)."""
+        def mm_of(reader: Reader):
+            task = self.check()
+            self.may_inspect(reader)
+            return live_mm(task)
+        c = self.task.creds
+        return MemFile(self.sb, self.path + b"/mem", mm_of, c.euid, c.egid, caller=caller)
+
     def _link(self, name: bytes, target: Callable[[Task, Reader], bytes]) -> Callable[[Reader], ProcSymlink]:
         def read_target(reader: Reader) -> bytes:
             task = self.check()
@@ -376,6 +386,7 @@ class PidDir(ProcDir):
             (b"stat", self._file(b"stat", lambda t: stat_text(pids, t, self.with_task_dir))),
             (b"statm", self._file(b"statm", statm_text)),
             (b"maps", self._file(b"maps", maps_text, private=True)),
+            (b"mem", self._mem),
             (b"cwd", self._link(b"cwd", lambda t, r: self._path(t, t.fs.cwd, r))),
             (b"root", self._link(b"root", lambda t, r: self._path(t, t.fs.root, r))),
             (b"exe", self._link(b"exe", self._exe)),
