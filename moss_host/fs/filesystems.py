@@ -1,9 +1,10 @@
 """Filesystem types by name: what mount(2) makes of a type, a source and an option string
 (Linux's get_fs_type and each type's get_tree).
 
-tmpfs, ramfs, proc, devtmpfs (the one instance /dev has), ext2/ext3/ext4 through the ext4
-driver, vfat and msdos through the FAT driver (uid=, gid=, umask=, fmask=, dmask= are
-vfat's). A disk filesystem's source is a block device node -- there are no block device
+tmpfs, ramfs, proc, sysfs and devtmpfs (one instance of each of the last two, shared by
+all their mounts), ext2/ext3/ext4 through the ext4 driver, vfat and msdos through the FAT
+driver (uid=, gid=, umask=, fmask=, dmask= are vfat's).
+A disk filesystem's source is a block device node -- there are no block device
 drivers, so opening one is ENXIO, as in Linux without the driver -- or, a moss extension
 since there are no loop devices, with the option "loop" in data, a regular file holding an
 image (fs/loopdev.py; without "loop" a regular file is ENOTBLK, as in Linux). Mounting the
@@ -27,6 +28,7 @@ log = logging.getLogger("moss.mount")
 # The types the kernel knows, for /proc/filesystems: (type, needs a block device), in
 # Linux's registration order (devpts is mounted at boot, not by name).
 FILESYSTEMS: list[tuple[str, bool]] = [
+    ("sysfs", False),
     ("ramfs", False), ("tmpfs", False), ("devtmpfs", False), ("proc", False), ("devpts", False), ("mqueue", False),
     ("ext3", True), ("ext2", True), ("ext4", True), ("vfat", True), ("msdos", True)]
 EXT_TYPES = ("ext2", "ext3", "ext4")
@@ -47,6 +49,7 @@ class MountContext:
     umask: int
     ram_bytes: int                          # the machine's memory (tmpfs's default size)
     new_proc: Callable[[], Superblock]      # a procfs instance
+    new_sys: Optional[Callable[[], Superblock]] = None     # a sysfs instance; None: no sysfs
     # the IPC namespace's mqueue filesystem (moss_host/ipc sits above fs/); None: no mqueue
     mqueue: Optional[Callable[[], Superblock]] = None
 
@@ -66,6 +69,8 @@ def new_superblock(fstype: str, source: Optional[str], data: bytes, flags: int,
         return sb
     if fstype == "devtmpfs":
         return _devtmpfs(ctx.ns)
+    if fstype == "sysfs" and ctx.new_sys is not None:
+        return _sysfs(ctx.ns, ctx.new_sys)
     if fstype == "mqueue" and ctx.mqueue is not None:
         sb = ctx.mqueue()                   # one per IPC namespace, however often it is mounted
         sb.source = source or "none"
@@ -84,6 +89,16 @@ def _devtmpfs(ns: MountTable) -> Superblock:
         if isinstance(sb, Devfs):
             return sb
     return Devfs()
+
+
+def _sysfs(ns: MountTable, new_sys: Callable[[], Superblock]) -> Superblock:
+    """sysfs has one instance per network namespace (there is one), shared by every mount."""
+    from .drivers.sysfs import SysFs
+
+    for sb in ns.superblocks():
+        if isinstance(sb, SysFs):
+            return sb
+    return new_sys()
 
 
 def _disk(fstype: str, source: Optional[str], data: bytes, read_only: bool, ctx: MountContext) -> Superblock:

@@ -63,13 +63,15 @@ def _resolve(task, path: bytes, follow: bool = True) -> Location:
 def _mount_context(task) -> MountContext:
     """What a new filesystem may need from the mounting task and the kernel."""
     from moss_host.fs.drivers.procfs import ProcFs
+    from moss_host.fs.drivers.sysfs import SysFs
 
     kernel = task.kernel
     total_kb, _ = kernel.memory_kb()
     return MountContext(ns=task.fs.ns, resolve=lambda path: _resolve(task, path),
                         uid=task.creds.euid, gid=task.creds.egid, umask=task.fs.umask,
                         ram_bytes=total_kb * 1024 or 1 << 30,
-                        new_proc=lambda: ProcFs(kernel), mqueue=lambda: kernel.ipc.mqueue)
+                        new_proc=lambda: ProcFs(kernel), new_sys=lambda: SysFs(kernel),
+                        mqueue=lambda: kernel.ipc.mqueue)
 
 
 def _places(task):

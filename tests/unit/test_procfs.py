@@ -484,6 +484,7 @@ def test_mounts_lists_root_dev_and_proc_as_the_caller_sees_them(world):
         "devtmpfs /dev devtmpfs rw,relatime,size=1048576k,nr_inodes=262144,mode=755,inode64 0 0",
         "devpts /dev/pts devpts rw,relatime,gid=5,mode=620,ptmxmode=000 0 0",
         "proc /proc proc rw,relatime 0 0",
+        "sysfs /sys sysfs rw,relatime 0 0",
     ]
 
 
@@ -611,11 +612,11 @@ def test_an_anonymous_name_not_open_in_the_process_is_enoent(world):
 
 def test_mountinfo_numbers_each_mount_and_names_its_parent(world):
     lines = [line.split() for line in world.read(b"/proc/self/mountinfo").decode().splitlines()]
-    assert [line[4] for line in lines] == ["/", "/dev", "/dev/pts", "/proc"]
+    assert [line[4] for line in lines] == ["/", "/dev", "/dev/pts", "/proc", "/sys"]
     root_id, dev_id = lines[0][0], lines[1][0]
     assert lines[0][1] == root_id and lines[1][1] == root_id and lines[3][1] == root_id
     assert lines[2][1] == dev_id                            # devpts sits on devfs
-    assert len({line[0] for line in lines}) == 4
+    assert len({line[0] for line in lines}) == 5
     proc = lines[3]
     dev = world.lookup(b"/proc").inode.getattr().st_dev
     assert proc[2] == f"{major(dev)}:{minor(dev)}" and proc[3] == "/"
