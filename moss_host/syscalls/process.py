@@ -8,6 +8,7 @@ import struct
 from moss_host.errors import E2BIG, EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc import lifecycle, ptrace
 from moss_host.proc.exec import exec_into, read_string_array
+from moss_host.proc.pidfd import PidFd
 from moss_host.proc.task import TaskExit
 
 from .args import CStr, Hex, Int, Ptr, Size, UInt, c_int
@@ -151,12 +152,35 @@ async def clone(task, flags: "Hex", newsp: "Ptr", parent_tid: "Ptr", tls: "Ptr",
     The child resumes after this syscall with x0 = 0 (on `newsp` if given); the parent
     gets the child's pid. With CLONE_VFORK the parent sleeps until the child execs or exits.
     """
-    child = lifecycle.clone_task(task, flags & 0xFFFF_FFFF, newsp, parent_tid, tls, child_tid)
+    flags &= 0xFFFF_FFFF
+    if flags & lifecycle.CLONE_PIDFD and flags & lifecycle.CLONE_PARENT_SETTID:
+        raise Errno(EINVAL)                     # both would be stored at parent_tid
+    child = _clone_with_pidfd(task, flags, parent_tid, newsp, parent_tid, tls, child_tid)
     await ptrace.report_clone(task, child, flags)
     if flags & lifecycle.CLONE_VFORK:
         await lifecycle.wait_for_vfork(child)
         await ptrace.event(task, ptrace.PTRACE_EVENT_VFORK_DONE, child.tid)
     return child.tid
+
+
+def _clone_with_pidfd(task, flags: int, pidfd_ptr: int, newsp: int, parent_tid: int, tls: int, child_tid: int):
+    """clone_task; with CLONE_PIDFD (not with CLONE_THREAD or CLONE_DETACHED: EINVAL) a pidfd
+    of the child, O_RDWR|O_CLOEXEC, whose number is stored at pidfd_ptr before the child
+    exists (EFAULT means no child, as copy_process). A forked child does not inherit it."""
+    if not flags & lifecycle.CLONE_PIDFD:
+        return lifecycle.clone_task(task, flags, newsp, parent_tid, tls, child_tid)
+    if flags & (lifecycle.CLONE_DETACHED | lifecycle.CLONE_THREAD):
+        raise Errno(EINVAL)
+    lifecycle.check_clone_flags(flags & ~lifecycle.CLONE_PIDFD)
+    fd = task.files.alloc_fd()
+    try:
+        task.mm.write(pidfd_ptr, struct.pack("<i", fd))
+        child = lifecycle.clone_task(task, flags & ~lifecycle.CLONE_PIDFD, newsp, parent_tid, tls, child_tid)
+    except BaseException:
+        task.files.release_reserved(fd)
+        raise
+    task.files.install_at_reserved(fd, PidFd(child, 0), cloexec=True)
+    return child
 
 
 CLONE_ARGS = struct.Struct("<11Q")       # struct clone_args: flags, pidfd, child_tid, parent_tid,
@@ -172,7 +196,7 @@ async def clone3(task, uargs: "Ptr", size: "Size") -> int:
     """clone with its arguments in a struct clone_args; the stack is given as its lowest
     address and size. Checked in the order of Linux's copy_clone_args_from_user and
     clone3_args_valid."""
-    flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup \
+    flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup \
         = _read_clone_args(task, uargs, size)
     if set_tid_size > 32 or (not set_tid and set_tid_size) or (set_tid and not set_tid_size):
         raise Errno(EINVAL)
@@ -193,8 +217,8 @@ async def clone3(task, uargs: "Ptr", size: "Size") -> int:
         raise Errno(EINVAL, "clone3 set_tid (choosing the child's pid) is not supported")
     if flags & CLONE_INTO_CGROUP:
         raise Errno(EINVAL, "clone3 CLONE_INTO_CGROUP: there are no cgroups")
-    child = lifecycle.clone_task(task, flags | exit_signal, stack + stack_size if stack else 0, parent_tid,
-                                 tls, child_tid)
+    child = _clone_with_pidfd(task, flags | exit_signal, pidfd, stack + stack_size if stack else 0, parent_tid,
+                              tls, child_tid)
     await ptrace.report_clone(task, child, flags)
     if flags & lifecycle.CLONE_VFORK:
         await lifecycle.wait_for_vfork(child)

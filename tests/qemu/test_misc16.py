@@ -86,3 +86,11 @@ def test_process_madvise_advises_another_process_through_a_pidfd_like_linux(linu
     out = same_as_linux(linux_oracle, "process_madvise", status=0)
     assert "cold: 16384" in out and "second range over a hole: 8192" in out
     assert "user on self: EPERM" in out and "reaped: ESRCH" in out
+
+
+@pytest.mark.differential
+@covers("clone", "clone3")
+def test_clone_pidfd_gives_the_parent_a_pidfd_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "pidfd_clone", status=0)
+    assert "clone pidfd set: 1, F_GETFD 1" in out and "code 1 status 3" in out
+    assert "CLONE_PIDFD bad pointer: EFAULT" in out and "no child left: ECHILD" in out
