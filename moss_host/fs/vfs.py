@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional, Protocol
 
-from ..cred import Cred
+from ..cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODATA, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
 from . import fsnotify
@@ -76,18 +76,26 @@ def permission(inode: Owned, cred: Optional[Cred], mask: int) -> None:
     if cred is None or mask == 0:
         return
     mode = inode.mode
-    if cred.uid == 0:
-        if mask & MAY_EXEC and not S.S_ISDIR(mode) and not mode & 0o111:
-            raise Errno(EACCES)
-        return
     if cred.uid == inode.uid:
         bits = mode >> 6
     elif cred.in_group(inode.gid):
         bits = mode >> 3
     else:
         bits = mode
-    if mask & ~bits & 7:
+    if mask & ~bits & 7 and not _capable_wrt(mode, cred, mask & 7):
         raise Errno(EACCES)
+
+
+def _capable_wrt(mode: int, cred: Cred, mask: int) -> bool:
+    """generic_permission's capability overrides: CAP_DAC_READ_SEARCH reads and searches
+    anything, CAP_DAC_OVERRIDE does everything but exec a file no x bit allows."""
+    if S.S_ISDIR(mode):
+        if not mask & MAY_WRITE and cred.capable(CAP_DAC_READ_SEARCH):
+            return True
+        return cred.capable(CAP_DAC_OVERRIDE)
+    if (not mask & MAY_EXEC or mode & 0o111) and cred.capable(CAP_DAC_OVERRIDE):
+        return True
+    return mask == MAY_READ and cred.capable(CAP_DAC_READ_SEARCH)
 
 
 # ---------------------------------------------------------------- superblock and inode
@@ -521,7 +529,7 @@ def _may_create(dir: Location, cred: Optional[Cred]) -> None:
 def _may_delete(dir: Location, victim: Dentry, cred: Optional[Cred], isdir: bool) -> None:
     """Linux's may_delete: write+search on the parent, the sticky-bit rule, and the type match."""
     permission(dir.inode, cred, MAY_WRITE | MAY_EXEC)
-    if cred is not None and cred.uid != 0 and dir.inode.mode & S.S_ISVTX:
+    if cred is not None and not cred.capable(CAP_FOWNER) and dir.inode.mode & S.S_ISVTX:
         if cred.uid not in (victim.inode.uid, dir.inode.uid):
             raise Errno(EPERM)
     if isdir and not victim.inode.is_dir:

@@ -22,7 +22,7 @@ import logging
 from dataclasses import replace
 
 from moss_host.arch.arm64.context import SAVED_SIZE, UserContext
-from moss_host.cred import capable
+from moss_host.cred import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable
 from moss_host.errors import EAGAIN, EINVAL, Errno
 from moss_host.mm.writeback import write_back
 from moss_host.sched import policy
@@ -138,7 +138,7 @@ def _check_nproc(parent: Task) -> None:
     """copy_process(): RLIMIT_NPROC caps the tasks -- threads too, zombies until reaped --
     of the caller's real uid; root and CAP_SYS_RESOURCE/CAP_SYS_ADMIN holders are exempt."""
     uid = parent.creds.uid
-    if uid == 0 or capable(parent.creds):
+    if uid == 0 or capable(parent.creds, CAP_SYS_RESOURCE) or capable(parent.creds, CAP_SYS_ADMIN):
         return
     if sum(1 for t in parent.kernel.pids.all() if t.creds.uid == uid) >= parent.rlimits[RLIMIT_NPROC][0]:
         raise Errno(EAGAIN)

@@ -1,8 +1,8 @@
 """Identity syscalls: set*uid/set*gid, getres*id, get/setgroups, setfsuid/setfsgid.
 
-Linux's kernel/sys.c and kernel/groups.c rules. CAP_SETUID/CAP_SETGID are cred.capable():
-euid 0 (a root task that moves its euid away from 0 may come back while one of its uids
-is still 0, and has its capabilities again).
+Linux's kernel/sys.c and kernel/groups.c rules: CAP_SETUID/CAP_SETGID in the effective set
+allow any ids. A uid change moves the capability sets as security/commoncap.c's
+cap_task_fix_setuid does (moss_host.cred.fix_setuid).
 
 Each call builds a new Creds and installs it in one assignment (commit_creds), so a
 failed call changes nothing. The filesystem uid follows the effective uid on every
@@ -13,7 +13,7 @@ and the file syscalls act as the effective ids.
 import struct
 from dataclasses import dataclass, replace
 
-from moss_host.cred import Creds, capable
+from moss_host.cred import CAP_SETGID, CAP_SETUID, Creds, capable, fix_setuid
 from moss_host.errors import EFAULT, EINVAL, EPERM, Errno
 
 from .args import Int, Ptr, UInt, c_int
@@ -35,6 +35,7 @@ class _Ids:
     effective: str
     saved: str
     fs: str
+    cap: int            # the capability that allows any id: CAP_SETUID or CAP_SETGID
 
     def current(self, creds: Creds) -> tuple[int, int, int]:
         return getattr(creds, self.real), getattr(creds, self.effective), getattr(creds, self.saved)
@@ -45,8 +46,8 @@ class _Ids:
         return getattr(creds, self.effective) if fs is None else fs
 
 
-UIDS = _Ids("uid", "euid", "suid", "fsuid")
-GIDS = _Ids("gid", "egid", "sgid", "fsgid")
+UIDS = _Ids("uid", "euid", "suid", "fsuid", CAP_SETUID)
+GIDS = _Ids("gid", "egid", "sgid", "fsgid", CAP_SETGID)
 
 
 def _commit(task, new: Creds, ids: _Ids, fs: int | None = None) -> None:
@@ -55,6 +56,8 @@ def _commit(task, new: Creds, ids: _Ids, fs: int | None = None) -> None:
     other = GIDS if ids is UIDS else UIDS
     setattr(new, other.fs, other.fs_id(task.creds))
     setattr(new, ids.fs, getattr(new, ids.effective) if fs is None else fs)
+    if ids is UIDS:
+        fix_setuid(task.creds, new, fs_only=fs is not None)
     task.creds = new
 
 
@@ -64,7 +67,7 @@ def _set_id(task, ids: _Ids, raw: int) -> int:
     if value == NO_ID:
         raise Errno(EINVAL)
     old, new = task.creds, replace(task.creds)
-    if capable(old):
+    if capable(old, ids.cap):
         setattr(new, ids.real, value)
         setattr(new, ids.saved, value)
     elif value not in (getattr(old, ids.real), getattr(old, ids.saved)):
@@ -79,7 +82,7 @@ def _set_re_id(task, ids: _Ids, raw_real: int, raw_effective: int) -> int:
     effective one when the real id is set or the effective one moves away from the old real id."""
     real, effective = _id(raw_real), _id(raw_effective)
     old, new = task.creds, replace(task.creds)
-    cap = capable(old)
+    cap = capable(old, ids.cap)
     old_real, old_effective, old_saved = ids.current(old)
     if real != NO_ID:
         if real not in (old_real, old_effective) and not cap:
@@ -102,7 +105,7 @@ def _set_res_id(task, ids: _Ids, raw: tuple[int, int, int]) -> int:
     current = ids.current(task.creds)
     if all(w == NO_ID or w == c for w, c in zip(wanted, current)):
         return 0
-    if not capable(task.creds) and any(w != NO_ID and w not in current for w in wanted):
+    if not capable(task.creds, ids.cap) and any(w != NO_ID and w not in current for w in wanted):
         raise Errno(EPERM)
     new = replace(task.creds)
     for attr, w in zip((ids.real, ids.effective, ids.saved), wanted):
@@ -127,7 +130,7 @@ def _set_fs_id(task, ids: _Ids, raw: int) -> int:
     value = _id(raw)
     if value == NO_ID:
         return previous
-    if value in (*ids.current(old), previous) or capable(old):
+    if value in (*ids.current(old), previous) or capable(old, ids.cap):
         _commit(task, replace(old), ids, fs=value)
     return previous
 
@@ -216,7 +219,7 @@ async def getgroups(task, size: "Int", grouplist: "Ptr") -> int:
 @syscall("setgroups")
 async def setgroups(task, size: "Int", grouplist: "Ptr") -> int:
     """Replace the supplementary groups (root only); Linux keeps them sorted."""
-    if not capable(task.creds):
+    if not capable(task.creds, CAP_SETGID):
         raise Errno(EPERM)
     size = c_int(size)
     if not 0 <= size <= NGROUPS_MAX:

@@ -12,7 +12,7 @@ import stat as S
 import struct
 
 from moss_host.addr import USER_VA_END
-from moss_host.cred import Cred, capable, fs_cred
+from moss_host.cred import CAP_MKNOD, CAP_SYS_RESOURCE, Cred, capable, fs_cred, real_cred
 from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, EPIPE, ERANGE, EROFS, ESPIPE,
                               Errno)
 from moss_host.fs import fsnotify
@@ -455,7 +455,7 @@ async def _access(task, dirfd: int, path: int, mode: int, flags: int) -> int:
     if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise Errno(EINVAL)
     c = task.creds
-    cred = _fs_cred(task) if flags & AT_EACCESS else Cred(c.uid, c.gid, tuple(c.groups))
+    cred = _fs_cred(task) if flags & AT_EACCESS else real_cred(c)
     name = _path_arg(task, path, empty_ok=bool(flags & AT_EMPTY_PATH))
     target = _resolve_at(task, dirfd, name, follow=not flags & AT_SYMLINK_NOFOLLOW, cred=cred)
     if isinstance(target, Location):
@@ -559,7 +559,7 @@ async def mknodat(task, dirfd: "Fd", path: "CStr", mode: "Hex", dev: "Hex") -> i
     name = _path_arg(task, path)
     cred = _fs_cred(task)
     parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, dirfd, name), name)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and not capable(task.creds):
+    if kind in (S.S_IFCHR, S.S_IFBLK) and not capable(task.creds, CAP_MKNOD):
         raise Errno(EPERM)              # CAP_MKNOD
     vfs_create(parent.dir, parent.name, (kind or S.S_IFREG) | (mode & 0o7777 & ~task.fs.umask), cred,
                rdev=_u32(dev) if kind in (S.S_IFCHR, S.S_IFBLK) else 0, slash=parent.slash)
@@ -681,7 +681,7 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
         pipe = f.pipe
         if pipe is None:
             raise Errno(EBADF)
-        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg, capable(task.creds))   # unsigned long
+        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg, capable(task.creds, CAP_SYS_RESOURCE))   # unsigned long
     if cmd == F_GETOWN:
         return 0
     if cmd == F_SETOWN:

@@ -9,7 +9,7 @@ CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_* are cred.capable() (euid 0).
 
 import stat as S
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, capable
 from moss_host.errors import (EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, EOPNOTSUPP, EPERM,
                               ESPIPE, EXDEV, Errno)
 from moss_host.fs import fsnotify
@@ -47,7 +47,7 @@ NO_CHANGE = 0xFFFF_FFFF                     # (uid_t)-1 / (gid_t)-1: leave it as
 
 def _owner_or_capable(task, inode) -> bool:
     """inode_owner_or_capable: the file's owner (by fsuid) or CAP_FOWNER."""
-    return capable(task.creds) or _fs_cred(task).uid == inode.uid
+    return capable(task.creds, CAP_FOWNER) or _fs_cred(task).uid == inode.uid
 
 
 def _fd_file(task, fd: int) -> OpenFile:
@@ -71,7 +71,7 @@ def _chmod(task, target, mode: int) -> None:
     when the caller is not in the file's group and lacks CAP_FSETID."""
     if not isinstance(target, Location):
         st = target.stat()
-        if not capable(task.creds) and _fs_cred(task).uid != st.st_uid:
+        if not capable(task.creds, CAP_FOWNER) and _fs_cred(task).uid != st.st_uid:
             raise Errno(EPERM)
         return                          # pipes and sockets: nothing kept to change
     want_write(target)
@@ -79,7 +79,7 @@ def _chmod(task, target, mode: int) -> None:
     if not _owner_or_capable(task, inode):
         raise Errno(EPERM)
     mode &= 0o7777
-    if mode & S.S_ISGID and not capable(task.creds) and not _fs_cred(task).in_group(inode.gid):
+    if mode & S.S_ISGID and not capable(task.creds, CAP_FSETID) and not _fs_cred(task).in_group(inode.gid):
         mode &= ~S.S_ISGID
     inode.setattr(mode=mode)
     fsnotify.on_file(target.dentry, fsnotify.IN_ATTRIB)
@@ -112,7 +112,7 @@ def _chown(task, target, uid: int, gid: int) -> None:
         inode = target.inode
         owner, group, mode = inode.uid, inode.gid, inode.mode
     cred = _fs_cred(task)
-    privileged = capable(task.creds)
+    privileged = capable(task.creds, CAP_CHOWN)
     if uid != NO_CHANGE and not privileged and not (cred.uid == owner and uid == owner):
         raise Errno(EPERM)
     if gid != NO_CHANGE and not privileged and not (cred.uid == owner and (gid == group or cred.in_group(gid))):
@@ -221,7 +221,7 @@ async def utimensat(task, dirfd: "Fd", path: "CStr", times: "Ptr", flags: "Hex")
 
 def _kill_suid_on_write(task, inode) -> None:
     """file_remove_privs for a size change by someone without CAP_FSETID."""
-    if capable(task.creds) or not inode.is_reg:
+    if capable(task.creds, CAP_FSETID) or not inode.is_reg:
         return
     kill = inode.mode & S.S_ISUID
     if inode.mode & S.S_ISGID and inode.mode & S.S_IXGRP:
@@ -326,7 +326,7 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
         raise Errno(EINVAL)
     old_name = _path_arg(task, oldpath, empty_ok=bool(flags & AT_EMPTY_PATH))
     new_name = _path_arg(task, newpath)
-    if flags & AT_EMPTY_PATH and not capable(task.creds):
+    if flags & AT_EMPTY_PATH and not capable(task.creds, CAP_DAC_READ_SEARCH):
         raise Errno(ENOENT)             # linking an fd by "" needs CAP_DAC_READ_SEARCH
     old = _resolve_at(task, olddirfd, old_name, follow=bool(flags & AT_SYMLINK_FOLLOW))
     if not isinstance(old, Location):

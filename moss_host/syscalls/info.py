@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_SYS_NICE, CAP_SYS_RESOURCE, capable
 from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_STACK
@@ -85,7 +85,7 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
         soft, hard = RLIMIT.unpack(task.mm.read(new, RLIMIT.size))
         if soft > hard:
             raise Errno(EINVAL)
-        if hard > limits[resource][1] and not capable(task.creds):     # CAP_SYS_RESOURCE
+        if hard > limits[resource][1] and not capable(task.creds, CAP_SYS_RESOURCE):
             raise Errno(EPERM)
     if old:
         task.mm.write(old, RLIMIT.pack(*limits[resource]))
@@ -144,9 +144,9 @@ async def setpriority(task, which: "Int", who: "Int", niceval: "Int") -> int:
 
 def _set_one_prio(task, t, nice: int, error: int) -> int:
     creds = task.creds
-    if t.creds.uid not in (creds.euid, creds.uid) and not capable(creds):     # CAP_SYS_NICE
+    if t.creds.uid not in (creds.euid, creds.uid) and not capable(creds, CAP_SYS_NICE):
         return EPERM
-    if nice < t.nice and 20 - nice > t.rlimits[RLIMIT_NICE][0] and not capable(creds):
+    if nice < t.nice and 20 - nice > t.rlimits[RLIMIT_NICE][0] and not capable(creds, CAP_SYS_NICE):
         return EACCES
     t.nice = nice
     return 0 if error == ESRCH else error

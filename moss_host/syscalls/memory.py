@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
-from moss_host.cred import capable
+from moss_host.cred import CAP_IPC_LOCK, capable
 from moss_host.errors import EACCES, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM, ESPIPE, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import InodeFile, file_needs
@@ -188,7 +188,7 @@ async def madvise(task, addr: "Ptr", length: "Size", advice: "Int") -> int:
 
 def _memlock(task) -> tuple[int, bool]:
     """RLIMIT_MEMLOCK (soft) and whether the caller has CAP_IPC_LOCK."""
-    return task.rlimits[RLIMIT_MEMLOCK][0], capable(task.creds)
+    return task.rlimits[RLIMIT_MEMLOCK][0], capable(task.creds, CAP_IPC_LOCK)
 
 
 @syscall("mlock")

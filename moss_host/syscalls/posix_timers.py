@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_WAKE_ALARM, capable
 from moss_host.errors import EINVAL, EOPNOTSUPP, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.proc.posix_timers import (ALARM_CLOCKS, CPU_CLOCKS, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
@@ -59,7 +59,7 @@ async def timer_create(task, clockid: "Int", sevp: "Ptr", timerid: "Ptr") -> int
         value, signo, notify, tid = event
         target = _target(task, notify, signo, tid)
     task.mm.write(timerid, struct.pack("<i", timer_id))
-    if clock in ALARM_CLOCKS and not capable(task.creds):       # alarm_timer_create
+    if clock in ALARM_CLOCKS and not capable(task.creds, CAP_WAKE_ALARM):       # alarm_timer_create
         raise Errno(EPERM)
     table.timers[timer_id] = PosixTimer(table, timer_id, clock_reader(clock, task), clock in CPU_CLOCKS,
                                         notify, signo, value, target)

@@ -11,6 +11,7 @@ from moss_host.proc.exec import exec_into, read_string_array
 from moss_host.proc.pidfd import PidFd
 from moss_host.proc.task import TaskExit
 
+from .caps import CAP_PRCTLS, cap_prctl
 from .args import CStr, Hex, Int, Ptr, Size, UInt, c_int
 from .table import syscall
 
@@ -310,8 +311,6 @@ PR_SET_NAME, PR_GET_NAME = 15, 16
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
 PR_GET_TIMERSLACK, PR_SET_TIMERSLACK = 30, 29
-PR_CAPBSET_READ = 23
-CAP_LAST_CAP = 40                   # CAP_CHECKPOINT_RESTORE in Linux 6.1
 TASK_COMM_LEN = 16
 
 
@@ -353,12 +352,8 @@ async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5
         task.group.child_subreaper = bool(arg2)
     elif option == PR_GET_CHILD_SUBREAPER:
         task.mm.write(arg2, struct.pack("<i", int(task.group.child_subreaper)))
-    elif option == PR_CAPBSET_READ:
-        # cap_task_prctl: tasks carry no capability sets (cred.capable), so every bounding set
-        # is the full one init starts with -- what libcap and procps probe at startup.
-        if arg2 > CAP_LAST_CAP:
-            raise Errno(EINVAL)
-        return 1
+    elif option in CAP_PRCTLS:
+        return cap_prctl(task, option, arg2, arg3, arg4, arg5)     # cap_task_prctl
     else:
         raise Errno(EINVAL)
     return 0

@@ -20,7 +20,7 @@ import logging
 
 from typing import TYPE_CHECKING
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_SYS_BOOT, capable
 from moss_host.errors import EINVAL, EPERM, Errno
 from moss_host.proc.task import TaskExit
 
@@ -56,7 +56,7 @@ MESSAGES = {"restart": "reboot: Restarting system", "halt": "reboot: System halt
 @syscall("reboot")
 async def reboot(task, magic1: "Hex", magic2: "Hex", cmd: "Hex", arg: "Ptr") -> int:
     """Reboot, halt or power off (never returns then), or switch Ctrl-Alt-Del handling."""
-    if not capable(task.creds):             # CAP_SYS_BOOT
+    if not capable(task.creds, CAP_SYS_BOOT):
         raise Errno(EPERM)
     magic1, magic2, cmd = magic1 & 0xFFFF_FFFF, magic2 & 0xFFFF_FFFF, cmd & 0xFFFF_FFFF
     if magic1 != LINUX_REBOOT_MAGIC1 or magic2 not in MAGIC2:

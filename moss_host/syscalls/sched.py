@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_SYS_NICE, capable
 from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.sched import policy as P
 
@@ -62,7 +62,7 @@ async def sched_setaffinity(task, pid: "Int", length: "UInt", mask: "Ptr") -> in
     pid, length = c_int(pid), length & 0xFFFF_FFFF
     wanted = int.from_bytes(task.mm.read(mask, min(length, CPUMASK_SIZE)), "little")
     t = _target(task, pid)
-    if not _same_owner(task, t) and not capable(task.creds):         # CAP_SYS_NICE
+    if not _same_owner(task, t) and not capable(task.creds, CAP_SYS_NICE):
         raise Errno(EPERM)
     if not wanted & _online_mask(task):
         raise Errno(EINVAL)
@@ -138,7 +138,7 @@ def _set(task, pid: int, policy: int, param: int) -> int:
     if priority > P.MAX_RT_PRIO - 1 or policy == P.SCHED_DEADLINE or \
             (policy in P.RT_POLICIES) != (priority != 0):
         raise Errno(EINVAL)             # SCHED_DEADLINE: its zero runtime fails __checkparam_dl
-    if not capable(task.creds):         # CAP_SYS_NICE
+    if not capable(task.creds, CAP_SYS_NICE):
         _check_unprivileged(task, t, policy, priority, reset_on_fork)
     t.sched_policy, t.sched_priority, t.sched_reset_on_fork = policy, priority, reset_on_fork
     return 0

@@ -8,7 +8,7 @@ import asyncio
 import struct
 
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SIGSET_SIZE, STACK_T, pack_siginfo
-from moss_host.cred import capable
+from moss_host.cred import CAP_KILL, capable
 from moss_host.errors import EAGAIN, EINTR, EINVAL, EPERM, ERESTARTNOHAND, ESRCH, Errno
 from moss_host.proc import signals as S
 from moss_host.waitq import WaitQueue
@@ -162,7 +162,7 @@ def _kill_permitted(sender, target, sig: int) -> bool:
     if sender.tgid == target.tgid:
         return True
     c, t = sender.creds, target.creds
-    if capable(c) or c.euid in (t.suid, t.uid) or c.uid in (t.suid, t.uid):
+    if capable(c, CAP_KILL) or c.euid in (t.suid, t.uid) or c.uid in (t.suid, t.uid):
         return True
     return sig == S.SIGCONT and sender.sid == target.sid
 

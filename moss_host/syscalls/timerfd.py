@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_WAKE_ALARM, capable
 from moss_host.errors import EINVAL, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK, file_needs
@@ -36,7 +36,7 @@ async def timerfd_create(task, clockid: "Int", flags: "Hex") -> int:
     clockid, flags = fd_arg(clockid), flags & 0xFFFF_FFFF
     if flags & ~(TFD_CLOEXEC | TFD_NONBLOCK) or clockid not in TIMERFD_CLOCKS:
         raise Errno(EINVAL)
-    if clockid in ALARM_CLOCKS and not capable(task.creds):     # CAP_WAKE_ALARM
+    if clockid in ALARM_CLOCKS and not capable(task.creds, CAP_WAKE_ALARM):     # CAP_WAKE_ALARM
         raise Errno(EPERM)
     return task.files.install(TimerFd(clockid, flags & TFD_NONBLOCK), cloexec=bool(flags & TFD_CLOEXEC))
 
@@ -50,7 +50,7 @@ async def timerfd_settime(task, fd: "Fd", flags: "Hex", new: "Ptr", old: "Ptr") 
     if flags & ~TFD_SETTIME_FLAGS or not (timespec_valid(isec, insec) and timespec_valid(vsec, vnsec)):
         raise Errno(EINVAL)
     timer = _timerfd(task, fd)
-    if timer.clockid in ALARM_CLOCKS and not capable(task.creds):
+    if timer.clockid in ALARM_CLOCKS and not capable(task.creds, CAP_WAKE_ALARM):
         raise Errno(EPERM)
     interval, left = timer.settime(flags, vsec * NSEC_PER_SEC + vnsec, isec * NSEC_PER_SEC + insec)
     if old:

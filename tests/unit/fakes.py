@@ -6,6 +6,7 @@ import errno
 from dataclasses import dataclass, field
 from typing import Optional
 
+from moss_host.cred import CAP_FULL
 from moss_host.errors import Errno
 from moss_host.tty.tty import JobControl
 
@@ -78,6 +79,11 @@ class FakeFiles:
 @dataclass
 class FakeCreds:
     euid: int = 0
+
+    @property
+    def cap_effective(self) -> int:
+        """A root euid holds every capability, as a task exec'ed by init with it would."""
+        return CAP_FULL if self.euid == 0 else 0
 
 
 @dataclass(eq=False)

@@ -536,7 +536,7 @@ def test_mknodat_makes_fifos_and_checks_type_and_privilege():
     assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/x"), 0o170000, 0) == -errno.EINVAL
     assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/c"), S.S_IFCHR | 0o600, 0x103) == 0
     assert task.fs.root.inode.lookup(b"tmp").lookup(b"c").rdev == 0x103
-    task.creds.euid = 1000
+    task.creds.euid, task.creds.cap_effective = 1000, 0
     assert call(task, "mknodat", AT_FDCWD, task.mm.cstr(b"/tmp/c2"), S.S_IFCHR | 0o600, 0x103) == -errno.EPERM
 
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from moss_host.cred import Creds
 from moss_host.errors import Errno
 from moss_host.fs.vfs import Superblock
 from moss_host.proc.task import TaskExit
@@ -25,7 +26,7 @@ class FakeKernel:
 
 
 def task(kernel, euid=0):
-    return SimpleNamespace(creds=SimpleNamespace(euid=euid), kernel=kernel)
+    return SimpleNamespace(creds=Creds(uid=euid, euid=euid, suid=euid), kernel=kernel)
 
 
 def call(t, magic1, magic2, cmd):

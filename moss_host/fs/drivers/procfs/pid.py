@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Optional
 
-from ....cred import capable
+from ....cred import CAP_SYS_PTRACE, capable
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import Inode, Location, path_of
 from .fd import FdDir
@@ -209,11 +209,11 @@ def status_text(pids: PidTable, task: Task) -> bytes:
         f"SigBlk:\t{blocked:016x}",
         f"SigIgn:\t{ignored:016x}",
         f"SigCgt:\t{caught:016x}",
-        f"CapInh:\t{0:016x}",
-        f"CapPrm:\t{_caps(creds):016x}",
-        f"CapEff:\t{_caps(creds):016x}",
-        f"CapBnd:\t{0x1ffffffffff:016x}",
-        f"CapAmb:\t{0:016x}",
+        f"CapInh:\t{creds.cap_inheritable:016x}",
+        f"CapPrm:\t{creds.cap_permitted:016x}",
+        f"CapEff:\t{creds.cap_effective:016x}",
+        f"CapBnd:\t{creds.cap_bounding:016x}",
+        f"CapAmb:\t{creds.cap_ambient:016x}",
         f"NoNewPrivs:\t{int(task.no_new_privs)}",
         "Seccomp:\t0",
         "Seccomp_filters:\t0",
@@ -238,10 +238,6 @@ def _fd_size(files: FdTable) -> int:
     while n <= top:
         n *= 2
     return n
-
-
-def _caps(creds) -> int:
-    return 0x1ffffffffff if capable(creds) else 0
 
 
 def cmdline_text(task: Task) -> bytes:
@@ -329,7 +325,7 @@ class PidDir(ProcDir):
         if reader is None:
             return
         rc, tc = reader.creds, self.task.creds
-        if not capable(rc) and not (rc.euid == tc.uid == tc.euid == tc.suid):     # CAP_SYS_PTRACE
+        if not capable(rc, CAP_SYS_PTRACE) and not (rc.euid == tc.uid == tc.euid == tc.suid):
             raise Errno(EACCES)
 
     def _file(self, name: bytes, render: Callable[[Task], bytes], mode: int = 0o444,
