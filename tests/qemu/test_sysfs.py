@@ -102,3 +102,23 @@ def test_findmnt_shows_proc_and_sys_as_linux_does(linux_debian_oracle, moss_disk
     theirs = debian_linux(linux_debian_oracle, ["bash", "-c", script])
     moss = run_in_moss(moss_disk, ["bash", "-c", script])
     assert moss.stdout.decode() == theirs, moss.stderr.decode(errors="replace")[-2000:]
+
+
+# ---------------------------------------------------------------- /proc files tools read (item 4, part)
+
+# Machine-specific lines are dropped: RLIMIT_NPROC and RLIMIT_SIGPENDING derive from the
+# memory, io's counters from what the shell read. randomize_va_space differs on purpose
+# (moss-py has no address randomization: 0, Linux 2) and is not compared.
+PROC_SCRIPT = ("cd /proc/sys && cat kernel/pid_max kernel/tainted kernel/core_pattern fs/pipe-max-size "
+               "fs/pipe-user-pages-soft; cd /proc/self && cat personality timerslack_ns oom_score_adj; "
+               "cat /proc/self/wchan; echo; grep -v -e processes -e signals limits; sed 's/:.*//' io; "
+               "echo 7000 > timerslack_ns && cat timerslack_ns; "
+               "stat -c '%n %a' limits personality timerslack_ns wchan oom_score_adj io")
+
+
+@pytest.mark.differential
+def test_proc_limits_personality_timerslack_and_sysctls_match_linux(linux_oracle):
+    out, err, status = linux_oracle.run3(PROC_SCRIPT)
+    assert status == 0, err
+    moss = moss_run("/bin/sh", "-c", PROC_SCRIPT)
+    assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")[-2000:]

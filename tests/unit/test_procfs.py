@@ -462,7 +462,29 @@ def test_version_filesystems_and_sysctl(world):
     assert b"nodev\tproc\n" in world.read(b"/proc/filesystems")
     assert world.read(b"/proc/sys/kernel/ostype") == b"Linux\n"
     assert world.read(b"/proc/sys/kernel/osrelease") == b"6.1.0-moss-py\n"
-    assert world.names(b"/proc/sys") == [b".", b"..", b"kernel"]
+    assert world.names(b"/proc/sys") == [b".", b"..", b"fs", b"kernel"]
+    assert world.read(b"/proc/sys/kernel/pid_max") == b"32768\n"
+    assert world.read(b"/proc/sys/kernel/threads-max") == b"2048\n"       # 256 MiB / 128 KiB
+    assert world.read(b"/proc/sys/fs/pipe-user-pages-soft") == b"16384\n"
+
+
+def test_limits_personality_timerslack_wchan_io(world):
+    me = world.caller
+    assert world.read(b"/proc/self/limits").splitlines()[4] == \
+        b"Max stack size            8388608              unlimited            bytes     "
+    assert world.read(b"/proc/self/personality") == b"00000000\n"
+    assert world.read(b"/proc/self/wchan") == b"0"
+    assert world.read(b"/proc/self/oom_score_adj") == b"0\n"
+    assert world.read(b"/proc/self/io").startswith(b"rchar: 0\nwchar: 0\n")
+    slack = world.lookup(b"/proc/self/timerslack_ns").inode
+    assert slack.read(0, 99) == b"50000\n"
+    slack.write(0, b"1000\n")
+    assert me.timer_slack_ns == 1000 and slack.read(0, 99) == b"1000\n"
+    slack.write(0, b"0")
+    assert me.timer_slack_ns == 50000
+    with pytest.raises(Errno) as e:
+        slack.write(0, b"-1")
+    assert e.value.code == errno.EINVAL
 
 
 def test_writing_hostname_sets_the_node_name(world):

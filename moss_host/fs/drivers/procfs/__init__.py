@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from ....errors import ENOENT, Errno
 from ...locks import proc_locks_text
 from ...vfs import Dentry, Inode, Location, StatFs, Superblock
-from . import system
+from . import sysctl_values, system
 from .mounts import mounts_text
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
 from .pid import PidDir
@@ -134,8 +134,13 @@ class ProcRoot(ProcDir):
             (b"ostype", self._file(b"/sys/kernel/ostype", lambda: system.sysctl_read("sysname"))),
             (b"osrelease", self._file(b"/sys/kernel/osrelease", lambda: system.sysctl_read("release"))),
             *self._ipc_sysctls(),
+            *((name, self._file(b"/sys/kernel/" + name, render, 0o644))
+              for name, render in sysctl_values.kernel_values(lambda: k.memory_kb()[0])),
         ]), parent_ino=sb.ino_for(b"/sys"))
-        self.sys_entries = static_entries([(b"kernel", lambda c: kernel_dir)])
+        fs_dir = ProcDir(sb, b"/sys/fs", lambda: static_entries([
+            (name, self._file(b"/sys/fs/" + name, render, 0o644)) for name, render in sysctl_values.fs_values()
+        ]), parent_ino=sb.ino_for(b"/sys"))
+        self.sys_entries = static_entries([(b"fs", lambda c: fs_dir), (b"kernel", lambda c: kernel_dir)])
 
     def _file(self, name: bytes, render: Callable[[], bytes], mode: int = 0o444,
               writer: Optional[Callable[[bytes], int]] = None) -> Callable[[Reader], Inode]:

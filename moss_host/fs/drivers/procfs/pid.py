@@ -389,8 +389,22 @@ class PidDir(ProcDir):
             (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root), splice_read=True)),
             (b"mountinfo", self._file(b"mountinfo", lambda t: mountinfo_text(t.fs.ns, t.fs.root),
                                       splice_read=True)),
+            *self._info_entries(),
         ]
         return static_entries(table)
+
+    def _info_entries(self) -> list[tuple[bytes, Callable[[Reader], Inode]]]:
+        """limits, personality, timerslack_ns, wchan, oom_score_adj, io (pid_info.py)."""
+        from . import pid_info as info       # here: pid_info imports this module
+        return [
+            (b"limits", self._file(b"limits", info.limits_text)),
+            (b"personality", self._file(b"personality", info.personality_text, 0o400, private=True)),
+            (b"timerslack_ns", self._file(b"timerslack_ns", info.timerslack_text, 0o666,
+                                          lambda data: info.set_timerslack(self.check(), data))),
+            (b"wchan", self._file(b"wchan", info.wchan_text)),
+            (b"oom_score_adj", self._file(b"oom_score_adj", info.oom_score_adj_text, 0o644)),
+            (b"io", self._file(b"io", info.io_text, 0o400, private=True)),
+        ]
 
     def _write_comm(self, data: bytes) -> int:
         """Writing comm renames the task: up to 15 bytes, cut at a NUL (comm_write)."""
