@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional
 from moss_host.addr import PAGE_SIZE
 from moss_host.arch.arm64.hwcap import HWCAP, HWCAP2
 from moss_host.errors import ENOEXEC, Errno
-from moss_host.fs.namespace import MS_NOEXEC
+from moss_host.fs.namespace import MS_NOEXEC, MS_NOSUID
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
                                   choose_load_bias, code_and_data, parse_elf, segment_extent)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
@@ -25,6 +25,7 @@ from moss_host.mm.writeback import write_back
 from moss_host.proc.vdso import map_vdso
 
 from . import lifecycle, signals
+from .caps import XATTR_NAME_CAPS, ExecFile, exec_creds
 from .rlimits import RLIMIT_STACK
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 class ExecutableData(bytes):
     """A program file's bytes, with the file version its pages are cached under."""
     version: tuple | None = None
+    file: ExecFile | None = None        # what decides the credentials it runs with
 
 
 class SegmentBacking(Backing):
@@ -209,7 +211,15 @@ def read_executable(fs: FsContext, path: bytes, creds: Creds, caller: Optional[T
     before_read(inode, 0, inode.size)       # stores through shared mappings reach the file first
     data = ExecutableData(inode.read(0, inode.getattr().st_size))
     data.version = file_version(inode)
+    data.file = ExecFile(inode.mode, inode.uid, inode.gid, bool(loc.mount.flags & MS_NOSUID), _file_caps_xattr(inode))
     return data
+
+
+def _file_caps_xattr(inode) -> bytes | None:
+    try:
+        return inode.xattr_get(XATTR_NAME_CAPS)
+    except Errno:
+        return None
 
 
 def read_string_array(mm, ptr: int) -> list[bytes]:
@@ -237,6 +247,7 @@ class NewImage:
     loaded: LoadedImage
     path: str            # what execve was given (comm is its last component)
     prog: bytes          # the file that runs: path, or the interpreter of a #! script
+    creds: Creds | None = None      # what the task runs it as (None: as it is)
 
 
 def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list[bytes],
@@ -248,10 +259,13 @@ def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list
 
     check_arg_size(argv, envp)
     prog, data, argv = resolve_scripts(read, path.encode(), argv)
+    new_creds = None
+    if caller is not None and isinstance(data, ExecutableData) and data.file is not None:
+        new_creds = creds = exec_creds(creds, data.file, caller.no_new_privs)
     loaded = load_program(mem, data, prog.decode(errors="surrogateescape"), argv, envp,
                           creds, lambda p: read(p.encode()), execfn=path.encode(),
                           stack_limit=caller.rlimits[RLIMIT_STACK][0] if caller is not None else STACK_RLIMIT)
-    return NewImage(loaded, path, prog)
+    return NewImage(loaded, path, prog, new_creds)
 
 
 def exec_into(task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> None:
@@ -279,6 +293,9 @@ def install_image(task: Task, image: NewImage) -> None:
     task.exe = image.prog.decode(errors="surrogateescape")
     task.image_bias = loaded.bias
     task.group.did_exec = True
+    if image.creds is not None:
+        task.creds = c = image.creds            # commit_creds; set-ID programs do not dump
+        task.dumpable = int(c.euid == c.uid and c.egid == c.gid)
     task.files.close_on_exec()
     if task.sighand is not None:
         task.sighand = task.sighand.copy()      # unshare (CLONE_SIGHAND) before resetting

@@ -114,7 +114,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         altstack=parent.altstack if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM else (0, 2, 0),
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
-        personality=parent.personality, cpus_allowed=parent.cpus_allowed,
+        personality=parent.personality, cpus_allowed=parent.cpus_allowed, no_new_privs=parent.no_new_privs,
         timer_slack_ns=parent.timer_slack_ns, default_timer_slack_ns=parent.timer_slack_ns,
     )
     child.sched_policy, child.sched_priority, child.nice = policy.inherited(
