@@ -120,6 +120,8 @@ def unlink(tracee: Task) -> None:
     was = st.stop_kind
     tracees = st.tracees
     tracee.ptrace = PtraceState(tracees=tracees)
+    if was == GROUP_STOP and tracee.group.stopped and st.resumed is None:
+        return                                  # an ordinary group stop again: SIGCONT ends it
     if was != NOT_STOPPED:
         _wake(tracee, st, was)
 

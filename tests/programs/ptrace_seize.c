@@ -64,6 +64,16 @@ static int tracer_pid_of(pid_t pid) {
     return tp;
 }
 
+static char state_of(pid_t pid) {
+    char path[64], line[256], st = '?';
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "State: %c", &st) == 1) break;
+    if (f) fclose(f);
+    return st;
+}
+
 int main(int argc, char **argv) {
     (void)argv;
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -140,5 +150,22 @@ int main(int argc, char **argv) {
     }
     report("second tracer", t2);
     report("victim", victim);
+
+    /* DETACH from a group stop: the task stays stopped until SIGCONT */
+    pid_t held = fork();
+    if (held == 0) { for (;;) pause(); }
+    pt(PTRACE_SEIZE, held, 0, 0);
+    kill(held, SIGSTOP);
+    report("held sigstop", held);
+    pt(PTRACE_CONT, held, 0, SIGSTOP);
+    report("held group stop", held);
+    printf("DETACH in group stop: %ld\n", pt(PTRACE_DETACH, held, 0, 0));
+    usleep(50000);
+    printf("state after detach: %c\n", state_of(held));
+    kill(held, SIGCONT);
+    usleep(50000);
+    printf("state after SIGCONT: %c\n", state_of(held));
+    kill(held, SIGKILL);
+    report("held", held);
     return 0;
 }
