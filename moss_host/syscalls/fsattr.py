@@ -335,6 +335,8 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
     parent = Walker(task.fs, cred, task).resolve_parent(_dir_start(task, newdirfd, new_name), new_name)
     if parent.name in (b"", b".", b"..") or parent.dir.dentry.lookup_or_none(parent.name) is not None:
         raise Errno(EEXIST)             # filename_create fails before the mounts are compared
+    if old.mount is not parent.dir.mount:
+        raise Errno(EXDEV)              # do_linkat compares the mounts before vfs_link looks at nlink
     if old.inode.nlink == 0 and not old.inode.is_dir and not old.inode.linkable:
         raise Errno(ENOENT)             # an unlinked file cannot get a name back; an O_TMPFILE one can
     vfs_link(old, parent.dir, parent.name, cred, slash=parent.slash)

@@ -1,11 +1,15 @@
 """Issue 16: the answers that once differed from Linux, and the remaining syscalls of its
 item 6 (pidfds, splice/tee/vmsplice, O_TMPFILE, kcmp, ...), each program's output compared
 with Linux 6.1 booted in the same QEMU (the `linux_oracle` fixture)."""
+import shutil
+import subprocess
+
 import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run, same_as_linux
+from .conftest import moss_run, run_on_disk_image, same_as_linux
+from .linux_fs_oracle import linux_with_files
 from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
@@ -94,3 +98,28 @@ def test_clone_pidfd_gives_the_parent_a_pidfd_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "pidfd_clone", status=0)
     assert "clone pidfd set: 1, F_GETFD 1" in out and "code 1 status 3" in out
     assert "CLONE_PIDFD bad pointer: EFAULT" in out and "no child left: ECHILD" in out
+
+
+# Linux mounts the image through a loop device; moss-py's run mounts it in tmpfile_at itself.
+TMPFILE_ON_EXT4 = ("mkdir -p /mnt/x && mount -o loop /disk.img /mnt/x && /tests/tmpfile_at /mnt/x; s=$?; "
+                   "umount /mnt/x; exit $s")
+
+
+@pytest.mark.differential
+@covers("openat", "linkat")
+def test_o_tmpfile_on_ext4_like_linux_and_e2fsck_is_clean(tmp_path):
+    """tmpfile_at's report on an ext4 image is Linux's; the image moss wrote stays clean
+    (the unnamed files were orphans until named or freed)."""
+    if not shutil.which("mkfs.ext4") or not shutil.which("e2fsck"):
+        pytest.fail("mkfs.ext4 and e2fsck are needed (scripts/setup.sh installs them)")
+    img = tmp_path / "disk.img"
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(img), "2M"], check=True, capture_output=True)
+    moss, report, out_img = run_on_disk_image(tmp_path, img, "mkdir -p /mnt/x && /tests/tmpfile_at /mnt/x /disk.img")
+    with linux_with_files({"/disk.img": img}) as vm:
+        out, err, status = vm.run3(TMPFILE_ON_EXT4)
+    assert status == 0, err
+    assert moss.returncode == 0, moss.stderr
+    assert "named: nlink 2 size 10000" in out and "linkat of O_EXCL into the dir: ENOENT" in out
+    assert report == out
+    fsck = subprocess.run(["e2fsck", "-fn", str(out_img)], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr

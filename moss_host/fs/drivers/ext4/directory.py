@@ -284,11 +284,21 @@ class Ext4Dir(Ext4Inode):
     def symlink(self, name: bytes, target: bytes, uid: int, gid: int) -> Inode:
         return self._add_new(name, self.fs.new_symlink(target, uid, gid, self))
 
+    def tmpfile(self, mode: int, uid: int, gid: int) -> Inode:
+        """ext4_tmpfile: a new inode with no name, on the orphan list (so a crash frees it)
+        until linkat names it or its last close frees it."""
+        inode = self.fs.new_inode(mode, uid, gid, self)
+        inode.nlink = 0
+        self.fs.orphans.add(inode)
+        return inode
+
     def link(self, name: bytes, inode: Inode) -> None:
         assert isinstance(inode, Ext4Inode)
         if inode.nlink >= EXT4_LINK_MAX:
             raise Errno(EMLINK)
         self._add_entry(name, inode.ino, inode.mode)
+        if inode.nlink == 0:
+            self.fs.orphans.remove(inode)       # an O_TMPFILE file gets its first name
         inode.nlink += 1
         inode.ctime_ns = now_ns()
         inode.save()
