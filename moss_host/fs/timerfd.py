@@ -8,8 +8,11 @@ forward it past now and count the periods that went by (hrtimer_forward_now): a 
 returns every expiration since the last read as one 8-byte count.
 
 TFD_TIMER_CANCEL_ON_SET (with TFD_TIMER_ABSTIME on a realtime clock) makes the timer
-notice a set of the realtime clock: the next read fails with ECANCELED. Nothing sets the
-guest's realtime clock yet; clock_was_set() is the hook a clock_settime will call.
+notice a set of the realtime clock: the next read fails with ECANCELED. The realtime clock
+is the guest's (moss_host.clock, which clock_settime sets): a set calls clock_was_set(),
+which also re-evaluates every timer running on the wall clock. As in Linux, only an absolute
+CLOCK_REALTIME timer runs on it (hrtimer's CLOCK_REALTIME base); a relative one runs on
+CLOCK_MONOTONIC (__hrtimer_init), while an alarm timer is always on its clock's base.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import time
 import weakref
 from typing import Optional
 
+from ..clock import REALTIME, realtime_ns
 from ..errors import EAGAIN, ECANCELED, EINVAL, ENOTTY, Errno
 from ..uapi import NSEC_PER_SEC
 from ..waitq import WaitQueue
@@ -38,6 +42,7 @@ TICKS = struct.Struct("<Q")
 TFD_IOC_SET_TICKS = 0x40085400      # _IOW('T', 0, __u64): checkpoint/restore sets the count
 
 _cancel_on_set: "weakref.WeakSet[TimerFd]" = weakref.WeakSet()
+_wall_timers: "weakref.WeakSet[TimerFd]" = weakref.WeakSet()     # armed on the wall clock
 
 
 def forward(expires: int, interval: int, now: int) -> tuple[int, int]:
@@ -54,9 +59,17 @@ def forward(expires: int, interval: int, now: int) -> tuple[int, int]:
 
 
 def clock_was_set() -> None:
-    """The realtime clock was set (clock_settime, settimeofday): cancel-on-set timers notice."""
+    """The realtime clock was set (clock_settime, settimeofday): cancel-on-set timers notice,
+    wall-clock timers move their loop timer to the new time (hrtimer's clock_was_set)."""
     for timer in list(_cancel_on_set):
         timer.clock_set()
+    for timer in list(_wall_timers):
+        if timer.handle is not None:
+            timer._cancel_timer()
+            timer._start()
+
+
+REALTIME.on_set(clock_was_set)
 
 
 class TimerFd(AnonFile):
@@ -72,10 +85,13 @@ class TimerFd(AnonFile):
         self.expired = False                # fired and (periodic) not re-armed yet
         self.canceled = False               # the realtime clock was set under a cancel-on-set timer
         self.settime_flags = 0
+        self.wall = False                   # armed on the wall clock (see the module's doc)
         self.handle: Optional[asyncio.TimerHandle] = None
         self.waitq = WaitQueue()
 
     def now(self) -> int:
+        if self.wall:
+            return realtime_ns()
         return time.clock_gettime_ns(self.host_clock)
 
     # -- arming
@@ -101,6 +117,7 @@ class TimerFd(AnonFile):
         self.ticks = 0
         self.interval = interval
         self.expires = None
+        self._set_base(flags)
         if value:
             self.expires = value if flags & TFD_TIMER_ABSTIME else self.now() + value
             self._start()
@@ -109,6 +126,17 @@ class TimerFd(AnonFile):
                 raise Errno(ECANCELED)
         self.settime_flags = flags & TFD_SETTIME_FLAGS
         return old
+
+    def _set_base(self, flags: int) -> None:
+        """The clock base the new setting runs on: the wall clock, or a monotonic one."""
+        realtime = self.clockid in (CLOCK_REALTIME, CLOCK_REALTIME_ALARM)
+        self.wall = realtime and bool(flags & TFD_TIMER_ABSTIME or self.clockid == CLOCK_REALTIME_ALARM)
+        if self.wall:
+            _wall_timers.add(self)
+        else:
+            _wall_timers.discard(self)
+        if realtime and not self.wall:
+            self.host_clock = time.CLOCK_MONOTONIC
 
     def _setup_cancel(self, flags: int) -> None:
         might_cancel = (self.clockid in (CLOCK_REALTIME, CLOCK_REALTIME_ALARM)
@@ -158,6 +186,7 @@ class TimerFd(AnonFile):
     def release(self) -> None:
         self._cancel_timer()
         _cancel_on_set.discard(self)
+        _wall_timers.discard(self)
 
     # -- the file
     @property

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import itertools
 import stat as S
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional, Protocol
 
+from ..clock import realtime_ns
 from ..cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODATA, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
@@ -54,7 +54,7 @@ _SPECIAL_NAMES = (b".", b"..", b"")   # what a path's last component may be besi
 
 
 def now_ns() -> int:
-    return time.time_ns()
+    return realtime_ns()            # the guest's wall clock (clock_settime moves it)
 
 
 # ---------------------------------------------------------------- credentials

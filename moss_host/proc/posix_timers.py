@@ -24,6 +24,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Callable, Optional
 
+from moss_host.clock import REALTIME, REALTIME_CLOCKS
 from moss_host.errors import EINVAL, Errno
 from moss_host.fs.timerfd import forward
 from moss_host.uapi import NSEC_PER_SEC
@@ -71,7 +72,14 @@ def clock_reader(clockid: int, task: Task) -> Callable[[], int]:
         return functools.partial(process_cpu_ns, task.group)
     if clockid == CLOCK_THREAD_CPUTIME_ID:
         return functools.partial(thread_cpu_ns, task)
+    if clockid in REALTIME_CLOCKS:
+        return functools.partial(_wall_ns, TIMER_CLOCKS[clockid])
     return functools.partial(time.clock_gettime_ns, TIMER_CLOCKS[clockid])
+
+
+def _wall_ns(host_clock: int) -> int:
+    """A wall clock (REALTIME, TAI) as the guest's: moved by clock_settime."""
+    return time.clock_gettime_ns(host_clock) + REALTIME.offset_ns
 
 
 class PosixTimer:
@@ -248,6 +256,19 @@ class TimerTable:
 
 
 _tables: "weakref.WeakKeyDictionary[ThreadGroup, TimerTable]" = weakref.WeakKeyDictionary()
+
+
+def _clock_was_set() -> None:
+    """The realtime clock was set: armed timers re-time their loop timer from their clock
+    (a wall-clock timer's expiry is now nearer or further; the others' is unchanged)."""
+    for table in list(_tables.values()):
+        for timer in list(table.timers.values()):
+            if timer.handle is not None and not timer.cpu_time:
+                timer._cancel()
+                timer._start()
+
+
+REALTIME.on_set(_clock_was_set)
 
 
 def timer_table(task: Task) -> TimerTable:

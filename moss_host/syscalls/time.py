@@ -1,18 +1,21 @@
-"""Clocks, sleeps and interval timers: the kernel's time is the host's time.
+"""Clocks, sleeps and interval timers: the kernel's time is the host's time, the wall
+clocks (REALTIME, TAI) moved by the offset clock_settime keeps (moss_host.clock).
 
 Sleeps and timers are event-loop timers (loop.call_at on the loop's monotonic clock),
 never busy waits. A relative sleep interrupted by a signal stores the time left and
 ends with -ERESTART_RESTARTBLOCK: a handled signal makes that EINTR; with no handler
 Linux resumes through restart_syscall(2) with the time left (task.restart_block holds
 how). An absolute clock_nanosleep ends with -ERESTARTNOHAND (restarting it as it was
-is right).
+is right). An absolute sleep on a wall clock wakes when the clock is set to re-check.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import struct
 import time
 
+from moss_host.clock import REALTIME, REALTIME_CLOCKS, realtime_ns
 from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
@@ -35,9 +38,12 @@ CLOCKS = {
 
 
 def clock_ns(clockid: int) -> int:
-    host = CLOCKS.get(clockid & 0xFFFF_FFFF)
+    clockid &= 0xFFFF_FFFF
+    host = CLOCKS.get(clockid)
     if host is None:
         raise Errno(EINVAL)
+    if clockid in REALTIME_CLOCKS:
+        return time.clock_gettime_ns(host) + REALTIME.offset_ns
     return time.clock_gettime_ns(host)
 
 
@@ -61,11 +67,11 @@ def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
 
 @syscall("gettimeofday")
 def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
-    ns = time.time_ns()
+    ns = realtime_ns()
     if tv:
         task.mm.write(tv, pack_timeval(ns))
     if tz:
-        task.mm.write(tz, struct.pack("<ii", 0, 0))
+        task.mm.write(tz, struct.pack("<ii", *REALTIME.tz))
     return 0
 
 
@@ -133,12 +139,29 @@ async def clock_nanosleep(task, clockid: "Int", flags: "Hex", req: "Ptr", rem: "
     loop = asyncio.get_running_loop()
     if not flags & TIMER_ABSTIME:
         return await _relative_sleep(task, loop.time() + ns / NSEC, rem)
-    deadline = loop.time() + (ns - clock_ns(clock)) / NSEC
     try:
-        await _sleep_until(deadline)
+        if clock in REALTIME_CLOCKS:
+            await _sleep_until_wall(clock, ns)
+        else:
+            await _sleep_until(loop.time() + (ns - clock_ns(clock)) / NSEC)
     except asyncio.CancelledError:
         raise Errno(ERESTARTNOHAND) from None     # absolute: restarting with the same args is right
     return 0
+
+
+async def _sleep_until_wall(clock: int, ns: int) -> None:
+    """Sleep until the wall clock `clock` reads ns, looking again whenever the clock is set."""
+    loop = asyncio.get_running_loop()
+    while (left := ns - clock_ns(clock)) > 0:
+        done = loop.create_future()
+        wake = functools.partial(wake_future, done)
+        timer = loop.call_at(loop.time() + left / NSEC, wake)
+        REALTIME.on_set(wake)
+        try:
+            await done
+        finally:
+            timer.cancel()
+            REALTIME.remove(wake)
 
 
 @syscall("restart_syscall")

@@ -36,3 +36,11 @@ def test_handled_sigalrm_reloads_and_cuts_sleeps_short_with_time_left():
 def test_timer_slack_is_per_thread_inherited_at_clone_and_0_restores_the_creators(linux_oracle):
     out = same_as_linux(linux_oracle, "timerslack", status=0)
     assert "child reset to 12345" in out and "thread reset to 777" in out
+
+
+@covers("clock_settime", "settimeofday", "adjtimex", "clock_adjtime", "timerfd_settime", "timer_settime",
+        "clock_nanosleep", "gettimeofday", "clock_gettime")
+def test_setting_the_realtime_clock_moves_every_wall_clock_reader_and_realtime_timers(linux_oracle):
+    out = same_as_linux(linux_oracle, "timeset", status=0)
+    assert "read cancel-on-set: -1 ECANCELED" in out and "absolute sleeper: exit 7" in out
+    assert "nobody settime: -1 EPERM" in out and "new file mtime moved: 1" in out

@@ -7,11 +7,11 @@ and returns the whole text; nothing is cached.
 from __future__ import annotations
 
 import sys
-import time
 from typing import TYPE_CHECKING, Optional, Protocol
 
 from ....arch.arm64.cpuid import MIDR_EL1
 from ....arch.arm64.hwcap import HWCAP, HWCAP_NAMES
+from ....clock import realtime_ns
 from ....errors import EINVAL, Errno
 from ...filesystems import FILESYSTEMS
 from .pid import NS_PER_TICK, USER_HZ
@@ -116,7 +116,7 @@ def stat_text(kernel: KernelView) -> bytes:
     lines = [f"cpu  {cpu}"]
     for i in range(ncpu):      # per-CPU accounting does not exist yet: CPU 0 gets it all
         lines.append(f"cpu{i} {cpu if i == 0 else f'0 0 0 {int(up * USER_HZ)} 0 0 0 0 0 0'}")
-    btime = int(time.time() - up)
+    btime = int(realtime_ns() / 1e9 - up)     # boot time moves with a set of the clock
     lines += [
         "intr 0",
         f"ctxt {kernel.sched.context_switches}",
