@@ -8,10 +8,10 @@ stale id of a removed object does not name its successor.
 from __future__ import annotations
 
 import struct
-import time
 from dataclasses import dataclass
 from typing import Generic, Iterator, Optional, Protocol, TypeVar
 
+from moss_host.clock import realtime_ns
 from moss_host.cred import Creds, capable
 from moss_host.errors import EACCES, EEXIST, EINVAL, ENOENT, ENOSPC, EPERM, Errno
 
@@ -38,7 +38,7 @@ IPC64_PERM = struct.Struct("<iIIIIIHH4xQQ")
 
 
 def now() -> int:
-    return int(time.time())
+    return realtime_ns() // 1_000_000_000     # the guest's wall clock (clock_settime moves it)
 
 
 @dataclass

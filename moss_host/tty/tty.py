@@ -30,9 +30,9 @@ from __future__ import annotations
 import asyncio
 import stat as S
 import struct
-import time
 from typing import Callable, Optional
 
+from ..clock import realtime_ns
 from ..cred import capable
 from ..errors import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, Errno
 from ..fs.file import O_NONBLOCK, OpenFile
@@ -169,7 +169,7 @@ class Tty:
         self.rdev = rdev
         self.mode = mode
         self.ino = 0x7A00 + (rdev & 0xFF)
-        self.created_ns = time.time_ns()
+        self.created_ns = realtime_ns()
 
     @property
     def termios(self) -> Termios:
