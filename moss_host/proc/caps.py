@@ -104,3 +104,15 @@ def _privileged_root(old: Creds, new: Creds, has_fcap: bool, effective: bool) ->
     if new.euid == 0 or new.uid == 0:
         new.cap_permitted = old.cap_bounding | old.cap_inheritable
     return effective or new.euid == 0
+
+
+def secure_exec(old: Creds, new: Creds, f: ExecFile) -> bool:
+    """bprm->secureexec (AT_SECURE): the program runs with other ids, or a user's program with
+    the file-capability effective bit or more permitted than its ambient set, so the loader
+    ignores LD_* variables. (`new` is exec_creds's answer for `f`, which parsed the xattr.)"""
+    if new.euid != old.uid or new.egid != old.gid:
+        return True
+    if new.uid == 0:
+        return False
+    caps = parse_file_caps(f.fcaps) if f.fcaps is not None and not f.nosuid else None
+    return (caps is not None and caps.effective) or bool(new.cap_permitted & ~new.cap_ambient)

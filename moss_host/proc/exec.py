@@ -25,7 +25,7 @@ from moss_host.mm.writeback import write_back
 from moss_host.proc.vdso import map_vdso
 
 from . import lifecycle, signals
-from .caps import XATTR_NAME_CAPS, ExecFile, exec_creds
+from .caps import XATTR_NAME_CAPS, ExecFile, exec_creds, secure_exec
 from .rlimits import RLIMIT_STACK
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ def bias_or_enoexec(image: ElfImage, base: int, name: str) -> int:
 
 
 def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[bytes],
-                 creds, read_interp, execfn: bytes | None = None, stack_limit: int = STACK_RLIMIT) -> LoadedImage:
+                 creds, read_interp, execfn: bytes | None = None, stack_limit: int = STACK_RLIMIT,
+                 secure: bool = False) -> LoadedImage:
     """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP;
     `stack_limit` is the RLIMIT_STACK the stack starts and grows under."""
     image = parse_or_enoexec(data, path)
@@ -125,7 +126,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
             entry = interp.entry + interp_bias
         vdso_base = map_vdso(mm)                                        # AT_SYSINFO_EHDR
         auxv = standard_auxv(image, bias, interp_bias, HWCAP, creds.uid, creds.euid, creds.gid,
-                             creds.egid, secure=False, hwcap2=HWCAP2,
+                             creds.egid, secure=secure, hwcap2=HWCAP2,
                              sysinfo_ehdr=vdso_base)
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
                                     execfn=execfn if execfn is not None else path.encode())
@@ -259,12 +260,14 @@ def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list
 
     check_arg_size(argv, envp)
     prog, data, argv = resolve_scripts(read, path.encode(), argv)
-    new_creds = None
+    new_creds, secure = None, False
     if caller is not None and isinstance(data, ExecutableData) and data.file is not None:
-        new_creds = creds = exec_creds(creds, data.file, caller.no_new_privs)
+        new_creds = exec_creds(creds, data.file, caller.no_new_privs)
+        secure, creds = secure_exec(creds, new_creds, data.file), new_creds
     loaded = load_program(mem, data, prog.decode(errors="surrogateescape"), argv, envp,
                           creds, lambda p: read(p.encode()), execfn=path.encode(),
-                          stack_limit=caller.rlimits[RLIMIT_STACK][0] if caller is not None else STACK_RLIMIT)
+                          stack_limit=caller.rlimits[RLIMIT_STACK][0] if caller is not None else STACK_RLIMIT,
+                          secure=secure)
     return NewImage(loaded, path, prog, new_creds)
 
 

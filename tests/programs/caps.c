@@ -2,7 +2,8 @@
  * written back, EPERM rules), dropping CAP_CHOWN then chown, setuid/seteuid/setfsuid moving the
  * sets, keepcaps, ambient capabilities across exec, the bounding set, no_new_privs, set-user-ID
  * and file-capability programs, /proc/self/status's Cap lines. Each scenario runs in a forked
- * child, so the next starts as root again. "caps child" prints what an exec'ed program holds. */
+ * child, so the next starts as root again. "caps child" prints what an exec'ed program holds
+ * (and AT_SECURE). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -265,6 +267,7 @@ int main(int argc, char **argv)
         uid_t r, e, s;
         getresuid(&r, &e, &s);
         printf("child uids %u %u %u\n", r, e, s);
+        printf("child AT_SECURE %lu\n", getauxval(AT_SECURE));
         sets("child");
         status("child");
         return 0;
