@@ -1,19 +1,21 @@
 """pidfds: pidfd_open, pidfd_send_signal, pidfd_getfd (Linux's kernel/pid.c and kernel/signal.c).
 
-The file itself is proc/pidfd.py; waitid(P_PIDFD) is in syscalls/wait.py. A /proc/<pid>
-directory descriptor, which Linux's pidfd_send_signal also takes, is EBADF here.
+The file itself is proc/pidfd.py; waitid(P_PIDFD) is in syscalls/wait.py. pidfd_send_signal
+also takes a /proc/<pid> directory descriptor, as Linux's does.
 """
 from __future__ import annotations
 
 import struct
+from typing import Optional
 
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE
-from moss_host.errors import EINVAL, EPERM, ESRCH, Errno
+from moss_host.errors import EBADF, EINVAL, EPERM, ESRCH, Errno
+from moss_host.fs.drivers.procfs.pid import PidDir
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.file import O_NONBLOCK
+from moss_host.fs.file import O_NONBLOCK, OpenFile
 from moss_host.proc import signals as S
 from moss_host.proc.pidfd import PidFd, may_access, pidfd_of
-from moss_host.proc.task import State
+from moss_host.proc.task import State, Task
 
 from .args import Fd, Hex, Int, Ptr, c_int, c_uint
 from .signal import _send_user, _user_info
@@ -44,21 +46,33 @@ def pidfd_send_signal(task, pidfd: "Fd", sig: "Int", info: "Ptr", flags: "Hex") 
     sig = c_int(sig)
     if c_uint(flags):
         raise Errno(EINVAL)
-    target_fd = pidfd_of(task.files.get(fd_arg(pidfd)))
+    tgid, target = _signal_target(task, task.files.get(fd_arg(pidfd)))
     if info:
         raw = task.mm.read(info, SIGINFO_SIZE)
         signo, code = struct.unpack_from("<i4xi", raw)
         if signo != sig:
             raise Errno(EINVAL)
-        if target_fd.group is not task.group and (code >= 0 or code == S.SI_TKILL):
-            raise Errno(EPERM)
+        if tgid != task.tid and (code >= 0 or code == S.SI_TKILL):
+            raise Errno(EPERM)                  # only to oneself (task_pid(current) == pid)
         kinfo = S.SigInfo(sig, code, raw=raw)
     else:
         kinfo = _user_info(task, sig)
-    target = target_fd.task()
     if target is None:
         raise Errno(ESRCH)
     return _send_user(task, target, sig, kinfo)
+
+
+def _signal_target(task, f: OpenFile) -> tuple[int, Optional[Task]]:
+    """pidfd_to_pid: a pidfd, or a /proc/<pid> directory (tgid_pidfd_to_pid; not a
+    /proc/<pid>/task/<tid> one), EBADF for anything else. The process id and its leader
+    while it is in the pid table (None once reaped)."""
+    if isinstance(f, PidFd):
+        return f.group.tgid, f.task()
+    inode = f.location.inode if f.location is not None else None
+    if f.is_path or not isinstance(inode, PidDir) or not inode.with_task_dir:
+        raise Errno(EBADF)
+    leader = inode.task
+    return leader.tgid, leader if task.kernel.pids.alive(leader) else None
 
 
 @syscall("pidfd_getfd")

@@ -207,6 +207,44 @@ static void exits(void)
     close(go);
 }
 
+static void proc_dirs(void)
+{
+    struct sigaction sa = { .sa_sigaction = handler, .sa_flags = SA_SIGINFO };
+    sigaction(SIGUSR2, &sa, NULL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", getpid());
+    int dir = open(path, O_DIRECTORY | O_RDONLY);
+    got_sig = 0;
+    show("send through /proc/<pid>", pidfd_send_signal(dir, SIGUSR2, NULL, 0));
+    printf("got %d\n", got_sig);
+    snprintf(path, sizeof path, "/proc/%d/task/%d", getpid(), getpid());
+    int task = open(path, O_DIRECTORY | O_RDONLY);
+    show("send through /proc/<pid>/task/<tid>", pidfd_send_signal(task, SIGUSR2, NULL, 0));
+    int opath = open("/proc/self", O_PATH);
+    show("send through O_PATH /proc/self", pidfd_send_signal(opath, SIGUSR2, NULL, 0));
+    show("send through /proc", pidfd_send_signal(open("/proc", O_DIRECTORY | O_RDONLY), SIGUSR2, NULL, 0));
+    show("getfd through /proc/<pid>", pidfd_getfd(dir, 0, 0));
+    siginfo_t w;
+    show("waitid through /proc/<pid>", waitid(P_PIDFD, dir, &w, WEXITED | WNOHANG));
+    int go;
+    pid_t child = waiting_child(&go, 0);
+    snprintf(path, sizeof path, "/proc/%d", child);
+    int cdir = open(path, O_DIRECTORY | O_RDONLY);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = SIGUSR2;
+    info.si_code = SI_USER;
+    show("send SI_USER info through the child's dir", pidfd_send_signal(cdir, SIGUSR2, &info, 0));
+    show("send SIGTERM through the child's dir", pidfd_send_signal(cdir, SIGTERM, NULL, 0));
+    waitpid(child, NULL, 0);
+    show("send through a reaped child's dir", pidfd_send_signal(cdir, SIGUSR2, NULL, 0));
+    close(go);
+    close(cdir);
+    close(dir);
+    close(task);
+    close(opath);
+}
+
 static void getfds(void)
 {
     int fd = open("/tmp/pidfd_file", O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -254,6 +292,7 @@ int main(void)
     open_errors();
     signals();
     exits();
+    proc_dirs();
     getfds();
     return 0;
 }
