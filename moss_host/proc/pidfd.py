@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_SYS_PTRACE, capable
 from moss_host.errors import EBADF, Errno
 from moss_host.fs.anon_inode import AnonFile
 from moss_host.fs.file import O_CLOEXEC, O_RDWR, POLLIN, POLLRDNORM, OpenFile
@@ -59,6 +59,6 @@ def may_access(caller: Task, target: Task) -> bool:
     mine, theirs = caller.creds, target.creds
     same = (mine.uid == theirs.uid == theirs.euid == theirs.suid
             and mine.gid == theirs.gid == theirs.egid == theirs.sgid)
-    if not same and not capable(mine):
+    if not same and not capable(mine, CAP_SYS_PTRACE):
         return False
-    return target.dumpable == SUID_DUMP_USER or capable(mine)
+    return target.dumpable == SUID_DUMP_USER or capable(mine, CAP_SYS_PTRACE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 
-from moss_host.cred import CAP_SYS_NICE, CAP_SYS_RESOURCE, capable
+from moss_host.cred import CAP_SYSLOG, CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE, capable
 from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_STACK
@@ -216,7 +216,7 @@ async def syslog(task, action: "Int", buf: "Ptr", length: "Int") -> int:
     """Read or control the kernel log; privileged actions need CAP_SYSLOG (EPERM first, then
     the action's own checks)."""
     action, length = c_int(action), c_int(length)
-    if _syslog_restricted(action) and not capable(task.creds):
+    if _syslog_restricted(action) and not (capable(task.creds, CAP_SYSLOG) or capable(task.creds, CAP_SYS_ADMIN)):
         raise Errno(EPERM)
     if action in (SYSLOG_ACTION_CLOSE, SYSLOG_ACTION_OPEN, SYSLOG_ACTION_CONSOLE_OFF, SYSLOG_ACTION_CONSOLE_ON):
         return 0
