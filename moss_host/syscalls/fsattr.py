@@ -4,7 +4,7 @@ sync family.
 Each follows Linux's fs/open.c, fs/attr.c, fs/utimes.c and fs/namei.c: arguments are
 checked in the same order, so the same errno wins. The common shape is
   look the file up -> mnt_want_write (EROFS) -> setattr_prepare (EPERM/EACCES) -> change.
-CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_* are cred.capable() (euid 0).
+CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_* are checked in the effective set (cred.capable()).
 """
 
 import stat as S
