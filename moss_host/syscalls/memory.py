@@ -51,7 +51,11 @@ async def brk(task, addr: "Ptr") -> int:
 async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd: "Fd", offset: "Hex") -> int:
     """Map length bytes (anonymous memory, or a file privately) and return the address."""
     mm = task.mm
-    if offset & (PAGE_SIZE - 1) or length == 0:
+    if offset & (PAGE_SIZE - 1):
+        raise Errno(EINVAL)
+    if not flags & MAP_ANONYMOUS:
+        file_needs(task.files.get(fd_arg(fd)))      # ksys_mmap_pgoff's fget comes first: EBADF
+    if length == 0:
         raise Errno(EINVAL)
     if flags & MAP_TYPE not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise Errno(EINVAL)

@@ -65,6 +65,24 @@ static void mappings(void)
     show("mmap O_PATH private", m == MAP_FAILED ? -1 : 0);
     m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, path, 0);
     show("mmap O_PATH shared", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, 0, PROT_READ, MAP_PRIVATE, path, 0);
+    show("mmap O_PATH length 0", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, PG, PROT_READ, 0, path, 0);
+    show("mmap O_PATH no map type", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, 99, 0);
+    show("mmap closed fd", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, 0, PROT_READ, MAP_PRIVATE, fd, 0);
+    show("mmap length 0", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, path, 1);
+    show("mmap O_PATH odd offset", m == MAP_FAILED ? -1 : 0);
+    int pp[2];
+    pipe(pp);
+    m = mmap(NULL, PG, PROT_READ, MAP_PRIVATE, pp[0], 0);
+    show("mmap a pipe", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, 0, PROT_READ, MAP_PRIVATE, pp[0], 0);
+    show("mmap a pipe length 0", m == MAP_FAILED ? -1 : 0);
+    close(pp[0]);
+    close(pp[1]);
     close(path);
 
     char *p = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -73,7 +91,7 @@ static void mappings(void)
     printf("store two pages past the end: %s\n", store(p + 2 * PG + 7));
     char c = 0;
     pread(fd, &c, 1, 100);
-    printf("file sees the store: %c, size %ld\n", c, (long)lseek(fd, 0, SEEK_END));
+    printf("byte 100 of the file: %d, size %ld\n", c, (long)lseek(fd, 0, SEEK_END));
 
     show("msync mapped", msync(p, 3 * PG, MS_SYNC));
     munmap(p + PG, PG);
