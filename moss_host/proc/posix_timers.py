@@ -72,6 +72,8 @@ def clock_reader(clockid: int, task: Task) -> Callable[[], int]:
         return functools.partial(process_cpu_ns, task.group)
     if clockid == CLOCK_THREAD_CPUTIME_ID:
         return functools.partial(thread_cpu_ns, task)
+    if clockid == CLOCK_REALTIME:
+        return _REALTIME
     if clockid in REALTIME_CLOCKS:
         return functools.partial(_wall_ns, TIMER_CLOCKS[clockid])
     return functools.partial(time.clock_gettime_ns, TIMER_CLOCKS[clockid])
@@ -82,12 +84,18 @@ def _wall_ns(host_clock: int) -> int:
     return time.clock_gettime_ns(host_clock) + REALTIME.offset_ns
 
 
+CLOCK_REALTIME = 0
+_REALTIME = functools.partial(_wall_ns, time.CLOCK_REALTIME)
+_MONOTONIC = functools.partial(time.clock_gettime_ns, time.CLOCK_MONOTONIC)
+
+
 class PosixTimer:
     def __init__(self, table: "TimerTable", timer_id: int, clock: Callable[[], int], cpu_time: bool,
                  notify: int, signo: int, value: int, target: Task):
         self.table = table
         self.id = timer_id
-        self.now = clock                    # the timer's clock, ns
+        self.clock = clock                  # the clock it was created on, ns
+        self.now = clock                    # the clock of its current setting (see set())
         self.cpu_time = cpu_time            # a CPU-time clock: checked every tick
         self.notify = notify                # SIGEV_SIGNAL, SIGEV_NONE or SIGEV_SIGNAL|SIGEV_THREAD_ID
         self.signo = signo
@@ -137,6 +145,10 @@ class PosixTimer:
             self.expires = 0
             return old
         self.interval = interval
+        # common_hrtimer_arm: a relative CLOCK_REALTIME timer runs on CLOCK_MONOTONIC, so a
+        # set of the clock leaves it be; an absolute one follows the wall clock.
+        relative_realtime = self.clock is _REALTIME and not flags & TIMER_ABSTIME
+        self.now = _MONOTONIC if relative_realtime else self.clock
         self.expires = value if flags & TIMER_ABSTIME else self.now() + value
         if not self.sigev_none:
             self._start()

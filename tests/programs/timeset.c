@@ -177,11 +177,17 @@ static void set_forward_and_back(void)
     sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
+    sigaddset(&usr1, SIGUSR2);
     sigprocmask(SIG_BLOCK, &usr1, NULL);
+    sigdelset(&usr1, SIGUSR2);
     struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
     timer_t timer;
     timer_create(CLOCK_REALTIME, &sev, &timer);
     show("timer_settime absolute", timer_settime(timer, TIMER_ABSTIME, &hour, NULL));
+    struct sigevent sev2 = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+    timer_t timer2;
+    timer_create(CLOCK_REALTIME, &sev2, &timer2);
+    show("timer_settime relative", timer_settime(timer2, 0, &rel, NULL));
 
     pid_t sleeper = fork();
     if (sleeper == 0) {
@@ -229,6 +235,12 @@ static void set_forward_and_back(void)
     printf("relative left about an hour: %d\n", left.it_value.tv_sec > 3500 && left.it_value.tv_sec <= 3600);
     struct timespec wait = {2, 0};
     printf("timer signal: %d\n", sigtimedwait(&usr1, NULL, &wait));
+    sigset_t pending;
+    sigpending(&pending);
+    printf("relative timer signal pending: %d\n", sigismember(&pending, SIGUSR2));
+    struct itimerspec left2;
+    timer_gettime(timer2, &left2);
+    printf("relative timer left about an hour: %d\n", left2.it_value.tv_sec > 3500 && left2.it_value.tv_sec <= 3600);
     int status = 0;
     waitpid(sleeper, &status, 0);
     printf("absolute sleeper: %s %d\n", WIFEXITED(status) ? "exit" : "signal",
