@@ -4,7 +4,7 @@ MADV_COLLAPSE); ptrace read access to the target (EACCES as mm_access) and CAP_S
 (EPERM) are required. Returns the bytes advised, or the first error if none were."""
 from __future__ import annotations
 
-from moss_host.cred import capable
+from moss_host.cred import CAP_SYS_NICE, capable
 from moss_host.errors import EACCES, EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.mm import advice as advice_mod
@@ -35,8 +35,8 @@ def process_madvise(task, pidfd: "Fd", iov: "Ptr", vlen: "Size", advice: "Int", 
         raise Errno(ESRCH)                      # mm_access: the process has no memory left
     if not may_access(task, target):
         raise Errno(EACCES)
-    if not capable(task.creds):
-        raise Errno(EPERM)                      # CAP_SYS_NICE
+    if not capable(task.creds, CAP_SYS_NICE):
+        raise Errno(EPERM)
     done = 0
     for base, length in segments:
         try:
