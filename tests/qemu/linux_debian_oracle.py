@@ -16,7 +16,6 @@ pytest: the session fixture ``linux_debian_oracle`` takes the image path from th
 """
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from .linux_fs_oracle import MOSS_ENV, LinuxWithModules
-from .linux_oracle import CACHE, DL, QEMU, OracleError, kernel_image, kernel_version
+from .linux_fs_oracle import MOSS_ENV, LinuxWithModules, extract_modules
+from .linux_oracle import QEMU, OracleError
 
 # Guest name -> path in the kernel package, in load order (virtio_blk needs a transport).
 VIRTIO_MODULES = {
@@ -38,29 +37,7 @@ ROOT = "/debian"
 def virtio_module_files() -> dict[str, Path]:
     """/modules/NAME.ko -> host path of Debian's virtio modules, extracted once from the
     kernel package the oracle's Image came from (beside linux_fs_oracle's modules)."""
-    kernel_image()
-    version = kernel_version()
-    out = CACHE / "modules-virtio" / version
-    wanted = {name: out / f"{name}.ko" for name in VIRTIO_MODULES}
-    if not all(p.exists() for p in wanted.values()):
-        debs = sorted(DL.glob(f"linux-image-{version}-unsigned_*_arm64.deb")) or \
-            sorted(DL.glob("linux-image-*-arm64-unsigned_*_arm64.deb"))
-        if not debs:
-            raise OracleError(f"no kernel package for {version} in {DL}")
-        tmp = out.with_name(f"{version}.{os.getpid()}.tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        members = [f"./lib/modules/{version}/kernel/{rel}" for rel in VIRTIO_MODULES.values()]
-        subprocess.run(f"dpkg-deb --fsys-tarfile {shlex.quote(str(debs[-1]))} | "
-                       f"tar -x -C {shlex.quote(str(tmp))} {' '.join(map(shlex.quote, members))}",
-                       shell=True, check=True, capture_output=True)
-        for name, rel in VIRTIO_MODULES.items():
-            (tmp / f"lib/modules/{version}/kernel/{rel}").rename(tmp / f"{name}.ko")
-        shutil.rmtree(tmp / "lib")
-        if out.exists():                            # a concurrent extraction won
-            shutil.rmtree(tmp)
-        else:
-            tmp.rename(out)
-    return {f"/modules/{name}.ko": path for name, path in wanted.items()}
+    return extract_modules(VIRTIO_MODULES, "modules-virtio")
 
 
 class LinuxDebian(LinuxWithModules):

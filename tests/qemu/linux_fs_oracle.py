@@ -51,10 +51,17 @@ MODULES = {
 def module_files() -> dict[str, Path]:
     """Guest path (/modules/NAME.ko) -> host path of each module, extracted once from the
     kernel package the oracle's Image came from."""
+    return extract_modules(MODULES, "modules")
+
+
+def extract_modules(modules: Mapping[str, str], cache_dir: str) -> dict[str, Path]:
+    """/modules/NAME.ko -> host path of each of `modules` (guest name -> path in the kernel
+    package), extracted once into CACHE/cache_dir/<version> from the package the oracle's
+    Image came from."""
     kernel_image()                                  # downloads the package if need be
     version = kernel_version()
-    out = CACHE / "modules" / version
-    wanted = {name: out / f"{name}.ko" for name in MODULES}
+    out = CACHE / cache_dir / version
+    wanted = {name: out / f"{name}.ko" for name in modules}
     if not all(p.exists() for p in wanted.values()):
         debs = sorted(DL.glob(f"linux-image-{version}-unsigned_*_arm64.deb")) or \
             sorted(DL.glob("linux-image-*-arm64-unsigned_*_arm64.deb"))
@@ -62,11 +69,11 @@ def module_files() -> dict[str, Path]:
             raise OracleError(f"no kernel package for {version} in {DL}")
         tmp = out.with_name(f"{version}.{os.getpid()}.tmp")
         tmp.mkdir(parents=True, exist_ok=True)
-        members = [f"./lib/modules/{version}/kernel/{rel}" for rel in MODULES.values()]
+        members = [f"./lib/modules/{version}/kernel/{rel}" for rel in modules.values()]
         subprocess.run(f"dpkg-deb --fsys-tarfile {shlex.quote(str(debs[-1]))} | "
                        f"tar -x -C {shlex.quote(str(tmp))} {' '.join(map(shlex.quote, members))}",
                        shell=True, check=True, capture_output=True)
-        for name, rel in MODULES.items():
+        for name, rel in modules.items():
             (tmp / f"lib/modules/{version}/kernel/{rel}").rename(tmp / f"{name}.ko")
         shutil.rmtree(tmp / "lib")
         if out.exists():                            # a concurrent extraction won
