@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static void check(const char *what, int ok) { printf("%s: %s\n", what, ok ? "ok" : "FAIL"); }
 
 static double now(void)

@@ -13,14 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#include "report.h"
 
 static int revents(int fd)
 {

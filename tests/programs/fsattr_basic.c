@@ -16,18 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <grp.h>
+#include "report.h"
 
 static char dir[64];
 int syscall_utimensat_fd_flags(int fd);
-
-static void rc(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-    fflush(stdout);
-}
 
 static const char *p(const char *name)
 {

@@ -20,20 +20,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static char dir[256];
 static int wds[8];
 static const char *wd_names[8];
 static int nwds;
 static unsigned cookies[16];
 static int ncookies;
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static char *at(const char *name)
 {

@@ -15,16 +15,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #define PATH "/tmp/locks_flock.dat"
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void reap(pid_t pid)
 {

@@ -17,17 +17,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #define PATH "/tmp/locks_posix.dat"
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static pid_t parent_pid, child_pid;
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static int lk(int fd, int cmd, short type, short whence, off_t start, off_t len)
 {

@@ -12,8 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
+#include "report.h"
 
 static void show_link(const char *label, int fd)
 {

@@ -14,17 +14,9 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "report.h"
 
 #define D "/tmp/mnt_test"
-
-static void rc(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-    fflush(stdout);
-}
 
 /* statfs figures; the block and inode counts only where they do not depend on the machine
  * (a tmpfs without size= gets half of the RAM, the rootfs holds whatever the image holds). */

@@ -17,15 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
-
-static void rc(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-    fflush(stdout);
-}
+#include "report.h"
 
 static void cat(const char *what, const char *path)
 {

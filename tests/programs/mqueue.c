@@ -16,23 +16,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #define NAME "/moss-mq-test"
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int status_of(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static void show_attr(mqd_t q, const char *what)
 {

@@ -14,12 +14,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #ifndef CLOCK_BOOTTIME_ALARM
 #define CLOCK_BOOTTIME_ALARM 9
 #endif
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static void check(const char *what, int ok) { printf("%s: %s\n", what, ok ? "ok" : "FAIL"); }
 
 static long sys_timer_create(clockid_t c, struct sigevent *ev, void *id)

@@ -17,8 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
+#include "report.h"
 
 static int ready(int fd)
 {

@@ -14,25 +14,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #define KEY 0x3e5a0001
 
 struct msg { long mtype; char mtext[64]; };
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int status_of(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static int send(int id, long type, const char *text, int flg)
 {

@@ -15,17 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/futex.h>
+#include "report.h"
 
 #define KEY 0x5157ab01
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
-
-static int status_of(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static long nattch(int id)
 {

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
 #ifndef TFD_IOC_SET_TICKS
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
@@ -26,7 +27,6 @@
 #define CLOCK_BOOTTIME_ALARM 9
 #endif
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static void check(const char *what, int ok) { printf("%s: %s\n", what, ok ? "ok" : "FAIL"); }
 
 static double now(clockid_t c)

@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "report.h"
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static volatile int sigpipes;
 static void on_pipe(int s) { (void)s; sigpipes++; }
 

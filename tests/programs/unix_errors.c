@@ -15,8 +15,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "report.h"
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 #define T(what, call) printf("%s: %s\n", what, err(call))
 
 static socklen_t path_addr(struct sockaddr_un *a, const char *path)

@@ -18,8 +18,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
+#include "report.h"
 
 static long send_fds(int s, const char *data, size_t len, const int *fds, int nfds, int flags)
 {

@@ -23,16 +23,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 
-static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
 static volatile int sigpipes;
 static void on_pipe(int s) { (void)s; sigpipes++; }
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static int revents(int fd)
 {

@@ -20,15 +20,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-
-static void rc(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-    fflush(stdout);
-}
+#include "report.h"
 
 static void get(const char *what, const char *path, const char *name)
 {
