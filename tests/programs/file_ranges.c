@@ -10,14 +10,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static void show(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-}
+#define REPORT_SHOW
+#include "report.h"
 
 static long sfr(int fd, long off, long n, unsigned flags)
 {

@@ -15,16 +15,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#define REPORT_SHOW
+#include "report.h"
 
 #define PG 4096L
-
-static void show(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-}
 
 static char *anon(long pages)
 {

@@ -39,4 +39,16 @@ static inline int status_of(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* "what: ENAME" for a failed call, "what: r" otherwise.  Opt in with #define REPORT_SHOW
+ * before the #include: other programs have a show() of their own. */
+#ifdef REPORT_SHOW
+static inline void show(const char *what, long r)
+{
+    if (r < 0)
+        printf("%s: %s\n", what, strerrorname_np(errno));
+    else
+        printf("%s: %ld\n", what, r);
+}
+#endif
+
 #endif

@@ -13,17 +13,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#define REPORT_SHOW
+#include "report.h"
 
 #define BAD ((void *)1)
 #define NOPID 999999
-
-static void show(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-}
 
 static long setsched(pid_t pid, int policy, int prio)
 {

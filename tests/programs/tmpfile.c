@@ -11,14 +11,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void show(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-}
+#define REPORT_SHOW
+#include "report.h"
 
 static void yes(const char *what, long r)
 {
