@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from typing import Callable, TypeVar
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END, page_up
 from moss_host.errors import E2BIG, EINTR, EINVAL, ERANGE, ERESTARTNOHAND, Errno
 from moss_host.ipc import msg as msgmod
 from moss_host.ipc import sem as semmod
 from moss_host.ipc import shm as shmmod
-from moss_host.ipc.ids import IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO
+from moss_host.ipc.ids import IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO, HasPerm, IpcIds
 from moss_host.mm.vma import MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 from moss_host.proc.task import State
 from moss_host.mm.writeback import write_back
@@ -33,6 +34,28 @@ def _key(raw: int) -> int:
 
 def _perm_set(task, buf: int) -> tuple[int, int, int]:
     return PERM_SET.unpack(task.mm.read(buf, PERM_SET.size))
+
+
+T = TypeVar("T", bound=HasPerm)
+
+
+def _stat(task, ids: IpcIds[T], ident: int, cmd: int, stat_any: int, encode: Callable[[T], bytes],
+          buf: int) -> int:
+    """IPC_STAT names the object by id, the family's *_STAT and *_STAT_ANY by index (and
+    *_STAT_ANY skips the read check); the struct goes to buf; 0 for IPC_STAT, else the id."""
+    obj = ids.get(ident) if cmd == IPC_STAT else ids.at_index(ident)
+    if cmd != stat_any:
+        obj.perm.check_access(task.creds, S_IRUGO)
+    task.mm.write(buf, encode(obj))
+    return 0 if cmd == IPC_STAT else obj.perm.id
+
+
+def _owned(task, ids: IpcIds[T], ident: int) -> T:
+    """The object of `ident` for IPC_SET and IPC_RMID: EPERM unless the caller owns or made it
+    (ipcctl_obtain_check)."""
+    obj = ids.get(ident)
+    obj.perm.check_owner(task.creds)
+    return obj
 
 
 def _interrupted(task, errno: int) -> Errno:
@@ -129,22 +152,15 @@ def shmctl(task, shmid: "Int", cmd: "Int", buf: "Ptr") -> int:
         task.mm.write(buf, shm.shm_info())
         return shm.ids.max_idx()
     if cmd in (IPC_STAT, shmmod.SHM_STAT, shmmod.SHM_STAT_ANY):
-        seg = shm.ids.get(shmid) if cmd == IPC_STAT else shm.ids.at_index(shmid)
-        if cmd != shmmod.SHM_STAT_ANY:
-            seg.perm.check_access(task.creds, S_IRUGO)
-        task.mm.write(buf, shm.stat(seg))
-        return 0 if cmd == IPC_STAT else seg.perm.id
+        return _stat(task, shm.ids, shmid, cmd, shmmod.SHM_STAT_ANY, shm.stat, buf)
     if cmd == IPC_SET:
         uid, gid, mode = _perm_set(task, buf)
-        seg = shm.ids.get(shmid)
-        seg.perm.check_owner(task.creds)
+        seg = _owned(task, shm.ids, shmid)
         seg.perm.set_from(uid, gid, mode)
         seg.ctime = shmmod.now()
         return 0
     if cmd == IPC_RMID:
-        seg = shm.ids.get(shmid)
-        seg.perm.check_owner(task.creds)
-        shm.rmid(seg)
+        shm.rmid(_owned(task, shm.ids, shmid))
         return 0
     if cmd in (shmmod.SHM_LOCK, shmmod.SHM_UNLOCK):
         seg = shm.ids.get(shmid)
@@ -205,11 +221,7 @@ def semctl(task, semid: "Int", semnum: "Int", cmd: "Int", arg: "Hex") -> int:
         task.mm.write(arg, sem.info(cmd))
         return sem.ids.max_idx()
     if cmd in (IPC_STAT, semmod.SEM_STAT, semmod.SEM_STAT_ANY):
-        sma = sem.ids.get(semid) if cmd == IPC_STAT else sem.ids.at_index(semid)
-        if cmd != semmod.SEM_STAT_ANY:
-            sma.perm.check_access(task.creds, S_IRUGO)
-        task.mm.write(arg, sem.stat(sma))
-        return 0 if cmd == IPC_STAT else sma.perm.id
+        return _stat(task, sem.ids, semid, cmd, semmod.SEM_STAT_ANY, sem.stat, arg)
     if cmd in (semmod.GETALL, semmod.GETVAL, semmod.GETPID, semmod.GETNCNT, semmod.GETZCNT, semmod.SETALL):
         return _semctl_main(task, semid, semnum, cmd, arg)
     if cmd == semmod.SETVAL:
@@ -224,15 +236,12 @@ def semctl(task, semid: "Int", semnum: "Int", cmd: "Int", arg: "Hex") -> int:
         return 0
     if cmd == IPC_SET:
         uid, gid, mode = _perm_set(task, arg)
-        sma = sem.ids.get(semid)
-        sma.perm.check_owner(task.creds)
+        sma = _owned(task, sem.ids, semid)
         sma.perm.set_from(uid, gid, mode)
         sma.ctime = semmod.now()
         return 0
     if cmd == IPC_RMID:
-        sma = sem.ids.get(semid)
-        sma.perm.check_owner(task.creds)
-        sem.remove(sma)
+        sem.remove(_owned(task, sem.ids, semid))
         return 0
     raise Errno(EINVAL)
 
@@ -317,19 +326,13 @@ def msgctl(task, msqid: "Int", cmd: "Int", buf: "Ptr") -> int:
         task.mm.write(buf, msg.info(cmd))
         return msg.ids.max_idx()
     if cmd in (IPC_STAT, msgmod.MSG_STAT, msgmod.MSG_STAT_ANY):
-        msq = msg.ids.get(msqid) if cmd == IPC_STAT else msg.ids.at_index(msqid)
-        if cmd != msgmod.MSG_STAT_ANY:
-            msq.perm.check_access(task.creds, S_IRUGO)
-        task.mm.write(buf, msg.stat(msq))
-        return 0 if cmd == IPC_STAT else msq.perm.id
+        return _stat(task, msg.ids, msqid, cmd, msgmod.MSG_STAT_ANY, msg.stat, buf)
     if cmd == IPC_SET:
         uid, gid, mode = _perm_set(task, buf)
         qbytes = msgmod.MSQID_DS.unpack(task.mm.read(buf, msgmod.MSQID_DS.size))[5]
         msg.set(task.creds, msg.ids.get(msqid), uid, gid, mode, qbytes)
         return 0
     if cmd == IPC_RMID:
-        msq = msg.ids.get(msqid)
-        msq.perm.check_owner(task.creds)
-        msg.remove(msq)
+        msg.remove(_owned(task, msg.ids, msqid))
         return 0
     raise Errno(EINVAL)
