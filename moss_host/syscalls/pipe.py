@@ -4,16 +4,13 @@ The pipe itself lives in moss_host/fs/pipe.py, which also registers the FIFO ope
 """
 from __future__ import annotations
 
-import struct
-
 from moss_host.errors import EINVAL, Errno
 from moss_host.fs.file import O_CLOEXEC, O_DIRECT, O_NONBLOCK
 from moss_host.fs.pipe import Pipe
 
 from .args import Hex, Ptr
+from .fd_pair import install_pair
 from .table import syscall
-
-FDS = struct.Struct("<ii")
 
 
 @syscall("pipe2")
@@ -21,24 +18,7 @@ async def pipe2(task, fds_ptr: "Ptr", flags: "Hex") -> int:
     """Create a pipe; store its read and write descriptors at fds_ptr (int[2])."""
     if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         raise Errno(EINVAL)
-    files = task.files
-    rfd = files.alloc_fd()
-    try:
-        wfd = files.alloc_fd()
-    except BaseException:
-        files.release_reserved(rfd)
-        raise
     c = task.creds
-    read_end, write_end = Pipe(uid=c.euid, gid=c.egid).open_pair(flags & ~O_CLOEXEC)
-    try:
-        task.mm.write(fds_ptr, FDS.pack(rfd, wfd))      # EFAULT: no descriptor appears
-    except BaseException:
-        files.release_reserved(rfd)
-        files.release_reserved(wfd)
-        read_end.release()
-        write_end.release()
-        raise
-    cloexec = bool(flags & O_CLOEXEC)
-    files.install_at_reserved(rfd, read_end, cloexec)
-    files.install_at_reserved(wfd, write_end, cloexec)
+    install_pair(task, fds_ptr, lambda: Pipe(uid=c.euid, gid=c.egid).open_pair(flags & ~O_CLOEXEC),
+                 bool(flags & O_CLOEXEC))
     return 0

@@ -25,6 +25,7 @@ from moss_host.net.socket import (AF_UNIX, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_N
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
 from .args import Fd, Hex, Int, Ptr, Size, UInt
+from .fd_pair import install_pair
 from .table import syscall
 
 RLIMIT_NOFILE = 7
@@ -34,7 +35,6 @@ UIO_MAXIOV = 1024
 IOVEC = struct.Struct("<QQ")
 SOMAXCONN = 4096
 INT = struct.Struct("<i")
-FDS = struct.Struct("<ii")
 # struct msghdr: name, namelen, iov, iovlen, control, controllen, flags
 MSGHDR = struct.Struct("<QI4xQQQQi4x")
 MSG_FLAGS_OFFSET = 48
@@ -142,25 +142,7 @@ def socketpair(task, family: "Int", type_: "Hex", protocol: "Int", sv: "Ptr") ->
     probe.release()                     # the family's checks, in __sock_create's order
     if _int(family) != AF_UNIX:
         raise Errno(EOPNOTSUPP)         # a family without socketpair
-    files = task.files
-    fd0 = files.alloc_fd()
-    try:
-        fd1 = files.alloc_fd()
-    except BaseException:
-        files.release_reserved(fd0)
-        raise
-    a, b = unix.socketpair(probe.type, flags, who)
-    try:
-        task.mm.write(sv, FDS.pack(fd0, fd1))
-    except BaseException:
-        files.release_reserved(fd0)
-        files.release_reserved(fd1)
-        a.release()
-        b.release()
-        raise
-    cloexec = bool(flags & SOCK_CLOEXEC)
-    files.install_at_reserved(fd0, a, cloexec)
-    files.install_at_reserved(fd1, b, cloexec)
+    install_pair(task, sv, lambda: unix.socketpair(probe.type, flags, who), bool(flags & SOCK_CLOEXEC))
     return 0
 
 
