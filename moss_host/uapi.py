@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import struct
 
+from moss_host.errors import EINVAL, Errno
+
 NSEC_PER_SEC = 1_000_000_000
 USEC_PER_SEC = 1_000_000
 
@@ -14,11 +16,27 @@ TIMESPEC = struct.Struct("<qq")         # struct timespec { time_t tv_sec; long 
 TIMESPEC_PAIR = struct.Struct("<qqqq")  # struct timespec[2] (utimensat's times)
 TIMEVAL = struct.Struct("<qq")          # struct timeval { time_t tv_sec; suseconds_t tv_usec; }
 ITIMERVAL = struct.Struct("<qqqq")      # struct itimerval { struct timeval it_interval, it_value; }
+ITIMERSPEC = struct.Struct("<qqqq")     # struct itimerspec { struct timespec it_interval, it_value; }
 
 
 def timespec_valid(sec: int, nsec: int) -> bool:
     """timespec64_valid: a non-negative time with 0 <= tv_nsec < 1e9."""
     return sec >= 0 and 0 <= nsec < NSEC_PER_SEC
+
+
+def unpack_itimerspec(raw: bytes) -> tuple[int, int]:
+    """(it_value, it_interval) of a struct itimerspec, in nanoseconds; EINVAL unless both are
+    valid timespecs (itimerspec64_valid)."""
+    isec, insec, vsec, vnsec = ITIMERSPEC.unpack(raw)
+    if not (timespec_valid(isec, insec) and timespec_valid(vsec, vnsec)):
+        raise Errno(EINVAL)
+    return vsec * NSEC_PER_SEC + vnsec, isec * NSEC_PER_SEC + insec
+
+
+def pack_itimerspec(interval: int, value: int) -> bytes:
+    """A struct itimerspec of an interval and a value in nanoseconds."""
+    return ITIMERSPEC.pack(interval // NSEC_PER_SEC, interval % NSEC_PER_SEC,
+                           value // NSEC_PER_SEC, value % NSEC_PER_SEC)
 
 
 def pack_timespec(ns: int) -> bytes:

@@ -10,7 +10,7 @@ from moss_host.fs.fdtable import fd_arg
 from moss_host.proc.posix_timers import (ALARM_CLOCKS, CPU_CLOCKS, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
                                          SIGEV_THREAD_ID, TIMER_CLOCKS, PosixTimer, clock_reader,
                                          timer_table)
-from moss_host.uapi import NSEC_PER_SEC, timespec_valid
+from moss_host.uapi import ITIMERSPEC, pack_itimerspec, unpack_itimerspec
 
 from .args import Hex, Int, Ptr
 from .table import syscall
@@ -20,7 +20,6 @@ SIGALRM = 14
 # struct sigevent (64 bytes): sigev_value, sigev_signo, sigev_notify, then the union whose
 # first int is sigev_notify_thread_id.
 SIGEVENT = struct.Struct("<Qiii44x")
-ITIMERSPEC = struct.Struct("<qqqq")
 # Clocks with no timers (clock_monotonic_raw, the coarse clocks): EOPNOTSUPP. The CPU-time
 # clocks of other processes and threads (negative ids) are not timed yet: EINVAL.
 NO_TIMER_CLOCKS = (4, 5, 6)
@@ -70,23 +69,16 @@ def _timer(task, timer_id: int) -> PosixTimer:
     return timer_table(task).get(fd_arg(timer_id))
 
 
-def _pack_itimerspec(interval: int, value: int) -> bytes:
-    return ITIMERSPEC.pack(interval // NSEC_PER_SEC, interval % NSEC_PER_SEC,
-                           value // NSEC_PER_SEC, value % NSEC_PER_SEC)
-
-
 @syscall("timer_settime")
 async def timer_settime(task, timer_id: "Int", flags: "Hex", new: "Ptr", old: "Ptr") -> int:
     """Arm (TIMER_ABSTIME: at a time of its clock) or disarm the timer; the old setting to *old."""
     if not new:
         raise Errno(EINVAL)
-    isec, insec, vsec, vnsec = ITIMERSPEC.unpack(task.mm.read(new, ITIMERSPEC.size))
-    if not (timespec_valid(isec, insec) and timespec_valid(vsec, vnsec)):
-        raise Errno(EINVAL)
+    value, interval = unpack_itimerspec(task.mm.read(new, ITIMERSPEC.size))
     timer = _timer(task, timer_id)
-    interval, left = timer.set(flags, vsec * NSEC_PER_SEC + vnsec, isec * NSEC_PER_SEC + insec)
+    interval, left = timer.set(flags, value, interval)
     if old:
-        task.mm.write(old, _pack_itimerspec(interval, left))
+        task.mm.write(old, pack_itimerspec(interval, left))
     return 0
 
 
@@ -94,7 +86,7 @@ async def timer_settime(task, timer_id: "Int", flags: "Hex", new: "Ptr", old: "P
 async def timer_gettime(task, timer_id: "Int", cur: "Ptr") -> int:
     """The timer's interval and the time left to its next expiry."""
     interval, left = _timer(task, timer_id).get()
-    task.mm.write(cur, _pack_itimerspec(interval, left))
+    task.mm.write(cur, pack_itimerspec(interval, left))
     return 0
 
 

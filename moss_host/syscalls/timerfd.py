@@ -1,25 +1,17 @@
 """timerfd_create, timerfd_settime, timerfd_gettime. The timer itself is fs/timerfd.py."""
 from __future__ import annotations
 
-import struct
-
 from moss_host.cred import CAP_WAKE_ALARM, capable
 from moss_host.errors import EINVAL, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_CLOEXEC, O_NONBLOCK, file_needs
 from moss_host.fs.timerfd import ALARM_CLOCKS, TFD_SETTIME_FLAGS, TIMERFD_CLOCKS, TimerFd
-from moss_host.uapi import NSEC_PER_SEC, timespec_valid
+from moss_host.uapi import ITIMERSPEC, pack_itimerspec, unpack_itimerspec
 
 from .args import Fd, Hex, Int, Ptr
 from .table import syscall
 
 TFD_CLOEXEC, TFD_NONBLOCK = O_CLOEXEC, O_NONBLOCK
-ITIMERSPEC = struct.Struct("<qqqq")     # struct itimerspec { timespec it_interval, it_value; }
-
-
-def _pack_itimerspec(interval: int, value: int) -> bytes:
-    return ITIMERSPEC.pack(interval // NSEC_PER_SEC, interval % NSEC_PER_SEC,
-                           value // NSEC_PER_SEC, value % NSEC_PER_SEC)
 
 
 def _timerfd(task, fd: int) -> TimerFd:
@@ -45,16 +37,16 @@ async def timerfd_create(task, clockid: "Int", flags: "Hex") -> int:
 async def timerfd_settime(task, fd: "Fd", flags: "Hex", new: "Ptr", old: "Ptr") -> int:
     """Arm or disarm the timer (TFD_TIMER_ABSTIME: it_value is a time on its clock); the
     previous setting goes to old (when not NULL)."""
-    isec, insec, vsec, vnsec = ITIMERSPEC.unpack(task.mm.read(new, ITIMERSPEC.size))     # EFAULT first
+    value, interval = unpack_itimerspec(task.mm.read(new, ITIMERSPEC.size))     # EFAULT first
     flags &= 0xFFFF_FFFF
-    if flags & ~TFD_SETTIME_FLAGS or not (timespec_valid(isec, insec) and timespec_valid(vsec, vnsec)):
+    if flags & ~TFD_SETTIME_FLAGS:
         raise Errno(EINVAL)
     timer = _timerfd(task, fd)
     if timer.clockid in ALARM_CLOCKS and not capable(task.creds, CAP_WAKE_ALARM):
         raise Errno(EPERM)
-    interval, left = timer.settime(flags, vsec * NSEC_PER_SEC + vnsec, isec * NSEC_PER_SEC + insec)
+    interval, left = timer.settime(flags, value, interval)
     if old:
-        task.mm.write(old, _pack_itimerspec(interval, left))
+        task.mm.write(old, pack_itimerspec(interval, left))
     return 0
 
 
@@ -62,5 +54,5 @@ async def timerfd_settime(task, fd: "Fd", flags: "Hex", new: "Ptr", old: "Ptr") 
 async def timerfd_gettime(task, fd: "Fd", cur: "Ptr") -> int:
     """The timer's interval and the time left to its next expiry (0 if disarmed)."""
     interval, left = _timerfd(task, fd).gettime()
-    task.mm.write(cur, _pack_itimerspec(interval, left))
+    task.mm.write(cur, pack_itimerspec(interval, left))
     return 0
