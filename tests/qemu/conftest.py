@@ -128,3 +128,34 @@ def wait_until(condition, timeout: float, step: float = 0.1) -> bool:
             return False
         time.sleep(step)
     return True
+
+
+# -- the oracles and the Debian image: session fixtures registered once, here ----------------
+# (a test module that imported a fixture function made a fixture of its own, so each such
+# module kept its own Linux VM alive until the session ended: 40 VMs, 13 GiB)
+
+DEBIAN = REPO / "build" / "debian.ext4"
+
+
+@pytest.fixture(scope="session")
+def debian_image() -> Path:
+    """build/debian.ext4, built (or found up to date) once per session."""
+    if shutil.which("mmdebstrap") is None:
+        pytest.fail("mmdebstrap is missing: run scripts/setup.sh")
+    r = subprocess.run(["scripts/image_debian.sh"], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        pytest.fail(f"scripts/image_debian.sh failed:\n{r.stdout}\n{r.stderr}")
+    return DEBIAN
+
+
+@pytest.fixture(scope="session")
+def moss_disk(debian_image: Path, tmp_path_factory) -> Path:
+    """moss-py's own copy of the image (sparse), shared by this module's tests."""
+    copy = tmp_path_factory.mktemp("debian-moss") / "debian.ext4"
+    subprocess.run(["cp", "--sparse=always", str(debian_image), str(copy)], check=True)
+    return copy
+
+
+from .linux_debian_oracle import linux_debian_oracle  # noqa: E402,F401  (fixture)
+from .linux_fs_oracle import linux_fs_oracle  # noqa: E402,F401  (fixture)
+from .linux_oracle import linux_oracle  # noqa: E402,F401  (fixture)

@@ -8,7 +8,7 @@ import pytest
 
 from bench.run import run_bench
 
-from .linux_oracle import LinuxOracle, OracleTimeout, linux_oracle  # noqa: F401  (fixture)
+from .linux_oracle import LinuxOracle, OracleTimeout
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 

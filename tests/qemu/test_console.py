@@ -26,7 +26,6 @@ import pytest
 from tests.covers import covers
 
 from .conftest import IMAGE, REPO
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 

@@ -9,7 +9,6 @@ import pytest
 from tests.covers import covers
 
 from .conftest import moss_run, qemu_user_run
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.qemu]
 

@@ -9,7 +9,6 @@ what they see instead (counts, headers, whether thread ids are the process's).
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,33 +19,12 @@ import pytest
 from tests.covers import covers
 
 from .conftest import REPO, moss_run
-from .linux_debian_oracle import linux_debian_oracle  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
-DEBIAN = REPO / "build" / "debian.ext4"
 # moss-py's side of the oracle's chroot setup: a tmpfs on /tmp, then the program itself.
 ON_TMPFS = ["/bin/busybox", "sh", "-c",
             'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp && exec "$@"', "sh"]
-
-
-@pytest.fixture(scope="session")
-def debian_image() -> Path:
-    """build/debian.ext4, built (or found up to date) once per session."""
-    if shutil.which("mmdebstrap") is None:
-        pytest.fail("mmdebstrap is missing: run scripts/setup.sh")
-    r = subprocess.run(["scripts/image_debian.sh"], cwd=REPO, capture_output=True, text=True, timeout=1800)
-    if r.returncode != 0:
-        pytest.fail(f"scripts/image_debian.sh failed:\n{r.stdout}\n{r.stderr}")
-    return DEBIAN
-
-
-@pytest.fixture(scope="session")
-def moss_disk(debian_image: Path, tmp_path_factory) -> Path:
-    """moss-py's own copy of the image (sparse), shared by this module's tests."""
-    copy = tmp_path_factory.mktemp("debian-moss") / "debian.ext4"
-    subprocess.run(["cp", "--sparse=always", str(debian_image), str(copy)], check=True)
-    return copy
 
 
 def run_in_moss(disk: Path, argv: list[str], timeout: float = 600) -> subprocess.CompletedProcess:

@@ -7,7 +7,6 @@ import pytest
 from tests.covers import covers
 
 from .conftest import same_as_linux
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 

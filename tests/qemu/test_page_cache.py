@@ -12,7 +12,6 @@ import pytest
 from tests.covers import covers
 
 from .conftest import REPO, same_as_linux
-from .linux_oracle import linux_oracle  # noqa: F401 (fixture)
 from .test_disk import assert_fsck_clean, disk, linux_disk, on_disk, on_linux  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.qemu

@@ -14,8 +14,6 @@ import re
 import pytest
 
 from .conftest import moss_run
-from .linux_fs_oracle import linux_fs_oracle  # noqa: F401  (fixture)
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 

@@ -8,7 +8,6 @@ from tests.covers import covers
 
 from .conftest import moss_run, qemu_user_run
 from .linux_fs_oracle import MOSS_ENV
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 

@@ -20,9 +20,6 @@ import pytest
 from tests.covers import covers
 
 from .conftest import moss_run, same_as_linux
-from .linux_debian_oracle import linux_debian_oracle  # noqa: F401  (fixture)
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
-from .test_debian import debian_image, moss_disk  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.qemu
 

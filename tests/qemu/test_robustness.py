@@ -15,7 +15,6 @@ import sys
 import pytest
 
 from .conftest import REPO, cmdline_of, moss_run, process_gone, qemu_started_by, wait_until
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 

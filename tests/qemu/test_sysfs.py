@@ -10,9 +10,8 @@ import re
 import pytest
 
 from .conftest import moss_run
-from .linux_debian_oracle import ROOT, linux_debian_oracle  # noqa: F401  (fixture)
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
-from .test_debian import debian_image, moss_disk, run_in_moss  # noqa: F401  (fixtures)
+from .linux_debian_oracle import ROOT
+from .test_debian import run_in_moss
 
 pytestmark = pytest.mark.qemu
 

@@ -14,7 +14,6 @@ from tests.covers import covers
 
 from .conftest import image_with, moss_run, run_on_disk_image
 from .linux_fs_oracle import linux_with_files
-from .linux_oracle import linux_oracle  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.qemu]
 
