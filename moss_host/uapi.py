@@ -17,6 +17,7 @@ TIMESPEC_PAIR = struct.Struct("<qqqq")  # struct timespec[2] (utimensat's times)
 TIMEVAL = struct.Struct("<qq")          # struct timeval { time_t tv_sec; suseconds_t tv_usec; }
 ITIMERVAL = struct.Struct("<qqqq")      # struct itimerval { struct timeval it_interval, it_value; }
 ITIMERSPEC = struct.Struct("<qqqq")     # struct itimerspec { struct timespec it_interval, it_value; }
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4     # struct sigevent's sigev_notify
 
 
 def timespec_valid(sec: int, nsec: int) -> bool:

@@ -23,6 +23,7 @@ from moss_host.fs.drivers.tmpfs import TmpDir, TmpInode, Tmpfs
 from moss_host.fs.file import O_ACCMODE, O_NONBLOCK, O_RDWR, O_WRONLY, OpenFile, POLLIN, POLLOUT
 from moss_host.fs.stat import Stat
 from moss_host.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Dentry, Inode, StatFs, alloc_internal_dev, permission
+from moss_host.uapi import SIGEV_SIGNAL
 from moss_host.waitq import WaitQueue
 
 MQUEUE_MAGIC = 0x19800202
@@ -31,7 +32,6 @@ MQ_PRIO_MAX = 32768
 HARD_MSGMAX = 65536
 HARD_MSGSIZEMAX = 16 * 1024 * 1024
 DFLT_QUEUESMAX, DFLT_MSG, DFLT_MSGMAX, DFLT_MSGSIZE, DFLT_MSGSIZEMAX = 256, 10, 10, 8192, 8192
-SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
 NSIG = 64
 
 MQ_ATTR = struct.Struct("<qqqq32x")     # struct mq_attr: flags, maxmsg, msgsize, curmsgs, __reserved[4]

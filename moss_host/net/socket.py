@@ -22,6 +22,7 @@ from ..errors import EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, EOPNOTSUPP, ETOOMA
 from ..fs.file import O_NONBLOCK, O_RDWR, OpenFile
 from ..fs.stat import Stat
 from ..fs.vfs import FsContext, StatFs, alloc_internal_dev, now_ns
+from ..uapi import TIMEVAL
 
 if TYPE_CHECKING:
     from ..proc.task import Task
@@ -54,7 +55,6 @@ SOCK_MIN_RCVBUF = 2048 + 256        # TCP_SKB_MIN_TRUESIZE
 SOCK_MIN_SNDBUF = 2 * SOCK_MIN_RCVBUF
 HZ = 250                            # socket timeouts are kept in jiffies (and read back rounded)
 INT = struct.Struct("<i")
-TIMEVAL = struct.Struct("<qq")
 UCRED = struct.Struct("<iII")       # struct ucred { pid_t pid; uid_t uid; gid_t gid; }
 
 SOCKFS_DEV = alloc_internal_dev()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from moss_host.clock import REALTIME, REALTIME_CLOCKS
 from moss_host.errors import EINVAL, Errno
 from moss_host.fs.timerfd import forward
-from moss_host.uapi import NSEC_PER_SEC
+from moss_host.uapi import NSEC_PER_SEC, SIGEV_NONE, SIGEV_THREAD_ID
 
 from .signals import SigInfo, send_signal
 from .task import State
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from .task import Task, ThreadGroup
 
 SI_TIMER = -2
-SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 TIMER_ABSTIME = 1
 INT_MAX = 0x7FFF_FFFF
 TIMER_CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 7: time.CLOCK_BOOTTIME,

@@ -13,7 +13,7 @@ from moss_host.proc import signals
 from moss_host.proc.signals import SigInfo
 from moss_host.proc.task import State
 from moss_host.arch.arm64.sigframe import SI_MESGQ
-from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
+from moss_host.uapi import NSEC_PER_SEC, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, TIMESPEC, timespec_valid
 
 from .args import CStr, Fd, Hex, Ptr, Size, c_int, c_uint
 from .table import syscall
@@ -107,11 +107,11 @@ def mq_notify(task, mqdes: "Fd", sevp: "Ptr") -> int:
     registration = None
     if sevp:
         value, signo, notify = mq.SIGEVENT.unpack(task.mm.read(sevp, mq.SIGEVENT.size))
-        if notify not in (mq.SIGEV_NONE, mq.SIGEV_SIGNAL, mq.SIGEV_THREAD):
+        if notify not in (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD):
             raise Errno(EINVAL)
-        if notify == mq.SIGEV_SIGNAL and not 0 <= signo <= mq.NSIG:
+        if notify == SIGEV_SIGNAL and not 0 <= signo <= mq.NSIG:
             raise Errno(EINVAL)
-        if notify == mq.SIGEV_THREAD:
+        if notify == SIGEV_THREAD:
             raise Errno(EINVAL)         # a netlink socket is what it needs: there is no netlink
         registration = mq.Notification(notify, signo, value, task.tgid, _sender(task), task.files)
     mq.notify(task.files.get(fd_arg(mqdes)), task.tgid, registration)

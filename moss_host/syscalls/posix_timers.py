@@ -7,10 +7,9 @@ import struct
 from moss_host.cred import CAP_WAKE_ALARM, capable
 from moss_host.errors import EINVAL, EOPNOTSUPP, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.proc.posix_timers import (ALARM_CLOCKS, CPU_CLOCKS, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
-                                         SIGEV_THREAD_ID, TIMER_CLOCKS, PosixTimer, clock_reader,
-                                         timer_table)
-from moss_host.uapi import ITIMERSPEC, pack_itimerspec, unpack_itimerspec
+from moss_host.proc.posix_timers import ALARM_CLOCKS, CPU_CLOCKS, TIMER_CLOCKS, PosixTimer, clock_reader, timer_table
+from moss_host.uapi import (ITIMERSPEC, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID, pack_itimerspec,
+                            unpack_itimerspec)
 
 from .args import Hex, Int, Ptr
 from .table import syscall

@@ -14,6 +14,7 @@ import struct
 from moss_host.cred import CAP_SYS_NICE, capable
 from moss_host.errors import EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.sched import policy as P
+from moss_host.uapi import TIMESPEC
 
 from .args import Hex, Int, Ptr, UInt, c_int
 from .table import syscall
@@ -21,7 +22,6 @@ from .table import syscall
 RLIMIT_NICE, RLIMIT_RTPRIO = 13, 14
 CPUMASK_SIZE = 8                  # bytes of a kernel cpumask (cpumask_size(): NR_CPUS bits in longs)
 FAIR_SLICE_NS = 4_000_000         # sched_rr_get_interval of a CFS task alone on its CPU: one 4 ms tick
-TIMESPEC = struct.Struct("<qq")
 PARAM = struct.Struct("<i")       # struct sched_param
 
 
