@@ -80,6 +80,9 @@ int main(void) {
     void *head; size_t len;
     printf("get_robust_list: %ld len %zu\n", syscall(SYS_get_robust_list, 0, &head, &len), len);
     struct utsname u;
+    uname(&u);
+    char old_domain[sizeof u.domainname];
+    memcpy(old_domain, u.domainname, sizeof old_domain);   /* the oracle VM is shared: put it back */
     printf("setdomainname: %d\n", setdomainname("moss.test", 9));
     uname(&u);
     printf("domainname: %s\n", u.domainname);
@@ -87,5 +90,6 @@ int main(void) {
     char long_name[80];
     memset(long_name, 'x', sizeof long_name);
     printf("setdomainname too long: %d %s\n", setdomainname(long_name, 65), strerror(errno));
+    setdomainname(old_domain, strlen(old_domain));
     return 0;
 }
