@@ -28,6 +28,10 @@ class RealtimeClock:
     def now_ns(self) -> int:
         return time.time_ns() + self.offset_ns
 
+    def read_ns(self, host_clock: int) -> int:
+        """A host wall clock (REALTIME, its COARSE variant, TAI) as the guest's: moved by a set."""
+        return time.clock_gettime_ns(host_clock) + self.offset_ns
+
     def set_ns(self, ns: int) -> None:
         """do_settimeofday64: the wall clock reads `ns` from now on; then clock_was_set."""
         self.offset_ns = ns - time.time_ns()
@@ -48,4 +52,4 @@ REALTIME = RealtimeClock()
 
 def realtime_ns() -> int:
     """The guest's wall clock (CLOCK_REALTIME), ns since the epoch."""
-    return time.time_ns() + REALTIME.offset_ns
+    return REALTIME.now_ns()

@@ -74,17 +74,12 @@ def clock_reader(clockid: int, task: Task) -> Callable[[], int]:
     if clockid == CLOCK_REALTIME:
         return _REALTIME
     if clockid in REALTIME_CLOCKS:
-        return functools.partial(_wall_ns, TIMER_CLOCKS[clockid])
+        return functools.partial(REALTIME.read_ns, TIMER_CLOCKS[clockid])
     return functools.partial(time.clock_gettime_ns, TIMER_CLOCKS[clockid])
 
 
-def _wall_ns(host_clock: int) -> int:
-    """A wall clock (REALTIME, TAI) as the guest's: moved by clock_settime."""
-    return time.clock_gettime_ns(host_clock) + REALTIME.offset_ns
-
-
 CLOCK_REALTIME = 0
-_REALTIME = functools.partial(_wall_ns, time.CLOCK_REALTIME)
+_REALTIME = functools.partial(REALTIME.read_ns, time.CLOCK_REALTIME)
 _MONOTONIC = functools.partial(time.clock_gettime_ns, time.CLOCK_MONOTONIC)
 
 

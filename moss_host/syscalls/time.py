@@ -43,7 +43,7 @@ def clock_ns(clockid: int) -> int:
     if host is None:
         raise Errno(EINVAL)
     if clockid in REALTIME_CLOCKS:
-        return time.clock_gettime_ns(host) + REALTIME.offset_ns
+        return REALTIME.read_ns(host)
     return time.clock_gettime_ns(host)
 
 

@@ -99,7 +99,7 @@ def now_seconds() -> int:
     """The time for superblock and dtime fields, from the coarse real-time clock as the kernel's
     ktime_get_real_seconds() is: e2fsck reads time() from that clock, and the precise clock can
     be a few milliseconds ahead of it, enough to write a second e2fsck calls "in the future"."""
-    return (time.clock_gettime_ns(_COARSE_CLOCK) + REALTIME.offset_ns) // 1_000_000_000 & 0xFFFFFFFF
+    return REALTIME.read_ns(_COARSE_CLOCK) // 1_000_000_000 & 0xFFFFFFFF
 
 
 class SuperBlockData:
