@@ -71,6 +71,9 @@ WORKLOADS: list[Workload] = [
                  "per sleep, p99 and max in the JSON extra"),
     Workload("cpu_loop", "cpu_loop", ("5000000",), ("50000000",), "iteration",
              doc="xorshift integer loop, no syscalls: pure TCG user-code speed"),
+    Workload("cpu_mem", "cpu_mem", ("5000000",), ("20000000",), "read-modify-write",
+             doc="random read-modify-writes over a 1 MiB array, no syscalls: how fast user code "
+                 "reaches guest RAM (host huge pages under it or not)"),
     Workload("shell_loop", "shell_loop.sh", ("10", "{bench}/now_ns"),
              ("30", "{bench}/now_ns"), "loop (9 applets)", kind="script", execs=True,
              doc="busybox sh: 9 applet invocations in pipelines per iteration"),

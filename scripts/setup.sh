@@ -51,6 +51,20 @@ fi
 step "scripts/fetch_debs.sh"
 scripts/fetch_debs.sh
 
+# 3b. A tmpfs with huge=always for guest RAM (moss_host/machine/hugeram.py): QEMU walks
+# the host's page tables on every softmmu TLB refill, and Debian's /dev/shm gives 4 KiB
+# pages. Optional: without it (no root, no THP, mount refused) guest RAM stays in /dev/shm.
+HUGE_RAM_DIR=/run/moss-py-ram
+if grep -qs " $HUGE_RAM_DIR tmpfs .*huge=" /proc/self/mounts; then
+    step "huge-page tmpfs for guest RAM present ($HUGE_RAM_DIR)"
+elif [ -d /sys/kernel/mm/transparent_hugepage ] \
+     && "${SUDO[@]}" mkdir -p "$HUGE_RAM_DIR" \
+     && "${SUDO[@]}" mount -t tmpfs -o huge=always,mode=1777,size=50% moss-py-ram "$HUGE_RAM_DIR" 2>/dev/null; then
+    step "mounted a huge-page tmpfs for guest RAM at $HUGE_RAM_DIR"
+else
+    step "no huge-page tmpfs for guest RAM (guest RAM stays on 4 KiB pages in /dev/shm)"
+fi
+
 # 4. The Python package, editable, with the dev tools (just, pytest, hypothesis, ...).
 # Checked from / so the source tree itself does not count as "installed", and the
 # installed copy must be this checkout (a fresh clone elsewhere reinstalls).

@@ -23,6 +23,7 @@ from qemu.qmp import QMPClient
 from qemu.qmp.protocol import ConnectError
 
 from . import layout
+from .hugeram import guest_ram_dir
 
 log = logging.getLogger("moss.machine")
 
@@ -60,14 +61,17 @@ class Machine:
         self.qmp: QMPClient | None = None
         self.doorbell: socket.socket | None = None
         self._ram_fd = -1
+        self._ram_path: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         if not self.config.stub_elf.is_file():
             raise MachineError(f"guest stub not built: {self.config.stub_elf} (run `just stub`)")
-        ram_path = self.rundir / "ram"
-        self._ram_fd = os.open(ram_path, os.O_RDWR | os.O_CREAT, 0o600)
+        # The RAM file is unlinked once QEMU has it open (below): nothing is left behind in
+        # the shared RAM folder even when the host is killed.
+        ram_path = self._ram_path = guest_ram_dir() / f"{self.rundir.name}-ram"
+        self._ram_fd = os.open(ram_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         os.ftruncate(self._ram_fd, self.ram_size)
         self.ram = mmap.mmap(self._ram_fd, self.ram_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
@@ -92,7 +96,15 @@ class Machine:
             listener.close()
         self.doorbell.setblocking(False)
         self.qmp = QMPClient("moss-py")
-        await self._or_qemu_died(self._connect_qmp(self.qmp, qmp_path), "connecting QMP")
+        try:
+            await self._or_qemu_died(self._connect_qmp(self.qmp, qmp_path), "connecting QMP")
+        finally:    # negotiation runs in QEMU's main loop: mem-path is open by then, or QEMU is gone
+            self._unlink_ram()
+
+    def _unlink_ram(self) -> None:
+        if self._ram_path is not None:
+            self._ram_path.unlink(missing_ok=True)
+            self._ram_path = None
 
     @staticmethod
     async def _connect_qmp(qmp: QMPClient, path: Path) -> None:
@@ -129,7 +141,9 @@ class Machine:
         argv = [
             c.qemu, "-M", "virt,gic-version=2,memory-backend=ram", "-cpu", c.cpu, "-smp", "1,maxcpus=2",
             "-m", f"{c.ram_mib}M", "-accel", "tcg",
-            "-object", f"memory-backend-file,id=ram,size={c.ram_mib}M,mem-path={ram_path},share=on",
+            # align=2M: QEMU maps RAM at a 2 MiB boundary, so huge pages of the RAM folder
+            # (machine/hugeram.py) are mapped whole by its page tables too.
+            "-object", f"memory-backend-file,id=ram,size={c.ram_mib}M,mem-path={ram_path},share=on,align=2M",
             "-kernel", str(c.stub_elf),
             "-chardev", f"socket,id=doorbell,path={self.rundir / 'doorbell.sock'}",
             "-serial", "chardev:doorbell",
@@ -183,4 +197,5 @@ class Machine:
         if self._ram_fd >= 0:
             os.close(self._ram_fd)
             self._ram_fd = -1
+        self._unlink_ram()
         shutil.rmtree(self.rundir, ignore_errors=True)
