@@ -148,6 +148,22 @@ class BlockDevice:
         self.dirty.clear()
         os.fsync(self._fd)
 
+    def write_through(self, blk: int, data: bytes | bytearray) -> None:
+        """Write one whole block to the image now, outside the dirty set (a journal's own
+        blocks and ordered write-out); a cached copy is kept in step. No fsync: see barrier()."""
+        self._check_range(blk)
+        cached = self.cache.get(blk)
+        if cached is not None and cached is not data:
+            cached[:] = data
+        try:
+            os.pwrite(self._fd, data, blk * self.block_size)
+        except OSError as e:
+            raise BlockDeviceError(EIO, f"disk image {self.path!r}: write of block {blk}: {e.strerror}") from None
+
+    def barrier(self) -> None:
+        """Everything written so far is on stable storage before anything written after (fsync)."""
+        os.fsync(self._fd)
+
     def close(self) -> None:
         """Flush and close; the device is unusable afterwards."""
         if self._fd >= 0:

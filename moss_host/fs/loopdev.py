@@ -39,5 +39,14 @@ class InodeBlockDevice(BlockDevice):
         self.dirty.clear()
         super().flush()                 # nothing dirty is left: only the base class's bookkeeping
 
+    def write_through(self, blk: int, data: bytes | bytearray) -> None:
+        cached = self.cache.get(blk)
+        if cached is not None and cached is not data:
+            cached[:] = data
+        self.inode.write(blk * self.block_size, bytes(data))
+
+    def barrier(self) -> None:
+        """The image file's own filesystem orders and syncs its writes."""
+
     def close(self) -> None:
         self.flush()

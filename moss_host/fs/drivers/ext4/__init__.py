@@ -1,4 +1,4 @@
-"""ext2/ext3/ext4 filesystem driver (read-write, no journal replay). See docs/ext4.md.
+"""ext2/ext3/ext4 filesystem driver (read-write, journaled with jbd2). See docs/ext4.md.
 
 Modules, one concept each:
   crc32c      checksums (crc32c for metadata_csum, crc16 for gdt_csum)
@@ -13,6 +13,8 @@ Modules, one concept each:
   htree       hash-indexed directories: name hashes, probe, insertion with splits
   node, file, directory   the VFS inodes
   orphan      the orphan list: unlinked inodes still open
+  journal_format  jbd2 on-disk blocks;  journal  the running log (commit, checkpoint)
+  journal_replay  recovery of a log left dirty
   fs          Ext4Superblock and mount_ext4()
 """
 from .fs import Ext4Superblock, mount_ext4

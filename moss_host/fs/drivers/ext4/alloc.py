@@ -46,6 +46,10 @@ class Allocator:
         self.uninit_csum = self.sb.metadata_csum or self.sb.has_ro_compat(RO_COMPAT_GDT_CSUM)
         self._dirty_block_bitmaps: set[int] = set()    # groups whose checksums finish() must redo
         self._dirty_inode_bitmaps: set[int] = set()
+        # Blocks freed since the last journal commit: not reused before it, as mballoc keeps
+        # them until the transaction freeing them commits (a crash before the commit must find
+        # the old owner's contents intact). Cleared by Ext4Superblock.write_back.
+        self.pending_free: set[int] = set()
 
     # -- bitmaps
     def block_bitmap(self, g: int) -> bytearray:
@@ -122,16 +126,22 @@ class Allocator:
             got = self._alloc_in_group(g, start, count)
             if got:
                 return got
+        if self.pending_free:               # only blocks freed in this transaction are left
+            self.pending_free.clear()
+            return self.alloc_blocks(goal, count)
         raise Errno(ENOSPC)
 
     def _alloc_in_group(self, g: int, start: int, count: int) -> tuple[int, int] | None:
         bm = self.block_bitmap(g)
         limit = self.groups.blocks_in_group(g)
+        base, pending = self.groups.group_start(g), self.pending_free
         i = _find_zero(bm, start, limit)
+        while i >= 0 and pending and base + i in pending:
+            i = _find_zero(bm, i + 1, limit)
         if i < 0:
             return None
         run = 1
-        while run < count and i + run < limit and not _get(bm, i + run):
+        while run < count and i + run < limit and not _get(bm, i + run) and base + i + run not in pending:
             run += 1
         for j in range(i, i + run):
             _put(bm, j, True)
@@ -149,6 +159,7 @@ class Allocator:
             bm = self.block_bitmap(g)
             for j in range(i, i + here):
                 _put(bm, j, False)
+            self.pending_free.update(range(first, first + here))
             self._account_blocks(g, here)
             first += here
             count -= here

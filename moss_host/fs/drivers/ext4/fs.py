@@ -3,17 +3,21 @@
 Mounting checks what Linux's ext4_fill_super checks that matters here: the magic, the
 superblock and group-descriptor checksums, the feature sets (an unknown incompat
 feature refuses the mount, an unknown ro_compat feature refuses a read-write one), and
-that the image is as long as the filesystem. The journal is never replayed, so a
-journal that needs recovery refuses a read-write mount (read-only sees the main
-filesystem as last checkpointed). Writes bypass the journal entirely.
+that the image is as long as the filesystem. A read-write mount of a filesystem with
+a journal replays it first if it needs recovery (journal_replay.py), then journals every
+change (journal.py, ordered mode): write_back() is a jbd2 commit, run by fsync/sync, at
+unmount, every COMMIT_INTERVAL seconds while something is dirty, and soon after the
+changes grow big. A read-only mount sees the main filesystem as last checkpointed.
 
-Mount state follows a no-journal Linux mount: read-write clears EXT4_VALID_FS in
-s_state, bumps s_mnt_count and sets s_mtime, and writes the superblock at once;
-unmount() restores the state it found, sets s_wtime and flushes, so a clean unmount
-leaves a clean filesystem.
+Mount state follows Linux: read-write clears EXT4_VALID_FS in s_state, bumps
+s_mnt_count, sets s_mtime and (with a journal) needs_recovery, and commits at once;
+unmount() empties the journal, restores the state it found and sets s_wtime, so a
+clean unmount leaves a clean filesystem.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import stat as S
 import struct
@@ -27,10 +31,12 @@ from ...vfs import StatFs, Superblock, now_ns
 from . import dir as D
 from .alloc import Allocator
 from .directory import Ext4Dir
-from .extents import empty_root
+from .blockmap import read_blockmap
+from .extents import empty_root, read_extents
 from .file import EXT4_N_BLOCKS_BYTES, Ext4File, Ext4Special, Ext4Symlink
 from .groups import GroupTable, check_descriptors
 from .inode import EXT4_EXTENTS_FL, DiskInode, new_disk_inode
+from .journal import Journal, JournalMap, replay_journal
 from .node import Ext4Inode, encode_rdev
 from .orphan import OrphanList
 from .xattr_ops import NAMESPACES
@@ -40,6 +46,10 @@ from .superblock import (COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, EXT4_VALID_FS, IN
                          RO_COMPAT_WRITE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SuperBlockData, now_seconds)
 
 EXT4_ROOT_INO = 2
+COMMIT_INTERVAL = 5.0           # seconds: ext4's default commit= (JBD2_DEFAULT_MAX_COMMIT_AGE)
+COMMIT_POLL = 1.0               # how often the commit timer looks at the size of the changes
+
+log = logging.getLogger(__name__)
 
 
 DEFAULT_EXTRA_ISIZE = 32
@@ -72,6 +82,10 @@ class Ext4Superblock(Superblock):
         self.dirty_inodes: dict[int, Ext4Inode] = {}
         self.dirty_dir_leaves: dict[int, int] = {}       # block -> its directory's checksum seed
         self._mount_state = sbd.s_state
+        self.journal: Optional[Journal] = None           # set by a read-write mount with a journal
+        self.data_blocks: set[int] = set()               # file data written since the last commit
+        self._commit_timer: Optional[asyncio.TimerHandle] = None
+        self._since_commit = 0.0
         self.orphans = OrphanList(self)
         self.root = self.iget(EXT4_ROOT_INO)
         if not self.root.is_dir:
@@ -105,6 +119,35 @@ class Ext4Superblock(Superblock):
         if not self.sbd.has_compat(COMPAT_HAS_JOURNAL) or not ino:
             return 0
         return self.read_inode(ino).size // self.block_size
+
+    def _start_journal(self) -> None:
+        """Load the journal for writing (a read-write mount) and start the commit timer."""
+        if not self.sbd.has_compat(COMPAT_HAS_JOURNAL) or not self.sbd.s_journal_inum:
+            return
+        jinode = self.iget(self.sbd.s_journal_inum)
+        jmap = JournalMap(self.blockdev, jinode.runs(), jinode.size // self.block_size)
+        self.journal = Journal(jmap, self.block_size, self.sbd.is_64bit, self.csum)
+        self.sbd.s_feature_incompat |= INCOMPAT_RECOVER
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:                 # no event loop (host-side tools, unit tests)
+            return
+        self._commit_timer = loop.call_later(COMMIT_POLL, self._commit_tick)
+
+    def _commit_tick(self) -> None:
+        """The journal thread's periodic commit: every COMMIT_INTERVAL while something is
+        dirty, at once when the changes fill a good part of the log."""
+        self._commit_timer = None
+        if self.journal is None or self.read_only:
+            return
+        self._since_commit += COMMIT_POLL
+        dirty = len(self.blockdev.dirty) + len(self.dirty_inodes)
+        if dirty and (self._since_commit >= COMMIT_INTERVAL or not self.journal.fits(2 * dirty)):
+            try:
+                self.write_back()
+            except Errno as e:
+                log.error("ext4: periodic journal commit failed: %s", e)
+        self._commit_timer = asyncio.get_running_loop().call_later(COMMIT_POLL, self._commit_tick)
 
     # -- inode table
     def _inode_location(self, ino: int) -> tuple[int, int]:
@@ -247,6 +290,7 @@ class Ext4Superblock(Superblock):
         sbd.s_state &= ~EXT4_VALID_FS
         sbd.s_mnt_count = (sbd.s_mnt_count + 1) & 0xFFFF
         sbd.s_mtime = now_seconds()
+        self._start_journal()
         self.write_back()
 
     def write_back(self) -> None:
@@ -261,7 +305,26 @@ class Ext4Superblock(Superblock):
             D.set_tail(self.blockdev.block(blk), seed)
         self.dirty_dir_leaves.clear()
         self.write_super()
-        self.blockdev.flush()
+        if self.journal is not None:
+            self._commit(self.journal)
+        else:
+            self.blockdev.flush()
+        self.data_blocks.clear()
+        self.alloc.pending_free.clear()
+        self._since_commit = 0.0
+
+    def _commit(self, journal: Journal) -> None:
+        """One jbd2 transaction: file data home first, every other changed block through the log."""
+        dev = self.blockdev
+        data = dev.dirty & self.data_blocks
+        meta = {blk: dev.cache[blk] for blk in dev.dirty - data}
+        if journal.fits(len(meta)):
+            journal.commit(meta, data)
+            dev.dirty.clear()
+        else:                               # bigger than the log: written in place, not atomically
+            log.warning("ext4: %d changed metadata blocks do not fit the journal; written unjournaled", len(meta))
+            journal.checkpoint()
+        dev.flush()
 
     def sync(self) -> None:
         """sync(2)/fsync(2)/syncfs(2): write everything changed to the image."""
@@ -277,6 +340,7 @@ class Ext4Superblock(Superblock):
         if self.sbd.s_last_orphan:
             raise Errno(EBUSY)
         self.sync()
+        self._stop_journal()
         self.sbd.s_state = self._mount_state
         self.write_super()
         self.blockdev.flush()
@@ -293,8 +357,21 @@ class Ext4Superblock(Superblock):
         if self.read_only:
             return
         self.orphans.release_all()
-        self.sbd.s_state = self._mount_state
         self.sync()
+        self._stop_journal()
+        self.sbd.s_state = self._mount_state
+        self.write_super()
+        self.blockdev.flush()
+
+    def _stop_journal(self) -> None:
+        """After the last commit: the log is emptied, then needs_recovery cleared in place."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+            self.sbd.s_feature_incompat &= ~INCOMPAT_RECOVER
 
 
 def _s32(v: int) -> int:
@@ -308,6 +385,8 @@ def mount_ext4(blockdev: BlockDevice, read_only: bool = False, dev: Optional[int
     sbd = SuperBlockData(blockdev.pread(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE))
     _check_super(blockdev, sbd, read_only)
     blockdev.set_block_size(sbd.block_size)
+    if not read_only and sbd.has_incompat(INCOMPAT_RECOVER) and sbd.has_compat(COMPAT_HAS_JOURNAL):
+        sbd = _recover(blockdev, sbd)
     fs = Ext4Superblock(blockdev, sbd, read_only, dev if dev is not None else _next_devnum())
     if not read_only:
         fs.mark_mounted()
@@ -330,12 +409,32 @@ def _check_super(blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool) ->
                          f"bytes, the image has {blockdev.size}")
     if read_only:
         return
-    if sbd.has_incompat(INCOMPAT_RECOVER):
-        raise Errno(EROFS, f"{where}: the ext4 journal needs recovery, which this kernel does not do; "
-                           f"run e2fsck on the image or mount it read-only")
+    if sbd.has_incompat(INCOMPAT_RECOVER) and not sbd.has_compat(COMPAT_HAS_JOURNAL):
+        raise Errno(EROFS, f"{where}: needs_recovery is set but there is no journal; run e2fsck")
     unknown_w = (sbd.s_feature_incompat & ~INCOMPAT_WRITE) | (sbd.s_feature_ro_compat & ~RO_COMPAT_WRITE)
     if unknown_w:
         raise Errno(EROFS, f"{where}: features {unknown_w:#x} can only be mounted read-only")
+
+
+def _recover(blockdev: BlockDevice, sbd: SuperBlockData) -> SuperBlockData:
+    """Replay the journal (ext4_load_journal -> jbd2_journal_load), then read the superblock
+    the replay may have rewritten; needs_recovery stays set until the mount commits."""
+    groups = GroupTable(blockdev, sbd)
+    ino = sbd.s_journal_inum
+    g, idx = divmod(ino - 1, sbd.s_inodes_per_group)
+    byte = idx * sbd.inode_size
+    raw = blockdev.read_block(groups.descs[g].inode_table + byte // sbd.block_size)
+    off = byte % sbd.block_size
+    disk = DiskInode(raw[off:off + sbd.inode_size], sbd.has_ro_compat(RO_COMPAT_HUGE_FILE))
+    if disk.i_flags & EXT4_EXTENTS_FL:
+        runs = read_extents(blockdev.read_block, disk.i_block, None)[0]
+    else:
+        runs = read_blockmap(blockdev.read_block, disk.i_block, sbd.block_size)[0]
+    replay_journal(JournalMap(blockdev, runs, disk.size // sbd.block_size), sbd.block_size)
+    blockdev.set_block_size(sbd.block_size)          # drop every cached block
+    fresh = SuperBlockData(blockdev.pread(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE))
+    _check_super(blockdev, fresh, read_only=False)
+    return fresh
 
 
 def _power_of_two(n: int) -> bool:

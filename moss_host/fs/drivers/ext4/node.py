@@ -4,7 +4,9 @@ It owns the decoded on-disk record (`disk`), the in-memory block mapping (Runs, 
 on first use, from the extent tree or the ext2 block map), and the byte-level I/O on
 top of them: read with holes as zeros, write allocating blocks, truncate freeing them.
 Every change is written through to the inode table block in the page cache (`save`);
-nothing reaches the image before the superblock's sync().
+nothing reaches the image before the superblock's next journal commit (write_back); the
+blocks of regular files are marked as data (`fs.data_blocks`), written home rather than
+journaled.
 """
 from __future__ import annotations
 
@@ -196,6 +198,7 @@ class Ext4Inode(Inode):
 
     def _write_blocks(self, offset: int, data: bytes) -> int:
         bs, runs, dev = self.bs, self.runs(), self.fs.blockdev
+        is_data = S.S_ISREG(self.mode)          # file data is written home, not journaled
         end = offset + len(data)
         lblk = offset // bs
         done = 0
@@ -214,6 +217,8 @@ class Ext4Inode(Inode):
                 if uninit:                          # becomes written: split it out as initialised
                     runs.punch(lblk, lblk + 1)
                     runs.insert(lblk, pblk, 1)
+            if is_data:
+                self.fs.data_blocks.update(range(pblk, pblk + count))
             for k in range(count):
                 b = lblk + k
                 lo, hi = max(offset, b * bs), min(end, (b + 1) * bs)
@@ -263,6 +268,7 @@ class Ext4Inode(Inode):
                 buf = self.fs.blockdev.block(m[0])
                 buf[size % bs:] = bytes(bs - size % bs)
                 self.fs.blockdev.mark_dirty(m[0])
+                self.fs.data_blocks.add(m[0])
             self._commit_map()
         self.disk.size = size
         self.save()
