@@ -26,7 +26,7 @@ from . import fsnotify, locks
 from .namespace import MS_NODEV
 from .path import Parent, Walker
 from .stat import Stat, major, minor
-from .vfs import (MAY_READ, MAY_WRITE, FsContext, Location, child_of, path_of, permission,
+from .vfs import (MAY_READ, MAY_WRITE, FsContext, Location, child_of, path_of,
                   vfs_create, vfs_tmpfile)
 
 if TYPE_CHECKING:
@@ -543,7 +543,7 @@ def _may_open(loc: Location, flags: int, cred: Optional[Cred], created: bool) ->
         return                          # the creator may open what it made, whatever the mode
     if mask & MAY_WRITE and (inode.is_reg or inode.is_dir) and loc.mount.is_read_only:
         raise Errno(EROFS)
-    permission(inode, cred, mask)
+    inode.may_access(cred, mask)
 
 
 def file_needs(f: OpenFile, readable: bool = False, writable: bool = False) -> OpenFile:

@@ -249,6 +249,11 @@ class Inode:
     def is_reg(self) -> bool:
         return S.S_ISREG(self.mode)
 
+    def may_access(self, cred: Optional[Cred], mask: int) -> None:
+        """EACCES unless cred may open this inode for mask (inode_permission): the mode bits
+        and DAC overrides, unless the filesystem has rules of its own (procfs's /proc/sys)."""
+        permission(self, cred, mask)
+
     # -- directories
     def lookup(self, name: bytes) -> "Inode":
         raise Errno(ENOTDIR)

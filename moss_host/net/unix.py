@@ -27,6 +27,7 @@ import random
 import stat as S
 import struct
 from collections import deque
+from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, EEXIST, EINTR, EINVAL, EISCONN,
@@ -34,12 +35,14 @@ from ..errors import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, EEXIST, EINT
                       ESOCKTNOSUPPORT, Errno)
 from ..fs.file import (FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM,
                        POLLWRBAND, POLLWRNORM, OpenFile)
-from ..fs.drivers.procfs import register_net_file
+from ..fs.drivers.procfs import register_net_file, register_sysctl
+from ..fs.drivers.procfs.sysctl import const, int_vector
 from ..fs.path import Walker
 from ..fs.vfs import MAY_WRITE, Location, permission, vfs_create, vfs_unlink
 from ..waitq import WaitQueue
 from .socket import (AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
-                     NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SKB_OVERHEAD,
+                     NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, RMEM_DEFAULT, RMEM_MAX, SEND_SHUTDOWN, SHUTDOWN_MASK,
+                     SKB_OVERHEAD, WMEM_DEFAULT, WMEM_MAX,
                      SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, Message, Received, Socket, UCred,
                      Who, check_inflight, register_family, timeout_seconds)
 
@@ -47,7 +50,16 @@ PF_UNIX = AF_UNIX
 UNIX_PATH_MAX = 108
 SUN_PATH = 2                        # offsetof(struct sockaddr_un, sun_path)
 FAMILY = struct.pack("<H", AF_UNIX)
-MAX_DGRAM_QLEN = 10                 # net.unix.max_dgram_qlen
+MAX_DGRAM_QLEN = 10                 # net.unix.max_dgram_qlen's default
+
+
+@dataclass
+class UnixSysctls:
+    """net.unix.*: what root may tune (a new socket's datagram backlog)."""
+    max_dgram_qlen: int = MAX_DGRAM_QLEN
+
+
+SYSCTLS = UnixSysctls()
 SOMAXCONN = 4096
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
 SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED = 1, 2, 3
@@ -125,7 +137,7 @@ class UnixSocket(Socket):
         self.shut = 0                               # RCV_SHUTDOWN | SEND_SHUTDOWN bits (sk_shutdown)
         self.queue: deque[Message] = deque()
         self.pending: deque[UnixSocket] = deque()   # a listener's connections not yet accepted
-        self.backlog = MAX_DGRAM_QLEN               # sk_max_ack_backlog
+        self.backlog = SYSCTLS.max_dgram_qlen       # sk_max_ack_backlog
         self._bound: Optional[tuple] = None         # the registry key of the name
         self._bound_in: Optional[dict] = None       # and its registry: _by_inode or _abstract
         self.wmem = 0                               # bytes (with overhead) sent and not yet read
@@ -720,3 +732,9 @@ def proc_net_unix() -> bytes:
 
 register_family(AF_UNIX, create_unix)
 register_net_file(b"unix", proc_net_unix)
+register_sysctl(int_vector("net/unix/max_dgram_qlen", lambda: [SYSCTLS.max_dgram_qlen],
+                           lambda v: setattr(SYSCTLS, "max_dgram_qlen", v[0])))
+# net.core's socket limits, fixed here (writes are EINVAL): the listen cap and buffer sizes
+for _name, _value in (("somaxconn", SOMAXCONN), ("rmem_default", RMEM_DEFAULT), ("rmem_max", RMEM_MAX),
+                      ("wmem_default", WMEM_DEFAULT), ("wmem_max", WMEM_MAX)):
+    register_sysctl(const(f"net/core/{_name}", _value, 0o644))

@@ -3,8 +3,9 @@
     /proc/self, /proc/thread-self   symlinks to the *calling* task's directories
     /proc/<pid>/...                 pid.py: stat, status, statm, cmdline, environ, maps, comm,
                                     task/, exe, cwd, root; fd.py: fd/; mounts.py: mounts, mountinfo
-    /proc/{meminfo,cpuinfo,uptime,loadavg,stat,version,filesystems,mounts}, /proc/sys/kernel/...
+    /proc/{meminfo,cpuinfo,uptime,loadavg,stat,version,filesystems,mounts}
                                     system.py
+    /proc/sys/...                   sysctl.py (the table), sysctl_values.py (stored tunables)
 
 Two things differ from a stored filesystem:
 
@@ -20,16 +21,17 @@ Two things differ from a stored filesystem:
 from __future__ import annotations
 
 import weakref
-from functools import partial
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ....errors import ENOENT, Errno
 from ...locks import proc_locks_text
 from ...vfs import Dentry, Inode, Location, StatFs, Superblock
-from . import sysctl_values, system
+from . import system
+from .config import config_gz
 from .mounts import mounts_text
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
 from .pid import PidDir
+from .sysctl import SysctlDir, register_sysctl, sysctl_table
 from .system import KernelView
 
 if TYPE_CHECKING:
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
 PROC_SUPER_MAGIC = 0x9FA0
 PID_POS = 1 << 20          # readdir position of /proc/<pid> is PID_POS + pid: after every fixed entry
 PROC_ROOT_INO = 1
-IPC_SYSCTLS = ("msgmax", "msgmnb", "msgmni", "sem", "shmall", "shmmax", "shmmni")    # ipc/ipc_sysctl.c
 
 
 class _NoCache(dict):
@@ -123,43 +124,19 @@ class ProcRoot(ProcDir):
             (b"version", self._file(b"version", system.version_text)),
             (b"filesystems", self._file(b"filesystems", system.filesystems_text)),
             (b"locks", self._file(b"locks", proc_locks_text)),
+            (b"config.gz", self._file(b"config.gz", config_gz)),
             (b"mounts", lambda c: ProcSymlink(sb, b"/mounts", lambda _: b"self/mounts", caller=c)),
-            (b"sys", lambda c: ProcDir(sb, b"/sys", lambda: self.sys_entries, parent_ino=self.ino, caller=c)),
+            (b"sys", lambda c: SysctlDir(sb, "", self.sysctls, self.ino, caller=c)),
             (b"net", lambda c: ProcDir(sb, b"/net", self._net_entries, parent_ino=self.ino, caller=c)),
             (b"sysvipc", lambda c: ProcDir(sb, b"/sysvipc", self._sysvipc_entries, parent_ino=self.ino, caller=c)),
         ])
-        kernel_dir = ProcDir(sb, b"/sys/kernel", lambda: static_entries([
-            (b"hostname", self._file(b"/sys/kernel/hostname", lambda: system.sysctl_read("nodename"),
-                                     0o644, system.hostname_write)),
-            (b"ostype", self._file(b"/sys/kernel/ostype", lambda: system.sysctl_read("sysname"))),
-            (b"osrelease", self._file(b"/sys/kernel/osrelease", lambda: system.sysctl_read("release"))),
-            *self._ipc_sysctls(),
-            *((name, self._file(b"/sys/kernel/" + name, render, 0o644))
-              for name, render in sysctl_values.kernel_values(lambda: k.memory_kb()[0])),
-        ]), parent_ino=sb.ino_for(b"/sys"))
-        fs_dir = ProcDir(sb, b"/sys/fs", lambda: static_entries([
-            (name, self._file(b"/sys/fs/" + name, render, 0o644)) for name, render in sysctl_values.fs_values()
-        ]), parent_ino=sb.ino_for(b"/sys"))
-        self.sys_entries = static_entries([(b"fs", lambda c: fs_dir), (b"kernel", lambda c: kernel_dir)])
+        self.sysctls = sysctl_table(k)          # built once: each row reads the live value
 
     def _file(self, name: bytes, render: Callable[[], bytes], mode: int = 0o444,
               writer: Optional[Callable[[bytes], int]] = None) -> Callable[[Reader], Inode]:
         """A system-wide file: the same text whoever reads it."""
         path = name if name.startswith(b"/") else b"/" + name
         return lambda c: ProcFile(self.sb, path, lambda _: render(), mode, writer=writer, caller=c)
-
-    def _ipc_sysctls(self) -> list[tuple[bytes, Callable[[Reader], Inode]]]:
-        """/proc/sys/kernel/{shmmax,...,msgmni}: the IPC namespace's limits, root may write them."""
-        k = self.sb.kernel          # its ipc is looked up when a file is read, not at mount
-
-        def read(name: str) -> bytes:
-            return k.ipc.sysctl_read(name)
-
-        def write(name: str, data: bytes) -> int:
-            return k.ipc.sysctl_write(name, data)
-        return [(name.encode(), self._file(b"/sys/kernel/" + name.encode(), partial(read, name), 0o644,
-                                           partial(write, name)))
-                for name in IPC_SYSCTLS]
 
     def _sysvipc_entries(self) -> list[Entry]:
         """/proc/sysvipc/{shm,sem,msg}: the System V IPC tables, what ipcs reads."""
@@ -210,4 +187,4 @@ class ProcRoot(ProcDir):
         raise Errno(ENOENT)
 
 
-__all__ = ["ProcFs", "mounts_text", "register_net_file"]
+__all__ = ["ProcFs", "mounts_text", "register_net_file", "register_sysctl"]

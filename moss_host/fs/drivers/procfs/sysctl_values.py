@@ -1,7 +1,10 @@
-"""/proc/sys/kernel/{pid_max,tainted,core_pattern,threads-max,randomize_va_space} and
-/proc/sys/fs/{pipe-max-size,pipe-user-pages-soft}: what moss-py's kernel works with, in
-the sysctl formats (one decimal or string and a newline). Read-only here: moss-py has no
-setting behind them to change (writes are EINVAL).
+"""The values behind /proc/sys (sysctl.py): the kernel's tunables that have no other home,
+with Linux 6.1's defaults, and the constants some of them are computed from.
+
+A value moss-py acts on is read where it is used (pid_max by nothing yet: pids are never
+reused; core_pattern and suid_dumpable by core dumps' reporting; printk by nothing: there
+is no console log level). The others are stored so that a program that sets one reads back
+what it wrote, as on Linux, and answer the ranges Linux checks.
 
 randomize_va_space is 0 because moss-py places mappings without randomization (Linux
 defaults to 2); threads-max is Linux's default for the machine's memory (fork_init: RAM /
@@ -9,32 +12,76 @@ defaults to 2); threads-max is Linux's default for the machine's memory (fork_in
 """
 from __future__ import annotations
 
-from typing import Callable
-
-from ...pipe import PIPE_MAX_SIZE
+import uuid
+from dataclasses import dataclass, field
+from typing import Optional
 
 PID_MAX_DEFAULT = 32768         # PID_MAX_DEFAULT (fewer than 32 CPUs)
+PID_MAX_LIMIT = 4 * 1024 * 1024  # PID_MAX_LIMIT on 64-bit
+RESERVED_PIDS = 300
 THREAD_SIZE = 16 << 10
+MIN_THREADS, MAX_THREADS = 20, 0x3FFFFFFF          # fork.c: FUTEX_TID_MASK
 PIPE_USER_PAGES_SOFT = 16384    # 1024 pipes of 16 pages per user before pipes shrink (pipe.c)
+NR_OPEN_DEFAULT = 1024 * 1024   # sysctl_nr_open
+NR_OPEN_MIN, NR_OPEN_MAX = 64, 0x7FFFFFC0           # BITS_PER_LONG, INT_MAX & -BITS_PER_LONG
+NR_FILE = 8192                  # the least file-max Linux computes
+CORENAME_MAX_SIZE = 128
+CONSOLE_LOGLEVEL_DEFAULT, MESSAGE_LOGLEVEL_DEFAULT = 7, 4
+CONSOLE_LOGLEVEL_MIN = 1
+OVERFLOW_ID = 65534
+NGROUPS_MAX = 65536
+INT_MAX = (1 << 31) - 1
+ULONG_MAX = (1 << 64) - 1
 
 
 def threads_max(total_kb: int) -> int:
     return total_kb * 1024 // (8 * THREAD_SIZE)
 
 
-def kernel_values(total_kb: Callable[[], int]) -> list[tuple[bytes, Callable[[], bytes]]]:
-    """(name, render) of the /proc/sys/kernel files."""
-    return [
-        (b"pid_max", lambda: b"%d\n" % PID_MAX_DEFAULT),
-        (b"tainted", lambda: b"0\n"),
-        (b"core_pattern", lambda: b"core\n"),
-        (b"threads-max", lambda: b"%d\n" % threads_max(total_kb())),
-        (b"randomize_va_space", lambda: b"0\n"),
-    ]
+def file_max(free_kb: int) -> int:
+    """files_maxfiles_init: a tenth of the memory not in use at boot, in kB, at least NR_FILE."""
+    return max(free_kb // 10, NR_FILE)
 
 
-def fs_values() -> list[tuple[bytes, Callable[[], bytes]]]:
-    return [
-        (b"pipe-max-size", lambda: b"%d\n" % PIPE_MAX_SIZE),
-        (b"pipe-user-pages-soft", lambda: b"%d\n" % PIPE_USER_PAGES_SOFT),
-    ]
+@dataclass
+class Tunables:
+    """The stored sysctls, by Linux's variable names; None: computed from the machine until set."""
+    pid_max: int = PID_MAX_DEFAULT
+    max_threads: Optional[int] = None
+    tainted: int = 0
+    core_pattern: bytes = b"core"
+    core_uses_pid: int = 0
+    core_pipe_limit: int = 0
+    suid_dumpable: int = 0
+    printk: list[int] = field(default_factory=lambda: [CONSOLE_LOGLEVEL_DEFAULT, MESSAGE_LOGLEVEL_DEFAULT,
+                                                       CONSOLE_LOGLEVEL_MIN, CONSOLE_LOGLEVEL_DEFAULT])
+    printk_ratelimit: int = 5
+    printk_ratelimit_burst: int = 10
+    dmesg_restrict: int = 1                 # syslog(2) always asks for CAP_SYSLOG
+    kptr_restrict: int = 0
+    panic: int = 0
+    panic_on_oops: int = 0
+    print_fatal_signals: int = 0
+    sched_child_runs_first: int = 0
+    randomize_va_space: int = 0
+    nr_open: int = NR_OPEN_DEFAULT
+    files_max: Optional[int] = None
+    pipe_max_size: int = 1 << 20
+    pipe_user_pages_hard: int = 0
+    pipe_user_pages_soft: int = PIPE_USER_PAGES_SOFT
+    overflowuid: int = OVERFLOW_ID
+    overflowgid: int = OVERFLOW_ID
+    overcommit_memory: int = 0
+    overcommit_ratio: int = 50
+    overcommit_kbytes: int = 0
+    max_map_count: int = 65530
+    swappiness: int = 60
+    panic_on_oom: int = 0
+    oom_kill_allocating_task: int = 0
+    oom_dump_tasks: int = 1
+    urandom_min_reseed_secs: int = 60
+    write_wakeup_threshold: int = 256
+    boot_id: bytes = field(default_factory=lambda: str(uuid.uuid4()).encode())
+
+
+TUNABLES = Tunables()

@@ -1,5 +1,5 @@
 """The system-wide files of /proc, in Linux 6.1's formats: meminfo, cpuinfo, uptime, loadavg,
-stat, version, filesystems, and /proc/sys/kernel/{hostname,ostype,osrelease}.
+stat, version, filesystems.
 
 Each function takes the kernel (a KernelView: its pid table, scheduler and memory figures)
 and returns the whole text; nothing is cached.
@@ -53,19 +53,6 @@ def version_text() -> bytes:
     u = uts()
     return (b"Linux version " + u["release"] + b" (moss-py@moss-py) (Python "
             + sys.version.split()[0].encode() + b") " + u["version"] + b"\n")
-
-
-def sysctl_read(key: str) -> bytes:
-    return uts()[key] + b"\n"
-
-
-def hostname_write(data: bytes) -> int:
-    """Writing /proc/sys/kernel/hostname sets the node name (up to 64 bytes, one trailing newline dropped)."""
-    name = data[:-1] if data.endswith(b"\n") else data
-    if len(name) > 64:
-        raise Errno(EINVAL)
-    uts()["nodename"] = name
-    return len(data)
 
 
 # ---------------------------------------------------------------- time and load
