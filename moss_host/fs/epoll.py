@@ -22,7 +22,8 @@ from typing import Any, Callable, Optional
 from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
 from ..waitq import WAKE_ANY, WaitQueue
 from .anon_inode import AnonFile
-from .file import O_RDWR, POLLER, OpenFile, PollSubscription, poll_mask
+from .file import (ALL_POLL_EVENTS, O_RDWR, POLLER, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, OpenFile,
+                   PollSubscription, poll_mask)
 
 EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
 EPOLLRDNORM, EPOLLRDHUP = 0x40, 0x2000
@@ -111,26 +112,44 @@ class Epoll:
         """ep_send_events' choice: up to maxevents (events, data, item) from the ready list.
         The caller stores them, then hands settle() the items it stored."""
         out: list[tuple[int, int, EpItem]] = []
-        for item in list(self.ready):
+        stale: list[EpItem] = []
+        for item in self.ready:             # (a wake-up meanwhile appends: seen later on)
             if len(out) >= maxevents:
                 break
-            revents = item.poll()
-            if not revents:
-                self._unlink(item)
-                continue
-            out.append((revents, item.data, item))
+            f = item.file
+            if isinstance(f, EpollFile):
+                mask = f.ep.ready_events(1)
+            else:                           # poll_mask(f), inline: this is every epoll_wait
+                mask = f.poll_events(ALL_POLL_EVENTS)
+                if mask & POLLIN:
+                    mask |= POLLRDNORM
+                if mask & POLLOUT:
+                    mask |= POLLWRNORM
+            revents = mask & item.events
+            if revents:
+                out.append((revents, item.data, item))
+            else:
+                stale.append(item)
+        for item in stale:
+            self._unlink(item)
         return out
 
     def settle(self, reported: list[EpItem]) -> None:
         """After the events of `reported` reached user space: one-shot items are disabled,
         edge-triggered ones leave the ready list, level-triggered ones move to its end."""
+        ready = self.ready
         for item in reported:
+            if item.ready and not item.events & (EPOLLONESHOT | EPOLLET):
+                if ready[-1] is not item:       # level-triggered: stays ready, at the end
+                    ready.remove(item)
+                    ready.append(item)
+                continue
             self._unlink(item)
             if item.events & EPOLLONESHOT:
                 item.events &= EP_PRIVATE_BITS
             elif not item.events & EPOLLET:
                 item.ready = True
-                self.ready.append(item)
+                ready.append(item)
 
     # -- the interest list
     def ctl(self, op: int, f: OpenFile, fd: int, events: int, data: int) -> None:
@@ -228,6 +247,10 @@ class Epoll:
             got = self._harvest_for(poller, maxevents)
             if got or (deadline is not None and loop.time() >= deadline):
                 return got
+
+    def ready_now(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
+        """wait()'s first harvest alone, for a caller that will not sleep: what is ready now."""
+        return self._harvest_for(poller, maxevents)
 
     def _harvest_for(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
         if not self.ready:

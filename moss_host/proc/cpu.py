@@ -87,6 +87,7 @@ class Cpu:
         self.host = host
         self.current: Optional[Task] = None
         self.trapped = False                    # the guest waits for our reply
+        self.handling = False                   # a handler runs: wakes only queue (Scheduler.wake)
         self.handled_seq = 0
         self.loaded_ttbr0 = -1
         self.traps = 0
@@ -151,6 +152,7 @@ class Cpu:
             self.schedule()
             return True
         task.utime_ns += now - self.resumed_at
+        self.handling = True
         try:
             if reason == L.REASON_SYNC:
                 handle_sync(self, task)         # (handle_trap's first case, without the call)
@@ -158,6 +160,7 @@ class Cpu:
                 handle_trap(self, task, reason)
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
+        self.handling = False
         if self.current is task and task.state is State.RUNNABLE and self.loop_has_work():
             # The handler woke someone (a futex, a pipe): the wake-up lands a few loop turns
             # from now. Answer after it, so the woken task waits in the run queue for this

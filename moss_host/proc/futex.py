@@ -13,6 +13,8 @@ it, so that every process mapping it meets there (AddressSpace.shared_futex_key)
 Sleeping is an await on the waiter's own future: a wake resolves it, a timeout or a
 signal (the syscall's cancellation) takes it off its queue. A waiter woken just before a
 signal cancels its sleep keeps the wake (Linux: futex_unqueue fails, so 0 is returned).
+A plain FUTEX_WAIT from the trap path sleeps without any of that (`park`): its waiter
+holds the task's Parked (sched/parked.py), which a wake finishes inline.
 
 The priority-inheritance operations live in proc/futex_pi.py; their waiters sit in the
 same queues (Linux's hash buckets), so that mixing PI and plain operations on one word
@@ -22,15 +24,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Hashable, Optional
+from typing import TYPE_CHECKING, Callable, Hashable, Optional
 
-from moss_host.errors import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT, Errno
+from moss_host.errors import EAGAIN, EINVAL, ENOSYS, ERESTARTSYS, ETIMEDOUT, Errno
+from moss_host.sched.parked import Parked
 from moss_host.sched.policy import RT_POLICIES, SCHED_DEADLINE
 
 if TYPE_CHECKING:
     from moss_host.mm.address_space import AddressSpace
 
     from .futex_pi import PiState
+    from .task import Task
 
 BITSET_MATCH_ANY = 0xFFFF_FFFF
 
@@ -71,13 +75,13 @@ def read_word(mm: AddressSpace, uaddr: int) -> int:
     return int.from_bytes(mm.read(uaddr, 4), "little")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Waiter:
     """One futex_q: a sleeper on one key. futex_waitv queues one per word, all sharing the
     future; `taken` tells which of them a wake took off its queue."""
     key: Key
     bitset: int
-    woken: asyncio.Future
+    woken: Optional[asyncio.Future]         # None for a parked waiter
     tid: int = 0
     taken: bool = False
     # A FUTEX_LOCK_PI waiter, or a requeued FUTEX_WAIT_REQUEUE_PI one: blocked on this PI state.
@@ -88,6 +92,7 @@ class Waiter:
     mm: Optional[AddressSpace] = None       # where the word it now waits on is; PI fixups write it
     uaddr: int = 0
     prio: int = NORMAL_PRIO                 # queue_prio() of the sleeping thread
+    parked: Optional[Parked] = None         # a FUTEX_WAIT asleep without a job (FutexTable.park)
 
     @property
     def plain(self) -> bool:
@@ -118,6 +123,37 @@ class FutexTable:
         if not await self.sleep(waiter, deadline):
             raise Errno(ETIMEDOUT)
         return 0
+
+    def park(self, task: Task, mm: AddressSpace, uaddr: int, expected: int, deadline: float | None,
+             bitset: int = BITSET_MATCH_ANY, *, private: bool = False, prio: int = NORMAL_PRIO,
+             on_signal: Optional[Callable[[], int]] = None) -> Parked:
+        """futex_wait() for the trap path: the same checks as wait(), then the task sleeps
+        parked: a wake finishes it with 0, the deadline (loop time) with -ETIMEDOUT, a
+        signal with -ERESTARTSYS or what `on_signal` (the syscall's, for a timed wait)
+        answers. The caller hands the Parked to the scheduler (Scheduler.park)."""
+        if not bitset:
+            raise Errno(EINVAL)
+        key = futex_key(mm, uaddr, private)
+        if read_word(mm, uaddr) != expected & 0xFFFF_FFFF:
+            raise Errno(EAGAIN)
+        waiter = Waiter(key, bitset, None, prio=prio)
+        parked = waiter.parked = Parked(task, lambda: self._unpark(waiter, on_signal))
+        self.enqueue(waiter)
+        if deadline is not None:
+            parked.timer = asyncio.get_running_loop().call_at(deadline, self._timed_out, waiter)
+        return parked
+
+    def _unpark(self, waiter: Waiter, on_signal: Optional[Callable[[], int]]) -> int:
+        """A signal (or the task's exit) ends a parked wait: off the queue; the syscall's result."""
+        self.dequeue(waiter)
+        return -ERESTARTSYS if on_signal is None else on_signal()
+
+    def _timed_out(self, waiter: Waiter) -> None:
+        parked = waiter.parked
+        assert parked is not None
+        parked.timer = None
+        self.dequeue(waiter)
+        parked.finish(-ETIMEDOUT)
 
     async def wait_multiple(self, words: list[tuple[AddressSpace, int, int, bool]],
                             deadline: float | None, prio: int = NORMAL_PRIO) -> int:
@@ -160,9 +196,11 @@ class FutexTable:
         the queues. A signal raises CancelledError unless a wake came first."""
         queued = others or [waiter]
         loop = asyncio.get_running_loop()
-        timer = None if deadline is None else loop.call_at(deadline, _resolve, waiter.woken, False)
+        woken = waiter.woken
+        assert woken is not None                # (a parked waiter never sleeps here)
+        timer = None if deadline is None else loop.call_at(deadline, _resolve, woken, False)
         try:
-            await waiter.woken
+            await woken
         except asyncio.CancelledError:
             if not any(w.taken for w in queued):
                 raise
@@ -179,7 +217,11 @@ class FutexTable:
         """Wake one sleeper: off its queue, its sleep ends with True."""
         waiter.taken = True
         self.dequeue(waiter)
-        _resolve(waiter.woken, True)
+        if waiter.parked is not None:
+            waiter.parked.finish(0)
+        else:
+            assert waiter.woken is not None
+            _resolve(waiter.woken, True)
 
     def wake(self, mm: AddressSpace, uaddr: int, count: int, bitset: int = BITSET_MATCH_ANY, *,
              private: bool = False) -> int:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from moss_host.fs.vfs import FsContext
     from moss_host.kernel import Kernel
     from moss_host.mm.address_space import AddressSpace
+    from moss_host.sched.parked import SleepJob
     from moss_host.tty.tty import Tty
 
     from .cpu import Cpu
@@ -47,7 +48,7 @@ class Task:
     rseq: tuple[int, int, int] = (0, 0, 0)
     start_time: float = 0.0
     image_bias: int = 0           # load bias of the main program (for gdb symbols)
-    pending: Optional[asyncio.Future] = None   # the asyncio job finishing a sleeping syscall
+    pending: Optional[SleepJob] = None   # the asyncio job (or sched/parked.py's Parked) of a sleeping syscall
     orig_x0: int = 0              # x0 at syscall entry, for restarting an interrupted syscall
 
     # Process relations (proc/lifecycle.py); the process's own are in `group`

@@ -22,6 +22,7 @@ from moss_host.arch.arm64 import esr as ESR
 from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
 from moss_host.mm.address_space import UserFault
+from moss_host.sched.parked import Parked
 
 from . import lifecycle, ptrace, signals
 from .task import State, Task, TaskExit
@@ -70,6 +71,10 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
             task.orig_x0 = x0
             cpu.switch_out(task)
             cpu.sched.sleep(task, result[1], syscall_finished)
+        elif type(result) is Parked:                # it sleeps without a job (sched/parked.py)
+            task.orig_x0 = x0
+            cpu.switch_out(task)
+            cpu.sched.park(task, result, syscall_resumed)
         elif task.on_cpu is cpu:                    # (execve may have replaced the context)
             _U64.pack_into(frame, 0, result & _MASK)
             if RESTART_LO <= result <= RESTART_HI:
@@ -121,15 +126,24 @@ def syscall_finished(task: Task, job: asyncio.Future) -> None:
         return
     except asyncio.CancelledError:
         result = -ERESTARTSYS               # cancelled before it could answer: restart it
+    syscall_resumed(task, result)
+
+
+def syscall_resumed(task: Task, result: int) -> None:
+    """A sleeping syscall ended with `result`: x0 gets it and the task runs again."""
     if task.state is State.ZOMBIE:
         return                              # killed while it slept
-    task.regs().x[0] = result
+    context = task.context
+    if task.on_cpu is None and context is not None:
+        _U64.pack_into(context, OFF_X0, result & _MASK)     # (task.regs() without the view)
+    else:
+        task.regs().x[0] = result
     if RESTART_LO <= result <= RESTART_HI:
         task.restart = task.orig_x0
     if task.group.stopped:
         task.state = State.STOPPED              # its process stopped while it slept
         return
-    sched.wake(task)
+    task.kernel.sched.wake(task)
 
 
 def handle_abort(cpu: Cpu, task: Task, esr: int, far: int) -> None:

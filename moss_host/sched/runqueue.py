@@ -16,6 +16,7 @@ class CpuPort(Protocol):
     index: int
     current: Optional[Task]       # the task whose context is live in the CPU's trap frame
     trapped: bool                 # the guest waits for the host's reply
+    handling: bool                # inside a trap's handler: it chooses what runs when done
 
     def schedule(self) -> None:
         """If the guest waits and someone can run, resume it."""

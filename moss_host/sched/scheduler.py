@@ -13,6 +13,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
+from .parked import Parked, Resume
 from .runqueue import CpuPort, RunQueue
 from .state import State
 
@@ -70,7 +71,9 @@ class Scheduler:
         task.state = State.RUNNABLE
         rq = self._runqueue_for(task)
         rq.push(task)
-        rq.cpu.schedule()
+        cpu = rq.cpu
+        if not cpu.handling:                    # (else the CPU chooses when the trap ends)
+            cpu.schedule()
 
     def make_runnable(self, task: Task) -> None:
         """A stopped task continues (SIGCONT, SIGKILL).
@@ -114,6 +117,13 @@ class Scheduler:
         job = asyncio.ensure_future(finishing)
         task.pending = job
         job.add_done_callback(lambda j: finished(task, j))
+
+    def park(self, task: Task, parked: Parked, resume: Resume) -> None:
+        """task (already off its CPU) sleeps without a job until parked.finish(result);
+        then resume(task, result) puts the result in place and wakes it."""
+        task.state = State.BLOCKED
+        parked.resume = resume
+        task.pending = parked
 
     def interrupt(self, task: Task) -> None:
         """A signal arrived for a task asleep in a syscall: cancel the sleep.

@@ -11,7 +11,7 @@ from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
 from moss_host.proc.task import State, Task, TaskExit
 
 from .numbers import SYSCALL_NAMES
-from .table import SYSCALL_TABLE, TABLE_SIZE, SyscallEntry
+from .table import SLOW, SYSCALL_TABLE, TABLE_SIZE, SyscallEntry
 from .trace import Tracer
 
 log = logging.getLogger("moss.syscall")
@@ -26,7 +26,8 @@ def start(task: Task, nr: int, frame, tracer: Optional[Tracer] = None):
     until it finishes or first suspends.
 
     Returns the result for x0, or (SUSPENDED, a coroutine that drives the handler to its
-    end and returns the result). TaskExit propagates to the caller (the task is gone).
+    end and returns the result), or a Parked (sched/parked.py: a fast try put the task to
+    sleep without a job). TaskExit propagates to the caller (the task is gone).
     A plain (never sleeping) handler without --trace is the fast path: one unpack of its
     arguments, one call, nothing allocated for the call itself.
     """
@@ -46,6 +47,20 @@ def start(task: Task, nr: int, frame, tracer: Optional[Tracer] = None):
                 return _kernel_bug(task, entry, args, e)
             return 0 if result is None else result
         return _call_traced(task, entry, args, tracer)
+    fast = entry.fast
+    if fast is not None and tracer is None and task.on_cpu is not None:
+        # The handler's synchronous try (table.py): no coroutine unless it must sleep.
+        # (Off its CPU, under ptrace's syscall stops, the call takes the async path.)
+        try:
+            result = fast(task, *args)
+        except Errno as e:
+            return -e.code
+        except TaskExit:
+            raise
+        except Exception as e:
+            return _kernel_bug(task, entry, args, e)
+        if result is not SLOW:
+            return result
     shown = tracer.format_call(task, entry, args) if tracer else None
     coro = entry.handler(task, *args)
     finished, value = _step(task, entry, args, shown, tracer, coro)

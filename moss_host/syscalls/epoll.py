@@ -18,7 +18,7 @@ from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
 from .args import Fd, Hex, Int, Ptr, Size
 from .poll import _signal_pending, restore_sigmask_unless, set_user_sigmask
-from .table import syscall
+from .table import SLOW, syscall
 
 EPOLL_CLOEXEC = O_CLOEXEC
 EP_MAX_EVENTS = 0x7FFF_FFFF // EPOLL_EVENT.size
@@ -70,15 +70,53 @@ async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, timeout:
         if task.state is State.ZOMBIE:
             raise                       # the task is gone
         raise Errno(EINTR) from None    # a signal: epoll_wait is never restarted
+    return _store(task, ep, events_ptr, got)
+
+
+def _store(task, ep: Epoll, events_ptr: int, got: list) -> int:
+    """ep_send_events' copy-out of what wait() or ready_now() harvested; how many were stored."""
     if not got:
         return 0
     try:
-        task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(revents, data) for revents, data, _ in got]))
-        stored = [item for _, _, item in got]
+        if len(got) == 1:
+            revents, data, item = got[0]
+            task.mm.write(events_ptr, EPOLL_EVENT.pack(revents, data))
+            stored = [item]
+        else:
+            task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(revents, data) for revents, data, _ in got]))
+            stored = [item for _, _, item in got]
     except Errno:
         stored = _store_one_by_one(task, events_ptr, got)
     ep.settle(stored)
     return len(stored)
+
+
+def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int, sigmask: int,
+                     sigsetsize: int):
+    """epoll_pwait's synchronous try (table.py): events already ready, or a zero timeout,
+    answer without a coroutine. SLOW (the mask put back) when the call must sleep, and for
+    any argument the checks would refuse (the async path raises the errors in order)."""
+    swapped = set_user_sigmask(task, sigmask, sigsetsize) if sigmask else False
+    maxevents &= 0xFFFF_FFFF
+    if not 0 < maxevents <= EP_MAX_EVENTS or events + maxevents * EPOLL_EVENT.size > TASK_SIZE:
+        result = SLOW
+    else:
+        try:
+            f = task.files.get(fd_arg(epfd))
+            if type(f) is not EpollFile:
+                result = SLOW
+            else:
+                ep = f.ep
+                got = ep.ready_now(task, maxevents) if ep.ready else []
+                if got or not timeout & 0xFFFF_FFFF:
+                    result = _store(task, ep, events, got)
+                else:
+                    result = SLOW
+        except BaseException:
+            restore_sigmask_unless(task, swapped, False)
+            raise
+    restore_sigmask_unless(task, swapped, False)
+    return result
 
 
 def _store_one_by_one(task, events_ptr: int, got: list) -> list[EpItem]:
@@ -111,7 +149,7 @@ async def _with_sigmask(task, sigmask: int, sigsetsize: int, body) -> int:
     return result
 
 
-@syscall("epoll_pwait")
+@syscall("epoll_pwait", fast=_epoll_pwait_now)
 async def epoll_pwait(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout: "Int", sigmask: "Ptr",
                       sigsetsize: "Size") -> int:
     """Wait up to timeout ms (-1: forever, 0: not at all) for events on epfd's interest list;

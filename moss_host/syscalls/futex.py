@@ -13,7 +13,7 @@ from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
 from .args import Hex, Int, Ptr
-from .table import syscall
+from .table import SLOW, syscall
 from .time import clock_ns
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = range(6)
@@ -34,7 +34,53 @@ def _s32(v: int) -> int:
     return v - (1 << 32) if v >> 31 else v
 
 
-@syscall("futex")
+# What futex_now answers without the async handler: the wakes and requeues at once, the
+# plain waits by parking the caller (FutexTable.park); the PI operations sleep as jobs.
+FAST = (FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_WAIT_BITSET,
+        FUTEX_WAKE_BITSET)
+
+
+def futex_now(task, uaddr: int, op: int, val: int, utime: int, uaddr2: int, val3: int):
+    """futex's synchronous try (table.py): the same checks in the same order as futex()
+    below, for the operations in FAST; SLOW for the others."""
+    op &= 0xFFFF_FFFF
+    cmd = op & FUTEX_CMD_MASK
+    if cmd not in FAST:
+        return SLOW
+    deadline = None
+    if utime and cmd in TIMED:
+        deadline = _deadline(task, utime, cmd, op)
+    if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
+        raise Errno(ENOSYS)
+    table = task.kernel.futexes
+    mm = task.mm
+    private = bool(op & FUTEX_PRIVATE_FLAG)
+    val3 &= 0xFFFF_FFFF
+    if cmd == FUTEX_WAKE:
+        return table.wake(mm, uaddr, _s32(val), BITSET_MATCH_ANY, private=private)
+    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+        bitset = BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
+        on_signal = None if deadline is None else _restart_block(task, uaddr, val, deadline, bitset, private)
+        return table.park(task, mm, uaddr, val, deadline, bitset, private=private, prio=_prio(task),
+                          on_signal=on_signal)
+    if cmd == FUTEX_WAKE_BITSET:
+        return table.wake(mm, uaddr, _s32(val), val3, private=private)
+    if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        return table.requeue(mm, uaddr, uaddr2, _s32(val), _s32(utime),
+                             None if cmd == FUTEX_REQUEUE else val3, private=private)
+    return table.wake_op(mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private=private)
+
+
+def _restart_block(task, uaddr: int, val: int, deadline: float, bitset: int, private: bool):
+    """A signal during a parked timed wait: as _wait's, -ERESTART_RESTARTBLOCK resuming
+    towards the same deadline."""
+    def interrupted() -> int:
+        task.restart_block = lambda: _wait(task, uaddr, val, deadline, bitset, private)
+        return -ERESTART_RESTARTBLOCK
+    return interrupted
+
+
+@syscall("futex", fast=futex_now)
 async def futex(task, uaddr: "Ptr", op: "Hex", val: "Int", utime: "Ptr", uaddr2: "Ptr", val3: "Hex") -> int:
     """Wait on or wake the futex word at uaddr (FUTEX_WAIT, WAKE, REQUEUE, CMP_REQUEUE,
     WAKE_OP, WAIT_BITSET, WAKE_BITSET; PRIVATE_FLAG and CLOCK_REALTIME), or lock, unlock

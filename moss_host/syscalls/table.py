@@ -6,6 +6,13 @@ coroutine at all. It takes as many raw register arguments (x0..x5) as it declare
 returns a non-negative result or raises Errno. Parameter annotations drive --trace
 decoding (see syscalls/args.py).
 
+A sleeping handler may have a synchronous first try beside it (`@syscall(name, fast=f)`):
+f takes the same arguments and answers at once when the call need not sleep (events
+already ready, a zero timeout, FUTEX_WAKE), raises Errno, returns SLOW when only the
+async handler can answer (it then runs from the start: f must leave no trace), or
+parks the caller without a job (sched/parked.py, FUTEX_WAIT). dispatch tries it
+first, without a coroutine, whenever the call is not traced.
+
 SYSCALL_TABLE is a list indexed by number (one index per trap, no hashing); SYSCALLS is
 the same entries by number for everything else (the syscall doc, tests).
 """
@@ -20,6 +27,8 @@ from .numbers import SYSCALL_NUMBERS
 
 Handler = Callable[..., Any]        # async def -> int, or def -> int for one that never sleeps
 
+SLOW = object()     # a fast try's answer: this call needs the async handler (it may sleep)
+
 
 @dataclass(frozen=True)
 class SyscallEntry:
@@ -31,6 +40,7 @@ class SyscallEntry:
     arg_names: tuple
     is_async: bool        # the handler is a coroutine function (it may sleep)
     args: struct.Struct   # x0..x(nargs-1) of a trap frame in one unpack_from
+    fast: Optional[Handler] = None     # the synchronous first try of an async handler, if any
 
 
 SYSCALLS: dict[int, SyscallEntry] = {}
@@ -43,8 +53,9 @@ def _kind(annotation) -> str:
     return annotation.strip("'\"") if isinstance(annotation, str) else getattr(annotation, "__name__", "")
 
 
-def syscall(name: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function (async, or plain if it never sleeps) as the handler of syscall `name`."""
+def syscall(name: str, fast: Optional[Handler] = None) -> Callable[[Handler], Handler]:
+    """Register the decorated function (async, or plain if it never sleeps) as the handler of
+    syscall `name`; `fast`, the synchronous try of an async handler (see above)."""
     nr = SYSCALL_NUMBERS[name]
 
     def register(fn: Handler) -> Handler:
@@ -53,7 +64,9 @@ def syscall(name: str) -> Callable[[Handler], Handler]:
         params = list(inspect.signature(fn, eval_str=False).parameters.values())[1:]  # drop `task`
         entry = SyscallEntry(nr, name, fn, len(params), tuple(_kind(p.annotation) for p in params),
                              tuple(p.name for p in params), inspect.iscoroutinefunction(fn),
-                             struct.Struct(f"<{len(params)}Q"))
+                             struct.Struct(f"<{len(params)}Q"), fast)
+        if fast is not None and not entry.is_async:
+            raise RuntimeError(f"syscall {name}: a fast try is for an async handler")
         SYSCALLS[nr] = SYSCALL_TABLE[nr] = entry
         return fn
 
