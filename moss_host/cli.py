@@ -56,6 +56,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     boot.add_argument("--init", default="/sbin/init",
                       help="first program (default /sbin/init, BusyBox init reading /etc/inittab; "
                            "/bin/sh for a shell as pid 1)")
+    console = sub.add_parser("console", help="open the kernel console of a running `moss-host boot`")
+    console.add_argument("--pid", type=int, help="the moss-host process, when several boots are running")
     gdb = sub.add_parser("gdb", help="attach gdb-multiarch to a moss-host started with --gdb")
     gdb.add_argument("gdb_args", nargs=argparse.REMAINDER)
     return p.parse_args(argv)
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING - 10 * args.verbose, format="moss: %(message)s")
     if args.command == "gdb":
         return attach_gdb(args.gdb_args)
+    if args.command == "console":
+        from moss_host import kconsole
+        return kconsole.attach(args.pid)
     program = args.program if args.command == "run" else [args.init]
     if program and program[0] == "--":
         program = program[1:]
@@ -103,6 +108,9 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))
     kernel = Kernel(config)
+    if args.command == "boot":
+        from moss_host import kconsole
+        kconsole.install(kernel)        # Ctrl-] p, and `moss-host console` from elsewhere
     saved_tty = save_terminal()
     # SIGTERM/SIGHUP end the run like Ctrl-C does: through the finally blocks that stop QEMU.
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -15,7 +15,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 from moss_host.cred import Creds
 from moss_host.errors import KernelPanic
@@ -76,6 +76,7 @@ class Kernel:
         self.ipc = IpcNamespace(lambda: self.mem, self.address_spaces)     # System V IPC
         self.jobs = ProcessJobControl(self.pids, self.current_task)     # what ttys ask of processes
         self.machine: Optional[Machine] = None
+        self.on_machine_start: list[Callable[[Machine], Awaitable[None]]] = []   # run once QEMU is up (kconsole.py)
         self.mem: Optional[Memory] = None           # the guest's RAM, once the machine runs
         self.cpu: Optional[Cpu] = None
         self.root_fs: Optional[FsContext] = None
@@ -128,6 +129,8 @@ class Kernel:
         machine = self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
         try:
             await machine.start()
+            for hook in self.on_machine_start:
+                await hook(machine)
             doorbell, qemu = machine.doorbell, machine.proc
             assert doorbell is not None and qemu is not None        # start() connected them
             mem = self.mem = Memory(machine.ram, machine.ram_size)
@@ -181,6 +184,12 @@ class Kernel:
         execmod.install_image(task, image)
         self.pids.add(task)
         return task
+
+    def set_tracing(self, on: bool) -> None:
+        """--trace switched on or off in a running kernel (the kernel console's trace())."""
+        self.tracer = (self.tracer or Tracer()) if on else None
+        if self.cpu is not None:
+            self.cpu.tracer = self.tracer
 
     def current_task(self) -> Optional[Task]:
         """The task on the CPU (what a tty's read or open falls back on)."""

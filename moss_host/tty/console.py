@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import fcntl
 import logging
 import os
@@ -39,7 +40,7 @@ import signal
 import stat as S
 import sys
 import termios as host_termios
-from typing import Optional, Protocol, TextIO
+from typing import Callable, Iterator, Optional, Protocol, TextIO
 
 from ..cred import capable
 from ..errors import EBUSY, ENXIO, Errno
@@ -56,6 +57,13 @@ ESCAPE, ESCAPE_QUIT = 0x1D, ord("q")     # Ctrl-] q: leave moss-host
 READ_CHUNK = 4096
 
 _consoles: set = set()          # HostConsoles not yet closed
+_escape_actions: dict[int, Callable[["HostConsole"], None]] = {}    # Ctrl-] KEY -> action
+
+
+def on_escape(key: int, action: Callable[["HostConsole"], None]) -> None:
+    """Ctrl-] then `key` runs action(console) instead of reaching the guest (the kernel
+    console's Ctrl-] p); Ctrl-] q stays "leave moss-host"."""
+    _escape_actions[key] = action
 
 
 class LineSink(Protocol):
@@ -144,6 +152,7 @@ class HostConsole(TtyDriver):
         except OSError:
             self.out_fd, self.own_out = out_fd, False
         self.saved_mode = _enter_raw_mode(in_fd)
+        self.tracer_sink = tracer
         self.saved_streams = _crlf_host_messages(tracer)
         atexit.register(self.close)
         _consoles.add(self)
@@ -216,23 +225,43 @@ class HostConsole(TtyDriver):
             self.tty.receive(data)
 
     def _host_escape(self, data: bytes) -> bytes:
-        """Ctrl-] q ends moss-host; any other key after Ctrl-] goes to the guest with it."""
+        """Ctrl-] q ends moss-host, Ctrl-] KEY runs an action registered with on_escape (the
+        keys after it are dropped); any other key after Ctrl-] goes to the guest with it."""
         if self.escape_seen:
             self.escape_seen = False
-            if data[0] == ESCAPE_QUIT:
-                interrupt_host()
-                return b""
             data = bytes((ESCAPE,)) + data
         i = data.find(ESCAPE)
         while i >= 0:
             if i + 1 == len(data):
                 self.escape_seen = True
                 return data[:i]
-            if data[i + 1] == ESCAPE_QUIT:
-                interrupt_host()
+            if self._escape_command(data[i + 1]):
                 return data[:i]
             i = data.find(ESCAPE, i + 1)
         return data
+
+    def _escape_command(self, key: int) -> bool:
+        if key == ESCAPE_QUIT:
+            interrupt_host()
+            return True
+        action = _escape_actions.get(key)
+        if action is not None:
+            action(self)
+            return True
+        return False
+
+    @contextlib.contextmanager
+    def cooked(self) -> Iterator[None]:
+        """The host terminal as the user's shell had it, for a while (the kernel console):
+        its saved mode, Python's own streams, blocking output with ours flushed first."""
+        self._flush(final=True)
+        _leave_raw_mode(self.in_fd, self.saved_mode)
+        _restore_host_messages(self.saved_streams)
+        try:
+            yield
+        finally:
+            self.saved_mode = _enter_raw_mode(self.in_fd)
+            self.saved_streams = _crlf_host_messages(self.tracer_sink)
 
     def input_room_changed(self) -> None:
         if not self.reader_added and self.tty.ldisc.room() > 0:
