@@ -60,6 +60,10 @@ gdb *ARGS:
 test *ARGS: build
     python3 -m pytest -q "$@"
 
+# kill -9 moss-host N times during a file churn on ext4; every trial must recover (tests/qemu/test_ext4_crash.py).
+crash-test N="100": build
+    scripts/crash_test.sh {{N}}
+
 # Only the tests that need no QEMU (fast).
 test-unit *ARGS:
     python3 -m pytest -q tests/unit "$@"
