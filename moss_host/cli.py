@@ -38,7 +38,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
     def kernel_options(sp):
         sp.add_argument("--image", type=Path, help="initramfs (cpio newc) to use as the root filesystem")
-        sp.add_argument("--trace", action="store_true", help="print every syscall, strace style")
+        sp.add_argument("--trace", nargs="?", const="all", metavar="SPEC",
+                        help="print syscalls, signals and exits as strace does; SPEC as strace -e trace=: "
+                             "openat,read or classes %%file %%process %%network %%signal %%ipc %%desc %%memory")
+        sp.add_argument("--trace-pid", type=int, action="append", metavar="PID",
+                        help="trace only this process (repeatable)")
+        sp.add_argument("--trace-out", metavar="FILE", help="write the trace to FILE instead of stderr")
+        sp.add_argument("--trace-json", action="store_true", help="one JSON object per syscall")
+        sp.add_argument("--trace-summary", action="store_true",
+                        help="strace -c's table at exit, with the host time per call (median, p99)")
         sp.add_argument("--gdb", metavar="ADDR", nargs="?", const="tcp:127.0.0.1:1234",
                         help="expose QEMU's gdbstub (default tcp:127.0.0.1:1234) and wait for gdb")
         sp.add_argument("--ram", type=int, default=1024, metavar="MiB", help="guest RAM size")
@@ -60,7 +68,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     console.add_argument("--pid", type=int, help="the moss-host process, when several boots are running")
     gdb = sub.add_parser("gdb", help="attach gdb-multiarch to a moss-host started with --gdb")
     gdb.add_argument("gdb_args", nargs=argparse.REMAINDER)
-    return p.parse_args(argv)
+    return p.parse_args(bare_trace_means_all(argv))
+
+
+def bare_trace_means_all(argv: list[str]) -> list[str]:
+    """`--trace PROG` traces everything in PROG: a bare --trace is --trace=all (its SPEC is only
+    ever given as --trace=SPEC), up to the `--` that starts the program."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    return ["--trace=all" if a == "--trace" else a for a in argv[:end]] + argv[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,8 +116,14 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     """One kernel run: (moss-host's exit status, whether reboot(2) asked for a restart)."""
     from moss_host.kernel import ImageError, Kernel, KernelConfig
     from moss_host.machine.polling import PollingEventLoop
+    from moss_host.syscalls.trace import TraceSpecError, options_from
 
-    config = KernelConfig(trace=args.trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
+    try:
+        trace = options_from(args.trace, args.trace_pid, args.trace_out, args.trace_json, args.trace_summary)
+    except TraceSpecError as e:
+        print(f"moss-host: --trace: {e}", file=sys.stderr)
+        return 2, False
+    config = KernelConfig(trace_options=trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
                           timing=args.timing, disk=args.disk)
     if args.image:
         config.image = args.image
@@ -136,6 +157,8 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     finally:
         if kernel.machine is not None:
             kernel.machine.kill_now()
+        if kernel.tracer is not None:
+            kernel.tracer.close()       # --trace-summary's table; the --trace-out file
         from moss_host.tty.console import close_consoles
         close_consoles()                # the console's raw mode and queued output, before our restore
         restore_terminal(saved_tty)

@@ -39,7 +39,7 @@ from moss_host.proc.task import State, Task, ThreadGroup
 from moss_host.proc.timing import TrapTimer
 from moss_host.sched.scheduler import Scheduler
 from moss_host.syscalls import dispatch, load_all
-from moss_host.syscalls.trace import Tracer
+from moss_host.syscalls.trace import TraceOptions, Tracer
 from moss_host.tty.tty import Tty
 
 log = logging.getLogger("moss.kernel")
@@ -56,7 +56,8 @@ class KernelConfig:
     image: Path = DEFAULT_IMAGE
     stub: Path = DEFAULT_STUB
     ram_mib: int = 1024
-    trace: bool = False
+    trace: bool = False             # --trace: strace's lines on stderr
+    trace_options: Optional[TraceOptions] = None   # --trace=SPEC, --trace-pid/-out/-json/-summary
     gdb: str | None = None          # gdbstub address; the VM then waits for gdb to continue it
     timing: bool = False            # measure trap round trips (moss-host run --timing)
     disk: Path | None = None        # an ext2/3/4 image to use as the root instead of the initramfs
@@ -69,7 +70,8 @@ class KernelConfig:
 class Kernel:
     def __init__(self, config: KernelConfig):
         self.config = config
-        self.tracer: Optional[Tracer] = Tracer() if config.trace else None
+        self.tracer: Optional[Tracer] = (Tracer(config.trace_options)
+                                         if config.trace or config.trace_options else None)
         self.pids = PidTable()
         self.sched = Scheduler()
         self.futexes = FutexTable()                 # threads asleep in futex(2)

@@ -253,6 +253,8 @@ def _exit_thread(task: Task, status: int, heir: Task | None = None) -> None:
     kernel.sched.detach(task)
     task.state = State.ZOMBIE
     task.exit_status = _without_phantom_core(task, status)
+    if kernel.tracer is not None:                   # --trace: +++ exited with 0 +++
+        kernel.tracer.exited(task, task.exit_status)
     if task.pending is not None and not task.pending.done():
         task.pending.cancel()
     task.pending = None

@@ -422,6 +422,8 @@ def deliver_pending(task: Task) -> None:
         signo, info = dequeue(task, ~task.blocked)
         if not signo:
             break
+        if task.kernel.tracer is not None and signo != SIGKILL:     # --trace: --- SIGCHLD {...} ---
+            task.kernel.tracer.signal(task, signo, info)
         if task.ptrace.tracer is not None:
             assert info is not None
             if ptrace.delivery_stop(task, signo, info):

@@ -248,7 +248,7 @@ HANDLER, RESTORER, PC, SP = 0x40_1000, 0x40_2000, 0x40_0500, 0x7000_F000
 def make_task(tgid=2, x0=0, parent=None):
     sched = Scheduler()
     sched.add_cpu(SimpleNamespace(index=0, trapped=True, current=None, schedule=lambda: None, kick=lambda: None))
-    kernel = SimpleNamespace(pids=PidTable(), sched=sched)
+    kernel = SimpleNamespace(pids=PidTable(), sched=sched, tracer=None)
     task = Task(tid=tgid, group=ThreadGroup(tgid, parent=parent), mm=FakeMm(STACK_LO, STACK_HI - STACK_LO), fs=None,
                 files=None, kernel=kernel, comm=b"t")
     task.context = new_saved(PC, SP)
