@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
 from ..waitq import WAKE_ANY, WaitQueue
@@ -112,10 +112,8 @@ class Epoll:
         """ep_send_events' choice: up to maxevents (events, data, item) from the ready list.
         The caller stores them, then hands settle() the items it stored."""
         out: list[tuple[int, int, EpItem]] = []
-        stale: list[EpItem] = []
+        stale: Optional[list[EpItem]] = None
         for item in self.ready:             # (a wake-up meanwhile appends: seen later on)
-            if len(out) >= maxevents:
-                break
             f = item.file
             if isinstance(f, EpollFile):
                 mask = f.ep.ready_events(1)
@@ -128,13 +126,18 @@ class Epoll:
             revents = mask & item.events
             if revents:
                 out.append((revents, item.data, item))
+                if len(out) >= maxevents:
+                    break
+            elif stale is None:
+                stale = [item]
             else:
                 stale.append(item)
-        for item in stale:
-            self._unlink(item)
+        if stale is not None:
+            for item in stale:
+                self._unlink(item)
         return out
 
-    def settle(self, reported: list[EpItem]) -> None:
+    def settle(self, reported: Sequence[EpItem]) -> None:
         """After the events of `reported` reached user space: one-shot items are disabled,
         edge-triggered ones leave the ready list, level-triggered ones move to its end."""
         ready = self.ready
@@ -250,7 +253,11 @@ class Epoll:
 
     def ready_now(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
         """wait()'s first harvest alone, for a caller that will not sleep: what is ready now."""
-        return self._harvest_for(poller, maxevents)
+        token = POLLER.set(poller)          # a signalfd's readiness is the asker's
+        try:
+            return self.harvest(maxevents)
+        finally:
+            POLLER.reset(token)
 
     def _harvest_for(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
         if not self.ready:

@@ -8,6 +8,7 @@ delivery to restore.
 from __future__ import annotations
 
 import asyncio
+from typing import Sequence
 
 from moss_host.errors import EFAULT, EINTR, EINVAL, Errno
 from moss_host.fs.epoll import (EPOLL_CTL_DEL, EPOLL_EVENT, Epoll, EpollFile, EpItem, check_ctl)
@@ -77,11 +78,12 @@ def _store(task, ep: Epoll, events_ptr: int, got: list) -> int:
     """ep_send_events' copy-out of what wait() or ready_now() harvested; how many were stored."""
     if not got:
         return 0
+    stored: Sequence[EpItem]
     try:
         if len(got) == 1:
             revents, data, item = got[0]
             task.mm.write(events_ptr, EPOLL_EVENT.pack(revents, data))
-            stored = [item]
+            stored = (item,)
         else:
             task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(revents, data) for revents, data, _ in got]))
             stored = [item for _, _, item in got]
@@ -94,28 +96,31 @@ def _store(task, ep: Epoll, events_ptr: int, got: list) -> int:
 def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int, sigmask: int,
                      sigsetsize: int):
     """epoll_pwait's synchronous try (table.py): events already ready, or a zero timeout,
-    answer without a coroutine. SLOW (the mask put back) when the call must sleep, and for
-    any argument the checks would refuse (the async path raises the errors in order)."""
-    swapped = set_user_sigmask(task, sigmask, sigsetsize) if sigmask else False
+    answer without a coroutine. SLOW when the call must sleep, and for any argument the
+    checks would refuse (the async path raises the errors in Linux's order)."""
+    if sigmask:
+        return _with_sigmask_now(task, sigmask, sigsetsize, epfd, events, maxevents, timeout)
     maxevents &= 0xFFFF_FFFF
     if not 0 < maxevents <= EP_MAX_EVENTS or events + maxevents * EPOLL_EVENT.size > TASK_SIZE:
-        result = SLOW
-    else:
-        try:
-            f = task.files.get(fd_arg(epfd))
-            if type(f) is not EpollFile:
-                result = SLOW
-            else:
-                ep = f.ep
-                got = ep.ready_now(task, maxevents) if ep.ready else []
-                if got or not timeout & 0xFFFF_FFFF:
-                    result = _store(task, ep, events, got)
-                else:
-                    result = SLOW
-        except BaseException:
-            restore_sigmask_unless(task, swapped, False)
-            raise
-    restore_sigmask_unless(task, swapped, False)
+        return SLOW
+    f = task.files.get(epfd & 0xFFFF_FFFF)    # (a negative fd is as far out of range: EBADF)
+    if type(f) is not EpollFile:
+        return SLOW
+    ep = f.ep
+    got = ep.ready_now(task, maxevents) if ep.ready else None
+    if got:
+        return _store(task, ep, events, got)
+    return SLOW if timeout & 0xFFFF_FFFF else 0
+
+
+def _with_sigmask_now(task, sigmask: int, sigsetsize: int, epfd: int, events: int, maxevents: int,
+                      timeout: int):
+    """_epoll_pwait_now with epoll_pwait's temporary signal mask (put back before SLOW)."""
+    swapped = set_user_sigmask(task, sigmask, sigsetsize)
+    try:
+        result = _epoll_pwait_now(task, epfd, events, maxevents, timeout, 0, 0)
+    finally:
+        restore_sigmask_unless(task, swapped, False)
     return result
 
 
@@ -160,7 +165,19 @@ async def epoll_pwait(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout
                                lambda: _epoll_wait(task, epfd, events, maxevents, seconds))
 
 
-@syscall("epoll_pwait2")
+def _epoll_pwait2_now(task, epfd: int, events: int, maxevents: int, timeout: int, sigmask: int,
+                      sigsetsize: int):
+    """epoll_pwait2's synchronous try: its timespec read and checked first, as the handler does."""
+    zero = False
+    if timeout:
+        sec, nsec = TIMESPEC.unpack(task.mm.read(timeout, TIMESPEC.size))     # EFAULT
+        if not timespec_valid(sec, nsec):
+            raise Errno(EINVAL)
+        zero = not (sec or nsec)
+    return _epoll_pwait_now(task, epfd, events, maxevents, 0 if zero else -1, sigmask, sigsetsize)
+
+
+@syscall("epoll_pwait2", fast=_epoll_pwait2_now)
 async def epoll_pwait2(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout: "Ptr", sigmask: "Ptr",
                        sigsetsize: "Size") -> int:
     """epoll_pwait with a struct timespec timeout (NULL: forever)."""
