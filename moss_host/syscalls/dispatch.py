@@ -61,7 +61,7 @@ def start(task: Task, nr: int, frame, tracer: Optional[Tracer] = None):
             return _kernel_bug(task, entry, args, e)
         if result is not SLOW:
             return result
-    shown = tracer.format_call(task, entry, args) if tracer else None
+    shown = tracer.enter(task, entry, args) if tracer else None
     coro = entry.handler(task, *args)
     finished, value = _step(task, entry, args, shown, tracer, coro)
     if finished:
@@ -75,19 +75,19 @@ def _unimplemented(task: Task, nr: int, tracer: Optional[Tracer]) -> int:
         _reported.add(nr)
         log.warning("pid %d: unimplemented syscall %d (%s) -> ENOSYS", task.tid, nr, name)
     if tracer:
-        tracer.line(task, f"{name}_{nr}(...) = -1 ENOSYS")
+        tracer.unimplemented(task, nr, name)
     return -ENOSYS
 
 
 def _call_traced(task: Task, entry: SyscallEntry, args, tracer: Tracer) -> int:
     """A plain handler under --trace: the call line, then the result, as for any other."""
-    shown = tracer.format_call(task, entry, args)
+    shown = tracer.enter(task, entry, args)
     try:
         result = entry.handler(task, *args)
     except Errno as e:
         result = -e.code
     except TaskExit:
-        tracer.line(task, f"{shown} = ?")
+        tracer.vanished(task, shown)
         raise
     except Exception as e:
         result = _kernel_bug(task, entry, args, e)
@@ -109,7 +109,7 @@ def _step(task, entry: SyscallEntry, args, shown, tracer, coro, interrupted=Fals
         result = -e.code
     except TaskExit:
         if tracer:
-            tracer.line(task, f"{shown} = ?")
+            tracer.vanished(task, shown)
         raise
     except asyncio.CancelledError:
         # A signal interrupted the sleep and the handler did not decide otherwise: restart
@@ -146,7 +146,7 @@ def _finished(task, entry, shown, tracer, result) -> int:
     if result is None:
         result = 0
     if tracer:
-        tracer.line(task, f"{shown} = {tracer.format_result(result)}")
+        tracer.finish(task, shown, result)
     return result
 
 
