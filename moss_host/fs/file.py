@@ -326,6 +326,8 @@ class InodeFile(OpenFile):
         self.pos += n
         if n:
             fsnotify.on_file(self.location.dentry, fsnotify.IN_MODIFY)
+            if self.flags & O_DSYNC:            # O_SYNC/O_DSYNC: durable before returning (generic_write_sync)
+                self.inode.sb.sync()
         return n
 
     async def pread(self, offset: int, n: int) -> bytes:
@@ -343,6 +345,8 @@ class InodeFile(OpenFile):
         after_write(self.inode, offset, data, n)
         if n:
             fsnotify.on_file(self.location.dentry, fsnotify.IN_MODIFY)
+            if self.flags & O_DSYNC:
+                self.inode.sb.sync()
         return n
 
     def lseek(self, offset: int, whence: int) -> int:

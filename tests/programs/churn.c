@@ -4,7 +4,8 @@
  * directories, and writes files it never syncs), OPS operations or forever. It reports on
  * stdout, one whole line per write(2):
  *   "X name"            before an operation that changes file `name` starts;
- *   "W name len seed"   after fsync of the file (and of DIR for a new name) returned:
+ *   "W name len seed"   after fsync of the file (or its O_SYNC/O_DSYNC writes) and of DIR
+ *                       for a new name returned:
  *                       `name` now holds len bytes of pattern(seed) durably.
  * A crash checker keeps, for each name, its last W unless an X came after it: those files
  * must have exactly their content after recovery. A run first removes what DIR holds. Byte i of pattern(seed) is
@@ -103,11 +104,12 @@ static void create(void)
     f->seed = rnd(1000000);
     f->len = rnd(4) == 0 ? rnd(200000) : rnd(6000);
     say("X %s\n", f->name);
-    int fd = openat(dirfd_, f->name, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    int osync = rnd(4) == 0 ? (rnd(2) ? O_SYNC : O_DSYNC) : 0;   /* then each write is durable */
+    int fd = openat(dirfd_, f->name, O_CREAT | O_WRONLY | O_TRUNC | osync, 0644);
     if (fd < 0)
         die("open");
     write_pattern(fd, f->seed, 0, f->len);
-    if (fsync(fd) < 0)
+    if (!osync && fsync(fd) < 0)
         die("fsync");
     close(fd);
     if (fsync(dirfd_) < 0)

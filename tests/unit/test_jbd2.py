@@ -8,9 +8,13 @@ e2fsprogs' debugfs logged.
 """
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 
+import pytest
+
+from moss_host.errors import Errno
 from moss_host.fs.drivers.ext4 import journal_format as F
 from moss_host.fs.drivers.ext4.fs import Ext4Superblock
 
@@ -191,3 +195,16 @@ def test_read_only_mount_leaves_a_dirty_journal_alone(tmp_path):
     assert read_all(fs.root.lookup(b"f")) == b"x" * 1024
     fs.unmount()
     assert img.read_bytes() == before
+
+
+def test_remount_read_write_of_a_dirty_log_is_refused(tmp_path):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"x" * 1024}), "8M")
+    blk = int(debugfs(img, "bmap /f 0").strip())
+    content = tmp_path / "blk"
+    content.write_bytes(b"Z" * 1024)
+    debugfs_write(img, "jo -c", f"jw -b {blk} {content}", "jc")
+    fs = mount(img, read_only=True)
+    fs.read_only = False                        # what namespace.remount does before mark_mounted
+    with pytest.raises(Errno) as e:
+        fs.mark_mounted()
+    assert e.value.code == errno.EROFS and fs.read_only

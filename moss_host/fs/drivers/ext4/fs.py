@@ -126,7 +126,11 @@ class Ext4Superblock(Superblock):
             return
         jinode = self.iget(self.sbd.s_journal_inum)
         jmap = JournalMap(self.blockdev, jinode.runs(), jinode.size // self.block_size)
-        self.journal = Journal(jmap, self.block_size, self.sbd.is_64bit, self.csum)
+        try:
+            self.journal = Journal(jmap, self.block_size, self.sbd.is_64bit, self.csum)
+        except Errno:
+            self.read_only = True
+            raise
         self.sbd.s_feature_incompat |= INCOMPAT_RECOVER
         try:
             loop = asyncio.get_running_loop()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ....errors import EIO, EINVAL, Errno
+from ....errors import EINVAL, EIO, EROFS, Errno
 from ...blockdev import BlockDevice
 from . import journal_format as F
 from .journal_replay import JournalCorrupt, mark_empty, recover
@@ -89,6 +89,8 @@ class Journal:
         self.jmap = jmap
         self.dev = jmap.dev
         js = self.js = load_super(jmap, block_size)
+        if js.start:            # a remount read-write of a filesystem mounted with a dirty log
+            raise Errno(EROFS, "ext4: the journal needs recovery: mount the filesystem read-write afresh")
         # What Linux sets when it loads a journal for ext4 (ext4_fill_super, set_journal_csum_feature_set).
         if js.blocktype == F.SUPERBLOCK_V2:
             js.incompat |= F.INCOMPAT_REVOKE | (F.INCOMPAT_64BIT if fs_64bit else 0)
