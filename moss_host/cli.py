@@ -61,6 +61,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     boot = sub.add_parser("boot", help="boot to a shell on the console")
     kernel_options(boot)
     boot.set_defaults(timing=False)
+    boot.add_argument("--reload", action="store_true",
+                      help="watch moss_host/ and reload a changed syscall or driver module between two traps")
     boot.add_argument("--init", default="/sbin/init",
                       help="first program (default /sbin/init, BusyBox init reading /etc/inittab; "
                            "/bin/sh for a shell as pid 1)")
@@ -130,8 +132,8 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))
     kernel = Kernel(config)
     if args.command == "boot":
-        from moss_host import kconsole
-        kconsole.install(kernel)        # Ctrl-] p, and `moss-host console` from elsewhere
+        from moss_host import kconsole, reload
+        kconsole.install(kernel, reload.install(kernel, watch=args.reload))    # Ctrl-] p, moss-host console
     saved_tty = save_terminal()
     # SIGTERM/SIGHUP end the run like Ctrl-C does: through the finally blocks that stop QEMU.
     for sig in (signal.SIGTERM, signal.SIGHUP):

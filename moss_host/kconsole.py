@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from moss_host.fs.drivers.procfs.fd import fd_target
 from moss_host.fs.drivers.procfs.mounts import mounts_text
 from moss_host.fs.drivers.procfs.pid import maps_text, ppid_of, state_letter
+from moss_host.reload import Reloader
 from moss_host.tty import console as host_console
 
 if TYPE_CHECKING:
@@ -41,20 +42,22 @@ log = logging.getLogger("moss.console")
 SOCKET_NAME = "console.sock"
 PID_NAME = "host.pid"
 BANNER = ("moss-py kernel console: the guest is stopped. ps() task(pid) maps(pid) files(pid) "
-          "mounts() frames() runqueue() trace(on) read_user(pid, addr, n), `kernel`. Ctrl-D resumes.")
+          "mounts() frames() runqueue() trace(on) read_user(pid, addr, n) reload(), `kernel`. Ctrl-D resumes.")
 
 
 class Inspectors:
     """What the prompt offers besides `kernel` itself: each prints a table or returns an object."""
 
-    def __init__(self, kernel: Kernel, out: Callable[[str], None]):
+    def __init__(self, kernel: Kernel, out: Callable[[str], None], reloader: Optional[Reloader] = None):
         self.kernel = kernel
         self.out = out
+        self.reloader = reloader
 
     def names(self) -> dict:
         return {"kernel": self.kernel, "ps": self.ps, "task": self.task, "maps": self.maps,
                 "files": self.files, "mounts": self.mounts, "frames": self.frames,
-                "runqueue": self.runqueue, "trace": self.trace, "read_user": self.read_user}
+                "runqueue": self.runqueue, "trace": self.trace, "read_user": self.read_user,
+                "reload": self.reload}
 
     def task(self, pid: int) -> Task:
         """The task (thread) with this pid or tid."""
@@ -107,6 +110,15 @@ class Inspectors:
         self.kernel.set_tracing(on)
         self.out(f"trace {'on' if on else 'off'}")
 
+    def reload(self) -> None:
+        """Reload the syscall and driver modules changed since boot (or the last reload)."""
+        if self.reloader is None:
+            self.out("no reloader in this run")
+            return
+        self.reloader.say = self.out
+        names = self.reloader.reload_changed()
+        self.out(f"reloaded {len(names)} module(s)")
+
     def read_user(self, pid: int, addr: int, n: int) -> bytes:
         """n bytes of pid's memory at addr (EFAULT where nothing is mapped)."""
         return bytes(self.task(pid).mm.read(addr, n))
@@ -115,8 +127,9 @@ class Inspectors:
 class KernelConsole:
     """The prompt and its socket, for one kernel run."""
 
-    def __init__(self, kernel: Kernel):
+    def __init__(self, kernel: Kernel, reloader: Optional[Reloader] = None):
         self.kernel = kernel
+        self.reloader = reloader
         self.busy = False                   # one session at a time, local or remote
         self.server: Optional[asyncio.AbstractServer] = None
 
@@ -143,7 +156,7 @@ class KernelConsole:
         try:
             await self._pause()
             with terminal.cooked():
-                names = Inspectors(self.kernel, print).names()
+                names = Inspectors(self.kernel, print, self.reloader).names()
                 _interact(names)
         finally:
             self.busy = False
@@ -181,7 +194,7 @@ class KernelConsole:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         out = io.StringIO()
-        repl = _StringConsole(out, Inspectors(self.kernel, lambda s: print(s, file=out)).names())
+        repl = _StringConsole(out, Inspectors(self.kernel, lambda s: print(s, file=out), self.reloader).names())
         prompt = ">>> "
         writer.write(BANNER.encode() + b"\n" + _prompt(prompt))
         while True:
@@ -224,10 +237,10 @@ def _interact(names: dict) -> None:
     code.interact(banner=BANNER, local=names, exitmsg="moss: resuming the guest")
 
 
-def install(kernel: Kernel) -> KernelConsole:
+def install(kernel: Kernel, reloader: Optional[Reloader] = None) -> KernelConsole:
     """Give this run a kernel console: Ctrl-] p at the host terminal, and the socket once the
-    machine's run directory exists (Kernel.on_machine)."""
-    kc = KernelConsole(kernel)
+    machine's run directory exists (Kernel.on_machine_start)."""
+    kc = KernelConsole(kernel, reloader)
     host_console.on_escape(ord("p"), kc.open_local)
     kernel.on_machine_start.append(lambda machine: kc.listen(machine.rundir))
     return kc
