@@ -295,3 +295,24 @@ def test_summary_has_a_row_per_syscall_and_a_total():
     assert rows["openat"][3:5] == ["1", "1"] and rows["read"][3] == "3"
     assert rows["read"][4] == "2.0" and rows["read"][5] == "3.0"      # median and p99, in us
     assert rows["total"][3:5] == ["4", "1"]
+
+
+def test_clone3_struct_and_the_tid_it_stored():
+    t = fake_task()
+    ptid = t.mm.put(struct.pack("<i", 0))
+    flags = 0x3d0f00                     # what glibc's pthread_create asks for
+    args = t.mm.put(struct.pack("<8Q", flags, 0, 0x7000, ptid, 0, 0x8000, 0x7d0f00, 0x9000))
+    t.mm.data[ptid - BASE:ptid - BASE + 4] = struct.pack("<i", 124)
+    assert line("clone3", [args, 88], 124, t) == (
+        "clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
+        "CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7000, "
+        f"parent_tid={ptid:#x}, exit_signal=0, stack=0x8000, stack_size=0x7d0f00, tls=0x9000}} "
+        "=> {parent_tid=[124]}, 88) = 124")
+
+
+def test_prctl_decodes_by_option():
+    t = fake_task()
+    name = t.mm.put(b"busybox\0")
+    assert line("prctl", [16, name, 0, 0, 0], 0, t) == 'prctl(PR_GET_NAME, "busybox") = 0'
+    assert line("prctl", [1, 15, 0, 0, 0], 0, t) == "prctl(PR_SET_PDEATHSIG, SIGTERM) = 0"
+    assert line("prctl", [3, 0, 0, 0, 0], 1, t) == "prctl(PR_GET_DUMPABLE) = 1"

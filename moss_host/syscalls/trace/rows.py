@@ -12,6 +12,7 @@ from moss_host.errors import Errno
 from . import flags as F
 from . import results as R
 from . import signames, structs
+from .text import cstring, pointer
 from .kinds import (DIRFD, FD, HEX, INT, LONG, MODE, PATH, PTR, SIGNO, STR, UINT, ULONG, Arg,
                     buf_in, buf_out, c_int, enum, env_count, flags, named, only_if, string_array,
                     struct_in, struct_out, _in, _out)
@@ -135,6 +136,56 @@ CLONE = row(
     named("child_tidptr", only_if(lambda c: c.args[0] & F.CLONE_CHILD_TID, PTR)),
     order=(1, 0, 2, 3, 4))
 
+CLONE3_FLAGS: F.FlagTable = [*F.CLONE_FLAGS, (0x100000000, "CLONE_CLEAR_SIGHAND"),
+                             (0x200000000, "CLONE_INTO_CGROUP")]
+
+
+def _clone_args(c, v: int) -> str:
+    """clone3's struct clone_args, the fields its flags use, and `=> {parent_tid=[N]}` once
+    the call stored the child's tid there."""
+    try:
+        raw = c.task.mm.read(v, 64)
+    except Errno:
+        return hex(v)
+    fl, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls = struct.unpack("<8Q", raw)
+    parts = [f"flags={F.flags(fl, CLONE3_FLAGS)}"]
+    if fl & 0x1000:
+        parts.append(f"pidfd={pointer(pidfd)}")
+    if fl & F.CLONE_CHILD_TID:
+        parts.append(f"child_tid={pointer(child_tid)}")
+    if fl & F.CLONE_PARENT_SETTID:
+        parts.append(f"parent_tid={pointer(parent_tid)}")
+    parts.append(f"exit_signal={signames.name(exit_signal) if exit_signal else 0}")
+    parts += [f"stack={pointer(stack)}", f"stack_size={stack_size:#x}"]
+    if fl & F.CLONE_SETTLS:
+        parts.append(f"tls={pointer(tls)}")
+    text = "{" + ", ".join(parts) + "}"
+    if c.result is not None and c.result > 0 and fl & F.CLONE_PARENT_SETTID and parent_tid:
+        text += f" => {{parent_tid={structs.int_ptr(c.task, parent_tid)}}}"
+    return text
+
+
+def _prctl_arg(c, v: int) -> Optional[str]:
+    """prctl's second argument as the option reads it; the rest only for options strace
+    does not decode."""
+    option = c_int(c.args[0])
+    if option in (15, 16):                                  # PR_SET_NAME, PR_GET_NAME
+        return cstring(c.task, v, 16) if option == 15 or (c.result is not None and c.result >= 0) else hex(v)
+    if option == 1:                                         # PR_SET_PDEATHSIG
+        return signames.name(c_int(v)) if c_int(v) else "0"
+    if option in (2, 37):                                   # an int the call stores
+        return structs.int_ptr(c.task, v) if c.result == 0 else hex(v)
+    if option in (4, 36, 38):
+        return str(v)
+    if option in (3, 39):                                   # PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS
+        return None
+    return hex(v) if v else "0"
+
+
+def _prctl_rest(c, v: int) -> Optional[str]:
+    return None if c_int(c.args[0]) in (1, 2, 3, 4, 15, 16, 36, 37, 38, 39) else (hex(v) if v else "0")
+
+
 WAIT_STATUS = struct_out(structs.wait_status_at)
 ACCESS = flags(F.ACCESS_MODES, "F_OK")
 FD_OUT_PAIR = struct_out(structs.fd_pair)
@@ -207,6 +258,7 @@ ROWS: dict[str, Row] = {
     "shmat": row(INT, PTR, HEX, result=R.address),
     # processes
     "clone": CLONE,
+    "clone3": row(Arg(_clone_args, out=True), ULONG),
     "execve": row(PATH, _in(string_array), _in(env_count)),
     "exit": row(INT),
     "exit_group": row(INT),
@@ -218,7 +270,7 @@ ROWS: dict[str, Row] = {
     "prlimit64": row(INT, enum(F.RLIMITS), RLIMIT_IN, RLIMIT_OUT),
     "getrlimit": row(enum(F.RLIMITS), RLIMIT_OUT),
     "setrlimit": row(enum(F.RLIMITS), RLIMIT_IN),
-    "prctl": row(enum(F.PRCTL), HEX, HEX, HEX, HEX),
+    "prctl": row(enum(F.PRCTL), Arg(_prctl_arg, out=True), *(_in(_prctl_rest),) * 3),
     "setpgid": row(INT, INT),
     "getpgid": row(INT),
     "getsid": row(INT),
