@@ -1,8 +1,10 @@
 /* --trace golden lines (tests/qemu/test_trace.py): clone flags, wait4 status, sigaction,
- * sigset_t, a child that exits and one killed by SIGKILL, then one SIGCHLD delivered (kept
- * blocked until both are reaped, so its place in the trace is fixed) and a SIGUSR1. */
+ * sigset_t, a child that exits, one killed by SIGKILL and one by SIGSEGV, then one SIGCHLD
+ * delivered (kept blocked until all are reaped, so its place in the trace is fixed) and a
+ * SIGUSR1. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +31,13 @@ int main(void)
     pid = fork();
     if (pid == 0)
         kill(getpid(), SIGKILL);
+    waitpid(pid, &status, 0);
+    pid = fork();
+    if (pid == 0) {
+        volatile uintptr_t addr = 8;
+        *(volatile int *)addr = 1;          /* SIGSEGV, SEGV_MAPERR at 0x8 */
+        _exit(0);
+    }
     waitpid(pid, &status, 0);
     sigprocmask(SIG_UNBLOCK, &chld, NULL);
     kill(getpid(), SIGUSR1);

@@ -116,7 +116,7 @@ def test_class_filter_shows_only_that_class(tmp_path):
 def test_trace_pid_follows_one_process(tmp_path):
     text, r = moss_trace(tmp_path, "trace_process", "--trace")
     children = [int(m) for m in re.findall(r"clone\(.*= (\d+)$", text, re.M)]
-    assert len(children) == 2, text
+    assert len(children) == 3, text
     text, r = moss_trace(tmp_path, "trace_process", f"--trace-pid={children[0]}")
     lines = text.splitlines()
     assert lines and all(f"[pid {children[0]:>5}]" in l or "[pid" not in l for l in lines), text
