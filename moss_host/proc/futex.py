@@ -176,8 +176,11 @@ class FutexTable:
 
     def enqueue(self, waiter: Waiter) -> None:
         """Behind every sleeper of the same or a higher priority (plist_add)."""
-        queue = self._queues.setdefault(waiter.key, [])
-        if not queue or queue[-1].prio <= waiter.prio:
+        queue = self._queues.get(waiter.key)
+        if queue is None:
+            self._queues[waiter.key] = [waiter]
+            return
+        if queue[-1].prio <= waiter.prio:
             queue.append(waiter)
             return
         at = next(i for i, w in enumerate(queue) if w.prio > waiter.prio)
@@ -271,8 +274,11 @@ class FutexTable:
     def _wake_key(self, key: Key, count: int, bitset: int) -> int:
         """futex_wake()'s loop: a PI or requeue-PI sleeper on the key is EINVAL (those
         woken before it stay woken). The count is checked after a wake, so 0 wakes one."""
+        queue = self._queues.get(key)
+        if not queue:
+            return 0
         woken = 0
-        for w in list(self.waiters(key)):
+        for w in tuple(queue):              # (take() leaves the queue)
             if not w.plain:
                 raise Errno(EINVAL)
             if w.bitset & bitset:

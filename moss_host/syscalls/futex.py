@@ -36,8 +36,8 @@ def _s32(v: int) -> int:
 
 # What futex_now answers without the async handler: the wakes and requeues at once, the
 # plain waits by parking the caller (FutexTable.park); the PI operations sleep as jobs.
-FAST = (FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_WAIT_BITSET,
-        FUTEX_WAKE_BITSET)
+FAST = frozenset((FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_WAIT_BITSET,
+                  FUTEX_WAKE_BITSET))
 
 
 def futex_now(task, uaddr: int, op: int, val: int, utime: int, uaddr2: int, val3: int):
@@ -45,6 +45,9 @@ def futex_now(task, uaddr: int, op: int, val: int, utime: int, uaddr2: int, val3
     below, for the operations in FAST; SLOW for the others."""
     op &= 0xFFFF_FFFF
     cmd = op & FUTEX_CMD_MASK
+    if cmd == FUTEX_WAKE and not op & FUTEX_CLOCK_REALTIME:      # (first: half of all calls)
+        return task.kernel.futexes.wake(task.mm, uaddr, _s32(val), BITSET_MATCH_ANY,
+                                        private=bool(op & FUTEX_PRIVATE_FLAG))
     if cmd not in FAST:
         return SLOW
     deadline = None
@@ -56,8 +59,6 @@ def futex_now(task, uaddr: int, op: int, val: int, utime: int, uaddr2: int, val3
     mm = task.mm
     private = bool(op & FUTEX_PRIVATE_FLAG)
     val3 &= 0xFFFF_FFFF
-    if cmd == FUTEX_WAKE:
-        return table.wake(mm, uaddr, _s32(val), BITSET_MATCH_ANY, private=private)
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         bitset = BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
         on_signal = None if deadline is None else _restart_block(task, uaddr, val, deadline, bitset, private)
