@@ -316,3 +316,18 @@ def test_prctl_decodes_by_option():
     assert line("prctl", [16, name, 0, 0, 0], 0, t) == 'prctl(PR_GET_NAME, "busybox") = 0'
     assert line("prctl", [1, 15, 0, 0, 0], 0, t) == "prctl(PR_SET_PDEATHSIG, SIGTERM) = 0"
     assert line("prctl", [3, 0, 0, 0, 0], 1, t) == "prctl(PR_GET_DUMPABLE) = 1"
+
+
+def test_a_call_another_task_interrupts_is_split_as_strace_f_splits_it():
+    out = io.StringIO()
+    t = Tracer(out=out)
+    parent, child = fake_task(tasks=2), fake_task(tasks=2)
+    child.tid = 43
+    status = parent.mm.put(struct.pack("<i", 3 << 8))
+    wait = t.enter(parent, entry("wait4"), [43, status, 0, 0, 0, 0])
+    t.finish(child, t.enter(child, entry("exit_group"), [3, 0, 0, 0, 0, 0]), 0)
+    t.exited(child, 3 << 8)
+    t.finish(parent, wait, 43)
+    assert [l.split("] ", 1)[1].split("  =")[0].rstrip() for l in out.getvalue().splitlines()] == [
+        "wait4(43,  <unfinished ...>", "exit_group(3)", "+++ exited with 3 +++",
+        "<... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 43"]

@@ -14,3 +14,4 @@ class Call:
     start_ns: int                  # host clock at entry (perf_counter_ns)
     row: Any = None                # its rows.Row
     result: Optional[int] = None   # set at exit, before the output arguments are decoded
+    split_at: Optional[int] = None  # printed as `<unfinished ...>` up to this argument (strace -f)

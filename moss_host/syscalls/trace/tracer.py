@@ -48,6 +48,9 @@ class Tracer:
         self._names = self.options.names
         self._pids = self.options.pids
         self._print = self.options.lines
+        # Calls begun but not printed, by task: another task's line in between prints their
+        # beginning with `<unfinished ...>` and the end as `<... name resumed>` (strace -f).
+        self._open: dict[int, Call] = {}
 
     # -- what dispatch calls -------------------------------------------------------------------
 
@@ -64,6 +67,8 @@ class Tracer:
         call = Call(task, entry.name, tuple(args), [], time.perf_counter_ns(), r)
         for i, arg in enumerate(r.args):
             call.shown.append(None if arg.out else self._decode(call, arg, i))
+        if self._print and not self.options.json:
+            self._open[task.tid] = call
         return call
 
     def finish(self, task, call: Optional[Call], result: int) -> None:
@@ -85,7 +90,7 @@ class Tracer:
         elif self.options.json:
             self._json(call, result, host_ns)
         else:
-            self._emit(task, self.call_text(call), format_result(call, result, r.result))
+            self._ended(task, call, format_result(call, result, r.result))
 
     def vanished(self, task, call: Optional[Call]) -> None:
         """The call never returns (exit_group; a task killed in it): `= ?`."""
@@ -98,7 +103,7 @@ class Tracer:
         if self.options.json:
             self._json(call, None, time.perf_counter_ns() - call.start_ns)
         else:
-            self._emit(task, self.call_text(call), "?")
+            self._ended(task, call, "?")
 
     def unimplemented(self, task, nr: int, name: str) -> None:
         if self._print and self.wants(task, name):
@@ -117,6 +122,9 @@ class Tracer:
         """A thread is gone: `+++ exited with 0 +++` or `+++ killed by SIGKILL +++`."""
         if not (self._print and self._traced_task(task)):
             return
+        unfinished = self._open.get(task.tid)
+        if unfinished is not None:              # killed asleep in a call: it never returns
+            self.vanished(task, unfinished)
         sig = wstatus & 0x7F
         if sig == 0:
             text = f"+++ exited with {wstatus >> 8 & 0xFF} +++"
@@ -143,22 +151,49 @@ class Tracer:
         return self.call_text(call)
 
     @staticmethod
-    def call_text(call: Call) -> str:
+    def _parts(call: Call, start: int = 0, stop: Optional[int] = None) -> list[str]:
+        """The shown arguments from position `start` to `stop` of the printing order."""
         r: Row = call.row
-        order = r.order or range(len(call.shown))
+        order = list(r.order or range(len(call.shown)))[start:stop]
         parts = []
         for i in order:
             text = call.shown[i]
-            if text is None:
-                continue
-            label = r.args[i].name
-            parts.append(f"{label}={text}" if label else text)
-        return f"{call.name}({', '.join(parts)})"
+            if text is not None:
+                label = r.args[i].name
+                parts.append(f"{label}={text}" if label else text)
+        return parts
+
+    @classmethod
+    def call_text(cls, call: Call) -> str:
+        return f"{call.name}({', '.join(cls._parts(call))})"
 
     def line(self, task, text: str) -> None:
         """One line, with the `[pid N] ` prefix when more than one task runs (strace -f)."""
+        self._interrupt(task)
         self.out.write(f"{self._prefix(task)}{text}\n")
         self.out.flush()
+
+    def _ended(self, task, call: Call, result: str) -> None:
+        """The line of a call that is over: whole, or its `<... name resumed>` end."""
+        self._open.pop(task.tid, None)
+        if call.split_at is None:
+            self._emit(task, self.call_text(call), result)
+        else:
+            rest = ", ".join(self._parts(call, call.split_at))
+            self._emit(task, f"<... {call.name} resumed>{rest})", result)
+
+    def _interrupt(self, task) -> None:
+        """Another task's line comes: the calls in flight print what they have so far."""
+        for tid, call in self._open.items():
+            if tid == task.tid or call.split_at is not None:
+                continue
+            r: Row = call.row
+            order = list(r.order or range(len(call.shown)))
+            k = next((n for n, i in enumerate(order) if r.args[i].out), len(order))
+            call.split_at = k
+            head = ", ".join(self._parts(call, 0, k))
+            sep = ", " if head and k < len(order) else ""
+            self.out.write(f"{self._prefix(call.task)}{call.name}({head}{sep} <unfinished ...>\n")
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -186,6 +221,7 @@ class Tracer:
         return ""
 
     def _emit(self, task, call_text: str, result: str) -> None:
+        self._interrupt(task)
         text = self._prefix(task) + call_text
         self.out.write(f"{text}{' ' * max(RESULT_COLUMN - len(text), 1)}= {result}\n")
         self.out.flush()
