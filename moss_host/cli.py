@@ -131,6 +131,10 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))
     kernel = Kernel(config)
+    if args.gdb is not None:
+        from moss_host import gdbhost
+        from moss_host.kernel import gdb_info_dir
+        gdbhost.install(kernel, gdb_info_dir())     # moss ps / switch / break-exec in gdb
     if args.command == "boot":
         from moss_host import kconsole, reload
         kconsole.install(kernel, reload.install(kernel, watch=args.reload))    # Ctrl-] p, moss-host console
@@ -222,6 +226,8 @@ def gdb_commands(info: dict) -> list[str]:
             "-ex", f"file {shlex.quote(info['program'])}" if not info["program_bias"] else
             f"add-symbol-file {shlex.quote(info['program'])} -o {info['program_bias']:#x}",
             "-ex", f"add-symbol-file {shlex.quote(info['stub'])}",
+            "-ex", f"source {shlex.quote(str(Path(__file__).with_name('gdb_extension.py')))}",
+            "-ex", f"moss connect {shlex.quote(info['socket'])} {shlex.quote(info['stub'])}",
             "-ex", f"target remote {remote}"]
 
 

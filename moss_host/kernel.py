@@ -79,6 +79,7 @@ class Kernel:
         self.jobs = ProcessJobControl(self.pids, self.current_task)     # what ttys ask of processes
         self.machine: Optional[Machine] = None
         self.on_machine_start: list[Callable[[Machine], Awaitable[None]]] = []   # run once QEMU is up (kconsole.py)
+        self.exec_hooks: list[Callable[[Task], Awaitable[None]]] = []   # after each execve (gdbhost.py)
         self.mem: Optional[Memory] = None           # the guest's RAM, once the machine runs
         self.cpu: Optional[Cpu] = None
         self.root_fs: Optional[FsContext] = None
@@ -261,7 +262,7 @@ class Kernel:
         program.write_bytes(execmod.read_executable(task.fs, task.exe.encode(), task.creds, task))
         (info_dir / "session.json").write_text(json.dumps({
             "gdb": self.config.gdb, "stub": str(self.config.stub), "program": str(program),
-            "program_bias": task.image_bias, "pid": os.getpid()}))
+            "program_bias": task.image_bias, "pid": os.getpid(), "socket": str(info_dir / "gdb.sock")}))
         print(f"moss: waiting for gdb on {self.config.gdb} (run `just gdb`, then `continue`)", flush=True)
 
 

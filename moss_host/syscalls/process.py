@@ -141,6 +141,8 @@ async def execve(task, path: "CStr", argv: "Ptr", envp: "Ptr") -> int:
     old_tid = task.tid
     exec_into(task, filename.decode(errors="surrogateescape"), args or [b""], env)
     await ptrace.report_exec(task, old_tid)
+    for hook in task.kernel.exec_hooks:         # gdb stopping at an exec (gdbhost.py)
+        await hook(task)
     return 0
 
 

@@ -1,0 +1,143 @@
+"""gdb commands for moss-py (sourced by `moss-host gdb`; runs inside gdb, not in moss-host).
+
+  moss ps                 the guest's processes and threads (* marks the one on the CPU)
+  moss switch PID         load PID's executable and shared libraries at their load addresses
+                          (memory reads show the process on the CPU: gdb sees one vCPU)
+  moss break-exec NAME    stop when a program called NAME has been exec'd, its symbols loaded,
+                          at its first instruction (the dynamic loader's, for a dynamic program)
+
+The kernel answers over a Unix socket (moss_host/gdbhost.py); `moss connect SOCKET STUB` is
+given by `moss-host gdb` on its command line.
+"""
+from __future__ import annotations
+
+import io
+import json
+import socket
+
+import gdb  # type: ignore[import-not-found]    # gdb's own module, present inside gdb only
+
+
+class Kernel:
+    """The connection to moss-host's gdbhost."""
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.stub = ""
+        self.stream: io.RawIOBase | None = None
+
+    def connect(self, path: str, stub: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.stream = self.sock.makefile("rwb", buffering=0)
+        self.stub = stub
+
+    def ask(self, **request):
+        if self.stream is None:
+            raise gdb.GdbError("moss: not connected (moss connect SOCKET STUB)")
+        self.stream.write(json.dumps(request).encode() + b"\n")
+        answer = json.loads(self.stream.readline())
+        if isinstance(answer, dict) and "error" in answer:
+            raise gdb.GdbError(f"moss: {answer['error']}")
+        return answer
+
+
+KERNEL = Kernel()
+
+
+def load_symbols(files: list) -> None:
+    """Forget user symbols, keep the stub's, add each file at its offset."""
+    gdb.execute("symbol-file", to_string=True)
+    if KERNEL.stub:
+        gdb.execute(f"add-symbol-file {KERNEL.stub}", to_string=True)
+    for f in files:
+        gdb.execute(f"add-symbol-file {f['file']} -o {f['offset']:#x}", to_string=True)
+        print(f"moss: symbols of {f['path']} at offset {f['offset']:#x}")
+
+
+class MossCommand(gdb.Command):
+    """moss-py: moss ps | moss switch PID | moss break-exec NAME"""
+
+    def __init__(self) -> None:
+        super().__init__("moss", gdb.COMMAND_USER, prefix=True)
+
+
+class Connect(gdb.Command):
+    """moss connect SOCKET STUB: talk to the running moss-host (given by `moss-host gdb`)."""
+
+    def __init__(self) -> None:
+        super().__init__("moss connect", gdb.COMMAND_USER)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        path, stub = gdb.string_to_argv(arg)
+        KERNEL.connect(path, stub)
+
+
+class Ps(gdb.Command):
+    """moss ps: the guest's processes and threads; * marks the one on the CPU."""
+
+    def __init__(self) -> None:
+        super().__init__("moss ps", gdb.COMMAND_USER)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        print(f"  {'PID':>6} {'TID':>6} {'PPID':>6} S COMMAND")
+        for t in KERNEL.ask(cmd="ps"):
+            mark = "*" if t["on_cpu"] else " "
+            print(f"{mark} {t['pid']:>6} {t['tid']:>6} {t['ppid']:>6} {t['state']} {t['comm']}  {t['exe']}")
+
+
+class Switch(gdb.Command):
+    """moss switch PID: load PID's program and libraries at their load addresses."""
+
+    def __init__(self) -> None:
+        super().__init__("moss switch", gdb.COMMAND_USER)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        pid = int(arg)
+        load_symbols(KERNEL.ask(cmd="symbols", pid=pid))
+        current = [t for t in KERNEL.ask(cmd="ps") if t["on_cpu"]]
+        if not current or current[0]["pid"] != pid:
+            print(f"moss: {pid} is not on the CPU now; memory and registers are those of the current process")
+
+
+class BreakExec(gdb.Command):
+    """moss break-exec NAME: stop at the first instruction of NAME when it is exec'd."""
+
+    def __init__(self) -> None:
+        super().__init__("moss break-exec", gdb.COMMAND_USER)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        KERNEL.ask(cmd="break-exec", name=arg.strip())
+        print(f"moss: will stop when {arg.strip()} is exec'd")
+
+
+PENDING: dict = {}          # the exec being followed: pid and entry, until its entry is reached
+
+
+def on_stop(event) -> None:
+    """A stop that an exec caused (QMP stop, seen as SIGINT): symbols, a breakpoint at the
+    program's entry, and on. At that entry (the shared libraries are mapped by then): every
+    symbol, and the user sees the stop there."""
+    if KERNEL.stream is None:
+        return
+    if PENDING and gdb.selected_frame().pc() == PENDING["entry"]:
+        load_symbols(KERNEL.ask(cmd="symbols", pid=PENDING["pid"]))
+        PENDING.clear()
+        return
+    exec_event = KERNEL.ask(cmd="event")
+    if not exec_event:
+        return
+    load_symbols(exec_event["symbols"])
+    PENDING.update(pid=exec_event["pid"], entry=exec_event["entry"])
+    print(f"moss: {exec_event['exe']} exec'd as pid {exec_event['pid']}; stopping at its entry "
+          f"{exec_event['entry']:#x}")
+    gdb.execute(f"tbreak *{exec_event['entry']:#x}", to_string=True)
+    gdb.post_event(lambda: gdb.execute("continue"))
+
+
+MossCommand()
+Connect()
+Ps()
+Switch()
+BreakExec()
+gdb.events.stop.connect(on_stop)
