@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from .conftest import moss_run
+from .conftest import moss_run, same_as_linux
 
 pytestmark = pytest.mark.qemu
 
@@ -544,3 +544,15 @@ def test_redirections_to_dev_stdout_and_dev_fd_1(linux_oracle):
     script = "echo one > /dev/stdout; echo two > /dev/fd/1"
     out = sh(script)
     assert out == linux(linux_oracle, with_dev_fd_links(script)) and "two" in out
+
+
+# ---------------------------------------------------------------- fdinfo, smaps, pagemap (issue 16 item 4)
+
+@pytest.mark.differential
+def test_fdinfo_of_files_pipes_eventfd_epoll_signalfd_timerfd_and_inotify_matches_linux(linux_oracle):
+    same_as_linux(linux_oracle, "proc_fdinfo", status=0)
+
+
+@pytest.mark.differential
+def test_smaps_rollup_and_pagemap_of_known_mappings_match_linux(linux_oracle):
+    same_as_linux(linux_oracle, "proc_smaps", status=0)

@@ -17,7 +17,8 @@ OPTIONS: list[tuple[str, object]] = [
     ("CONFIG_ARM64_TAGGED_ADDR_ABI", None), ("CONFIG_COMPAT", None),
     ("CONFIG_SMP", "y"), ("CONFIG_NR_CPUS", 256), ("CONFIG_HZ_250", "y"), ("CONFIG_HZ", 250),
     ("CONFIG_LOCALVERSION", '""'), ("CONFIG_DEFAULT_HOSTNAME", '"(none)"'),
-    ("CONFIG_MODULES", None), ("CONFIG_KEXEC", None), ("CONFIG_SWAP", None),
+    ("CONFIG_MODULES", None), ("CONFIG_KEXEC", None), ("CONFIG_KEXEC_FILE", None), ("CONFIG_SWAP", None),
+    ("CONFIG_UCLAMP_TASK", None),
     # process and credentials
     ("CONFIG_MULTIUSER", "y"), ("CONFIG_FUTEX", "y"), ("CONFIG_FUTEX_PI", "y"), ("CONFIG_RSEQ", "y"),
     ("CONFIG_POSIX_TIMERS", "y"), ("CONFIG_HIGH_RES_TIMERS", "y"), ("CONFIG_MEMBARRIER", "y"),

@@ -13,9 +13,12 @@ from ....cred import CAP_SYS_PTRACE, capable
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import Inode, Location, path_of
 from .fd import FdDir
+from .fdinfo import FdInfoDir
 from .mem import MemFile
 from .mounts import mountinfo_text, mounts_text
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
+from .pagemap import PagemapFile
+from .smaps import smaps_rollup_text, smaps_text
 
 if TYPE_CHECKING:
     from moss_host.fs.fdtable import FdTable
@@ -289,6 +292,18 @@ def maps_text(task: Task) -> bytes:
     return "".join(out).encode(errors="surrogateescape")
 
 
+def smaps_of(task: Task) -> bytes:
+    mm = live_mm(task)
+    if mm is None:
+        return b""
+    return smaps_text(mm, maps_text(task).decode(errors="surrogateescape").splitlines())
+
+
+def smaps_rollup_of(task: Task) -> bytes:
+    mm = live_mm(task)
+    return smaps_rollup_text(mm) if mm is not None else b""
+
+
 def _mapped_file(task: Task, name: str) -> tuple[Optional[Inode], str]:
     """(inode, shown path) of the file a VMA maps, by its name; (None, name) if it cannot be found."""
     from ...path import lookup
@@ -354,6 +369,15 @@ class PidDir(ProcDir):
         c = self.task.creds
         return MemFile(self.sb, self.path + b"/mem", mm_of, c.euid, c.egid, caller=caller)
 
+    def _pagemap(self, caller: Reader) -> PagemapFile:
+        """/proc/[pid]/pagemap, for those who may inspect the task (procfs/pagemap.py)."""
+        def mm_of(reader: Reader):
+            task = self.check()
+            self.may_inspect(reader)
+            return live_mm(task)
+        c = self.task.creds
+        return PagemapFile(self.sb, self.path + b"/pagemap", mm_of, c.euid, c.egid, caller=caller)
+
     def _link(self, name: bytes, target: Callable[[Task, Reader], bytes]) -> Callable[[Reader], ProcSymlink]:
         def read_target(reader: Reader) -> bytes:
             task = self.check()
@@ -383,6 +407,10 @@ class PidDir(ProcDir):
             (b"statm", self._file(b"statm", statm_text)),
             (b"maps", self._file(b"maps", maps_text, private=True)),
             (b"mem", self._mem),
+            (b"fdinfo", lambda c: FdInfoDir(self, self.path + b"/fdinfo", caller=c)),
+            (b"smaps", self._file(b"smaps", smaps_of, private=True)),
+            (b"smaps_rollup", self._file(b"smaps_rollup", smaps_rollup_of, private=True)),
+            (b"pagemap", self._pagemap),
             (b"cwd", self._link(b"cwd", lambda t, r: self._path(t, t.fs.cwd, r))),
             (b"root", self._link(b"root", lambda t, r: self._path(t, t.fs.root, r))),
             (b"exe", self._link(b"exe", self._exe)),
