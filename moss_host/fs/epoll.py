@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
 from ..waitq import WAKE_ANY, WaitQueue
 from .anon_inode import AnonFile
+from .signalfd import SignalFd
 from .file import (ALL_POLL_EVENTS, O_RDWR, POLLER, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, OpenFile,
                    PollSubscription, poll_mask)
 
@@ -81,6 +82,7 @@ class Epoll:
         self.wq = WaitQueue()               # epoll_wait sleepers
         self.poll_wait = WaitQueue()        # poll/select/epoll on the epoll file itself
         self.nested_in: list[EpItem] = []   # the items of other epolls watching this one
+        self.askers = 0                     # items whose readiness depends on who asks (POLLER)
 
     # -- the ready list
     def make_ready(self, item: EpItem) -> None:
@@ -182,6 +184,8 @@ class Epoll:
     def _insert(self, f: OpenFile, fd: int, events: int, data: int) -> None:
         item = EpItem(self, f, fd, events, data)
         self.items[(id(f), fd)] = item
+        if _asks_poller(f):
+            self.askers += 1
         item.subscription = f.poll_subscribe(events, item.wake, exclusive=bool(events & EPOLLEXCLUSIVE))
         item.stops = [item.subscription.stop, f.on_release(lambda: self.remove(item))]
         if isinstance(f, EpollFile):
@@ -198,6 +202,8 @@ class Epoll:
         if self.items.get((id(item.file), item.fd)) is not item:
             return
         del self.items[(id(item.file), item.fd)]
+        if _asks_poller(item.file):
+            self.askers -= 1
         for stop in item.stops:
             stop()
         item.stops = []
@@ -253,6 +259,8 @@ class Epoll:
 
     def ready_now(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
         """wait()'s first harvest alone, for a caller that will not sleep: what is ready now."""
+        if not self.askers:
+            return self.harvest(maxevents)
         token = POLLER.set(poller)          # a signalfd's readiness is the asker's
         try:
             return self.harvest(maxevents)
@@ -267,6 +275,11 @@ class Epoll:
             return self.harvest(maxevents)
         finally:
             POLLER.reset(token)
+
+
+def _asks_poller(f: OpenFile) -> bool:
+    """Whether f's readiness is the asking task's (a signalfd; an epoll, which may hold one)."""
+    return isinstance(f, (SignalFd, EpollFile))
 
 
 class EpollFile(AnonFile):
