@@ -44,7 +44,7 @@ RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
 SHUTDOWN_MASK = RCV_SHUTDOWN | SEND_SHUTDOWN
 
 SOL_SOCKET = 1
-SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE = 2, 3, 4, 7, 8, 9
+SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, SO_OOBINLINE = 2, 3, 4, 7, 8, 9, 10
 SO_PASSCRED, SO_PEERCRED, SO_RCVLOWAT, SO_RCVTIMEO, SO_SNDTIMEO = 16, 17, 18, 20, 21
 SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
 
@@ -182,6 +182,7 @@ class Socket(OpenFile):
         self.sndtimeo: Optional[int] = None
         self.reuseaddr = 0
         self.keepalive = 0
+        self.oobinline = False              # SO_OOBINLINE: urgent data read in line (SOCK_URGINLINE)
         self.rcvlowat = 1                       # SO_RCVLOWAT: the bytes a stream read waits for
         self.passcred = False
 
@@ -273,6 +274,8 @@ class Socket(OpenFile):
             self.reuseaddr = int(val != 0)
         elif name == SO_KEEPALIVE:
             self.keepalive = int(val != 0)
+        elif name == SO_OOBINLINE:
+            self.oobinline = val != 0
         elif name == SO_PASSCRED:
             self.passcred = val != 0
         elif name == SO_RCVLOWAT:
@@ -293,6 +296,7 @@ class Socket(OpenFile):
             SO_DOMAIN: lambda: self.family, SO_ERROR: self.take_error,
             SO_SNDBUF: lambda: self.sndbuf, SO_RCVBUF: lambda: self.rcvbuf,
             SO_REUSEADDR: lambda: self.reuseaddr, SO_KEEPALIVE: lambda: self.keepalive,
+            SO_OOBINLINE: lambda: int(self.oobinline),
             SO_PASSCRED: lambda: int(self.passcred), SO_ACCEPTCONN: lambda: int(self.listening),
             SO_RCVLOWAT: lambda: self.rcvlowat,
         }

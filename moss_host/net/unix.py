@@ -28,12 +28,12 @@ import stat as S
 import struct
 from collections import deque
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 from ..errors import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, EEXIST, EINTR, EINVAL, EISCONN,
                       EMSGSIZE, ENOSPC, ENOTCONN, ENOTTY, EOPNOTSUPP, EPERM, EPIPE, EPROTONOSUPPORT, EPROTOTYPE,
                       ESOCKTNOSUPPORT, Errno)
-from ..fs.file import (FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM,
+from ..fs.file import (FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM,
                        POLLWRBAND, POLLWRNORM, OpenFile)
 from ..fs.drivers.procfs import register_net_file, register_sysctl
 from ..fs.drivers.procfs.sysctl import const, int_vector
@@ -60,6 +60,8 @@ class UnixSysctls:
 
 
 SYSCTLS = UnixSysctls()
+SIOCATMARK = 0x8905
+SKIPPED, DROPPED_URGENT = object(), object()     # _at_urgent's answers besides None and True
 SOMAXCONN = 4096
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
 SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED = 1, 2, 3
@@ -145,6 +147,7 @@ class UnixSocket(Socket):
         self.peer_wait = WaitQueue()
         self.peercred: Optional[UCred] = None
         self.senders: set[UnixSocket] = set()      # datagram sockets connected to this one
+        self.oob: Optional[Message] = None          # the urgent byte's message, while it is urgent (oob_skb)
         self.dead = False
         self.embryo = False                         # made by connect, queued on a listener, not accepted
         _live[self.ino] = self
@@ -165,6 +168,9 @@ class UnixSocket(Socket):
         self._release(embryo=False)
 
     async def ioctl(self, task, cmd: int, arg: int) -> int:
+        if cmd == SIOCATMARK:           # the next byte to read is the urgent one
+            task.mm.write(arg, struct.pack("<i", int(bool(self.queue) and self.queue[0] is self.oob)))
+            return 0
         if cmd != FIONREAD:
             raise Errno(ENOTTY)
         if self.state == TCP_LISTEN:
@@ -184,6 +190,8 @@ class UnixSocket(Socket):
             mask |= POLLRDHUP | READABLE
         if self.queue or self.pending:
             mask |= READABLE
+        if self.oob is not None:
+            mask |= POLLPRI
         if self.type == SOCK_STREAM:
             if self.state == TCP_CLOSE:
                 mask |= POLLHUP
@@ -441,8 +449,28 @@ class UnixSocket(Socket):
 
     async def _stream_send(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
                            files: list[OpenFile], creds: UCred, claimed: Optional[UCred]) -> int:
-        if flags & MSG_OOB:
+        """unix_stream_sendmsg. With MSG_OOB the last byte goes alone, as the urgent one (queue_oob)."""
+        if flags & MSG_OOB and not data:
             raise Errno(EOPNOTSUPP)
+        urgent = data[-1:] if flags & MSG_OOB else b""
+        sent = await self._stream_send_data(data[:len(data) - len(urgent)], addr, flags, who, files, creds, claimed)
+        if not urgent or sent < len(data) - 1:
+            return sent
+        other = self.peer
+        await self._alloc_send(timeout_seconds(self.sndtimeo, bool(flags & MSG_DONTWAIT)))
+        if other is None or other.dead or other.shut & RCV_SHUTDOWN:
+            raise SigPipe()
+        if files and who is not None:
+            check_inflight(who)
+        taken, files[:] = list(files), []
+        m = Message(urgent, claimed, self, taken, owner=creds.uid)
+        other.oob = m                   # a previous urgent byte stays queued as ordinary data
+        self._enqueue(other, m, creds)
+        other.wq.wake_poll(POLLPRI)
+        return sent + 1
+
+    async def _stream_send_data(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
+                                files: list[OpenFile], creds: UCred, claimed: Optional[UCred]) -> int:
         if addr:
             raise Errno(EISCONN if self.state == TCP_ESTABLISHED else EOPNOTSUPP)
         other = self.peer
@@ -564,7 +592,7 @@ class UnixSocket(Socket):
         if self.state != TCP_ESTABLISHED:
             raise Errno(EINVAL)
         if flags & MSG_OOB:
-            raise Errno(EOPNOTSUPP)
+            return self._recv_urgent(n, bool(flags & MSG_PEEK))
         if n == 0 and self.queue:
             return Received(b"", 0)             # a zero-length read of a non-empty queue
         target = max(n if flags & MSG_WAITALL else min(self.rcvlowat, n), 1)   # sock_rcvlowat
@@ -576,7 +604,11 @@ class UnixSocket(Socket):
             if peek:
                 out, got = bytearray(), Received(b"", 0)
             stop = self._gather(out, got, n, peek)
-            if stop or len(out) >= target:
+            if stop is DROPPED_URGENT and not out:
+                if timeout == 0:        # Linux 6.1: a read that found only a read urgent byte's husk
+                    raise Errno(EAGAIN)
+                continue
+            if stop is True or len(out) >= target:
                 break
             err = self.take_error()
             if err:
@@ -598,12 +630,60 @@ class UnixSocket(Socket):
         got.count = len(out)
         return got
 
-    def _gather(self, out: bytearray, got: Received, n: int, peek: bool) -> bool:
+    def _recv_urgent(self, n: int, peek: bool) -> Received:
+        """unix_stream_recv_urg: the urgent byte, unless there is none or it is read inline."""
+        m = self.oob
+        if m is None or self.oobinline:
+            raise Errno(EINVAL)
+        got = Received(m.data[:1] if n else b"", 0, flags=MSG_OOB)
+        got.count = len(got.data)
+        if not peek:
+            self.oob = None
+            m.consumed = len(m.data)    # its husk stays queued until a read reaches it
+        return got
+
+    def _at_urgent(self, m: Message, out: bytearray, peek: bool) -> Union[bool, object, None]:
+        """manage_oob, for the message m a read has reached: None to read m; True to end the
+        read before it (the mark, once something was read); DROPPED_URGENT when it was the
+        husk of a read urgent byte, dropped (the read ends too, if it has read something);
+        SKIPPED when the urgent byte is passed over (not inline: it is lost)."""
+        if not m.left:
+            if peek:
+                return SKIPPED
+            self.queue.remove(m)
+            self._dequeued(m)
+            return DROPPED_URGENT
+        if m is not self.oob:
+            return None
+        if out:
+            return True
+        if self.oobinline:
+            if not peek:
+                self.oob = None
+            return None
+        if peek:
+            return None
+        self.queue.remove(m)
+        self._dequeued(m)
+        self.oob = None
+        return SKIPPED
+
+    def _gather(self, out: bytearray, got: Received, n: int, peek: bool) -> Union[bool, object]:
         """Copy queued bytes into out (unix_stream_read_generic's loop); True if a message with
-        files or from another writer ends the read here."""
+        files or from another writer, or the urgent byte's mark, ends the read here."""
         index = 0
         while index < len(self.queue) and (len(out) < n or n == 0):
             m = self.queue[index]
+            urgent = self._at_urgent(m, out, peek) if m.left == 0 or m is self.oob else None
+            if urgent is SKIPPED:
+                index += peek
+                continue
+            if urgent is DROPPED_URGENT:
+                if out:
+                    return True
+                return DROPPED_URGENT
+            if urgent is True:
+                return True
             creds = m.creds or NO_SCM_CRED
             if got.creds is not None and creds != got.creds:
                 return True                     # never glue messages from different writers

@@ -129,3 +129,9 @@ def test_debian_python_asyncio_unix_server_selectors_and_send_fds_match_linux(li
 def test_an_epoll_server_over_unix_sockets_answers_forked_clients_as_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "unix_epoll_server")
     assert out == "accepted 4, requests 200, closed 4, reports 5, clients ok 5\n"
+
+
+@pytest.mark.differential
+def test_msg_oob_on_stream_sockets_matches_linux(linux_oracle):
+    """CONFIG_AF_UNIX_OOB: the urgent byte, SIOCATMARK, reads stopping at the mark, SO_OOBINLINE, POLLPRI."""
+    same_as_linux(linux_oracle, "unix_oob", status=0)
