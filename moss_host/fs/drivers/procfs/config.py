@@ -45,7 +45,7 @@ OPTIONS: list[tuple[str, object]] = [
     # terminals
     ("CONFIG_TTY", "y"), ("CONFIG_UNIX98_PTYS", "y"), ("CONFIG_LEGACY_PTYS", None), ("CONFIG_VT", None),
     # networking: local sockets only
-    ("CONFIG_NET", "y"), ("CONFIG_UNIX", "y"), ("CONFIG_UNIX_SCM", "y"), ("CONFIG_AF_UNIX_OOB", None),
+    ("CONFIG_NET", "y"), ("CONFIG_UNIX", "y"), ("CONFIG_UNIX_SCM", "y"), ("CONFIG_AF_UNIX_OOB", "y"),
     ("CONFIG_INET", None), ("CONFIG_IPV6", None), ("CONFIG_PACKET", None), ("CONFIG_NETLINK_DIAG", None),
 ]
 
