@@ -52,6 +52,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         sp.add_argument("--ram", type=int, default=1024, metavar="MiB", help="guest RAM size")
         sp.add_argument("--disk", type=Path, metavar="IMG",
                         help="an ext2/3/4 image to use as the root filesystem, read-write (see `just disk`)")
+        sp.add_argument("--strict", action="store_true", default=os.environ.get("MOSS_STRICT") == "1",
+                        help="a kernel bug (a host exception in a syscall or fault) panics the run, exit 125 "
+                             "(default when MOSS_STRICT=1, as in the test suite)")
 
     run = sub.add_parser("run", help="run one program and exit with its status")
     kernel_options(run)
@@ -126,7 +129,7 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
         print(f"moss-host: --trace: {e}", file=sys.stderr)
         return 2, False
     config = KernelConfig(trace_options=trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
-                          timing=args.timing, disk=args.disk)
+                          timing=args.timing, disk=args.disk, strict=args.strict)
     if args.image:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))
@@ -163,6 +166,8 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     finally:
         if kernel.machine is not None:
             kernel.machine.kill_now()
+        if kernel.bugs.summary():
+            print(kernel.bugs.summary(), file=sys.stderr)
         if kernel.tracer is not None:
             kernel.tracer.close()       # --trace-summary's table; the --trace-out file
         from moss_host.tty.console import close_consoles

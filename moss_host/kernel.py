@@ -30,6 +30,8 @@ from moss_host.mm.boot_tables import write_boot_tables
 from moss_host.mm.memory import Memory
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
+from moss_host.proc.bugs import KernelBugs
+from moss_host.proc.cpu_limit import CpuLimitWatch
 from moss_host.proc.cpu import Cpu
 from moss_host.proc.execvp import search_path
 from moss_host.proc.futex import FutexTable
@@ -64,6 +66,7 @@ class KernelConfig:
     # pid 1 leads session 1 with a terminal console as its controlling tty (a shell as pid 1,
     # as a getty would arrange); False for an init that makes its own sessions, as on Linux.
     init_owns_console: bool = True
+    strict: bool = False            # a kernel bug panics the run (proc/bugs.py; moss-host --strict)
     env: list[bytes] = field(default_factory=lambda: list(DEFAULT_ENV))
 
 
@@ -73,6 +76,8 @@ class Kernel:
         self.tracer: Optional[Tracer] = (Tracer(config.trace_options)
                                          if config.trace or config.trace_options else None)
         self.pids = PidTable()
+        self.bugs = KernelBugs(config.strict, self.panic)     # host exceptions where none belong
+        self.cpu_limits = CpuLimitWatch(self.pids)          # RLIMIT_CPU's SIGXCPU and SIGKILL
         self.sched = Scheduler()
         self.futexes = FutexTable()                 # threads asleep in futex(2)
         self.ipc = IpcNamespace(lambda: self.mem, self.address_spaces)     # System V IPC
@@ -144,6 +149,7 @@ class Kernel:
                 cpu.timer = TrapTimer()
             init = self.spawn_init(argv, mem, root_fs)
             self.sched.enqueue(init)
+            self.cpu_limits.start()
             loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
             if isinstance(loop, PollingEventLoop):
                 loop.set_poller(cpu.poll)           # traps answered without the doorbell
@@ -159,6 +165,7 @@ class Kernel:
                 cpu.timer.report()
             return status
         finally:
+            self.cpu_limits.stop()
             if isinstance(loop, PollingEventLoop):
                 loop.set_poller(None)
             if machine.doorbell is not None:

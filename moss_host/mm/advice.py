@@ -179,7 +179,8 @@ def _apply_lock(mm: AddressSpace, start: int, length: int, lock_bits: int) -> No
         raise Errno(EINVAL)
     if end == start:
         return
-    _set_lock_bits(mm, start, min(end, USER_VA_END), lock_bits)
+    if start < USER_VA_END:                 # (a range wholly above user space maps nothing)
+        _set_lock_bits(mm, start, min(end, USER_VA_END), lock_bits)
     if end > USER_VA_END or _hole(mm, start, end):
         raise Errno(ENOMEM)
 

@@ -150,7 +150,7 @@ def _group_for_child(parent: Task, pid: int, real_parent: Task, flags: int) -> T
     if sighand is not None and flags & CLONE_CLEAR_SIGHAND:
         sighand.reset_for_exec()
     return ThreadGroup(pid, parent=real_parent, pgid=parent.pgid, sid=parent.sid, ctty=parent.ctty,
-                       sighand=sighand, rlimits=list(parent.rlimits))
+                       sighand=sighand, rlimits=list(parent.rlimits), oom_score_adj=parent.group.oom_score_adj)
 
 
 def _share_files(files):

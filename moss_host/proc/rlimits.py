@@ -3,6 +3,8 @@ defaults for init, which every process inherits unless it changes them."""
 from __future__ import annotations
 
 RLIM_INFINITY = (1 << 64) - 1
+RLIMIT_CPU = 0
+RLIMIT_FSIZE = 1
 RLIMIT_STACK = 3
 RLIMIT_CORE = 4
 RLIMIT_NPROC = 6

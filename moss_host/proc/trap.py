@@ -22,9 +22,10 @@ from moss_host.arch.arm64 import esr as ESR
 from moss_host.errors import ERESTART_RESTARTBLOCK, ERESTARTSYS, Errno
 from moss_host.machine import layout as L
 from moss_host.mm.address_space import UserFault
+from moss_host.mm.frames import OutOfMemory
 from moss_host.sched.parked import Parked
 
-from . import lifecycle, ptrace, signals
+from . import lifecycle, oom_kill, ptrace, signals
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
@@ -166,3 +167,9 @@ def handle_abort(cpu: Cpu, task: Task, esr: int, far: int) -> None:
         signals.force_signal(task, signals.SIGSEGV, code, far,
                              f"segfault at {f.addr:#x} pc {pc:#x} ({'SEGV_ACCERR' if f.mapped else 'SEGV_MAPERR'})",
                              esr=esr, fault_address=far)
+    except OutOfMemory:
+        oom_kill.out_of_memory(task)          # a victim dies for the frames; the access retries
+    except Exception as e:                    # a kernel bug: a panic under --strict (proc/bugs.py)
+        task.kernel.bugs.in_fault(task, far, e)
+        signals.force_signal(task, signals.SIGSEGV, signals.SEGV_MAPERR, far,
+                             f"kernel bug handling a fault at {far:#x}", esr=esr, fault_address=far)

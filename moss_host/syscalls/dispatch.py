@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any, Optional
 
-from moss_host.errors import EFAULT, ENOSYS, ERESTARTSYS, Errno
+from moss_host.errors import ENOSYS, ERESTARTSYS, Errno
 from moss_host.proc.task import State, Task, TaskExit
 
 from .numbers import SYSCALL_NAMES
@@ -151,8 +151,14 @@ def _finished(task, entry, shown, tracer, result) -> int:
 
 
 def _kernel_bug(task, entry: SyscallEntry, args, exc: Exception) -> int:
-    """A handler raised something other than Errno: a kernel bug. Log it, fail the call."""
-    log.error("kernel bug in %s(%s) from pid %d: %s: %s", entry.name,
-              ", ".join(hex(a) for a in args), task.tid, type(exc).__name__, exc,
-              exc_info=log.isEnabledFor(logging.DEBUG))
-    return -EFAULT  # the caller sees a failed call; the kernel keeps going
+    """A handler raised something other than Errno: a kernel bug (proc/bugs.py: a panic
+    under --strict; without it the caller sees EFAULT and the kernel keeps going), or guest
+    RAM ran out (the OOM killer runs; ENOMEM)."""
+    try:
+        call = _DECODER.format_call(task, entry, args)
+    except Exception:                   # decoding reads guest memory: never a second bug
+        call = f"{entry.name}({', '.join(hex(a) for a in args)})"
+    return task.kernel.bugs.in_syscall(task, call, exc)
+
+
+_DECODER = Tracer()                     # decodes a failed call's arguments for the report

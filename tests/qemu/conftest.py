@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import os
 import shlex
 import shutil
 import subprocess
@@ -11,6 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+
+# Every moss-host the suite starts (moss_run, pexpect sessions, scripts) runs with --strict:
+# a kernel bug panics the run (exit 125) instead of hiding behind an EFAULT (proc/bugs.py).
+os.environ["MOSS_STRICT"] = "1"
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "build" / "initramfs.cpio"

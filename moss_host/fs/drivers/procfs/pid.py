@@ -430,7 +430,8 @@ class PidDir(ProcDir):
             (b"timerslack_ns", self._file(b"timerslack_ns", info.timerslack_text, 0o666,
                                           lambda data: info.set_timerslack(self.check(), data))),
             (b"wchan", self._file(b"wchan", info.wchan_text)),
-            (b"oom_score_adj", self._file(b"oom_score_adj", info.oom_score_adj_text, 0o644)),
+            (b"oom_score_adj", self._file(b"oom_score_adj", info.oom_score_adj_text, 0o644,
+                                          lambda data: info.set_oom_score_adj(self.check(), data))),
             (b"io", self._file(b"io", info.io_text, 0o400, private=True)),
         ]
 

@@ -1,0 +1,71 @@
+"""RLIMIT_CPU, enforced as Linux's check_process_timers does: when a process's CPU time
+(user + system, all its threads) reaches the soft limit it gets SIGXCPU and the soft limit
+moves up a second (so SIGXCPU comes again every second); at the hard limit, SIGKILL.
+
+Linux checks on its tick; here one loop timer looks at every process with a finite limit
+every CHECK_S seconds (a process never trapping still gets its signal: the time of its
+current slice is counted too).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Optional
+
+from moss_host.uapi import NSEC_PER_SEC
+
+from .rlimits import RLIM_INFINITY, RLIMIT_CPU
+from .signals import SI_KERNEL, SIGKILL, SIGXCPU, SigInfo, send_signal
+
+if TYPE_CHECKING:
+    from .pidtable import PidTable
+    from .task import Task
+    from .thread_group import ThreadGroup
+
+CHECK_S = 0.05
+
+
+class CpuLimitWatch:
+    """The loop timer that enforces RLIMIT_CPU for every process of a pid table."""
+
+    def __init__(self, pids: PidTable):
+        self.pids: PidTable = pids
+        self.handle: Optional[asyncio.TimerHandle] = None
+
+    def start(self) -> None:
+        self.handle = asyncio.get_running_loop().call_later(CHECK_S, self._tick)
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _tick(self) -> None:
+        for leader in self.pids.processes():
+            if leader.group.rlimits[RLIMIT_CPU][0] != RLIM_INFINITY and leader.group.threads:
+                check(leader)
+        self.start()
+
+
+def check(leader: Task) -> None:
+    """One look at a process with a finite RLIMIT_CPU soft limit."""
+    group = leader.group
+    soft, hard = group.rlimits[RLIMIT_CPU]
+    used = process_cpu_ns(group)
+    if hard != RLIM_INFINITY and used >= hard * NSEC_PER_SEC:
+        send_signal(leader, SIGKILL, SigInfo(SIGKILL, SI_KERNEL))
+        return
+    if used >= soft * NSEC_PER_SEC:
+        send_signal(leader, SIGXCPU, SigInfo(SIGXCPU, SI_KERNEL))
+        group.rlimits[RLIMIT_CPU] = (soft + 1, hard)      # the next one a second later
+
+
+def process_cpu_ns(group: ThreadGroup) -> int:
+    """User + system time of every thread, the slice running now included."""
+    utime, stime = group.cpu_times()
+    total = utime + stime
+    for t in group.threads:
+        cpu = t.on_cpu
+        if cpu is not None and not cpu.trapped:
+            total += max(0, time.monotonic_ns() - cpu.resumed_at)
+    return total

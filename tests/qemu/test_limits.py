@@ -1,0 +1,17 @@
+"""Resource limits that hold, as Linux's: each C program prints what it checks and the
+output must be Linux's (the oracle boots Linux 6.1 in the same QEMU)."""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import same_as_linux
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.mark.differential
+@covers("setrlimit", "getrlimit")
+def test_rlimit_cpu_sends_sigxcpu_every_second_then_sigkill_at_the_hard_limit(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_cpu")
+    assert "caught: SIGXCPU seen with soft limits [23], killed by Killed" in out
+    assert "default: SIGXCPU seen with soft limits [], killed by CPU time limit exceeded" in out
