@@ -10,7 +10,7 @@ pytestmark = pytest.mark.qemu
 
 
 @pytest.mark.differential
-@covers("setrlimit", "getrlimit")
+@covers("prlimit64")
 def test_rlimit_cpu_sends_sigxcpu_every_second_then_sigkill_at_the_hard_limit(linux_oracle):
     out = same_as_linux(linux_oracle, "limit_cpu")
     assert "caught: SIGXCPU seen with soft limits [23], killed by Killed" in out
