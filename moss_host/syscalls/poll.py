@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import struct
-from typing import Callable
+from typing import Any, Callable
 
 from moss_host.errors import EBADF, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs.fdtable import fd_arg
@@ -30,7 +30,7 @@ from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, pack_timespec, timespec_valid
 
 from .args import Int, Ptr, Size, UInt
-from .table import syscall
+from .table import SLOW, syscall
 
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
@@ -204,39 +204,88 @@ async def _with_mask_and_timeout(task, timeout: Timeout, swapped: bool, body) ->
 
 # ---------------------------------------------------------------- ppoll
 
-@syscall("ppoll")
+class _PollFds:
+    """ppoll's struct pollfd array: read once, scanned as often as the wait needs."""
+
+    def __init__(self, task, fds_ptr: int, nfds: int):
+        n = nfds & 0xFFFF_FFFF
+        if n > task.files.limit:
+            raise Errno(EINVAL)
+        self.task = task
+        self.ptr = fds_ptr
+        self.raw = task.mm.read(fds_ptr, n * POLLFD.size) if n else b""
+        self.events = [(fd, ev & 0xFFFF) for fd, ev, _ in POLLFD.iter_unpack(self.raw)]
+        self.revents = [0] * n
+
+    def scan(self) -> int:
+        """do_pollfd over the array: how many have events (revents kept for store())."""
+        task, revents = self.task, self.revents
+        for i, (fd, ev) in enumerate(self.events):
+            if fd < 0:
+                revents[i] = 0
+                continue
+            f = _open_file(task, fd)
+            revents[i] = POLLNVAL if f is None else file_mask(f) & (ev | POLLERR | POLLHUP)
+        return sum(1 for r in revents if r)
+
+    def watched(self) -> list:
+        files = ((_open_file(self.task, fd), ev) for fd, ev in self.events if fd >= 0)
+        return [(f, ev) for f, ev in files if f is not None]
+
+    def store(self) -> None:
+        out = bytearray(self.raw)
+        for i, r in enumerate(self.revents):
+            struct.pack_into("<h", out, i * POLLFD.size + 6, r - 0x10000 if r & 0x8000 else r)
+        self.task.mm.write(self.ptr, bytes(out))
+
+
+def _answer_now(task, timeout: Timeout, swapped: bool, arguments: Callable) -> Any:
+    """The synchronous try of ppoll and pselect6 (table.py), after the timeout and the mask:
+    something ready at the first scan, or a zero timeout with no signal pending, answers
+    without a coroutine; SLOW otherwise (the mask put back: the async handler starts over).
+    `arguments()` reads and checks the descriptors (their errors end the call as in
+    _with_mask_and_timeout)."""
+    try:
+        fds = arguments()
+        token = POLLER.set(task)
+        try:
+            count = fds.scan()
+        finally:
+            POLLER.reset(token)
+        if not count and (timeout.deadline is None or timeout.write_back or _signal_pending(task)):
+            restore_sigmask_unless(task, swapped, False)
+            return SLOW                 # it waits, or ends with ERESTARTNOHAND: the async path's
+        fds.store()
+        result = count
+    except Errno as e:
+        result = -e.code
+    except BaseException:
+        restore_sigmask_unless(task, swapped, False)
+        raise
+    restore_sigmask_unless(task, swapped, False)
+    result = timeout.finish(task, result)
+    if result < 0:
+        raise Errno(-result)
+    return result
+
+
+def _ppoll_now(task, fds_ptr: int, nfds: int, tmo_ptr: int, sigmask: int, sigsetsize: int):
+    """ppoll's synchronous try (_answer_now)."""
+    timeout = Timeout(task, tmo_ptr)
+    swapped = set_user_sigmask(task, sigmask, sigsetsize)
+    return _answer_now(task, timeout, swapped, lambda: _PollFds(task, fds_ptr, nfds))
+
+
+@syscall("ppoll", fast=_ppoll_now)
 async def ppoll(task, fds_ptr: "Ptr", nfds: "UInt", tmo_ptr: "Ptr", sigmask: "Ptr", sigsetsize: "Size") -> int:
     """Wait for events on an array of struct pollfd; how many have non-zero revents (0 on timeout)."""
     timeout = Timeout(task, tmo_ptr)
     swapped = set_user_sigmask(task, sigmask, sigsetsize)
 
     async def body() -> int:
-        n = nfds & 0xFFFF_FFFF
-        if n > task.files.limit:
-            raise Errno(EINVAL)
-        raw = task.mm.read(fds_ptr, n * POLLFD.size) if n else b""
-        entries = [POLLFD.unpack_from(raw, i * POLLFD.size) for i in range(n)]
-        events = [(fd, ev & 0xFFFF) for fd, ev, _ in entries]
-        revents = [0] * n
-
-        def scan() -> int:
-            for i, (fd, ev) in enumerate(events):
-                if fd < 0:
-                    revents[i] = 0
-                    continue
-                f = _open_file(task, fd)
-                revents[i] = POLLNVAL if f is None else file_mask(f) & (ev | POLLERR | POLLHUP)
-            return sum(1 for r in revents if r)
-
-        def watched() -> list:
-            files = ((_open_file(task, fd), ev) for fd, ev in events if fd >= 0)
-            return [(f, ev) for f, ev in files if f is not None]
-
-        count = await wait_until_ready(task, scan, watched, timeout.deadline)
-        out = bytearray(raw)
-        for i, r in enumerate(revents):
-            struct.pack_into("<h", out, i * POLLFD.size + 6, r - 0x10000 if r & 0x8000 else r)
-        task.mm.write(fds_ptr, bytes(out))
+        fds = _PollFds(task, fds_ptr, nfds)
+        count = await wait_until_ready(task, fds.scan, fds.watched, timeout.deadline)
+        fds.store()
         return count
 
     return await _with_mask_and_timeout(task, timeout, swapped, body)
@@ -256,57 +305,86 @@ def _read_fd_set(task, ptr: int, n: int) -> int:
     return bits & ((1 << n) - 1)
 
 
-@syscall("pselect6")
-async def pselect6(task, nfds: "Int", readfds: "Ptr", writefds: "Ptr", exceptfds: "Ptr", tmo_ptr: "Ptr",
-                   sig: "Ptr") -> int:
-    """select(2) with a timespec timeout and a temporary mask ({sigset ptr, size} at sig):
-    the ready descriptors replace the three fd_sets; returns how many bits are set."""
-    ss_ptr = ss_len = 0
-    if sig:
-        ss_ptr, ss_len = struct.unpack("<QQ", task.mm.read(sig, 16))
-    timeout = Timeout(task, tmo_ptr)
-    swapped = set_user_sigmask(task, ss_ptr, ss_len)
+class _SelectSets:
+    """pselect6's three fd_sets: read and checked once, scanned as often as the wait needs."""
 
-    async def body() -> int:
+    def __init__(self, task, nfds: int, readfds: int, writefds: int, exceptfds: int):
         n = fd_arg(nfds)
         if n < 0:
             raise Errno(EINVAL)
         n = min(n, task.files.limit)
-        want = [_read_fd_set(task, p, n) for p in (readfds, writefds, exceptfds)]
-        all_bits = want[0] | want[1] | want[2]
-        fds = [fd for fd in range(n) if all_bits >> fd & 1]
-        for fd in fds:
+        self.task = task
+        self.n = n
+        self.ptrs = (readfds, writefds, exceptfds)
+        self.want = [_read_fd_set(task, p, n) for p in self.ptrs]
+        all_bits = self.want[0] | self.want[1] | self.want[2]
+        self.fds = [fd for fd in range(n) if all_bits >> fd & 1]
+        for fd in self.fds:
             if fd not in task.files:
                 raise Errno(EBADF)
-        got = [0, 0, 0]
+        self.got = [0, 0, 0]
 
-        def scan() -> int:
-            got[:] = [0, 0, 0]
-            for fd in fds:
-                f = _open_file(task, fd)
-                if f is None:
-                    continue
-                mask = file_mask(f)
-                for k, wanted_set in enumerate((POLLIN_SET, POLLOUT_SET, POLLEX_SET)):
-                    if want[k] >> fd & 1 and mask & wanted_set:
-                        got[k] |= 1 << fd
-            return sum(bin(g).count("1") for g in got)
+    def scan(self) -> int:
+        want, got = self.want, self.got
+        got[:] = [0, 0, 0]
+        for fd in self.fds:
+            f = _open_file(self.task, fd)
+            if f is None:
+                continue
+            mask = file_mask(f)
+            for k, wanted_set in enumerate((POLLIN_SET, POLLOUT_SET, POLLEX_SET)):
+                if want[k] >> fd & 1 and mask & wanted_set:
+                    got[k] |= 1 << fd
+        return sum(bin(g).count("1") for g in got)
 
-        def watched() -> list:
-            out = []
-            for fd in fds:
-                f = _open_file(task, fd)
-                if f is not None:
-                    ev = (POLLIN if want[0] >> fd & 1 else 0) | (POLLOUT if want[1] >> fd & 1 else 0) \
-                        | (POLLPRI if want[2] >> fd & 1 else 0)
-                    out.append((f, ev))
-            return out
+    def watched(self) -> list:
+        want = self.want
+        out = []
+        for fd in self.fds:
+            f = _open_file(self.task, fd)
+            if f is not None:
+                ev = (POLLIN if want[0] >> fd & 1 else 0) | (POLLOUT if want[1] >> fd & 1 else 0) \
+                    | (POLLPRI if want[2] >> fd & 1 else 0)
+                out.append((f, ev))
+        return out
 
-        count = await wait_until_ready(task, scan, watched, timeout.deadline)
-        size = _fd_set_bytes(n)
-        for ptr, bits in zip((readfds, writefds, exceptfds), got):
-            if ptr and n:
-                task.mm.write(ptr, bits.to_bytes(size, "little"))
+    def store(self) -> None:
+        size = _fd_set_bytes(self.n)
+        for ptr, bits in zip(self.ptrs, self.got):
+            if ptr and self.n:
+                self.task.mm.write(ptr, bits.to_bytes(size, "little"))
+
+
+def _select_mask(task, sig: int) -> tuple[int, int]:
+    """pselect6's sixth argument: {sigset pointer, its size} (both 0 without one)."""
+    if not sig:
+        return 0, 0
+    ss_ptr, ss_len = struct.unpack("<QQ", task.mm.read(sig, 16))
+    return ss_ptr, ss_len
+
+
+def _pselect6_now(task, nfds: int, readfds: int, writefds: int, exceptfds: int, tmo_ptr: int, sig: int):
+    """pselect6's synchronous try, as _ppoll_now's."""
+    ss_ptr, ss_len = _select_mask(task, sig)
+    timeout = Timeout(task, tmo_ptr)
+    swapped = set_user_sigmask(task, ss_ptr, ss_len)
+    return _answer_now(task, timeout, swapped,
+                       lambda: _SelectSets(task, nfds, readfds, writefds, exceptfds))
+
+
+@syscall("pselect6", fast=_pselect6_now)
+async def pselect6(task, nfds: "Int", readfds: "Ptr", writefds: "Ptr", exceptfds: "Ptr", tmo_ptr: "Ptr",
+                   sig: "Ptr") -> int:
+    """select(2) with a timespec timeout and a temporary mask ({sigset ptr, size} at sig):
+    the ready descriptors replace the three fd_sets; returns how many bits are set."""
+    ss_ptr, ss_len = _select_mask(task, sig)
+    timeout = Timeout(task, tmo_ptr)
+    swapped = set_user_sigmask(task, ss_ptr, ss_len)
+
+    async def body() -> int:
+        sets = _SelectSets(task, nfds, readfds, writefds, exceptfds)
+        count = await wait_until_ready(task, sets.scan, sets.watched, timeout.deadline)
+        sets.store()
         return count
 
     return await _with_mask_and_timeout(task, timeout, swapped, body)
