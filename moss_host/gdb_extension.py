@@ -4,7 +4,9 @@
   moss switch PID         load PID's executable and shared libraries at their load addresses
                           (memory reads show the process on the CPU: gdb sees one vCPU)
   moss break-exec NAME    stop when a program called NAME has been exec'd, its symbols loaded,
-                          at its first instruction (the dynamic loader's, for a dynamic program)
+                          at its own entry point (the shared libraries mapped by then)
+  moss bt [PID]           the backtrace of PID's user code (default: the process on the CPU),
+                          also while the CPU is in the stub or idle (PID asleep in a syscall)
 
 The kernel answers over a Unix socket (moss_host/gdbhost.py); `moss connect SOCKET STUB` is
 given by `moss-host gdb` on its command line.
@@ -56,7 +58,7 @@ def load_symbols(files: list) -> None:
 
 
 class MossCommand(gdb.Command):
-    """moss-py: moss ps | moss switch PID | moss break-exec NAME"""
+    """moss-py: moss ps | moss switch PID | moss break-exec NAME | moss bt [PID]"""
 
     def __init__(self) -> None:
         super().__init__("moss", gdb.COMMAND_USER, prefix=True)
@@ -114,6 +116,40 @@ class BreakExec(gdb.Command):
 PENDING: dict = {}          # the exec being followed: pid and entry, until its entry is reached
 
 
+REGISTERS = [f"x{i}" for i in range(31)] + ["sp", "pc"]
+
+
+class Backtrace(gdb.Command):
+    """moss bt [PID]: PID's user backtrace from the registers the kernel keeps for it."""
+
+    def __init__(self) -> None:
+        super().__init__("moss bt", gdb.COMMAND_USER)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        if arg.strip():
+            pid = int(arg)
+        else:
+            current = [t for t in KERNEL.ask(cmd="ps") if t["on_cpu"]]
+            if not current:
+                raise gdb.GdbError("moss: no process on the CPU; give a pid")
+            pid = current[0]["pid"]
+        regs = KERNEL.ask(cmd="regs", pid=pid)
+        print(user_backtrace(dict(zip(REGISTERS, [*regs["x"], regs["sp"], regs["pc"]]))), end="")
+
+
+def user_backtrace(user: dict) -> str:
+    """gdb's own unwinder run from the user registers: they are put in the vCPU for the
+    time of `bt` and the CPU's own put back (memory is read through the live page tables)."""
+    saved = {name: int(gdb.parse_and_eval(f"${name}")) & (2**64 - 1) for name in REGISTERS}
+    try:
+        for name in REGISTERS:
+            gdb.execute(f"set ${name} = {user[name]:#x}", to_string=True)
+        return gdb.execute("bt", to_string=True)
+    finally:
+        for name in REGISTERS:
+            gdb.execute(f"set ${name} = {saved[name]:#x}", to_string=True)
+
+
 def on_stop(event) -> None:
     """A stop that an exec caused (QMP stop, seen as SIGINT): symbols, a breakpoint at the
     program's entry, and on. At that entry (the shared libraries are mapped by then): every
@@ -140,4 +176,5 @@ Connect()
 Ps()
 Switch()
 BreakExec()
+Backtrace()
 gdb.events.stop.connect(on_stop)

@@ -9,6 +9,7 @@ the gdb info folder (owner-only), one JSON line per request:
   {"cmd": "symbols", "pid": N}       the ELF files N maps (copied out of the guest's
                                      filesystems into the info folder) with the offset for
                                      `add-symbol-file FILE -o OFFSET`
+  {"cmd": "regs", "pid": N}          N's user registers (x0-x30, sp, pc), wherever they are kept
   {"cmd": "break-exec", "name": S}   stop the guest when a program called S has been exec'd
   {"cmd": "event"}                   the exec that stopped it, once: pid, exe, entry, symbols
 
@@ -79,6 +80,9 @@ class GdbHost:
             return [self._task_row(t) for t in sorted(self.kernel.pids.live(), key=lambda t: t.tid)]
         if cmd == "symbols":
             return self.symbols(self._task(int(request["pid"])))
+        if cmd == "regs":
+            regs = self._task(int(request["pid"])).regs().read_regs()
+            return {"x": list(regs.x), "sp": regs.sp, "pc": regs.pc}
         if cmd == "break-exec":
             self.watched.add(str(request["name"]))
             return {"watching": sorted(self.watched)}

@@ -5,6 +5,7 @@ What gdb prints about the guest's programs (function names, argc) is the program
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 
@@ -131,3 +132,27 @@ def test_a_breakpoint_in_glibc_puts_of_a_debian_program(moss_disk):
         if gdb is not None:
             gdb.exit()
         child.close(force=True)
+
+
+def test_moss_bt_walks_user_code_of_a_process_asleep_in_a_syscall(booted):
+    """Interrupted while the guest idles (the only program asleep in nanosleep), gdb stands in
+    the stub; moss bt unwinds the sleeper's user code from the registers the kernel keeps."""
+    child, gdb = booted
+    gdb.write("-exec-continue", timeout_sec=1, raise_error_on_timeout=False)
+    child.expect(PROMPT, timeout=120)
+    child.sendline("/tests/gdb_fork sleep")
+    child.expect("sleeping")
+    time.sleep(1)
+    gdb.gdb_process.send_signal(signal.SIGINT)      # Ctrl-C at gdb (MI's -exec-interrupt needs target-async)
+    wait_stop(gdb, [], "signal-received")
+    pid = [line.split()[0] for line in console(gdb, "moss ps").splitlines() if "gdb_fork" in line][0]
+    console(gdb, f"moss switch {pid}")
+    pc_before = console(gdb, "print/x $pc").split(" = ")[1]
+    trace = console(gdb, f"moss bt {pid}")
+    frames = [line for line in trace.splitlines() if line.startswith("#")]
+    names = " ".join(frames)
+    assert names.index("inner_call") < names.index("outer_call") < names.index("main"), trace
+    assert console(gdb, "print/x $pc").split(" = ")[1] == pc_before     # the CPU's own registers are back
+    gdb.write("-exec-continue", timeout_sec=1, raise_error_on_timeout=False)
+    child.sendcontrol("c")
+    child.expect(PROMPT)
