@@ -304,12 +304,18 @@ class Cpu:
             return
 
     def _deliver(self, task: Task) -> bool:
-        """Signals on the way back to user space; False if task may not run now."""
+        """Signals on the way back to user space; False if task may not run now.
+        Wakes meanwhile (a fatal signal's exit wakes a joiner parked on its futex) only
+        queue: schedule() chooses next, never a second schedule() inside it."""
+        handling = self.handling
+        self.handling = True
         try:
             signals.deliver_pending(task)
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
             return False
+        finally:
+            self.handling = handling
         return task.state is State.RUNNABLE
 
     def reply(self, task: Task) -> None:
