@@ -24,11 +24,13 @@ int main(void)
     pread(fd, buf, 5, 0);
     dup3(fd, 10, O_CLOEXEC);
     fcntl(10, F_GETFD);
+    fcntl(10, F_GETFL);
     close(10);
     close(fd);
     open("/nonexistent/file", O_RDONLY);
     stat("/tmp/trace_file.txt", &st);
     lstat("/tmp/trace_file.txt", &st);
+    stat("/dev/null", &st);
     faccessat(AT_FDCWD, "/tmp/trace_file.txt", R_OK | W_OK, 0);
     mkdir("/tmp/trace_dir", 0755);
     rmdir("/tmp/trace_dir");

@@ -1,8 +1,10 @@
 /* --trace golden lines (tests/qemu/test_trace.py): pipe2, poll, timespec, ioctl, sockets
- * and msghdr, utsname, rlimit. */
+ * and msghdr, utsname, rlimit, umask's octal, stack_t, getcwd. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -36,6 +38,12 @@ int main(void)
     getrlimit(RLIMIT_NOFILE, &rl);
     struct utsname u;
     uname(&u);
+    umask(027);
+    umask(022);
+    stack_t ss;
+    sigaltstack(NULL, &ss);
+    char cwd[64];
+    getcwd(cwd, sizeof cwd);
     getpid();
     getuid();
     write(1, "done\n", 5);

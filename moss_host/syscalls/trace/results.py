@@ -41,6 +41,10 @@ def decimal(c: "Call", r: int) -> str:
     return str(r)
 
 
+def octal(c: "Call", r: int) -> str:
+    return F.octal(r)
+
+
 def address(c: "Call", r: int) -> str:
     return hex(r) if r else "0"
 

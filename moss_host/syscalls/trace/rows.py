@@ -237,7 +237,7 @@ ROWS: dict[str, Row] = {
     "chroot": row(PATH),
     "getcwd": row(_out(lambda c, v: structs.quote(c.task.mm.read_cstring(v, 4096))), ULONG),
     "getdents64": row(FD, _out(_getdents), ULONG),
-    "umask": row(_in(lambda c, v: F.octal(v & 0o777))),
+    "umask": row(_in(lambda c, v: F.octal(v & 0o777)), result=R.octal),
     "pipe2": row(FD_OUT_PAIR, flags(F.OPEN_FLAGS)),
     "mount": row(STR, PATH, STR, HEX, PTR),
     "umount2": row(PATH, flags([(1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"),

@@ -28,6 +28,11 @@ def _unreadable(addr: int) -> str:
     return pointer(addr)
 
 
+def _cx(v: int) -> str:
+    """C's %#x: 0 stays 0."""
+    return hex(v) if v else "0"
+
+
 # -- stat (arm64 struct stat: the generic layout, 128 bytes) --------------------------------
 
 def stat(task, addr: int) -> str:
@@ -38,8 +43,8 @@ def stat(task, addr: int) -> str:
     rdev, = struct.unpack_from("<Q", raw, 32)
     size, = struct.unpack_from("<q", raw, 48)
     if mode & F.S_IFMT in (0o20000, 0o60000):
-        return f"{{st_mode={F.file_mode(mode)}, st_rdev=makedev({rdev >> 8 & 0xFFF:#x}, " \
-               f"{(rdev & 0xFF) | (rdev >> 12 & ~0xFF)}), ...}}"
+        major, minor = rdev >> 8 & 0xFFF, (rdev & 0xFF) | (rdev >> 12 & ~0xFF)
+        return f"{{st_mode={F.file_mode(mode)}, st_rdev=makedev({_cx(major)}, {_cx(minor)}), ...}}"
     return f"{{st_mode={F.file_mode(mode)}, st_size={size}, ...}}"
 
 

@@ -133,12 +133,14 @@ class Tracer:
         self._event(task, "exit", text)
 
     def close(self) -> None:
-        """The run is over: the summary table, and the output file closed."""
+        """The run is over: the summary table, and the output file closed (once)."""
         if self.summary is not None:
             self.out.write(self.summary.table())
+            self.summary = None
         self.out.flush()
         if self._own_out:
             self.out.close()
+            self._own_out = False
 
     # -- text --------------------------------------------------------------------------------------
 
