@@ -340,3 +340,12 @@ def test_umask_and_its_result_in_octal_and_stack_t():
     t = fake_task()
     ss = t.mm.put(struct.pack("<Qi4xQ", 0, 2, 0))
     assert line("sigaltstack", [0, ss], 0, t) == "sigaltstack(NULL, {ss_sp=NULL, ss_flags=SS_DISABLE, ss_size=0}) = 0"
+
+
+def test_format_call_decodes_what_a_call_reads_and_leaves_outputs_as_pointers():
+    """What dispatch's kernel-bug report prints for a failed call."""
+    t = fake_task()
+    p = t.mm.put(b"/etc/hostname\0")
+    assert Tracer(out=io.StringIO()).format_call(t, entry("openat"), [2**64 - 100, p, 0, 0]) == \
+        'openat(AT_FDCWD, "/etc/hostname", O_RDONLY)'
+    assert Tracer(out=io.StringIO()).format_call(t, entry("read"), [3, 0x1234, 10]) == "read(3, 0x1234, 10)"
