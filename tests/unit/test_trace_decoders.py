@@ -263,6 +263,9 @@ def test_trace_spec_names_classes_and_negation():
     assert "write" not in parse_spec("!write") and "read" in parse_spec("!write")
     for cls in ("%process", "%network", "%signal", "%ipc", "%desc", "%memory"):
         assert parse_spec(cls)
+    assert parse_spec("none") == frozenset()
+    reads = parse_spec("/^p?read")
+    assert {"read", "pread64", "readv", "readlinkat"} <= reads and "write" not in reads
     with pytest.raises(TraceSpecError):
         parse_spec("%nonsense")
     with pytest.raises(TraceSpecError):

@@ -1,6 +1,7 @@
 """What --trace and its companions ask for: which calls, which processes, where, how."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -23,15 +24,23 @@ class TraceOptions:
 
 
 def parse_spec(spec: Optional[str]) -> Optional[frozenset[str]]:
-    """`openat,read`, `%file,%desc`, `!write` (all but), `all`/None -> the set of names
-    (None for every syscall)."""
+    """`openat,read`, `%file,%desc`, `/^read` (a regex), `!write` (all but), `none`,
+    `all`/None -> the set of names (None for every syscall), as strace's -e trace=."""
     if spec is None or spec in ("", "all", "%all"):
         return None
+    if spec == "none":
+        return frozenset()
     negate = spec.startswith("!")
     chosen: set[str] = set()
     for item in spec.lstrip("!").split(","):
         item = item.strip()
-        if item.startswith("%"):
+        if item.startswith("/"):
+            try:
+                pattern = re.compile(item[1:])
+            except re.error as e:
+                raise TraceSpecError(f"invalid regular expression '{item[1:]}': {e}") from None
+            chosen |= {name for name in SYSCALL_NUMBERS if pattern.search(name)}
+        elif item.startswith("%"):
             cls = CLASSES.get(item[1:])
             if cls is None:
                 raise TraceSpecError(f"invalid system call class '{item}'")
