@@ -352,3 +352,13 @@ def test_format_call_decodes_what_a_call_reads_and_leaves_outputs_as_pointers():
     assert Tracer(out=io.StringIO()).format_call(t, entry("openat"), [2**64 - 100, p, 0, 0]) == \
         'openat(AT_FDCWD, "/etc/hostname", O_RDONLY)'
     assert Tracer(out=io.StringIO()).format_call(t, entry("read"), [3, 0x1234, 10]) == "read(3, 0x1234, 10)"
+
+
+def test_timerfd_and_getrusage():
+    t = fake_task()
+    its = t.mm.put(struct.pack("<qqqq", 0, 0, 1, 500))
+    assert line("timerfd_settime", [3, 0, its, 0], 0, t) == \
+        "timerfd_settime(3, 0, {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=1, tv_nsec=500}}, NULL) = 0"
+    ru = t.mm.put(struct.pack("<qqqq", 0, 1000, 0, 2000) + bytes(112))
+    assert line("getrusage", [0, ru], 0, t) == \
+        "getrusage(RUSAGE_SELF, {ru_utime={tv_sec=0, tv_usec=1000}, ru_stime={tv_sec=0, tv_usec=2000}, ...}) = 0"

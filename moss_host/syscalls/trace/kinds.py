@@ -71,16 +71,8 @@ def flags(table: F.FlagTable, zero: str = "0") -> Arg:
     return _in(lambda c, v: F.flags(v & 0xFFFF_FFFF, table, zero))
 
 
-def flags64(table: F.FlagTable, zero: str = "0") -> Arg:
-    return _in(lambda c, v: F.flags(v, table, zero))
-
-
 def enum(table: dict[int, str], signed: bool = True) -> Arg:
     return _in(lambda c, v: F.enum(c_int(v) if signed else v, table))
-
-
-def call_fn(fn: Callable[[int], str]) -> Arg:
-    return _in(lambda c, v: fn(v))
 
 
 # -- buffers and strings ------------------------------------------------------------------

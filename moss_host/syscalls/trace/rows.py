@@ -93,7 +93,7 @@ def _rt_sigreturn_mask(c, v: int) -> str:
     try:
         sp = c.task.regs().sp
         mask, = struct.unpack("<Q", c.task.mm.read(sp + 128 + 40, 8))
-    except (Errno, AttributeError):
+    except Errno:
         return "{mask=?}"
     return f"{{mask={signames.sigset(mask)}}}"
 
@@ -189,7 +189,6 @@ def _prctl_rest(c, v: int) -> Optional[str]:
 WAIT_STATUS = struct_out(structs.wait_status_at)
 ACCESS = flags(F.ACCESS_MODES, "F_OK")
 FD_OUT_PAIR = struct_out(structs.fd_pair)
-NONE: tuple[Arg, ...] = ()
 
 ROWS: dict[str, Row] = {
     # files and descriptors
@@ -293,6 +292,11 @@ ROWS: dict[str, Row] = {
     "clock_gettime": row(CLOCK, TIMESPEC_OUT),
     "clock_getres": row(CLOCK, TIMESPEC_OUT),
     "gettimeofday": row(struct_out(structs.timeval), PTR),
+    "timerfd_create": row(CLOCK, flags(F.TFD_FLAGS)),
+    "timerfd_settime": row(FD, flags(F.TFD_TIMER_FLAGS), struct_in(structs.itimerspec),
+                           struct_out(structs.itimerspec)),
+    "timerfd_gettime": row(FD, struct_out(structs.itimerspec)),
+    "getrusage": row(enum(F.RUSAGE_WHO), struct_out(structs.rusage)),
     # polling
     "ppoll": row(_in(lambda c, v: structs.pollfds(c.task, v, c.args[1])), UINT, TIMESPEC_IN,
                  SIGSET_IN, ULONG, result=R.poll),

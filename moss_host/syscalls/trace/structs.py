@@ -82,6 +82,12 @@ def itimerspec(task, addr: int) -> str:
     return f"{{it_interval={timespec(task, addr)}, it_value={timespec(task, addr + 16)}}}"
 
 
+def rusage(task, addr: int) -> str:
+    if _read(task, addr, 32) is None:
+        return _unreadable(addr)
+    return f"{{ru_utime={timeval(task, addr)}, ru_stime={timeval(task, addr + 16)}, ...}}"
+
+
 # -- poll ---------------------------------------------------------------------------------
 
 def pollfds(task, addr: int, n: int, revents: bool = False) -> str:
