@@ -54,6 +54,18 @@
 #define MB_TLBI_ASID    0x510        /* operand for tlbi aside1is (ASID << 48) */
 #define MB_N_TLBI_VA    0x518
 #define MB_N_SCRUB      0x520
+/* Debug state (ptrace): the stub loads it before eret only when MB_DEBUG is not 0, then
+ * clears MB_DEBUG. DBG_LOAD_MDSCR: MDSCR_EL1 = MB_MDSCR (SS: single step, MDE: the
+ * break/watchpoints below); DBG_LOAD_REGS: also DBGBVR/BCR0..5 and DBGWVR/WCR0..3. */
+#define MB_DEBUG        0x528
+#define MB_MDSCR        0x530
+#define MB_DFR0         0x538        /* ID_AA64DFR0_EL1, stored by the stub at boot */
+#define MB_DBG_BP       0x540        /* 6 x (DBGBVR, DBGBCR) */
+#define MB_DBG_WP       0x5a0        /* 4 x (DBGWVR, DBGWCR), up to 0x5e0 */
+#define MB_DBG_NBP      6            /* cortex-a72 (and a57, max): 6 breakpoints, 4 watchpoints */
+#define MB_DBG_NWP      4
+#define DBG_LOAD_MDSCR  (1 << 0)
+#define DBG_LOAD_REGS   (1 << 1)
 #define MB_TLBI_VA      0x600        /* up to 64 operands for tlbi vae1is (ASID << 48 | VA >> 12) */
 #define MB_MAX_TLBI_VA  64
 #define MB_SCRUB        0x800        /* up to 256 frame PAs to zero by guest stores */

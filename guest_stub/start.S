@@ -75,6 +75,14 @@ _start:
      * HWCAP_EVTSTRM announces. */
     mov     x0, #((12 << 4) | (1 << 2) | (1 << 1))
     msr     cntkctl_el1, x0
+    /* Self-hosted debug as Linux's debug_monitors sets it up: the OS lock open (it resets
+     * locked, which silences breakpoints, watchpoints and single step), MDSCR_EL1 clear
+     * until a traced task needs it. The host learns the debug registers from DFR0. */
+    msr     oslar_el1, xzr
+    msr     mdscr_el1, xzr
+    isb
+    mrs     x0, id_aa64dfr0_el1
+    str     x0, [sp, #MB_DFR0]
     mov     x0, #REASON_BOOT
     b       report
 
@@ -276,8 +284,11 @@ replied:
     ldr     x0, [sp, #MB_REASON]
     cmp     x0, #REASON_EL1
     b.hs    halted                          /* the stub faulted: the host has the dump */
+    ldr     x2, [sp, #MB_DEBUG]             /* a traced task's debug state: rarely */
+    cbnz    x2, load_debug
 
 /* Apply the reply's operations, in an order that is safe: scrub, switch, invalidate. */
+apply_ops:
     ldr     x2, [sp, #MB_OPS]
     cbz     x2, restore
     tbz     x2, #4, 2f                      /* OP_SCRUB: zero frames with guest stores so */
@@ -365,6 +376,37 @@ restore:
 halted:
     wfi
     b       halted
+
+/*
+ * The debug state of the task we return to (MB_DEBUG's bits, see layout.h): its hardware
+ * breakpoints and watchpoints, then MDSCR_EL1 (SS for a single step, whose SPSR.SS the host
+ * sets in the context; MDE for the registers). Debug exceptions stay masked at EL1 (PSTATE.D)
+ * and KDE is never set, so none of this fires in the stub.
+ */
+    .macro  dbgpair vr, cr, off
+    ldp     x4, x5, [x3, #\off]
+    msr     \vr, x4
+    msr     \cr, x5
+    .endm
+load_debug:
+    tbz     x2, #1, 1f                      /* DBG_LOAD_REGS */
+    add     x3, sp, #MB_DBG_BP
+    dbgpair dbgbvr0_el1, dbgbcr0_el1, 0
+    dbgpair dbgbvr1_el1, dbgbcr1_el1, 16
+    dbgpair dbgbvr2_el1, dbgbcr2_el1, 32
+    dbgpair dbgbvr3_el1, dbgbcr3_el1, 48
+    dbgpair dbgbvr4_el1, dbgbcr4_el1, 64
+    dbgpair dbgbvr5_el1, dbgbcr5_el1, 80
+    add     x3, sp, #MB_DBG_WP
+    dbgpair dbgwvr0_el1, dbgwcr0_el1, 0
+    dbgpair dbgwvr1_el1, dbgwcr1_el1, 16
+    dbgpair dbgwvr2_el1, dbgwcr2_el1, 32
+    dbgpair dbgwvr3_el1, dbgwcr3_el1, 48
+1:  ldr     x3, [sp, #MB_MDSCR]             /* DBG_LOAD_MDSCR */
+    msr     mdscr_el1, x3
+    isb
+    str     xzr, [sp, #MB_DEBUG]
+    b       apply_ops
 
 /* The doorbell: SEQ_REQ visible first, then a byte on the UART. Clobbers x2, x3, x9. */
 ring:

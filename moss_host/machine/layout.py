@@ -46,6 +46,16 @@ MB_TTBR0 = 0x508
 MB_TLBI_ASID = 0x510  # operand for tlbi aside1is (ASID << 48)
 MB_N_TLBI_VA = 0x518
 MB_N_SCRUB = 0x520
+# Debug state (ptrace): loaded by the stub only when MB_DEBUG is not 0 (it clears it).
+MB_DEBUG = 0x528
+MB_MDSCR = 0x530
+MB_DFR0 = 0x538  # ID_AA64DFR0_EL1, stored by the stub at boot
+MB_DBG_BP = 0x540  # 6 x (DBGBVR, DBGBCR)
+MB_DBG_WP = 0x5a0  # 4 x (DBGWVR, DBGWCR), up to 0x5e0
+MB_DBG_NBP = 6  # cortex-a72 (and a57, max): 6 breakpoints, 4 watchpoints
+MB_DBG_NWP = 4
+DBG_LOAD_MDSCR = (1 << 0)
+DBG_LOAD_REGS = (1 << 1)
 MB_TLBI_VA = 0x600  # up to 64 operands for tlbi vae1is (ASID << 48 | VA >> 12)
 MB_MAX_TLBI_VA = 64
 MB_SCRUB = 0x800  # up to 256 frame PAs to zero by guest stores

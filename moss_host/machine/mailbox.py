@@ -67,6 +67,19 @@ class Mailbox:
             struct.pack_into(f"<{len(scrub)}Q", m, L.MB_SCRUB, *scrub)
         _OPS.pack_into(m, L.MB_OPS, ops, ttbr0, tlbi_asid, len(tlbi_vas), len(scrub))
 
+    def write_debug(self, mdscr: int, bps: Sequence[int], wps: Sequence[int]) -> None:
+        """The debug state of the task the next eret returns to (proc/hwdebug.py): MDSCR_EL1,
+        and the breakpoint and watchpoint registers unless `bps` is empty (MDE off: the
+        ones loaded before are inert). MB_DEBUG last: the stub looks at nothing else while it is 0."""
+        m = self.mem
+        flags = L.DBG_LOAD_MDSCR
+        if bps:
+            struct.pack_into(f"<{len(bps)}Q", m, L.MB_DBG_BP, *bps)
+            struct.pack_into(f"<{len(wps)}Q", m, L.MB_DBG_WP, *wps)
+            flags |= L.DBG_LOAD_REGS
+        _U64.pack_into(m, L.MB_MDSCR, mdscr)
+        _U64.pack_into(m, L.MB_DEBUG, flags)
+
     def release(self, fenced: bool = True) -> bool:
         """SEQ_REPLY = SEQ_REQ: the guest may go on. True if it sleeps in WFI (send a wake byte).
 

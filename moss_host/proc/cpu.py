@@ -28,6 +28,7 @@ from moss_host.mm.memory import NO_GUEST_WORK, Memory
 from moss_host.sched.scheduler import Scheduler
 
 from . import lifecycle, signals
+from .hwdebug import HwDebug
 from .task import State, Task, TaskExit
 from .timing import TrapTimer
 from .trap import handle_sync, handle_trap
@@ -90,6 +91,7 @@ class Cpu:
         self.handling = False                   # a handler runs: wakes only queue (Scheduler.wake)
         self.handled_seq = 0
         self.loaded_ttbr0 = -1
+        self.loaded_debug: Optional[HwDebug] = None     # the debug state the stub has loaded
         self.traps = 0
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
         self.timer: Optional[TrapTimer] = None  # with `moss-host run --timing`
@@ -282,6 +284,17 @@ class Cpu:
         task.on_cpu = self
         self.current = task
         self.sched.context_switches += 1
+        if task.ptrace.hwdebug is not self.loaded_debug:      # (None: no debug state, as mostly)
+            self.load_debug(task.ptrace.hwdebug)
+
+    def load_debug(self, hw: Optional[HwDebug]) -> None:
+        """Have the stub load a traced task's single step and break/watchpoints (or none)."""
+        self.loaded_debug = hw
+        if hw is None:
+            self.mailbox.write_debug(0, (), ())
+        else:
+            bps, wps = hw.registers() if hw.uses_registers else ((), ())
+            self.mailbox.write_debug(hw.mdscr(), bps, wps)
 
     def schedule(self) -> None:
         """If the guest waits for us and someone can run, reply; otherwise stay idle."""

@@ -32,7 +32,7 @@ from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SI_USER
 from moss_host.cred import capable
 from moss_host.errors import ENOSYS, EPERM, ESRCH, Errno
 
-from . import lifecycle, signals
+from . import hwdebug, lifecycle, signals
 from .ptrace_state import (EVENT_STOP, GROUP_STOP, NOT_STOPPED, SIGNAL_STOP, SYSCALL_ENTRY, SYSCALL_EXIT,
                            PtraceState)
 from .task import State, Task
@@ -129,6 +129,7 @@ def unlink(tracee: Task) -> None:
 def detach(tracee: Task, signo: int) -> None:
     """PTRACE_DETACH: resume with signo (a signal-delivery stop only) and let go."""
     st = tracee.ptrace
+    hwdebug.disable_step(tracee)
     if st.stop_kind == SIGNAL_STOP and signo:
         st.resume_signal = signo
         _reinject(tracee, st, signo)
@@ -321,11 +322,16 @@ def attach_child(parent: Task, child: Task, flags: int) -> int:
 
 # -- resuming ------------------------------------------------------------------------------------
 
-def resume(task: Task, signo: int, syscalls: bool, sysemu: bool = False) -> None:
-    """PTRACE_CONT / PTRACE_SYSCALL / PTRACE_SYSEMU (ptrace_resume): go on, with signo
-    for a signal stop."""
+def resume(task: Task, signo: int, syscalls: bool, sysemu: bool = False, step: bool = False) -> None:
+    """PTRACE_CONT / SYSCALL / SYSEMU / SINGLESTEP / SYSEMU_SINGLESTEP (ptrace_resume): go
+    on, with signo for a signal stop; stepping one instruction at a time, or not."""
     st = task.ptrace
-    task.traced_syscalls = syscalls or sysemu
+    if step:
+        hwdebug.enable_step(task)
+    else:
+        hwdebug.disable_step(task)
+    st.syscall_stops = syscalls or sysemu
+    task.traced_syscalls = syscalls or sysemu or step      # _TIF_SINGLESTEP is syscall work too
     st.sysemu = sysemu
     st.resume_signal = signo
     kind = st.stop_kind
@@ -406,7 +412,8 @@ async def traced_syscall(task: Task, nr: int, start: Callable[..., Any], log: An
         regs.x[0] = -ENOSYS & _MASK          # what a skipped syscall(-1) returns unless the tracer says
     st.syscallno = scno
     st.syscall_args = tuple(regs.x[i] for i in range(6))
-    await _syscall_stop(task, SYSCALL_ENTRY)
+    if st.syscall_stops:
+        await _syscall_stop(task, SYSCALL_ENTRY)
     scno = st.syscallno
     if st.sysemu:                            # PTRACE_SYSEMU: the tracer does the call; no exit stop
         return _s64(task.regs().x[0])
@@ -424,9 +431,27 @@ async def traced_syscall(task: Task, nr: int, start: Callable[..., Any], log: An
     regs.x[0] = result & _MASK
     if task.traced_syscalls and task.ptrace is st:
         st.syscall_result = result
-        await _syscall_stop(task, SYSCALL_EXIT)
-        result = _s64(task.regs().x[0])
+        if st.syscall_stops:
+            await _syscall_stop(task, SYSCALL_EXIT)
+            result = _s64(task.regs().x[0])
+        elif st.hwdebug is not None and st.hwdebug.step:
+            # report_syscall's exit while stepping: a pseudo-step SIGTRAP (SI_USER,
+            # user_single_step_report). The svc left SPSR.SS clear, so the step after it
+            # traps again at once, before the next instruction, as on Linux.
+            signals.send_signal(task, signals.SIGTRAP, signals.SigInfo(signals.SIGTRAP, SI_USER), forced=True,
+                                thread=True)
     return result
+
+
+def step_into_handler(task: Task) -> None:
+    """A signal handler's frame is set up while the task is single-stepped (handle_signal's
+    signal_setup_done with stepping): ptrace_notify(SIGTRAP) -- the tracer sees the task at
+    the handler's first instruction, which the next step runs."""
+    hw = task.ptrace.hwdebug
+    if hw is None or not hw.step or task.ptrace.tracer is None:
+        return
+    task.regs().pstate |= hwdebug.SPSR_SS
+    _stop_off_cpu(task, EVENT_STOP, signals.SIGTRAP)
 
 
 async def _syscall_stop(task: Task, kind: int) -> None:

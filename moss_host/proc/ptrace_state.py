@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
+    from .hwdebug import HwDebug
     from .signals import SigInfo
     from .task import Task
 
@@ -30,11 +31,13 @@ class PtraceState:
     injected: int = 0                    # a signal handed back by the tracer: delivered without a second stop
     interrupt: bool = False              # PTRACE_INTERRUPT / a new seized child: stop at the next chance
     sysemu: bool = False                 # PTRACE_SYSEMU: stop at syscall entry, then skip the call
+    syscall_stops: bool = False          # PTRACE_SYSCALL/SYSEMU (a step alone has none)
     listening: bool = False              # PTRACE_LISTEN: stopped, but reports the next group-stop change
     eventmsg: int = 0                    # PTRACE_GETEVENTMSG
     syscallno: int = 0                   # regs->syscallno at a syscall stop (NT_ARM_SYSTEM_CALL)
     syscall_args: tuple = ()             # the arguments at the entry stop (PTRACE_GET_SYSCALL_INFO)
     syscall_result: int = 0              # x0 at the exit stop
+    hwdebug: Optional[HwDebug] = None    # single step, hardware break/watchpoints (proc/hwdebug.py)
 
     @property
     def stopped(self) -> bool:

@@ -445,6 +445,8 @@ def deliver_pending(task: Task) -> None:
                 orig_x0 = None
             assert info is not None                 # dequeue gives one with every signo
             if setup_frame(task, signo, info, handler):
+                if task.ptrace.hwdebug is not None:     # stepped into the handler: the tracer sees it
+                    ptrace.step_into_handler(task)
                 return
             continue                                # SIGSEGV was forced: go round again
         if signo in IGNORED_BY_DEFAULT:

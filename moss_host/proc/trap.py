@@ -25,7 +25,7 @@ from moss_host.mm.address_space import UserFault
 from moss_host.mm.frames import OutOfMemory
 from moss_host.sched.parked import Parked
 
-from . import lifecycle, oom_kill, ptrace, signals
+from . import hwdebug, lifecycle, oom_kill, ptrace, signals
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
@@ -95,6 +95,8 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
         signals.force_signal(task, signals.SIGBUS, signals.BUS_ADRALN, addr, why, esr=esr)
     elif kind == ESR.FP_EXCEPTION:
         signals.force_signal(task, signals.SIGFPE, signals.FPE_FLTUNK, pc, why)
+    elif ESR.ec(esr) in hwdebug.DEBUG_ECS:         # single step, hardware break/watchpoint
+        hwdebug.debug_exception(task, ESR.ec(esr), regs)
     elif not emulate_id_read(task, regs):
         signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
 

@@ -10,6 +10,7 @@ import struct
 
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, pack_siginfo
 from moss_host.errors import EFAULT, EINVAL, EIO, EPERM, ESRCH, Errno
+from moss_host.proc import hwdebug
 from moss_host.proc import ptrace as P
 from moss_host.proc import signals
 from moss_host.proc.ptrace_state import SYSCALL_ENTRY, SYSCALL_EXIT
@@ -132,10 +133,12 @@ def _request(task: Task, child: Task, request: int, addr: int, data: int) -> int
             raise Errno(EIO)
         P.detach(child, data)
         return 0
-    if request in (PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SYSEMU):
+    if request in (PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SYSEMU, PTRACE_SINGLESTEP, PTRACE_SYSEMU_SINGLESTEP):
         if not _valid_signal(data):
             raise Errno(EIO)
-        P.resume(child, data, syscalls=request == PTRACE_SYSCALL, sysemu=request == PTRACE_SYSEMU)
+        P.resume(child, data, syscalls=request == PTRACE_SYSCALL,
+                 sysemu=request in (PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP),
+                 step=request in (PTRACE_SINGLESTEP, PTRACE_SYSEMU_SINGLESTEP))
         return 0
     if request == PTRACE_KILL:
         if child.state is not State.ZOMBIE:
@@ -145,8 +148,7 @@ def _request(task: Task, child: Task, request: int, addr: int, data: int) -> int
         return _regset(task, child, request == PTRACE_SETREGSET, addr, data)
     if request == PTRACE_GET_SYSCALL_INFO:
         return _syscall_info(task, child, addr, data)
-    # PEEKUSR/POKEUSR (arm64 has none), SINGLESTEP and SYSEMU_SINGLESTEP (no hardware
-    # step through the stub yet: EIO, where Linux would step) and anything unknown.
+    # PEEKUSR/POKEUSR (arm64 has none) and anything unknown.
     raise Errno(EIO)
 
 
@@ -188,6 +190,8 @@ def _regset(task: Task, child: Task, setting: bool, note: int, iov_ptr: int) -> 
         unit, size = 8, 16
     elif note == NT_ARM_SYSTEM_CALL:
         unit, size = 4, 4
+    elif note in (hwdebug.NT_ARM_HW_BREAK, hwdebug.NT_ARM_HW_WATCH):
+        unit, size = 4, hwdebug.REGSET_SIZE
     else:
         raise Errno(EINVAL)
     if length % unit:
@@ -197,7 +201,10 @@ def _regset(task: Task, child: Task, setting: bool, note: int, iov_ptr: int) -> 
     if setting:
         new = bytearray(current)
         new[:n] = task.mm.read(base, n)
-        _write_set(child, note, bytes(new))
+        if note in (hwdebug.NT_ARM_HW_BREAK, hwdebug.NT_ARM_HW_WATCH):
+            hwdebug.write_regset(child, note, bytes(new), n)
+        else:
+            _write_set(child, note, bytes(new))
     else:
         task.mm.write(base, current[:n])
     task.mm.write(iov_ptr + 8, struct.pack("<Q", n))
@@ -213,6 +220,8 @@ def _read_set(child: Task, note: int) -> bytes:
         return bytes(blob[regs.Q0:regs.Q0 + 512]) + struct.pack("<II8x", regs.fpsr, regs.fpcr)
     if note == NT_ARM_TLS:
         return struct.pack("<QQ", regs.tpidr, 0)
+    if note in (hwdebug.NT_ARM_HW_BREAK, hwdebug.NT_ARM_HW_WATCH):
+        return hwdebug.read_regset(child, note)
     return struct.pack("<i", child.ptrace.syscallno)
 
 
@@ -222,7 +231,10 @@ def _write_set(child: Task, note: int, raw: bytes) -> None:
     if note == NT_PRSTATUS:
         pstate = struct.unpack_from("<Q", raw, 33 * 8)[0]
         blob[0:PRSTATUS_SIZE - 8] = raw[:PRSTATUS_SIZE - 8]
-        regs.pstate = pstate & 0xFFFF_FFFF & ~0xF           # valid_user_regs: EL0t only
+        pstate = pstate & 0xFFFF_FFFF & ~0xF                 # valid_user_regs: EL0t only
+        # user_regs_reset_single_step: SS is the step state machine's, not the tracer's.
+        stepping = hwdebug.state_of(child).step
+        regs.pstate = pstate | hwdebug.SPSR_SS if stepping else pstate & ~hwdebug.SPSR_SS
     elif note == NT_PRFPREG:
         blob[regs.Q0:regs.Q0 + 512] = raw[:512]
         regs.fpsr, regs.fpcr = struct.unpack_from("<II", raw, 512)

@@ -3,8 +3,9 @@ the same QEMU (the `linux_oracle` fixture): TRACEME and the exec SIGTRAP, PEEK/P
 (a POKETEXT into code that already ran takes effect), the register sets, syscall stops
 with TRACESYSGOOD (skip with -1, x0 changed at exit, x7 = 0/1), signal-delivery stops,
 SEIZE/INTERRUPT/LISTEN, group-stop reporting, TRACEFORK auto-attach, the exec event,
-detaching while stopped, EXITKILL, and the errno order of the checks. The programs print
-no pids or addresses.
+detaching while stopped, EXITKILL, and the errno order of the checks; single step (over an
+svc, into a handler), brk, a brk poked into code that already ran, hardware breakpoints and
+watchpoints (ptrace_step). The programs print no pids or addresses.
 
 Debian's strace runs under moss-py and under Linux chrooted into the same image
 (`linux_debian_oracle`): `strace -ff` of a shell line that forks, pipes and execs, each
@@ -32,6 +33,20 @@ def test_traceme_peek_poke_regsets_and_syscall_stops_match_linux(linux_oracle):
     assert "child: skipped getppid = 12345\n" in out
     assert "child: getpid = 777\n" in out
     assert out.endswith("CONT after exit: -1 errno 3\n")
+
+
+@pytest.mark.differential
+@covers("ptrace")
+def test_single_step_brk_poked_breakpoint_and_hardware_break_and_watchpoints_match_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "ptrace_step")
+    assert "brk: si_code 1 pc steps-4 si_addr==pc yes\n" in out
+    assert "step 3: pc steps+20 si_code 2 si_addr==pc yes x9 3\n" in out       # over a taken branch
+    assert "step 5: pc steps+28 si_code 0 si_addr==pc no x9 3\n" in out        # the svc: a pseudo-step
+    assert "step into handler: at on_usr1 yes si_code 5\n" in out
+    assert "poked brk: hit at poked yes si_code 1\n" in out                    # code that already ran
+    assert "hw breakpoint: at hwbp_target yes si_code 4 si_addr==pc yes\n" in out
+    assert "watchpoint: si_code 4 si_addr==&watched yes value before 0\n" in out
+    assert out.endswith("child exited 0\n")
 
 
 @pytest.mark.differential
