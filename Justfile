@@ -68,6 +68,10 @@ crash-test N="100": build
 test-unit *ARGS:
     python3 -m pytest -q tests/unit "$@"
 
+# Host-side fuzzing without QEMU: every syscall handler, N random examples each (tests/unit/test_fuzz_handlers.py).
+fuzz-host N="500" *ARGS:
+    MOSS_FUZZ_EXAMPLES={{N}} python3 -m pytest -q -o faulthandler_timeout=120 tests/unit/test_fuzz_handlers.py {{ARGS}}
+
 # Side-by-side benchmarks: moss-py vs Linux vs qemu-aarch64 (see bench/README.md).
 bench *ARGS: build
     python3 -m bench.run "$@"

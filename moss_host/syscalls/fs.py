@@ -26,6 +26,7 @@ from moss_host.mm.page_cache import before_read
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                               Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
                               vfs_symlink, vfs_unlink)
+from moss_host.proc import fsize
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
@@ -199,7 +200,7 @@ async def write(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
     """Write count bytes from buf to fd at its file offset (at the end with O_APPEND)."""
     f = file_needs(task.files.get(fd_arg(fd)), writable=True)
     _check_user_range(buf, count)
-    data = task.mm.read(buf, min(count, MAX_RW_COUNT))
+    data = fsize.limit_write(task, f, task.mm.read(buf, min(count, MAX_RW_COUNT)))
     return await _write_or_sigpipe(task, f, data)
 
 
@@ -296,7 +297,7 @@ async def writev(task, fd: "Fd", iov: "Ptr", iovcnt: "UInt") -> int:
     file_needs(f, writable=True)
     if not segments:
         return 0
-    return await _write_or_sigpipe(task, f, _gather(task, segments))
+    return await _write_or_sigpipe(task, f, fsize.limit_write(task, f, _gather(task, segments)))
 
 
 def _gather(task, segments) -> bytes:
@@ -343,7 +344,7 @@ async def pwrite64(task, fd: "Fd", buf: "Ptr", count: "Size", offset: "Int") -> 
     """Write to fd at offset without moving its file offset."""
     f, pos = _positional(task, fd, offset, writable=True)
     _check_user_range(buf, count)
-    data = task.mm.read(buf, min(count, MAX_RW_COUNT))
+    data = fsize.limit_write(task, f, task.mm.read(buf, min(count, MAX_RW_COUNT)), pos)
     return await f.pwrite(pos, data)
 
 

@@ -18,6 +18,7 @@ from moss_host.fs.file import InodeFile, OpenFile
 from moss_host.fs.path import Walker
 from moss_host.fs.vfs import MAY_WRITE, Location, now_ns, permission, vfs_link, want_write
 from moss_host.mm.page_cache import after_write, truncate_file
+from moss_host.proc import fsize
 from moss_host.uapi import TIMESPEC_PAIR
 
 from .args import CStr, Fd, Hex, Int, Ptr, UInt, c_int
@@ -245,6 +246,7 @@ async def truncate(task, path: "CStr", length: "Int") -> int:
         raise Errno(EINVAL)
     want_write(loc)
     permission(inode, _fs_cred(task), MAY_WRITE)
+    fsize.check_new_size(task, size)
     _kill_suid_on_write(task, inode)
     truncate_file(inode, size)
     fsnotify.on_file(loc.dentry, fsnotify.IN_MODIFY)
@@ -260,6 +262,7 @@ async def ftruncate(task, fd: "Fd", length: "Int") -> int:
     f = _fd_file(task, fd)
     if not isinstance(f, InodeFile) or not f.inode.is_reg or not f.writable:
         raise Errno(EINVAL)
+    fsize.check_new_size(task, size)
     _kill_suid_on_write(task, f.inode)
     truncate_file(f.inode, size)
     fsnotify.on_file(f.location.dentry, fsnotify.IN_MODIFY)

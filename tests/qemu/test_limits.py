@@ -15,3 +15,17 @@ def test_rlimit_cpu_sends_sigxcpu_every_second_then_sigkill_at_the_hard_limit(li
     out = same_as_linux(linux_oracle, "limit_cpu")
     assert "caught: SIGXCPU seen with soft limits [23], killed by Killed" in out
     assert "default: SIGXCPU seen with soft limits [], killed by CPU time limit exceeded" in out
+
+
+@pytest.mark.differential
+@covers("prlimit64", "clone")
+def test_a_fork_bomb_under_rlimit_nproc_ends_in_eagain_and_forking_works_after(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_nproc")
+    assert "fork 20: EAGAIN" in out and "child status: 7" in out
+
+
+@pytest.mark.differential
+@covers("prlimit64", "write", "pwrite64", "writev", "ftruncate", "truncate")
+def test_rlimit_fsize_cuts_writes_then_efbig_and_sigxfsz(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_fsize")
+    assert "write past: -1 EFBIG" in out and "default action: killed by File size limit exceeded" in out

@@ -27,6 +27,7 @@ from moss_host.syscalls import fs as sysfs  # noqa: F401  (registers the handler
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
 from moss_host.cred import Creds
+from moss_host.proc.rlimits import DEFAULT_RLIMITS
 from tests.covers import covers
 from tests.unit.fakes import FakeMm
 
@@ -51,7 +52,8 @@ def make_task(uid=0, euid=None):
     vfs_symlink(fs.root, b"dangling", b"/tmp/created", None)
     euid = uid if euid is None else euid
     creds = Creds(uid=uid, euid=euid, suid=uid, gid=uid, egid=euid, sgid=uid)
-    return SimpleNamespace(mm=FakeMm(0x10000, 0x100000), fs=fs, files=FdTable(), creds=creds, tgid=1)
+    return SimpleNamespace(mm=FakeMm(0x10000, 0x100000), fs=fs, files=FdTable(), creds=creds, tgid=1,
+                           rlimits=list(DEFAULT_RLIMITS))
 
 
 def call(task, name, *args):

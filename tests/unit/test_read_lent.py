@@ -19,6 +19,7 @@ from moss_host.syscalls import fs as sysfs, fsattr  # noqa: F401  (registers the
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
 from moss_host.syscalls.table import SYSCALLS
 from moss_host.cred import Creds
+from moss_host.proc.rlimits import DEFAULT_RLIMITS
 
 RAM = 32 << 20
 BASE = 0x40_0000
@@ -31,7 +32,8 @@ def make_task():
     mm.add(Vma(BASE, BASE + PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS))
     fs = FsContext(MountTable(Tmpfs(mode=0o755)).root_location())
     creds = Creds()
-    return SimpleNamespace(mm=mm, fs=fs, files=FdTable(), creds=creds, kernel=None, pending=None)
+    return SimpleNamespace(mm=mm, fs=fs, files=FdTable(), creds=creds, kernel=None, pending=None,
+                           rlimits=list(DEFAULT_RLIMITS))
 
 
 def call(task, name, *args):
