@@ -40,6 +40,7 @@ from ..fs.drivers.procfs.sysctl import const, int_vector
 from ..fs.path import Walker
 from ..fs.vfs import MAY_WRITE, Location, permission, vfs_create, vfs_unlink
 from ..waitq import WaitQueue
+from . import unix_gc
 from .socket import (AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
                      NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, RMEM_DEFAULT, RMEM_MAX, SEND_SHUTDOWN, SHUTDOWN_MASK,
                      SKB_OVERHEAD, WMEM_DEFAULT, WMEM_MAX,
@@ -413,13 +414,15 @@ class UnixSocket(Socket):
         self.peer_wait.wake_all()
         for sender in list(self.senders):
             sender.wq.wake_all()
+        if unix_gc.anything_in_flight():        # unix_release_sock: collect cycles of sockets in flight
+            unix_gc.schedule(lambda: list(_live.values()))
 
     def _purge(self) -> None:
         """Drop every queued message: files in flight close, senders get their buffer back."""
         while self.queue:
-            self._dequeued(self.queue.popleft())
+            self.dequeued(self.queue.popleft())
 
-    def _dequeued(self, m: Message) -> None:
+    def dequeued(self, m: Message) -> None:
         m.drop_files()
         if m.sender is not None:
             m.sender.uncharge(len(m.data) + SKB_OVERHEAD)
@@ -651,7 +654,7 @@ class UnixSocket(Socket):
             if peek:
                 return SKIPPED
             self.queue.remove(m)
-            self._dequeued(m)
+            self.dequeued(m)
             return DROPPED_URGENT
         if m is not self.oob:
             return None
@@ -664,7 +667,7 @@ class UnixSocket(Socket):
         if peek:
             return None
         self.queue.remove(m)
-        self._dequeued(m)
+        self.dequeued(m)
         self.oob = None
         return SKIPPED
 
@@ -707,7 +710,7 @@ class UnixSocket(Socket):
             if m.left:
                 return False
             self.queue.popleft()
-            self._dequeued(m)
+            self.dequeued(m)
             if got.files:
                 return True
             if n == 0:
@@ -743,7 +746,7 @@ class UnixSocket(Socket):
         else:
             got.files = m.take_files()
             self.queue.popleft()
-            self._dequeued(m)
+            self.dequeued(m)
             self.peer_wait.wake_all()
             for sender in self.senders:
                 sender.wq.wake_poll(WRITABLE)

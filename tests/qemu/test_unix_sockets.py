@@ -135,3 +135,10 @@ def test_an_epoll_server_over_unix_sockets_answers_forked_clients_as_linux(linux
 def test_msg_oob_on_stream_sockets_matches_linux(linux_oracle):
     """CONFIG_AF_UNIX_OOB: the urgent byte, SIOCATMARK, reads stopping at the mark, SO_OOBINLINE, POLLPRI."""
     same_as_linux(linux_oracle, "unix_oob", status=0)
+
+
+@pytest.mark.differential
+def test_sockets_only_in_flight_on_unreachable_queues_are_collected_like_linux(linux_oracle):
+    """unix_gc: a pair sent over itself and closed, a socket on its own queue, two pairs holding
+    each other's ends go; one in flight on an open socket's queue stays and works."""
+    same_as_linux(linux_oracle, "unix_gc", status=0)
