@@ -546,7 +546,7 @@ def test_redirections_to_dev_stdout_and_dev_fd_1(linux_oracle):
     assert out == linux(linux_oracle, with_dev_fd_links(script)) and "two" in out
 
 
-# ---------------------------------------------------------------- fdinfo, smaps, pagemap (issue 16 item 4)
+# ---------------------------------------------------------------- fdinfo, smaps, pagemap, oom (issue 16 item 4)
 
 @pytest.mark.differential
 def test_fdinfo_of_files_pipes_eventfd_epoll_signalfd_timerfd_and_inotify_matches_linux(linux_oracle):
@@ -556,3 +556,22 @@ def test_fdinfo_of_files_pipes_eventfd_epoll_signalfd_timerfd_and_inotify_matche
 @pytest.mark.differential
 def test_smaps_rollup_and_pagemap_of_known_mappings_match_linux(linux_oracle):
     same_as_linux(linux_oracle, "proc_smaps", status=0)
+
+
+# The shell's own files (/proc/$$): a child's would show what it inherited at fork.
+OOM_SCRIPT = ("sh -c 'p=/proc/$$; cat $p/oom_score_adj $p/oom_adj; "
+              "s=$(cat $p/oom_score); [ $s -gt 600 ] && [ $s -le 700 ] && echo score-default; "
+              "echo 500 > $p/oom_score_adj; cat $p/oom_adj; "
+              "echo -17 > $p/oom_adj; cat $p/oom_score_adj $p/oom_score; "
+              "echo 1000 > $p/oom_score_adj; cat $p/oom_adj; "
+              "s=$(cat $p/oom_score); [ $s -gt 1300 ] && [ $s -le 1400 ] && echo score-max; "
+              "echo 5 > $p/oom_adj; cat $p/oom_score_adj; "
+              "echo 16 > $p/oom_adj 2>/dev/null || echo EINVAL; "
+              "echo -9 > $p/oom_adj; cat $p/oom_score_adj $p/oom_adj; "
+              "stat -c \"%n %a\" $p/oom_score $p/oom_adj $p/smaps $p/pagemap $p/smaps_rollup $p/fdinfo "
+              "| sed s,^$p,PID,'; cat /proc/1/oom_score")
+
+
+@pytest.mark.differential
+def test_oom_score_and_the_legacy_oom_adj_match_linux(linux_oracle):
+    assert sh(OOM_SCRIPT) == linux(linux_oracle, OOM_SCRIPT)

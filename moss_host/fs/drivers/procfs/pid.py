@@ -378,6 +378,9 @@ class PidDir(ProcDir):
         c = self.task.creds
         return PagemapFile(self.sb, self.path + b"/pagemap", mm_of, c.euid, c.egid, caller=caller)
 
+    def _total_kb(self) -> int:
+        return self.sb.kernel.memory_kb()[0]
+
     def _link(self, name: bytes, target: Callable[[Task, Reader], bytes]) -> Callable[[Reader], ProcSymlink]:
         def read_target(reader: Reader) -> bytes:
             task = self.check()
@@ -422,7 +425,8 @@ class PidDir(ProcDir):
         return static_entries(table)
 
     def _info_entries(self) -> list[tuple[bytes, Callable[[Reader], Inode]]]:
-        """limits, personality, timerslack_ns, wchan, oom_score_adj, io (pid_info.py)."""
+        """limits, personality, timerslack_ns, wchan, oom_score_adj, io (pid_info.py); oom_score, oom_adj (oom.py)."""
+        from . import oom
         from . import pid_info as info       # here: pid_info imports this module
         return [
             (b"limits", self._file(b"limits", info.limits_text)),
@@ -433,6 +437,9 @@ class PidDir(ProcDir):
             (b"oom_score_adj", self._file(b"oom_score_adj", info.oom_score_adj_text, 0o644,
                                           lambda data: info.set_oom_score_adj(self.check(), data))),
             (b"io", self._file(b"io", info.io_text, 0o400, private=True)),
+            (b"oom_score", self._file(b"oom_score", lambda t: oom.oom_score_text(t, self._total_kb))),
+            (b"oom_adj", self._file(b"oom_adj", oom.oom_adj_text, 0o644,
+                                    lambda data: oom.set_oom_adj(self.check(), data))),
         ]
 
     def _write_comm(self, data: bytes) -> int:

@@ -7,10 +7,10 @@ counters are 0 (no task I/O accounting).
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from ....errors import EINVAL, Errno
+from .oom import kstrtoint
 from .pid import RLIM_INFINITY
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ LIMIT_NAMES = [
     ("Max address space", "bytes"), ("Max file locks", "locks"), ("Max pending signals", "signals"),
     ("Max msgqueue size", "bytes"), ("Max nice priority", ""), ("Max realtime priority", ""),
     ("Max realtime timeout", "us")]
-_KSTRTOINT = re.compile(rb"([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")      # base 0: hex, octal or decimal
 IO_FIELDS = ("rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes", "cancelled_write_bytes")
 
 
@@ -69,12 +68,7 @@ def set_oom_score_adj(task: Task, data: bytes) -> int:
     """__set_oom_adj: kstrtoint(strstrip(buf), 0) in [-1000, 1000] else EINVAL; the process's
     value, which the OOM killer weighs (proc/oom_kill.py). (The writer's CAP_SYS_RESOURCE
     check for lowering it is not made: procfs writers do not see the writer's credentials.)"""
-    match = _KSTRTOINT.fullmatch(data.strip())
-    if match is None:
-        raise Errno(EINVAL)
-    digits = match[2]
-    base = 16 if digits[:2] in (b"0x", b"0X") else 8 if digits[:1] == b"0" else 10
-    value = int(digits, base) * (-1 if match[1] == b"-" else 1)
+    value = kstrtoint(data)
     if not -1000 <= value <= 1000:
         raise Errno(EINVAL)
     task.group.oom_score_adj = value
