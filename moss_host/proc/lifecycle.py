@@ -116,6 +116,8 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
         personality=parent.personality, cpus_allowed=parent.cpus_allowed, no_new_privs=parent.no_new_privs,
         timer_slack_ns=parent.timer_slack_ns, default_timer_slack_ns=parent.timer_slack_ns,
+        # copy_io: a set class (RT, BE, IDLE) goes to the child; mpol_dup: the memory policy does
+        ioprio=parent.ioprio if 1 <= parent.ioprio >> 13 <= 3 else 0, mempolicy=parent.mempolicy,
     )
     child.sched_policy, child.sched_priority, child.nice = policy.inherited(
         parent.sched_policy, parent.sched_priority, parent.nice, parent.sched_reset_on_fork)

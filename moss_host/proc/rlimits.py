@@ -8,6 +8,7 @@ RLIMIT_FSIZE = 1
 RLIMIT_STACK = 3
 RLIMIT_CORE = 4
 RLIMIT_NPROC = 6
+RLIMIT_NOFILE = 7
 RLIMIT_NLIMITS = 16
 
 # (soft, hard), indexed by resource number.

@@ -66,7 +66,10 @@ class Task:
     sched_policy: int = 0         # sched_setscheduler(2): SCHED_OTHER, SCHED_FIFO, ... (sched/policy.py)
     sched_priority: int = 0       # 1..99 under SCHED_FIFO/SCHED_RR, else 0
     sched_reset_on_fork: bool = False   # SCHED_RESET_ON_FORK: children drop a real-time policy and a negative nice
+    sched_dl: tuple[int, int, int, int] = (0, 0, 0, 0)   # SCHED_DEADLINE's runtime, deadline, period (ns), flags
     cpus_allowed: int = -1        # sched_setaffinity(2) mask, bit n for CPU n (-1: every CPU)
+    ioprio: int = 0               # ioprio_set(2): class << 13 | level; 0 (IOPRIO_CLASS_NONE) until set
+    mempolicy: tuple[int, int, int] = (0, 0, 0)   # set_mempolicy(2): (mode, mode flags, node mask as given)
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec
     ptrace: PtraceState = field(default_factory=PtraceState)   # tracer and tracees, ptrace stops (proc/ptrace.py)
     traced_syscalls: bool = False     # PTRACE_SYSCALL: syscalls take the stopping path (proc/trap.py)

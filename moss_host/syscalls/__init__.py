@@ -4,7 +4,8 @@ import importlib
 FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds", "futex", "sched", "eventfd",
             "timerfd", "signalfd", "epoll", "posix_timers", "copy_range", "inotify", "socket", "ptrace", "ipc", "mqueue",
             "pidfd", "splice", "kcmp", "not_configured", "caps",
-            "file_ranges", "tty", "remap_file_pages", "process_madvise", "clock_set")
+            "file_ranges", "tty", "remap_file_pages", "process_madvise", "clock_set",
+            "rw_vec", "ioprio", "mempolicy", "sched_attr", "ns", "chroot")
 
 
 def load_all() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import Optional
 
 from moss_host.cred import CAP_SYSLOG, CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE, capable
 from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
-from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_STACK
+from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
 from .args import Hex, Int, Ptr, Size, UInt, c_int
@@ -19,6 +20,7 @@ SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")     # struct sysinfo on a 64-bit kern
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 
 RLIMIT = struct.Struct("<QQ")
+NR_OPEN = 1 << 20                   # fs.nr_open: the most RLIMIT_NOFILE may be
 
 
 @syscall("sethostname")
@@ -77,24 +79,53 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
     """Get and/or set a resource limit of a process (only the caller's, for now)."""
     if pid not in (0, task.tgid):
         raise Errno(ESRCH)
-    resource &= 0xFFFF_FFFF
+    limit = RLIMIT.unpack(task.mm.read(new, RLIMIT.size)) if new else None
+    previous = _do_prlimit(task, resource & 0xFFFF_FFFF, limit)
+    if limit is not None:
+        _apply_rlimit(task, resource & 0xFFFF_FFFF, limit)
+    if old:                                     # after the change, as Linux: EFAULT keeps it
+        task.mm.write(old, RLIMIT.pack(*previous))
+    return 0
+
+
+@syscall("getrlimit")
+async def getrlimit(task, resource: "UInt", rlim: "Ptr") -> int:
+    """The caller's (soft, hard) limit of resource (arm64 keeps the old call beside prlimit64)."""
+    task.mm.write(rlim, RLIMIT.pack(*_do_prlimit(task, resource & 0xFFFF_FFFF, None)))
+    return 0
+
+
+@syscall("setrlimit")
+async def setrlimit(task, resource: "UInt", rlim: "Ptr") -> int:
+    """Set the caller's limit of resource; the struct is read first (EFAULT before EINVAL)."""
+    limit = RLIMIT.unpack(task.mm.read(rlim, RLIMIT.size))
+    _do_prlimit(task, resource & 0xFFFF_FFFF, limit)
+    _apply_rlimit(task, resource & 0xFFFF_FFFF, limit)
+    return 0
+
+
+def _do_prlimit(task, resource: int, new: Optional[tuple[int, int]]) -> tuple[int, int]:
+    """do_prlimit's checks in its order: EINVAL for a bad resource or soft above hard, EPERM
+    for RLIMIT_NOFILE above fs.nr_open or a raised hard limit without CAP_SYS_RESOURCE.
+    Returns the limit before any change."""
     if resource >= RLIMIT_NLIMITS:
         raise Errno(EINVAL)
     limits = task.rlimits
-    if new:
-        soft, hard = RLIMIT.unpack(task.mm.read(new, RLIMIT.size))
+    if new is not None:
+        soft, hard = new
         if soft > hard:
             raise Errno(EINVAL)
+        if resource == RLIMIT_NOFILE and hard > NR_OPEN:
+            raise Errno(EPERM)
         if hard > limits[resource][1] and not capable(task.creds, CAP_SYS_RESOURCE):
             raise Errno(EPERM)
-    if old:
-        task.mm.write(old, RLIMIT.pack(*limits[resource]))
-    if new:
-        limits[resource] = (soft, hard)
-        if resource == RLIMIT_STACK:
-            task.mm.set_stack_limit(soft)       # how far a fault may grow the stack from now on
-    return 0
+    return limits[resource]
 
+
+def _apply_rlimit(task, resource: int, new: tuple[int, int]) -> None:
+    task.rlimits[resource] = new
+    if resource == RLIMIT_STACK:
+        task.mm.set_stack_limit(new[0])         # how far a fault may grow the stack from now on
 
 
 # -- nice values (kernel/sys.c) -----------------------------------------------------------------
