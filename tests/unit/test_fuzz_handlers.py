@@ -41,7 +41,6 @@ EXAMPLES = int(os.environ.get("MOSS_FUZZ_EXAMPLES", "10"))     # `just fuzz-host
 RAM = 16 << 20
 BASE = 0x40_0000                # the task's one mapping: random bytes, what pointers point into
 PAGES = 16
-STEP_TIMEOUT = 0.05             # a handler that sleeps longer is cancelled (it would wait for another task)
 
 # Calls whose effect reaches beyond the fake kernel (the host process, its terminal) or
 # that wait on a machine there is none of: left out, with the reason.
@@ -112,10 +111,19 @@ def argument(rng: random.Random) -> int:
 
 
 async def drive(coro):
+    """Run the handler as dispatch does, on a loop (for what it schedules), one step at a time:
+    if it sleeps, a signal interrupts it (CancelledError at its await, as Scheduler.interrupt);
+    if it sleeps again, its task is killed (close(), as when a task dies asleep). Nothing
+    it waits for ever comes: no other task runs here."""
     try:
-        return await asyncio.wait_for(coro, STEP_TIMEOUT)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
-        return None
+        coro.send(None)
+        coro.throw(asyncio.CancelledError())
+    except StopIteration as done:
+        return done.value
+    except asyncio.CancelledError:
+        return None                     # the interrupted call ends (ERESTARTSYS)
+    coro.close()
+    return None
 
 
 def call(runner: asyncio.Runner, task: Task, entry, args: list[int]):
