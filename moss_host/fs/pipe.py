@@ -34,6 +34,7 @@ import itertools
 import stat as S
 import struct
 from collections import deque
+from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import EAGAIN, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, Errno
@@ -46,7 +47,7 @@ from .vfs import Location, StatFs, alloc_internal_dev, now_ns
 PAGE_SIZE = 4096
 PIPE_BUF = 4096                     # the atomic write size (POSIX PIPE_BUF on Linux)
 PIPE_DEF_SIZE = 16 * PAGE_SIZE      # 16 buffers of a page, Linux's default
-PIPE_MAX_SIZE = 1 << 20             # /proc/sys/fs/pipe-max-size: the unprivileged ceiling
+PIPE_MAX_SIZE = 1 << 20             # /proc/sys/fs/pipe-max-size's default: the unprivileged ceiling
 PIPE_SIZE_LIMIT = 1 << 31           # what even root cannot ask for (EINVAL beyond)
 
 POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
@@ -60,6 +61,15 @@ def pipefs_statfs() -> StatFs:
     """statfs figures of pipefs, where pipes opened anonymously live in Linux."""
     return StatFs(PIPEFS_MAGIC, PAGE_SIZE, 0, 0, 0, 0, 0, 255, PAGE_SIZE)
 _pipe_inos = itertools.count(1)
+
+
+@dataclass
+class PipeSysctls:
+    """fs.pipe-max-size, which root may change (procfs/sysctl.py)."""
+    max_size: int = PIPE_MAX_SIZE
+
+
+PIPE_SYSCTLS = PipeSysctls()
 
 
 def round_pipe_size(size: int) -> int:
@@ -327,7 +337,7 @@ class Pipe:
         if size > PIPE_SIZE_LIMIT:
             raise Errno(EINVAL)
         size = round_pipe_size(size)
-        if size > self.capacity and size > PIPE_MAX_SIZE and not privileged:
+        if size > self.capacity and size > PIPE_SYSCTLS.max_size and not privileged:
             raise Errno(EPERM)
         if size // PAGE_SIZE < len(self.bufs):
             raise Errno(EBUSY)

@@ -80,7 +80,16 @@ echo 5 > /proc/sys/kernel/cap_last_cap 2>/dev/null; echo "read-only $?"
 echo 7 >/proc/sys/kernel/pid_max 2>/dev/null; echo "pid_max 7: $?"; cat /proc/sys/kernel/pid_max
 printf '4096 junk' >/proc/sys/kernel/pid_max 2>/dev/null; echo "junk $?"; cat /proc/sys/kernel/pid_max
 setpriv --reuid=1000 --regid=1000 --clear-groups sh -c 'cat /proc/sys/vm/overcommit_ratio; echo 70 > /proc/sys/vm/overcommit_ratio' 2>/dev/null; echo "user $?"
-sysctl -w vm.overcommit_ratio=50 kernel.pid_max=32768 >/dev/null
+sysctl -w fs.pipe-max-size=5000; sysctl -n fs.pipe-max-size
+setpriv --reuid=1000 --regid=1000 --clear-groups python3 -c '
+import fcntl, os
+r, w = os.pipe()
+for size in (8192, 16384):
+    try:
+        print(size, fcntl.fcntl(r, 1031, size))
+    except OSError as e:
+        print(size, e.strerror)'
+sysctl -w vm.overcommit_ratio=50 kernel.pid_max=32768 fs.pipe-max-size=1048576 >/dev/null
 sysctl -n kernel.random.boot_id | grep -cE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 [ "$(cat /proc/sys/kernel/random/uuid)" != "$(cat /proc/sys/kernel/random/uuid)" ] && echo "uuid fresh"
 """

@@ -91,3 +91,16 @@ def test_every_not_configured_feature_is_not_set_in_config_gz():
     for reason in NOT_CONFIGURED.values():
         for symbol in re.findall(r"CONFIG_[A-Z0-9_]+", reason):
             assert symbol in unset, reason
+
+
+def test_pipe_max_size_is_what_f_setpipe_sz_checks(world):
+    from moss_host.fs.pipe import PIPE_MAX_SIZE, PIPE_SYSCTLS, Pipe
+    try:
+        write(world, b"/proc/sys/fs/pipe-max-size", b"5000")
+        assert world.read(b"/proc/sys/fs/pipe-max-size") == b"8192\n"      # a power of two pages
+        pipe = Pipe()
+        assert pipe.resize(8192, privileged=False) == 8192
+        assert errno_of(pipe.resize, 16384, False) == errno.EPERM
+        assert pipe.resize(16384, privileged=True) == 16384
+    finally:
+        PIPE_SYSCTLS.max_size = PIPE_MAX_SIZE

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ....cred import CAP_LAST_CAP, CAP_SYS_ADMIN, capable
 from ....errors import EACCES, EINVAL, EPERM, Errno
+from ...pipe import PIPE_SYSCTLS, round_pipe_size
 from ...vfs import MAY_EXEC, Inode
 from .nodes import Entry, ProcDir, ProcFile, Reader
 from .sysctl_values import (CORENAME_MAX_SIZE, INT_MAX, MAX_THREADS, MIN_THREADS, NGROUPS_MAX, NR_OPEN_MAX,
@@ -196,12 +197,12 @@ def fs_rows(k: KernelView) -> list[Sysctl]:
         return t.files_max if t.files_max is not None else file_max(k.memory_kb()[1])
 
     def set_pipe_max(v: list[int]) -> None:
-        t.pipe_max_size = -(-v[0] // 4096) * 4096   # round_pipe_size: whole pages
+        PIPE_SYSCTLS.max_size = round_pipe_size(v[0])   # proc_dopipe_max_size: a power of two pages
     return [
         int_vector("fs/file-max", lambda: [files_max()], set_files_max, lo=0, hi=ULONG_MAX),
         Sysctl("fs/file-nr", 0o444, lambda: f"{open_files(k)}\t0\t{files_max()}\n".encode()),
         tunable("fs/nr_open", "nr_open", NR_OPEN_MIN, NR_OPEN_MAX),
-        int_vector("fs/pipe-max-size", lambda: [t.pipe_max_size], set_pipe_max, lo=1, hi=1 << 31),
+        int_vector("fs/pipe-max-size", lambda: [PIPE_SYSCTLS.max_size], set_pipe_max, lo=0, hi=1 << 31),
         tunable("fs/pipe-user-pages-hard", "pipe_user_pages_hard", 0, ULONG_MAX),
         tunable("fs/pipe-user-pages-soft", "pipe_user_pages_soft", 0, ULONG_MAX),
         tunable("fs/overflowuid", "overflowuid", 0, 65535),

@@ -1,10 +1,11 @@
 """The values behind /proc/sys (sysctl.py): the kernel's tunables that have no other home,
 with Linux 6.1's defaults, and the constants some of them are computed from.
 
-A value moss-py acts on is read where it is used (pid_max by nothing yet: pids are never
-reused; core_pattern and suid_dumpable by core dumps' reporting; printk by nothing: there
-is no console log level). The others are stored so that a program that sets one reads back
-what it wrote, as on Linux, and answer the ranges Linux checks.
+The values moss-py acts on live where they are used (fs.pipe-max-size in fs/pipe.py,
+net.unix.max_dgram_qlen in net/unix.py, the IPC limits in the IPC namespace). The ones here
+are stored so that a program that sets one reads back what it wrote, as on Linux, and meets
+the ranges Linux checks; most change nothing yet (pid_max: pids are never reused; printk:
+there is no console log level).
 
 randomize_va_space is 0 because moss-py places mappings without randomization (Linux
 defaults to 2); threads-max is Linux's default for the machine's memory (fork_init: RAM /
@@ -66,7 +67,6 @@ class Tunables:
     randomize_va_space: int = 0
     nr_open: int = NR_OPEN_DEFAULT
     files_max: Optional[int] = None
-    pipe_max_size: int = 1 << 20
     pipe_user_pages_hard: int = 0
     pipe_user_pages_soft: int = PIPE_USER_PAGES_SOFT
     overflowuid: int = OVERFLOW_ID
