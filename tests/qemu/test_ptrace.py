@@ -10,7 +10,8 @@ watchpoints (ptrace_step). The programs print no pids or addresses.
 Debian's strace runs under moss-py and under Linux chrooted into the same image
 (`linux_debian_oracle`): `strace -ff` of a shell line that forks, pipes and execs, each
 process's trace compared with addresses, pids, random bytes and signal timing masked, and
-`strace -c`'s calls and errors per syscall.
+`strace -c`'s calls and errors per syscall, and `strace -p` attaching to a shell blocked on
+a FIFO.
 """
 
 import difflib
@@ -158,3 +159,32 @@ def test_proc_pid_mem_reads_and_writes_another_process_like_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "proc_mem")
     assert "pread unmapped: -1 Input/output error\n" in out
     assert "child: value = 0xabcdef, patched() = 2\n" in out     # a write into code that already ran
+
+
+# A bash blocked opening a FIFO; strace -p attaches (PTRACE_SEIZE + INTERRUPT: the open is
+# interrupted and restarted), then the FIFO is written: the opens and reads that follow.
+STRACE_P = """
+rm -f /var/tmp/go /var/tmp/st; mkfifo /var/tmp/go
+bash -c 'read x < /var/tmp/go; read y < /etc/debian_version; echo "target: $x ${#y}"' &
+pid=$!
+sleep 0.5
+strace -e trace=openat,read -p $pid 2>/var/tmp/st &
+spid=$!
+n=0; until grep -q attached /var/tmp/st || [ $n -ge 300 ]; do sleep 0.1; n=$((n+1)); done
+echo go > /var/tmp/go
+wait $pid; wait $spid
+sed -e "s/Process [0-9]*/Process N/" /var/tmp/st
+rm -f /var/tmp/go /var/tmp/st
+"""
+
+
+@pytest.mark.differential
+@covers("ptrace")
+def test_strace_p_attaches_to_a_running_process_like_linux(linux_debian_oracle, moss_disk):
+    argv = ["bash", "-c", STRACE_P]
+    linux_out, linux_err, status = linux_debian_oracle.run_argv(argv)
+    assert status == 0, linux_err
+    moss = moss_run(*argv, image=None, extra=("--disk", str(moss_disk)), timeout=300)
+    assert moss.stdout.decode(errors="replace") == linux_out, moss.stderr.decode(errors="replace")[-2000:]
+    assert 'openat(AT_FDCWD, "/var/tmp/go", O_RDONLY) = 3\n' in linux_out
+    assert linux_out.endswith("+++ exited with 0 +++\n")
