@@ -52,6 +52,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         sp.add_argument("--ram", type=int, default=1024, metavar="MiB", help="guest RAM size")
         sp.add_argument("--disk", type=Path, metavar="IMG",
                         help="an ext2/3/4 image to use as the root filesystem, read-write (see `just disk`)")
+        sp.add_argument("--forward", action="append", default=[], metavar="tcp|udp:[ADDR:]HOSTPORT:GUESTPORT",
+                        help="forward a host port (on 127.0.0.1 unless ADDR) to a guest port (repeatable)")
+        sp.add_argument("--net", choices=("user", "none"), default="user",
+                        help="user: eth0 10.0.2.15 reaching the world through host sockets (default); "
+                             "none: only the loopback")
         sp.add_argument("--strict", action="store_true", default=os.environ.get("MOSS_STRICT") == "1",
                         help="a kernel bug (a host exception in a syscall or fault) panics the run, exit 125 "
                              "(default when MOSS_STRICT=1, as in the test suite)")
@@ -102,6 +107,25 @@ def main(argv: list[str] | None = None) -> int:
     return run_kernel(args, program)[0]
 
 
+def setup_network(args, kernel) -> bool:
+    """--net and --forward: the interface table, and the forwards' host listeners once the kernel's loop runs."""
+    from moss_host.net.inet_host import parse_forward, start_forwards
+    from moss_host.net.interfaces import NETWORK
+
+    try:
+        forwards = [parse_forward(spec) for spec in args.forward]
+    except ValueError as e:
+        print(f"moss-host: {e}", file=sys.stderr)
+        return False
+    NETWORK.configure(args.net != "none")
+
+    async def listen(_machine) -> None:
+        await start_forwards(forwards)
+    if forwards:
+        kernel.on_machine_start.append(listen)
+    return True
+
+
 def boot(args, program: list[str]) -> int:
     """Run kernels until one ends without asking for a restart (reboot(2) RESTART: a fresh
     kernel on the same image, as a machine reset would give)."""
@@ -134,6 +158,8 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))
     kernel = Kernel(config)
+    if not setup_network(args, kernel):
+        return 2, False
     if args.gdb is not None:
         from moss_host import gdbhost
         from moss_host.kernel import gdb_info_dir

@@ -7,12 +7,23 @@ and datagrams; BusyBox's httpd/wget and nc talk over 127.0.0.1; a host HTTP serv
 fetched through 10.0.2.2, and a guest server from the host through --forward.
 """
 import contextlib
+import functools
+import hashlib
+import http.server
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 
 import pytest
 
 from tests.covers import covers
 
-from .conftest import moss_run, same_as_linux
+from .conftest import IMAGE, REPO, moss_run, same_as_linux
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
 
@@ -44,3 +55,108 @@ def test_udp_boundaries_connected_sockets_and_socket_errors_match_linux(linux_or
     assert "cut to 2: 2 'th' flags 0x20 from 127.0.0.1:eph/16\n" in out
     assert "send again: ECONNREFUSED\n" in out
     assert out.endswith("socketpair AF_INET: EOPNOTSUPP\ndone\n")
+
+
+BUSYBOX_SCRIPT = """
+mkdir -p /tmp/www && echo page > /tmp/www/index.html && httpd -p 127.0.0.1:8081 -h /tmp/www && sleep 0.5
+wget -q -O - http://127.0.0.1:8081/index.html; echo "wget: $?"
+wget -q -O - http://127.0.0.1:8081/nope 2>&1; echo "wget missing: $?"
+wget -q -O - http://127.0.0.1:8089/ 2>&1; echo "wget closed port: $?"
+awk '$2 == "0100007F:1F91" {print "listening in /proc/net/tcp:", $3, $4}' /proc/net/tcp
+killall httpd
+nc -l -p 8082 > /tmp/nc.out & sleep 0.5
+echo via nc | nc 127.0.0.1 8082; echo "nc: $?"
+wait; cat /tmp/nc.out
+rm -rf /tmp/www /tmp/nc.out
+"""
+
+
+@covers("socket", "bind", "listen", "accept", "connect", "sendto", "recvfrom", "shutdown")
+def test_busybox_httpd_wget_and_nc_over_the_loopback_match_linux(linux_oracle):
+    with loopback_up(linux_oracle):
+        linux, status = linux_oracle.run("sh -c " + shlex.quote(BUSYBOX_SCRIPT))
+    moss = moss_run("/bin/sh", "-c", BUSYBOX_SCRIPT)
+    assert moss.stdout.decode() == linux
+    assert "page\nwget: 0\n" in linux and "listening in /proc/net/tcp: 00000000:0000 0A\n" in linux
+    assert linux.endswith("nc: 0\nvia nc\n")
+
+
+@covers("socket", "bind", "listen", "accept", "connect", "ppoll", "read", "write", "shutdown")
+def test_a_hundred_loopback_connections_each_move_a_mib_intact(linux_oracle):
+    with loopback_up(linux_oracle):
+        out = same_as_linux(linux_oracle, "inet_stress", "100", "1048576")
+    assert out == "100 connections, 104857600 bytes, 0 wrong: ok\n"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def host_http_server(directory):
+    """An HTTP server on the host's 127.0.0.1 (an ephemeral port) serving directory."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv.server_address[1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@covers("socket", "connect", "sendto", "recvfrom", "read", "write")
+def test_the_guest_fetches_from_the_hosts_loopback_through_the_gateway(tmp_path):
+    (tmp_path / "hi.txt").write_text("hello from the host\n")
+    blob = os.urandom(1 << 20)
+    (tmp_path / "big").write_bytes(blob)
+    with host_http_server(tmp_path) as port:
+        out = moss_run("/bin/sh", "-c", f"wget -q -O - http://10.0.2.2:{port}/hi.txt; echo status $?; "
+                       f"wget -q -O - http://10.0.2.2:{port}/big | md5sum")
+        off = moss_run("/bin/sh", "-c", f"wget -q -O - http://10.0.2.2:{port}/hi.txt 2>&1; echo status $?",
+                       extra=("--net", "none"))
+    assert out.stdout.decode() == f"hello from the host\nstatus 0\n{hashlib.md5(blob).hexdigest()}  -\n"
+    assert off.stdout.decode() == "wget: can't connect to remote host (10.0.2.2): Network is unreachable\nstatus 1\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+GUEST_SERVER = ("mkdir -p /tmp/www; echo guest page > /tmp/www/index.html; "
+                "head -c 1048576 /dev/urandom > /tmp/www/big; md5sum /tmp/www/big | cut -c1-32 > /tmp/www/big.md5; "
+                "httpd -f -p 8080 -h /tmp/www & echo ready; sleep 120")
+
+
+def fetch(url: str, deadline: float) -> bytes:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return r.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@covers("socket", "bind", "listen", "accept", "read", "write")
+def test_the_host_fetches_from_a_guest_server_through_a_forward():
+    """--forward tcp:HOSTPORT:8080: a host connection is a connection accepted by BusyBox
+    httpd listening on the guest's port 8080 (any address)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "moss_host.cli", "run", "--image", str(IMAGE), "--forward", f"tcp:{port}:8080",
+           "--", "/bin/sh", "-c", GUEST_SERVER]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        deadline = time.monotonic() + 60
+        assert fetch(f"http://127.0.0.1:{port}/", deadline) == b"guest page\n"
+        big = fetch(f"http://127.0.0.1:{port}/big", deadline)
+        md5 = fetch(f"http://127.0.0.1:{port}/big.md5", deadline)
+        assert len(big) == 1 << 20 and hashlib.md5(big).hexdigest().encode() + b"\n" == md5
+    finally:
+        proc.kill()
+        proc.wait()
