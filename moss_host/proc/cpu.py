@@ -24,6 +24,7 @@ from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
 from moss_host.machine.polling import fence
 from moss_host.machine.pressure import CpuPressure
+from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.memory import NO_GUEST_WORK, Memory
 from moss_host.sched.scheduler import Scheduler
 
@@ -91,6 +92,7 @@ class Cpu:
         self.handling = False                   # a handler runs: wakes only queue (Scheduler.wake)
         self.handled_seq = 0
         self.loaded_ttbr0 = -1
+        self.loaded_mm: Optional[AddressSpace] = None     # whose TTBR0 that is
         self.loaded_debug: Optional[HwDebug] = None     # the debug state the stub has loaded
         self.traps = 0
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
@@ -333,15 +335,19 @@ class Cpu:
 
     def reply(self, task: Task) -> None:
         mem = self.mem
-        ttbr0 = task.mm.ttbr0
         ops, asid_operand, vas, scrub = NO_GUEST_WORK
         if mem.guest_work_pending or mem.tlbi_all:
             ops, asid_operand, vas, scrub = mem.take_guest_work()
             if scrub:
                 self.scrubbing = True           # the frames are free once the guest runs again
-        if ttbr0 != self.loaded_ttbr0:
-            ops |= L.OP_SET_TTBR0
-            self.loaded_ttbr0 = ttbr0
+        mm = task.mm
+        if mm is not self.loaded_mm:            # (an address space's TTBR0 never changes)
+            self.loaded_mm = mm
+            ttbr0 = mm.ttbr0
+            if ttbr0 != self.loaded_ttbr0:
+                ops |= L.OP_SET_TTBR0
+                self.loaded_ttbr0 = ttbr0
+        ttbr0 = self.loaded_ttbr0
         if ops:
             self.mailbox.write_ops(ops, ttbr0, asid_operand, vas, scrub)
         self.trapped = False
