@@ -23,7 +23,8 @@ from ...pipe import PIPE_SYSCTLS, round_pipe_size
 from ...vfs import MAY_EXEC, Inode
 from .nodes import Entry, ProcDir, ProcFile, Reader
 from .sysctl_values import (CORENAME_MAX_SIZE, INT_MAX, MAX_THREADS, MIN_THREADS, NGROUPS_MAX, NR_OPEN_MAX,
-                            NR_OPEN_MIN, PID_MAX_LIMIT, RESERVED_PIDS, TUNABLES, ULONG_MAX, file_max, threads_max)
+                            NR_OPEN_MIN, PID_MAX_LIMIT, RESERVED_PIDS, TUNABLES, ULONG_MAX, epoll_watches, file_max,
+                            threads_max)
 
 if TYPE_CHECKING:
     from moss_host.cred import Cred
@@ -208,6 +209,9 @@ def fs_rows(k: KernelView) -> list[Sysctl]:
         tunable("fs/overflowuid", "overflowuid", 0, 65535),
         tunable("fs/overflowgid", "overflowgid", 0, 65535),
         tunable("fs/suid_dumpable", "suid_dumpable", 0, 2),
+        int_vector("fs/epoll/max_user_watches", lambda: [t.epoll_watches if t.epoll_watches is not None
+                                                         else epoll_watches(k.memory_kb()[0])],
+                   lambda v: setattr(t, "epoll_watches", v[0]), lo=0, hi=INT_MAX),
         const("fs/inotify/max_queued_events", 16384, 0o644),
         const("fs/inotify/max_user_instances", 128, 0o644),
         const("fs/inotify/max_user_watches", 8192, 0o644),

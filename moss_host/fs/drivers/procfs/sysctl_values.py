@@ -26,6 +26,7 @@ PIPE_USER_PAGES_SOFT = 16384    # 1024 pipes of 16 pages per user before pipes s
 NR_OPEN_DEFAULT = 1024 * 1024   # sysctl_nr_open
 NR_OPEN_MIN, NR_OPEN_MAX = 64, 0x7FFFFFC0           # BITS_PER_LONG, INT_MAX & -BITS_PER_LONG
 NR_FILE = 8192                  # the least file-max Linux computes
+EP_ITEM_COST = 176              # sizeof(struct epitem) + sizeof(struct eppoll_entry) on arm64
 CORENAME_MAX_SIZE = 128
 CONSOLE_LOGLEVEL_DEFAULT, MESSAGE_LOGLEVEL_DEFAULT = 7, 4
 CONSOLE_LOGLEVEL_MIN = 1
@@ -37,6 +38,11 @@ ULONG_MAX = (1 << 64) - 1
 
 def threads_max(total_kb: int) -> int:
     return total_kb * 1024 // (8 * THREAD_SIZE)
+
+
+def epoll_watches(total_kb: int) -> int:
+    """eventpoll_init: 4% of the memory in epitem + eppoll_entry sized pieces (EP_ITEM_COST)."""
+    return (total_kb // 4 // 25 * 4096) // EP_ITEM_COST
 
 
 def file_max(free_kb: int) -> int:
@@ -67,6 +73,7 @@ class Tunables:
     randomize_va_space: int = 0
     nr_open: int = NR_OPEN_DEFAULT
     files_max: Optional[int] = None
+    epoll_watches: Optional[int] = None
     pipe_user_pages_hard: int = 0
     pipe_user_pages_soft: int = PIPE_USER_PAGES_SOFT
     overflowuid: int = OVERFLOW_ID
