@@ -46,6 +46,11 @@ WORKLOADS: list[Workload] = [
              doc="two processes bounce 1 byte over two pipes"),
     Workload("unix_stream_pingpong", "unix_stream_pingpong", ("1000",), ("5000",), "round trip",
              doc="two processes bounce 1 byte over an AF_UNIX stream socketpair"),
+    Workload("tcp_loopback_rr", "tcp_loopback_rr", ("1000",), ("5000",), "round trip",
+             doc="two processes bounce 1 byte over a TCP connection on 127.0.0.1 (TCP_NODELAY)"),
+    Workload("tcp_loopback_stream", "tcp_loopback_stream", ("16",), ("64",), "MiB",
+             doc="a child writes 16 (full: 64) MiB in 64 KiB writes over TCP on 127.0.0.1, the "
+                 "parent reads it; MiB/s in the JSON extra"),
     Workload("epoll_wait_ready", "epoll_wait_ready", ("2000",), ("20000",), "epoll_wait",
              doc="epoll_wait returning one ready eventfd (level-triggered, never drained), in a loop"),
     Workload("thread_create_join", "thread_create_join", ("500",), ("5000",), "create+join",
