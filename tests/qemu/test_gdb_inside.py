@@ -7,6 +7,9 @@ linked against the image's glibc (not PIE, and it execs itself, not a PIE: moss-
 gdb runs in batch mode: breakpoints and `run`, `bt`, registers, `next`/`step`, `print` and
 `set var`, a hardware watchpoint, `catch fork`/`catch exec`, `info threads`. Its stdout is
 compared with pids, thread addresses and stack addresses masked.
+
+And Debian's gdbserver (its package, downloaded as the oracle's kernel is, written into the
+image) inside moss-py behind `--forward`, serving gdb-multiarch on the host.
 """
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ import difflib
 import gzip
 import re
 import shutil
+import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +29,7 @@ import pytest
 from tests.covers import covers
 
 from .conftest import REPO, moss_run
+from .linux_oracle import _apt_download
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
@@ -123,3 +130,56 @@ def test_gdb_info_threads_of_a_threaded_program_like_linux(linux_gdb, gdb_disk):
     # (No `continue`: the order of the threads' exits and main's output is the scheduler's.)
     out = same_gdb_as_linux(linux_gdb, gdb_disk, gdb("break threads_ready", "run", "info threads", args="t"))
     assert out.count('Thread ADDR (LWP N) "gdb_target"') == 3, out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gdbserver_disk(gdb_disk: Path, tmp_path_factory) -> Path:
+    """The image with Debian's gdbserver (not in its package list) added."""
+    if shutil.which("gdb-multiarch") is None:
+        pytest.skip("gdb-multiarch not installed")
+    unpacked = tmp_path_factory.mktemp("gdbserver")
+    subprocess.run(["dpkg-deb", "-x", str(_apt_download("gdbserver:arm64")), str(unpacked)], check=True)
+    for request in (f"write {unpacked}/usr/bin/gdbserver /usr/bin/gdbserver", "sif /usr/bin/gdbserver mode 0100755"):
+        subprocess.run(["debugfs", "-w", "-R", request, str(gdb_disk)], check=True, capture_output=True)
+    return gdb_disk
+
+
+@covers("ptrace")
+def test_gdbserver_inside_serves_gdb_multiarch_on_the_host(gdbserver_disk, target_binary):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moss_host.cli", "run", "--disk", str(gdbserver_disk),
+                               "--forward", f"tcp:127.0.0.1:{port}:1234", "--",
+                               "gdbserver", "0.0.0.0:1234", TARGET],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        seen = b""
+        while b"Listening on port 1234" not in seen and time.monotonic() < deadline:
+            line = server.stderr.readline()              # type: ignore[union-attr]
+            if not line:
+                break
+            seen += line
+        assert b"Listening on port 1234" in seen, seen.decode(errors="replace")
+        gdb = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-ex", f"target remote 127.0.0.1:{port}",
+                              "-ex", "break compute", "-ex", "continue", "-ex", "bt", "-ex", "next", "-ex", "next",
+                              "-ex", "step", "-ex", "print counter", "-ex", "continue", str(target_binary)],
+                             capture_output=True, text=True, timeout=300)
+        out = gdb.stdout
+        assert "Breakpoint 1, compute (n=5) at /src/ptrace_gdb_target.c:" in out, out + gdb.stderr
+        assert re.search(r"#1  0x[0-9a-f]+ in main \(argc=1, argv=0x[0-9a-f]+\) at /src/ptrace_gdb_target.c:", out)
+        assert "add (a=0, b=0) at /src/ptrace_gdb_target.c:" in out, out
+        assert "$1 = 5\n" in out
+        assert "[Inferior 1 (process " in out and "exited normally]" in out
+        server_out, _ = server.communicate(timeout=120)
+        assert b"result 10 counter 5\n" in server_out
+        assert server.returncode == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
