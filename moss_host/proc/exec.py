@@ -12,6 +12,7 @@ from moss_host.addr import PAGE_SIZE
 from moss_host.arch.arm64.hwcap import HWCAP, HWCAP2
 from moss_host.errors import ENOEXEC, Errno
 from moss_host.fs.namespace import MS_NOEXEC, MS_NOSUID
+from moss_host.fs.vfs import path_of
 from moss_host.loader.elf import (DEFAULT_INTERP_BASE, DEFAULT_PIE_BASE, ElfError, ElfImage,
                                   choose_load_bias, code_and_data, parse_elf, segment_extent)
 from moss_host.loader.stack import build_initial_stack, standard_auxv
@@ -30,7 +31,7 @@ from .rlimits import RLIMIT_STACK
 
 if TYPE_CHECKING:
     from moss_host.cred import Creds
-    from moss_host.fs.vfs import FsContext
+    from moss_host.fs.vfs import FsContext, Location
     from moss_host.mm.memory import Memory
 
     from .task import Task
@@ -176,13 +177,14 @@ def parse_shebang(head: bytes) -> tuple[bytes, bytes | None] | None:
     return interp, (arg or None)
 
 
-def resolve_scripts(read, path: bytes, argv: list[bytes]) -> tuple[bytes, bytes, list[bytes]]:
+def resolve_scripts(read, path: bytes, argv: list[bytes], data=None) -> tuple[bytes, bytes, list[bytes]]:
     """Follow `#!` lines: (program to load, its bytes, the argv it gets).
 
     A script runs as `interpreter [arg] path argv[1:]...`; ELOOP when interpreters nest
-    deeper than MAX_SCRIPT_DEPTH.
+    deeper than MAX_SCRIPT_DEPTH. `data`: path's bytes when the caller has read them already.
     """
-    data = read(path)
+    if data is None:
+        data = read(path)
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         shebang = parse_shebang(data[:BINPRM_BUF_SIZE])
         if shebang is None:
@@ -198,13 +200,19 @@ def resolve_scripts(read, path: bytes, argv: list[bytes]) -> tuple[bytes, bytes,
 def read_executable(fs: FsContext, path: bytes, creds: Creds, caller: Optional[Task] = None) -> bytes:
     """The bytes of the program at path, checked like execve does (EACCES unless regular and
     executable); `caller` is the task exec'ing (None: the kernel, starting init)."""
-    from moss_host.errors import EACCES
     from moss_host.fs.path import lookup
+    from moss_host.cred import fs_cred
+
+    return read_executable_at(lookup(fs, path, cred=fs_cred(creds), caller=caller), creds)
+
+
+def read_executable_at(loc: Location, creds: Creds) -> bytes:
+    """read_executable of the file at loc, found already (execveat)."""
+    from moss_host.errors import EACCES
     from moss_host.cred import fs_cred
     from moss_host.fs.vfs import MAY_EXEC, permission
 
     cred = fs_cred(creds)
-    loc = lookup(fs, path, cred=cred, caller=caller)
     inode = loc.inode
     if not inode.is_reg or loc.mount.flags & MS_NOEXEC:     # nothing on a noexec mount runs
         raise Errno(EACCES)
@@ -252,14 +260,18 @@ class NewImage:
 
 
 def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list[bytes],
-                 envp: list[bytes], caller: Optional[Task] = None) -> NewImage:
+                 envp: list[bytes], caller: Optional[Task] = None, at: Optional[Location] = None) -> NewImage:
     """Everything of execve that can fail, done before the old image is touched: find the
-    program (following #! lines) and load it into a new address space."""
+    program (following #! lines) and load it into a new address space. `at`: the program's
+    file when execveat found it already; path is then only its name ("/dev/fd/3", ...)."""
     def read(p: bytes) -> bytes:
         return read_executable(fs, p, creds, caller)
 
     check_arg_size(argv, envp)
-    prog, data, argv = resolve_scripts(read, path.encode(), argv)
+    first = read_executable_at(at, creds) if at is not None else None
+    prog, data, argv = resolve_scripts(read, path.encode(), argv, first)
+    if at is not None and data is first:        # /proc/pid/exe names the file, not "/dev/fd/N"
+        prog = path_of(at, fs.root)[0]
     new_creds, secure = None, False
     if caller is not None and isinstance(data, ExecutableData) and data.file is not None:
         new_creds = exec_creds(creds, data.file, caller.no_new_privs)
@@ -271,13 +283,14 @@ def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list
     return NewImage(loaded, path, prog, new_creds)
 
 
-def exec_into(task: Task, path: str, argv: list[bytes], envp: list[bytes]) -> None:
-    """execve: replace task's image with the program at path (an ELF or a #! script).
+def exec_into(task: Task, path: str, argv: list[bytes], envp: list[bytes], at: Optional[Location] = None) -> None:
+    """execve: replace task's image with the program at path (an ELF or a #! script), or
+    with the file at `at` (execveat) that path names.
 
     A failed exec returns to the caller's program unchanged (see prepare_exec).
     """
     old = task.mm
-    image = prepare_exec(old.mem, task.fs, task.creds, path, argv, envp, task)
+    image = prepare_exec(old.mem, task.fs, task.creds, path, argv, envp, task, at)
     lifecycle.de_thread(task)           # past the point of no return: the other threads go
     lifecycle.release_futexes(task)     # the old image's robust mutexes and clear_child_tid
     install_image(task, image)

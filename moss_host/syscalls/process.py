@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import struct
 
-from moss_host.errors import E2BIG, EACCES, EBUSY, EINVAL, EPERM, ESRCH, Errno
+from moss_host.cred import fs_cred
+from moss_host.errors import E2BIG, EACCES, EBUSY, EINVAL, ELOOP, EPERM, ESRCH, Errno
+from moss_host.fs.fdtable import fd_arg
+from moss_host.fs.path import Walker
 from moss_host.proc import lifecycle, ptrace
 from moss_host.proc.exec import exec_into, read_string_array
 from moss_host.proc.pidfd import PidFd
 from moss_host.proc.task import TaskExit
 
 from .caps import CAP_PRCTLS, cap_prctl
-from .args import CStr, Hex, Int, Ptr, Size, UInt, c_int
+from .fs import AT_FDCWD, _dir_start, _path_arg
+from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt, c_int
 from .table import syscall
 
 RSEQ_MIN_SIZE = 32
@@ -143,6 +147,44 @@ async def execve(task, path: "CStr", argv: "Ptr", envp: "Ptr") -> int:
     await ptrace.report_exec(task, old_tid)
     for hook in task.kernel.exec_hooks:         # gdb stopping at an exec (gdbhost.py)
         await hook(task)
+    return 0
+
+
+AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH = 0x100, 0x1000
+
+
+@syscall("execveat")
+async def execveat(task, dirfd: "Fd", path: "CStr", argv: "Ptr", envp: "Ptr", flags: "Hex") -> int:
+    """execve of the program at path relative to dirfd, or (AT_EMPTY_PATH and an empty path)
+    of dirfd's own file, as fexecve. Checked in do_execveat_common's order: the name, argv and
+    envp, the flags (EINVAL), then the lookup. The program is known as "/dev/fd/N" or
+    "/dev/fd/N/path" (AT_EXECFN) unless path is absolute or dirfd is AT_FDCWD; comm is the
+    file's own name for AT_EMPTY_PATH (Debian's 6.1 has the fix). A script opened through a
+    close-on-exec dirfd still runs here (Linux: ENOENT, its interpreter could not open
+    /dev/fd/N)."""
+    flags &= 0xFFFF_FFFF
+    name = _path_arg(task, path, empty_ok=bool(flags & AT_EMPTY_PATH))
+    args = read_string_array(task.mm, argv)
+    env = read_string_array(task.mm, envp)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise Errno(EINVAL)
+    fd = fd_arg(dirfd)
+    start = _dir_start(task, fd, name)
+    if name:
+        loc = Walker(task.fs, fs_cred(task.creds), task).resolve(start, name, follow=not flags & AT_SYMLINK_NOFOLLOW)
+        if loc.inode.is_symlink:
+            raise Errno(ELOOP)          # O_NOFOLLOW's answer for a final symlink
+    else:
+        loc = start
+    if fd == AT_FDCWD or name[:1] == b"/":
+        shown = name
+    else:
+        shown = b"/dev/fd/%d" % fd + (b"/" + name if name else b"")
+    old_tid = task.tid
+    exec_into(task, shown.decode(errors="surrogateescape"), args or [b""], env, at=loc)
+    if not name:
+        task.comm = loc.dentry.name[:15]        # not "N" of "/dev/fd/N"
+    await ptrace.report_exec(task, old_tid)
     return 0
 
 

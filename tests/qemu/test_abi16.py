@@ -68,3 +68,19 @@ def test_new_namespaces_answer_as_a_linux_built_without_them():
     for flag in ("UTS", "IPC", "PID", "NET", "USER", "CGROUP", "TIME"):
         assert f"unshare CLONE_NEW{flag}: EINVAL" in out and f"setns pidfd CLONE_NEW{flag}: EINVAL" in out
     assert "unshare CLONE_NEWNS: EINVAL" in out
+
+
+@pytest.mark.differential
+@covers("process_mrelease")
+def test_process_mrelease_answers_for_live_zombie_and_reaped_processes_like_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "mrelease", status=0)
+    assert "live child: EINVAL" in out and "zombie child: ESRCH" in out and "a directory: EBADF" in out
+
+
+@pytest.mark.differential
+@covers("execveat")
+def test_execveat_relative_empty_path_and_nofollow_match_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "execveat", status=0)
+    assert "execfn /dev/fd/3/execveat comm execveat exe /tests/execveat" in out
+    assert "execfn /dev/fd/4 comm execveat exe /tests/execveat" in out
+    assert "symlink, AT_SYMLINK_NOFOLLOW: ELOOP" in out and "bad flag, bad path pointer: EFAULT" in out
