@@ -278,6 +278,7 @@ async def report_exec(task: Task, old_tid: int) -> None:
     st = task.ptrace
     if st.tracer is None:
         return
+    hwdebug.on_exec(task)
     if st.options & O_TRACEEXEC:
         await event(task, PTRACE_EVENT_EXEC, old_tid)
     elif not st.seized:
