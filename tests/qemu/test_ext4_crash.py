@@ -183,3 +183,19 @@ def test_kill_9_during_file_churn_loses_nothing_fsynced(tmp_path):
         print(f"trial {trial}: seed {seed}, {len(durable.files)} fsynced files intact")
     if linux:
         check_with_linux(linux)
+
+
+def test_an_idle_system_commits_within_the_commit_interval(tmp_path):
+    """Data never synced is on the image within ext4's 5 s commit interval (the periodic commit)."""
+    img = churn_disk(tmp_path)
+    cmd = [sys.executable, "-m", "moss_host.cli", "run", "--disk", str(img), "--", "/bin/sh", "-c",
+           "echo idle-data > /root/idle; echo written; sleep 60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"written\n"
+    time.sleep(7)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    e2fsck_recovers(img)
+    got = subprocess.run(["debugfs", "-R", "cat /root/idle", str(img)], capture_output=True).stdout
+    assert got == b"idle-data\n"

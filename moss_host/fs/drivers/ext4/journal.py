@@ -140,7 +140,7 @@ class Journal:
         dev = self.dev
         data = sorted(data)
         for blk in data:
-            dev.write_through(blk, dev.read_block(blk))
+            dev.write_through(blk, dev.cache[blk])
         if not meta:
             dev.barrier()
             return
