@@ -68,6 +68,14 @@ crash-test N="100": build
 test-unit *ARGS:
     python3 -m pytest -q tests/unit "$@"
 
+# Debian's trinity under moss-py --strict with a fixed seed: syscalls made, kernel bugs, hangs (scripts/fuzz.sh).
+fuzz *ARGS: build
+    scripts/fuzz.sh {{ARGS}}
+
+# Debian's stress-ng stressors one by one with --verify under --strict (scripts/stress.sh).
+stress *ARGS: build
+    scripts/stress.sh {{ARGS}}
+
 # Host-side fuzzing without QEMU: every syscall handler, N random examples each (tests/unit/test_fuzz_handlers.py).
 fuzz-host N="500" *ARGS:
     MOSS_FUZZ_EXAMPLES={{N}} python3 -m pytest -q -o faulthandler_timeout=120 tests/unit/test_fuzz_handlers.py {{ARGS}}

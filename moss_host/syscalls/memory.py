@@ -16,8 +16,9 @@ from moss_host.mm.remap import mremap as remap
 from moss_host.mm.shmem import SharedAnon
 from moss_host.mm.vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_POPULATE, MAP_PRIVATE,
                               MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MMAP_MIN_ADDR, PROT_MASK, PROT_WRITE,
-                              VM_LOCKED, VM_LOCKONFAULT, Vma)
+                              PROT_READ, VM_LOCKED, VM_LOCKONFAULT, Vma)
 from moss_host.mm.writeback import sync_files, write_back
+from moss_host.proc import vm_limits
 
 from .args import Fd, Hex, Int, Ptr, Size
 from .table import syscall
@@ -75,6 +76,7 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
     if vm_flags and not memlock_limit and not privileged:     # can_do_mlock
         raise Errno(EPERM)
     advice_mod.check_future_lock(mm, vm_flags | mm.def_vm_flags, length, memlock_limit, privileged)
+    vm_limits.check_new_mapping(task, start, length, prot, flags, replacing=bool(flags & MAP_FIXED))
     if flags & MAP_FIXED:
         write_back(mm, start, start + length)
         mm.unmap(start, start + length)
@@ -83,7 +85,7 @@ async def mmap(task, addr: "Ptr", length: "Size", prot: "Hex", flags: "Hex", fd:
                      backing.name if backing is not None else "", vm_flags=vm_flags))
     if flags & MAP_POPULATE or _populates_locked(vma):
         for va in range(start, start + length, PAGE_SIZE):
-            if prot:
+            if prot & PROT_READ:                # (a write- or exec-only page read would fault)
                 mm.fault(va, False, False)
     return start
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from moss_host.addr import PAGE_SIZE
 from moss_host.errors import EINVAL, Errno
-from moss_host.mm.vma import VM_LOCKED, Vma
+from moss_host.mm.vma import PROT_READ, VM_LOCKED, Vma
 from moss_host.mm.writeback import write_back
 
 from .args import Hex, Ptr, Size
@@ -36,7 +36,7 @@ def remap_file_pages(task, start: "Ptr", size: "Size", prot: "Hex", pgoff: "Hex"
     mm.unmap(start, end)
     new = mm.add(Vma(start, end, vma.prot, vma.flags, vma.backing, pgoff * PAGE_SIZE, vma.name,
                      max_prot=vma.max_prot, vm_flags=vma.vm_flags & VM_LOCKED))
-    if new.prot:
+    if new.prot & PROT_READ:                # (populating a write- or exec-only one would fault)
         for va in range(start, end, PAGE_SIZE):
             mm.fault(va, False, False)          # MAP_POPULATE
     return 0

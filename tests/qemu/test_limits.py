@@ -29,3 +29,10 @@ def test_a_fork_bomb_under_rlimit_nproc_ends_in_eagain_and_forking_works_after(l
 def test_rlimit_fsize_cuts_writes_then_efbig_and_sigxfsz(linux_oracle):
     out = same_as_linux(linux_oracle, "limit_fsize")
     assert "write past: -1 EFBIG" in out and "default action: killed by File size limit exceeded" in out
+
+
+@pytest.mark.differential
+@covers("prlimit64", "mmap")
+def test_rlimit_as_rlimit_data_and_overcommit_refuse_mappings_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_as")
+    assert "1 TiB private rw: -1 ENOMEM" in out and "DATA: 128 MiB private rw: -1 ENOMEM" in out
