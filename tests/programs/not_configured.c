@@ -1,8 +1,8 @@
 /* The syscalls moss-py answers as a Linux kernel built without their feature (CONFIG_AIO,
  * CONFIG_BSD_PROCESS_ACCT, CONFIG_QUOTACTL, CONFIG_KEYS, CONFIG_SECURITY_LANDLOCK,
  * CONFIG_FHANDLE, CONFIG_SWAP, CONFIG_KEXEC*, CONFIG_MODULES, CONFIG_BPF_SYSCALL, CONFIG_PERF_EVENTS,
- * CONFIG_USERFAULTFD, CONFIG_IO_URING, CONFIG_FANOTIFY, CONFIG_SECRETMEM off), and those Linux 6.1
- * on arm64 lacks itself (pkeys, lookup_dcookie, nfsservctl, number 244): each is ENOSYS,
+ * CONFIG_USERFAULTFD, CONFIG_IO_URING, CONFIG_FANOTIFY, CONFIG_SECRETMEM, CONFIG_SECCOMP off),
+ * and those Linux 6.1 on arm64 lacks itself (pkeys, lookup_dcookie, nfsservctl, number 244): each is ENOSYS,
  * whatever its arguments. Prints one line per call; with an argument, only the last group. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,6 +55,7 @@ int main(int argc, char **argv)
         CALL(SYS_fanotify_init);
         CALL(SYS_fanotify_mark);
         CALL(SYS_memfd_secret);
+        CALL(SYS_seccomp);
     }
     CALL(SYS_pkey_mprotect);
     CALL(SYS_pkey_alloc);
