@@ -9,6 +9,7 @@ from typing import Optional
 from moss_host.cred import CAP_SYSLOG, CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE, capable
 from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
+from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES
 from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
@@ -20,7 +21,6 @@ SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")     # struct sysinfo on a 64-bit kern
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 
 RLIMIT = struct.Struct("<QQ")
-NR_OPEN = 1 << 20                   # fs.nr_open: the most RLIMIT_NOFILE may be
 
 
 @syscall("sethostname")
@@ -115,7 +115,7 @@ def _do_prlimit(task, resource: int, new: Optional[tuple[int, int]]) -> tuple[in
         soft, hard = new
         if soft > hard:
             raise Errno(EINVAL)
-        if resource == RLIMIT_NOFILE and hard > NR_OPEN:
+        if resource == RLIMIT_NOFILE and hard > TUNABLES.nr_open:   # fs.nr_open
             raise Errno(EPERM)
         if hard > limits[resource][1] and not capable(task.creds, CAP_SYS_RESOURCE):
             raise Errno(EPERM)

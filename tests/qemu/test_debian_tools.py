@@ -89,7 +89,9 @@ for size in (8192, 16384):
         print(size, fcntl.fcntl(r, 1031, size))
     except OSError as e:
         print(size, e.strerror)'
-sysctl -w vm.overcommit_ratio=50 kernel.pid_max=32768 fs.pipe-max-size=1048576 >/dev/null
+sysctl -w fs.nr_open=10 2>/dev/null; echo "nr_open 10: $?"
+sysctl -w fs.nr_open=2048; (ulimit -Hn 4096 2>/dev/null; echo "ulimit 4096: $?"); (ulimit -Hn 2048; echo "ulimit 2048: $?")
+sysctl -w vm.overcommit_ratio=50 kernel.pid_max=32768 fs.pipe-max-size=1048576 fs.nr_open=1048576 >/dev/null
 sysctl -n kernel.random.boot_id | grep -cE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 [ "$(cat /proc/sys/kernel/random/uuid)" != "$(cat /proc/sys/kernel/random/uuid)" ] && echo "uuid fresh"
 """
