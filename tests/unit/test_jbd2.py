@@ -208,3 +208,13 @@ def test_remount_read_write_of_a_dirty_log_is_refused(tmp_path):
     with pytest.raises(Errno) as e:
         fs.mark_mounted()
     assert e.value.code == errno.EROFS and fs.read_only
+
+
+def test_a_log_that_never_commits_is_scanned_once_around(tmp_path):
+    """Revoke blocks of one sequence all round the log: the scan ends, nothing is replayed."""
+    from moss_host.fs.drivers.ext4.journal_replay import recover
+    js = F.JournalSuper.parse(bytes(F.header(F.SUPERBLOCK_V2, 0)) + bytes(1012))
+    js.blocksize, js.maxlen, js.first, js.sequence, js.start = 1024, 64, 1, 7, 5
+    block = bytes(F.pack_revoke(js, 7, [3]))
+    r = recover(js, lambda blk: block, lambda blk, data: pytest.fail("replayed"))
+    assert r.end_transaction == 7 and r.replayed == 0

@@ -40,17 +40,21 @@ class Recovery:
     def scan(self) -> None:
         """PASS_SCAN: how far the committed log goes."""
         seq, blk = self.js.sequence, self.js.start
-        while True:
+        walked, size = 0, self.js.maxlen - self.js.first
+        while walked < size:                # a damaged log never makes the scan go round forever
             block = self.read_log(blk)
             hdr = F.read_header(block)
             if hdr is None or hdr[1] != seq:
                 break
             btype = hdr[0]
             blk = self._wrap(blk + 1)
+            walked += 1
             if btype == F.DESCRIPTOR_BLOCK:
                 if not F.tail_csum_ok(self.js, block):
                     break
-                blk = self._wrap(blk + len(F.parse_tags(self.js, block)))
+                ntags = len(F.parse_tags(self.js, block))
+                blk = self._wrap(blk + ntags)
+                walked += ntags
             elif btype == F.COMMIT_BLOCK:
                 if not F.commit_csum_ok(self.js, block):
                     break
