@@ -17,7 +17,7 @@ from moss_host.cred import capable, fs_cred
 from moss_host.errors import EAGAIN, EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_NONBLOCK, OpenFile
-from moss_host.net import inet, unix  # noqa: F401  (inet registers AF_INET and AF_INET6)
+from moss_host.net import inet, netlink, unix  # noqa: F401  (inet and netlink register their families)
 from moss_host.net.scm import build_control, parse_control
 from moss_host.net.socket import (AF_UNIX, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_CLOEXEC,
                                   SOCK_NONBLOCK, SOCK_TYPE_MASK, Received, Socket, UCred, Who,

@@ -160,3 +160,19 @@ def test_the_host_fetches_from_a_guest_server_through_a_forward():
     finally:
         proc.kill()
         proc.wait()
+
+
+# the oracle's counters count what earlier tests sent over its loopback: left out
+NET_TOOLS = ("ifconfig | grep -v -e packets -e bytes; ip addr; ip route; ip link; "
+             "cat /proc/net/if_inet6 /proc/net/route; sed 1,2d /proc/net/dev | cut -c1-7")
+
+
+@covers("socket", "bind", "getsockname", "sendto", "recvmsg", "ioctl")
+def test_ifconfig_and_ip_see_the_loopback_as_on_linux(linux_oracle):
+    """With --net none moss-py has only `lo`, as the oracle (no network device) has once it is
+    up: ifconfig's ioctls, ip's NETLINK_ROUTE dumps and the /proc/net files agree."""
+    with loopback_up(linux_oracle):
+        linux, status = linux_oracle.run("sh -c " + shlex.quote(NET_TOOLS))
+    moss = moss_run("/bin/sh", "-c", NET_TOOLS, extra=("--net", "none"))
+    assert moss.stdout.decode() == linux
+    assert "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n" in linux

@@ -218,3 +218,22 @@ def test_socket_options_read_back_as_linux(who):
     with pytest.raises(Errno) as e:
         s.setsockopt(6, 4, struct.pack("<i", 0))
     assert e.value.code == EINVAL
+
+
+def test_a_netlink_route_dump_lists_the_interfaces_then_done(who):
+    from moss_host.net.netlink import NLMSG_DONE, NLMSGHDR, RTM_GETLINK, RTM_NEWLINK
+    from moss_host.net.socket import AF_NETLINK, SOCK_RAW
+
+    async def go():
+        s = create_socket(AF_NETLINK, SOCK_RAW, 0, 0, who)
+        req = NLMSGHDR.pack(NLMSGHDR.size + 16, RTM_GETLINK, 0x301, 7, 0) + bytes(16)
+        await s.sendmsg(req, None, 0, who)
+        got = (await s.recvmsg(65536, 0)).data
+        kinds, off = [], 0
+        while off < len(got):
+            length, kind, _, seq, pid = NLMSGHDR.unpack_from(got, off)
+            assert seq == 7 and pid == 100
+            kinds.append(kind)
+            off += (length + 3) & ~3
+        assert kinds == [RTM_NEWLINK, RTM_NEWLINK, NLMSG_DONE]      # lo and eth0
+    run(go())
