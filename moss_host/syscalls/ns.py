@@ -2,7 +2,8 @@
 
 unshare gives the caller its own copy of what it shares: the fd table (CLONE_FILES), the root,
 working directory and umask (CLONE_FS), and its System V semaphore adjustments (CLONE_SYSVSEM:
-applied as at exit, exit_sem). moss-py has one instance of each namespace, so it answers as a
+applied as at exit, exit_sem, by a process of one thread; moss-py keeps one list per process,
+so with other threads sharing it nothing changes, where Linux gives the caller a fresh one). moss-py has one instance of each namespace, so it answers as a
 Linux built without CONFIG_UTS_NS, CONFIG_IPC_NS, CONFIG_PID_NS, CONFIG_NET_NS, CONFIG_USER_NS,
 CONFIG_CGROUPS' namespaces and CONFIG_TIME_NS: EINVAL for a new one (EPERM first without
 CAP_SYS_ADMIN, as unshare_nsproxy_namespaces checks). A new mount namespace (CLONE_NEWNS,
