@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 from typing import Iterator, Optional, Protocol
 
-from ..errors import EADDRINUSE, EADDRNOTAVAIL, Errno
+from ..errors import EADDRINUSE, EADDRNOTAVAIL, EINVAL, Errno
+from ..fs.drivers.procfs.sysctl import int_vector, register_sysctl
 from .inet_addr import v4_of
 from .socket import AF_INET
 
-LOCAL_PORT_RANGE = (32768, 60999)
+LOCAL_PORT_RANGE = [32768, 60999]              # net.ipv4.ip_local_port_range, settable
 UNPRIVILEGED_PORT_START = 1024
 ANY = b"*"
 
@@ -115,3 +116,15 @@ class PortTable:
 
 TCP_PORTS = PortTable(tcp=True)
 UDP_PORTS = PortTable(tcp=False)
+
+
+def _set_port_range(values: list[int]) -> None:
+    """ipv4_local_port_range: a low end of at least 1, not above the high end."""
+    low, high = values[0], values[1]
+    if low < 1 or high < low:
+        raise Errno(EINVAL)
+    LOCAL_PORT_RANGE[:] = [low, high]
+
+
+register_sysctl(int_vector("net/ipv4/ip_local_port_range", lambda: LOCAL_PORT_RANGE, _set_port_range,
+                           lo=0, hi=65535))

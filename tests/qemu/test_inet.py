@@ -164,7 +164,8 @@ def test_the_host_fetches_from_a_guest_server_through_a_forward():
 
 # the oracle's counters count what earlier tests sent over its loopback: left out
 NET_TOOLS = ("ifconfig | grep -v -e packets -e bytes; ip addr; ip route; ip link; "
-             "cat /proc/net/if_inet6 /proc/net/route; sed 1,2d /proc/net/dev | cut -c1-7")
+             "cat /proc/net/if_inet6 /proc/net/route /proc/sys/net/ipv4/ip_local_port_range; "
+             "sed 1,2d /proc/net/dev | cut -c1-7")
 
 
 @covers("socket", "bind", "getsockname", "sendto", "recvmsg", "ioctl")
