@@ -10,6 +10,7 @@ import struct
 
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, pack_siginfo
 from moss_host.errors import EFAULT, EINVAL, EIO, EPERM, ESRCH, Errno
+from moss_host.mm.vma import PROT_EXEC, PROT_WRITE
 from moss_host.proc import hwdebug
 from moss_host.proc import ptrace as P
 from moss_host.proc import signals
@@ -321,7 +322,7 @@ def _copy_vectors(task: Task, target: Task, local: list, remote: list, write: bo
                     continue
                 n = min(rlen, llen - loff, PAGE_SIZE - (rbase & (PAGE_SIZE - 1)))
                 if write:
-                    target.mm.write(rbase, task.mm.read(lbase + loff, n))     # FOLL_WRITE, no FOLL_FORCE
+                    _write_remote(target, rbase, task.mm.read(lbase + loff, n))
                 else:
                     task.mm.write(lbase + loff, target.mm.read(rbase, n))
                 copied += n
@@ -330,6 +331,19 @@ def _copy_vectors(task: Task, target: Task, local: list, remote: list, write: bo
         if not copied:
             raise Errno(EFAULT) from None
     return copied
+
+
+def _write_remote(target: Task, addr: int, data: bytes) -> None:
+    """FOLL_WRITE without FOLL_FORCE: EFAULT unless the mapping is writable. A private
+    writable and executable page (a JIT's) may hold code that already ran: it takes the
+    bytes in a fresh frame (AddressSpace.write_forced), as QEMU keeps the translations of
+    a frame's old code through a store by the host."""
+    mm = target.mm
+    vma = mm.vmas.find(addr & ~(PAGE_SIZE - 1))
+    if vma is not None and vma.prot & PROT_EXEC and vma.prot & PROT_WRITE and not vma.shared:
+        mm.write_forced(addr, data)
+    else:
+        mm.write(addr, data)
 
 
 @syscall("process_vm_readv")

@@ -7,7 +7,8 @@
  *  - a breakpoint inserted by POKETEXT into code that already ran is hit;
  *  - NT_ARM_HW_BREAK / NT_ARM_HW_WATCH: dbg_info, a hardware breakpoint (TRAP_HWBKPT at
  *    the function), a store watchpoint (TRAP_HWBKPT with si_addr the data address, before
- *    the store), stepping over it with the watchpoint off.
+ *    the store), stepping over it with the watchpoint off;
+ *  - process_vm_writev into a private writable+executable page whose code already ran.
  * Prints no addresses: only offsets within this binary and yes/no comparisons. */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -64,6 +66,10 @@ __attribute__((noinline)) void stepper(void) {
 __attribute__((noinline, aligned(16))) int poked(int x) { return x * 3 + 1; }
 __attribute__((noinline, aligned(16))) int hwbp_target(int x) { return x + 100; }
 
+static uint32_t *jit;                       /* RWX: mov w0, #1; ret */
+
+static int call_jit(void) { return ((int (*)(void))jit)(); }
+
 static volatile int handled;
 static void on_usr1(int sig) { handled = sig; }
 
@@ -74,6 +80,9 @@ static int child(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGUSR1, on_usr1);
     printf("child: poked(1) = %d\n", poked(1));          /* translated before the poke */
+    jit[0] = 0x52800020;                                  /* its own frame now, not the parent's */
+    __builtin___clear_cache((char *)jit, (char *)(jit + 1));
+    printf("child: jit() = %d\n", call_jit());
     if (pt(PTRACE_TRACEME, 0, 0, 0)) return 1;
     raise(SIGSTOP);
     stepper();
@@ -82,6 +91,7 @@ static int child(void) {
     printf("child: hwbp_target(1) = %d\n", hwbp_target(1));
     watched = 42;                                        /* the watchpoint */
     printf("child: watched = %llu\n", (unsigned long long)watched);
+    printf("child: jit() = %d\n", call_jit());        /* rewritten by process_vm_writev */
     return 0;
 }
 
@@ -126,6 +136,10 @@ static void show_info(int note, const char *what) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    jit = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    jit[0] = 0x52800020;                                /* mov w0, #1 */
+    jit[1] = 0xd65f03c0;                                /* ret */
+    __builtin___clear_cache((char *)jit, (char *)(jit + 2));
     pid = fork();
     if (pid == 0) return child();
     struct user_regs_struct regs;
@@ -190,6 +204,9 @@ int main(void) {
     printf("step over store: pc advanced by %ld value %ld\n", (long)(regs.pc - at),
            pt(PTRACE_PEEKDATA, pid, (long)&watched, 0));
 
+    uint32_t mov2 = 0x52800040;                         /* mov w0, #2 */
+    struct iovec local = { &mov2, 4 }, remote = { jit, 4 };
+    printf("process_vm_writev into code: %zd\n", process_vm_writev(pid, &local, 1, &remote, 1, 0));
     pt(PTRACE_CONT, pid, 0, 0);
     waitpid(pid, &status, 0);
     printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);

@@ -5,7 +5,8 @@ with TRACESYSGOOD (skip with -1, x0 changed at exit, x7 = 0/1), signal-delivery 
 SEIZE/INTERRUPT/LISTEN, group-stop reporting, TRACEFORK auto-attach, the exec event,
 detaching while stopped, EXITKILL, and the errno order of the checks; single step (over an
 svc, into a handler), brk, a brk poked into code that already ran, hardware breakpoints and
-watchpoints (ptrace_step). The programs print no pids or addresses.
+watchpoints, process_vm_writev into a writable code page that already ran (ptrace_step).
+The programs print no pids or addresses.
 
 Debian's strace runs under moss-py and under Linux chrooted into the same image
 (`linux_debian_oracle`): `strace -ff` of a shell line that forks, pipes and execs, each
@@ -47,6 +48,7 @@ def test_single_step_brk_poked_breakpoint_and_hardware_break_and_watchpoints_mat
     assert "poked brk: hit at poked yes si_code 1\n" in out                    # code that already ran
     assert "hw breakpoint: at hwbp_target yes si_code 4 si_addr==pc yes\n" in out
     assert "watchpoint: si_code 4 si_addr==&watched yes value before 0\n" in out
+    assert "child: jit() = 2\n" in out          # process_vm_writev into a JIT page that already ran
     assert out.endswith("child exited 0\n")
 
 
