@@ -70,8 +70,10 @@ def test_mount_logs_with_linux_features_and_unmount_empties_the_log(tmp_path):
     assert "needs_recovery" not in hdr["Filesystem features"] and hdr["Journal start"] == "0"
 
 
-def test_e2fsck_replays_what_was_only_logged(tmp_path):
-    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"data"}), "8M")
+@pytest.mark.parametrize("fstype, opts", [("ext4", ()), ("ext4", ("-O", "^metadata_csum,^64bit")), ("ext3", ()),
+                                          ("ext4", ("-b", "4096"))])
+def test_e2fsck_replays_what_was_only_logged(tmp_path, fstype, opts):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"data"}), "8M", fstype, *opts)
     fs = mount(img)
     before = img.read_bytes()
     make_files(fs, range(40))
@@ -82,8 +84,10 @@ def test_e2fsck_replays_what_was_only_logged(tmp_path):
         assert debugfs_cat(copy, f"/n{i}") == bytes([i]) * 3000
 
 
-def test_this_driver_replays_what_it_logged(tmp_path):
-    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"data"}), "8M")
+@pytest.mark.parametrize("fstype, opts", [("ext4", ()), ("ext4", ("-O", "^metadata_csum,^64bit")), ("ext3", ()),
+                                          ("ext4", ("-b", "4096"))])
+def test_this_driver_replays_what_it_logged(tmp_path, fstype, opts):
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"data"}), "8M", fstype, *opts)
     fs = mount(img)
     before = img.read_bytes()
     make_files(fs, range(40))
