@@ -68,10 +68,7 @@ class Machine:
     async def start(self) -> None:
         if not self.config.stub_elf.is_file():
             raise MachineError(f"guest stub not built: {self.config.stub_elf} (run `just stub`)")
-        # The RAM file is unlinked once QEMU has it open (below): nothing is left behind in
-        # the shared RAM folder even when the host is killed.
-        ram_path = self._ram_path = guest_ram_dir() / f"{self.rundir.name}-ram"
-        self._ram_fd = os.open(ram_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        ram_path = self._open_ram()
         os.ftruncate(self._ram_fd, self.ram_size)
         self.ram = mmap.mmap(self._ram_fd, self.ram_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
@@ -82,9 +79,9 @@ class Machine:
         argv = self._qemu_argv(ram_path, qmp_path)
         log.debug("starting %s", " ".join(argv))
         try:
-            self.proc = await asyncio.create_subprocess_exec(
+            self.proc = await asyncio.create_subprocess_exec(     # (QEMU inherits the RAM file)
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
+                stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent, pass_fds=(self._ram_fd,))
         except FileNotFoundError:
             raise MachineError(f"{self.config.qemu} not found: run ./scripts/setup.sh") from None
         loop = asyncio.get_running_loop()
@@ -100,6 +97,20 @@ class Machine:
             await self._or_qemu_died(self._connect_qmp(self.qmp, qmp_path), "connecting QMP")
         finally:    # negotiation runs in QEMU's main loop: mem-path is open by then, or QEMU is gone
             self._unlink_ram()
+
+    def _open_ram(self) -> Path:
+        """The guest RAM file, as a path QEMU can open: a file with no name (O_TMPFILE) that
+        QEMU inherits and opens as /proc/self/fd/N, so nothing is ever left behind in the RAM
+        folder, even when the host is killed; where O_TMPFILE is refused, a named file that is
+        unlinked once QEMU has it open (start())."""
+        folder = guest_ram_dir()
+        try:
+            self._ram_fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+            return Path(f"/proc/self/fd/{self._ram_fd}")
+        except OSError:
+            path = self._ram_path = folder / f"{self.rundir.name}-ram"
+            self._ram_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            return path
 
     def _unlink_ram(self) -> None:
         if self._ram_path is not None:

@@ -91,27 +91,38 @@ def start_host_with_a_waiting_program() -> tuple[subprocess.Popen, int]:
 
 
 def rundir_of(qemu_pid: int) -> str:
-    """The host's run directory (guest RAM file, sockets) that QEMU was given."""
-    paths = [m.group(0) for arg in cmdline_of(qemu_pid) for m in [re.search(r"/\S*?/moss-py-[^/,]+", arg)] if m]
+    """The host's run directory (doorbell and QMP sockets) that QEMU was given."""
+    paths = [m.group(1) for arg in cmdline_of(qemu_pid) for m in [re.search(r"path=(\S+)/doorbell\.sock", arg)] if m]
+    assert paths, cmdline_of(qemu_pid)
+    return paths[0]
+
+
+def ram_file_of(qemu_pid: int) -> str:
+    """The guest RAM file QEMU maps (machine/hugeram.py's folder; unlinked once QEMU has it open)."""
+    paths = [m.group(1) for arg in cmdline_of(qemu_pid) for m in [re.search(r"mem-path=([^,]+)", arg)] if m]
     assert paths, cmdline_of(qemu_pid)
     return paths[0]
 
 
 def test_sigterm_to_the_host_stops_qemu_and_cleans_up():
     proc, qemu = start_host_with_a_waiting_program()
-    rundir = rundir_of(qemu)
-    assert os.path.isdir(rundir), "no shared-RAM run directory while running"
+    rundir, ram = rundir_of(qemu), ram_file_of(qemu)
+    assert os.path.isdir(rundir), "no run directory while running"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and b"moss: interrupted" in err, err
     assert wait_until(lambda: process_gone(qemu), timeout=10), "QEMU outlived the host"
-    assert not os.path.exists(rundir), "the run directory (guest RAM file, sockets) was left behind"
+    assert not os.path.exists(rundir), "the run directory (sockets) was left behind"
+    assert not os.path.exists(ram) or ram.startswith("/proc/self/fd/"), "the guest RAM file was left behind"
 
 
 def test_sigkill_of_the_host_takes_qemu_with_it():
     proc, qemu = start_host_with_a_waiting_program()
     assert not process_gone(qemu)
+    ram = ram_file_of(qemu)
     proc.kill()
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert wait_until(lambda: process_gone(qemu), timeout=10), "QEMU outlived a killed host"
+    assert not os.path.exists(ram) or ram.startswith("/proc/self/fd/"), \
+        "a killed host left its guest RAM file (and the memory in it) behind"
