@@ -177,3 +177,24 @@ def test_ifconfig_and_ip_see_the_loopback_as_on_linux(linux_oracle):
     moss = moss_run("/bin/sh", "-c", NET_TOOLS, extra=("--net", "none"))
     assert moss.stdout.decode() == linux
     assert "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n" in linux
+
+
+@covers("socket", "bind", "recvfrom", "sendto")
+def test_a_udp_forward_carries_datagrams_both_ways():
+    """--forward udp:HOSTPORT:9000: a host datagram reaches the guest's socket from 10.0.2.2,
+    and the guest's answer to that address comes back to the host sender."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "moss_host.cli", "run", "--image", str(IMAGE), "--forward", f"udp:{port}:9000",
+           "--", "/tests/inet_udp_echo", "9000", "1"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(30)
+            s.sendto(b"ping", ("127.0.0.1", port))
+            assert s.recvfrom(100)[0] == b"echo:ping"
+        out, _ = proc.communicate(timeout=60)
+        assert out == b"from 10.0.2.2\n"
+    finally:
+        proc.kill()
+        proc.wait()
