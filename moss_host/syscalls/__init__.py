@@ -3,7 +3,7 @@ import importlib
 
 FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal", "pipe", "reboot", "fsattr", "xattr", "mount", "creds", "futex", "sched", "eventfd",
             "timerfd", "signalfd", "epoll", "posix_timers", "copy_range", "inotify", "socket", "ptrace", "ipc", "mqueue",
-            "pidfd", "splice", "kcmp", "not_configured", "caps",
+            "pidfd", "splice", "kcmp", "not_configured", "not_yet", "caps",
             "file_ranges", "tty", "remap_file_pages", "process_madvise", "clock_set",
             "rw_vec", "ioprio", "mempolicy", "sched_attr", "ns", "chroot", "mrelease")
 

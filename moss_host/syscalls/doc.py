@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import load_all
 from .numbers import SYSCALL_NAMES
-from .table import NOT_CONFIGURED, SYSCALLS
+from .table import NOT_CONFIGURED, NOT_YET, SYSCALLS
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "syscalls.md"
@@ -39,13 +39,16 @@ def render() -> str:
              "`@covers(...)` declarations of the tests; `tests/unit/test_syscall_doc.py` keeps it true.", "",
              f"{len(implemented)} of {len(SYSCALL_NAMES)} arm64 syscalls implemented; "
              "the rest return `-ENOSYS` and log one line naming the syscall; "
-             f"{len(NOT_CONFIGURED)} of them on purpose, as a Linux kernel built without their feature.", "",
+             f"{len(NOT_CONFIGURED)} of them on purpose, as a Linux kernel built without their feature; "
+             f"{len(NOT_YET)} not implemented yet, each with the reason.", "",
              "| nr | name | status | tests |", "|---:|---|---|---|"]
     for nr, name in sorted(SYSCALL_NAMES.items()):
         if name in implemented:
             status = "implemented" if tests.get(name) else "implemented, untested"
         elif name in NOT_CONFIGURED:
             status = f"ENOSYS as Linux {NOT_CONFIGURED[name]}"
+        elif name in NOT_YET:
+            status = f"ENOSYS: not implemented yet ({NOT_YET[name]})"
         else:
             status = "ENOSYS"
         shown = "<br>".join(f"`{t}`" for t in tests.get(name, [])[:3])

@@ -78,6 +78,18 @@ def syscall(name: str, fast: Optional[Handler] = None) -> Callable[[Handler], Ha
 # naming the CONFIG_ option, is what docs/syscalls.md shows for them.
 NOT_CONFIGURED: dict[str, str] = {}
 
+# Syscalls every Linux has that moss-py does not implement yet: -ENOSYS (and one log line),
+# which a kernel older than the call would answer. The reason is shown in docs/syscalls.md.
+NOT_YET: dict[str, str] = {}
+
+
+def not_yet(reason: str, *names: str) -> None:
+    """Record why the syscalls `names` are not implemented yet."""
+    for name in names:
+        if name not in SYSCALL_NUMBERS or name in NOT_YET or name in NOT_CONFIGURED:
+            raise RuntimeError(f"not_yet: {name} unknown or declared twice")
+        NOT_YET[name] = reason
+
 
 def not_configured(reason: str, *names: str) -> None:
     """Record that the syscalls `names` are absent as in a kernel configured without `reason`'s feature."""
