@@ -6,8 +6,10 @@ the guest's shell.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from typing import Iterator
 
 import pexpect
 import pytest
@@ -20,11 +22,19 @@ PROMPT = r"[#$] "
 TIMEOUT = 60
 
 
-def boot_shell() -> pexpect.spawn:
+@contextlib.contextmanager
+def booted_shell() -> Iterator[pexpect.spawn]:
+    """`moss-host boot` with /bin/sh as pid 1 at its prompt; powered off after the test's steps
+    (killed if one failed)."""
     child = pexpect.spawn(sys.executable, ["-m", "moss_host.cli", "boot", "--image", str(IMAGE), "--init", "/bin/sh"],
                           cwd=str(REPO), timeout=TIMEOUT, encoding="utf-8", codec_errors="replace")
-    child.expect(PROMPT, timeout=120)
-    return child
+    try:
+        child.expect(PROMPT, timeout=120)
+        yield child
+        power_off(child)
+    finally:
+        if child.isalive():
+            child.close(force=True)
 
 
 def run(child: pexpect.spawn, command: str, marker: str) -> None:
@@ -58,8 +68,7 @@ def power_off(child: pexpect.spawn) -> None:
 
 
 def test_ctrl_bracket_p_opens_the_console_and_ctrl_d_resumes():
-    child = boot_shell()
-    try:
+    with booted_shell() as child:
         run(child, "sleep 30 & echo started-$((6*7))", "started-42")
         child.send("\x1dp")
         child.expect(">>> ")
@@ -79,15 +88,10 @@ def test_ctrl_bracket_p_opens_the_console_and_ctrl_d_resumes():
         child.expect("resuming the guest")
         run(child, "echo back-$((6*7))", "back-42")
         run(child, "kill %1; wait; echo done-$((6*7))", "done-42")
-        power_off(child)
-    finally:
-        if child.isalive():
-            child.close(force=True)
 
 
 def test_moss_host_console_attaches_from_another_terminal_and_stops_the_guest():
-    child = boot_shell()
-    try:
+    with booted_shell() as child:
         child.sendline("while :; do echo tick; sleep 0.2; done &")
         child.expect("tick")
         other = pexpect.spawn(sys.executable, ["-m", "moss_host.cli", "console", "--pid", str(child.pid)],
@@ -115,10 +119,6 @@ def test_moss_host_console_attaches_from_another_terminal_and_stops_the_guest():
         assert other.exitstatus == 0
         child.expect("tick")                    # resumed
         run(child, "kill %1; echo after-$((6*7))", "after-42")
-        power_off(child)
-    finally:
-        if child.isalive():
-            child.close(force=True)
 
 
 def test_moss_host_console_without_a_boot_says_so():
