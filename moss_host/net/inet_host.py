@@ -49,7 +49,6 @@ class FarEnd(TcpSocket):
 
     def __init__(self, family: int):
         super().__init__(family, 0, None)
-        self.host_end = True
         self.gone = asyncio.Event()
 
     def peer_gone(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 from typing import Optional
 
-from ..cred import CAP_NET_ADMIN, CAP_NET_BIND_SERVICE
+from ..cred import CAP_NET_BIND_SERVICE
 from ..errors import EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, Errno
 from .inet_addr import ANY4, ANY6, SIN, SIN6_LEN_RFC2133, family_of, in_family, pack, unpack_in6, v4_of
 from .inet_ports import UNPRIVILEGED_PORT_START, PortTable

@@ -31,8 +31,8 @@ from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, family_of, unpack_in, un
 from .inet_ports import TCP_PORTS, receives
 from .inet_sock import IPPROTO_TCP, InetBase
 from .interfaces import NETWORK
-from .socket import (AF_INET, AF_INET6, AF_UNSPEC, INT, MSG_OOB, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK,
-                     SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, SOCK_STREAM, Received, UCred, Who, timeout_seconds)
+from .socket import (AF_INET, AF_UNSPEC, INT, MSG_OOB, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK,
+                     SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, SOCK_STREAM, Received, UCred, Who)
 from .unix import READABLE, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, SigPipe, UnixSocket
 
 TCP_SYN_SENT = 2
@@ -70,7 +70,6 @@ class TcpSocket(UnixSocket, InetBase):
         self.sock_state = SS_UNCONNECTED        # struct socket's state (connect's bookkeeping)
         self.tcp_opts = {name: d for name, (d, _, _) in TCP_INTS.items()}
         self.maxseg = 0
-        self.host_end = False                   # the far end of a host connection (inet_host)
 
     # -- the file side
     def proc_line(self) -> str:
