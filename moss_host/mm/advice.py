@@ -200,7 +200,8 @@ def _populate_locked(mm: AddressSpace, start: int, end: int) -> None:
     for vma in mm.vmas.overlapping(start, end):
         if vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
             write = bool(vma.prot & PROT_WRITE) and not vma.shared
-            _fault_in(mm, max(start, vma.start), min(end, vma.end), write)
+            if write or vma.prot & PROT_READ:   # (exec- or shared write-only: a read would fault;
+                _fault_in(mm, max(start, vma.start), min(end, vma.end), write)   # they come at first use)
 
 
 def mlockall(mm: AddressSpace, flags: int, memlock_limit: int, privileged: bool) -> None:
