@@ -119,6 +119,11 @@ class OpenFile:
         """fcntl(F_SETFL): only the SETFL_MASK bits change."""
         self.flags = (self.flags & ~SETFL_MASK) | (flags & SETFL_MASK)
 
+    def fdinfo_lines(self) -> list[str]:
+        """What /proc/<pid>/fdinfo/N adds for this kind of file (Linux's show_fdinfo): nothing
+        by default (procfs/fdinfo.py knows the fs-level kinds; a pidfd says its own)."""
+        return []
+
     # -- references: one per descriptor (and per mapping, later); release() when the last goes
     def get(self) -> "OpenFile":
         self.refs += 1

@@ -43,6 +43,12 @@ class PidFd(AnonFile):
     def poll_events(self, events: int) -> int:
         return POLLIN | POLLRDNORM if not self.group.threads else 0
 
+    def fdinfo_lines(self) -> list[str]:
+        """pidfd_show_fdinfo: the process's pid, -1 once it has been reaped."""
+        task = self.task()
+        nr = task.tgid if task is not None else -1
+        return [f"Pid:\t{nr}", f"NSpid:\t{nr}"]
+
 
 def pidfd_of(f: OpenFile) -> PidFd:
     """pidfd_pid(): the file must be a pidfd (EBADF)."""

@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include "report.h"
@@ -43,6 +44,7 @@ static void word(const char *w, int *mask_next)
 }
 
 static int by_text(const void *a, const void *b) { return strcmp(a, b); }
+static long watched;       /* the pid a pidfd's lines are compared with */
 
 static void fdinfo(const char *what, int fd)
 {
@@ -57,6 +59,12 @@ static void fdinfo(const char *what, int fd)
     }
     while (fgets(line, sizeof line, f)) {
         int mask_next = 0;
+        if (strncmp(line, "Pid:", 4) == 0 || strncmp(line, "NSpid:", 6) == 0) {     /* a pidfd's */
+            long pid = strtol(strchr(line, ':') + 1, NULL, 10);
+            *strchr(line, ':') = 0;
+            printf(" %s: %s\n", line, pid == watched ? "the child" : pid == -1 ? "-1" : "other");
+            continue;
+        }
         if (strncmp(line, "tfd:", 4) == 0 && ntfd < 8) {   /* epoll's order is its tree's: sorted here */
             strcpy(tfd[ntfd++], line);
             continue;
@@ -126,6 +134,21 @@ int main(void)
     inotify_add_watch(in, "/tmp", IN_CREATE | IN_DELETE);
     inotify_add_watch(in, "/tmp/fdinfo.txt", IN_MODIFY | IN_ONESHOT);
     fdinfo("inotify two watches", in);
+
+    int go[2];
+    pipe(go);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        read(go[0], &c, 1);
+        _exit(0);
+    }
+    watched = child;
+    int pfd = syscall(SYS_pidfd_open, child, 0);
+    fdinfo("pidfd of a running child", pfd);
+    write(go[1], "x", 1);
+    status_of(child);
+    fdinfo("pidfd of a reaped child", pfd);
 
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", 99);

@@ -6,6 +6,7 @@ seq_show), then the lines its kind of file adds in Linux 6.1 (the file's show_fd
     signalfd   sigmask
     timerfd    clockid, ticks, settime flags, it_value, it_interval
     inotify    one `inotify wd:` line per watch, newest first, with a file handle
+    others     what the file's fdinfo_lines() gives (a pidfd: Pid and NSpid)
 
 flags is the open file's f_flags in octal, with O_CLOEXEC when the descriptor has it;
 O_LARGEFILE only for a file opened by path (64-bit Linux forces it in open(2), not in
@@ -82,7 +83,7 @@ def extra_lines(f: OpenFile) -> list[str]:
             out.append(f"inotify wd:{wd:x} ino:{ino:x} sdev:{dev:x} mask:{mark.mask:x} ignored_mask:0 "
                        f"fhandle-bytes:8 fhandle-type:1 f_handle:{handle}")
         return out
-    return []
+    return f.fdinfo_lines()
 
 
 def fdinfo_text(f: OpenFile, cloexec: bool) -> bytes:
