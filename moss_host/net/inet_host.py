@@ -33,6 +33,7 @@ from .unix import TCP_CLOSE, TCP_ESTABLISHED
 log = logging.getLogger(__name__)
 RESOLV_CONF = "/etc/resolv.conf"
 CHUNK = 256 * 1024
+WRITE_BUFFER = 4 * 1024 * 1024
 _tasks: set[asyncio.Task] = set()
 
 
@@ -100,6 +101,9 @@ async def _open(sock: TcpSocket, host: str, port: int, dest: bytes) -> None:
 
 def relay(far: FarEnd, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Start copying both ways between a far end and its host connection."""
+    # A deep host-side buffer: drain() then waits for the host socket only when megabytes are
+    # pending, not at every 64 KiB (each wait is a turn of the loop the guest's traps share).
+    writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
     state = _Relay(far, writer)
     _spawn(state.host_to_guest(reader))
     _spawn(state.guest_to_host())
