@@ -50,7 +50,7 @@ def _valid_signal(sig: int) -> bool:
 
 
 @syscall("ptrace")
-async def ptrace(task: Task, request: "Int", pid: "Int", addr: "Hex", data: "Hex") -> int:
+def ptrace(task: Task, request: "Int", pid: "Int", addr: "Hex", data: "Hex") -> int:
     """Trace another task: attach to it, stop and resume it, read and change its memory,
     registers and signals (sys_ptrace)."""
     request = request & _MASK
@@ -347,14 +347,14 @@ def _write_remote(target: Task, addr: int, data: bytes) -> None:
 
 
 @syscall("process_vm_readv")
-async def process_vm_readv(task: Task, pid: "Int", lvec: "Ptr", liovcnt: "Int", rvec: "Ptr", riovcnt: "Int",
-                           flags: "Hex") -> int:
+def process_vm_readv(task: Task, pid: "Int", lvec: "Ptr", liovcnt: "Int", rvec: "Ptr", riovcnt: "Int",
+                     flags: "Hex") -> int:
     """Copy from another process's memory (riov) into ours (liov), with ptrace's access check."""
     return _process_vm(task, pid, lvec, liovcnt, rvec, riovcnt, flags, write=False)
 
 
 @syscall("process_vm_writev")
-async def process_vm_writev(task: Task, pid: "Int", lvec: "Ptr", liovcnt: "Int", rvec: "Ptr", riovcnt: "Int",
-                            flags: "Hex") -> int:
+def process_vm_writev(task: Task, pid: "Int", lvec: "Ptr", liovcnt: "Int", rvec: "Ptr", riovcnt: "Int",
+                      flags: "Hex") -> int:
     """Copy from our memory (liov) into another process's (riov), with ptrace's access check."""
     return _process_vm(task, pid, lvec, liovcnt, rvec, riovcnt, flags, write=True)
