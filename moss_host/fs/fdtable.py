@@ -34,6 +34,9 @@ class FdTable:
         self.users = 1                          # tasks sharing this table (CLONE_FILES)
         self._slots: list = []                  # OpenFile, _RESERVED or None
         self._cloexec: set[int] = set()
+        # Every slot below this one is in use (Linux's next_fd): alloc_fd starts its scan
+        # here instead of at 0. Lowered whenever a slot is freed.
+        self._free_hint = 0
 
     # -- lookup
     def get(self, fd: int) -> OpenFile:
@@ -60,14 +63,17 @@ class FdTable:
     # -- allocation
     def alloc_fd(self, lowest: int = 0) -> int:
         """Reserve the lowest free descriptor >= lowest; EMFILE if it would reach the limit."""
-        fd = lowest
-        while fd < len(self._slots) and self._slots[fd] is not None:
+        slots = self._slots
+        fd = lowest if lowest > self._free_hint else self._free_hint
+        while fd < len(slots) and slots[fd] is not None:
             fd += 1
         if fd >= self.limit:
             raise Errno(EMFILE)
-        if fd >= len(self._slots):
-            self._slots.extend([None] * (fd + 1 - len(self._slots)))
-        self._slots[fd] = _RESERVED
+        if fd >= len(slots):
+            slots.extend([None] * (fd + 1 - len(slots)))
+        slots[fd] = _RESERVED
+        if lowest <= self._free_hint:
+            self._free_hint = fd + 1        # the scan passed only used slots
         return fd
 
     def install_at_reserved(self, fd: int, f: OpenFile, cloexec: bool = False) -> int:
@@ -79,6 +85,7 @@ class FdTable:
     def release_reserved(self, fd: int) -> None:
         assert self._slots[fd] is _RESERVED
         self._slots[fd] = None
+        self._freed(fd)
 
     def install(self, f: OpenFile, cloexec: bool = False, lowest: int = 0) -> int:
         """Put f at the lowest free descriptor >= lowest and return it."""
@@ -102,6 +109,7 @@ class FdTable:
     def close(self, fd: int) -> None:
         f = self.get(fd)
         self._slots[fd] = None
+        self._freed(fd)
         self._cloexec.discard(fd)
         self._trim()
         f.flush(self)           # this process's POSIX locks on the file go with any descriptor
@@ -131,6 +139,10 @@ class FdTable:
         else:
             self._cloexec.discard(fd)
 
+    def _freed(self, fd: int) -> None:
+        if fd < self._free_hint:
+            self._free_hint = fd
+
     def _trim(self) -> None:
         while self._slots and self._slots[-1] is None:
             self._slots.pop()
@@ -141,7 +153,7 @@ class FdTable:
         copy = FdTable(self.limit)
         copy._slots = [f.get() if f is not None and f is not _RESERVED else None for f in self._slots]
         copy._cloexec = set(self._cloexec)
-        copy._trim()
+        copy._trim()            # (its hint stays 0: a reserved slot here is free there)
         return copy
 
     def close_on_exec(self) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..errors import EACCES, EBUSY, EINVAL, ELOOP, ENOTDIR, Errno
-from . import fsnotify
+from . import dcache, fsnotify
 from .vfs import Dentry, Location, Superblock
 
 if TYPE_CHECKING:
@@ -116,12 +116,14 @@ class MountTable:
             raise Errno(ENOTDIR)
         m = Mount(self, sb, at.mount, at.dentry, read_only)
         self._covered[(at.mount, at.dentry)] = m
+        dcache.invalidate()
         return m
 
     def umount(self, m: Mount) -> None:
         if m.parent is None or m.mountpoint is None or self.has_children(m):
             raise Errno(EBUSY)
         del self._covered[(m.parent, m.mountpoint)]
+        dcache.invalidate()
 
     def covering(self, loc: Location) -> Optional[Mount]:
         return self._covered.get((loc.mount, loc.dentry))

@@ -10,6 +10,9 @@ Rules (path_resolution(7)):
     or when the path ends in "/"; at most 40 per resolution, then ELOOP;
   * a trailing "/" means the result must be a directory (ENOTDIR otherwise);
   * a component longer than 255 bytes, or a path of 4096 bytes or more, is ENAMETOOLONG.
+
+A successful resolve() is remembered in dcache.CACHE (see dcache.py for what invalidates
+it); a hit re-checks the search permission of the directories the walk passed through.
 """
 from __future__ import annotations
 
@@ -18,10 +21,12 @@ from typing import TYPE_CHECKING, Optional
 
 from ..cred import Cred
 from ..errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, Errno
+from .dcache import CACHE, Entry
 from .vfs import MAY_EXEC, PATH_MAX, FsContext, Location, child_of, parent_of, permission
 
 if TYPE_CHECKING:
     from ..proc.task import Task
+    from .vfs import Inode
 
 MAXSYMLINKS = 40
 _SELF = (b"", b".")            # a last component that names the directory itself
@@ -52,10 +57,37 @@ class Walker:
         self.cred = cred
         self.caller = caller
         self.links = 0
+        # For the path cache: the directories searched so far (in order), and how many
+        # steps went through names that must not be remembered (procfs, magic links).
+        self.searched: list[Inode] = []
+        self.dynamic = 0
 
     def resolve(self, start: Location, path: bytes, follow: bool = True) -> Location:
         """The Location `path` names; follow=False leaves a final symlink unfollowed (unless a "/" ends the path)."""
-        return self._finish(self.resolve_parent(start, path), follow)
+        root = self.fs.root
+        if path[:1] == b"/":
+            start = root                    # an absolute path does not depend on where it starts
+        key = (start.mount, start.dentry, root.mount, root.dentry, path, follow)
+        hit = CACHE.entries.get(key)
+        if hit is not None and self.links + hit.links <= MAXSYMLINKS:
+            return self._replay(hit)
+        first, dynamic = len(self.searched), self.dynamic
+        links = self.links
+        loc = self._finish(self.resolve_parent(start, path), follow)
+        if self.dynamic == dynamic:
+            CACHE.put(key, Entry(loc, tuple(self.searched[first:]), self.links - links))
+        return loc
+
+    def _replay(self, hit: Entry) -> Location:
+        """A remembered walk: only the permission checks are redone (in the walk's order,
+        so the first directory refused is the one the walk would have refused)."""
+        cred = self.cred
+        if cred is not None:
+            for inode in hit.searched:
+                permission(inode, cred, MAY_EXEC)
+        self.searched += hit.searched
+        self.links += hit.links
+        return hit.result
 
     def resolve_parent(self, start: Location, path: bytes) -> Parent:
         """Resolve all but the last component of `path` (which must be non-empty)."""
@@ -88,6 +120,7 @@ class Walker:
         inode = dir.dentry.inode
         if not inode.is_dir:
             raise Errno(ENOTDIR)
+        self.searched.append(inode)
         if self.cred is not None:           # None: the kernel itself, allowed everywhere
             permission(inode, self.cred, MAY_EXEC)
 
@@ -98,6 +131,8 @@ class Walker:
             return cur
         if name == b"..":
             return parent_of(cur, self.fs.root)
+        if type(cur.dentry.children) is not dict:
+            self.dynamic += 1                # procfs: names change without the VFS knowing
         loc = child_of(cur, name, self.caller)
         if loc.dentry.inode.is_symlink:
             jump = self._magic_jump(loc)
@@ -108,6 +143,7 @@ class Walker:
         """Where a /proc/pid/fd link leads without reading it (counted as a link), or None."""
         jump = link.inode.magic_jump()
         if jump is not None:
+            self.dynamic += 1
             self.links += 1
             if self.links > MAXSYMLINKS:
                 raise Errno(ELOOP)
@@ -137,6 +173,8 @@ class Walker:
             return parent.dir
         if name == b"..":
             return parent_of(parent.dir, self.fs.root)
+        if type(parent.dir.dentry.children) is not dict:
+            self.dynamic += 1
         return child_of(parent.dir, name, self.caller)
 
 

@@ -28,7 +28,7 @@ from ..clock import realtime_ns
 from ..cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODATA, ENOENT, ENOSYS, ENOTDIR,
                       ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
-from . import fsnotify
+from . import dcache, fsnotify
 from .stat import Stat, makedev
 
 if TYPE_CHECKING:
@@ -411,10 +411,12 @@ class Dentry:
         child = self.children.pop(name, None)
         if child is not None:
             child.unlinked = True
+            dcache.invalidate()         # a remembered walk may pass through it
 
     def move_to(self, new_parent: "Dentry", new_name: bytes) -> None:
         """Rename: rebind this dentry under new_parent, dropping whatever had that name."""
         del self.parent.children[self.name]
+        dcache.invalidate()
         new_parent.drop(new_name)
         self.parent, self.name = new_parent, new_name
         new_parent.children[new_name] = self

@@ -285,6 +285,19 @@ class AddressSpace:
             mv[start:end] = view[pos:pos + end - start]
             pos += end - start
 
+    def direct_offset(self, ua: int, n: int) -> int:
+        """Where in guest RAM (an offset into physmem.mv) the n bytes at ua may be stored in
+        place -- within one resident page this task may write -- or -1: use write(). Lets a
+        syscall pack a struct straight into user memory (Struct.pack_into) with no copy."""
+        off = ua & (PAGE_SIZE - 1)
+        if off + n > PAGE_SIZE:
+            return -1
+        page = ua - off
+        pa = self.resident.get(page)
+        if pa is None or page not in self.writable:
+            return -1
+        return pa - self.mem.physmem.base + off
+
     def write_forced(self, ua: int, data: bytes) -> None:
         """ptrace's POKETEXT/POKEDATA (FOLL_FORCE): store even into a page its mapping does
         not let the owner write (code, a breakpoint). A writable data page takes the store

@@ -21,7 +21,7 @@ from moss_host.fs.file import (FASYNC, O_APPEND, O_CLOEXEC, O_NONBLOCK, SEEK_MAX
                                file_needs, open_file)
 from moss_host.fs.path import Walker
 from moss_host.fs.pipe import BrokenPipe
-from moss_host.fs.stat import Stat
+from moss_host.fs.stat import STAT_SIZE, Stat
 from moss_host.mm.page_cache import before_read
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                               Location, permission, vfs_create, vfs_mkdir, vfs_rename, vfs_rmdir,
@@ -130,6 +130,17 @@ def _resolve_at(task, dirfd: int, path: bytes, follow: bool, cred=None):
 
 def _stat_of(target) -> Stat:
     return target.inode.getattr() if isinstance(target, Location) else target.stat()
+
+
+def _store_stat(task, ua: int, st: Stat) -> None:
+    """Copy `struct stat` out: packed in place into guest RAM when the buffer sits in one
+    writable resident page (the usual case: a stack buffer), else through write()."""
+    mm = task.mm
+    at = mm.direct_offset(ua, STAT_SIZE)
+    if at >= 0:
+        st.pack_into(mm.mem.physmem.mv, at)
+    else:
+        mm.write(ua, st.pack())
 
 
 def _read_iovecs(task, iov: int, iovcnt: int) -> list[tuple[int, int]]:
@@ -402,26 +413,25 @@ async def close_range(task, first: "UInt", last: "UInt", flags: "Hex") -> int:
 # ---------------------------------------------------------------- attributes
 
 @syscall("fstat")
-async def fstat(task, fd: "Fd", statbuf: "Ptr") -> int:
+def fstat(task, fd: "Fd", statbuf: "Ptr") -> int:
     """Store the attributes of fd's file (O_PATH descriptors too) in the struct stat at statbuf."""
-    st = task.files.get(fd_arg(fd)).stat()
-    task.mm.write(statbuf, st.pack())
+    _store_stat(task, statbuf, task.files.get(fd_arg(fd)).stat())
     return 0
 
 
 @syscall("newfstatat")
-async def newfstatat(task, dirfd: "Fd", path: "CStr", statbuf: "Ptr", flags: "Hex") -> int:
+def newfstatat(task, dirfd: "Fd", path: "CStr", statbuf: "Ptr", flags: "Hex") -> int:
     """stat/lstat of path relative to dirfd; AT_EMPTY_PATH with "" stats dirfd itself."""
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH):
         raise Errno(EINVAL)
     name = _path_arg(task, path, empty_ok=bool(flags & AT_EMPTY_PATH))
     target = _resolve_at(task, dirfd, name, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    task.mm.write(statbuf, _stat_of(target).pack())
+    _store_stat(task, statbuf, _stat_of(target))
     return 0
 
 
 @syscall("statx")
-async def statx(task, dirfd: "Fd", path: "CStr", flags: "Hex", mask: "Hex", statxbuf: "Ptr") -> int:
+def statx(task, dirfd: "Fd", path: "CStr", flags: "Hex", mask: "Hex", statxbuf: "Ptr") -> int:
     """Extended stat: fill the struct statx at statxbuf (we always provide the basic fields)."""
     allowed = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE
     if flags & ~allowed or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:

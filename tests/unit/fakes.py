@@ -39,6 +39,10 @@ class FakeMm:
         off = self._offset(ua, len(data))
         self.mem[off:off + len(data)] = data
 
+    def direct_offset(self, ua: int, n: int) -> int:
+        """AddressSpace.direct_offset: never in place here (stores go through write())."""
+        return -1
+
     def read_cstring(self, ua: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string without the NUL; ENAMETOOLONG if none within limit."""
         out = bytearray()

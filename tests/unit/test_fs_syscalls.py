@@ -60,7 +60,8 @@ def call(task, name, *args):
     """Run a handler like the kernel does: its result, or -errno."""
     handler = SYSCALLS[SYSCALL_NUMBERS[name]].handler
     try:
-        return asyncio.run(handler(task, *args))
+        result = handler(task, *args)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else result   # plain handlers never sleep
     except Errno as e:
         return -e.code
 

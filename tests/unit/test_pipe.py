@@ -46,7 +46,8 @@ def make_task():
 
 async def acall(task, name, *args):
     try:
-        return await SYSCALLS[SYSCALL_NUMBERS[name]].handler(task, *args)
+        result = SYSCALLS[SYSCALL_NUMBERS[name]].handler(task, *args)
+        return await result if asyncio.iscoroutine(result) else result   # plain handlers never sleep
     except Errno as e:
         return -e.code
 
