@@ -108,9 +108,34 @@ class AddressSpace:
         if backing is not None and backing.inode is not None:     # no file page past the end
             end_of_file = vma.start - vma.offset + ((backing.inode.size + PAGE_SIZE - 1) & PAGE_MASK)
             hi = max(min(hi, end_of_file), page + PAGE_SIZE)
+        resident = self.resident
+        if backing is None:                 # private anonymous memory: one batch
+            self._populate_anon(vma, [va for va in range(lo, hi, PAGE_SIZE) if va not in resident], page)
+            return
         for va in range(lo, hi, PAGE_SIZE):
-            if va not in self.resident:
+            if va not in resident:
                 self._populate(vma, va)
+
+    def _populate_anon(self, vma: Vma, vas: list[int], page: int) -> None:
+        """Map zeroed frames at vas (which include the faulting `page`): one allocation call,
+        zeroing per contiguous run, one descriptor template -- _install's work, batched."""
+        mem = self.mem
+        pas = mem.alloc_zeroed_run(len(vas))
+        if len(pas) < len(vas):             # memory is short: the faulting page comes first
+            vas = [page, *[va for va in vas if va != page]][:len(pas)]
+        prot = vma.prot
+        if prot & PROT_EXEC:
+            mem.exec_frames.update(pas)
+        if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+            writable = bool(prot & PROT_WRITE)
+            template = pt.user_page_desc(0, True, writable, bool(prot & PROT_EXEC))
+            table_map = self.table.map
+            for va, pa in zip(vas, pas):
+                table_map(va, template | pa)
+            if writable:
+                self.writable.update(vas)
+        self.resident.update(zip(vas, pas))
+        self.generation += 1
 
     def _populate(self, vma: Vma, va: int) -> int:
         mem = self.mem

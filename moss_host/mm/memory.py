@@ -73,6 +73,27 @@ class Memory:
         self.physmem.zero(pa, PAGE_SIZE)
         return pa
 
+    def alloc_zeroed_run(self, n: int) -> list[PA]:
+        """Up to n zeroed user frames for a fault-around, the first one obligatory (OutOfMemory
+        if even it cannot be had); fewer when memory runs short, since the rest are optional.
+        Frames that follow each other are zeroed as one run (the buddy allocator hands out a
+        split block in ascending order, so 16 fresh frames are usually one 64 KiB store)."""
+        pas = [self.alloc_frame()]
+        try:
+            for _ in range(n - 1):
+                pas.append(self.alloc_frame())
+        except OutOfMemory:
+            pass
+        zero = self.physmem.zero
+        start = prev = pas[0]
+        for pa in pas[1:]:
+            if pa != prev + PAGE_SIZE:
+                zero(start, prev + PAGE_SIZE - start)
+                start = pa
+            prev = pa
+        zero(start, prev + PAGE_SIZE - start)
+        return pas
+
     def alloc_table(self) -> PA:
         return self.alloc_frame()            # PageTable zeroes its own tables
 
