@@ -52,6 +52,7 @@ class AddressSpace:
         self.mmap_top = MMAP_TOP
         self.users = 1                          # tasks sharing it (vfork, CLONE_VM)
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.saved_auxv: bytes = b""            # the auxv pairs exec wrote, for /proc/pid/auxv (mm->saved_auxv)
         # The main program's code and data (load_elf_binary's) and the initial sp, for /proc/pid/stat.
         self.start_code = self.end_code = self.start_data = self.end_data = self.start_stack = 0
         self.vdso_base: int | None = None      # where the vDSO is mapped (AT_SYSINFO_EHDR)
@@ -483,7 +484,7 @@ class AddressSpace:
         """
         child = AddressSpace(self.mem)
         child.vmas = self.vmas.copy()
-        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "vdso_base",
+        for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "saved_auxv", "vdso_base",
                      "stack_limit", "start_code", "end_code", "start_data", "end_data", "start_stack",
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))

@@ -5,6 +5,7 @@ it in place of the task's old one (exec_into).
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -136,6 +137,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         mm.write(stack.image_base, stack.image)
         mm.arg_start, mm.arg_end = stack.arg_start, stack.arg_end       # /proc/<pid>/cmdline
         mm.env_start, mm.env_end = stack.env_start, stack.env_end       # /proc/<pid>/environ
+        mm.saved_auxv = struct.pack(f"<{2 * len(stack.auxv)}Q", *(w for pair in stack.auxv for w in pair))
         cd = code_and_data(image, bias)                                 # /proc/<pid>/stat
         mm.start_code, mm.end_code, mm.start_data, mm.end_data = cd.start_code, cd.end_code, cd.start_data, cd.end_data
         mm.start_stack = stack.sp

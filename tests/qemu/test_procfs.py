@@ -575,3 +575,10 @@ OOM_SCRIPT = ("sh -c 'p=/proc/$$; cat $p/oom_score_adj $p/oom_adj; "
 @pytest.mark.differential
 def test_oom_score_and_the_legacy_oom_adj_match_linux(linux_oracle):
     assert sh(OOM_SCRIPT) == linux(linux_oracle, OOM_SCRIPT)
+
+
+@pytest.mark.differential
+def test_proc_self_auxv_is_the_exec_time_auxv_like_linux(linux_oracle):
+    """gdb and libc's tools read /proc/PID/auxv (gdb relocates a PIE by its AT_ENTRY)."""
+    out = same_as_linux(linux_oracle, "proc_auxv", status=0)
+    assert "every pair as getauxval: yes" in out and "child reads the same: yes" in out

@@ -253,6 +253,12 @@ def environ_text(task: Task) -> bytes:
     return user_area(mm, mm.env_start, mm.env_end) if mm is not None else b""
 
 
+def auxv_text(task: Task) -> bytes:
+    """/proc/<pid>/auxv: the pairs exec put on the stack, as they were then (mm->saved_auxv)."""
+    mm = live_mm(task)
+    return mm.saved_auxv if mm is not None else b""
+
+
 def user_area(mm: AddressSpace, start: int, end: int) -> bytes:
     """The bytes of the argv or environment area of the task's memory (cmdline, environ)."""
     if not start or end <= start:
@@ -403,6 +409,7 @@ class PidDir(ProcDir):
         table += [
             (b"fd", lambda c: FdDir(self, self.path + b"/fd", caller=c)),
             (b"environ", self._file(b"environ", environ_text, 0o400, private=True)),
+            (b"auxv", self._file(b"auxv", auxv_text, 0o400, private=True)),
             (b"status", self._file(b"status", lambda t: status_text(pids, t))),
             (b"comm", self._file(b"comm", lambda t: t.comm + b"\n", 0o644, self._write_comm)),
             (b"cmdline", self._file(b"cmdline", cmdline_text)),
