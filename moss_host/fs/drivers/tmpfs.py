@@ -28,6 +28,7 @@ SHORT_SYMLINK_LEN = 128            # shmem keeps a symlink target this long (wit
 TMPFS_MAGIC = 0x01021994
 RAMFS_MAGIC = 0x858458F6
 UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large means size=0 / nr_inodes=0
+UNBOUNDED_FILE_MAX = DEFAULT_SIZE_LIMIT    # the most data a file no size= limit bounds may hold (_store)
 
 
 class Tmpfs(Superblock):
@@ -335,6 +336,10 @@ class TmpFile(TmpInode):
     def _store(self, offset: int, data: bytes) -> None:
         grow = offset + len(data) - len(self.data)
         if grow > 0:
+            if offset + len(data) > UNBOUNDED_FILE_MAX and not (self._charged and self.sb.size_limit < UNLIMITED):
+                # An unlinked file or a memfd counts against no size= limit, and a hole is held
+                # as zeros: past this the host's memory, not the guest's, would run out.
+                raise Errno(ENOSPC)
             self._charge(grow)
             if offset > len(self.data):
                 self.data.extend(bytes(offset - len(self.data)))
