@@ -145,15 +145,17 @@ class MountTable:
 
     def bind(self, src: Mount, root: Dentry, where: Location, recursive: bool) -> Mount:
         """A new mount showing src's tree from dentry `root`, at `where`; with MS_REC the mounts
-        below `root` are copied onto the same dentries of the new mount (mount --rbind)."""
+        below `root` are copied onto the same dentries of the new mount (mount --rbind).
+        The mounts to copy are taken before the new one exists (copy_tree): a tree bound onto a
+        place inside itself copies what was there, not itself over and over."""
+        children = [c for c in self.mounts() if c.parent is src and c.mountpoint is not None
+                    and root.is_ancestor_of(c.mountpoint)] if recursive else []
         m = self.mount(src.sb, where, read_only=src.read_only)
         m.root = root
         m.flags = src.ms_flags() & ~MS_RDONLY
-        if recursive:
-            for child in [c for c in self.mounts() if c.parent is src and c.mountpoint is not None
-                          and root.is_ancestor_of(c.mountpoint)]:
-                assert child.mountpoint is not None
-                self.bind(child, child.root, Location(m, child.mountpoint), recursive)
+        for child in children:
+            assert child.mountpoint is not None
+            self.bind(child, child.root, Location(m, child.mountpoint), recursive)
         return m
 
     def move(self, old: Location, where: Location) -> tuple[Mount, Mount]:
