@@ -11,7 +11,8 @@ import asyncio
 from typing import Sequence
 
 from moss_host.errors import EFAULT, EINTR, EINVAL, Errno
-from moss_host.fs.epoll import (EPOLL_CTL_DEL, EPOLL_EVENT, Epoll, EpollFile, EpItem, check_ctl)
+from moss_host.fs.epoll import (EPOLL_CTL_DEL, EPOLL_EVENT, EPOLLET, EPOLLONESHOT, Epoll, EpollFile, EpItem,
+                                check_ctl)
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_CLOEXEC, file_needs
 from moss_host.proc.task import State
@@ -24,6 +25,8 @@ from .table import SLOW, syscall
 EPOLL_CLOEXEC = O_CLOEXEC
 EP_MAX_EVENTS = 0x7FFF_FFFF // EPOLL_EVENT.size
 TASK_SIZE = 1 << 48                  # access_ok: the user half of the address space
+
+EPOLL_EVENT_SIZE = EPOLL_EVENT.size
 
 
 @syscall("epoll_create1")
@@ -82,13 +85,22 @@ def _store(task, ep: Epoll, events_ptr: int, got: list) -> int:
     try:
         if len(got) == 1:
             revents, data, item = got[0]
-            task.mm.write(events_ptr, EPOLL_EVENT.pack(revents, data))
+            mm = task.mm
+            at = mm.direct_offset(events_ptr, EPOLL_EVENT_SIZE)     # packed in place (a stack buffer)
+            if at >= 0:
+                EPOLL_EVENT.pack_into(mm.mem.physmem.mv, at, revents, data)
+            else:
+                mm.write(events_ptr, EPOLL_EVENT.pack(revents, data))
             stored = (item,)
         else:
             task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(revents, data) for revents, data, _ in got]))
             stored = [item for _, _, item in got]
     except Errno:
         stored = _store_one_by_one(task, events_ptr, got)
+    if len(stored) == 1:
+        item = stored[0]
+        if item.ready and not item.events & (EPOLLONESHOT | EPOLLET) and ep.ready[-1] is item:
+            return 1        # level-triggered, last on the ready list already: settle() keeps it so
     ep.settle(stored)
     return len(stored)
 
@@ -107,7 +119,12 @@ def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int,
     if type(f) is not EpollFile:
         return SLOW
     ep = f.ep
-    got = ep.ready_now(task, maxevents) if ep.ready else None
+    if not ep.ready:
+        got = None
+    elif ep.askers:
+        got = ep.ready_now(task, maxevents)
+    else:
+        got = ep.harvest(maxevents)
     if got:
         return _store(task, ep, events, got)
     return SLOW if timeout & 0xFFFF_FFFF else 0
