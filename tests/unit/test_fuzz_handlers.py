@@ -138,13 +138,11 @@ def call(runner: asyncio.Runner, task: Task, entry, args: list[int]):
     return result
 
 
-NAMES = sorted(entry.name for entry in SYSCALLS.values())
+NAMES = sorted(entry.name for entry in SYSCALLS.values() if entry.name not in SKIP)     # SKIP: why each is left out
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_handler_returns_a_value_or_raises_errno(name):
-    if name in SKIP:
-        pytest.skip(SKIP[name])
     entry = next(e for e in SYSCALLS.values() if e.name == name)
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
