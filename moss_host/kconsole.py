@@ -101,7 +101,7 @@ class Inspectors:
     def runqueue(self) -> None:
         """Each CPU's current task and the tasks waiting for it, in order."""
         for i, rq in enumerate(self.kernel.sched.runqueues):
-            current = getattr(rq.cpu, "current", None)     # CpuPort declares no current task
+            current = rq.cpu.current
             waiting = " ".join(str(t.tid) for t in rq.tasks) or "-"
             self.out(f"cpu{i}: running {current.tid if current else '-'}, waiting {waiting}")
 
