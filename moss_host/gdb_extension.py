@@ -1,8 +1,9 @@
 """gdb commands for moss-py (sourced by `moss-host gdb`; runs inside gdb, not in moss-host).
 
   moss ps                 the guest's processes and threads (* marks the one on the CPU)
-  moss switch PID         load PID's executable and shared libraries at their load addresses
-                          (memory reads show the process on the CPU: gdb sees one vCPU)
+  moss switch PID         load PID's executable and shared libraries at their load addresses,
+                          and show its memory until the guest runs again (registers stay the
+                          CPU's: `moss bt PID` unwinds from PID's own)
   moss break-exec NAME    stop when a program called NAME has been exec'd, its symbols loaded,
                           at its own entry point (the shared libraries mapped by then)
   moss bt [PID]           the backtrace of PID's user code (default: the process on the CPU),
@@ -27,6 +28,7 @@ class Kernel:
         self.sock: socket.socket | None = None
         self.stub = ""
         self.stream: io.RawIOBase | None = None
+        self.shown: int | None = None           # the pid `moss switch` shows the memory of
 
     def connect(self, path: str, stub: str) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -97,9 +99,49 @@ class Switch(gdb.Command):
     def invoke(self, arg: str, from_tty: bool) -> None:
         pid = int(arg)
         load_symbols(KERNEL.ask(cmd="symbols", pid=pid))
-        current = [t for t in KERNEL.ask(cmd="ps") if t["on_cpu"]]
-        if not current or current[0]["pid"] != pid:
-            print(f"moss: {pid} is not on the CPU now; memory and registers are those of the current process")
+        if show_memory_of(pid):
+            KERNEL.shown = pid
+            print(f"moss: memory of {pid} on show until the guest runs; registers are the CPU's")
+
+
+def show_memory_of(pid: int) -> bool:
+    """gdb's memory reads see pid's address space (the kernel lends its tables to the one the
+    CPU's TTBR0 points at); True if pid is not the CPU's own."""
+    return bool(KERNEL.ask(cmd="switch", pid=pid, ttbr0=live_ttbr0())["lent"])
+
+
+def live_ttbr0() -> int | None:
+    """TTBR0_EL1 of the vCPU gdb shows (QEMU's gdbstub reads system registers), if it has it."""
+    try:
+        return int(gdb.parse_and_eval("$TTBR0_EL1")) & (2**64 - 1)
+    except gdb.error:
+        return None
+
+
+def current_pid() -> int | None:
+    """The process on the CPU, if any."""
+    for t in KERNEL.ask(cmd="ps"):
+        if t["on_cpu"]:
+            return t["pid"]
+    return None
+
+
+class Unswitch(gdb.Command):
+    """moss unswitch: gdb shows the memory of the process on the CPU again (also done before
+    the guest runs: continue, step and the like end a `moss switch`)."""
+
+    def __init__(self) -> None:
+        super().__init__("moss unswitch", gdb.COMMAND_USER)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        if KERNEL.stream is not None and KERNEL.shown is not None:
+            KERNEL.ask(cmd="unswitch")
+        KERNEL.shown = None
+
+
+# CLI commands that let the guest run: each ends a `moss switch` first. (Without these hooks
+# the kernel still ends it before any user code runs; they make single steps exact too.)
+RESUMING = ("continue", "step", "stepi", "next", "nexti", "finish", "until", "advance", "jump", "signal")
 
 
 class BreakExec(gdb.Command):
@@ -126,15 +168,18 @@ class Backtrace(gdb.Command):
         super().__init__("moss bt", gdb.COMMAND_USER)
 
     def invoke(self, arg: str, from_tty: bool) -> None:
-        if arg.strip():
-            pid = int(arg)
-        else:
-            current = [t for t in KERNEL.ask(cmd="ps") if t["on_cpu"]]
-            if not current:
-                raise gdb.GdbError("moss: no process on the CPU; give a pid")
-            pid = current[0]["pid"]
+        pid = int(arg) if arg.strip() else current_pid()
+        if pid is None:
+            raise gdb.GdbError("moss: no process on the CPU; give a pid")
         regs = KERNEL.ask(cmd="regs", pid=pid)
-        print(user_backtrace(dict(zip(REGISTERS, [*regs["x"], regs["sp"], regs["pc"]]))), end="")
+        lent = show_memory_of(pid)
+        try:
+            print(user_backtrace(dict(zip(REGISTERS, [*regs["x"], regs["sp"], regs["pc"]]))), end="")
+        finally:
+            if KERNEL.shown is not None:
+                show_memory_of(KERNEL.shown)        # the `moss switch` in force before
+            elif lent:
+                KERNEL.ask(cmd="unswitch")
 
 
 def user_backtrace(user: dict) -> str:
@@ -156,6 +201,7 @@ def on_stop(event) -> None:
     symbol, and the user sees the stop there."""
     if KERNEL.stream is None:
         return
+    KERNEL.shown = None                         # the guest ran: the kernel ended any loan
     if PENDING and gdb.selected_frame().pc() == PENDING["entry"]:
         load_symbols(KERNEL.ask(cmd="symbols", pid=PENDING["pid"]))
         PENDING.clear()
@@ -175,6 +221,9 @@ MossCommand()
 Connect()
 Ps()
 Switch()
+Unswitch()
 BreakExec()
 Backtrace()
 gdb.events.stop.connect(on_stop)
+for _command in RESUMING:
+    gdb.execute(f"define hook-{_command}\nmoss unswitch\nend", to_string=True)

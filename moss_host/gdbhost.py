@@ -10,6 +10,9 @@ the gdb info folder (owner-only), one JSON line per request:
                                      filesystems into the info folder) with the offset for
                                      `add-symbol-file FILE -o OFFSET`
   {"cmd": "regs", "pid": N}          N's user registers (x0-x30, sp, pc), wherever they are kept
+  {"cmd": "switch", "pid": N, "ttbr0": T}   show N's memory through the live TTBR0 (T, as gdb
+                                     reads it) until the guest runs again (mm/table_loan.py)
+  {"cmd": "unswitch"}                the CPU's own memory again
   {"cmd": "break-exec", "name": S}   stop the guest when a program called S has been exec'd
   {"cmd": "event"}                   the exec that stopped it, once: pid, exe, entry, symbols
 
@@ -30,9 +33,11 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from elftools.elf.elffile import ELFFile
 
+from moss_host.arch.arm64.pagetable import PageTable
 from moss_host.errors import Errno
 from moss_host.fs.path import lookup
 from moss_host.fs.drivers.procfs.pid import live_mm, ppid_of, state_letter
+from moss_host.mm.table_loan import TableLoan
 
 if TYPE_CHECKING:
     from moss_host.kernel import Kernel
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("moss.gdb")
 
 SOCKET_NAME = "gdb.sock"
+TTBR_BADDR = ((1 << 48) - 1) & ~0xFFF      # TTBR0_EL1's table address (ASID above, CnP below)
 
 
 class GdbHost:
@@ -52,6 +58,7 @@ class GdbHost:
         self.watched: set[str] = set()
         self.event: Optional[dict] = None
         self.server: Optional[asyncio.AbstractServer] = None
+        self.loan: Optional[TableLoan] = None   # another process's memory on show (moss switch)
 
     async def listen(self, _machine: Any = None) -> None:
         self.info_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -83,6 +90,11 @@ class GdbHost:
         if cmd == "regs":
             regs = self._task(int(request["pid"])).regs().read_regs()
             return {"x": list(regs.x), "sp": regs.sp, "pc": regs.pc}
+        if cmd == "switch":
+            return self.switch(self._task(int(request["pid"])), request.get("ttbr0"))
+        if cmd == "unswitch":
+            self.end_loan()
+            return {}
         if cmd == "break-exec":
             self.watched.add(str(request["name"]))
             return {"watching": sorted(self.watched)}
@@ -101,6 +113,41 @@ class GdbHost:
         return {"pid": t.group.tgid, "tid": t.tid, "ppid": ppid_of(t), "state": state_letter(t),
                 "comm": t.comm.decode(errors="replace"), "exe": t.exe,
                 "on_cpu": self.kernel.current_task() is t}
+
+    # -- another process's memory
+
+    def switch(self, task: Task, ttbr0: Optional[int]) -> dict:
+        """Have gdb's reads through the CPU's TTBR0 see task's memory: the table TTBR0 points
+        at lends its entries (TableLoan) until the guest runs again. The CPU is kicked, so if
+        gdb stopped it in user code it traps before that code's next instruction, and the
+        reply ends the loan (Memory.on_next_reply) before any user code runs."""
+        self.end_loan()
+        mm = live_mm(task)
+        cpu, mem = self.kernel.cpu, self.kernel.mem
+        if mm is None or cpu is None or mem is None:
+            raise LookupError(f"process {task.group.tgid} has no address space")
+        live = (cpu.loaded_ttbr0 if ttbr0 is None else int(ttbr0)) & TTBR_BADDR
+        root = self._table_at(live)
+        if root is None:
+            raise LookupError(f"TTBR0 {live:#x} is no process's table (the CPU has no user address space loaded)")
+        if root is mm.table:
+            return {"pid": task.group.tgid, "lent": False}
+        self.loan = TableLoan(mem.physmem, root, mm.table)
+        mem.on_next_reply(self.end_loan)
+        cpu.kick()
+        return {"pid": task.group.tgid, "lent": True}
+
+    def end_loan(self) -> None:
+        if self.loan is not None:
+            self.loan.end()
+            self.loan = None
+
+    def _table_at(self, root_pa: int) -> Optional[PageTable]:
+        for t in self.kernel.pids.live():
+            mm = live_mm(t)
+            if mm is not None and mm.table.alive and mm.table.root_pa == root_pa:
+                return mm.table
+        return None
 
     # -- symbols
 

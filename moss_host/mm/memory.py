@@ -10,6 +10,8 @@ recycled at once; the host fills fresh frames directly.
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 from moss_host.addr import PA, PAGE_SIZE
 from moss_host.machine import layout as L
 
@@ -53,6 +55,14 @@ class Memory:
         # Anything above queued for the next reply: the trap path checks this one flag
         # instead of building the reply's lists on every trap.
         self.guest_work_pending = False
+        # Several CPUs: a frame freed while another CPU runs user code may still be reached
+        # from there (a stale TLB entry until a reply's broadcast TLBI has run, the page
+        # tables of an address space it runs), so it waits out a grace period: until every
+        # CPU that ran user code when the next reply took it, and the replying one, trapped.
+        self.running_cpus: Optional[Callable[[], int]] = None   # mask of CPUs not trapped
+        self._deferred: list[PA] = []
+        self._grace: list[list] = []        # [mask of CPUs still to trap, frames]
+        self.reply_hooks: list[Callable[[], None]] = []    # run once, before the next reply
         self.page_cache = PageCache(self)
 
     # -- frames ------------------------------------------------------------------------
@@ -101,6 +111,13 @@ class Memory:
         self._free_frame(pa)
 
     def _free_frame(self, pa: PA) -> None:
+        if self.running_cpus is not None:
+            self._deferred.append(pa)
+            self.guest_work_pending = True
+            return
+        self._recycle(pa)
+
+    def _recycle(self, pa: PA) -> None:
         if len(self._hot) < HOT_FRAMES:
             self._hot.append(pa)
         else:
@@ -133,10 +150,21 @@ class Memory:
         self.guest_work_pending = True
         self.tlbi_asids.add(asid)
 
-    def take_guest_work(self) -> tuple[int, int, list[int], list[PA]]:
-        """(ops, tlbi_asid operand, tlbi VA operands, frames to scrub) for the next reply."""
+    def on_next_reply(self, hook: Callable[[], None]) -> None:
+        """Run hook before the guest next goes back to user code (a debugger's table loan
+        ends there): rare, so it rides on the guest-work flag the trap path checks anyway."""
+        self.reply_hooks.append(hook)
+        self.guest_work_pending = True
+
+    def take_guest_work(self, cpu_bit: int = 1) -> tuple[int, int, list[int], list[PA]]:
+        """(ops, tlbi_asid operand, tlbi VA operands, frames to scrub) for the next reply,
+        the reply of the CPU `cpu_bit`."""
         if not self.guest_work_pending and not self.tlbi_all:
             return NO_GUEST_WORK
+        if self.reply_hooks:
+            hooks, self.reply_hooks = self.reply_hooks, []
+            for hook in hooks:
+                hook()
         ops = 0
         asid_operand = 0
         vas: list[int] = []
@@ -153,16 +181,36 @@ class Memory:
         del self._scrub_queue[:L.MB_MAX_SCRUB]
         if scrub:
             ops |= L.OP_SCRUB
-        self._scrubbing += scrub
+        if self.running_cpus is not None:
+            frames = self._deferred + scrub
+            self._deferred = []
+            if frames:
+                self._grace.append([self.running_cpus() | cpu_bit, frames])
+        else:
+            self._scrubbing += scrub
         self.guest_work_pending = bool(self._scrub_queue)
         return ops, asid_operand, vas, scrub
 
-    def guest_work_done(self) -> None:
-        """The guest ran again after a reply: the frames it scrubbed are clean now."""
+    def guest_work_done(self, cpu_bit: int = 1) -> None:
+        """The guest (CPU `cpu_bit`) trapped again after a reply: the frames it scrubbed
+        are clean now; with several CPUs, frames whose grace period this trap ends are free."""
+        if self._grace:
+            self._end_grace(cpu_bit)
         if self._scrubbing:
             for pa in self._scrubbing:
-                self._free_frame(pa)
+                self._recycle(pa)
             self._scrubbing = []
+
+    def _end_grace(self, cpu_bit: int) -> None:
+        waiting = []
+        for entry in self._grace:
+            entry[0] &= ~cpu_bit
+            if entry[0]:
+                waiting.append(entry)
+            else:
+                for pa in entry[1]:
+                    self._recycle(pa)
+        self._grace = waiting
 
     @property
     def free_frames(self) -> int:

@@ -156,3 +156,30 @@ def test_moss_bt_walks_user_code_of_a_process_asleep_in_a_syscall(booted):
     gdb.write("-exec-continue", timeout_sec=1, raise_error_on_timeout=False)
     child.sendcontrol("c")
     child.expect(PROMPT)
+
+
+def test_moss_switch_shows_the_memory_of_a_process_off_the_cpu(booted):
+    """Parent and child hold different values at one address; gdb stopped while both sleep
+    reads each one's own after `moss switch`, and both still print their own afterwards
+    (the lent table entries were put back before user code ran)."""
+    child, gdb = booted
+    gdb.write("-exec-continue", timeout_sec=1, raise_error_on_timeout=False)
+    child.expect(PROMPT, timeout=120)
+    child.sendline("/tests/gdb_fork pair")
+    child.expect("ready")
+    child.expect("ready")
+    time.sleep(1)
+    gdb.gdb_process.send_signal(signal.SIGINT)
+    wait_stop(gdb, [], "signal-received")
+    rows = [line.split() for line in console(gdb, "moss ps").splitlines() if "gdb_fork" in line]
+    pids = {int(r[-6]): int(r[-4]) for r in rows}                  # pid -> ppid (a row: [*] pid tid ppid state comm exe)
+    parent = [p for p, pp in pids.items() if pp not in pids][0]
+    kid = [p for p, pp in pids.items() if pp == parent][0]
+    for pid, want in ((kid, "0xc41d"), (parent, "0x9a2e"), (kid, "0xc41d")):
+        console(gdb, f"moss switch {pid}")
+        assert console(gdb, "print/x *(int *)&marker").split(" = ")[1].strip() == want
+    gdb.write("-exec-continue", timeout_sec=1, raise_error_on_timeout=False)
+    child.sendcontrol("c")
+    seen = {child.expect(["marker c41d", "marker 9a2e"]) for _ in range(2)}
+    assert seen == {0, 1}
+    child.expect(PROMPT)

@@ -318,6 +318,11 @@ class PageTable:
         return PA(self._base + self._root)
 
     @property
+    def alive(self) -> bool:
+        """False once destroyed (its frames went back to the allocator)."""
+        return self._root is not None
+
+    @property
     def table_frames(self) -> int:
         """Frames used by the tables themselves (root included)."""
         if self._root is None:
