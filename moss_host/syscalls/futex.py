@@ -34,10 +34,14 @@ def _s32(v: int) -> int:
     return v - (1 << 32) if v >> 31 else v
 
 
+# Linux 6.1 takes FUTEX_CLOCK_REALTIME on these only (on FUTEX_WAIT: ENOSYS).
+REALTIME_OK = (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2)
+WAITS = (FUTEX_WAIT, FUTEX_WAIT_BITSET)
+NOW_OPS = (FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP)     # never sleep
+
 # What futex_now answers without the async handler: the wakes and requeues at once, the
 # plain waits by parking the caller (FutexTable.park); the PI operations sleep as jobs.
-FAST = frozenset((FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_WAIT_BITSET,
-                  FUTEX_WAKE_BITSET))
+FAST = frozenset(WAITS + NOW_OPS)
 
 
 def futex_now(task, uaddr: int, op: int, val: int, utime: int, uaddr2: int, val3: int):
@@ -50,26 +54,37 @@ def futex_now(task, uaddr: int, op: int, val: int, utime: int, uaddr2: int, val3
                                         private=bool(op & FUTEX_PRIVATE_FLAG))
     if cmd not in FAST:
         return SLOW
-    deadline = None
-    if utime and cmd in TIMED:
-        deadline = _deadline(task, utime, cmd, op)
-    if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_WAIT_BITSET:
-        raise Errno(ENOSYS)
-    table = task.kernel.futexes
-    mm = task.mm
+    deadline = _deadline_checked(task, cmd, op, utime)
     private = bool(op & FUTEX_PRIVATE_FLAG)
     val3 &= 0xFFFF_FFFF
-    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+    if cmd in WAITS:
         bitset = BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
         on_signal = None if deadline is None else _restart_block(task, uaddr, val, deadline, bitset, private)
-        return table.park(task, mm, uaddr, val, deadline, bitset, private=private, prio=_prio(task),
-                          on_signal=on_signal)
-    if cmd == FUTEX_WAKE_BITSET:
-        return table.wake(mm, uaddr, _s32(val), val3, private=private)
+        return task.kernel.futexes.park(task, task.mm, uaddr, val, deadline, bitset, private=private,
+                                        prio=_prio(task), on_signal=on_signal)
+    return _wake_or_requeue(task, cmd, uaddr, val, utime, uaddr2, val3, private)
+
+
+def _deadline_checked(task, cmd: int, op: int, utime: int) -> float | None:
+    """do_futex's first checks, in its order: a timed operation's timeout, then whether the
+    operation takes FUTEX_CLOCK_REALTIME. The deadline, or None."""
+    deadline = _deadline(task, utime, cmd, op) if utime and cmd in TIMED else None
+    if op & FUTEX_CLOCK_REALTIME and cmd not in REALTIME_OK:
+        raise Errno(ENOSYS)
+    return deadline
+
+
+def _wake_or_requeue(task, cmd: int, uaddr: int, val: int, utime: int, uaddr2: int, val3: int,
+                     private: bool) -> int:
+    """The operations in NOW_OPS, which never sleep; utime is their val2."""
+    table = task.kernel.futexes
+    if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+        return table.wake(task.mm, uaddr, _s32(val), BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3,
+                          private=private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
-        return table.requeue(mm, uaddr, uaddr2, _s32(val), _s32(utime),
+        return table.requeue(task.mm, uaddr, uaddr2, _s32(val), _s32(utime),
                              None if cmd == FUTEX_REQUEUE else val3, private=private)
-    return table.wake_op(mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private=private)
+    return table.wake_op(task.mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private=private)
 
 
 def _restart_block(task, uaddr: int, val: int, deadline: float, bitset: int, private: bool):
@@ -89,27 +104,16 @@ async def futex(task, uaddr: "Ptr", op: "Hex", val: "Int", utime: "Ptr", uaddr2:
     WAIT_REQUEUE_PI, CMP_REQUEUE_PI)."""
     op &= 0xFFFF_FFFF
     cmd = op & FUTEX_CMD_MASK
-    deadline = None
-    if utime and cmd in TIMED:
-        deadline = _deadline(task, utime, cmd, op)
-    # Linux 6.1 takes FUTEX_CLOCK_REALTIME on these only (not on FUTEX_WAIT: ENOSYS).
-    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
-        raise Errno(ENOSYS)
+    deadline = _deadline_checked(task, cmd, op, utime)
     table = task.kernel.futexes
     mm = task.mm
     private = bool(op & FUTEX_PRIVATE_FLAG)
     val3 &= 0xFFFF_FFFF
-    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+    if cmd in WAITS:
         bitset = BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
         return await _wait(task, uaddr, val, deadline, bitset, private)
-    if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        return table.wake(mm, uaddr, _s32(val), BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3,
-                          private=private)
-    if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
-        return table.requeue(mm, uaddr, uaddr2, _s32(val), _s32(utime),
-                             None if cmd == FUTEX_REQUEUE else val3, private=private)
-    if cmd == FUTEX_WAKE_OP:
-        return table.wake_op(mm, uaddr, uaddr2, _s32(val), _s32(utime), val3, private=private)
+    if cmd in NOW_OPS:
+        return _wake_or_requeue(task, cmd, uaddr, val, utime, uaddr2, val3, private)
     if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI):
         return await _lock_pi(task, uaddr, None if cmd == FUTEX_TRYLOCK_PI else deadline, private,
                               cmd == FUTEX_TRYLOCK_PI)
