@@ -15,15 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PG 4096L
+#define REPORT_SHOW
+#include "report.h"
 
-static void show(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-}
+#define PG 4096L
 
 static sigjmp_buf on_fault;
 

@@ -20,15 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DAY 86400LL
+#include "report.h"
 
-static void show(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s: %ld\n", what, r);
-}
+#define DAY 86400LL
 
 static long settime(clockid_t clk, const struct timespec *ts)
 {
@@ -61,44 +55,44 @@ static int near(long long got, long long want)
 static void errors(void)
 {
     struct timespec ok = {rt_sec(), 0}, bad;
-    show("settime MONOTONIC", settime(CLOCK_MONOTONIC, &ok));
-    show("settime BOOTTIME", settime(CLOCK_BOOTTIME, &ok));
-    show("settime PROCESS_CPUTIME", settime(CLOCK_PROCESS_CPUTIME_ID, &ok));
-    show("settime TAI", settime(CLOCK_TAI, &ok));
-    show("settime clock 10", settime(10, &ok));
-    show("settime clock 12", settime(12, &ok));
-    show("settime MONOTONIC NULL", settime(CLOCK_MONOTONIC, NULL));
-    show("settime REALTIME NULL", settime(CLOCK_REALTIME, NULL));
+    rc("settime MONOTONIC", settime(CLOCK_MONOTONIC, &ok));
+    rc("settime BOOTTIME", settime(CLOCK_BOOTTIME, &ok));
+    rc("settime PROCESS_CPUTIME", settime(CLOCK_PROCESS_CPUTIME_ID, &ok));
+    rc("settime TAI", settime(CLOCK_TAI, &ok));
+    rc("settime clock 10", settime(10, &ok));
+    rc("settime clock 12", settime(12, &ok));
+    rc("settime MONOTONIC NULL", settime(CLOCK_MONOTONIC, NULL));
+    rc("settime REALTIME NULL", settime(CLOCK_REALTIME, NULL));
     bad = (struct timespec){ok.tv_sec, 1000000000};
-    show("settime nsec 1e9", settime(CLOCK_REALTIME, &bad));
+    rc("settime nsec 1e9", settime(CLOCK_REALTIME, &bad));
     bad = (struct timespec){ok.tv_sec, -1};
-    show("settime nsec -1", settime(CLOCK_REALTIME, &bad));
+    rc("settime nsec -1", settime(CLOCK_REALTIME, &bad));
     bad = (struct timespec){-1, 0};
-    show("settime sec -1", settime(CLOCK_REALTIME, &bad));
+    rc("settime sec -1", settime(CLOCK_REALTIME, &bad));
     bad = (struct timespec){0, 0};
-    show("settime before boot", settime(CLOCK_REALTIME, &bad));
+    rc("settime before boot", settime(CLOCK_REALTIME, &bad));
     clockid_t cpu = -6;                         /* MAKE_PROCESS_CPUCLOCK(0, CPUCLOCK_SCHED) */
-    show("settime own cpu clock", settime(cpu, &ok));
-    show("settime own thread clock", settime(-2 /* MAKE_THREAD_CPUCLOCK(0, CPUCLOCK_SCHED) */, &ok));
-    show("settime dead pid clock", settime(-8000000 + 2 /* MAKE_PROCESS_CPUCLOCK(999999, SCHED) */, &ok));
+    rc("settime own cpu clock", settime(cpu, &ok));
+    rc("settime own thread clock", settime(-2 /* MAKE_THREAD_CPUCLOCK(0, CPUCLOCK_SCHED) */, &ok));
+    rc("settime dead pid clock", settime(-8000000 + 2 /* MAKE_PROCESS_CPUCLOCK(999999, SCHED) */, &ok));
 
     struct timeval tv = {ok.tv_sec, 1000000};
     struct timezone tz = {16 * 60, 0};
-    show("settimeofday NULL NULL", syscall(SYS_settimeofday, NULL, NULL));
-    show("settimeofday usec 1e6", syscall(SYS_settimeofday, &tv, NULL));
+    rc("settimeofday NULL NULL", syscall(SYS_settimeofday, NULL, NULL));
+    rc("settimeofday usec 1e6", syscall(SYS_settimeofday, &tv, NULL));
     tv.tv_usec = -1;
-    show("settimeofday usec -1 bad tz", syscall(SYS_settimeofday, &tv, (void *)8));
+    rc("settimeofday usec -1 bad tz", syscall(SYS_settimeofday, &tv, (void *)8));
     tv = (struct timeval){-1, 0};
-    show("settimeofday sec -1 bad tz", syscall(SYS_settimeofday, &tv, (void *)8));
-    show("settimeofday sec -1", syscall(SYS_settimeofday, &tv, NULL));
-    show("settimeofday tz 16h", syscall(SYS_settimeofday, NULL, &tz));
+    rc("settimeofday sec -1 bad tz", syscall(SYS_settimeofday, &tv, (void *)8));
+    rc("settimeofday sec -1", syscall(SYS_settimeofday, &tv, NULL));
+    rc("settimeofday tz 16h", syscall(SYS_settimeofday, NULL, &tz));
     tz = (struct timezone){-60, 1};
-    show("settimeofday tz only", syscall(SYS_settimeofday, NULL, &tz));
+    rc("settimeofday tz only", syscall(SYS_settimeofday, NULL, &tz));
     struct timezone got = {7, 7};
     syscall(SYS_gettimeofday, NULL, &got);
     printf("gettimeofday tz: %d %d\n", got.tz_minuteswest, got.tz_dsttime);
     tz = (struct timezone){0, 0};
-    show("settimeofday tz restore", syscall(SYS_settimeofday, NULL, &tz));
+    rc("settimeofday tz restore", syscall(SYS_settimeofday, NULL, &tz));
 
     struct timex tx;
     memset(&tx, 0, sizeof tx);
@@ -109,21 +103,21 @@ static void errors(void)
            near(tx.time.tv_sec, rt_sec()) ? "now" : "wrong");
     memset(&tx, 0, sizeof tx);
     tx.modes = ADJ_OFFSET_SS_READ;
-    show("adjtimex ss read", syscall(SYS_adjtimex, &tx));
+    rc("adjtimex ss read", syscall(SYS_adjtimex, &tx));
     tx.modes = 0x8000;                      /* the kernel's ADJ_ADJTIME, no SINGLESHOT */
-    show("adjtimex ADJTIME alone", syscall(SYS_adjtimex, &tx));
+    rc("adjtimex ADJTIME alone", syscall(SYS_adjtimex, &tx));
     tx.modes = ADJ_TICK;
     tx.tick = 1;
-    show("adjtimex tick 1", syscall(SYS_adjtimex, &tx));
-    show("adjtimex NULL", syscall(SYS_adjtimex, NULL));
+    rc("adjtimex tick 1", syscall(SYS_adjtimex, &tx));
+    rc("adjtimex NULL", syscall(SYS_adjtimex, NULL));
     memset(&tx, 0, sizeof tx);
-    show("clock_adjtime REALTIME", syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
-    show("clock_adjtime MONOTONIC", syscall(SYS_clock_adjtime, CLOCK_MONOTONIC, &tx));
-    show("clock_adjtime TAI", syscall(SYS_clock_adjtime, CLOCK_TAI, &tx));
-    show("clock_adjtime clock 10", syscall(SYS_clock_adjtime, 10, &tx));
-    show("clock_adjtime clock 99", syscall(SYS_clock_adjtime, 99, &tx));
-    show("clock_adjtime own cpu clock", syscall(SYS_clock_adjtime, cpu, &tx));
-    show("clock_adjtime 99 NULL", syscall(SYS_clock_adjtime, 99, NULL));
+    rc("clock_adjtime REALTIME", syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
+    rc("clock_adjtime MONOTONIC", syscall(SYS_clock_adjtime, CLOCK_MONOTONIC, &tx));
+    rc("clock_adjtime TAI", syscall(SYS_clock_adjtime, CLOCK_TAI, &tx));
+    rc("clock_adjtime clock 10", syscall(SYS_clock_adjtime, 10, &tx));
+    rc("clock_adjtime clock 99", syscall(SYS_clock_adjtime, 99, &tx));
+    rc("clock_adjtime own cpu clock", syscall(SYS_clock_adjtime, cpu, &tx));
+    rc("clock_adjtime 99 NULL", syscall(SYS_clock_adjtime, 99, NULL));
 }
 
 static void unprivileged(void)
@@ -135,20 +129,20 @@ static void unprivileged(void)
         struct timespec ok = {rt_sec(), 0}, bad = {rt_sec(), -1};
         struct timezone tz = {0, 0};
         struct timex tx;
-        show("nobody settime", settime(CLOCK_REALTIME, &ok));
-        show("nobody settime bad nsec", settime(CLOCK_REALTIME, &bad));
-        show("nobody settime MONOTONIC", settime(CLOCK_MONOTONIC, &ok));
-        show("nobody settimeofday tz", syscall(SYS_settimeofday, NULL, &tz));
-        show("nobody settimeofday NULL NULL", syscall(SYS_settimeofday, NULL, NULL));
+        rc("nobody settime", settime(CLOCK_REALTIME, &ok));
+        rc("nobody settime bad nsec", settime(CLOCK_REALTIME, &bad));
+        rc("nobody settime MONOTONIC", settime(CLOCK_MONOTONIC, &ok));
+        rc("nobody settimeofday tz", syscall(SYS_settimeofday, NULL, &tz));
+        rc("nobody settimeofday NULL NULL", syscall(SYS_settimeofday, NULL, NULL));
         memset(&tx, 0, sizeof tx);
-        show("nobody adjtimex read", syscall(SYS_adjtimex, &tx));
+        rc("nobody adjtimex read", syscall(SYS_adjtimex, &tx));
         tx.modes = ADJ_OFFSET_SS_READ;
-        show("nobody adjtimex ss read", syscall(SYS_adjtimex, &tx));
+        rc("nobody adjtimex ss read", syscall(SYS_adjtimex, &tx));
         tx.modes = ADJ_OFFSET_SINGLESHOT;
-        show("nobody adjtimex singleshot", syscall(SYS_adjtimex, &tx));
+        rc("nobody adjtimex singleshot", syscall(SYS_adjtimex, &tx));
         tx.modes = ADJ_TICK;
         tx.tick = 1;
-        show("nobody adjtimex tick 1", syscall(SYS_adjtimex, &tx));
+        rc("nobody adjtimex tick 1", syscall(SYS_adjtimex, &tx));
         fflush(stdout);
         _exit(0);
     }
@@ -170,9 +164,9 @@ static void set_forward_and_back(void)
     int fcancel = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
     int fabs = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
     int frel = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
-    show("timerfd cancel-on-set", timerfd_settime(fcancel, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &cancel, NULL));
-    show("timerfd absolute", timerfd_settime(fabs, TFD_TIMER_ABSTIME, &hour, NULL));
-    show("timerfd relative", timerfd_settime(frel, 0, &rel, NULL));
+    rc("timerfd cancel-on-set", timerfd_settime(fcancel, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &cancel, NULL));
+    rc("timerfd absolute", timerfd_settime(fabs, TFD_TIMER_ABSTIME, &hour, NULL));
+    rc("timerfd relative", timerfd_settime(frel, 0, &rel, NULL));
 
     sigset_t usr1;
     sigemptyset(&usr1);
@@ -183,11 +177,11 @@ static void set_forward_and_back(void)
     struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
     timer_t timer;
     timer_create(CLOCK_REALTIME, &sev, &timer);
-    show("timer_settime absolute", timer_settime(timer, TIMER_ABSTIME, &hour, NULL));
+    rc("timer_settime absolute", timer_settime(timer, TIMER_ABSTIME, &hour, NULL));
     struct sigevent sev2 = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
     timer_t timer2;
     timer_create(CLOCK_REALTIME, &sev2, &timer2);
-    show("timer_settime relative", timer_settime(timer2, 0, &rel, NULL));
+    rc("timer_settime relative", timer_settime(timer2, 0, &rel, NULL));
 
     pid_t sleeper = fork();
     if (sleeper == 0) {
@@ -198,7 +192,7 @@ static void set_forward_and_back(void)
     usleep(300000);
 
     struct timespec fwd = {t0 + DAY, 0};
-    show("settime +1 day", settime(CLOCK_REALTIME, &fwd));
+    rc("settime +1 day", settime(CLOCK_REALTIME, &fwd));
     struct timespec ts;
     struct timeval tv;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -224,10 +218,10 @@ static void set_forward_and_back(void)
 
     unsigned long long ticks = 0;
     printf("cancel-on-set readable: %d\n", readable(fcancel, 2000));
-    show("read cancel-on-set", read(fcancel, &ticks, sizeof ticks));
-    show("read cancel-on-set again", read(fcancel, &ticks, sizeof ticks));
+    rc("read cancel-on-set", read(fcancel, &ticks, sizeof ticks));
+    rc("read cancel-on-set again", read(fcancel, &ticks, sizeof ticks));
     printf("absolute readable: %d\n", readable(fabs, 2000));
-    show("read absolute", read(fabs, &ticks, sizeof ticks));
+    rc("read absolute", read(fabs, &ticks, sizeof ticks));
     printf("ticks %llu\n", ticks);
     printf("relative readable: %d\n", readable(frel, 200));
     struct itimerspec left;
@@ -249,14 +243,14 @@ static void set_forward_and_back(void)
     /* Back: the clock a day behind where it is now. */
     syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
     ts.tv_sec -= DAY;
-    show("settime -1 day", settime(CLOCK_REALTIME, &ts));
+    rc("settime -1 day", settime(CLOCK_REALTIME, &ts));
     printf("back: %d\n", near(rt_sec(), t0));
     printf("btime back: %d\n", near(btime(), b0));
-    show("timerfd cancel-on-set re-armed", timerfd_settime(fcancel, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &cancel, NULL));
+    rc("timerfd cancel-on-set re-armed", timerfd_settime(fcancel, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &cancel, NULL));
     struct timeval now;
     syscall(SYS_gettimeofday, &now, NULL);
-    show("settimeofday same time", syscall(SYS_settimeofday, &now, NULL));
-    show("read cancel-on-set after settimeofday", read(fcancel, &ticks, sizeof ticks));
+    rc("settimeofday same time", syscall(SYS_settimeofday, &now, NULL));
+    rc("read cancel-on-set after settimeofday", read(fcancel, &ticks, sizeof ticks));
 }
 
 int main(void)
