@@ -34,6 +34,9 @@ EPOLLEXCLUSIVE_OK_BITS = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP 
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 EP_MAX_NESTS = 4
 EPOLL_EVENT = struct.Struct("<IxxxxQ")      # arm64's struct epoll_event is not packed: 16 bytes
+# POLLIN -> POLLRDNORM and POLLOUT -> POLLWRNORM are one shift apart: the twins in one step.
+_IN_OUT, _TO_NORM = POLLIN | POLLOUT, 6
+assert POLLIN << _TO_NORM == POLLRDNORM and POLLOUT << _TO_NORM == POLLWRNORM
 
 
 class EpItem:
@@ -46,8 +49,16 @@ class EpItem:
         self.events = events
         self.data = data
         self.ready = False                  # on ep.ready (ep_is_linked)
+        self.revents = 0                    # what the last harvest found (stored by the caller)
+        # revents is still what the file would say: no wake-up of the file since that harvest,
+        # and the file wakes its poll queue at every change (OpenFile.poll_wakes_on_change).
+        self.unchanged = False
+        self.trusts_wakes = file.poll_wakes_on_change and file.poll_wq is not None
         self.subscription: Optional[PollSubscription] = None
         self.stops: list[Callable[[], None]] = []
+        # The file's poll, looked up once: harvest calls it on every epoll_wait.
+        self.poll_now: Callable[[int], int] = (_nested_poll(file.ep) if isinstance(file, EpollFile)
+                                               else file.poll_events)
 
     def poll(self, asker_depth: int = 0) -> int:
         """ep_item_poll: the file's events now, of those this item asks for."""
@@ -58,10 +69,16 @@ class EpItem:
             mask = poll_mask(f)
         return mask & self.events
 
+    @property
+    def level_triggered(self) -> bool:
+        """Neither edge-triggered nor one-shot: reported for as long as the file is ready."""
+        return not self.events & (EPOLLONESHOT | EPOLLET)
+
     def wake(self, key: int) -> bool:
         """ep_poll_callback: a wake-up of the file. Whether it counts as having woken someone:
         always, unless EPOLLEXCLUSIVE, which counts only when an epoll_wait was sleeping and
         the wake-up was for what it asks (so an exclusive wake-up goes on to the next epoll)."""
+        self.unchanged = False              # (before the key test: any change may end readiness)
         exclusive = bool(self.events & EPOLLEXCLUSIVE)
         if not self.events & ~EP_PRIVATE_BITS or not key & self.events:
             return not exclusive            # (disabled by EPOLLONESHOT until EPOLL_CTL_MOD)
@@ -71,6 +88,11 @@ class EpItem:
             return True
         inout = 0 if key == WAKE_ANY else key & (EPOLLIN | EPOLLOUT)
         return sleepers and (inout == 0 or (inout in (EPOLLIN, EPOLLOUT) and bool(inout & self.events)))
+
+
+def _nested_poll(ep: "Epoll") -> Callable[[int], int]:
+    """An item's poll_now for an epoll inside an epoll: asked from one level up."""
+    return lambda events: ep.ready_events(1)
 
 
 class Epoll:
@@ -95,6 +117,7 @@ class Epoll:
     def _unlink(self, item: EpItem) -> None:
         if item.ready:
             item.ready = False
+            item.unchanged = False
             self.ready.remove(item)
             if item.subscription is not None:
                 item.subscription.rearm()
@@ -110,24 +133,35 @@ class Epoll:
             self._unlink(item)
         return 0
 
-    def harvest(self, maxevents: int) -> list[tuple[int, int, EpItem]]:
-        """ep_send_events' choice: up to maxevents (events, data, item) from the ready list.
-        The caller stores them, then hands settle() the items it stored."""
-        out: list[tuple[int, int, EpItem]] = []
-        stale: Optional[list[EpItem]] = None
-        for item in self.ready:             # (a wake-up meanwhile appends: seen later on)
-            f = item.file
-            if isinstance(f, EpollFile):
-                mask = f.ep.ready_events(1)
-            else:                           # poll_mask(f), inline: this is every epoll_wait
-                mask = f.poll_events(ALL_POLL_EVENTS)
-                if mask & POLLIN:
-                    mask |= POLLRDNORM
-                if mask & POLLOUT:
-                    mask |= POLLWRNORM
-            revents = mask & item.events
+    def harvest(self, maxevents: int) -> list[EpItem]:
+        """ep_send_events' choice: up to maxevents items of the ready list that have events,
+        each with them in `revents`. The caller stores (revents, data) of each, then hands
+        settle() the items it stored."""
+        ready = self.ready
+        if len(ready) == 1:                 # the usual case, without the loop's bookkeeping
+            item = ready[0]
+            if item.unchanged:              # level-triggered, reported, the file unchanged since
+                return [item]
+            mask = item.poll_now(ALL_POLL_EVENTS)
+            revents = (mask | (mask & _IN_OUT) << _TO_NORM) & item.events
             if revents:
-                out.append((revents, item.data, item))
+                item.revents = revents
+                item.unchanged = item.trusts_wakes
+                return [item]
+            self._unlink(item)
+            return []
+        out: list[EpItem] = []
+        stale: Optional[list[EpItem]] = None
+        for item in ready:                  # (a wake-up meanwhile appends: seen later on)
+            if item.unchanged:
+                revents = item.revents
+            else:
+                mask = item.poll_now(ALL_POLL_EVENTS)
+                revents = (mask | (mask & _IN_OUT) << _TO_NORM) & item.events     # (poll_mask's *NORM twins)
+            if revents:
+                item.revents = revents
+                item.unchanged = item.trusts_wakes
+                out.append(item)
                 if len(out) >= maxevents:
                     break
             elif stale is None:
@@ -175,6 +209,7 @@ class Epoll:
                 raise Errno(EINVAL)
             item.events = events | EPOLLERR | EPOLLHUP
             item.data = data
+            item.unchanged = False
             if item.subscription is not None:
                 item.subscription.change(item.events)
             self._check_now(item)
@@ -240,7 +275,7 @@ class Epoll:
 
     # -- epoll_wait
     async def wait(self, poller: Any, maxevents: int, timeout: Optional[float],
-                   interrupted: Callable[[], bool]) -> list[tuple[int, int, EpItem]]:
+                   interrupted: Callable[[], bool]) -> list[EpItem]:
         """ep_poll for task `poller`: wait until items have events (returned unsettled), `timeout`
         seconds pass ([]; None: no limit, 0: do not wait), or a signal is pending (EINTR:
         `interrupted` says so before a sleep; a cancellation during one propagates)."""
@@ -257,7 +292,7 @@ class Epoll:
             if got or (deadline is not None and loop.time() >= deadline):
                 return got
 
-    def ready_now(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
+    def ready_now(self, poller: Any, maxevents: int) -> list[EpItem]:
         """wait()'s first harvest alone, for a caller that will not sleep: what is ready now."""
         if not self.askers:
             return self.harvest(maxevents)
@@ -267,7 +302,7 @@ class Epoll:
         finally:
             POLLER.reset(token)
 
-    def _harvest_for(self, poller: Any, maxevents: int) -> list[tuple[int, int, EpItem]]:
+    def _harvest_for(self, poller: Any, maxevents: int) -> list[EpItem]:
         if not self.ready:
             return []
         token = POLLER.set(poller)          # a signalfd's readiness is the asker's

@@ -24,6 +24,7 @@ COUNT = struct.Struct("<Q")
 
 class EventFd(AnonFile):
     anon_name = "[eventfd]"
+    poll_wakes_on_change = True     # count changes only in read/write, which wake waitq
 
     def __init__(self, count: int, semaphore: bool, flags: int):
         super().__init__(O_RDWR | flags)

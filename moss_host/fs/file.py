@@ -95,6 +95,9 @@ class OpenFile:
     location: Optional[Location] = None     # where in the tree the file was opened (None: nowhere)
     pipe: Optional[Pipe] = None             # the pipe behind a pipe or FIFO end
     is_socket = False                       # a socket (moss_host/net): sends carry the writer's credentials
+    # Every change of poll_events() wakes poll_wq (eventfd): epoll may keep a level-triggered
+    # item's last answer until the next wake-up instead of polling again (fs/epoll.py).
+    poll_wakes_on_change = False
 
     def __init__(self, flags: int):
         self.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE    # 64-bit Linux forces O_LARGEFILE

@@ -27,6 +27,8 @@ EP_MAX_EVENTS = 0x7FFF_FFFF // EPOLL_EVENT.size
 TASK_SIZE = 1 << 48                  # access_ok: the user half of the address space
 
 EPOLL_EVENT_SIZE = EPOLL_EVENT.size
+_pack_event = EPOLL_EVENT.pack_into
+_NOT_LEVEL = EPOLLONESHOT | EPOLLET
 
 
 @syscall("epoll_create1")
@@ -77,30 +79,29 @@ async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, timeout:
     return _store(task, ep, events_ptr, got)
 
 
-def _store(task, ep: Epoll, events_ptr: int, got: list) -> int:
-    """ep_send_events' copy-out of what wait() or ready_now() harvested; how many were stored."""
+def _store(task, ep: Epoll, events_ptr: int, got: list[EpItem]) -> int:
+    """ep_send_events' copy-out of what wait() or harvest() found; how many were stored."""
+    if len(got) == 1:                   # the usual answer: one event, packed in place
+        item = got[0]
+        mm = task.mm
+        at = mm.direct_offset(events_ptr, EPOLL_EVENT_SIZE)
+        if at < 0:
+            return _store_many(task, ep, events_ptr, got)
+        _pack_event(mm.mem.physmem.mv, at, item.revents, item.data)
+        if item.events & _NOT_LEVEL or not item.ready or ep.ready[-1] is not item:
+            ep.settle(got)
+        return 1                        # (level-triggered, last on the ready list: settle() keeps it so)
     if not got:
         return 0
-    stored: Sequence[EpItem]
+    return _store_many(task, ep, events_ptr, got)
+
+
+def _store_many(task, ep: Epoll, events_ptr: int, got: list[EpItem]) -> int:
+    stored: Sequence[EpItem] = got
     try:
-        if len(got) == 1:
-            revents, data, item = got[0]
-            mm = task.mm
-            at = mm.direct_offset(events_ptr, EPOLL_EVENT_SIZE)     # packed in place (a stack buffer)
-            if at >= 0:
-                EPOLL_EVENT.pack_into(mm.mem.physmem.mv, at, revents, data)
-            else:
-                mm.write(events_ptr, EPOLL_EVENT.pack(revents, data))
-            stored = (item,)
-        else:
-            task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(revents, data) for revents, data, _ in got]))
-            stored = [item for _, _, item in got]
+        task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(item.revents, item.data) for item in got]))
     except Errno:
         stored = _store_one_by_one(task, events_ptr, got)
-    if len(stored) == 1:
-        item = stored[0]
-        if item.ready and not item.events & (EPOLLONESHOT | EPOLLET) and ep.ready[-1] is item:
-            return 1        # level-triggered, last on the ready list already: settle() keeps it so
     ep.settle(stored)
     return len(stored)
 
@@ -113,20 +114,16 @@ def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int,
     if sigmask:
         return _with_sigmask_now(task, sigmask, sigsetsize, epfd, events, maxevents, timeout)
     maxevents &= 0xFFFF_FFFF
-    if not 0 < maxevents <= EP_MAX_EVENTS or events + maxevents * EPOLL_EVENT.size > TASK_SIZE:
+    if not 0 < maxevents <= EP_MAX_EVENTS or events + maxevents * EPOLL_EVENT_SIZE > TASK_SIZE:
         return SLOW
     f = task.files.get(epfd & 0xFFFF_FFFF)    # (a negative fd is as far out of range: EBADF)
     if type(f) is not EpollFile:
         return SLOW
     ep = f.ep
-    if not ep.ready:
-        got = None
-    elif ep.askers:
-        got = ep.ready_now(task, maxevents)
-    else:
-        got = ep.harvest(maxevents)
-    if got:
-        return _store(task, ep, events, got)
+    if ep.ready:
+        got = ep.ready_now(task, maxevents) if ep.askers else ep.harvest(maxevents)
+        if got:
+            return _store(task, ep, events, got)
     return SLOW if timeout & 0xFFFF_FFFF else 0
 
 
@@ -141,13 +138,13 @@ def _with_sigmask_now(task, sigmask: int, sigsetsize: int, epfd: int, events: in
     return result
 
 
-def _store_one_by_one(task, events_ptr: int, got: list) -> list[EpItem]:
+def _store_one_by_one(task, events_ptr: int, got: list[EpItem]) -> list[EpItem]:
     """epoll_put_uevent stops at the first event it cannot store: the ones before it count
     (EFAULT if none); the rest stay on the ready list."""
     stored: list[EpItem] = []
-    for revents, data, item in got:
+    for item in got:
         try:
-            task.mm.write(events_ptr + len(stored) * EPOLL_EVENT.size, EPOLL_EVENT.pack(revents, data))
+            task.mm.write(events_ptr + len(stored) * EPOLL_EVENT_SIZE, EPOLL_EVENT.pack(item.revents, item.data))
         except Errno:
             if not stored:
                 raise

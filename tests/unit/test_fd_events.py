@@ -122,8 +122,8 @@ def epoll_of(*files_events):
 
 def harvest(ep, maxevents=8):
     got = ep.ep.harvest(maxevents)
-    ep.ep.settle([item for _, _, item in got])
-    return [(data, events) for events, data, _ in got]
+    ep.ep.settle(got)
+    return [(item.data, item.revents) for item in got]
 
 
 def test_level_triggered_reports_until_drained():
