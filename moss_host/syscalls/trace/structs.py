@@ -2,11 +2,14 @@
 iovec, msghdr, sockaddr, termios, winsize, utsname, rlimit, sigaction, wait status.
 
 Each takes the task and a user address (plus what it needs to know) and returns the text;
-an address that cannot be read prints as the pointer, as strace does."""
+an address that cannot be read prints as the pointer, as strace does. A printer of one
+fixed-size struct is written as a function of its fields (@fields)."""
 from __future__ import annotations
 
+import functools
 import socket
 import struct
+from typing import Callable
 
 from moss_host.errors import Errno
 
@@ -28,6 +31,20 @@ def _unreadable(addr: int) -> str:
     return pointer(addr)
 
 
+def fields(fmt: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """A printer of the struct `fmt` describes: the decorated function gets its fields
+    (and any extra arguments after the address); an unreadable address prints as a pointer."""
+    layout = struct.Struct(fmt)
+
+    def wrap(show: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(show)
+        def printer(task, addr: int, *extra) -> str:
+            raw = _read(task, addr, layout.size)
+            return _unreadable(addr) if raw is None else show(*layout.unpack(raw), *extra)
+        return printer
+    return wrap
+
+
 def _cx(v: int) -> str:
     """C's %#x: 0 stays 0."""
     return hex(v) if v else "0"
@@ -35,44 +52,28 @@ def _cx(v: int) -> str:
 
 # -- stat (arm64 struct stat: the generic layout, 128 bytes) --------------------------------
 
-def stat(task, addr: int) -> str:
-    raw = _read(task, addr, 128)
-    if raw is None:
-        return _unreadable(addr)
-    mode, = struct.unpack_from("<I", raw, 16)
-    rdev, = struct.unpack_from("<Q", raw, 32)
-    size, = struct.unpack_from("<q", raw, 48)
+@fields("<16xI12xQ8xq72x")
+def stat(mode: int, rdev: int, size: int) -> str:
     if mode & F.S_IFMT in (0o20000, 0o60000):
         major, minor = rdev >> 8 & 0xFFF, (rdev & 0xFF) | (rdev >> 12 & ~0xFF)
         return f"{{st_mode={F.file_mode(mode)}, st_rdev=makedev({_cx(major)}, {_cx(minor)}), ...}}"
     return f"{{st_mode={F.file_mode(mode)}, st_size={size}, ...}}"
 
 
-def statx(task, addr: int) -> str:
-    raw = _read(task, addr, 256)
-    if raw is None:
-        return _unreadable(addr)
-    mask, = struct.unpack_from("<I", raw, 0)
-    mode, = struct.unpack_from("<H", raw, 28)
-    size, = struct.unpack_from("<Q", raw, 40)
+@fields("<I24xH10xQ208x")
+def statx(mask: int, mode: int, size: int) -> str:
     return f"{{stx_mask={mask:#x}, stx_attributes=0, stx_mode={F.file_mode(mode)}, stx_size={size}, ...}}"
 
 
 # -- time ---------------------------------------------------------------------------------
 
-def timespec(task, addr: int) -> str:
-    raw = _read(task, addr, 16)
-    if raw is None:
-        return _unreadable(addr)
-    sec, nsec = struct.unpack("<qq", raw)
+@fields("<qq")
+def timespec(sec: int, nsec: int) -> str:
     return f"{{tv_sec={sec}, tv_nsec={nsec}}}"
 
 
-def timeval(task, addr: int) -> str:
-    raw = _read(task, addr, 16)
-    if raw is None:
-        return _unreadable(addr)
-    sec, usec = struct.unpack("<qq", raw)
+@fields("<qq")
+def timeval(sec: int, usec: int) -> str:
     return f"{{tv_sec={sec}, tv_usec={usec}}}"
 
 
@@ -107,11 +108,8 @@ def pollfds(task, addr: int, n: int, revents: bool = False) -> str:
     return "[" + ", ".join(items) + more + "]"
 
 
-def epoll_event(task, addr: int) -> str:
-    raw = _read(task, addr, 16)
-    if raw is None:
-        return _unreadable(addr)
-    events, data = struct.unpack("<IQ", raw[:4] + raw[8:16])
+@fields("<I4xQ")
+def epoll_event(events: int, data: int) -> str:
     return f"{{events={F.flags(events, F.EPOLL_EVENTS)}, data={{u32={data & 0xFFFFFFFF}, u64={data}}}}}"
 
 
@@ -194,19 +192,14 @@ def msghdr(task, addr: int, data_len: int | None = None) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def fd_pair(task, addr: int) -> str:
-    raw = _read(task, addr, 8)
-    if raw is None:
-        return _unreadable(addr)
-    a, b = struct.unpack("<ii", raw)
+@fields("<ii")
+def fd_pair(a: int, b: int) -> str:
     return f"[{a}, {b}]"
 
 
-def int_ptr(task, addr: int) -> str:
-    raw = _read(task, addr, 4)
-    if raw is None:
-        return _unreadable(addr)
-    return f"[{struct.unpack('<i', raw)[0]}]"
+@fields("<i")
+def int_ptr(v: int) -> str:
+    return f"[{v}]"
 
 
 # -- terminals ----------------------------------------------------------------------------
@@ -242,30 +235,22 @@ def _cflag(v: int) -> str:
     return "|".join(parts + ([rest] if rest else []))
 
 
-def termios(task, addr: int) -> str:
-    raw = _read(task, addr, 36)
-    if raw is None:
-        return _unreadable(addr)
-    i, o, c, lf = struct.unpack_from("<IIII", raw)
+@fields("<IIII20x")
+def termios(i: int, o: int, c: int, lf: int) -> str:
     return (f"{{c_iflag={F.flags(i, IFLAG)}, c_oflag={_oflag(o)}, c_cflag={_cflag(c)}, "
             f"c_lflag={F.flags(lf, LFLAG)}, ...}}")
 
 
-def winsize(task, addr: int) -> str:
-    raw = _read(task, addr, 8)
-    if raw is None:
-        return _unreadable(addr)
-    r, c, x, y = struct.unpack("<HHHH", raw)
+@fields("<HHHH")
+def winsize(r: int, c: int, x: int, y: int) -> str:
     return f"{{ws_row={r}, ws_col={c}, ws_xpixel={x}, ws_ypixel={y}}}"
 
 
 # -- identity and limits ------------------------------------------------------------------
 
-def utsname(task, addr: int) -> str:
-    raw = _read(task, addr, 65 * 2)
-    if raw is None:
-        return _unreadable(addr)
-    sysname, nodename = (raw[i * 65:(i + 1) * 65].split(b"\0")[0] for i in range(2))
+@fields("<65s65s")
+def utsname(sysname: bytes, nodename: bytes) -> str:
+    sysname, nodename = sysname.split(b"\0")[0], nodename.split(b"\0")[0]
     return f"{{sysname={quote(sysname)}, nodename={quote(nodename)}, ...}}"
 
 
@@ -278,11 +263,8 @@ def rlim(v: int) -> str:
     return f"{v // 1024}*1024" if v > 1024 and v % 1024 == 0 else str(v)
 
 
-def rlimit(task, addr: int) -> str:
-    raw = _read(task, addr, 16)
-    if raw is None:
-        return _unreadable(addr)
-    cur, mx = struct.unpack("<QQ", raw)
+@fields("<QQ")
+def rlimit(cur: int, mx: int) -> str:
     return f"{{rlim_cur={rlim(cur)}, rlim_max={rlim(mx)}}}"
 
 
@@ -292,12 +274,9 @@ def sa_handler(v: int) -> str:
     return {0: "SIG_DFL", 1: "SIG_IGN"}.get(v, hex(v))
 
 
-def sigaction(task, addr: int) -> str:
+@fields("<QQQQ")
+def sigaction(handler: int, flags: int, restorer: int, mask: int) -> str:
     """arm64's kernel struct sigaction: handler, flags, restorer, mask."""
-    raw = _read(task, addr, 32)
-    if raw is None:
-        return _unreadable(addr)
-    handler, flags, restorer, mask = struct.unpack("<QQQQ", raw)
     text = (f"{{sa_handler={sa_handler(handler)}, sa_mask={signames.sigset(mask)}, "
             f"sa_flags={F.flags(flags & 0xFFFFFFFF, F.SA_FLAGS)}")
     if flags & 0x04000000:
@@ -305,18 +284,13 @@ def sigaction(task, addr: int) -> str:
     return text + "}"
 
 
-def sigset(task, addr: int, size: int = 8) -> str:
-    raw = _read(task, addr, 8)
-    if raw is None:
-        return _unreadable(addr)
-    return signames.sigset(struct.unpack("<Q", raw)[0], min(size, 8) or 8)
+@fields("<Q")
+def sigset(mask: int, size: int = 8) -> str:
+    return signames.sigset(mask, min(size, 8) or 8)
 
 
-def stack_t(task, addr: int) -> str:
-    raw = _read(task, addr, 24)
-    if raw is None:
-        return _unreadable(addr)
-    sp, flags, size = struct.unpack("<Qi4xQ", raw)
+@fields("<Qi4xQ")
+def stack_t(sp: int, flags: int, size: int) -> str:
     return f"{{ss_sp={pointer(sp)}, ss_flags={F.flags(flags & 0xFFFFFFFF, F.SS_FLAGS)}, ss_size={size}}}"
 
 
@@ -334,8 +308,6 @@ def wait_status(status: int) -> str:
     return f"{{WIFSIGNALED(s) && WTERMSIG(s) == {signames.name(sig)}{core}}}"
 
 
-def wait_status_at(task, addr: int) -> str:
-    raw = _read(task, addr, 4)
-    if raw is None:
-        return _unreadable(addr)
-    return "[" + wait_status(struct.unpack("<i", raw)[0] & 0xFFFFFFFF) + "]"
+@fields("<I")
+def wait_status_at(status: int) -> str:
+    return "[" + wait_status(status) + "]"
