@@ -19,7 +19,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ "$(id -u)" = 0 ] || exec sudo --preserve-env=TMPDIR "$PWD/scripts/image_debian.sh" "$@"
 
 PKGS=(bash dash coreutils findutils grep sed gawk diffutils procps psmisc less util-linux
-      python3 strace gdb busybox-static attr ncurses-base gzip libcap2-bin trinity stress-ng)
+      python3 strace gdb busybox-static attr ncurses-base gzip libcap2-bin trinity stress-ng
+      iputils-ping iproute2)
 OUT=build/debian.ext4
 STAMP=$OUT.inputs
 ETC_FILES=(images/debian/etc/inittab images/debian/etc/passwd

@@ -1,4 +1,4 @@
-"""/proc/net/{tcp,tcp6,udp,udp6,dev,route,if_inet6}: the inet sockets and the interfaces in
+"""/proc/net/{tcp,tcp6,udp,udp6,dev,route,if_inet6,snmp,snmp6,netstat}: the inet sockets and the interfaces in
 Linux's text formats (tcp4_seq_show, udp4_seg_show, dev_seq_show, fib_route_seq_show,
 if6_seq_show). No packet moves through a device here, so the counters are zero; the
 kernel pointer column reads 0 as it does for a reader without CAP_SYSLOG (kptr_restrict).
@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 
 from ..fs.drivers.procfs import register_net_file
+from . import inet_stats
 from .inet_ports import TCP_PORTS, UDP_PORTS, PortTable
 from .interfaces import GATEWAY4, NETWORK
 from .socket import AF_INET
@@ -110,3 +111,6 @@ register_net_file(b"udp6", lambda: _udp(10))
 register_net_file(b"dev", proc_net_dev)
 register_net_file(b"route", proc_net_route)
 register_net_file(b"if_inet6", proc_net_if_inet6)
+register_net_file(b"snmp", inet_stats.proc_net_snmp)
+register_net_file(b"snmp6", inet_stats.proc_net_snmp6)
+register_net_file(b"netstat", inet_stats.proc_net_netstat)

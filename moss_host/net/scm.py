@@ -10,7 +10,7 @@ Layouts are arm64's: struct cmsghdr { size_t len; int level; int type; }, 8-byte
 from __future__ import annotations
 
 import struct
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from ..errors import EBADF, EINVAL, EPERM, ESRCH, Errno
 from ..fs.file import OpenFile
@@ -89,15 +89,19 @@ def _checked_creds(creds: UCred, who: Who) -> UCred:
 
 
 def build_control(space: int, has_buffer: bool, creds: Optional[UCred], files: list[OpenFile],
-                  install: Callable[[OpenFile], int]) -> tuple[list[tuple[int, bytes]], int, int]:
+                  install: Callable[[OpenFile], int],
+                  control: Sequence[tuple[int, int, bytes]] = ()) -> tuple[list[tuple[int, bytes]], int, int]:
     """What recvmsg writes into a control buffer of `space` bytes: (offset, bytes) pieces, the
-    msg_controllen to report and the msg_flags to add. Files that are not installed are closed."""
+    msg_controllen to report and the msg_flags to add. Files that are not installed are closed.
+    `control`: the protocol's own messages (level, type, data), put first (ip_cmsg_recv)."""
     if not has_buffer:
         for f in files:
             f.put()
-        return [], 0, MSG_CTRUNC if creds is not None or files else 0
+        return [], 0, MSG_CTRUNC if creds is not None or files or control else 0
     pieces: list[tuple[int, bytes]] = []
     used, flags = 0, 0
+    for level, type_, data in control:
+        used, flags = _put_cmsg(pieces, space, used, type_, data, flags, level)
     if creds is not None:
         used, flags = _put_cmsg(pieces, space, used, SCM_CREDENTIALS, creds.pack(), flags)
     if files:
@@ -106,7 +110,7 @@ def build_control(space: int, has_buffer: bool, creds: Optional[UCred], files: l
 
 
 def _put_cmsg(pieces: list[tuple[int, bytes]], space: int, used: int, type_: int, data: bytes,
-              flags: int) -> tuple[int, int]:
+              flags: int, level: int = SOL_SOCKET) -> tuple[int, int]:
     """put_cmsg: a header and data, cut short (MSG_CTRUNC) when the buffer ends first."""
     left = space - used
     if left < CMSGHDR.size:
@@ -115,7 +119,7 @@ def _put_cmsg(pieces: list[tuple[int, bytes]], space: int, used: int, type_: int
     if left < length:
         flags |= MSG_CTRUNC
         length = left
-    pieces.append((used, (CMSGHDR.pack(length, SOL_SOCKET, type_) + data)[:length]))
+    pieces.append((used, (CMSGHDR.pack(length, level, type_) + data)[:length]))
     return used + min(cmsg_space(len(data)), left), flags
 
 

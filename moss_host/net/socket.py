@@ -37,7 +37,7 @@ SOCK_CLOEXEC = 0o2000000
 
 MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_CTRUNC = 0x1, 0x2, 0x4, 0x8
 MSG_TRUNC, MSG_DONTWAIT, MSG_EOR, MSG_WAITALL = 0x20, 0x40, 0x80, 0x100
-MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x4000, 0x4000_0000
+MSG_ERRQUEUE, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x2000, 0x4000, 0x4000_0000
 
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
@@ -155,6 +155,7 @@ class Received:
     files: list[OpenFile] = field(default_factory=list)
     creds: Optional[UCred] = None
     flags: int = 0
+    control: tuple[tuple[int, int, bytes], ...] = ()     # the protocol's cmsgs (level, type, data): IP_TTL ...
 
 
 class Socket(OpenFile):
@@ -163,6 +164,7 @@ class Socket(OpenFile):
     seekable = False
 
     is_socket = True
+    has_fasync = True           # sock_fasync (and SIGURG for urgent data): fs/fasync.py
 
     def __init__(self, type_: int, protocol: int, flags: int, who: Optional[Who] = None):
         super().__init__(O_RDWR | (flags & O_NONBLOCK))

@@ -347,7 +347,7 @@ async def _recvmsg(task, sock: Socket, msg: int, flags: int) -> int:
     out_flags = got.flags | (flags & MSG_CMSG_CLOEXEC)
     cloexec = bool(flags & MSG_CMSG_CLOEXEC)
     pieces, used, ctl_flags = build_control(controllen, bool(control), got.creds, got.files,
-                                            lambda f: task.files.install(f, cloexec=cloexec))
+                                            lambda f: task.files.install(f, cloexec=cloexec), got.control)
     for offset, data in pieces:
         task.mm.write(control + offset, data)
     if name:
