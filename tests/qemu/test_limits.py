@@ -36,3 +36,11 @@ def test_rlimit_fsize_cuts_writes_then_efbig_and_sigxfsz(linux_oracle):
 def test_rlimit_as_rlimit_data_and_overcommit_refuse_mappings_as_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "limit_as")
     assert "1 TiB private rw: -1 ENOMEM" in out and "DATA: 128 MiB private rw: -1 ENOMEM" in out
+
+
+@pytest.mark.differential
+@covers("prlimit64", "dup", "dup3", "fcntl", "timerfd_create", "ppoll")
+def test_rlimit_nofile_raised_and_lowered_is_what_new_descriptors_meet(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_nofile")
+    assert "dups: 1500, the last is past 1024: yes" in out and "timerfd past 1024: yes" in out
+    assert "open above the lowered limit: -1 EMFILE" in out and "child: 52 more opens, then EMFILE" in out
