@@ -19,6 +19,12 @@ from .stack import STACK_RLIMIT, grow_stack
 from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK, Vma, VmaSet
 
 FAULT_AROUND = 16            # pages populated per fault, within the VMA and an aligned window
+# Private anonymous memory touched in order (a loop filling a fresh buffer, a growing heap)
+# gets a window that doubles with each fault at the end of the last one, up to one level-3
+# table's worth, as readahead ramps up: one trap per many pages. Linux maps one page per
+# anonymous fault; what we map ahead is resident as Linux counts it (RSS, mincore, smaps)
+# and costs frames, so it stops at the VMA's end, and takes only what the pool has free.
+FAULT_AROUND_MAX = 512
 MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack gap
 
 
@@ -59,6 +65,8 @@ class AddressSpace:
         self.stack_limit: int = STACK_RLIMIT     # how far the stack may grow (RLIMIT_STACK); set_stack_limit
         self.def_vm_flags: int = 0              # VM_* bits every new mapping gets (mlockall MCL_FUTURE)
         self.membarrier_state: int = 0          # membarrier(2) REGISTER_* commands this mm has made (bits)
+        self.next_fault: int = -1               # where an in-order toucher of anonymous memory faults next
+        self.fault_pages: int = FAULT_AROUND    # ... and the window it gets then (_anon_window)
 
     @property
     def ttbr0(self) -> int:
@@ -102,20 +110,36 @@ class AddressSpace:
         return vma
 
     def _populate_around(self, vma: Vma, page: int) -> None:
+        backing = vma.backing
+        resident = self.resident
+        if backing is None:                 # private anonymous memory: one batch
+            lo, hi = self._anon_window(vma, page)
+            self._populate_anon(vma, [va for va in range(lo, hi, PAGE_SIZE) if va not in resident], page)
+            return
         window = FAULT_AROUND * PAGE_SIZE
         lo = max(vma.start, page & ~(window - 1))
         hi = min(vma.end, lo + window)
-        backing = vma.backing
         if backing is not None and backing.inode is not None:     # no file page past the end
             end_of_file = vma.start - vma.offset + ((backing.inode.size + PAGE_SIZE - 1) & PAGE_MASK)
             hi = max(min(hi, end_of_file), page + PAGE_SIZE)
-        resident = self.resident
-        if backing is None:                 # private anonymous memory: one batch
-            self._populate_anon(vma, [va for va in range(lo, hi, PAGE_SIZE) if va not in resident], page)
-            return
         for va in range(lo, hi, PAGE_SIZE):
             if va not in resident:
                 self._populate(vma, va)
+
+    def _anon_window(self, vma: Vma, page: int) -> tuple[int, int]:
+        """[lo, hi) to populate for a fault at page of private anonymous memory: the aligned
+        FAULT_AROUND window, or, for a fault where the last window ended, twice the last
+        window from here (at most FAULT_AROUND_MAX pages); never past the VMA."""
+        if page == self.next_fault:
+            pages = min(2 * self.fault_pages, FAULT_AROUND_MAX)
+            lo = page
+        else:
+            pages = FAULT_AROUND
+            lo = max(vma.start, page & -(FAULT_AROUND * PAGE_SIZE))
+        hi = min(vma.end, lo + pages * PAGE_SIZE)
+        self.fault_pages = pages
+        self.next_fault = hi
+        return lo, hi
 
     def _populate_anon(self, vma: Vma, vas: list[int], page: int) -> None:
         """Map zeroed frames at vas (which include the faulting `page`): one allocation call,
@@ -123,16 +147,14 @@ class AddressSpace:
         mem = self.mem
         pas = mem.alloc_zeroed_run(len(vas))
         if len(pas) < len(vas):             # memory is short: the faulting page comes first
-            vas = [page, *[va for va in vas if va != page]][:len(pas)]
+            vas = sorted([page, *[va for va in vas if va != page]][:len(pas)])
         prot = vma.prot
         if prot & PROT_EXEC:
             mem.exec_frames.update(pas)
         if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
             writable = bool(prot & PROT_WRITE)
             template = pt.user_page_desc(0, True, writable, bool(prot & PROT_EXEC))
-            table_map = self.table.map
-            for va, pa in zip(vas, pas):
-                table_map(va, template | pa)
+            self.table.map_pages(vas, [template | pa for pa in pas])
             if writable:
                 self.writable.update(vas)
         self.resident.update(zip(vas, pas))
@@ -403,8 +425,7 @@ class AddressSpace:
     def unmap(self, start: int, end: int) -> None:
         """munmap: drop VMAs and resident pages in [start, end)."""
         self.vmas.remove_range(start, end)
-        for va in self.resident_in(start, end):
-            self.drop_page(va)
+        self.drop_pages(self.resident_in(start, end))
 
     def resident_in(self, start: int, end: int) -> list[int]:
         """Resident pages in [start, end): walk whichever is smaller, the range or the page map."""
@@ -419,6 +440,23 @@ class AddressSpace:
         if self.table.unmap(va):
             self.mem.flush_page(self.asid, va)
         self.mem.release(pa)
+
+    def drop_pages(self, vas: list[int]) -> None:
+        """drop_page of each resident va: descriptors cleared per table run, one TLB decision
+        (the whole ASID when too many for the reply), the frames released together."""
+        if len(vas) < 8:
+            for va in vas:
+                self.drop_page(va)
+            return
+        vas.sort()                      # (in address order already when resident_in walked the range)
+        resident = self.resident
+        pas = [resident.pop(va) for va in vas]
+        self.writable.difference_update(vas)
+        self.generation += 1
+        valid = self.table.unmap_pages(vas)
+        if valid:
+            self.mem.flush_pages(self.asid, valid)
+        self.mem.release_many(pas)
 
     def move_pages(self, src: int, dst: int, length: int) -> None:
         """mremap's move_page_tables: the resident pages of [src, src + length) go to the same

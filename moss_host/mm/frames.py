@@ -22,6 +22,8 @@ freeing a block whose count is above 1 is a kernel bug (ValueError).
 """
 from __future__ import annotations
 
+from typing import cast
+
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 
 MAX_ORDER = 10
@@ -78,6 +80,72 @@ class FrameAllocator:
         self._alloc[pfn] = order
         self._nfree -= 1 << order
         return PA(pfn << PAGE_SHIFT)
+
+    def alloc_many(self, n: int) -> list[PA]:
+        """Up to n order-0 frames, fewer when the pool runs short (none when it is empty: no
+        OutOfMemory). They are carved from as few blocks as possible, so they come in
+        ascending physically contiguous runs (a fault-around zeroes and maps them per run);
+        each is an order-0 block of its own afterwards: shared, put and freed one by one."""
+        out: list[int] = []
+        free = self._free
+        alloc = self._alloc
+        while n > 0 and self._nfree:
+            want = min(n.bit_length() - 1, MAX_ORDER)     # the largest block not above n
+            k = want
+            while k <= MAX_ORDER and not free[k]:
+                k += 1
+            if k > MAX_ORDER:                             # only smaller blocks are left
+                k = want - 1
+                while not free[k]:
+                    k -= 1
+            order = min(k, want)
+            pfn = free[k].popitem()[0]
+            while k > order:                              # split, keeping the lower half
+                k -= 1
+                free[k][pfn + (1 << k)] = None
+            pfns = range(pfn, pfn + (1 << order))
+            alloc.update(dict.fromkeys(pfns, 0))
+            out += [p << PAGE_SHIFT for p in pfns]
+            self._nfree -= 1 << order
+            n -= 1 << order
+        return cast(list[PA], out)
+
+    def put_many(self, pas: list[PA]) -> None:
+        """put() of each block in pas (munmap of a large range): shared ones lose a
+        reference, the others go back to the pool, a run of order-0 frames that fills an
+        aligned block of 2**k as one block of order k (one buddy merge, not 2**k)."""
+        alloc, refs = self._alloc, self._refs
+        pfns = sorted([pa >> PAGE_SHIFT for pa in pas])
+        if refs:
+            shared = refs.keys() & pfns
+            if shared:                                    # one reference less; still allocated
+                for pfn in shared:
+                    n = refs[pfn] - 1
+                    if n > 1:
+                        refs[pfn] = n
+                    else:
+                        del refs[pfn]
+                pfns = [p for p in pfns if p not in shared]
+        orders = [alloc.pop(p, None) for p in pfns]
+        if any(orders) or None in orders:
+            for pfn, order in zip(pfns, orders):          # (rare) put back, then one by one
+                if order is not None:
+                    alloc[pfn] = order
+            for pfn in pfns:
+                self.put(PA(pfn << PAGE_SHIFT))
+            return
+        release = self._release
+        i, n = 0, len(pfns)
+        while i < n:                                      # pfns are ascending and distinct now
+            pfn = pfns[i]
+            k = 0
+            while k < MAX_ORDER:
+                size = 2 << k
+                if pfn & (size - 1) or i + size > n or pfns[i + size - 1] != pfn + size - 1:
+                    break
+                k += 1
+            release(pfn, k)
+            i += 1 << k
 
     def free(self, pa: int, order: int = 0) -> None:
         """Return an unshared block (refcount 1) allocated with this order; merges free buddies."""

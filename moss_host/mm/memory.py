@@ -85,15 +85,12 @@ class Memory:
 
     def alloc_zeroed_run(self, n: int) -> list[PA]:
         """Up to n zeroed user frames for a fault-around, the first one obligatory (OutOfMemory
-        if even it cannot be had); fewer when memory runs short, since the rest are optional.
-        Frames that follow each other are zeroed as one run (the buddy allocator hands out a
-        split block in ascending order, so 16 fresh frames are usually one 64 KiB store)."""
-        pas = [self.alloc_frame()]
-        try:
-            for _ in range(n - 1):
-                pas.append(self.alloc_frame())
-        except OutOfMemory:
-            pass
+        if even it cannot be had); fewer when memory runs short, since the rest are optional
+        (they never shrink the page cache). They come from the buddy allocator in ascending
+        contiguous runs (FrameAllocator.alloc_many), and each run is zeroed as one store."""
+        pas = self.frames.alloc_many(n)
+        if not pas:
+            return [self.alloc_zeroed()]        # the recycled frames, the page cache, or OOM
         zero = self.physmem.zero
         start = prev = pas[0]
         for pa in pas[1:]:
@@ -137,6 +134,16 @@ class Memory:
         else:
             self._free_frame(pa)
 
+    def release_many(self, pas: list[PA]) -> None:
+        """release() of each frame in pas (munmap of a large range): the frames ever mapped
+        executable one by one (they go to the guest's scrub queue), the rest in one pass."""
+        code = self.exec_frames.intersection(pas) if self.exec_frames else None
+        if code:
+            for pa in code:
+                self.release(PA(pa))
+            pas = [pa for pa in pas if pa not in code]
+        self.frames.put_many(pas)
+
     # -- the reply's guest-side work -------------------------------------------------------
 
     def flush_page(self, asid: int, va: int) -> None:
@@ -145,6 +152,14 @@ class Memory:
             self.tlbi_vas.append(asid << 48 | (va >> 12) & 0xFFF_FFFF_FFFF)
         else:
             self.tlbi_asids.add(asid)
+
+    def flush_pages(self, asid: int, vas: list[int]) -> None:
+        """flush_page of each va; the whole ASID when they would not fit the reply's list."""
+        if len(self.tlbi_vas) + len(vas) > L.MB_MAX_TLBI_VA:
+            self.flush_asid(asid)
+            return
+        self.guest_work_pending = True
+        self.tlbi_vas += [asid << 48 | (va >> 12) & 0xFFF_FFFF_FFFF for va in vas]
 
     def flush_asid(self, asid: int) -> None:
         self.guest_work_pending = True

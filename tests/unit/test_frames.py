@@ -185,3 +185,38 @@ def test_random_alloc_free_never_overlaps_and_counts_match(ops):
             pa = sorted(live)[pick % len(live)]
             fa.free(pa, live.pop(pa))
         assert fa.free_frames == 64 - sum(1 << o for o in live.values())
+
+
+def test_alloc_many_carves_ascending_runs_and_stops_when_the_pool_is_empty():
+    fa = FrameAllocator(RAM, 64 * PAGE_SIZE)
+    pas = fa.alloc_many(40)
+    assert pas == sorted(pas) and len(set(pas)) == 40          # ascending, distinct
+    assert pas[-1] - pas[0] == 39 * PAGE_SIZE                   # one contiguous run here
+    assert fa.free_frames == 24
+    rest = fa.alloc_many(100)
+    assert len(rest) == 24 and fa.free_frames == 0 and fa.alloc_many(5) == []
+    fa.free(pas[3])                                             # each is an order-0 block
+    assert fa.get_ref(pas[4]) == 1
+
+
+def test_put_many_frees_whole_blocks_drops_shared_references_and_coalesces():
+    size = 2 * (PAGE_SIZE << MAX_ORDER)
+    fa = FrameAllocator(RAM, size)
+    pas = fa.alloc_many(fa.total_frames)
+    assert len(pas) == fa.total_frames
+    shared = pas[7]
+    fa.inc_ref(shared)
+    random.Random(3).shuffle(pas)
+    fa.put_many(pas)
+    assert fa.free_frames == fa.total_frames - 1 and fa.get_ref(shared) == 1
+    fa.put_many([shared])                                       # the last reference
+    assert fa.free_frames == fa.total_frames
+    assert {fa.alloc(MAX_ORDER), fa.alloc(MAX_ORDER)} == {RAM, RAM + (PAGE_SIZE << MAX_ORDER)}
+
+
+def test_put_many_of_a_frame_not_allocated_raises():
+    fa = FrameAllocator(RAM, 16 * PAGE_SIZE)
+    pas = fa.alloc_many(4)
+    fa.put_many(pas[:2])
+    with pytest.raises(ValueError):
+        fa.put_many(pas[1:])

@@ -368,3 +368,23 @@ def test_many_pages_roundtrip_through_guest_ram(mem):
     assert dict(pt.items()) == want
     for va in list(want)[::97]:
         assert hw_walk(pm, pt.root_pa, va) == want[va]
+
+
+def test_map_pages_and_unmap_pages_match_page_by_page_across_tables_and_gaps(mem):
+    pm, _ = mem
+    batch, single = make_pt(mem), make_pt(mem)
+    base = 0x7F_FFF0_0000 - 8 * PAGE_SIZE               # 8 pages before a level-3 table ends
+    vas = [base + i * PAGE_SIZE for i in range(20) if i not in (3, 4, 12)]
+    descs = [user_page_desc(0x4030_0000 + i * PAGE_SIZE, True, i % 2 == 0, False) for i in range(len(vas))]
+    batch.map_pages(vas, descs)
+    for va, d in zip(vas, descs):
+        single.map(va, d)
+    assert list(batch) == list(single) == list(zip(vas, descs))
+    assert batch.mapped_pages() == len(vas)
+    for va, d in zip(vas, descs):
+        assert hw_walk(pm, batch.root_pa, va) == d
+    with pytest.raises(ValueError):
+        batch.map_pages(vas[5:7], descs[5:7])               # already mapped
+    gone = batch.unmap_pages(sorted(vas[:6] + [base + 3 * PAGE_SIZE]))
+    assert gone == vas[:6]                                  # the hole had nothing to flush
+    assert list(batch) == list(zip(vas[6:], descs[6:])) and batch.mapped_pages() == len(vas) - 6

@@ -271,6 +271,21 @@ _VA_BAD = -USER_VA_END | (PAGE_SIZE - 1)   # bits set in an unaligned, negative 
 _ZERO_PAGE = bytes(PAGE_SIZE)
 
 
+def _table_runs(vas: list[int]) -> Iterator[tuple[int, int]]:
+    """(i, j) for each stretch vas[i:j] of consecutive pages within one level-3 table, for
+    ascending page-aligned vas."""
+    i, n = 0, len(vas)
+    while i < n:
+        va = vas[i]
+        j = min(n, i + ENTRIES - ((va >> 12) & (ENTRIES - 1)))     # at most to the table's end
+        if vas[j - 1] - va != (j - 1 - i) << 12:                  # a gap: find the first one
+            j = i + 1
+            while vas[j] == va + ((j - i) << 12):
+                j += 1
+        yield i, j
+        i = j
+
+
 class PageTable:
     """A 4-level user translation table living in guest RAM (what TTBR0_EL1 points at).
 
@@ -413,6 +428,49 @@ class PageTable:
             raise ValueError(f"map of {va:#x}: already mapped")
         _U64.pack_into(self._mv, off, desc)
         self._l3_used[k] += 1
+
+    def map_pages(self, vas: list[int], descs: list[int]) -> None:
+        """map() of each (va, desc), for ascending unmapped vas: one store per run of
+        consecutive entries in a level-3 table (a fault-around's window is one or two)."""
+        mv = self._mv
+        for i, j in _table_runs(vas):
+            va = vas[i]
+            if va & _VA_BAD or vas[j - 1] & _VA_BAD:
+                raise ValueError(f"bad user VA {va:#x}")
+            if descs[i] & DESC_TYPE_MASK != DESC_PAGE:
+                raise ValueError(f"not a page descriptor: {descs[i]:#x}")
+            k = va >> 21
+            t = self._l3.get(k)
+            if t is None:
+                t = self._l3_for(va)
+            off = t + ((va >> 9) & 0xFF8)
+            n = 8 * (j - i)
+            if mv[off:off + n] != _ZERO_PAGE[:n]:
+                raise ValueError(f"map of {va:#x}+{j - i} pages: already mapped")
+            struct.pack_into(f"<{j - i}Q", mv, off, *descs[i:j])
+            self._l3_used[k] += j - i
+
+    def unmap_pages(self, vas: list[int]) -> list[int]:
+        """unmap() of each of the ascending vas, one pass per run of consecutive entries in
+        a level-3 table; returns the vas whose entries were valid (the caller flushes them)."""
+        mv = self._mv
+        flushed: list[int] = []
+        for i, j in _table_runs(vas):
+            va = vas[i]
+            if va & _VA_BAD or vas[j - 1] & _VA_BAD:
+                raise ValueError(f"bad user VA {va:#x}")
+            k = va >> 21
+            t = self._l3.get(k)
+            if t is None:
+                continue
+            off = t + ((va >> 9) & 0xFF8)
+            old = struct.unpack_from(f"<{j - i}Q", mv, off)
+            valid = [vas[i + x] for x, d in enumerate(old) if d & DESC_VALID]
+            if valid:
+                mv[off:off + 8 * (j - i)] = _ZERO_PAGE[:8 * (j - i)]
+                self._l3_used[k] -= len(valid)
+                flushed += valid
+        return flushed
 
     def update(self, va: int, desc: int) -> int:
         """Replace the descriptor of a mapped va; returns the old one. Caller flushes the TLB."""
