@@ -121,6 +121,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     )
     child.sched_policy, child.sched_priority, child.nice = policy.inherited(
         parent.sched_policy, parent.sched_priority, parent.nice, parent.sched_reset_on_fork)
+    child.se.inherit(parent.se, parent.sched_reset_on_fork)
     child.context = _child_context(parent, flags, newsp, tls)
     if flags & CLONE_VFORK:
         child.vfork_done = asyncio.get_running_loop().create_future()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from moss_host.arch.arm64.context import UserContext
 from moss_host.cred import Creds
+from moss_host.sched.eevdf import Entity
 from moss_host.sched.state import State
 from moss_host.waitq import WaitQueue
 
@@ -68,6 +69,7 @@ class Task:
     sched_reset_on_fork: bool = False   # SCHED_RESET_ON_FORK: children drop a real-time policy and a negative nice
     sched_dl: tuple[int, int, int, int] = (0, 0, 0, 0)   # SCHED_DEADLINE's runtime, deadline, period (ns), flags
     cpus_allowed: int = -1        # sched_setaffinity(2) mask, bit n for CPU n (-1: every CPU)
+    se: Entity = field(default_factory=Entity, repr=False)   # its place in a CPU's fair queue (sched/eevdf.py)
     ioprio: int = 0               # ioprio_set(2): class << 13 | level; 0 (IOPRIO_CLASS_NONE) until set
     mempolicy: tuple[int, int, int] = (0, 0, 0)   # set_mempolicy(2): (mode, mode flags, node mask as given)
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec

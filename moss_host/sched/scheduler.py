@@ -13,6 +13,8 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
+from . import policy
+from .eevdf import base_slice_ns
 from .parked import Parked, Resume
 from .runqueue import CpuPort, RunQueue
 from .state import State
@@ -32,6 +34,8 @@ class Scheduler:
         """A CPU comes up: the run queue it takes its tasks from."""
         rq = RunQueue(cpu)
         self.runqueues.append(rq)
+        for q in self.runqueues:                # the base slice grows with the CPUs (log2)
+            q.fair.base_slice = base_slice_ns(len(self.runqueues))
         return rq
 
     @property
@@ -50,20 +54,26 @@ class Scheduler:
 
     def enqueue(self, task: Task) -> None:
         """A new or preempted runnable task waits for a CPU."""
+        if task.se.new:
+            policy.apply(task)                    # the weight of the nice value it inherited
         self._runqueue_for(task).push(task)
 
     def yield_cpu(self, task: Task) -> bool:
-        """A timer interrupt hit task: True if others wait, and task now waits behind them."""
+        """A timer interrupt hit task: True if another task is the pick now (EEVDF: an
+        eligible one with an earlier deadline), and task now waits with the others."""
         rq = self._runqueue_for(task)
-        if not rq.tasks:
+        if not rq.tasks or not rq.should_yield(task):
             return False
         rq.push(task)
         return True
 
     async def yield_turn(self, task: Task) -> None:
-        """sched_yield: if others wait, task sleeps for one turn of the event loop; its wake
-        then puts it behind them in the run queue."""
-        if self._runqueue_for(task).tasks:
+        """sched_yield: if others wait, task's request ends (its deadline moves a slice on)
+        and it sleeps for one turn of the event loop; its wake puts it back with that
+        deadline, behind the eligible ones."""
+        rq = self._runqueue_for(task)
+        if rq.tasks:
+            rq.yield_current(task)
             await asyncio.sleep(0)
 
     def wake(self, task: Task) -> None:
@@ -72,7 +82,9 @@ class Scheduler:
         rq = self._runqueue_for(task)
         rq.push(task)
         cpu = rq.cpu
-        if not cpu.handling:                    # (else the CPU chooses when the trap ends)
+        # (handling: the CPU chooses when the trap ends; running user code: it is interrupted
+        # only if task preempts the task there, by EEVDF's wake-up rule)
+        if not cpu.handling and (cpu.trapped or rq.preempts(task)):
             cpu.schedule()
 
     def make_runnable(self, task: Task) -> None:
@@ -91,8 +103,8 @@ class Scheduler:
         if task.on_cpu is None and task not in rq.tasks:
             rq.push(task)
         cpu = rq.cpu
-        if not cpu.trapped or cpu.current is None:
-            cpu.schedule()
+        if (cpu.trapped and cpu.current is None) or (not cpu.trapped and rq.preempts(task)):
+            cpu.schedule()                      # idle, or running a task it preempts
 
     def reschedule(self, task: Task) -> None:
         """Something changed for task's CPU (a task there exited): let it choose again."""

@@ -11,6 +11,7 @@ from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES
 from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK
+from moss_host.sched import policy
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
 from .args import Hex, Int, Ptr, Size, UInt, c_int
@@ -126,8 +127,6 @@ def _apply_rlimit(task, resource: int, new: tuple[int, int]) -> None:
     task.rlimits[resource] = new
     if resource == RLIMIT_STACK:
         task.mm.set_stack_limit(new[0])         # how far a fault may grow the stack from now on
-    elif resource == RLIMIT_NOFILE:
-        task.files.set_limit(new[0])            # what new descriptors are checked against
 
 
 # -- nice values (kernel/sys.c) -----------------------------------------------------------------
@@ -182,6 +181,7 @@ def _set_one_prio(task, t, nice: int, error: int) -> int:
     if nice < t.nice and 20 - nice > t.rlimits[RLIMIT_NICE][0] and not capable(creds, CAP_SYS_NICE):
         return EACCES
     t.nice = nice
+    policy.apply(t)                             # its weight from now on, its lag kept
     return 0 if error == ESRCH else error
 
 

@@ -2,10 +2,10 @@
 
 As Linux's kernel/sched/core.c and kernel/sched/membarrier.c, errno checks in their order.
 Policies and affinity masks are recorded per thread and reported back (sched/policy.py);
-the scheduler runs every task round robin on its one CPU whatever its policy, so a
-real-time task is time-shared with the others here. membarrier has nothing to wait for:
-with one CPU, the trap that brings a membarrier call into the kernel is already a full
-barrier for the caller, and no other CPU runs its threads.
+the scheduler runs every task by EEVDF (sched/eevdf.py) with the weight its nice value and
+policy give (SCHED_IDLE: 3), so a real-time task is time-shared with the others here.
+membarrier has nothing to wait for: with one CPU, the trap that brings a membarrier call
+into the kernel is already a full barrier for the caller, and no other CPU runs its threads.
 """
 from __future__ import annotations
 
@@ -141,6 +141,7 @@ def _set(task, pid: int, policy: int, param: int) -> int:
     if not capable(task.creds, CAP_SYS_NICE):
         _check_unprivileged(task, t, policy, priority, reset_on_fork)
     t.sched_policy, t.sched_priority, t.sched_reset_on_fork = policy, priority, reset_on_fork
+    P.apply(t)
     return 0
 
 

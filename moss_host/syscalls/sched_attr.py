@@ -3,9 +3,12 @@
 
 The struct grows by size: 48 bytes (SCHED_ATTR_SIZE_VER0) or 56 (VER1, utilization clamps);
 a larger one is accepted when its tail is zero, else E2BIG with the kernel's size written
-back. A fair policy takes its nice value from the struct; SCHED_DEADLINE keeps runtime,
+back. A fair policy takes its nice value from the struct, and its sched_runtime as the
+task's requested slice, clamped to 0.1 .. 100 ms, as Linux 6.12 (sched/eevdf.py); 0 is the
+base slice. sched_getattr still reports sched_runtime 0 for a fair task, as Linux 6.1 (the
+differential tests' oracle), where 6.12 reports the slice. SCHED_DEADLINE keeps runtime,
 deadline and period as given once __checkparam_dl accepts them (root only). The scheduler
-runs every task round robin whatever its policy (sched/policy.py), so no bandwidth is
+runs every task by EEVDF whatever its policy (sched/policy.py), so no bandwidth is
 reserved: Linux's admission test (EBUSY past 95% of a CPU) is not made. Utilization clamps
 answer EOPNOTSUPP as a kernel without CONFIG_UCLAMP_TASK (Debian's arm64 6.1).
 """
@@ -113,6 +116,8 @@ async def sched_setattr(task, pid: "Int", uattr: "Ptr", flags: "Hex") -> int:
     t.sched_policy, t.sched_priority = policy, priority
     if policy in FAIR_POLICIES:
         t.nice = nice
+        P.request_slice(t, runtime)
+    P.apply(t)
     if policy == P.SCHED_DEADLINE:
         t.sched_dl = (runtime, deadline, period or deadline, aflags & SCHED_DL_FLAGS)
     return 0

@@ -2,6 +2,7 @@
 import asyncio
 
 from moss_host.sched import policy as P
+from moss_host.sched.eevdf import Entity
 from moss_host.sched.scheduler import Scheduler
 
 
@@ -19,6 +20,12 @@ def test_reset_on_fork_drops_real_time_policy_and_negative_nice_only():
     assert P.inherited(P.SCHED_IDLE, 0, 3, True) == (P.SCHED_IDLE, 0, 3)
 
 
+class _Task:
+    """What a run queue needs of a task: its scheduling entity."""
+    def __init__(self) -> None:
+        self.se = Entity()
+
+
 class _Cpu:
     index, current, trapped = 0, None, True
 
@@ -32,7 +39,7 @@ class _Cpu:
 def test_yield_turn_sleeps_only_when_others_wait():
     sched = Scheduler()
     rq = sched.add_cpu(_Cpu())
-    me = object()
+    me = _Task()
 
     async def yield_steps() -> int:
         coro = sched.yield_turn(me)
@@ -45,5 +52,5 @@ def test_yield_turn_sleeps_only_when_others_wait():
             return steps
 
     assert asyncio.run(yield_steps()) == 0          # alone: it goes on at once
-    rq.push(object())
+    rq.push(_Task())
     assert asyncio.run(yield_steps()) == 1          # others wait: it sleeps one turn
