@@ -47,11 +47,11 @@ def test_what_is_written_reads_back_at_any_offset_and_length(offset, n):
 
 def test_copies_across_scattered_frames():
     mm = space()
-    # Populate every other page first (fault-around fills the rest), from frames handed out
-    # in between, so that neighbouring user pages sit in frames that are not neighbours.
-    for i in range(0, PAGES, 2):
-        mm.write(BASE + i * PAGE_SIZE, b"x")
-        mm.mem.frames.alloc_many(1)
+    # Populate page by page from the top (no fault-around), from frames handed out in
+    # ascending order, so that neighbouring user pages sit in frames that are not neighbours.
+    vma = mm.vmas.find(BASE)
+    for i in reversed(range(PAGES)):
+        mm._populate(vma, BASE + i * PAGE_SIZE)
     runs = mm._runs(BASE, PAGES * PAGE_SIZE, write=True)
     assert len(runs) > 1
     data = pattern(PAGES * PAGE_SIZE - 300, 5)
