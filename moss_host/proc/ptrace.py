@@ -13,14 +13,19 @@ DETACH, ...) with a signal or none. There are two ways to be stopped:
     on the way to user space   signal-delivery stops (signals.deliver_pending), group
                                stops, PTRACE_INTERRUPT, a new auto-attached child: the task
                                is STOPPED off its CPU; resuming makes it runnable again.
-    inside a syscall           syscall-entry/exit stops and event stops (fork, exec):
-                               the syscall's job awaits `resumed`; only SIGKILL breaks it.
+    inside a syscall           syscall-entry/exit stops (a TracedCall parked as the
+                               task's sleep) and event stops (fork, exec: the syscall's
+                               job awaits a future); the tracer's resume calls
+                               `st.resumed`; only SIGKILL breaks such a stop.
 
 Syscall stops: a task resumed with PTRACE_SYSCALL has Task.traced_syscalls set, and
 proc/trap.py sends its syscalls through `traced_syscall` (entry stop, the call with the
 number the tracer may have changed -- -1 skips it --, exit stop with x0 changeable)
 instead of the fast path. At those stops x7 reads 0 (entry) or 1 (exit) as arm64 Linux
-shows the tracer, and gets its own value back when the tracee resumes.
+shows the tracer, and gets its own value back when the tracee resumes. A traced syscall
+costs no asyncio job, future or loop turn unless the call itself sleeps: the stop wakes
+the tracer's parked wait4 inline (proc/wait.py park), and the tracer's PTRACE_SYSCALL
+runs the call and reports its exit stop inline, inside its own ptrace call.
 """
 from __future__ import annotations
 
@@ -30,12 +35,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SI_USER
 from moss_host.cred import capable
-from moss_host.errors import ENOSYS, EPERM, ESRCH, Errno
+from moss_host.errors import ENOSYS, EPERM, ERESTARTSYS, ESRCH, Errno
 
 from . import hwdebug, lifecycle, signals
 from .ptrace_state import (EVENT_STOP, GROUP_STOP, NOT_STOPPED, SIGNAL_STOP, SYSCALL_ENTRY, SYSCALL_EXIT,
                            PtraceState)
-from .task import State, Task
+from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
     from .signals import SigInfo
@@ -246,11 +251,11 @@ def request_interrupt(task: Task) -> None:
 
 
 async def stop_in_syscall(task: Task, kind: int, code: int) -> int:
-    """A stop inside a syscall: sleep until the tracer resumes us; its signal, or 0.
-    Ordinary signals wait (TASK_TRACED); SIGKILL ends the stop."""
+    """A stop inside an async syscall (an event stop: fork, exec): sleep until the tracer
+    resumes us; its signal, or 0. Ordinary signals wait (TASK_TRACED); SIGKILL ends the stop."""
     st = task.ptrace
     resumed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    st.resumed = resumed
+    st.resumed = lambda: _resolve(resumed)
     _enter_stop(task, kind, code)
     while not resumed.done():
         try:
@@ -261,6 +266,11 @@ async def stop_in_syscall(task: Task, kind: int, code: int) -> int:
                     st.stop_kind, st.resumed = NOT_STOPPED, None
                 raise
     return st.resume_signal
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 async def event(task: Task, ev: int, message: int = 0) -> None:
@@ -354,8 +364,7 @@ def _wake(task: Task, st: PtraceState, kind: int) -> None:
     resumed = st.resumed
     st.resumed = None
     if resumed is not None:
-        if not resumed.done():
-            resumed.set_result(None)
+        resumed()                               # a stop inside a syscall goes on from there
         return
     if task.state is State.STOPPED:
         if kind == GROUP_STOP and len(task.group.threads) <= 1:
@@ -401,11 +410,22 @@ def delivery_stop(task: Task, signo: int, info: SigInfo) -> bool:
     return True
 
 
-# -- syscall stops -------------------------------------------------------------------------------
+# -- syscall stops ---------------------------------------------------------------------------------
 
-async def traced_syscall(task: Task, nr: int, start: Callable[..., Any], log: Any) -> int:
+# The trap layer's end of a sleeping syscall (proc/trap.py syscall_resumed): x0, restarts, wake.
+Resumed = Callable[[Task, int], None]
+
+
+def traced_syscall(task: Task, nr: int, start: Callable[..., Any], log: Any, resumed: Resumed) -> None:
     """A syscall of a tracee under PTRACE_SYSCALL (arm64's el0_svc_common with
-    syscall_trace_enter/exit). `start` is the syscall entry (dispatch.start)."""
+    syscall_trace_enter/exit); the task is off its CPU. `start` is the syscall entry
+    (dispatch.start); resumed(task, result) ends the call (trap.syscall_resumed).
+
+    No asyncio job: each stop is a TracedCall parked as the task's sleep, and the tracer's
+    resume (PTRACE_SYSCALL, CONT, DETACH) goes on inline, inside the tracer's ptrace call --
+    the call itself runs there too, and its exit stop is reported before the tracer's
+    ptrace returns, so its next wait4 finds it at once. Only a call that sleeps takes a
+    job (Scheduler.sleep), as it would untraced."""
     st = task.ptrace
     regs = task.regs()
     scno = _s32(nr & 0xFFFF_FFFF)
@@ -413,35 +433,144 @@ async def traced_syscall(task: Task, nr: int, start: Callable[..., Any], log: An
         regs.x[0] = -ENOSYS & _MASK          # what a skipped syscall(-1) returns unless the tracer says
     st.syscallno = scno
     st.syscall_args = tuple(regs.x[i] for i in range(6))
+    call = TracedCall(task, st, start, log, resumed)
     if st.syscall_stops:
-        await _syscall_stop(task, SYSCALL_ENTRY)
-    scno = st.syscallno
-    if st.sysemu:                            # PTRACE_SYSEMU: the tracer does the call; no exit stop
-        return _s64(task.regs().x[0])
-    if scno == NO_SYSCALL:
-        result = _s64(task.regs().x[0])
-    elif scno < 0:
-        result = -ENOSYS
+        call.stop(SYSCALL_ENTRY)
     else:
-        frame = task.context
-        assert frame is not None             # off its CPU while it sleeps here
-        result = start(task, scno, frame, log)
-        if type(result) is tuple:
-            result = await result[1]
-    regs = task.regs()                       # execve gives it a new context
-    regs.x[0] = result & _MASK
-    if task.traced_syscalls and task.ptrace is st:
-        st.syscall_result = result
-        if st.syscall_stops:
-            await _syscall_stop(task, SYSCALL_EXIT)
+        call.run()
+
+
+class TracedCall:
+    """One traced syscall between its stops. While stopped it is the task's sleep (its
+    `pending`, what Scheduler.interrupt and the exit path cancel) and st.resumed is its
+    `resume`, which the tracer's resume calls."""
+    __slots__ = ("task", "st", "start", "log", "resumed", "kind", "saved_x7", "finished")
+
+    def __init__(self, task: Task, st: PtraceState, start: Callable[..., Any], log: Any, resumed: Resumed):
+        self.task = task
+        self.st = st
+        self.start = start
+        self.log = log
+        self.resumed = resumed
+        self.kind = NOT_STOPPED
+        self.saved_x7 = 0
+        self.finished = False
+
+    # -- the sleep (sched/parked.py's SleepJob) --
+
+    def done(self) -> bool:
+        return self.finished
+
+    def cancel(self) -> bool:
+        """A signal for the stopped task: only SIGKILL (or the task's or kernel's end) breaks
+        the stop (TASK_TRACED); the syscall then ends with -ERESTARTSYS."""
+        task = self.task
+        if self.finished or not (signals.fatal_signal_pending(task) or task.state is State.ZOMBIE
+                                 or task.kernel.stopping):
+            return False
+        st = self.st
+        if task.ptrace is st and st.resumed == self.resume:
+            st.stop_kind, st.resumed = NOT_STOPPED, None
+        self._leave_stop()
+        self.resumed(task, -ERESTARTSYS)
+        return True
+
+    # -- the stops --
+
+    def stop(self, kind: int) -> None:
+        """ptrace_report_syscall: x7 tells the tracer entry (0) or exit (1) until it resumes us."""
+        task, st = self.task, self.st
+        regs = task.regs()
+        self.kind = kind
+        self.saved_x7 = regs.x[7]
+        regs.x[7] = 0 if kind == SYSCALL_ENTRY else 1
+        st.eventmsg = 1 if kind == SYSCALL_ENTRY else 2      # PTRACE_EVENTMSG_SYSCALL_ENTRY / _EXIT
+        self.finished = False
+        task.state = State.BLOCKED
+        task.pending = self
+        st.resumed = self.resume
+        _enter_stop(task, kind, signals.SIGTRAP | (0x80 if st.options & O_TRACESYSGOOD else 0))
+
+    def _leave_stop(self) -> None:
+        self.finished = True
+        task = self.task
+        if task.pending is self:
+            task.pending = None
+        if task.context is not None:
+            task.regs().x[7] = self.saved_x7
+
+    def resume(self) -> None:
+        """The tracer resumed us (st.resumed): a signal it gave is sent (send_sig); the call
+        runs (entry stop) or returns (exit stop)."""
+        if self.finished:
+            return
+        self._leave_stop()
+        task = self.task
+        signo = self.st.resume_signal
+        if signo:
+            signals.send_thread_signal(task, signo)
+        if self.kind == SYSCALL_ENTRY:
+            self.run()
+        else:
+            self.resumed(task, _s64(task.regs().x[0]))
+
+    # -- the call --
+
+    def run(self) -> None:
+        """After the entry stop: the call with the number the tracer may have changed
+        (-1 skips it; PTRACE_SYSEMU: the tracer did it, no exit stop)."""
+        task, st = self.task, self.st
+        scno = st.syscallno
+        if st.sysemu:
+            self.resumed(task, _s64(task.regs().x[0]))
+            return
+        if scno == NO_SYSCALL:
             result = _s64(task.regs().x[0])
-        elif st.hwdebug is not None and st.hwdebug.step:
-            # report_syscall's exit while stepping: a pseudo-step SIGTRAP (SI_USER,
-            # user_single_step_report). The svc left SPSR.SS clear, so the step after it
-            # traps again at once, before the next instruction, as on Linux.
-            signals.send_signal(task, signals.SIGTRAP, signals.SigInfo(signals.SIGTRAP, SI_USER), forced=True,
-                                thread=True)
-    return result
+        elif scno < 0:
+            result = -ENOSYS
+        else:
+            frame = task.context
+            assert frame is not None             # off its CPU
+            try:
+                result = self.start(task, scno, frame, self.log)
+            except TaskExit as e:
+                lifecycle.exit_task(task, e.status, e.whole_group)
+                return
+            if type(result) is tuple:            # it sleeps: a job finishes it, as untraced
+                task.kernel.sched.sleep(task, result[1], self.job_done)
+                return
+        self.returned(result)
+
+    def job_done(self, task: Task, job: asyncio.Future) -> None:
+        """The job of a call that slept ended (trap.syscall_finished's part before the exit stop)."""
+        try:
+            result = job.result()
+        except TaskExit as e:
+            lifecycle.exit_task(task, e.status, e.whole_group)
+            task.kernel.sched.reschedule(task)
+            return
+        except asyncio.CancelledError:
+            result = -ERESTARTSYS
+        self.returned(result)
+
+    def returned(self, result: int) -> None:
+        """x0 holds the result; the exit stop if the tracer still wants it."""
+        task, st = self.task, self.st
+        if task.state is State.ZOMBIE:
+            return
+        task.regs().x[0] = result & _MASK        # (execve gives it a new context)
+        if task.traced_syscalls and task.ptrace is st:
+            st.syscall_result = result
+            if st.syscall_stops:
+                self.stop(SYSCALL_EXIT)
+                return
+            if st.hwdebug is not None and st.hwdebug.step:
+                # report_syscall's exit while stepping: a pseudo-step SIGTRAP (SI_USER,
+                # user_single_step_report). The svc left SPSR.SS clear, so the step after it
+                # traps again at once, before the next instruction, as on Linux.
+                signals.send_signal(task, signals.SIGTRAP, signals.SigInfo(signals.SIGTRAP, SI_USER), forced=True,
+                                    thread=True)
+        self.resumed(task, result)
 
 
 def step_into_handler(task: Task) -> None:
@@ -453,23 +582,6 @@ def step_into_handler(task: Task) -> None:
         return
     task.regs().pstate |= hwdebug.SPSR_SS
     _stop_off_cpu(task, EVENT_STOP, signals.SIGTRAP)
-
-
-async def _syscall_stop(task: Task, kind: int) -> None:
-    """ptrace_report_syscall: x7 tells the tracer entry (0) or exit (1); a signal the
-    tracer resumes with is sent to the tracee (send_sig)."""
-    st = task.ptrace
-    regs = task.regs()
-    saved = regs.x[7]
-    regs.x[7] = 0 if kind == SYSCALL_ENTRY else 1
-    st.eventmsg = 1 if kind == SYSCALL_ENTRY else 2      # PTRACE_EVENTMSG_SYSCALL_ENTRY / _EXIT
-    code = signals.SIGTRAP | (0x80 if st.options & O_TRACESYSGOOD else 0)
-    try:
-        signo = await stop_in_syscall(task, kind, code)
-    finally:
-        task.regs().x[7] = saved
-    if signo:
-        signals.send_thread_signal(task, signo)
 
 
 def _s32(v: int) -> int:

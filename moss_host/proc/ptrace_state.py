@@ -3,9 +3,8 @@
 is proc/ptrace.py; this record sits on every Task (Task.ptrace)."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
     from .hwdebug import HwDebug
@@ -25,7 +24,7 @@ class PtraceState:
     stop_kind: int = NOT_STOPPED         # which ptrace stop, if any
     stop_code: int = 0                   # exit_code: the wait status's bits 8..23 (signo | event << 8)
     reported: bool = True                # the tracer's wait has collected the current stop
-    resumed: Optional[asyncio.Future] = None    # a stop taken inside a syscall sleeps on it
+    resumed: Optional[Callable[[], None]] = None    # a stop inside a syscall: the tracer's resume calls it
     resume_signal: int = 0               # the signal the tracer resumed with (CONT's data)
     siginfo: Optional[SigInfo] = None    # last_siginfo: the signal of a signal-delivery stop
     injected: int = 0                    # a signal handed back by the tracer: delivered without a second stop

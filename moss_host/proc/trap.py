@@ -65,7 +65,7 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
         if task.traced_syscalls:                    # PTRACE_SYSCALL: the path with stops
             task.orig_x0 = x0
             cpu.switch_out(task)
-            cpu.sched.sleep(task, ptrace.traced_syscall(task, nr, cpu.start_syscall, cpu.tracer), syscall_finished)
+            ptrace.traced_syscall(task, nr, cpu.start_syscall, cpu.tracer, syscall_resumed)
             return
         result = cpu.start_syscall(task, nr, frame, cpu.tracer)
         if type(result) is tuple:                   # it sleeps: the CPU is free for others

@@ -4,13 +4,19 @@ Which children a call may collect (Linux's eligible_child): by pid, by process g
 any; only children whose exit signal is SIGCHLD unless __WCLONE (only the others) or
 __WALL (all). What counts as a change: an exit (WEXITED, always for wait4), a stop
 (WUNTRACED/WSTOPPED) and a continue (WCONTINUED), each reported once unless WNOWAIT.
+
+Two ways to sleep: `wait_for_child` (a coroutine, waitid and a traced caller's wait4) and
+`park` (wait4's synchronous try: a Parked, no job), which a tracee's ptrace stop ends
+inline -- the tracer's wait4 is the other half of every stop under strace.
 """
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Callable, Optional
 
-from moss_host.errors import ECHILD, Errno
+from moss_host.errors import ECHILD, ERESTARTSYS, Errno
+from moss_host.sched.parked import Parked
 
 from . import lifecycle, ptrace, signals
 from .task import State, Task
@@ -151,3 +157,84 @@ async def wait_for_child(parent: Task, sel: Selector, options: int) -> Report | 
             if report is None:
                 raise
             return report
+
+
+def park(parent: Task, sel: Selector, options: int, answer: Callable[[Report], int]) -> Parked:
+    """wait's sleep without a job, for a caller that found nothing to report (find_report
+    None, no WNOHANG): answer(report) makes the syscall's result once there is one. The
+    caller hands the Parked to the scheduler (Scheduler.park)."""
+    return _ParkedWait(parent, sel, options, answer).parked
+
+
+class _ParkedWait:
+    """A parked wait watching its group's child_events. A wake-up that brings a ptrace stop
+    is answered inline (collecting it only marks it reported); any other change -- an
+    exit, which reaps, or a stop or continue -- is looked at with a call_soon, once the
+    waker (an exit half done) has finished."""
+    __slots__ = ("parent", "sel", "options", "answer", "parked", "unwatch", "later")
+
+    def __init__(self, parent: Task, sel: Selector, options: int, answer: Callable[[Report], int]):
+        self.parent = parent
+        self.sel = sel
+        self.options = options
+        self.answer = answer
+        self.parked = Parked(parent, self.interrupted)
+        self.unwatch = parent.group.child_events.watch(self.woken)
+        self.later: Optional[asyncio.Handle] = None
+
+    def woken(self, key: int) -> bool:
+        if self.parked.finished:
+            return False
+        try:
+            report = find_report(self.parent, self.sel, self.options | WNOWAIT)
+        except Errno:
+            report = None
+            self._look_later()                  # no child left: the later look says ECHILD
+        if report is None:
+            return False
+        if report.code == signals.CLD_TRAPPED and not self.options & WNOWAIT:
+            _consume(report)
+            self._finish(report)
+        else:
+            self._look_later()
+        return True
+
+    def _look_later(self) -> None:
+        if self.later is None:
+            self.later = asyncio.get_running_loop().call_soon(self._look)
+
+    def _look(self) -> None:
+        self.later = None
+        if self.parked.finished:
+            return
+        try:
+            report = find_report(self.parent, self.sel, self.options)
+        except Errno as e:
+            self.unwatch()
+            self.parked.finish(-e.code)
+            return
+        if report is not None:
+            self._finish(report)
+
+    def _finish(self, report: Report) -> None:
+        self.unwatch()
+        try:
+            result = self.answer(report)
+        except Errno as e:
+            result = -e.code
+        self.parked.finish(result)
+
+    def interrupted(self) -> int:
+        """A signal or the caller's exit: as do_wait, one more look before -ERESTARTSYS
+        (an exit wakes the parent with SIGCHLD and the wait-queue wake-up both)."""
+        self.unwatch()
+        if self.later is not None:
+            self.later.cancel()
+            self.later = None
+        if self.parent.state is State.ZOMBIE:
+            return -ERESTARTSYS
+        try:
+            report = find_report(self.parent, self.sel, self.options)
+            return -ERESTARTSYS if report is None else self.answer(report)
+        except Errno as e:
+            return -e.code

@@ -77,7 +77,20 @@ def _attach(task: Task, child: Task, request: int, addr: int, data: int) -> int:
 
 
 def _request(task: Task, child: Task, request: int, addr: int, data: int) -> int:
-    """ptrace_request (arm64 has no requests of its own beyond the register sets)."""
+    """ptrace_request (arm64 has no requests of its own beyond the register sets). The
+    requests a tracer makes at every stop (strace: GET_SYSCALL_INFO or GETREGSET, then
+    SYSCALL) are looked at first."""
+    if request in (PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SYSEMU, PTRACE_SINGLESTEP, PTRACE_SYSEMU_SINGLESTEP):
+        if not _valid_signal(data):
+            raise Errno(EIO)
+        P.resume(child, data, syscalls=request == PTRACE_SYSCALL,
+                 sysemu=request in (PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP),
+                 step=request in (PTRACE_SINGLESTEP, PTRACE_SYSEMU_SINGLESTEP))
+        return 0
+    if request in (PTRACE_GETREGSET, PTRACE_SETREGSET):
+        return _regset(task, child, request == PTRACE_SETREGSET, addr, data)
+    if request == PTRACE_GET_SYSCALL_INFO:
+        return _syscall_info(task, child, addr, data)
     if request in (PTRACE_PEEKTEXT, PTRACE_PEEKDATA):
         word = _access(child, addr, None)
         task.mm.write(data, word)
@@ -134,21 +147,10 @@ def _request(task: Task, child: Task, request: int, addr: int, data: int) -> int
             raise Errno(EIO)
         P.detach(child, data)
         return 0
-    if request in (PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SYSEMU, PTRACE_SINGLESTEP, PTRACE_SYSEMU_SINGLESTEP):
-        if not _valid_signal(data):
-            raise Errno(EIO)
-        P.resume(child, data, syscalls=request == PTRACE_SYSCALL,
-                 sysemu=request in (PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP),
-                 step=request in (PTRACE_SINGLESTEP, PTRACE_SYSEMU_SINGLESTEP))
-        return 0
     if request == PTRACE_KILL:
         if child.state is not State.ZOMBIE:
             signals.send_signal(child, signals.SIGKILL)
         return 0
-    if request in (PTRACE_GETREGSET, PTRACE_SETREGSET):
-        return _regset(task, child, request == PTRACE_SETREGSET, addr, data)
-    if request == PTRACE_GET_SYSCALL_INFO:
-        return _syscall_info(task, child, addr, data)
     # PEEKUSR/POKEUSR (arm64 has none) and anything unknown.
     raise Errno(EIO)
 

@@ -8,7 +8,8 @@ from moss_host.fs.file import O_NONBLOCK
 from moss_host.proc import signals
 from moss_host.proc.pidfd import pidfd_of
 from moss_host.proc.wait import (P_ALL, P_PGID, P_PID, P_PIDFD, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
-                                 WUNTRACED, Selector, __WALL, __WCLONE, __WNOTHREAD, wait_for_child)
+                                 WUNTRACED, Report, Selector, __WALL, __WCLONE, __WNOTHREAD, find_report, park,
+                                 wait_for_child)
 
 from .args import Hex, Int, Ptr, c_int, c_uint
 from .table import syscall
@@ -33,25 +34,47 @@ def _selector_for_wait4(task, pid: int) -> Selector:
     return Selector(P_PID, pid)
 
 
-@syscall("wait4")
-async def wait4(task, pid: "Int", wstatus: "Ptr", options: "Hex", rusage: "Ptr") -> int:
-    """Wait for a child (pid > 0: that one; -1: any; 0: own group; < -1: group -pid) to
-    exit, or with WUNTRACED/WCONTINUED to stop or continue; store its status.
-    0 with WNOHANG when no child has changed yet; ECHILD when there is no such child."""
+def _wait4_args(task, pid: int, options: int) -> tuple[Selector, int]:
+    """wait4's checks (kernel_wait4): the selector and the options with WEXITED."""
     pid, options = c_int(pid), c_uint(options)
     if options & ~WAIT4_OPTIONS:
         raise Errno(EINVAL)
     if pid == INT_MIN:
         raise Errno(ESRCH)                      # kernel_wait4: -INT_MIN is not defined
-    report = await wait_for_child(task, _selector_for_wait4(task, pid), options | WEXITED)
-    if report is None:
+    return _selector_for_wait4(task, pid), options | WEXITED
+
+
+def _wait4_now(task, pid: int, wstatus: int, options: int, rusage: int):
+    """wait4's synchronous try (table.py): a report at once, 0 with WNOHANG, or the caller
+    parked (proc/wait.py park) -- a tracer's wait for the next ptrace stop costs no job."""
+    sel, options = _wait4_args(task, pid, options)
+    report = find_report(task, sel, options)
+    if report is not None:
+        return _wait4_store(task, report, wstatus, rusage)
+    if options & WNOHANG:
         return 0
+    return park(task, sel, options, lambda r: _wait4_store(task, r, wstatus, rusage))
+
+
+def _wait4_store(task, report: Report, wstatus: int, rusage: int) -> int:
     if wstatus:
         task.mm.write(wstatus, struct.pack("<i", report.wstatus))
     if rusage:
         utime, stime = report.child.group.cpu_times()
         task.mm.write(rusage, pack_rusage(utime, stime, report.child))
     return report.child.tid
+
+
+@syscall("wait4", fast=_wait4_now)
+async def wait4(task, pid: "Int", wstatus: "Ptr", options: "Hex", rusage: "Ptr") -> int:
+    """Wait for a child (pid > 0: that one; -1: any; 0: own group; < -1: group -pid) to
+    exit, or with WUNTRACED/WCONTINUED to stop or continue; store its status.
+    0 with WNOHANG when no child has changed yet; ECHILD when there is no such child."""
+    sel, options = _wait4_args(task, pid, options)
+    report = await wait_for_child(task, sel, options)
+    if report is None:
+        return 0
+    return _wait4_store(task, report, wstatus, rusage)
 
 
 @syscall("waitid")

@@ -1,7 +1,8 @@
 /* ptrace's errors in Linux's order: ESRCH for no such task, a task not traced by the
  * caller or not stopped; EPERM for the caller's own group, a tracee already traced, a
  * different uid, a non-dumpable task; EIO for bad requests, signals and a non-seized
- * INTERRUPT; EINVAL for options and sigset sizes; KILL without a stop. Prints no pids. */
+ * INTERRUPT; EINVAL for options and sigset sizes; KILL without a stop; what SYSEMU and
+ * SYSEMU_SINGLESTEP do on arm64. Prints no pids. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -83,6 +84,16 @@ int main(void) {
     st = reap(b);
     printf("attach stop: sig %d\n", WSTOPSIG(st));
     show("LISTEN not seized", pt(PTRACE_LISTEN, b, 0, 0));
+    /* PTRACE_SYSEMU (31) and SYSEMU_SINGLESTEP (32): what arm64 answers, and if it resumes,
+     * where the tracee stops (its pause() restarts into the emulated syscall's entry). */
+    for (long req = 31; req <= 32; req++) {
+        long rc = pt(req, b, 0, 0);
+        show(req == 31 ? "SYSEMU" : "SYSEMU_SINGLESTEP", rc);
+        if (rc == 0) {
+            st = reap(b);
+            printf("  stopped: sig %d\n", WIFSTOPPED(st) ? WSTOPSIG(st) : -1);
+        }
+    }
     show("KILL", pt(PTRACE_KILL, b, 0, 0));
     reap(b);
 
