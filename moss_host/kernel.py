@@ -199,7 +199,7 @@ class Kernel:
         """--trace switched on or off in a running kernel (the kernel console's trace())."""
         self.tracer = (self.tracer or Tracer()) if on else None
         if self.cpu is not None:
-            self.cpu.tracer = self.tracer
+            self.cpu.set_tracer(self.tracer)
 
     def current_task(self) -> Optional[Task]:
         """The task on the CPU (what a tty's read or open falls back on)."""

@@ -33,6 +33,7 @@ MB_ESR = C.OFF_ESR  # why we trapped (not restored)
 MB_FAR = C.OFF_FAR
 MB_REASON = 0x150
 MB_INTID = 0x158
+MB_FAST_PID = 0x160  # getpid's answer for the task on this CPU, 0: getpid traps (host writes it at switch-in)
 MB_Q0 = C.OFF_Q0  # q0..q31, 16 bytes each, up to 0x400
 MB_Q_END = C.OFF_Q_END
 # Handshake words, each on its own cache line.

@@ -55,6 +55,10 @@ class Mailbox:
         self.mem[:L.MB_CONTEXT_END] = ctx[:L.MB_CONTEXT_END]
         self.mem[L.MB_Q0:L.MB_Q_END] = ctx[L.MB_CONTEXT_END:]
 
+    def set_fast_pid(self, pid: int) -> None:
+        """What the stub answers getpid with by itself for the task switched in (0: it traps)."""
+        _U64.pack_into(self.mem, L.MB_FAST_PID, pid)
+
     # -- the reply -----------------------------------------------------------------------
 
     def write_ops(self, ops: int, ttbr0: int, tlbi_asid: int, tlbi_vas: Sequence[int],

@@ -283,11 +283,27 @@ class Cpu:
     def switch_in(self, task: Task) -> None:
         assert task.context is not None         # a task off its CPU has its context saved
         self.mailbox.load_context(task.context)
+        self.mailbox.set_fast_pid(self.fast_pid(task))
         task.on_cpu = self
         self.current = task
         self.sched.context_switches += 1
         if task.ptrace.hwdebug is not self.loaded_debug:      # (None: no debug state, as mostly)
             self.load_debug(task.ptrace.hwdebug)
+
+    def fast_pid(self, task: Task) -> int:
+        """getpid's answer for the stub to give without a trap, or 0 when the call must reach
+        the host: --trace shows it, ptrace's syscall stops and single step see it. Each of these
+        changes only while the task is off its CPU (resumed from a ptrace stop), or for all
+        CPUs at once (set_tracer)."""
+        if self.tracer is not None or task.traced_syscalls or task.ptrace.hwdebug is not None:
+            return 0
+        return task.tgid
+
+    def set_tracer(self, tracer: Any) -> None:
+        """--trace switched on or off while the kernel runs: the task on this CPU too."""
+        self.tracer = tracer
+        if self.current is not None:
+            self.mailbox.set_fast_pid(self.fast_pid(self.current))
 
     def load_debug(self, hw: Optional[HwDebug]) -> None:
         """Have the stub load a traced task's single step and break/watchpoints (or none)."""
