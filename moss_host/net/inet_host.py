@@ -24,7 +24,7 @@ from typing import Optional
 
 from ..errors import ECONNREFUSED, ENETUNREACH, ETIMEDOUT, Errno
 from .inet_addr import v4_of
-from .inet_tcp import TCP_SYN_SENT, TcpSocket, find_listener, link
+from .inet_tcp import TCP_SYN_SENT, FarEndBase, TcpSocket, find_listener, link
 from .inet_udp import UdpSocket, find_receiver
 from .interfaces import DNS4, GATEWAY4, GUEST4, NETWORK, host_address_of
 from .socket import AF_INET, RCV_SHUTDOWN, SHUTDOWN_MASK
@@ -45,7 +45,7 @@ def _spawn(coro) -> None:
 
 # ---------------------------------------------------------------- TCP
 
-class FarEnd(TcpSocket):
+class FarEnd(FarEndBase):
     """The guest-facing end of a host connection: its peer is the guest's socket."""
 
     def __init__(self, family: int):

@@ -344,12 +344,14 @@ def create_icmp(family: int, type_: int, flags: int, who: Who) -> PingSocket:
 
 def transmit(msg: bytes, src: bytes, dst: bytes, ttl: int) -> None:
     """An ICMP message leaves src for dst: looped back, answered by the gateway, or sent out."""
-    mib.count_icmp_out(len(dst) == 16, msg[0])
     if NETWORK.is_local(dst):
+        mib.count_icmp(len(dst) == 16, msg[0], len(msg), True, True)
         receive(msg, src, dst, ttl)
-    elif dst in (GATEWAY4, DNS4, GATEWAY6, DNS6):
+        return
+    mib.count_icmp(len(dst) == 16, msg[0], len(msg), True, False)
+    if dst in (GATEWAY4, DNS4, GATEWAY6, DNS6):
         if msg[0] in (ICMP_ECHO, ICMPV6_ECHO_REQUEST):
-            asyncio.get_event_loop().call_soon(receive, _reply(msg, dst, src), dst, src, SLIRP_TTL)
+            asyncio.get_event_loop().call_soon(arrive, _reply(msg, dst, src), dst, src, SLIRP_TTL)
     else:
         _send_out(msg, src, dst)
 
@@ -359,12 +361,18 @@ def _reply(msg: bytes, src: bytes, dst: bytes) -> bytes:
     return _with_checksum(bytes([reply, 0]) + msg[2:], src, dst)
 
 
+def arrive(msg: bytes, src: bytes, dst: bytes, ttl: int) -> None:
+    """An ICMP message from outside the guest (the gateway's answer, the host's reply)."""
+    mib.count_icmp(len(dst) == 16, msg[0], len(msg), False, True)
+    receive(msg, src, dst, ttl)
+
+
 def receive(msg: bytes, src: bytes, dst: bytes, ttl: int) -> None:
-    """icmp_rcv on the loopback: raw sockets see it first; echo answered, replies to ping sockets."""
+    """icmp_rcv (counted by the caller): raw sockets see it first; an echo request is
+    answered, a reply goes to the ping socket of its ident."""
     if len(msg) < 8:
         return
     v6 = len(dst) == 16
-    mib.count_icmp_in(v6, msg[0])
     for sk in list(SOCKETS):
         if sk.type == SOCK_RAW and sk.accepts(msg, src, dst):
             assert isinstance(sk, RawIcmpSocket)
@@ -408,7 +416,7 @@ def _send_out(msg: bytes, src: bytes, dst: bytes) -> None:
             return
         done()
         if data and data[0] in (ICMP_ECHOREPLY, ICMPV6_ECHO_REPLY):
-            receive(_with_checksum(data[:4] + ident + data[6:], dst, src), dst, src, DEFAULT_TTL)
+            arrive(_with_checksum(data[:4] + ident + data[6:], dst, src), dst, src, DEFAULT_TTL)
 
     def done() -> None:
         loop.remove_reader(host.fileno())

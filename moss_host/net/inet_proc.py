@@ -1,6 +1,6 @@
 """/proc/net/{tcp,tcp6,udp,udp6,dev,route,if_inet6,snmp,snmp6,netstat}: the inet sockets and the interfaces in
 Linux's text formats (tcp4_seq_show, udp4_seg_show, dev_seq_show, fib_route_seq_show,
-if6_seq_show). No packet moves through a device here, so the counters are zero; the
+if6_seq_show). The device counters count the IP packets moss-py sees (inet_stats.py); the
 kernel pointer column reads 0 as it does for a reader without CAP_SYSLOG (kptr_restrict).
 """
 from __future__ import annotations
@@ -75,8 +75,10 @@ def proc_net_dev() -> bytes:
              " face |bytes    packets errs drop fifo frame compressed multicast|"
              "bytes    packets errs drop fifo colls carrier compressed\n"]
     for iface in NETWORK.interfaces:
+        st = iface.stats
         lines.append(f"{iface.name:>6}:" + "%8d %7d %4d %4d %4d %5d %10d %9d %8d %7d %4d %4d %4d %5d %7d %10d\n"
-                     % ((0,) * 16))
+                     % (st["rx_bytes"], st["rx_packets"], 0, 0, 0, 0, 0, 0, st["tx_bytes"], st["tx_packets"],
+                        0, 0, 0, 0, 0, 0))
     return "".join(lines).encode()
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .interfaces import NETWORK
+
 IP_FIELDS = ("Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos "
              "InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs "
              "ReasmFails FragOKs FragFails FragCreates").split()
@@ -91,60 +93,51 @@ established: list[Callable[[], int]] = [lambda: 0]
 
 # ---------------------------------------------------------------- counting
 
-def packet(v6: bool, size: int, out: bool, local: bool) -> None:
-    """An IP packet leaves (and, looped back, arrives): ip_local_out / ip_local_deliver."""
+def packet(v6: bool, size: int, out: bool, into: bool) -> None:
+    """An IP packet of `size` bytes (headers included) leaves (ip_local_out) and/or arrives
+    (ip_local_deliver): both on the loopback."""
+    NETWORK.count(size, out, into)
     if v6:
         if out:
             IP6["OutRequests"] += 1
-            IP6["OutOctets"] += size + 40
-        if local or not out:
+            IP6["OutOctets"] += size
+        if into:
             IP6["InReceives"] += 1
             IP6["InDelivers"] += 1
-            IP6["InOctets"] += size + 40
+            IP6["InOctets"] += size
             IP6["InNoECTPkts"] += 1
         return
     if out:
         IP["OutRequests"] += 1
-        IPEXT["OutOctets"] += size + 20
-    if local or not out:
+        IPEXT["OutOctets"] += size
+    if into:
         IP["InReceives"] += 1
         IP["InDelivers"] += 1
-        IPEXT["InOctets"] += size + 20
+        IPEXT["InOctets"] += size
         IPEXT["InNoECTPkts"] += 1
 
 
-def count_icmp_out(v6: bool, type_: int) -> None:
-    if v6:
-        ICMP6["OutMsgs"] += 1
-        ICMP6_MSG[256 + type_] = ICMP6_MSG.get(256 + type_, 0) + 1
-        packet(True, 8, True, False)
-        return
-    ICMP["OutMsgs"] += 1
-    if type_ in ICMP_TYPE_FIELD:
-        ICMP["Out" + ICMP_TYPE_FIELD[type_]] += 1
-    ICMP_MSG[256 + type_] = ICMP_MSG.get(256 + type_, 0) + 1
-    packet(False, 8, True, False)
+def count_icmp(v6: bool, type_: int, size: int, out: bool, into: bool) -> None:
+    """An ICMP message of `size` bytes going out, coming in, or both (the loopback)."""
+    packet(v6, size + (40 if v6 else 20), out, into)
+    mib, msgs = (ICMP6, ICMP6_MSG) if v6 else (ICMP, ICMP_MSG)
+    for way, base, on in (("Out", 256, out), ("In", 0, into)):
+        if not on:
+            continue
+        mib[way + "Msgs"] += 1
+        msgs[base + type_] = msgs.get(base + type_, 0) + 1
+        if not v6 and type_ in ICMP_TYPE_FIELD:
+            mib[way + ICMP_TYPE_FIELD[type_]] += 1
 
 
-def count_icmp_in(v6: bool, type_: int) -> None:
-    if v6:
-        ICMP6["InMsgs"] += 1
-        ICMP6_MSG[type_] = ICMP6_MSG.get(type_, 0) + 1
-        packet(True, 8, False, False)
-        return
-    ICMP["InMsgs"] += 1
-    if type_ in ICMP_TYPE_FIELD:
-        ICMP["In" + ICMP_TYPE_FIELD[type_]] += 1
-    ICMP_MSG[type_] = ICMP_MSG.get(type_, 0) + 1
-    packet(False, 8, False, False)
-
-
-def tcp_segment(v6: bool, size: int, local: bool) -> None:
-    """A TCP segment out (a send, SYN, SYN-ACK, FIN); in as well when the peer is a guest socket."""
-    TCP["OutSegs"] += 1
-    if local:
+def tcp_segment(v6: bool, size: int, out: bool = True, into: bool = True) -> None:
+    """A TCP segment with `size` data bytes (a send, SYN, SYN-ACK, FIN, RST): out of a guest
+    socket, into one, or both when both ends are in the guest."""
+    if out:
+        TCP["OutSegs"] += 1
+    if into:
         TCP["InSegs"] += 1
-    packet(v6, size + 20, True, local)
+    packet(v6, size + (72 if v6 else 52), out, into)     # IP + TCP headers, timestamps option
 
 
 def udp(v6: bool, field: str) -> None:

@@ -27,6 +27,7 @@ from typing import Optional
 from ..errors import (EAFNOSUPPORT, EALREADY, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINPROGRESS, ENOENT, EINVAL,
                       EISCONN, ENETUNREACH, ENOPROTOOPT, ENOTCONN, ENOTTY, EPIPE, Errno)
 from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLRDHUP, POLLWRNORM, OpenFile
+from . import inet_stats as mib
 from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, family_of, unpack_in, unpack_in6, v4_of
 from .inet_ports import TCP_PORTS, receives
 from .inet_sock import IPPROTO_TCP, InetBase
@@ -162,7 +163,9 @@ class TcpSocket(UnixSocket, InetBase):
         nonblock = bool(self.flags & O_NONBLOCK)
         if NETWORK.is_local(dest):
             listener = find_listener(dest, port)
+            mib.TCP["ActiveOpens"] += 1
             if listener is None:
+                self._refused(dest)
                 if not nonblock:
                     raise Errno(ECONNREFUSED)
                 self.err, self.shut = ECONNREFUSED, SHUTDOWN_MASK
@@ -171,6 +174,8 @@ class TcpSocket(UnixSocket, InetBase):
         else:
             if not NETWORK.routable(dest):
                 raise Errno(ENETUNREACH)
+            mib.TCP["ActiveOpens"] += 1
+            mib.tcp_segment(v4_of(dest) is None, 0, into=False)
             from .inet_host import connect_out
             await connect_out(self, dest, port, nonblock)
         if nonblock:
@@ -209,6 +214,15 @@ class TcpSocket(UnixSocket, InetBase):
             return (LOOPBACK4 if v4 == ANY4 else v4), port
         return ip, port
 
+    @staticmethod
+    def _refused(dest: bytes) -> None:
+        """A SYN to a closed local port: the RST back ends the attempt (AttemptFails)."""
+        v6 = v4_of(dest) is None
+        mib.tcp_segment(v6, 0)
+        mib.tcp_segment(v6, 0)
+        mib.TCP["OutRsts"] += 1
+        mib.TCP["AttemptFails"] += 1
+
     def source_bind(self, dest: bytes) -> None:
         """Give an unbound connecting socket its source address and an even port (inet_hash_connect)."""
         if self.local_ip in (bytes(4), bytes(16)) or v4_of(self.local_ip) == ANY4:
@@ -226,6 +240,10 @@ class TcpSocket(UnixSocket, InetBase):
         child.embryo = True
         self.peer_ip, self.peer_port = self.own(dest), port
         link(self, child)
+        v6 = v4_of(dest) is None
+        for _ in range(3):                      # SYN, SYN-ACK, ACK
+            mib.tcp_segment(v6, 0)
+        mib.TCP["PassiveOpens"] += 1
         listener.pending.append(child)
         listener.wq.wake_poll(READABLE)
 
@@ -306,6 +324,19 @@ class TcpSocket(UnixSocket, InetBase):
         pair.peer_gone()
         pair.wq.wake_all()
 
+    def count_segment(self, size: int) -> None:
+        """A segment to the peer: out of this guest socket and into the peer (a guest socket,
+        unless it is a host connection's far end)."""
+        mib.tcp_segment(v4_of(self.local_ip) is None, size, True, not isinstance(self.peer, FarEndBase))
+
+    def _count_close(self, reset: bool) -> None:
+        """The FIN (or RST) a close sends to a live peer."""
+        self.count_segment(0)
+        if reset:
+            mib.TCP["OutRsts"] += 1
+            if self.state == TCP_ESTABLISHED:
+                mib.TCP["EstabResets"] += 1
+
     def peer_gone(self) -> None:
         """The far end closed (a host connection stops relaying)."""
 
@@ -313,6 +344,8 @@ class TcpSocket(UnixSocket, InetBase):
         if self.dead:
             return
         reset = bool(self.queue) or embryo or (self.linger == 0 and self.state == TCP_ESTABLISHED)
+        if self.peer is not None:
+            self._count_close(reset)
         self._abort_peer(reset)
         self.drop_port()
         super()._release(embryo)
@@ -345,6 +378,7 @@ class TcpSocket(UnixSocket, InetBase):
             return len(data)
         if flags & MSG_OOB:
             flags &= ~MSG_OOB                   # urgent data arrives in line here
+        self.count_segment(len(data))
         return await self._stream_send(data, None, flags, who, [], creds or self.creator, None)
 
     async def recvmsg(self, n: int, flags: int) -> Received:
@@ -439,6 +473,24 @@ def find_listener(dest: bytes, port: int) -> Optional[TcpSocket]:
         if score > best_score:
             best, best_score = sk, score
     return best
+
+
+class FarEndBase(TcpSocket):
+    """The guest-side stand-in for a host connection (inet_host.FarEnd): what it sends comes
+    into the guest from outside."""
+
+    def count_segment(self, size: int) -> None:
+        mib.tcp_segment(v4_of(self.local_ip) is None, size, False, True)
+
+
+def _established() -> int:
+    """CurrEstab: connections in ESTABLISHED (CLOSE_WAIT is not told apart here)."""
+    seen = {id(s) for users in TCP_PORTS.ports.values() for s in users
+            if isinstance(s, TcpSocket) and s.state == TCP_ESTABLISHED and not s.dead}
+    return len(seen)
+
+
+mib.established[0] = _established
 
 
 def create_tcp(family: int, flags: int, who: Who) -> TcpSocket:

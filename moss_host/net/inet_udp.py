@@ -18,6 +18,7 @@ from ..errors import (EAGAIN, ECONNREFUSED, EDESTADDRREQ, EINVAL, EMSGSIZE, ENET
                       ENOTTY, EOPNOTSUPP, Errno)
 from ..fs.file import FIONREAD, POLLERR, POLLHUP, POLLOUT, POLLRDHUP, POLLWRBAND, POLLWRNORM, OpenFile
 from ..waitq import WaitQueue
+from . import inet_stats as mib
 from .inet_addr import (ANY4, LOOPBACK4, LOOPBACK6, SIN, SIN6_LEN_RFC2133, family_of, pack, unpack_in,
                         unpack_in6, v4_of)
 from .inet_ports import UDP_PORTS, receives
@@ -184,6 +185,8 @@ class UdpSocket(InetBase):
         if src == self.any_ip or v4_of(src) == ANY4:
             src = NETWORK.source_for(net_dest)
         src_net = v4_of(src) or src
+        mib.udp(v4 is None, "OutDatagrams")
+        mib.packet(v4 is None, len(data) + (48 if v4 is None else 28), True, NETWORK.is_local(net_dest))
         if NETWORK.is_local(net_dest):
             self._deliver_local(data, src_net, net_dest, port)
         else:
@@ -194,6 +197,7 @@ class UdpSocket(InetBase):
     def _deliver_local(self, data: bytes, src: bytes, dest: bytes, port: int) -> None:
         target = find_receiver(dest, port, src, self.local_port)
         if target is None:
+            mib.udp(len(dest) == 16, "NoPorts")
             if self.peer_ip is not None:
                 self.err = ECONNREFUSED         # the ICMP port unreachable, for a connected socket
                 self.wq.wake_poll(POLLERR)
@@ -203,8 +207,12 @@ class UdpSocket(InetBase):
     def deliver(self, data: bytes, src: bytes, port: int) -> None:
         """A datagram arrives (from a guest socket or the host): queued if the buffer has room."""
         size = len(data) + SKB_OVERHEAD
+        v6 = v4_of(src) is None
         if self.rmem + size > self.rcvbuf and self.queue:
+            mib.udp(v6, "RcvbufErrors")
+            mib.udp(v6, "InErrors")
             return
+        mib.udp(v6, "InDatagrams")
         self.rmem += size
         self.queue.append(Datagram(data, self.own(src), port))
         self.wq.wake_poll(READABLE)

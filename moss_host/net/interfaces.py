@@ -12,6 +12,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..fs.drivers.sysfs import net as sysfs_net
+
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST = 0x1, 0x2, 0x8, 0x40, 0x1000
 IFF_LOWER_UP = 0x10000
 ARPHRD_ETHER, ARPHRD_LOOPBACK = 1, 772
@@ -38,8 +40,16 @@ class IfAddr:
         return (((1 << self.prefix) - 1) << (bits - self.prefix)).to_bytes(len(self.ip), "big")
 
 
+STAT_NAMES = ("collisions multicast rx_bytes rx_compressed rx_crc_errors rx_dropped rx_errors rx_fifo_errors "
+              "rx_frame_errors rx_length_errors rx_missed_errors rx_nohandler rx_over_errors rx_packets "
+              "tx_aborted_errors tx_bytes tx_carrier_errors tx_compressed tx_dropped tx_errors tx_fifo_errors "
+              "tx_heartbeat_errors tx_packets tx_window_errors").split()
+
+
 @dataclass
 class Interface:
+    """A device as `ip link` and /sys/class/net show it; `stats` are struct rtnl_link_stats64's
+    counters (/sys/class/net/DEV/statistics, /proc/net/dev), of the IP packets moss-py sees."""
     index: int
     name: str
     flags: int
@@ -47,6 +57,15 @@ class Interface:
     hwtype: int
     mac: bytes
     addrs: list[IfAddr] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAT_NAMES, 0))
+
+    def sent(self, size: int) -> None:
+        self.stats["tx_packets"] += 1
+        self.stats["tx_bytes"] += size
+
+    def received(self, size: int) -> None:
+        self.stats["rx_packets"] += 1
+        self.stats["rx_bytes"] += size
 
     @property
     def hw_broadcast(self) -> bytes:
@@ -82,6 +101,19 @@ class Network:
         """`--net none` (enabled False): only the loopback."""
         self.enabled = enabled
         self.interfaces = [_make_lo()] + ([_make_eth0()] if enabled else [])
+
+    def count(self, size: int, out: bool, into: bool) -> None:
+        """An IP packet of `size` bytes: both ways on the loopback, one way on eth0."""
+        if out and into:
+            lo = self.interfaces[0]
+            lo.sent(size)
+            lo.received(size)
+        elif len(self.interfaces) > 1:
+            eth0 = self.interfaces[1]
+            if out:
+                eth0.sent(size)
+            else:
+                eth0.received(size)
 
     def by_name(self, name: str) -> Optional[Interface]:
         return next((i for i in self.interfaces if i.name == name), None)
@@ -127,3 +159,6 @@ def host_address_of(dest: bytes) -> Optional[str]:
     if len(dest) == 4:
         return str(ipaddress.IPv4Address(dest))
     return str(ipaddress.IPv6Address(dest))
+
+
+sysfs_net.devices.append(lambda: NETWORK.interfaces)        # /sys/class/net reads this table

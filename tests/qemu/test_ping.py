@@ -65,3 +65,34 @@ def test_debian_iputils_ping_and_ip_br_addr_match_linux(linux_debian_oracle, mos
     assert _iputils_shape(moss.stdout.decode()) == _iputils_shape(linux), moss.stderr.decode()[-2000:]
     assert "2 packets transmitted, 2 received, 0% packet loss" in linux
     assert "lo               UNKNOWN        127.0.0.1/8 ::1/128" in linux
+
+
+# What the counters and the device files look like; values that count traffic are compared
+# as differences over a known exchange (two pings and one TCP connection over 127.0.0.1).
+# IcmpMsg lines appear once a type was counted: on the shared oracle, earlier tests pinged.
+NET_FILES = r"""
+snap() { sed -n 's/^Icmp: //p; s/^Tcp: //p; s/^Udp: //p' /proc/net/snmp | sed -n '2p;4p;6p'; }
+grep -hv IcmpMsg /proc/net/snmp /proc/net/netstat | awk 'NR % 2 == 1 {print $1, NF}'
+awk '{print $1}' /proc/net/snmp6 | grep -v Type
+before=$(snap)
+ping -c 2 -i 0.2 -q 127.0.0.1 >/dev/null
+nc -l -p 4711 >/dev/null & sleep 0.5; echo hi | nc 127.0.0.1 4711; wait
+after=$(snap)
+printf '%s\n%s\n' "$before" "$after" | awk '{
+  for (i = 1; i <= NF; i++) v[NR, i] = $i; n[NR] = NF }
+  END { for (r = 1; r <= 3; r++) { line = ""; for (i = 1; i <= n[r]; i++) {
+        d = v[r + 3, i] - v[r, i]; line = line " " (d == 0 ? 0 : d > 0 ? "+" : "-") } print line } }'
+cd /sys/class/net/lo && for f in address broadcast flags ifindex iflink mtu operstate type carrier addr_len; do
+  echo "$f: $(cat $f)"; done; ls statistics | wc -l
+for f in rx_packets tx_packets rx_bytes; do [ "$(cat statistics/$f)" -gt 0 ] && echo "$f > 0"; done
+ls /sys/class/net
+"""
+
+
+@covers("socket", "sendto", "recvmsg", "connect", "accept")
+def test_proc_net_snmp_and_sys_class_net_have_linuxs_shape_and_count_loopback_traffic(linux_oracle):
+    with loopback_up(linux_oracle):
+        linux, status = linux_oracle.run("sh -c " + shlex.quote(NET_FILES))
+    moss = moss_run("/bin/sh", "-c", NET_FILES, extra=("--net", "none"))
+    assert moss.stdout.decode() == linux, moss.stderr.decode()[-2000:]
+    assert "Icmp: 30" in linux and "rx_packets > 0" in linux

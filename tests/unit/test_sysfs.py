@@ -21,6 +21,7 @@ from moss_host.fs.namespace import MountTable
 from moss_host.fs.path import lookup
 from moss_host.fs.stat import makedev
 from moss_host.fs.vfs import FsContext
+from moss_host.net import interfaces  # noqa: F401  (hands sysfs the interface table)
 from moss_host.proc.pidtable import PidTable
 from moss_host.sched.scheduler import Scheduler
 from moss_host.tty.devpts import Devpts
@@ -94,14 +95,21 @@ def test_attribute_files_have_size_4096_no_blocks_and_refuse_writes(fs):
     assert read(fs, b"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size") == b"2097152\n"
 
 
-def test_loopback_is_the_only_interface_and_is_down(fs):
-    assert names(fs, b"/sys/class/net") == [b"lo"]
+def test_the_interfaces_are_the_net_tables_lo_up_and_eth0(fs):
+    """/sys/class/net is built from moss_host.net.interfaces' table (lo always up, eth0 of the
+    user network), as `ip link` shows it; lo's speed is EINVAL as on Linux."""
+    assert names(fs, b"/sys/class/net") == [b"lo", b"eth0"]
     assert lookup(fs, b"/sys/class/net/lo", follow=False).inode.readlink() == b"../../devices/virtual/net/lo"
-    assert read(fs, b"/sys/class/net/lo/flags") == b"0x8\n"
+    assert read(fs, b"/sys/class/net/lo/flags") == b"0x9\n"
     assert read(fs, b"/sys/class/net/lo/mtu") == b"65536\n"
-    assert read(fs, b"/sys/class/net/lo/operstate") == b"down\n"
+    assert read(fs, b"/sys/class/net/lo/operstate") == b"unknown\n"
+    assert read(fs, b"/sys/class/net/lo/carrier") == b"1\n"
+    assert read(fs, b"/sys/class/net/eth0/address") == b"52:54:00:12:34:56\n"
+    assert read(fs, b"/sys/class/net/eth0/flags") == b"0x1003\n"
+    assert read(fs, b"/sys/class/net/eth0/ifindex") == b"2\n"
+    assert read(fs, b"/sys/class/net/lo/statistics/rx_packets").strip().isdigit()
     with pytest.raises(Errno) as e:
-        read(fs, b"/sys/class/net/lo/carrier")
+        read(fs, b"/sys/class/net/lo/speed")
     assert e.value.code == errno.EINVAL
 
 
