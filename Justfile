@@ -68,7 +68,7 @@ crash-test N="100": build
 test-unit *ARGS:
     python3 -m pytest -q tests/unit "$@"
 
-# Debian's trinity under moss-py --strict with a fixed seed: syscalls made, kernel bugs, hangs (scripts/fuzz.sh).
+# Debian's trinity under moss-py --strict with a fixed seed, e.g. `just fuzz --seconds 600 --seed 1 --children 2`: syscalls made, kernel bugs, hangs (no heartbeat for 10 s; scripts/fuzz.sh).
 fuzz *ARGS: build
     scripts/fuzz.sh {{ARGS}}
 
