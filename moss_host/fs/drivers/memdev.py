@@ -67,6 +67,11 @@ class RandomFile(NullFile):
 
 DEVICES = {3: NullFile, 5: ZeroFile, 7: FullFile, 8: RandomFile, 9: RandomFile}
 
+# The files whose write(2) takes nothing from the buffer (write_null, write_zero; random's
+# entropy is ignored here): the syscall answers the count without reading user memory, as
+# Linux's write_null never touches it (an unmapped buffer is no EFAULT).
+DISCARDS_WRITES: frozenset[type] = frozenset((NullFile, ZeroFile, RandomFile))
+
 
 def register() -> None:
     for minor, cls in DEVICES.items():
