@@ -31,6 +31,7 @@ from .vfs import (MAY_READ, MAY_WRITE, FsContext, Location, child_of, path_of,
 
 if TYPE_CHECKING:
     from ..proc.task import Task
+    from .fasync import Fasync
     from ..waitq import WaitQueue
     from .pipe import Pipe
 
@@ -98,6 +99,10 @@ class OpenFile:
     # Every change of poll_events() wakes poll_wq (eventfd): epoll may keep a level-triggered
     # item's last answer until the next wake-up instead of polling again (fs/epoll.py).
     poll_wakes_on_change = False
+    # Linux's f_op->fasync: O_ASYNC makes the file signal its owner (pipes, sockets, ttys,
+    # inotify; fs/fasync.py). `fasync` is the owner and watch, made at the first F_SETOWN/O_ASYNC.
+    has_fasync = False
+    fasync: Optional["Fasync"] = None
 
     def __init__(self, flags: int):
         self.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE    # 64-bit Linux forces O_LARGEFILE

@@ -46,6 +46,7 @@ class Event(NamedTuple):
 
 class Inotify(AnonFile):
     anon_name = "inotify"
+    has_fasync = True           # fsnotify_fasync: SIGIO for each event queued
 
     def __init__(self, flags: int):
         super().__init__(O_RDONLY | flags)

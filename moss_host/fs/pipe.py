@@ -353,6 +353,7 @@ class Pipe:
 
 class PipeFile(OpenFile):
     """One open end of a pipe or FIFO."""
+    has_fasync = True           # pipe_fasync: SIGIO for a read end on writes, a write end on room
 
     def __init__(self, pipe: Pipe, flags: int, location: Optional[Location] = None):
         super().__init__(flags)

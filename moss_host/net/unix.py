@@ -468,8 +468,8 @@ class UnixSocket(Socket):
         taken, files[:] = list(files), []
         m = Message(urgent, claimed, self, taken, owner=creds.uid)
         other.oob = m                   # a previous urgent byte stays queued as ordinary data
+        other.wq.wake_poll(POLLPRI)     # sk_send_sigurg (fs/fasync.py) before sk_data_ready's wake-up
         self._enqueue(other, m, creds)
-        other.wq.wake_poll(POLLPRI)
         return sent + 1
 
     async def _stream_send_data(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],

@@ -13,8 +13,8 @@ import struct
 
 from moss_host.addr import USER_VA_END
 from moss_host.cred import CAP_MKNOD, CAP_SYS_RESOURCE, Cred, capable, fs_cred, real_cred
-from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, EPIPE, ERANGE, EROFS, ESPIPE,
-                              Errno)
+from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ENOTTY, EPERM, EPIPE, ERANGE, EROFS,
+                              ESPIPE, Errno)
 from moss_host.fs import fsnotify
 from moss_host.fs.drivers.memdev import DISCARDS_WRITES
 from moss_host.fs.fdtable import fd_arg
@@ -31,6 +31,7 @@ from moss_host.proc import fsize
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
+from .fcntl_owner import OWNER_FCNTL_CMDS, OWNER_IOCTLS, fasync, fcntl_owner, owner_ioctl, setfl
 from .socket import socket_write
 from .locks import LOCK_CMDS, fcntl_lock
 from .memfd import SEAL_CMDS, fcntl_seals
@@ -50,7 +51,6 @@ UIO_MAXIOV = 1024
 IOVEC = struct.Struct("<QQ")        # struct iovec { void *iov_base; size_t iov_len; }
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
-F_SETOWN, F_GETOWN = 8, 9
 F_DUPFD_CLOEXEC = 1030
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 FD_CLOEXEC = 1
@@ -704,7 +704,7 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
     if cmd == F_GETFL:
         return f.flags
     if cmd == F_SETFL:
-        f.set_status_flags(_u32(arg))
+        setfl(task, f, nr, _u32(arg))
         return 0
     if cmd in LOCK_CMDS:
         return await fcntl_lock(task, f, cmd, arg)
@@ -715,10 +715,8 @@ async def fcntl(task, fd: "Fd", cmd: "UInt", arg: "Hex") -> int:
         if pipe is None:
             raise Errno(EBADF)
         return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg, capable(task.creds, CAP_SYS_RESOURCE))   # unsigned long
-    if cmd == F_GETOWN:
-        return 0
-    if cmd == F_SETOWN:
-        return 0
+    if cmd in OWNER_FCNTL_CMDS:
+        return fcntl_owner(task, f, cmd, arg)
     raise Errno(EINVAL)
 
 
@@ -733,8 +731,15 @@ async def ioctl(task, fd: "Fd", cmd: "Hex", arg: "Hex") -> int:
         return 0
     if cmd in (FIONBIO, FIOASYNC):
         on = struct.unpack("<i", task.mm.read(arg, 4))[0] != 0
-        bit = O_NONBLOCK if cmd == FIONBIO else FASYNC
-        f.set_status_flags((f.flags | bit) if on else (f.flags & ~bit))
+        if cmd == FIOASYNC:
+            if on != bool(f.flags & FASYNC):
+                if not f.has_fasync:
+                    raise Errno(ENOTTY)     # ioctl_fioasync: no ->fasync to change it
+                fasync(task, f, nr, on)
+            return 0
+        f.set_status_flags((f.flags | O_NONBLOCK) if on else (f.flags & ~O_NONBLOCK))
         return 0
+    if cmd in OWNER_IOCTLS and f.is_socket:
+        return owner_ioctl(task, f, cmd, arg)
     return await f.ioctl(task, cmd, arg)
 

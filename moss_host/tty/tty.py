@@ -345,6 +345,7 @@ def disassociate_ctty(task, on_exit: bool = True) -> None:
 
 class TtyFile(OpenFile):
     """An open descriptor of a Tty (/dev/console, /dev/tty, fds 0-2 of the first process)."""
+    has_fasync = True           # tty_fasync: SIGIO when input arrives
 
     def __init__(self, tty: Tty, flags: int, location=None):
         super().__init__(flags)
