@@ -394,7 +394,7 @@ def notify_parent(task: Task) -> None:
         reap(task)                              # nobody will wait: no zombie is left
         child_changed(task, parent)
         return
-    if task.exit_signal:
+    if 0 < task.exit_signal <= signals.NSIG:    # valid_signal: clone(2) takes any CSIGNAL byte
         signals.send_signal(parent, task.exit_signal, sigchld_info(task))
     child_changed(task, parent)
 
