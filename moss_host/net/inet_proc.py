@@ -19,7 +19,7 @@ TCP_HEADER6 = ("  sl  local_address                         remote_address      
                "rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
 UDP_HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode "
               "ref pointer drops")
-TCP_CLOSE, TCP_LISTEN = 7, 10
+TCP_TIME_WAIT, TCP_CLOSE, TCP_LISTEN = 6, 7, 10
 
 
 def _hex4(ip: bytes) -> str:
@@ -53,6 +53,12 @@ def _row(sk, family: int) -> tuple[str, str, int, int, int]:
 def _tcp(family: int) -> bytes:
     lines = [f"{TCP_HEADER4:<149}\n" if family == AF_INET else TCP_HEADER6]
     for i, sk in enumerate(_sockets(TCP_PORTS, family)):
+        if sk.state == TCP_TIME_WAIT:           # get_timewait4_sock: timer 3, no owner, no inode
+            hexa = _hex4 if family == AF_INET else _hex6
+            line = (f"{i:4d}: {hexa(sk.local_ip)}:{sk.local_port:04X} {hexa(sk.peer_ip)}:{sk.peer_port:04X} 06 "
+                    f"00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000")
+            lines.append(f"{line:<149}\n" if family == AF_INET else line + "\n")
+            continue
         local, remote, state, rx, uid = _row(sk, family)
         line = (f"{i:4d}: {local} {remote} {state:02X} {0:08X}:{rx:08X} 00:00000000 00000000 {uid:5d} "
                 f"{0:8d} {sk.ino} 1 0000000000000000 20 4 0 10 -1")

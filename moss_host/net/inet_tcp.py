@@ -21,12 +21,13 @@ far end is a TcpSocket that a host socket reads and writes.
 """
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Optional
 
 from ..errors import (EAFNOSUPPORT, EALREADY, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINPROGRESS, ENOENT, EINVAL,
                       EISCONN, ENETUNREACH, ENOPROTOOPT, ENOTCONN, ENOTTY, EPIPE, Errno)
-from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLPRI, POLLRDHUP, POLLWRNORM, OpenFile
+from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLRDHUP, POLLWRNORM, OpenFile
 from . import inet_stats as mib
 from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, family_of, unpack_in, unpack_in6, v4_of
 from .inet_ports import TCP_PORTS, receives
@@ -37,6 +38,8 @@ from .socket import (AF_INET, AF_UNSPEC, INT, MSG_OOB, RCV_SHUTDOWN, SEND_SHUTDO
 from .unix import READABLE, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, SigPipe, UnixSocket
 
 TCP_SYN_SENT = 2
+TCP_TIME_WAIT = 6
+TCP_TIMEWAIT_LEN = 60.0                                 # seconds, as Linux's TCP_TIMEWAIT_LEN
 SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED = 1, 2, 3
 SIOCOUTQ, SIOCOUTQNSD = 0x5411, 0x894B
 TCP_RMEM_DEFAULT, TCP_WMEM_DEFAULT = 131072, 16384      # net.ipv4.tcp_rmem[1], tcp_wmem[1]
@@ -71,6 +74,7 @@ class TcpSocket(UnixSocket, InetBase):
         self.sock_state = SS_UNCONNECTED        # struct socket's state (connect's bookkeeping)
         self.tcp_opts = {name: d for name, (d, _, _) in TCP_INTS.items()}
         self.maxseg = 0
+        self.closed_first = False               # shutdown(SHUT_WR) sent our FIN before the peer's
 
     # -- the file side
     def proc_line(self) -> str:
@@ -280,6 +284,8 @@ class TcpSocket(UnixSocket, InetBase):
             self.shut |= mode
             self.wq.wake_all()
             raise Errno(ENOTCONN)
+        if mode & SEND_SHUTDOWN and not self.shut & (SEND_SHUTDOWN | RCV_SHUTDOWN):
+            self.closed_first = True            # our FIN before the peer's: TIME_WAIT at the end
         self.shut |= mode
         other = self.peer
         if mode & SEND_SHUTDOWN and other is not None and not other.dead:
@@ -346,6 +352,9 @@ class TcpSocket(UnixSocket, InetBase):
         reset = bool(self.queue) or embryo or (self.linger == 0 and self.state == TCP_ESTABLISHED)
         if self.peer is not None:
             self._count_close(reset)
+        if not reset and self.state == TCP_ESTABLISHED and self.local_port and (
+                self.closed_first or not self.shut & RCV_SHUTDOWN):
+            TimeWait.enter(self)
         self._abort_peer(reset)
         self.drop_port()
         super()._release(embryo)
@@ -378,9 +387,6 @@ class TcpSocket(UnixSocket, InetBase):
             return len(data)
         if flags & MSG_OOB:
             flags &= ~MSG_OOB                   # urgent data arrives in line here
-            # tcp_urg: SIGURG to the receiver's owner (tcp_check_urg, fs/fasync.py), then its own
-            # sk_data_ready ahead of the data's
-            other.wq.wake_poll(POLLPRI | READABLE)
         self.count_segment(len(data))
         return await self._stream_send(data, None, flags, who, [], creds or self.creator, None)
 
@@ -476,6 +482,37 @@ def find_listener(dest: bytes, port: int) -> Optional[TcpSocket]:
         if score > best_score:
             best, best_score = sk, score
     return best
+
+
+class TimeWait:
+    """What stays of a connection this side closed first (inet_timewait_sock): its address
+    and port held for TCP_TIMEWAIT_LEN, in the port table (bind conflicts) and /proc/net/tcp.
+    It keeps the closed socket's SO_REUSEADDR/SO_REUSEPORT: a bind that sets SO_REUSEADDR as
+    the closed socket did may take the port again, one that does not gets EADDRINUSE."""
+    state = TCP_TIME_WAIT
+    listening = False
+    v6only = False
+
+    def __init__(self, sk: TcpSocket):
+        self.family, self.local_ip, self.local_port = sk.family, sk.local_ip, sk.local_port
+        self.peer_ip, self.peer_port = sk.peer_ip, sk.peer_port
+        self.v6only, self.reuseaddr, self.reuseport = sk.v6only, sk.reuseaddr, sk.reuseport
+        self.owner_uid = sk.uid
+        self.ino = 0
+
+    @property
+    def uid(self) -> int:
+        return self.owner_uid
+
+    @classmethod
+    def enter(cls, sk: TcpSocket) -> None:
+        tw = cls(sk)
+        mib.TCPEXT["TW"] += 1
+        TCP_PORTS.add(tw, tw.local_port)
+        try:
+            asyncio.get_running_loop().call_later(TCP_TIMEWAIT_LEN, TCP_PORTS.remove, tw, tw.local_port)
+        except RuntimeError:
+            TCP_PORTS.remove(tw, tw.local_port)     # no event loop (a unit test): nothing to wait in
 
 
 class FarEndBase(TcpSocket):

@@ -199,3 +199,13 @@ def test_a_udp_forward_carries_datagrams_both_ways():
     finally:
         proc.kill()
         proc.wait()
+
+
+@covers("bind", "listen", "connect", "accept", "setsockopt")
+def test_the_side_that_closes_first_keeps_its_port_in_time_wait_as_on_linux(linux_oracle):
+    """TIME_WAIT: EADDRINUSE for a bind of the port without SO_REUSEADDR, allowed with it when
+    the closed socket had it; state 06 in /proc/net/tcp. (Runs once per oracle: its TIME_WAIT
+    lasts 60 s.)"""
+    with loopback_up(linux_oracle):
+        out = same_as_linux(linux_oracle, "inet_timewait")
+    assert "port 4310: 06" in out and "bind server port: EADDRINUSE" in out
