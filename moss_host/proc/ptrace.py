@@ -33,6 +33,7 @@ import asyncio
 import struct
 from typing import TYPE_CHECKING, Any, Callable
 
+from moss_host.arch.arm64.context import OFF_X0
 from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SI_USER
 from moss_host.cred import capable
 from moss_host.errors import ENOSYS, EPERM, ERESTARTSYS, ESRCH, Errno
@@ -62,6 +63,11 @@ O_SUSPEND_SECCOMP = 0x200000
 O_MASK = 0xFF | O_EXITKILL | O_SUSPEND_SECCOMP
 
 NO_SYSCALL = -1
+# A saved context's general registers, x0 first (arch/arm64/context.py): one unpack, no view.
+_X = struct.Struct("<Q")
+_ARGS = struct.Struct("<6Q")
+_OFF_X7 = 7 * 8
+assert OFF_X0 == 0
 SUID_DUMP_USER = 1
 _MASK = (1 << 64) - 1
 
@@ -427,12 +433,13 @@ def traced_syscall(task: Task, nr: int, start: Callable[..., Any], log: Any, res
     ptrace returns, so its next wait4 finds it at once. Only a call that sleeps takes a
     job (Scheduler.sleep), as it would untraced."""
     st = task.ptrace
-    regs = task.regs()
+    frame = task.context
+    assert frame is not None                 # off its CPU: x0.. at the start of its saved context
     scno = _s32(nr & 0xFFFF_FFFF)
     if scno == NO_SYSCALL:
-        regs.x[0] = -ENOSYS & _MASK          # what a skipped syscall(-1) returns unless the tracer says
+        _X.pack_into(frame, 0, -ENOSYS & _MASK)     # what a skipped syscall(-1) returns unless the tracer says
     st.syscallno = scno
-    st.syscall_args = tuple(regs.x[i] for i in range(6))
+    st.syscall_args = _ARGS.unpack_from(frame)
     call = TracedCall(task, st, start, log, resumed)
     if st.syscall_stops:
         call.stop(SYSCALL_ENTRY)
@@ -480,10 +487,10 @@ class TracedCall:
     def stop(self, kind: int) -> None:
         """ptrace_report_syscall: x7 tells the tracer entry (0) or exit (1) until it resumes us."""
         task, st = self.task, self.st
-        regs = task.regs()
+        frame = _context(task)
         self.kind = kind
-        self.saved_x7 = regs.x[7]
-        regs.x[7] = 0 if kind == SYSCALL_ENTRY else 1
+        self.saved_x7 = _X.unpack_from(frame, _OFF_X7)[0]
+        _X.pack_into(frame, _OFF_X7, 0 if kind == SYSCALL_ENTRY else 1)
         st.eventmsg = 1 if kind == SYSCALL_ENTRY else 2      # PTRACE_EVENTMSG_SYSCALL_ENTRY / _EXIT
         self.finished = False
         task.state = State.BLOCKED
@@ -497,7 +504,7 @@ class TracedCall:
         if task.pending is self:
             task.pending = None
         if task.context is not None:
-            task.regs().x[7] = self.saved_x7
+            _X.pack_into(task.context, _OFF_X7, self.saved_x7)
 
     def resume(self) -> None:
         """The tracer resumed us (st.resumed): a signal it gave is sent (send_sig); the call
@@ -512,7 +519,7 @@ class TracedCall:
         if self.kind == SYSCALL_ENTRY:
             self.run()
         else:
-            self.resumed(task, _s64(task.regs().x[0]))
+            self.resumed(task, _x0(task))
 
     # -- the call --
 
@@ -522,10 +529,10 @@ class TracedCall:
         task, st = self.task, self.st
         scno = st.syscallno
         if st.sysemu:
-            self.resumed(task, _s64(task.regs().x[0]))
+            self.resumed(task, _x0(task))
             return
         if scno == NO_SYSCALL:
-            result = _s64(task.regs().x[0])
+            result = _x0(task)
         elif scno < 0:
             result = -ENOSYS
         else:
@@ -558,7 +565,7 @@ class TracedCall:
         task, st = self.task, self.st
         if task.state is State.ZOMBIE:
             return
-        task.regs().x[0] = result & _MASK        # (execve gives it a new context)
+        _X.pack_into(_context(task), 0, result & _MASK)    # (execve gives it a new context)
         if task.traced_syscalls and task.ptrace is st:
             st.syscall_result = result
             if st.syscall_stops:
@@ -582,6 +589,17 @@ def step_into_handler(task: Task) -> None:
         return
     task.regs().pstate |= hwdebug.SPSR_SS
     _stop_off_cpu(task, EVENT_STOP, signals.SIGTRAP)
+
+
+def _context(task: Task) -> bytearray:
+    """The saved context of a task in a traced syscall (off its CPU throughout)."""
+    frame = task.context
+    assert frame is not None and task.on_cpu is None
+    return frame
+
+
+def _x0(task: Task) -> int:
+    return _s64(_X.unpack_from(_context(task), 0)[0])
 
 
 def _s32(v: int) -> int:
