@@ -56,6 +56,7 @@ class EpItem:
         self.trusts_wakes = file.poll_wakes_on_change and file.poll_wq is not None
         self.subscription: Optional[PollSubscription] = None
         self.stops: list[Callable[[], None]] = []
+        self.alone = (self,)                # harvest's answer when it is the one ready item
         # The file's poll, looked up once: harvest calls it on every epoll_wait.
         self.poll_now: Callable[[int], int] = (_nested_poll(file.ep) if isinstance(file, EpollFile)
                                                else file.poll_events)
@@ -133,23 +134,24 @@ class Epoll:
             self._unlink(item)
         return 0
 
-    def harvest(self, maxevents: int) -> list[EpItem]:
+    def harvest(self, maxevents: int) -> Sequence[EpItem]:
         """ep_send_events' choice: up to maxevents items of the ready list that have events,
-        each with them in `revents`. The caller stores (revents, data) of each, then hands
-        settle() the items it stored."""
+        each with them in `revents` (not to be changed: one ready item answers with its own
+        tuple, allocated once). The caller stores (revents, data) of each, then hands settle()
+        the items it stored."""
         ready = self.ready
         if len(ready) == 1:                 # the usual case, without the loop's bookkeeping
             item = ready[0]
             if item.unchanged:              # level-triggered, reported, the file unchanged since
-                return [item]
+                return item.alone
             mask = item.poll_now(ALL_POLL_EVENTS)
             revents = (mask | (mask & _IN_OUT) << _TO_NORM) & item.events
             if revents:
                 item.revents = revents
                 item.unchanged = item.trusts_wakes
-                return [item]
+                return item.alone
             self._unlink(item)
-            return []
+            return ()
         out: list[EpItem] = []
         stale: Optional[list[EpItem]] = None
         for item in ready:                  # (a wake-up meanwhile appends: seen later on)
@@ -275,7 +277,7 @@ class Epoll:
 
     # -- epoll_wait
     async def wait(self, poller: Any, maxevents: int, timeout: Optional[float],
-                   interrupted: Callable[[], bool]) -> list[EpItem]:
+                   interrupted: Callable[[], bool]) -> Sequence[EpItem]:
         """ep_poll for task `poller`: wait until items have events (returned unsettled), `timeout`
         seconds pass ([]; None: no limit, 0: do not wait), or a signal is pending (EINTR:
         `interrupted` says so before a sleep; a cancellation during one propagates)."""
@@ -292,7 +294,7 @@ class Epoll:
             if got or (deadline is not None and loop.time() >= deadline):
                 return got
 
-    def ready_now(self, poller: Any, maxevents: int) -> list[EpItem]:
+    def ready_now(self, poller: Any, maxevents: int) -> Sequence[EpItem]:
         """wait()'s first harvest alone, for a caller that will not sleep: what is ready now."""
         if not self.askers:
             return self.harvest(maxevents)
@@ -302,7 +304,7 @@ class Epoll:
         finally:
             POLLER.reset(token)
 
-    def _harvest_for(self, poller: Any, maxevents: int) -> list[EpItem]:
+    def _harvest_for(self, poller: Any, maxevents: int) -> Sequence[EpItem]:
         if not self.ready:
             return []
         token = POLLER.set(poller)          # a signalfd's readiness is the asker's

@@ -79,7 +79,7 @@ async def _epoll_wait(task, epfd: int, events_ptr: int, maxevents: int, timeout:
     return _store(task, ep, events_ptr, got)
 
 
-def _store(task, ep: Epoll, events_ptr: int, got: list[EpItem]) -> int:
+def _store(task, ep: Epoll, events_ptr: int, got: Sequence[EpItem]) -> int:
     """ep_send_events' copy-out of what wait() or harvest() found; how many were stored."""
     if len(got) == 1:                   # the usual answer: one event, packed in place
         item = got[0]
@@ -96,7 +96,7 @@ def _store(task, ep: Epoll, events_ptr: int, got: list[EpItem]) -> int:
     return _store_many(task, ep, events_ptr, got)
 
 
-def _store_many(task, ep: Epoll, events_ptr: int, got: list[EpItem]) -> int:
+def _store_many(task, ep: Epoll, events_ptr: int, got: Sequence[EpItem]) -> int:
     stored: Sequence[EpItem] = got
     try:
         task.mm.write(events_ptr, b"".join([EPOLL_EVENT.pack(item.revents, item.data) for item in got]))
@@ -138,7 +138,7 @@ def _with_sigmask_now(task, sigmask: int, sigsetsize: int, epfd: int, events: in
     return result
 
 
-def _store_one_by_one(task, events_ptr: int, got: list[EpItem]) -> list[EpItem]:
+def _store_one_by_one(task, events_ptr: int, got: Sequence[EpItem]) -> list[EpItem]:
     """epoll_put_uevent stops at the first event it cannot store: the ones before it count
     (EFAULT if none); the rest stay on the ready list."""
     stored: list[EpItem] = []

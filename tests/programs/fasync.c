@@ -129,6 +129,16 @@ static void owner_commands(void)
     show_owner("after setown 0", p[0]);
     printf("glibc fcntl F_GETOWN after -pgrp: %s\n",
            (fcntl(p[0], F_SETOWN, -getpgrp()), fcntl(p[0], F_GETOWN) == -getpgrp()) ? "-pgrp" : "other");
+    pid_t child = fork();
+    if (child == 0)
+        _exit(raw_fcntl(p[0], F_SETOWN, getpid()) ? 1 : 0);
+    int status;
+    waitpid(child, &status, 0);
+    struct f_owner_ex gone = {-1, -1};
+    long own = raw_fcntl(p[0], F_GETOWN, 0);
+    raw_fcntl(p[0], F_GETOWN_EX, (long)&gone);
+    printf("owner exited and reaped: getown %s, getown_ex type %d pid %s\n", own == 0 ? "0" : own == child ? "child" : "other",
+           gone.type, gone.pid == 0 ? "0" : gone.pid == child ? "child" : "other");
     int opath = open("/", O_PATH);
     printf("setown on O_PATH: %s\n", err(raw_fcntl(opath, F_SETOWN, getpid())));
     close(opath);
