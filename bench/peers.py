@@ -97,10 +97,12 @@ class LinuxInQemu(Peer):
     """Debian's kernel in qemu-system-aarch64; ``kaslr=False`` is the
     reference configuration (nokaslr: no KPTI)."""
 
-    def __init__(self, kaslr: bool = False, timeout: float = 120.0):
+    def __init__(self, kaslr: bool = False, timeout: float = 120.0, smp: int = 1):
         self.kaslr = kaslr
-        self.key = "linux_kaslr" if kaslr else "linux_nokaslr"
-        self.label = "Linux/QEMU (default, KASLR+KPTI)" if kaslr else "Linux/QEMU (nokaslr)"
+        self.smp = smp                      # -smp N
+        self.key = ("linux_kaslr" if kaslr else "linux_nokaslr") + (f"_smp{smp}" if smp > 1 else "")
+        self.label = ("Linux/QEMU (default, KASLR+KPTI)" if kaslr else "Linux/QEMU (nokaslr)") + \
+            (f" -smp {smp}" if smp > 1 else "")
         self.timeout = timeout
         self.vm = None
         self._boot_reported = False
@@ -109,7 +111,7 @@ class LinuxInQemu(Peer):
     def _oracle(self):
         if self.vm is None:
             lo = build.oracle_module()
-            self.vm = lo.LinuxOracle(build.guest_files(), kaslr=self.kaslr, name="bench-linux")
+            self.vm = lo.LinuxOracle(build.guest_files(), kaslr=self.kaslr, name="bench-linux", smp=self.smp)
         return self.vm
 
     def start(self) -> None:
@@ -250,8 +252,12 @@ class MossPy(Peer):
     # this run (keeps quick mode bounded while moss-py is young).
     MAX_TIMEOUTS = 2
 
-    def __init__(self, timeout: float = 60.0):
+    def __init__(self, timeout: float = 60.0, cpus: int = 1):
         self.timeout = timeout
+        self.cpus = cpus                    # moss-host --cpus N
+        if cpus > 1:
+            self.key = f"moss_smp{cpus}"
+            self.label = f"moss-py --cpus {cpus}"
         self.cmd = moss_host_command()
         self.image: Path | None = None
         self._timeouts = 0
@@ -307,6 +313,8 @@ class MossPy(Peer):
 
     def _run_argv(self, guest_argv: list[str], timing: bool = False) -> list[str]:
         flags = ["--timing"] if timing else []
+        if self.cpus > 1:
+            flags += ["--cpus", str(self.cpus)]
         return [*self.cmd, "run", *flags, "--image", str(self.image), "--", *guest_argv]
 
     def has_timing_flag(self) -> bool:
@@ -420,7 +428,11 @@ def _echo_result(measure, errors: tuple) -> Result:
     return Result(True, s["median_ns"], wall_s=time.monotonic() - t0, extra=extra)
 
 
-def all_peers(quick: bool) -> list[Peer]:
+def all_peers(quick: bool, smp: bool = False) -> list[Peer]:
+    """Every system; with smp also moss-py and Linux with 2 vCPUs (parallel_cpu's speed-up)."""
     t = 60.0 if quick else 300.0
-    return [LinuxInQemu(kaslr=False, timeout=t), LinuxInQemu(kaslr=True, timeout=t),
-            QemuUser(timeout=t), MossPy(timeout=45.0 if quick else 300.0)]
+    peers: list[Peer] = [LinuxInQemu(kaslr=False, timeout=t), LinuxInQemu(kaslr=True, timeout=t),
+                         QemuUser(timeout=t), MossPy(timeout=45.0 if quick else 300.0)]
+    if smp:
+        peers += [LinuxInQemu(kaslr=False, timeout=t, smp=2), MossPy(timeout=45.0 if quick else 300.0, cpus=2)]
+    return peers

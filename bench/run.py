@@ -29,9 +29,13 @@ from bench.peers import Peer, Result, all_peers
 from bench.workloads import BY_NAME, WORKLOADS, Workload
 
 RESULTS = build.REPO / "bench" / "results"
-RATIOS = (("moss", "linux_nokaslr", "moss/linux"), ("moss", "qemu_user", "moss/qemu-user"))
+RATIOS = (("moss", "linux_nokaslr", "moss/linux"), ("moss", "qemu_user", "moss/qemu-user"),
+          # the speed-up of 2 CPUs over 1 (parallel_cpu), when the smp2 systems ran
+          ("moss", "moss_smp2", "moss 2cpu gain"), ("linux_nokaslr", "linux_nokaslr_smp2", "Linux 2cpu gain"))
 SHORT = {"linux_nokaslr": "Linux nokaslr", "linux_kaslr": "Linux default",
-         "qemu_user": "qemu-aarch64", "moss": "moss-py"}
+         "qemu_user": "qemu-aarch64", "moss": "moss-py", "moss_smp2": "moss-py 2 CPUs",
+         "linux_nokaslr_smp2": "Linux 2 CPUs"}
+SMP_SYSTEMS = ("moss_smp2", "linux_nokaslr_smp2")      # only when --systems names them
 
 
 def summarize(results: list[Result]) -> dict:
@@ -175,7 +179,7 @@ def run_bench(names: list[str] | None = None, *, quick: bool = False, reps: int 
     t_start = time.monotonic()
     build.build_programs()
     build.build_moss_image()
-    peers = peers or all_peers(quick)
+    peers = peers or all_peers(quick, smp=any(s in SMP_SYSTEMS for s in systems or ()))
     if systems:
         unknown = set(systems) - {p.key for p in peers}
         if unknown:
@@ -265,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="small iteration counts, 3 repetitions, one boot per VM")
     ap.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
     ap.add_argument("--systems", help="comma-separated subset of: "
-                    "linux_nokaslr,linux_kaslr,qemu_user,moss")
+                    "linux_nokaslr,linux_kaslr,qemu_user,moss, and moss_smp2,linux_nokaslr_smp2 "
+                    "(2 vCPUs; parallel_cpu's speed-up)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     ap.add_argument("--no-save", action="store_true", help="print only")
     ap.add_argument("--contended", action="store_true",
@@ -275,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown workload(s) {unknown}; known: {', '.join(BY_NAME)}")
     systems = a.systems.split(",") if a.systems else None
-    known = {"linux_nokaslr", "linux_kaslr", "qemu_user", "moss"}
+    known = {"linux_nokaslr", "linux_kaslr", "qemu_user", "moss", *SMP_SYSTEMS}
     if systems and not set(systems) <= known:
         ap.error(f"unknown system(s) {sorted(set(systems) - known)}; known: {sorted(known)}")
     report = run_bench(a.workloads or None, quick=a.quick, reps=a.reps, systems=systems,

@@ -76,6 +76,10 @@ WORKLOADS: list[Workload] = [
                  "per sleep, p99 and max in the JSON extra"),
     Workload("cpu_loop", "cpu_loop", ("5000000",), ("50000000",), "iteration",
              doc="xorshift integer loop, no syscalls: pure TCG user-code speed"),
+    Workload("parallel_cpu", "parallel_cpu", ("20000000",), ("100000000",), "iteration",
+             doc="one cpu_loop process per online CPU (sysconf): wall time per iteration of all; "
+                 "a 1-CPU run over a 2-CPU one (systems moss_smp2, linux_nokaslr_smp2) is the "
+                 "speed-up of parallel user code"),
     Workload("cpu_mem", "cpu_mem", ("5000000",), ("20000000",), "read-modify-write",
              doc="random read-modify-writes over a 1 MiB array, no syscalls: how fast user code "
                  "reaches guest RAM (host huge pages under it or not)"),

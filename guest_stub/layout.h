@@ -48,6 +48,7 @@
 #define MB_SLEEPING     0x480        /* guest sets 1 before WFI; host then sends a wake byte */
 #define MB_HOST_POLLING 0x4c0        /* host sets 1 while it polls SEQ_REQ: no doorbell needed */
 #define MB_SPIN_TICKS   0x4c8        /* how long the guest spins for a reply before WFI (counter ticks) */
+#define MB_NCPUS        0x4d0        /* CPU 0's mailbox only: CPUs to bring up (host writes it before boot) */
 
 /* The reply: operations the stub applies before restoring the context. */
 #define MB_OPS          0x500
@@ -67,6 +68,12 @@
 #define MB_DBG_NWP      4
 #define DBG_LOAD_MDSCR  (1 << 0)
 #define DBG_LOAD_REGS   (1 << 1)
+/* Kicks (docs/trap-path.md, several CPUs): the host sets KICK when this CPU must trap
+ * (interrupt user code, or trap again right after the next eret), RING when it needs an
+ * interrupt (a wake from WFI); CPU 0, which takes the UART's interrupt, forwards RING as an SGI. */
+#define MB_KICK         0x5e0
+#define MB_RING         0x5e8
+#define KICK_SGI        0            /* the SGI that CPU 0 sends to wake or kick another CPU */
 #define MB_TLBI_VA      0x600        /* up to 64 operands for tlbi vae1is (ASID << 48 | VA >> 12) */
 #define MB_MAX_TLBI_VA  64
 #define MB_SCRUB        0x800        /* up to 256 frame PAs to zero by guest stores */

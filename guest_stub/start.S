@@ -38,6 +38,8 @@
 #define UART_ICR  0x44
 #define __NR_getpid   172
 #define ESR_EC_SVC64  0x15
+#define GICD_SGIR 0xf00
+#define PSCI_CPU_ON 0xc4000003               /* SMC64 CPU_ON: x1 target MPIDR, x2 entry PA, x3 context */
 
     .section .text.boot, "ax"
     .global _start
@@ -46,6 +48,8 @@ _start:
     mrs     x0, CurrentEL
     cmp     x0, #(1 << 2)
     b.ne    wrong_el
+    mrs     x19, mpidr_el1                  /* x19: this CPU's index (Aff0: -M virt, up to 8 CPUs) */
+    and     x19, x19, #0xff
     mov     x0, #(3 << 20)                  /* CPACR_EL1.FPEN: no FP/SIMD traps */
     msr     cpacr_el1, x0
     ldr     x0, =MAIR_VALUE
@@ -69,8 +73,12 @@ _start:
 1:  adr     x0, vectors
     msr     vbar_el1, x0
     ldr     x0, =(MAILBOX_BASE + LINEAR_OFFSET)
+    add     x0, x0, x19, lsl #12            /* this CPU's mailbox (MAILBOX_SIZE apart) */
     mov     sp, x0
-    bl      gic_uart_init
+    cbnz    x19, 2f
+    bl      gic_uart_init                   /* CPU 0: the distributor and the UART, for all */
+    bl      start_secondaries
+2:  bl      gic_cpu_init
     /* CNTKCTL_EL1 as Linux sets it: EL0VCTEN (EL0 may read CNTVCT), and the event stream
      * (EVNTEN, EVNTI 12: an event every 2^13 ticks of the 62.5 MHz counter, 131 us: Linux's
      * arch_timer_configure_evtstream aims at 10 kHz and rounds to a power of two), which
@@ -105,11 +113,6 @@ gic_uart_init:
     str     w1, [x0, #0x104]                /* GICD_ISENABLER1 */
     mov     w1, #1
     strb    w1, [x0, #(0x800 + UART_INTID)] /* GICD_ITARGETSR: CPU 0 */
-    ldr     x0, =(GICC_PA + LINEAR_OFFSET)
-    mov     w1, #0xf0
-    str     w1, [x0, #4]                    /* GICC_PMR */
-    mov     w1, #1
-    str     w1, [x0]                        /* GICC_CTLR: enable */
     ldr     x0, =(UART_PA + LINEAR_OFFSET)
     mov     w1, #0x7ff
     str     w1, [x0, #UART_ICR]
@@ -121,10 +124,43 @@ gic_uart_init:
     str     w1, [x0, #UART_CR]
     ret
 
+/* Each CPU's own part of the GIC: its banked PPI/SGI enables (the virtual timer, the kick
+ * SGI) and its CPU interface. */
+gic_cpu_init:
+    ldr     x0, =(GICD_PA + LINEAR_OFFSET)
+    ldr     w1, =((1 << VTIMER_INTID) | (1 << KICK_SGI))
+    str     w1, [x0, #0x100]                /* GICD_ISENABLER0 (banked) */
+    ldr     x0, =(GICC_PA + LINEAR_OFFSET)
+    mov     w1, #0xf0
+    str     w1, [x0, #4]                    /* GICC_PMR */
+    mov     w1, #1
+    str     w1, [x0]                        /* GICC_CTLR: enable */
+    ret
+
+/* CPU 0: power on CPUs 1 .. MB_NCPUS-1 with PSCI CPU_ON (QEMU's -M virt without firmware
+ * implements PSCI itself, conduit hvc). They enter at _start with the MMU off. */
+start_secondaries:
+    ldr     x20, [sp, #MB_NCPUS]
+    mov     x21, #1
+    adr     x22, _start
+    ldr     x0, =LINEAR_OFFSET
+    sub     x22, x22, x0                    /* the entry point's physical address */
+1:  cmp     x21, x20
+    b.hs    2f
+    ldr     x0, =PSCI_CPU_ON
+    mov     x1, x21
+    mov     x2, x22
+    mov     x3, #0
+    hvc     #0
+    add     x21, x21, #1
+    b       1b
+2:  ret
+
 /*
  * Acknowledge one pending interrupt, if any, so that WFI can sleep again: drain the
- * UART (the host's wake bytes) or silence the timer. Records the INTID in the mailbox.
- * Clobbers x5-x8 only.
+ * UART (the host's wake bytes; on CPU 0 then forward each other CPU's RING as an SGI),
+ * silence the timer, or take a kick SGI. Records the INTID in the mailbox.
+ * Clobbers x5-x8 and x11-x15 only.
  */
 ack_irq:
     ldr     x5, =(GICC_PA + LINEAR_OFFSET)
@@ -137,9 +173,26 @@ ack_irq:
     b.ne    2f
     ldr     x7, =(UART_PA + LINEAR_OFFSET)
 1:  ldr     w8, [x7, #UART_FR]
-    tbnz    w8, #4, 3f                      /* RXFE: receive FIFO empty */
+    tbnz    w8, #4, 4f                      /* RXFE: receive FIFO empty */
     ldr     w8, [x7, #UART_DR]
     b       1b
+4:  dmb     ish                             /* the host set RING before it sent the byte */
+    ldr     x11, [sp, #MB_NCPUS]            /* (only CPU 0 takes the UART's interrupt) */
+    mov     x12, #1
+    add     x13, sp, #MAILBOX_SIZE
+5:  cmp     x12, x11
+    b.hs    3f
+    ldr     x14, [x13, #MB_RING]
+    cbz     x14, 6f
+    str     xzr, [x13, #MB_RING]
+    mov     w14, #((1 << 16) | KICK_SGI)   /* GICD_SGIR: CPUTargetList bit 16 + cpu, SGI KICK_SGI */
+    lsl     w14, w14, w12
+    ldr     x15, =(GICD_PA + LINEAR_OFFSET)
+    dsb     ish
+    str     w14, [x15, #GICD_SGIR]
+6:  add     x12, x12, #1
+    add     x13, x13, #MAILBOX_SIZE
+    b       5b
 2:  cmp     w7, #VTIMER_INTID
     b.ne    3f
     msr     cntv_ctl_el0, xzr
@@ -249,6 +302,7 @@ save_context:
     cmp     x0, #REASON_IRQ
     b.ne    report
     bl      ack_irq
+    b       restore                         /* it traps to the host only if KICK says so */
 
 /*
  * Publish the context (payload before sequence number), tell the host, and wait for the
@@ -280,7 +334,10 @@ spin:
 1:  ldr     x2, [sp, #MB_SEQ_REPLY]
     cmp     x2, x1
     b.eq    replied
-    ldr     x3, [sp, #MB_SPIN_TICKS]
+    mrs     x2, isr_el1                     /* an interrupt pends (a byte to forward, a stale */
+    cbz     x2, 8f                          /* kick): take it now, KICK keeps what it meant */
+    bl      ack_irq
+8:  ldr     x3, [sp, #MB_SPIN_TICKS]
     mrs     x4, cntvct_el0
     sub     x4, x4, x10
     cmp     x4, x3
@@ -353,7 +410,11 @@ apply_ops:
     isb
     str     xzr, [sp, #MB_OPS]
 
+/* A kick the host sent while we waited for the reply (or after an interrupt from EL0):
+ * trap again as an interrupt, with the context the host just gave us. */
 restore:
+    ldr     x2, [sp, #MB_KICK]
+    cbnz    x2, kicked
     add     x2, sp, #MB_Q0
     ldp     q0, q1, [x2, #0]
     ldp     q2, q3, [x2, #32]
@@ -397,6 +458,11 @@ restore:
     ldp     x28, x29, [sp, #(MB_X0 + 224)]
     ldp     x0, x1, [sp, #MB_X0]
     eret
+
+kicked:
+    str     xzr, [sp, #MB_KICK]
+    mov     x0, #REASON_IRQ
+    b       report
 
 halted:
     wfi

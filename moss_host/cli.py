@@ -23,6 +23,9 @@ from moss_host.machine.qemu import MachineError
 
 log = logging.getLogger("moss")
 
+MAX_CPUS = 8                # -M virt's GICv2 serves 8 CPUs
+DEFAULT_CPUS = int(os.environ.get("MOSS_CPUS", "1"))    # docs/trap-path.md: why 1
+
 
 def exit_code_of(wait_status: int) -> int:
     """A shell's view of a wait(2) status: the exit code, or 128 + the killing signal."""
@@ -50,6 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         sp.add_argument("--gdb", metavar="ADDR", nargs="?", const="tcp:127.0.0.1:1234",
                         help="expose QEMU's gdbstub (default tcp:127.0.0.1:1234) and wait for gdb")
         sp.add_argument("--ram", type=int, default=1024, metavar="MiB", help="guest RAM size")
+        sp.add_argument("--cpus", type=int, default=DEFAULT_CPUS, metavar="N",
+                        help=f"virtual CPUs, 1-8 (default {DEFAULT_CPUS}; env MOSS_CPUS)")
         sp.add_argument("--disk", type=Path, metavar="IMG",
                         help="an ext2/3/4 image to use as the root filesystem, read-write (see `just disk`)")
         sp.add_argument("--forward", action="append", default=[], metavar="tcp|udp:[ADDR:]HOSTPORT:GUESTPORT",
@@ -152,8 +157,11 @@ def run_kernel(args, program: list[str]) -> tuple[int, bool]:
     except TraceSpecError as e:
         print(f"moss-host: --trace: {e}", file=sys.stderr)
         return 2, False
+    if not 1 <= args.cpus <= MAX_CPUS:
+        print(f"moss-host: --cpus: 1 to {MAX_CPUS}", file=sys.stderr)
+        return 2, False
     config = KernelConfig(trace_options=trace, gdb=gdb_address(args.gdb), ram_mib=args.ram,
-                          timing=args.timing, disk=args.disk, strict=args.strict)
+                          timing=args.timing, disk=args.disk, strict=args.strict, cpus=args.cpus)
     if args.image:
         config.image = args.image
     config.init_owns_console = not (args.command == "boot" and is_init(program[0]))

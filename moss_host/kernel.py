@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, Optional
@@ -47,7 +48,7 @@ from moss_host.tty.tty import Tty
 log = logging.getLogger("moss.kernel")
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_STUB = REPO / "build" / "guest_stub" / "stub.elf"
+DEFAULT_STUB = Path(os.environ.get("MOSS_STUB", REPO / "build" / "guest_stub" / "stub.elf"))
 DEFAULT_IMAGE = REPO / "build" / "initramfs.cpio"
 DEFAULT_ENV = [b"PATH=/usr/sbin:/usr/bin:/sbin:/bin", b"HOME=/root", b"TERM=linux"]
 PAGE_KB = 4
@@ -58,6 +59,7 @@ class KernelConfig:
     image: Path = DEFAULT_IMAGE
     stub: Path = DEFAULT_STUB
     ram_mib: int = 1024
+    cpus: int = 1                   # vCPUs (moss-host --cpus): QEMU -smp, one Cpu each
     trace: bool = False             # --trace: strace's lines on stderr
     trace_options: Optional[TraceOptions] = None   # --trace=SPEC, --trace-pid/-out/-json/-summary
     gdb: str | None = None          # gdbstub address; the VM then waits for gdb to continue it
@@ -78,7 +80,7 @@ class Kernel:
         self.pids = PidTable()
         self.bugs = KernelBugs(config.strict, self.panic)     # host exceptions where none belong
         self.cpu_limits = CpuLimitWatch(self.pids)          # RLIMIT_CPU's SIGXCPU and SIGKILL
-        self.sched = Scheduler()
+        self.sched = Scheduler(config.cpus)
         self.futexes = FutexTable()                 # threads asleep in futex(2)
         self.ipc = IpcNamespace(lambda: self.mem, self.address_spaces)     # System V IPC
         self.jobs = ProcessJobControl(self.pids, self.current_task)     # what ttys ask of processes
@@ -86,7 +88,8 @@ class Kernel:
         self.on_machine_start: list[Callable[[Machine], Awaitable[None]]] = []   # run once QEMU is up (kconsole.py)
         self.exec_hooks: list[Callable[[Task], Awaitable[None]]] = []   # after each execve (gdbhost.py)
         self.mem: Optional[Memory] = None           # the guest's RAM, once the machine runs
-        self.cpu: Optional[Cpu] = None
+        self.cpu: Optional[Cpu] = None              # CPU 0
+        self.cpus: list[Cpu] = []                   # every CPU, in index order
         self.root_fs: Optional[FsContext] = None
         self.console_files: tuple[OpenFile, ...] = ()   # fds 0, 1, 2 of pid 1
         self.console_tty: Optional[Tty] = None      # the console, when the host gives us a terminal
@@ -134,7 +137,8 @@ class Kernel:
         mount_boot_filesystems(root_fs, lambda: Devpts(self.jobs), lambda: ProcFs(self))
         self.console_files, self.console_tty = open_console(self.jobs, root_fs, self.config.init_owns_console,
                                                             self.tracer)
-        machine = self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb))
+        machine = self.machine = Machine(MachineConfig(self.config.stub, self.config.ram_mib, gdb=self.config.gdb,
+                                                       cpus=self.config.cpus))
         try:
             await machine.start()
             for hook in self.on_machine_start:
@@ -143,16 +147,23 @@ class Kernel:
             assert doorbell is not None and qemu is not None        # start() connected them
             mem = self.mem = Memory(machine.ram, machine.ram_size)
             write_boot_tables(mem.physmem, machine.ram_size)
-            cpu = self.cpu = Cpu(0, Mailbox(machine.ram, 0), doorbell, mem, self.sched,
-                                 dispatch.start, self.tracer, self)
+            ncpus = self.config.cpus
+            self.cpus = [Cpu(i, Mailbox(machine.ram, i), doorbell, mem, self.sched, dispatch.start, self.tracer,
+                             self, smp=ncpus > 1) for i in range(ncpus)]
+            cpu = self.cpu = self.cpus[0]
+            cpu.mailbox.set_cpu_count(ncpus)        # CPU 0's stub brings up the others
             if self.config.timing:
                 cpu.timer = TrapTimer()
             init = self.spawn_init(argv, mem, root_fs)
             self.sched.enqueue(init)
             self.cpu_limits.start()
-            loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
-            if isinstance(loop, PollingEventLoop):
-                loop.set_poller(cpu.poll)           # traps answered without the doorbell
+            if ncpus == 1:
+                loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
+                if isinstance(loop, PollingEventLoop):
+                    loop.set_poller(cpu.poll)       # traps answered without the doorbell
+            else:
+                mem.running_cpus = self._running_cpus
+                loop.add_reader(doorbell.fileno(), self._on_doorbell_smp)
             watcher = asyncio.ensure_future(qemu.wait())
             watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
             if self.config.gdb:
@@ -195,14 +206,40 @@ class Kernel:
         self.pids.add(task)
         return task
 
+    def _on_doorbell_smp(self) -> None:
+        """Several CPUs share the doorbell: a byte says some CPU trapped; look at each
+        mailbox's SEQ_REQ (the stub stores it before it rings)."""
+        cpu0 = self.cpus[0]
+        try:
+            data = cpu0.doorbell.recv(4096)
+        except BlockingIOError:
+            return
+        if not data:
+            self.machine_gone("the doorbell closed: QEMU exited")
+            return
+        now = time.monotonic_ns()
+        for cpu in self.cpus:
+            cpu.take_trap(now)
+
+    def _running_cpus(self) -> int:
+        """The CPUs that run user code now (not waiting for a reply), as a mask."""
+        mask = 0
+        for cpu in self.cpus:
+            if not cpu.trapped:
+                mask |= cpu.bit
+        return mask
+
     def set_tracing(self, on: bool) -> None:
         """--trace switched on or off in a running kernel (the kernel console's trace())."""
         self.tracer = (self.tracer or Tracer()) if on else None
-        if self.cpu is not None:
-            self.cpu.set_tracer(self.tracer)
+        for cpu in self.cpus:
+            cpu.set_tracer(self.tracer)
 
     def current_task(self) -> Optional[Task]:
-        """The task on the CPU (what a tty's read or open falls back on)."""
+        """The task on the CPU that is handling a trap (what a tty's read or open falls back on)."""
+        for cpu in self.cpus:
+            if cpu.handling:
+                return cpu.current
         return self.cpu.current if self.cpu is not None else None
 
     def address_spaces(self) -> list[AddressSpace]:

@@ -42,6 +42,7 @@ MB_SEQ_REPLY = 0x440  # host sets to SEQ_REQ when the reply is ready
 MB_SLEEPING = 0x480  # guest sets 1 before WFI; host then sends a wake byte
 MB_HOST_POLLING = 0x4c0  # host sets 1 while it polls SEQ_REQ: no doorbell needed
 MB_SPIN_TICKS = 0x4c8  # how long the guest spins for a reply before WFI (counter ticks)
+MB_NCPUS = 0x4d0  # CPU 0's mailbox only: CPUs to bring up (host writes it before boot)
 MB_OPS = 0x500
 MB_TTBR0 = 0x508
 MB_TLBI_ASID = 0x510  # operand for tlbi aside1is (ASID << 48)
@@ -57,6 +58,11 @@ MB_DBG_NBP = 6  # cortex-a72 (and a57, max): 6 breakpoints, 4 watchpoints
 MB_DBG_NWP = 4
 DBG_LOAD_MDSCR = (1 << 0)
 DBG_LOAD_REGS = (1 << 1)
+# Kicks: KICK, this CPU must trap (now, or right after its next eret); RING, it needs an
+# interrupt (a wake from WFI), which CPU 0 forwards as SGI KICK_SGI.
+MB_KICK = 0x5e0
+MB_RING = 0x5e8
+KICK_SGI = 0
 MB_TLBI_VA = 0x600  # up to 64 operands for tlbi vae1is (ASID << 48 | VA >> 12)
 MB_MAX_TLBI_VA = 64
 MB_SCRUB = 0x800  # up to 256 frame PAs to zero by guest stores

@@ -45,6 +45,10 @@ class Mailbox:
     def reason(self) -> int:
         return self.u64(L.MB_REASON)
 
+    def set_cpu_count(self, n: int) -> None:
+        """CPU 0's mailbox, before boot: how many CPUs its stub brings up."""
+        _U64.pack_into(self.mem, L.MB_NCPUS, n)
+
     # -- the context ---------------------------------------------------------------------
 
     def save_context(self, into: bytearray) -> None:

@@ -43,6 +43,7 @@ class MachineConfig:
     cpu: str = "cortex-a72"
     gdb: str | None = None        # None, or a gdbstub address such as "tcp::1234"
     qemu: str = "qemu-system-aarch64"
+    cpus: int = 1
 
 
 class MachineError(Exception):
@@ -149,9 +150,11 @@ class Machine:
         # maxcpus=2 with one CPU: QEMU translates the guest's dmb into a host fence only
         # when more than one CPU is possible (CF_PARALLEL), and the mailbox handshakes of
         # guest_stub/start.S need the guest's store-then-load order kept on the host.
+        # Several CPUs: multi-threaded TCG, each vCPU on its own host thread.
+        smp, accel = ("1,maxcpus=2", "tcg") if c.cpus == 1 else (str(c.cpus), "tcg,thread=multi")
         argv = [
-            c.qemu, "-M", "virt,gic-version=2,memory-backend=ram", "-cpu", c.cpu, "-smp", "1,maxcpus=2",
-            "-m", f"{c.ram_mib}M", "-accel", "tcg",
+            c.qemu, "-M", "virt,gic-version=2,memory-backend=ram", "-cpu", c.cpu, "-smp", smp,
+            "-m", f"{c.ram_mib}M", "-accel", accel,
             # align=2M: QEMU maps RAM at a 2 MiB boundary, so huge pages of the RAM folder
             # (machine/hugeram.py) are mapped whole by its page tables too.
             "-object", f"memory-backend-file,id=ram,size={c.ram_mib}M,mem-path={ram_path},share=on,align=2M",

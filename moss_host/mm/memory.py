@@ -137,6 +137,10 @@ class Memory:
     def release_many(self, pas: list[PA]) -> None:
         """release() of each frame in pas (munmap of a large range): the frames ever mapped
         executable one by one (they go to the guest's scrub queue), the rest in one pass."""
+        if self.running_cpus is not None:       # several CPUs: each waits out a grace period
+            for frame in pas:
+                self.release(frame)
+            return
         code = self.exec_frames.intersection(pas) if self.exec_frames else None
         if code:
             for pa in code:

@@ -75,8 +75,10 @@ class Host(Protocol):
 
 class Cpu:
     def __init__(self, index: int, mailbox: Mailbox, doorbell: socket.socket, mem: Memory,
-                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host):
+                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host, smp: bool = False):
         self.index = index
+        self.bit = 1 << index                   # this CPU in affinity masks
+        self.smp = smp                          # one of several CPUs (docs/trap-path.md, SMP)
         self.mailbox = mailbox
         self.regs = mailbox.regs                # the trapped context, in place
         self.frame = mailbox.mem                # the same, as bytes: the trap path's unpacks
@@ -106,7 +108,9 @@ class Cpu:
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
         self.replies = 0
-        self.scrubbing = False                  # the last reply had the guest scrub frames
+        # The last reply had the guest scrub frames; with several CPUs always set: every
+        # trap tells Memory this CPU has left the user code it ran (frames' grace periods).
+        self.scrubbing = smp
         # Whether the event loop has callbacks ready (the loop's, handed over by poll()).
         self.loop_has_work: Callable[[], bool] = lambda: False
         self.publish_spin(L.SPIN_TICKS)
@@ -139,8 +143,8 @@ class Cpu:
             self.timer.on_doorbell()
         self.traps += 1
         if self.scrubbing:
-            self.scrubbing = False
-            self.mem.guest_work_done()
+            self.scrubbing = self.smp
+            self.mem.guest_work_done(self.bit)
         reason = _U64.unpack_from(self.frame, L.MB_REASON)[0]
         if reason >= L.REASON_EL1:
             self.host.panic(self.stub_fault_report(reason))
@@ -285,6 +289,7 @@ class Cpu:
         self.mailbox.load_context(task.context)
         self.mailbox.set_fast_pid(self.fast_pid(task))
         task.on_cpu = self
+        task.last_cpu = self.index
         self.current = task
         self.sched.context_switches += 1
         if task.ptrace.hwdebug is not self.loaded_debug:      # (None: no debug state, as mostly)
@@ -327,7 +332,11 @@ class Cpu:
                     self.switch_out(task)
                 task = self.rq.pop()
                 if task is None:
-                    return                          # idle: the guest sleeps in WFI
+                    if not self.sched.steal(self):  # several CPUs: pull from a busy one
+                        return                      # idle: the guest sleeps in WFI
+                    task = self.rq.pop()
+                    if task is None:
+                        return
                 self.switch_in(task)
             if ((task.sigpending | task.group.shared_pending) & ~task.blocked or task.restart is not None) and not self._deliver(task):
                 continue                            # it stopped or died: choose again
@@ -353,7 +362,7 @@ class Cpu:
         mem = self.mem
         ops, asid_operand, vas, scrub = NO_GUEST_WORK
         if mem.guest_work_pending or mem.tlbi_all:
-            ops, asid_operand, vas, scrub = mem.take_guest_work()
+            ops, asid_operand, vas, scrub = mem.take_guest_work(self.bit)
             if scrub:
                 self.scrubbing = True           # the frames are free once the guest runs again
         mm = task.mm
@@ -383,10 +392,19 @@ class Cpu:
         if self.mailbox.release(not self.polling or now - self.trap_at > FENCE_AFTER_NS):
             if spinning and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
                 self.guest_spin *= 2            # it gave up on a reply that was on its way
-            self.kick()
+            self.wake_guest()
 
     def kick(self) -> None:
-        """A byte on the UART: wakes the guest from WFI, or interrupts user code."""
+        """Make the guest trap: interrupt the user code it runs, or, while it waits for our
+        reply, have it trap again right after that reply (MB_KICK, read by the stub at eret)."""
+        _U64.pack_into(self.frame, L.MB_KICK, 1)
+        self.wake_guest()
+
+    def wake_guest(self) -> None:
+        """An interrupt for this CPU: a byte on the UART, whose interrupt CPU 0 takes; for
+        another CPU, MB_RING first, which CPU 0's stub forwards as an SGI. Wakes it from WFI."""
+        if self.index:
+            _U64.pack_into(self.frame, L.MB_RING, 1)
         try:
             self.doorbell.send(b"!")
         except OSError:

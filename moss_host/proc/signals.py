@@ -482,6 +482,11 @@ def _stop_group(task: Task, signo: int) -> None:
         if t is not task and t.state is State.RUNNABLE and t.on_cpu is None:
             sched.detach(t)
             t.state = State.STOPPED
+        elif t is not task and t.state is State.RUNNABLE:
+            t.state = State.STOPPED             # on another CPU: it leaves that CPU at its
+            cpu = t.on_cpu                      # next trap (Cpu.schedule switches it out)
+            if cpu is not None and not cpu.trapped:
+                cpu.kick()
     group.wait_report = ("stopped", signo)
     notify_parent_cldstop(task, CLD_STOPPED)
     if task.ptrace.tracer is not None:

@@ -70,6 +70,7 @@ class Task:
     sched_dl: tuple[int, int, int, int] = (0, 0, 0, 0)   # SCHED_DEADLINE's runtime, deadline, period (ns), flags
     cpus_allowed: int = -1        # sched_setaffinity(2) mask, bit n for CPU n (-1: every CPU)
     se: Entity = field(default_factory=Entity, repr=False)   # its place in a CPU's fair queue (sched/eevdf.py)
+    last_cpu: int = 0             # the CPU it runs or last ran on (getcpu, /proc/pid/stat field 39)
     ioprio: int = 0               # ioprio_set(2): class << 13 | level; 0 (IOPRIO_CLASS_NONE) until set
     mempolicy: tuple[int, int, int] = (0, 0, 0)   # set_mempolicy(2): (mode, mode flags, node mask as given)
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec

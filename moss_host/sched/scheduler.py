@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
 
 from . import policy
 from .eevdf import base_slice_ns
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 
 class Scheduler:
-    def __init__(self) -> None:
+    def __init__(self, cpus: int = 1) -> None:
         self.runqueues: list[RunQueue] = []       # one per CPU, in CPU index order
+        self.planned_cpus = cpus                  # what the machine will have (before it starts)
         self.boot_time = time.monotonic()
         self.context_switches = 0                 # /proc/stat ctxt
         self.loadavg = (0.0, 0.0, 0.0)            # 1, 5, 15 minutes: not computed yet
@@ -40,15 +41,68 @@ class Scheduler:
 
     @property
     def cpu_count(self) -> int:
-        """CPUs online (one before the machine has started, as the machine will have)."""
-        return len(self.runqueues) or 1
+        """CPUs online (before the machine has started, as many as it will have)."""
+        return len(self.runqueues) or self.planned_cpus
 
     def uptime(self) -> float:
         """Seconds since boot."""
         return time.monotonic() - self.boot_time
 
     def _runqueue_for(self, task: Task) -> RunQueue:
-        return self.runqueues[0]                  # one CPU: with SMP, the CPU the task last ran on
+        """The run queue of task's CPU, or, off any CPU, of the CPU it should go to."""
+        rqs = self.runqueues
+        if len(rqs) == 1:
+            return rqs[0]
+        cpu = task.on_cpu
+        if cpu is not None:
+            return rqs[cpu.index]
+        return self._place(task)
+
+    def _place(self, task: Task) -> RunQueue:
+        """Where a task that becomes runnable waits: an idle CPU it may use (the one it last
+        ran on first), else the least loaded one it may use."""
+        allowed = task.cpus_allowed
+        best: Optional[RunQueue] = None
+        best_load = 0
+        for rq in self.runqueues:
+            cpu = rq.cpu
+            if not allowed >> cpu.index & 1:
+                continue
+            load = len(rq.tasks) + (cpu.current is not None)
+            if load == 0 and cpu.index == task.last_cpu:
+                return rq
+            if best is None or load < best_load:
+                best, best_load = rq, load
+        return best if best is not None else self.runqueues[0]
+
+    def steal(self, cpu: CpuPort) -> bool:
+        """cpu is idle: move a task waiting in another CPU's queue (the longest) that may run
+        on it into its own queue. False if there is none."""
+        if len(self.runqueues) == 1:
+            return False
+        for rq in sorted(self.runqueues, key=lambda q: -len(q.tasks)):
+            if rq.cpu is cpu:
+                continue
+            for task in rq.tasks:
+                if task.cpus_allowed >> cpu.index & 1:
+                    self.runqueues[cpu.index].push(task)     # (out of rq's queue)
+                    return True
+        return False
+
+    def affinity_changed(self, task: Task) -> None:
+        """sched_setaffinity: a task on a CPU it may no longer use leaves it at its next trap
+        (kicked: at once, or right after the reply of the trap it is in); a queued one moves."""
+        if len(self.runqueues) == 1:
+            return
+        cpu = task.on_cpu
+        if cpu is not None:
+            if not task.cpus_allowed >> cpu.index & 1:
+                cpu.kick()
+            return
+        for rq in self.runqueues:
+            if task.se.rq is rq.fair and not task.cpus_allowed >> rq.cpu.index & 1:
+                self._place(task).push(task)        # (out of rq's queue)
+                return
 
     # -- becoming runnable -----------------------------------------------------------------
 
@@ -56,15 +110,33 @@ class Scheduler:
         """A new or preempted runnable task waits for a CPU."""
         if task.se.new:
             policy.apply(task)                    # the weight of the nice value it inherited
-        self._runqueue_for(task).push(task)
+        rq = self._runqueue_for(task)
+        rq.push(task)
+        cpu = rq.cpu
+        if cpu.trapped and cpu.current is None and not cpu.handling:
+            asyncio.get_running_loop().call_soon(cpu.schedule)   # an idle CPU: once the caller is done
+        elif not cpu.trapped:
+            rq.arm_slice()                        # a busy one: tick its task from now on
 
     def yield_cpu(self, task: Task) -> bool:
         """A timer interrupt hit task: True if another task is the pick now (EEVDF: an
         eligible one with an earlier deadline), and task now waits with the others."""
         rq = self._runqueue_for(task)
+        if task.state is not State.RUNNABLE:
+            return False                          # stopped meanwhile: its CPU switches it out
+        if not task.cpus_allowed >> rq.cpu.index & 1:
+            return self._migrate(task)
         if not rq.tasks or not rq.should_yield(task):
             return False
         rq.push(task)
+        return True
+
+    def _migrate(self, task: Task) -> bool:
+        """task (trapped on a CPU its affinity no longer allows) goes to an allowed one, which
+        chooses once task's context is saved (after this trap)."""
+        rq = self._place(task)
+        rq.push(task)                             # (out of its CPU's queue)
+        asyncio.get_running_loop().call_soon(rq.cpu.schedule)
         return True
 
     async def yield_turn(self, task: Task) -> None:
@@ -86,6 +158,8 @@ class Scheduler:
         # only if task preempts the task there, by EEVDF's wake-up rule)
         if not cpu.handling and (cpu.trapped or rq.preempts(task)):
             cpu.schedule()
+        elif not cpu.trapped:
+            rq.arm_slice()                      # it waits: the running task is ticked from now on
 
     def make_runnable(self, task: Task) -> None:
         """A stopped task continues (SIGCONT, SIGKILL).
@@ -116,6 +190,8 @@ class Scheduler:
         if cpu is not None:
             cpu.current = None
             task.on_cpu = None
+            if not cpu.trapped:
+                cpu.kick()                      # it runs task's user code on another CPU: stop it
         for rq in self.runqueues:
             rq.discard(task)
 

@@ -67,6 +67,7 @@ async def sched_setaffinity(task, pid: "Int", length: "UInt", mask: "Ptr") -> in
     if not wanted & _online_mask(task):
         raise Errno(EINVAL)
     t.cpus_allowed = wanted
+    task.kernel.sched.affinity_changed(t)     # leaves a CPU it may no longer use
     return 0
 
 
@@ -191,12 +192,13 @@ async def sched_yield(task) -> int:
 
 @syscall("getcpu")
 async def getcpu(task, cpu: "Ptr", node: "Ptr", cache: "Ptr") -> int:
-    """The CPU and NUMA node the caller runs on (0 and 0); the cache argument is unused."""
+    """The CPU (task.last_cpu: the one it traps on) and NUMA node (0) the caller runs on;
+    the cache argument is unused."""
     failed = False
-    for ptr in (cpu, node):
+    for ptr, value in ((cpu, task.last_cpu), (node, 0)):
         if ptr:
             try:
-                task.mm.write(ptr, b"\0\0\0\0")
+                task.mm.write(ptr, value.to_bytes(4, "little"))
             except Errno:
                 failed = True           # the other is still written, as put_user's err |= ...
     if failed:

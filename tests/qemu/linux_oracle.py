@@ -401,8 +401,9 @@ class LinuxOracle:
 
     def __init__(self, extra_files: Mapping[str, FileSource] | None = None, *,
                  kaslr: bool = False, boot_timeout: float = 120.0,
-                 name: str = "oracle", memory_mib: int = 1024) -> None:
+                 name: str = "oracle", memory_mib: int = 1024, smp: int = 1) -> None:
         self.kaslr = kaslr
+        self.smp = smp                  # -smp N (tests/qemu/test_smp.py); 1: QEMU's default
         self.boot_timeout = boot_timeout
         self.name = name
         self.memory_mib = memory_mib
@@ -436,6 +437,8 @@ class LinuxOracle:
     def qemu_argv(self) -> list[str]:
         machine = list(QEMU_MACHINE)
         machine[machine.index("-m") + 1] = str(self.memory_mib)
+        if self.smp > 1:
+            machine += ["-smp", str(self.smp)]
         return [QEMU, *machine, "-nographic", "-monitor", "none", "-serial", "stdio",
                 "-no-reboot", "-kernel", str(kernel_image()),
                 "-initrd", str(self.initramfs()),

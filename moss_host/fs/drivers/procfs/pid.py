@@ -143,7 +143,7 @@ def stat_text(pids: PidTable, task: Task, whole: bool = False) -> bytes:
         0, 0,                                                       # kstkesp, kstkeip
         pending, blocked, ignored, caught,
         0, 0, 0,                                                    # wchan, nswap, cnswap
-        task.exit_signal, task.on_cpu.index if task.on_cpu is not None else 0,
+        task.exit_signal, task.last_cpu,
         task.sched_priority, task.sched_policy,                     # rt_priority, policy
         0, 0, 0,                        # delayacct_blkio_ticks, guest_time, cguest_time
         *data, brk_start,                                           # start_data, end_data, start_brk
