@@ -9,7 +9,8 @@ import struct
 from typing import Optional
 
 from ..cred import CAP_NET_BIND_SERVICE
-from ..errors import EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, Errno
+from ..errors import EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, ENODEV, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, Errno
+from . import inet_mcast as mcast
 from .inet_addr import ANY4, ANY6, SIN, SIN6_LEN_RFC2133, family_of, in_family, pack, unpack_in6, v4_of
 from .inet_ports import UNPRIVILEGED_PORT_START, PortTable
 from .interfaces import NETWORK
@@ -23,13 +24,13 @@ LINGER = struct.Struct("<ii")
 # IPPROTO_IP options kept as ints: name -> (default, lowest, highest); a default of None is read back as given
 IP_TOS, IP_TTL, IP_HDRINCL, IP_PKTINFO, IP_MTU_DISCOVER, IP_RECVERR = 1, 2, 3, 8, 10, 11
 IP_RECVTTL, IP_RECVTOS, IP_FREEBIND, IP_TRANSPARENT, IP_BIND_ADDRESS_NO_PORT = 12, 13, 15, 19, 24
-IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP = 33, 34, 35, 36
+IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP = 32, 33, 34, 35, 36
 DEFAULT_TTL = 64                            # net.ipv4.ip_default_ttl
 IP_INTS = {IP_TOS: 0, IP_PKTINFO: 0, IP_RECVERR: 0, IP_RECVTTL: 0, IP_RECVTOS: 0, IP_FREEBIND: 0,
            IP_BIND_ADDRESS_NO_PORT: 0, IP_MTU_DISCOVER: 1, IP_MULTICAST_LOOP: 1}
 IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_RECVERR = 16, 18, 19, 25
 IPV6_V6ONLY, IPV6_RECVPKTINFO, IPV6_TCLASS, IPV6_MTU_DISCOVER = 26, 49, 67, 23
-IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP = 20, 21
+IPV6_MULTICAST_IF, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP = 17, 20, 21
 IPV6_RECVHOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVTCLASS, IPV6_2292HOPLIMIT = 51, 52, 66, 8
 IPV6_BOOLS = {IPV6_RECVERR: 0, IPV6_RECVPKTINFO: 0, IPV6_RECVHOPLIMIT: 0, IPV6_RECVTCLASS: 0, IPV6_2292HOPLIMIT: 0}
 
@@ -68,6 +69,9 @@ class InetBase(Socket):
         self.mcast_loop6 = 1
         self.tclass = 0
         self.ipv6_opts: dict[int, int] = dict(IPV6_BOOLS)
+        self.mc_groups: set[tuple[bytes, int]] = set()     # (group, ifindex) joined, IPv4 and IPv6
+        self.mc_index = 0                       # IP_MULTICAST_IF/IPV6_MULTICAST_IF: 0 is the route's
+        self.mc_addr = ANY4                     # IP_MULTICAST_IF's address, read back by getsockopt
 
     def setup_family(self, family: int) -> None:
         self.family = family
@@ -201,9 +205,17 @@ class InetBase(Socket):
 
     def _set_ip(self, name: int, value: bytes) -> None:
         if name in (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP):
-            if len(value) < 8:
-                raise Errno(EINVAL)
-            return                              # no multicast routing: joining is accepted as a no-op
+            group, addr, index = mcast.parse_mreq(value)
+            if name == IP_ADD_MEMBERSHIP:
+                if not mcast.is_multicast(group):
+                    raise Errno(EINVAL)
+                mcast.join(self.mc_groups, group, mcast.resolve4(addr, index).index)
+            else:
+                mcast.leave(self.mc_groups, group, mcast.resolve4(addr, index).index)
+            return
+        if name == IP_MULTICAST_IF:
+            self._set_mcast_if(value)
+            return
         if name == IP_HDRINCL:
             raise Errno(ENOPROTOOPT)            # raw sockets only
         if name == IP_TRANSPARENT:
@@ -230,8 +242,43 @@ class InetBase(Socket):
         else:
             raise Errno(ENOPROTOOPT)
 
+    def _set_mcast_if(self, value: bytes) -> None:
+        """IP_MULTICAST_IF: an in_addr, ip_mreq or ip_mreqn; both zero go back to the route."""
+        if len(value) < 4:
+            raise Errno(EINVAL)
+        if len(value) >= 8:
+            _group, addr, index = mcast.parse_mreq(value)
+        else:
+            addr, index = value[:4], 0
+        if addr == ANY4 and not index:
+            self.mc_index, self.mc_addr = 0, ANY4
+            return
+        try:
+            self.mc_index = mcast.resolve4(addr, index).index
+        except Errno:
+            raise Errno(EADDRNOTAVAIL) from None
+        self.mc_addr = addr
+
+    def _set_ipv6_group(self, name: int, value: bytes) -> None:
+        """IPV6_JOIN_GROUP/IPV6_LEAVE_GROUP: struct ipv6_mreq (ipv6_sock_mc_join/drop)."""
+        if len(value) < 20:
+            raise Errno(EINVAL)
+        group, index = value[:16], INT.unpack_from(value, 16)[0]
+        if name == IPV6_LEAVE_GROUP:
+            mcast.leave(self.mc_groups, group, index)
+            return
+        if not mcast.is_multicast(group):
+            raise Errno(EINVAL)
+        if index == 0:
+            eth0 = NETWORK.by_name("eth0")
+            index = eth0.index if eth0 is not None else 0
+        if NETWORK.by_index(index) is None:
+            raise Errno(ENODEV)
+        mcast.join(self.mc_groups, group, index)
+
     def _set_ipv6(self, name: int, value: bytes) -> None:
         if name in (IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP):
+            self._set_ipv6_group(name, value)
             return
         if len(value) < INT.size:
             raise Errno(EINVAL)
@@ -240,6 +287,10 @@ class InetBase(Socket):
             if self.local_port:
                 raise Errno(EINVAL)
             self.v6only = val != 0
+        elif name == IPV6_MULTICAST_IF:
+            if val and NETWORK.by_index(val) is None:
+                raise Errno(ENODEV)
+            self.mc_index = val
         elif name in (IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS):
             if not -1 <= val <= 255:
                 raise Errno(EINVAL)
@@ -276,6 +327,8 @@ class InetBase(Socket):
                 return INT.pack(self.sol_flags[name])
             return super().getsockopt(level, name)
         if level == IPPROTO_IP:
+            if name == IP_MULTICAST_IF:
+                return self.mc_addr
             return INT.pack(self._get_ip(name))
         if level == IPPROTO_IPV6 and self.family == AF_INET6:
             return INT.pack(self._get_ipv6(name))
@@ -297,6 +350,8 @@ class InetBase(Socket):
     def _get_ipv6(self, name: int) -> int:
         if name == IPV6_V6ONLY:
             return int(self.v6only)
+        if name == IPV6_MULTICAST_IF:
+            return self.mc_index
         if name == IPV6_UNICAST_HOPS:
             return DEFAULT_TTL if self.hops == -1 else self.hops
         if name == IPV6_MULTICAST_HOPS:

@@ -14,16 +14,17 @@ import struct
 from collections import deque
 from typing import Optional
 
-from ..errors import (EAGAIN, ECONNREFUSED, EDESTADDRREQ, EINVAL, EMSGSIZE, ENETUNREACH, ENOPROTOOPT, ENOTCONN,
+from ..errors import (EACCES, EAGAIN, ECONNREFUSED, EDESTADDRREQ, EINVAL, EMSGSIZE, ENETUNREACH, ENOPROTOOPT, ENOTCONN,
                       ENOTTY, EOPNOTSUPP, Errno)
 from ..fs.file import FIONREAD, POLLERR, POLLHUP, POLLOUT, POLLRDHUP, POLLWRBAND, POLLWRNORM, OpenFile
 from ..waitq import WaitQueue
+from . import inet_mcast as mcast
 from . import inet_stats as mib
 from .inet_addr import (ANY4, LOOPBACK4, LOOPBACK6, SIN, SIN6_LEN_RFC2133, family_of, pack, unpack_in,
                         unpack_in6, v4_of)
 from .inet_ports import UDP_PORTS, receives
-from .inet_sock import IPPROTO_UDP, InetBase
-from .interfaces import NETWORK
+from .inet_sock import IP_MULTICAST_LOOP, IPPROTO_UDP, SO_BROADCAST, InetBase
+from .interfaces import NETWORK, Interface
 from .socket import (AF_INET, AF_UNSPEC, INT, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, RCV_SHUTDOWN,
                      SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM, Received, UCred, Who, timeout_seconds)
 from .unix import READABLE, _sleep
@@ -85,6 +86,7 @@ class UdpSocket(InetBase):
         if self.dead:
             return
         self.dead = True
+        mcast.leave_all(self.mc_groups)
         self.drop_port()
         self.queue.clear()
         self.wq.wake_all()
@@ -132,6 +134,8 @@ class UdpSocket(InetBase):
         v4 = v4_of(dest)
         if not NETWORK.routable(v4 if v4 is not None else dest):
             raise Errno(ENETUNREACH)
+        if v4 is not None and mcast.broadcast_kind(v4) and not self.sol_flags[SO_BROADCAST]:
+            raise Errno(EACCES)                 # ip4_datagram_connect: RTCF_BROADCAST needs it
         self.autobind()
         if self.local_ip == self.any_ip or v4_of(self.local_ip) == ANY4:
             self.local_ip = self.own(NETWORK.source_for(v4 if v4 is not None else dest))
@@ -175,7 +179,8 @@ class UdpSocket(InetBase):
         dest = self._route(ip)
         v4 = v4_of(dest)
         net_dest = v4 if v4 is not None else dest
-        if not NETWORK.routable(net_dest):
+        group = self._group_route(net_dest)
+        if group is None and not NETWORK.routable(net_dest):
             raise Errno(ENETUNREACH)
         err = self.take_error()
         if err:
@@ -186,6 +191,11 @@ class UdpSocket(InetBase):
             src = NETWORK.source_for(net_dest)
         src_net = v4_of(src) or src
         mib.udp(v4 is None, "OutDatagrams")
+        if group is not None:
+            src_net = self._group_source(group, src_net)
+            mib.packet(v4 is None, len(data) + (48 if v4 is None else 28), True, group.index == 1)
+            self._deliver_group(data, src_net, net_dest, port, group.index)
+            return len(data)
         mib.packet(v4 is None, len(data) + (48 if v4 is None else 28), True, NETWORK.is_local(net_dest))
         if NETWORK.is_local(net_dest):
             self._deliver_local(data, src_net, net_dest, port)
@@ -193,6 +203,53 @@ class UdpSocket(InetBase):
             from .inet_host import udp_send_out
             await udp_send_out(self, data, net_dest, port)
         return len(data)
+
+    def _group_route(self, dest: bytes) -> Optional[Interface]:
+        """The interface a broadcast or multicast datagram leaves by (None: a unicast one):
+        no route is ENETUNREACH, a broadcast without SO_BROADCAST EACCES (udp_sendmsg)."""
+        kind = mcast.broadcast_kind(dest) if len(dest) == 4 else None
+        if kind is None and not mcast.is_multicast(dest):
+            return None
+        if kind == "subnet":
+            iface = NETWORK.interfaces[0] if dest[0] == 127 else NETWORK.by_name("eth0")
+        elif self.mc_index and kind is None:
+            iface = NETWORK.by_index(self.mc_index)
+        else:
+            iface = NETWORK.by_name("eth0")
+        if iface is None or (len(dest) == 16 and iface.index == 1):
+            raise Errno(ENETUNREACH)            # lo has no IPv6 multicast route
+        if kind is not None and not self.sol_flags[SO_BROADCAST]:
+            raise Errno(EACCES)
+        return iface
+
+    @staticmethod
+    def _group_source(iface: Interface, src: bytes) -> bytes:
+        """A datagram sent out of `iface` from an unbound socket carries its address."""
+        if src in (ANY4, bytes(16)) or not iface.index == 1 or len(src) == 16:
+            return src
+        return LOOPBACK4 if iface.index == 1 and src[0] != 127 else src
+
+    def _deliver_group(self, data: bytes, src: bytes, dest: bytes, port: int, index: int) -> None:
+        """__udp4_lib_mcast_deliver: a copy to every socket on the port whose address takes
+        it (the wildcard or dest itself), once the datagram comes in: broadcasts always loop
+        back; multicast does where the group is joined, on lo whatever IP_MULTICAST_LOOP says."""
+        if mcast.is_multicast(dest):
+            loop = self.mcast_loop6 if len(dest) == 16 else self.ip_opts[IP_MULTICAST_LOOP]
+            if not mcast.joined_on(dest, index) or not (loop or index == 1):
+                return
+        mib.packet(len(dest) == 16, len(data) + 28, False, index != 1)
+        for sk in UDP_PORTS.users(port):
+            if isinstance(sk, UdpSocket) and not sk.dead and sk.takes_group(dest):
+                sk.deliver(data, src, self.local_port)
+
+    def takes_group(self, dest: bytes) -> bool:
+        """__udp_is_mcast_sock: bound to the wildcard of dest's family or to dest."""
+        local = v4_of(self.local_ip) if len(dest) == 4 else self.local_ip
+        if local is None:
+            return False
+        if len(dest) == 4 and self.family != AF_INET and (self.v6only or self.local_ip != bytes(16)):
+            return v4_of(self.local_ip) in (ANY4, dest)
+        return local in (ANY4, bytes(16), dest)
 
     def _deliver_local(self, data: bytes, src: bytes, dest: bytes, port: int) -> None:
         target = find_receiver(dest, port, src, self.local_port)

@@ -209,3 +209,15 @@ def test_the_side_that_closes_first_keeps_its_port_in_time_wait_as_on_linux(linu
     with loopback_up(linux_oracle):
         out = same_as_linux(linux_oracle, "inet_timewait")
     assert "port 4310: 06" in out and "bind server port: EADDRINUSE" in out
+
+
+@covers("setsockopt", "getsockopt", "sendto", "recvfrom", "connect")
+def test_udp_broadcast_and_multicast_on_the_loopback_match_linux(linux_oracle):
+    """SO_BROADCAST, IP_ADD_MEMBERSHIP and friends (tests/programs/inet_mcast.c); the oracle
+    has only `lo`, so moss-py runs with --net none."""
+    with loopback_up(linux_oracle):
+        linux, err, status = linux_oracle.run3("/tests/inet_mcast", timeout=120)
+    moss = moss_run("/tests/inet_mcast", extra=("--net", "none"))
+    assert moss.stdout.decode() == linux, moss.stderr.decode(errors="replace")[-2000:]
+    assert moss.returncode == status == 0
+    assert "not a member: [g1]" in linux and "send 127.255.255.255 without SO_BROADCAST: EACCES" in linux
