@@ -221,3 +221,28 @@ def test_udp_broadcast_and_multicast_on_the_loopback_match_linux(linux_oracle):
     assert moss.stdout.decode() == linux, moss.stderr.decode(errors="replace")[-2000:]
     assert moss.returncode == status == 0
     assert "not a member: [g1]" in linux and "send 127.255.255.255 without SO_BROADCAST: EACCES" in linux
+
+
+class HTTPServer6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+@covers("socket", "connect", "sendto", "recvfrom", "read", "write")
+def test_the_guest_reaches_the_hosts_ipv6_loopback_through_the_gateway_fec0_2(tmp_path):
+    """IPv6 out: fec0::2 is the host's ::1 (as QEMU's slirp maps its IPv6 gateway); the
+    gateway also answers ping itself (slirp's icmp reflection: ttl 255)."""
+    (tmp_path / "hi.txt").write_text("hello over IPv6\n")
+    blob = os.urandom(1 << 19)
+    (tmp_path / "big").write_bytes(blob)
+    srv = HTTPServer6(("::1", 0), functools.partial(QuietHandler, directory=str(tmp_path)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        out = moss_run("/bin/sh", "-c", f"wget -q -O - 'http://[fec0::2]:{port}/hi.txt'; echo status $?; "
+                       f"wget -q -O - 'http://[fec0::2]:{port}/big' | md5sum; "
+                       "ping -c 1 10.0.2.2 | grep -o 'ttl=[0-9]*'; ping -c 1 fec0::2 | grep -o 'ttl=[0-9]*'")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert out.stdout.decode() == (f"hello over IPv6\nstatus 0\n{hashlib.md5(blob).hexdigest()}  -\n"
+                                   "ttl=255\nttl=255\n"), out.stderr.decode()[-2000:]
