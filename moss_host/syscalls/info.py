@@ -127,6 +127,8 @@ def _apply_rlimit(task, resource: int, new: tuple[int, int]) -> None:
     task.rlimits[resource] = new
     if resource == RLIMIT_STACK:
         task.mm.set_stack_limit(new[0])         # how far a fault may grow the stack from now on
+    elif resource == RLIMIT_NOFILE:
+        task.files.set_limit(new[0])            # what new descriptors are checked against
 
 
 # -- nice values (kernel/sys.c) -----------------------------------------------------------------
