@@ -164,6 +164,8 @@ class Kernel:
             else:
                 mem.running_cpus = self._running_cpus
                 loop.add_reader(doorbell.fileno(), self._on_doorbell_smp)
+                if isinstance(loop, PollingEventLoop):
+                    loop.set_poller(self._poll_smp)   # while only one CPU is busy
             watcher = asyncio.ensure_future(qemu.wait())
             watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
             if self.config.gdb:
@@ -220,6 +222,23 @@ class Kernel:
         now = time.monotonic_ns()
         for cpu in self.cpus:
             cpu.take_trap(now)
+
+    def _poll_smp(self, timeout: Optional[float], loop_has_work: Callable[[], bool]) -> bool:
+        """Adaptive polling with several CPUs: only while exactly one runs user code and the
+        others idle (no task, waiting in WFI), as the one CPU polls; it stops at the first
+        trap after which another CPU got busy (that one rings the doorbell: the loop must look)."""
+        busy: Optional[Cpu] = None
+        for cpu in self.cpus:
+            if not cpu.trapped:
+                if busy is not None:
+                    return False
+                busy = cpu
+            elif cpu.current is not None:
+                return False                # a reply waits for a loop turn (_reply_later)
+        if busy is None:
+            return False
+        others = [cpu for cpu in self.cpus if cpu is not busy]
+        return busy.poll(timeout, lambda: loop_has_work() or any(not c.trapped for c in others))
 
     def _running_cpus(self) -> int:
         """The CPUs that run user code now (not waiting for a reply), as a mask."""
