@@ -38,7 +38,7 @@ from ..errors import EINVAL, EIO, ENOSPC, ENOTTY, Errno
 from ..fs.file import O_CLOEXEC, O_NOCTTY
 from ..fs.stat import Stat, makedev
 from .termios import B38400, CREAD, CS8, Termios, Winsize
-from .tty import JobControl, Tty, TtyDriver, TtyFile
+from .tty import MODE_IOCTLS, JobControl, Tty, TtyDriver, TtyFile, mode_ioctl
 
 PTMX_MAJOR, PTMX_MINOR = 5, 2
 PTS_MAJOR = 136                 # UNIX98_PTY_SLAVE_MAJOR
@@ -270,6 +270,8 @@ class PtyMasterFile(TtyFile):
             return 0
         if cmd == TIOCGPKT:
             return _write_u32(task, arg, 0)
+        if cmd in MODE_IOCTLS:          # termios get/set on the master: the slave's
+            return await mode_ioctl(self, pty.slave, task, cmd, arg)
         return await super().ioctl(task, cmd, arg)
 
     def _open_peer(self, task, flags: int) -> int:

@@ -60,6 +60,7 @@ TIOCNOTTY, TIOCSETD, TIOCGETD, TCSBRKP = 0x5422, 0x5423, 0x5424, 0x5425
 TIOCSBRK, TIOCCBRK, TIOCGSID = 0x5427, 0x5428, 0x5429
 TCGETS2, TCSETS2, TCSETSW2, TCSETSF2 = 0x802C542A, 0x402C542B, 0x402C542C, 0x402C542D
 TIOCGEXCL = 0x80045440
+TIOCGLCKTRMIOS, TIOCSLCKTRMIOS = 0x5456, 0x5457
 
 # TCFLSH / tcflush queue selectors, TCXONC / tcflow actions
 TCIFLUSH, TCOFLUSH, TCIOFLUSH = 0, 1, 2
@@ -68,6 +69,9 @@ TCOOFF, TCOON, TCIOFF, TCION = 0, 1, 2, 3
 TERMIOS = struct.Struct("<IIIIB19s")
 TERMIOS2 = struct.Struct("<IIIIB19sII")
 WINSIZE = struct.Struct("<HHHH")
+# struct termio (TCGETA), System V's: the low 16 bits of each flag word, c_line, c_cc[NCC], a pad byte.
+TERMIO = struct.Struct("<HHHHB8sx")
+NCC = 8
 assert TERMIOS.size == 36 and TERMIOS2.size == 44 and WINSIZE.size == 8
 
 
@@ -95,6 +99,24 @@ class Termios:
         """struct termios2 (TCGETS2)."""
         return TERMIOS2.pack(self.iflag, self.oflag, self.cflag, self.lflag, self.line, bytes(self.cc),
                              self.ispeed, self.ospeed)
+
+    def pack_termio(self) -> bytes:
+        """struct termio (TCGETA), its pad byte 0 (Linux copies out a zeroed struct)."""
+        m = 0xFFFF
+        return TERMIO.pack(self.iflag & m, self.oflag & m, self.cflag & m, self.lflag & m, self.line,
+                           bytes(self.cc[:NCC]))
+
+    def with_termio(self, raw: bytes) -> "Termios":
+        """TCSETA's user_termio_to_kernel_termios: a copy whose flags' low 16 bits, line and
+        first NCC control characters come from struct termio `raw`."""
+        iflag, oflag, cflag, lflag, line, cc = TERMIO.unpack(raw[:TERMIO.size])
+        new = self.copy()
+        hi = 0xFFFF0000
+        new.iflag, new.oflag = (new.iflag & hi) | iflag, (new.oflag & hi) | oflag
+        new.cflag, new.lflag = (new.cflag & hi) | cflag, (new.lflag & hi) | lflag
+        new.line = line
+        new.cc[:NCC] = cc
+        return new
 
     @classmethod
     def unpack(cls, raw: bytes) -> "Termios":

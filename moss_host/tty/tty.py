@@ -40,9 +40,10 @@ from ..fs.stat import Stat, makedev
 from ..fs.vfs import alloc_internal_dev
 from ..waitq import WaitQueue
 from .ldisc import LineDiscipline
-from .termios import (CBAUD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
-                      TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2, TCSETSW,
-                      TCSETSW2, TCXONC, TERMIOS, TERMIOS2, TIOCCBRK, TIOCEXCL, TIOCGETD, TIOCGEXCL, TIOCGPGRP,
+from .termios import (CBAUD, N_TTY, TCFLSH, TCGETA, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
+                      TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETA, TCSETAF, TCSETAW, TCSETS, TCSETS2,
+                      TCSETSF, TCSETSF2, TCSETSW, TCSETSW2, TCXONC, TERMIO, TERMIOS, TERMIOS2, TIOCCBRK,
+                      TIOCEXCL, TIOCGETD, TIOCGEXCL, TIOCGLCKTRMIOS, TIOCGPGRP,
                       TIOCGSID, TIOCGWINSZ, TIOCINQ, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCSBRK, TIOCSCTTY,
                       TIOCSETD, TIOCSPGRP, TIOCSTI, TIOCSWINSZ, TOSTOP, VSTART, VSTOP, VDISABLE, WINSIZE,
                       Termios, Winsize)
@@ -499,12 +500,28 @@ async def _tcgets2(f: TtyFile, tty: Tty, task, arg: int) -> int:
     return 0
 
 
-def _set_termios_op(flush: bool, wait: bool, two: bool):
+async def _tcgeta(f: TtyFile, tty: Tty, task, arg: int) -> int:
+    task.mm.write(arg, tty.termios.pack_termio())
+    return 0
+
+
+async def _tiocglcktrmios(f: TtyFile, tty: Tty, task, arg: int) -> int:
+    """The termios bits locked against change: none (TIOCSLCKTRMIOS, which would lock some, is
+    not implemented), so a struct termios of zeros."""
+    task.mm.write(arg, bytes(TERMIOS.size))
+    return 0
+
+
+def _set_termios_op(flush: bool, wait: bool, two: bool, termio: bool = False):
     async def op(f: TtyFile, tty: Tty, task, arg: int) -> int:
-        """set_termios (tty_ioctl.c): background check, copy in, flush input (…SF), drain (…SW/SF), set."""
+        """set_termios (tty_ioctl.c): background check, copy in, flush input (…SF), drain (…SW/SF), set.
+        `termio`: TCSETA*, a struct termio over the low bits of the current settings."""
         tty.check_change(task, SIGTTOU)
-        raw = task.mm.read(arg, TERMIOS2.size if two else TERMIOS.size)
-        new = Termios.unpack2(raw) if two else Termios.unpack(raw)
+        if termio:
+            new = tty.termios.with_termio(task.mm.read(arg, TERMIO.size))
+        else:
+            raw = task.mm.read(arg, TERMIOS2.size if two else TERMIOS.size)
+            new = Termios.unpack2(raw) if two else Termios.unpack(raw)
         if not two:
             new.ispeed, new.ospeed = tty.termios.ispeed, tty.termios.ospeed
         elif new.cflag & CBAUD != BOTHER:
@@ -677,12 +694,21 @@ async def _tiocgexcl(f: TtyFile, tty: Tty, task, arg: int) -> int:
     return _write_int(task, arg, int(tty.exclusive))
 
 
+async def mode_ioctl(f: TtyFile, real_tty: Tty, task, cmd: int, arg: int) -> int:
+    """One of MODE_IOCTLS on `real_tty`: tty_mode_ioctl's, which a pty master's file applies to
+    its slave (Linux's real_tty = tty->link)."""
+    return await _IOCTLS[cmd](f, real_tty, task, arg)
+
+
 _IOCTLS = {
     TCGETS: _tcgets, TCGETS2: _tcgets2,
     TCSETS: _set_termios_op(False, False, False), TCSETSW: _set_termios_op(False, True, False),
     TCSETSF: _set_termios_op(True, True, False),
     TCSETS2: _set_termios_op(False, False, True), TCSETSW2: _set_termios_op(False, True, True),
     TCSETSF2: _set_termios_op(True, True, True),
+    TCGETA: _tcgeta, TCSETA: _set_termios_op(False, False, False, termio=True),
+    TCSETAW: _set_termios_op(False, True, False, termio=True), TCSETAF: _set_termios_op(True, True, False, termio=True),
+    TIOCGLCKTRMIOS: _tiocglcktrmios,
     TCFLSH: _tcflsh, TCXONC: _tcxonc, TCSBRK: _tcsbrk, TCSBRKP: _tcsbrk,
     TIOCSBRK: _tiocbrk, TIOCCBRK: _tiocbrk,
     TIOCINQ: _fionread, TIOCOUTQ: _tiocoutq,
@@ -692,3 +718,6 @@ _IOCTLS = {
     TIOCGETD: _tiocgetd, TIOCSETD: _tiocsetd,
     TIOCEXCL: _tiocexcl, TIOCNXCL: _tiocnxcl, TIOCGEXCL: _tiocgexcl,
 }
+
+MODE_IOCTLS = frozenset({TCGETS, TCGETS2, TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2,
+                         TCGETA, TCSETA, TCSETAW, TCSETAF, TIOCGLCKTRMIOS})
