@@ -27,7 +27,7 @@ from typing import Optional
 
 from ..errors import (EAFNOSUPPORT, EALREADY, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINPROGRESS, ENOENT, EINVAL,
                       EISCONN, ENETUNREACH, ENOPROTOOPT, ENOTCONN, ENOTTY, EPIPE, Errno)
-from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLRDHUP, POLLWRNORM, OpenFile
+from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLPRI, POLLRDHUP, POLLWRNORM, OpenFile
 from . import inet_stats as mib
 from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, family_of, unpack_in, unpack_in6, v4_of
 from .inet_ports import TCP_PORTS, receives
@@ -387,6 +387,9 @@ class TcpSocket(UnixSocket, InetBase):
             return len(data)
         if flags & MSG_OOB:
             flags &= ~MSG_OOB                   # urgent data arrives in line here
+            # tcp_urg: SIGURG to the receiver's owner (tcp_check_urg, fs/fasync.py), then its own
+            # sk_data_ready ahead of the data's
+            other.wq.wake_poll(POLLPRI | READABLE)
         self.count_segment(len(data))
         return await self._stream_send(data, None, flags, who, [], creds or self.creator, None)
 
