@@ -232,6 +232,61 @@ class EevdfQueue(Generic[T]):
         self.curr = item
         se.exec_start = now
 
+    def take_next(self, now: int) -> Optional[T]:
+        """A context switch: the running one, unless put back first (put_prev), stops
+        running and leaves the queue with its lag, as dequeue(curr) (it sleeps or stopped);
+        then the pick runs (set_next). None: nothing to run.
+
+        dequeue, pick and set_next in one, inline: this is every context switch's path
+        (a futex or pipe hand-over: one of these and one enqueue)."""
+        queued = self.queued
+        curr = self.curr
+        if curr is not None:
+            se = curr.se
+            weight, vruntime = se.weight, se.vruntime
+            delta = now - se.exec_start
+            if delta > 0:                       # update_curr
+                se.exec_start = now
+                se.sum_exec += delta
+                vruntime += delta if weight == NICE_0_LOAD else delta * NICE_0_LOAD // weight
+                se.vruntime = vruntime
+                if vruntime >= se.deadline:
+                    if not se.custom_slice:
+                        se.slice = self.base_slice
+                    se.deadline = vruntime + calc_delta_fair(se.slice, weight)
+            lag = (self.weighted + weight * vruntime) // (self.load + weight) - vruntime
+            if lag:                             # update_entity_lag
+                slice2 = 2 * se.slice
+                limit = calc_delta_fair(slice2 if slice2 > TICK_NS else TICK_NS, weight)
+                lag = limit if lag > limit else -limit if lag < -limit else lag
+            se.vlag = lag
+            if se.rel_deadline:
+                se.deadline -= vruntime
+            se.rq = None
+            self.curr = None
+            if not queued:
+                self.idle_v = vruntime
+                return None
+        elif not queued:
+            return None
+        item = queued[0]
+        if len(queued) > 1:                     # pick: the first eligible in deadline order
+            weighted, load = self.weighted, self.load
+            for candidate in queued:
+                if weighted >= candidate.se.vruntime * load:
+                    item = candidate
+                    break
+        if queued[0] is item:                   # set_next
+            del queued[0]
+        else:
+            queued.remove(item)
+        se = item.se
+        self.load -= se.weight
+        self.weighted -= se.weight * se.vruntime
+        self.curr = item
+        se.exec_start = now
+        return item
+
     def put_prev(self, now: int) -> None:
         """The running one stops running but stays queued (preempted, yielding)."""
         curr = self.curr
@@ -252,10 +307,20 @@ class EevdfQueue(Generic[T]):
         curr = self.curr
         weighted, load = self.weighted, self.load
         if curr is not None:
-            self.update_curr(now)
             cse = curr.se
-            weighted += cse.weight * cse.vruntime
-            load += cse.weight
+            cweight, cvruntime = cse.weight, cse.vruntime
+            delta = now - cse.exec_start
+            if delta > 0:                       # update_curr, inline (every wake-up)
+                cse.exec_start = now
+                cse.sum_exec += delta
+                cvruntime += delta if cweight == NICE_0_LOAD else delta * NICE_0_LOAD // cweight
+                cse.vruntime = cvruntime
+                if cvruntime >= cse.deadline:
+                    if not cse.custom_slice:
+                        cse.slice = self.base_slice
+                    cse.deadline = cvruntime + calc_delta_fair(cse.slice, cweight)
+            weighted += cweight * cvruntime
+            load += cweight
         weight = se.weight
         if load:
             vlag = se.vlag
@@ -277,7 +342,11 @@ class EevdfQueue(Generic[T]):
                 vslice //= 2
             se.deadline = vruntime + vslice
         se.new = False
-        insort(self.queued, item, key=_deadline)
+        queued = self.queued
+        if queued:
+            insort(queued, item, key=_deadline)
+        else:
+            queued.append(item)
         self.load += weight
         self.weighted += weight * vruntime
         se.rq = self

@@ -53,29 +53,20 @@ class RunQueue:
         its vruntime; any other joins with the lag it left with (or as a new task), out of
         another CPU's queue if it was on one."""
         fair = self.fair
-        if task is fair.curr:
-            fair.put_prev(time.monotonic_ns())
-            return
         other = task.se.rq
-        if other is fair:
-            return
-        now = time.monotonic_ns()
-        if other is not None:
+        if other is None:                       # (a wake-up: mostly)
+            fair.enqueue(task, time.monotonic_ns())
+        elif task is fair.curr:
+            fair.put_prev(time.monotonic_ns())
+        elif other is not fair:
+            now = time.monotonic_ns()
             other.dequeue(task, now, sleep=False)
-        fair.enqueue(task, now)
+            fair.enqueue(task, now)
 
     def pop(self) -> Optional[Task]:
         """The next task to run, or None: the CPU idles. A running task not pushed back
         before this left the CPU (it sleeps or stopped): it leaves the queue with its lag."""
-        fair = self.fair
-        now = time.monotonic_ns()
-        curr = fair.curr
-        if curr is not None:
-            fair.dequeue(curr, now)
-        task = fair.pick()
-        if task is not None:
-            fair.set_next(task, now)
-        return task
+        return self.fair.take_next(time.monotonic_ns())
 
     def discard(self, task: Task, sleep: bool = True) -> None:
         """task leaves this queue (it exits or stops; sleep=False: it moves to another CPU's

@@ -180,6 +180,7 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("wake"), st.integers(0, N - 1)),
     st.tuples(st.just("sleep"), st.integers(0, N - 1)),
     st.tuples(st.just("schedule"), st.just(0)),
+    st.tuples(st.just("switch"), st.just(0)),
     st.tuples(st.just("tick"), st.just(0)),
     st.tuples(st.just("yield"), st.just(0)),
     st.tuples(st.just("nice"), st.tuples(st.integers(0, N - 1), st.integers(-20, 19))),
@@ -212,6 +213,12 @@ class Pair:
             if nxt is not None:
                 q.set_next(nxt, now)
             m.schedule(now)
+        elif op == "switch":                   # the running one sleeps, the pick runs
+            picked = q.take_next(now)
+            if m.running is not None:
+                m.dequeue(m.running, now)
+            m.schedule(now)
+            assert (picked.name if picked is not None else None) == m.running
         elif op == "tick":
             assert q.update_curr(now) == m.charge(now)
         elif op == "yield":
