@@ -23,7 +23,7 @@ from . import inet_stats as mib
 from .inet_addr import (ANY4, LOOPBACK4, LOOPBACK6, SIN, SIN6_LEN_RFC2133, family_of, pack, unpack_in,
                         unpack_in6, v4_of)
 from .inet_ports import UDP_PORTS, receives
-from .inet_sock import IP_MULTICAST_LOOP, IPPROTO_UDP, SO_BROADCAST, InetBase
+from .inet_sock import IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IPPROTO_UDP, SO_BROADCAST, InetBase
 from .interfaces import NETWORK, Interface
 from .socket import (AF_INET, AF_UNSPEC, INT, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, RCV_SHUTDOWN,
                      SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM, Received, UCred, Who, timeout_seconds)
@@ -239,11 +239,15 @@ class UdpSocket(InetBase):
                 return
         mib.packet(len(dest) == 16, len(data) + 28, False, index != 1)
         for sk in UDP_PORTS.users(port):
-            if isinstance(sk, UdpSocket) and not sk.dead and sk.takes_group(dest):
+            if isinstance(sk, UdpSocket) and not sk.dead and sk.takes_group(dest, index):
                 sk.deliver(data, src, self.local_port)
 
-    def takes_group(self, dest: bytes) -> bool:
-        """__udp_is_mcast_sock: bound to the wildcard of dest's family or to dest."""
+    def takes_group(self, dest: bytes, index: int) -> bool:
+        """__udp_is_mcast_sock: bound to the wildcard of dest's family or to dest; a member of
+        the group too if it turned IP_MULTICAST_ALL off (ip_mc_sf_allow)."""
+        if len(dest) == 4 and mcast.is_multicast(dest) and not self.ip_opts[IP_MULTICAST_ALL] and \
+                (dest, index) not in self.mc_groups:
+            return False
         local = v4_of(self.local_ip) if len(dest) == 4 else self.local_ip
         if local is None:
             return False

@@ -123,6 +123,11 @@ int main(void)
     show("IP_MULTICAST_LOOP 1", setsockopt(mtx, IPPROTO_IP, IP_MULTICAST_LOOP, &(int){1}, sizeof(int)));
     show("send to the group", send4(mtx, "239.1.2.3", 4410, "g3"));
     drain(mnames, mfds, 4);
+    show("IP_MULTICAST_ALL 0 on the non-member and on m2",
+         setsockopt(nonmember, IPPROTO_IP, IP_MULTICAST_ALL, &(int){0}, sizeof(int)) |
+         setsockopt(m2, IPPROTO_IP, IP_MULTICAST_ALL, &(int){0}, sizeof(int)));
+    show("send to the group", send4(mtx, "239.1.2.3", 4410, "g4"));
+    drain(mnames, mfds, 4);
 
     /* IPv6 */
     int s1 = udp(AF_INET6, "::", 4420), s2 = udp(AF_INET6, "::", 4420);

@@ -42,7 +42,10 @@ def test_busybox_ping_over_the_loopback_matches_linux(linux_oracle):
     assert "2 packets transmitted, 2 packets received, 0% packet loss" in linux
 
 
-DEBIAN_NET = "ping -c 2 -i 0.2 127.0.0.1; echo status $?; ping -c 1 ::1 | head -2; ip -br addr; ip -br link"
+DEBIAN_NET = ("ping -c 2 -i 0.2 127.0.0.1; echo status $?; ping -c 1 ::1 | head -2; ip -br addr; ip -br link; "
+              # a ping socket once the range holds root's group (then the range put back)
+              "echo 0 0 > /proc/sys/net/ipv4/ping_group_range; ping -c 1 127.0.0.1 | head -2; "
+              "echo 1 0 > /proc/sys/net/ipv4/ping_group_range; cat /proc/sys/net/ipv4/ping_group_range")
 
 
 def _iputils_shape(text: str) -> str:
