@@ -86,7 +86,7 @@ class Ps(gdb.Command):
     def invoke(self, arg: str, from_tty: bool) -> None:
         print(f"  {'PID':>6} {'TID':>6} {'PPID':>6} S COMMAND")
         for t in KERNEL.ask(cmd="ps"):
-            mark = "*" if t["on_cpu"] else " "
+            mark = " " if t["on_cpu"] is None else "*"
             print(f"{mark} {t['pid']:>6} {t['tid']:>6} {t['ppid']:>6} {t['state']} {t['comm']}  {t['exe']}")
 
 
@@ -107,7 +107,13 @@ class Switch(gdb.Command):
 def show_memory_of(pid: int) -> bool:
     """gdb's memory reads see pid's address space (the kernel lends its tables to the one the
     CPU's TTBR0 points at); True if pid is not the CPU's own."""
-    return bool(KERNEL.ask(cmd="switch", pid=pid, ttbr0=live_ttbr0())["lent"])
+    return bool(KERNEL.ask(cmd="switch", pid=pid, cpu=selected_cpu(), ttbr0=live_ttbr0())["lent"])
+
+
+def selected_cpu() -> int:
+    """The vCPU gdb shows: QEMU's gdbstub numbers its threads CPU index + 1."""
+    thread = gdb.selected_thread()
+    return max(thread.ptid[1] - 1, 0) if thread is not None else 0
 
 
 def live_ttbr0() -> int | None:
@@ -119,9 +125,10 @@ def live_ttbr0() -> int | None:
 
 
 def current_pid() -> int | None:
-    """The process on the CPU, if any."""
+    """The process on the vCPU gdb shows, if any."""
+    cpu = selected_cpu()
     for t in KERNEL.ask(cmd="ps"):
-        if t["on_cpu"]:
+        if t["on_cpu"] == cpu:
             return t["pid"]
     return None
 

@@ -5,13 +5,13 @@ knows nothing of processes or where their files are mapped. The gdb extension
 (moss_host/gdb_extension.py, loaded by `moss-host gdb`) asks this module, over `gdb.sock` in
 the gdb info folder (owner-only), one JSON line per request:
 
-  {"cmd": "ps"}                      every task: pid, tid, comm, exe, state, on_cpu
+  {"cmd": "ps"}                      every task: pid, tid, comm, exe, state, on_cpu (its CPU or None)
   {"cmd": "symbols", "pid": N}       the ELF files N maps (copied out of the guest's
                                      filesystems into the info folder) with the offset for
                                      `add-symbol-file FILE -o OFFSET`
   {"cmd": "regs", "pid": N}          N's user registers (x0-x30, sp, pc), wherever they are kept
-  {"cmd": "switch", "pid": N, "ttbr0": T}   show N's memory through the live TTBR0 (T, as gdb
-                                     reads it) until the guest runs again (mm/table_loan.py)
+  {"cmd": "switch", "pid": N, "cpu": C, "ttbr0": T}   show N's memory through CPU C's TTBR0
+                                     (T, as gdb reads it) until the guest runs again (mm/table_loan.py)
   {"cmd": "unswitch"}                the CPU's own memory again
   {"cmd": "break-exec", "name": S}   stop the guest when a program called S has been exec'd
   {"cmd": "event"}                   the exec that stopped it, once: pid, exe, entry, symbols
@@ -91,7 +91,7 @@ class GdbHost:
             regs = self._task(int(request["pid"])).regs().read_regs()
             return {"x": list(regs.x), "sp": regs.sp, "pc": regs.pc}
         if cmd == "switch":
-            return self.switch(self._task(int(request["pid"])), request.get("ttbr0"))
+            return self.switch(self._task(int(request["pid"])), int(request.get("cpu", 0)), request.get("ttbr0"))
         if cmd == "unswitch":
             self.end_loan()
             return {}
@@ -112,19 +112,22 @@ class GdbHost:
     def _task_row(self, t: Task) -> dict:
         return {"pid": t.group.tgid, "tid": t.tid, "ppid": ppid_of(t), "state": state_letter(t),
                 "comm": t.comm.decode(errors="replace"), "exe": t.exe,
-                "on_cpu": self.kernel.current_task() is t}
+                "on_cpu": None if t.on_cpu is None else t.on_cpu.index}
 
     # -- another process's memory
 
-    def switch(self, task: Task, ttbr0: Optional[int]) -> dict:
+    def switch(self, task: Task, cpu_index: int, ttbr0: Optional[int]) -> dict:
         """Have gdb's reads through the CPU's TTBR0 see task's memory: the table TTBR0 points
         at lends its entries (TableLoan) until the guest runs again. The CPU is kicked, so if
         gdb stopped it in user code it traps before that code's next instruction, and the
         reply ends the loan (Memory.on_next_reply) before any user code runs."""
         self.end_loan()
         mm = live_mm(task)
-        cpu, mem = self.kernel.cpu, self.kernel.mem
-        if mm is None or cpu is None or mem is None:
+        cpus, mem = self.kernel.cpus, self.kernel.mem
+        if not 0 <= cpu_index < len(cpus):
+            raise LookupError(f"no CPU {cpu_index}")
+        cpu = cpus[cpu_index]
+        if mm is None or mem is None:
             raise LookupError(f"process {task.group.tgid} has no address space")
         live = (cpu.loaded_ttbr0 if ttbr0 is None else int(ttbr0)) & TTBR_BADDR
         root = self._table_at(live)

@@ -42,9 +42,18 @@ def wait_stop(gdb: GdbController, records: list, reason: str, timeout: float = 9
 
 @pytest.fixture
 def booted():
+    yield from boot_with_gdb()
+
+
+@pytest.fixture
+def booted_2cpus():
+    yield from boot_with_gdb("--cpus", "2")
+
+
+def boot_with_gdb(*options: str):
     port = free_port()
     child = pexpect.spawn(sys.executable, ["-m", "moss_host.cli", "boot", "--image", str(IMAGE), "--init", "/bin/sh",
-                                           "--gdb", f"tcp:127.0.0.1:{port}"],
+                                           "--gdb", f"tcp:127.0.0.1:{port}", *options],
                           cwd=str(REPO), timeout=90, encoding="utf-8", codec_errors="replace")
     child.expect("waiting for gdb")
     info = json.loads((gdb_info_dir() / "session.json").read_text())
@@ -158,11 +167,13 @@ def test_moss_bt_walks_user_code_of_a_process_asleep_in_a_syscall(booted):
     child.expect(PROMPT)
 
 
-def test_moss_switch_shows_the_memory_of_a_process_off_the_cpu(booted):
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_moss_switch_shows_the_memory_of_a_process_off_the_cpu(cpus, request):
     """Parent and child hold different values at one address; gdb stopped while both sleep
     reads each one's own after `moss switch`, and both still print their own afterwards
-    (the lent table entries were put back before user code ran)."""
-    child, gdb = booted
+    (the lent table entries were put back before user code ran). With two vCPUs, through
+    the TTBR0 of the one gdb shows."""
+    child, gdb = request.getfixturevalue("booted" if cpus == 1 else "booted_2cpus")
     gdb.write("-exec-continue", timeout_sec=1, raise_error_on_timeout=False)
     child.expect(PROMPT, timeout=120)
     child.sendline("/tests/gdb_fork pair")
