@@ -64,12 +64,19 @@ class PollingSelector(selectors.EpollSelector):
         poller = self.poller
         if poller is not None and (timeout is None or timeout > 0) and poller(timeout, self.loop_has_work):
             timeout = 0                 # the poller handled traps: look at the loop's work now
-        elif timeout is not None and timeout > 0 and self.fileno() < FD_SETSIZE:
+        elif timeout is not None and timeout > 0:
             # epoll_wait counts whole milliseconds (selectors rounds up): a guest's 1 ms
-            # nanosleep would wake up to 1 ms late. select(2) on the epoll fd waits with
-            # microseconds (and this process's timer slack: tighten_timer_slack), then epoll reports what is ready.
-            select.select((self.fileno(),), (), (), timeout)
-            timeout = 0
+            # nanosleep would wake up to 1 ms late. A timer a millisecond or more away: epoll
+            # waits the whole milliseconds before it (one system call; the loop then comes
+            # back for the rest). The last fraction: select(2) on the epoll fd waits with
+            # microseconds (and this process's timer slack: tighten_timer_slack), then
+            # epoll reports what is ready.
+            ms = int(timeout * 1000)
+            if ms:
+                timeout = (ms - 0.5) / 1000     # (selectors rounds this up to ms again)
+            elif self.fileno() < FD_SETSIZE:
+                select.select((self.fileno(),), (), (), timeout)
+                timeout = 0
         return super().select(timeout)
 
 
