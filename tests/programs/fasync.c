@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +355,42 @@ static void inotify_signals(void)
     rmdir("/tmp/fasync_dir");
 }
 
+/* F_OWNER_TID: the signal is the owner thread's own, not the process's. */
+static int tid_pipe[2], step_pipe[2], done_pipe[2];
+
+static void *owner_thread(void *arg)
+{
+    (void)arg;
+    struct f_owner_ex ex = {F_OWNER_TID, (pid_t)syscall(SYS_gettid)};
+    raw_fcntl(tid_pipe[0], F_SETOWN_EX, (long)&ex);
+    char c = 0;
+    write(done_pipe[1], &c, 1);
+    read(step_pipe[0], &c, 1);      /* main has written to tid_pipe and looked */
+    drain("the owner thread");
+    write(done_pipe[1], &c, 1);
+    return NULL;
+}
+
+static void thread_owner(void)
+{
+    pipe2(tid_pipe, O_NONBLOCK);
+    pipe(step_pipe);
+    pipe(done_pipe);
+    fcntl(tid_pipe[0], F_SETSIG, RT);
+    fcntl(tid_pipe[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+    pthread_t t;
+    pthread_create(&t, NULL, owner_thread, NULL);
+    char c;
+    read(done_pipe[0], &c, 1);
+    write(tid_pipe[1], "t", 1);
+    drain("F_OWNER_TID, the main thread");
+    write(step_pipe[1], &c, 1);
+    read(done_pipe[0], &c, 1);
+    pthread_join(t, NULL);
+    close(tid_pipe[0]);
+    close(tid_pipe[1]);
+}
+
 /* sigio_perm: an owner set by uid 1000 may not signal a root process; one set by root may. */
 static void permission(void)
 {
@@ -415,6 +452,7 @@ int main(int argc, char **argv)
     socket_signals();
     tcp_signals();
     inotify_signals();
+    thread_owner();
     permission();
     printf("done\n");
     return 0;
