@@ -10,6 +10,7 @@ recycled at once; the host fills fresh frames directly.
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import Callable, Optional
 
 from moss_host.addr import PA, PAGE_SIZE
@@ -25,15 +26,18 @@ HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux
 
 
 class AsidAllocator:
-    """16-bit ASIDs. ASID 0 is never handed out (the boot identity map uses it)."""
+    """16-bit ASIDs. ASID 0 is never handed out (the boot identity map uses it).
+    First freed, first reused: with several CPUs the broadcast TLBI of a freed ASID is taken
+    by one CPU's reply and runs when that CPU's stub gets to it, so the ASID must not come
+    back at once for an address space another CPU may start first."""
 
     def __init__(self):
-        self._free = list(range(ASID_COUNT - 1, 0, -1))
+        self._free = deque(range(1, ASID_COUNT))
 
     def alloc(self) -> int:
         if not self._free:
             raise MemoryError("out of ASIDs")  # 65535 live address spaces
-        return self._free.pop()
+        return self._free.popleft()
 
     def free(self, asid: int) -> None:
         self._free.append(asid)
