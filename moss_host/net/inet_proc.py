@@ -81,7 +81,7 @@ def proc_net_dev() -> bytes:
              " face |bytes    packets errs drop fifo frame compressed multicast|"
              "bytes    packets errs drop fifo colls carrier compressed\n"]
     for iface in NETWORK.interfaces:
-        st = iface.stats
+        st = iface.counters()
         lines.append(f"{iface.name:>6}:" + "%8d %7d %4d %4d %4d %5d %10d %9d %8d %7d %4d %4d %4d %5d %7d %10d\n"
                      % (st["rx_bytes"], st["rx_packets"], 0, 0, 0, 0, 0, 0, st["tx_bytes"], st["tx_packets"],
                         0, 0, 0, 0, 0, 0))

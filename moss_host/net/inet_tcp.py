@@ -29,7 +29,7 @@ from ..errors import (EAFNOSUPPORT, EALREADY, ECONNABORTED, ECONNREFUSED, ECONNR
                       EISCONN, ENETUNREACH, ENOPROTOOPT, ENOTCONN, ENOTTY, EPIPE, Errno)
 from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLPRI, POLLRDHUP, POLLWRNORM, OpenFile
 from . import inet_stats as mib
-from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, family_of, unpack_in, unpack_in6, v4_of
+from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, V4MAPPED, family_of, unpack_in, unpack_in6, v4_of
 from .inet_ports import TCP_PORTS, receives
 from .inet_sock import IPPROTO_TCP, InetBase
 from .interfaces import NETWORK
@@ -333,7 +333,12 @@ class TcpSocket(UnixSocket, InetBase):
     def count_segment(self, size: int) -> None:
         """A segment to the peer: out of this guest socket and into the peer (a guest socket,
         unless it is a host connection's far end)."""
-        mib.tcp_segment(v4_of(self.local_ip) is None, size, True, not isinstance(self.peer, FarEndBase))
+        ip = self.local_ip
+        v6 = len(ip) == 16 and ip[:12] != V4MAPPED
+        if isinstance(self.peer, FarEndBase):
+            mib.tcp_segment(v6, size, True, False)
+        else:
+            mib.tcp_looped(v6, size)
 
     def _count_close(self, reset: bool) -> None:
         """The FIN (or RST) a close sends to a live peer."""

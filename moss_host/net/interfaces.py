@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 from ..fs.drivers.sysfs import net as sysfs_net
 
@@ -63,6 +63,11 @@ class Interface:
         self.stats["tx_packets"] += 1
         self.stats["tx_bytes"] += size
 
+    def counters(self) -> dict[str, int]:
+        """`stats` brought up to date (inet_stats folds in what it only tallied)."""
+        NETWORK.before_read()
+        return self.stats
+
     def received(self, size: int) -> None:
         self.stats["rx_packets"] += 1
         self.stats["rx_bytes"] += size
@@ -93,6 +98,7 @@ class Network:
     """The interface table and whether eth0 (the way out through the host) exists."""
     enabled: bool = True
     interfaces: list[Interface] = field(default_factory=list)
+    before_read: Callable[[], None] = lambda: None     # brings the counters up to date (inet_stats)
 
     def __post_init__(self) -> None:
         self.configure(self.enabled)

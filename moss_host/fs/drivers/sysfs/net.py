@@ -29,6 +29,8 @@ class NetDevice(Protocol):
     mac: bytes
     stats: dict[str, int]
 
+    def counters(self) -> dict[str, int]: ...
+
 
 # The net layer's interface table: set by moss_host/net/interfaces.py when it is imported.
 devices: list[Callable[[], Sequence[NetDevice]]] = []
@@ -57,7 +59,7 @@ def _const(text: bytes) -> Callable[[], bytes]:
 
 
 def _counter(stat: str) -> Callable[[NetDevice], str]:
-    return lambda dev: str(dev.stats[stat])
+    return lambda dev: str(dev.counters()[stat])
 
 
 def _attrs(dev: NetDevice) -> dict[bytes, Callable[[NetDevice], str]]:
