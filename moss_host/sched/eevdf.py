@@ -303,7 +303,6 @@ class EevdfQueue(Generic[T]):
         place_entity: v = V - lag, the lag inflated so that it is still the lag once the
         entity's own weight is in the average; vd = v + r/w (half of it for a new task)."""
         se = item.se
-        assert se.rq is None
         curr = self.curr
         weighted, load = self.weighted, self.load
         if curr is not None:

@@ -10,7 +10,7 @@ nothing is done per trap while the task keeps its CPU.
 from __future__ import annotations
 
 import asyncio
-import time
+from time import monotonic_ns
 from typing import TYPE_CHECKING, Optional, Protocol
 
 from .eevdf import BASE_SLICE_NS, TICK_NS, EevdfQueue
@@ -55,44 +55,44 @@ class RunQueue:
         fair = self.fair
         other = task.se.rq
         if other is None:                       # (a wake-up: mostly)
-            fair.enqueue(task, time.monotonic_ns())
+            fair.enqueue(task, monotonic_ns())
         elif task is fair.curr:
-            fair.put_prev(time.monotonic_ns())
+            fair.put_prev(monotonic_ns())
         elif other is not fair:
-            now = time.monotonic_ns()
+            now = monotonic_ns()
             other.dequeue(task, now, sleep=False)
             fair.enqueue(task, now)
 
     def pop(self) -> Optional[Task]:
         """The next task to run, or None: the CPU idles. A running task not pushed back
         before this left the CPU (it sleeps or stopped): it leaves the queue with its lag."""
-        return self.fair.take_next(time.monotonic_ns())
+        return self.fair.take_next(monotonic_ns())
 
     def discard(self, task: Task, sleep: bool = True) -> None:
         """task leaves this queue (it exits or stops; sleep=False: it moves to another CPU's
         queue, its deadline kept relative to its vruntime), lag kept."""
         if task.se.rq is self.fair:
-            self.fair.dequeue(task, time.monotonic_ns(), sleep)
+            self.fair.dequeue(task, monotonic_ns(), sleep)
 
     # -- preemption ---------------------------------------------------------------------------
 
     def preempts(self, task: Task) -> bool:
         """task, just queued, should take the CPU from the task running there now."""
-        return self.fair.wakeup_preempts(task, time.monotonic_ns())
+        return self.fair.wakeup_preempts(task, monotonic_ns())
 
     def should_yield(self, task: Task) -> bool:
         """The CPU was interrupted while task ran: True if another task is the pick now."""
         fair = self.fair
         if task is not fair.curr:
             return bool(self.tasks)             # (not run through pop: round robin)
-        fair.update_curr(time.monotonic_ns())
+        fair.update_curr(monotonic_ns())
         return fair.pick() is not task
 
     def yield_current(self, task: Task) -> None:
         """sched_yield: the running task's request is over (yield_task_fair: its deadline
         moves a slice on), so an eligible waiting task goes first."""
         if task is self.fair.curr:
-            self.fair.yield_current(time.monotonic_ns())
+            self.fair.yield_current(monotonic_ns())
 
     def arm_slice(self) -> None:
         """Others wait while the CPU resumes a task: tick until the task's slice is over."""
@@ -104,7 +104,7 @@ class RunQueue:
         cpu = self.cpu
         if cpu.trapped or cpu.current is None or not self.tasks:
             return                              # the next reply arms it again if others wait
-        if self.fair.tick(time.monotonic_ns()):
+        if self.fair.tick(monotonic_ns()):
             cpu.kick()                          # the interrupt lets the pick run (should_yield)
         else:
             self.arm_slice()
