@@ -66,6 +66,10 @@ class Memory:
         self.running_cpus: Optional[Callable[[], int]] = None   # mask of CPUs not trapped
         self._deferred: list[PA] = []
         self._grace: list[list] = []        # [mask of CPUs still to trap, frames]
+        # CPUs whose last reply carried TLB invalidations they may not have run yet (they have
+        # not trapped since): every other CPU's reply invalidates too, so no CPU resumes an
+        # address space with entries another CPU was asked to drop (fork's write protection).
+        self._tlbi_inflight = 0
         self.reply_hooks: list[Callable[[], None]] = []    # run once, before the next reply
         self.page_cache = PageCache(self)
 
@@ -209,8 +213,13 @@ class Memory:
             self._deferred = []
             if frames:
                 self._grace.append([self.running_cpus() | cpu_bit, frames])
-        else:
-            self._scrubbing += scrub
+            if ops & (L.OP_TLBI_ALL | L.OP_TLBI_ASID | L.OP_TLBI_VA):
+                self._tlbi_inflight |= cpu_bit
+            if self._tlbi_inflight & ~cpu_bit:
+                ops |= L.OP_TLBI_ALL
+            self.guest_work_pending = bool(self._scrub_queue) or bool(self._tlbi_inflight)
+            return ops, asid_operand, vas, scrub
+        self._scrubbing += scrub
         self.guest_work_pending = bool(self._scrub_queue)
         return ops, asid_operand, vas, scrub
 
@@ -219,6 +228,7 @@ class Memory:
         are clean now; with several CPUs, frames whose grace period this trap ends are free."""
         if self._grace:
             self._end_grace(cpu_bit)
+        self._tlbi_inflight &= ~cpu_bit
         if self._scrubbing:
             for pa in self._scrubbing:
                 self._recycle(pa)
