@@ -19,6 +19,7 @@ from moss_host.clock import REALTIME, REALTIME_CLOCKS, realtime_ns
 from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
+from moss_host.proc.cpu_clocks import cpu_clock_ns, cpu_clock_ticks, is_cpu_clock
 from moss_host.proc.itimers import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, process_timers
 from moss_host.proc.task import State
 from moss_host.sched.parked import Parked
@@ -29,11 +30,10 @@ from moss_host.uapi import (ITIMERVAL, NSEC_PER_SEC, TIMESPEC, USEC_PER_SEC, pac
 from .args import Hex, Int, Ptr
 from .table import SLOW, syscall
 
-# Linux clock ids -> the host clock that answers them (CPU-time clocks use the host
-# process's figures until per-task accounting exists).
+# Linux clock ids -> the host clock that answers them. The CPU-time clocks are the tasks'
+# own (proc/cpu_clocks.py): the host's would be the kernel process's time.
 CLOCKS = {
-    0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 2: time.CLOCK_PROCESS_CPUTIME_ID,
-    3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6, 7: time.CLOCK_BOOTTIME,
+    0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6, 7: time.CLOCK_BOOTTIME,
     8: time.CLOCK_REALTIME, 9: time.CLOCK_BOOTTIME, 11: time.CLOCK_TAI,
 }
 
@@ -50,19 +50,30 @@ def clock_ns(clockid: int) -> int:
 
 @syscall("clock_gettime")
 def clock_gettime(task, clockid: "Int", tp: "Ptr") -> int:
-    ns = clock_ns(clockid)
+    ns = _cpu_clock(task, clockid & 0xFFFF_FFFF) if is_cpu_clock(clockid & 0xFFFF_FFFF) else clock_ns(clockid)
     task.mm.write(tp, pack_timespec(ns))
     return 0
 
 
+def _cpu_clock(task, clockid: int) -> int:
+    ns = cpu_clock_ns(task, clockid)
+    if ns is None:
+        raise Errno(EINVAL)
+    return ns
+
+
 @syscall("clock_getres")
 def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
-    host = CLOCKS.get(clockid & 0xFFFF_FFFF)
-    if host is None:
+    clockid &= 0xFFFF_FFFF
+    if is_cpu_clock(clockid):
+        _cpu_clock(task, clockid)               # EINVAL for a clock of no one (posix_cpu_clock_getres)
+        tick = cpu_clock_ticks(clockid)         # PROF and VIRT: a jiffy; SCHED: 1 ns
+    elif clockid not in CLOCKS:
         raise Errno(EINVAL)
+    else:
+        tick = clockid in (5, 6)                # the coarse clocks: a jiffy
     if res:
-        coarse = clockid in (5, 6)
-        task.mm.write(res, TIMESPEC.pack(0, 4_000_000 if coarse else 1))
+        task.mm.write(res, TIMESPEC.pack(0, 4_000_000 if tick else 1))
     return 0
 
 

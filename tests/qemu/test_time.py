@@ -43,3 +43,13 @@ def test_setting_the_realtime_clock_moves_every_wall_clock_reader_and_realtime_t
     out = same_as_linux(linux_oracle, "timeset", status=0)
     assert "read cancel-on-set: -1 ECANCELED" in out and "absolute sleeper: exit 7" in out
     assert "nobody settime: -1 EPERM" in out and "new file mtime moved: 1" in out
+
+
+@covers("clock_gettime", "clock_getres")
+def test_cpu_time_clocks_count_the_tasks_own_time_and_name_threads_and_processes(linux_oracle):
+    """CLOCK_THREAD/PROCESS_CPUTIME_ID are the caller's time (they once read the host
+    kernel process's), pthread_getcpuclockid and clock_getcpuclockid clocks read other
+    threads and processes, clocks of no one are EINVAL."""
+    out = same_as_linux(linux_oracle, "cpu_clocks", status=0)
+    assert "advanced 200 ms or more: yes, not past wall time: yes" in out
+    assert "reaped child's clock: -1 EINVAL" in out
