@@ -31,6 +31,21 @@ def cpu_clock_ticks(clockid: int) -> bool:
     return clockid >> 31 == 1 and clockid & 3 in (CPUCLOCK_PROF, CPUCLOCK_VIRT)
 
 
+def cpu_clock_sleeps(clockid: int) -> bool | None:
+    """clock_nanosleep on it: True (a process clock, another thread's), False when the clock
+    has no nsleep (CLOCK_THREAD_CPUTIME_ID, a posix clock fd: EOPNOTSUPP), None if no CPU clock."""
+    if not is_cpu_clock(clockid):
+        return None
+    if clockid == CLOCK_THREAD_CPUTIME_ID or (clockid >> 31 and clockid & CLOCKFD_MASK == CLOCKFD):
+        return False
+    return True
+
+
+def cpu_clock_is_own_thread(task: Task, clockid: int) -> bool:
+    """A thread clock naming the caller (pid 0 or its own tid): posix_cpu_nsleep's EINVAL."""
+    return clockid >> 31 == 1 and bool(clockid & CPUCLOCK_PERTHREAD) and ~((clockid - (1 << 32)) >> 3) in (0, task.tid)
+
+
 def cpu_clock_ns(task: Task, clockid: int) -> Optional[int]:
     """The clock's reading in ns, or None where Linux answers EINVAL (no such thread or
     process for it, a thread of another process, a posix clock fd, an unknown `which`)."""

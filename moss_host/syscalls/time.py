@@ -19,7 +19,9 @@ from moss_host.clock import REALTIME, REALTIME_CLOCKS, realtime_ns
 from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
                               Errno)
 from moss_host.fs.fdtable import fd_arg
-from moss_host.proc.cpu_clocks import cpu_clock_ns, cpu_clock_ticks, is_cpu_clock
+from moss_host.proc.cpu_clocks import (cpu_clock_is_own_thread, cpu_clock_ns, cpu_clock_sleeps, cpu_clock_ticks,
+                                       is_cpu_clock)
+from moss_host.proc.posix_timers import CPU_TICK
 from moss_host.proc.itimers import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, process_timers
 from moss_host.proc.task import State
 from moss_host.sched.parked import Parked
@@ -169,7 +171,7 @@ def _clock_nanosleep_now(task, clockid: int, flags: int, req: int, rem: int):
     """Relative sleeps and absolute ones on a clock nobody sets park; absolute sleeps on
     a wall clock (which clock_settime may move) take the async handler."""
     clock = clockid & 0xFFFF_FFFF
-    if flags & TIMER_ABSTIME and clock in REALTIME_CLOCKS:
+    if flags & TIMER_ABSTIME and clock in REALTIME_CLOCKS or is_cpu_clock(clock):
         return SLOW
     if clock in NO_SLEEP_CLOCKS:
         raise Errno(EOPNOTSUPP)
@@ -197,8 +199,10 @@ async def nanosleep(task, req: "Ptr", rem: "Ptr") -> int:
 async def clock_nanosleep(task, clockid: "Int", flags: "Hex", req: "Ptr", rem: "Ptr") -> int:
     """nanosleep on a chosen clock; with TIMER_ABSTIME, until that clock reads req (rem unused)."""
     clock = clockid & 0xFFFF_FFFF
-    if clock in NO_SLEEP_CLOCKS:
+    if clock in NO_SLEEP_CLOCKS or cpu_clock_sleeps(clock) is False:
         raise Errno(EOPNOTSUPP)
+    if cpu_clock_sleeps(clock):
+        return await _cpu_sleep(task, clock, flags, _timespec_ns(task, req), rem)
     if clock not in SLEEP_CLOCKS:
         raise Errno(EINVAL)
     ns = _timespec_ns(task, req)
@@ -213,6 +217,40 @@ async def clock_nanosleep(task, clockid: "Int", flags: "Hex", req: "Ptr", rem: "
     except asyncio.CancelledError:
         raise Errno(ERESTARTNOHAND) from None     # absolute: restarting with the same args is right
     return 0
+
+
+async def _cpu_sleep(task, clock: int, flags: int, ns: int, rem: int) -> int:
+    """posix_cpu_nsleep: until a process's CPU-time clock (or another thread's) reads a time;
+    EINVAL for the caller's own thread clock or a clock of no one."""
+    if cpu_clock_is_own_thread(task, clock):
+        raise Errno(EINVAL)
+    now = cpu_clock_ns(task, clock)
+    if now is None:
+        raise Errno(EINVAL)
+    absolute = bool(flags & TIMER_ABSTIME)
+    return await _cpu_sleep_until(task, clock, ns if absolute else now + ns, absolute, rem)
+
+
+async def _cpu_sleep_until(task, clock: int, target: int, absolute: bool, rem: int) -> int:
+    """Look at the clock every tick, as Linux's CPU timers fire from the tick. A signal:
+    0 if the time came meanwhile, else -ERESTARTNOHAND (absolute) or the time left at rem
+    and -ERESTART_RESTARTBLOCK resuming towards the same target."""
+    try:
+        while (now := cpu_clock_ns(task, clock)) is None or now < target:
+            await asyncio.sleep(CPU_TICK)
+        return 0
+    except asyncio.CancelledError:
+        if task.state is State.ZOMBIE:
+            raise
+    left = target - (cpu_clock_ns(task, clock) or 0)
+    if left <= 0:
+        return 0
+    if absolute:
+        raise Errno(ERESTARTNOHAND)
+    task.restart_block = lambda: _cpu_sleep_until(task, clock, target, False, rem)
+    if rem:
+        task.mm.write(rem, pack_timespec(left))
+    raise Errno(ERESTART_RESTARTBLOCK)
 
 
 async def _sleep_until_wall(clock: int, ns: int) -> None:

@@ -1,7 +1,7 @@
 /* The CPU-time clocks read the task's own time: CLOCK_THREAD_CPUTIME_ID and
  * CLOCK_PROCESS_CPUTIME_ID grow while the caller computes and hardly while it sleeps;
  * pthread_getcpuclockid and clock_getcpuclockid name other threads and processes;
- * clock_getres; EINVAL for clocks of no one. Prints categories, never raw times. */
+ * clock_getres; EINVAL for clocks of no one; clock_nanosleep on a process's CPU time. Prints categories, never raw times. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +46,7 @@ static const char *yes(int b) { return b ? "yes" : "no"; }
 #define MAKE_PROCESS_CPUCLOCK(pid, which) ((clockid_t)((~(unsigned)(pid) << 3) | (which)))
 #define MAKE_THREAD_CPUCLOCK(tid, which) (MAKE_PROCESS_CPUCLOCK(tid, which) | 4)
 
+
 static void bad(const char *what, clockid_t c)
 {
     struct timespec ts;
@@ -53,6 +54,29 @@ static void bad(const char *what, clockid_t c)
     char res[64];
     snprintf(res, sizeof res, "%s getres", what);
     rc(res, syscall(SYS_clock_getres, c, &ts));
+}
+
+/* clock_nanosleep on the CPU clocks while another thread computes. */
+static void sleeps(clockid_t other_thread)
+{
+    struct timespec d = {0, 50000000}, left = {7, 7};
+    long long p0 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
+    rc("nanosleep 50 ms of process CPU time", syscall(SYS_clock_nanosleep, CLOCK_PROCESS_CPUTIME_ID, 0, &d, &left));
+    printf("process clock advanced 50 ms or more: %s\n", yes(ns_of(CLOCK_PROCESS_CPUTIME_ID) - p0 >= 50000000LL));
+    long long target = ns_of(CLOCK_PROCESS_CPUTIME_ID) + 30000000LL;
+    struct timespec abs = {target / 1000000000LL, target % 1000000000LL};
+    rc("absolute, 30 ms ahead", syscall(SYS_clock_nanosleep, CLOCK_PROCESS_CPUTIME_ID, TIMER_ABSTIME, &abs, NULL));
+    printf("reached: %s\n", yes(ns_of(CLOCK_PROCESS_CPUTIME_ID) >= target));
+    long long t0 = ns_of(other_thread);
+    rc("the other thread's clock, 20 ms", syscall(SYS_clock_nanosleep, other_thread, 0, &(struct timespec){0, 20000000}, NULL));
+    printf("it advanced 20 ms or more: %s\n", yes(ns_of(other_thread) - t0 >= 20000000LL));
+    rc("CLOCK_THREAD_CPUTIME_ID", syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &d, NULL));
+    rc("own thread clock by id", syscall(SYS_clock_nanosleep, MAKE_THREAD_CPUCLOCK(0, 2), 0, &d, NULL));
+    rc("own thread clock by tid", syscall(SYS_clock_nanosleep, MAKE_THREAD_CPUCLOCK(gettid(), 2), 0, &d, NULL));
+    rc("fd clock", syscall(SYS_clock_nanosleep, MAKE_PROCESS_CPUCLOCK(100, 3), 0, &d, NULL));
+    rc("bad timespec", syscall(SYS_clock_nanosleep, CLOCK_PROCESS_CPUTIME_ID, 0, (void *)8, NULL));
+    rc("which 3", syscall(SYS_clock_nanosleep, MAKE_PROCESS_CPUCLOCK(0, 3), 0, &d, NULL));
+    rc("bad timespec, thread clock", syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, (void *)8, NULL));
 }
 
 int main(void)
@@ -80,6 +104,7 @@ int main(void)
     long long mine1 = ns_of(CLOCK_THREAD_CPUTIME_ID), p1 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
     printf("other thread's clock reached 100 ms: yes; mine advanced under 60 ms meanwhile: %s; process clock advanced 80 ms or more: %s\n",
            yes(mine1 - mine0 < 60000000LL), yes(p1 - p0 >= 80000000LL));
+    sleeps(tc);
     stop = 1;
     pthread_join(th, NULL);
 

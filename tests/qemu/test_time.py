@@ -45,7 +45,7 @@ def test_setting_the_realtime_clock_moves_every_wall_clock_reader_and_realtime_t
     assert "nobody settime: -1 EPERM" in out and "new file mtime moved: 1" in out
 
 
-@covers("clock_gettime", "clock_getres")
+@covers("clock_gettime", "clock_getres", "clock_nanosleep")
 def test_cpu_time_clocks_count_the_tasks_own_time_and_name_threads_and_processes(linux_oracle):
     """CLOCK_THREAD/PROCESS_CPUTIME_ID are the caller's time (they once read the host
     kernel process's), pthread_getcpuclockid and clock_getcpuclockid clocks read other
