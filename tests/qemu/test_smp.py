@@ -40,10 +40,12 @@ def test_cpu_bound_processes_run_in_parallel(cpus):
 @covers("futex")
 @pytest.mark.parametrize("cpus", [2, 4])
 def test_threads_on_several_cpus_share_a_futex_lock_and_memory(cpus):
-    out = smp(cpus, "counter", "4", "20000")
+    # Long enough (about a second) that a vCPU thread the loaded host starves for a while
+    # still gets threads: with 20000 each, all four once ran on CPU 0 before CPU 1 ran at all.
+    out = smp(cpus, "counter", "4", "200000")
     m = re.search(r"counter (\d+) shared (\d+) cpus_used (\d+)", out)
     assert m, out
-    assert (int(m[1]), int(m[2])) == (80000, 80000)
+    assert (int(m[1]), int(m[2])) == (800000, 800000)
     assert int(m[3]) >= 2, out          # getcpu saw the threads on more than one CPU
 
 
