@@ -28,7 +28,7 @@ from . import inet_stats as mib
 from .inet_addr import ANY4, SIN, family_of, pack, unpack_in, v4_of
 from .inet_ports import PortTable
 from .inet_sock import (DEFAULT_TTL, IP_RECVTOS, IP_RECVTTL, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPV6,
-                        IPV6_2292HOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS)
+                        IPV6_2292HOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, refuse_rights)
 from .inet_udp import Datagram, UdpSocket
 from .interfaces import DNS4, DNS6, GATEWAY4, GATEWAY6, NETWORK
 from .socket import (AF_INET, INT, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_OOB, MSG_PEEK, MSG_TRUNC, RCV_SHUTDOWN,
@@ -135,10 +135,7 @@ class PingSocket(UdpSocket):
     async def sendmsg(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
                       files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None,
                       claimed: Optional[UCred] = None) -> int:
-        if files:
-            for f in files:
-                f.put()
-            raise Errno(EINVAL)
+        refuse_rights(files)
         if len(data) > 0xFFFF:
             raise Errno(EMSGSIZE)
         if flags & MSG_OOB:

@@ -11,6 +11,7 @@ from typing import Optional
 from ..cred import CAP_NET_BIND_SERVICE
 from ..errors import EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, ENODEV, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, Errno
 from . import inet_mcast as mcast
+from ..fs.file import OpenFile
 from .inet_addr import ANY4, ANY6, SIN, SIN6_LEN_RFC2133, family_of, in_family, pack, unpack_in6, v4_of
 from .inet_ports import UNPRIVILEGED_PORT_START, PortTable
 from .interfaces import NETWORK
@@ -44,6 +45,14 @@ def _int_of(value: bytes) -> int:
     if len(value) >= 1:
         return value[0]
     raise Errno(EINVAL)
+
+
+def refuse_rights(files: Optional[list[OpenFile]]) -> None:
+    """SCM_RIGHTS is AF_UNIX's: an inet socket's send drops the files passed and fails (EINVAL)."""
+    if files:
+        for f in files:
+            f.put()
+        raise Errno(EINVAL)
 
 
 class InetBase(Socket):

@@ -31,7 +31,7 @@ from ..fs.file import FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLOUT, POLLPRI, 
 from . import inet_stats as mib
 from .inet_addr import ANY4, LOOPBACK4, LOOPBACK6, SIN, V4MAPPED, family_of, unpack_in, unpack_in6, v4_of
 from .inet_ports import TCP_PORTS, receives
-from .inet_sock import IPPROTO_TCP, InetBase
+from .inet_sock import IPPROTO_TCP, InetBase, refuse_rights
 from .interfaces import NETWORK
 from .socket import (AF_INET, AF_UNSPEC, INT, MSG_OOB, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK,
                      SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, SOCK_STREAM, Received, UCred, Who)
@@ -369,10 +369,7 @@ class TcpSocket(UnixSocket, InetBase):
                       files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None,
                       claimed: Optional[UCred] = None) -> int:
         """tcp_sendmsg: the address is ignored; errors in Linux's order."""
-        if files:
-            for f in files:
-                f.put()
-            raise Errno(EINVAL)                 # SCM_RIGHTS is AF_UNIX's
+        refuse_rights(files)
         if self.state != TCP_ESTABLISHED:
             err = self.take_error()
             if err:

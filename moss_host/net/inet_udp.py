@@ -23,7 +23,7 @@ from . import inet_stats as mib
 from .inet_addr import (ANY4, LOOPBACK4, LOOPBACK6, SIN, SIN6_LEN_RFC2133, family_of, pack, unpack_in,
                         unpack_in6, v4_of)
 from .inet_ports import UDP_PORTS, receives
-from .inet_sock import IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IPPROTO_UDP, SO_BROADCAST, InetBase
+from .inet_sock import IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IPPROTO_UDP, SO_BROADCAST, InetBase, refuse_rights
 from .interfaces import NETWORK, Interface
 from .socket import (AF_INET, AF_UNSPEC, INT, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, RCV_SHUTDOWN,
                      SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM, Received, UCred, Who, timeout_seconds)
@@ -159,10 +159,7 @@ class UdpSocket(InetBase):
     async def sendmsg(self, data: bytes, addr: Optional[bytes], flags: int, who: Optional[Who],
                       files: Optional[list[OpenFile]] = None, creds: Optional[UCred] = None,
                       claimed: Optional[UCred] = None) -> int:
-        if files:
-            for f in files:
-                f.put()
-            raise Errno(EINVAL)
+        refuse_rights(files)
         if flags & MSG_OOB:
             raise Errno(EOPNOTSUPP)
         if addr:
