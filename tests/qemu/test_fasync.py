@@ -3,25 +3,15 @@ under moss-py and under Linux 6.1 booted in the same QEMU, byte for byte. The pr
 SIGIO, SIGURG and an F_SETSIG real-time signal and prints what sigtimedwait takes after each
 step (si_code, si_band, si_fd), so the number and order of the queued signals is compared.
 """
-import contextlib
 
 import pytest
 
 from tests.covers import covers
 
 from .conftest import moss_run, same_as_linux
+from .test_inet import loopback_up
 
 pytestmark = [pytest.mark.qemu, pytest.mark.differential]
-
-
-@contextlib.contextmanager
-def loopback_up(oracle):
-    """The oracle's loopback for the TCP and UDP part, put back down after (as test_inet's)."""
-    oracle.run("ip link set lo up")
-    try:
-        yield
-    finally:
-        oracle.run("ip link set lo down")
 
 
 @covers("fcntl", "ioctl", "pipe2", "socketpair", "sendto", "recvfrom", "socket", "bind", "listen",

@@ -12,6 +12,7 @@ import pytest
 from .conftest import moss_run
 from .linux_debian_oracle import ROOT
 from .test_debian import run_in_moss
+from .test_inet import loopback_up
 
 pytestmark = pytest.mark.qemu
 
@@ -37,11 +38,8 @@ SCRIPT = (f"for f in {' '.join(FILES)}; do printf '%s: ' $f; cat $f 2>&1 | sed '
 
 @pytest.mark.differential
 def test_cpu_node_net_and_kernel_files_match_linux(linux_oracle):
-    linux_oracle.run("ip link set lo up")           # moss-py's loopback is always up
-    try:
+    with loopback_up(linux_oracle):                 # moss-py's loopback is always up
         out, err, status = linux_oracle.run3(SCRIPT)
-    finally:
-        linux_oracle.run("ip link set lo down")
     assert status == 0, err
     moss = moss_run("/bin/sh", "-c", SCRIPT, extra=("--net", "none"))
     assert moss.stdout.decode() == out, moss.stderr.decode(errors="replace")[-2000:]
