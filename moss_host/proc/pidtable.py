@@ -84,12 +84,14 @@ class PidTable:
 
     def session_of_group(self, pgid: int) -> Optional[int]:
         """The session of process group pgid, or of process pgid if no group has that id;
-        None if neither exists."""
-        live = list(self.live())
-        for t in live:
+        None if neither exists. A zombie not yet reaped is still a member (Linux detaches
+        its pids at release_task): tcsetpgrp to a pipeline whose only process has exited
+        but not been waited for succeeds, as busybox sh's job control needs."""
+        tasks = list(self._tasks.values())
+        for t in tasks:
             if t.pgid == pgid:
                 return t.sid
-        for t in live:
+        for t in tasks:
             if t.tgid == pgid:
                 return t.sid
         return None
