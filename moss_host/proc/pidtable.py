@@ -79,8 +79,10 @@ class PidTable:
         return list(members.values())
 
     def group_exists(self, pgid: int, sid: Optional[int] = None) -> bool:
-        """Some live process is in group pgid (and, if given, in session sid)."""
-        return any(t.pgid == pgid and (sid is None or t.sid == sid) for t in self.live())
+        """Some process, a zombie not yet reaped included (see session_of_group), is in
+        group pgid (and, if given, in session sid): setpgid may join that group, setsid may
+        not take its id."""
+        return any(t.pgid == pgid and (sid is None or t.sid == sid) for t in list(self._tasks.values()))
 
     def session_of_group(self, pgid: int) -> Optional[int]:
         """The session of process group pgid, or of process pgid if no group has that id;

@@ -40,6 +40,20 @@ def test_process_groups_and_sessions_follow_linux_rules():
 
 
 @pytest.mark.differential
+@covers("setpgid", "getpgid", "getsid", "kill", "ioctl")
+def test_a_group_whose_only_member_is_an_unreaped_zombie_still_exists_like_on_linux(linux_oracle):
+    """tcsetpgrp, setpgid and kill(-pgrp) reach a group until its zombie is reaped. The oracle
+    gets devpts for the moment, as test_stress_found's pty test does."""
+    linux, status = linux_oracle.run("mkdir -p /dev/pts && mount -t devpts devpts /dev/pts && "
+                                     "/tests/zombie_pgrp; s=$?; umount /dev/pts; exit $s")
+    r = moss_run("/tests/zombie_pgrp")
+    assert status == 0 and r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out == linux
+    assert "tcsetpgrp to the zombie's group: 0" in out and "tcsetpgrp to a group gone: -1 ESRCH" in out
+
+
+@pytest.mark.differential
 @covers("clone", "execve")
 def test_vfork_parent_waits_for_exit_and_exec(linux_oracle):
     r = moss_run("/tests/vfork_order")
