@@ -8,12 +8,9 @@ images and `segment_pages` for the exact bytes each page starts with.
 """
 from __future__ import annotations
 
-import io
+import struct
 from dataclasses import dataclass
-
-from elftools.common.exceptions import ELFError as _PyElfError
-from elftools.common.utils import struct_parse
-from elftools.elf.elffile import ELFFile
+from typing import NamedTuple
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END, UA, page_down, page_up
 
@@ -108,28 +105,39 @@ class PageFill:
         return out
 
 
+# The fields exec reads, straight from the bytes: e_type, e_entry, e_phoff (Elf64_Ehdr at
+# offsets 16, 24, 32) and each Elf64_Phdr (p_type, p_flags, p_offset, p_vaddr, p_paddr,
+# p_filesz, p_memsz, p_align). _check_ident_and_header has checked that they all lie in
+# the file, so unpacking cannot fail: one unpack per header, no parser objects per exec.
+_EHDR = struct.Struct("<H6xQQ")          # e_type, (e_machine, e_version), e_entry, e_phoff
+_PHDR = struct.Struct("<IIQQQQQQ")
+
+
+class _Phdr(NamedTuple):
+    p_type: int
+    p_flags: int
+    p_offset: int
+    p_vaddr: int
+    p_paddr: int
+    p_filesz: int
+    p_memsz: int
+    p_align: int
+
+
 def parse_elf(data: bytes) -> ElfImage:
     """Check and describe an AArch64 ELF64 executable or shared object; ElfError if unusable."""
     _check_ident_and_header(data)
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        hdr = elf.header
-        # Raw Elf64_Phdr records: get_segment() would also interpret PT_DYNAMIC/PT_NOTE contents.
-        phdrs = [struct_parse(elf.structs.Elf_Phdr, elf.stream, hdr.e_phoff + i * ELF64_PHDR_SIZE)
-                 for i in range(hdr.e_phnum)]
-    except (_PyElfError, ValueError, KeyError, EOFError) as e:  # pyelftools' ways to say "malformed"
-        raise ElfError(f"malformed ELF headers: {e}") from None
-    except Exception as e:  # construct's StreamError and friends: still a bad file, not a kernel bug
-        raise ElfError(f"malformed ELF headers ({type(e).__name__}: {e})") from None
+    e_type, e_entry, e_phoff = _EHDR.unpack_from(data, 16)
+    e_phnum = int.from_bytes(data[56:58], "little")
+    phdrs = [_Phdr._make(_PHDR.unpack_from(data, e_phoff + i * ELF64_PHDR_SIZE)) for i in range(e_phnum)]
 
     segments: list[Segment] = []
     interp = None
     phdr_from_pt_phdr = None
     phdr_from_load = None
     stack_exec = False
-    e_phoff = hdr.e_phoff
     for i, ph in enumerate(phdrs):
-        kind = ph.p_type if isinstance(ph.p_type, int) else _PT_NAMES.get(ph.p_type, -1)
+        kind = ph.p_type
         if kind == PT_LOAD:
             seg = _check_load(i, ph, len(data))
             segments.append(seg)
@@ -152,14 +160,14 @@ def parse_elf(data: bytes) -> ElfImage:
     if not live:
         raise ElfError("every PT_LOAD segment is empty (p_memsz == 0)")
     return ElfImage(
-        kind="exec" if hdr.e_type in ("ET_EXEC", ET_EXEC) else "dyn",
-        entry=hdr.e_entry,
+        kind="exec" if e_type == ET_EXEC else "dyn",
+        entry=e_entry,
         segments=segments,
         # Linux (since 5.18) derives AT_PHDR from the PT_LOAD that maps e_phoff and
         # ignores PT_PHDR; we only fall back to PT_PHDR when no PT_LOAD maps the table.
         phdr_vaddr=phdr_from_load if phdr_from_load is not None else phdr_from_pt_phdr,
-        phent=hdr.e_phentsize,
-        phnum=hdr.e_phnum,
+        phent=ELF64_PHDR_SIZE,
+        phnum=e_phnum,
         interp=interp,
         stack_executable=stack_exec,
         min_vaddr=page_down(live[0].vaddr),
@@ -262,11 +270,8 @@ def segment_pages(seg: Segment, bias: int) -> list[PageFill]:
 
 # ---------------------------------------------------------------------------- checks
 
-_PT_NAMES = {"PT_LOAD": PT_LOAD, "PT_INTERP": PT_INTERP, "PT_PHDR": PT_PHDR, "PT_GNU_STACK": PT_GNU_STACK}
-
-
 def _check_ident_and_header(data: bytes) -> None:
-    """Everything about e_ident and the ELF header, before pyelftools sees the bytes."""
+    """Everything about e_ident and the ELF header, before the program headers are read."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("parse_elf wants bytes")
     if len(data) == 0:
@@ -306,7 +311,7 @@ def _check_ident_and_header(data: bytes) -> None:
                        f"run past the end of the {len(data)}-byte file")
 
 
-def _check_load(i: int, ph, file_size: int) -> Segment:
+def _check_load(i: int, ph: _Phdr, file_size: int) -> Segment:
     where = f"PT_LOAD (program header {i})"
     vaddr, memsz, off, filesz, align = ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz, ph.p_align
     if filesz > memsz:
@@ -338,7 +343,7 @@ def _check_overlaps(segments: list[Segment]) -> None:
         prev = s
 
 
-def _read_interp(i: int, ph, data: bytes) -> bytes:
+def _read_interp(i: int, ph: _Phdr, data: bytes) -> bytes:
     off, size = ph.p_offset, ph.p_filesz
     # load_elf_binary: 2 <= p_filesz <= PATH_MAX, and the string is NUL-terminated.
     if size < 2 or size > PATH_MAX:
