@@ -93,28 +93,24 @@ established: list[Callable[[], int]] = [lambda: 0]
 
 # ---------------------------------------------------------------- counting
 
+# Where each IP version counts: its packets, and its octets and ECN marks (IPv4 keeps those
+# in IpExt, IPv6 in Ip6 itself), indexed by v6.
+IP_MIBS = ((IP, IPEXT), (IP6, IP6))
+
+
 def packet(v6: bool, size: int, out: bool, into: bool) -> None:
     """An IP packet of `size` bytes (headers included) leaves (ip_local_out) and/or arrives
     (ip_local_deliver): both on the loopback."""
     NETWORK.count(size, out, into)
-    if v6:
-        if out:
-            IP6["OutRequests"] += 1
-            IP6["OutOctets"] += size
-        if into:
-            IP6["InReceives"] += 1
-            IP6["InDelivers"] += 1
-            IP6["InOctets"] += size
-            IP6["InNoECTPkts"] += 1
-        return
+    ip, octets = IP_MIBS[v6]
     if out:
-        IP["OutRequests"] += 1
-        IPEXT["OutOctets"] += size
+        ip["OutRequests"] += 1
+        octets["OutOctets"] += size
     if into:
-        IP["InReceives"] += 1
-        IP["InDelivers"] += 1
-        IPEXT["InOctets"] += size
-        IPEXT["InNoECTPkts"] += 1
+        ip["InReceives"] += 1
+        ip["InDelivers"] += 1
+        octets["InOctets"] += size
+        octets["InNoECTPkts"] += 1
 
 
 def count_icmp(v6: bool, type_: int, size: int, out: bool, into: bool) -> None:
@@ -158,7 +154,7 @@ def tcp_looped(v6: bool, size: int) -> None:
 def fold() -> None:
     """Move the tallied loopback segments into the counters (before any of them is read)."""
     lo = NETWORK.interfaces[0].stats
-    for i, ip, octets in ((0, IP, IPEXT), (2, IP6, IP6)):
+    for i, (ip, octets) in ((0, IP_MIBS[0]), (2, IP_MIBS[1])):
         n, size = LOOPED[i], LOOPED[i + 1]
         if not n:
             continue
