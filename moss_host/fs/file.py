@@ -105,7 +105,8 @@ class OpenFile:
     fasync: Optional["Fasync"] = None
 
     def __init__(self, flags: int):
-        self.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE    # 64-bit Linux forces O_LARGEFILE
+        # 64-bit Linux forces O_LARGEFILE, except on O_PATH descriptors (build_open_how strips it)
+        self.flags = (flags & ~OPEN_ONLY_FLAGS) | (0 if flags & O_PATH else O_LARGEFILE)
         self.pos = 0
         self.refs = 0
 
@@ -473,14 +474,17 @@ def access_mask(flags: int) -> int:
 
 
 async def open_file(fs: FsContext, start: Location, path: bytes, flags: int, mode: int,
-                    cred: Optional[Cred], caller: Optional[Task] = None) -> OpenFile:
+                    cred: Optional[Cred], caller: Optional[Task] = None,
+                    walker: Optional[Walker] = None) -> OpenFile:
     """open(2) of `path` relative to `start`: look it up (creating it with O_CREAT), check, open.
-    `caller` is the opening task (None: the kernel itself)."""
+    `caller` is the opening task (None: the kernel itself); `walker` one that obeys openat2's
+    RESOLVE_* flags (fs/resolve.py), else a plain one."""
     if flags & O_PATH:
         flags &= O_PATH_FLAGS
+    if walker is None:
+        walker = Walker(fs, cred, caller)
     if flags & __O_TMPFILE:
-        return _open_tmpfile(fs, start, path, flags, mode, cred, caller)
-    walker = Walker(fs, cred, caller)
+        return _open_tmpfile(walker, start, path, flags, mode)
     if flags & O_CREAT:
         loc, created = _lookup_or_create(walker, start, path, flags, (mode & 0o7777) & ~fs.umask)
     else:
@@ -488,13 +492,13 @@ async def open_file(fs: FsContext, start: Location, path: bytes, flags: int, mod
     return await open_location(loc, flags, cred, created)
 
 
-def _open_tmpfile(fs: FsContext, start: Location, path: bytes, flags: int, mode: int,
-                  cred: Optional[Cred], caller: Optional[Task]) -> OpenFile:
+def _open_tmpfile(walker: Walker, start: Location, path: bytes, flags: int, mode: int) -> OpenFile:
     """O_TMPFILE (build_open_flags, do_tmpfile): with O_DIRECTORY, without O_CREAT, for writing;
     an unnamed file in the directory `path`, which linkat may name unless O_EXCL."""
     if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE or not access_mask(flags) & MAY_WRITE:
         raise Errno(EINVAL)
-    dir = Walker(fs, cred, caller).resolve(start, path, follow=True)
+    fs, cred = walker.fs, walker.cred
+    dir = walker.resolve(start, path, follow=True)
     if not dir.inode.is_dir:
         raise Errno(ENOTDIR)
     loc = vfs_tmpfile(dir, (mode & 0o7777) & ~fs.umask, cred, linkable=not flags & O_EXCL)

@@ -331,6 +331,11 @@ class Inode:
         link (nd_jump_link); None for an ordinary symlink."""
         return None
 
+    def is_magic_link(self) -> bool:
+        """A /proc/pid/{fd/N,cwd,root,exe} link (Linux's nd_jump_link ones), which openat2's
+        RESOLVE_NO_MAGICLINKS, BENEATH and IN_ROOT refuse."""
+        return False
+
     # -- attributes
     def getattr(self) -> Stat:
         return Stat(st_dev=self.sb.dev, st_ino=self.ino, st_mode=self.mode, st_nlink=self.nlink,

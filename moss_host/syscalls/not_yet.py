@@ -4,8 +4,6 @@ util-linux use openat/mount when these are missing) and log one line; the reason
 docs/syscalls.md shows. Nothing here is registered in the table."""
 from .table import not_yet
 
-not_yet("its RESOLVE_* flags need hooks in the path walk (fs/path.py): no symlinks, no magic "
-        "links, no mount crossing, beneath or in a root; programs fall back to openat", "openat2")
 not_yet("swapping the root of the mount namespace: the mount table cannot move a mount that has "
         "submounts yet", "pivot_root")
 not_yet("the file-descriptor mount API (fs contexts, detached mount trees); mount(2) and umount2(2) "

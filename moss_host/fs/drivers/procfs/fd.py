@@ -136,7 +136,7 @@ class FdLink(ProcSymlink):
 
     def __init__(self, sb, path: bytes, target, mode: int, uid: int, gid: int, caller: Reader,
                  jump: Callable[[], Optional[Location]]):
-        super().__init__(sb, path, target, mode, uid, gid, caller=caller)
+        super().__init__(sb, path, target, mode, uid, gid, caller=caller, magic=True)
         self.jump = jump
 
     def magic_jump(self) -> Optional[Location]:

@@ -93,9 +93,13 @@ class ProcFile(ProcNode):
 
 class ProcSymlink(ProcNode):
     def __init__(self, sb, path: bytes, target: Callable[[Reader], bytes], mode: int = 0o777,
-                 uid: int = 0, gid: int = 0, caller: Reader = None):
+                 uid: int = 0, gid: int = 0, caller: Reader = None, magic: bool = False):
         super().__init__(sb, path, S.S_IFLNK | mode, uid, gid, caller)
         self.target = target
+        self.magic = magic              # a per-process link to a file (fd/N, cwd, root, exe)
+
+    def is_magic_link(self) -> bool:
+        return self.magic
 
     def readlink(self) -> bytes:
         return self.target(self.caller)

@@ -395,7 +395,8 @@ class PidDir(ProcDir):
 
         def make(caller: Reader) -> ProcSymlink:
             c = self.task.creds
-            return ProcSymlink(self.sb, self.path + b"/" + name, read_target, 0o777, c.euid, c.egid, caller=caller)
+            return ProcSymlink(self.sb, self.path + b"/" + name, read_target, 0o777, c.euid, c.egid, caller=caller,
+                               magic=True)
         return make
 
     # -- the directory
