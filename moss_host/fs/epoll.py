@@ -34,6 +34,7 @@ EPOLLEXCLUSIVE_OK_BITS = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP 
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 EP_MAX_NESTS = 4
 EPOLL_EVENT = struct.Struct("<IxxxxQ")      # arm64's struct epoll_event is not packed: 16 bytes
+_NOT_LEVEL = EPOLLONESHOT | EPOLLET
 # POLLIN -> POLLRDNORM and POLLOUT -> POLLWRNORM are one shift apart: the twins in one step.
 _IN_OUT, _TO_NORM = POLLIN | POLLOUT, 6
 assert POLLIN << _TO_NORM == POLLRDNORM and POLLOUT << _TO_NORM == POLLWRNORM
@@ -73,13 +74,14 @@ class EpItem:
     @property
     def level_triggered(self) -> bool:
         """Neither edge-triggered nor one-shot: reported for as long as the file is ready."""
-        return not self.events & (EPOLLONESHOT | EPOLLET)
+        return not self.events & _NOT_LEVEL
 
     def wake(self, key: int) -> bool:
         """ep_poll_callback: a wake-up of the file. Whether it counts as having woken someone:
         always, unless EPOLLEXCLUSIVE, which counts only when an epoll_wait was sleeping and
         the wake-up was for what it asks (so an exclusive wake-up goes on to the next epoll)."""
         self.unchanged = False              # (before the key test: any change may end readiness)
+        self.ep.steady = None
         exclusive = bool(self.events & EPOLLEXCLUSIVE)
         if not self.events & ~EP_PRIVATE_BITS or not key & self.events:
             return not exclusive            # (disabled by EPOLLONESHOT until EPOLL_CTL_MOD)
@@ -106,12 +108,19 @@ class Epoll:
         self.poll_wait = WaitQueue()        # poll/select/epoll on the epoll file itself
         self.nested_in: list[EpItem] = []   # the items of other epolls watching this one
         self.askers = 0                     # items whose readiness depends on who asks (POLLER)
+        # The one ready item when epoll_wait's answer is its last one again: level-triggered,
+        # reported, its file unchanged since (EpItem.unchanged), nothing else ready. The
+        # syscall's synchronous try stores that event without harvest or settle. Cleared by
+        # whatever could change the answer: a wake-up of any item, the ready list changing,
+        # EPOLL_CTL_MOD.
+        self.steady: Optional[EpItem] = None
 
     # -- the ready list
     def make_ready(self, item: EpItem) -> None:
         if not item.ready:
             item.ready = True
             self.ready.append(item)
+            self.steady = None
         self.wq.wake_all()
         self.poll_wait.wake_poll(EPOLLIN)
 
@@ -119,6 +128,7 @@ class Epoll:
         if item.ready:
             item.ready = False
             item.unchanged = False
+            self.steady = None
             self.ready.remove(item)
             if item.subscription is not None:
                 item.subscription.rearm()
@@ -142,16 +152,22 @@ class Epoll:
         ready = self.ready
         if len(ready) == 1:                 # the usual case, without the loop's bookkeeping
             item = ready[0]
-            if item.unchanged:              # level-triggered, reported, the file unchanged since
+            if item.unchanged:              # reported, the file unchanged since
+                if not item.events & _NOT_LEVEL:
+                    self.steady = item
                 return item.alone
             mask = item.poll_now(ALL_POLL_EVENTS)
             revents = (mask | (mask & _IN_OUT) << _TO_NORM) & item.events
             if revents:
                 item.revents = revents
-                item.unchanged = item.trusts_wakes
+                if item.trusts_wakes:
+                    item.unchanged = True
+                    if not item.events & _NOT_LEVEL:
+                        self.steady = item
                 return item.alone
             self._unlink(item)
             return ()
+        self.steady = None
         out: list[EpItem] = []
         stale: Optional[list[EpItem]] = None
         for item in ready:                  # (a wake-up meanwhile appends: seen later on)
@@ -191,6 +207,7 @@ class Epoll:
             elif not item.events & EPOLLET:
                 item.ready = True
                 ready.append(item)
+                self.steady = None
 
     # -- the interest list
     def ctl(self, op: int, f: OpenFile, fd: int, events: int, data: int) -> None:
@@ -212,6 +229,7 @@ class Epoll:
             item.events = events | EPOLLERR | EPOLLHUP
             item.data = data
             item.unchanged = False
+            self.steady = None
             if item.subscription is not None:
                 item.subscription.change(item.events)
             self._check_now(item)

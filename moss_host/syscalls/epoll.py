@@ -120,6 +120,13 @@ def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int,
     if type(f) is not EpollFile:
         return SLOW
     ep = f.ep
+    steady = ep.steady
+    if steady is not None:              # the usual answer: the same one event again, packed in place
+        mm = task.mm
+        at = mm.direct_offset(events, EPOLL_EVENT_SIZE)
+        if at >= 0:
+            _pack_event(mm.mem.physmem.mv, at, steady.revents, steady.data)
+            return 1
     if ep.ready:
         got = ep.ready_now(task, maxevents) if ep.askers else ep.harvest(maxevents)
         if got:

@@ -4,11 +4,12 @@ against Linux)."""
 import asyncio
 import errno
 import struct
+from types import SimpleNamespace
 
 import pytest
 
 from moss_host.errors import Errno
-from moss_host.fs.epoll import (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLET, EPOLLEXCLUSIVE,
+from moss_host.fs.epoll import (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_EVENT, EPOLLET, EPOLLEXCLUSIVE,
                                 EPOLLIN, EPOLLONESHOT, EPOLLOUT, EpollFile, check_ctl)
 from moss_host.fs.eventfd import ULLONG_MAX, EventFd
 from moss_host.fs.file import O_NONBLOCK, POLLIN, POLLOUT
@@ -316,3 +317,61 @@ def test_signalfd_reads_the_readers_signals_in_its_mask_and_never_kill_or_stop()
 
 def unpack_one(record: bytes) -> int:
     return SIGNALFD_SIGINFO.unpack(record)[0]
+
+
+class FakeMm:
+    """An address space with one writable page at 0x1000 backed by a bytearray."""
+
+    def __init__(self):
+        self.ram = bytearray(4096)
+        self.mem = SimpleNamespace(physmem=SimpleNamespace(mv=memoryview(self.ram)))
+
+    def direct_offset(self, ua, n):
+        return ua - 0x1000 if 0x1000 <= ua and ua + n <= 0x2000 else -1
+
+    def write(self, ua, data):
+        if self.direct_offset(ua, len(data)) < 0:
+            raise Errno(errno.EFAULT)
+        self.ram[ua - 0x1000:ua - 0x1000 + len(data)] = data
+
+
+def epoll_pwait_now(files_events, maxevents=4):
+    """epoll_pwait's synchronous try over an epoll of files_events; returns (call, ram, epoll)
+    where call() gives [(data, events)] stored, or the raw answer when it stored none."""
+    from moss_host.fs.fdtable import FdTable
+    from moss_host.syscalls.epoll import _epoll_pwait_now
+    files = FdTable()
+    ep = epoll_of(*files_events)
+    task = SimpleNamespace(files=files, mm=FakeMm())
+    epfd = files.install(ep)
+
+    def call():
+        n = _epoll_pwait_now(task, epfd, 0x1000, maxevents, 0, 0, 8)
+        return [EPOLL_EVENT.unpack_from(task.mm.ram, 16 * i)[::-1] for i in range(n)] or n
+    return call, ep
+
+
+def test_a_steady_level_triggered_eventfd_answers_again_until_something_changes():
+    e1, e2 = EventFd(1, False, O_NONBLOCK), EventFd(0, False, O_NONBLOCK)
+    call, ep = epoll_pwait_now(((e1, EPOLLIN | EPOLLOUT), (e2, EPOLLIN)))
+    assert call() == call() == [(100, EPOLLIN | EPOLLOUT)]
+    assert ep.ep.steady is not None                     # the one-event answer without harvest
+    ep.ep.ctl(EPOLL_CTL_MOD, e1, 0, EPOLLIN, 7)         # new data and events
+    assert call() == call() == [(7, EPOLLIN)]
+    run(e2.write(struct.pack("<Q", 1)))                 # another item becomes ready
+    assert ep.ep.steady is None
+    assert call() == [(7, EPOLLIN), (101, EPOLLIN)]
+    run(e1.read(8))                                     # drained: the wake-up ends its answer
+    assert call() == call() == [(101, EPOLLIN)]
+    run(e2.read(8))
+    assert call() == 0
+
+
+def test_a_steady_answer_is_not_kept_for_edge_triggered_or_oneshot_items():
+    e1 = EventFd(1, False, O_NONBLOCK)
+    call, ep = epoll_pwait_now(((e1, EPOLLIN | EPOLLET),))
+    assert call() == [(100, EPOLLIN)]
+    assert call() == 0 and ep.ep.steady is None
+    ep.ep.ctl(EPOLL_CTL_MOD, e1, 0, EPOLLIN | EPOLLONESHOT, 5)
+    assert call() == [(5, EPOLLIN)]
+    assert call() == 0
