@@ -2,9 +2,9 @@
 
 Ordering (x86 host, TCG guest): the guest publishes the context before SEQ_REQ and rings
 the doorbell (or not, while the host polls); the host reads SEQ_REQ before the context.
-The host writes the reply fields before SEQ_REPLY. Python's mmap writes are plain stores,
+The host writes the reply fields before SEQ_REPLY (proc/cpu.py Cpu.reply). Python's mmap writes are plain stores,
 which x86 keeps in program order; a store followed by a load of another word is the one
-reordering x86 does, and the two places that need it kept (SEQ_REPLY then SLEEPING here,
+reordering x86 does, and the two places that need it kept (SEQ_REPLY then SLEEPING,
 HOST_POLLING then SEQ_REQ in proc/cpu.py) use machine/polling.fence().
 """
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from moss_host.arch.arm64.context import SAVED_SIZE, TrapContext
 
 from . import layout as L
-from .polling import fence
 
 _U64 = struct.Struct("<Q")
 _OPS = struct.Struct("<5Q")          # MB_OPS .. MB_N_SCRUB
@@ -87,16 +86,3 @@ class Mailbox:
             flags |= L.DBG_LOAD_REGS
         _U64.pack_into(m, L.MB_MDSCR, mdscr)
         _U64.pack_into(m, L.MB_DEBUG, flags)
-
-    def release(self, fenced: bool = True) -> bool:
-        """SEQ_REPLY = SEQ_REQ: the guest may go on. True if it sleeps in WFI (send a wake byte).
-
-        SEQ_REPLY is stored before SLEEPING is read, and the guest stores SLEEPING before it
-        reads SEQ_REPLY (guest_stub/start.S, sleep): with `fenced` a full barrier between
-        our two makes one side see the other. Without it (a reply well inside the guest's
-        spin) a crossing costs the guest's 10 ms backup wake-up, never a hang."""
-        m = self.mem
-        _U64.pack_into(m, L.MB_SEQ_REPLY, _U64.unpack_from(m, L.MB_SEQ_REQ)[0])
-        if fenced:
-            fence()
-        return _U64.unpack_from(m, L.MB_SLEEPING)[0] != 0

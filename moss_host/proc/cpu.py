@@ -23,7 +23,7 @@ from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
 from moss_host.machine.polling import fence
-from moss_host.machine.pressure import CpuPressure
+from moss_host.machine.governor import Governor
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.memory import NO_GUEST_WORK, Memory
 from moss_host.sched.scheduler import Scheduler
@@ -32,11 +32,21 @@ from . import lifecycle, signals
 from .hwdebug import HwDebug
 from .task import State, Task, TaskExit
 from .timing import TrapTimer
-from .trap import handle_sync, handle_trap
+from .trap import RESTART_HI, RESTART_LO, handle_trap, syscall_result
 
 log = logging.getLogger("moss.cpu")
 
 _U64 = struct.Struct("<Q")
+# The trap path's reads and writes, bound once (module constants: no attribute lookups).
+_TRAP = struct.Struct("<Q56xQ248xQ8xQ")         # x0, x8, ESR, REASON: a trap's first look
+assert _TRAP.size == L.MB_REASON + 8 and L.MB_ESR == 0x140
+_SEQ_REQ, _SEQ_REPLY, _SLEEPING = L.MB_SEQ_REQ, L.MB_SEQ_REPLY, L.MB_SLEEPING
+_SYNC = L.REASON_SYNC
+_EC_MASK, _EC_SVC = 0x3F << 26, ESR.EC_SVC64 << 26
+_MASK = (1 << 64) - 1
+_RESTART_LO, _RESTART_HI = RESTART_LO, RESTART_HI
+_RUNNABLE = State.RUNNABLE
+_now = time.monotonic_ns
 
 # Adaptive polling (machine/polling.py runs Cpu.poll when the event loop would block).
 POLL_MIN_NS = 4_000           # the budget never shrinks below this while polling pays
@@ -47,14 +57,15 @@ CONTENDED_NS = 5_000_000      # then no polling for this long: someone else need
 # The guest's spin for a reply (MB_SPIN_TICKS, ticks of the 62.5 MHz counter): L.SPIN_TICKS
 # (100 us) normally, doubled up to SPIN_MAX_TICKS whenever a reply finds the guest already
 # asleep (waking it costs an interrupt), back down by half every SPIN_DECAY replies.
-# On a contended host (machine/pressure.py) the host does not poll and the guest's spin
-# stays at L.SPIN_TICKS: the doorbell round trip there is ~17-19 us at the median, so a
+# On a contended host (machine/governor.py) the host does not poll and the guest's spin
+# stays at L.SPIN_TICKS (0 once the host waits longer than that for a core): the doorbell round trip there is ~17-19 us at the median, so a
 # 30 us spin often ran out (getppid 50-77 us per round trip, 18-19 us with 100 us), while
 # a long one takes the core the host needs (a pipe round trip 0.96-2.2 ms with a 480 us
 # spin against 0.37-0.99 ms with none, at 90% CPU pressure).
 SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
-SPIN_CONTENDED_TICKS = L.SPIN_TICKS
 SPIN_DECAY = 1024
+SPIN_DECAY_MASK = SPIN_DECAY - 1
+assert SPIN_DECAY & SPIN_DECAY_MASK == 0
 FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
 REPLY_DEFER_TURNS = 4         # loop turns a reply waits for the wake-ups its trap caused
 
@@ -103,7 +114,7 @@ class Cpu:
         self.polling = False                    # inside poll(): MB_HOST_POLLING is 1
         self.poll_budget_ns = POLL_START_NS     # how long poll() waits for the next trap
         self.contended_until = 0                # no polling before this (monotonic ns)
-        self.pressure = CpuPressure()
+        self.governor = Governor()              # whether spinning pays (machine/governor.py)
         self.contended = False                  # tasks queue for the host's CPUs: do not spin
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
@@ -133,8 +144,14 @@ class Cpu:
 
     def take_trap(self, now: int) -> bool:
         """Handle the trap waiting in the mailbox, if there is a new one (False if not).
-        `now` is the caller's clock reading: the trap path reads the clock once more, at the reply."""
-        seq = _U64.unpack_from(self.frame, L.MB_SEQ_REQ)[0]
+        `now` is the caller's clock reading: the trap path reads the clock once more, at the reply.
+
+        A syscall answered at once, with nothing else to do before the task runs on (no
+        signal, no other task waiting, no wake-up queued for the loop, no guest work), is
+        the fast path, inline here: one unpack of the trap, the syscall entry, one reply.
+        Everything else leaves it for the general path at the first difference."""
+        frame = self.frame
+        seq = _U64.unpack_from(frame, _SEQ_REQ)[0]
         if seq == self.handled_seq:
             return False
         self.handled_seq = seq
@@ -145,12 +162,43 @@ class Cpu:
         if self.scrubbing:
             self.scrubbing = self.smp
             self.mem.guest_work_done(self.bit)
-        reason = _U64.unpack_from(self.frame, L.MB_REASON)[0]
-        if reason >= L.REASON_EL1:
-            self.host.panic(self.stub_fault_report(reason))
+        x0, nr, esr, reason = _TRAP.unpack_from(frame)
+        task = self.current
+        if reason != _SYNC or task is None or esr & _EC_MASK != _EC_SVC or task.traced_syscalls:
+            self._take_other(task, reason, now)
             return True
         self.trap_at = now
-        task = self.current
+        task.utime_ns += now - self.resumed_at
+        self.handling = True
+        try:
+            result = self.start_syscall(task, nr, frame, self.tracer)
+        except TaskExit as e:
+            self.handling = False
+            lifecycle.exit_task(task, e.status, e.whole_group)
+            self._trap_handled(task, now)
+            return True
+        self.handling = False
+        if type(result) is not int or task.on_cpu is not self:
+            syscall_result(self, task, x0, result)          # it sleeps, or exec'd, or ...
+        else:
+            _U64.pack_into(frame, 0, result & _MASK)
+            if _RESTART_LO <= result <= _RESTART_HI:
+                task.restart = x0
+            elif (task.state is _RUNNABLE and task.restart is None and not self.rq.tasks
+                  and not (task.sigpending | task.group.shared_pending) & ~task.blocked
+                  and not self.loop_has_work()):
+                self.reply(task)                # (schedule() would choose task and reply)
+                task.stime_ns += self.resumed_at - now
+                return True
+        self._trap_handled(task, now)
+        return True
+
+    def _take_other(self, task: Optional[Task], reason: int, now: int) -> None:
+        """A trap that is not a syscall (or a traced one), or one on an idle CPU."""
+        if reason >= L.REASON_EL1:
+            self.host.panic(self.stub_fault_report(reason))
+            return
+        self.trap_at = now
         if task is None:
             if reason == L.REASON_BOOT:
                 # Booted: what the kernel built so far lives for the whole run. Out of the
@@ -158,24 +206,26 @@ class Cpu:
                 # of milliseconds on the trap path).
                 gc.freeze()
             self.schedule()
-            return True
+            return
         task.utime_ns += now - self.resumed_at
         self.handling = True
         try:
-            if reason == L.REASON_SYNC:
-                handle_sync(self, task)         # (handle_trap's first case, without the call)
-            else:
-                handle_trap(self, task, reason)
+            handle_trap(self, task, reason)
         except TaskExit as e:
             lifecycle.exit_task(task, e.status, e.whole_group)
         self.handling = False
+        self._trap_handled(task, now)
+
+    def _trap_handled(self, task: Task, now: int) -> None:
+        """The trap of `task` (which it was when the trap came) is handled: reply, now or
+        after the wake-ups it caused, or idle; charge the host's time to it as system time."""
         if self.current is task and task.state is State.RUNNABLE and self.loop_has_work():
             # The handler woke someone (a futex, a pipe): the wake-up lands a few loop turns
             # from now. Answer after it, so the woken task waits in the run queue for this
             # one's next trap instead of interrupting the guest with a kick.
             asyncio.get_running_loop().call_soon(self._reply_later, REPLY_DEFER_TURNS)
             task.stime_ns += time.monotonic_ns() - now
-            return True
+            return
         self.schedule()
         if self.trapped:
             # No reply: the CPU idles until a task wakes. The guest need not spin for us.
@@ -183,7 +233,6 @@ class Cpu:
             task.stime_ns += time.monotonic_ns() - now
         else:
             task.stime_ns += self.resumed_at - now     # the reply stamped resumed_at
-        return True
 
     def _reply_later(self, turns: int) -> None:
         if not self.trapped:
@@ -211,7 +260,7 @@ class Cpu:
         if self.trapped or self.current is None:
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()
-        self.contended = now < self.contended_until or self.pressure.contended(now)
+        self.contended = now < self.contended_until or self.governor.contended(now)
         if self.contended:
             return False
         timer_at = None if timeout is None else now + int(timeout * 1e9)
@@ -236,13 +285,16 @@ class Cpu:
         frame = self.frame
         budget = self.poll_budget_ns
         handled = False
+        seq_req = _U64.unpack_from
+        clock = _now
         while True:
             end = now + budget
             if timer_at is not None and timer_at < end:
                 end = timer_at
-            while _U64.unpack_from(frame, L.MB_SEQ_REQ)[0] == self.handled_seq:
+            handled_seq = self.handled_seq
+            while seq_req(frame, _SEQ_REQ)[0] == handled_seq:
                 last = now
-                now = time.monotonic_ns()
+                now = clock()
                 if now >= end:
                     if end != timer_at:         # ran out: the next trap is further away
                         self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
@@ -263,9 +315,9 @@ class Cpu:
         self.polling = False
         _U64.pack_into(self.frame, L.MB_HOST_POLLING, 0)
         fence()
-        if _U64.unpack_from(self.frame, L.MB_SEQ_REQ)[0] == self.handled_seq:
+        if _U64.unpack_from(self.frame, _SEQ_REQ)[0] == self.handled_seq:
             return False
-        self.take_trap(time.monotonic_ns())
+        self.take_trap(_now())
         return True
 
     def publish_spin(self, ticks: int) -> None:
@@ -359,6 +411,41 @@ class Cpu:
         return task.state is State.RUNNABLE
 
     def reply(self, task: Task) -> None:
+        """The guest may run `task` (switched in): its operations if any, SEQ_REPLY, and a
+        wake-up byte if the guest went to sleep meanwhile. Stamps resumed_at."""
+        mem = self.mem
+        if mem.guest_work_pending or mem.tlbi_all or task.mm is not self.loaded_mm:
+            self._reply_ops(task)
+        self.trapped = False
+        if self.rq.tasks:
+            self.rq.arm_slice()                     # others wait: this task runs one slice
+        self.resumed_at = now = _now()
+        if self.timer is not None:
+            self.timer.on_reply()
+        told = self.spin_ticks                  # 0: we told the guest not to wait for us
+        self.replies += 1
+        if not self.replies & SPIN_DECAY_MASK and self.guest_spin > L.SPIN_TICKS:
+            self.guest_spin //= 2
+        spin = self.governor.contended_spin if self.contended else self.guest_spin
+        if spin != told:
+            self.publish_spin(spin)
+        # SEQ_REPLY = SEQ_REQ (handled_seq: the guest waits, so it cannot have moved), then
+        # SLEEPING. The guest stores SLEEPING before it reads SEQ_REPLY (guest_stub/start.S,
+        # sleep): a full barrier between our two makes one side see the other. Without it
+        # (a reply well inside the guest's spin, while polling) a crossing costs the guest's
+        # 10 ms backup wake-up, never a hang.
+        frame = self.frame
+        _U64.pack_into(frame, _SEQ_REPLY, self.handled_seq)
+        if not self.polling or now - self.trap_at > FENCE_AFTER_NS:
+            fence()
+        if _U64.unpack_from(frame, _SLEEPING)[0]:
+            if told and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
+                self.guest_spin *= 2            # it gave up on a reply that was on its way
+            self.wake_guest()
+
+    def _reply_ops(self, task: Task) -> None:
+        """The reply's operations: the TLB and scrub work Memory has queued, and a new TTBR0
+        when `task` runs another address space than the last reply's."""
         mem = self.mem
         ops, asid_operand, vas, scrub = NO_GUEST_WORK
         if mem.guest_work_pending or mem.tlbi_all:
@@ -372,27 +459,8 @@ class Cpu:
             if ttbr0 != self.loaded_ttbr0:
                 ops |= L.OP_SET_TTBR0
                 self.loaded_ttbr0 = ttbr0
-        ttbr0 = self.loaded_ttbr0
         if ops:
-            self.mailbox.write_ops(ops, ttbr0, asid_operand, vas, scrub)
-        self.trapped = False
-        if self.rq.tasks:
-            self.rq.arm_slice()                     # others wait: this task runs one slice
-        self.resumed_at = now = time.monotonic_ns()
-        if self.timer is not None:
-            self.timer.on_reply()
-        spinning = self.spin_ticks != 0         # we did not tell the guest to stop waiting
-        self.replies += 1
-        if self.replies % SPIN_DECAY == 0 and self.guest_spin > L.SPIN_TICKS:
-            self.guest_spin //= 2
-        spin = SPIN_CONTENDED_TICKS if self.contended else self.guest_spin
-        if spin != self.spin_ticks:
-            self.publish_spin(spin)
-        # The guest may be going to sleep as we answer unless we answer well inside its spin.
-        if self.mailbox.release(not self.polling or now - self.trap_at > FENCE_AFTER_NS):
-            if spinning and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
-                self.guest_spin *= 2            # it gave up on a reply that was on its way
-            self.wake_guest()
+            self.mailbox.write_ops(ops, self.loaded_ttbr0, asid_operand, vas, scrub)
 
     def kick(self) -> None:
         """Make the guest trap: interrupt the user code it runs, or, while it waits for our

@@ -67,19 +67,7 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
             cpu.switch_out(task)
             ptrace.traced_syscall(task, nr, cpu.start_syscall, cpu.tracer, syscall_resumed)
             return
-        result = cpu.start_syscall(task, nr, frame, cpu.tracer)
-        if type(result) is tuple:                   # it sleeps: the CPU is free for others
-            task.orig_x0 = x0
-            cpu.switch_out(task)
-            cpu.sched.sleep(task, result[1], syscall_finished)
-        elif type(result) is Parked:                # it sleeps without a job (sched/parked.py)
-            task.orig_x0 = x0
-            cpu.switch_out(task)
-            cpu.sched.park(task, result, syscall_resumed)
-        elif task.on_cpu is cpu:                    # (execve may have replaced the context)
-            _U64.pack_into(frame, 0, result & _MASK)
-            if RESTART_LO <= result <= RESTART_HI:
-                task.restart = x0
+        syscall_result(cpu, task, x0, cpu.start_syscall(task, nr, frame, cpu.tracer))
         return
     kind = ESR.kind(esr)
     if kind == ESR.ABORT:
@@ -99,6 +87,23 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
         hwdebug.debug_exception(task, ESR.ec(esr), regs)
     elif not emulate_id_read(task, regs):
         signals.force_signal(task, signals.SIGILL, signals.ILL_ILLOPC, pc, why, esr=0)
+
+
+def syscall_result(cpu: Cpu, task: Task, x0: int, result) -> None:
+    """What the syscall entry answered for `task`'s call (x0 its first argument): the value
+    for x0, or a sleep (a job, or Parked) that frees the CPU."""
+    if type(result) is tuple:                   # it sleeps: the CPU is free for others
+        task.orig_x0 = x0
+        cpu.switch_out(task)
+        cpu.sched.sleep(task, result[1], syscall_finished)
+    elif type(result) is Parked:                # it sleeps without a job (sched/parked.py)
+        task.orig_x0 = x0
+        cpu.switch_out(task)
+        cpu.sched.park(task, result, syscall_resumed)
+    elif task.on_cpu is cpu:                    # (execve may have replaced the context)
+        _U64.pack_into(cpu.frame, 0, result & _MASK)
+        if RESTART_LO <= result <= RESTART_HI:
+            task.restart = x0
 
 
 def emulate_id_read(task: Task, regs: UserContext) -> bool:
