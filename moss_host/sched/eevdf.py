@@ -78,7 +78,7 @@ def div_s64(a: int, b: int) -> int:
 class Entity:
     """What the fair queue keeps of a task (struct sched_entity)."""
     __slots__ = ("weight", "slice", "custom_slice", "vruntime", "deadline", "vlag", "rq",
-                 "exec_start", "sum_exec", "new", "batch", "idle", "rel_deadline")
+                 "exec_start", "sum_exec", "new", "batch", "idle", "rel_deadline", "affine_at")
 
     def __init__(self, weight: int = NICE_0_LOAD, slice_ns: int = BASE_SLICE_NS):
         self.weight = weight
@@ -94,6 +94,7 @@ class Entity:
         self.batch = False                # SCHED_BATCH or SCHED_IDLE: no wake-up preemption
         self.idle = False                 # SCHED_IDLE: any other task's wake-up preempts it
         self.rel_deadline = False         # the deadline is kept relative to v across a dequeue
+        self.affine_at = 0                # monotonic ns of its last wake queued on the waker's CPU
 
     def inherit(self, parent: Entity, reset: bool) -> None:
         """A new task's entity (sched_fork): the parent's requested slice, unless the

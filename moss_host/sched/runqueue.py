@@ -27,6 +27,7 @@ class CpuPort(Protocol):
     current: Optional[Task]       # the task whose context is live in the CPU's trap frame
     trapped: bool                 # the guest waits for the host's reply
     handling: bool                # inside a trap's handler: it chooses what runs when done
+    resumed_at: int               # monotonic ns of the last reply (the guest's return to user code)
 
     def schedule(self) -> None:
         """If the guest waits and someone can run, resume it."""
@@ -66,7 +67,10 @@ class RunQueue:
     def pop(self) -> Optional[Task]:
         """The next task to run, or None: the CPU idles. A running task not pushed back
         before this left the CPU (it sleeps or stopped): it leaves the queue with its lag."""
-        return self.fair.take_next(monotonic_ns())
+        task = self.fair.take_next(monotonic_ns())
+        if task is not None and task.se.affine_at:
+            task.se.affine_at = 0               # it runs: no longer one to pull (Scheduler._pull_to_idle)
+        return task
 
     def discard(self, task: Task, sleep: bool = True) -> None:
         """task leaves this queue (it exits or stops; sleep=False: it moves to another CPU's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from time import monotonic_ns
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
 
 from . import policy
@@ -23,9 +24,23 @@ if TYPE_CHECKING:
     from moss_host.proc.task import Task
 
 
+# A task woken next to its waker (wake-affine) that still waits this long while a CPU it may
+# use idles is pulled there: the waker did not go to sleep soon after all. Linux's idle CPU
+# pulls at the busy CPU's next tick (nohz balance kick; 4 ms at HZ=250) and leaves a task
+# alone that ran within sysctl_sched_migration_cost (0.5 ms); here half a tick, since a
+# guest's few user instructions between a write and its read can take a millisecond of
+# wall time on a loaded host (its vCPU thread preempted), and a needless pull costs a
+# cross-CPU hand-over every time.
+PULL_DELAY = 0.002
+PULL_NS = int(PULL_DELAY * 1e9)
+
+
 class Scheduler:
     def __init__(self, cpus: int = 1) -> None:
         self.runqueues: list[RunQueue] = []       # one per CPU, in CPU index order
+        self.pull_timer: Optional[asyncio.TimerHandle] = None     # _pull_to_idle, armed by wake-affine
+        self.affine_wakes = 0                     # wakes queued on the waker's CPU (wake-affine)
+        self.pulls = 0                            # tasks an idle CPU took from a busy one's queue
         self.planned_cpus = cpus                  # what the machine will have (before it starts)
         self.boot_time = time.monotonic()
         self.context_switches = 0                 # /proc/stat ctxt
@@ -75,6 +90,65 @@ class Scheduler:
                 best, best_load = rq, load
         return best if best is not None else self.runqueues[0]
 
+    def _wake_target(self, task: Task) -> RunQueue:
+        """Where a woken task (off any CPU) waits. Wake-affine, as Linux's WF_SYNC wakes
+        (wake_affine_idle: a sync waker alone on its CPU): a task woken from inside another
+        task's trap -- a pipe write, a futex wake, a unix send, whose waker mostly sleeps
+        next (the read, the wait) -- queues on the waker's CPU when nobody else waits there,
+        so a ping-pong pair hands over with a switch on one CPU instead of a kick and another
+        vCPU's wake-up from WFI each time. If the waker runs on instead, an idle CPU pulls
+        the task PULL_DELAY later (_pull_to_idle). Otherwise: _place."""
+        allowed = task.cpus_allowed
+        for rq in self.runqueues:
+            cpu = rq.cpu
+            waker = cpu.current
+            # A CPU in a trap of a task that stays on it: the waker (handling the syscall, or
+            # its reply deferred for the wake-ups it caused).
+            if (cpu.trapped and waker is not None and waker is not task and waker.state is State.RUNNABLE
+                    and not rq.tasks and allowed >> cpu.index & 1):
+                self.affine_wakes += 1
+                task.se.affine_at = monotonic_ns()
+                if self.pull_timer is None:
+                    self.pull_timer = asyncio.get_running_loop().call_later(PULL_DELAY, self._pull_to_idle)
+                return rq
+        return self._place(task)
+
+    def _pull_to_idle(self) -> None:
+        """Idle CPUs take the tasks woken next to their waker PULL_DELAY or more ago that
+        still wait behind a CPU running user code (the waker did not sleep after all);
+        the timer looks again for those woken more recently."""
+        self.pull_timer = None
+        now = monotonic_ns()
+        soonest = 0
+        for idle in self.runqueues:
+            cpu = idle.cpu
+            if cpu.trapped and cpu.current is None and not idle.tasks:
+                task, soonest = self._pullable(cpu, now)
+                if task is not None:
+                    idle.push(task)             # (out of its queue)
+                    self.pulls += 1
+                    cpu.schedule()
+        if soonest:                             # (not before a quarter of the delay: the waker may trap on)
+            wait_ns = max(soonest + PULL_NS - now, PULL_NS // 4)
+            self.pull_timer = asyncio.get_running_loop().call_later(wait_ns / 1e9, self._pull_to_idle)
+
+    def _pullable(self, cpu: CpuPort, now: int) -> tuple[Optional[Task], int]:
+        """A task woken wake-affine PULL_DELAY ago that waits behind user code running that long
+        without a trap (not a waker on its way to sleep), and may run on cpu; and (none found)
+        the earliest wake of the others (0: none waits)."""
+        soonest = 0
+        for rq in self.runqueues:
+            for task in rq.tasks:
+                at = task.se.affine_at
+                if not at or not task.cpus_allowed >> cpu.index & 1:
+                    continue
+                busy = rq.cpu               # (a trapped CPU chooses at its reply, soon)
+                if now - at >= PULL_NS and not busy.trapped and now - busy.resumed_at >= PULL_NS:
+                    return task, 0
+                if not soonest or at < soonest:
+                    soonest = at
+        return None, soonest
+
     def steal(self, cpu: CpuPort) -> bool:
         """cpu is idle: move a task waiting in another CPU's queue (the longest) that may run
         on it into its own queue. False if there is none."""
@@ -110,7 +184,13 @@ class Scheduler:
         """A new or preempted runnable task waits for a CPU."""
         if task.se.new:
             policy.apply(task)                    # the weight of the nice value it inherited
-        rq = self._runqueue_for(task)
+        if len(self.runqueues) > 1 and task.on_cpu is None:
+            # A new task starts next to its parent, as a woken one next to its waker: the
+            # parent mostly waits for it next (fork+exec+wait, vfork, pthread_join), and
+            # a second child finds the parent's queue taken and goes to an idle CPU.
+            rq = self._wake_target(task)
+        else:
+            rq = self._runqueue_for(task)
         rq.push(task)
         cpu = rq.cpu
         if cpu.trapped and cpu.current is None and not cpu.handling:
@@ -151,7 +231,13 @@ class Scheduler:
     def wake(self, task: Task) -> None:
         """task's sleeping syscall finished (its result is in place): it runs again."""
         task.state = State.RUNNABLE
-        rq = self._runqueue_for(task)
+        rqs = self.runqueues
+        if len(rqs) == 1:
+            rq = rqs[0]
+        elif task.on_cpu is not None:
+            rq = rqs[task.on_cpu.index]
+        else:
+            rq = self._wake_target(task)
         rq.push(task)
         cpu = rq.cpu
         # (handling: the CPU chooses when the trap ends; running user code: it is interrupted
