@@ -6,7 +6,7 @@ mount keeps, and the changes of the tree that mount(2) and umount2(2) make.
   MountTable  a mount namespace: which mount covers which (mount, dentry).
 
 The tree operations check Linux's rules and change the table: bind (with MS_REC, the
-submounts too), move (of a mount without submounts), remount, detach (MNT_DETACH: a whole
+submounts too), move (with its submounts), pivot_root's swap, remount, detach (MNT_DETACH: a whole
 subtree), busy checks, and letting a filesystem finish when its last mount goes. Enforcing a
 mount's flags is the business of those who use the mount: open (nodev), exec (noexec),
 the VFS (ro).
@@ -159,25 +159,46 @@ class MountTable:
         return m
 
     def move(self, old: Location, where: Location) -> tuple[Mount, Mount]:
-        """MS_MOVE of the mount whose root is `old` (without submounts) to `where`: detach it
-        and attach the same filesystem view there; (the old mount, the new one)."""
+        """MS_MOVE of the mount whose root is `old`, with its submounts, to `where`: the same
+        Mount is detached and attached there; (the old mount, the new one), the same."""
         m = old.mount
-        if not m.is_root(old) or m.parent is None or self.has_children(m):
+        if not m.is_root(old) or m.parent is None:
             raise Errno(EINVAL)
-        here = where
-        while True:                          # a mount cannot move below itself
-            if here.mount is m:
-                raise Errno(ELOOP)
-            parent, mountpoint = here.mount.parent, here.mount.mountpoint
-            if parent is None or mountpoint is None:
-                break
-            here = Location(parent, mountpoint)
-        flags = m.ms_flags()
-        self.umount(m)
-        moved = self.mount(m.sb, where, read_only=m.read_only)
-        moved.root = m.root
-        moved.flags = flags & ~MS_RDONLY
-        return m, moved
+        if self.is_below(where, m):
+            raise Errno(ELOOP)               # a mount cannot move below itself
+        self._detach(m)
+        self._attach(m, where.mount, where.dentry)
+        return m, m
+
+    def is_below(self, where: Location, m: Mount) -> bool:
+        """Whether `where` lies in m or in a mount below it."""
+        here: Optional[Mount] = where.mount
+        while here is not None:
+            if here is m:
+                return True
+            here = here.parent
+        return False
+
+    def pivot(self, root: Location, new: Location, old: Location) -> None:
+        """pivot_root(2)'s tree change (the caller checked Linux's rules): the root's mount goes
+        to `old`, the mount at `new` (with its submounts) to where the root's mount was."""
+        root_mnt, new_mnt = root.mount, new.mount
+        assert root_mnt.parent is not None and root_mnt.mountpoint is not None
+        root_parent, root_mp = root_mnt.parent, root_mnt.mountpoint
+        self._detach(new_mnt)
+        self._detach(root_mnt)
+        self._attach(root_mnt, old.mount, old.dentry)
+        self._attach(new_mnt, root_parent, root_mp)
+
+    def _detach(self, m: Mount) -> None:
+        assert m.parent is not None and m.mountpoint is not None
+        del self._covered[(m.parent, m.mountpoint)]
+        dcache.invalidate()
+
+    def _attach(self, m: Mount, parent: Mount, mountpoint: Dentry) -> None:
+        m.parent, m.mountpoint = parent, mountpoint
+        self._covered[(parent, mountpoint)] = m
+        dcache.invalidate()
 
     # -- what umount2(2) removes
 
@@ -218,6 +239,26 @@ def is_busy(m: Mount, places: Iterable[FsContext], files: Iterable[OpenFile]) ->
         if f.location is not None and f.location.mount is m:
             return True
     return False
+
+
+def is_reachable(loc: Location, root: Location) -> bool:
+    """is_path_reachable: whether loc lies at or below root, following mounts up."""
+    m, d = loc.mount, loc.dentry
+    while m is not root.mount:
+        parent, mountpoint = m.parent, m.mountpoint
+        if parent is None or mountpoint is None:
+            return False
+        m, d = parent, mountpoint
+    return root.dentry.is_ancestor_of(d)
+
+
+def chroot_refs(old_root: Location, new_root: Location, places: Iterable[FsContext]) -> None:
+    """After pivot_root: processes whose root or working directory was the old root get the new one."""
+    for fs in places:
+        if fs.root == old_root:
+            fs.root = new_root
+        if fs.cwd == old_root:
+            fs.cwd = new_root
 
 
 def retarget(old: Mount, new: Mount, places: Iterable[FsContext]) -> None:

@@ -1,10 +1,10 @@
-"""Mount syscalls: mount, umount2, statfs, fstatfs (Linux's fs/namespace.c and fs/statfs.c).
+"""Mount syscalls: mount, umount2, pivot_root, statfs, fstatfs (Linux's fs/namespace.c and fs/statfs.c).
 
 Each decodes its arguments, checks them in Linux's order and calls the mount namespace
-(fs/namespace.py: bind, move, remount, detach, busy checks, the MS_* flags) or makes a
+(fs/namespace.py: bind, move, pivot, remount, detach, busy checks, the MS_* flags) or makes a
 filesystem by name (fs/filesystems.py). mount(2) supports new filesystems, MS_BIND of
 directories (with MS_REC, the submounts too), MS_REMOUNT (also with MS_BIND), MS_MOVE of a
-mount without submounts, and the propagation flags (accepted; there are no peers to
+mount with its submounts, and the propagation flags (accepted; there are no peers to
 propagate to). MS_NOSUID, MS_NODEV, MS_NOEXEC and the atime flags are kept on the mount
 and reported by statfs's f_flags; open refuses device nodes on a nodev mount and exec
 programs on a noexec one; the atime flags are not enforced, and nosuid has nothing to do
@@ -15,12 +15,13 @@ import logging
 import struct
 
 from moss_host.cred import capable
-from moss_host.errors import EAGAIN, EBUSY, EFAULT, EINVAL, ENOSYS, ENOTDIR, EPERM, Errno
+from moss_host.errors import EAGAIN, EBUSY, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTDIR, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.filesystems import MountContext, new_superblock
 from moss_host.fs.namespace import (MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                     MS_NOUSER, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_REMOUNT, ST_VALID,
-                                    UMOUNT_NOFOLLOW, Mount, is_busy, remount, retarget)
+                                    UMOUNT_NOFOLLOW, Mount, chroot_refs, is_busy, is_reachable, remount,
+                                    retarget)
 from moss_host.fs.options import split_options
 from moss_host.fs.path import Walker
 from moss_host.fs.pipe import pipefs_statfs
@@ -143,6 +144,44 @@ async def mount(task, source: "CStr", target: "CStr", fstype: "CStr", flags: "He
 def _require_mount_root(where: Location) -> None:
     if not where.mount.is_root(where):
         raise Errno(EINVAL)
+
+
+# ---------------------------------------------------------------- pivot_root(2)
+
+@syscall("pivot_root")
+async def pivot_root(task, new_root: "CStr", put_old: "CStr") -> int:
+    """Make the mount at new_root the caller's root (and that of every process whose root or
+    cwd was the old one), moving the old root's mount to put_old."""
+    if not capable(task.creds):
+        raise Errno(EPERM)
+    new = _resolve_dir(task, _path_arg(task, new_root))
+    old = _resolve_dir(task, _path_arg(task, put_old))
+    root = task.fs.root
+    if old.mount.ns is not task.fs.ns or new.mount.ns is not task.fs.ns:
+        raise Errno(EINVAL)             # check_mnt
+    if new.mount.parent is None:
+        raise Errno(EINVAL)             # the namespace's first mount is MNT_LOCKED (seen on Linux 6.1)
+    if new.dentry.unlinked:
+        raise Errno(ENOENT)
+    if new.mount is root.mount or old.mount is root.mount:
+        raise Errno(EBUSY)              # on the same filesystem
+    if not root.mount.is_root(root) or root.mount.parent is None:
+        raise Errno(EINVAL)             # the root is not a mount point, or not attached (rootfs)
+    if not new.mount.is_root(new) or new.mount.parent is None:
+        raise Errno(EINVAL)
+    if not is_reachable(old, new) or not is_reachable(new, root):
+        raise Errno(EINVAL)             # put_old under new_root, new_root under the root
+    task.fs.ns.pivot(root, new, old)
+    chroot_refs(root, Location(new.mount, new.mount.root), _places(task))
+    return 0
+
+
+def _resolve_dir(task, path: bytes) -> Location:
+    """user_path_at with LOOKUP_FOLLOW | LOOKUP_DIRECTORY."""
+    loc = _resolve(task, path)
+    if not loc.inode.is_dir:
+        raise Errno(ENOTDIR)
+    return loc
 
 
 # ---------------------------------------------------------------- umount2(2)

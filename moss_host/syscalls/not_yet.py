@@ -4,8 +4,6 @@ util-linux use openat/mount when these are missing) and log one line; the reason
 docs/syscalls.md shows. Nothing here is registered in the table."""
 from .table import not_yet
 
-not_yet("swapping the root of the mount namespace: the mount table cannot move a mount that has "
-        "submounts yet", "pivot_root")
 not_yet("the file-descriptor mount API (fs contexts, detached mount trees); mount(2) and umount2(2) "
         "do the same jobs and util-linux 2.38 uses them", "fsopen", "fsconfig", "fsmount", "move_mount",
         "open_tree", "fspick", "mount_setattr")

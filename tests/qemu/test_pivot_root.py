@@ -1,0 +1,26 @@
+"""pivot_root in moss-py against Linux booted in QEMU (it needs root: qemu-aarch64 on the
+host is no oracle here).
+
+pivot_root.c runs in a child that, on Linux, has its own mount namespace (moss-py has one, and
+the run ends with the program), so the oracle is left as it was: the errnos in Linux's order
+(the initramfs root refuses any pivot), a pivot from a chroot into a tmpfs with a submount,
+MS_MOVE of the old root with its submounts, and pivot_root(".", ".").
+"""
+import pytest
+
+from tests.covers import covers
+
+from .conftest import moss_run
+
+pytestmark = [pytest.mark.qemu]
+
+
+@pytest.mark.differential
+@covers("pivot_root", "mount", "umount2")
+def test_pivot_root_matches_linux(linux_oracle):
+    out, err, status = linux_oracle.run3("/tests/pivot_root")
+    moss = moss_run("/tests/pivot_root")
+    assert status == 0, err
+    assert "pivot: 0" in out and "child: 0" in out
+    assert moss.stdout.decode() == out
+    assert moss.returncode == 0
