@@ -363,16 +363,32 @@ def _parent_died(child: Task) -> None:
 
 
 def _reparent_children(task: Task) -> None:
-    """Orphans go to init; a zombie among them is init's to reap now."""
-    init = task.kernel.pids.get(1)
+    """Orphans go to the nearest child subreaper above, else init (find_new_reaper); a zombie
+    among them is its new parent's to reap now. Their exit signal becomes SIGCHLD, as
+    reparent_leader sets it: a clone child with none would stay a zombie that no wait(2)
+    without __WALL finds (stress-ng's clone stressor left hundreds, address spaces and all)."""
+    reaper = _new_reaper(task)
     for child in task.group.children:
         _parent_died(child)
-        child.parent = init
-        if init is not None and init is not task:
-            init.group.children.append(child)
+        child.parent = reaper
+        if reaper is not None and reaper.group is not task.group:
+            child.exit_signal = signals.SIGCHLD
+            reaper.group.children.append(child)
             if child.state is State.ZOMBIE:
                 notify_parent(child)
     task.group.children = []
+
+
+def _new_reaper(task: Task) -> Task | None:
+    """find_new_reaper: a live thread of the nearest ancestor that set PR_SET_CHILD_SUBREAPER
+    and is not exiting, else init."""
+    init = task.kernel.pids.get(1)
+    ancestor = task.parent
+    while ancestor is not None and ancestor is not init:
+        if ancestor.group.child_subreaper and not ancestor.group.exiting and ancestor.group.threads:
+            return ancestor.group.threads[0]        # live threads only
+        ancestor = ancestor.parent
+    return init
 
 
 def notify_parent(task: Task) -> None:
