@@ -13,6 +13,7 @@ from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
 from moss_host.errors import EACCES, EFAULT, ENAMETOOLONG, Errno
 
+from .frames import OutOfMemory
 from .memory import Memory
 from .page_cache import PAGE_SHIFT
 from .stack import STACK_RLIMIT, grow_stack
@@ -25,6 +26,11 @@ FAULT_AROUND = 16            # pages populated per fault, within the VMA and an 
 # anonymous fault; what we map ahead is resident as Linux counts it (RSS, mincore, smaps)
 # and costs frames, so it stops at the VMA's end, and takes only what the pool has free.
 FAULT_AROUND_MAX = 512
+# fork copies at once, instead of sharing copy-on-write, the pages that were written through
+# a copy-on-write fault after the last fork, by this process or by the child (the stack page
+# both return to, the libc words a child resets): a fork loop's child and parent would each
+# trap on them right away. At most this many per fork; the first fork shares everything.
+FORK_HOT_MAX = 16
 MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack gap
 
 
@@ -67,6 +73,10 @@ class AddressSpace:
         self.membarrier_state: int = 0          # membarrier(2) REGISTER_* commands this mm has made (bits)
         self.next_fault: int = -1               # where an in-order toucher of anonymous memory faults next
         self.fault_pages: int = FAULT_AROUND    # ... and the window it gets then (_anon_window)
+        # Pages broken copy-on-write since the last fork, here and in its child (FORK_HOT_MAX):
+        # the next fork copies them eagerly. fork_sink is the parent's set a child adds to.
+        self.fork_hot: set[int] = set()
+        self.fork_sink: set[int] | None = None
 
     @property
     def ttbr0(self) -> int:
@@ -101,6 +111,16 @@ class AddressSpace:
         self._populate_around(vma, page)
         if is_write and not pt.desc_is_writable(self.table.lookup(page)):
             self._make_writable(vma, page)      # a page-cache page: the writer gets its own copy
+
+    def prefault_code(self, pc: int) -> None:
+        """Map the code at pc (and its fault-around window) as the first instruction's fault
+        would: exec does it for the entry point, saving the new program that trap. A pc the
+        program may not run is left for that fault to report."""
+        try:
+            if pc & PAGE_MASK not in self.resident:
+                self.fault(pc, is_write=False, is_exec=True, user=True)
+        except (UserFault, OutOfMemory):
+            pass
 
     def _grow_stack(self, addr: int) -> Vma:
         """A fault outside every VMA: the stack grows down to it, or it is a bad access."""
@@ -216,6 +236,8 @@ class AddressSpace:
         """Write fault on a resident page the VMA allows to be written: break copy-on-write."""
         pa = self.resident[page]
         desc = self.table.lookup(page)
+        if desc & pt.SW_COW:
+            self._note_cow_break(page)
         if self.mem.frames.get_ref(pa) > 1 and not vma.shared:
             new = self.mem.alloc_frame()
             self.mem.physmem.copy(new, pa, PAGE_SIZE)
@@ -228,6 +250,14 @@ class AddressSpace:
         self.writable.add(page)
         if desc & pt.DESC_VALID:
             self.mem.flush_page(self.asid, page)
+
+    def _note_cow_break(self, page: int) -> None:
+        """Remember a copy-on-write page written after a fork, for the next fork (fork_hot)."""
+        if len(self.fork_hot) < FORK_HOT_MAX:
+            self.fork_hot.add(page)
+        sink = self.fork_sink
+        if sink is not None and len(sink) < FORK_HOT_MAX:
+            sink.add(page)
 
     # -- the kernel's access to user memory (EFAULT, never an exception) ----------------------
 
@@ -526,35 +556,88 @@ class AddressSpace:
                      "stack_limit", "start_code", "end_code", "start_data", "end_data", "start_stack",
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))
-        share, table, child_table = self.mem.share, self.table, child.table
         protected = False
         for vma in self.vmas:
             if vma.vm_flags & (VM_DONTCOPY | VM_WIPEONFORK | VM_LOCKED_MASK):
                 if not self._fork_special(child, vma):
                     continue
-            cow = vma.prot & PROT_WRITE and not vma.shared
             if vma.backing is not None and vma.backing.inode is not None:
                 pages = vma.backing.inode.page_cache
                 if pages is not None:
                     pages.mappers.add(child)        # the child maps the same cached frames
-            for va in self.resident_in(vma.start, vma.end):
-                pa = self.resident[va]
-                desc = table.lookup(va)
-                if cow and desc & pt.DESC_VALID and pt.desc_is_writable(desc):
-                    desc = pt.desc_make_cow(desc)
-                    table.update(va, desc)
-                    self.writable.discard(va)
-                    self.generation += 1
-                    protected = True
-                if desc & pt.DESC_VALID:
-                    child_table.map(va, desc)
-                    if pt.desc_is_writable(desc):       # a shared mapping stays writable in both
-                        child.writable.add(va)
-                share(pa)
-                child.resident[va] = pa
+            vas = self.resident_in(vma.start, vma.end)
+            if vas:
+                vas.sort()
+                protected |= self._copy_pages(child, vas, bool(vma.prot & PROT_WRITE) and not vma.shared)
+        hot = sorted(self.fork_hot)
+        self.fork_hot.clear()
+        child.fork_sink = self.fork_hot     # (the one set: every child of ours adds to it)
+        if hot and self.users == 1:         # (no other thread of ours writes while we copy)
+            # What was copied stays hot: a child given its copy has no fault to tell us.
+            self.fork_hot.update(self._copy_hot(child, hot))
         if protected:
             self.mem.flush_asid(self.asid)
         return child
+
+    def _copy_hot(self, child: "AddressSpace", pages: list[int]) -> list[int]:
+        """Give child its own copy of each of pages that fork just made copy-on-write (a
+        private writable page, not code); this space keeps its page writable if no one else
+        shares the frame. What Linux does for a pinned page (copy_present_page). Returns
+        the pages copied."""
+        mem, table, child_table = self.mem, self.table, child.table
+        copied = []
+        for page in pages:
+            pa = child.resident.get(page)
+            vma = self.vmas.find(page)
+            if pa is None or vma is None or vma.shared or vma.prot != PROT_READ | PROT_WRITE:
+                continue
+            desc = child_table.lookup(page)
+            if not desc & pt.SW_COW:
+                continue
+            new = mem.alloc_frame()
+            mem.physmem.copy(new, pa, PAGE_SIZE)
+            child_table.update(page, pt.desc_break_cow(desc, new))
+            child.resident[page] = new
+            child.writable.add(page)
+            child.generation += 1
+            mem.release(pa)
+            copied.append(page)
+            if self.resident.get(page) == pa and mem.frames.get_ref(pa) == 1:
+                table.update(page, pt.desc_break_cow(desc))
+                self.writable.add(page)
+        return copied
+
+    def _copy_pages(self, child: "AddressSpace", vas: list[int], cow: bool) -> bool:
+        """fork's copy of the resident pages at vas (ascending, one VMA) into child, as
+        copy_page_range: the same frames, a private writable page read-only in both (True
+        if any was). Descriptors are read, write-protected and stored per level-3 table
+        run, not per page."""
+        resident = self.resident
+        pas = [resident[va] for va in vas]
+        descs = self.table.lookup_pages(vas)
+        protected = False
+        if cow:
+            hits = [i for i, d in enumerate(descs) if pt.desc_is_writable(d)]
+            if hits:
+                for i in hits:
+                    descs[i] = pt.desc_make_cow(descs[i])
+                hit_vas = [vas[i] for i in hits]
+                self.table.update_pages(hit_vas, [descs[i] for i in hits])
+                self.writable.difference_update(hit_vas)
+                self.generation += 1
+                protected = True
+        if all(d & pt.DESC_VALID for d in descs):
+            child.table.map_pages(vas, descs)
+            mapped_vas = vas
+        else:                                       # PROT_NONE pages are resident, not mapped
+            mapped = [i for i, d in enumerate(descs) if d & pt.DESC_VALID]
+            mapped_vas = [vas[i] for i in mapped]
+            child.table.map_pages(mapped_vas, [descs[i] for i in mapped])
+        if not cow:                                 # a shared mapping stays writable in both
+            child.writable.update([va for va, d in zip(vas, descs) if pt.desc_is_writable(d)])
+        self.mem.share_many(pas)
+        child.resident.update(zip(vas, pas))
+        return protected
 
     @staticmethod
     def _fork_special(child: "AddressSpace", vma: Vma) -> bool:
@@ -574,8 +657,7 @@ class AddressSpace:
 
     def destroy(self) -> None:
         """Free every frame and table of this address space (exit, exec)."""
-        for pa in self.resident.values():
-            self.mem.release(pa)
+        self.mem.release_many(list(self.resident.values()))
         self.resident.clear()
         self.writable.clear()
         self.generation += 1

@@ -116,6 +116,10 @@ class FrameAllocator:
         aligned block of 2**k as one block of order k (one buddy merge, not 2**k)."""
         alloc, refs = self._alloc, self._refs
         pfns = sorted([pa >> PAGE_SHIFT for pa in pas])
+        if len(set(pfns)) < len(pfns):          # a frame mapped twice (an exiting space's): in turn
+            for pa in pas:
+                self.put(pa)
+            return
         if refs:
             shared = refs.keys() & pfns
             if shared:                                    # one reference less; still allocated
@@ -190,6 +194,15 @@ class FrameAllocator:
         n = self._refs.get(pfn, 1) + 1
         self._refs[pfn] = n
         return n
+
+    def inc_ref_many(self, pas: list[PA]) -> None:
+        """inc_ref() of each block in pas (fork sharing a whole address space's frames)."""
+        alloc, refs = self._alloc, self._refs
+        for pa in pas:
+            pfn = pa >> PAGE_SHIFT
+            if pfn not in alloc or pa & (PAGE_SIZE - 1):
+                raise ValueError(f"inc_ref of {pa:#x}: not an allocated block")
+            refs[pfn] = refs.get(pfn, 1) + 1
 
     def put(self, pa: int) -> int:
         """Drop a reference; frees the block when none remain. Returns the remaining count."""

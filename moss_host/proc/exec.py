@@ -141,6 +141,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         cd = code_and_data(image, bias)                                 # /proc/<pid>/stat
         mm.start_code, mm.end_code, mm.start_data, mm.end_data = cd.start_code, cd.end_code, cd.start_data, cd.end_data
         mm.start_stack = stack.sp
+        mm.prefault_code(entry)
     except BaseException:
         mm.destroy()
         raise

@@ -82,3 +82,51 @@ def test_shared_anonymous_memory_is_one_set_of_frames_freed_with_the_last_mappin
     assert parent.read(BASE + 10 * PAGE_SIZE, 12) == b"child's page"
     parent.destroy()
     assert mem.free_frames == free
+
+
+def test_a_page_written_after_one_fork_is_copied_at_the_next():
+    mem = Memory(bytearray(RAM), RAM)
+    parent = space_with_data(mem)
+    before = mem.free_frames
+    first = parent.fork()
+    first.write(BASE, b"c")                     # the child's copy-on-write fault: a hot page
+    first.release()
+    second = parent.fork()
+    assert second.resident[BASE] != parent.resident[BASE]
+    for mm in (parent, second):                 # each has its own, writable, copy
+        assert pt.desc_is_writable(mm.table.lookup(BASE)) and BASE in mm.writable
+    assert second.read(BASE, 2) == b"\xaa\xaa" and parent.read(BASE, 2) == b"\xaa\xaa"
+    parent.write(BASE, b"p")
+    second.write(BASE, b"s")
+    assert (parent.read(BASE, 1), second.read(BASE, 1)) == (b"p", b"s")
+    assert second.resident[BASE + PAGE_SIZE] == parent.resident[BASE + PAGE_SIZE]   # the rest: shared
+    third = parent.fork()                       # still hot: the second child had no fault to tell
+    assert third.resident[BASE] != parent.resident[BASE]
+    second.release()
+    third.release()
+    assert mem.free_frames == before
+
+
+def test_a_hot_page_another_child_still_shares_stays_copy_on_write_in_the_parent():
+    mem = Memory(bytearray(RAM), RAM)
+    parent = space_with_data(mem)
+    a = parent.fork()
+    b = parent.fork()
+    a.write(BASE, b"a")                         # hot now; parent's frame is still b's too
+    c = parent.fork()
+    assert c.resident[BASE] != parent.resident[BASE] == b.resident[BASE]
+    assert not pt.desc_is_writable(parent.table.lookup(BASE)) and BASE not in parent.writable
+    parent.write(BASE, b"p")
+    assert [mm.read(BASE, 1) for mm in (parent, a, b, c)] == [b"p", b"a", b"\xaa", b"\xaa"]
+
+
+def test_destroying_a_space_that_maps_one_frame_twice_drops_both_references():
+    mem = Memory(bytearray(RAM), RAM)
+    parent = space_with_data(mem, MAP_SHARED | MAP_ANONYMOUS)
+    before = mem.free_frames
+    child = parent.fork()
+    frame = parent.resident[BASE]
+    child.resident[BASE + PAGE_SIZE] = frame    # (as two mappings of one shared page)
+    mem.share(frame)
+    child.release()
+    assert mem.frames.get_ref(frame) == 1 and mem.free_frames == before

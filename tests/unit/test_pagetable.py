@@ -388,3 +388,19 @@ def test_map_pages_and_unmap_pages_match_page_by_page_across_tables_and_gaps(mem
     gone = batch.unmap_pages(sorted(vas[:6] + [base + 3 * PAGE_SIZE]))
     assert gone == vas[:6]                                  # the hole had nothing to flush
     assert list(batch) == list(zip(vas[6:], descs[6:])) and batch.mapped_pages() == len(vas) - 6
+
+
+def test_lookup_pages_and_update_pages_match_page_by_page_across_tables_and_gaps(mem):
+    pm, _ = mem
+    pt = make_pt(mem)
+    base = 0x7F_FFF0_0000 - 8 * PAGE_SIZE               # 8 pages before a level-3 table ends
+    vas = [base + i * PAGE_SIZE for i in range(20) if i not in (3, 4, 12)]
+    descs = [user_page_desc(0x4030_0000 + i * PAGE_SIZE, True, True, False) for i in range(len(vas))]
+    pt.map_pages(vas, descs)
+    asked = sorted(vas + [base + 3 * PAGE_SIZE, 0x10_0000])
+    assert pt.lookup_pages(asked) == [pt.lookup(va) for va in asked]
+    cow = [ptm.desc_make_cow(d) for d in descs[2:15]]
+    pt.update_pages(vas[2:15], cow)
+    assert [hw_walk(pm, pt.root_pa, va) for va in vas] == descs[:2] + cow + descs[15:]
+    with pytest.raises(ValueError):
+        pt.update_pages([base + 3 * PAGE_SIZE], [descs[0]])  # not mapped

@@ -472,6 +472,39 @@ class PageTable:
                 flushed += valid
         return flushed
 
+    def lookup_pages(self, vas: list[int]) -> list[int]:
+        """lookup() of each of the ascending vas (fork's copy): one unpack per run of
+        consecutive entries in a level-3 table."""
+        mv, l3 = self._mv, self._l3
+        out: list[int] = []
+        for i, j in _table_runs(vas):
+            va = vas[i]
+            if va & _VA_BAD or vas[j - 1] & _VA_BAD:
+                raise ValueError(f"bad user VA {va:#x}")
+            t = l3.get(va >> 21)
+            if t is None:
+                out += [0] * (j - i)
+            else:
+                out += struct.unpack_from(f"<{j - i}Q", mv, t + ((va >> 9) & 0xFF8))
+        return out
+
+    def update_pages(self, vas: list[int], descs: list[int]) -> None:
+        """update() of each of the ascending, mapped vas (fork write-protecting the parent):
+        one store per run of consecutive entries. Caller flushes the TLB."""
+        mv = self._mv
+        for i, j in _table_runs(vas):
+            va = vas[i]
+            if va & _VA_BAD or vas[j - 1] & _VA_BAD:
+                raise ValueError(f"bad user VA {va:#x}")
+            t = self._l3.get(va >> 21)
+            fmt = f"<{j - i}Q"
+            off = t + ((va >> 9) & 0xFF8) if t is not None else -1
+            if off < 0 or not all(d & DESC_VALID for d in struct.unpack_from(fmt, mv, off)):
+                raise ValueError(f"update of {va:#x}+{j - i} pages: not mapped")
+            if any(d & DESC_TYPE_MASK != DESC_PAGE for d in descs[i:j]):
+                raise ValueError(f"not a page descriptor among {descs[i:j]}")
+            struct.pack_into(fmt, mv, off, *descs[i:j])
+
     def update(self, va: int, desc: int) -> int:
         """Replace the descriptor of a mapped va; returns the old one. Caller flushes the TLB."""
         if va & _VA_BAD:
