@@ -252,13 +252,18 @@ class MossPy(Peer):
     # this run (keeps quick mode bounded while moss-py is young).
     MAX_TIMEOUTS = 2
 
-    def __init__(self, timeout: float = 60.0, cpus: int = 1):
+    def __init__(self, timeout: float = 60.0, cpus: int = 1, base: Path | None = None):
         self.timeout = timeout
         self.cpus = cpus                    # moss-host --cpus N
         if cpus > 1:
             self.key = f"moss_smp{cpus}"
             self.label = f"moss-py --cpus {cpus}"
-        self.cmd = moss_host_command()
+        # base: another checkout (a worktree of an older revision, its guest stub built) run
+        # from its own directory, beside this one in the same run (--moss-base)
+        self.cwd = base or build.REPO
+        if base is not None:
+            self.key, self.label = "moss_base", f"moss-py at {base}"
+        self.cmd = moss_host_command() if base is None else [sys.executable, "-m", "moss_host.cli"]
         self.image: Path | None = None
         self._timeouts = 0
         self._broken: str | None = None
@@ -283,7 +288,7 @@ class MossPy(Peer):
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, start_new_session=True,
-                             cwd=build.REPO)
+                             cwd=self.cwd)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -336,7 +341,7 @@ class MossPy(Peer):
             return self._parallel(int(argv[0]), int(argv[1]))
         if workload.kind == "echo":
             return _echo_result(lambda: key_echo.measure_moss(self.cmd, str(self.image), int(args[0]),
-                                                              str(build.REPO)), (key_echo.EchoError,))
+                                                              str(self.cwd)), (key_echo.EchoError,))
         if workload.kind == "script":
             guest = ["/bin/sh", f"/bench/{workload.prog}", *argv]
         else:
@@ -367,7 +372,7 @@ class MossPy(Peer):
         argv = self._run_argv(["/bin/sh", "-c", script])
         t0 = time.monotonic()
         procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  stdin=subprocess.DEVNULL, start_new_session=True, cwd=build.REPO)
+                                  stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.cwd)
                  for _ in range(guests)]
         failed = None
         for p in procs:
@@ -428,11 +433,14 @@ def _echo_result(measure, errors: tuple) -> Result:
     return Result(True, s["median_ns"], wall_s=time.monotonic() - t0, extra=extra)
 
 
-def all_peers(quick: bool, smp: bool = False) -> list[Peer]:
-    """Every system; with smp also moss-py and Linux with 2 vCPUs (parallel_cpu's speed-up)."""
+def all_peers(quick: bool, smp: bool = False, base: Path | None = None) -> list[Peer]:
+    """Every system; with smp also moss-py and Linux with 2 vCPUs (parallel_cpu's speed-up);
+    with base also moss-py from that checkout (moss_base)."""
     t = 60.0 if quick else 300.0
     peers: list[Peer] = [LinuxInQemu(kaslr=False, timeout=t), LinuxInQemu(kaslr=True, timeout=t),
                          QemuUser(timeout=t), MossPy(timeout=45.0 if quick else 300.0)]
     if smp:
         peers += [LinuxInQemu(kaslr=False, timeout=t, smp=2), MossPy(timeout=45.0 if quick else 300.0, cpus=2)]
+    if base is not None:
+        peers.append(MossPy(timeout=45.0 if quick else 300.0, base=base))
     return peers

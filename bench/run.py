@@ -31,10 +31,12 @@ from bench.workloads import BY_NAME, WORKLOADS, Workload
 RESULTS = build.REPO / "bench" / "results"
 RATIOS = (("moss", "linux_nokaslr", "moss/linux"), ("moss", "qemu_user", "moss/qemu-user"),
           # the speed-up of 2 CPUs over 1 (parallel_cpu), when the smp2 systems ran
-          ("moss", "moss_smp2", "moss 2cpu gain"), ("linux_nokaslr", "linux_nokaslr_smp2", "Linux 2cpu gain"))
+          ("moss", "moss_smp2", "moss 2cpu gain"), ("linux_nokaslr", "linux_nokaslr_smp2", "Linux 2cpu gain"),
+          # this checkout against an older one (--moss-base), when it ran
+          ("moss", "moss_base", "moss/base"))
 SHORT = {"linux_nokaslr": "Linux nokaslr", "linux_kaslr": "Linux default",
          "qemu_user": "qemu-aarch64", "moss": "moss-py", "moss_smp2": "moss-py 2 CPUs",
-         "linux_nokaslr_smp2": "Linux 2 CPUs"}
+         "linux_nokaslr_smp2": "Linux 2 CPUs", "moss_base": "moss-py base"}
 SMP_SYSTEMS = ("moss_smp2", "linux_nokaslr_smp2")      # only when --systems names them
 
 
@@ -165,7 +167,7 @@ def write_chart(report: dict, path: Path) -> str | None:
 
 def run_bench(names: list[str] | None = None, *, quick: bool = False, reps: int | None = None,
               systems: list[str] | None = None, peers: list[Peer] | None = None,
-              cell_budget_s: float | None = None, log=print) -> dict:
+              cell_budget_s: float | None = None, log=print, base: Path | None = None) -> dict:
     """Run the selected workloads on the selected systems; return the report.
 
     Systems are interleaved (workload -> repetition -> system) so that a
@@ -179,7 +181,9 @@ def run_bench(names: list[str] | None = None, *, quick: bool = False, reps: int 
     t_start = time.monotonic()
     build.build_programs()
     build.build_moss_image()
-    peers = peers or all_peers(quick, smp=any(s in SMP_SYSTEMS for s in systems or ()))
+    peers = peers or all_peers(quick, smp=any(s in SMP_SYSTEMS for s in systems or ()), base=base)
+    if systems and base is not None and "moss_base" not in systems:
+        systems = [*systems, "moss_base"]
     if systems:
         unknown = set(systems) - {p.key for p in peers}
         if unknown:
@@ -273,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
                     "(2 vCPUs; parallel_cpu's speed-up)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     ap.add_argument("--no-save", action="store_true", help="print only")
+    ap.add_argument("--moss-base", type=Path, metavar="DIR",
+                    help="also run moss-py from the checkout DIR (system moss_base, interleaved with this "
+                         "one; a worktree of an older revision with its guest stub built): column moss/base")
     ap.add_argument("--contended", action="store_true",
                     help="then run everything again beside one extra CPU-bound process and report both")
     a = ap.parse_args(argv)
@@ -280,18 +287,18 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown workload(s) {unknown}; known: {', '.join(BY_NAME)}")
     systems = a.systems.split(",") if a.systems else None
-    known = {"linux_nokaslr", "linux_kaslr", "qemu_user", "moss", *SMP_SYSTEMS}
+    known = {"linux_nokaslr", "linux_kaslr", "qemu_user", "moss", "moss_base", *SMP_SYSTEMS}
     if systems and not set(systems) <= known:
         ap.error(f"unknown system(s) {sorted(set(systems) - known)}; known: {sorted(known)}")
     report = run_bench(a.workloads or None, quick=a.quick, reps=a.reps, systems=systems,
-                       log=lambda m: print(m, file=sys.stderr, flush=True))
+                       log=lambda m: print(m, file=sys.stderr, flush=True), base=a.moss_base)
     print()
     print(render_table(report))
     print(f"\ntotal {report['elapsed_s']:.1f} s")
     if a.contended:
         with cpu_hog():
             contended = run_bench(a.workloads or None, quick=a.quick, reps=a.reps, systems=systems,
-                                  log=lambda m: print(m, file=sys.stderr, flush=True))
+                                  log=lambda m: print(m, file=sys.stderr, flush=True), base=a.moss_base)
         report["contended"] = contended
         print("\nwith one extra CPU-bound process (--contended):\n")
         print(render_table(contended))

@@ -23,7 +23,7 @@ from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
 from moss_host.machine.polling import fence
-from moss_host.machine.pressure import CpuPressure
+from moss_host.machine.governor import Governor
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.memory import NO_GUEST_WORK, Memory
 from moss_host.sched.scheduler import Scheduler
@@ -57,13 +57,13 @@ CONTENDED_NS = 5_000_000      # then no polling for this long: someone else need
 # The guest's spin for a reply (MB_SPIN_TICKS, ticks of the 62.5 MHz counter): L.SPIN_TICKS
 # (100 us) normally, doubled up to SPIN_MAX_TICKS whenever a reply finds the guest already
 # asleep (waking it costs an interrupt), back down by half every SPIN_DECAY replies.
-# On a contended host (machine/pressure.py) the host does not poll and the guest's spin
+# On a contended host (machine/governor.py) the host does not poll and the guest's spin
 # stays at L.SPIN_TICKS: the doorbell round trip there is ~17-19 us at the median, so a
 # 30 us spin often ran out (getppid 50-77 us per round trip, 18-19 us with 100 us), while
 # a long one takes the core the host needs (a pipe round trip 0.96-2.2 ms with a 480 us
-# spin against 0.37-0.99 ms with none, at 90% CPU pressure).
+# spin against 0.37-0.99 ms with none, at 90% CPU pressure). The spin is 0 once the host
+# waits longer than L.SPIN_TICKS for a core (16 guests on 2 cores): it would always run out.
 SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
-SPIN_CONTENDED_TICKS = L.SPIN_TICKS
 SPIN_DECAY = 1024
 SPIN_DECAY_MASK = SPIN_DECAY - 1
 assert SPIN_DECAY & SPIN_DECAY_MASK == 0
@@ -115,7 +115,7 @@ class Cpu:
         self.polling = False                    # inside poll(): MB_HOST_POLLING is 1
         self.poll_budget_ns = POLL_START_NS     # how long poll() waits for the next trap
         self.contended_until = 0                # no polling before this (monotonic ns)
-        self.pressure = CpuPressure()
+        self.governor = Governor()              # whether spinning pays (machine/governor.py)
         self.contended = False                  # tasks queue for the host's CPUs: do not spin
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
@@ -261,7 +261,7 @@ class Cpu:
         if self.trapped or self.current is None:
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()
-        self.contended = now < self.contended_until or self.pressure.contended(now)
+        self.contended = now < self.contended_until or self.governor.contended(now)
         if self.contended:
             return False
         timer_at = None if timeout is None else now + int(timeout * 1e9)
@@ -427,7 +427,7 @@ class Cpu:
         self.replies += 1
         if not self.replies & SPIN_DECAY_MASK and self.guest_spin > L.SPIN_TICKS:
             self.guest_spin //= 2
-        spin = SPIN_CONTENDED_TICKS if self.contended else self.guest_spin
+        spin = self.governor.contended_spin if self.contended else self.guest_spin
         if spin != told:
             self.publish_spin(spin)
         # SEQ_REPLY = SEQ_REQ (handled_seq: the guest waits, so it cannot have moved), then

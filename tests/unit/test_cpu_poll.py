@@ -52,7 +52,7 @@ def machine():
     host = SimpleNamespace(panic=lambda m: None, machine_gone=lambda why: None)
     doorbell = SimpleNamespace(send=lambda b: calls.append("kick"))
     cpu = Cpu(0, mb, doorbell, FakeMem(), Scheduler(), start_syscall, None, host)
-    cpu.pressure.available = False                 # the machine running the test may be busy
+    cpu.governor.enabled = False                   # the machine running the test may be busy
     task = SimpleNamespace(state=State.RUNNABLE, sigpending=0, group=SimpleNamespace(shared_pending=0),
                            blocked=0, restart=None, on_cpu=cpu, mm=SimpleNamespace(ttbr0=0x1000),
                            utime_ns=0, stime_ns=0, orig_x0=0, traced_syscalls=False)
@@ -107,7 +107,7 @@ def test_no_poll_while_the_guest_waits_for_us_or_on_a_contended_host():
     guest.svc(NR_GETPPID)
     assert not cpu.poll(None, lambda: False) and calls == []
     cpu.trapped = False
-    cpu.pressure.contended = lambda now: True
+    cpu.governor.contended = lambda now: True
     assert not cpu.poll(None, lambda: False) and calls == []
     assert cpu.contended
 

@@ -1,0 +1,95 @@
+"""The contention governor's inputs: whether spinning on the trap path pays, and how long
+the guest should spin for a reply while it does not (docs/trap-path.md, the governor).
+
+Two signals, each read at most every few milliseconds from the CPU's poll decision:
+
+* this process's own wait for a CPU: /proc/thread-self/schedstat gives the event loop
+  thread's run-queue delay and the number of times it was put on a CPU. Their ratio over
+  the last SAMPLE_NS is how long, on average, the host waited for a core each time it
+  became runnable, a few milliseconds after it happens and for this process alone. The
+  guest's spin for a reply pays only if the host answers inside it; a host that waits
+  longer than the spin for its core (16 guests on 2 cores: 10 ms per wake-up; one guest
+  beside a loaded machine's other QEMUs: 0.6 ms) answers after every spin ran out, so the
+  spin only takes the core the host waits for. Then the guest spins not at all
+  (`contended_spin` 0) and the host does not poll: the machine is *overloaded*.
+* the machine's CPU pressure (machine/pressure.py, "some avg10"): tasks queue for the
+  CPUs. The host does not poll, the guest keeps a short spin (L.SPIN_TICKS): with one
+  extra CPU-bound process the host still wakes within it (a null syscall 18-19 us with it,
+  50-77 us with a shorter one).
+
+Hysteresis keeps a borderline load from flipping the mode at every sample: overloaded
+from OVERLOADED_WAIT_NS per wake-up, back below UNLOADED_WAIT_NS.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from . import layout as L
+from .pressure import CpuPressure
+
+SCHEDSTAT = "/proc/thread-self/schedstat"       # "<on-CPU ns> <run-queue wait ns> <times run>"
+SAMPLE_NS = 20_000_000
+OVERLOADED_WAIT_NS = L.SPIN_TICKS * 16         # the guest's normal spin (ticks of 62.5 MHz: 16 ns)
+UNLOADED_WAIT_NS = OVERLOADED_WAIT_NS // 2
+MIN_WAKEUPS = 4                                 # fewer in a sample: keep the last verdict
+
+
+def wait_per_wakeup(before: tuple[int, int], after: tuple[int, int]) -> Optional[int]:
+    """Mean run-queue wait (ns) per time on a CPU between two (wait, runs) readings, or
+    None when the thread ran too seldom in between to say."""
+    runs = after[1] - before[1]
+    if runs < MIN_WAKEUPS:
+        return None
+    return (after[0] - before[0]) // runs
+
+
+class Governor:
+    """Whether the trap path should spin (`contended`) and the guest's spin when not."""
+
+    def __init__(self, schedstat: str = SCHEDSTAT, pressure: Optional[CpuPressure] = None) -> None:
+        self.schedstat = schedstat
+        self.available = True                   # False once schedstat could not be read
+        self.pressure = pressure if pressure is not None else CpuPressure()
+        self.enabled = True                     # False: never contended (tests on a busy host)
+        self.fd = -1                            # opened at the first sample, in the loop's thread
+        self.next_sample = 0
+        self.last: Optional[tuple[int, int]] = None
+        self.overloaded = False                 # the host waits longer than a spin for a core
+        self.contended_spin = L.SPIN_TICKS      # the guest's spin while contended
+
+    def contended(self, now_ns: int) -> bool:
+        """True when spinning does not pay (cached; `now_ns` is time.monotonic_ns())."""
+        if not self.enabled:
+            return False
+        if now_ns >= self.next_sample:
+            self.next_sample = now_ns + SAMPLE_NS
+            self.sample()
+        return self.overloaded or self.pressure.contended(now_ns)
+
+    def sample(self) -> None:
+        reading = self.read_schedstat()
+        if reading is None:
+            return
+        wait = None if self.last is None else wait_per_wakeup(self.last, reading)
+        self.last = reading
+        if wait is None:
+            return
+        if self.overloaded:
+            self.overloaded = wait >= UNLOADED_WAIT_NS
+        else:
+            self.overloaded = wait >= OVERLOADED_WAIT_NS
+        self.contended_spin = 0 if self.overloaded else L.SPIN_TICKS
+
+    def read_schedstat(self) -> Optional[tuple[int, int]]:
+        """(run-queue wait ns, times run) of the thread that opened the file first."""
+        if not self.available:
+            return None
+        try:
+            if self.fd < 0:
+                self.fd = os.open(self.schedstat, os.O_RDONLY | os.O_CLOEXEC)
+            fields = os.pread(self.fd, 128, 0).split()
+            return int(fields[1]), int(fields[2])
+        except (OSError, IndexError, ValueError):
+            self.available = False              # no schedstat here (CONFIG_SCHED_INFO off)
+            return None

@@ -1,0 +1,92 @@
+"""The contention governor (machine/governor.py): the host's own wait for a CPU per
+wake-up, from a schedstat file, decides whether the guest spins for a reply."""
+from moss_host.machine import governor as G
+from moss_host.machine import layout as L
+from moss_host.machine.pressure import CpuPressure
+
+
+class Schedstat:
+    """A fake /proc/thread-self/schedstat, rewritten in place (the governor preads it)."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "schedstat"
+        self.wait = self.runs = 0
+        self.write()
+
+    def write(self):
+        self.path.write_text(f"123456 {self.wait} {self.runs}\n")
+
+    def advance(self, runs, wait_each_ns):
+        self.runs += runs
+        self.wait += runs * wait_each_ns
+        self.write()
+
+
+def governor(tmp_path, pressure_percent=0.0):
+    psi = tmp_path / "psi"
+    psi.write_text(f"some avg10={pressure_percent:.2f} avg60=0.00 avg300=0.00 total=0\n"
+                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    stat = Schedstat(tmp_path)
+    return G.Governor(str(stat.path), CpuPressure(str(psi))), stat
+
+
+def test_wait_per_wakeup_needs_enough_wakeups():
+    assert G.wait_per_wakeup((0, 0), (1_000_000, 10)) == 100_000
+    assert G.wait_per_wakeup((0, 0), (1_000_000, G.MIN_WAKEUPS - 1)) is None
+
+
+def test_a_host_that_waits_longer_than_the_spin_turns_the_guests_spin_off(tmp_path):
+    gov, stat = governor(tmp_path)
+    now = 0
+    assert not gov.contended(now) and gov.contended_spin == L.SPIN_TICKS
+    stat.advance(100, 2 * G.OVERLOADED_WAIT_NS)         # 16 guests on 2 cores: ms per wake-up
+    now += G.SAMPLE_NS
+    assert gov.contended(now) and gov.overloaded and gov.contended_spin == 0
+
+
+def test_the_verdict_is_kept_between_samples_and_has_hysteresis(tmp_path):
+    gov, stat = governor(tmp_path)
+    gov.contended(0)
+    stat.advance(100, G.OVERLOADED_WAIT_NS)
+    assert gov.contended(G.SAMPLE_NS)
+    assert gov.contended(G.SAMPLE_NS + 1)               # not sampled again yet
+    stat.advance(100, (G.UNLOADED_WAIT_NS + G.OVERLOADED_WAIT_NS) // 2)
+    assert gov.contended(3 * G.SAMPLE_NS)               # between the two thresholds: stays
+    stat.advance(100, G.UNLOADED_WAIT_NS // 2)
+    assert not gov.contended(4 * G.SAMPLE_NS)
+    assert gov.contended_spin == L.SPIN_TICKS
+
+
+def test_too_few_wakeups_keep_the_last_verdict(tmp_path):
+    gov, stat = governor(tmp_path)
+    gov.contended(0)
+    stat.advance(100, G.OVERLOADED_WAIT_NS * 2)
+    assert gov.contended(G.SAMPLE_NS)
+    stat.advance(1, 0)
+    assert gov.contended(2 * G.SAMPLE_NS)
+
+
+def test_cpu_pressure_alone_keeps_the_short_spin(tmp_path):
+    gov, stat = governor(tmp_path, pressure_percent=90.0)
+    stat.advance(100, 1_000)
+    assert gov.contended(0) and not gov.overloaded and gov.contended_spin == L.SPIN_TICKS
+
+
+def test_no_schedstat_leaves_the_pressure_reading(tmp_path):
+    psi = tmp_path / "psi"
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    gov = G.Governor(str(tmp_path / "missing"), CpuPressure(str(psi)))
+    assert not gov.contended(0) and not gov.contended(G.SAMPLE_NS)
+    assert not gov.available
+
+
+def test_a_disabled_governor_is_never_contended(tmp_path):
+    gov, stat = governor(tmp_path, pressure_percent=99.0)
+    gov.enabled = False
+    assert not gov.contended(0)
+
+
+def test_the_real_schedstat_reads_on_this_host():
+    gov = G.Governor()
+    reading = gov.read_schedstat()
+    assert reading is None or (reading[0] >= 0 and reading[1] >= 0)
