@@ -2,9 +2,12 @@
 SIGIO / F_SETSIG signal it gets when the file becomes readable or writable (O_ASYNC), and
 SIGURG when urgent data reaches a socket (fs/fcntl.c send_sigio, send_sigurg).
 
-One place raises them: the file's wake-up path. While O_ASYNC is on (or, for a socket, an
-owner is set), the file's Fasync watches its poll queue(s) like an epoll item does
-(OpenFile.poll_subscribe); each wake-up's POLL* key says why:
+A pipe raises them itself where Linux's fs/pipe.c calls kill_fasync: every read signals
+the write ends' owners (POLL_OUT), every write the read ends' (POLL_IN), data or not, and
+a close that leaves one side without ends both (OpenFile.fasync_lists: the driver's lists,
+which a Fasync joins while O_ASYNC is on). Any other file raises them from its wake-up path:
+while O_ASYNC is on (or, for a socket, an owner is set), its Fasync watches the file's poll
+queue(s) like an epoll item does (OpenFile.poll_subscribe); each wake-up's POLL* key says why:
 
 * POLLPRI on a socket (a keyed wake-up: urgent data arrived): SIGURG to the owner, and with
   O_ASYNC the F_SETSIG signal with POLL_PRI (sock_wake_async's SOCK_WAKE_URG); the socket
@@ -76,15 +79,32 @@ class Fasync:
         return bool(self.file.flags & FASYNC)
 
     def update(self) -> None:
-        """Watch the file while a wake-up could signal someone, and only then."""
+        """Watch the file (or be on its driver's lists) while it could signal someone, and
+        only then (fasync_helper)."""
         f = self.file
         want = f.has_fasync and (self.on or (f.is_socket and self.owner.pid != 0))
-        if want and self._sub is None:
+        if want and not self._stops:
+            lists = f.fasync_lists()
+            if lists:
+                for queue in lists:
+                    queue.append(self)
+                self._stops = [lambda: self._leave(lists), f.on_release(self._stop)]
+                return
             self._writable = bool(poll_mask(f) & POLLOUT)
             self._sub = f.poll_subscribe(ALL_POLL_EVENTS | POLLERR | POLLHUP, self._woken)
             self._stops = [self._sub.stop, f.on_release(self._stop)]
-        elif not want and self._sub is not None:
+        elif not want and self._stops:
             self._stop()
+
+    def _leave(self, lists: tuple[list["Fasync"], ...]) -> None:
+        for queue in lists:
+            queue.remove(self)
+
+    def signal(self, reason: int) -> None:
+        """kill_fasync's send_sigio for this file: its owner, if any, gets the signal."""
+        owner = self.owner
+        if owner.pid and owner.sender is not None:
+            owner.sender.send_sigio(owner, self.fd, reason)
 
     def _stop(self) -> None:
         stops, self._stops, self._sub = self._stops, [], None
@@ -133,6 +153,12 @@ class Fasync:
         if key & WRITE_SIDE and f.writable and self._writable and not was_writable:
             reasons.append(POLL_OUT)
         return reasons
+
+
+def kill_fasync(fasyncs: list[Fasync], reason: int) -> None:
+    """A driver's event (POLL_IN, POLL_OUT): every file on its list signals its owner."""
+    for fa in fasyncs:
+        fa.signal(reason)
 
 
 def fasync_of(f: OpenFile) -> Fasync:

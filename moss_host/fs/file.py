@@ -104,6 +104,11 @@ class OpenFile:
     has_fasync = False
     fasync: Optional["Fasync"] = None
 
+    def fasync_lists(self) -> "tuple[list[Fasync], ...]":
+        """The driver's lists of O_ASYNC files that it signals itself at its own points
+        (kill_fasync: pipes); none: fs/fasync.py signals from the file's poll wake-ups."""
+        return ()
+
     def __init__(self, flags: int):
         # 64-bit Linux forces O_LARGEFILE, except on O_PATH descriptors (build_open_how strips it)
         self.flags = (flags & ~OPEN_ONLY_FLAGS) | (0 if flags & O_PATH else O_LARGEFILE)

@@ -39,6 +39,7 @@ from typing import Optional
 
 from ..errors import EAGAIN, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, Errno
 from ..waitq import WaitQueue
+from .fasync import POLL_IN, POLL_OUT, Fasync, kill_fasync
 from .file import (FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, OpenFile,
                    register_fifo_opener)
 from .stat import Stat
@@ -117,6 +118,9 @@ class Pipe:
         self.r_counter = 0          # read/write opens ever made: FIFO open waits and POLLHUP
         self.w_counter = 0
         self.waitq = WaitQueue()
+        # The O_ASYNC ends (fs/fasync.py): readers hear of every write, writers of every read.
+        self.fasync_readers: list[Fasync] = []
+        self.fasync_writers: list[Fasync] = []
         self.ino = next(_pipe_inos)
         self.uid, self.gid = uid, gid
         self.atime_ns = self.mtime_ns = self.ctime_ns = now_ns()
@@ -145,6 +149,9 @@ class Pipe:
         if end.writable:
             self.writers -= 1
         self.waitq.wake_all()       # a reader may now see EOF, a writer EPIPE, a poller HUP/ERR
+        if not self.readers != (not self.writers):         # (pipe_release)
+            kill_fasync(self.fasync_readers, POLL_IN)
+            kill_fasync(self.fasync_writers, POLL_OUT)
 
     # -- data
     @property
@@ -160,6 +167,8 @@ class Pipe:
         if n == 0:
             return b""
         while not self.bufs:
+            if self.fasync_writers:     # pipe_read's kill_fasync: at every return but EINTR's
+                kill_fasync(self.fasync_writers, POLL_OUT)
             if not self.writers:
                 return b""
             if end.flags & O_NONBLOCK:
@@ -182,6 +191,8 @@ class Pipe:
         self.atime_ns = now_ns()
         # Room for writers; epoll hears of it only if the pipe was full (pipe_read's was_full).
         self.waitq.wake_poll(POLLOUT | POLLWRNORM if was_full else 0)
+        if self.fasync_writers:
+            kill_fasync(self.fasync_writers, POLL_OUT)
         return bytes(out)
 
     async def write(self, data: bytes, end: "PipeFile") -> int:
@@ -216,6 +227,8 @@ class Pipe:
                 if done:
                     return done
                 raise Errno(EAGAIN)
+            if self.fasync_readers:     # pipe_write's kill_fasync before it sleeps
+                kill_fasync(self.fasync_readers, POLL_IN)
             try:
                 await self.waitq.wait()
             except BaseException:
@@ -267,6 +280,7 @@ class Pipe:
                 self.bufs.popleft()
         self.atime_ns = now_ns()
         self.waitq.wake_poll(POLLOUT | POLLWRNORM if was_full else 0)
+        kill_fasync(self.fasync_writers, POLL_OUT)      # (splice's wakeup_pipe_writers)
 
     def put_pages(self, chunks: list[tuple[int, bytes]]) -> int:
         """Add (page offset, bytes) chunks, one buffer each and never merged into by write(),
@@ -279,6 +293,7 @@ class Pipe:
             done += len(data)
         if done:
             self._wrote(done)
+            kill_fasync(self.fasync_readers, POLL_IN)   # (vmsplice's wakeup_pipe_readers)
         return done
 
     def move_to(self, other: "Pipe", n: int, copy: bool) -> int:
@@ -306,7 +321,9 @@ class Pipe:
             if not copy:
                 self.nbytes -= moved
                 self.waitq.wake_poll(POLLOUT | POLLWRNORM if was_full else 0)
+                kill_fasync(self.fasync_writers, POLL_OUT)
             other._wrote(moved)
+            kill_fasync(other.fasync_readers, POLL_IN)
         return moved
 
     def _wrote(self, n: int) -> int:
@@ -373,7 +390,17 @@ class PipeFile(OpenFile):
         return await self.pipe.read(n, self)
 
     async def write(self, data: bytes) -> int:
-        return await self.pipe.write(data, self)
+        pipe = self.pipe
+        try:
+            return await pipe.write(data, self)
+        finally:
+            if pipe.fasync_readers and data:        # pipe_write's kill_fasync: at every return
+                kill_fasync(pipe.fasync_readers, POLL_IN)
+
+    def fasync_lists(self) -> tuple[list[Fasync], ...]:
+        """pipe_fasync: a read end is on the readers' list, a write end on the writers'."""
+        pipe = self.pipe
+        return ((pipe.fasync_readers,) if self.readable else ()) + ((pipe.fasync_writers,) if self.writable else ())
 
     def poll_events(self, events: int) -> int:
         return self.pipe.poll_mask(self)

@@ -11,6 +11,7 @@ RLIMIT_CORE = 4
 RLIMIT_NPROC = 6
 RLIMIT_AS = 9
 RLIMIT_NOFILE = 7
+RLIMIT_SIGPENDING = 11
 RLIMIT_NLIMITS = 16
 
 # (soft, hard), indexed by resource number.

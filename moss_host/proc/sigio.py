@@ -6,6 +6,10 @@ An owner is a thread (F_OWNER_TID: the signal is that thread's), a process (F_OW
 F_SETOWN's positive argument: process-directed) or a process group (F_OWNER_PGRP, F_SETOWN's
 negative one: each of its processes). The uid and euid of whoever set the owner must match
 the target's uid or saved uid (or be root's), as kill's rule with the roles reversed.
+
+A real-time F_SETSIG signal is queued once per event; when the queue has no room for it
+(the target's user has RLIMIT_SIGPENDING signals pending) the owner gets a plain SIGIO
+instead (send_sigio_to_task's fallback: "failure to queue ... does mean failure to deliver").
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_SIGIO
 from moss_host.fs.fasync import BAND, F_OWNER_PGRP, F_OWNER_TID, FileOwner
 
 from . import signals as S
+from .rlimits import RLIMIT_SIGPENDING
 
 if TYPE_CHECKING:
     from .pidtable import PidTable
@@ -46,11 +51,26 @@ class ProcSigio:
             if not _sigio_perm(t, owner):
                 continue
             thread = owner.kind == F_OWNER_TID
-            if signum:
+            if signum and not (signum >= S.SIGRTMIN and self._queue_full(t)):
                 code = SI_SIGIO if signum != S.SIGIO and signum in _SPECIFIC_SICODES else reason
                 S.send_signal(t, signum, S.SigInfo(signum, code, value=BAND[reason], status=fd), thread=thread)
             else:
                 S.send_signal(t, S.SIGIO, S.SigInfo(S.SIGIO, SI_KERNEL), thread=thread)
+
+    def _queue_full(self, t: Task) -> bool:
+        """__sigqueue_alloc's limit for a real-time signal to t: the signals queued for t's
+        user (every pending one, per thread and per process) reach t's RLIMIT_SIGPENDING."""
+        uid = t.creds.uid
+        queued = 0
+        groups: set[int] = set()
+        for other in self.pids.all():
+            if other.creds.uid != uid:
+                continue
+            queued += sum(len(q) for q in other.siginfo.values())
+            if id(other.group) not in groups:
+                groups.add(id(other.group))
+                queued += sum(len(q) for q in other.group.shared_siginfo.values())
+        return queued >= t.rlimits[RLIMIT_SIGPENDING][0]
 
     def send_sigurg(self, owner: FileOwner) -> bool:
         if not owner.pid:

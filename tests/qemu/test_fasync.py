@@ -40,3 +40,17 @@ def test_a_pty_master_names_its_owner_as_o_async_goes_on_match_linux(linux_oracl
     assert (moss.stdout.decode(), moss.returncode) == (linux, status)
     assert "pty master after O_ASYNC: getown self, getown_ex ok type 1 pid self, getsig 35\n" in linux
     assert "pty slave wrote: RTMIN+1(code 1 band 0x41 fd 3)\n" in linux
+
+
+@covers("fcntl", "pipe2", "write", "read", "mknodat", "openat", "prlimit64", "rt_sigtimedwait")
+def test_pipe_and_fifo_signals_at_linuxs_points_and_the_full_queue_fallback_match_linux(linux_oracle):
+    """fs/pipe.c's kill_fasync: every read signals the write ends' owners (POLL_OUT), every
+    write the read ends' (POLL_IN), a refused one too; a close that leaves one side without
+    ends signals both; a FIFO open nothing. A real-time signal that finds the queue full
+    (RLIMIT_SIGPENDING) is a plain SIGIO instead (send_sigio_to_task)."""
+    out = same_as_linux(linux_oracle, "fasync_pipe", status=0)
+    assert "a read, then an EAGAIN read: RTMIN+1(code 2 band 0x304 fd 4) RTMIN+1(code 2 band 0x304 fd 4)\n" in out
+    assert "EAGAIN write to the full pipe: RTMIN+1(code 1 band 0x41 fd 3)\n" in out
+    assert ("six writes, RLIMIT_SIGPENDING 3: SIGIO(kernel) RTMIN+1(code 1 band 0x41 fd 3) "
+            "RTMIN+1(code 1 band 0x41 fd 3) RTMIN+1(code 1 band 0x41 fd 3)\n") in out
+    assert "FIFO writer opened: none\n" in out

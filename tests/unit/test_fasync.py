@@ -1,7 +1,9 @@
-"""fs/fasync.py without QEMU: which wake-ups of a pipe or an AF_UNIX socket signal the owner,
+"""fs/fasync.py without QEMU: which reads, writes and wake-ups of a pipe or an AF_UNIX socket signal the owner,
 and with what reason (tests/programs/fasync.c checks the same against Linux)."""
 import asyncio
+from errno import EAGAIN
 
+from moss_host.errors import Errno
 from moss_host.fs.eventfd import EventFd
 from moss_host.fs.fasync import F_OWNER_PID, POLL_HUP, POLL_IN, POLL_OUT, POLL_PRI, fasync_of, set_async
 from moss_host.fs.file import FASYNC, O_NONBLOCK
@@ -33,7 +35,8 @@ def owned(f, fd, sender, signum=0, on=True):
     return f
 
 
-def test_pipe_read_end_hears_writes_write_end_hears_room_after_full_both_hear_a_close():
+def test_pipe_read_end_hears_every_write_write_end_every_read_both_hear_a_close():
+    """fs/pipe.c's kill_fasync points (tests/programs/fasync_pipe.c: the same against Linux)."""
     s = Sender()
     r, w = Pipe().open_pair(O_NONBLOCK)
     owned(r, 3, s)
@@ -41,16 +44,32 @@ def test_pipe_read_end_hears_writes_write_end_hears_room_after_full_both_hear_a_
     asyncio.run(w.write(b"x"))
     assert s.log == [(3, POLL_IN)]
     s.log.clear()
-    asyncio.run(r.read(1))                          # not full before: no POLL_OUT
+    asyncio.run(r.read(1))                          # not full before: POLL_OUT all the same
+    assert s.log == [(4, POLL_OUT)]
+    s.log.clear()
+    assert errno_of(r.read(1)) == EAGAIN            # nothing read: the writer still hears of it
+    assert s.log == [(4, POLL_OUT)]
+    s.log.clear()
+    asyncio.run(r.read(0))                          # a null read: nothing
+    asyncio.run(w.write(b""))
     assert s.log == []
     asyncio.run(w.write(b"x" * PIPE_DEF_SIZE))
     s.log.clear()
-    asyncio.run(r.read(4096))                       # was full: room
-    assert s.log == [(4, POLL_OUT)]
+    assert errno_of(w.write(b"y")) == EAGAIN        # refused: the reader hears of it too
+    assert s.log == [(3, POLL_IN)]
     s.log.clear()
     r.get()
-    r.put()                                         # the last close: the closing end's watch goes first
+    r.put()                                         # the last close: the closing end leaves first
     assert s.log == [(4, POLL_OUT)]                 # pipe_release: the other side hears it
+    assert not w.pipe.fasync_readers
+
+
+def errno_of(coro) -> int:
+    try:
+        asyncio.run(coro)
+    except Errno as e:
+        return e.code
+    raise AssertionError("no error")
 
 
 def test_no_owner_or_o_async_off_means_no_signal_and_off_stops_the_watch():
@@ -61,7 +80,7 @@ def test_no_owner_or_o_async_off_means_no_signal_and_off_stops_the_watch():
     owned(r, 3, s, on=False)
     asyncio.run(w.write(b"x"))
     assert s.log == [] and not r.flags & FASYNC
-    assert not r.pipe.waitq._watchers               # nothing left watching the pipe
+    assert not r.pipe.waitq._watchers and not r.pipe.fasync_readers     # nothing left listening
 
 
 def test_a_file_without_fasync_is_never_watched():
