@@ -50,6 +50,7 @@ log = logging.getLogger("moss.kernel")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STUB = Path(os.environ.get("MOSS_STUB", REPO / "build" / "guest_stub" / "stub.elf"))
 DEFAULT_IMAGE = REPO / "build" / "initramfs.cpio"
+CPU_BRINGUP_S = 10.0            # how long init waits for the secondary CPUs to come up
 DEFAULT_ENV = [b"PATH=/usr/sbin:/usr/bin:/sbin:/bin", b"HOME=/root", b"TERM=linux"]
 PAGE_KB = 4
 
@@ -155,7 +156,9 @@ class Kernel:
             if self.config.timing:
                 cpu.timer = TrapTimer()
             init = self.spawn_init(argv, mem, root_fs)
-            self.sched.enqueue(init)
+            hold_init = ncpus > 1 and not self.config.gdb       # (gdb: the guest waits for gdb)
+            if not hold_init:
+                self.sched.enqueue(init)
             self.cpu_limits.start()
             if ncpus == 1:
                 loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
@@ -172,6 +175,11 @@ class Kernel:
                 self.write_gdb_info(init)
             else:
                 await machine.resume()
+            if hold_init:
+                # As Linux's smp_init before kernel_init: init starts once every CPU is up,
+                # so its first placement (and what it forks) sees them all.
+                await self._cpus_online(done)
+                self.sched.enqueue(init)
             status = await done
             watcher.cancel()
             if cpu.timer is not None:
@@ -207,6 +215,17 @@ class Kernel:
         execmod.install_image(task, image)
         self.pids.add(task)
         return task
+
+    async def _cpus_online(self, done: asyncio.Future) -> None:
+        """Wait until every CPU has reported in (its first trap is REASON_BOOT), for at most
+        CPU_BRINGUP_S (a CPU that never comes up leaves init to the others), or the run ends."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + CPU_BRINGUP_S
+        while not all(cpu.traps for cpu in self.cpus) and not done.done():
+            if loop.time() > give_up:
+                log.warning("CPUs %s did not come up", [cpu.index for cpu in self.cpus if not cpu.traps])
+                return
+            await asyncio.sleep(0.001)
 
     def _on_doorbell_smp(self) -> None:
         """Several CPUs share the doorbell: a byte says some CPU trapped; look at each

@@ -28,6 +28,7 @@ class CpuPort(Protocol):
     trapped: bool                 # the guest waits for the host's reply
     handling: bool                # inside a trap's handler: it chooses what runs when done
     resumed_at: int               # monotonic ns of the last reply (the guest's return to user code)
+    traps: int                    # traps taken so far (membarrier waits for it to move)
 
     def schedule(self) -> None:
         """If the guest waits and someone can run, resume it."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # cross-CPU hand-over every time.
 PULL_DELAY = 0.002
 PULL_NS = int(PULL_DELAY * 1e9)
+MEMBARRIER_POLL = 0.0001            # how often membarrier looks whether the kicked CPUs trapped
 
 
 class Scheduler:
@@ -177,6 +178,23 @@ class Scheduler:
             if task.se.rq is rq.fair and not task.cpus_allowed >> rq.cpu.index & 1:
                 self._place(task).push(task)        # (out of rq's queue)
                 return
+
+    async def membarrier(self, caller: Task, mm: Optional[object]) -> None:
+        """membarrier's expedited commands: every other CPU running user code of mm (None: of
+        any process) passes through the kernel before this returns -- a trap is a full
+        barrier on the way in and out, as Linux's IPI to each such CPU, waited for. A kick
+        makes each trap; the caller sleeps until each CPU's trap count has moved."""
+        waiting = []
+        for rq in self.runqueues:
+            cpu = rq.cpu
+            running = cpu.current
+            if cpu.trapped or running is None or running is caller or (mm is not None and running.mm is not mm):
+                continue
+            waiting.append((cpu, cpu.traps))
+            cpu.kick()
+        while waiting:
+            await asyncio.sleep(MEMBARRIER_POLL)
+            waiting = [(cpu, traps) for cpu, traps in waiting if cpu.traps == traps]
 
     # -- becoming runnable -----------------------------------------------------------------
 

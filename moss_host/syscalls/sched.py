@@ -4,8 +4,9 @@ As Linux's kernel/sched/core.c and kernel/sched/membarrier.c, errno checks in th
 Policies and affinity masks are recorded per thread and reported back (sched/policy.py);
 the scheduler runs every task by EEVDF (sched/eevdf.py) with the weight its nice value and
 policy give (SCHED_IDLE: 3), so a real-time task is time-shared with the others here.
-membarrier has nothing to wait for: with one CPU, the trap that brings a membarrier call
-into the kernel is already a full barrier for the caller, and no other CPU runs its threads.
+membarrier: the trap that brings the call into the kernel is a full barrier for the caller;
+each other CPU running the threads concerned is kicked and waited for (its trap is the
+barrier there, Scheduler.membarrier), as Linux's IPIs; with one CPU there is no other.
 """
 from __future__ import annotations
 
@@ -232,8 +233,8 @@ PRIVATE = (MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SY
 
 @syscall("membarrier")
 async def membarrier(task, cmd: "Int", flags: "Hex", cpu_id: "Int") -> int:
-    """Memory barriers on the CPUs running the caller's threads (or every process's): with one
-    CPU there is nothing to do beyond the registration rules (EPERM before REGISTER_*)."""
+    """Memory barriers on the CPUs running the caller's threads (or every process's): each
+    passes through the kernel before the call returns; EPERM before REGISTER_*."""
     cmd, flags = c_int(cmd), flags & 0xFFFF_FFFF
     allowed = MEMBARRIER_CMD_FLAG_CPU if cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ else 0
     if flags & ~allowed:
@@ -241,6 +242,7 @@ async def membarrier(task, cmd: "Int", flags: "Hex", cpu_id: "Int") -> int:
     if cmd == MEMBARRIER_CMD_QUERY:
         return MEMBARRIER_CMD_BITMASK
     if cmd in (MEMBARRIER_CMD_GLOBAL, MEMBARRIER_CMD_GLOBAL_EXPEDITED):
+        await task.kernel.sched.membarrier(task, None)
         return 0
     if cmd in REGISTERS:
         task.mm.membarrier_state |= REGISTERS[cmd]
@@ -248,5 +250,6 @@ async def membarrier(task, cmd: "Int", flags: "Hex", cpu_id: "Int") -> int:
     if cmd in PRIVATE:
         if not task.mm.membarrier_state & cmd:
             raise Errno(EPERM)
+        await task.kernel.sched.membarrier(task, task.mm)
         return 0
     raise Errno(EINVAL)

@@ -180,6 +180,45 @@ static int pin(int cpu)
     return 0;
 }
 
+/* -- membarrier: PRIVATE_EXPEDITED while another thread runs user code on another CPU ------- */
+
+static atomic_int mb_stop, mb_started;
+
+static void *mb_spinner(void *arg)
+{
+    (void)arg;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(1, &set);
+    sched_setaffinity(0, sizeof set, &set);
+    atomic_store(&mb_started, 1);
+    while (!atomic_load_explicit(&mb_stop, memory_order_relaxed))
+        sink++;                 /* user code, no system call: only the barrier's IPI reaches it */
+    return NULL;
+}
+
+static int membarrier_test(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    sched_setaffinity(0, sizeof set, &set);
+    long reg = syscall(SYS_membarrier, 1 << 4 /* REGISTER_PRIVATE_EXPEDITED */, 0, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, mb_spinner, NULL);
+    while (!atomic_load(&mb_started))
+        sched_yield();
+    burn(20000000);             /* the spinner is on CPU 1 by now, in user code */
+    int ok = 0;
+    for (int i = 0; i < 100; i++)
+        ok += syscall(SYS_membarrier, 1 << 3 /* PRIVATE_EXPEDITED */, 0, 0) == 0;
+    long global = syscall(SYS_membarrier, 1 << 0 /* GLOBAL */, 0, 0);
+    atomic_store(&mb_stop, 1);
+    pthread_join(t, NULL);
+    printf("register %ld, private expedited ok %d of 100, global %ld\n", reg, ok, global);
+    return 0;
+}
+
 /* -- stop: SIGSTOP / SIGCONT / exit_group of threads on several CPUs ------------------------ */
 
 static atomic_int go_exit;
@@ -315,6 +354,8 @@ int main(int argc, char **argv)
         return counter_test(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(mode, "pin") && argc > 2)
         return pin(atoi(argv[2]));
+    if (!strcmp(mode, "membarrier"))
+        return membarrier_test();
     if (!strcmp(mode, "stop"))
         return stop_test();
     if (!strcmp(mode, "munmap"))

@@ -95,3 +95,12 @@ def test_cpu_count_as_linux_with_smp_2(linux_smp2):
     done = moss_run("/bin/sh", "-c", "/tests/smp cpus; nproc; "
                     "grep -c processor /proc/cpuinfo; grep -c '^cpu[0-9]' /proc/stat", extra=("--cpus", "2"))
     assert done.stdout.decode() == linux_out, done.stderr.decode(errors="replace")[-2000:]
+
+
+@pytest.mark.differential
+@covers("membarrier")
+def test_membarrier_private_expedited_reaches_a_thread_spinning_on_another_cpu(linux_smp2):
+    # The spinner never traps: each expedited membarrier kicks its CPU and waits for the trap.
+    linux_out, linux_err, status = linux_smp2.run3("/tests/smp membarrier", timeout=120)
+    assert status == 0, linux_err
+    assert smp(2, "membarrier") == linux_out == "register 0, private expedited ok 100 of 100, global 0\n"
