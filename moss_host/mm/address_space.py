@@ -6,6 +6,7 @@ memory is a dict lookup per page, never a trip to the guest.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
 from typing import Hashable
 
@@ -31,7 +32,11 @@ FAULT_AROUND_MAX = 512
 # both return to, the libc words a child resets): a fork loop's child and parent would each
 # trap on them right away. At most this many per fork; the first fork shares everything.
 FORK_HOT_MAX = 16
-MMAP_TOP = 0xFFFF_7000_0000      # top-down mmap area ends here, below the stack gap
+MMAP_TOP = 0xFFFF_7000_0000
+# pt.desc_is_writable and pt.desc_make_cow as masks, for fork's loops over every page
+_WRITABLE_MASK = pt.DESC_VALID | pt.AP_MASK
+_WRITABLE = pt.DESC_VALID | pt.AP_RW << pt.AP_SHIFT
+_COW_BITS = pt.AP_RO_BIT | pt.SW_COW      # top-down mmap area ends here, below the stack gap
 
 
 class UserFault(Exception):
@@ -557,6 +562,7 @@ class AddressSpace:
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))
         protected = False
+        pages_at = sorted(self.resident)        # each VMA's resident pages: a slice of these
         for vma in self.vmas:
             if vma.vm_flags & (VM_DONTCOPY | VM_WIPEONFORK | VM_LOCKED_MASK):
                 if not self._fork_special(child, vma):
@@ -565,9 +571,8 @@ class AddressSpace:
                 pages = vma.backing.inode.page_cache
                 if pages is not None:
                     pages.mappers.add(child)        # the child maps the same cached frames
-            vas = self.resident_in(vma.start, vma.end)
+            vas = pages_at[bisect_left(pages_at, vma.start):bisect_left(pages_at, vma.end)]
             if vas:
-                vas.sort()
                 protected |= self._copy_pages(child, vas, bool(vma.prot & PROT_WRITE) and not vma.shared)
         hot = sorted(self.fork_hot)
         self.fork_hot.clear()
@@ -617,24 +622,22 @@ class AddressSpace:
         descs = self.table.lookup_pages(vas)
         protected = False
         if cow:
-            hits = [i for i, d in enumerate(descs) if pt.desc_is_writable(d)]
+            hits = [i for i, d in enumerate(descs) if d & _WRITABLE_MASK == _WRITABLE]   # desc_is_writable
             if hits:
                 for i in hits:
-                    descs[i] = pt.desc_make_cow(descs[i])
+                    descs[i] |= _COW_BITS                                          # desc_make_cow
                 hit_vas = [vas[i] for i in hits]
                 self.table.update_pages(hit_vas, [descs[i] for i in hits])
                 self.writable.difference_update(hit_vas)
                 self.generation += 1
                 protected = True
-        if all(d & pt.DESC_VALID for d in descs):
+        if 0 not in descs:                          # (an entry is valid or 0)
             child.table.map_pages(vas, descs)
-            mapped_vas = vas
         else:                                       # PROT_NONE pages are resident, not mapped
-            mapped = [i for i, d in enumerate(descs) if d & pt.DESC_VALID]
-            mapped_vas = [vas[i] for i in mapped]
-            child.table.map_pages(mapped_vas, [descs[i] for i in mapped])
+            mapped = [i for i, d in enumerate(descs) if d]
+            child.table.map_pages([vas[i] for i in mapped], [descs[i] for i in mapped])
         if not cow:                                 # a shared mapping stays writable in both
-            child.writable.update([va for va, d in zip(vas, descs) if pt.desc_is_writable(d)])
+            child.writable.update([va for va, d in zip(vas, descs) if d & _WRITABLE_MASK == _WRITABLE])
         self.mem.share_many(pas)
         child.resident.update(zip(vas, pas))
         return protected

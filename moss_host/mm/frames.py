@@ -198,11 +198,15 @@ class FrameAllocator:
     def inc_ref_many(self, pas: list[PA]) -> None:
         """inc_ref() of each block in pas (fork sharing a whole address space's frames)."""
         alloc, refs = self._alloc, self._refs
-        for pa in pas:
-            pfn = pa >> PAGE_SHIFT
-            if pfn not in alloc or pa & (PAGE_SIZE - 1):
-                raise ValueError(f"inc_ref of {pa:#x}: not an allocated block")
-            refs[pfn] = refs.get(pfn, 1) + 1
+        pfns = {pa >> PAGE_SHIFT for pa in pas}
+        if len(pfns) < len(pas) or not alloc.keys() >= pfns:
+            for pa in pas:                  # (a frame twice, or a bad one: inc_ref says which)
+                self.inc_ref(pa)
+            return
+        shared = refs.keys() & pfns
+        refs.update(dict.fromkeys(pfns - shared if shared else pfns, 2))
+        for pfn in shared:
+            refs[pfn] += 1
 
     def put(self, pa: int) -> int:
         """Drop a reference; frees the block when none remain. Returns the remaining count."""
