@@ -32,8 +32,7 @@ from .inet_sock import (DEFAULT_TTL, IP_RECVTOS, IP_RECVTTL, IPPROTO_ICMP, IPPRO
 from .inet_udp import Datagram, UdpSocket
 from .interfaces import DNS4, DNS6, GATEWAY4, GATEWAY6, NETWORK
 from .socket import (AF_INET, INT, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_OOB, MSG_PEEK, MSG_TRUNC, RCV_SHUTDOWN,
-                     SOCK_DGRAM, SOCK_RAW, Received, UCred, Who, timeout_seconds)
-from .unix import _sleep
+                     SOCK_DGRAM, SOCK_RAW, Received, UCred, Who, timeout_seconds, wait_for_datagram)
 
 ICMP_ECHOREPLY, ICMP_ECHO = 0, 8
 ICMPV6_ECHO_REQUEST, ICMPV6_ECHO_REPLY = 128, 129
@@ -180,13 +179,8 @@ class PingSocket(UdpSocket):
         if flags & MSG_ERRQUEUE:
             raise Errno(EAGAIN)                 # no ICMP errors are ever queued
         timeout = timeout_seconds(self.rcvtimeo, bool(flags & MSG_DONTWAIT))
-        while not self.queue:
-            if self.shut & RCV_SHUTDOWN and timeout != 0:
-                return Received(b"", 0)
-            try:
-                await _sleep(self.wq, lambda: bool(self.queue or self.shut & RCV_SHUTDOWN), timeout)
-            except Errno as e:
-                raise Errno(EAGAIN) if e.code == EAGAIN else e
+        if not await wait_for_datagram(self, self.queue, timeout):
+            return Received(b"", 0)
         d = self.queue[0]
         assert isinstance(d, IcmpDatagram)
         got = Received(d.data[:n], 0, pack(self.family, d.src, 0), control=self._control(d))

@@ -26,8 +26,9 @@ from .inet_ports import UDP_PORTS, receives
 from .inet_sock import IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IPPROTO_UDP, SO_BROADCAST, InetBase, refuse_rights
 from .interfaces import NETWORK, Interface
 from .socket import (AF_INET, AF_UNSPEC, INT, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, RCV_SHUTDOWN,
-                     SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM, Received, UCred, Who, timeout_seconds)
-from .unix import READABLE, _sleep
+                     SHUTDOWN_MASK, SKB_OVERHEAD, SOCK_DGRAM, Received, UCred, Who, timeout_seconds,
+                     wait_for_datagram)
+from .unix import READABLE
 
 SIOCOUTQ = 0x5411
 UDP_CORK, UDP_ENCAP, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX, UDP_SEGMENT, UDP_GRO = 1, 100, 101, 102, 103, 104
@@ -280,18 +281,8 @@ class UdpSocket(InetBase):
         if flags & MSG_OOB:
             raise Errno(EOPNOTSUPP)
         timeout = timeout_seconds(self.rcvtimeo, bool(flags & MSG_DONTWAIT))
-        while True:
-            err = self.take_error()
-            if err:
-                raise Errno(err)
-            if self.queue:
-                break
-            if self.shut & RCV_SHUTDOWN and timeout != 0:
-                return Received(b"", 0)
-            try:
-                await _sleep(self.wq, lambda: bool(self.queue or self.err or self.shut & RCV_SHUTDOWN), timeout)
-            except Errno as e:
-                raise Errno(EAGAIN) if e.code == EAGAIN else e
+        if not await wait_for_datagram(self, self.queue, timeout):
+            return Received(b"", 0)
         d = self.queue[0]
         got = Received(d.data[:n], 0, pack(self.family, d.src, d.port))
         if n < len(d.data):

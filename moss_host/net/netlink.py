@@ -20,8 +20,8 @@ from ..fs.file import POLLOUT, POLLWRNORM, OpenFile
 from ..waitq import WaitQueue
 from .interfaces import GATEWAY4, NETWORK, IfAddr, Interface
 from .socket import (AF_INET, AF_INET6, AF_NETLINK, AF_UNSPEC, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOCK_DGRAM,
-                     SOCK_RAW, Received, Socket, UCred, Who, register_family, timeout_seconds)
-from .unix import READABLE, _sleep
+                     SOCK_RAW, Received, Socket, UCred, Who, register_family, sock_wait, timeout_seconds)
+from .unix import READABLE
 
 NETLINK_ROUTE = 0
 NLMSGHDR = struct.Struct("<IHHII")          # len, type, flags, seq, pid
@@ -213,7 +213,7 @@ class NetlinkSocket(Socket):
     async def recvmsg(self, n: int, flags: int) -> Received:
         timeout = timeout_seconds(self.rcvtimeo, bool(flags & MSG_DONTWAIT))
         if not self.queue:
-            await _sleep(self.wq, lambda: bool(self.queue), timeout)
+            await sock_wait(self.wq, lambda: bool(self.queue), timeout)
         d = self.queue[0]
         got = Received(d[:n], 0, SOCKADDR_NL.pack(AF_NETLINK, 0, 0, 0))
         if n < len(d):

@@ -11,18 +11,20 @@ family adds its own through get_option/set_option. Addresses cross this layer as
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import stat as S
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Sized
 
 from ..cred import Cred
-from ..errors import EAFNOSUPPORT, EDOM, EINVAL, ENOPROTOOPT, EOPNOTSUPP, ETOOMANYREFS, Errno
+from ..errors import EAFNOSUPPORT, EAGAIN, EDOM, EINTR, EINVAL, ENOPROTOOPT, EOPNOTSUPP, ETOOMANYREFS, Errno
 from ..fs.file import O_NONBLOCK, O_RDWR, OpenFile
 from ..fs.stat import Stat
 from ..fs.vfs import FsContext, StatFs, alloc_internal_dev, now_ns
 from ..uapi import TIMEVAL
+from ..waitq import WaitQueue
 
 if TYPE_CHECKING:
     from ..proc.task import Task
@@ -333,6 +335,46 @@ def timeout_seconds(timeo: Optional[int], nonblock: bool) -> Optional[float]:
     if nonblock:
         return 0.0
     return None if timeo is None else timeo / HZ
+
+
+async def sock_wait(wq: WaitQueue, ready: Callable[[], bool], timeout: Optional[float]) -> None:
+    """Wait on wq until ready(): EAGAIN when the socket's timeout (0: non-blocking) runs out.
+    A signal restarts the call, or (with a timeout set) makes it EINTR, as sock_intr_errno."""
+    if timeout == 0:
+        raise Errno(EAGAIN)
+    try:
+        if not await wq.wait_until(ready, timeout):
+            raise Errno(EAGAIN)
+    except asyncio.CancelledError:
+        if timeout is not None:
+            raise Errno(EINTR) from None
+        raise
+
+
+class DatagramReceiver(Protocol):
+    """What wait_for_datagram needs of a socket (UnixSocket, UdpSocket and its ICMP kin)."""
+    shut: int
+    err: int
+    wq: WaitQueue
+
+    def take_error(self) -> int: ...
+
+
+async def wait_for_datagram(sock: DatagramReceiver, queue: Sized, timeout: Optional[float],
+                            eof_even_nonblocking: bool = False) -> bool:
+    """__skb_recv_datagram's wait: True once a datagram is queued; False at end of file (shut
+    down for reading; a non-blocking read gets EAGAIN there instead, except where
+    eof_even_nonblocking: SOCK_SEQPACKET). A pending error is reported first, as
+    __skb_try_recv_datagram's sock_error."""
+    while True:
+        err = sock.take_error()
+        if err:
+            raise Errno(err)
+        if queue:
+            return True
+        if sock.shut & RCV_SHUTDOWN and (timeout != 0 or eof_even_nonblocking):
+            return False
+        await sock_wait(sock.wq, lambda: bool(queue or sock.err or sock.shut & RCV_SHUTDOWN), timeout)
 
 
 # ---------------------------------------------------------------- the family table

@@ -45,7 +45,7 @@ from .socket import (AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TR
                      NO_CRED, NO_SCM_CRED, RCV_SHUTDOWN, RMEM_DEFAULT, RMEM_MAX, SEND_SHUTDOWN, SHUTDOWN_MASK,
                      SKB_OVERHEAD, WMEM_DEFAULT, WMEM_MAX,
                      SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, Message, Received, Socket, UCred,
-                     Who, check_inflight, register_family, timeout_seconds)
+                     Who, check_inflight, register_family, sock_wait, timeout_seconds, wait_for_datagram)
 
 PF_UNIX = AF_UNIX
 UNIX_PATH_MAX = 108
@@ -311,7 +311,7 @@ class UnixSocket(Socket):
                 raise Errno(ECONNREFUSED)
             if not other.recvq_full:
                 break
-            await _sleep(other.peer_wait, lambda: other.dead or not other.recvq_full, timeout)
+            await sock_wait(other.peer_wait, lambda: other.dead or not other.recvq_full, timeout)
         if self.state == TCP_ESTABLISHED:
             raise Errno(EISCONN)
         if self.state != TCP_CLOSE:
@@ -368,7 +368,7 @@ class UnixSocket(Socket):
                 raise Errno(err)
             if self.shut & RCV_SHUTDOWN:
                 raise Errno(EINVAL)
-            await _sleep(self.wq, lambda: bool(self.pending) or bool(self.shut & RCV_SHUTDOWN), timeout)
+            await sock_wait(self.wq, lambda: bool(self.pending) or bool(self.shut & RCV_SHUTDOWN), timeout)
         new = self.pending.popleft()
         self.peer_wait.wake_all()               # room in the backlog for a waiting connect
         new.embryo = False
@@ -519,7 +519,7 @@ class UnixSocket(Socket):
                 raise Errno(EPIPE)
             if self.wmem < self.sndbuf:
                 return
-            await _sleep(self.wq, lambda: self.wmem < self.sndbuf or bool(self.err or self.shut & SEND_SHUTDOWN),
+            await sock_wait(self.wq, lambda: self.wmem < self.sndbuf or bool(self.err or self.shut & SEND_SHUTDOWN),
                          timeout)
 
     def _enqueue(self, other: "UnixSocket", m: Message, creds: UCred) -> None:
@@ -577,7 +577,7 @@ class UnixSocket(Socket):
                 raise Errno(EPIPE)
             if other is not self and other.peer is not self and other.recvq_full:
                 target = other
-                await _sleep(target.peer_wait, lambda: target.dead or bool(target.shut & RCV_SHUTDOWN)
+                await sock_wait(target.peer_wait, lambda: target.dead or bool(target.shut & RCV_SHUTDOWN)
                              or not target.recvq_full, timeout)
                 continue
             break
@@ -623,7 +623,7 @@ class UnixSocket(Socket):
                 break
             have = len(self.queue)
             try:
-                await _sleep(self.wq, lambda: len(self.queue) > have or bool(self.err or self.shut & RCV_SHUTDOWN),
+                await sock_wait(self.wq, lambda: len(self.queue) > have or bool(self.err or self.shut & RCV_SHUTDOWN),
                              timeout)
             except (Errno, asyncio.CancelledError):
                 if out:
@@ -723,15 +723,8 @@ class UnixSocket(Socket):
         if flags & MSG_OOB:
             raise Errno(EOPNOTSUPP)
         timeout = timeout_seconds(self.rcvtimeo, bool(flags & MSG_DONTWAIT))
-        while True:
-            err = self.take_error()
-            if err:
-                raise Errno(err)
-            if self.queue:
-                break
-            if self.shut & RCV_SHUTDOWN and (timeout != 0 or self.type == SOCK_SEQPACKET):
-                return Received(b"", 0)         # end of file
-            await _sleep(self.wq, lambda: bool(self.queue or self.err or self.shut & RCV_SHUTDOWN), timeout)
+        if not await wait_for_datagram(self, self.queue, timeout, self.type == SOCK_SEQPACKET):
+            return Received(b"", 0)             # end of file
         m = self.queue[0]
         got = Received(m.data[:n], 0)
         if n < len(m.data):
@@ -767,20 +760,6 @@ class UnixSocket(Socket):
             else:
                 line += " " + name.rstrip(b"\0").decode(errors="replace")
         return line + "\n"
-
-
-async def _sleep(wq: WaitQueue, ready, timeout: Optional[float]) -> None:
-    """Wait on wq until ready(): EAGAIN when the socket's timeout (0: non-blocking) runs out.
-    A signal restarts the call, or (with a timeout set) makes it EINTR, as sock_intr_errno."""
-    if timeout == 0:
-        raise Errno(EAGAIN)
-    try:
-        if not await wq.wait_until(ready, timeout):
-            raise Errno(EAGAIN)
-    except asyncio.CancelledError:
-        if timeout is not None:
-            raise Errno(EINTR) from None
-        raise
 
 
 def socketpair(type_: int, flags: int, who: Who) -> tuple[UnixSocket, UnixSocket]:
