@@ -39,6 +39,26 @@ MNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIR
 ATIME_FLAGS = MS_NOATIME | MS_RELATIME | MS_STRICTATIME
 DEFAULT_MNT_FLAGS = MS_RELATIME                 # what a mount gets without an atime flag
 
+# The fd mount API's MOUNT_ATTR_* (fsmount, mount_setattr); the atime ones are a 3-bit enum
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_STRICTATIME = 0x70, 0x0, 0x10, 0x20
+MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_IDMAP, MOUNT_ATTR_NOSYMFOLLOW = 0x80, 0x100000, 0x200000
+FSMOUNT_VALID_FLAGS = (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC
+                       | MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+_MS_OF_ATTR = ((MOUNT_ATTR_RDONLY, MS_RDONLY), (MOUNT_ATTR_NOSUID, MS_NOSUID), (MOUNT_ATTR_NODEV, MS_NODEV),
+               (MOUNT_ATTR_NOEXEC, MS_NOEXEC), (MOUNT_ATTR_NODIRATIME, MS_NODIRATIME),
+               (MOUNT_ATTR_NOSYMFOLLOW, MS_NOSYMFOLLOW))
+
+
+def ms_of_attr(attr: int) -> int:
+    """The MS_* twins of MOUNT_ATTR_* bits (the atime enum aside)."""
+    out = 0
+    for a, ms in _MS_OF_ATTR:
+        if attr & a:
+            out |= ms
+    return out
+
+
 # umount2(2) flags
 MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW = 1, 2, 4, 8
 
@@ -103,9 +123,40 @@ class MountTable:
     made without MNT_RELATIME), DEFAULT_MNT_FLAGS for a root the kernel mounts from a disk
     as init_mount does (path_mount's relatime)."""
 
-    def __init__(self, root_sb: Superblock, root_flags: int = 0):
+    def __init__(self, root_sb: Superblock, root_flags: int = 0, anon: bool = False):
         self.root = Mount(self, root_sb, None, None, flags=root_flags)
         self._covered: dict[tuple[Mount, Dentry], Mount] = {}
+        self.anon = anon                # a detached tree of fsmount/open_tree (an anonymous namespace)
+
+    @classmethod
+    def detached(cls, src: Mount, root: Dentry, recursive: bool) -> MountTable:
+        """A detached copy of src seen from `root` (open_tree's OPEN_TREE_CLONE; with AT_RECURSIVE
+        the mounts below too): an anonymous namespace whose root mount is the copy."""
+        t = cls(src.sb, src.ms_flags() & ~MS_RDONLY, anon=True)
+        t.root.root = root
+        t.root.read_only = src.read_only
+        if recursive:
+            t._copy_children(src, t.root, root)
+        return t
+
+    def _copy_children(self, src: Mount, dst: Mount, below: Dentry) -> None:
+        for child in [c for c in src.ns.mounts() if c.parent is src and c.mountpoint is not None
+                      and below.is_ancestor_of(c.mountpoint)]:
+            assert child.mountpoint is not None
+            m = Mount(self, child.sb, dst, child.mountpoint, child.read_only, child.flags)
+            m.root = child.root
+            self._covered[(dst, child.mountpoint)] = m
+            self._copy_children(child, m, child.root)
+
+    def graft(self, tree: MountTable, where: Location) -> Mount:
+        """move_mount of a detached tree: its mounts join this namespace, its root at `where`."""
+        m = tree.root
+        for mount in tree.mounts():
+            mount.ns = self
+        self._covered.update(tree._covered)
+        tree._covered.clear()
+        self._attach(m, where.mount, where.dentry)
+        return m
 
     def root_location(self) -> Location:
         return Location(self.root, self.root.root)
