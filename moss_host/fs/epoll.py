@@ -19,7 +19,7 @@ import asyncio
 import struct
 from typing import Any, Callable, Optional, Sequence
 
-from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, EPERM, Errno
+from ..errors import EEXIST, EINTR, EINVAL, ELOOP, ENOENT, ENOSPC, EPERM, Errno
 from ..waitq import WAKE_ANY, WaitQueue
 from .anon_inode import AnonFile
 from .signalfd import SignalFd
@@ -38,6 +38,9 @@ _NOT_LEVEL = EPOLLONESHOT | EPOLLET
 # POLLIN -> POLLRDNORM and POLLOUT -> POLLWRNORM are one shift apart: the twins in one step.
 _IN_OUT, _TO_NORM = POLLIN | POLLOUT, 6
 assert POLLIN << _TO_NORM == POLLRDNORM and POLLOUT << _TO_NORM == POLLWRNORM
+# The items of every epoll a user created (user_struct's epoll_watches), by uid: an
+# EPOLL_CTL_ADD past /proc/sys/fs/epoll/max_user_watches is ENOSPC.
+USER_WATCHES: dict[int, int] = {}
 
 
 class EpItem:
@@ -101,7 +104,8 @@ def _nested_poll(ep: "Epoll") -> Callable[[int], int]:
 class Epoll:
     """struct eventpoll: the interest list, the ready list, and who waits on them."""
 
-    def __init__(self) -> None:
+    def __init__(self, uid: int = 0) -> None:
+        self.uid = uid                      # the creator's (ep->user): whose watches these are
         self.items: dict[tuple[int, int], EpItem] = {}     # (id(file), fd) -> item
         self.ready: list[EpItem] = []
         self.wq = WaitQueue()               # epoll_wait sleepers
@@ -210,12 +214,15 @@ class Epoll:
                 self.steady = None
 
     # -- the interest list
-    def ctl(self, op: int, f: OpenFile, fd: int, events: int, data: int) -> None:
-        """EPOLL_CTL_ADD/MOD/DEL after the descriptor checks (the syscall's)."""
+    def ctl(self, op: int, f: OpenFile, fd: int, events: int, data: int, max_watches: int = 1 << 31) -> None:
+        """EPOLL_CTL_ADD/MOD/DEL after the descriptor checks (the syscall's); an ADD is
+        ENOSPC when the creator has max_watches items in all its epolls."""
         item = self.items.get((id(f), fd))
         if op == EPOLL_CTL_ADD:
             if item is not None:
                 raise Errno(EEXIST)
+            if USER_WATCHES.get(self.uid, 0) >= max_watches:
+                raise Errno(ENOSPC)
             self._insert(f, fd, events | EPOLLERR | EPOLLHUP, data)
         elif op == EPOLL_CTL_DEL:
             if item is None:
@@ -239,6 +246,7 @@ class Epoll:
     def _insert(self, f: OpenFile, fd: int, events: int, data: int) -> None:
         item = EpItem(self, f, fd, events, data)
         self.items[(id(f), fd)] = item
+        USER_WATCHES[self.uid] = USER_WATCHES.get(self.uid, 0) + 1
         if _asks_poller(f):
             self.askers += 1
         item.subscription = f.poll_subscribe(events, item.wake, exclusive=bool(events & EPOLLEXCLUSIVE))
@@ -257,6 +265,7 @@ class Epoll:
         if self.items.get((id(item.file), item.fd)) is not item:
             return
         del self.items[(id(item.file), item.fd)]
+        USER_WATCHES[self.uid] -= 1
         if _asks_poller(item.file):
             self.askers -= 1
         for stop in item.stops:
@@ -340,9 +349,9 @@ def _asks_poller(f: OpenFile) -> bool:
 class EpollFile(AnonFile):
     anon_name = "[eventpoll]"
 
-    def __init__(self, flags: int = 0):
+    def __init__(self, flags: int = 0, uid: int = 0):
         super().__init__(O_RDWR | flags)
-        self.ep = Epoll()
+        self.ep = Epoll(uid)
 
     @property
     def poll_wq(self) -> WaitQueue:

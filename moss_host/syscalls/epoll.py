@@ -13,6 +13,7 @@ from typing import Sequence
 from moss_host.errors import EFAULT, EINTR, EINVAL, Errno
 from moss_host.fs.epoll import (EPOLL_CTL_DEL, EPOLL_EVENT, EPOLLET, EPOLLONESHOT, Epoll, EpollFile, EpItem,
                                 check_ctl)
+from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES, epoll_watches
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_CLOEXEC, file_needs
 from moss_host.proc.task import State
@@ -37,7 +38,7 @@ async def epoll_create1(task, flags: "Hex") -> int:
     flags &= 0xFFFF_FFFF
     if flags & ~EPOLL_CLOEXEC:
         raise Errno(EINVAL)
-    return task.files.install(EpollFile(), cloexec=bool(flags & EPOLL_CLOEXEC))
+    return task.files.install(EpollFile(uid=task.creds.uid), cloexec=bool(flags & EPOLL_CLOEXEC))
 
 
 @syscall("epoll_ctl")
@@ -51,8 +52,15 @@ async def epoll_ctl(task, epfd: "Fd", op: "Int", fd: "Fd", event: "Ptr") -> int:
     target_fd = fd_arg(fd)
     target = file_needs(task.files.get(target_fd))
     ep = check_ctl(ep_file, target, op, events)
-    ep.ctl(op, target, target_fd, events, data)
+    ep.ctl(op, target, target_fd, events, data, _max_user_watches(task))
     return 0
+
+
+def _max_user_watches(task) -> int:
+    """/proc/sys/fs/epoll/max_user_watches: as set, else eventpoll_init's share of memory."""
+    if TUNABLES.epoll_watches is not None:
+        return TUNABLES.epoll_watches
+    return epoll_watches(task.kernel.memory_kb()[0])
 
 
 def _wait_args(task, epfd: int, events_ptr: int, maxevents: int) -> Epoll:

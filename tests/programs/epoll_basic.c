@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -352,5 +353,29 @@ int main(void)
     write(p[1], "a", 1);
     r = epoll_pwait2(ep, ev, 4, NULL, NULL);
     printf("epoll_pwait2 NULL timeout, ready: %ld data %llu\n", r, (unsigned long long)ev[0].data.u64);
+
+    /* max_user_watches: the items of all the user's epolls count; an ADD at the limit is
+     * ENOSPC (after EBADF and EEXIST), MOD and DEL still work. The old value is put back. */
+    char old[32] = "";
+    int mw = open("/proc/sys/fs/epoll/max_user_watches", O_RDONLY);
+    ssize_t got = read(mw, old, sizeof old - 1);
+    close(mw);
+    printf("max_user_watches read: %d, positive %d\n", got > 0, atol(old) > 0);
+    int lim = epoll_create1(0), lp[2];
+    pipe(lp);
+    add(lim, lp[0], EPOLLIN, 110);
+    mw = open("/proc/sys/fs/epoll/max_user_watches", O_WRONLY);
+    printf("set 0: %s\n", err(write(mw, "0\n", 2)));
+    close(mw);
+    printf("limit 0, add: %s\n", err(add(lim, lp[1], EPOLLOUT, 111)));
+    printf("limit 0, add again: %s\n", err(add(lim, lp[0], EPOLLIN, 110)));
+    printf("limit 0, add of a bad fd: %s\n", err(add(lim, 99, EPOLLIN, 110)));
+    printf("limit 0, mod: %s\n", err(mod(lim, lp[0], EPOLLIN | EPOLLOUT, 112)));
+    printf("limit 0, del: %s\n", err(epoll_ctl(lim, EPOLL_CTL_DEL, lp[0], NULL)));
+    printf("limit 0, add after del: %s\n", err(add(lim, lp[0], EPOLLIN, 113)));
+    mw = open("/proc/sys/fs/epoll/max_user_watches", O_WRONLY);
+    printf("put back: %s\n", err(write(mw, old, strlen(old))));
+    close(mw);
+    printf("add: %s\n", err(add(lim, lp[0], EPOLLIN, 114)));
     return 0;
 }
