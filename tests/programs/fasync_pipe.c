@@ -124,6 +124,17 @@ static void writes_signal_the_reader(void)
     drain("write end closed");
     close(p[0]);
     printf("pages %d\n", pages);
+
+    /* one signal per write call, not per pipe buffer it fills */
+    static char big[65536];
+    pipe2(p, O_NONBLOCK);
+    async_owner(p[0], RT);
+    printf("write 65536: %s\n", res(write(p[1], big, sizeof big)));
+    drain("one write of 16 pages");
+    printf("write 40000: %s\n", res(write(p[1], big, 40000)));
+    drain("a write refused for want of room");
+    close(p[0]);
+    close(p[1]);
 }
 
 /* A standard F_SETSIG signal is pending at most once: no SIGIO for the ones it absorbs. */

@@ -54,3 +54,4 @@ def test_pipe_and_fifo_signals_at_linuxs_points_and_the_full_queue_fallback_matc
     assert ("six writes, RLIMIT_SIGPENDING 3: SIGIO(kernel) RTMIN+1(code 1 band 0x41 fd 3) "
             "RTMIN+1(code 1 band 0x41 fd 3) RTMIN+1(code 1 band 0x41 fd 3)\n") in out
     assert "FIFO writer opened: none\n" in out
+    assert "one write of 16 pages: RTMIN+1(code 1 band 0x41 fd 3)\n" in out      # per call, not per buffer
