@@ -13,8 +13,8 @@ queue(s) like an epoll item does (OpenFile.poll_subscribe); each wake-up's POLL*
   O_ASYNC the F_SETSIG signal with POLL_PRI (sock_wake_async's SOCK_WAKE_URG); the socket
   wakes its readers for the byte afterwards (sk_data_ready: POLL_IN), as Linux's queue_oob.
 * read side (POLLIN...): POLL_IN for a file open for reading (kill_fasync of the readers).
-* write side (POLLOUT...): POLL_OUT when the file became writable again (a pipe that was
-  full, a socket whose send buffer was: Linux's was_full / SOCKWQ_ASYNC_NOSPACE).
+* write side (POLLOUT...): POLL_OUT when the file became writable again (a socket whose
+  send buffer was full: Linux's SOCKWQ_ASYNC_NOSPACE).
 * a wake-up about nothing in particular (WAKE_ANY: a close, a state change): the file's
   poll mask now stands for it; a socket that hung up or has an error says POLL_HUP/POLL_ERR.
 
@@ -140,7 +140,7 @@ class Fasync:
         mask = poll_mask(f)
         was_writable, self._writable = self._writable, bool(mask & POLLOUT)
         if key == WAKE_ANY:
-            if not f.is_socket:             # a pipe end opened or closed (pipe_release): both sides
+            if not f.is_socket:             # (an unkeyed wake_up: inotify, a tty) each side the file has
                 return [r for r, side in ((POLL_IN, f.readable), (POLL_OUT, f.writable)) if side]
             if mask & POLLHUP:
                 return [POLL_HUP]
