@@ -309,7 +309,9 @@ save_context:
  * reply: spin for as long as the host asks (MB_SPIN_TICKS of the virtual counter, re-read
  * while spinning: the host sets 0 when no reply is coming soon), then sleep in WFI with
  * SLEEPING set so the host sends a wake byte; a 10 ms timer wakes us regardless, so a
- * lost wake-up costs time, never a hang.
+ * lost wake-up costs time, never a hang. Woken while the host publishes a spin budget, we
+ * spin again: the host wakes a sleeping CPU that way just before a timer of its own is due
+ * (a nanosleep ending), so that the reply finds us spinning, not in WFI.
  *
  * Telling the host: a byte on the PL011 (the doorbell), unless the host announces in
  * HOST_POLLING that it is watching SEQ_REQ anyway. The two sides order their accesses
@@ -357,7 +359,11 @@ sleep:
     msr     cntv_ctl_el0, x2
     wfi
     bl      ack_irq
-    b       sleep
+    ldr     x2, [sp, #MB_SPIN_TICKS]        /* the host woke us to spin (a reply is due soon): */
+    cbz     x2, sleep                       /* no interrupt stands between it and the eret */
+    str     xzr, [sp, #MB_SLEEPING]
+    msr     cntv_ctl_el0, xzr
+    b       spin
 woken:
     str     xzr, [sp, #MB_SLEEPING]
     msr     cntv_ctl_el0, xzr

@@ -21,13 +21,18 @@ import asyncio
 import ctypes
 import select
 import selectors
+import time
 from typing import Callable, Optional
+
+from .pressure import CpuPressure
 
 # poller(timeout, loop_has_work) -> True if it handled anything (the loop must not block).
 # timeout: seconds until the loop's next timer, None when it has none.
 Poller = Callable[[Optional[float], Callable[[], bool]], bool]
 
 FD_SETSIZE = 1024                   # select(2) takes no descriptor above this
+TIMER_SPIN_S = 50e-6                # the end of a wait for a timer is spun, not slept
+WAKE_AHEAD_S = 100e-6               # the poller is called again this long before a timer is due
 
 _libc = ctypes.CDLL(None)
 _trylock = _libc.pthread_mutex_trylock
@@ -58,6 +63,7 @@ class PollingSelector(selectors.EpollSelector):
     def __init__(self) -> None:
         super().__init__()
         self.poller: Optional[Poller] = None
+        self.pressure = CpuPressure()
         self.loop_has_work: Callable[[], bool] = lambda: False
 
     def select(self, timeout: Optional[float] = None):
@@ -71,11 +77,26 @@ class PollingSelector(selectors.EpollSelector):
             # back for the rest). The last fraction: select(2) on the epoll fd waits with
             # microseconds (and this process's timer slack: tighten_timer_slack), then
             # epoll reports what is ready.
+            # The last TIMER_SPIN_S: a spin on the clock, as a wake-up from select(2) comes
+            # tens of microseconds late on a busy host (bounded: once per timer that fires).
+            # Not while the host's CPUs are contended: the spin would take a core others need.
             ms = int(timeout * 1000)
             if ms:
                 timeout = (ms - 0.5) / 1000     # (selectors rounds this up to ms again)
+            elif self.pressure.contended(time.monotonic_ns()):
+                if self.fileno() < FD_SETSIZE:
+                    select.select((self.fileno(),), (), (), timeout)
+                    timeout = 0
+            elif timeout <= TIMER_SPIN_S:
+                end = time.monotonic() + timeout      # (the loop's clock)
+                while time.monotonic() < end:
+                    pass
+                timeout = 0
             elif self.fileno() < FD_SETSIZE:
-                select.select((self.fileno(),), (), (), timeout)
+                # Back WAKE_AHEAD_S before the timer (the poller may act then: Cpu.wake_ahead),
+                # then TIMER_SPIN_S before it.
+                wait = timeout - WAKE_AHEAD_S if timeout > WAKE_AHEAD_S + TIMER_SPIN_S else timeout - TIMER_SPIN_S
+                select.select((self.fileno(),), (), (), wait)
                 timeout = 0
         return super().select(timeout)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Protocol
 from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
-from moss_host.machine.polling import fence
+from moss_host.machine.polling import WAKE_AHEAD_S, fence
 from moss_host.machine.governor import Governor
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.memory import NO_GUEST_WORK, Memory
@@ -69,6 +69,10 @@ SPIN_DECAY_MASK = SPIN_DECAY - 1
 assert SPIN_DECAY & SPIN_DECAY_MASK == 0
 FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
 REPLY_DEFER_TURNS = 4         # loop turns a reply waits for the wake-ups its trap caused
+# An idle CPU's guest is woken WAKE_AHEAD_S (machine/polling.py) before the loop's next timer
+# and spins for up to WAKE_SPIN_NS (Cpu.wake_ahead): a guest in WFI takes tens of microseconds to wake.
+WAKE_SPIN_NS = 250_000
+WAKE_SPIN_TICKS = WAKE_SPIN_NS * 62_500_000 // 1_000_000_000    # (the 62.5 MHz counter)
 
 # The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, trap
 # frame, tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the
@@ -120,6 +124,7 @@ class Cpu:
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
         self.replies = 0
+        self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
         # The last reply had the guest scrub frames; with several CPUs always set: every
         # trap tells Memory this CPU has left the user code it ran (frames' grace periods).
         self.scrubbing = smp
@@ -259,6 +264,8 @@ class Cpu:
         """
         self.loop_has_work = loop_has_work
         if self.trapped or self.current is None:
+            if timeout is not None and timeout < WAKE_AHEAD_S and self.current is None and self.trapped:
+                self.wake_ahead()
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()
         self.contended = now < self.contended_until or self.governor.contended(now)
@@ -320,6 +327,19 @@ class Cpu:
             return False
         self.take_trap(_now())
         return True
+
+    def wake_ahead(self) -> None:
+        """The CPU idles, its guest asleep in WFI, and the loop's next timer is due within
+        WAKE_AHEAD_S: likely a sleeper's (a nanosleep ending) whose reply would find the
+        guest asleep and pay an interrupt's way through QEMU. Wake it now with a spin
+        budget: it spins (guest_stub/start.S, sleep) and the reply finds it spinning. Once
+        per WAKE_SPIN_NS; a wake for a timer that was no one's costs the guest that spin."""
+        now = _now()
+        if now < self.woken_ahead_until or self.contended:
+            return              # (contended at the last poll: the spin takes a core others need)
+        self.woken_ahead_until = now + WAKE_SPIN_NS
+        self.publish_spin(WAKE_SPIN_TICKS)
+        self.wake_guest()
 
     def publish_spin(self, ticks: int) -> None:
         """How long the guest spins for our reply before it sleeps (MB_SPIN_TICKS)."""
