@@ -7,10 +7,12 @@ Two signals, each read at most every few milliseconds from the CPU's poll decisi
   thread's run-queue delay and the number of times it was put on a CPU. Their ratio over
   the last SAMPLE_NS is how long, on average, the host waited for a core each time it
   became runnable, a few milliseconds after it happens and for this process alone. The
-  guest's spin for a reply pays only if the host answers inside it; a host that waits
-  longer than the spin for its core (16 guests on 2 cores: 10 ms per wake-up; one guest
-  beside a loaded machine's other QEMUs: 0.6 ms) answers after every spin ran out, so the
-  spin only takes the core the host waits for. Then the guest spins not at all
+  guest's spin for a reply (100 us) pays only if the host answers inside it. A mean is
+  made of a few long waits among many short ones while the machine runs other work (one
+  guest beside the other helpers' QEMUs here: 0.6 ms per wake-up, and its spin still
+  catches replies); at ten times the spin nearly every wake-up waits, the hosts of many
+  guests queueing behind each other and behind their guests' spins (16 guests on 2 cores:
+  10 ms per wake-up). From OVERLOADED_WAIT_NS the guest spins not at all
   (`contended_spin` 0) and the host does not poll: the machine is *overloaded*.
 * the machine's CPU pressure (machine/pressure.py, "some avg10"): tasks queue for the
   CPUs. The host does not poll, the guest keeps a short spin (L.SPIN_TICKS): with one
@@ -30,8 +32,8 @@ from .pressure import CpuPressure
 
 SCHEDSTAT = "/proc/thread-self/schedstat"       # "<on-CPU ns> <run-queue wait ns> <times run>"
 SAMPLE_NS = 20_000_000
-OVERLOADED_WAIT_NS = L.SPIN_TICKS * 16         # the guest's normal spin (ticks of 62.5 MHz: 16 ns)
-UNLOADED_WAIT_NS = OVERLOADED_WAIT_NS // 2
+OVERLOADED_WAIT_NS = 1_000_000                 # ten times the guest's normal spin (L.SPIN_TICKS)
+UNLOADED_WAIT_NS = 500_000
 MIN_WAKEUPS = 4                                 # fewer in a sample: keep the last verdict
 
 
