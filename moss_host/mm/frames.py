@@ -116,12 +116,12 @@ class FrameAllocator:
         aligned block of 2**k as one block of order k (one buddy merge, not 2**k)."""
         alloc, refs = self._alloc, self._refs
         pfns = sorted([pa >> PAGE_SHIFT for pa in pas])
-        if len(set(pfns)) < len(pfns):          # a frame mapped twice (an exiting space's): in turn
-            for pa in pas:
-                self.put(pa)
-            return
         if refs:
             shared = refs.keys() & pfns
+            if shared and len(set(pfns)) < len(pfns):     # a shared frame twice: one by one
+                for pa in pas:
+                    self.put(pa)
+                return
             if shared:                                    # one reference less; still allocated
                 for pfn in shared:
                     n = refs[pfn] - 1

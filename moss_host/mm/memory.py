@@ -148,18 +148,22 @@ class Memory:
     def release_many(self, pas: list[PA]) -> None:
         """release() of each frame in pas (munmap of a large range): the frames ever mapped
         executable one by one (they go to the guest's scrub queue), the rest in one pass."""
-        if self.running_cpus is not None or len(set(pas)) < len(pas):   # several CPUs: each
-            for frame in pas:                   # waits out a grace period; a frame mapped twice
+        if self.running_cpus is not None:       # several CPUs: each waits out a grace period
+            for frame in pas:
                 self.release(frame)
             return
         code = self.exec_frames.intersection(pas) if self.exec_frames else None
         if code:
             # Only a code frame's last reference goes through the scrub queue: most are the
-            # page cache's (a program's text, shared by every process running it).
-            get_ref = self.frames.get_ref
-            code = {pa for pa in code if get_ref(pa) <= 1}
-            for pa in code:
-                self.release(PA(pa))
+            # page cache's (a program's text, shared by every process running it). A code
+            # frame mapped twice here goes through release() at each of its places.
+            ours = [pa for pa in pas if pa in code]
+            if len(ours) == len(code):
+                get_ref = self.frames.get_ref
+                code = {pa for pa in code if get_ref(pa) <= 1}
+            for pa in ours:
+                if pa in code:
+                    self.release(PA(pa))
             if code:
                 pas = [pa for pa in pas if pa not in code]
         self.frames.put_many(pas)

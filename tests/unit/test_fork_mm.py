@@ -130,3 +130,13 @@ def test_destroying_a_space_that_maps_one_frame_twice_drops_both_references():
     mem.share(frame)
     child.release()
     assert mem.frames.get_ref(frame) == 1 and mem.free_frames == before
+
+
+def test_a_code_frame_mapped_twice_is_scrubbed_when_both_places_let_go():
+    mem = Memory(bytearray(RAM), RAM)
+    pa = mem.alloc_frame()
+    mem.share(pa)                               # two mappings in one space
+    mem.exec_frames.add(pa)
+    other = mem.alloc_frame()
+    mem.release_many([pa, other, pa])
+    assert mem.take_guest_work()[3] == [pa]     # to the guest's scrub queue, once, not freed
