@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -370,6 +371,7 @@ class MossPy(Peer):
         extra has it in a row (issue 18: together must be no slower)."""
         script = f"i=0; while [ $i -lt {loops} ]; do /bin/true; i=$((i+1)); done"
         argv = self._run_argv(["/bin/sh", "-c", script])
+        cpu0 = _children_cpu_s()
         t0 = time.monotonic()
         procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.cwd)
@@ -387,15 +389,22 @@ class MossPy(Peer):
         together = time.monotonic() - t0
         if failed:
             return Result.not_run(failed)
+        cpu1 = _children_cpu_s()
         t0 = time.monotonic()
         for _ in range(guests):
             r = self._exec(argv, self.timeout)
             if r is None or r[0] != 0:
                 return Result.not_run("a guest run in a row failed" if r else "timed out")
         in_a_row = time.monotonic() - t0
+        cpu2 = _children_cpu_s()
+        # Host CPU (moss-host and its QEMU) per guest run, both ways: on a machine that others
+        # load too, 16 processes get a larger share of it than one, so wall times flatter
+        # "together"; CPU per run shows what spinning guests and hosts cost each other.
         return Result(True, together * 1e9, wall_s=together + in_a_row,
                       extra={"guests": guests, "loops": loops, "in_a_row_ns": int(in_a_row * 1e9),
-                             "together_over_in_a_row": round(together / in_a_row, 3)})
+                             "together_over_in_a_row": round(together / in_a_row, 3),
+                             "cpu_s_per_guest_together": round((cpu1 - cpu0) / guests, 3),
+                             "cpu_s_per_guest_in_a_row": round((cpu2 - cpu1) / guests, 3)})
 
     TRAP_RE = re.compile(r"trap_roundtrip\S*\s*[=:]\s*([0-9.]+)\s*(ns|us|µs)?", re.I)
 
@@ -420,6 +429,12 @@ class MossPy(Peer):
             return Result(True, float(m.group(1)) * scale, wall_s=wall)
         return Result.not_run(f"--timing printed no trap_roundtrip figure "
                               f"({_reason(err, rc)})")
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's waited-for descendants so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _echo_result(measure, errors: tuple) -> Result:
