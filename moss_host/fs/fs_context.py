@@ -9,7 +9,8 @@ RECONF_PARAMS, as fspick's contexts start; a failed create or reconfigure leaves
 
 Parameters are checked when they are set, as each filesystem's parse_param does: the
 superblock flags every filesystem takes ("ro", "rw", ... vfs_parse_sb_flag), "source", and
-each type's own keys; a legacy filesystem (vfat, msdos: no fs_context support in 6.1) takes
+each type's own keys (ramfs ignores unknown ones); a legacy filesystem (vfat, msdos,
+devtmpfs: no fs_context support in 6.1) takes
 any string or flag and refuses the others (EOPNOTSUPP), its options being checked at create.
 """
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .namespace import MS_RDONLY, Mount
 from .options import SB_FLAG_OPTIONS
 from .vfs import Superblock
 
-LEGACY_TYPES = FAT_TYPES
+LEGACY_TYPES = FAT_TYPES + ("devtmpfs",)
+IGNORES_UNKNOWN = ("ramfs",)    # "traditionally ramfs has ignored all mount options"
 # Keys each fs_context type parses (beyond the superblock flags and "source"); a type not
 # listed takes none. tmpfs's values are checked by making a trial superblock.
 KEYS: dict[str, frozenset[str]] = {
@@ -98,7 +100,8 @@ class FsConfig:
         if key == "source":
             self._set_source(value)
             return
-        raise Errno(EINVAL)                 # "Unknown parameter"
+        if self.fstype not in IGNORES_UNKNOWN:
+            raise Errno(EINVAL)             # "Unknown parameter"
 
     def _set_source(self, value: Optional[str]) -> None:
         """vfs_parse_fs_param_source: a string, given once."""

@@ -351,6 +351,34 @@ static void setattr(void)
     flags_of("b after the clone's", D "/b");
 }
 
+/* Other types through the same calls: each created, mounted at D/t, its statfs type, gone. */
+static void other_types(void)
+{
+    static const char *types[] = {"proc", "sysfs", "ramfs", "mqueue"};
+    mkdir(D "/t", 0755);
+    for (unsigned i = 0; i < sizeof types / sizeof *types; i++) {
+        char what[64];
+        int fd = fsopen_(types[i], 0);
+        snprintf(what, sizeof what, "%s: bogus key", types[i]);
+        rc(what, fsconfig_(fd, FSCONFIG_SET_STRING, "bogus", "1", 0));
+        if (strcmp(types[i], "proc") == 0)
+            rc("proc: hidepid=0", fsconfig_(fd, FSCONFIG_SET_STRING, "hidepid", "0", 0));
+        snprintf(what, sizeof what, "%s: create", types[i]);
+        rc(what, fsconfig_(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+        int m = fsmount_(fd, 0, MOUNT_ATTR_NOEXEC);
+        snprintf(what, sizeof what, "%s: attach", types[i]);
+        rc(what, move_mount_(m, "", AT_FDCWD, D "/t", MOVE_MOUNT_F_EMPTY_PATH));
+        flags_of(types[i], D "/t");
+        snprintf(what, sizeof what, "%s: umount while its fd is open", types[i]);
+        rc(what, umount(D "/t"));
+        close(m);
+        close(fd);
+        snprintf(what, sizeof what, "%s: umount", types[i]);
+        rc(what, umount(D "/t"));
+    }
+    rmdir(D "/t");
+}
+
 int main(void)
 {
     mkdir(D, 0755);
@@ -360,6 +388,7 @@ int main(void)
     picking();
     trees();
     setattr();
+    other_types();
     const char *gone[] = {D "/e", D "/d", D "/c", D "/b/sub", D "/b"};
     for (unsigned i = 0; i < sizeof gone / sizeof *gone; i++)
         umount2(gone[i], MNT_DETACH);
