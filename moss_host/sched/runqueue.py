@@ -68,10 +68,7 @@ class RunQueue:
     def pop(self) -> Optional[Task]:
         """The next task to run, or None: the CPU idles. A running task not pushed back
         before this left the CPU (it sleeps or stopped): it leaves the queue with its lag."""
-        task = self.fair.take_next(monotonic_ns())
-        if task is not None and task.se.affine_at:
-            task.se.affine_at = 0               # it runs: no longer one to pull (Scheduler._pull_to_idle)
-        return task
+        return self.fair.take_next(monotonic_ns())
 
     def discard(self, task: Task, sleep: bool = True) -> None:
         """task leaves this queue (it exits or stops; sleep=False: it moves to another CPU's

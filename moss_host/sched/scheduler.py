@@ -112,6 +112,7 @@ class Scheduler:
                 if self.pull_timer is None:
                     self.pull_timer = asyncio.get_running_loop().call_later(PULL_DELAY, self._pull_to_idle)
                 return rq
+        task.se.affine_at = 0                   # (a stamp from an earlier wake-affine is stale)
         return self._place(task)
 
     def _pull_to_idle(self) -> None:
