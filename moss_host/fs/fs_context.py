@@ -103,6 +103,19 @@ class FsConfig:
         if self.fstype not in IGNORES_UNKNOWN:
             raise Errno(EINVAL)             # "Unknown parameter"
 
+    def set_other(self, key: str) -> None:
+        """A binary, path or fd value (legacy contexts refused them already): the superblock
+        flags take any value, no parameter of ours takes one (EINVAL), ramfs ignores the rest."""
+        self.begin()
+        if self.phase not in (Phase.CREATE_PARAMS, Phase.RECONF_PARAMS):
+            raise Errno(EBUSY)
+        if key in SB_SET or key in SB_CLEAR:
+            if key in ("ro", "rw"):
+                self.read_only = key == "ro"
+            return
+        if key in KEYS.get(self.fstype, ()) or key == "source" or self.fstype not in IGNORES_UNKNOWN:
+            raise Errno(EINVAL)
+
     def _set_source(self, value: Optional[str]) -> None:
         """vfs_parse_fs_param_source: a string, given once."""
         if value is None or self.source is not None:

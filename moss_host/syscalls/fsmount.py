@@ -130,6 +130,10 @@ async def fsconfig(task, fd: "Fd", cmd: "UInt", key: "CStr", value: "Ptr", aux: 
         value_s = _user_string(task, value, 256)
     elif cmd == FSCONFIG_SET_FD:
         task.files.get(aux)             # EBADF
+    elif cmd == FSCONFIG_SET_BINARY:
+        task.mm.read(value, aux)        # EFAULT
+    elif cmd in (FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY):
+        _path_arg(task, value, empty_ok=cmd == FSCONFIG_SET_PATH_EMPTY)     # getname: EFAULT, ENOENT
     if cmd == FSCONFIG_CMD_CREATE:
         _may_mount(task)
         config.create(_mount_context(task))
@@ -142,7 +146,8 @@ async def fsconfig(task, fd: "Fd", cmd: "UInt", key: "CStr", value: "Ptr", aux: 
         assert key_s is not None
         config.set_param(key_s, value_s, _ram(task))
     else:
-        raise Errno(EINVAL)             # binary, path and fd values: no parameter of ours takes one
+        assert key_s is not None
+        config.set_other(key_s)         # a binary, path or fd value
     return 0
 
 

@@ -152,6 +152,15 @@ static void contexts(void)
     rc("SET_FD bad fd", fsconfig_(fs_fd, FSCONFIG_SET_FD, "size", NULL, 999));
     rc("SET_FD size", fsconfig_(fs_fd, FSCONFIG_SET_FD, "size", NULL, pipefd[0]));
     rc("SET_BINARY size", fsconfig_(fs_fd, FSCONFIG_SET_BINARY, "size", "1m", 2));
+    rc("SET_PATH sync", fsconfig_(fs_fd, FSCONFIG_SET_PATH, "sync", "/tmp", AT_FDCWD));
+    rc("SET_PATH_EMPTY sync \"\"", fsconfig_(fs_fd, FSCONFIG_SET_PATH_EMPTY, "sync", "", AT_FDCWD));
+    rc("SET_PATH sync \"\"", fsconfig_(fs_fd, FSCONFIG_SET_PATH, "sync", "", AT_FDCWD));
+    rc("SET_FD sync", fsconfig_(fs_fd, FSCONFIG_SET_FD, "sync", NULL, 0));
+    rc("SET_BINARY sync", fsconfig_(fs_fd, FSCONFIG_SET_BINARY, "sync", "ab", 2));
+    rc("SET_BINARY bad pointer", fsconfig_(fs_fd, FSCONFIG_SET_BINARY, "sync", (char *)8, 2));
+    rc("SET_PATH source", fsconfig_(fs_fd, FSCONFIG_SET_PATH, "source", "/tmp", AT_FDCWD));
+    rc("SET_PATH bogus", fsconfig_(fs_fd, FSCONFIG_SET_PATH, "bogus", "/tmp", AT_FDCWD));
+    rc("SET_FLAG async", fsconfig_(fs_fd, FSCONFIG_SET_FLAG, "async", NULL, 0));
     rc("size=1m", fsconfig_(fs_fd, FSCONFIG_SET_STRING, "size", "1m", 0));
     rc("mode=0750", fsconfig_(fs_fd, FSCONFIG_SET_STRING, "mode", "0750", 0));
     rc("source=mysrc", fsconfig_(fs_fd, FSCONFIG_SET_STRING, "source", "mysrc", 0));
@@ -361,6 +370,8 @@ static void other_types(void)
         int fd = fsopen_(types[i], 0);
         snprintf(what, sizeof what, "%s: bogus key", types[i]);
         rc(what, fsconfig_(fd, FSCONFIG_SET_STRING, "bogus", "1", 0));
+        snprintf(what, sizeof what, "%s: SET_FD bogus", types[i]);
+        rc(what, fsconfig_(fd, FSCONFIG_SET_FD, "bogus", NULL, 0));
         if (strcmp(types[i], "proc") == 0)
             rc("proc: hidepid=0", fsconfig_(fd, FSCONFIG_SET_STRING, "hidepid", "0", 0));
         snprintf(what, sizeof what, "%s: create", types[i]);
