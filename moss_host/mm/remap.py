@@ -8,7 +8,7 @@ private file mapping still shares page-cache frames until written.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from moss_host.addr import PAGE_SIZE, USER_VA_END
 from moss_host.errors import EFAULT, EINVAL, ENOMEM, EPERM, Errno
@@ -24,6 +24,12 @@ MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 _U64 = RLIM_INFINITY = (1 << 64) - 1
 # Names /proc/pid/maps gives by position (the brk area, the initial stack), not by the mapping.
 _POSITIONAL = ("[heap]", "[stack]")
+# may_expand_vm for the caller's limits (RLIMIT_AS, RLIMIT_DATA: proc/vm_limits.py): may `vma` grow by n bytes?
+MayExpand = Callable[[Vma, int], bool]
+
+
+def _unlimited(vma: Vma, n: int) -> bool:
+    return True
 
 
 def _page_align(n: int) -> int:
@@ -31,9 +37,10 @@ def _page_align(n: int) -> int:
 
 
 def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, new_addr: int,
-           memlock: tuple[int, bool] = (RLIM_INFINITY, True)) -> int:
+           memlock: tuple[int, bool] = (RLIM_INFINITY, True), may_expand: MayExpand = _unlimited) -> int:
     """The new address of the mapping at addr, or Errno. memlock: the caller's RLIMIT_MEMLOCK
-    and whether it may exceed it (CAP_IPC_LOCK), for growing a locked mapping."""
+    and whether it may exceed it (CAP_IPC_LOCK), for growing a locked mapping; may_expand:
+    whether its address-space limits let a mapping grow."""
     if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
         raise Errno(EINVAL)
     if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
@@ -49,12 +56,12 @@ def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, 
     if mm.vmas.find(addr) is None:
         raise Errno(EFAULT)
     if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
-        return _remap_to(mm, addr, old_len, new_addr, new_len, flags, memlock)
+        return _remap_to(mm, addr, old_len, new_addr, new_len, flags, memlock, may_expand)
     if old_len >= new_len:                  # shrinking always works: unmap the tail
         if old_len != new_len:
             _munmap(mm, addr + new_len, old_len - new_len)
         return addr
-    vma = _vma_to_resize(mm, addr, old_len, new_len, flags, memlock)
+    vma = _vma_to_resize(mm, addr, old_len, new_len, flags, memlock, may_expand)
     if old_len == vma.end - addr and _expandable(mm, vma, new_len - old_len):
         grown = mm.vmas.extend_up(vma, addr + new_len)
         _populate_if_locked(mm, grown, addr + old_len, addr + new_len)
@@ -66,7 +73,7 @@ def mremap(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int, 
 
 
 def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len: int, flags: int,
-              memlock: tuple[int, bool]) -> int:
+              memlock: tuple[int, bool], may_expand: MayExpand) -> int:
     """mremap_to: MREMAP_FIXED (new_addr is where) or MREMAP_DONTUNMAP (new_addr a hint)."""
     if new_addr & (PAGE_SIZE - 1):
         raise Errno(EINVAL)
@@ -79,7 +86,7 @@ def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len:
     if old_len > new_len:
         _munmap(mm, addr + new_len, old_len - new_len)
         old_len = new_len
-    vma = _vma_to_resize(mm, addr, old_len, new_len, flags, memlock)
+    vma = _vma_to_resize(mm, addr, old_len, new_len, flags, memlock, may_expand)
     if flags & MREMAP_FIXED:
         if new_addr < MMAP_MIN_ADDR:        # security_mmap_addr, as mmap's place() answers it
             raise Errno(EPERM)
@@ -89,7 +96,7 @@ def _remap_to(mm: AddressSpace, addr: int, old_len: int, new_addr: int, new_len:
 
 
 def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flags: int,
-                   memlock: tuple[int, bool]) -> Vma:
+                   memlock: tuple[int, bool], may_expand: MayExpand) -> Vma:
     vma = mm.vmas.find(addr)
     if vma is None:
         raise Errno(EFAULT)
@@ -108,6 +115,8 @@ def _vma_to_resize(mm: AddressSpace, addr: int, old_len: int, new_len: int, flag
     if vma.name in SPECIAL_MAPPINGS:
         raise Errno(EFAULT)
     check_future_lock(mm, vma.vm_flags, new_len - old_len, *memlock)
+    if not may_expand(vma, new_len - old_len):
+        raise Errno(ENOMEM)
     return vma
 
 

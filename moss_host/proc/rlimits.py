@@ -2,6 +2,14 @@
 defaults for init, which every process inherits unless it changes them."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from moss_host.cred import CAP_SYS_RESOURCE, capable
+from moss_host.errors import EPERM, Errno
+
+if TYPE_CHECKING:
+    from .task import Task
+
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_CPU = 0
 RLIMIT_FSIZE = 1
@@ -11,6 +19,7 @@ RLIMIT_CORE = 4
 RLIMIT_NPROC = 6
 RLIMIT_AS = 9
 RLIMIT_NOFILE = 7
+RLIMIT_SIGPENDING = 11
 RLIMIT_SIGPENDING = 11
 RLIMIT_NLIMITS = 16
 
@@ -33,3 +42,32 @@ DEFAULT_RLIMITS: list[tuple[int, int]] = [
     (0, 0),                           # RTPRIO
     (RLIM_INFINITY, RLIM_INFINITY),   # RTTIME
 ]
+
+
+def check_prlimit_permission(caller: "Task", target: "Task") -> None:
+    """prlimit64 on another process: the caller's uid must be the target's real, effective
+    and saved uid and its gid the target's three gids, or the caller holds CAP_SYS_RESOURCE
+    (EPERM). The caller itself always passes (current == task)."""
+    if target is caller:
+        return
+    c, t = caller.creds, target.creds
+    ids_match = c.uid == t.uid == t.euid == t.suid and c.gid == t.gid == t.egid == t.sgid
+    if not ids_match and not capable(c, CAP_SYS_RESOURCE):
+        raise Errno(EPERM)
+
+
+def sigqueue_full(target: "Task") -> bool:
+    """__sigqueue_alloc's RLIMIT_SIGPENDING test for a real-time signal a user queues: every
+    signal queued for any process of the target's real uid counts (Linux's per-user
+    ucounts), against the target's soft limit. Walks the pid table: only rt_sigqueueinfo,
+    tgkill and the like of real-time signals come here."""
+    limit = target.rlimits[RLIMIT_SIGPENDING][0]
+    if limit == RLIM_INFINITY:
+        return False
+    uid, queued = target.creds.uid, 0
+    for t in target.kernel.pids.all():
+        if t.creds.uid == uid:
+            queued += sum(len(q) for q in t.siginfo.values())
+            if t.tid == t.tgid:
+                queued += sum(len(q) for q in t.group.shared_siginfo.values())
+    return queued >= limit

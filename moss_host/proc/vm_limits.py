@@ -1,6 +1,6 @@
 """How much address space a process may map, as Linux's mmap_region checks it:
-may_expand_vm (RLIMIT_AS over all mappings, RLIMIT_DATA over private writable ones) and the
-overcommit heuristic (vm.overcommit_memory 0: one private writable mapping, or shared
+may_expand_vm (RLIMIT_AS over all mappings, RLIMIT_DATA over private writable ones; also for
+brk, with check_data_rlimit first, and a mapping mremap grows) and the overcommit heuristic (vm.overcommit_memory 0: one private writable mapping, or shared
 anonymous memory, bigger than RAM plus swap cannot be promised, MAP_NORESERVE aside). Both
 fail with ENOMEM."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from moss_host.addr import PAGE_SIZE
 from moss_host.errors import ENOMEM, Errno
-from moss_host.mm.vma import MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MAP_TYPE, PROT_WRITE
+from moss_host.mm.vma import MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MAP_TYPE, PROT_WRITE, Vma
 
 from .rlimits import RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA
 
@@ -35,6 +35,22 @@ def check_new_mapping(task: Task, start: int, length: int, prot: int, flags: int
         total = mem.frames.total_frames if mem is not None else 0
         if length // PAGE_SIZE > total:             # __vm_enough_memory, OVERCOMMIT_GUESS
             raise Errno(ENOMEM)
+
+
+def brk_allowed(task: Task, new_brk: int, grow: int) -> bool:
+    """brk(2) to new_brk, mapping `grow` more bytes of heap: check_data_rlimit (the break's
+    distance from its start plus the data segment within RLIMIT_DATA), then do_brk_flags'
+    may_expand_vm (the heap is data). A refused brk leaves the break where it was."""
+    mm = task.mm
+    data_limit = task.rlimits[RLIMIT_DATA][0]
+    if data_limit != RLIM_INFINITY and (new_brk - mm.brk_start) + (mm.end_data - mm.start_data) > data_limit:
+        return False
+    return not grow or _may_expand(task, mm, grow, True)
+
+
+def vma_may_grow(task: Task, vma: Vma, n: int) -> bool:
+    """mremap's vma_to_resize: may_expand_vm for n more bytes of this mapping."""
+    return _may_expand(task, task.mm, n, bool(vma.prot & PROT_WRITE) and not vma.shared and vma.name != "[stack]")
 
 
 def _may_expand(task: Task, mm: AddressSpace, length: int, data: bool) -> bool:

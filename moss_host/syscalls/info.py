@@ -10,7 +10,7 @@ from moss_host.cred import CAP_SYSLOG, CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESO
 from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES
-from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK
+from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK, check_prlimit_permission
 from moss_host.sched import policy
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
@@ -77,13 +77,16 @@ async def getrandom(task, buf: "Ptr", count: "Size", flags: "Hex") -> int:
 
 @syscall("prlimit64")
 async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") -> int:
-    """Get and/or set a resource limit of a process (only the caller's, for now)."""
-    if pid not in (0, task.tgid):
-        raise Errno(ESRCH)
+    """Get and/or set a resource limit of a process: the new limit is read first (EFAULT),
+    then the target found (ESRCH) and the caller's right to it checked (EPERM)."""
     limit = RLIMIT.unpack(task.mm.read(new, RLIMIT.size)) if new else None
-    previous = _do_prlimit(task, resource & 0xFFFF_FFFF, limit)
+    target = task.kernel.pids.get(pid) if pid else task
+    if target is None:
+        raise Errno(ESRCH)
+    check_prlimit_permission(task, target)
+    previous = _do_prlimit(task, target, resource & 0xFFFF_FFFF, limit)
     if limit is not None:
-        _apply_rlimit(task, resource & 0xFFFF_FFFF, limit)
+        _apply_rlimit(target, resource & 0xFFFF_FFFF, limit)
     if old:                                     # after the change, as Linux: EFAULT keeps it
         task.mm.write(old, RLIMIT.pack(*previous))
     return 0
@@ -92,7 +95,7 @@ async def prlimit64(task, pid: "Int", resource: "UInt", new: "Ptr", old: "Ptr") 
 @syscall("getrlimit")
 async def getrlimit(task, resource: "UInt", rlim: "Ptr") -> int:
     """The caller's (soft, hard) limit of resource (arm64 keeps the old call beside prlimit64)."""
-    task.mm.write(rlim, RLIMIT.pack(*_do_prlimit(task, resource & 0xFFFF_FFFF, None)))
+    task.mm.write(rlim, RLIMIT.pack(*_do_prlimit(task, task, resource & 0xFFFF_FFFF, None)))
     return 0
 
 
@@ -100,15 +103,15 @@ async def getrlimit(task, resource: "UInt", rlim: "Ptr") -> int:
 async def setrlimit(task, resource: "UInt", rlim: "Ptr") -> int:
     """Set the caller's limit of resource; the struct is read first (EFAULT before EINVAL)."""
     limit = RLIMIT.unpack(task.mm.read(rlim, RLIMIT.size))
-    _do_prlimit(task, resource & 0xFFFF_FFFF, limit)
+    _do_prlimit(task, task, resource & 0xFFFF_FFFF, limit)
     _apply_rlimit(task, resource & 0xFFFF_FFFF, limit)
     return 0
 
 
-def _do_prlimit(task, resource: int, new: Optional[tuple[int, int]]) -> tuple[int, int]:
+def _do_prlimit(caller, task, resource: int, new: Optional[tuple[int, int]]) -> tuple[int, int]:
     """do_prlimit's checks in its order: EINVAL for a bad resource or soft above hard, EPERM
-    for RLIMIT_NOFILE above fs.nr_open or a raised hard limit without CAP_SYS_RESOURCE.
-    Returns the limit before any change."""
+    for RLIMIT_NOFILE above fs.nr_open or a raised hard limit without the caller's
+    CAP_SYS_RESOURCE. Returns task's limit before any change."""
     if resource >= RLIMIT_NLIMITS:
         raise Errno(EINVAL)
     limits = task.rlimits
@@ -118,7 +121,7 @@ def _do_prlimit(task, resource: int, new: Optional[tuple[int, int]]) -> tuple[in
             raise Errno(EINVAL)
         if resource == RLIMIT_NOFILE and hard > TUNABLES.nr_open:   # fs.nr_open
             raise Errno(EPERM)
-        if hard > limits[resource][1] and not capable(task.creds, CAP_SYS_RESOURCE):
+        if hard > limits[resource][1] and not capable(caller.creds, CAP_SYS_RESOURCE):
             raise Errno(EPERM)
     return limits[resource]
 

@@ -35,6 +35,8 @@ async def brk(task, addr: "Ptr") -> int:
     if addr < mm.brk_start:
         return mm.brk
     old_end, new_end = page_up(mm.brk), page_up(addr)
+    if not vm_limits.brk_allowed(task, addr, max(new_end - old_end, 0)):
+        return mm.brk
     if new_end > old_end:
         if not mm.vmas.is_free(old_end, new_end) or new_end > mm.mmap_top:
             return mm.brk
@@ -165,7 +167,8 @@ async def msync(task, addr: "Ptr", length: "Size", flags: "Hex") -> int:
 @syscall("mremap")
 async def mremap(task, addr: "Ptr", old_len: "Size", new_len: "Size", flags: "Hex", new_addr: "Ptr") -> int:
     """Shrink, grow or move a mapping (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP)."""
-    return remap(task.mm, addr, old_len, new_len, flags, new_addr, _memlock(task))
+    return remap(task.mm, addr, old_len, new_len, flags, new_addr, _memlock(task),
+                 lambda vma, n: vm_limits.vma_may_grow(task, vma, n))
 
 
 @syscall("mprotect")
