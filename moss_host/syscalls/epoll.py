@@ -20,7 +20,7 @@ from moss_host.proc.task import State
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
 from .args import Fd, Hex, Int, Ptr, Size
-from .poll import _signal_pending, restore_sigmask_unless, set_user_sigmask
+from .poll import _signal_pending, check_user_sigmask, restore_sigmask_unless, set_user_sigmask
 from .table import SLOW, syscall
 
 EPOLL_CLOEXEC = O_CLOEXEC
@@ -118,9 +118,13 @@ def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int,
                      sigsetsize: int):
     """epoll_pwait's synchronous try (table.py): events already ready, or a zero timeout,
     answer without a coroutine. SLOW when the call must sleep, and for any argument the
-    checks would refuse (the async path raises the errors in Linux's order)."""
+    checks would refuse (the async path raises the errors in Linux's order).
+
+    A temporary signal mask is checked (EINVAL, EFAULT) but not installed: an answer that
+    needs no sleep is the same under either mask (readiness never depends on the blocked
+    set), and Linux puts the caller's back before returning it. Only a sleep runs under it."""
     if sigmask:
-        return _with_sigmask_now(task, sigmask, sigsetsize, epfd, events, maxevents, timeout)
+        check_user_sigmask(task, sigmask, sigsetsize)
     maxevents &= 0xFFFF_FFFF
     if not 0 < maxevents <= EP_MAX_EVENTS or events + maxevents * EPOLL_EVENT_SIZE > TASK_SIZE:
         return SLOW
@@ -140,17 +144,6 @@ def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int,
         if got:
             return _store(task, ep, events, got)
     return SLOW if timeout & 0xFFFF_FFFF else 0
-
-
-def _with_sigmask_now(task, sigmask: int, sigsetsize: int, epfd: int, events: int, maxevents: int,
-                      timeout: int):
-    """_epoll_pwait_now with epoll_pwait's temporary signal mask (put back before SLOW)."""
-    swapped = set_user_sigmask(task, sigmask, sigsetsize)
-    try:
-        result = _epoll_pwait_now(task, epfd, events, maxevents, timeout, 0, 0)
-    finally:
-        restore_sigmask_unless(task, swapped, False)
-    return result
 
 
 def _store_one_by_one(task, events_ptr: int, got: Sequence[EpItem]) -> list[EpItem]:

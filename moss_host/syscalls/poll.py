@@ -180,6 +180,14 @@ def set_user_sigmask(task, ptr: int, size: int) -> bool:
     return True
 
 
+def check_user_sigmask(task, ptr: int, size: int) -> None:
+    """set_user_sigmask's checks of a non-NULL mask without installing it: EINVAL for a size
+    other than a sigset's, EFAULT if it cannot be read."""
+    if size != SIGSET_SIZE:
+        raise Errno(EINVAL)
+    task.mm.read(ptr, SIGSET_SIZE)
+
+
 def restore_sigmask_unless(task, swapped: bool, interrupted: bool) -> None:
     """Put the caller's mask back unless a signal will be delivered (delivery restores it)."""
     if swapped and not interrupted and task.saved_blocked is not None:

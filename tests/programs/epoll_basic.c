@@ -338,6 +338,18 @@ int main(void)
     printf("then with a timeout: %ld %s, handled %d\n", r, err(r), handled);
     r = syscall(SYS_epoll_pwait, ep, ev, 4, 0, &during, 4);
     printf("sigsetsize 4: %ld %s\n", r, err(r));
+    r = syscall(SYS_epoll_pwait, ep, ev, 4, 0, (void *)8, 8);
+    printf("unreadable mask: %ld %s\n", r, err(r));
+    r = syscall(SYS_epoll_pwait, ep, ev, 4, 0, (void *)8, 4);
+    printf("unreadable mask, sigsetsize 4: %ld %s\n", r, err(r));
+    r = syscall(SYS_epoll_pwait, ep, ev, 0, 0, (void *)8, 8);
+    printf("unreadable mask, maxevents 0: %ld %s\n", r, err(r));
+    write(p[1], "m", 1);
+    r = syscall(SYS_epoll_pwait, ep, ev, 4, 0, (void *)8, 8);
+    printf("unreadable mask, one ready: %ld %s\n", r, err(r));
+    r = epoll_pwait(ep, ev, 4, 0, &during);
+    printf("mask, one ready: %ld data %llu, handled %d\n", r, (unsigned long long)ev[0].data.u64, handled);
+    read(p[0], buf, 1);
 
     /* epoll_pwait2's timespec. */
     struct timespec ts = {0, 50000000};

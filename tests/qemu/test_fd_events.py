@@ -50,6 +50,7 @@ def test_epoll_level_edge_oneshot_nesting_masks_and_errors_match_linux(linux_ora
     assert "nest depth 5: ELOOP" in out
     assert "epoll_pwait interrupted: -1 EINTR, handled 1" in out
     assert "epoll_pwait2 NULL timeout, ready: 1 data 100\n" in out
+    assert "unreadable mask, maxevents 0: -1 EFAULT\nunreadable mask, one ready: -1 EFAULT\n" in out
     assert "limit 0, add: ENOSPC\nlimit 0, add again: EEXIST\nlimit 0, add of a bad fd: EBADF\n" in out
     assert out.endswith("limit 0, add after del: ENOSPC\nput back: ok\nadd: ok\n")
 
