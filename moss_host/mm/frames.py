@@ -195,6 +195,11 @@ class FrameAllocator:
         self._refs[pfn] = n
         return n
 
+    def unshared(self, pas: set[int]) -> set[int]:
+        """The blocks of pas whose reference count is at most 1 (get_ref, as a set filter)."""
+        refs = self._refs
+        return {pa for pa in pas if pa >> PAGE_SHIFT not in refs}
+
     def inc_ref_many(self, pas: list[PA]) -> None:
         """inc_ref() of each block in pas (fork sharing a whole address space's frames)."""
         alloc, refs = self._alloc, self._refs

@@ -159,8 +159,7 @@ class Memory:
             # frame mapped twice here goes through release() at each of its places.
             ours = [pa for pa in pas if pa in code]
             if len(ours) == len(code):
-                get_ref = self.frames.get_ref
-                code = {pa for pa in code if get_ref(pa) <= 1}
+                code = self.frames.unshared(code)
             for pa in ours:
                 if pa in code:
                     self.release(PA(pa))

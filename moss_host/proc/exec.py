@@ -307,6 +307,9 @@ def install_image(task: Task, image: NewImage) -> None:
     """The task runs image from its entry point on (its old address space is the caller's
     to release); what survives exec and what does not is Linux's begin_new_exec."""
     loaded = image.loaded
+    # CLONE_SIGHAND needs CLONE_VM, and a sharer leaves the mm only by exec (taking its own
+    # copy, below) or exit: handlers alone in the old mm are ours alone (unshare_sighand).
+    sighand_shared = task.mm.users > 1
     task.mm = loaded.mm
     task.comm = os.path.basename(image.path).encode()[:15]
     task.exe = image.prog.decode(errors="surrogateescape")
@@ -316,7 +319,7 @@ def install_image(task: Task, image: NewImage) -> None:
         task.creds = c = image.creds            # commit_creds; set-ID programs do not dump
         task.dumpable = int(c.euid == c.uid and c.egid == c.gid)
     task.files.close_on_exec()
-    if task.sighand is not None:
+    if task.sighand is not None and sighand_shared:
         task.sighand = task.sighand.copy()      # unshare (CLONE_SIGHAND) before resetting
     signals.exec_reset(task)                    # caught signals to SIG_DFL, no altstack
     task.rseq = (0, 0, 0)
