@@ -19,7 +19,7 @@ from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_SIGIO
 from moss_host.fs.fasync import BAND, F_OWNER_PGRP, F_OWNER_TID, FileOwner
 
 from . import signals as S
-from .rlimits import RLIMIT_SIGPENDING
+from .rlimits import sigqueue_full
 
 if TYPE_CHECKING:
     from .pidtable import PidTable
@@ -51,26 +51,11 @@ class ProcSigio:
             if not _sigio_perm(t, owner):
                 continue
             thread = owner.kind == F_OWNER_TID
-            if signum and not (signum >= S.SIGRTMIN and self._queue_full(t)):
+            if signum and not (signum >= S.SIGRTMIN and sigqueue_full(t)):
                 code = SI_SIGIO if signum != S.SIGIO and signum in _SPECIFIC_SICODES else reason
                 S.send_signal(t, signum, S.SigInfo(signum, code, value=BAND[reason], status=fd), thread=thread)
             else:
                 S.send_signal(t, S.SIGIO, S.SigInfo(S.SIGIO, SI_KERNEL), thread=thread)
-
-    def _queue_full(self, t: Task) -> bool:
-        """__sigqueue_alloc's limit for a real-time signal to t: the signals queued for t's
-        user (every pending one, per thread and per process) reach t's RLIMIT_SIGPENDING."""
-        uid = t.creds.uid
-        queued = 0
-        groups: set[int] = set()
-        for other in self.pids.all():
-            if other.creds.uid != uid:
-                continue
-            queued += sum(len(q) for q in other.siginfo.values())
-            if id(other.group) not in groups:
-                groups.add(id(other.group))
-                queued += sum(len(q) for q in other.group.shared_siginfo.values())
-        return queued >= t.rlimits[RLIMIT_SIGPENDING][0]
 
     def send_sigurg(self, owner: FileOwner) -> bool:
         if not owner.pid:
