@@ -204,6 +204,42 @@ static void fifo_ends(void)
     unlink(path);
 }
 
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] ? close_paren[2] : '?';
+}
+
+/* A reader that has to sleep signals the writers before it sleeps, and again once it read. */
+static void sleeping_reader(void)
+{
+    int p[2];
+    pipe(p);
+    async_owner(p[1], RT);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        _exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+    }
+    while (proc_state(child) != 'S')
+        usleep(1000);
+    drain("a reader went to sleep");
+    write(p[1], "r", 1);
+    int status;
+    waitpid(child, &status, 0);
+    drain("it read the byte");
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -219,6 +255,7 @@ int main(void)
     standard_signal_coalesces();
     full_queue_falls_back_to_sigio();
     fifo_ends();
+    sleeping_reader();
     printf("done\n");
     return 0;
 }

@@ -55,3 +55,5 @@ def test_pipe_and_fifo_signals_at_linuxs_points_and_the_full_queue_fallback_matc
             "RTMIN+1(code 1 band 0x41 fd 3) RTMIN+1(code 1 band 0x41 fd 3)\n") in out
     assert "FIFO writer opened: none\n" in out
     assert "one write of 16 pages: RTMIN+1(code 1 band 0x41 fd 3)\n" in out      # per call, not per buffer
+    assert out.endswith("a reader went to sleep: RTMIN+1(code 2 band 0x304 fd 4)\n"
+                        "it read the byte: RTMIN+1(code 2 band 0x304 fd 4)\ndone\n")
