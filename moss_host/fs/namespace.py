@@ -139,6 +139,24 @@ class MountTable:
             t._copy_children(src, t.root, root)
         return t
 
+    def copy(self) -> tuple[MountTable, dict[Mount, Mount]]:
+        """copy_mnt_ns: a new namespace with a copy of every mount (same superblocks, flags and
+        places); the map from each mount to its copy, for the caller's root and cwd."""
+        new = MountTable(self.root.sb, self.root.flags)
+        new.root.root, new.root.read_only = self.root.root, self.root.read_only
+        copies = {self.root: new.root}
+        todo = [self.root]
+        while todo:
+            m = todo.pop()
+            for c in [c for c in self._covered.values() if c.parent is m]:
+                assert c.mountpoint is not None
+                twin = Mount(new, c.sb, copies[m], c.mountpoint, c.read_only, c.flags)
+                twin.root = c.root
+                new._covered[(copies[m], c.mountpoint)] = twin
+                copies[c] = twin
+                todo.append(c)
+        return new, copies
+
     def _copy_children(self, src: Mount, dst: Mount, below: Dentry) -> None:
         for child in [c for c in src.ns.mounts() if c.parent is src and c.mountpoint is not None
                       and below.is_ancestor_of(c.mountpoint)]:
@@ -261,9 +279,10 @@ class MountTable:
         self.umount(m)
         return gone + [m]
 
-    def release(self, sb: Superblock) -> None:
-        """A mount of sb is gone; if it was the last, the filesystem finishes (ext4 writes itself back clean)."""
-        if not any(m.sb is sb for m in self.mounts()):
+    def release(self, sb: Superblock, others: Iterable[MountTable] = ()) -> None:
+        """A mount of sb is gone; if it was the last here and in the `others` namespaces still
+        in use, the filesystem finishes (ext4 writes itself back clean)."""
+        if not any(m.sb is sb for t in (self, *others) for m in t.mounts()):
             fsnotify.unmounted(sb)
             sb.unmount()
 
@@ -310,6 +329,14 @@ def chroot_refs(old_root: Location, new_root: Location, places: Iterable[FsConte
             fs.root = new_root
         if fs.cwd == old_root:
             fs.cwd = new_root
+
+
+def enter_copy(fs: FsContext, copies: dict[Mount, Mount]) -> None:
+    """After unshare(CLONE_NEWNS): the caller's root and cwd are the same places in the copies."""
+    if fs.root.mount in copies:
+        fs.root = Location(copies[fs.root.mount], fs.root.dentry)
+    if fs.cwd.mount in copies:
+        fs.cwd = Location(copies[fs.cwd.mount], fs.cwd.dentry)
 
 
 def retarget(old: Mount, new: Mount, places: Iterable[FsContext]) -> None:

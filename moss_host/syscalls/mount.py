@@ -220,7 +220,7 @@ async def umount2(task, target: "CStr", flags: "Hex") -> int:
         ns.umount(m)
         gone = [m]
     for dead in gone:
-        ns.release(dead.sb)
+        ns.release(dead.sb, {t.fs.ns for t in task.kernel.pids.all()})
     return 0
 
 

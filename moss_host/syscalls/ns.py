@@ -6,16 +6,18 @@ applied as at exit, exit_sem, by a process of one thread; moss-py keeps one list
 so with other threads sharing it nothing changes, where Linux gives the caller a fresh one). moss-py has one instance of each namespace, so it answers as a
 Linux built without CONFIG_UTS_NS, CONFIG_IPC_NS, CONFIG_PID_NS, CONFIG_NET_NS, CONFIG_USER_NS,
 CONFIG_CGROUPS' namespaces and CONFIG_TIME_NS: EINVAL for a new one (EPERM first without
-CAP_SYS_ADMIN, as unshare_nsproxy_namespaces checks). A new mount namespace (CLONE_NEWNS,
-which no Linux configuration lacks) is not implemented either and answers EINVAL, as clone
-does. setns joins only the one mount namespace, through a pidfd: as mntns_install, the caller's
-root and working directory become the namespace's root.
+CAP_SYS_ADMIN, as unshare_nsproxy_namespaces checks). unshare(CLONE_NEWNS) gives the caller a
+copy of its mount namespace (fs/namespace.py MountTable.copy; mounts are private: nothing
+propagates between namespaces); clone with CLONE_NEWNS still answers EINVAL. setns joins a
+process's mount namespace through a pidfd: as mntns_install, the caller's root and working
+directory become that namespace's root.
 """
 from __future__ import annotations
 
 from moss_host.cred import CAP_SYS_ADMIN, CAP_SYS_CHROOT, capable
 from moss_host.errors import EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.fdtable import fd_arg
+from moss_host.fs.namespace import enter_copy
 from moss_host.proc import lifecycle as L
 from moss_host.proc.pidfd import PidFd
 from moss_host.proc.ptrace import may_access
@@ -67,11 +69,15 @@ async def unshare(task, flags: "Hex") -> int:
     if flags & NAMESPACES:
         if not capable(task.creds, CAP_SYS_ADMIN):
             raise Errno(EPERM)
-        raise Errno(EINVAL)             # create_new_namespaces: not configured (module docstring)
+        if flags & NAMESPACES & ~L.CLONE_NEWNS:
+            raise Errno(EINVAL)         # create_new_namespaces: not configured (module docstring)
     if flags & L.CLONE_SYSVSEM and len(task.kernel.pids.threads_of(task)) == 1:
         task.kernel.ipc.sem.exit_process(task.tgid)     # exit_sem: the last user applies them
     if flags & L.CLONE_FS:
         task.fs = task.fs.copy()
+    if flags & L.CLONE_NEWNS:
+        _, copies = task.fs.ns.copy()
+        enter_copy(task.fs, copies)
     if flags & L.CLONE_FILES and task.files.users > 1:
         task.files.users -= 1
         task.files = task.files.clone()
@@ -101,7 +107,7 @@ async def setns(task, fd: "Fd", nstype: "Hex") -> int:
         raise Errno(EPERM)
     if _fs_shared(task):
         raise Errno(EINVAL)
-    root = task.fs.ns.root_location()
+    root = target.fs.ns.root_location()
     task.fs.root = task.fs.cwd = root
     return 0
 

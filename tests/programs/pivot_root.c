@@ -2,8 +2,8 @@
  * which has no parent mount, refuses any pivot), then a pivot from a chroot into a tmpfs: the
  * new root with its submount, the old root under put_old, cwd and root moved, MS_MOVE of a
  * mount with submounts, the old root detached; and the pivot_root(".", ".") idiom.
- * Runs in a child in a new mount namespace on Linux (moss-py has one namespace: the run ends
- * with the program). Needs root; works under /tmp/pr. */
+ * Runs in a child in a new mount namespace (unshare), so the parent sees none of it.
+ * Needs root; works under /tmp/pr. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -55,7 +55,7 @@ static void mk(const char *path)
 
 static int child(void)
 {
-    unshare(CLONE_NEWNS);                               /* moss-py: EINVAL, one namespace */
+    rc("unshare CLONE_NEWNS", unshare(CLONE_NEWNS));
     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);  /* no propagation to the oracle's */
 
     pid_t p = fork();
@@ -139,7 +139,7 @@ int main(void)
     if (p == 0)
         _exit(child());
     printf("child: %d\n", status_of(p));
-    rmdir("/tmp/pr");       /* Linux: the directory stayed in the oracle's /tmp */
-    /* Linux: the child's namespace went with it. moss-py: the pivot was global; stop here. */
+    ls("/tmp/pr outside the child's namespace", "/tmp/pr");
+    rc("rmdir /tmp/pr", rmdir("/tmp/pr"));      /* the directory stayed in the parent's /tmp */
     return 0;
 }

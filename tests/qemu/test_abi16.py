@@ -67,7 +67,7 @@ def test_new_namespaces_answer_as_a_linux_built_without_them():
     assert "setns pidfd CLONE_NEWNS: 0" in out
     for flag in ("UTS", "IPC", "PID", "NET", "USER", "CGROUP", "TIME"):
         assert f"unshare CLONE_NEW{flag}: EINVAL" in out and f"setns pidfd CLONE_NEW{flag}: EINVAL" in out
-    assert "unshare CLONE_NEWNS: EINVAL" in out
+    assert "unshare CLONE_NEWNS: 0" in out          # the one namespace moss-py can copy
 
 
 @pytest.mark.differential
