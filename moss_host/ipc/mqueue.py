@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from moss_host.cred import Cred, Creds, capable, fs_cred
-from moss_host.errors import (EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EMSGSIZE, ENOENT, ENOSPC, EOVERFLOW,
+from moss_host.errors import (EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EMFILE, EMSGSIZE, ENOENT, ENOSPC, EOVERFLOW,
                               EPERM, ETIMEDOUT, Errno)
 from moss_host.fs.drivers.tmpfs import TmpDir, TmpInode, Tmpfs
 from moss_host.fs.file import O_ACCMODE, O_NONBLOCK, O_RDWR, O_WRONLY, OpenFile, POLLIN, POLLOUT
@@ -31,6 +31,10 @@ FILENT_SIZE = 80                   # the size a queue's inode reports
 MQ_PRIO_MAX = 32768
 HARD_MSGMAX = 65536
 HARD_MSGSIZEMAX = 16 * 1024 * 1024
+# What a queue charges to RLIMIT_MSGQUEUE besides its messages: sizeof(struct msg_msg) per
+# message and sizeof(struct posix_msg_tree_node) per possible priority node (arm64).
+MSG_MSG_SIZE = 48
+TREE_NODE_SIZE = 48
 DFLT_QUEUESMAX, DFLT_MSG, DFLT_MSGMAX, DFLT_MSGSIZE, DFLT_MSGSIZEMAX = 256, 10, 10, 8192, 8192
 NSIG = 64
 
@@ -69,6 +73,7 @@ class MqueueFs(Tmpfs):
         super().__init__(mode=0o1777, dev=alloc_internal_dev())
         self.limits = limits
         self.queues = 0                              # mq_queues_count
+        self.user_bytes: dict[int, int] = {}         # real uid -> bytes its queues charge (ucounts' MSGQUEUE)
         self.root = MqDir(self, S.S_IFDIR | 0o1777, 0, 0, parent=None)
         self.mount_options = ""
 
@@ -100,12 +105,16 @@ class MqDir(TmpDir):
         raise Errno(EPERM)
 
     def unlink(self, name: bytes) -> None:
+        queue = self.lookup(name)
         super().unlink(name)
         self.sb.queues -= 1
+        if isinstance(queue, MqInode) and not queue.opens:
+            queue.uncharge()
 
 
 class MqInode(TmpInode):
     """struct mqueue_inode_info: the attributes, the messages by priority, the registration."""
+    sb: MqueueFs
 
     def __init__(self, sb: MqueueFs, mode: int, uid: int, gid: int, maxmsg: int, msgsize: int):
         super().__init__(sb, S.S_IFREG | (mode & 0o7777), uid, gid)
@@ -116,6 +125,33 @@ class MqInode(TmpInode):
         self.qsize = 0
         self.notification: Optional[Notification] = None
         self.changed = WaitQueue()
+        self.opens = 0                               # MqFiles open on it
+        self.charged: tuple[int, int] = (0, 0)       # (uid, bytes) counted against its creator's RLIMIT_MSGQUEUE
+
+    def charge(self, uid: int, limit: int) -> None:
+        """mqueue_get_inode: the queue's bytes count against the creator's RLIMIT_MSGQUEUE
+        with every other queue of its real uid (EMFILE past it)."""
+        nbytes = self.maxmsg * (self.msgsize + MSG_MSG_SIZE) + min(self.maxmsg, MQ_PRIO_MAX) * TREE_NODE_SIZE
+        used = self.sb.user_bytes.get(uid, 0)
+        if used + nbytes > limit:
+            raise Errno(EMFILE)
+        self.sb.user_bytes[uid] = used + nbytes
+        self.charged = (uid, nbytes)
+
+    def uncharge(self) -> None:
+        """mqueue_evict_inode: the last reference is gone (unlinked, no descriptor open)."""
+        uid, nbytes = self.charged
+        if nbytes:
+            self.sb.user_bytes[uid] -= nbytes
+            self.charged = (0, 0)
+
+    def opened(self) -> None:
+        self.opens += 1
+
+    def closed(self) -> None:
+        self.opens -= 1
+        if not self.opens and not self.nlink:
+            self.uncharge()
 
     @property
     def size(self) -> int:
@@ -244,8 +280,9 @@ def attr_ok(limits: MqLimits, creds: Creds, maxmsg: int, msgsize: int) -> None:
 
 
 def open_queue(sb: MqueueFs, creds: Creds, umask: int, name: bytes, oflag: int, mode: int,
-               attr: Optional[tuple[int, int]]) -> MqFile:
-    """do_mq_open() after the copy-in: find or create the queue, check access, open it."""
+               attr: Optional[tuple[int, int]], msgqueue_limit: int = (1 << 64) - 1) -> MqFile:
+    """do_mq_open() after the copy-in: find or create the queue, check access, open it.
+    msgqueue_limit: the caller's RLIMIT_MSGQUEUE, which a new queue must fit."""
     check_name(name)
     root = sb.root_dentry
     dentry = root.lookup_or_none(name)
@@ -264,6 +301,7 @@ def open_queue(sb: MqueueFs, creds: Creds, umask: int, name: bytes, oflag: int, 
             raise Errno(ENOSPC)
         uid, gid = creds.fs_ids
         queue = MqInode(sb, mode & ~umask, uid, gid, maxmsg, msgsize)
+        queue.charge(creds.uid, msgqueue_limit)
         assert isinstance(sb.root, MqDir)
         sb.root.add_queue(name, queue)
         dentry = root.add(name, queue)

@@ -11,6 +11,7 @@ from moss_host.fs.fdtable import fd_arg
 from moss_host.ipc import mqueue as mq
 from moss_host.proc import signals
 from moss_host.proc.signals import SigInfo
+from moss_host.proc.rlimits import RLIMIT_MSGQUEUE
 from moss_host.proc.task import State
 from moss_host.arch.arm64.sigframe import SI_MESGQ
 from moss_host.uapi import NSEC_PER_SEC, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, TIMESPEC, timespec_valid
@@ -47,7 +48,8 @@ def mq_open(task, name: "CStr", oflag: "Hex", mode: "Hex", attr: "Ptr") -> int:
     elif attr:
         task.mm.read(attr, mq.MQ_ATTR.size)         # copied in (EFAULT) even when unused
     path = task.mm.read_cstring(name)
-    f = mq.open_queue(task.kernel.ipc.mqueue, task.creds, task.fs.umask, path, oflag, mode & 0o7777, parsed)
+    f = mq.open_queue(task.kernel.ipc.mqueue, task.creds, task.fs.umask, path, oflag, mode & 0o7777, parsed,
+                      task.rlimits[RLIMIT_MSGQUEUE][0])
     return task.files.install(f, cloexec=True)
 
 

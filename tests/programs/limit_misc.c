@@ -4,6 +4,8 @@
  * errors (bad resource, soft above hard, raising a hard limit without CAP_SYS_RESOURCE). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -146,6 +148,39 @@ static void queue_limit(void)
     waitpid(c, NULL, 0);
 }
 
+/* RLIMIT_MSGQUEUE: each queue charges maxmsg * (msgsize + sizeof(struct msg_msg)) plus a
+ * tree node per possible priority (82880 bytes for the default 10 x 8192). */
+static void msgqueue(void)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        struct rlimit l = { 200000, 200000 };
+        setrlimit(RLIMIT_MSGQUEUE, &l);
+        char name[32];
+        mqd_t q[4];
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "/limit_misc%d", i);
+            mq_unlink(name);
+            q[i] = mq_open(name, O_CREAT | O_RDWR, 0600, NULL);
+            printf("MSGQUEUE 200000: default queue %d: %s\n", i, q[i] < 0 ? strerror(errno) : "ok");
+        }
+        struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16000 };
+        q[3] = mq_open("/limit_misc3", O_CREAT | O_RDWR, 0600, &a);
+        printf("MSGQUEUE 200000: a 2 x 16000 queue: %s\n", q[3] < 0 ? strerror(errno) : "ok");
+        mq_unlink("/limit_misc0");
+        printf("unlinked but open, then: %s\n", mq_open("/limit_misc4", O_CREAT | O_RDWR, 0600, NULL) < 0 ? strerror(errno) : "ok");
+        mq_close(q[0]);
+        mqd_t r = mq_open("/limit_misc4", O_CREAT | O_RDWR, 0600, NULL);
+        printf("closed too, then: %s\n", r < 0 ? strerror(errno) : "ok");
+        for (int i = 0; i < 5; i++) {
+            snprintf(name, sizeof name, "/limit_misc%d", i);
+            mq_unlink(name);
+        }
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -153,5 +188,6 @@ int main(void)
     errors();
     data_and_as();
     queue_limit();
+    msgqueue();
     return 0;
 }

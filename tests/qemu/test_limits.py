@@ -47,9 +47,10 @@ def test_rlimit_nofile_raised_and_lowered_is_what_new_descriptors_meet(linux_ora
 
 
 @pytest.mark.differential
-@covers("prlimit64", "getrlimit", "setrlimit", "brk", "mremap", "rt_sigqueueinfo")
-def test_prlimit_of_another_process_data_and_as_for_brk_and_mremap_and_sigpending_as_linux(linux_oracle):
+@covers("prlimit64", "getrlimit", "setrlimit", "brk", "mremap", "rt_sigqueueinfo", "mq_open")
+def test_prlimit_of_another_process_data_and_as_for_brk_and_mremap_sigpending_and_msgqueue_as_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "limit_misc")
     assert "the child sees {100, 200}" in out and "nobody reads its parent's: Operation not permitted" in out
     assert "DATA 4 MiB: sbrk(8 MiB) Cannot allocate memory" in out and "AS 1 GiB: mremap 2 MiB -> 3 GiB Cannot" in out
     assert "sigqueue(SIGRTMIN) 3: Resource temporarily unavailable" in out
+    assert "default queue 2: Too many open files" in out and "closed too, then: ok" in out
