@@ -227,9 +227,9 @@ class MountTable:
             self.bind(child, child.root, Location(m, child.mountpoint), recursive)
         return m
 
-    def move(self, old: Location, where: Location) -> tuple[Mount, Mount]:
+    def move(self, old: Location, where: Location) -> Mount:
         """MS_MOVE of the mount whose root is `old`, with its submounts, to `where`: the same
-        Mount is detached and attached there; (the old mount, the new one), the same."""
+        Mount is detached and attached there (so who stands in it stays there)."""
         m = old.mount
         if not m.is_root(old) or m.parent is None:
             raise Errno(EINVAL)
@@ -237,7 +237,7 @@ class MountTable:
             raise Errno(ELOOP)               # a mount cannot move below itself
         self._detach(m)
         self._attach(m, where.mount, where.dentry)
-        return m, m
+        return m
 
     def is_below(self, where: Location, m: Mount) -> bool:
         """Whether `where` lies in m or in a mount below it."""
@@ -337,12 +337,3 @@ def enter_copy(fs: FsContext, copies: dict[Mount, Mount]) -> None:
         fs.root = Location(copies[fs.root.mount], fs.root.dentry)
     if fs.cwd.mount in copies:
         fs.cwd = Location(copies[fs.cwd.mount], fs.cwd.dentry)
-
-
-def retarget(old: Mount, new: Mount, places: Iterable[FsContext]) -> None:
-    """After a move: processes that stood in the moved mount now stand in its new place."""
-    for fs in places:
-        if fs.cwd.mount is old:
-            fs.cwd = Location(new, fs.cwd.dentry)
-        if fs.root.mount is old:
-            fs.root = Location(new, fs.root.dentry)

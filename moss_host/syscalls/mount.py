@@ -20,8 +20,7 @@ from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.filesystems import MountContext, new_superblock
 from moss_host.fs.namespace import (MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                     MS_NOUSER, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_REMOUNT, ST_VALID,
-                                    UMOUNT_NOFOLLOW, Mount, chroot_refs, is_busy, is_reachable, remount,
-                                    retarget)
+                                    UMOUNT_NOFOLLOW, Mount, chroot_refs, is_busy, is_reachable, remount)
 from moss_host.fs.options import split_options
 from moss_host.fs.path import Walker
 from moss_host.fs.pipe import pipefs_statfs
@@ -127,8 +126,7 @@ async def mount(task, source: "CStr", target: "CStr", fstype: "CStr", flags: "He
     if flags & MS_MOVE:
         if not source_s:
             raise Errno(EINVAL)
-        old, moved = ns.move(_resolve(task, source_s), where)
-        retarget(old, moved, _places(task))
+        ns.move(_resolve(task, source_s), where)
         return 0
     if fstype_s is None:
         raise Errno(EINVAL)
