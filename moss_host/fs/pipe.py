@@ -35,7 +35,7 @@ import stat as S
 import struct
 from collections import deque
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from ..errors import EAGAIN, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, Errno
 from ..waitq import WaitQueue
@@ -100,6 +100,17 @@ class _Buffer:
         self.can_merge = can_merge  # PIPE_BUF_FLAG_CAN_MERGE: a write() made it; spliced pages are not topped up
 
 
+class ParkedRead:
+    """A read(2) asleep on an empty pipe without an asyncio job (the read syscall's park):
+    `serve(data)` gets the bytes it reads (b"" at end of file) inline, from the write,
+    splice or close that ended its wait."""
+    __slots__ = ("count", "serve")
+
+    def __init__(self, count: int, serve: Callable[[bytes], None]):
+        self.count = count
+        self.serve = serve
+
+
 class Pipe:
     """The ring of page buffers and the bookkeeping both ends share.
 
@@ -118,6 +129,7 @@ class Pipe:
         self.r_counter = 0          # read/write opens ever made: FIFO open waits and POLLHUP
         self.w_counter = 0
         self.waitq = WaitQueue()
+        self.parked_readers: deque[ParkedRead] = deque()     # reads asleep without a job
         # The O_ASYNC ends (fs/fasync.py): readers hear of every write, writers of every read.
         self.fasync_readers: list[Fasync] = []
         self.fasync_writers: list[Fasync] = []
@@ -152,6 +164,8 @@ class Pipe:
         if not self.readers != (not self.writers):         # (pipe_release)
             kill_fasync(self.fasync_readers, POLL_IN)
             kill_fasync(self.fasync_writers, POLL_OUT)
+        if self.parked_readers:
+            self.serve_readers()    # the last writer gone: end of file
 
     # -- data
     @property
@@ -174,6 +188,51 @@ class Pipe:
             if end.flags & O_NONBLOCK:
                 raise Errno(EAGAIN)
             await self.waitq.wait()
+        return self._take(n)
+
+    def read_now(self, n: int, end: "PipeFile") -> Optional[bytes]:
+        """read()'s synchronous part: the bytes (b"" at end of file), EAGAIN, or None when
+        the reader must sleep (the fasync signal that precedes pipe_read's sleep is sent)."""
+        if n == 0:
+            return b""
+        if self.bufs:
+            return self._take(n)
+        if self.fasync_writers:
+            kill_fasync(self.fasync_writers, POLL_OUT)
+        if not self.writers:
+            return b""
+        if end.flags & O_NONBLOCK:
+            raise Errno(EAGAIN)
+        return None
+
+    def park_reader(self, reader: "ParkedRead") -> None:
+        """A reader that read_now told to sleep waits here without a job; the next write (or
+        the last writer's close) serves it inline (serve_readers)."""
+        self.parked_readers.append(reader)
+
+    def unpark_reader(self, reader: "ParkedRead") -> None:
+        """A signal or the reader's exit ends its wait: it reads nothing."""
+        try:
+            self.parked_readers.remove(reader)
+        except ValueError:
+            pass
+
+    def serve_readers(self) -> None:
+        """Hand what is buffered (or the end of file) to the parked readers, in the order they
+        came. Called where a write, splice or close has finished, never half-way through a
+        write: a reader sees what one write put in at once, as with Linux's pipe mutex."""
+        readers = self.parked_readers
+        while readers and (self.bufs or not self.writers):
+            reader = readers.popleft()
+            if self.bufs:
+                reader.serve(self._take(reader.count))
+            else:
+                if self.fasync_writers:
+                    kill_fasync(self.fasync_writers, POLL_OUT)
+                reader.serve(b"")
+
+    def _take(self, n: int) -> bytes:
+        """Up to n bytes out of a non-empty pipe, and the wake-ups a read makes."""
         was_full = self.full
         out = bytearray()
         while self.bufs and len(out) < n:
@@ -229,6 +288,10 @@ class Pipe:
                 raise Errno(EAGAIN)
             if self.fasync_readers:     # pipe_write's kill_fasync before it sleeps
                 kill_fasync(self.fasync_readers, POLL_IN)
+            if self.parked_readers:
+                self.serve_readers()    # they may make room for the rest
+                if not self.full:
+                    continue
             try:
                 await self.waitq.wait()
             except BaseException:
@@ -294,6 +357,8 @@ class Pipe:
         if done:
             self._wrote(done)
             kill_fasync(self.fasync_readers, POLL_IN)   # (vmsplice's wakeup_pipe_readers)
+            if self.parked_readers:
+                self.serve_readers()
         return done
 
     def move_to(self, other: "Pipe", n: int, copy: bool) -> int:
@@ -324,6 +389,8 @@ class Pipe:
                 kill_fasync(self.fasync_writers, POLL_OUT)
             other._wrote(moved)
             kill_fasync(other.fasync_readers, POLL_IN)
+            if other.parked_readers:
+                other.serve_readers()
         return moved
 
     def _wrote(self, n: int) -> int:
@@ -396,6 +463,8 @@ class PipeFile(OpenFile):
         finally:
             if pipe.fasync_readers and data:        # pipe_write's kill_fasync: at every return
                 kill_fasync(pipe.fasync_readers, POLL_IN)
+            if pipe.parked_readers:
+                pipe.serve_readers()                # the readers it woke read now
 
     def fasync_lists(self) -> tuple[list[Fasync], ...]:
         """pipe_fasync: a read end is on the readers' list, a write end on the writers'."""

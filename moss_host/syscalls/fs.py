@@ -14,14 +14,14 @@ import struct
 from moss_host.addr import USER_VA_END
 from moss_host.cred import CAP_MKNOD, CAP_SYS_RESOURCE, Cred, capable, fs_cred, real_cred
 from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ENOTTY, EPERM, EPIPE, ERANGE, EROFS,
-                              ESPIPE, Errno)
+                              ERESTARTSYS, ESPIPE, Errno)
 from moss_host.fs import fsnotify
 from moss_host.fs.drivers.memdev import DISCARDS_WRITES
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import (FASYNC, O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_RDWR, O_WRONLY,
                                SEEK_MAX, InodeFile, OpenFile, file_needs, open_file)
 from moss_host.fs.path import Walker
-from moss_host.fs.pipe import BrokenPipe
+from moss_host.fs.pipe import BrokenPipe, ParkedRead, PipeFile
 from moss_host.fs.stat import STAT_SIZE, Stat
 from moss_host.mm.page_cache import before_read
 from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
@@ -29,6 +29,7 @@ from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPL
                               vfs_symlink, vfs_unlink)
 from moss_host.proc import fsize
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
+from moss_host.sched.parked import Parked
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
 from .fcntl_owner import OWNER_FCNTL_CMDS, OWNER_IOCTLS, fasync, fcntl_owner, owner_ioctl, setfl
@@ -164,7 +165,47 @@ def _read_iovecs(task, iov: int, iovcnt: int) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------- read and write
 
-@syscall("read")
+def _read_now(task, fd: int, buf: int, count: int):
+    """read's synchronous try (table.py), for pipes: what is buffered (or the end of file)
+    at once; an empty pipe with writers parks the reader (sched/parked.py), whom the next
+    write serves inline. Any other file takes the async handler."""
+    f = task.files.get(fd_arg(fd))
+    if type(f) is not PipeFile:
+        return SLOW
+    file_needs(f, readable=True)
+    _check_user_range(buf, count)
+    count = min(count, MAX_RW_COUNT)
+    pipe = f.pipe
+    data = pipe.read_now(count, f)
+    if data is None:
+        return _park_read(task, pipe, buf, count)
+    task.mm.write(buf, data)
+    return len(data)
+
+
+def _park_read(task, pipe, buf: int, count: int) -> Parked:
+    """pipe_read's sleep without a job: the writer copies the bytes into `buf` and finishes
+    the call with their count (EFAULT if they cannot be copied); a signal ends it with
+    -ERESTARTSYS (SA_RESTART restarts it, else EINTR), as wait_event_interruptible."""
+    def serve(data: bytes) -> None:
+        try:
+            task.mm.write(buf, data)
+            result = len(data)
+        except Errno as e:
+            result = -e.code
+        parked.finish(result)
+
+    def interrupted() -> int:
+        pipe.unpark_reader(reader)
+        return -ERESTARTSYS
+
+    reader = ParkedRead(count, serve)
+    parked = Parked(task, interrupted)
+    pipe.park_reader(reader)
+    return parked
+
+
+@syscall("read", fast=_read_now)
 async def read(task, fd: "Fd", buf: "Ptr", count: "Size") -> int:
     """Read up to count bytes from fd at its file offset into buf."""
     f = file_needs(task.files.get(fd_arg(fd)), readable=True)
