@@ -299,6 +299,32 @@ class Pipe:
                     return done     # interrupted after some bytes went in: report them
                 raise
 
+    def write_now(self, data: bytes, end: "PipeFile") -> Optional[int]:
+        """write()'s synchronous part: len(data) when all of it goes in at once (a reader
+        remains and it fits in the free page slots, after topping up the last page as
+        write() does); None, with nothing done, when the write may sleep, split or fail."""
+        total = len(data)
+        if not total or not self.readers:
+            return None
+        packet = bool(end.flags & O_DIRECT)
+        merge = total % PAGE_SIZE
+        if merge and self.bufs and not packet:
+            last = self.bufs[-1]
+            if not (last.can_merge and not last.packet and last.offset + len(last.data) + merge <= PAGE_SIZE):
+                merge = 0
+        else:
+            merge = 0
+        if len(self.bufs) + -(-(total - merge) // PAGE_SIZE) > self.slots:
+            return None
+        if merge:
+            self.bufs[-1].data += data[:merge]
+            self._wrote(merge)
+        for at in range(merge, total, PAGE_SIZE):
+            piece = data[at:at + PAGE_SIZE]
+            self.bufs.append(_Buffer(piece, packet))
+            self._wrote(len(piece))
+        return total
+
     # -- splice(2), tee(2), vmsplice(2): whole buffers in and out (fs/splice.c)
     async def wait_for_data(self, nonblock: bool) -> None:
         """ipipe_prep / splice_from_pipe_next: sleep while empty and a writer remains
@@ -465,6 +491,19 @@ class PipeFile(OpenFile):
                 kill_fasync(pipe.fasync_readers, POLL_IN)
             if pipe.parked_readers:
                 pipe.serve_readers()                # the readers it woke read now
+
+    def write_now(self, data: bytes) -> Optional[int]:
+        """write() when it cannot sleep (Pipe.write_now), with write()'s signal and serving of
+        parked readers; None (nothing done) sends the caller to write()."""
+        pipe = self.pipe
+        done = pipe.write_now(data, self)
+        if done is None:
+            return None
+        if pipe.fasync_readers:
+            kill_fasync(pipe.fasync_readers, POLL_IN)
+        if pipe.parked_readers:
+            pipe.serve_readers()
+        return done
 
     def fasync_lists(self) -> tuple[list[Fasync], ...]:
         """pipe_fasync: a read end is on the readers' list, a write end on the writers'."""

@@ -250,11 +250,21 @@ def _copy_out_or_rewind(task, f: OpenFile, saved_pos: int, buf: int, data: bytes
 
 def _write_now(task, fd: int, buf: int, count: int):
     """write's synchronous try (table.py): a device that discards what it is given
-    (/dev/null) answers here, without a coroutine; anything else takes the async handler."""
+    (/dev/null) answers here, without a coroutine, and so does a pipe write that goes in
+    whole at once; anything else takes the async handler."""
     f = task.files.get(fd_arg(fd))
     if type(f) not in DISCARDS_WRITES:
-        return SLOW
+        return _pipe_write_now(task, f, buf, count) if type(f) is PipeFile else SLOW
     return _discard(task, f, buf, count)
+
+
+def _pipe_write_now(task, f: PipeFile, buf: int, count: int):
+    """A write to a pipe that goes in whole at once (PipeFile.write_now), without a coroutine;
+    one that may sleep, split, or meet no reader (SIGPIPE) takes the async handler."""
+    file_needs(f, writable=True)
+    _check_user_range(buf, count)
+    done = f.write_now(task.mm.read(buf, min(count, MAX_RW_COUNT)))
+    return SLOW if done is None else done
 
 
 def _discard(task, f: OpenFile, buf: int, count: int) -> int:

@@ -119,3 +119,33 @@ def test_read_of_an_empty_pipe_parks_and_the_write_copies_into_its_buffer():
     assert call(task, "write", wfd, src, 2) == 2
     assert results == [4, -ERESTARTSYS]
     assert _read_fast(task, rfd, buf, 64) == 2                          # buffered: at once
+
+
+# ---------------------------------------------------------------- write's synchronous part
+
+def _layout(pipe: Pipe) -> list:
+    return [(b.offset, bytes(b.data), b.packet) for b in pipe.bufs]
+
+
+@pytest.mark.parametrize("sizes", [[1, 1, 1], [1000] * 70, [4095, 2, 4097], [PAGE_SIZE * 3 + 7, 9], [70000]])
+def test_write_now_fills_the_pipe_as_write_does_or_leaves_it_untouched(sizes):
+    a, _, aw = _pair()
+    b, _, bw = _pair()
+    for i, n in enumerate(sizes):
+        data = bytes([i % 251]) * n
+        before = _layout(b)
+        done = bw.write_now(data)
+        if done is None:                                # it would sleep: nothing changed
+            assert _layout(b) == before
+            return
+        assert done == n
+        assert asyncio.run(aw.write(data)) == n
+        assert _layout(a) == _layout(b) and a.nbytes == b.nbytes
+
+
+def test_write_now_declines_without_a_reader_and_serves_parked_readers():
+    pipe, r, w = _pair()
+    got = _park(pipe, 10)
+    assert w.write_now(b"hi") == 2 and got == [b"hi"]
+    r.release()
+    assert w.write_now(b"hi") is None                   # EPIPE and SIGPIPE: the async path
