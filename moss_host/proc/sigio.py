@@ -19,7 +19,6 @@ from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_SIGIO
 from moss_host.fs.fasync import BAND, F_OWNER_PGRP, F_OWNER_TID, FileOwner
 
 from . import signals as S
-from .rlimits import sigqueue_full
 
 if TYPE_CHECKING:
     from .pidtable import PidTable
@@ -51,11 +50,13 @@ class ProcSigio:
             if not _sigio_perm(t, owner):
                 continue
             thread = owner.kind == F_OWNER_TID
-            if signum and not (signum >= S.SIGRTMIN and sigqueue_full(t)):
+            if signum:
                 code = SI_SIGIO if signum != S.SIGIO and signum in _SPECIFIC_SICODES else reason
-                S.send_signal(t, signum, S.SigInfo(signum, code, value=BAND[reason], status=fd), thread=thread)
-            else:
-                S.send_signal(t, S.SIGIO, S.SigInfo(S.SIGIO, SI_KERNEL), thread=thread)
+                info = S.SigInfo(signum, code, value=BAND[reason], status=fd)
+                if S.send_signal(t, signum, info, thread=thread) == 0:
+                    continue
+            # No F_SETSIG signal, or its queue is full (-EAGAIN): a plain SIGIO
+            S.send_signal(t, S.SIGIO, S.SigInfo(S.SIGIO, SI_KERNEL), thread=thread)
 
     def send_sigurg(self, owner: FileOwner) -> bool:
         if not owner.pid:

@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from moss_host.arch.arm64 import sigframe as F
 from moss_host.arch.arm64.sigframe import SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL, SI_USER
-from moss_host.errors import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
-                              ERESTARTSYS, Errno)
+from moss_host.errors import (EAGAIN, EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
+                              ERESTARTNOINTR, ERESTARTSYS, Errno)
 from moss_host.waitq import WaitQueue
 
 from . import ptrace, vdso
+from .rlimits import sigqueue_full
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
@@ -186,25 +187,35 @@ def _task_ignores(task: Task, signo: int, forced: bool = False) -> bool:
 # -- sending ------------------------------------------------------------------------------------
 
 def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: bool = False,
-                thread: bool = False) -> None:
+                thread: bool = False) -> int:
     """Make signo pending for task's process (kill), or for task alone with `thread`
-    (tgkill, faults), and make sure it is noticed soon (__send_signal_locked)."""
+    (tgkill, faults), and make sure it is noticed soon (__send_signal_locked). 0, or
+    -EAGAIN for a real-time signal with a user's siginfo (sigqueue) that finds the
+    RLIMIT_SIGPENDING queue full."""
     group = task.group
     if signo == 0 or (task.state is State.ZOMBIE and (thread or not group.threads)):
-        return
+        return 0
     if not _prepare(task, signo, forced):
-        return
+        return 0
     b = bit(signo)
     if signo < SIGRTMIN and (task.sigpending if thread else group.shared_pending) & b:
-        return                                   # a standard signal is pending at most once
+        return 0                                 # a standard signal is pending at most once
+    special = info is None
     if info is None:
         info = _default_info(task, signo)
+    queued = not _queue_limited(task, signo, info, special)
+    if not queued and signo >= SIGRTMIN and not special and info.code != SI_USER:
+        return -EAGAIN                           # sigqueue, tgkill: the caller hears of it
+    # Past the limit otherwise the signal still comes, without its siginfo (dequeue then
+    # makes up an SI_USER one from nobody, as collect_signal does).
     if thread:
         task.sigpending |= b
-        task.siginfo.setdefault(signo, []).append(info)
+        if queued:
+            task.siginfo.setdefault(signo, []).append(info)
     else:
         group.shared_pending |= b
-        group.shared_siginfo.setdefault(signo, []).append(info)
+        if queued:
+            group.shared_siginfo.setdefault(signo, []).append(info)
     sighand = group.sighand
     if sighand is not None:
         sighand.signalfd_wq.wake_all()          # signalfd_notify
@@ -213,6 +224,19 @@ def send_signal(task: Task, signo: int, info: SigInfo | None = None, forced: boo
     target = task if thread or _wants(task, b) else _thread_wanting(task, b)
     if target is not None and not target.blocked & b:
         _notice(target)
+    return 0
+
+
+def _queue_limited(task: Task, signo: int, info: SigInfo, special: bool) -> bool:
+    """__sigqueue_alloc refusing a queue entry: RLIMIT_SIGPENDING binds real-time signals
+    and standard ones whose siginfo a user made (si_code < 0: sigqueue, tkill); the
+    kernel's own and kill()'s standard signals override it. SIGKILL never takes an entry;
+    a POSIX timer's was allocated at timer_create."""
+    if signo == SIGKILL or info.code == SI_TIMER:
+        return False
+    if signo < SIGRTMIN and (special or info.code >= 0):
+        return False
+    return sigqueue_full(task)
 
 
 def send_thread_signal(task: Task, signo: int, info: SigInfo | None = None) -> None:
@@ -392,7 +416,7 @@ def _take(pending: int, siginfo: dict, allowed: int) -> tuple[int, SigInfo | Non
         ready &= SYNCHRONOUS
     signo = (ready & -ready).bit_length()
     queue = siginfo.get(signo) or []
-    info = queue.pop(0) if queue else SigInfo(signo, SI_KERNEL)
+    info = queue.pop(0) if queue else SigInfo(signo, SI_USER)    # queue was full at send
     if not queue:
         siginfo.pop(signo, None)
         pending &= ~bit(signo)

@@ -11,7 +11,6 @@ from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SIGSET_SIZE, STACK_T, pa
 from moss_host.cred import CAP_KILL, capable
 from moss_host.errors import EAGAIN, EINTR, EINVAL, EPERM, ERESTARTNOHAND, ESRCH, Errno
 from moss_host.proc import signals as S
-from moss_host.proc.rlimits import sigqueue_full
 from moss_host.waitq import WaitQueue
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
@@ -174,10 +173,8 @@ def _send_user(sender, target, sig: int, info: S.SigInfo, thread: bool = False) 
         return -EINVAL
     if not _kill_permitted(sender, target, sig):
         return -EPERM
-    if sig >= S.SIGRTMIN and info.code != S.SI_USER and sigqueue_full(target):
-        return -EAGAIN                          # RLIMIT_SIGPENDING: no queue entry for it
     if sig:
-        S.send_signal(target, sig, info, thread=thread)
+        return S.send_signal(target, sig, info, thread=thread)   # -EAGAIN: RLIMIT_SIGPENDING
     return 0
 
 

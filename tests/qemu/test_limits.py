@@ -54,3 +54,11 @@ def test_prlimit_of_another_process_data_and_as_for_brk_and_mremap_sigpending_an
     assert "DATA 4 MiB: sbrk(8 MiB) Cannot allocate memory" in out and "AS 1 GiB: mremap 2 MiB -> 3 GiB Cannot" in out
     assert "sigqueue(SIGRTMIN) 3: Resource temporarily unavailable" in out
     assert "default queue 2: Too many open files" in out and "closed too, then: ok" in out
+
+
+@pytest.mark.differential
+@covers("kill", "rt_sigqueueinfo", "tgkill", "rt_sigtimedwait", "setrlimit")
+def test_rlimit_sigpending_kill_still_delivers_without_siginfo_sigqueue_fails_as_linux(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_sigpending")
+    assert "limit 3: sigqueue(SIGRTMIN+1): Resource temporarily unavailable" in out
+    assert "limit 0: SIGRTMIN+0 SI_USER from pid 0" in out
