@@ -23,7 +23,8 @@ from dataclasses import replace
 
 from moss_host.arch.arm64.context import SAVED_SIZE, UserContext
 from moss_host.cred import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable
-from moss_host.errors import EAGAIN, EINVAL, Errno
+from moss_host.errors import EAGAIN, EINVAL, EPERM, Errno
+from moss_host.fs.namespace import enter_copy
 from moss_host.mm.writeback import write_back
 from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
@@ -65,9 +66,12 @@ SA_NOCLDWAIT = 0x00000002          # a SIGCHLD action flag: children are reaped 
 
 NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER \
     | CLONE_NEWPID | CLONE_NEWNET
+# The namespaces this kernel has (CONFIG_UTS_NS and the mount namespace); asking for another
+# is EINVAL, as from a Linux built without it.
+CONFIGURED_NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS
 # What this kernel does with each flag it accepts: everything fork, vfork, posix_spawn
-# and pthread_create ask for. Namespaces are refused with EINVAL.
-SUPPORTED = CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT | CLONE_SETTLS \
+# and pthread_create ask for, and the namespace flags (check_namespaces answers those).
+SUPPORTED = NAMESPACE_FLAGS | CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT | CLONE_SETTLS \
     | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM | CLONE_DETACHED \
     | CLONE_UNTRACED | CLONE_IO | CLONE_SIGHAND | CLONE_PTRACE | CLONE_THREAD | CLONE_CLEAR_SIGHAND
 
@@ -78,14 +82,33 @@ def check_clone_flags(flags: int) -> None:
     """The flag combinations Linux's copy_process rejects, then what we do not support."""
     if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
         raise Errno(EINVAL)
+    if flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
+        raise Errno(EINVAL)
     if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
         raise Errno(EINVAL)
     if flags & CLONE_SIGHAND and not flags & CLONE_VM:
         raise Errno(EINVAL)
     if flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND:
         raise Errno(EINVAL)
+    if flags & CLONE_THREAD and flags & (CLONE_NEWUSER | CLONE_NEWPID):
+        raise Errno(EINVAL)
     if flags & ~SUPPORTED:
-        raise Errno(EINVAL, f"clone flags {flags & ~SUPPORTED:#x} not supported (namespaces)")
+        raise Errno(EINVAL, f"clone flags {flags & ~SUPPORTED:#x} not supported")
+    if flags & CLONE_NEWUSER:
+        raise Errno(EINVAL)             # copy_creds: create_user_ns without CONFIG_USER_NS
+
+
+def check_namespaces(parent: Task, flags: int) -> None:
+    """copy_namespaces: new namespaces need CAP_SYS_ADMIN (EPERM); a new IPC namespace cannot
+    keep sharing the semaphore adjustments; the namespaces not configured are EINVAL."""
+    if not flags & NAMESPACE_FLAGS:
+        return
+    if not capable(parent.creds, CAP_SYS_ADMIN):
+        raise Errno(EPERM)
+    if flags & (CLONE_NEWIPC | CLONE_SYSVSEM) == CLONE_NEWIPC | CLONE_SYSVSEM:
+        raise Errno(EINVAL)
+    if flags & NAMESPACE_FLAGS & ~CONFIGURED_NAMESPACES:
+        raise Errno(EINVAL)
 
 
 def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tls: int = 0,
@@ -94,6 +117,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     check_clone_flags(flags)
     kernel = parent.kernel
     _check_nproc(parent)
+    check_namespaces(parent, flags)
     mm = parent.mm if flags & CLONE_VM else parent.mm.fork()
     if flags & CLONE_VM:
         mm.users += 1
@@ -105,8 +129,12 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     pid = kernel.pids.alloc()
     real_parent = parent.parent if flags & CLONE_PARENT and parent.parent is not None else parent
     group = parent.group if flags & CLONE_THREAD else _group_for_child(parent, pid, real_parent, flags)
+    fs = parent.fs if flags & CLONE_FS else parent.fs.copy()
+    if flags & CLONE_NEWNS:             # copy_mnt_ns: the child's root and cwd move onto the copies
+        enter_copy(fs, fs.ns.copy()[1])
     child = Task(
-        tid=pid, group=group, mm=mm, fs=parent.fs if flags & CLONE_FS else parent.fs.copy(), files=files,
+        tid=pid, group=group, mm=mm, fs=fs, files=files,
+        uts=parent.uts.copy() if flags & CLONE_NEWUTS else parent.uts,
         creds=replace(parent.creds), comm=parent.comm, exe=parent.exe,
         kernel=kernel, image_bias=parent.image_bias, start_time=kernel.sched.uptime(),
         exit_signal=-1 if flags & CLONE_THREAD else flags & CSIGNAL, blocked=parent.blocked,

@@ -9,6 +9,7 @@ from moss_host.arch.arm64.context import UserContext
 from moss_host.cred import Creds
 from moss_host.sched.eevdf import Entity
 from moss_host.sched.state import State
+from moss_host.utsname import INIT_UTS_NS, UtsNamespace
 from moss_host.waitq import WaitQueue
 
 from .ptrace_state import PtraceState
@@ -74,6 +75,7 @@ class Task:
     ioprio: int = 0               # ioprio_set(2): class << 13 | level; 0 (IOPRIO_CLASS_NONE) until set
     mempolicy: tuple[int, int, int] = (0, 0, 0)   # set_mempolicy(2): (mode, mode flags, node mask as given)
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec
+    uts: UtsNamespace = INIT_UTS_NS   # its UTS namespace (host and domain name): shared at clone, CLONE_NEWUTS copies
     ptrace: PtraceState = field(default_factory=PtraceState)   # tracer and tracees, ptrace stops (proc/ptrace.py)
     traced_syscalls: bool = False     # PTRACE_SYSCALL: syscalls take the stopping path (proc/trap.py)
 

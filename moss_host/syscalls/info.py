@@ -10,7 +10,8 @@ from moss_host.cred import CAP_SYSLOG, CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESO
 from moss_host.addr import USER_VA_END
 from moss_host.errors import EACCES, EFAULT, EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES
-from moss_host.proc.rlimits import RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK, check_prlimit_permission
+from moss_host.proc.rlimits import (RLIMIT_AS, RLIMIT_NLIMITS, RLIMIT_NOFILE, RLIMIT_STACK,
+                                   check_prlimit_permission)
 from moss_host.sched import policy
 from moss_host.utsname import UTS_FIELD, UTSNAME
 
@@ -26,7 +27,7 @@ RLIMIT = struct.Struct("<QQ")
 
 @syscall("sethostname")
 async def sethostname(task, name: "Ptr", length: "Size") -> int:
-    """Set the node name uname(2) reports; root only, at most 64 bytes."""
+    """Set the node name uname(2) reports in the caller's UTS namespace; root only, at most 64 bytes."""
     return _set_uts(task, "nodename", name, length)
 
 
@@ -40,7 +41,7 @@ def _set_uts(task, field: str, ptr: int, length: int) -> int:
         raise Errno(EPERM)
     if length > UTS_FIELD - 1:
         raise Errno(EINVAL)
-    UTSNAME[field] = task.mm.read(ptr, length).split(b"\0", 1)[0]
+    task.uts.set(field, task.mm.read(ptr, length).split(b"\0", 1)[0])
     return 0
 
 
@@ -59,7 +60,8 @@ async def sysinfo(task, info: "Ptr") -> int:
 
 @syscall("uname")
 async def uname(task, buf: "Ptr") -> int:
-    fields = [UTSNAME[k][:UTS_FIELD - 1].ljust(UTS_FIELD, b"\0")
+    names = task.uts
+    fields = [names.get(k)[:UTS_FIELD - 1].ljust(UTS_FIELD, b"\0")
               for k in ("sysname", "nodename", "release", "version", "machine", "domainname")]
     task.mm.write(buf, b"".join(fields))
     return 0
@@ -130,6 +132,8 @@ def _apply_rlimit(task, resource: int, new: tuple[int, int]) -> None:
     task.rlimits[resource] = new
     if resource == RLIMIT_STACK:
         task.mm.set_stack_limit(new[0])         # how far a fault may grow the stack from now on
+    elif resource == RLIMIT_AS:
+        task.mm.set_as_limit(new[0])            # what stack growth checks (mmap reads rlimits)
     elif resource == RLIMIT_NOFILE:
         task.files.set_limit(new[0])            # what new descriptors are checked against
 

@@ -3,12 +3,14 @@
 unshare gives the caller its own copy of what it shares: the fd table (CLONE_FILES), the root,
 working directory and umask (CLONE_FS), and its System V semaphore adjustments (CLONE_SYSVSEM:
 applied as at exit, exit_sem, by a process of one thread; moss-py keeps one list per process,
-so with other threads sharing it nothing changes, where Linux gives the caller a fresh one). moss-py has one instance of each namespace, so it answers as a
-Linux built without CONFIG_UTS_NS, CONFIG_IPC_NS, CONFIG_PID_NS, CONFIG_NET_NS, CONFIG_USER_NS,
+so with other threads sharing it nothing changes, where Linux gives the caller a fresh one).
+Namespaces: the mount and UTS namespaces exist; for the others it answers as a Linux built
+without CONFIG_IPC_NS, CONFIG_PID_NS, CONFIG_NET_NS, CONFIG_USER_NS,
 CONFIG_CGROUPS' namespaces and CONFIG_TIME_NS: EINVAL for a new one (EPERM first without
 CAP_SYS_ADMIN, as unshare_nsproxy_namespaces checks). unshare(CLONE_NEWNS) gives the caller a
 copy of its mount namespace (fs/namespace.py MountTable.copy; mounts are private: nothing
-propagates between namespaces); clone with CLONE_NEWNS still answers EINVAL. setns joins a
+propagates between namespaces), as clone(CLONE_NEWNS) gives the child one; CLONE_NEWUTS a copy
+of the host and domain names (utsname.py UtsNamespace). setns joins a
 process's mount namespace through a pidfd: as mntns_install, the caller's root and working
 directory become that namespace's root.
 """
@@ -69,7 +71,7 @@ async def unshare(task, flags: "Hex") -> int:
     if flags & NAMESPACES:
         if not capable(task.creds, CAP_SYS_ADMIN):
             raise Errno(EPERM)
-        if flags & NAMESPACES & ~L.CLONE_NEWNS:
+        if flags & NAMESPACES & ~L.CONFIGURED_NAMESPACES:
             raise Errno(EINVAL)         # create_new_namespaces: not configured (module docstring)
     if flags & L.CLONE_SYSVSEM and len(task.kernel.pids.threads_of(task)) == 1:
         task.kernel.ipc.sem.exit_process(task.tgid)     # exit_sem: the last user applies them
@@ -78,6 +80,8 @@ async def unshare(task, flags: "Hex") -> int:
     if flags & L.CLONE_NEWNS:
         _, copies = task.fs.ns.copy()
         enter_copy(task.fs, copies)
+    if flags & L.CLONE_NEWUTS:
+        task.uts = task.uts.copy()
     if flags & L.CLONE_FILES and task.files.users > 1:
         task.files.users -= 1
         task.files = task.files.clone()
@@ -91,23 +95,35 @@ def _fs_shared(task) -> bool:
 
 @syscall("setns")
 async def setns(task, fd: "Fd", nstype: "Hex") -> int:
-    """Join the namespaces of the process a pidfd names: only the mount namespace exists."""
+    """Join the namespaces of the process a pidfd names: its mount and/or UTS namespace."""
     f = task.files.get(fd_arg(fd))      # EBADF
     nstype &= 0xFFFF_FFFF
     if not isinstance(f, PidFd):
         raise Errno(EINVAL)             # no /proc/pid/ns files: nothing else names a namespace
-    if not nstype or nstype & ~(NAMESPACES | L.CLONE_NEWUSER) or nstype & ~L.CLONE_NEWNS:
+    if not nstype or nstype & ~(NAMESPACES | L.CLONE_NEWUSER) or nstype & ~L.CONFIGURED_NAMESPACES:
         raise Errno(EINVAL)             # check_setns_flags: the others are not configured
     target = f.task()
     if target is None:
         raise Errno(ESRCH)
     if not may_access(task, target):
         raise Errno(EPERM)
-    if not capable(task.creds, CAP_SYS_ADMIN) or not capable(task.creds, CAP_SYS_CHROOT):
-        raise Errno(EPERM)
-    if _fs_shared(task):
-        raise Errno(EINVAL)
-    root = target.fs.ns.root_location()
-    task.fs.root = task.fs.cwd = root
+    _validate(task, nstype)
+    if nstype & L.CLONE_NEWNS:
+        task.fs.root = task.fs.cwd = target.fs.ns.root_location()
+    if nstype & L.CLONE_NEWUTS:
+        task.uts = target.uts
     return 0
+
+
+def _validate(task, nstype: int) -> None:
+    """validate_nsset, in its order: mntns_install (CAP_SYS_ADMIN and CAP_SYS_CHROOT; an fs
+    context shared with another task is EINVAL), then utsns_install (CAP_SYS_ADMIN); nothing
+    changes before every one agreed."""
+    if nstype & L.CLONE_NEWNS:
+        if not capable(task.creds, CAP_SYS_ADMIN) or not capable(task.creds, CAP_SYS_CHROOT):
+            raise Errno(EPERM)
+        if _fs_shared(task):
+            raise Errno(EINVAL)
+    if nstype & L.CLONE_NEWUTS and not capable(task.creds, CAP_SYS_ADMIN):
+        raise Errno(EPERM)
 

@@ -68,7 +68,7 @@ def test_an_edited_syscall_handler_answers_from_the_same_shell(tree: Path):
         release = child.match.group(1)
         child.expect(PROMPT)
         assert release != "reloaded-1.0"
-        edit(info, 'UTSNAME[k][:UTS_FIELD - 1]', '(b"reloaded-1.0" if k == "release" else UTSNAME[k])[:UTS_FIELD - 1]')
+        edit(info, 'names.get(k)[:UTS_FIELD - 1]', '(b"reloaded-1.0" if k == "release" else names.get(k))[:UTS_FIELD - 1]')
         child.expect("reload: moss_host.syscalls.info reloaded")
         until_output(child, "uname -r", "reloaded-1.0")
         # A broken edit keeps the last good code.

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ....cred import CAP_LAST_CAP, CAP_SYS_ADMIN, capable
 from ....errors import EACCES, EINVAL, EPERM, Errno
+from ....utsname import INIT_UTS_NS, UTSNAME, UtsNamespace
 from ...pipe import PIPE_SYSCTLS, round_pipe_size
 from ...vfs import MAY_EXEC, Inode
 from .nodes import Entry, ProcDir, ProcFile, Reader
@@ -44,6 +45,10 @@ class Sysctl:
     mode: int
     read: Callable[[], bytes]
     write: Optional[Writer] = None
+    read_by: Optional[Callable[[Reader], bytes]] = None    # a text that depends on who reads it
+
+    def text_for(self, caller: Reader) -> bytes:
+        return self.read() if self.read_by is None else self.read_by(caller)
 
 
 # ---------------------------------------------------------------- the handlers
@@ -106,17 +111,23 @@ def const(path: str, value: object, mode: int = 0o444) -> Sysctl:
 
 # ---------------------------------------------------------------- the tables
 
+def uts_string(path: str, key: str) -> Sysctl:
+    """proc_do_uts_string: the name in the caller's UTS namespace (the kernel's: the initial
+    one), read and written with proc_dostring's rules."""
+    def names(caller: Reader) -> UtsNamespace:
+        return caller.uts if caller is not None else INIT_UTS_NS
+
+    def write(data: bytes, caller: Reader) -> None:
+        text = data.split(b"\n", 1)[0].split(b"\0", 1)[0]
+        names(caller).set(key, text[:UTS_MAXLEN - 1])
+    return Sysctl(path, 0o644, lambda: INIT_UTS_NS.get(key) + b"\n", write,
+                  read_by=lambda caller: names(caller).get(key) + b"\n")
+
+
 def uts_rows() -> list[Sysctl]:
-    from moss_host.utsname import UTSNAME
-
-    def field(key: str) -> Callable[[], bytes]:
-        return lambda: UTSNAME[key]
-
-    def setter(key: str) -> Callable[[bytes], None]:
-        return lambda v: UTSNAME.__setitem__(key, v)
     return [
-        string("kernel/hostname", field("nodename"), setter("nodename"), UTS_MAXLEN),
-        string("kernel/domainname", field("domainname"), setter("domainname"), UTS_MAXLEN),
+        uts_string("kernel/hostname", "nodename"),
+        uts_string("kernel/domainname", "domainname"),
         Sysctl("kernel/ostype", 0o444, lambda: UTSNAME["sysname"] + b"\n"),
         Sysctl("kernel/osrelease", 0o444, lambda: UTSNAME["release"] + b"\n"),
         Sysctl("kernel/version", 0o444, lambda: UTSNAME["version"] + b"\n"),
@@ -271,7 +282,7 @@ class SysctlFile(ProcFile):
             assert row.write is not None        # may_access let no writer open a read-only file
             row.write(data, self.caller)
             return len(data)
-        super().__init__(sb, b"/sys/" + row.path.encode(), lambda _: row.read(), row.mode,
+        super().__init__(sb, b"/sys/" + row.path.encode(), row.text_for, row.mode,
                          writer=write if row.write is not None else None, caller=caller)
 
     def may_access(self, cred: Optional[Cred], mask: int) -> None:
