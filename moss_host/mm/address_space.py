@@ -17,7 +17,7 @@ from moss_host.errors import EACCES, EFAULT, ENAMETOOLONG, Errno
 from .frames import OutOfMemory
 from .memory import Memory
 from .page_cache import PAGE_SHIFT
-from .stack import STACK_RLIMIT, grow_stack
+from .stack import NO_LIMIT, STACK_RLIMIT, grow_stack
 from .vma import PROT_EXEC, PROT_READ, PROT_WRITE, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK, Vma, VmaSet
 
 FAULT_AROUND = 16            # pages populated per fault, within the VMA and an aligned window
@@ -74,6 +74,7 @@ class AddressSpace:
         self.start_code = self.end_code = self.start_data = self.end_data = self.start_stack = 0
         self.vdso_base: int | None = None      # where the vDSO is mapped (AT_SYSINFO_EHDR)
         self.stack_limit: int = STACK_RLIMIT     # how far the stack may grow (RLIMIT_STACK); set_stack_limit
+        self.as_limit: int = NO_LIMIT           # RLIMIT_AS, which stack growth checks too; set_as_limit
         self.def_vm_flags: int = 0              # VM_* bits every new mapping gets (mlockall MCL_FUTURE)
         self.membarrier_state: int = 0          # membarrier(2) REGISTER_* commands this mm has made (bits)
         self.next_fault: int = -1               # where an in-order toucher of anonymous memory faults next
@@ -91,6 +92,11 @@ class AddressSpace:
         """RLIMIT_STACK (soft) of the process running here, which a fault below the stack
         checks (Linux reads the current task's): at exec and at setrlimit."""
         self.stack_limit = limit
+
+    def set_as_limit(self, limit: int) -> None:
+        """RLIMIT_AS (soft) of the process running here, for stack growth (acct_stack_growth's
+        may_expand_vm); mmap, brk and mremap read the task's: at exec and at setrlimit."""
+        self.as_limit = limit
 
     # -- faults --------------------------------------------------------------------------
 
@@ -129,7 +135,7 @@ class AddressSpace:
 
     def _grow_stack(self, addr: int) -> Vma:
         """A fault outside every VMA: the stack grows down to it, or it is a bad access."""
-        vma = grow_stack(self.vmas, addr, self.stack_limit) if 0 <= addr < USER_VA_END else None
+        vma = grow_stack(self.vmas, addr, self.stack_limit, self.as_limit) if 0 <= addr < USER_VA_END else None
         if vma is None:
             raise UserFault(addr, mapped=False)
         return vma
@@ -558,7 +564,7 @@ class AddressSpace:
         child = AddressSpace(self.mem)
         child.vmas = self.vmas.copy()
         for name in ("brk_start", "brk", "mmap_top", "arg_start", "arg_end", "env_start", "env_end", "saved_auxv", "vdso_base",
-                     "stack_limit", "start_code", "end_code", "start_data", "end_data", "start_stack",
+                     "stack_limit", "as_limit", "start_code", "end_code", "start_data", "end_data", "start_stack",
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))
         protected = False

@@ -20,7 +20,7 @@ from moss_host.loader.stack import build_initial_stack, standard_auxv
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.backing import Backing
 from moss_host.mm.page_cache import before_read, file_version
-from moss_host.mm.stack import STACK_RLIMIT, STACK_TOP, initial_stack
+from moss_host.mm.stack import NO_LIMIT, STACK_RLIMIT, STACK_TOP, initial_stack
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 from moss_host.arch.arm64.context import new_saved
 from moss_host.mm.writeback import write_back
@@ -28,7 +28,7 @@ from moss_host.proc.vdso import map_vdso
 
 from . import lifecycle, signals
 from .caps import XATTR_NAME_CAPS, ExecFile, exec_creds, secure_exec
-from .rlimits import RLIMIT_STACK
+from .rlimits import RLIMIT_AS, RLIMIT_STACK
 
 if TYPE_CHECKING:
     from moss_host.cred import Creds
@@ -109,9 +109,10 @@ def bias_or_enoexec(image: ElfImage, base: int, name: str) -> int:
 
 def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[bytes],
                  creds, read_interp, execfn: bytes | None = None, stack_limit: int = STACK_RLIMIT,
-                 secure: bool = False) -> LoadedImage:
+                 secure: bool = False, as_limit: int = NO_LIMIT) -> LoadedImage:
     """A new address space running `data`; `read_interp(path) -> bytes` opens PT_INTERP;
-    `stack_limit` is the RLIMIT_STACK the stack starts and grows under."""
+    `stack_limit` is the RLIMIT_STACK the stack starts and grows under, `as_limit` the
+    RLIMIT_AS its growth also keeps to."""
     image = parse_or_enoexec(data, path)
     mm = AddressSpace(mem)
     try:
@@ -133,6 +134,7 @@ def load_program(mem, data: bytes, path: str, argv: list[bytes], envp: list[byte
         stack = build_initial_stack(STACK_TOP, argv, envp, auxv, os.urandom(16),
                                     execfn=execfn if execfn is not None else path.encode())
         mm.set_stack_limit(stack_limit)
+        mm.set_as_limit(as_limit)
         mm.add(initial_stack(STACK_TOP, stack.arg_start, stack.sp, stack_limit))
         mm.write(stack.image_base, stack.image)
         mm.arg_start, mm.arg_end = stack.arg_start, stack.arg_end       # /proc/<pid>/cmdline
@@ -282,7 +284,8 @@ def prepare_exec(mem: Memory, fs: FsContext, creds: Creds, path: str, argv: list
     loaded = load_program(mem, data, prog.decode(errors="surrogateescape"), argv, envp,
                           creds, lambda p: read(p.encode()), execfn=path.encode(),
                           stack_limit=caller.rlimits[RLIMIT_STACK][0] if caller is not None else STACK_RLIMIT,
-                          secure=secure)
+                          secure=secure,
+                          as_limit=caller.rlimits[RLIMIT_AS][0] if caller is not None else NO_LIMIT)
     return NewImage(loaded, path, prog, new_creds)
 
 

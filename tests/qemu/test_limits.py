@@ -62,3 +62,10 @@ def test_rlimit_sigpending_kill_still_delivers_without_siginfo_sigqueue_fails_as
     out = same_as_linux(linux_oracle, "limit_sigpending")
     assert "limit 3: sigqueue(SIGRTMIN+1): Resource temporarily unavailable" in out
     assert "limit 0: SIGRTMIN+0 SI_USER from pid 0" in out
+
+
+@pytest.mark.differential
+@covers("setrlimit")
+def test_stack_growth_stops_at_rlimit_stack_lowered_at_run_time_and_at_rlimit_as(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_stack")
+    assert out.count("SIGSEGV SEGV_MAPERR, where expected") == 3 and "AS 4 MiB above it: 2 MiB of stack" in out
