@@ -30,7 +30,7 @@ from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
 
 from . import futex, futex_pi, ptrace, signals
-from .rlimits import RLIMIT_CORE, RLIMIT_NPROC
+from .rlimits import RLIMIT_NPROC, core_dump_allowed
 from .task import State, Task, ThreadGroup
 
 log = logging.getLogger("moss.proc")
@@ -334,10 +334,9 @@ def _disarm_timers(task: Task) -> None:
 
 
 def _without_phantom_core(task: Task, status: int) -> int:
-    """Linux sets the "core dumped" bit only when a core file was written, and with
-    RLIMIT_CORE at its default soft limit of 0 none is. We write none either, but a
-    raised limit (ulimit -c) reports the bit as Linux would with a core_pattern set."""
-    if status & signals.WCOREFLAG and task.rlimits[RLIMIT_CORE][0] == 0:
+    """Linux sets the "core dumped" bit only when a core was written (at RLIMIT_CORE's
+    default soft limit of 0 none is); rlimits.core_dump_allowed says when it would be."""
+    if status & signals.WCOREFLAG and not core_dump_allowed(task):
         return status & ~signals.WCOREFLAG
     return status
 

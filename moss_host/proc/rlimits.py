@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from moss_host.addr import PAGE_SIZE
 from moss_host.cred import CAP_SYS_RESOURCE, capable
+from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES
 from moss_host.errors import EPERM, Errno
 
 if TYPE_CHECKING:
@@ -71,3 +73,20 @@ def sigqueue_full(target: "Task") -> bool:
             if t.tid == t.tgid:
                 queued += sum(len(q) for q in t.group.shared_siginfo.values())
     return queued >= limit
+
+
+SUID_DUMP_USER = 1
+MIN_COREDUMP = PAGE_SIZE            # binfmt_elf's min_coredump
+
+
+def core_dump_allowed(task: "Task") -> bool:
+    """Whether do_coredump gets as far as writing a core for task (and the wait status
+    then says "core dumped"): the process is dumpable (SUID_DUMP_ROOT only with an absolute
+    core_pattern or a pipe), and a core file's RLIMIT_CORE is at least min_coredump (a
+    pipe's is ignored, save its special value 1). moss-py writes no core file itself."""
+    pattern = TUNABLES.core_pattern
+    ispipe = pattern.startswith(b"|")
+    if task.dumpable != SUID_DUMP_USER and not (task.dumpable and (ispipe or pattern.startswith(b"/"))):
+        return False
+    limit = task.rlimits[RLIMIT_CORE][0]
+    return limit != 1 if ispipe else limit >= MIN_COREDUMP

@@ -69,3 +69,12 @@ def test_rlimit_sigpending_kill_still_delivers_without_siginfo_sigqueue_fails_as
 def test_stack_growth_stops_at_rlimit_stack_lowered_at_run_time_and_at_rlimit_as(linux_oracle):
     out = same_as_linux(linux_oracle, "limit_stack")
     assert out.count("SIGSEGV SEGV_MAPERR, where expected") == 3 and "AS 4 MiB above it: 2 MiB of stack" in out
+
+
+@pytest.mark.differential
+@covers("prlimit64", "setrlimit")
+def test_wcoredump_only_when_rlimit_core_reaches_a_page_and_the_process_is_dumpable(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_core")
+    assert "limit 4095                   Aborted, WCOREDUMP 0" in out
+    assert "limit 4096                   Aborted, WCOREDUMP 1" in out
+    assert "unlimited, not dumpable      Aborted, WCOREDUMP 0" in out
