@@ -4,7 +4,6 @@ sethostname(2)/setdomainname(2) change the caller's; clone/unshare(CLONE_NEWUTS)
 a copy (copy_utsname). The other fields are the same everywhere."""
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, replace
 
 UTS_FIELD = 65            # __NEW_UTS_LEN + 1
@@ -15,7 +14,6 @@ UTSNAME = {
 }
 
 PROC_UTS_INIT_INO = 0xEFFFFFFE              # include/linux/proc_ns.h: the initial namespace's inode
-_inums = itertools.count(0xF000_0100)       # proc_alloc_inum's dynamic range (PROC_DYNAMIC_FIRST up)
 
 
 @dataclass(eq=False)
@@ -26,9 +24,9 @@ class UtsNamespace:
     domainname: bytes = UTSNAME["domainname"]
     inum: int = PROC_UTS_INIT_INO
 
-    def copy(self) -> UtsNamespace:
-        """copy_utsname: a new namespace starting with this one's names."""
-        return replace(self, inum=next(_inums))
+    def copy(self, inum: int) -> UtsNamespace:
+        """copy_utsname: a new namespace (numbered `inum`) starting with this one's names."""
+        return replace(self, inum=inum)
 
     def get(self, key: str) -> bytes:
         """A struct new_utsname field by name: the namespace's own two, or the kernel's."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..errors import EACCES, EBUSY, EINVAL, ELOOP, ENOTDIR, Errno
 from . import dcache, fsnotify
+from .ns_inum import alloc_inum
 from .vfs import Dentry, Location, Superblock
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ class MountTable:
         self.root = Mount(self, root_sb, None, None, flags=root_flags)
         self._covered: dict[tuple[Mount, Dentry], Mount] = {}
         self.anon = anon                # a detached tree of fsmount/open_tree (an anonymous namespace)
+        self.inum = 0 if anon else alloc_inum()     # its nsfs inode (alloc_mnt_ns: none for an anonymous one)
 
     @classmethod
     def detached(cls, src: Mount, root: Dentry, recursive: bool) -> MountTable:

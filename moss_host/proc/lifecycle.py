@@ -25,6 +25,7 @@ from moss_host.arch.arm64.context import SAVED_SIZE, UserContext
 from moss_host.cred import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable
 from moss_host.errors import EAGAIN, EINVAL, EPERM, Errno
 from moss_host.fs.namespace import enter_copy
+from moss_host.fs.ns_inum import alloc_inum
 from moss_host.mm.writeback import write_back
 from moss_host.sched import policy
 from moss_host.tty.tty import disassociate_ctty
@@ -134,7 +135,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         enter_copy(fs, fs.ns.copy()[1])
     child = Task(
         tid=pid, group=group, mm=mm, fs=fs, files=files,
-        uts=parent.uts.copy() if flags & CLONE_NEWUTS else parent.uts,
+        uts=parent.uts.copy(alloc_inum()) if flags & CLONE_NEWUTS else parent.uts,
         creds=replace(parent.creds), comm=parent.comm, exe=parent.exe,
         kernel=kernel, image_bias=parent.image_bias, start_time=kernel.sched.uptime(),
         exit_signal=-1 if flags & CLONE_THREAD else flags & CSIGNAL, blocked=parent.blocked,

@@ -10,16 +10,18 @@ CONFIG_CGROUPS' namespaces and CONFIG_TIME_NS: EINVAL for a new one (EPERM first
 CAP_SYS_ADMIN, as unshare_nsproxy_namespaces checks). unshare(CLONE_NEWNS) gives the caller a
 copy of its mount namespace (fs/namespace.py MountTable.copy; mounts are private: nothing
 propagates between namespaces), as clone(CLONE_NEWNS) gives the child one; CLONE_NEWUTS a copy
-of the host and domain names (utsname.py UtsNamespace). setns joins a
-process's mount namespace through a pidfd: as mntns_install, the caller's root and working
-directory become that namespace's root.
+of the host and domain names (utsname.py UtsNamespace). setns joins a namespace through an
+open /proc/PID/ns file (fs/nsfs.py) or a process's namespaces through a pidfd: as
+mntns_install, the caller's root and working directory become a mount namespace's root.
 """
 from __future__ import annotations
 
 from moss_host.cred import CAP_SYS_ADMIN, CAP_SYS_CHROOT, capable
 from moss_host.errors import EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.fdtable import fd_arg
-from moss_host.fs.namespace import enter_copy
+from moss_host.fs.namespace import MountTable, enter_copy
+from moss_host.fs.nsfs import NsInode, ns_of
+from moss_host.fs.ns_inum import alloc_inum
 from moss_host.proc import lifecycle as L
 from moss_host.proc.pidfd import PidFd
 from moss_host.proc.ptrace import may_access
@@ -81,7 +83,7 @@ async def unshare(task, flags: "Hex") -> int:
         _, copies = task.fs.ns.copy()
         enter_copy(task.fs, copies)
     if flags & L.CLONE_NEWUTS:
-        task.uts = task.uts.copy()
+        task.uts = task.uts.copy(alloc_inum())
     if flags & L.CLONE_FILES and task.files.users > 1:
         task.files.users -= 1
         task.files = task.files.clone()
@@ -93,13 +95,20 @@ def _fs_shared(task) -> bool:
     return any(t.fs is task.fs and t is not task for t in task.kernel.pids.live())
 
 
+KIND_FLAG = {"mnt": L.CLONE_NEWNS, "uts": L.CLONE_NEWUTS}
+
+
 @syscall("setns")
 async def setns(task, fd: "Fd", nstype: "Hex") -> int:
-    """Join the namespaces of the process a pidfd names: its mount and/or UTS namespace."""
+    """Join a namespace that an open /proc/PID/ns file names, or the namespaces of the process
+    a pidfd names: its mount and/or UTS namespace."""
     f = task.files.get(fd_arg(fd))      # EBADF
     nstype &= 0xFFFF_FFFF
+    ns = ns_of(f)
+    if ns is not None:
+        return _join(task, ns, nstype)
     if not isinstance(f, PidFd):
-        raise Errno(EINVAL)             # no /proc/pid/ns files: nothing else names a namespace
+        raise Errno(EINVAL)
     if not nstype or nstype & ~(NAMESPACES | L.CLONE_NEWUSER) or nstype & ~L.CONFIGURED_NAMESPACES:
         raise Errno(EINVAL)             # check_setns_flags: the others are not configured
     target = f.task()
@@ -112,6 +121,19 @@ async def setns(task, fd: "Fd", nstype: "Hex") -> int:
         task.fs.root = task.fs.cwd = target.fs.ns.root_location()
     if nstype & L.CLONE_NEWUTS:
         task.uts = target.uts
+    return 0
+
+
+def _join(task, ns: NsInode, nstype: int) -> int:
+    """setns through a namespace file: nstype 0 or that namespace's kind (EINVAL)."""
+    flag = KIND_FLAG[ns.kind]
+    if nstype and nstype != flag:
+        raise Errno(EINVAL)
+    _validate(task, flag)
+    if isinstance(ns.ns, MountTable):
+        task.fs.root = task.fs.cwd = ns.ns.root_location()
+    else:
+        task.uts = ns.ns
     return 0
 
 

@@ -6,6 +6,8 @@ ns_uts.c: unshare(CLONE_NEWUTS) and clone(CLONE_NEWUTS) give a child its own hos
 names (uname, sethostname, setdomainname, /proc/sys/kernel/hostname), inherited by its
 children and invisible to the parent; setns through a pidfd joins one; clone(CLONE_NEWNS) a
 mount namespace of its own; copy_process's flag checks and EPERM without CAP_SYS_ADMIN.
+
+ns_links.c: /proc/PID/ns/{uts,mnt} as tools use them to compare and enter namespaces.
 """
 import pytest
 
@@ -23,3 +25,14 @@ def test_uts_and_mount_namespaces_of_children_match_linux(linux_oracle):
     assert "child: uname host=expected domain=expected proc=expected" in out
     assert "parent at end: uname host=expected domain=expected proc=expected" in out
     assert "parent sees inner: ENOENT" in out
+
+
+@pytest.mark.differential
+@covers("readlinkat", "newfstatat", "fstat", "setns", "unshare")
+def test_proc_pid_ns_links_name_stat_and_join_namespaces_as_linux(linux_oracle):
+    """ns_links.c: /proc/PID/ns/{uts,mnt} (the kinds moss-py has; Linux's others are not
+    looked at): "kind:[N]" links whose nsfs inode has st_ino N, new numbers after unshare,
+    setns with an opened one, EACCES/EPERM for another user."""
+    out = same_as_linux(linux_oracle, "ns_links", status=0)
+    assert "uts: lstat ok link=1 stat ok reg=1 mode=444 ino=link:1 open ok fstat ok ino=link:1 same dev:1" in out
+    assert "after unshare mnt: new=1" in out and "back in mnt: 1" in out

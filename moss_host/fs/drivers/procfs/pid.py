@@ -16,6 +16,7 @@ from .fd import FdDir
 from .fdinfo import FdInfoDir
 from .mem import MemFile
 from .mounts import mountinfo_text, mounts_text
+from .ns import NsDir
 from .nodes import Entry, ProcDir, ProcFile, ProcSymlink, Reader, static_entries
 from .pagemap import PagemapFile
 from .smaps import smaps_rollup_text, smaps_text
@@ -409,6 +410,7 @@ class PidDir(ProcDir):
             table.append((b"task", lambda c: TaskDir(self.sb, self.task, self.path + b"/task", self.ino, caller=c)))
         table += [
             (b"fd", lambda c: FdDir(self, self.path + b"/fd", caller=c)),
+            (b"ns", lambda c: NsDir(self, self.path + b"/ns", caller=c)),
             (b"environ", self._file(b"environ", environ_text, 0o400, private=True)),
             (b"auxv", self._file(b"auxv", auxv_text, 0o400, private=True)),
             (b"status", self._file(b"status", lambda t: status_text(pids, t))),
