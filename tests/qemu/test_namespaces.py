@@ -36,3 +36,25 @@ def test_proc_pid_ns_links_name_stat_and_join_namespaces_as_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "ns_links", status=0)
     assert "uts: lstat ok link=1 stat ok reg=1 mode=444 ino=link:1 open ok fstat ok ino=link:1 same dev:1" in out
     assert "after unshare mnt: new=1" in out and "back in mnt: 1" in out
+
+
+UNSHARE_SCRIPT = """h=$(uname -n)
+unshare -u sh -c 'busybox hostname inner; uname -n; cat /proc/sys/kernel/hostname
+    [ "$(readlink /proc/self/ns/uts)" != "$(readlink /proc/$PPID/ns/uts)" ] && echo own uts'
+[ "$(uname -n)" = "$h" ] && echo parent keeps its hostname
+mkdir -p /tmp/ns.d
+unshare -m sh -c 'busybox mount -t tmpfs none /tmp/ns.d && touch /tmp/ns.d/f && ls /tmp/ns.d'
+ls /tmp/ns.d | wc -l
+rmdir /tmp/ns.d
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.differential
+@covers("unshare", "sethostname")
+def test_util_linux_unshare_u_and_m_match_linux(linux_debian_oracle, moss_disk):
+    """`unshare -u` (util-linux, Debian's image) keeps a hostname change inside; `unshare -m`
+    a tmpfs mount."""
+    from .test_debian import same_as_linux as debian_same_as_linux
+    out = debian_same_as_linux(linux_debian_oracle, moss_disk, ["bash", "-c", UNSHARE_SCRIPT])
+    assert out == "inner\ninner\nown uts\nparent keeps its hostname\nf\n0\n"
