@@ -2,6 +2,11 @@
 (user + system, all its threads) reaches the soft limit it gets SIGXCPU and the soft limit
 moves up a second (so SIGXCPU comes again every second); at the hard limit, SIGKILL.
 
+RLIMIT_RTTIME the same way (check_thread_timers), for the CPU time a SCHED_FIFO/SCHED_RR
+thread has used since it last woke from a sleep (sched/rt.c's watchdog; the scheduler
+notes the thread's CPU time at each wake-up of a real-time thread, Task.rt_woken_ns), in
+microseconds.
+
 Linux checks on its tick; here one loop timer looks at every process with a finite limit
 every CHECK_S seconds (a process never trapping still gets its signal: the time of its
 current slice is counted too).
@@ -14,7 +19,9 @@ from typing import TYPE_CHECKING, Optional
 
 from moss_host.uapi import NSEC_PER_SEC
 
-from .rlimits import RLIM_INFINITY, RLIMIT_CPU
+from moss_host.sched.policy import RT_POLICIES
+
+from .rlimits import RLIM_INFINITY, RLIMIT_CPU, RLIMIT_RTTIME
 from .signals import SI_KERNEL, SIGKILL, SIGXCPU, SigInfo, send_signal
 
 if TYPE_CHECKING:
@@ -42,8 +49,11 @@ class CpuLimitWatch:
 
     def _tick(self) -> None:
         for leader in self.pids.processes():
-            if leader.group.rlimits[RLIMIT_CPU][0] != RLIM_INFINITY and leader.group.threads:
+            rlimits = leader.group.rlimits
+            if rlimits[RLIMIT_CPU][0] != RLIM_INFINITY and leader.group.threads:
                 check(leader)
+            if rlimits[RLIMIT_RTTIME][0] != RLIM_INFINITY and leader.group.threads:
+                check_rttime(leader)
         self.start()
 
 
@@ -58,6 +68,32 @@ def check(leader: Task) -> None:
     if used >= soft * NSEC_PER_SEC:
         send_signal(leader, SIGXCPU, SigInfo(SIGXCPU, SI_KERNEL))
         group.rlimits[RLIMIT_CPU] = (soft + 1, hard)      # the next one a second later
+
+
+def check_rttime(leader: Task) -> None:
+    """One look at the real-time threads of a process with a finite RLIMIT_RTTIME soft limit:
+    SIGKILL at the hard limit, else SIGXCPU at the soft one, which moves up a second."""
+    group = leader.group
+    for t in list(group.threads):
+        if t.sched_policy not in RT_POLICIES:
+            continue
+        soft, hard = group.rlimits[RLIMIT_RTTIME]
+        used_us = (thread_cpu_ns(t) - t.rt_woken_ns) // 1000
+        if hard != RLIM_INFINITY and used_us >= hard:
+            send_signal(leader, SIGKILL, SigInfo(SIGKILL, SI_KERNEL))
+            return
+        if used_us >= soft:
+            send_signal(leader, SIGXCPU, SigInfo(SIGXCPU, SI_KERNEL))
+            group.rlimits[RLIMIT_RTTIME] = (soft + 1_000_000, hard)
+
+
+def thread_cpu_ns(t: Task) -> int:
+    """User + system time of one thread, the slice running now included."""
+    total = t.utime_ns + t.stime_ns
+    cpu = t.on_cpu
+    if cpu is not None and not cpu.trapped:
+        total += max(0, time.monotonic_ns() - cpu.resumed_at)
+    return total
 
 
 def process_cpu_ns(group: ThreadGroup) -> int:

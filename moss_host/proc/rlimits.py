@@ -23,6 +23,7 @@ RLIMIT_AS = 9
 RLIMIT_NOFILE = 7
 RLIMIT_SIGPENDING = 11
 RLIMIT_MSGQUEUE = 12
+RLIMIT_RTTIME = 15
 RLIMIT_NLIMITS = 16
 
 # (soft, hard), indexed by resource number.

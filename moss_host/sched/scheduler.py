@@ -250,6 +250,8 @@ class Scheduler:
     def wake(self, task: Task) -> None:
         """task's sleeping syscall finished (its result is in place): it runs again."""
         task.state = State.RUNNABLE
+        if task.sched_policy:                   # RLIMIT_RTTIME counts from a wake-up (enqueue_task_rt)
+            task.rt_woken_ns = task.utime_ns + task.stime_ns
         rqs = self.runqueues
         if len(rqs) == 1:
             rq = rqs[0]

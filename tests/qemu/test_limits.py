@@ -78,3 +78,11 @@ def test_wcoredump_only_when_rlimit_core_reaches_a_page_and_the_process_is_dumpa
     assert "limit 4095                   Aborted, WCOREDUMP 0" in out
     assert "limit 4096                   Aborted, WCOREDUMP 1" in out
     assert "unlimited, not dumpable      Aborted, WCOREDUMP 0" in out
+
+
+@pytest.mark.differential
+@covers("setrlimit", "sched_setscheduler")
+def test_rlimit_rttime_signals_a_real_time_task_that_runs_without_sleeping(linux_oracle):
+    out = same_as_linux(linux_oracle, "limit_rttime")
+    assert "spinning: SIGXCPU 2 times, then Killed" in out
+    assert "every 30 ms: SIGXCPU 0 times, then exit 0" in out

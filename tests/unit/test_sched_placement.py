@@ -36,6 +36,7 @@ class FakeTask:
         self.cpus_allowed = -1
         self.last_cpu = 1
         self.mm = object()
+        self.sched_policy = 0                   # SCHED_OTHER: no RLIMIT_RTTIME bookkeeping at wake
 
 
 def machine(n: int):
