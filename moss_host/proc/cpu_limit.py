@@ -14,20 +14,18 @@ current slice is counted too).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Optional
 
+from moss_host.sched.policy import RT_POLICIES
 from moss_host.uapi import NSEC_PER_SEC
 
-from moss_host.sched.policy import RT_POLICIES
-
+from .posix_timers import process_cpu_ns, thread_cpu_ns
 from .rlimits import RLIM_INFINITY, RLIMIT_CPU, RLIMIT_RTTIME
 from .signals import SI_KERNEL, SIGKILL, SIGXCPU, SigInfo, send_signal
 
 if TYPE_CHECKING:
     from .pidtable import PidTable
     from .task import Task
-    from .thread_group import ThreadGroup
 
 CHECK_S = 0.05
 
@@ -85,23 +83,3 @@ def check_rttime(leader: Task) -> None:
         if used_us >= soft:
             send_signal(leader, SIGXCPU, SigInfo(SIGXCPU, SI_KERNEL))
             group.rlimits[RLIMIT_RTTIME] = (soft + 1_000_000, hard)
-
-
-def thread_cpu_ns(t: Task) -> int:
-    """User + system time of one thread, the slice running now included."""
-    total = t.utime_ns + t.stime_ns
-    cpu = t.on_cpu
-    if cpu is not None and not cpu.trapped:
-        total += max(0, time.monotonic_ns() - cpu.resumed_at)
-    return total
-
-
-def process_cpu_ns(group: ThreadGroup) -> int:
-    """User + system time of every thread, the slice running now included."""
-    utime, stime = group.cpu_times()
-    total = utime + stime
-    for t in group.threads:
-        cpu = t.on_cpu
-        if cpu is not None and not cpu.trapped:
-            total += max(0, time.monotonic_ns() - cpu.resumed_at)
-    return total
