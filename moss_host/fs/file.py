@@ -423,7 +423,7 @@ class InodeFile(OpenFile):
         if cmd == FIONREAD and self.inode.is_reg:
             task.mm.write(arg, struct.pack("<i", max(0, min(self.inode.size - self.pos, 0x7FFFFFFF))))
             return 0
-        raise Errno(ENOTTY)
+        return self.inode.file_ioctl(task, cmd, arg)
 
 
 def pack_dirent64(ino: int, next_pos: int, dtype: int, name: bytes) -> bytes:

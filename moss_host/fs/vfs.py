@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional, Protocol
 from ..clock import realtime_ns
 from ..cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, Cred
 from ..errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENODATA, ENOENT, ENOSYS, ENOTDIR,
-                      ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
+                      ENOTEMPTY, ENOTTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, Errno)
 from . import dcache, fsnotify
 from .stat import Stat, makedev
 
@@ -335,6 +335,11 @@ class Inode:
         """A /proc/pid/{fd/N,cwd,root,exe} link (Linux's nd_jump_link ones), which openat2's
         RESOLVE_NO_MAGICLINKS, BENEATH and IN_ROOT refuse."""
         return False
+
+    def file_ioctl(self, task, cmd: int, arg: int) -> int:
+        """An ioctl on a file open on this inode that the VFS did not answer itself (f_op's
+        unlocked_ioctl): none by default."""
+        raise Errno(ENOTTY)
 
     # -- attributes
     def getattr(self) -> Stat:

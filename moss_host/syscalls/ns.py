@@ -20,7 +20,7 @@ from moss_host.cred import CAP_SYS_ADMIN, CAP_SYS_CHROOT, capable
 from moss_host.errors import EINVAL, EPERM, ESRCH, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.namespace import MountTable, enter_copy
-from moss_host.fs.nsfs import NsInode, ns_of
+from moss_host.fs.nsfs import KIND_FLAG, NsInode, UserNamespace, ns_of
 from moss_host.fs.ns_inum import alloc_inum
 from moss_host.proc import lifecycle as L
 from moss_host.proc.pidfd import PidFd
@@ -95,9 +95,6 @@ def _fs_shared(task) -> bool:
     return any(t.fs is task.fs and t is not task for t in task.kernel.pids.live())
 
 
-KIND_FLAG = {"mnt": L.CLONE_NEWNS, "uts": L.CLONE_NEWUTS}
-
-
 @syscall("setns")
 async def setns(task, fd: "Fd", nstype: "Hex") -> int:
     """Join a namespace that an open /proc/PID/ns file names, or the namespaces of the process
@@ -129,6 +126,8 @@ def _join(task, ns: NsInode, nstype: int) -> int:
     flag = KIND_FLAG[ns.kind]
     if nstype and nstype != flag:
         raise Errno(EINVAL)
+    if isinstance(ns.ns, UserNamespace):
+        raise Errno(EINVAL)             # userns_install: the caller is in it already
     _validate(task, flag)
     if isinstance(ns.ns, MountTable):
         task.fs.root = task.fs.cwd = ns.ns.root_location()

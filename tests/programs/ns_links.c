@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -68,11 +70,37 @@ static int wait_child(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* The nsfs ioctls lsns and nsenter use: the type, the owning user namespace (the initial one,
+ * whose inode number is fixed), the parent, the owner uid. */
+static void ns_ioctls(void)
+{
+    int fd = open("/proc/self/ns/uts", O_RDONLY);
+    printf("uts NS_GET_NSTYPE is CLONE_NEWUTS: %d\n", ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWUTS);
+    printf("uts NS_GET_PARENT: %s\n", res(ioctl(fd, NS_GET_PARENT)));
+    uid_t uid = 7;
+    printf("uts NS_GET_OWNER_UID: %s\n", res(ioctl(fd, NS_GET_OWNER_UID, &uid)));
+    printf("uts unknown ioctl: %s\n", res(ioctl(fd, _IO(0xb7, 0x9))));
+    int user = ioctl(fd, NS_GET_USERNS);
+    struct stat st;
+    printf("uts NS_GET_USERNS: %s", res(user));
+    printf(" fstat %s init ino=%d reg=%d cloexec=%d\n", res(fstat(user, &st)), st.st_ino == 0xEFFFFFFDul,
+           S_ISREG(st.st_mode), fcntl(user, F_GETFD) == FD_CLOEXEC);
+    printf("user NS_GET_NSTYPE is CLONE_NEWUSER: %d\n", ioctl(user, NS_GET_NSTYPE) == CLONE_NEWUSER);
+    printf("user NS_GET_USERNS: %s\n", res(ioctl(user, NS_GET_USERNS)));
+    printf("user NS_GET_PARENT: %s\n", res(ioctl(user, NS_GET_PARENT)));
+    printf("user NS_GET_OWNER_UID: %s", res(ioctl(user, NS_GET_OWNER_UID, &uid)));
+    printf(" uid=%d\n", (int)uid);
+    printf("setns(user fd, 0): %s\n", res(setns(user, 0)));
+    close(user);
+    close(fd);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     check_stat("uts");
     check_stat("mnt");
+    ns_ioctls();
     unsigned long uts0 = link_ino("self", "uts"), mnt0 = link_ino("self", "mnt");
     char me[16];
     snprintf(me, sizeof me, "%d", getpid());

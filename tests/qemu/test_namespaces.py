@@ -28,14 +28,16 @@ def test_uts_and_mount_namespaces_of_children_match_linux(linux_oracle):
 
 
 @pytest.mark.differential
-@covers("readlinkat", "newfstatat", "fstat", "setns", "unshare")
+@covers("readlinkat", "newfstatat", "fstat", "setns", "unshare", "ioctl")
 def test_proc_pid_ns_links_name_stat_and_join_namespaces_as_linux(linux_oracle):
     """ns_links.c: /proc/PID/ns/{uts,mnt} (the kinds moss-py has; Linux's others are not
     looked at): "kind:[N]" links whose nsfs inode has st_ino N, new numbers after unshare,
-    setns with an opened one, EACCES/EPERM for another user."""
+    setns with an opened one, EACCES/EPERM for another user; the nsfs ioctls (NS_GET_NSTYPE,
+    NS_GET_USERNS: the initial user namespace, NS_GET_PARENT, NS_GET_OWNER_UID) lsns uses."""
     out = same_as_linux(linux_oracle, "ns_links", status=0)
     assert "uts: lstat ok link=1 stat ok reg=1 mode=444 ino=link:1 open ok fstat ok ino=link:1 same dev:1" in out
     assert "after unshare mnt: new=1" in out and "back in mnt: 1" in out
+    assert "uts NS_GET_USERNS: ok fstat ok init ino=1 reg=1 cloexec=1" in out
 
 
 UNSHARE_SCRIPT = """h=$(uname -n)
