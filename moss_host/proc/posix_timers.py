@@ -245,6 +245,12 @@ class TimerTable:
         self.next_id = (self.next_id + 1) & INT_MAX
         return timer_id
 
+    def add(self, timer: PosixTimer) -> None:
+        """A new timer; its preallocated signal queue entry counts against RLIMIT_SIGPENDING
+        until it is deleted (sigqueue_alloc at timer_create)."""
+        self.timers[timer.id] = timer
+        self.group.posix_timers += 1
+
     def get(self, timer_id: int) -> PosixTimer:
         timer = self.timers.get(timer_id)
         if timer is None:
@@ -254,10 +260,12 @@ class TimerTable:
     def delete(self, timer_id: int) -> None:
         self.get(timer_id).delete()
         del self.timers[timer_id]
+        self.group.posix_timers -= 1
 
     def delete_all(self) -> None:
         for timer in self.timers.values():
             timer.delete()
+        self.group.posix_timers -= len(self.timers)
         self.timers.clear()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from moss_host.addr import PAGE_SIZE
+from moss_host.arch.arm64.sigframe import SI_TIMER
 from moss_host.cred import CAP_SYS_RESOURCE, capable
 from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES
 from moss_host.errors import EPERM, Errno
@@ -60,20 +61,26 @@ def check_prlimit_permission(caller: "Task", target: "Task") -> None:
 
 
 def sigqueue_full(target: "Task") -> bool:
-    """__sigqueue_alloc's RLIMIT_SIGPENDING test for a real-time signal a user queues: every
-    signal queued for any process of the target's real uid counts (Linux's per-user
-    ucounts), against the target's soft limit. Walks the pid table: only rt_sigqueueinfo,
-    tgkill and the like of real-time signals come here."""
+    """__sigqueue_alloc's RLIMIT_SIGPENDING test for a signal queue entry: every signal
+    queued for any process of the target's real uid counts (Linux's per-user ucounts), and
+    every live POSIX timer of one (its entry is allocated at timer_create: a queued timer
+    signal is not counted twice), against the target's soft limit. Walks the pid table:
+    only real-time signals, user-made siginfo and timer_create come here."""
     limit = target.rlimits[RLIMIT_SIGPENDING][0]
     if limit == RLIM_INFINITY:
         return False
     uid, queued = target.creds.uid, 0
     for t in target.kernel.pids.all():
         if t.creds.uid == uid:
-            queued += sum(len(q) for q in t.siginfo.values())
+            queued += _entries(t.siginfo)
             if t.tid == t.tgid:
-                queued += sum(len(q) for q in t.group.shared_siginfo.values())
+                group = t.group
+                queued += _entries(group.shared_siginfo) + (group.posix_timers if group.threads else 0)
     return queued >= limit
+
+
+def _entries(siginfo: dict) -> int:
+    return sum(1 for q in siginfo.values() for info in q if info.code != SI_TIMER)
 
 
 SUID_DUMP_USER = 1

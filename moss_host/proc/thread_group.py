@@ -52,6 +52,7 @@ class ThreadGroup:
     dead_stime_ns: int = 0
     did_exec: bool = False            # exec'd since fork (setpgid on it from the parent: EACCES)
     child_subreaper: bool = False     # prctl(PR_SET_CHILD_SUBREAPER): orphans below come here, not to init
+    posix_timers: int = 0             # live POSIX timers, each holding a signal queue entry (RLIMIT_SIGPENDING)
     oom_score_adj: int = 0            # /proc/<pid>/oom_score_adj, inherited at fork (proc/oom_kill.py)
     signal_unkillable: bool = True    # (pid 1 only) signals without a handler are not fatal, until a forced fault
     stopped: bool = False             # a group stop is in effect (SIGSTOP...) until SIGCONT

@@ -5,9 +5,10 @@ from __future__ import annotations
 import struct
 
 from moss_host.cred import CAP_WAKE_ALARM, capable
-from moss_host.errors import EINVAL, EOPNOTSUPP, EPERM, Errno
+from moss_host.errors import EAGAIN, EINVAL, EOPNOTSUPP, EPERM, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.proc.posix_timers import ALARM_CLOCKS, CPU_CLOCKS, TIMER_CLOCKS, PosixTimer, clock_reader, timer_table
+from moss_host.proc.rlimits import sigqueue_full
 from moss_host.uapi import (ITIMERSPEC, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID, pack_itimerspec,
                             unpack_itimerspec)
 
@@ -50,6 +51,8 @@ async def timer_create(task, clockid: "Int", sevp: "Ptr", timerid: "Ptr") -> int
     if clock not in TIMER_CLOCKS and clock not in CPU_CLOCKS:
         raise Errno(EINVAL)
     table = timer_table(task)
+    if sigqueue_full(task):
+        raise Errno(EAGAIN)                     # alloc_posix_timer's sigqueue_alloc
     timer_id = table.alloc_id()
     if event is None:
         value, signo, notify, target = timer_id, SIGALRM, SIGEV_SIGNAL, task.group.leader or task
@@ -59,8 +62,8 @@ async def timer_create(task, clockid: "Int", sevp: "Ptr", timerid: "Ptr") -> int
     task.mm.write(timerid, struct.pack("<i", timer_id))
     if clock in ALARM_CLOCKS and not capable(task.creds, CAP_WAKE_ALARM):       # alarm_timer_create
         raise Errno(EPERM)
-    table.timers[timer_id] = PosixTimer(table, timer_id, clock_reader(clock, task), clock in CPU_CLOCKS,
-                                        notify, signo, value, target)
+    table.add(PosixTimer(table, timer_id, clock_reader(clock, task), clock in CPU_CLOCKS,
+                         notify, signo, value, target))
     return 0
 
 

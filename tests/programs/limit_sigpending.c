@@ -4,7 +4,8 @@
  * real-time signal still makes it pending -- without its siginfo (it arrives as SI_USER
  * from pid 0, and the extra kills fold into the one pending bit). A standard signal with a
  * user-made siginfo (sigqueue, tgkill: si_code < 0) loses its siginfo the same way; kill()'s
- * standard signals override the limit. An ignored signal is dropped before the limit. */
+ * standard signals override the limit. An ignored signal is dropped before the limit.
+ * Each POSIX timer takes an entry at timer_create (EAGAIN past the limit) until deleted. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *code_name(int code)
@@ -46,7 +48,7 @@ static void drain(const char *what, const sigset_t *set)
     int got, n = 0;
     while ((got = sigtimedwait(set, &si, &zero)) > 0) {
         n++;
-        char name[16];
+        char name[32];
         if (got >= SIGRTMIN)
             snprintf(name, sizeof name, "SIGRTMIN+%d", got - SIGRTMIN);
         else
@@ -96,6 +98,23 @@ static void run(void)
     set_limit(1024);
     printf("limit 1024: sigqueue(SIGRTMIN+1): %s\n", err(sigqueue(me, SIGRTMIN + 1, v)));
     drain("limit 1024", &s);
+
+    /* A POSIX timer holds a queue entry from timer_create to timer_delete (its signal,
+     * when it fires, uses that one). */
+    set_limit(2);
+    timer_t t[3];
+    struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 1 };
+    for (int i = 0; i < 3; i++)
+        printf("limit 2: timer_create %d: %s\n", i, err(timer_create(CLOCK_MONOTONIC, &ev, &t[i])));
+    printf("limit 2, two timers: sigqueue(SIGRTMIN): %s\n", err(sigqueue(me, SIGRTMIN, v)));
+    struct itimerspec soon = { .it_value = { 0, 1000000 } };
+    timer_settime(t[1], 0, &soon, NULL);
+    usleep(20000);
+    printf("limit 2, a timer's signal queued: kill(SIGRTMIN) %s\n", err(kill(me, SIGRTMIN)));
+    timer_delete(t[0]);
+    printf("one deleted: sigqueue(SIGRTMIN): %s\n", err(sigqueue(me, SIGRTMIN, v)));
+    printf("one deleted, one queued: timer_create: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &t[0])));
+    drain("timers", &s);
 }
 
 int main(void)

@@ -6,7 +6,17 @@ import struct
 
 from moss_host.proc import signals
 from moss_host.proc.posix_timers import SIGEV_NONE, timer_table
-from tests.unit.test_pipe import acall, make_task
+from moss_host.proc.rlimits import RLIM_INFINITY, RLIMIT_SIGPENDING
+from tests.unit.test_pipe import acall
+from tests.unit.test_pipe import make_task as make_pipe_task
+
+
+def make_task():
+    """A fake task with no pid table: RLIMIT_SIGPENDING (timer_create's charge, which walks
+    the pid table) is lifted."""
+    t = make_pipe_task()
+    t.rlimits[RLIMIT_SIGPENDING] = (RLIM_INFINITY, RLIM_INFINITY)
+    return t
 
 SIGUSR1 = 10
 ITIMERSPEC = struct.Struct("<qqqq")
