@@ -1,7 +1,8 @@
 /* /proc/PID/ns/{mnt,uts}: readlink shows "kind:[N]", stat through the link and fstat of an
  * open one give st_ino N (how tools compare namespaces), a child that unshares gets a new
  * number, setns with an opened file joins that namespace again (nstype 0 or its kind; another
- * kind is EINVAL), and a user who may not inspect the process gets EACCES / EPERM. Prints
+ * kind is EINVAL), /proc/PID/root and cwd lead into the task's mount namespace, and a user
+ * who may not inspect the process gets EACCES / EPERM. Prints
  * comparisons, not the numbers (the two kernels' differ). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -130,6 +132,33 @@ int main(void)
         _exit(0);
     }
     printf("child: %d\n", wait_child(pid));
+
+    /* /proc/PID/root and cwd lead to the task's very directories, in its mount namespace */
+    int ready[2], done[2];
+    char c, path[96];
+    pipe(ready);
+    pipe(done);
+    mkdir("/tmp/ns_links.d", 0755);
+    pid = fork();
+    if (pid == 0) {
+        unshare(CLONE_NEWNS);
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        mount("none", "/tmp/ns_links.d", "tmpfs", 0, NULL);
+        close(open("/tmp/ns_links.d/inside", O_CREAT | O_WRONLY, 0644));
+        chdir("/tmp/ns_links.d");
+        write(ready[1], "x", 1);
+        read(done[0], &c, 1);
+        _exit(0);
+    }
+    read(ready[0], &c, 1);
+    printf("own view: %s\n", res(access("/tmp/ns_links.d/inside", F_OK)));
+    snprintf(path, sizeof path, "/proc/%d/root/tmp/ns_links.d/inside", pid);
+    printf("through its root: %s\n", res(access(path, F_OK)));
+    snprintf(path, sizeof path, "/proc/%d/cwd/inside", pid);
+    printf("through its cwd: %s\n", res(access(path, F_OK)));
+    write(done[1], "x", 1);
+    printf("mount child: %d\n", wait_child(pid));
+    printf("rmdir: %s\n", res(rmdir("/tmp/ns_links.d")));
 
     int uts_fd = open("/proc/self/ns/uts", O_RDONLY);
     pid = fork();

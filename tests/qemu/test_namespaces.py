@@ -32,12 +32,14 @@ def test_uts_and_mount_namespaces_of_children_match_linux(linux_oracle):
 def test_proc_pid_ns_links_name_stat_and_join_namespaces_as_linux(linux_oracle):
     """ns_links.c: /proc/PID/ns/{uts,mnt} (the kinds moss-py has; Linux's others are not
     looked at): "kind:[N]" links whose nsfs inode has st_ino N, new numbers after unshare,
-    setns with an opened one, EACCES/EPERM for another user; the nsfs ioctls (NS_GET_NSTYPE,
+    setns with an opened one, /proc/PID/{root,cwd} into another mount namespace, EACCES/EPERM
+    for another user; the nsfs ioctls (NS_GET_NSTYPE,
     NS_GET_USERNS: the initial user namespace, NS_GET_PARENT, NS_GET_OWNER_UID) lsns uses."""
     out = same_as_linux(linux_oracle, "ns_links", status=0)
     assert "uts: lstat ok link=1 stat ok reg=1 mode=444 ino=link:1 open ok fstat ok ino=link:1 same dev:1" in out
     assert "after unshare mnt: new=1" in out and "back in mnt: 1" in out
     assert "uts NS_GET_USERNS: ok fstat ok init ino=1 reg=1 cloexec=1" in out
+    assert "own view: ENOENT\nthrough its root: ok\nthrough its cwd: ok\n" in out
 
 
 UNSHARE_SCRIPT = """h=$(uname -n)
@@ -47,16 +49,23 @@ unshare -u sh -c 'busybox hostname inner; uname -n; cat /proc/sys/kernel/hostnam
 mkdir -p /tmp/ns.d
 unshare -m sh -c 'busybox mount -t tmpfs none /tmp/ns.d && touch /tmp/ns.d/f && ls /tmp/ns.d'
 ls /tmp/ns.d | wc -l
+unshare -u -m sh -c 'busybox hostname entered; busybox mount -t tmpfs none /tmp/ns.d; touch /tmp/ns.d/x
+    touch /tmp/ns.ready; while [ -e /tmp/ns.ready ]; do sleep 0.1; done' &
+while [ ! -e /tmp/ns.ready ]; do sleep 0.1; done
+nsenter -t $! -u -m -r sh -c 'uname -n; ls /tmp/ns.d'
+rm /tmp/ns.ready
+wait
 rmdir /tmp/ns.d
+[ "$(uname -n)" = "$h" ] && echo hostname still the same
 """
 
 
 @pytest.mark.slow
 @pytest.mark.differential
-@covers("unshare", "sethostname")
+@covers("unshare", "sethostname", "setns")
 def test_util_linux_unshare_u_and_m_match_linux(linux_debian_oracle, moss_disk):
     """`unshare -u` (util-linux, Debian's image) keeps a hostname change inside; `unshare -m`
-    a tmpfs mount."""
+    a tmpfs mount; `nsenter -u -m` (setns with /proc/PID/ns files) sees both."""
     from .test_debian import same_as_linux as debian_same_as_linux
     out = debian_same_as_linux(linux_debian_oracle, moss_disk, ["bash", "-c", UNSHARE_SCRIPT])
-    assert out == "inner\ninner\nown uts\nparent keeps its hostname\nf\n0\n"
+    assert out == "inner\ninner\nown uts\nparent keeps its hostname\nf\n0\nentered\nx\nhostname still the same\n"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from ....cred import CAP_SYS_PTRACE, capable
 from ....errors import EACCES, EFAULT, ENOENT, ESRCH, Errno
 from ...vfs import Inode, Location, path_of
-from .fd import FdDir
+from .fd import FdDir, FdLink
 from .fdinfo import FdInfoDir
 from .mem import MemFile
 from .mounts import mountinfo_text, mounts_text
@@ -424,8 +424,8 @@ class PidDir(ProcDir):
             (b"smaps", self._file(b"smaps", smaps_of, private=True)),
             (b"smaps_rollup", self._file(b"smaps_rollup", smaps_rollup_of, private=True)),
             (b"pagemap", self._pagemap),
-            (b"cwd", self._link(b"cwd", lambda t, r: self._path(t, t.fs.cwd, r))),
-            (b"root", self._link(b"root", lambda t, r: self._path(t, t.fs.root, r))),
+            (b"cwd", self._place_link(b"cwd", lambda t: t.fs.cwd)),
+            (b"root", self._place_link(b"root", lambda t: t.fs.root)),
             (b"exe", self._link(b"exe", self._exe)),
             (b"mounts", self._file(b"mounts", lambda t: mounts_text(t.fs.ns, t.fs.root), splice_read=True)),
             (b"mountinfo", self._file(b"mountinfo", lambda t: mountinfo_text(t.fs.ns, t.fs.root),
@@ -451,6 +451,26 @@ class PidDir(ProcDir):
             (b"oom_adj", self._file(b"oom_adj", oom.oom_adj_text, 0o644,
                                     lambda data: oom.set_oom_adj(self.check(), data))),
         ]
+
+    def _place_link(self, name: bytes, place: Callable[[Task], Location]) -> Callable[[Reader], ProcSymlink]:
+        """cwd and root: following one goes to the task's very directory (proc_cwd_link,
+        proc_root_link), which may be in another mount namespace than the reader's; readlink
+        shows its path."""
+        def make(caller: Reader) -> ProcSymlink:
+            def read_target(reader: Reader) -> bytes:
+                task = self.check()
+                self.may_inspect(reader)
+                return self._path(task, place(task), reader)
+
+            def jump() -> Optional[Location]:
+                task = self.check()
+                self.may_inspect(caller)
+                if is_zombie(task):
+                    raise Errno(ENOENT)
+                return place(task)
+            c = self.task.creds
+            return FdLink(self.sb, self.path + b"/" + name, read_target, 0o777, c.euid, c.egid, caller, jump)
+        return make
 
     def _write_comm(self, data: bytes) -> int:
         """Writing comm renames the task: up to 15 bytes, cut at a NUL (comm_write)."""
