@@ -26,7 +26,7 @@ from moss_host.arch.arm64.context import new_saved
 from moss_host.mm.writeback import write_back
 from moss_host.proc.vdso import map_vdso
 
-from . import lifecycle, signals
+from . import lifecycle, posix_timers, signals
 from .caps import XATTR_NAME_CAPS, ExecFile, exec_creds, secure_exec
 from .rlimits import RLIMIT_AS, RLIMIT_STACK
 
@@ -325,6 +325,7 @@ def install_image(task: Task, image: NewImage) -> None:
     if task.sighand is not None and sighand_shared:
         task.sighand = task.sighand.copy()      # unshare (CLONE_SIGHAND) before resetting
     signals.exec_reset(task)                    # caught signals to SIG_DFL, no altstack
+    posix_timers.exit_itimers(task.group)
     task.rseq = (0, 0, 0)
     task.robust_list = (0, 0)
     task.clear_child_tid = 0

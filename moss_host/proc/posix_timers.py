@@ -285,6 +285,14 @@ def _clock_was_set() -> None:
 REALTIME.on_set(_clock_was_set)
 
 
+def exit_itimers(group: ThreadGroup) -> None:
+    """exec (begin_new_exec): the process's timers are deleted now, and their signal queue
+    entries given back (RLIMIT_SIGPENDING)."""
+    table = _tables.pop(group, None)
+    if table is not None:
+        table.delete_all()
+
+
 def timer_table(task: Task) -> TimerTable:
     """task's process's timers; a process that exec'd since they were made has none."""
     table = _tables.get(task.group)

@@ -117,9 +117,31 @@ static void run(void)
     drain("timers", &s);
 }
 
-int main(void)
+/* exec deletes the process's timers, and gives their queue entries back. */
+static void across_exec(const char *self)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        set_limit(1);
+        timer_t t;
+        struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+        printf("limit 1: timer_create before exec: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &t)));
+        printf("limit 1: again: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &t)));
+        execl(self, self, "after-exec", (char *)NULL);
+        _exit(4);
+    }
+    waitpid(c, NULL, 0);
+}
+
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1) {
+        timer_t t;
+        struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+        printf("limit 1: timer_create after exec: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &t)));
+        return 0;
+    }
     pid_t c = fork();
     if (c == 0) {
         run();
@@ -128,5 +150,6 @@ int main(void)
     int st;
     waitpid(c, &st, 0);
     printf("child status: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    across_exec(argv[0]);
     return 0;
 }

@@ -57,12 +57,13 @@ def test_prlimit_of_another_process_data_and_as_for_brk_and_mremap_sigpending_an
 
 
 @pytest.mark.differential
-@covers("kill", "rt_sigqueueinfo", "tgkill", "rt_sigtimedwait", "setrlimit", "timer_create", "timer_delete")
+@covers("kill", "rt_sigqueueinfo", "tgkill", "rt_sigtimedwait", "setrlimit", "timer_create", "timer_delete", "execve")
 def test_rlimit_sigpending_kill_still_delivers_without_siginfo_sigqueue_fails_as_linux(linux_oracle):
     out = same_as_linux(linux_oracle, "limit_sigpending")
     assert "limit 3: sigqueue(SIGRTMIN+1): Resource temporarily unavailable" in out
     assert "limit 0: SIGRTMIN+0 SI_USER from pid 0" in out
     assert "limit 2: timer_create 2: Resource temporarily unavailable" in out
+    assert "limit 1: timer_create after exec: ok" in out
 
 
 @pytest.mark.differential
