@@ -59,7 +59,11 @@ static void check_stat(const char *kind)
     int fd = open(path, O_RDONLY);
     printf(" open %s fstat %s ino=link:%d same dev:%d\n", res(fd), res(fstat(fd, &fst)), fst.st_ino == ino,
            fst.st_dev == st.st_dev);
-    char c;
+    char c, fdpath[64], a[64] = "", b[64] = "";
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    readlink(fdpath, a, sizeof a - 1);
+    readlink(path, b, sizeof b - 1);
+    printf("%s: fd link is the ns link: %d\n", kind, strcmp(a, b) == 0);
     printf("%s: read %s\n", kind, res(read(fd, &c, 1)));
     close(fd);
 }

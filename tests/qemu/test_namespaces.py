@@ -39,6 +39,7 @@ def test_proc_pid_ns_links_name_stat_and_join_namespaces_as_linux(linux_oracle):
     assert "uts: lstat ok link=1 stat ok reg=1 mode=444 ino=link:1 open ok fstat ok ino=link:1 same dev:1" in out
     assert "after unshare mnt: new=1" in out and "back in mnt: 1" in out
     assert "uts NS_GET_USERNS: ok fstat ok init ino=1 reg=1 cloexec=1" in out
+    assert "uts: fd link is the ns link: 1" in out
     assert "own view: ENOENT\nthrough its root: ok\nthrough its cwd: ok\n" in out
 
 

@@ -26,6 +26,7 @@ from typing import Callable, Optional
 from ....errors import EINVAL, ENOENT, ENXIO, Errno
 from ...file import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, OpenFile, register_device
 from ...hostfile import HostFile
+from ...nsfs import NsInode
 from ...stat import Stat, makedev
 from ...vfs import Inode, Location, path_of
 from .nodes import Entry, ProcDir, ProcSymlink, Reader
@@ -41,6 +42,8 @@ def fd_target(f, root) -> bytes:
     if loc is not None:
         if isinstance(loc.inode, FdTarget):           # a file reopened through a FdTarget
             return loc.inode.proc_link
+        if isinstance(loc.inode, NsInode):            # nsfs's d_dname: "uts:[4026531838]"
+            return loc.dentry.name
         path, _ = path_of(loc, root)
         return path + b" (deleted)" if loc.dentry.unlinked else path
     if f.anon_name is not None:
