@@ -280,6 +280,8 @@ class Scheduler:
             task.state = State.BLOCKED
             return
         task.state = State.RUNNABLE
+        if task.sched_policy:                   # a stopped task's wake-up starts RLIMIT_RTTIME again
+            task.rt_woken_ns = task.utime_ns + task.stime_ns
         rq = self._runqueue_for(task)
         if task.on_cpu is None and task not in rq.tasks:
             rq.push(task)

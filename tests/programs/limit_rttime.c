@@ -1,7 +1,7 @@
 /* limit_rttime: RLIMIT_RTTIME as Linux 6.1 enforces it (sched/rt.c watchdog,
  * check_thread_timers): a SCHED_FIFO thread that runs that many microseconds of CPU without
  * sleeping gets SIGXCPU at the soft limit and each second after it, SIGKILL at the hard one.
- * A sleep starts the count again; a SCHED_OTHER thread is never counted. CPU times, not
+ * A sleep (or a stop) starts the count again; a SCHED_OTHER thread is never counted. CPU times, not
  * wall times: a loaded host slows the run, not the outcome. */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -50,6 +50,12 @@ static void run(const char *what, int policy, rlim_t soft_ms, rlim_t hard_ms, in
         struct rlimit l = { soft_ms * 1000, hard_ms * 1000 };
         if (setrlimit(RLIMIT_RTTIME, &l) < 0)
             perror("setrlimit");
+        if (sleeps == 2) {                      /* a stop and SIGCONT is a wake-up too */
+            spin_ms(150);
+            raise(SIGSTOP);
+            spin_ms(150);
+            _exit(0);
+        }
         if (sleeps) {
             for (int i = 0; i < 40; i++) {      /* 1.2 s of CPU, 30 ms at a time */
                 spin_ms(30);
@@ -62,7 +68,11 @@ static void run(const char *what, int policy, rlim_t soft_ms, rlim_t hard_ms, in
     }
     close(tell[1]);
     int st;
-    waitpid(c, &st, 0);
+    waitpid(c, &st, WUNTRACED);
+    if (WIFSTOPPED(st)) {
+        kill(c, SIGCONT);
+        waitpid(c, &st, 0);
+    }
     char buf[64];
     ssize_t n = read(tell[0], buf, sizeof buf);
     close(tell[0]);
@@ -76,5 +86,6 @@ int main(void)
     run("FIFO, soft 200 ms, hard 1.5 s, spinning", SCHED_FIFO, 200, 1500, 0);
     run("RR, soft 100 ms, hard 1 s, sleeping every 30 ms", SCHED_RR, 100, 1000, 1);
     run("OTHER, soft 100 ms, hard 300 ms, spinning", SCHED_OTHER, 100, 300, 0);
+    run("FIFO, soft 200 ms, 150 ms, stopped, continued, 150 ms", SCHED_FIFO, 200, 1500, 2);
     return 0;
 }
