@@ -19,6 +19,7 @@ an -EIO at the syscall boundary, never a host traceback.
 from __future__ import annotations
 
 import os
+from typing import Callable, Optional
 
 from ..errors import EACCES, EINVAL, EIO, ENOENT, EROFS, Errno
 
@@ -38,6 +39,10 @@ class BlockDevice:
         self.cache_blocks = cache_blocks
         self.cache: dict[int, bytearray] = {}
         self.dirty: set[int] = set()
+        # A journal's size watch (ext4 fs.py): on_dirty_limit runs each time `dirty` grows to
+        # dirty_limit blocks (0: never), so a transaction can be closed before it outgrows the log.
+        self.dirty_limit = 0
+        self.on_dirty_limit: Optional[Callable[[], None]] = None
         self._pinned: set[int] = set()     # handed out by block() since the last flush
         self._fd = self._open(path, read_only)
         self.size = os.fstat(self._fd).st_size
@@ -105,7 +110,10 @@ class BlockDevice:
     def mark_dirty(self, blk: int) -> None:
         if self.read_only:
             raise BlockDeviceError(EROFS, f"disk image {self.path!r} is open read-only")
-        self.dirty.add(blk)
+        dirty = self.dirty
+        dirty.add(blk)
+        if len(dirty) == self.dirty_limit and self.on_dirty_limit is not None:
+            self.on_dirty_limit()
 
     def _check_range(self, blk: int) -> None:
         if blk < 0 or (blk + 1) * self.block_size > self.size:

@@ -222,3 +222,27 @@ def test_a_log_that_never_commits_is_scanned_once_around(tmp_path):
     block = bytes(F.pack_revoke(js, 7, [3]))
     r = recover(js, lambda blk: block, lambda blk, data: pytest.fail("replayed"))
     assert r.end_transaction == 7 and r.replayed == 0
+
+
+def test_a_burst_of_metadata_changes_commits_before_it_outgrows_the_log(tmp_path, caplog):
+    """jbd2 closes a transaction long before it could outgrow the log; so does this driver
+    (BlockDevice.dirty_limit): a burst of directory changes between two looks of the commit
+    timer is committed in log-sized pieces at loop turns, never written unjournaled."""
+    import asyncio
+    img = mkfs(tmp_path / "img", make_tree(tmp_path / "src", {"f": b"data"}), "8M")
+
+    async def burst() -> tuple[int, int, Ext4Superblock]:
+        fs = mount(img)                         # inside a running loop: the watch is on
+        assert fs.journal is not None and fs.blockdev.dirty_limit == fs.journal.size // 8
+        first = fs.journal.sequence
+        for i in range(400):                    # ~2 metadata blocks each, 1024-block log
+            fs.root.mkdir(f"d{i}".encode(), 0o755, 0, 0)
+            await asyncio.sleep(0)              # the loop turns between operations, as between syscalls
+        return first, fs.journal.sequence, fs
+
+    first, last, fs = asyncio.run(burst())
+    assert last - first >= 3, (first, last)
+    assert "unjournaled" not in caplog.text
+    copy = crash_copy(fs, img, tmp_path / "crashed")
+    run("e2fsck", "-fy", str(copy), check=False)
+    fsck(copy)

@@ -48,6 +48,9 @@ from .superblock import (COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, EXT4_VALID_FS, IN
 EXT4_ROOT_INO = 2
 COMMIT_INTERVAL = 5.0           # seconds: ext4's default commit= (JBD2_DEFAULT_MAX_COMMIT_AGE)
 COMMIT_POLL = 1.0               # how often the commit timer looks at the size of the changes
+# A transaction is closed once its metadata blocks reach this share of the log (jbd2 closes
+# one well before it could outgrow the log: its handles reserve credits against a quarter).
+EARLY_COMMIT_SHARE = 8
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,8 @@ class Ext4Superblock(Superblock):
         self.data_blocks: set[int] = set()               # file data written since the last commit
         self._commit_timer: Optional[asyncio.TimerHandle] = None
         self._since_commit = 0.0
+        self._early_limit = 0                            # metadata blocks that close a transaction
+        self._early_commit: Optional[asyncio.Handle] = None
         self.orphans = OrphanList(self)
         self.root = self.iget(EXT4_ROOT_INO)
         if not self.root.is_dir:
@@ -137,6 +142,31 @@ class Ext4Superblock(Superblock):
         except RuntimeError:                 # no event loop (host-side tools, unit tests)
             return
         self._commit_timer = loop.call_later(COMMIT_POLL, self._commit_tick)
+        self._early_limit = self.journal.size // EARLY_COMMIT_SHARE
+        self.blockdev.dirty_limit = self._early_limit
+        self.blockdev.on_dirty_limit = self._dirty_limit_reached
+
+    def _dirty_limit_reached(self) -> None:
+        """The changed blocks reached the watch (BlockDevice.dirty_limit). File data goes home,
+        not through the log, so only metadata counts: enough of it closes the transaction at
+        the loop's next turn (after the operation under way, as the commit timer does: a
+        burst of directory changes outran the timer's once-a-second look, 2,230 blocks, and
+        had to be written unjournaled); else the watch moves up by what is still allowed."""
+        dev = self.blockdev
+        meta = len(dev.dirty) - len(self.data_blocks)
+        if meta < self._early_limit:
+            dev.dirty_limit = len(dev.dirty) + self._early_limit - meta
+        elif self._early_commit is None:
+            self._early_commit = asyncio.get_running_loop().call_soon(self._commit_early)
+
+    def _commit_early(self) -> None:
+        self._early_commit = None
+        if self.journal is None or self.read_only:
+            return
+        try:
+            self.write_back()
+        except Errno as e:
+            log.error("ext4: journal commit failed: %s", e)
 
     def _commit_tick(self) -> None:
         """The journal thread's periodic commit: every COMMIT_INTERVAL while something is
@@ -316,6 +346,8 @@ class Ext4Superblock(Superblock):
         self.data_blocks.clear()
         self.alloc.pending_free.clear()
         self._since_commit = 0.0
+        if self._early_limit:
+            self.blockdev.dirty_limit = self._early_limit   # (the watch may have moved up for data)
 
     def _commit(self, journal: Journal) -> None:
         """One jbd2 transaction: file data home first, every other changed block through the log."""
@@ -372,6 +404,10 @@ class Ext4Superblock(Superblock):
         if self._commit_timer is not None:
             self._commit_timer.cancel()
             self._commit_timer = None
+        if self._early_commit is not None:
+            self._early_commit.cancel()
+            self._early_commit = None
+        self.blockdev.dirty_limit, self.blockdev.on_dirty_limit = 0, None
         if self.journal is not None:
             self.journal.close()
             self.journal = None
