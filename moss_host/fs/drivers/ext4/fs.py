@@ -348,6 +348,9 @@ class Ext4Superblock(Superblock):
         self._since_commit = 0.0
         if self._early_limit:
             self.blockdev.dirty_limit = self._early_limit   # (the watch may have moved up for data)
+        if self._early_commit is not None:      # the watch fired during this write-back: done now
+            self._early_commit.cancel()
+            self._early_commit = None
 
     def _commit(self, journal: Journal) -> None:
         """One jbd2 transaction: file data home first, every other changed block through the log."""
