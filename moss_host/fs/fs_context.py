@@ -77,12 +77,7 @@ class FsConfig:
 
     def set_param(self, key: str, value: Optional[str], ram_bytes: int) -> None:
         """vfs_parse_fs_param for a flag (value None) or a string."""
-        self.begin()
-        if self.phase not in (Phase.CREATE_PARAMS, Phase.RECONF_PARAMS):
-            raise Errno(EBUSY)
-        if key in SB_SET or key in SB_CLEAR:
-            if key in ("ro", "rw"):
-                self.read_only = key == "ro"
+        if self._sb_param(key):
             return
         if self.legacy:
             if key == "source":
@@ -106,15 +101,22 @@ class FsConfig:
     def set_other(self, key: str) -> None:
         """A binary, path or fd value (legacy contexts refused them already): the superblock
         flags take any value, no parameter of ours takes one (EINVAL), ramfs ignores the rest."""
+        if self._sb_param(key):
+            return
+        if key in KEYS.get(self.fstype, ()) or key == "source" or self.fstype not in IGNORES_UNKNOWN:
+            raise Errno(EINVAL)
+
+    def _sb_param(self, key: str) -> bool:
+        """What every parameter goes through first: a context taking parameters (EBUSY if it
+        is not), and the superblock flags, which the VFS takes itself (True: handled)."""
         self.begin()
         if self.phase not in (Phase.CREATE_PARAMS, Phase.RECONF_PARAMS):
             raise Errno(EBUSY)
         if key in SB_SET or key in SB_CLEAR:
             if key in ("ro", "rw"):
                 self.read_only = key == "ro"
-            return
-        if key in KEYS.get(self.fstype, ()) or key == "source" or self.fstype not in IGNORES_UNKNOWN:
-            raise Errno(EINVAL)
+            return True
+        return False
 
     def _set_source(self, value: Optional[str]) -> None:
         """vfs_parse_fs_param_source: a string, given once."""

@@ -190,14 +190,7 @@ async def fsmount(task, fs_fd: "Fd", flags: "Hex", attr_flags: "Hex") -> int:
     flags, attr_flags = flags & 0xFFFF_FFFF, attr_flags & 0xFFFF_FFFF
     if flags & ~FSMOUNT_CLOEXEC or attr_flags & ~FSMOUNT_VALID_FLAGS:
         raise Errno(EINVAL)
-    ms = ms_of_attr(attr_flags)
-    atime = attr_flags & MOUNT_ATTR__ATIME
-    if atime == MOUNT_ATTR_NOATIME:
-        ms |= MS_NOATIME
-    elif atime == MOUNT_ATTR_RELATIME:
-        ms |= MS_RELATIME
-    elif atime != MOUNT_ATTR_STRICTATIME:
-        raise Errno(EINVAL)
+    ms = ms_of_attr(attr_flags) | _ms_of_atime(attr_flags)
     f = task.files.get(_s32(fs_fd))
     if not isinstance(f, FsContextFile):
         raise Errno(EINVAL)
@@ -308,6 +301,18 @@ async def mount_setattr(task, dirfd: "Fd", path: "CStr", flags: "Hex", uattr: "P
     return 0
 
 
+def _ms_of_atime(attr: int) -> int:
+    """The MS_* bit of MOUNT_ATTR's atime field (an enum, not bits): EINVAL for a value it lacks."""
+    atime = attr & MOUNT_ATTR__ATIME
+    if atime == MOUNT_ATTR_NOATIME:
+        return MS_NOATIME
+    if atime == MOUNT_ATTR_RELATIME:
+        return MS_RELATIME
+    if atime != MOUNT_ATTR_STRICTATIME:
+        raise Errno(EINVAL)
+    return 0
+
+
 def _build_mount_kattr(task, attr_set: int, attr_clr: int, propagation: int, userns_fd: int) -> tuple[int, int]:
     """build_mount_kattr: the MS_* bits to set and to clear; EINVAL (EBADF) as Linux checks."""
     if propagation not in (0, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED):
@@ -320,13 +325,7 @@ def _build_mount_kattr(task, attr_set: int, attr_clr: int, propagation: int, use
         if attr_clr & MOUNT_ATTR__ATIME != MOUNT_ATTR__ATIME:
             raise Errno(EINVAL)
         clr_ms |= MS_RELATIME | MS_NOATIME
-        atime = attr_set & MOUNT_ATTR__ATIME
-        if atime == MOUNT_ATTR_RELATIME:
-            set_ms |= MS_RELATIME
-        elif atime == MOUNT_ATTR_NOATIME:
-            set_ms |= MS_NOATIME
-        elif atime != MOUNT_ATTR_STRICTATIME:
-            raise Errno(EINVAL)
+        set_ms |= _ms_of_atime(attr_set)
     elif attr_set & MOUNT_ATTR__ATIME:
         raise Errno(EINVAL)
     if (attr_set | attr_clr) & MOUNT_ATTR_IDMAP:
