@@ -13,6 +13,12 @@ Bookkeeping, all O(1) dict operations (an op costs O(MAX_ORDER) at worst):
     makes free() detect double frees and wrong orders.
   * `_refs`: reference counts above 1 (an allocated block without an entry has
     count 1; a free block has count 0).
+  * `low_pfn`: the lowest frame ever handed out. The pool is seeded in ascending order
+    and `popitem()` takes the last block, so fresh blocks go from the top of RAM down
+    and every frame below `low_pfn` has never been used: it holds what the RAM held at
+    the start (zeros, for a fresh RAM file), and the host may not have touched it yet
+    (mm/memory.py skips zeroing such frames and has the RAM warmer fault them in ahead;
+    `on_low` is its cue, called when `low_pfn` goes below `watch_pfn`).
 
 Reference counts (for copy-on-write sharing) belong to allocated blocks and are
 addressed by the block's first frame. The rule: a block is freed when its last
@@ -22,7 +28,7 @@ freeing a block whose count is above 1 is a kernel bug (ValueError).
 """
 from __future__ import annotations
 
-from typing import cast
+from typing import Callable, Optional, cast
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 
@@ -48,6 +54,9 @@ class FrameAllocator:
         self._alloc: dict[int, int] = {}
         self._refs: dict[int, int] = {}
         self._nfree = self.total_frames
+        self.low_pfn = self._hi
+        self.watch_pfn = -1                           # never crossed until someone watches
+        self.on_low: Optional[Callable[[int], None]] = None
         pfn = self._lo
         while pfn < self._hi:                         # largest aligned block that fits
             order = MAX_ORDER
@@ -74,6 +83,8 @@ class FrameAllocator:
             raise OutOfMemory(f"no free block of order {order} "
                               f"({self._nfree} of {self.total_frames} frames free)")
         pfn = free[k].popitem()[0]
+        if pfn < self.low_pfn:
+            self._went_lower(pfn)
         while k > order:                              # split, keeping the lower half
             k -= 1
             free[k][pfn + (1 << k)] = None
@@ -100,6 +111,8 @@ class FrameAllocator:
                     k -= 1
             order = min(k, want)
             pfn = free[k].popitem()[0]
+            if pfn < self.low_pfn:
+                self._went_lower(pfn)
             while k > order:                              # split, keeping the lower half
                 k -= 1
                 free[k][pfn + (1 << k)] = None
@@ -109,6 +122,12 @@ class FrameAllocator:
             self._nfree -= 1 << order
             n -= 1 << order
         return cast(list[PA], out)
+
+    def _went_lower(self, pfn: int) -> None:
+        """A block below every one handed out before is handed out now (at pfn)."""
+        self.low_pfn = pfn
+        if pfn < self.watch_pfn and self.on_low is not None:
+            self.on_low(pfn)
 
     def put_many(self, pas: list[PA]) -> None:
         """put() of each block in pas (munmap of a large range): shared ones lose a

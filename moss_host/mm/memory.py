@@ -7,14 +7,22 @@ translations, so when it is freed it is not returned to the allocator directly: 
 queued for the stub to zero with guest stores (OP_SCRUB) and freed only after the
 guest has done so. Frames never mapped executable carry no translations and are
 recycled at once; the host fills fresh frames directly.
+
+Guest RAM starts as zeros (a fresh RAM file, or a bytearray in tests), so a frame never
+handed out before (below FrameAllocator.low_pfn) is zero already: zeroed allocations skip
+it. The host faults RAM in ahead of the allocator (machine/ram_warmer.py): the first touch
+of a page of the RAM file can cost the host milliseconds, which a guest page fault should
+not wait for.
 """
 from __future__ import annotations
 
+import mmap
 from collections import deque
 from typing import Callable, Optional
 
-from moss_host.addr import PA, PAGE_SIZE
+from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 from moss_host.machine import layout as L
+from moss_host.machine.ram_warmer import RamWarmer
 
 from .frames import FrameAllocator, OutOfMemory
 from .page_cache import PageCache
@@ -23,6 +31,12 @@ from .physmem import PhysMem
 ASID_COUNT = 1 << 16
 NO_GUEST_WORK: tuple[int, int, list[int], list[PA]] = (0, 0, [], [])    # never mutated
 HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux's per-CPU lists)
+# RAM below the lowest frame ever handed out that the host has faulted in ahead (bytes): it
+# covers what a program touches in a burst while the warmer thread catches up; it doubles
+# whenever the allocator reaches RAM that is not warm yet (the warmer fell behind), up to
+# WARM_RESERVE_MAX.
+WARM_RESERVE = 32 << 20
+WARM_RESERVE_MAX = 256 << 20
 
 
 class AsidAllocator:
@@ -72,6 +86,25 @@ class Memory:
         self._tlbi_inflight = 0
         self.reply_hooks: list[Callable[[], None]] = []    # run once, before the next reply
         self.page_cache = PageCache(self)
+        # The host faults RAM in ahead of the allocator (real RAM only: a test's bytearray is resident).
+        self.warmer: Optional[RamWarmer] = None
+        self.warm_reserve = WARM_RESERVE
+        if isinstance(ram, mmap.mmap):
+            self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
+            self.frames.on_low = self._warm_ahead
+            self._warm_ahead(self.frames.low_pfn)
+
+    def _warm_ahead(self, pfn: int) -> None:
+        """The allocator handed out RAM below its watch (FrameAllocator.on_low): keep
+        warm_reserve bytes below pfn faulted in on the host; the cue comes again when half of
+        them are used. A block that was not warm yet doubles the reserve."""
+        warmer = self.warmer
+        assert warmer is not None           # (only its cue calls this)
+        offset = (pfn << PAGE_SHIFT) - L.RAM_BASE
+        if offset < warmer.floor and self.warm_reserve < WARM_RESERVE_MAX:
+            self.warm_reserve *= 2
+        warmer.warm_down_to(offset - self.warm_reserve)
+        self.frames.watch_pfn = pfn - (self.warm_reserve >> (PAGE_SHIFT + 1))
 
     # -- frames ------------------------------------------------------------------------
 
@@ -87,27 +120,36 @@ class Memory:
             return self._hot.pop()
 
     def alloc_zeroed(self) -> PA:
+        fresh = self.frames.low_pfn         # frames below it were never handed out: still zero
         pa = self.alloc_frame()
-        self.physmem.zero(pa, PAGE_SIZE)
+        if pa >> PAGE_SHIFT >= fresh:
+            self.physmem.zero(pa, PAGE_SIZE)
         return pa
 
     def alloc_zeroed_run(self, n: int) -> list[PA]:
         """Up to n zeroed user frames for a fault-around, the first one obligatory (OutOfMemory
         if even it cannot be had); fewer when memory runs short, since the rest are optional
         (they never shrink the page cache). They come from the buddy allocator in ascending
-        contiguous runs (FrameAllocator.alloc_many), and each run is zeroed as one store."""
+        contiguous runs (FrameAllocator.alloc_many), and each run is zeroed as one store,
+        but for its frames never handed out before, which are zero already."""
+        fresh = PA(self.frames.low_pfn << PAGE_SHIFT)
         pas = self.frames.alloc_many(n)
         if not pas:
             return [self.alloc_zeroed()]        # the recycled frames, the page cache, or OOM
-        zero = self.physmem.zero
         start = prev = pas[0]
         for pa in pas[1:]:
             if pa != prev + PAGE_SIZE:
-                zero(start, prev + PAGE_SIZE - start)
+                self._zero_used(start, prev + PAGE_SIZE, fresh)
                 start = pa
             prev = pa
-        zero(start, prev + PAGE_SIZE - start)
+        self._zero_used(start, prev + PAGE_SIZE, fresh)
         return pas
+
+    def _zero_used(self, start: PA, end: int, fresh: PA) -> None:
+        """Zero [start, end) but for the frames below `fresh` (never used: zero already)."""
+        if end > fresh:
+            start = max(start, fresh)
+            self.physmem.zero(start, end - start)
 
     def alloc_table(self) -> PA:
         return self.alloc_frame()            # PageTable zeroes its own tables

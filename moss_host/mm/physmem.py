@@ -11,6 +11,7 @@ validated once; everyone else uses the methods.
 """
 from __future__ import annotations
 
+import ctypes
 import struct
 
 from moss_host.addr import PA, PAGE_SIZE
@@ -22,7 +23,7 @@ _ZERO_PAGE = bytes(PAGE_SIZE)
 class PhysMem:
     """Byte-addressed guest RAM [base, base + size) over `buf` (mmap, bytearray, ...)."""
 
-    __slots__ = ("mv", "base", "size", "end")
+    __slots__ = ("mv", "base", "size", "end", "_view", "_addr")
 
     def __init__(self, buf, base_pa: int):
         mv = memoryview(buf)
@@ -36,6 +37,8 @@ class PhysMem:
         self.base = base_pa
         self.size = len(mv)
         self.end = base_pa + self.size
+        self._view = ctypes.c_char.from_buffer(mv)       # the buffer's address, for zero()
+        self._addr = ctypes.addressof(self._view)
 
     def offset(self, pa: int, n: int = 1) -> int:
         """Buffer offset of pa, after checking that [pa, pa + n) is RAM."""
@@ -62,7 +65,10 @@ class PhysMem:
 
     def zero(self, pa: PA, n: int) -> None:
         off = self.offset(pa, n)
-        self.mv[off:off + n] = _ZERO_PAGE if n == PAGE_SIZE else bytes(n)
+        if n == PAGE_SIZE:
+            self.mv[off:off + n] = _ZERO_PAGE
+        else:       # memset: bytes(n) of a fault-around's 2 MiB is a fresh mmap read page by page
+            ctypes.memset(self._addr + off, 0, n)
 
     def copy(self, dst_pa: PA, src_pa: PA, n: int) -> None:
         """memmove within RAM (overlapping ranges are fine)."""

@@ -1,0 +1,88 @@
+"""Guest RAM faulted in on the host ahead of the frame allocator (machine/ram_warmer.py,
+Memory._warm_ahead), and fresh frames taken as the zeros they still are (Memory.alloc_zeroed*)."""
+import mmap
+import time
+
+from moss_host.addr import PAGE_SIZE
+from moss_host.machine import layout as L
+from moss_host.machine.ram_warmer import WARM_CHUNK, RamWarmer
+from moss_host.mm.frames import FrameAllocator
+from moss_host.mm.memory import WARM_RESERVE, Memory
+
+MIB = 1 << 20
+P = PAGE_SIZE
+
+
+def settled(warmer: RamWarmer, timeout: float = 10.0) -> int:
+    end = time.monotonic() + timeout
+    while warmer.floor > warmer.target and warmer.available and time.monotonic() < end:
+        time.sleep(0.001)
+    return warmer.floor
+
+
+def test_the_warmer_makes_ram_resident_from_the_top_down_to_what_was_asked():
+    ram = mmap.mmap(-1, 32 * MIB)
+    warmer = RamWarmer(ram, 4 * MIB)
+    assert warmer.floor == 32 * MIB                 # nothing asked yet: no thread either
+    warmer.warm_down_to(20 * MIB + 5)               # rounded down to a whole chunk
+    assert warmer.target == 20 * MIB
+    assert settled(warmer) == 20 * MIB
+    warmer.warm_down_to(0)                          # never below the pool
+    assert settled(warmer) == 4 * MIB
+    warmer.warm_down_to(24 * MIB)                   # warm already: nothing to do
+    assert warmer.target == 4 * MIB
+    warmer.stop()
+
+
+def test_the_allocator_reports_the_lowest_frame_it_handed_out_when_it_passes_the_watch():
+    fa = FrameAllocator(0x4000_0000, 16 * MIB)
+    top = fa.low_pfn
+    seen = []
+    fa.on_low = seen.append
+    fa.watch_pfn = top - 1024                       # 4 MiB below the top
+    first = fa.alloc()
+    assert fa.low_pfn == first >> 12 < top          # the pool goes from the top down
+    assert first >= 0x4000_0000 + 12 * MIB and seen == []
+    fa.alloc_many(1024)
+    fa.alloc_many(1024)
+    assert seen and seen[-1] == fa.low_pfn < top - 1024
+
+
+def test_frames_never_handed_out_are_taken_as_zero_and_used_ones_are_zeroed():
+    ram = bytearray(64 * MIB)
+    mem = Memory(ram, len(ram))
+    assert mem.warmer is None                       # a test's RAM is resident already
+    used = mem.alloc_frame()
+    mem.physmem.write(used, b"\xAA" * P)
+    mem.release(used)
+    fresh_lo = mem.frames.low_pfn << 12
+    # Contract check: RAM never handed out is not written (a fresh RAM file is zeros);
+    # mark it to see that no store went there.
+    mem.physmem.write(fresh_lo - 64 * P, b"\x55" * (64 * P))
+    pas = mem.alloc_zeroed_run(64)
+    assert used in pas or mem.physmem.read(used, P) == b"\xAA" * P
+    for pa in pas:
+        data = mem.physmem.read(pa, P)
+        assert data == (b"\x55" * P if pa < fresh_lo else bytes(P))
+
+
+def test_memory_over_real_ram_keeps_a_warm_reserve_below_what_it_handed_out():
+    size = 256 * MIB
+    ram = mmap.mmap(-1, size)
+    mem = Memory(ram, size)
+    warmer = mem.warmer
+    assert warmer is not None
+    assert warmer.target == size - WARM_RESERVE
+    assert settled(warmer) == size - WARM_RESERVE
+    assert warmer.floor >= L.FRAME_POOL_BASE - L.RAM_BASE
+    n = (WARM_RESERVE // 2 + WARM_CHUNK) // P         # past half the reserve: the cue comes again
+    mem.frames.alloc_many(n)
+    low = (mem.frames.low_pfn << 12) - L.RAM_BASE
+    assert warmer.target <= low - mem.warm_reserve + WARM_CHUNK
+    assert mem.warm_reserve == WARM_RESERVE          # it was warm: the reserve stays
+    floor = settled(warmer)
+    # A burst past everything warm (the warmer fell behind) doubles the reserve.
+    warmer.stop()
+    mem.frames.alloc_many((low - floor) // P + 2048)
+    assert (mem.frames.low_pfn << 12) - L.RAM_BASE < floor
+    assert mem.warm_reserve == 2 * WARM_RESERVE
