@@ -84,6 +84,8 @@
 #define OP_TLBI_ASID    (1 << 2)
 #define OP_TLBI_VA      (1 << 3)
 #define OP_SCRUB        (1 << 4)
+#define OP_TLBI_LOCAL   (1 << 5)     /* OP_TLBI_ALL/ASID/VA on this CPU only (no other holds entries) */
+#define OP_TLBI_SELF    (1 << 6)     /* this CPU's whole TLB, locally (it may hold stale entries) */
 
 /* MB_REASON values. */
 #define REASON_BOOT     0

@@ -399,6 +399,9 @@ apply_ops:
     msr     ttbr0_el1, x3
     isb
 3:  dsb     ishst
+    tbz     x2, #6, 12f                     /* OP_TLBI_SELF: this CPU's TLB may be stale */
+    tlbi    vmalle1
+12: tbnz    x2, #5, 13f                     /* OP_TLBI_LOCAL: no other CPU holds the entries */
     tbz     x2, #1, 4f                      /* OP_TLBI_ALL */
     tlbi    vmalle1is
 4:  tbz     x2, #2, 5f                      /* OP_TLBI_ASID */
@@ -412,6 +415,21 @@ apply_ops:
     tlbi    vae1is, x5
     sub     x3, x3, #1
     b       6b
+/* The same on this CPU only: the inner-shareable forms are, under QEMU's multi-threaded
+ * TCG, work every vCPU must stop for (tlb_flush_*_all_cpus_synced); these are not. */
+13: tbz     x2, #1, 14f
+    tlbi    vmalle1
+14: tbz     x2, #2, 15f
+    ldr     x3, [sp, #MB_TLBI_ASID]
+    tlbi    aside1, x3
+15: tbz     x2, #3, 7f
+    ldr     x3, [sp, #MB_N_TLBI_VA]
+    add     x4, sp, #MB_TLBI_VA
+16: cbz     x3, 7f
+    ldr     x5, [x4], #8
+    tlbi    vae1, x5
+    sub     x3, x3, #1
+    b       16b
 7:  dsb     ish
     isb
     str     xzr, [sp, #MB_OPS]

@@ -23,12 +23,14 @@ from moss_host.errors import KernelPanic
 from moss_host.fs.file import OpenFile
 from moss_host.fs.vfs import FsContext
 from moss_host.ipc.namespace import IpcNamespace
+from moss_host.machine import hostmem
 from moss_host.machine.mailbox import Mailbox
-from moss_host.machine.polling import PollingEventLoop
+from moss_host.machine.polling import WAKE_AHEAD_S, PollingEventLoop
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.boot_tables import write_boot_tables
 from moss_host.mm.memory import Memory
+from moss_host.mm.tlb import CpuTlbs
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
 from moss_host.proc.bugs import KernelBugs
@@ -81,6 +83,7 @@ class Kernel:
         self.pids = PidTable()
         self.bugs = KernelBugs(config.strict, self.panic)     # host exceptions where none belong
         self.cpu_limits = CpuLimitWatch(self.pids)          # RLIMIT_CPU's SIGXCPU and SIGKILL
+        self.host_memory = hostmem.Trimmer()        # freed host memory back to the host
         self.sched = Scheduler(config.cpus)
         self.futexes = FutexTable()                 # threads asleep in futex(2)
         self.ipc = IpcNamespace(lambda: self.mem, self.address_spaces)     # System V IPC
@@ -91,6 +94,9 @@ class Kernel:
         self.mem: Optional[Memory] = None           # the guest's RAM, once the machine runs
         self.cpu: Optional[Cpu] = None              # CPU 0
         self.cpus: list[Cpu] = []                   # every CPU, in index order
+        # Several CPUs (_poll_smp): the loop's has-work test, and per CPU the test its poll uses.
+        self._loop_has_work: Callable[[], bool] = lambda: False
+        self._busy_checks: list[Callable[[], bool]] = []
         self.root_fs: Optional[FsContext] = None
         self.console_files: tuple[OpenFile, ...] = ()   # fds 0, 1, 2 of pid 1
         self.console_tty: Optional[Tty] = None      # the console, when the host gives us a terminal
@@ -112,6 +118,7 @@ class Kernel:
 
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
+        hostmem.configure()
         done = self._done = loop.create_future()
         if self.config.disk is not None:
             try:
@@ -160,12 +167,15 @@ class Kernel:
             if not hold_init:
                 self.sched.enqueue(init)
             self.cpu_limits.start()
+            self.host_memory.start()
             if ncpus == 1:
                 loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
                 if isinstance(loop, PollingEventLoop):
                     loop.set_poller(cpu.poll)       # traps answered without the doorbell
             else:
                 mem.running_cpus = self._running_cpus
+                self._busy_checks = [self._busy_check(c) for c in self.cpus]
+                mem.tlbs = CpuTlbs(ncpus, lambda index: self.cpus[index].forget_loaded_mm())
                 loop.add_reader(doorbell.fileno(), self._on_doorbell_smp)
                 if isinstance(loop, PollingEventLoop):
                     loop.set_poller(self._poll_smp)   # while only one CPU is busy
@@ -187,6 +197,7 @@ class Kernel:
             return status
         finally:
             self.cpu_limits.stop()
+            self.host_memory.stop()
             if isinstance(loop, PollingEventLoop):
                 loop.set_poller(None)
             if machine.doorbell is not None:
@@ -240,12 +251,18 @@ class Kernel:
             return
         now = time.monotonic_ns()
         for cpu in self.cpus:
-            cpu.take_trap(now)
+            cpu.take_rung_trap(now)         # (the poll budget grows as on_doorbell's)
 
     def _poll_smp(self, timeout: Optional[float], loop_has_work: Callable[[], bool]) -> bool:
         """Adaptive polling with several CPUs: only while exactly one runs user code and the
         others idle (no task, waiting in WFI), as the one CPU polls; it stops at the first
-        trap after which another CPU got busy (that one rings the doorbell: the loop must look)."""
+        trap after which another CPU got busy (that one rings the doorbell: the loop must look).
+        A timer due within WAKE_AHEAD_S wakes an idle CPU whose last task sleeps (Cpu.wake_ahead,
+        as the one CPU's poll does), whatever the others do."""
+        if timeout is not None and timeout < WAKE_AHEAD_S:
+            for cpu in self.cpus:
+                if cpu.sleeper_returns():
+                    cpu.wake_ahead()
         busy: Optional[Cpu] = None
         for cpu in self.cpus:
             if not cpu.trapped:
@@ -256,8 +273,21 @@ class Kernel:
                 return False                # a reply waits for a loop turn (_reply_later)
         if busy is None:
             return False
-        others = [cpu for cpu in self.cpus if cpu is not busy]
-        return busy.poll(timeout, lambda: loop_has_work() or any(not c.trapped for c in others))
+        self._loop_has_work = loop_has_work
+        return busy.poll(timeout, self._busy_checks[busy.index])
+
+    def _busy_check(self, busy: Cpu) -> Callable[[], bool]:
+        """What busy's poll (and its trap path, Cpu.loop_has_work) asks after each trap: has
+        the loop work, or does another CPU run user code now. Made once per CPU: the trap
+        path calls it for every syscall answered at once."""
+        others = tuple(cpu for cpu in self.cpus if cpu is not busy)
+
+        def other_busy_or_loop_work() -> bool:
+            for cpu in others:
+                if not cpu.trapped:
+                    return True
+            return self._loop_has_work()
+        return other_busy_or_loop_work
 
     def _running_cpus(self) -> int:
         """The CPUs that run user code now (not waiting for a reply), as a mask."""

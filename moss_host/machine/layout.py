@@ -72,6 +72,8 @@ OP_TLBI_ALL = (1 << 1)
 OP_TLBI_ASID = (1 << 2)
 OP_TLBI_VA = (1 << 3)
 OP_SCRUB = (1 << 4)
+OP_TLBI_LOCAL = (1 << 5)  # OP_TLBI_ALL/ASID/VA on this CPU only (no other holds entries)
+OP_TLBI_SELF = (1 << 6)  # this CPU's whole TLB, locally (it may hold stale entries)
 # MB_REASON values.
 REASON_BOOT = 0
 REASON_SYNC = 1  # svc, aborts, undefined instructions from EL0

@@ -27,6 +27,7 @@ from moss_host.machine.ram_warmer import RamWarmer
 from .frames import FrameAllocator, OutOfMemory
 from .page_cache import PageCache
 from .physmem import PhysMem
+from .tlb import TLBI_OPS, CpuTlbs
 
 ASID_COUNT = 1 << 16
 NO_GUEST_WORK: tuple[int, int, list[int], list[PA]] = (0, 0, [], [])    # never mutated
@@ -78,6 +79,7 @@ class Memory:
         # tables of an address space it runs), so it waits out a grace period: until every
         # CPU that ran user code when the next reply took it, and the replying one, trapped.
         self.running_cpus: Optional[Callable[[], int]] = None   # mask of CPUs not trapped
+        self.tlbs: Optional[CpuTlbs] = None     # which CPUs an invalidation must reach (mm/tlb.py)
         self._deferred: list[PA] = []
         self._grace: list[list] = []        # [mask of CPUs still to trap, frames]
         # CPUs whose last reply carried TLB invalidations they may not have run yet (they have
@@ -256,6 +258,10 @@ class Memory:
         if self.tlbi_vas and not ops & L.OP_TLBI_ALL:
             ops |= L.OP_TLBI_VA
             vas = self.tlbi_vas
+        tlbs = self.tlbs
+        flushed: Optional[set[int]] = None
+        if tlbs is not None and ops & TLBI_OPS and not self.tlbi_all:
+            flushed = self.tlbi_asids.union([va >> 48 for va in self.tlbi_vas])
         self.tlbi_vas, self.tlbi_asids, self.tlbi_all = [], set(), False
         scrub = self._scrub_queue[:L.MB_MAX_SCRUB]
         del self._scrub_queue[:L.MB_MAX_SCRUB]
@@ -264,12 +270,16 @@ class Memory:
         if self.running_cpus is not None:
             frames = self._deferred + scrub
             self._deferred = []
+            running = self.running_cpus()
             if frames:
-                self._grace.append([self.running_cpus() | cpu_bit, frames])
-            if ops & (L.OP_TLBI_ALL | L.OP_TLBI_ASID | L.OP_TLBI_VA):
-                self._tlbi_inflight |= cpu_bit
+                self._grace.append([running | cpu_bit, frames])
+            if ops & TLBI_OPS:
+                if tlbs is not None:
+                    ops = tlbs.route(ops, cpu_bit.bit_length() - 1, flushed, running)
+                if ops & TLBI_OPS and not ops & L.OP_TLBI_LOCAL:
+                    self._tlbi_inflight |= cpu_bit      # broadcast: the others wait for it
             if self._tlbi_inflight & ~cpu_bit:
-                ops |= L.OP_TLBI_ALL
+                ops |= L.OP_TLBI_SELF       # (another CPU's broadcast may not have run yet)
             self.guest_work_pending = bool(self._scrub_queue) or bool(self._tlbi_inflight)
             return ops, asid_operand, vas, scrub
         self._scrubbing += scrub

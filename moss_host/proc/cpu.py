@@ -106,6 +106,7 @@ class Cpu:
         self.tracer = tracer
         self.host = host
         self.current: Optional[Task] = None
+        self.last_task: Optional[Task] = None   # the task switched out last (sleeper_returns)
         self.trapped = False                    # the guest waits for our reply
         self.handling = False                   # a handler runs: wakes only queue (Scheduler.wake)
         self.handled_seq = 0
@@ -146,6 +147,13 @@ class Cpu:
         user_ns = now - self.resumed_at         # how long the guest ran since our last reply
         if self.take_trap(now) and user_ns < POLL_MAX_NS:
             # A trap this soon after the last reply: polling a little longer catches the next one.
+            self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
+
+    def take_rung_trap(self, now: int) -> None:
+        """on_doorbell's work for one of several CPUs (Kernel._on_doorbell_smp reads the
+        bytes): its trap if it has one, and the same growth of the poll budget."""
+        user_ns = now - self.resumed_at
+        if self.take_trap(now) and user_ns < POLL_MAX_NS:
             self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
 
     def take_trap(self, now: int) -> bool:
@@ -212,6 +220,8 @@ class Cpu:
                 # of milliseconds on the trap path).
                 gc.freeze()
             self.schedule()
+            if self.trapped:
+                self.publish_spin(0)            # idle: the guest sleeps in WFI at once, no spin
             return
         task.utime_ns += now - self.resumed_at
         self.handling = True
@@ -341,6 +351,13 @@ class Cpu:
         self.publish_spin(WAKE_SPIN_TICKS)
         self.wake_guest()
 
+    def sleeper_returns(self) -> bool:
+        """Idle, and the task that left this CPU last sleeps: a wake-up due soon is likely
+        its, and it comes back here (Scheduler._place: the idle CPU it last ran on first)."""
+        task = self.last_task
+        return (self.trapped and self.current is None and task is not None
+                and task.state is State.BLOCKED and task.last_cpu == self.index)
+
     def publish_spin(self, ticks: int) -> None:
         """How long the guest spins for our reply before it sleeps (MB_SPIN_TICKS)."""
         if ticks != self.spin_ticks:
@@ -356,6 +373,7 @@ class Cpu:
         self.mailbox.save_context(task.context)
         task.on_cpu = None
         self.current = None
+        self.last_task = task
 
     def switch_in(self, task: Task) -> None:
         assert task.context is not None         # a task off its CPU has its context saved
@@ -480,8 +498,15 @@ class Cpu:
             if ttbr0 != self.loaded_ttbr0:
                 ops |= L.OP_SET_TTBR0
                 self.loaded_ttbr0 = ttbr0
+            if mem.tlbs is not None:            # several CPUs: which hold this ASID (mm/tlb.py)
+                ops |= mem.tlbs.switch(self.index, mm.asid)
         if ops:
             self.mailbox.write_ops(ops, self.loaded_ttbr0, asid_operand, vas, scrub)
+
+    def forget_loaded_mm(self) -> None:
+        """The next reply takes the slow way, as for another address space (mm/tlb.py: this
+        CPU's TLB may hold entries of its loaded one that another CPU's reply flushed)."""
+        self.loaded_mm = None
 
     def kick(self) -> None:
         """Make the guest trap: interrupt the user code it runs, or, while it waits for our

@@ -17,6 +17,7 @@ NR_GETPPID = 173
 class FakeMem:
     guest_work_pending = False
     tlbi_all = False
+    tlbs = None                     # one CPU: no TLB routing (mm/tlb.py)
 
     def guest_work_done(self): pass
 
