@@ -144,6 +144,7 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
         rseq=parent.rseq if not flags & CLONE_VM else (0, 0, 0),
         clear_child_tid=child_tid if flags & CLONE_CHILD_CLEARTID else 0,
         personality=parent.personality, cpus_allowed=parent.cpus_allowed, no_new_privs=parent.no_new_privs,
+        seccomp=parent.seccomp, traced_syscalls=parent.seccomp is not None,     # copy_seccomp
         timer_slack_ns=parent.timer_slack_ns, default_timer_slack_ns=parent.timer_slack_ns,
         # copy_io: a set class (RT, BE, IDLE) goes to the child; mpol_dup: the memory policy does
         ioprio=parent.ioprio if 1 <= parent.ioprio >> 13 <= 3 else 0, mempolicy=parent.mempolicy,

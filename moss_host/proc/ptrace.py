@@ -38,7 +38,7 @@ from moss_host.arch.arm64.sigframe import SIGINFO_SIZE, SI_USER
 from moss_host.cred import capable
 from moss_host.errors import ENOSYS, EPERM, ERESTARTSYS, ESRCH, Errno
 
-from . import hwdebug, lifecycle, signals
+from . import hwdebug, lifecycle, seccomp, signals
 from .ptrace_state import (EVENT_STOP, GROUP_STOP, NOT_STOPPED, SIGNAL_STOP, SYSCALL_ENTRY, SYSCALL_EXIT,
                            PtraceState)
 from .task import State, Task, TaskExit
@@ -127,7 +127,7 @@ def unlink(tracee: Task) -> None:
     tracer = st.tracer
     if tracer is not None and tracee in tracer.ptrace.tracees:
         tracer.ptrace.tracees.remove(tracee)
-    tracee.traced_syscalls = False
+    tracee.traced_syscalls = tracee.seccomp is not None     # (a filter still checks its calls)
     was = st.stop_kind
     tracees = st.tracees
     tracee.ptrace = PtraceState(tracees=tracees)
@@ -151,7 +151,7 @@ def task_exiting(task: Task) -> None:
     """do_exit: a stop the task was in is over; the tasks it traces go free."""
     st = task.ptrace
     st.stop_kind, st.resumed, st.listening, st.interrupt = NOT_STOPPED, None, False, False
-    task.traced_syscalls = False
+    task.traced_syscalls = task.seccomp is not None
     exit_ptrace(task)
 
 
@@ -348,7 +348,8 @@ def resume(task: Task, signo: int, syscalls: bool, sysemu: bool = False, step: b
     else:
         hwdebug.disable_step(task)
     st.syscall_stops = syscalls or sysemu
-    task.traced_syscalls = syscalls or sysemu or step      # _TIF_SINGLESTEP is syscall work too
+    # _TIF_SINGLESTEP is syscall work too, as _TIF_SECCOMP is
+    task.traced_syscalls = syscalls or sysemu or step or task.seccomp is not None
     st.sysemu = sysemu
     st.resume_signal = signo
     kind = st.stop_kind
@@ -498,6 +499,18 @@ class TracedCall:
         st.resumed = self.resume
         _enter_stop(task, kind, signals.SIGTRAP | (0x80 if st.options & O_TRACESYSGOOD else 0))
 
+    def seccomp_stop(self, data: int) -> None:
+        """ptrace_event(PTRACE_EVENT_SECCOMP, data): the filter asked the tracer first."""
+        task, st = self.task, self.st
+        self.kind = EVENT_STOP
+        self.saved_x7 = _X.unpack_from(_context(task), _OFF_X7)[0]      # (_leave_stop puts it back)
+        st.eventmsg = data
+        self.finished = False
+        task.state = State.BLOCKED
+        task.pending = self
+        st.resumed = self.resume
+        _enter_stop(task, EVENT_STOP, signals.SIGTRAP | PTRACE_EVENT_SECCOMP << 8)
+
     def _leave_stop(self) -> None:
         self.finished = True
         task = self.task
@@ -518,20 +531,24 @@ class TracedCall:
             signals.send_thread_signal(task, signo)
         if self.kind == SYSCALL_ENTRY:
             self.run()
+        elif self.kind == EVENT_STOP:           # PTRACE_EVENT_SECCOMP
+            self.run(after_trace=True)
         else:
             self.resumed(task, _x0(task))
 
     # -- the call --
 
-    def run(self) -> None:
+    def run(self, after_trace: bool = False) -> None:
         """After the entry stop: the call with the number the tracer may have changed
-        (-1 skips it; PTRACE_SYSEMU: the tracer did it, no exit stop)."""
+        (-1 skips it; PTRACE_SYSEMU: the tracer did it, no exit stop), if the task's seccomp
+        filter lets it run -- checked after the entry stop and, when it asked for a
+        PTRACE_EVENT_SECCOMP stop, again after that one (`after_trace`), as Linux."""
         task, st = self.task, self.st
         scno = st.syscallno
         if st.sysemu:
             self.resumed(task, _x0(task))
             return
-        if scno == NO_SYSCALL:
+        if scno == NO_SYSCALL or (after_trace and scno < 0):
             result = _x0(task)
         elif scno < 0:
             result = -ENOSYS
@@ -539,7 +556,12 @@ class TracedCall:
             frame = task.context
             assert frame is not None             # off its CPU
             try:
-                result = self.start(task, scno, frame, self.log)
+                verdict = None if task.seccomp is None else seccomp.check(
+                    task, scno, frame, event_enabled(task, PTRACE_EVENT_SECCOMP), after_trace)
+                if isinstance(verdict, seccomp.Trace):
+                    self.seccomp_stop(verdict.data)
+                    return
+                result = self.start(task, scno, frame, self.log) if verdict is None else verdict
             except TaskExit as e:
                 lifecycle.exit_task(task, e.status, e.whole_group)
                 return

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from moss_host.tty.tty import Tty
 
     from .cpu import Cpu
+    from .seccomp import Seccomp
     from .signals import SigHandlers
 
 __all__ = ["State", "Task", "TaskExit", "ThreadGroup"]
@@ -78,7 +79,9 @@ class Task:
     personality: int = 0          # personality(2): PER_LINUX and its flags, inherited at clone and exec
     uts: UtsNamespace = INIT_UTS_NS   # its UTS namespace (host and domain name): shared at clone, CLONE_NEWUTS copies
     ptrace: PtraceState = field(default_factory=PtraceState)   # tracer and tracees, ptrace stops (proc/ptrace.py)
-    traced_syscalls: bool = False     # PTRACE_SYSCALL: syscalls take the stopping path (proc/trap.py)
+    # Syscalls take the checked path (proc/trap.py): PTRACE_SYSCALL's stops, single step, seccomp
+    traced_syscalls: bool = False
+    seccomp: Optional[Seccomp] = None   # its syscall filter mode (proc/seccomp.py), shared at clone
 
     # Signals (proc/signals.py)
     blocked: int = 0              # signal mask: bit (signo - 1)

@@ -25,7 +25,7 @@ from moss_host.mm.address_space import UserFault
 from moss_host.mm.frames import OutOfMemory
 from moss_host.sched.parked import Parked
 
-from . import hwdebug, lifecycle, oom_kill, ptrace, signals
+from . import hwdebug, lifecycle, oom_kill, ptrace, seccomp, signals
 from .task import State, Task, TaskExit
 
 if TYPE_CHECKING:
@@ -62,7 +62,10 @@ def handle_sync(cpu: Cpu, task: Task) -> None:
     esr = _U64.unpack_from(frame, OFF_ESR)[0]
     if (esr >> 26) & 0x3F == ESR.EC_SVC64:        # ESR.is_syscall, inline: most traps
         x0, nr = _X0_X8.unpack_from(frame)
-        if task.traced_syscalls:                    # PTRACE_SYSCALL: the path with stops
+        if task.traced_syscalls:                    # syscall work: ptrace's stops, a seccomp filter
+            if task.ptrace.tracer is None:          # the filter alone: no stops, the task stays on its CPU
+                syscall_result(cpu, task, x0, seccomp.start_filtered(cpu.start_syscall, task, nr, frame, cpu.tracer))
+                return
             task.orig_x0 = x0
             cpu.switch_out(task)
             ptrace.traced_syscall(task, nr, cpu.start_syscall, cpu.tracer, syscall_resumed)

@@ -5,7 +5,8 @@ FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal",
             "timerfd", "signalfd", "epoll", "posix_timers", "copy_range", "inotify", "socket", "ptrace", "ipc", "mqueue",
             "pidfd", "splice", "kcmp", "not_configured", "not_yet", "caps",
             "file_ranges", "tty", "remap_file_pages", "process_madvise", "clock_set",
-            "rw_vec", "ioprio", "mempolicy", "sched_attr", "ns", "chroot", "mrelease", "openat2", "fsmount")
+            "rw_vec", "ioprio", "mempolicy", "sched_attr", "ns", "chroot", "mrelease", "openat2", "fsmount",
+            "seccomp")
 
 
 def load_all() -> None:

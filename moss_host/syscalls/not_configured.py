@@ -23,8 +23,6 @@ not_configured("without CONFIG_USERFAULTFD", "userfaultfd")
 not_configured("without CONFIG_IO_URING", "io_uring_setup", "io_uring_enter", "io_uring_register")
 not_configured("without CONFIG_FANOTIFY", "fanotify_init", "fanotify_mark")
 not_configured("without CONFIG_SECRETMEM", "memfd_secret")
-not_configured("without CONFIG_SECCOMP (no syscall filters yet; prctl PR_GET/SET_SECCOMP answer EINVAL, "
-               "as such a kernel)", "seccomp")
 # Linux 6.1 on arm64 answers these ENOSYS itself, whatever its configuration.
 not_configured("without CONFIG_ARCH_HAS_PKEYS (arm64 has no memory protection keys before 6.12)",
                "pkey_mprotect", "pkey_alloc", "pkey_free")

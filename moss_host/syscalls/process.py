@@ -9,7 +9,7 @@ from moss_host.cred import fs_cred
 from moss_host.errors import E2BIG, EACCES, EBUSY, EINVAL, ELOOP, EPERM, ESRCH, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.path import Walker
-from moss_host.proc import lifecycle, ptrace
+from moss_host.proc import lifecycle, ptrace, seccomp
 from moss_host.proc.exec import exec_into, read_string_array
 from moss_host.proc.pidfd import PidFd
 from moss_host.proc.task import TaskExit
@@ -354,6 +354,7 @@ PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+PR_GET_SECCOMP, PR_SET_SECCOMP = 21, 22
 PR_GET_TIMERSLACK, PR_SET_TIMERSLACK = 30, 29
 TASK_COMM_LEN = 16
 
@@ -396,6 +397,15 @@ async def prctl(task, option: "Int", arg2: "Hex", arg3: "Hex", arg4: "Hex", arg5
         task.group.child_subreaper = bool(arg2)
     elif option == PR_GET_CHILD_SUBREAPER:
         task.mm.write(arg2, struct.pack("<i", int(task.group.child_subreaper)))
+    elif option == PR_GET_SECCOMP:
+        return seccomp.mode_of(task)
+    elif option == PR_SET_SECCOMP:
+        # prctl_set_seccomp: strict mode ignores the pointer; no flags through prctl
+        if arg2 == seccomp.MODE_STRICT:
+            return seccomp.do_seccomp(task, seccomp.SET_MODE_STRICT, 0, 0)
+        if arg2 == seccomp.MODE_FILTER:
+            return seccomp.do_seccomp(task, seccomp.SET_MODE_FILTER, 0, arg3)
+        raise Errno(EINVAL)
     elif option in CAP_PRCTLS:
         return cap_prctl(task, option, arg2, arg3, arg4, arg5)     # cap_task_prctl
     else:

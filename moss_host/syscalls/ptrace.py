@@ -33,7 +33,7 @@ NT_PRSTATUS, NT_PRFPREG = 1, 2
 NT_ARM_TLS, NT_ARM_SYSTEM_CALL = 0x401, 0x404
 PTRACE_PEEKSIGINFO_SHARED = 1
 AUDIT_ARCH_AARCH64 = 0xC00000B7
-PTRACE_SYSCALL_INFO_NONE, PTRACE_SYSCALL_INFO_ENTRY, PTRACE_SYSCALL_INFO_EXIT = 0, 1, 2
+PTRACE_SYSCALL_INFO_NONE, PTRACE_SYSCALL_INFO_ENTRY, PTRACE_SYSCALL_INFO_EXIT, PTRACE_SYSCALL_INFO_SECCOMP = 0, 1, 2, 3
 SIGSET_SIZE = 8
 _NSIG = 64
 MAX_ERRNO = 4095
@@ -248,7 +248,7 @@ def _write_set(child: Task, note: int, raw: bytes) -> None:
 
 
 def _syscall_info(task: Task, child: Task, size: int, data: int) -> int:
-    """PTRACE_GET_SYSCALL_INFO: what the stop is (entry, exit or none) with its details;
+    """PTRACE_GET_SYSCALL_INFO: what the stop is (entry, exit, seccomp or none) with its details;
     writes min(size, its length) bytes and returns its length."""
     st = child.ptrace
     regs = child.regs()
@@ -258,6 +258,10 @@ def _syscall_info(task: Task, child: Task, size: int, data: int) -> int:
     if sysgood and st.stop_kind == SYSCALL_ENTRY:
         op, actual = PTRACE_SYSCALL_INFO_ENTRY, 80
         struct.pack_into("<q6Q", info, 24, st.syscallno, *st.syscall_args[:1], *(regs.x[i] for i in range(1, 6)))
+    elif st.siginfo is not None and st.siginfo.code == signals.SIGTRAP | P.PTRACE_EVENT_SECCOMP << 8:
+        op, actual = PTRACE_SYSCALL_INFO_SECCOMP, 84        # the entry's fields and the filter's data
+        struct.pack_into("<q6QI", info, 24, st.syscallno, *st.syscall_args[:1], *(regs.x[i] for i in range(1, 6)),
+                         st.eventmsg)
     elif sysgood and st.stop_kind == SYSCALL_EXIT:
         op, actual = PTRACE_SYSCALL_INFO_EXIT, 33
         value = regs.x[0]

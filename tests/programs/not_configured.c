@@ -55,7 +55,6 @@ int main(int argc, char **argv)
         CALL(SYS_fanotify_init);
         CALL(SYS_fanotify_mark);
         CALL(SYS_memfd_secret);
-        CALL(SYS_seccomp);
     }
     CALL(SYS_pkey_mprotect);
     CALL(SYS_pkey_alloc);

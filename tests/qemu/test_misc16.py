@@ -60,7 +60,7 @@ def test_kcmp_tells_which_objects_threads_and_children_share_like_linux(linux_or
         "landlock_add_rule", "landlock_restrict_self", "name_to_handle_at", "open_by_handle_at",
         "swapon", "swapoff", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
-        "fanotify_init", "fanotify_mark", "memfd_secret", "seccomp")
+        "fanotify_init", "fanotify_mark", "memfd_secret")
 def test_features_left_out_answer_enosys_as_a_linux_built_without_them():
     # Not compared with the oracle: Debian's kernel is built with them (those Linux 6.1 on arm64
     # lacks itself are compared in test_abi16.py).

@@ -132,6 +132,28 @@ def test_strace_ff_of_a_pipeline_matches_linux(linux_debian_oracle, moss_disk):
     assert len(ours) == len(linux)
 
 
+STRACE_SECCOMP = ('strace -ff --seccomp-bpf -e trace=%process,pipe2,dup3,getppid -o /var/tmp/ts '
+                  f'sh -c "{SHELL_LINE}"; '
+                  'for f in $(ls /var/tmp/ts.* | sort -t. -k2 -n); do echo "== process"; cat $f; done; '
+                  'rm -f /var/tmp/ts.*')
+
+
+@pytest.mark.differential
+@covers("ptrace", "seccomp")
+def test_strace_seccomp_bpf_stops_only_at_the_calls_it_traces_as_on_linux(linux_debian_oracle, moss_disk):
+    """strace --seccomp-bpf: each tracee runs a filter answering SECCOMP_RET_TRACE for the
+    traced calls; PTRACE_EVENT_SECCOMP stops and PTRACE_GET_SYSCALL_INFO's seccomp op give
+    strace the call, the rest run without a stop."""
+    argv = ["sh", "-c", STRACE_SECCOMP]
+    linux_out, linux_err, status = linux_debian_oracle.run_argv(argv)
+    assert status == 0, linux_err
+    moss = moss_run(*argv, image=None, extra=("--disk", str(moss_disk)), timeout=300)
+    assert moss.returncode == 0, moss.stderr.decode(errors="replace")[-2000:]
+    linux, ours = per_process_traces(linux_out), per_process_traces(moss.stdout.decode(errors="replace"))
+    assert len(linux) == 4 and any(line.startswith("pipe2(") for line in linux[0])
+    assert ours == linux
+
+
 def strace_counts(text: str) -> dict[str, tuple[str, str]]:
     """strace -c's table without the times: syscall -> (calls, errors); munmap's count
     depends on where mmap put ld.so's reservation (see per_process_traces)."""

@@ -219,8 +219,8 @@ def status_text(pids: PidTable, task: Task) -> bytes:
         f"CapBnd:\t{creds.cap_bounding:016x}",
         f"CapAmb:\t{creds.cap_ambient:016x}",
         f"NoNewPrivs:\t{int(task.no_new_privs)}",
-        "Seccomp:\t0",
-        "Seccomp_filters:\t0",
+        f"Seccomp:\t{task.seccomp.mode if task.seccomp is not None else 0}",
+        f"Seccomp_filters:\t{task.seccomp.filter_count() if task.seccomp is not None else 0}",
         # arm64 without SSBS: the mitigation is off for everyone (PR_SPEC_NOT_AFFECTED is
         # not claimed, and no per-thread control exists), so Linux says "vulnerable".
         "Speculation_Store_Bypass:\tvulnerable",
