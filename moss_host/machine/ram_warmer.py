@@ -11,7 +11,7 @@ log = logging.getLogger("moss.machine")
 
 
 MADV_POPULATE_WRITE = 23        # Linux 5.14: fault the range in writable, as a write would
-WARM_CHUNK = 4 << 20            # one madvise per chunk: the largest buddy block the frame allocator has
+WARM_CHUNK = 8 << 20            # one madvise per chunk (the GIL is taken between two)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _madvise = _libc.madvise
@@ -44,7 +44,7 @@ class RamWarmer:
     def __init__(self, ram: mmap.mmap, lowest: int) -> None:
         self._view = ctypes.c_char.from_buffer(ram)        # RAM's address (kept exported while we live)
         self._addr = ctypes.addressof(self._view)
-        self.lowest = lowest & -WARM_CHUNK                  # never below (the frame pool's start)
+        self.lowest = lowest                                # never below (the frame pool's start)
         self.floor = len(ram)                               # [floor, end of RAM) is resident
         self.target = self.floor                            # ... and should be from here
         self.available = True

@@ -32,12 +32,12 @@ from .tlb import TLBI_OPS, CpuTlbs
 ASID_COUNT = 1 << 16
 NO_GUEST_WORK: tuple[int, int, list[int], list[PA]] = (0, 0, [], [])    # never mutated
 HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux's per-CPU lists)
-# RAM below the lowest frame ever handed out that the host has faulted in ahead (bytes): it
-# covers what a program touches in a burst while the warmer thread catches up; it doubles
-# whenever the allocator reaches RAM that is not warm yet (the warmer fell behind), up to
-# WARM_RESERVE_MAX.
+# RAM below the lowest frame ever handed out that the host faults in ahead (bytes): what a
+# program may touch in a burst (the pagefault benchmark's 16 MiB) before the warmer thread
+# catches up. A longer burst outruns it (the warmer and the faults then share the first
+# touches); a larger reserve would only cost the host more memory and CPU for RAM most
+# runs never use.
 WARM_RESERVE = 32 << 20
-WARM_RESERVE_MAX = 256 << 20
 
 
 class AsidAllocator:
@@ -90,7 +90,6 @@ class Memory:
         self.page_cache = PageCache(self)
         # The host faults RAM in ahead of the allocator (real RAM only: a test's bytearray is resident).
         self.warmer: Optional[RamWarmer] = None
-        self.warm_reserve = WARM_RESERVE
         if isinstance(ram, mmap.mmap):
             self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
             self.frames.on_low = self._warm_ahead
@@ -98,15 +97,12 @@ class Memory:
 
     def _warm_ahead(self, pfn: int) -> None:
         """The allocator handed out RAM below its watch (FrameAllocator.on_low): keep
-        warm_reserve bytes below pfn faulted in on the host; the cue comes again when half of
-        them are used. A block that was not warm yet doubles the reserve."""
+        WARM_RESERVE bytes below pfn faulted in on the host; the cue comes again when half
+        of them are used."""
         warmer = self.warmer
         assert warmer is not None           # (only its cue calls this)
-        offset = (pfn << PAGE_SHIFT) - L.RAM_BASE
-        if offset < warmer.floor and self.warm_reserve < WARM_RESERVE_MAX:
-            self.warm_reserve *= 2
-        warmer.warm_down_to(offset - self.warm_reserve)
-        self.frames.watch_pfn = pfn - (self.warm_reserve >> (PAGE_SHIFT + 1))
+        warmer.warm_down_to((pfn << PAGE_SHIFT) - L.RAM_BASE - WARM_RESERVE)
+        self.frames.watch_pfn = pfn - (WARM_RESERVE >> (PAGE_SHIFT + 1))
 
     # -- frames ------------------------------------------------------------------------
 
