@@ -28,6 +28,7 @@ freeing a block whose count is above 1 is a kernel bug (ValueError).
 """
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Callable, Optional, cast
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
@@ -116,9 +117,8 @@ class FrameAllocator:
             while k > order:                              # split, keeping the lower half
                 k -= 1
                 free[k][pfn + (1 << k)] = None
-            pfns = range(pfn, pfn + (1 << order))
-            alloc.update(dict.fromkeys(pfns, 0))
-            out += [p << PAGE_SHIFT for p in pfns]
+            alloc.update(dict.fromkeys(range(pfn, pfn + (1 << order)), 0))
+            out += range(pfn << PAGE_SHIFT, (pfn + (1 << order)) << PAGE_SHIFT, PAGE_SIZE)
             self._nfree -= 1 << order
             n -= 1 << order
         return cast(list[PA], out)
@@ -149,7 +149,7 @@ class FrameAllocator:
                     else:
                         del refs[pfn]
                 pfns = [p for p in pfns if p not in shared]
-        orders = [alloc.pop(p, None) for p in pfns]
+        orders = list(map(alloc.pop, pfns, repeat(None)))
         if any(orders) or None in orders:
             for pfn, order in zip(pfns, orders):          # (rare) put back, then one by one
                 if order is not None:
