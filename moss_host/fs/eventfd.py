@@ -44,6 +44,11 @@ class EventFd(AnonFile):
             mask |= POLLOUT
         return mask
 
+    def signal(self, n: int) -> None:
+        """eventfd_signal (a completed AIO request): add n, saturating at the maximum."""
+        self.count += min(n, ULLONG_MAX - self.count)
+        self.waitq.wake_poll(POLLIN)
+
     async def read(self, n: int) -> bytes:
         if n < COUNT.size:
             raise Errno(EINVAL)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import replace
-from typing import Hashable
+from typing import Any, Hashable
 
 from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
@@ -77,6 +77,7 @@ class AddressSpace:
         self.as_limit: int = NO_LIMIT           # RLIMIT_AS, which stack growth checks too; set_as_limit
         self.def_vm_flags: int = 0              # VM_* bits every new mapping gets (mlockall MCL_FUTURE)
         self.membarrier_state: int = 0          # membarrier(2) REGISTER_* commands this mm has made (bits)
+        self.aio_contexts: dict[int, Any] = {}  # io_setup's contexts by ring address (fs/aio.py), never inherited
         self.next_fault: int = -1               # where an in-order toucher of anonymous memory faults next
         self.fault_pages: int = FAULT_AROUND    # ... and the window it gets then (_anon_window)
         # Pages broken copy-on-write since the last fork, here and in its child (FORK_HOT_MAX):
@@ -145,10 +146,7 @@ class AddressSpace:
         resident = self.resident
         if backing is None:                 # private anonymous memory: one batch
             lo, hi = self._anon_window(vma, page)
-            vas = list(range(lo, hi, PAGE_SIZE))
-            if not resident.keys().isdisjoint(vas):     # (a fresh window mostly: one C-level pass)
-                vas = [va for va in vas if va not in resident]
-            self._populate_anon(vma, vas, page)
+            self._populate_anon(vma, [va for va in range(lo, hi, PAGE_SIZE) if va not in resident], page)
             return
         window = FAULT_AROUND * PAGE_SIZE
         lo = max(vma.start, page & ~(window - 1))
@@ -475,7 +473,7 @@ class AddressSpace:
         """Resident pages in [start, end): walk whichever is smaller, the range or the page map."""
         if (end - start) // PAGE_SIZE > len(self.resident):
             return [va for va in self.resident if start <= va < end]
-        return list(filter(self.resident.__contains__, range(start, end, PAGE_SIZE)))
+        return [va for va in range(start, end, PAGE_SIZE) if va in self.resident]
 
     def drop_page(self, va: int) -> None:
         pa = self.resident.pop(va)
@@ -494,7 +492,7 @@ class AddressSpace:
             return
         vas.sort()                      # (in address order already when resident_in walked the range)
         resident = self.resident
-        pas = list(map(resident.pop, vas))
+        pas = [resident.pop(va) for va in vas]
         self.writable.difference_update(vas)
         self.generation += 1
         valid = self.table.unmap_pages(vas)
@@ -669,6 +667,9 @@ class AddressSpace:
 
     def destroy(self) -> None:
         """Free every frame and table of this address space (exit, exec)."""
+        for ctx in self.aio_contexts.values():  # exit_aio: the contexts end with their rings
+            ctx.kill()
+        self.aio_contexts.clear()
         self.mem.release_many(list(self.resident.values()))
         self.resident.clear()
         self.writable.clear()

@@ -22,12 +22,6 @@ int main(int argc, char **argv)
 {
     (void)argv;
     if (argc < 2) {
-        CALL(SYS_io_setup);
-        CALL(SYS_io_destroy);
-        CALL(SYS_io_submit);
-        CALL(SYS_io_cancel);
-        CALL(SYS_io_getevents);
-        CALL(SYS_io_pgetevents);
         CALL(SYS_acct);
         CALL(SYS_quotactl);
         CALL(SYS_quotactl_fd);

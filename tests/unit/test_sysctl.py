@@ -77,7 +77,7 @@ def test_who_may_open_is_proc_sys_permission(world):
 
 def test_config_gz_names_what_is_implemented_and_what_is_not():
     text = gzip.decompress(gzip.compress(config_text())).decode()
-    assert "CONFIG_SYSVIPC=y\n" in text and "# CONFIG_AIO is not set\n" in text
+    assert "CONFIG_SYSVIPC=y\n" in text and "# CONFIG_IO_URING is not set\n" in text
     assert len({name for name, _ in OPTIONS}) == len(OPTIONS)
 
 

@@ -31,7 +31,7 @@ OPTIONS: list[tuple[str, object]] = [
     # IPC and event files
     ("CONFIG_SYSVIPC", "y"), ("CONFIG_SYSVIPC_SYSCTL", "y"), ("CONFIG_POSIX_MQUEUE", "y"),
     ("CONFIG_POSIX_MQUEUE_SYSCTL", "y"), ("CONFIG_EPOLL", "y"), ("CONFIG_SIGNALFD", "y"),
-    ("CONFIG_TIMERFD", "y"), ("CONFIG_EVENTFD", "y"), ("CONFIG_AIO", None), ("CONFIG_IO_URING", None),
+    ("CONFIG_TIMERFD", "y"), ("CONFIG_EVENTFD", "y"), ("CONFIG_AIO", "y"), ("CONFIG_IO_URING", None),
     ("CONFIG_ADVISE_SYSCALLS", "y"), ("CONFIG_MEMFD_CREATE", "y"), ("CONFIG_SECRETMEM", None),
     ("CONFIG_USERFAULTFD", None), ("CONFIG_NUMA", None), ("CONFIG_ARCH_HAS_PKEYS", None),
     # files
@@ -44,9 +44,9 @@ OPTIONS: list[tuple[str, object]] = [
     ("CONFIG_BLK_DEV_LOOP", "y"), ("CONFIG_VIRTIO_BLK", "y"),
     # terminals
     ("CONFIG_TTY", "y"), ("CONFIG_UNIX98_PTYS", "y"), ("CONFIG_LEGACY_PTYS", None), ("CONFIG_VT", None),
-    # networking: local sockets only
+    # networking: local sockets, IPv4 and IPv6 (TCP, UDP, ping), netlink
     ("CONFIG_NET", "y"), ("CONFIG_UNIX", "y"), ("CONFIG_UNIX_SCM", "y"), ("CONFIG_AF_UNIX_OOB", "y"),
-    ("CONFIG_INET", None), ("CONFIG_IPV6", None), ("CONFIG_PACKET", None), ("CONFIG_NETLINK_DIAG", None),
+    ("CONFIG_INET", "y"), ("CONFIG_IPV6", "y"), ("CONFIG_PACKET", None), ("CONFIG_NETLINK_DIAG", None),
 ]
 
 
