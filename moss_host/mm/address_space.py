@@ -523,31 +523,49 @@ class AddressSpace:
         if any(prot & ~v.max_prot for v in self.vmas.overlapping(start, end)):
             raise Errno(EACCES)
         self.vmas.protect_range(start, end, prot)
-        for va in range(start, end, PAGE_SIZE):
-            pa = self.resident.get(va)
-            if pa is None:
-                continue
-            old = self.table.lookup(va)
-            vma = self.vmas.find(va)
+        # Only resident pages have descriptors to rewrite, and their table entries are read
+        # and written per level-3 table run (fork's helpers): trinity's mprotects span tens of
+        # resident pages, which cost a lookup, an update and a TLB entry each.
+        vas = sorted(self.resident_in(start, end))
+        if not vas:
+            return
+        accessible, writable_prot = bool(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)), bool(prot & PROT_WRITE)
+        executable = bool(prot & PROT_EXEC)
+        resident, frames, writable_set = self.resident, self.mem.frames, self.writable
+        mapped: list[int] = []                  # vas whose entry was valid (to update or clear)
+        mapped_descs: list[int] = []
+        unmapped: list[int] = []                # resident but not mapped (PROT_NONE): to map
+        unmapped_descs: list[int] = []
+        vma: Vma | None = None
+        for va, old in zip(vas, self.table.lookup_pages(vas)):
+            pa = resident[va]
+            if vma is None or not vma.start <= va < vma.end:
+                vma = self.vmas.find(va)
             assert vma is not None          # a resident page lies in a VMA
-            cow = self.mem.frames.get_ref(pa) > 1 and not vma.shared
-            writable = bool(prot & PROT_WRITE) and not cow
-            if prot & PROT_EXEC:
+            writable = writable_prot and not (frames.get_ref(pa) > 1 and not vma.shared)   # not COW
+            if executable:
                 self.mem.exec_frames.add(pa)
             if writable:
-                self.writable.add(va)
+                writable_set.add(va)
                 if vma.shared and vma.backing is not None and vma.backing.inode is not None:
                     self._note_shared_store(vma, va)
             else:
-                self.writable.discard(va)
+                writable_set.discard(va)
                 self.generation += 1
-            if prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
-                desc = pt.user_page_desc(pa, True, writable, bool(prot & PROT_EXEC))
-                self.table.update(va, desc) if old & pt.DESC_VALID else self.table.map(va, desc)
-            elif old & pt.DESC_VALID:
-                self.table.unmap(va)
+            desc = pt.user_page_desc(pa, True, writable, executable) if accessible else 0
             if old & pt.DESC_VALID:
-                self.mem.flush_page(self.asid, va)
+                mapped.append(va)
+                mapped_descs.append(desc)
+            elif desc:
+                unmapped.append(va)
+                unmapped_descs.append(desc)
+        if accessible:
+            self.table.update_pages(mapped, mapped_descs)
+        else:
+            self.table.unmap_pages(mapped)
+        self.table.map_pages(unmapped, unmapped_descs)
+        if mapped:
+            self.mem.flush_pages(self.asid, mapped)
 
     def _note_shared_store(self, vma: Vma, va: int) -> None:
         """A MAP_SHARED file page became writable here: its frame may now hold stores."""
