@@ -97,7 +97,7 @@ class Kernel:
         self.cpu: Optional[Cpu] = None              # CPU 0
         self.cpus: list[Cpu] = []                   # every CPU, in index order
         # Several CPUs (_poll_smp): the loop's has-work test, and per CPU the test its poll uses.
-        self._loop_has_work: Callable[[], bool] = lambda: False
+        self._loop_has_work: Callable[[], int] = lambda: 0
         self._busy_checks: list[Callable[[], bool]] = []
         self.root_fs: Optional[FsContext] = None
         self.console_files: tuple[OpenFile, ...] = ()   # fds 0, 1, 2 of pid 1
@@ -159,8 +159,9 @@ class Kernel:
             mem = self.mem = Memory(machine.ram, machine.ram_size)
             write_boot_tables(mem.physmem, machine.ram_size)
             ncpus = self.config.cpus
+            direct = dispatch.direct_calls()
             self.cpus = [Cpu(i, Mailbox(machine.ram, i), doorbell, mem, self.sched, dispatch.start, self.tracer,
-                             self, smp=ncpus > 1) for i in range(ncpus)]
+                             self, smp=ncpus > 1, direct=direct) for i in range(ncpus)]
             cpu = self.cpu = self.cpus[0]
             cpu.mailbox.set_cpu_count(ncpus)        # CPU 0's stub brings up the others
             if self.config.timing:
@@ -258,7 +259,7 @@ class Kernel:
         for cpu in self.cpus:
             cpu.take_rung_trap(now)         # (the poll budget grows as on_doorbell's)
 
-    def _poll_smp(self, timeout: Optional[float], loop_has_work: Callable[[], bool]) -> bool:
+    def _poll_smp(self, timeout: Optional[float], loop_has_work: Callable[[], int]) -> bool:
         """Adaptive polling with several CPUs: only while exactly one runs user code and the
         others idle (no task, waiting in WFI), as the one CPU polls; it stops at the first
         trap after which another CPU got busy (that one rings the doorbell: the loop must look).
@@ -291,7 +292,7 @@ class Kernel:
             for cpu in others:
                 if not cpu.trapped:
                     return True
-            return self._loop_has_work()
+            return bool(self._loop_has_work())
         return other_busy_or_loop_work
 
     def _running_cpus(self) -> int:

@@ -26,9 +26,12 @@ from typing import Callable, Optional
 
 from .pressure import CpuPressure
 
+# loop_has_work() -> truthy while the loop has callbacks ready (a woken task, a finished
+# future): the number of them, from the loop's own deque (no Python frame on the trap path).
+LoopHasWork = Callable[[], int]
 # poller(timeout, loop_has_work) -> True if it handled anything (the loop must not block).
 # timeout: seconds until the loop's next timer, None when it has none.
-Poller = Callable[[Optional[float], Callable[[], bool]], bool]
+Poller = Callable[[Optional[float], LoopHasWork], bool]
 
 FD_SETSIZE = 1024                   # select(2) takes no descriptor above this
 TIMER_SPIN_S = 50e-6                # the end of a wait for a timer is spun, not slept
@@ -64,7 +67,7 @@ class PollingSelector(selectors.EpollSelector):
         super().__init__()
         self.poller: Optional[Poller] = None
         self.pressure = CpuPressure()
-        self.loop_has_work: Callable[[], bool] = lambda: False
+        self.loop_has_work: LoopHasWork = lambda: 0
 
     def select(self, timeout: Optional[float] = None):
         poller = self.poller
@@ -108,11 +111,7 @@ class PollingEventLoop(asyncio.SelectorEventLoop):
         tighten_timer_slack()
         self.polling = PollingSelector()
         super().__init__(self.polling)
-        self.polling.loop_has_work = self.has_ready_callbacks
-
-    def has_ready_callbacks(self) -> bool:
-        """A callback is queued (a woken task, a finished future): the loop must run now."""
-        return bool(self._ready)        # type: ignore[attr-defined]  # BaseEventLoop's run queue
+        self.polling.loop_has_work = self._ready.__len__      # type: ignore[attr-defined]  # BaseEventLoop's run queue
 
     def set_poller(self, poller: Optional[Poller]) -> None:
         self.polling.poller = poller

@@ -22,13 +22,15 @@ from typing import Any, Callable, Optional, Protocol
 from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
-from moss_host.machine.polling import WAKE_AHEAD_S, fence
+from moss_host.machine.polling import WAKE_AHEAD_S, LoopHasWork, fence
 from moss_host.machine.governor import Governor
 from moss_host.mm.address_space import AddressSpace
+from moss_host.errors import Errno
 from moss_host.mm.memory import NO_GUEST_WORK, Memory
 from moss_host.sched.scheduler import Scheduler
 
 from . import lifecycle, signals
+from .direct import NO_DIRECT_CALLS, DirectCall, DirectCalls
 from .hwdebug import HwDebug
 from .task import State, Task, TaskExit
 from .timing import TrapTimer
@@ -56,7 +58,8 @@ PREEMPTED_NS = 50_000         # a gap this long between two clock reads: we lost
 CONTENDED_NS = 5_000_000      # then no polling for this long: someone else needs the core
 # The guest's spin for a reply (MB_SPIN_TICKS, ticks of the 62.5 MHz counter): L.SPIN_TICKS
 # (100 us) normally, doubled up to SPIN_MAX_TICKS whenever a reply finds the guest already
-# asleep (waking it costs an interrupt), back down by half every SPIN_DECAY replies.
+# asleep (waking it costs an interrupt), back down by half every SPIN_DECAY traps (looked at
+# when a poll starts: nothing of it on the trap path).
 # On a contended host (machine/governor.py) the host does not poll and the guest's spin
 # stays at L.SPIN_TICKS: the doorbell round trip there is ~17-19 us at the median, so a
 # 30 us spin often ran out (getppid 50-77 us per round trip, 18-19 us with 100 us), while
@@ -65,8 +68,6 @@ CONTENDED_NS = 5_000_000      # then no polling for this long: someone else need
 # waits longer than L.SPIN_TICKS for a core (16 guests on 2 cores): it would always run out.
 SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
 SPIN_DECAY = 1024
-SPIN_DECAY_MASK = SPIN_DECAY - 1
-assert SPIN_DECAY & SPIN_DECAY_MASK == 0
 FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
 REPLY_DEFER_TURNS = 4         # loop turns a reply waits for the wake-ups its trap caused
 # An idle CPU's guest is woken WAKE_AHEAD_S (machine/polling.py) before the loop's next timer
@@ -91,7 +92,8 @@ class Host(Protocol):
 
 class Cpu:
     def __init__(self, index: int, mailbox: Mailbox, doorbell: socket.socket, mem: Memory,
-                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host, smp: bool = False):
+                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host, smp: bool = False,
+                 direct: DirectCalls = NO_DIRECT_CALLS):
         self.index = index
         self.bit = 1 << index                   # this CPU in affinity masks
         self.smp = smp                          # one of several CPUs (docs/trap-path.md, SMP)
@@ -103,6 +105,9 @@ class Cpu:
         self.sched = sched
         self.rq = sched.add_cpu(self)           # the tasks waiting for this CPU
         self.start_syscall = start_syscall
+        self.direct = direct                    # the calls take_trap makes itself (proc/direct.py)
+        # ... while nothing traces them (set_tracer)
+        self.direct_table: list[Optional[DirectCall]] = direct.table if tracer is None else []
         self.tracer = tracer
         self.host = host
         self.current: Optional[Task] = None
@@ -124,13 +129,14 @@ class Cpu:
         self.contended = False                  # tasks queue for the host's CPUs: do not spin
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
-        self.replies = 0
+        self.reply_spin = L.SPIN_TICKS          # what a reply publishes: guest_spin, or the governor's
+        self.decay_at = SPIN_DECAY              # guest_spin halves when traps reaches this
         self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
         # The last reply had the guest scrub frames; with several CPUs always set: every
         # trap tells Memory this CPU has left the user code it ran (frames' grace periods).
         self.scrubbing = smp
         # Whether the event loop has callbacks ready (the loop's, handed over by poll()).
-        self.loop_has_work: Callable[[], bool] = lambda: False
+        self.loop_has_work: LoopHasWork = lambda: 0
         self.publish_spin(L.SPIN_TICKS)
 
     # -- entry from the doorbell -------------------------------------------------------------
@@ -153,6 +159,7 @@ class Cpu:
         """on_doorbell's work for one of several CPUs (Kernel._on_doorbell_smp reads the
         bytes): its trap if it has one, and the same growth of the poll budget."""
         user_ns = now - self.resumed_at
+        self.decay_spin()                       # (only the busy CPU polls)
         if self.take_trap(now) and user_ns < POLL_MAX_NS:
             self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
 
@@ -183,9 +190,21 @@ class Cpu:
             return True
         self.trap_at = now
         task.utime_ns += now - self.resumed_at
+        table = self.direct_table
+        direct = table[nr] if nr < len(table) else None
         self.handling = True
         try:
-            result = self.start_syscall(task, nr, frame, self.tracer)
+            if direct is None:
+                result = self.start_syscall(task, nr, frame, self.tracer)
+            else:
+                try:
+                    result = direct[0](task, *direct[1](frame))
+                except Errno as e:
+                    result = -e.code
+                except Exception as e:          # (TaskExit is no Exception: it goes on up)
+                    result = self.direct.failed(task, nr, frame, e)
+                if type(result) is not int:
+                    result = self._indirect(task, nr, result)
         except TaskExit as e:
             self.handling = False
             lifecycle.exit_task(task, e.status, e.whole_group)
@@ -196,16 +215,27 @@ class Cpu:
             syscall_result(self, task, x0, result)          # it sleeps, or exec'd, or ...
         else:
             _U64.pack_into(frame, 0, result & _MASK)
+            mem = self.mem
             if _RESTART_LO <= result <= _RESTART_HI:
                 task.restart = x0
             elif (task.state is _RUNNABLE and task.restart is None and not self.rq.tasks
                   and not (task.sigpending | task.group.shared_pending) & ~task.blocked
-                  and not self.loop_has_work()):
-                self.reply(task)                # (schedule() would choose task and reply)
-                task.stime_ns += self.resumed_at - now
+                  and not self.loop_has_work() and not mem.guest_work_pending and not mem.tlbi_all
+                  and task.mm is self.loaded_mm):
+                # What schedule() would do: choose task and reply, with nothing to apply.
+                task.stime_ns += self.release() - now
                 return True
         self._trap_handled(task, now)
         return True
+
+    def _indirect(self, task: Task, nr: int, result: Any) -> Any:
+        """A direct call's answer that is not a number: None (a plain handler's 0), SLOW (the
+        async handler must answer: the syscall entry runs it from the start), or a Parked."""
+        if result is None:
+            return 0
+        if result is self.direct.slow:
+            return self.start_syscall(task, nr, self.frame, self.tracer)
+        return result
 
     def _take_other(self, task: Optional[Task], reason: int, now: int) -> None:
         """A trap that is not a syscall (or a traced one), or one on an idle CPU."""
@@ -262,7 +292,7 @@ class Cpu:
 
     # -- polling instead of the doorbell --------------------------------------------------------
 
-    def poll(self, timeout: Optional[float], loop_has_work: Callable[[], bool]) -> bool:
+    def poll(self, timeout: Optional[float], loop_has_work: LoopHasWork) -> bool:
         """The event loop would block (for `timeout` s, None: no timer): watch the mailbox for
         traps and answer them here, for up to poll_budget_ns after the last one. Returns True
         if it handled any (the loop then looks at what they queued before it blocks).
@@ -278,9 +308,12 @@ class Cpu:
                 self.wake_ahead()
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()
+        self.decay_spin()
         self.contended = now < self.contended_until or self.governor.contended(now)
         if self.contended:
+            self.reply_spin = self.governor.contended_spin
             return False
+        self.reply_spin = self.guest_spin
         timer_at = None if timeout is None else now + int(timeout * 1e9)
         self.polling = True
         _U64.pack_into(self.frame, L.MB_HOST_POLLING, 1)
@@ -299,18 +332,19 @@ class Cpu:
             return True
         return handled
 
-    def _poll_traps(self, now: int, timer_at: Optional[int], loop_has_work: Callable[[], bool]) -> bool:
+    def _poll_traps(self, now: int, timer_at: Optional[int], loop_has_work: LoopHasWork) -> bool:
         frame = self.frame
         budget = self.poll_budget_ns
         handled = False
-        seq_req = _U64.unpack_from
         clock = _now
         while True:
             end = now + budget
             if timer_at is not None and timer_at < end:
                 end = timer_at
-            handled_seq = self.handled_seq
-            while seq_req(frame, _SEQ_REQ)[0] == handled_seq:
+            # A look is one byte: SEQ_REQ's lowest moves at every trap, as the guest waits
+            # for the reply to each before it traps again (take_trap reads the whole word).
+            seen = self.handled_seq & 0xFF
+            while frame[_SEQ_REQ] == seen:
                 last = now
                 now = clock()
                 if now >= end:
@@ -358,6 +392,15 @@ class Cpu:
         return (self.trapped and self.current is None and task is not None
                 and task.state is State.BLOCKED and task.last_cpu == self.index)
 
+    def decay_spin(self) -> None:
+        """The guest's spin, doubled when replies found it asleep, halves every SPIN_DECAY traps."""
+        if self.traps >= self.decay_at:
+            self.decay_at = self.traps + SPIN_DECAY
+            if self.guest_spin > L.SPIN_TICKS:
+                self.guest_spin //= 2
+                if not self.contended:
+                    self.reply_spin = self.guest_spin
+
     def publish_spin(self, ticks: int) -> None:
         """How long the guest spins for our reply before it sleeps (MB_SPIN_TICKS)."""
         if ticks != self.spin_ticks:
@@ -396,8 +439,10 @@ class Cpu:
         return task.tgid
 
     def set_tracer(self, tracer: Any) -> None:
-        """--trace switched on or off while the kernel runs: the task on this CPU too."""
+        """--trace switched on or off while the kernel runs: the task on this CPU too, and every
+        call through the syscall entry while it traces (take_trap makes no direct calls)."""
         self.tracer = tracer
+        self.direct_table = self.direct.table if tracer is None else []
         if self.current is not None:
             self.mailbox.set_fast_pid(self.fast_pid(self.current))
 
@@ -455,32 +500,37 @@ class Cpu:
         mem = self.mem
         if mem.guest_work_pending or mem.tlbi_all or task.mm is not self.loaded_mm:
             self._reply_ops(task)
-        self.trapped = False
         if self.rq.tasks:
             self.rq.arm_slice()                     # others wait: this task runs one slice
-        self.resumed_at = now = _now()
-        if self.timer is not None:
-            self.timer.on_reply()
+        self.release()
+
+    def release(self) -> int:
+        """Let the guest go on with the context in the mailbox, the operations written:
+        SEQ_REPLY, and a wake-up byte if it went to sleep meanwhile. Returns the clock
+        reading it stamps as resumed_at."""
+        self.trapped = False
         told = self.spin_ticks                  # 0: we told the guest not to wait for us
-        self.replies += 1
-        if not self.replies & SPIN_DECAY_MASK and self.guest_spin > L.SPIN_TICKS:
-            self.guest_spin //= 2
-        spin = self.governor.contended_spin if self.contended else self.guest_spin
-        if spin != told:
-            self.publish_spin(spin)
+        if self.reply_spin != told:
+            self.publish_spin(self.reply_spin)
         # SEQ_REPLY = SEQ_REQ (handled_seq: the guest waits, so it cannot have moved), then
         # SLEEPING. The guest stores SLEEPING before it reads SEQ_REPLY (guest_stub/start.S,
         # sleep): a full barrier between our two makes one side see the other. Without it
         # (a reply well inside the guest's spin, while polling) a crossing costs the guest's
-        # 10 ms backup wake-up, never a hang.
+        # 10 ms backup wake-up, never a hang. The guest runs from the store on: what can
+        # wait (the clock, --timing's stamp) comes after it.
         frame = self.frame
         _U64.pack_into(frame, _SEQ_REPLY, self.handled_seq)
+        self.resumed_at = now = _now()
+        if self.timer is not None:
+            self.timer.on_reply()
         if not self.polling or now - self.trap_at > FENCE_AFTER_NS:
             fence()
         if _U64.unpack_from(frame, _SLEEPING)[0]:
             if told and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
                 self.guest_spin *= 2            # it gave up on a reply that was on its way
+                self.reply_spin = self.guest_spin
             self.wake_guest()
+        return now
 
     def _reply_ops(self, task: Task) -> None:
         """The reply's operations: the TLB and scrub work Memory has queued, and a new TTBR0

@@ -8,6 +8,7 @@ import logging
 from typing import Any, Optional
 
 from moss_host.errors import ENOSYS, ERESTARTSYS, Errno
+from moss_host.proc.direct import DirectCalls
 from moss_host.proc.task import State, Task, TaskExit
 
 from .numbers import SYSCALL_NAMES
@@ -19,6 +20,24 @@ log = logging.getLogger("moss.syscall")
 _reported: set[int] = set()      # unimplemented syscalls already named in the log
 
 SUSPENDED = object()       # start() result: the handler awaits something; finish() completes it
+
+
+def direct_calls() -> DirectCalls:
+    """The calls a CPU may make itself, without start(), for an untraced syscall (proc/cpu.py
+    Cpu.take_trap): each plain handler, and the synchronous try of an async one, with the
+    unpack of its arguments. What start() adds around them, the CPU does: Errno becomes
+    -errno, SLOW sends the call to start(), another exception is a kernel bug (failed)."""
+    table = [None if e is None else (e.handler, e.args.unpack_from) if not e.is_async
+             else None if e.fast is None else (e.fast, e.args.unpack_from)
+             for e in SYSCALL_TABLE]
+    return DirectCalls(table, SLOW, failed)
+
+
+def failed(task: Task, nr: int, frame, exc: Exception) -> int:
+    """A direct call (direct_calls) raised `exc`, not Errno: the kernel bug's answer for x0."""
+    entry = SYSCALL_TABLE[nr]
+    assert entry is not None
+    return _kernel_bug(task, entry, entry.args.unpack_from(frame), exc)
 
 
 def start(task: Task, nr: int, frame, tracer: Optional[Tracer] = None):

@@ -251,8 +251,9 @@ def _copy_out_or_rewind(task, f: OpenFile, saved_pos: int, buf: int, data: bytes
 def _write_now(task, fd: int, buf: int, count: int):
     """write's synchronous try (table.py): a device that discards what it is given
     (/dev/null) answers here, without a coroutine, and so does a pipe write that goes in
-    whole at once; anything else takes the async handler."""
-    f = task.files.get(fd_arg(fd))
+    whole at once; anything else takes the async handler. (fd_arg inline: the low 32 bits
+    of a negative descriptor are no open one either, EBADF all the same.)"""
+    f = task.files.get(fd & 0xFFFF_FFFF)
     if type(f) not in DISCARDS_WRITES:
         return _pipe_write_now(task, f, buf, count) if type(f) is PipeFile else SLOW
     return _discard(task, f, buf, count)

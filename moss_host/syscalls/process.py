@@ -50,7 +50,8 @@ def gettid(task) -> int:
 
 @syscall("getppid")
 def getppid(task) -> int:
-    return task.parent.tgid if task.parent is not None else 0
+    parent = task.group.parent          # (Task.parent and .tgid, without their property calls)
+    return parent.group.tgid if parent is not None else 0
 
 
 @syscall("getuid")
