@@ -68,9 +68,13 @@ crash-test N="100": build
 test-unit *ARGS:
     python3 -m pytest -q tests/unit "$@"
 
-# Debian's trinity under moss-py --strict with a fixed seed, e.g. `just fuzz --seconds 600 --seed 1 --children 2`: syscalls made, kernel bugs, hangs (no heartbeat for 10 s; scripts/fuzz.sh).
+# Debian's trinity under moss-py --strict with a fixed seed, e.g. `just fuzz --seconds 600 --seed 1 --children 2 --cpus 1`: syscalls made, kernel bugs, hangs (no heartbeat for 10 s), guest and host CPU per fuzzed call (scripts/fuzz.sh; --profile OUT, --moss-dir TREE for A/B).
 fuzz *ARGS: build
     scripts/fuzz.sh {{ARGS}}
+
+# The same trinity command inside Linux 6.1 on the same Debian image and QEMU, e.g. `just fuzz-linux --seconds 120 --smp 2`: its rate and CPU per call.
+fuzz-linux *ARGS:
+    python3 scripts/fuzz_linux.py {{ARGS}}
 
 # Debian's stress-ng stressors one by one with --verify under --strict (scripts/stress.sh).
 stress *ARGS: build
