@@ -33,12 +33,12 @@ class RamWarmer:
 
     The frame allocator hands out the pool from the top of RAM down (mm/frames.py), so the
     RAM about to be used is known: `warm_down_to(offset)` asks for everything from there
-    to the end of RAM to be resident, and a daemon thread does it with
-    madvise(MADV_POPULATE_WRITE), one WARM_CHUNK at a time from the top, without the GIL
-    (ctypes releases it around the call). `floor` is the offset from which RAM is warm.
-    Warming pages that are resident already costs only the walk. Where the host refuses
-    the advice (a kernel before 5.14), the warmer stops and the first touch stays where it
-    was, in the fault that needs the page.
+    to the end of RAM to be resident (mm/memory.py asks at boot), and a daemon thread does
+    it with madvise(MADV_POPULATE_WRITE), one WARM_CHUNK at a time from the top, without
+    the GIL (ctypes releases it around the call). `floor` is the offset from which RAM is
+    warm. Warming pages that are resident already costs only the walk. Where the host
+    refuses the advice (a kernel before 5.14), the warmer stops and the first touch stays
+    where it was, in the fault that needs the page.
     """
 
     def __init__(self, ram: mmap.mmap, lowest: int) -> None:

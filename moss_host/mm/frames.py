@@ -16,9 +16,7 @@ Bookkeeping, all O(1) dict operations (an op costs O(MAX_ORDER) at worst):
   * `low_pfn`: the lowest frame ever handed out. The pool is seeded in ascending order
     and `popitem()` takes the last block, so fresh blocks go from the top of RAM down
     and every frame below `low_pfn` has never been used: it holds what the RAM held at
-    the start (zeros, for a fresh RAM file), and the host may not have touched it yet
-    (mm/memory.py skips zeroing such frames and has the RAM warmer fault them in ahead;
-    `on_low` is its cue, called when `low_pfn` goes below `watch_pfn`).
+    the start (zeros, for a fresh RAM file; mm/memory.py skips zeroing such frames).
 
 Reference counts (for copy-on-write sharing) belong to allocated blocks and are
 addressed by the block's first frame. The rule: a block is freed when its last
@@ -29,7 +27,7 @@ freeing a block whose count is above 1 is a kernel bug (ValueError).
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Callable, Optional, cast
+from typing import cast
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 
@@ -56,8 +54,6 @@ class FrameAllocator:
         self._refs: dict[int, int] = {}
         self._nfree = self.total_frames
         self.low_pfn = self._hi
-        self.watch_pfn = -1                           # never crossed until someone watches
-        self.on_low: Optional[Callable[[int], None]] = None
         pfn = self._lo
         while pfn < self._hi:                         # largest aligned block that fits
             order = MAX_ORDER
@@ -85,7 +81,7 @@ class FrameAllocator:
                               f"({self._nfree} of {self.total_frames} frames free)")
         pfn = free[k].popitem()[0]
         if pfn < self.low_pfn:
-            self._went_lower(pfn)
+            self.low_pfn = pfn
         while k > order:                              # split, keeping the lower half
             k -= 1
             free[k][pfn + (1 << k)] = None
@@ -113,7 +109,7 @@ class FrameAllocator:
             order = min(k, want)
             pfn = free[k].popitem()[0]
             if pfn < self.low_pfn:
-                self._went_lower(pfn)
+                self.low_pfn = pfn
             while k > order:                              # split, keeping the lower half
                 k -= 1
                 free[k][pfn + (1 << k)] = None
@@ -122,12 +118,6 @@ class FrameAllocator:
             self._nfree -= 1 << order
             n -= 1 << order
         return cast(list[PA], out)
-
-    def _went_lower(self, pfn: int) -> None:
-        """A block below every one handed out before is handed out now (at pfn)."""
-        self.low_pfn = pfn
-        if pfn < self.watch_pfn and self.on_low is not None:
-            self.on_low(pfn)
 
     def put_many(self, pas: list[PA]) -> None:
         """put() of each block in pas (munmap of a large range): shared ones lose a

@@ -10,9 +10,9 @@ recycled at once; the host fills fresh frames directly.
 
 Guest RAM starts as zeros (a fresh RAM file, or a bytearray in tests), so a frame never
 handed out before (below FrameAllocator.low_pfn) is zero already: zeroed allocations skip
-it. The host faults RAM in ahead of the allocator (machine/ram_warmer.py): the first touch
-of a page of the RAM file can cost the host milliseconds, which a guest page fault should
-not wait for.
+it. The host faults the first WARM_RESERVE of the pool in at boot (machine/ram_warmer.py):
+the first touch of a page of the RAM file can cost the host milliseconds, which a guest
+page fault should not wait for.
 """
 from __future__ import annotations
 
@@ -32,11 +32,13 @@ from .tlb import TLBI_OPS, CpuTlbs
 ASID_COUNT = 1 << 16
 NO_GUEST_WORK: tuple[int, int, list[int], list[PA]] = (0, 0, [], [])    # never mutated
 HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux's per-CPU lists)
-# RAM below the lowest frame ever handed out that the host faults in ahead (bytes): what a
-# program may touch in a burst (the pagefault benchmark's 16 MiB) before the warmer thread
-# catches up. A longer burst outruns it (the warmer and the faults then share the first
-# touches); a larger reserve would only cost the host more memory and CPU for RAM most
-# runs never use.
+# The top of the pool (where the allocator starts) that the host faults in at boot, while
+# QEMU starts and the kernel builds init: what a program may touch in a burst (the pagefault
+# benchmark's 16 MiB) finds host memory ready. Only at boot: warming ahead of the allocator
+# later (tried: a cue each time it had used half of the reserve) ran during the very burst
+# that moved it, a third thread taking a core and the GIL from the guest and the trap path
+# (pagefault 1 16 at 90% CPU pressure: median 8 us/page with it, 4.8 without). A program
+# that goes past the reserve faults its first touches in itself, as before.
 WARM_RESERVE = 32 << 20
 
 
@@ -88,21 +90,11 @@ class Memory:
         self._tlbi_inflight = 0
         self.reply_hooks: list[Callable[[], None]] = []    # run once, before the next reply
         self.page_cache = PageCache(self)
-        # The host faults RAM in ahead of the allocator (real RAM only: a test's bytearray is resident).
+        # The host faults the top of the pool in (real RAM only: a test's bytearray is resident).
         self.warmer: Optional[RamWarmer] = None
         if isinstance(ram, mmap.mmap):
             self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
-            self.frames.on_low = self._warm_ahead
-            self._warm_ahead(self.frames.low_pfn)
-
-    def _warm_ahead(self, pfn: int) -> None:
-        """The allocator handed out RAM below its watch (FrameAllocator.on_low): keep
-        WARM_RESERVE bytes below pfn faulted in on the host; the cue comes again when half
-        of them are used."""
-        warmer = self.warmer
-        assert warmer is not None           # (only its cue calls this)
-        warmer.warm_down_to((pfn << PAGE_SHIFT) - L.RAM_BASE - WARM_RESERVE)
-        self.frames.watch_pfn = pfn - (WARM_RESERVE >> (PAGE_SHIFT + 1))
+            self.warmer.warm_down_to(ram_size - WARM_RESERVE)
 
     # -- frames ------------------------------------------------------------------------
 

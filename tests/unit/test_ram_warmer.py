@@ -5,7 +5,7 @@ import time
 
 from moss_host.addr import PAGE_SIZE
 from moss_host.machine import layout as L
-from moss_host.machine.ram_warmer import WARM_CHUNK, RamWarmer
+from moss_host.machine.ram_warmer import RamWarmer
 from moss_host.mm.frames import FrameAllocator
 from moss_host.mm.memory import WARM_RESERVE, Memory
 
@@ -34,18 +34,17 @@ def test_the_warmer_makes_ram_resident_from_the_top_down_to_what_was_asked():
     warmer.stop()
 
 
-def test_the_allocator_reports_the_lowest_frame_it_handed_out_when_it_passes_the_watch():
+def test_the_allocator_hands_out_the_pool_from_the_top_down_and_notes_the_lowest_frame():
     fa = FrameAllocator(0x4000_0000, 16 * MIB)
     top = fa.low_pfn
-    seen = []
-    fa.on_low = seen.append
-    fa.watch_pfn = top - 1024                       # 4 MiB below the top
     first = fa.alloc()
-    assert fa.low_pfn == first >> 12 < top          # the pool goes from the top down
-    assert first >= 0x4000_0000 + 12 * MIB and seen == []
-    fa.alloc_many(1024)
-    fa.alloc_many(1024)
-    assert seen and seen[-1] == fa.low_pfn < top - 1024
+    assert fa.low_pfn == first >> 12 < top
+    assert first >= 0x4000_0000 + 12 * MIB          # in the top 4 MiB block
+    pas = fa.alloc_many(2048)
+    assert fa.low_pfn == min(pas) >> 12 < first >> 12
+    fa.put_many(pas)
+    fa.alloc_many(1024)                             # freed frames come back first: no lower
+    assert fa.low_pfn == min(pas) >> 12
 
 
 def test_frames_never_handed_out_are_taken_as_zero_and_used_ones_are_zeroed():
@@ -66,7 +65,7 @@ def test_frames_never_handed_out_are_taken_as_zero_and_used_ones_are_zeroed():
         assert data == (b"\x55" * P if pa < fresh_lo else bytes(P))
 
 
-def test_memory_over_real_ram_keeps_a_warm_reserve_below_what_it_handed_out():
+def test_memory_over_real_ram_has_the_top_of_the_pool_faulted_in_at_boot():
     size = 256 * MIB
     ram = mmap.mmap(-1, size)
     mem = Memory(ram, size)
@@ -75,9 +74,4 @@ def test_memory_over_real_ram_keeps_a_warm_reserve_below_what_it_handed_out():
     assert warmer.target == size - WARM_RESERVE
     assert settled(warmer) == size - WARM_RESERVE
     assert warmer.floor >= L.FRAME_POOL_BASE - L.RAM_BASE
-    n = (WARM_RESERVE // 2 + WARM_CHUNK) // P         # past half the reserve: the cue comes again
-    mem.frames.alloc_many(n)
-    low = (mem.frames.low_pfn << 12) - L.RAM_BASE
-    assert warmer.target == (low - WARM_RESERVE) & -WARM_CHUNK
-    assert settled(warmer) == warmer.target
     warmer.stop()
