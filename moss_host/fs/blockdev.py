@@ -22,6 +22,7 @@ import os
 from typing import Callable, Optional
 
 from ..errors import EACCES, EINVAL, EIO, ENOENT, EROFS, Errno
+from ..machine.hostmem import register_shrinker
 
 DEFAULT_CACHE_BLOCKS = 16384      # clean blocks kept (64 MiB at 4 KiB); dirty blocks are never evicted
 
@@ -46,6 +47,7 @@ class BlockDevice:
         self._pinned: set[int] = set()     # handed out by block() since the last flush
         self._fd = self._open(path, read_only)
         self.size = os.fstat(self._fd).st_size
+        register_shrinker(self.drop_clean)         # /proc/sys/vm/drop_caches
 
     @staticmethod
     def _open(path: str, read_only: bool) -> int:
@@ -139,6 +141,12 @@ class BlockDevice:
         if not clean:
             return
         for b in clean[:max(1, len(clean) // 2)]:
+            del self.cache[b]
+
+    def drop_clean(self) -> None:
+        """Forget every clean, unpinned block (drop_caches): the cache is a copy of the image."""
+        keep = self.dirty | self._pinned
+        for b in [b for b in self.cache if b not in keep]:
             del self.cache[b]
 
     # -- write-back

@@ -12,10 +12,14 @@ Linux's own answer for a kernel heap is its shrinkers; for a host process it is 
   * configure(), once at start: fixed thresholds (mallopt), which also turns the raise off.
     Blocks of MMAP_THRESHOLD and more get their own mapping, unmapped at free; the top of
     the heap goes back once TRIM_THRESHOLD of it is free.
-  * Trimmer: malloc_trim(0) once a second from a loop timer, when the heap holds more than
-    TRIM_SLACK freed: it gives back the free pages in the middle of the heap too (the walk
-    of the free lists costs well under a millisecond at these sizes).
-Where the C library is not glibc (mallopt missing), both do nothing.
+  * Trimmer: malloc_trim(0) once a second from a loop timer, when more than TRIM_SLACK has
+    been freed in the heap since the last trim: it gives back the free pages in the middle of
+    the heap too. A trim walks the free lists (mallinfo2 as well): about a millisecond for
+    a 50 MiB heap, so not every second while nothing is freed.
+  * drop_caches(), for /proc/sys/vm/drop_caches: the caches that registered a shrinker (the
+    page cache, the block devices' clean blocks) drop what they can, then the heap is trimmed.
+    A leak check compares memory after a drop at the start and at the end, as on Linux.
+Where the C library is not glibc (mallopt missing), the malloc parts do nothing.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import asyncio
 import ctypes
 import ctypes.util
 import logging
-from typing import Optional
+import weakref
+from typing import Callable, Optional
 
 log = logging.getLogger("moss.machine")
 
@@ -63,13 +68,35 @@ def configure() -> None:
 
 
 def heap_free() -> int:
-    """Bytes freed inside glibc's heap and not yet given back (mallinfo2's fordblks)."""
+    """Bytes free inside glibc's heap (mallinfo2's fordblks), given back to the host or not:
+    a trim releases their pages but leaves them free."""
     return _libc.mallinfo2().fordblks if _libc is not None else 0
 
 
 def trim() -> bool:
     """malloc_trim(0): give the heap's free pages back to the host; whether any went."""
     return bool(_libc.malloc_trim(0)) if _libc is not None else False
+
+
+# Each cache's drop method, held weakly: a cache goes when its owner does (an unmounted disk).
+_shrinkers: list[weakref.WeakMethod] = []
+
+
+def register_shrinker(drop: Callable[[], object]) -> None:
+    """`drop` (a bound method) gives back what its cache can spare at a drop_caches."""
+    _shrinkers[:] = [ref for ref in _shrinkers if ref() is not None]
+    _shrinkers.append(weakref.WeakMethod(drop))     # type: ignore[arg-type]
+
+
+def drop_caches(pagecache: bool) -> None:
+    """/proc/sys/vm/drop_caches: with `pagecache` (its bit 1) every registered cache drops
+    what it can; then, for either bit, the freed memory goes back to the host."""
+    if pagecache:
+        for ref in list(_shrinkers):
+            drop = ref()
+            if drop is not None:
+                drop()
+    trim()
 
 
 class Trimmer:
@@ -79,6 +106,7 @@ class Trimmer:
         self.period_s = period_s
         self.slack = slack
         self.trims = 0
+        self.low = heap_free()          # the least free seen since the last trim
         self.handle: Optional[asyncio.TimerHandle] = None
 
     def start(self) -> None:
@@ -91,7 +119,11 @@ class Trimmer:
             self.handle = None
 
     def _tick(self) -> None:
-        if heap_free() > self.slack:
+        free = heap_free()
+        if free - self.low > self.slack:     # reused since, then freed again: pages to give back
             trim()
             self.trims += 1
+            self.low = free
+        else:
+            self.low = min(self.low, free)
         self.handle = asyncio.get_running_loop().call_later(self.period_s, self._tick)

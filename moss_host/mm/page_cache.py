@@ -42,6 +42,7 @@ from weakref import WeakSet
 
 from moss_host.addr import PA, PAGE_SIZE
 from moss_host.errors import Errno
+from moss_host.machine.hostmem import register_shrinker
 
 if TYPE_CHECKING:
     from moss_host.fs.vfs import Inode, Superblock
@@ -267,6 +268,11 @@ class PageCache:
         # (FilePages, index) for a file's page, or a backing's own key (exec segments).
         self._pages: OrderedDict[Hashable, PA] = OrderedDict()
         self.hits = self.misses = 0
+        register_shrinker(self.drop_unmapped)      # /proc/sys/vm/drop_caches
+
+    def drop_unmapped(self) -> int:
+        """drop_caches: every page no mapping maps goes (dirty ones written back first)."""
+        return self._evict(len(self._pages), len(self._pages))
 
     def __len__(self) -> int:
         return len(self._pages)

@@ -84,3 +84,14 @@ def test_a_buffer_handed_out_for_editing_survives_eviction(tmp_path):
     assert dev.block(3) is buf
     dev.flush()
     assert p.read_bytes()[3 * 1024:3 * 1024 + 4] == b"late"
+
+
+def test_drop_clean_forgets_only_what_the_image_has(tmp_path):
+    dev = BlockDevice(str(image(tmp_path)))
+    dev.read_block(0)
+    dev.write_block(1, b"dirty")
+    dev.block(2)                                    # pinned: handed out for editing
+    dev.read_block(3)
+    dev.drop_clean()
+    assert sorted(dev.cache) == [1, 2]
+    assert dev.read_block(1)[:5] == b"dirty"

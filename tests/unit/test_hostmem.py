@@ -36,29 +36,17 @@ def growth_kb(mode: str) -> int:
     return int(out.stdout)
 
 
+def rss_anon_kb() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
+
+
 @glibc
 def test_freed_program_reads_leave_the_heap():
     """32 MiB read and freed, 1.6 MiB kept: glibc's default keeps the 32 MiB (the holes
     between the kept blocks); with configure()'s thresholds each read is its own mapping."""
     assert growth_kb("default") > 24 << 10
     assert growth_kb("configure") < 4 << 10
-
-
-@glibc
-def test_trimmer_trims_past_its_slack():
-    async def run() -> int:
-        trimmer = hostmem.Trimmer(period_s=0.01, slack=0)
-        trimmer.start()
-        await asyncio.sleep(0.05)
-        trimmer.stop()
-        return trimmer.trims
-    assert asyncio.run(run()) >= 1
-    assert hostmem.heap_free() < 4 << 20
-
-
-def rss_anon_kb() -> int:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
 
 
 @glibc
@@ -72,3 +60,24 @@ def test_trim_gives_back_holes_in_the_heap():
     before = rss_anon_kb()
     assert hostmem.trim()
     assert before - rss_anon_kb() > 6 << 10
+
+
+@glibc
+def test_trimmer_trims_once_enough_is_freed_since_its_last_trim(monkeypatch):
+    """The heap's free bytes, as the ticks see them: reuse lowers them, a trim does not."""
+    free = iter([10, 30, 25, 20, 26, 40, 40, 12, 15])        # MiB at each tick
+    trims = []
+    monkeypatch.setattr(hostmem, "heap_free", lambda: next(free) << 20)
+    monkeypatch.setattr(hostmem, "trim", lambda: trims.append(True))
+
+    async def run() -> list[int]:
+        trimmer = hostmem.Trimmer(period_s=0.001, slack=4 << 20)      # low: 10 MiB
+        trimmed = []
+        for _ in range(8):
+            trimmer._tick()
+            trimmed.append(trimmer.trims)
+        trimmer.stop()
+        return trimmed
+    #          30: +20   25, 20: reused   26: +6   40: +14   40   12   15: +3
+    assert asyncio.run(run()) == [1, 1, 1, 2, 3, 3, 3, 3]
+    assert len(trims) == 3

@@ -236,3 +236,20 @@ def test_shrinking_the_file_unmaps_private_copies_past_the_end_too():
     truncate_file(f.inode, 100)
     assert private.read(BASE, 2) == b"p0"           # before the end: its own copy stays
     assert BASE + PAGE_SIZE not in private.resident
+
+
+def test_drop_caches_frees_the_pages_no_mapping_maps_and_writes_dirty_ones_back():
+    from moss_host.machine import hostmem
+    mem, f = Memory(bytearray(RAM), RAM), new_file()
+    free = mem.free_frames
+    a, b = mapped(mem, f, RW, MAP_SHARED, pages=1), mapped(mem, f, PROT_READ, MAP_SHARED)
+    a.write(BASE, b"dirty")
+    b.read(BASE, 2 * PAGE_SIZE)
+    b.destroy()                                     # page 1 now mapped by nobody
+    hostmem.drop_caches(pagecache=True)
+    assert len(mem.page_cache) == 1                 # page 0: a still maps it
+    a.unmap(BASE, BASE + PAGE_SIZE)                 # (without write-back: the drop must do it)
+    a.destroy()
+    hostmem.drop_caches(pagecache=True)
+    assert len(mem.page_cache) == 0 and mem.free_frames == free
+    assert f.inode.read(0, 5) == b"dirty"

@@ -104,3 +104,17 @@ def test_pipe_max_size_is_what_f_setpipe_sz_checks(world):
         assert pipe.resize(16384, privileged=True) == 16384
     finally:
         PIPE_SYSCTLS.max_size = PIPE_MAX_SIZE
+
+
+def test_drop_caches_is_write_only_for_root_and_takes_1_to_4(world, monkeypatch):
+    from moss_host.fs.drivers.procfs import sysctl
+    dropped = []
+    monkeypatch.setattr(sysctl, "drop_caches", lambda pagecache: dropped.append(pagecache))
+    assert write(world, b"/proc/sys/vm/drop_caches", b"3\n") == 2
+    assert write(world, b"/proc/sys/vm/drop_caches", b"2") == 1
+    assert dropped == [True, False]
+    assert errno_of(write, world, b"/proc/sys/vm/drop_caches", b"0") == errno.EINVAL
+    assert errno_of(write, world, b"/proc/sys/vm/drop_caches", b"5") == errno.EINVAL
+    assert errno_of(lambda: asyncio.run(open_file(world.fs, world.fs.root, b"/proc/sys/vm/drop_caches",
+                                                  O_RDONLY, 0, Cred(0, 0), world.caller))) == errno.EACCES
+    assert errno_of(write, world, b"/proc/sys/vm/drop_caches", b"3", Cred(1000, 1000)) == errno.EACCES

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ....cred import CAP_LAST_CAP, CAP_SYS_ADMIN, capable
 from ....errors import EACCES, EINVAL, EPERM, Errno
+from ....machine.hostmem import drop_caches
 from ....utsname import INIT_UTS_NS, UTSNAME, UtsNamespace
 from ...pipe import PIPE_SYSCTLS, round_pipe_size
 from ...vfs import MAY_EXEC, Inode
@@ -243,7 +244,17 @@ def vm_rows(k: KernelView) -> list[Sysctl]:
         const("vm/mmap_min_addr", MMAP_MIN_ADDR),
         const("vm/legacy_va_layout", 0),
         const("vm/nr_hugepages", 0),
+        Sysctl("vm/drop_caches", 0o200, lambda: b"0\n", _drop_caches),
     ]
+
+
+def _drop_caches(data: bytes, caller: Reader) -> None:
+    """drop_caches_sysctl_handler: 1 the page cache (and the disks' clean blocks), 2 the
+    slab caches (here: the host heap's free pages), 4 only quiets Linux's log line; 1-4."""
+    value = parse_longs(data, 1)[0]
+    if not 1 <= value <= 4:
+        raise Errno(EINVAL)
+    drop_caches(pagecache=bool(value & 1))
 
 
 def user_rows() -> list[Sysctl]:
