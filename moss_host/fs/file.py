@@ -438,12 +438,24 @@ def pack_dirent64(ino: int, next_pos: int, dtype: int, name: bytes) -> bytes:
 # How to open a device node or FIFO: drivers register an async opener(location, flags) -> OpenFile.
 Opener = Callable[[Location, int], Awaitable[OpenFile]]
 _device_openers: dict[tuple[int, int, int], Opener] = {}
+_major_openers: dict[tuple[int, int], Opener] = {}      # for the minors without their own
 _fifo_opener: Optional[Opener] = None
 
 
 def register_device(kind: int, major_nr: int, minor_nr: int, opener: Opener) -> None:
     """Make device nodes of type kind (S_IFCHR or S_IFBLK) and this major:minor open through `opener`."""
     _device_openers[(kind, major_nr, minor_nr)] = opener
+
+
+def register_major(kind: int, major_nr: int, opener: Opener) -> None:
+    """Device nodes of this major whose minor has no opener of its own open through `opener`."""
+    _major_openers[(kind, major_nr)] = opener
+
+
+def unregister_device(kind: int, major_nr: int, minor_nr: int, opener: Opener) -> None:
+    """Undo register_device of this opener (one registered since for the same number stays)."""
+    if _device_openers.get((kind, major_nr, minor_nr)) is opener:
+        del _device_openers[(kind, major_nr, minor_nr)]
 
 
 def register_fifo_opener(opener: Opener) -> None:
@@ -459,6 +471,8 @@ async def _open_special(loc: Location, flags: int) -> OpenFile:
         raise Errno(EACCES)             # a nodev mount: its device nodes cannot be opened
     if kind in (S.S_IFCHR, S.S_IFBLK):
         opener = _device_openers.get((kind, major(inode.rdev), minor(inode.rdev)))
+        if opener is None:
+            opener = _major_openers.get((kind, major(inode.rdev)))
     elif kind == S.S_IFIFO:
         opener = _fifo_opener
     else:

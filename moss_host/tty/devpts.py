@@ -16,14 +16,19 @@ from __future__ import annotations
 import stat as S
 from typing import Iterator
 
-from ..errors import ENOENT, Errno
-from ..fs.file import register_device
+from ..errors import EIO, ENOENT, Errno
+from ..fs.file import Opener, register_device, register_major, unregister_device
 from ..fs.stat import makedev
 from ..fs.vfs import DirEntry, Inode, Location, StatFs, Superblock, dtype_of
 from .pty import PTMX_MAJOR, PTMX_MINOR, PTS_MAJOR, Pty, PtyTable
 
 DEVPTS_SUPER_MAGIC = 0x1CD1
 TTY_GID = 5
+
+
+async def _no_pty(loc, flags: int):
+    """A pts node whose pty is gone, or never was (pts_unix98_lookup finds no tty: EIO)."""
+    raise Errno(EIO)
 
 
 class Devpts(Superblock):
@@ -37,7 +42,7 @@ class Devpts(Superblock):
         self.root = PtsDir(self)
         self.ptmx = Inode(self, S.S_IFCHR | 0o000, 0, 0, ino=2, rdev=makedev(PTMX_MAJOR, PTMX_MINOR))
         self._nodes: dict[int, Inode] = {}
-        self._registered: set[int] = set()
+        self._registered: dict[int, Opener] = {}    # the live slaves' device openers
         self.mount_location: Location | None = None
         ptys = self.ptys
 
@@ -45,6 +50,7 @@ class Devpts(Superblock):
             return ptys.open_ptmx(flags, loc)
 
         register_device(S.S_IFCHR, PTMX_MAJOR, PTMX_MINOR, open_ptmx)
+        register_major(S.S_IFCHR, PTS_MAJOR, _no_pty)
 
     def _register_slave(self, index: int) -> None:
         """Device 136:index opens pty `index` of this instance (EIO once it is gone)."""
@@ -54,7 +60,7 @@ class Devpts(Superblock):
             return ptys.open_slave(index, flags, loc)
 
         register_device(S.S_IFCHR, PTS_MAJOR, index, open_slave)
-        self._registered.add(index)
+        self._registered[index] = open_slave
 
     # -- nodes
 
@@ -70,6 +76,10 @@ class Devpts(Superblock):
         for index in self.ptys.ptys:
             if index not in self._registered:
                 self._register_slave(index)
+        for index in [i for i in self._registered if i not in self.ptys.ptys]:
+            # (a pty's opener outliving it kept its closure for the rest of the run: 2,000
+            # of them after stress-ng's pty stressor)
+            unregister_device(S.S_IFCHR, PTS_MAJOR, index, self._registered.pop(index))
         for index in list(self._nodes):
             if index not in self.ptys.ptys:
                 del self._nodes[index]

@@ -212,3 +212,21 @@ def test_devpts_lists_ptmx_and_live_slaves_with_their_device_numbers():
     assert [e.name for e in fs.root.readdir(0)] == [b".", b"..", b"ptmx"]
     with pytest.raises(Errno):
         fs.root.lookup(b"0")
+
+
+def test_a_gone_pty_leaves_no_device_opener_behind_and_its_node_opens_eio():
+    from moss_host.fs import file as F
+    task = FakeTask(5, 5, 5)
+    fs = Devpts(FakeJobs(task, current=task))
+    before = len(F._device_openers)
+    masters = [fs.ptys.open_ptmx(O_RDWR) for _ in range(50)]
+    for m in masters:
+        m.get()
+    assert len(F._device_openers) >= before + 50
+    for m in masters:
+        m.put()
+    assert len(F._device_openers) <= before        # (was: one closure per index ever used)
+    opener = F._major_openers[(S.S_IFCHR, P.PTS_MAJOR)]
+    with pytest.raises(Errno) as e:
+        run(opener(None, O_RDWR))
+    assert e.value.code == errno.EIO                # pts_unix98_lookup without a tty
