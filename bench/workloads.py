@@ -33,6 +33,9 @@ WORKLOADS: list[Workload] = [
                  "the same program's start to exit"),
     Workload("null_syscall", "null_syscall", ("10000",), ("100000",), "syscall",
              doc="getppid() as a raw svc #0"),
+    Workload("stub_syscall", "stub_syscall", ("10000",), ("100000",), "syscall",
+             doc="getpid() as a raw svc #0: moss-py answers it in the guest stub, so this is the "
+                 "exception's own cost (entry, eret) beside null_syscall's host round trip"),
     Workload("write_devnull", "write_devnull", ("10000",), ("100000",), "write",
              doc="1-byte write(2) to /dev/null"),
     Workload("pagefault", "pagefault", ("1", "16"), ("3", "64"), "page",
