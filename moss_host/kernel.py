@@ -181,6 +181,7 @@ class Kernel:
                 mem.running_cpus = self._running_cpus
                 self._busy_checks = [self._busy_check(c) for c in self.cpus]
                 mem.tlbs = CpuTlbs(ncpus, lambda index: self.cpus[index].forget_loaded_mm())
+                mem.trap_watch = self._watch_traps
                 loop.add_reader(doorbell.fileno(), self._on_doorbell_smp)
                 if isinstance(loop, PollingEventLoop):
                     loop.set_poller(self._poll_smp)   # while only one CPU is busy
@@ -294,6 +295,13 @@ class Kernel:
                     return True
             return bool(self._loop_has_work())
         return other_busy_or_loop_work
+
+    def _watch_traps(self, mask: int) -> None:
+        """Memory waits for the next trap of each CPU in mask (Cpu.scrubbing): only those
+        tell it, so a CPU no grace period waits for does nothing more per trap than one CPU."""
+        for cpu in self.cpus:
+            if mask & cpu.bit:
+                cpu.watch_next_trap()
 
     def _running_cpus(self) -> int:
         """The CPUs that run user code now (not waiting for a reply), as a mask."""

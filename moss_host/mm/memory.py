@@ -82,6 +82,8 @@ class Memory:
         # CPU that ran user code when the next reply took it, and the replying one, trapped.
         self.running_cpus: Optional[Callable[[], int]] = None   # mask of CPUs not trapped
         self.tlbs: Optional[CpuTlbs] = None     # which CPUs an invalidation must reach (mm/tlb.py)
+        # ... and whose next trap must call guest_work_done (a mask; kernel.py tells those CPUs)
+        self.trap_watch: Callable[[int], None] = lambda mask: None
         self._deferred: list[PA] = []
         self._grace: list[list] = []        # [mask of CPUs still to trap, frames]
         # CPUs whose last reply carried TLB invalidations they may not have run yet (they have
@@ -259,13 +261,18 @@ class Memory:
             frames = self._deferred + scrub
             self._deferred = []
             running = self.running_cpus()
+            watch = 0
             if frames:
-                self._grace.append([running | cpu_bit, frames])
+                watch = running | cpu_bit
+                self._grace.append([watch, frames])
             if ops & TLBI_OPS:
                 if tlbs is not None:
                     ops = tlbs.route(ops, cpu_bit.bit_length() - 1, flushed, running)
                 if ops & TLBI_OPS and not ops & L.OP_TLBI_LOCAL:
                     self._tlbi_inflight |= cpu_bit      # broadcast: the others wait for it
+                    watch |= cpu_bit
+            if watch:
+                self.trap_watch(watch)
             if self._tlbi_inflight & ~cpu_bit:
                 ops |= L.OP_TLBI_SELF       # (another CPU's broadcast may not have run yet)
             self.guest_work_pending = bool(self._scrub_queue) or bool(self._tlbi_inflight)

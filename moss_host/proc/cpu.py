@@ -132,9 +132,9 @@ class Cpu:
         self.reply_spin = L.SPIN_TICKS          # what a reply publishes: guest_spin, or the governor's
         self.decay_at = SPIN_DECAY              # guest_spin halves when traps reaches this
         self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
-        # The last reply had the guest scrub frames; with several CPUs always set: every
-        # trap tells Memory this CPU has left the user code it ran (frames' grace periods).
-        self.scrubbing = smp
+        # The last reply had the guest scrub frames, or (several CPUs: watch_next_trap) frames
+        # wait for this CPU's next trap: it tells Memory this CPU left the user code it ran.
+        self.scrubbing = False
         # Whether the event loop has callbacks ready (the loop's, handed over by poll()).
         self.loop_has_work: LoopHasWork = lambda: 0
         self.publish_spin(L.SPIN_TICKS)
@@ -181,7 +181,7 @@ class Cpu:
             self.timer.on_doorbell()
         self.traps += 1
         if self.scrubbing:
-            self.scrubbing = self.smp
+            self.scrubbing = False
             self.mem.guest_work_done(self.bit)
         x0, nr, esr, reason = _TRAP.unpack_from(frame)
         task = self.current
@@ -552,6 +552,10 @@ class Cpu:
                 ops |= mem.tlbs.switch(self.index, mm.asid)
         if ops:
             self.mailbox.write_ops(ops, self.loaded_ttbr0, asid_operand, vas, scrub)
+
+    def watch_next_trap(self) -> None:
+        """Memory waits for this CPU's next trap (a grace period, a broadcast TLBI in flight)."""
+        self.scrubbing = True
 
     def forget_loaded_mm(self) -> None:
         """The next reply takes the slow way, as for another address space (mm/tlb.py: this

@@ -88,3 +88,20 @@ def test_memory_marks_only_a_broadcast_in_flight():
     assert mem.take_guest_work(0b10)[0] == L.OP_TLBI_SELF    # CPU 0 has not run it yet
     mem.guest_work_done(0b01)
     assert mem.take_guest_work(0b10)[0] == 0
+
+
+def test_memory_asks_only_the_cpus_a_grace_period_waits_for_to_report_their_trap():
+    mem = Memory(bytearray(64 << 20), 64 << 20)
+    mem.running_cpus = lambda: 0b100
+    watched: list[int] = []
+    mem.trap_watch = watched.append
+    mem.tlbs = CpuTlbs(3, lambda index: None)
+    pa = mem.alloc_frame()
+    mem.release(pa)                                 # waits for CPU 2 (running) and the replier
+    mem.take_guest_work(0b001)
+    assert watched == [0b101]
+    free = mem.free_frames
+    mem.guest_work_done(0b001)
+    assert mem.free_frames == free                  # CPU 2 has not trapped yet
+    mem.guest_work_done(0b100)
+    assert mem.free_frames == free + 1
