@@ -17,11 +17,13 @@ page fault should not wait for.
 from __future__ import annotations
 
 import mmap
+import time
 from collections import deque
 from typing import Callable, Optional
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 from moss_host.machine import layout as L
+from moss_host.machine.pressure import CpuPressure
 from moss_host.machine.ram_warmer import RamWarmer
 
 from .frames import FrameAllocator, OutOfMemory
@@ -38,7 +40,10 @@ HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux
 # later (tried: a cue each time it had used half of the reserve) ran during the very burst
 # that moved it, a third thread taking a core and the GIL from the guest and the trap path
 # (pagefault 1 16 at 90% CPU pressure: median 8 us/page with it, 4.8 without). A program
-# that goes past the reserve faults its first touches in itself, as before.
+# that goes past the reserve faults its first touches in itself, as before. Only when the
+# host's CPUs are not contended (machine/pressure.py): the warming costs the host ~70 ms
+# of system time, most of it for RAM a short run never uses, and under contention that
+# time is taken from everyone else (moss-host runs of /bin/true at 90% pressure).
 WARM_RESERVE = 32 << 20
 
 
@@ -96,7 +101,8 @@ class Memory:
         self.warmer: Optional[RamWarmer] = None
         if isinstance(ram, mmap.mmap):
             self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
-            self.warmer.warm_down_to(ram_size - WARM_RESERVE)
+            if not CpuPressure().contended(time.monotonic_ns()):
+                self.warmer.warm_down_to(ram_size - WARM_RESERVE)
 
     # -- frames ------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ import time
 
 from moss_host.addr import PAGE_SIZE
 from moss_host.machine import layout as L
+from moss_host.machine.pressure import CpuPressure
 from moss_host.machine.ram_warmer import RamWarmer
 from moss_host.mm.frames import FrameAllocator
 from moss_host.mm.memory import WARM_RESERVE, Memory
@@ -65,7 +66,8 @@ def test_frames_never_handed_out_are_taken_as_zero_and_used_ones_are_zeroed():
         assert data == (b"\x55" * P if pa < fresh_lo else bytes(P))
 
 
-def test_memory_over_real_ram_has_the_top_of_the_pool_faulted_in_at_boot():
+def test_memory_over_real_ram_has_the_top_of_the_pool_faulted_in_at_boot(monkeypatch):
+    monkeypatch.setattr(CpuPressure, "contended", lambda self, now_ns: False)
     size = 256 * MIB
     ram = mmap.mmap(-1, size)
     mem = Memory(ram, size)
@@ -75,3 +77,10 @@ def test_memory_over_real_ram_has_the_top_of_the_pool_faulted_in_at_boot():
     assert settled(warmer) == size - WARM_RESERVE
     assert warmer.floor >= L.FRAME_POOL_BASE - L.RAM_BASE
     warmer.stop()
+
+
+def test_memory_leaves_ram_cold_while_the_hosts_cpus_are_contended(monkeypatch):
+    monkeypatch.setattr(CpuPressure, "contended", lambda self, now_ns: True)
+    size = 64 * MIB
+    mem = Memory(mmap.mmap(-1, size), size)
+    assert mem.warmer is not None and mem.warmer.target == size    # nothing asked
