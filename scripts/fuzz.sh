@@ -10,11 +10,11 @@
 # and the hang watchdog do here).
 #
 # Reports: the seed, the syscalls trinity made (and per second), kernel bugs, and hangs. A hang
-# is no trap progress for HANG_S seconds: a guest shell prints a heartbeat every second (a read
-# of an empty FIFO that times out and a write: traps the host must answer; no sleep(1) process
-# forked and executed each second, which cost moss-py about 2% of the run) and the watchdog here kills moss-host with
-# SIGABRT (python -X faulthandler prints where every host thread was) when none came for that
-# long, or when the run outlives its time.
+# is no trap progress for HANG_S seconds: a guest bash prints a heartbeat every second (a read
+# of an empty FIFO that times out and a write: traps the host must answer; not a sleep process
+# forked and executed each second, about 2% of moss-host's CPU in the run) and the watchdog
+# here kills moss-host with SIGABRT (python -X faulthandler prints where every host thread
+# was) when none came for that long, or when the run outlives its time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=600
