@@ -146,7 +146,10 @@ class AddressSpace:
         resident = self.resident
         if backing is None:                 # private anonymous memory: one batch
             lo, hi = self._anon_window(vma, page)
-            self._populate_anon(vma, [va for va in range(lo, hi, PAGE_SIZE) if va not in resident], page)
+            vas = list(range(lo, hi, PAGE_SIZE))
+            if not resident.keys().isdisjoint(vas):     # (a fresh window mostly: one C-level pass)
+                vas = [va for va in vas if va not in resident]
+            self._populate_anon(vma, vas, page)
             return
         window = FAULT_AROUND * PAGE_SIZE
         lo = max(vma.start, page & ~(window - 1))
@@ -473,7 +476,7 @@ class AddressSpace:
         """Resident pages in [start, end): walk whichever is smaller, the range or the page map."""
         if (end - start) // PAGE_SIZE > len(self.resident):
             return [va for va in self.resident if start <= va < end]
-        return [va for va in range(start, end, PAGE_SIZE) if va in self.resident]
+        return list(filter(self.resident.__contains__, range(start, end, PAGE_SIZE)))
 
     def drop_page(self, va: int) -> None:
         pa = self.resident.pop(va)
@@ -492,7 +495,7 @@ class AddressSpace:
             return
         vas.sort()                      # (in address order already when resident_in walked the range)
         resident = self.resident
-        pas = [resident.pop(va) for va in vas]
+        pas = list(map(resident.pop, vas))
         self.writable.difference_update(vas)
         self.generation += 1
         valid = self.table.unmap_pages(vas)
