@@ -197,8 +197,9 @@ class Cpu:
             if direct is None:
                 result = self.start_syscall(task, nr, frame, self.tracer)
             else:
+                args = direct[1]
                 try:
-                    result = direct[0](task, *direct[1](frame))
+                    result = direct[0](task) if args is None else direct[0](task, *args(frame))
                 except Errno as e:
                     result = -e.code
                 except Exception as e:          # (TaskExit is no Exception: it goes on up)

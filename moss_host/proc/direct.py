@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-# table[nr]: (the function, the unpack of its arguments from the trap frame), or None when
-# only the syscall entry can run the call (an async handler without a synchronous try, an
-# unimplemented number).
-DirectCall = tuple[Callable[..., Any], Callable[..., tuple]]
+# table[nr]: (the function, the unpack of its arguments from the trap frame or None when it
+# takes none), or None when only the syscall entry can run the call (an async handler
+# without a synchronous try, an unimplemented number).
+DirectCall = tuple[Callable[..., Any], Optional[Callable[..., tuple]]]
 
 
 @dataclass

@@ -25,12 +25,17 @@ SUSPENDED = object()       # start() result: the handler awaits something; finis
 def direct_calls() -> DirectCalls:
     """The calls a CPU may make itself, without start(), for an untraced syscall (proc/cpu.py
     Cpu.take_trap): each plain handler, and the synchronous try of an async one, with the
-    unpack of its arguments. What start() adds around them, the CPU does: Errno becomes
-    -errno, SLOW sends the call to start(), another exception is a kernel bug (failed)."""
-    table = [None if e is None else (e.handler, e.args.unpack_from) if not e.is_async
-             else None if e.fast is None else (e.fast, e.args.unpack_from)
+    unpack of its arguments (None: it takes none). What start() adds around them, the CPU
+    does: Errno becomes -errno, SLOW sends the call to start(), another exception is a
+    kernel bug (failed)."""
+    table = [None if e is None else (e.handler, _unpack(e)) if not e.is_async
+             else None if e.fast is None else (e.fast, _unpack(e))
              for e in SYSCALL_TABLE]
     return DirectCalls(table, SLOW, failed)
+
+
+def _unpack(entry: SyscallEntry):
+    return entry.args.unpack_from if entry.nargs else None
 
 
 def failed(task: Task, nr: int, frame, exc: Exception) -> int:

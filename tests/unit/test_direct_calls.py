@@ -62,6 +62,12 @@ def test_a_direct_call_gets_its_arguments_and_answers_at_once():
     assert guest.u64(L.MB_SEQ_REPLY) == 1 and not cpu.trapped
 
 
+def test_a_call_without_arguments_gets_the_task_alone():
+    cpu, guest, _, _ = machine(lambda task: 41)
+    cpu.direct_table[NR] = (lambda task: 41, None)
+    assert trap(cpu, guest) == 41
+
+
 def test_errno_none_and_kernel_bugs_as_the_syscall_entry_answers_them():
     def refuse(task, a, b):
         raise Errno(EBADF)
@@ -88,6 +94,6 @@ def test_the_table_holds_plain_handlers_and_synchronous_tries_only():
     load_all()
     direct = dispatch.direct_calls()
     getppid, write, execve = (direct.table[SYSCALL_NUMBERS[n]] for n in ("getppid", "write", "execve"))
-    assert getppid is not None and getppid[0].__name__ == "getppid"
-    assert write is not None and write[0].__name__ == "_write_now"
+    assert getppid is not None and getppid[0].__name__ == "getppid" and getppid[1] is None
+    assert write is not None and write[0].__name__ == "_write_now" and write[1] is not None
     assert execve is None and direct.slow is SLOW
