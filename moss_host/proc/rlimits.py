@@ -91,7 +91,7 @@ def core_dump_allowed(task: "Task") -> bool:
     """Whether do_coredump gets as far as writing a core for task (and the wait status
     then says "core dumped"): the process is dumpable (SUID_DUMP_ROOT only with an absolute
     core_pattern or a pipe), and a core file's RLIMIT_CORE is at least min_coredump (a
-    pipe's is ignored, save its special value 1). moss-py writes no core file itself."""
+    pipe's is ignored, save its special value 1). proc/coredump.py writes the core."""
     pattern = TUNABLES.core_pattern
     ispipe = pattern.startswith(b"|")
     if task.dumpable != SUID_DUMP_USER and not (task.dumpable and (ispipe or pattern.startswith(b"/"))):

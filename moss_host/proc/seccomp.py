@@ -361,7 +361,7 @@ def check(task: Task, nr: int, frame, tracer_wants: bool = False, recheck: bool 
             return None
         log.warning("pid %d (%s): seccomp strict mode: syscall %d -> SIGKILL", task.tid, task.comm.decode(
             errors="replace"), nr)
-        raise TaskExit(signals.killed_status(signals.SIGKILL), whole_group=False)
+        raise TaskExit(signals.SIGKILL, whole_group=False)          # do_exit(SIGKILL)
     assert state.filter is not None
     args = _ARGS.unpack_from(frame, OFF_X0)
     pc = _PC.unpack_from(frame, OFF_PC)[0]
@@ -397,7 +397,7 @@ def _kill(task: Task, nr: int, action: int, value: int, pc: int, x0: int) -> int
     task.seccomp = Seccomp(3, task.seccomp.filter if task.seccomp else None)      # SECCOMP_MODE_DEAD
     log.warning("pid %d (%s): seccomp: syscall %d -> SIGSYS", task.tid, task.comm.decode(errors="replace"), nr)
     if action == RET_KILL_THREAD and len(task.group.threads) > 1:
-        raise TaskExit(signals.killed_status(signals.SIGSYS), whole_group=False)
+        raise TaskExit(signals.SIGSYS, whole_group=False)           # do_exit(SIGSYS)
     _force_sigsys(task, nr, value, pc, fatal=True)
     return x0
 

@@ -39,7 +39,7 @@ from moss_host.errors import (EAGAIN, EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHA
                               ERESTARTNOINTR, ERESTARTSYS, Errno)
 from moss_host.waitq import WaitQueue
 
-from . import ptrace, vdso
+from . import coredump, ptrace, vdso
 from .rlimits import sigqueue_full
 from .task import State, Task, TaskExit
 
@@ -483,13 +483,21 @@ def deliver_pending(task: Task) -> None:
             task.restart = orig_x0                  # decided when it runs again
             _stop_group(task, signo)
             return
-        raise TaskExit(killed_status(signo))
+        raise TaskExit(_fatal_status(task, signo, info))
     if orig_x0 is not None:                         # ERESTART_RESTARTBLOCK resumes, not redoes
         regs.restart_syscall(orig_x0, restart_block=-retval == ERESTART_RESTARTBLOCK)
     if task.saved_blocked is not None:              # restore_saved_sigmask()
         task.blocked, task.saved_blocked = task.saved_blocked, None
         if pending(task) & ~task.blocked:
             deliver_pending(task)
+
+
+def _fatal_status(task: Task, signo: int, info: SigInfo | None) -> int:
+    """The status of a process that signo kills: "core dumped" if its action is to dump core
+    and the core was written (proc/coredump.py)."""
+    if signo in CORE_DUMPING and coredump.dump(task, signo, info):
+        return signo | WCOREFLAG
+    return signo
 
 
 def _stop_group(task: Task, signo: int) -> None:

@@ -1,7 +1,7 @@
 /* limit_core: when a core-dumping signal's wait status says "core dumped" (WCOREDUMP), as
  * Linux 6.1's do_coredump decides it: only when a core was written -- RLIMIT_CORE at least
- * a page (binfmt_elf's min_coredump) and a dumpable process (core_pattern "core"). Linux
- * writes the core file, moss-py none: what the file holds is not compared. Each case runs
+ * a page (binfmt_elf's min_coredump) and a dumpable process (core_pattern "core"), even when
+ * the limit cuts the core short. What the file holds is coredump.c's business. Each case runs
  * in a fresh directory under /tmp, removed afterwards. */
 #define _GNU_SOURCE
 #include <dirent.h>
