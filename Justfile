@@ -76,7 +76,8 @@ fuzz *ARGS: build
 fuzz-linux *ARGS:
     python3 scripts/fuzz_linux.py {{ARGS}}
 
-# Debian's stress-ng stressors one by one with --verify under --strict (scripts/stress.sh).
+# Debian's stress-ng stressors one by one with --verify under --strict, then whether the guest's
+# MemFree and moss-host's RssAnon came back to where they started (scripts/stress.sh).
 stress *ARGS: build
     scripts/stress.sh {{ARGS}}
 

@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # just stress [--timeout S] [STRESSOR...]: Debian's stress-ng inside moss-py on a copy of
 # build/debian.ext4, under --strict, one stressor at a time with --verify. Reports each
-# stressor's result, the guest's MemFree before and after, and moss-host's memory early and
-# at the end: RssAnon, the host's own (a leak shows as growth), apart from RssShmem, the
-# guest RAM it has touched (the memfd QEMU shares: it grows with the frames the guest has
-# used, bounded by --ram, and is not the host's). The issue's tty stressor is pty here: Debian bookworm's
-# stress-ng 0.15.06 has no tty stressor ("unrecognized option '--tty'"); pty opens
-# pseudo-terminals and works their termios and window-size ioctls.
+# stressor's result, then whether memory came back (issue 19: "guest free memory and host RSS
+# back to their starting level afterwards"), measured as on Linux: `sync; echo 3 >
+# /proc/sys/vm/drop_caches` first, so that caches (the guest's page cache, moss-host's block
+# cache) are not counted as leaks, at the start (after boot) and at the end:
+#   - the guest's MemFree (/proc/meminfo) within MEMFREE_SLACK_KB of the start (measured:
+#     equal; the slack is for the shell's own page tables and pipe buffers);
+#   - moss-host's RssAnon, its own heap, at most RSS_SLACK_KB above the start (RssShmem, the
+#     guest RAM it has touched, is the guest's and bounded by --ram: not counted).
+# RSS_SLACK_KB is for memory freed but kept by the allocators, not for live objects: the
+# run's peak (150-350 MiB RssAnon while exec and fork stressors run) leaves CPython's 1 MiB
+# object arenas, and glibc's heap pages, that a few long-lived objects made meanwhile
+# (cached inodes and dentries) keep from going back. Measured 17-24 MiB with 3 s per
+# stressor, under pymalloc and under PYTHONMALLOC=malloc alike, while the live Python
+# objects (tracemalloc) grew 2-3 MiB. It does not grow with the stressors' duration (a leak
+# does, with the number of forks, opens and execs): 19 MiB at 3 s per stressor, see the
+# issue 19 note for the 20 s figure.
+# The issue's tty stressor is pty here: Debian bookworm's stress-ng 0.15.06 has no tty
+# stressor ("unrecognized option '--tty'"); pty opens pseudo-terminals and works their
+# termios and window-size ioctls.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 timeout_s=20
@@ -23,7 +36,12 @@ scripts/image_debian.sh >/dev/null
 work=$(mktemp -d "${TMPDIR:-/tmp}/moss-stress.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp --sparse=always build/debian.ext4 "$work/disk.ext4"
-guest="cd /tmp; grep MemFree /proc/meminfo | sed 's/^/before: /';"
+RSS_SLACK_KB=32768
+MEMFREE_SLACK_KB=4096
+# A memory mark: caches dropped, then MemFree printed; moss-host's RssAnon is read while the
+# guest sleeps after it (the loop below watches the log for the line).
+mark() { echo "sync; echo 3 >/proc/sys/vm/drop_caches; sleep 2; grep MemFree /proc/meminfo | sed 's/^/memory $1: /'; sleep 3;"; }
+guest="cd /tmp; $(mark start)"
 for s in "${STRESSORS[@]}"; do
     run=stress-ng       # exec's stressor refuses root ("No stress workers invoked"): nobody runs it
     [ "$s" != exec ] || run="setpriv --reuid=65534 --regid=65534 --clear-groups stress-ng"
@@ -31,17 +49,19 @@ for s in "${STRESSORS[@]}"; do
     guest+=" r=\$?; ! grep -q 'No stress workers invoked' /tmp/out || r=not-run;"   # exit 0 all the same
     guest+=" echo \"stressor $s: exit \$r\"; grep -E 'fail|error|verif' /tmp/out | head -3;"
 done
-guest+=" sleep 1; grep MemFree /proc/meminfo | sed 's/^/after: /'"
+guest+=" rm -rf /tmp/out /tmp/stress-ng-* 2>/dev/null; $(mark end)"
 log=$work/run.log
 echo "stress: ${#STRESSORS[@]} stressors, ${timeout_s}s each, --verify (moss-host --strict)"
 set +e
 MOSS_STRICT=1 python3 -m moss_host.cli run --strict --disk "$work/disk.ext4" -- /bin/sh -c "$guest" >"$log" 2>&1 &
 host=$!
-rss_first="" rss_last=""
+rss_anon() { awk '/RssAnon/ {print $2}' /proc/$host/status 2>/dev/null || true; }
+rss_start="" rss_end="" rss_peak=0
 while kill -0 $host 2>/dev/null; do
-    rss=$(awk '/RssAnon/ {a=$2} /RssShmem/ {s=$2} END {if (a) print a " kB own, " s " kB guest RAM"}' \
-          /proc/$host/status 2>/dev/null || true)
-    [ -n "$rss" ] && { [ -n "$rss_first" ] || [ "$SECONDS" -lt 15 ] || rss_first=$rss; rss_last=$rss; }
+    rss=$(rss_anon)
+    [ -z "$rss" ] || [ "$rss" -le "$rss_peak" ] || rss_peak=$rss
+    if [ -z "$rss_start" ] && grep -q '^memory start:' "$log"; then sleep 1; rss_start=$(rss_anon); fi
+    if [ -z "$rss_end" ] && grep -q '^memory end:' "$log"; then sleep 1; rss_end=$(rss_anon); fi
     sleep 1
 done
 wait $host
@@ -49,6 +69,16 @@ status=$?
 set -e
 cat "$log"
 passed=$(grep -c 'stressor .*: exit 0' "$log" || true)
-echo "stress: $passed of ${#STRESSORS[@]} passed; moss-host RSS ${rss_first:-?} early, ${rss_last:-?} at the end; exit $status"
+free_start=$(awk '/^memory start:/ {print $4}' "$log") free_end=$(awk '/^memory end:/ {print $4}' "$log")
+memory=FAIL
+if [ -n "$rss_start" ] && [ -n "$rss_end" ] && [ -n "$free_start" ] && [ -n "$free_end" ] &&
+   [ "$rss_end" -le $((rss_start + RSS_SLACK_KB)) ] &&
+   [ "$free_end" -ge $((free_start - MEMFREE_SLACK_KB)) ]; then
+    memory=PASS
+fi
+echo "stress: guest MemFree ${free_start:-?} kB at the start, ${free_end:-?} kB at the end (caches dropped; slack $MEMFREE_SLACK_KB kB)"
+echo "stress: moss-host RssAnon ${rss_start:-?} kB at the start, ${rss_end:-?} kB at the end (caches dropped; slack $RSS_SLACK_KB kB), $rss_peak kB at the peak"
+echo "stress: memory back to the start: $memory"
+echo "stress: $passed of ${#STRESSORS[@]} passed; exit $status"
 cp "$log" build/stress-last.log
-[ "$passed" = "${#STRESSORS[@]}" ] && [ "$status" = 0 ]
+[ "$passed" = "${#STRESSORS[@]}" ] && [ "$status" = 0 ] && [ "$memory" = PASS ]
