@@ -34,6 +34,7 @@ from moss_host.mm.memory import Memory
 from moss_host.mm.tlb import CpuTlbs
 from moss_host.proc import exec as execmod
 from moss_host.proc import lifecycle, signals
+from moss_host.proc.acct import Accounting
 from moss_host.proc.bugs import KernelBugs
 from moss_host.proc.cpu_limit import CpuLimitWatch
 from moss_host.proc.cpu import Cpu
@@ -84,6 +85,7 @@ class Kernel:
         self.pids = PidTable()
         self.bugs = KernelBugs(config.strict, self.panic)     # host exceptions where none belong
         self.cpu_limits = CpuLimitWatch(self.pids)          # RLIMIT_CPU's SIGXCPU and SIGKILL
+        self.acct = Accounting()                    # acct(2)'s file: a record per process that ends
         self.host_memory = hostmem.Trimmer()        # freed host memory back to the host
         self.host_memory = hostmem.Trimmer()        # freed host memory back to the host
         self.sched = Scheduler(config.cpus)

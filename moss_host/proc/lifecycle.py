@@ -296,6 +296,8 @@ def _exit_thread(task: Task, status: int, heir: Task | None = None) -> None:
     ptrace.task_exiting(task)
     if task.mm.users == 1:
         write_back(task.mm)                     # shared file mappings reach their files
+    # acct_collect: the process's size while it still has its memory (its last thread only)
+    vsize = sum(v.end - v.start for v in task.mm.vmas) if task.group.threads == [task] else 0
     _release_files(task.files)
     task.mm.release()
     group = task.group
@@ -307,10 +309,10 @@ def _exit_thread(task: Task, status: int, heir: Task | None = None) -> None:
     if group.threads:
         _reparent_to_thread(task, heir or group.threads[0], signal=not group.exiting)
         return                                  # the process lives on in its other threads
-    _exit_process(task, status)
+    _exit_process(task, status, vsize)
 
 
-def _exit_process(task: Task, status: int) -> None:
+def _exit_process(task: Task, status: int, vsize: int) -> None:
     """The last thread is gone: the group leader, a zombie, reports the process's end."""
     group = task.group
     leader = group.leader
@@ -318,6 +320,7 @@ def _exit_process(task: Task, status: int) -> None:
     if group.exiting:
         status = group.exit_code
         leader.exit_status = _without_phantom_core(task, status)
+    task.kernel.acct.process_exited(task, leader.exit_status if leader.exit_status is not None else status, vsize)
     _disarm_timers(task)
     task.kernel.ipc.exit_process(task.tgid)     # SEM_UNDO adjustments; removed shm segments go
     if task.sid == task.tgid and task.ctty is not None:

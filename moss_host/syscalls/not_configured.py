@@ -4,7 +4,6 @@ the declarations only give docs/syscalls.md the reason. Programs probe these and
 (systemd works without keys, fhandles and landlock)."""
 from .table import not_configured
 
-not_configured("without CONFIG_BSD_PROCESS_ACCT (process accounting)", "acct")
 not_configured("without CONFIG_QUOTACTL (disk quotas)", "quotactl", "quotactl_fd")
 not_configured("without CONFIG_KEYS (the key retention service)", "add_key", "request_key", "keyctl")
 not_configured("without CONFIG_SECURITY_LANDLOCK", "landlock_create_ruleset", "landlock_add_rule",

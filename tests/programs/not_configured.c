@@ -22,7 +22,6 @@ int main(int argc, char **argv)
 {
     (void)argv;
     if (argc < 2) {
-        CALL(SYS_acct);
         CALL(SYS_quotactl);
         CALL(SYS_quotactl_fd);
         CALL(SYS_add_key);

@@ -55,8 +55,7 @@ def test_kcmp_tells_which_objects_threads_and_children_share_like_linux(linux_or
     assert "epoll target: same" in out and "user on root parent: EPERM" in out
 
 
-@covers("acct",
-        "quotactl", "quotactl_fd", "add_key", "request_key", "keyctl", "landlock_create_ruleset",
+@covers("quotactl", "quotactl_fd", "add_key", "request_key", "keyctl", "landlock_create_ruleset",
         "landlock_add_rule", "landlock_restrict_self", "name_to_handle_at", "open_by_handle_at",
         "swapon", "swapoff", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
