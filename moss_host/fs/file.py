@@ -381,7 +381,7 @@ class InodeFile(OpenFile):
         elif offset >= size or offset < 0:
             raise Errno(ENXIO)          # SEEK_DATA/SEEK_HOLE past the end
         else:
-            new = offset if whence == SEEK_DATA else size   # no holes are reported: all data
+            new = self.inode.seek_data(offset, whence == SEEK_DATA)
         return self._set_pos(new)
 
     def _lseek_dir(self, offset: int, whence: int) -> int:

@@ -321,6 +321,11 @@ class Inode:
     def truncate(self, size: int) -> None:
         raise Errno(EISDIR if self.is_dir else EINVAL)
 
+    def seek_data(self, offset: int, data: bool) -> int:
+        """SEEK_DATA (data) or SEEK_HOLE from offset, inside the file (the caller checked):
+        a filesystem that keeps no holes has data everywhere, and its one hole at the end."""
+        return offset if data else self.size
+
     def write_limit(self, offset: int, n: int) -> int:
         """How many of n bytes write(2) may put at offset: all by default; a sealed memfd
         allows fewer or none (EPERM). Stores written back from mappings do not ask."""

@@ -77,6 +77,52 @@ def test_truncate_to_a_huge_size_costs_no_memory():
     assert fs.root.mount.sb.used == 0
 
 
+def test_a_write_far_past_the_end_holds_only_its_pages():
+    """shmem allocates the pages written: a write at 300 MB charges (and st_blocks counts)
+    one page, the hole reads as zeros, and the prefix growing over the page keeps its bytes."""
+    fs = new_fs(size_limit=1 << 20)
+    f = vfs_create(fs.root, b"f", 0o644, None).inode
+    f.write(0, b"head")
+    f.write(300 << 20, b"far")
+    assert f.size == (300 << 20) + 3 and fs.root.mount.sb.used == 4 + 4096
+    assert f.getattr().st_blocks == 16
+    assert f.read((300 << 20) - 2, 10) == b"\0\0far" and f.read(4, 8) == bytes(8)
+    g = vfs_create(fs.root, b"g", 0o644, None).inode
+    g.write(20 * 4096 + 5, b"page")
+    g.write(0, bytes(20 * 4096 + 7))                # over the page: its last bytes stay
+    assert g.read(20 * 4096 + 5, 4) == b"\0\0ge" and g.pages_held() == 21
+    g.truncate(20 * 4096 + 6)
+    g.truncate(20 * 4096 + 9)
+    assert g.read(20 * 4096, 16) == bytes(9)
+
+
+def test_single_pages_behave_as_a_dense_file_would():
+    import random
+    rng = random.Random(7)
+    fs = new_fs()
+    f = vfs_create(fs.root, b"f", 0o644, None).inode
+    model = bytearray()
+    for _ in range(400):
+        op = rng.random()
+        if op < 0.7:
+            offset = rng.choice([rng.randrange(0, 200_000), len(model) + rng.randrange(0, 200_000)])
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9000)))
+            f.write(offset, data)
+            if offset > len(model):
+                model.extend(bytes(offset - len(model)))
+            model[offset:offset + len(data)] = data
+        else:
+            size = rng.randrange(0, len(model) + 50_000)
+            f.truncate(size)
+            del model[size:]
+            model.extend(bytes(size - len(model)))
+        assert f.size == len(model)
+        lo = rng.randrange(0, len(model) + 1)
+        assert f.read(lo, 70_000) == bytes(model[lo:lo + 70_000])
+    assert f.read(0, len(model)) == bytes(model)
+    assert fs.root.mount.sb.used == len(f.data) + 4096 * len(f.pages)
+
+
 def test_writes_beyond_the_size_limit_are_enospc():
     fs = new_fs(size_limit=100)
     f = vfs_create(fs.root, b"f", 0o644, None).inode

@@ -1,7 +1,9 @@
 """tmpfs: a filesystem that lives in host memory (the initramfs root, /tmp, /dev/shm).
 
-Regular files are a bytearray plus a logical size, so a file truncated to a large
-size costs nothing until it is written (the tail reads as zeros). Space is charged
+Regular files are a bytearray holding the written prefix, a logical size (a file
+truncated to a large size costs nothing until it is written: the tail reads as zeros),
+and single pages written far past the prefix, so a write at a large offset holds only its
+pages, as shmem allocates only the pages written (st_blocks says so). Space is charged
 per superblock against a limit, as tmpfs's size= option does, so a runaway guest
 gets ENOSPC instead of exhausting the host.
 Directory positions (getdents offsets) are per-directory insertion cookies:
@@ -13,7 +15,7 @@ import itertools
 import stat as S
 from typing import Iterator, Optional
 
-from ...errors import EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, EOPNOTSUPP, Errno
+from ...errors import EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP, Errno
 from ..options import SB_FLAG_OPTIONS, memparse, octal, split_options
 from ..stat import Stat
 from ..vfs import DirEntry, Inode, StatFs, Superblock, dtype_of, now_ns
@@ -29,6 +31,7 @@ TMPFS_MAGIC = 0x01021994
 RAMFS_MAGIC = 0x858458F6
 UNLIMITED = 1 << 62                 # a size_limit or max_inodes this large means size=0 / nr_inodes=0
 UNBOUNDED_FILE_MAX = DEFAULT_SIZE_LIMIT    # the most data a file no size= limit bounds may hold (_store)
+DENSE_GAP = 16 * PAGE       # a write past the prefix by more than this goes to single pages (a hole)
 
 
 class Tmpfs(Superblock):
@@ -284,12 +287,15 @@ class TmpDir(TmpInode):
 
 
 class TmpFile(TmpInode):
-    """A regular file: `data` holds the written prefix, bytes past it up to `size` read as zeros."""
+    """A regular file: `data` holds the written prefix; `pages` single pages written past it
+    (page index -> PAGE bytes, every index at or past the prefix's last page); the rest up to
+    `size` reads as zeros."""
     sb: Tmpfs
 
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int):
         super().__init__(sb, mode, uid, gid)
         self.data = bytearray()
+        self.pages: dict[int, bytearray] = {}
         self._size = 0
         self._charged = True        # False once unlinked: its bytes no longer count against the fs
 
@@ -308,7 +314,22 @@ class TmpFile(TmpInode):
         with memoryview(self.data) as mv:
             stored = bytes(mv[offset:end])
         missing = end - offset - len(stored)      # the unwritten tail below `size` reads as zeros
-        return stored + bytes(missing) if missing else stored
+        if not missing:
+            return stored
+        if not self.pages:
+            return stored + bytes(missing)
+        return stored + self._read_pages(offset + len(stored), end)
+
+    def _read_pages(self, start: int, end: int) -> bytes:
+        """[start, end) past the prefix: the single pages written there, zeros elsewhere."""
+        out = bytearray()
+        while start < end:
+            index, within = divmod(start, PAGE)
+            n = min(PAGE - within, end - start)
+            page = self.pages.get(index)
+            out += page[within:within + n] if page is not None else bytes(n)
+            start += n
+        return bytes(out)
 
     def read_view(self, offset: int, n: int) -> Optional[memoryview]:
         """The file's own bytes [offset, offset + n) cut at the size, lent without a copy;
@@ -334,16 +355,44 @@ class TmpFile(TmpInode):
         return len(data)
 
     def _store(self, offset: int, data: bytes) -> None:
-        grow = offset + len(data) - len(self.data)
-        if grow > 0:
-            if offset + len(data) > UNBOUNDED_FILE_MAX and not (self._charged and self.sb.size_limit < UNLIMITED):
-                # An unlinked file or a memfd counts against no size= limit, and a hole is held
-                # as zeros: past this the host's memory, not the guest's, would run out.
+        if offset > len(self.data) + DENSE_GAP:
+            self._store_pages(offset, data)
+            return
+        end = offset + len(data)
+        if end > len(self.data):
+            if end > UNBOUNDED_FILE_MAX and not (self._charged and self.sb.size_limit < UNLIMITED):
+                # An unlinked file or a memfd counts against no size= limit: past this the
+                # host's memory, not the guest's, would run out.
                 raise Errno(ENOSPC)
-            self._charge(grow)
-            if offset > len(self.data):
-                self.data.extend(bytes(offset - len(self.data)))
-        self.data[offset:offset + len(data)] = data
+            if self.pages:
+                self._absorb_below(end)
+            if end > len(self.data):
+                self._charge(end - len(self.data))
+                if offset > len(self.data):
+                    self.data.extend(bytes(offset - len(self.data)))
+        self.data[offset:end] = data
+
+    def _store_pages(self, offset: int, data: bytes) -> None:
+        """A write far past the prefix: into single pages (charged a page each), leaving a hole."""
+        done = 0
+        while done < len(data):
+            index, within = divmod(offset + done, PAGE)
+            n = min(PAGE - within, len(data) - done)
+            page = self.pages.get(index)
+            if page is None:
+                self._charge(PAGE)
+                page = self.pages[index] = bytearray(PAGE)
+            page[within:within + n] = data[done:done + n]
+            done += n
+
+    def _absorb_below(self, end: int) -> None:
+        """The prefix is about to grow to `end`: the single pages it reaches join it first, in
+        order (each starts at or past the prefix's end: they were written beyond it)."""
+        for index in sorted(i for i in self.pages if i * PAGE < end):
+            start = index * PAGE
+            self._charge(start - len(self.data))    # the gap before it; the page was charged already
+            self.data.extend(bytes(start - len(self.data)))
+            self.data += self.pages.pop(index)
 
     def truncate(self, size: int) -> None:
         if size > MAX_FILE_SIZE:
@@ -351,22 +400,50 @@ class TmpFile(TmpInode):
         if size < len(self.data):
             self._charge(size - len(self.data))
             del self.data[size:]
+        for index in [i for i in self.pages if i * PAGE >= size]:
+            del self.pages[index]
+            self._charge(-PAGE)
+        last = self.pages.get(size // PAGE)
+        if last is not None:                        # a shrink inside a single page: its tail is gone
+            last[size % PAGE:] = bytes(PAGE - size % PAGE)
         self._size = size
         self.touch()
+
+    def seek_data(self, offset: int, data: bool) -> int:
+        """mapping_seek_hole_data: pages held are data, the rest holes (ENXIO: no data after)."""
+        dense = -(-len(self.data) // PAGE)
+        index = offset // PAGE
+        held = index < dense or index in self.pages
+        if data:
+            if held:
+                return offset
+            later = [i for i in self.pages if i > index]
+            if not later:
+                raise Errno(ENXIO)
+            return min(later) * PAGE
+        if not held:
+            return offset
+        index = max(index, dense)
+        while index in self.pages:
+            index += 1
+        return min(max(index * PAGE, offset), self._size)
+
+    def _held_bytes(self) -> int:
+        return len(self.data) + PAGE * len(self.pages)
 
     def forget(self) -> None:
         """Last name gone: give the space back now. Open descriptors keep reading and writing the
         data (as in Linux); it is simply no longer counted, and Python frees it with the last reference."""
-        self._charge(-len(self.data))
+        self._charge(-self._held_bytes())
         self._charged = False
 
     def remember(self) -> None:
         """A name again (linkat of an O_TMPFILE file): its bytes count against the fs once more."""
         self._charged = True
-        self._charge(len(self.data))
+        self._charge(self._held_bytes())
 
     def pages_held(self) -> int:
-        return (len(self.data) + PAGE - 1) // PAGE
+        return (len(self.data) + PAGE - 1) // PAGE + len(self.pages)
 
 
 class TmpSymlink(TmpInode):
