@@ -24,7 +24,6 @@ from moss_host.fs.file import OpenFile
 from moss_host.fs.vfs import FsContext
 from moss_host.ipc.namespace import IpcNamespace
 from moss_host.machine import hostmem
-from moss_host.machine import hostmem
 from moss_host.machine.mailbox import Mailbox
 from moss_host.machine.polling import WAKE_AHEAD_S, PollingEventLoop
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
@@ -87,7 +86,6 @@ class Kernel:
         self.cpu_limits = CpuLimitWatch(self.pids)          # RLIMIT_CPU's SIGXCPU and SIGKILL
         self.acct = Accounting()                    # acct(2)'s file: a record per process that ends
         self.host_memory = hostmem.Trimmer()        # freed host memory back to the host
-        self.host_memory = hostmem.Trimmer()        # freed host memory back to the host
         self.sched = Scheduler(config.cpus)
         self.futexes = FutexTable()                 # threads asleep in futex(2)
         self.ipc = IpcNamespace(lambda: self.mem, self.address_spaces)     # System V IPC
@@ -122,7 +120,6 @@ class Kernel:
 
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
-        hostmem.configure()
         hostmem.configure()
         done = self._done = loop.create_future()
         if self.config.disk is not None:
@@ -174,7 +171,6 @@ class Kernel:
                 self.sched.enqueue(init)
             self.cpu_limits.start()
             self.host_memory.start()
-            self.host_memory.start()
             if ncpus == 1:
                 loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
                 if isinstance(loop, PollingEventLoop):
@@ -205,7 +201,6 @@ class Kernel:
             return status
         finally:
             self.cpu_limits.stop()
-            self.host_memory.stop()
             self.host_memory.stop()
             if isinstance(loop, PollingEventLoop):
                 loop.set_poller(None)
