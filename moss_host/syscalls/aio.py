@@ -23,7 +23,7 @@ from .args import Hex, Int, Ptr, UInt
 from .fs import _check_user_range, _gather, _read_iovecs, _s64, _write_or_sigpipe
 from .fsattr import _fsync_file
 from .poll import restore_sigmask_unless, set_user_sigmask
-from .rw_vec import _check_flags
+from .rw_vec import _check_flags, scatter_read
 from .table import syscall
 
 IOCB = struct.Struct("<QIIHhIQQqQII")   # struct iocb: 64 bytes
@@ -147,20 +147,7 @@ async def _read(task, f: OpenFile, segments: list[tuple[int, int]], offset: int)
     total = sum(n for _, n in segments)
     if not total:
         return 0
-    data = await (f.pread(offset, total) if f.seekable else f.read(total))
-    done = 0
-    for base, length in segments:        # a fault ends the copy there (EFAULT if nothing went)
-        piece = data[done:done + length]
-        if not piece:
-            break
-        try:
-            task.mm.write(base, piece)
-        except Errno:
-            if done == 0:
-                raise
-            break
-        done += len(piece)
-    return done
+    return scatter_read(task, segments, await (f.pread(offset, total) if f.seekable else f.read(total)))
 
 
 async def _write(task, f: OpenFile, segments: list[tuple[int, int]], offset: int) -> int:

@@ -54,9 +54,14 @@ async def _readv_at(task, f: OpenFile, iov: int, iovcnt: int, pos: Optional[int]
     if pos is None:
         saved = f.pos
         return _scatter(task, f, saved, segments, await f.read(total))
-    data = await f.pread(pos, total)
+    return scatter_read(task, segments, await f.pread(pos, total))
+
+
+def scatter_read(task, segments: list[tuple[int, int]], data: bytes) -> int:
+    """Copy what a read got into the iovecs in order: a fault ends the copy there (EFAULT if
+    nothing went); the count copied."""
     done = 0
-    for base, length in segments:       # a fault ends the copy there (EFAULT if nothing went)
+    for base, length in segments:
         if done == len(data):
             break
         piece = data[done:done + length]

@@ -119,17 +119,24 @@ def per_process_traces(text: str) -> list[list[str]]:
 @pytest.mark.differential
 @covers("ptrace", "process_vm_readv")
 def test_strace_ff_of_a_pipeline_matches_linux(linux_debian_oracle, moss_disk):
-    argv = ["sh", "-c", STRACE_FF]
-    linux_out, linux_err, status = linux_debian_oracle.run_argv(argv)
+    linux = same_traces_as_linux(linux_debian_oracle, moss_disk, STRACE_FF)
+    assert len(linux) == 4 and 'execve("/bin/cat", ["cat"], ADDR /* 4 vars */) = 0' in linux[2]
+
+
+def same_traces_as_linux(oracle, disk, script: str) -> list[list[str]]:
+    """Run the strace -ff script under Linux and moss-py: the same traces, process by process
+    (per_process_traces' masking); returns Linux's."""
+    argv = ["sh", "-c", script]
+    linux_out, linux_err, status = oracle.run_argv(argv)
     assert status == 0, linux_err
-    moss = moss_run(*argv, image=None, extra=("--disk", str(moss_disk)), timeout=300)
+    moss = moss_run(*argv, image=None, extra=("--disk", str(disk)), timeout=300)
     assert moss.returncode == 0, moss.stderr.decode(errors="replace")[-2000:]
     linux, ours = per_process_traces(linux_out), per_process_traces(moss.stdout.decode(errors="replace"))
-    assert len(linux) == 4 and 'execve("/bin/cat", ["cat"], ADDR /* 4 vars */) = 0' in linux[2]
     for n, (theirs, mine) in enumerate(zip(linux, ours)):
         assert mine == theirs, f"process {n}:\n" + "\n".join(difflib.unified_diff(theirs, mine, "linux", "moss",
                                                                                  lineterm=""))
     assert len(ours) == len(linux)
+    return linux
 
 
 STRACE_SECCOMP = ('strace -ff --seccomp-bpf -e trace=%process,pipe2,dup3,getppid -o /var/tmp/ts '
@@ -144,14 +151,8 @@ def test_strace_seccomp_bpf_stops_only_at_the_calls_it_traces_as_on_linux(linux_
     """strace --seccomp-bpf: each tracee runs a filter answering SECCOMP_RET_TRACE for the
     traced calls; PTRACE_EVENT_SECCOMP stops and PTRACE_GET_SYSCALL_INFO's seccomp op give
     strace the call, the rest run without a stop."""
-    argv = ["sh", "-c", STRACE_SECCOMP]
-    linux_out, linux_err, status = linux_debian_oracle.run_argv(argv)
-    assert status == 0, linux_err
-    moss = moss_run(*argv, image=None, extra=("--disk", str(moss_disk)), timeout=300)
-    assert moss.returncode == 0, moss.stderr.decode(errors="replace")[-2000:]
-    linux, ours = per_process_traces(linux_out), per_process_traces(moss.stdout.decode(errors="replace"))
+    linux = same_traces_as_linux(linux_debian_oracle, moss_disk, STRACE_SECCOMP)
     assert len(linux) == 4 and any(line.startswith("pipe2(") for line in linux[0])
-    assert ours == linux
 
 
 def strace_counts(text: str) -> dict[str, tuple[str, str]]:
