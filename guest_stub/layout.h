@@ -39,6 +39,7 @@
 #define MB_REASON       0x150
 #define MB_INTID        0x158
 #define MB_FAST_PID     0x160        /* getpid's answer for the task on this CPU, 0: getpid traps (host writes it at switch-in) */
+#define MB_RESTORE_ALL  0x168        /* the host may have changed more than x0: restore the whole context (the stub clears it) */
 #define MB_Q0           0x200        /* q0..q31, 16 bytes each, up to 0x400 */
 #define MB_Q_END        0x400
 

@@ -435,10 +435,18 @@ apply_ops:
     str     xzr, [sp, #MB_OPS]
 
 /* A kick the host sent while we waited for the reply (or after an interrupt from EL0):
- * trap again as an interrupt, with the context the host just gave us. */
+ * trap again as an interrupt, with the context the host just gave us.
+ * Then the context: all of it when the host says it may have changed more than x0
+ * (RESTORE_ALL: every reply but a syscall's answered at once, proc/cpu.py Cpu.reply);
+ * otherwise only what the stub itself used, x0-x15 and x30 (its bl; x0 holds the
+ * answer). The rest is still live: x16-x29, sp_el0, the Q registers and FPCR/FPSR are
+ * never touched here, and ELR/SPSR/TPIDR_EL0 not written (no exception is taken in the stub). */
 restore:
     ldr     x2, [sp, #MB_KICK]
     cbnz    x2, kicked
+    ldr     x2, [sp, #MB_RESTORE_ALL]
+    cbz     x2, restore_scratch
+    str     xzr, [sp, #MB_RESTORE_ALL]
     add     x2, sp, #MB_Q0
     ldp     q0, q1, [x2, #0]
     ldp     q2, q3, [x2, #32]
@@ -480,6 +488,18 @@ restore:
     ldp     x24, x25, [sp, #(MB_X0 + 192)]
     ldp     x26, x27, [sp, #(MB_X0 + 208)]
     ldp     x28, x29, [sp, #(MB_X0 + 224)]
+    ldp     x0, x1, [sp, #MB_X0]
+    eret
+
+restore_scratch:
+    ldr     x30, [sp, #(MB_X0 + 240)]
+    ldp     x2, x3, [sp, #(MB_X0 + 16)]
+    ldp     x4, x5, [sp, #(MB_X0 + 32)]
+    ldp     x6, x7, [sp, #(MB_X0 + 48)]
+    ldp     x8, x9, [sp, #(MB_X0 + 64)]
+    ldp     x10, x11, [sp, #(MB_X0 + 80)]
+    ldp     x12, x13, [sp, #(MB_X0 + 96)]
+    ldp     x14, x15, [sp, #(MB_X0 + 112)]
     ldp     x0, x1, [sp, #MB_X0]
     eret
 

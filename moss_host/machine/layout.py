@@ -34,6 +34,7 @@ MB_FAR = C.OFF_FAR
 MB_REASON = 0x150
 MB_INTID = 0x158
 MB_FAST_PID = 0x160  # getpid's answer for the task on this CPU, 0: getpid traps (host writes it at switch-in)
+MB_RESTORE_ALL = 0x168  # the host may have changed more than x0: restore the whole context (the stub clears it)
 MB_Q0 = C.OFF_Q0  # q0..q31, 16 bytes each, up to 0x400
 MB_Q_END = C.OFF_Q_END
 # Handshake words, each on its own cache line.

@@ -43,6 +43,7 @@ _U64 = struct.Struct("<Q")
 _TRAP = struct.Struct("<Q56xQ248xQ8xQ")         # x0, x8, ESR, REASON: a trap's first look
 assert _TRAP.size == L.MB_REASON + 8 and L.MB_ESR == 0x140
 _SEQ_REQ, _SEQ_REPLY, _SLEEPING = L.MB_SEQ_REQ, L.MB_SEQ_REPLY, L.MB_SLEEPING
+_RESTORE_ALL = L.MB_RESTORE_ALL
 _SYNC = L.REASON_SYNC
 _EC_MASK, _EC_SVC = 0x3F << 26, ESR.EC_SVC64 << 26
 _MASK = (1 << 64) - 1
@@ -195,6 +196,7 @@ class Cpu:
         self.handling = True
         try:
             if direct is None:
+                _U64.pack_into(frame, _RESTORE_ALL, 1)      # (any handler: rt_sigreturn, exec ...)
                 result = self.start_syscall(task, nr, frame, self.tracer)
             else:
                 args = direct[1]
@@ -235,6 +237,7 @@ class Cpu:
         if result is None:
             return 0
         if result is self.direct.slow:
+            _U64.pack_into(self.frame, _RESTORE_ALL, 1)
             return self.start_syscall(task, nr, self.frame, self.tracer)
         return result
 
@@ -503,6 +506,10 @@ class Cpu:
             self._reply_ops(task)
         if self.rq.tasks:
             self.rq.arm_slice()                     # others wait: this task runs one slice
+        # Another task, a signal frame, a restart, ptrace's or exec's registers: the stub
+        # restores the whole context. (take_trap's inline answer changes x0 alone and
+        # releases without this: the stub restores its scratch registers only.)
+        _U64.pack_into(self.frame, _RESTORE_ALL, 1)
         self.release()
 
     def release(self) -> int:

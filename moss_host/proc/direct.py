@@ -1,7 +1,8 @@
 """The syscalls a CPU calls itself on the trap path (proc/cpu.py Cpu.take_trap), handed to it
 by the syscall layer (syscalls/dispatch.py direct_calls): no call of the syscall entry, no
 entry record to look into, for the plain handlers and the synchronous tries that answer
-most traps."""
+most traps. A direct call changes nothing of the trapped context but x0 (its answer): the
+stub then restores only its own scratch registers (guest_stub/start.S, restore)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

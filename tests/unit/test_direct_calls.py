@@ -97,3 +97,15 @@ def test_the_table_holds_plain_handlers_and_synchronous_tries_only():
     assert getppid is not None and getppid[0].__name__ == "getppid" and getppid[1] is None
     assert write is not None and write[0].__name__ == "_write_now" and write[1] is not None
     assert execve is None and direct.slow is SLOW
+
+
+def test_only_a_direct_answer_lets_the_stub_restore_its_scratch_registers_alone():
+    cpu, guest, _, _ = machine(lambda task, a, b: a * b)
+    trap(cpu, guest)
+    assert guest.u64(L.MB_RESTORE_ALL) == 0             # x0 changed, nothing else
+    cpu, guest, _, _ = machine(lambda task, a, b: SLOW)
+    trap(cpu, guest)                                    # the async handler may change anything
+    assert guest.u64(L.MB_RESTORE_ALL) == 1
+    cpu, guest, _, _ = machine(lambda task, a, b: 0)
+    trap(cpu, guest, 3)                                 # through the syscall entry (rt_sigreturn ...)
+    assert guest.u64(L.MB_RESTORE_ALL) == 1
