@@ -8,10 +8,15 @@ every later program read is carved out of the heap and fragments it. Under stres
 stressor moss-host's RssAnon went from 32 MiB to 224-400 MiB with 30-80 MiB of live Python
 objects (tracemalloc), and stayed there.
 
-Fixing the thresholds (mallopt M_MMAP_THRESHOLD 256 KiB) gave the same RSS after a run
-but made every big block a fresh mapping: a 256 KiB copy took 145 us instead of 9, a 1 MiB
-one 482 instead of 23 (page faults of new pages on this host), on every large read(2) and
-exec. The heap's reuse stays; what it keeps is given back from outside:
+Linux's own answer for a kernel heap is its shrinkers; for a host process it is these two:
+  * configure(), once at start: fixed thresholds (mallopt), which also turns the raise off.
+    Blocks of MMAP_THRESHOLD and more get their own mapping, unmapped at free; the top of
+    the heap goes back once TRIM_THRESHOLD of it is free.
+    The cost: such a block is new pages each time (a 256 KiB copy took 145 us instead of 9,
+    a 1 MiB one 482 instead of 23, thread time on this host), on large read(2)s and exec.
+    Without the thresholds (the Trimmer alone) just stress at 20 s per stressor ended at
+    +35 MiB after drop_caches and peaked at 678 MiB, with them +23.5 and 391: kept for now;
+    a threshold above the common I/O sizes (1-2 MiB) is the next thing to measure.
   * Trimmer: malloc_trim(0) once a second from a loop timer, when more than TRIM_SLACK has
     been freed in the heap since the last trim: it gives back the free pages in the middle of
     the heap too. A trim walks the free lists (mallinfo2 as well): about a millisecond for
@@ -19,7 +24,7 @@ exec. The heap's reuse stays; what it keeps is given back from outside:
   * drop_caches(), for /proc/sys/vm/drop_caches: the caches that registered a shrinker (the
     page cache, the block devices' clean blocks) drop what they can, then the heap is trimmed.
     A leak check compares memory after a drop at the start and at the end, as on Linux.
-Where the C library is not glibc (malloc_trim or mallinfo2 missing), the malloc parts do nothing.
+Where the C library is not glibc (mallopt missing), the malloc parts do nothing.
 """
 from __future__ import annotations
 
@@ -33,6 +38,10 @@ from typing import Callable, Optional
 
 log = logging.getLogger("moss.machine")
 
+M_TRIM_THRESHOLD = -1           # glibc's mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 256 << 10      # exec's program reads (MiBs), big read(2)/write(2) buffers
+TRIM_THRESHOLD = 1 << 20
 TRIM_SLACK = 4 << 20            # freed bytes in the heap worth a malloc_trim
 TRIM_PERIOD_S = 1.0
 
@@ -48,12 +57,20 @@ def _glibc() -> Optional[ctypes.CDLL]:
     try:
         libc.mallinfo2.restype = _MallInfo2
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
-    except AttributeError:      # musl, macOS, glibc before 2.33: nothing to trim
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    except AttributeError:      # musl, macOS, glibc before 2.33: nothing to tune
         return None
     return libc
 
 
 _libc = _glibc()
+
+
+def configure() -> None:
+    """Fixed malloc thresholds for this process (see the module's docstring)."""
+    if _libc is not None:
+        _libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        _libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def heap_free() -> int:

@@ -10,13 +10,15 @@ from moss_host.machine import hostmem
 glibc = pytest.mark.skipif(hostmem._libc is None, reason="glibc's mallopt/malloc_trim/mallinfo2 only")
 
 # exec's pattern under stress: programs' bytes (MiBs) read and freed while small long-lived
-# objects are made between them. In a fresh interpreter: the heap's state is the process's.
+# objects are made between them. In a fresh interpreter, as mallopt is for the whole process.
 FRAGMENT = """
 import sys
 from moss_host.machine import hostmem
 def rss_anon_kb():
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
+if sys.argv[1] == "configure":
+    hostmem.configure()
 first = b"x" * (2 << 20)
 del first                       # glibc by default: its mmap threshold rises to 2 MiB here
 before = rss_anon_kb()
@@ -25,8 +27,6 @@ for _ in range(16):
     programs.append(b"x" * (2 << 20))
     kept.append(bytes(100 << 10))          # from the heap's top, after each program
 del programs
-if sys.argv[1] == "trim":
-    hostmem.trim()
 print(rss_anon_kb() - before)
 """
 
@@ -43,16 +43,17 @@ def rss_anon_kb() -> int:
 
 @glibc
 def test_freed_program_reads_leave_the_heap():
-    """32 MiB read and freed, 1.6 MiB kept: glibc keeps the 32 MiB (the holes between the
-    kept blocks) until a trim gives their pages back."""
+    """32 MiB read and freed, 1.6 MiB kept: glibc's default keeps the 32 MiB (the holes
+    between the kept blocks); with configure()'s thresholds each read is its own mapping."""
     assert growth_kb("default") > 24 << 10
-    assert growth_kb("trim") < 4 << 10
+    assert growth_kb("configure") < 4 << 10
 
 
 @glibc
 def test_trim_gives_back_holes_in_the_heap():
-    """Blocks under the mmap threshold freed between kept ones are holes, not the heap's
-    top; malloc_trim gives their pages back."""
+    """What configure() leaves to the Trimmer: blocks under the mmap threshold freed
+    between kept ones are holes, not the heap's top; malloc_trim gives their pages back."""
+    hostmem.configure()
     blocks = [b"x" * (100 << 10) for _ in range(200)]       # 20 MiB of heap blocks
     for i in range(0, len(blocks), 2):
         blocks[i] = b""                                     # every other one freed
