@@ -14,9 +14,10 @@
 # object arenas, and glibc's heap pages, that a few long-lived objects made meanwhile
 # (cached inodes and dentries) keep from going back. Measured 17-24 MiB with 3 s per
 # stressor, under pymalloc and under PYTHONMALLOC=malloc alike, while the live Python
-# objects (tracemalloc) grew 2-3 MiB. It hardly grows with the stressors' duration (19 MiB
-# at 3 s per stressor, 23.5 at 20 s) nor with passes (3 s each, three passes in one run:
-# +19, +9, +1 MiB); a leak grows with the number of forks, opens and execs.
+# objects (tracemalloc) grew 2-3 MiB. It grows little with the stressors' duration (19 MiB
+# at 3 s per stressor; 23.5, 35 and 37 MiB in three runs at 20 s: two of them over the
+# slack, still open) and levels off over passes (3 s each, three passes in one run: +19, +9,
+# +1 MiB); a leak grows with the number of forks, opens and execs.
 # The issue's tty stressor is pty here: Debian bookworm's stress-ng 0.15.06 has no tty
 # stressor ("unrecognized option '--tty'"); pty opens pseudo-terminals and works their
 # termios and window-size ioctls.
