@@ -9,14 +9,13 @@ stressor moss-host's RssAnon went from 32 MiB to 224-400 MiB with 30-80 MiB of l
 objects (tracemalloc), and stayed there.
 
 Linux's own answer for a kernel heap is its shrinkers; for a host process it is these two:
-  * configure(), once at start: fixed thresholds (mallopt), which also turns the raise off.
-    Blocks of MMAP_THRESHOLD and more get their own mapping, unmapped at free; the top of
-    the heap goes back once TRIM_THRESHOLD of it is free.
-    The cost: such a block is new pages each time (a 256 KiB copy took 145 us instead of 9,
-    a 1 MiB one 482 instead of 23, thread time on this host), on large read(2)s and exec.
-    Without the thresholds (the Trimmer alone) just stress at 20 s per stressor ended at
-    +35 MiB after drop_caches and peaked at 678 MiB, with them +23.5 and 391: kept for now;
-    a threshold above the common I/O sizes (1-2 MiB) is the next thing to measure.
+  * configure(), once at start: a fixed trim threshold (mallopt): the top of the heap goes
+    back once TRIM_THRESHOLD of it is free. A fixed mmap threshold (256 KiB) was tried and
+    left out: a block that size is new pages each time (a 256 KiB copy took 145 us instead
+    of 9, a 1 MiB one 482 instead of 23), on large read(2)s and exec, and the quick bench's
+    shell_loop took 48-58 ms with it against 35-36 ms without (tcp_loopback_stream 1.4-1.8
+    against 0.9-1.3 ms), while just stress ended above its start by about as much either
+    way (+23.5 to +37 MiB after drop_caches).
   * Trimmer: malloc_trim(0) once a second from a loop timer, when more than TRIM_SLACK has
     been freed in the heap since the last trim: it gives back the free pages in the middle of
     the heap too. A trim walks the free lists (mallinfo2 as well): about a millisecond for
@@ -39,8 +38,6 @@ from typing import Callable, Optional
 log = logging.getLogger("moss.machine")
 
 M_TRIM_THRESHOLD = -1           # glibc's mallopt parameters (malloc.h)
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 256 << 10      # exec's program reads (MiBs), big read(2)/write(2) buffers
 TRIM_THRESHOLD = 1 << 20
 TRIM_SLACK = 4 << 20            # freed bytes in the heap worth a malloc_trim
 TRIM_PERIOD_S = 1.0
@@ -67,9 +64,8 @@ _libc = _glibc()
 
 
 def configure() -> None:
-    """Fixed malloc thresholds for this process (see the module's docstring)."""
+    """A fixed trim threshold for this process (see the module's docstring)."""
     if _libc is not None:
-        _libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
         _libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
