@@ -115,10 +115,10 @@ def test_proc_config_gz_is_a_config_a_harness_can_parse(moss_disk):
     is checked for its shape, and for naming what it does and does not implement."""
     r = run_in_moss(moss_disk, bash(
         "cat /proc/config.gz | gunzip | head -3; zcat /proc/config.gz | grep -c '^CONFIG_'; "
-        "zcat /proc/config.gz | grep -E '^(CONFIG_SYSVIPC=|# CONFIG_AIO |CONFIG_UNIX=|# CONFIG_KEYS )'"))
+        "zcat /proc/config.gz | grep -E '^(CONFIG_SYSVIPC=|# CONFIG_IO_URING |CONFIG_UNIX=|# CONFIG_KEYS )'"))
     out = r.stdout.decode().splitlines()
     assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
     assert out[:3] == ["#", "# Automatically generated file; DO NOT EDIT.",
                        "# Linux/arm64 6.1.0 Kernel Configuration (moss-py)"]
     assert int(out[3]) > 40
-    assert out[4:] == ["# CONFIG_KEYS is not set", "CONFIG_SYSVIPC=y", "# CONFIG_AIO is not set", "CONFIG_UNIX=y"]
+    assert out[4:] == ["# CONFIG_KEYS is not set", "CONFIG_SYSVIPC=y", "# CONFIG_IO_URING is not set", "CONFIG_UNIX=y"]
