@@ -120,7 +120,6 @@ class Kernel:
 
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
-        hostmem.configure()
         done = self._done = loop.create_future()
         if self.config.disk is not None:
             try:

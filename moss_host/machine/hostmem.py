@@ -8,14 +8,12 @@ every later program read is carved out of the heap and fragments it. Under stres
 stressor moss-host's RssAnon went from 32 MiB to 224-400 MiB with 30-80 MiB of live Python
 objects (tracemalloc), and stayed there.
 
-Linux's own answer for a kernel heap is its shrinkers; for a host process it is these two:
-  * configure(), once at start: a fixed trim threshold (mallopt): the top of the heap goes
-    back once TRIM_THRESHOLD of it is free. A fixed mmap threshold (256 KiB) was tried and
-    left out: a block that size is new pages each time (a 256 KiB copy took 145 us instead
-    of 9, a 1 MiB one 482 instead of 23), on large read(2)s and exec, and the quick bench's
-    shell_loop took 48-58 ms with it against 35-36 ms without (tcp_loopback_stream 1.4-1.8
-    against 0.9-1.3 ms), while just stress ended above its start by about as much either
-    way (+23.5 to +37 MiB after drop_caches).
+Linux's own answer for a kernel heap is its shrinkers; for a host process it is these two
+(no mallopt: any fixed threshold turns glibc's dynamic mmap threshold off, and then every
+buffer past 128-256 KiB -- large read(2)s, exec's program reads -- is new pages each time: a
+256 KiB copy took 145 us instead of 9; the quick bench's shell_loop took 40-58 ms with a fixed
+threshold against 28-31 ms without, tcp_loopback_stream 1.3-1.8 against 0.8-0.9 ms, while
+just stress ended as far above its start either way, +23.5 to +37 MiB after drop_caches):
   * Trimmer: malloc_trim(0) once a second from a loop timer, when more than TRIM_SLACK has
     been freed in the heap since the last trim: it gives back the free pages in the middle of
     the heap too. A trim walks the free lists (mallinfo2 as well): about a millisecond for
@@ -23,7 +21,7 @@ Linux's own answer for a kernel heap is its shrinkers; for a host process it is 
   * drop_caches(), for /proc/sys/vm/drop_caches: the caches that registered a shrinker (the
     page cache, the block devices' clean blocks) drop what they can, then the heap is trimmed.
     A leak check compares memory after a drop at the start and at the end, as on Linux.
-Where the C library is not glibc (mallopt missing), the malloc parts do nothing.
+Where the C library is not glibc (mallinfo2 missing), the malloc parts do nothing.
 """
 from __future__ import annotations
 
@@ -37,8 +35,6 @@ from typing import Callable, Optional
 
 log = logging.getLogger("moss.machine")
 
-M_TRIM_THRESHOLD = -1           # glibc's mallopt parameters (malloc.h)
-TRIM_THRESHOLD = 1 << 20
 TRIM_SLACK = 4 << 20            # freed bytes in the heap worth a malloc_trim
 TRIM_PERIOD_S = 1.0
 
@@ -54,19 +50,12 @@ def _glibc() -> Optional[ctypes.CDLL]:
     try:
         libc.mallinfo2.restype = _MallInfo2
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     except AttributeError:      # musl, macOS, glibc before 2.33: nothing to tune
         return None
     return libc
 
 
 _libc = _glibc()
-
-
-def configure() -> None:
-    """A fixed trim threshold for this process (see the module's docstring)."""
-    if _libc is not None:
-        _libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def heap_free() -> int:

@@ -17,8 +17,6 @@ from moss_host.machine import hostmem
 def rss_anon_kb():
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
-if sys.argv[1] == "configure":
-    hostmem.configure()
 first = b"x" * (2 << 20)
 del first                       # glibc by default: its mmap threshold rises to 2 MiB here
 before = rss_anon_kb()
@@ -27,6 +25,8 @@ for _ in range(16):
     programs.append(b"x" * (2 << 20))
     kept.append(bytes(100 << 10))          # from the heap's top, after each program
 del programs
+if sys.argv[1] == "trim":
+    hostmem.trim()
 print(rss_anon_kb() - before)
 """
 
@@ -43,17 +43,16 @@ def rss_anon_kb() -> int:
 
 @glibc
 def test_freed_program_reads_leave_the_heap():
-    """32 MiB read and freed, 1.6 MiB kept: glibc's default keeps the 32 MiB (the holes
-    between the kept blocks); with configure()'s thresholds each read is its own mapping."""
+    """32 MiB read and freed, 1.6 MiB kept: glibc keeps the 32 MiB (the holes between the
+    kept blocks) until a malloc_trim (the Trimmer's) gives their pages back."""
     assert growth_kb("default") > 24 << 10
-    assert growth_kb("configure") < 4 << 10
+    assert growth_kb("trim") < 4 << 10
 
 
 @glibc
 def test_trim_gives_back_holes_in_the_heap():
-    """What configure() leaves to the Trimmer: blocks under the mmap threshold freed
-    between kept ones are holes, not the heap's top; malloc_trim gives their pages back."""
-    hostmem.configure()
+    """Blocks freed between kept ones are holes, not the heap's top: malloc_trim gives
+    their pages back."""
     blocks = [b"x" * (100 << 10) for _ in range(200)]       # 20 MiB of heap blocks
     for i in range(0, len(blocks), 2):
         blocks[i] = b""                                     # every other one freed
