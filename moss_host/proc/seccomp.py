@@ -405,12 +405,5 @@ def _kill(task: Task, nr: int, action: int, value: int, pc: int, x0: int) -> int
 def _force_sigsys(task: Task, nr: int, value: int, pc: int, fatal: bool) -> None:
     """force_sig_seccomp: SIGSYS with si_call_addr, si_syscall, si_arch; a blocked or ignored
     SIGSYS (and, for a kill, a caught one) is reset to SIG_DFL so that it takes effect."""
-    a = signals.action(task, signals.SIGSYS)
-    bit = signals.bit(signals.SIGSYS)
-    if fatal or task.blocked & bit or a.handler == signals.SIG_IGN:
-        a.handler = signals.SIG_DFL
-        task.blocked &= ~bit
-    if a.handler == signals.SIG_DFL:
-        task.group.signal_unkillable = False
     info = signals.SigInfo(signals.SIGSYS, SYS_SECCOMP, errno=value, addr=pc, status=nr)
-    signals.send_signal(task, signals.SIGSYS, info, forced=True, thread=True)
+    signals.force_sig_info(task, info, reset_caught=fatal)

@@ -359,18 +359,32 @@ def force_signal(task: Task, signo: int, code: int, addr: int = 0, why: str = ""
     esr/fault_address, when given, are what the frame reports in sigcontext.fault_address
     and an esr_context (Linux's thread.fault_address / fault_code).
     """
-    a = action(task, signo)
-    if task.blocked & bit(signo) or a.handler == SIG_IGN:
-        a.handler = SIG_DFL
-        task.blocked &= ~bit(signo)
-    if a.handler == SIG_DFL:
-        task.group.signal_unkillable = False
+    a = _unblock_forced(task, signo, reset_caught=False)
     if esr is not None:
         task.fault_address, task.fault_code = fault_address, esr
     if a.handler == SIG_DFL and task.ptrace.tracer is None:     # (a tracer sees it first)
         log.warning("pid %d (%s): %s: killed by %s", task.tid, task.comm.decode(errors="replace"),
                     why, NAMES.get(signo, signo))
     send_signal(task, signo, SigInfo(signo, code, addr=addr), forced=True, thread=True)
+
+
+def force_sig_info(task: Task, info: SigInfo, reset_caught: bool = False) -> None:
+    """force_sig_info_to_task: `info` delivered before anything else, its signal unblocked and
+    reset to SIG_DFL if blocked or ignored -- or whatever its handler (HANDLER_EXIT,
+    `reset_caught`: only the exit status shows it)."""
+    _unblock_forced(task, info.signo, reset_caught)
+    send_signal(task, info.signo, info, forced=True, thread=True)
+
+
+def _unblock_forced(task: Task, signo: int, reset_caught: bool) -> SigAction:
+    """What forcing signo does to the task's disposition first; the action then in force."""
+    a = action(task, signo)
+    if reset_caught or task.blocked & bit(signo) or a.handler == SIG_IGN:
+        a.handler = SIG_DFL
+        task.blocked &= ~bit(signo)
+    if a.handler == SIG_DFL:
+        task.group.signal_unkillable = False
+    return a
 
 
 def fatal_signal_pending(task: Task) -> bool:
