@@ -57,7 +57,24 @@ def summarize(results: list[Result]) -> dict:
     extra = [r.extra for r in results if r.ok and r.extra]
     if extra:
         s["extra"] = extra[-1]
+        spread = per_call_spread(extra)
+        if spread:
+            s["spread"] = spread
     return s
+
+
+SPREAD_KEYS = ("p50_ns", "p99_ns", "max_ns")
+
+
+def per_call_spread(extras: list[dict]) -> dict:
+    """The median over the repetitions of each per-call figure a program reported (its single
+    calls timed one by one: bench/programs/latency.h; sleep_accuracy's overshoots)."""
+    out = {}
+    for key in SPREAD_KEYS:
+        vals = [float(e[key]) for e in extras if key in e]
+        if vals:
+            out[key] = statistics.median(vals)
+    return out
 
 
 def fmt_ns(ns: float | None) -> str:
@@ -111,7 +128,26 @@ def render_table(report: dict) -> str:
     out.append("")
     out.append("cells: median [min..max] of the repetitions, time per op; n/r = not run:")
     out.extend(notes or ["  (everything ran)"])
+    out.extend(render_spread(report, systems))
     return "\n".join(out)
+
+
+def render_spread(report: dict, systems: list[str]) -> list[str]:
+    """Per-call p50 / p99 / max (median of the repetitions) for the workloads that time single
+    calls: the issue's p99 targets are read here."""
+    rows = []
+    for name, row in report["results"].items():
+        cells = []
+        for k in systems:
+            sp = row["systems"].get(k, {}).get("spread")
+            if sp:
+                figures = " / ".join(fmt_ns(sp.get(key)) for key in SPREAD_KEYS)
+                cells.append(f"{SHORT.get(k, k)} {figures}")
+        if cells:
+            rows.append(f"  {name:15} " + "   ".join(cells))
+    if not rows:
+        return []
+    return ["", "per call, p50 / p99 / max (median of the repetitions):", *rows]
 
 
 def write_chart(report: dict, path: Path) -> str | None:

@@ -196,7 +196,7 @@ class Kernel:
             status = await done
             watcher.cancel()
             if cpu.timer is not None:
-                cpu.timer.report()
+                cpu.timer.report(cpu.stats)
             return status
         finally:
             self.cpu_limits.stop()

@@ -33,7 +33,7 @@ from . import lifecycle, signals
 from .direct import NO_DIRECT_CALLS, DirectCall, DirectCalls
 from .hwdebug import HwDebug
 from .task import State, Task, TaskExit
-from .timing import TrapTimer
+from .timing import PathStats, TrapTimer
 from .trap import RESTART_HI, RESTART_LO, handle_trap, syscall_result
 
 log = logging.getLogger("moss.cpu")
@@ -122,6 +122,7 @@ class Cpu:
         self.traps = 0
         self.resumed_at = time.monotonic_ns()   # when the guest last went back to user code
         self.timer: Optional[TrapTimer] = None  # with `moss-host run --timing`
+        self.stats = PathStats()                # what the trap path decided (--timing prints it)
         self.trap_at = 0                        # when the host saw the trap it answers now
         self.polling = False                    # inside poll(): MB_HOST_POLLING is 1
         self.poll_budget_ns = POLL_START_NS     # how long poll() waits for the next trap
@@ -152,9 +153,11 @@ class Cpu:
             return
         now = time.monotonic_ns()
         user_ns = now - self.resumed_at         # how long the guest ran since our last reply
-        if self.take_trap(now) and user_ns < POLL_MAX_NS:
-            # A trap this soon after the last reply: polling a little longer catches the next one.
-            self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
+        if self.take_trap(now):
+            self.stats.doorbell_traps += 1
+            if user_ns < POLL_MAX_NS:
+                # A trap this soon after the last reply: polling a little longer catches the next one.
+                self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
 
     def take_rung_trap(self, now: int) -> None:
         """on_doorbell's work for one of several CPUs (Kernel._on_doorbell_smp reads the
@@ -313,10 +316,16 @@ class Cpu:
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()
         self.decay_spin()
-        self.contended = now < self.contended_until or self.governor.contended(now)
-        if self.contended:
+        contended = now < self.contended_until or self.governor.contended(now)
+        stats = self.stats
+        if contended != self.contended:
+            self.contended = contended
+            stats.mode_switches += 1
+        if contended:
+            stats.declined += 1
             self.reply_spin = self.governor.contended_spin
             return False
+        stats.polls += 1
         self.reply_spin = self.guest_spin
         timer_at = None if timeout is None else now + int(timeout * 1e9)
         self.polling = True
@@ -354,8 +363,10 @@ class Cpu:
                 if now >= end:
                     if end != timer_at:         # ran out: the next trap is further away
                         self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
+                        self.stats.runouts += 1
                     return handled
                 if now - last > PREEMPTED_NS:   # we lost the core meanwhile: stop spinning
+                    self.stats.preempted += 1
                     self.contended_until = now + CONTENDED_NS
                     self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
                     return handled
@@ -534,6 +545,7 @@ class Cpu:
         if not self.polling or now - self.trap_at > FENCE_AFTER_NS:
             fence()
         if _U64.unpack_from(frame, _SLEEPING)[0]:
+            self.stats.asleep_replies += 1
             if told and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
                 self.guest_spin *= 2            # it gave up on a reply that was on its way
                 self.reply_spin = self.guest_spin
