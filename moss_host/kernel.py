@@ -220,6 +220,7 @@ class Kernel:
         image = execmod.prepare_exec(mem, root_fs, creds, path, [a.encode() for a in argv], self.config.env)
         task = Task(tid=pid, group=ThreadGroup(pid), mm=image.loaded.mm, fs=root_fs, files=files, creds=creds, kernel=self,
                     start_time=self.sched.uptime())
+        task.mm.charge = task.group.faults
         # Like Linux's first process, pid 1 starts in process group 0 and session 0 -- unless
         # the console is a terminal: then it leads session 1 on it, as getty would arrange,
         # so that the shell at the prompt has job control and ^C reaches it.

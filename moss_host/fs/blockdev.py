@@ -45,6 +45,7 @@ class BlockDevice:
         self.dirty_limit = 0
         self.on_dirty_limit: Optional[Callable[[], None]] = None
         self._pinned: set[int] = set()     # handed out by block() since the last flush
+        self.reads = 0                      # reads from the image (a page fault that needs one is major)
         self._fd = self._open(path, read_only)
         self.size = os.fstat(self._fd).st_size
         register_shrinker(self.drop_clean)         # /proc/sys/vm/drop_caches
@@ -80,6 +81,7 @@ class BlockDevice:
         """Exactly n bytes at offset, bypassing the cache; EIO if the image is shorter."""
         try:
             data = os.pread(self._fd, n, offset)
+            self.reads += 1
         except OSError as e:
             raise BlockDeviceError(EIO, f"disk image {self.path!r}: read at {offset}: {e.strerror}") from None
         if len(data) != n:

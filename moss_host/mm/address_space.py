@@ -14,6 +14,7 @@ from moss_host.addr import PA, PAGE_MASK, PAGE_SIZE, USER_VA_END
 from moss_host.arch.arm64 import pagetable as pt
 from moss_host.errors import EACCES, EFAULT, ENAMETOOLONG, Errno
 
+from .fault_counts import FaultCounter, FaultCounts
 from .frames import OutOfMemory
 from .memory import Memory
 from .page_cache import PAGE_SHIFT
@@ -84,6 +85,8 @@ class AddressSpace:
         # the next fork copies them eagerly. fork_sink is the parent's set a child adds to.
         self.fork_hot: set[int] = set()
         self.fork_sink: set[int] | None = None
+        # Where the faults the kernel takes in this space count (its process's; fault_counts.py)
+        self.charge: FaultCounter = FaultCounts()
 
     @property
     def ttbr0(self) -> int:
@@ -101,10 +104,15 @@ class AddressSpace:
 
     # -- faults --------------------------------------------------------------------------
 
-    def fault(self, addr: int, is_write: bool, is_exec: bool, user: bool = False) -> None:
+    def fault(self, addr: int, is_write: bool, is_exec: bool, user: bool = False,
+              counter: FaultCounter | None = None) -> None:
         """Make addr accessible as asked, or raise UserFault. A `user` access (the CPU's, or
         copying to or from user memory) of a file page past the file's end fails as Linux's
-        does (SIGBUS, EFAULT); the kernel populating a mapping (MAP_POPULATE, mlock) maps zeros."""
+        does (SIGBUS, EFAULT); the kernel populating a mapping (MAP_POPULATE, mlock) maps zeros.
+        The fault counts on `counter` (the faulting thread), else on `charge` (fault_counts.py);
+        populating a page already present is no fault (GUP finds it)."""
+        if counter is None:
+            counter = self.charge
         vma = self.vmas.find(addr) if 0 <= addr < USER_VA_END else None
         if vma is None:
             vma = self._grow_stack(addr)
@@ -115,12 +123,14 @@ class AddressSpace:
         if page in self.resident:
             # Resident and permitted: a stale TLB entry or a copy-on-write page.
             self._make_writable(vma, page) if is_write else self.mem.flush_page(self.asid, page)
+            if user:
+                counter.min_flt += 1
             return
         backing = vma.backing
         if user and backing is not None and backing.inode is not None \
                 and vma.offset + (page - vma.start) >= backing.inode.size:
             raise UserFault(addr, mapped=True, past_eof=True)
-        self._populate_around(vma, page)
+        self._populate_around(vma, page, counter)
         if is_write and not pt.desc_is_writable(self.table.lookup(page)):
             self._make_writable(vma, page)      # a page-cache page: the writer gets its own copy
 
@@ -141,7 +151,7 @@ class AddressSpace:
             raise UserFault(addr, mapped=False)
         return vma
 
-    def _populate_around(self, vma: Vma, page: int) -> None:
+    def _populate_around(self, vma: Vma, page: int, counter: FaultCounter) -> None:
         backing = vma.backing
         resident = self.resident
         if backing is None:                 # private anonymous memory: one batch
@@ -149,17 +159,40 @@ class AddressSpace:
             vas = list(range(lo, hi, PAGE_SIZE))
             if not resident.keys().isdisjoint(vas):     # (a fresh window mostly: one C-level pass)
                 vas = [va for va in vas if va not in resident]
-            self._populate_anon(vma, vas, page)
+            counter.min_flt += self._populate_anon(vma, vas, page)    # Linux: a fault per page
             return
         window = FAULT_AROUND * PAGE_SIZE
         lo = max(vma.start, page & ~(window - 1))
         hi = min(vma.end, lo + window)
-        if backing is not None and backing.inode is not None:     # no file page past the end
-            end_of_file = vma.start - vma.offset + ((backing.inode.size + PAGE_SIZE - 1) & PAGE_MASK)
+        inode = backing.inode
+        if inode is not None:               # no file page past the end
+            end_of_file = vma.start - vma.offset + ((inode.size + PAGE_SIZE - 1) & PAGE_MASK)
             hi = max(min(hi, end_of_file), page + PAGE_SIZE)
+            disk = inode.sb.blockdev
+            if disk is not None:
+                self._populate_from_disk(vma, lo, hi, disk, counter)
+                return
+        if vma.shared and inode is None:    # shared anonymous memory: a fault per new page
+            counter.min_flt += 1 + sum(1 for va in range(lo, hi, PAGE_SIZE) if va != page and va not in resident
+                                       and not backing.has_page(vma.offset + (va - vma.start)))
+        else:
+            counter.min_flt += 1            # fault-around: one fault maps the cached window
         for va in range(lo, hi, PAGE_SIZE):
             if va not in resident:
                 self._populate(vma, va)
+
+    def _populate_from_disk(self, vma: Vma, lo: int, hi: int, disk, counter: FaultCounter) -> None:
+        """The window of a file on a disk: a major fault if the disk had to be read (the
+        page was in no cache), else a minor one."""
+        reads = disk.reads
+        resident = self.resident
+        for va in range(lo, hi, PAGE_SIZE):
+            if va not in resident:
+                self._populate(vma, va)
+        if disk.reads != reads:
+            counter.maj_flt += 1
+        else:
+            counter.min_flt += 1
 
     def _anon_window(self, vma: Vma, page: int) -> tuple[int, int]:
         """[lo, hi) to populate for a fault at page of private anonymous memory: the aligned
@@ -176,9 +209,10 @@ class AddressSpace:
         self.next_fault = hi
         return lo, hi
 
-    def _populate_anon(self, vma: Vma, vas: list[int], page: int) -> None:
+    def _populate_anon(self, vma: Vma, vas: list[int], page: int) -> int:
         """Map zeroed frames at vas (which include the faulting `page`): one allocation call,
-        zeroing per contiguous run, one descriptor template -- _install's work, batched."""
+        zeroing per contiguous run, one descriptor template -- _install's work, batched.
+        Returns how many pages it mapped."""
         mem = self.mem
         pas = mem.alloc_zeroed_run(len(vas))
         if len(pas) < len(vas):             # memory is short: the faulting page comes first
@@ -194,6 +228,7 @@ class AddressSpace:
                 self.writable.update(vas)
         self.resident.update(zip(vas, pas))
         self.generation += 1
+        return len(pas)
 
     def _populate(self, vma: Vma, va: int) -> int:
         mem = self.mem

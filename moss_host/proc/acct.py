@@ -57,6 +57,7 @@ def record(task: Task, status: int, vsize: int) -> bytes:
     elapsed = elapsed_ns * AHZ // 1_000_000_000
     btime = min(max(int(time.time()) - elapsed // AHZ, 0), 0xFFFF_FFFF)
     utime, stime = group.cpu_times()
+    min_flt, maj_flt = group.fault_counts()     # acct_collect: each thread's, as it exits
     flags = 0 if group.did_exec else AFORK
     if status & 0x7F:
         flags |= AXSIG | (ACORE if status & 0x80 else 0)
@@ -65,7 +66,7 @@ def record(task: Task, status: int, vsize: int) -> bytes:
     return _ACCT_V3.pack(flags, ACCT_VERSION, tty, status, task.creds.uid, task.creds.gid, group.tgid,
                          parent.tgid if parent is not None else 0, btime, encode_float(elapsed),
                          encode_comp_t(utime * AHZ // 1_000_000_000), encode_comp_t(stime * AHZ // 1_000_000_000),
-                         encode_comp_t(vsize // 1024), 0, 0, encode_comp_t(task.min_flt), 0, 0,
+                         encode_comp_t(vsize // 1024), 0, 0, encode_comp_t(min_flt), encode_comp_t(maj_flt), 0,
                          task.comm[:15].ljust(16, b"\0"))
 
 

@@ -314,6 +314,9 @@ def install_image(task: Task, image: NewImage) -> None:
     # copy, below) or exit: handlers alone in the old mm are ours alone (unshare_sighand).
     sighand_shared = task.mm.users > 1
     task.mm = loaded.mm
+    charge, loaded.mm.charge = loaded.mm.charge, task.group.faults
+    task.min_flt += charge.min_flt      # the faults loading it took count as the caller's
+    task.maj_flt += charge.maj_flt
     task.comm = os.path.basename(image.path).encode()[:15]
     task.exe = image.prog.decode(errors="surrogateescape")
     task.image_bias = loaded.bias

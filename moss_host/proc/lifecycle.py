@@ -130,6 +130,8 @@ def clone_task(parent: Task, flags: int, newsp: int = 0, parent_tid: int = 0, tl
     pid = kernel.pids.alloc()
     real_parent = parent.parent if flags & CLONE_PARENT and parent.parent is not None else parent
     group = parent.group if flags & CLONE_THREAD else _group_for_child(parent, pid, real_parent, flags)
+    if not flags & CLONE_VM:
+        mm.charge = group.faults        # the kernel's faults in the copy are the child's
     fs = parent.fs if flags & CLONE_FS else parent.fs.copy()
     if flags & CLONE_NEWNS:             # copy_mnt_ns: the child's root and cwd move onto the copies
         enter_copy(fs, fs.ns.copy()[1])
@@ -478,4 +480,7 @@ def reap(child: Task) -> None:
         utime, stime = child.group.cpu_times()
         parent.group.cutime_ns += utime + child.cutime_ns
         parent.group.cstime_ns += stime + child.cstime_ns
+        min_flt, maj_flt = child.group.fault_counts()
+        parent.group.cmin_flt += min_flt + child.group.cmin_flt
+        parent.group.cmaj_flt += maj_flt + child.group.cmaj_flt
     child.kernel.pids.remove(child)

@@ -59,7 +59,8 @@ class Task:
     vfork_done: Optional[asyncio.Future] = None   # the vfork parent sleeps on it until exec or exit
     utime_ns: int = 0             # CPU time charged in user mode / in the kernel
     stime_ns: int = 0
-    min_flt: int = 0              # page faults (not counted yet)
+    min_flt: int = 0              # page faults it took (mm/fault_counts.py): minor ones
+    maj_flt: int = 0              # ... and those that read from a disk
     pdeath_signal: int = 0        # prctl(PR_SET_PDEATHSIG): sent when the parent exits
     dumpable: int = 1             # prctl(PR_SET_DUMPABLE)
     no_new_privs: bool = False    # prctl(PR_SET_NO_NEW_PRIVS)

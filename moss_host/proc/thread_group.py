@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+from moss_host.mm.fault_counts import FaultCounts
 from moss_host.waitq import WaitQueue
 
 from .rlimits import DEFAULT_RLIMITS
@@ -50,6 +51,11 @@ class ThreadGroup:
     cstime_ns: int = 0
     dead_utime_ns: int = 0            # CPU time of the threads that have exited (signal->utime)
     dead_stime_ns: int = 0
+    # Page faults of the threads that have exited and of the kernel's accesses to the
+    # process's memory (its address space's charge); the reaped children's totals
+    faults: FaultCounts = field(default_factory=FaultCounts)
+    cmin_flt: int = 0
+    cmaj_flt: int = 0
     did_exec: bool = False            # exec'd since fork (setpgid on it from the parent: EACCES)
     child_subreaper: bool = False     # prctl(PR_SET_CHILD_SUBREAPER): orphans below come here, not to init
     posix_timers: int = 0             # live POSIX timers, each holding a signal queue entry (RLIMIT_SIGPENDING)
@@ -70,8 +76,15 @@ class ThreadGroup:
             self.threads.remove(task)
             self.dead_utime_ns += task.utime_ns
             self.dead_stime_ns += task.stime_ns
+            self.faults.min_flt += task.min_flt
+            self.faults.maj_flt += task.maj_flt
             if not self.threads:
                 self.pidfd_waiters.wake_all()    # do_notify_pidfd: the process has exited
+
+    def fault_counts(self) -> tuple[int, int]:
+        """(minor, major) page faults of every thread the process has had (RUSAGE_SELF)."""
+        return (self.faults.min_flt + sum(t.min_flt for t in self.threads),
+                self.faults.maj_flt + sum(t.maj_flt for t in self.threads))
 
     def cpu_times(self) -> tuple[int, int]:
         """(user, system) ns of every thread the process has had (getrusage RUSAGE_SELF, wait)."""

@@ -165,7 +165,7 @@ def handle_abort(cpu: Cpu, task: Task, esr: int, far: int) -> None:
                              esr=esr, fault_address=far)
         return
     try:
-        task.mm.fault(far, abort.is_write, abort.is_exec, user=True)
+        task.mm.fault(far, abort.is_write, abort.is_exec, True, task)
     except UserFault as f:
         pc = cpu.regs.pc
         if f.past_eof:                  # a file mapping's page past the end of the file

@@ -60,8 +60,7 @@ def _wait4_store(task, report: Report, wstatus: int, rusage: int) -> int:
     if wstatus:
         task.mm.write(wstatus, struct.pack("<i", report.wstatus))
     if rusage:
-        utime, stime = report.child.group.cpu_times()
-        task.mm.write(rusage, pack_rusage(utime, stime, report.child))
+        task.mm.write(rusage, rusage_both(report.child))
     return report.child.tid
 
 
@@ -109,16 +108,25 @@ async def waitid(task, idtype: "Int", id: "Int", infop: "Ptr", options: "Hex", r
                                    report.status, utime // 10_000_000, stime // 10_000_000)
         task.mm.write(infop, info)
     if rusage and report is not None:
-        utime, stime = report.child.group.cpu_times()
-        task.mm.write(rusage, pack_rusage(utime, stime, report.child))
+        task.mm.write(rusage, rusage_both(report.child))
     return 0
 
 
-def pack_rusage(utime_ns: int, stime_ns: int, task=None, min_flt: int = 0) -> bytes:
+def rusage_both(child) -> bytes:
+    """What wait4 and waitid report of a child: getrusage(p, RUSAGE_BOTH), its own use and
+    its reaped children's."""
+    group = child.group
+    utime, stime = group.cpu_times()
+    min_flt, maj_flt = group.fault_counts()
+    return pack_rusage(utime + group.cutime_ns, stime + group.cstime_ns, child,
+                       min_flt + group.cmin_flt, maj_flt + group.cmaj_flt)
+
+
+def pack_rusage(utime_ns: int, stime_ns: int, task=None, min_flt: int = 0, maj_flt: int = 0) -> bytes:
     us, ss = utime_ns // 1000, stime_ns // 1000
     maxrss = _maxrss_kib(task) if task is not None else 0
     return RUSAGE.pack(us // 1_000_000, us % 1_000_000, ss // 1_000_000, ss % 1_000_000,
-                       maxrss, 0, 0, 0, min_flt, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                       maxrss, 0, 0, 0, min_flt, maj_flt, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def _maxrss_kib(task) -> int:
@@ -132,11 +140,11 @@ async def getrusage(task, who: "Int", usage: "Ptr") -> int:
     who = c_int(who)
     if who == RUSAGE_SELF:
         utime, stime = task.group.cpu_times()       # every thread's, the exited ones' too
-        data = pack_rusage(utime, stime, task, task.min_flt)
+        data = pack_rusage(utime, stime, task, *task.group.fault_counts())
     elif who == RUSAGE_THREAD:
-        data = pack_rusage(task.utime_ns, task.stime_ns, task, task.min_flt)
+        data = pack_rusage(task.utime_ns, task.stime_ns, task, task.min_flt, task.maj_flt)
     elif who == RUSAGE_CHILDREN:
-        data = pack_rusage(task.cutime_ns, task.cstime_ns)
+        data = pack_rusage(task.cutime_ns, task.cstime_ns, None, task.group.cmin_flt, task.group.cmaj_flt)
     else:
         raise Errno(EINVAL)
     task.mm.write(usage, data)

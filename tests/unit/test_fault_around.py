@@ -53,7 +53,7 @@ def test_read_only_and_exec_mappings_get_their_descriptors():
 
 def test_prot_none_maps_nothing_but_keeps_frames_resident_like_install():
     mm = space(prot=0, pages=16)
-    mm._populate_around(mm.vmas.find(BASE), BASE)
+    mm._populate_around(mm.vmas.find(BASE), BASE, mm.charge)
     assert len(mm.resident) == 16 and mm.table.lookup(BASE) == 0
 
 

@@ -121,6 +121,7 @@ def stat_text(pids: PidTable, task: Task, whole: bool = False) -> bytes:
     stat, not /proc/<pid>/task/<tid>/stat): the CPU times of every thread it has had."""
     mm = live_mm(task)
     utime, stime = task.group.cpu_times() if whole else (task.utime_ns, task.stime_ns)
+    min_flt, maj_flt = task.group.fault_counts() if whole else (task.min_flt, task.maj_flt)
     mem = MemFigures(mm)
     pending, blocked, ignored, caught = signal_masks(task)
     ctty = task.ctty
@@ -134,7 +135,7 @@ def stat_text(pids: PidTable, task: Task, whole: bool = False) -> bytes:
         task.tid, f"({task.comm.decode(errors='replace')})", state_letter(task),
         ppid_of(task), task.pgid, task.sid, tty_nr, tpgid,
         0,                                                          # flags (PF_*)
-        task.min_flt, 0, 0, 0,                                      # minflt; cminflt, majflt, cmajflt: not counted
+        min_flt, task.group.cmin_flt, maj_flt, task.group.cmaj_flt,
         ticks(utime), ticks(stime), ticks(task.cutime_ns), ticks(task.cstime_ns),
         -1 - task.sched_priority if task.sched_priority else 20 + task.nice,   # priority (task_prio)
         task.nice,
