@@ -40,6 +40,15 @@
 #define MB_INTID        0x158
 #define MB_FAST_PID     0x160        /* getpid's answer for the task on this CPU, 0: getpid traps (host writes it at switch-in) */
 #define MB_RESTORE_ALL  0x168        /* the host may have changed more than x0: restore the whole context (the stub clears it) */
+/* An atomic update of one futex word, done by the stub (OP_ATOMIC, proc/guest_atomic.py):
+ * the word's linear-map address, the operation, its operands, and the old value it found. */
+#define MB_ATOMIC_KIND  0x180        /* ATOMIC_CMPXCHG, or ATOMIC_SET + FUTEX_OP_* (set, add, or, andn, xor) */
+#define MB_ATOMIC_ADDR  0x188        /* PA + LINEAR_OFFSET of the 4-byte word */
+#define MB_ATOMIC_CMP   0x190        /* cmpxchg: the value expected */
+#define MB_ATOMIC_ARG   0x198        /* cmpxchg: the new value; the others: the operand */
+#define MB_ATOMIC_OLD   0x1a0        /* the stub's answer: the word before (the word after: unchanged if cmpxchg failed) */
+#define ATOMIC_CMPXCHG  1
+#define ATOMIC_SET      2            /* ATOMIC_SET + FUTEX_OP_ADD .. FUTEX_OP_XOR follow in order */
 #define MB_Q0           0x200        /* q0..q31, 16 bytes each, up to 0x400 */
 #define MB_Q_END        0x400
 
@@ -87,6 +96,7 @@
 #define OP_SCRUB        (1 << 4)
 #define OP_TLBI_LOCAL   (1 << 5)     /* OP_TLBI_ALL/ASID/VA on this CPU only (no other holds entries) */
 #define OP_TLBI_SELF    (1 << 6)     /* this CPU's whole TLB, locally (it may hold stale entries) */
+#define OP_ATOMIC       (1 << 7)     /* before the rest: the MB_ATOMIC_* update, then report again (the rest at the next reply) */
 
 /* MB_REASON values. */
 #define REASON_BOOT     0

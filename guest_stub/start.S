@@ -322,6 +322,7 @@ save_context:
  */
 report:
     str     x0, [sp, #MB_REASON]
+report_again:                               /* (atomic_op: the same trap, its answer published) */
     ldr     x1, [sp, #MB_SEQ_REQ]
     add     x1, x1, #1
     dmb     ish
@@ -379,6 +380,7 @@ replied:
 apply_ops:
     ldr     x2, [sp, #MB_OPS]
     cbz     x2, restore
+    tbnz    x2, #7, atomic_op               /* OP_ATOMIC: a futex word first, then report again */
     tbz     x2, #4, 2f                      /* OP_SCRUB: zero frames with guest stores so */
     ldr     x3, [sp, #MB_N_SCRUB]           /* TCG drops translations of their old code */
     add     x4, sp, #MB_SCRUB
@@ -502,6 +504,55 @@ restore_scratch:
     ldp     x14, x15, [sp, #(MB_X0 + 112)]
     ldp     x0, x1, [sp, #MB_X0]
     eret
+
+/*
+ * OP_ATOMIC: one read-modify-write of a futex word, atomic against every CPU, as Linux's
+ * futex_atomic_cmpxchg_inatomic and arch_futex_atomic_op_inuser (LL/SC) do it: the host is one
+ * process with plain loads and stores on guest RAM, so a user cmpxchg on another vCPU between
+ * its read and its write would be lost. The Cortex-A72 has no LSE atomics (ID_AA64ISAR0_EL1.Atomic
+ * is 0); under QEMU's multi-threaded TCG the store-exclusive is a host compare-and-swap.
+ * The host made the page present and writable and passes the word's linear-map address, so
+ * nothing here can fault. The old value goes to MB_ATOMIC_OLD; then the stub reports again
+ * without touching the saved context (SEQ_REQ + 1, same MB_REASON): the host, still in the
+ * handler that asked, waits for that and answers the trap as usual afterwards, with the
+ * reply's other operations if any (only OP_ATOMIC is cleared here). Clobbers x2-x9.
+ */
+atomic_op:
+    ldp     x3, x4, [sp, #MB_ATOMIC_KIND]   /* x3: the operation, x4: the word */
+    ldp     x5, x6, [sp, #MB_ATOMIC_CMP]    /* w5: the value expected (cmpxchg), w6: new value or operand */
+1:  ldxr    w7, [x4]
+    cmp     x3, #ATOMIC_CMPXCHG
+    b.ne    2f
+    cmp     w7, w5
+    b.ne    8f                              /* another value: no store */
+    mov     w8, w6
+    b       7f
+2:  cmp     x3, #(ATOMIC_SET + 1)           /* FUTEX_OP_ADD */
+    b.ne    3f
+    add     w8, w7, w6
+    b       7f
+3:  cmp     x3, #(ATOMIC_SET + 2)           /* FUTEX_OP_OR */
+    b.ne    4f
+    orr     w8, w7, w6
+    b       7f
+4:  cmp     x3, #(ATOMIC_SET + 3)           /* FUTEX_OP_ANDN */
+    b.ne    5f
+    bic     w8, w7, w6
+    b       7f
+5:  cmp     x3, #(ATOMIC_SET + 4)           /* FUTEX_OP_XOR */
+    b.ne    6f
+    eor     w8, w7, w6
+    b       7f
+6:  mov     w8, w6                          /* FUTEX_OP_SET */
+7:  stlxr   w9, w8, [x4]
+    cbnz    w9, 1b
+    dmb     ish
+    b       9f
+8:  clrex
+9:  str     x7, [sp, #MB_ATOMIC_OLD]
+    bic     x2, x2, #OP_ATOMIC
+    str     x2, [sp, #MB_OPS]
+    b       report_again
 
 kicked:
     str     xzr, [sp, #MB_KICK]

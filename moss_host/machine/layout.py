@@ -35,6 +35,14 @@ MB_REASON = 0x150
 MB_INTID = 0x158
 MB_FAST_PID = 0x160  # getpid's answer for the task on this CPU, 0: getpid traps (host writes it at switch-in)
 MB_RESTORE_ALL = 0x168  # the host may have changed more than x0: restore the whole context (the stub clears it)
+# An atomic update of one futex word, done by the stub (OP_ATOMIC, proc/guest_atomic.py).
+MB_ATOMIC_KIND = 0x180  # ATOMIC_CMPXCHG, or ATOMIC_SET + FUTEX_OP_* (set, add, or, andn, xor)
+MB_ATOMIC_ADDR = 0x188  # PA + LINEAR_OFFSET of the 4-byte word
+MB_ATOMIC_CMP = 0x190  # cmpxchg: the value expected
+MB_ATOMIC_ARG = 0x198  # cmpxchg: the new value; the others: the operand
+MB_ATOMIC_OLD = 0x1a0  # the stub's answer: the word before
+ATOMIC_CMPXCHG = 1
+ATOMIC_SET = 2  # ATOMIC_SET + FUTEX_OP_ADD .. FUTEX_OP_XOR follow in order
 MB_Q0 = C.OFF_Q0  # q0..q31, 16 bytes each, up to 0x400
 MB_Q_END = C.OFF_Q_END
 # Handshake words, each on its own cache line.
@@ -75,6 +83,7 @@ OP_TLBI_VA = (1 << 3)
 OP_SCRUB = (1 << 4)
 OP_TLBI_LOCAL = (1 << 5)  # OP_TLBI_ALL/ASID/VA on this CPU only (no other holds entries)
 OP_TLBI_SELF = (1 << 6)  # this CPU's whole TLB, locally (it may hold stale entries)
+OP_ATOMIC = (1 << 7)  # before the rest: the MB_ATOMIC_* update, then report again (the rest at the next reply)
 # MB_REASON values.
 REASON_BOOT = 0
 REASON_SYNC = 1  # svc, aborts, undefined instructions from EL0

@@ -3,8 +3,10 @@
 Linux's kernel/futex/: a waiter checks that the word still holds the value it expects
 and sleeps on the futex's key; FUTEX_WAKE wakes up to n sleepers of a key whose bitset
 matches; FUTEX_REQUEUE moves sleepers from one key to another (condition variables);
-FUTEX_WAKE_OP changes a second word and wakes on both. Every check and change of the
-word happens while the guest waits for us, so each is atomic as Linux's are.
+FUTEX_WAKE_OP changes a second word and wakes on both. Every check of the word happens
+while the trapping CPU waits for us; a change of it (the WAKE_OP word, a PI lock's word, a
+robust owner's death) goes through FutexWords, atomic against user code on other CPUs
+as Linux's futex_atomic_cmpxchg_inatomic is (proc/guest_atomic.py with several CPUs).
 
 A private futex's key is the address space and the address. As in Linux, a shared one
 in a MAP_SHARED mapping is keyed by the file or shared memory object and the offset in
@@ -75,6 +77,33 @@ def read_word(mm: AddressSpace, uaddr: int) -> int:
     return int.from_bytes(mm.read(uaddr, 4), "little")
 
 
+def write_word(mm: AddressSpace, uaddr: int, value: int) -> None:
+    mm.write(uaddr, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+
+
+class FutexWords:
+    """How the kernel changes a futex word that user space changes with atomic instructions:
+    Linux's futex_atomic_cmpxchg_inatomic and arch_futex_atomic_op_inuser. Here a plain
+    read and write, atomic while one CPU is online: the guest waits while the host handles
+    its trap and nothing else runs. With several CPUs the kernel hands the table a
+    GuestAtomicWords (proc/guest_atomic.py), whose stub does it with an LL/SC loop.
+    Both raise EFAULT (a word not mapped writable) before anything changes."""
+
+    def cmpxchg(self, mm: AddressSpace, uaddr: int, expected: int, new: int) -> int:
+        """Store new if the word holds expected; the value found (== expected: stored)."""
+        old = read_word(mm, uaddr)
+        if old == expected:
+            write_word(mm, uaddr, new)
+        return old
+
+    def op(self, mm: AddressSpace, uaddr: int, op: int, oparg: int) -> int:
+        """FUTEX_WAKE_OP's FUTEX_OP_SET .. FUTEX_OP_XOR with oparg; the old value. ENOSYS
+        for another op, the word unchanged."""
+        old = read_word(mm, uaddr)
+        write_word(mm, uaddr, apply_op(op, oparg, old))
+        return old
+
+
 @dataclass(eq=False, slots=True)
 class Waiter:
     """One futex_q: a sleeper on one key. futex_waitv queues one per word, all sharing the
@@ -105,6 +134,11 @@ class FutexTable:
 
     def __init__(self) -> None:
         self._queues: dict[Key, list[Waiter]] = {}
+        self.words = FutexWords()           # how the words change (use_words: several CPUs)
+
+    def use_words(self, words: FutexWords) -> None:
+        """Several CPUs: change futex words through `words` (proc/guest_atomic.py)."""
+        self.words = words
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
@@ -262,9 +296,8 @@ class FutexTable:
         """futex_wake_op(): *uaddr2 = op(*uaddr2, oparg); wake nr_wake on uaddr, and nr_wake2
         on uaddr2 if the old value passes the comparison."""
         key1, key2 = futex_key(mm, uaddr, private), futex_key(mm, uaddr2, private)
-        old = read_word(mm, uaddr2)
-        new = _apply_op(encoded_op, old)
-        mm.write(uaddr2, (new & 0xFFFF_FFFF).to_bytes(4, "little"))
+        op, oparg = _decode_op(encoded_op)
+        old = self.words.op(mm, uaddr2, op, oparg)
         passed = _compare(encoded_op, old)      # an unknown comparison: ENOSYS, the word changed
         woken = self._wake_key(key1, nr_wake, BITSET_MATCH_ANY)
         if passed:
@@ -306,12 +339,16 @@ def _sign_extend12(v: int) -> int:
     return v - 0x1000 if v & 0x800 else v
 
 
-def _apply_op(encoded_op: int, old: int) -> int:
-    """futex_atomic_op_inuser(): the new value of the second word (ENOSYS for an unknown op)."""
-    op = encoded_op >> 28 & 7
+def _decode_op(encoded_op: int) -> tuple[int, int]:
+    """futex_atomic_op_inuser(): the operation on the second word and its operand."""
     oparg = _sign_extend12(encoded_op >> 12)
     if encoded_op >> 28 & FUTEX_OP_OPARG_SHIFT:
         oparg = 1 << (oparg & 31)
+    return encoded_op >> 28 & 7, oparg
+
+
+def apply_op(op: int, oparg: int, old: int) -> int:
+    """The new value of FUTEX_WAKE_OP's second word (ENOSYS for an unknown op)."""
     if op == FUTEX_OP_SET:
         return oparg
     if op == FUTEX_OP_ADD:
@@ -393,13 +430,16 @@ def _futex_death(table: FutexTable, mm: AddressSpace, tid: int, uaddr: int, pi: 
     if uaddr & 3:
         return False
     try:
-        value = read_word(mm, uaddr)
-        if pending and not pi and not value:
-            table.wake(mm, uaddr, 1, private=False)     # died between taking the lock and recording it
-            return True
-        if value & FUTEX_TID_MASK != tid:
-            return True
-        mm.write(uaddr, ((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED).to_bytes(4, "little"))
+        while True:
+            value = read_word(mm, uaddr)
+            if pending and not pi and not value:
+                table.wake(mm, uaddr, 1, private=False)     # died between taking the lock and recording it
+                return True
+            if value & FUTEX_TID_MASK != tid:
+                return True
+            # A waiter on another CPU may set FUTEX_WAITERS meanwhile: then look again.
+            if table.words.cmpxchg(mm, uaddr, value, (value & FUTEX_WAITERS) | FUTEX_OWNER_DIED) == value:
+                break
     except Errno:
         return False
     if not pi and value & FUTEX_WAITERS:

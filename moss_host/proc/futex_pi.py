@@ -19,6 +19,11 @@ The top waiter is the highest real-time priority, then the first to come, as in 
 FUTEX_WAIT_REQUEUE_PI / FUTEX_CMP_REQUEUE_PI are the condition variable of a PI mutex: the
 waiter sleeps on the condvar word and the signaller moves it onto the PI lock, taking the
 lock for it straight away if it is free.
+
+Every change of the word is a compare-and-exchange through table.words (Linux's
+cmpxchg_futex_value_locked): with several CPUs user space may change the word between our
+read and our write (an owner's unlock in user space just before we set FUTEX_WAITERS),
+and then, as in Linux, we look again instead of writing over it.
 """
 from __future__ import annotations
 
@@ -43,10 +48,6 @@ TidAlive = Callable[[int], bool]
 class PiState:
     key: Key
     owner: Optional[int]            # None once the owner died and before a waiter took over
-
-
-def write_word(mm: AddressSpace, uaddr: int, value: int) -> None:
-    mm.write(uaddr, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
 
 
 # -- lock -------------------------------------------------------------------------------------
@@ -78,17 +79,25 @@ def lock_atomic(table: FutexTable, mm: AddressSpace, uaddr: int, key: Key, tid: 
     """futex_lock_pi_atomic() for thread tid: None when it took the lock (a PiState owned by
     it if set_waiters asked for FUTEX_WAITERS too); else the PiState of the held lock to
     wait on, with FUTEX_WAITERS now set in the word."""
-    uval = read_word(mm, uaddr)
-    if uval & FUTEX_TID_MASK == tid:
-        raise Errno(EDEADLK)
-    queued = table.waiters(key)
-    if queued:
-        return _attach_to_pi_state(uval, queued[0])
-    if not uval & FUTEX_TID_MASK:
-        # Free (perhaps with FUTEX_OWNER_DIED, which is kept for the new owner to see).
-        write_word(mm, uaddr, uval & FUTEX_OWNER_DIED | tid | (FUTEX_WAITERS if set_waiters else 0))
-        return PiState(key, tid) if set_waiters else None
-    write_word(mm, uaddr, uval | FUTEX_WAITERS)
+    words = table.words
+    while True:
+        uval = read_word(mm, uaddr)
+        if uval & FUTEX_TID_MASK == tid:
+            raise Errno(EDEADLK)
+        queued = table.waiters(key)
+        if queued:
+            return _attach_to_pi_state(uval, queued[0])
+        if not uval & FUTEX_TID_MASK:
+            # Free (perhaps with FUTEX_OWNER_DIED, which is kept for the new owner to see).
+            new = uval & FUTEX_OWNER_DIED | tid | (FUTEX_WAITERS if set_waiters else 0)
+            if words.cmpxchg(mm, uaddr, uval, new) != uval:
+                continue                # taken (or changed) in user space meanwhile: again
+            return PiState(key, tid) if set_waiters else None
+        # Held: FUTEX_WAITERS sends the owner's unlock here. Once set, user space changes
+        # the word no more (its cmpxchg expects no FUTEX_WAITERS): no second store then.
+        if not uval & FUTEX_WAITERS and words.cmpxchg(mm, uaddr, uval, uval | FUTEX_WAITERS) != uval:
+            continue                    # unlocked (or changed) in user space meanwhile: again
+        break
     owner = uval & FUTEX_TID_MASK
     if not alive(owner):
         raise Errno(ESRCH)      # handle_exit_race(): a dead owner without a robust list, or bogus
@@ -133,28 +142,36 @@ def _blocks_on(table: FutexTable, owner: Optional[int], tid: int) -> bool:
 def unlock_pi(table: FutexTable, mm: AddressSpace, uaddr: int, tid: int, private: bool) -> int:
     """futex_unlock_pi(): EPERM unless the word names the caller; the first waiter becomes
     the owner (the word FUTEX_WAITERS | its TID), or with none the word becomes 0."""
-    uval = read_word(mm, uaddr)
-    if uval & FUTEX_TID_MASK != tid:
-        raise Errno(EPERM)
-    key = futex_key(mm, uaddr, private)
-    queued = table.waiters(key)
-    if queued:
-        pi = queued[0].pi
-        if pi is None or pi.owner != tid:
-            raise Errno(EINVAL)     # user space fiddled with the word, or mixed PI and non-PI
-        _hand_over(table, pi, mm, uaddr, 0)
-        return 0
-    write_word(mm, uaddr, 0)        # neither FUTEX_WAITERS nor FUTEX_OWNER_DIED survive
-    return 0
+    key: Optional[Key] = None
+    while True:                     # again whenever user space changed the word meanwhile
+        uval = read_word(mm, uaddr)
+        if uval & FUTEX_TID_MASK != tid:
+            raise Errno(EPERM)
+        if key is None:
+            key = futex_key(mm, uaddr, private)
+        queued = table.waiters(key)
+        if queued:
+            pi = queued[0].pi
+            if pi is None or pi.owner != tid:
+                raise Errno(EINVAL)     # user space fiddled with the word, or mixed PI and non-PI
+            nxt = _first_waiter(table, pi)
+            if nxt is None or _hand_over(table, pi, nxt, mm, uaddr, uval, 0):
+                return 0
+        elif table.words.cmpxchg(mm, uaddr, uval, 0) == uval:
+            return 0                    # neither FUTEX_WAITERS nor FUTEX_OWNER_DIED survive
 
 
-def _hand_over(table: FutexTable, pi: PiState, mm: AddressSpace, uaddr: int, flags: int) -> bool:
-    """wake_futex_pi() / the waiter's fixup_pi_state_owner(): the first waiter on pi owns
-    the lock, the word says so (FUTEX_WAITERS and flags with its TID). False if none."""
-    nxt = next((w for w in table.waiters(pi.key) if w.pi is pi), None)
-    if nxt is None:
+def _first_waiter(table: FutexTable, pi: PiState) -> Optional[Waiter]:
+    return next((w for w in table.waiters(pi.key) if w.pi is pi), None)
+
+
+def _hand_over(table: FutexTable, pi: PiState, nxt: Waiter, mm: AddressSpace, uaddr: int, uval: int,
+               flags: int) -> bool:
+    """wake_futex_pi() / the waiter's fixup_pi_state_owner(): nxt, the first waiter on pi,
+    owns the lock once the word (still uval) says so: FUTEX_WAITERS and flags with its TID.
+    False, nothing changed, if the word no longer held uval."""
+    if table.words.cmpxchg(mm, uaddr, uval, flags | FUTEX_WAITERS | nxt.tid) != uval:
         return False
-    write_word(mm, uaddr, flags | FUTEX_WAITERS | nxt.tid)
     pi.owner = nxt.tid
     table.take(nxt)
     return True
@@ -171,10 +188,13 @@ def exit_pi_state_list(table: FutexTable, tid: int) -> None:
     owned = {id(w.pi): w.pi for q in table.all_queues() for w in q if w.pi is not None and w.pi.owner == tid}
     for pi in owned.values():
         pi.owner = None
-        nxt = next((w for w in table.waiters(pi.key) if w.pi is pi), None)
+        nxt = _first_waiter(table, pi)
         if nxt is not None and nxt.mm is not None:
             try:
-                _hand_over(table, pi, nxt.mm, nxt.uaddr, FUTEX_OWNER_DIED)     # as fixup_pi_state_owner
+                # as fixup_pi_state_owner: whatever the word holds (a robust death's mark)
+                while not _hand_over(table, pi, nxt, nxt.mm, nxt.uaddr, read_word(nxt.mm, nxt.uaddr),
+                                     FUTEX_OWNER_DIED):
+                    pass
             except Errno:
                 pass
 
