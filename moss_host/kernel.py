@@ -39,6 +39,7 @@ from moss_host.proc.cpu_limit import CpuLimitWatch
 from moss_host.proc.cpu import Cpu
 from moss_host.proc.execvp import search_path
 from moss_host.proc.futex import FutexTable
+from moss_host.proc.guest_atomic import GuestAtomicWords
 from moss_host.proc.jobctl import ProcessJobControl
 from moss_host.proc.pidtable import PidTable
 from moss_host.proc.task import State, Task, ThreadGroup
@@ -178,6 +179,7 @@ class Kernel:
                 mem.running_cpus = self._running_cpus
                 self._busy_checks = [self._busy_check(c) for c in self.cpus]
                 mem.tlbs = CpuTlbs(ncpus, lambda index: self.cpus[index].forget_loaded_mm())
+                self.futexes.use_words(GuestAtomicWords(self.cpus))     # futex words: atomic on every CPU
                 mem.trap_watch = self._watch_traps
                 loop.add_reader(doorbell.fileno(), self._on_doorbell_smp)
                 if isinstance(loop, PollingEventLoop):
