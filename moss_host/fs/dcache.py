@@ -19,13 +19,21 @@ is not a plain dict) and magic links are never cached.
 
 The cache holds strong references to the mounts and dentries in its keys (so no id is
 ever reused under it); it is cleared on every bump and when it grows past MAX_ENTRIES.
+
+The dentry tree itself (vfs.Dentry: each filesystem's names looked up so far) is pruned
+here too, as Linux's prune_dcache at drop_caches (bit 2): every dentry nothing uses goes, so
+that a stress run's millions of names do not stay in the host's memory.
 """
 from __future__ import annotations
 
+import sys
+import weakref
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..machine.hostmem import register_shrinker
+
 if TYPE_CHECKING:
-    from .vfs import Inode, Location
+    from .vfs import Dentry, Inode, Location
 
 MAX_ENTRIES = 1024
 
@@ -70,3 +78,74 @@ CACHE = PathCache()
 def invalidate() -> None:
     """The hook vfs (names removed or moved) and namespace (mounts) call."""
     CACHE.invalidate()
+
+
+# -- pruning the dentry tree ----------------------------------------------------------------
+
+def _refs(cache: dict, key: object) -> int:
+    """References to cache[key], this frame's and the call's own included."""
+    value = cache[key]
+    return sys.getrefcount(value)
+
+
+# A cached object is unused when only its cache holds it: for a dentry, no open file, cwd,
+# root, mount, path-cache entry or walk in progress holds it (or a child of it); for an
+# inode, no dentry either. Python counts what Linux's d_lockref and i_count count; the
+# figure is measured with the same frame, so that it holds whatever the interpreter's
+# counting of arguments and locals.
+_UNUSED = _refs({b"x": object()}, b"x")
+
+
+def unused_but_here(cache: dict, key: object) -> bool:
+    """Only `cache` holds cache[key] (a shrinker may drop it)."""
+    return _refs(cache, key) <= _UNUSED
+
+
+def prune_tree(root: "Dentry") -> int:
+    """Drop every unused dentry below root, deepest first (a parent is unused only once its
+    children are gone); how many went. The names stay in the filesystem: the next lookup
+    builds the dentry again from the inode. A dynamic directory (procfs: `children` not a
+    plain dict) is left as it is."""
+    dropped = 0
+    stack = [(root, False)]
+    while stack:
+        d, done = stack.pop()
+        children = d.children
+        if type(children) is not dict:
+            continue
+        if not done:
+            stack.append((d, True))
+            stack.extend((c, False) for c in children.values() if c.children)
+            continue
+        for name in [n for n, c in children.items() if _leaf(c)]:
+            if not unused_but_here(children, name):
+                continue
+            del children[name]
+            dropped += 1
+    return dropped
+
+
+def _leaf(d: "Dentry") -> bool:
+    children = d.children
+    return type(children) is dict and not children
+
+
+class DentryPruner:
+    """The roots of every filesystem's dentry tree (held weakly: a tree goes with its
+    superblock) and the drop_caches shrinker that prunes them."""
+
+    def __init__(self) -> None:
+        self.roots: "weakref.WeakSet[Dentry]" = weakref.WeakSet()
+        self.pruned = 0
+
+    def track(self, root: "Dentry") -> None:
+        self.roots.add(root)
+
+    def prune(self) -> None:
+        CACHE.invalidate()              # its entries hold dentries: remembered walks go first
+        for root in list(self.roots):
+            self.pruned += prune_tree(root)
+
+
+PRUNER = DentryPruner()
+register_shrinker(PRUNER.prune, slab=True)

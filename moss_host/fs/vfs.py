@@ -186,6 +186,7 @@ class Superblock:
         """One dentry tree per filesystem, shared by every mount of it."""
         if self._root_dentry is None:
             self._root_dentry = Dentry(b"/", self.root)
+            dcache.PRUNER.track(self._root_dentry)     # pruned at drop_caches
         return self._root_dentry
 
 

@@ -82,3 +82,99 @@ def test_open_close_and_pipes_leave_nothing_behind():
 async def _value(result):
     """A handler's result, awaited when it is a coroutine."""
     return await result if asyncio.iscoroutine(result) else result
+
+
+# -- shrinkers: drop_caches' bit 2 (slab) forgets unused dentries and inodes, never used ones
+
+def _ext4_with_tree(tmp_path):
+    from .test_ext4_support import make_tree, mkfs, mount, vfs
+    src = make_tree(tmp_path / "src", {"a/b/c": b"c\n", "d/e": b"e\n", "f": b"f\n"})
+    fs = mount(mkfs(tmp_path / "img", src, "8M", "ext4"))
+    return fs, vfs(fs)
+
+
+def _drop_slab() -> None:
+    from moss_host.machine import hostmem
+    hostmem.drop_caches(pagecache=False, slab=True)
+
+
+def test_dentry_prune_drops_unused_names_and_keeps_used_ones(tmp_path):
+    from .test_ext4_support import at, read_all
+    fs, ctx = _ext4_with_tree(tmp_path)
+    for path in (b"/a/b/c", b"/d/e", b"/f"):
+        at(ctx, path)
+    held = at(ctx, b"/d/e")                     # an open file's or a cwd's Location
+    root = fs.root_dentry
+    assert set(root.children) >= {b"a", b"d", b"f"}
+    _drop_slab()
+    assert set(root.children) == {b"d"}         # the path to a used dentry stays
+    assert root.children[b"d"].children[b"e"] is held.dentry
+    assert read_all(at(ctx, b"/a/b/c").inode) == b"c\n"    # looked up again from the disk
+    assert read_all(at(ctx, b"/f").inode) == b"f\n"
+
+
+def test_ext4_inode_cache_drops_clean_unused_inodes_only(tmp_path):
+    import stat as S
+
+    from moss_host.fs.vfs import vfs_create
+    from .test_ext4_support import at, read_all
+    fs, ctx = _ext4_with_tree(tmp_path)
+    c_ino = at(ctx, b"/a/b/c").inode.ino
+    held = at(ctx, b"/d/e").inode               # referenced: stays
+    opened = at(ctx, b"/f").inode
+    opened.opened()                             # open, and no Location kept: stays
+    new = vfs_create(at(ctx, b"/"), b"g", S.S_IFREG | 0o644, None).inode
+    new.write(0, b"g\n")                        # dirty until the next commit: stays
+    new_ino = new.ino
+    del new
+    _drop_slab()
+    assert c_ino not in fs._inodes
+    assert fs._inodes[held.ino] is held and fs._inodes[opened.ino] is opened
+    assert new_ino in fs._inodes
+    assert read_all(at(ctx, b"/a/b/c").inode) == b"c\n" and c_ino in fs._inodes
+    assert read_all(at(ctx, b"/g").inode) == b"g\n"
+    opened.closed()
+
+
+def test_tmpfs_names_survive_a_dentry_prune():
+    import stat as S
+
+    from moss_host.fs.drivers.tmpfs import Tmpfs
+    from moss_host.fs.namespace import MountTable
+    from moss_host.fs.path import lookup
+    from moss_host.fs.vfs import FsContext, vfs_create, vfs_mkdir
+    sb = Tmpfs()
+    ctx = FsContext(MountTable(sb).root_location())
+    sub = vfs_mkdir(lookup(ctx, b"/", follow=False), b"sub", 0o755, None)
+    vfs_create(lookup(ctx, b"/sub", follow=False), b"x", S.S_IFREG | 0o644, None).inode.write(0, b"x")
+    del sub
+    _drop_slab()
+    assert not sb.root_dentry.children
+    assert lookup(ctx, b"/sub/x", follow=False).inode.read(0, 1) == b"x"
+
+
+def test_host_memory_pressure_shrinks_the_caches_once_a_period(tmp_path):
+    from moss_host.machine import hostmem
+
+    class Cache:
+        def __init__(self) -> None:
+            self.drops = 0
+
+        def drop(self) -> None:
+            self.drops += 1
+    cache = Cache()
+    hostmem.register_shrinker(cache.drop, slab=True)
+
+    async def run() -> hostmem.Trimmer:
+        trimmer = hostmem.Trimmer(period_s=0.01, memory_low=lambda: True)
+        trimmer.start()
+        await asyncio.sleep(0.1)
+        trimmer.stop()
+        return trimmer
+    trimmer = asyncio.run(run())
+    assert trimmer.shrinks == 1 and cache.drops == 1     # then not again for SHRINK_PERIOD_S
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:  1600000 kB\nMemFree: 1000 kB\nMemAvailable:  99000 kB\n")
+    assert hostmem.host_memory_low(str(meminfo))
+    meminfo.write_text("MemTotal:  1600000 kB\nMemFree: 1000 kB\nMemAvailable:  101000 kB\n")
+    assert not hostmem.host_memory_low(str(meminfo))

@@ -109,10 +109,11 @@ def test_pipe_max_size_is_what_f_setpipe_sz_checks(world):
 def test_drop_caches_is_write_only_for_root_and_takes_1_to_4(world, monkeypatch):
     from moss_host.fs.drivers.procfs import sysctl
     dropped = []
-    monkeypatch.setattr(sysctl, "drop_caches", lambda pagecache: dropped.append(pagecache))
+    monkeypatch.setattr(sysctl, "drop_caches", lambda pagecache, slab: dropped.append((pagecache, slab)))
     assert write(world, b"/proc/sys/vm/drop_caches", b"3\n") == 2
     assert write(world, b"/proc/sys/vm/drop_caches", b"2") == 1
-    assert dropped == [True, False]
+    assert write(world, b"/proc/sys/vm/drop_caches", b"1") == 1
+    assert dropped == [(True, True), (False, True), (True, False)]
     assert errno_of(write, world, b"/proc/sys/vm/drop_caches", b"0") == errno.EINVAL
     assert errno_of(write, world, b"/proc/sys/vm/drop_caches", b"5") == errno.EINVAL
     assert errno_of(lambda: asyncio.run(open_file(world.fs, world.fs.root, b"/proc/sys/vm/drop_caches",

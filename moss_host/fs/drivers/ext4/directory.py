@@ -69,6 +69,10 @@ class Ext4Dir(Ext4Inode):
                 if d.inode:
                     yield lblk, pblk, d
 
+    def forget_index(self) -> None:
+        self._names = None
+        self._slack = None
+
     def _find(self, name: bytes) -> Optional[tuple[int, D.Dirent]]:
         """(physical block, entry) of name. The first call scans the whole directory into
         `_names` (name -> block), kept up to date by every edit, so lookups are then O(1)."""

@@ -24,8 +24,10 @@ import struct
 from typing import Optional
 
 from ....errors import EBUSY, EINVAL, EIO, EROFS, Errno
+from ....machine.hostmem import register_shrinker
 from ....mm.page_cache import write_back_superblock
 from ...blockdev import BlockDevice
+from ...dcache import unused_but_here
 from ...stat import makedev
 from ...vfs import StatFs, Superblock, now_ns
 from . import dir as D
@@ -93,6 +95,7 @@ class Ext4Superblock(Superblock):
         self._early_commit: Optional[asyncio.Handle] = None
         self.orphans = OrphanList(self)
         self.root = self.iget(EXT4_ROOT_INO)
+        register_shrinker(self.shrink_inodes, slab=True)     # drop_caches, after the dentries
         if not self.root.is_dir:
             raise Errno(EINVAL, f"disk image {blockdev.path!r}: the ext4 root inode is not a directory")
 
@@ -222,6 +225,17 @@ class Ext4Superblock(Superblock):
             inode = self._make(ino, self.read_inode(ino))
             self._inodes[ino] = inode
         return inode
+
+    def shrink_inodes(self) -> None:
+        """prune_icache_sb at drop_caches: forget every inode nothing else holds (no dentry,
+        open file or mapping; clean), and the name indexes of the directories that stay;
+        the next iget reads the inode table again."""
+        inodes = self._inodes
+        for ino in [ino for ino, inode in inodes.items() if inode.evictable() and ino != EXT4_ROOT_INO]:
+            if unused_but_here(inodes, ino):
+                del inodes[ino]
+        for inode in inodes.values():
+            inode.forget_index()
 
     def _make(self, ino: int, disk: DiskInode) -> Ext4Inode:
         mode = disk.i_mode

@@ -52,6 +52,17 @@ class Ext4Inode(Inode):
         if self.open_count == 0 and self.nlink == 0 and not self.dead and not self.fs.read_only:
             self.fs.release(self)
 
+    def evictable(self) -> bool:
+        """Nothing but the inode cache needs this inode (prune_icache_sb's test): clean, not
+        open, no pages, locks, watches or FIFO on it; the disk has all of it."""
+        return (self.ino not in self.fs.dirty_inodes and not self.dead and self.nlink > 0
+                and self.open_count == 0 and self.open_files == 0 and not self.linkable
+                and self.page_cache is None and self.fifo_pipe is None
+                and not self.file_locks and not self.fsnotify_marks)
+
+    def forget_index(self) -> None:
+        """Drop what is rebuilt from the blocks on the next use (a directory's name index)."""
+
     # -- attributes
     @property
     def size(self) -> int:

@@ -250,11 +250,12 @@ def vm_rows(k: KernelView) -> list[Sysctl]:
 
 def _drop_caches(data: bytes, caller: Reader) -> None:
     """drop_caches_sysctl_handler: 1 the page cache (and the disks' clean blocks), 2 the
-    slab caches (here: the host heap's free pages), 4 only quiets Linux's log line; 1-4."""
+    slab caches (the unused dentries and inodes; both trim the host heap), 4 only quiets
+    Linux's log line; 1-4."""
     value = parse_longs(data, 1)[0]
     if not 1 <= value <= 4:
         raise Errno(EINVAL)
-    drop_caches(pagecache=bool(value & 1))
+    drop_caches(pagecache=bool(value & 1), slab=bool(value & 2))
 
 
 def user_rows() -> list[Sysctl]:
