@@ -75,8 +75,23 @@ class Scheduler:
         return self._place(task)
 
     def _place(self, task: Task) -> RunQueue:
-        """Where a task that becomes runnable waits: an idle CPU it may use (the one it last
-        ran on first), else the least loaded one it may use."""
+        """Where a task that becomes runnable off any CPU waits, looking at the CPUs it may
+        use from CPU 0 up: an idle one, or a busy one whose user code has not run PULL_DELAY
+        without a trap (host-bound: it traps again soon and chooses then), where the task
+        queues as a wake-affine one does, an idle CPU pulling it if that CPU turns to long
+        user code (_pull_to_idle). Otherwise the least loaded one. CPU 0 first, not the one
+        the task ran on last: CPU 0's wake-up from WFI is the doorbell's own interrupt,
+        another CPU's is forwarded by CPU 0's stub (two vCPU threads woken in turn,
+        Cpu.wake_guest); the host serves every CPU's traps in one thread, so host-bound
+        work gains nothing from a second CPU; and TCG keeps no cache warm for a CPU."""
+        now = monotonic_ns()
+        rq, busy = self._choose(task, now)
+        if busy:
+            self._queued_behind(task, now)
+        return rq
+
+    def _choose(self, task: Task, now: int) -> tuple[RunQueue, bool]:
+        """_place's choice, and whether the CPU chosen is busy with a host-bound task."""
         allowed = task.cpus_allowed
         best: Optional[RunQueue] = None
         best_load = 0
@@ -84,21 +99,38 @@ class Scheduler:
             cpu = rq.cpu
             if not allowed >> cpu.index & 1:
                 continue
-            load = len(rq.tasks) + (cpu.current is not None)
-            if load == 0 and cpu.index == task.last_cpu:
-                return rq
+            if cpu.current is None and not rq.tasks:
+                return rq, False
+            if cpu.trapped or now - cpu.resumed_at < PULL_NS:
+                return rq, True
+            load = len(rq.tasks) + 1
             if best is None or load < best_load:
                 best, best_load = rq, load
-        return best if best is not None else self.runqueues[0]
+        return (best if best is not None else self.runqueues[0]), False
+
+    def _queued_behind(self, task: Task, now: int) -> None:
+        """task waits on a busy CPU while another may idle: stamp it for _pull_to_idle and
+        steal (not before PULL_DELAY), and have the pull timer look then."""
+        task.se.affine_at = now
+        if self.pull_timer is None:
+            self.pull_timer = asyncio.get_running_loop().call_later(PULL_DELAY, self._pull_to_idle)
+
+    def placement(self, task: Task) -> RunQueue:
+        """Where task would wait if it woke now off every CPU (Cpu.sleeper_returns)."""
+        return self._choose(task, monotonic_ns())[0]
 
     def _wake_target(self, task: Task) -> RunQueue:
-        """Where a woken task (off any CPU) waits. Wake-affine, as Linux's WF_SYNC wakes
-        (wake_affine_idle: a sync waker alone on its CPU): a task woken from inside another
-        task's trap -- a pipe write, a futex wake, a unix send, whose waker mostly sleeps
-        next (the read, the wait) -- queues on the waker's CPU when nobody else waits there,
-        so a ping-pong pair hands over with a switch on one CPU instead of a kick and another
-        vCPU's wake-up from WFI each time. If the waker runs on instead, an idle CPU pulls
-        the task PULL_DELAY later (_pull_to_idle). Otherwise: _place."""
+        """Where a woken or new task (off any CPU) waits. Wake-affine, as Linux's WF_SYNC wakes
+        (wake_affine_idle: a sync waker about to sleep): a task woken from inside another
+        task's trap -- a pipe write, a futex wake, a unix send, a fork, whose waker mostly
+        sleeps next (the read, the wait) -- queues on the waker's CPU, behind others already
+        there too (a pipeline's children, forked one after another before the shell waits),
+        so a hand-over is a switch on one CPU instead of a kick and another vCPU's wake-up
+        from WFI, and every trap of the woken task is answered there. The host serves every
+        CPU's traps in one thread, so spreading host-bound work gains nothing while each
+        trap on a CPU but 0 that finds its guest asleep costs a forwarded interrupt. If the
+        waker runs on in user code instead, an idle CPU pulls the task PULL_DELAY later
+        (_pull_to_idle): user code is what a second CPU runs in parallel. Otherwise: _place."""
         allowed = task.cpus_allowed
         for rq in self.runqueues:
             cpu = rq.cpu
@@ -106,11 +138,9 @@ class Scheduler:
             # A CPU in a trap of a task that stays on it: the waker (handling the syscall, or
             # its reply deferred for the wake-ups it caused).
             if (cpu.trapped and waker is not None and waker is not task and waker.state is State.RUNNABLE
-                    and not rq.tasks and allowed >> cpu.index & 1):
+                    and allowed >> cpu.index & 1):
                 self.affine_wakes += 1
-                task.se.affine_at = monotonic_ns()
-                if self.pull_timer is None:
-                    self.pull_timer = asyncio.get_running_loop().call_later(PULL_DELAY, self._pull_to_idle)
+                self._queued_behind(task, monotonic_ns())
                 return rq
         task.se.affine_at = 0                   # (a stamp from an earlier wake-affine is stale)
         return self._place(task)
@@ -153,14 +183,17 @@ class Scheduler:
 
     def steal(self, cpu: CpuPort) -> bool:
         """cpu is idle: move a task waiting in another CPU's queue (the longest) that may run
-        on it into its own queue. False if there is none."""
+        on it into its own queue. False if there is none. A task queued next to its waker
+        less than PULL_DELAY ago stays (its waker is likely on its way to sleep: _wake_target),
+        as Linux's newidle balance leaves a task that ran within the migration cost."""
         if len(self.runqueues) == 1:
             return False
+        fresh = monotonic_ns() - PULL_NS
         for rq in sorted(self.runqueues, key=lambda q: -len(q.tasks)):
             if rq.cpu is cpu:
                 continue
             for task in rq.tasks:
-                if task.cpus_allowed >> cpu.index & 1:
+                if task.cpus_allowed >> cpu.index & 1 and task.se.affine_at <= fresh:
                     self.runqueues[cpu.index].push(task)     # (out of rq's queue)
                     return True
         return False

@@ -1,6 +1,7 @@
 """Placement with several CPUs (sched/scheduler.py): wake-affine hand-overs stay on the
-waker's CPU, a second task goes to an idle CPU, and an idle CPU pulls a woken task only
-once it has waited PULL_DELAY behind user code that ran that long without a trap."""
+waker's CPU, so do further tasks woken there, other wakes go to the lowest idle CPU or queue
+behind host-bound work, and an idle CPU pulls a queued task only once it has waited
+PULL_DELAY behind user code that ran that long without a trap."""
 import asyncio
 from time import monotonic_ns
 
@@ -73,7 +74,7 @@ def test_a_task_woken_by_a_task_in_its_trap_waits_on_the_wakers_cpu():
     asyncio.run(go())
 
 
-def test_a_second_woken_task_goes_to_the_idle_cpu():
+def test_a_second_woken_task_waits_on_the_wakers_cpu_too():
     async def go():
         sched, (c0, c1) = machine(2)
         waker, first, second = FakeTask("w"), FakeTask("a"), FakeTask("b")
@@ -81,8 +82,48 @@ def test_a_second_woken_task_goes_to_the_idle_cpu():
         c0.handling = True
         sched.wake(first)
         sched.wake(second)
-        assert queued_on(sched, first) == [0] and queued_on(sched, second) == [1]
-        assert c1.scheduled == 1
+        assert queued_on(sched, first) == [0] and queued_on(sched, second) == [0]
+        assert c1.scheduled == 0 and second.se.affine_at and sched.pull_timer is not None
+    asyncio.run(go())
+
+
+def test_a_task_woken_off_every_cpu_goes_to_the_lowest_idle_cpu():
+    async def go():
+        sched, (c0, c1) = machine(2)
+        woken = FakeTask("sleeper")             # it last ran on CPU 1
+        sched.wake(woken)
+        assert queued_on(sched, woken) == [0] and not woken.se.affine_at
+        # CPU 0 is about to run it: another task queues there too rather than wake CPU 1
+        assert sched.placement(FakeTask("next")) is sched.runqueues[0]
+    asyncio.run(go())
+
+
+def test_a_woken_task_queues_behind_host_bound_work_but_not_behind_long_user_code():
+    async def go():
+        sched, (c0, c1) = machine(2)
+        busy = FakeTask("busy")
+        run_on(sched, c0, busy, trapped=False)
+        c0.resumed_at = monotonic_ns()          # it trapped just now: host-bound
+        woken = FakeTask("a")
+        sched.wake(woken)
+        assert queued_on(sched, woken) == [0] and woken.se.affine_at
+        c0.resumed_at -= 2 * S.PULL_NS          # user code this long without a trap
+        other = FakeTask("b")
+        sched.wake(other)
+        assert queued_on(sched, other) == [1] and not other.se.affine_at
+    asyncio.run(go())
+
+
+def test_an_idle_cpu_steals_only_tasks_not_queued_by_their_waker_just_now():
+    async def go():
+        sched, (c0, c1) = machine(2)
+        waker, woken = FakeTask("w"), FakeTask("r")
+        run_on(sched, c0, waker)
+        c0.handling = True
+        sched.wake(woken)
+        assert not sched.steal(c1) and queued_on(sched, woken) == [0]
+        woken.se.affine_at -= S.PULL_NS
+        assert sched.steal(c1) and queued_on(sched, woken) == [1]
     asyncio.run(go())
 
 
