@@ -64,9 +64,13 @@ class GuestAtomicWords(FutexWords):
         self.requests = 0                   # round trips so far (tests, measurements)
 
     def cmpxchg(self, mm: AddressSpace, uaddr: int, expected: int, new: int) -> int:
+        if self._no_user_code():
+            return super().cmpxchg(mm, uaddr, expected, new)
         return self._run(word_address(mm, uaddr), L.ATOMIC_CMPXCHG, expected, new)
 
     def op(self, mm: AddressSpace, uaddr: int, op: int, oparg: int) -> int:
+        if self._no_user_code():
+            return super().op(mm, uaddr, op, oparg)
         addr = word_address(mm, uaddr)      # EFAULT first, as the plain way's read
         if not 0 <= op <= FUTEX_OP_XOR:
             raise Errno(ENOSYS)
@@ -78,6 +82,15 @@ class GuestAtomicWords(FutexWords):
         if cpu is None:
             return kicked_request(self._any_cpu(), kind, addr, cmp, arg)
         return request(cpu, kind, addr, cmp, arg)
+
+    def _no_user_code(self) -> bool:
+        """Every CPU waits for the host (trapped): no user code runs that could change the
+        word meanwhile, and the plain read and write are atomic, as with one CPU. (A CPU
+        that trapped unseen yet, or was just released, counts as running: no harm.)"""
+        for cpu in self.cpus:
+            if not cpu.trapped:
+                return False
+        return True
 
     def _waiting_cpu(self) -> Optional[Cpu]:
         """A CPU whose guest waits for the host: the one handling a trap (its stub spins),
@@ -117,6 +130,10 @@ def request(cpu: Cpu, kind: int, addr: int, cmp: int, arg: int) -> int:
     value. Its answer is a trap the host has handled: it waits for the real reply again."""
     frame = cpu.frame
     seq = cpu.handled_seq
+    if not cpu.spin_ticks:
+        # Told not to wait for us (a contended host, an idle CPU): it sleeps, and would again
+        # after its answer, costing the reply that follows a second wake through QEMU.
+        cpu.publish_spin(L.SPIN_TICKS)
     polling = _U64.unpack_from(frame, L.MB_HOST_POLLING)[0]
     if not polling:
         _U64.pack_into(frame, L.MB_HOST_POLLING, 1)     # we watch SEQ_REQ: no doorbell for it
