@@ -83,6 +83,17 @@ class Governor:
             self.overloaded = wait >= OVERLOADED_WAIT_NS
         self.contended_spin = 0 if self.overloaded else L.SPIN_TICKS
 
+    def lost_core(self, gap_ns: int) -> bool:
+        """A poll went `gap_ns` between two clock reads: did this thread wait in a run queue
+        for it (another task had its core: stop spinning), or not (an interrupt, or the
+        hypervisor ran someone else on this VM's CPU: nobody here needs the core, and
+        blocking would not get it back sooner)? The run-queue wait since the last sample
+        (SAMPLE_NS at most) tells; without schedstat, assume the core was lost."""
+        reading = self.read_schedstat()
+        if reading is None or self.last is None:
+            return True
+        return reading[0] - self.last[0] >= gap_ns // 2
+
     def read_schedstat(self) -> Optional[tuple[int, int]]:
         """(run-queue wait ns, times run) of the thread that opened the file first."""
         if not self.available:

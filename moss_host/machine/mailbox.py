@@ -27,6 +27,10 @@ class Mailbox:
     def __init__(self, ram, cpu: int):
         base = L.MAILBOX_BASE - L.RAM_BASE + cpu * L.MAILBOX_SIZE
         self.mem = memoryview(ram)[base:base + L.MAILBOX_SIZE]
+        # The same as 64-bit words (index = offset // 8): the trap path's single loads and
+        # stores, a third of a struct call's cost each, and one 8-byte store (struct's
+        # little-endian packing stores byte by byte).
+        self.words = self.mem.cast("Q")
         self.cpu = cpu
         # The trapped task's registers, in place (one view for the mailbox's lifetime).
         self.regs = TrapContext(self.mem)

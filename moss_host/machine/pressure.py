@@ -1,19 +1,28 @@
 """How contended the host's CPUs are: Linux's pressure stall information for the CPU
-(/proc/pressure/cpu, "some avg10": the share of the last 10 s in which some runnable
-task waited for a CPU).
+(/proc/pressure/cpu, "some": the share of time in which some runnable task waited for a CPU).
 
 The trap path spins (the host polling the mailbox, the guest waiting for a reply) only
 while that pays: when both sides have a core. When tasks queue for the CPUs, a spinner
-takes the core the other side needs, and blocking is faster. Reading the file costs a
-few microseconds, so the answer is cached for SAMPLE_NS.
+takes the core the other side needs, and blocking is faster.
+
+The share is taken over the last sample (SAMPLE_NS, from the file's cumulative "total"),
+not from "avg10", a 10-second average: that one still holds the last seconds' bursts
+when a run starts -- on a quiet machine the boots of the runs before it (a benchmark
+starts one run after another, each booting QEMU and a Python host beside the RAM
+warmer) -- and a short program then ran wholly in the governor's block mode (trap round
+trip medians of 17-24 us against 2-4 us polled, in quiet benchmark runs). Only the
+first reading, with no window yet, is avg10. Reading the file costs a few microseconds,
+so the answer is cached for SAMPLE_NS.
 """
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 PSI_PATH = "/proc/pressure/cpu"
-SAMPLE_NS = 200_000_000
-CONTENDED_PERCENT = 30.0        # some avg10 at or above this: do not spin
+SAMPLE_NS = 50_000_000
+MIN_WINDOW_NS = 10_000_000      # a shorter window says too little: avg10 instead
+CONTENDED_PERCENT = 30.0        # some task waited this share of the window or more: do not spin
 
 
 class CpuPressure:
@@ -22,21 +31,42 @@ class CpuPressure:
         self.available = os.path.exists(path)
         self._next_sample = 0
         self._contended = False
+        self._last: Optional[tuple[int, int]] = None    # (monotonic ns, "some" total us) last read
 
     def contended(self, now_ns: int) -> bool:
         """True when tasks wait for the host's CPUs (cached; `now_ns` is time.monotonic_ns())."""
         if now_ns >= self._next_sample:
-            self._next_sample = now_ns + SAMPLE_NS
-            self._contended = self.available and self.some_avg10() >= CONTENDED_PERCENT
+            # The first reading (avg10) stands only until a window can be measured.
+            self._next_sample = now_ns + (MIN_WINDOW_NS if self._last is None else SAMPLE_NS)
+            self._contended = self.available and self.stalled_percent(now_ns) >= CONTENDED_PERCENT
         return self._contended
 
+    def stalled_percent(self, now_ns: int) -> float:
+        """The share of time (%) some task waited for a CPU since the last reading, or avg10
+        when there is no reading at least MIN_WINDOW_NS old."""
+        some = self.read_some()
+        if some is None:
+            return 0.0
+        avg10, total_us = some
+        last = self._last
+        if last is not None and now_ns - last[0] < MIN_WINDOW_NS:
+            return avg10
+        self._last = (now_ns, total_us)
+        if last is None:
+            return avg10
+        return (total_us - last[1]) * 100_000 / (now_ns - last[0])     # (us * 1000 / ns * 100)
+
     def some_avg10(self) -> float:
+        some = self.read_some()
+        return 0.0 if some is None else some[0]
+
+    def read_some(self) -> Optional[tuple[float, int]]:
+        """("some" avg10, "some" total in us), None when there is no PSI."""
         try:
             with open(self.path, "rb") as f:
                 first = f.readline()            # b"some avg10=71.17 avg60=66.72 avg300=49.83 total=..."
-            return float(first.split()[1].split(b"=")[1])
+            fields = first.split()
+            return float(fields[1].split(b"=")[1]), int(fields[4].split(b"=")[1])
         except (OSError, IndexError, ValueError):
             self.available = False              # no PSI here (old kernel, or disabled): never contended
-            return 0.0
-
-
+            return None

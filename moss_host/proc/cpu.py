@@ -16,6 +16,7 @@ import gc
 import logging
 import socket
 import struct
+import sys
 import time
 from typing import Any, Callable, Optional, Protocol
 
@@ -42,8 +43,11 @@ _U64 = struct.Struct("<Q")
 # The trap path's reads and writes, bound once (module constants: no attribute lookups).
 _TRAP = struct.Struct("<Q56xQ248xQ8xQ")         # x0, x8, ESR, REASON: a trap's first look
 assert _TRAP.size == L.MB_REASON + 8 and L.MB_ESR == 0x140
-_SEQ_REQ, _SEQ_REPLY, _SLEEPING = L.MB_SEQ_REQ, L.MB_SEQ_REPLY, L.MB_SLEEPING
-_RESTORE_ALL = L.MB_RESTORE_ALL
+_SEQ_REQ = L.MB_SEQ_REQ
+# ... and the words the fast path reads and writes, as indexes into Mailbox.words
+_W_X0, _W_SEQ_REQ, _W_SEQ_REPLY, _W_SLEEPING = 0, L.MB_SEQ_REQ // 8, L.MB_SEQ_REPLY // 8, L.MB_SLEEPING // 8
+_W_RESTORE_ALL = L.MB_RESTORE_ALL // 8
+assert L.MB_X0 == 0 and sys.byteorder == "little"         # (the guest's order too)
 _SYNC = L.REASON_SYNC
 _EC_MASK, _EC_SVC = 0x3F << 26, ESR.EC_SVC64 << 26
 _MASK = (1 << 64) - 1
@@ -101,6 +105,7 @@ class Cpu:
         self.mailbox = mailbox
         self.regs = mailbox.regs                # the trapped context, in place
         self.frame = mailbox.mem                # the same, as bytes: the trap path's unpacks
+        self.words = mailbox.words              # ... and as 64-bit words: its single loads and stores
         self.doorbell = doorbell
         self.mem = mem
         self.sched = sched
@@ -176,7 +181,8 @@ class Cpu:
         the fast path, inline here: one unpack of the trap, the syscall entry, one reply.
         Everything else leaves it for the general path at the first difference."""
         frame = self.frame
-        seq = _U64.unpack_from(frame, _SEQ_REQ)[0]
+        words = self.words
+        seq = words[_W_SEQ_REQ]
         if seq == self.handled_seq:
             return False
         self.handled_seq = seq
@@ -199,7 +205,7 @@ class Cpu:
         self.handling = True
         try:
             if direct is None:
-                _U64.pack_into(frame, _RESTORE_ALL, 1)      # (any handler: rt_sigreturn, exec ...)
+                words[_W_RESTORE_ALL] = 1                   # (any handler: rt_sigreturn, exec ...)
                 result = self.start_syscall(task, nr, frame, self.tracer)
             else:
                 args = direct[1]
@@ -220,7 +226,7 @@ class Cpu:
         if type(result) is not int or task.on_cpu is not self:
             syscall_result(self, task, x0, result)          # it sleeps, or exec'd, or ...
         else:
-            _U64.pack_into(frame, 0, result & _MASK)
+            words[_W_X0] = result & _MASK
             mem = self.mem
             if _RESTART_LO <= result <= _RESTART_HI:
                 task.restart = x0
@@ -240,7 +246,7 @@ class Cpu:
         if result is None:
             return 0
         if result is self.direct.slow:
-            _U64.pack_into(self.frame, _RESTORE_ALL, 1)
+            self.words[_W_RESTORE_ALL] = 1
             return self.start_syscall(task, nr, self.frame, self.tracer)
         return result
 
@@ -366,6 +372,9 @@ class Cpu:
                         self.stats.runouts += 1
                     return handled
                 if now - last > PREEMPTED_NS:   # we lost the core meanwhile: stop spinning
+                    if not self.governor.lost_core(now - last):
+                        self.stats.gaps_kept += 1       # (an interrupt, the hypervisor: spin on)
+                        continue
                     self.stats.preempted += 1
                     self.contended_until = now + CONTENDED_NS
                     self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
@@ -382,7 +391,7 @@ class Cpu:
         self.polling = False
         _U64.pack_into(self.frame, L.MB_HOST_POLLING, 0)
         fence()
-        if _U64.unpack_from(self.frame, _SEQ_REQ)[0] == self.handled_seq:
+        if self.words[_W_SEQ_REQ] == self.handled_seq:
             return False
         self.take_trap(_now())
         return True
@@ -521,7 +530,7 @@ class Cpu:
         # Another task, a signal frame, a restart, ptrace's or exec's registers: the stub
         # restores the whole context. (take_trap's inline answer changes x0 alone and
         # releases without this: the stub restores its scratch registers only.)
-        _U64.pack_into(self.frame, _RESTORE_ALL, 1)
+        self.words[_W_RESTORE_ALL] = 1
         self.release()
 
     def release(self) -> int:
@@ -538,14 +547,14 @@ class Cpu:
         # (a reply well inside the guest's spin, while polling) a crossing costs the guest's
         # 10 ms backup wake-up, never a hang. The guest runs from the store on: what can
         # wait (the clock, --timing's stamp) comes after it.
-        frame = self.frame
-        _U64.pack_into(frame, _SEQ_REPLY, self.handled_seq)
+        words = self.words
+        words[_W_SEQ_REPLY] = self.handled_seq
         self.resumed_at = now = _now()
         if self.timer is not None:
             self.timer.on_reply()
         if not self.polling or now - self.trap_at > FENCE_AFTER_NS:
             fence()
-        if _U64.unpack_from(frame, _SLEEPING)[0]:
+        if words[_W_SLEEPING]:
             self.stats.asleep_replies += 1
             if told and not self.contended and self.guest_spin < SPIN_MAX_TICKS:
                 self.guest_spin *= 2            # it gave up on a reply that was on its way

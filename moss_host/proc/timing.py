@@ -34,6 +34,7 @@ class PathStats:
     mode_switches: int = 0          # poll <-> block mode changes between two polls
     runouts: int = 0                # a poll's budget ended without a trap
     preempted: int = 0              # a poll lost its core (a gap between two clock reads)
+    gaps_kept: int = 0              # ... or had a gap without a run-queue wait: it polled on
     doorbell_traps: int = 0         # traps that came by the doorbell, not by polling
     asleep_replies: int = 0         # a reply found the guest asleep (a wake-up byte)
 
@@ -113,6 +114,6 @@ class TrapTimer:
               f"p99 {p99 / 1000:.1f} us, mean {mean / 1000:.1f} us, {slow} over 1 ms", file=out)
         if stats is not None:
             print(f"moss: timing: polls {stats.polls} (ran out {stats.runouts}, lost the core "
-                  f"{stats.preempted}), declined {stats.declined}, mode switches {stats.mode_switches}, "
+                  f"{stats.preempted}, other gaps {stats.gaps_kept}), declined {stats.declined}, mode switches {stats.mode_switches}, "
                   f"doorbell traps {stats.doorbell_traps}, replies to a sleeping guest "
                   f"{stats.asleep_replies}; host thread on cores {sorted(self.cores)}{cpu}", file=out)

@@ -90,3 +90,33 @@ def test_the_real_schedstat_reads_on_this_host():
     gov = G.Governor()
     reading = gov.read_schedstat()
     assert reading is None or (reading[0] >= 0 and reading[1] >= 0)
+
+
+def test_cpu_pressure_is_the_stall_share_since_the_last_reading_not_avg10(tmp_path):
+    from moss_host.machine import pressure as P
+    psi = tmp_path / "psi"
+
+    def write(avg10, total_us):
+        psi.write_text(f"some avg10={avg10:.2f} avg60=0.00 avg300=0.00 total={total_us}\n")
+    write(60.0, 1_000_000)                  # the runs before this one: a high 10 s average
+    p = CpuPressure(str(psi))
+    assert p.contended(0)                   # no window yet: avg10, for MIN_WINDOW_NS only
+    write(60.0, 1_000_000 + 1_000)          # 1 ms of stalls in the next 10 ms: 10%
+    assert not p.contended(P.MIN_WINDOW_NS)
+    write(55.0, 1_001_000 + 30_000)         # 30 ms in the next 50 ms: 60%
+    assert not p.contended(P.MIN_WINDOW_NS + P.SAMPLE_NS - 1)     # (cached)
+    assert p.contended(P.MIN_WINDOW_NS + P.SAMPLE_NS)
+
+
+def test_a_gap_in_a_poll_is_a_lost_core_only_if_the_thread_waited_in_a_run_queue(tmp_path):
+    gov, stat = governor(tmp_path)
+    gov.contended(0)                                    # the sample the gap is measured from
+    stat.advance(1, 5_000)                              # 5 us of waiting: not the 100 us gap
+    assert not gov.lost_core(100_000)                   # (an interrupt, or the hypervisor)
+    stat.advance(1, 95_000)
+    assert gov.lost_core(100_000)                       # another task had the core
+
+
+def test_without_schedstat_every_gap_is_a_lost_core(tmp_path):
+    gov = G.Governor(str(tmp_path / "missing"), CpuPressure(str(tmp_path / "psi")))
+    assert gov.lost_core(100_000)
