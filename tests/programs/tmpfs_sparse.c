@@ -68,6 +68,30 @@ int main(void)
     printf("cut inside a page: %c %d %d %d\n", buf[0], buf[1], buf[2], buf[3]);
     close(fd);
     unlink(path);
+
+    /* holes of a page or two between written pages: shmem holds only the pages written */
+    fd = open(path, O_CREAT | O_RDWR, 0600);
+    pwrite(fd, "a", 1, 0);
+    pwrite(fd, "b", 1, 8192);                                /* page 1 never written */
+    pwrite(fd, "c", 1, 5 * 4096 + 10);                       /* pages 3 and 4 neither */
+    fstat(fd, &st);
+    printf("small holes: size %lld blocks %lld used pages %lld\n", (long long)st.st_size,
+           (long long)st.st_blocks, used(dir) - before);
+    off_t small[] = {0, 100, 4096, 5000, 8192, 12288, 16384, 20480, 20490};
+    for (unsigned i = 0; i < sizeof small / sizeof *small; i++) {
+        printf("at %lld: data %s", (long long)small[i], seek(fd, small[i], SEEK_DATA));
+        printf(" hole %s\n", seek(fd, small[i], SEEK_HOLE));
+    }
+    pwrite(fd, "d", 1, 4096 + 100);                           /* the one-page hole filled */
+    fstat(fd, &st);
+    printf("filled: blocks %lld, hole from 0: %s\n", (long long)st.st_blocks, seek(fd, 0, SEEK_HOLE));
+    ftruncate(fd, 3 * 4096 + 5);                             /* cut inside a hole */
+    ftruncate(fd, 6 * 4096);
+    fstat(fd, &st);
+    printf("cut in a hole: blocks %lld, data after 12288: %s", (long long)st.st_blocks, seek(fd, 12288, SEEK_DATA));
+    printf(", hole from 0: %s\n", seek(fd, 0, SEEK_HOLE));
+    close(fd);
+    unlink(path);
     printf("all given back: %d\n", used(dir) == before);
     umount(dir);
     rmdir(dir);

@@ -120,7 +120,54 @@ def test_single_pages_behave_as_a_dense_file_would():
         lo = rng.randrange(0, len(model) + 1)
         assert f.read(lo, 70_000) == bytes(model[lo:lo + 70_000])
     assert f.read(0, len(model)) == bytes(model)
-    assert fs.root.mount.sb.used == len(f.data) + 4096 * len(f.pages)
+    assert fs.root.mount.sb.used == len(f.data) + 4096 * (len(f.pages) - len(f.holes))
+
+
+def _seek_model(held, size, offset, data):
+    """SEEK_DATA/SEEK_HOLE of a file whose pages `held` exist (None: ENXIO)."""
+    if offset >= size:
+        return None
+    page = offset // 4096
+    if data:
+        later = [i for i in held if i >= page]
+        return None if not later or min(later) * 4096 >= size else max(min(later) * 4096, offset)
+    while page in held:
+        page += 1
+    return min(max(page * 4096, offset), size)
+
+
+def test_pages_are_held_as_shmem_holds_them_written_pages_only():
+    """st_blocks, the charge and SEEK_DATA/SEEK_HOLE at page granularity, gaps of a page
+    included, against a model of the pages written (a truncate keeps a partial page)."""
+    import random
+    rng = random.Random(11)
+    fs = new_fs()
+    f = vfs_create(fs.root, b"f", 0o644, None).inode
+    held: set[int] = set()
+    size = 0
+    for _ in range(600):
+        if rng.random() < 0.8:
+            offset = rng.choice([rng.randrange(0, 40 * 4096), size + rng.randrange(0, 20 * 4096),
+                                 (size // 4096 + rng.randrange(1, 4)) * 4096])
+            n = rng.randrange(1, 3 * 4096)
+            f.write(offset, b"x" * n)
+            held.update(range(offset // 4096, (offset + n - 1) // 4096 + 1))
+            size = max(size, offset + n)
+        else:
+            size = rng.randrange(0, size + 8 * 4096)
+            f.truncate(size)
+            held = {i for i in held if i * 4096 < size}
+        assert f.pages_held() == len(held), (sorted(held), len(f.data), sorted(f.holes), sorted(f.pages))
+        assert f.getattr().st_blocks == 8 * len(held)
+        for offset in [rng.randrange(0, size) for _ in range(4) if size]:   # (lseek: ENXIO at or past the end)
+            for data in (True, False):
+                try:
+                    got = f.seek_data(offset, data)
+                except Errno:
+                    got = None
+                assert got == _seek_model(held, size, offset, data), (offset, data)
+    f.truncate(0)
+    assert fs.root.mount.sb.used == 0
 
 
 def test_writes_beyond_the_size_limit_are_enospc():

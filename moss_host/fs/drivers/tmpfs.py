@@ -3,7 +3,9 @@
 Regular files are a bytearray holding the written prefix, a logical size (a file
 truncated to a large size costs nothing until it is written: the tail reads as zeros),
 and single pages written far past the prefix, so a write at a large offset holds only its
-pages, as shmem allocates only the pages written (st_blocks says so). Space is charged
+pages, as shmem allocates only the pages written (st_blocks says so). A short gap the
+prefix grew over is zeros in it, its whole pages kept as holes: not charged, not counted
+in st_blocks, found by SEEK_HOLE, as shmem's pages that were never written. Space is charged
 per superblock against a limit, as tmpfs's size= option does, so a runaway guest
 gets ENOSPC instead of exhausting the host.
 Directory positions (getdents offsets) are per-directory insertion cookies:
@@ -287,15 +289,17 @@ class TmpDir(TmpInode):
 
 
 class TmpFile(TmpInode):
-    """A regular file: `data` holds the written prefix; `pages` single pages written past it
-    (page index -> PAGE bytes, every index at or past the prefix's last page); the rest up to
-    `size` reads as zeros."""
+    """A regular file: `data` holds the written prefix; `holes` the indexes of its whole pages
+    that were never written (zeros in `data`, no page held); `pages` single pages written past
+    it (page index -> PAGE bytes, every index at or past the prefix's last page); the rest up
+    to `size` reads as zeros."""
     sb: Tmpfs
 
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int):
         super().__init__(sb, mode, uid, gid)
         self.data = bytearray()
         self.pages: dict[int, bytearray] = {}
+        self.holes: set[int] = set()    # each a whole page inside `data`
         self._size = 0
         self._charged = True        # False once unlinked: its bytes no longer count against the fs
 
@@ -366,11 +370,33 @@ class TmpFile(TmpInode):
                 raise Errno(ENOSPC)
             if self.pages:
                 self._absorb_below(end)
-            if end > len(self.data):
-                self._charge(end - len(self.data))
-                if offset > len(self.data):
-                    self.data.extend(bytes(offset - len(self.data)))
+            if offset > len(self.data):
+                self._extend(offset, end - len(self.data))
+            elif end > len(self.data):
+                self._charge(end - len(self.data))      # (appending: no gap)
+        if self.holes:
+            self._fill_holes(offset, end)
         self.data[offset:end] = data
+
+    def _extend(self, start: int, charged: int) -> None:
+        """The prefix grows to `start` with zeros (its whole pages holes), and `charged` bytes
+        from its end are charged, less the holes."""
+        old = len(self.data)
+        gap = range(-(-old // PAGE), start // PAGE) if start > old else range(0)
+        self._charge(charged - PAGE * len(gap))
+        if gap:
+            self.holes.update(gap)
+        if start > old:
+            self.data.extend(bytes(start - old))
+
+    def _fill_holes(self, start: int, end: int) -> None:
+        """A write to [start, end): the holes it reaches become pages (charged one each)."""
+        holes = self.holes
+        span = range(start // PAGE, (end - 1) // PAGE + 1)
+        hit = [i for i in span if i in holes] if len(span) < len(holes) else [i for i in holes if i in span]
+        if hit:
+            self._charge(PAGE * len(hit))
+            holes.difference_update(hit)
 
     def _store_pages(self, offset: int, data: bytes) -> None:
         """A write far past the prefix: into single pages (charged a page each), leaving a hole."""
@@ -390,16 +416,22 @@ class TmpFile(TmpInode):
         order (each starts at or past the prefix's end: they were written beyond it)."""
         for index in sorted(i for i in self.pages if i * PAGE < end):
             start = index * PAGE
-            self._charge(start - len(self.data))    # the gap before it; the page was charged already
-            self.data.extend(bytes(start - len(self.data)))
+            self._extend(start, start - len(self.data))     # the gap; the page was charged already
             self.data += self.pages.pop(index)
 
     def truncate(self, size: int) -> None:
         if size > MAX_FILE_SIZE:
             raise Errno(EFBIG)
         if size < len(self.data):
-            self._charge(size - len(self.data))
-            del self.data[size:]
+            held = self._held_bytes()
+            if size % PAGE and size // PAGE in self.holes:
+                size_in_data = size - size % PAGE   # (a hole stays whole: its part reads as the tail)
+            else:
+                size_in_data = size
+            del self.data[size_in_data:]
+            if self.holes:
+                self.holes.difference_update([i for i in self.holes if i * PAGE >= size_in_data])
+            self._charge(self._held_bytes() - held)
         for index in [i for i in self.pages if i * PAGE >= size]:
             del self.pages[index]
             self._charge(-PAGE)
@@ -412,24 +444,32 @@ class TmpFile(TmpInode):
     def seek_data(self, offset: int, data: bool) -> int:
         """mapping_seek_hole_data: pages held are data, the rest holes (ENXIO: no data after)."""
         dense = -(-len(self.data) // PAGE)
+        holes = self.holes
         index = offset // PAGE
-        held = index < dense or index in self.pages
+        held = (index < dense and index not in holes) or index in self.pages
         if data:
             if held:
                 return offset
-            later = [i for i in self.pages if i > index]
+            index += 1
+            while index < dense and index in holes:
+                index += 1
+            if index < dense:
+                return index * PAGE
+            later = [i for i in self.pages if i >= index]
             if not later:
                 raise Errno(ENXIO)
             return min(later) * PAGE
         if not held:
             return offset
-        index = max(index, dense)
-        while index in self.pages:
-            index += 1
+        if index < dense:
+            index = min([i for i in holes if i > index], default=dense)
+        if index >= dense:
+            while index in self.pages:
+                index += 1
         return min(max(index * PAGE, offset), self._size)
 
     def _held_bytes(self) -> int:
-        return len(self.data) + PAGE * len(self.pages)
+        return len(self.data) + PAGE * (len(self.pages) - len(self.holes))
 
     def forget(self) -> None:
         """Last name gone: give the space back now. Open descriptors keep reading and writing the
@@ -443,7 +483,7 @@ class TmpFile(TmpInode):
         self._charge(self._held_bytes())
 
     def pages_held(self) -> int:
-        return (len(self.data) + PAGE - 1) // PAGE + len(self.pages)
+        return (len(self.data) + PAGE - 1) // PAGE + len(self.pages) - len(self.holes)
 
 
 class TmpSymlink(TmpInode):
