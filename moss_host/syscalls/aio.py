@@ -11,7 +11,7 @@ import asyncio
 import struct
 from typing import Optional
 
-from moss_host.errors import EAGAIN, EBADF, EINPROGRESS, EINTR, EINVAL, ERESTARTNOHAND, Errno
+from moss_host.errors import EAGAIN, EINPROGRESS, EINTR, EINVAL, ERESTARTNOHAND, Errno
 from moss_host.fs import aio
 from moss_host.fs.eventfd import EventFd
 from moss_host.fs.fdtable import fd_arg
@@ -21,7 +21,7 @@ from moss_host.sched.state import State
 
 from .args import Hex, Int, Ptr, UInt
 from .fs import _check_user_range, _gather, _read_iovecs, _s64, _write_or_sigpipe
-from .fsattr import _fsync_file
+from .fsattr import _fd_file, sync_file
 from .poll import restore_sigmask_unless, set_user_sigmask
 from .rw_vec import _check_flags, scatter_read
 from .table import syscall
@@ -89,9 +89,7 @@ async def _submit_one(task, ctx: aio.AioContext, user_iocb: int) -> None:
         raise Errno(EINVAL)
     if not ctx.room():
         raise Errno(EAGAIN)
-    f = task.files.get(fd_arg(fildes))                          # EBADF (fget: O_PATH too)
-    if f.is_path:
-        raise Errno(EBADF)
+    f = _fd_file(task, fildes)                                  # EBADF (fget: O_PATH too)
     eventfd: Optional[EventFd] = None
     if flags & IOCB_FLAG_RESFD:
         target = task.files.get(fd_arg(resfd))
@@ -104,7 +102,7 @@ async def _submit_one(task, ctx: aio.AioContext, user_iocb: int) -> None:
     elif opcode in (CMD_FSYNC, CMD_FDSYNC):
         if buf or offset or nbytes or rw_flags:
             raise Errno(EINVAL)
-        _fsync_file(task, fildes)                                # EINVAL: no ->fsync
+        sync_file(f)                                            # EINVAL: no ->fsync
         res = 0
     elif opcode == CMD_POLL:
         if buf & ~0xFFFF or offset or nbytes or rw_flags:

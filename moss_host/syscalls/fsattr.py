@@ -349,7 +349,11 @@ async def linkat(task, olddirfd: "Fd", oldpath: "CStr", newdirfd: "Fd", newpath:
 # ---------------------------------------------------------------- sync
 
 def _fsync_file(task, fd: int) -> None:
-    f = _fd_file(task, fd)
+    sync_file(_fd_file(task, fd))
+
+
+def sync_file(f: OpenFile) -> None:
+    """vfs_fsync of an open file (fsync, fdatasync, AIO's IOCB_CMD_FSYNC and FDSYNC)."""
     loc = f.location
     if loc is None or not (loc.inode.is_reg or loc.inode.is_dir) or loc.inode.sb.fstype == "proc":
         raise Errno(EINVAL)             # no ->fsync: pipes, sockets, ttys, devices, proc files
