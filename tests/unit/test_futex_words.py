@@ -32,7 +32,10 @@ class RacingWords(FutexWords):
         self.cmpxchgs += 1
         if self.stores:
             word(mm, uaddr, self.stores.pop(0))
-        return super().cmpxchg(mm, uaddr, expected, new)
+        old = word(mm, uaddr)
+        if old == expected:
+            word(mm, uaddr, new)
+        return old
 
 
 def word(mm, addr, value=None):
