@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from moss_host.fs.drivers.procfs.fd import fd_target
 from moss_host.fs.drivers.procfs.mounts import mounts_text
 from moss_host.fs.drivers.procfs.pid import maps_text, ppid_of, state_letter
+from moss_host.proc import vvar
 from moss_host.reload import Reloader
 from moss_host.tty import console as host_console
 
@@ -144,6 +145,7 @@ class KernelConsole:
         machine = self.kernel.machine
         if machine is not None and machine.qmp is not None:
             await machine.qmp.execute("cont")
+            vvar.recalibrate()                  # the counter fell behind while stopped
 
     # -- at the host terminal: Ctrl-] p
 

@@ -32,7 +32,7 @@ from moss_host.mm.boot_tables import write_boot_tables
 from moss_host.mm.memory import Memory
 from moss_host.mm.tlb import CpuTlbs
 from moss_host.proc import exec as execmod
-from moss_host.proc import lifecycle, signals
+from moss_host.proc import lifecycle, signals, vvar
 from moss_host.proc.acct import Accounting
 from moss_host.proc.bugs import KernelBugs
 from moss_host.proc.cpu_limit import CpuLimitWatch
@@ -187,6 +187,7 @@ class Kernel:
             watcher = asyncio.ensure_future(qemu.wait())
             watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
             if self.config.gdb:
+                vvar.counter_stops()                # gdb stops the VM unseen: the vDSO asks
                 self.write_gdb_info(init)
             else:
                 await machine.resume()

@@ -5,16 +5,21 @@ arm64's __setup_additional_pages lays them out.
 
 The image itself is arch/arm64/vdso.py's. Each process gets private copies of its pages,
 filled like a file mapping, so the frames are fresh and TCG's translation cache never
-sees them rewritten.
+sees them rewritten. The first [vvar] page is the machine's one data page (proc/vvar.py),
+the same frame in every process; the second (Linux's time-namespace page) reads as zeros.
 """
 from __future__ import annotations
 
-from moss_host.addr import PAGE_SIZE
+from typing import Optional
+
+from moss_host.addr import PA, PAGE_SIZE
 from moss_host.arch.arm64 import vdso as arm64_vdso
 from moss_host.arch.arm64.vdso import VVAR_PAGES, VdsoImage
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.backing import Backing
 from moss_host.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, Vma
+
+from .vvar import Vvar, vvar_of
 
 VDSO_NAME = "[vdso]"
 VVAR_NAME = "[vvar]"
@@ -28,8 +33,9 @@ def map_vdso(mm: AddressSpace, image: VdsoImage | None = None) -> int | None:
     if image is None:
         return None
     vvar = mm.vmas.find_free(VVAR_SIZE + image.size, top=mm.mmap_top)
-    # Zero pages that mprotect can never make writable or executable (VM_READ|VM_MAYREAD only).
-    mm.add(Vma(vvar, vvar + VVAR_SIZE, PROT_READ, MAP_PRIVATE, name=VVAR_NAME, max_prot=PROT_READ))
+    # Pages that mprotect can never make writable or executable (VM_READ|VM_MAYREAD only).
+    mm.add(Vma(vvar, vvar + VVAR_SIZE, PROT_READ, MAP_PRIVATE, _VvarPages(vvar_of(mm.mem)), 0, VVAR_NAME,
+               max_prot=PROT_READ))
     base = vvar + VVAR_SIZE
     mm.add(Vma(base, base + image.size, PROT_READ | PROT_EXEC, MAP_PRIVATE, _VdsoPages(image), 0, VDSO_NAME))
     mm.vdso_base = base
@@ -45,6 +51,20 @@ class _VdsoPages(Backing):
 
     def read(self, offset: int, n: int) -> bytes:
         return self.image.read(offset, n)
+
+
+class _VvarPages(Backing):
+    """[vvar] as a VMA's backing: the data page shared by all, then a page of zeros."""
+    name = VVAR_NAME
+
+    def __init__(self, vvar: Vvar):
+        self.vvar = vvar
+
+    def shared_frame(self, offset: int) -> Optional[PA]:
+        return self.vvar.pa if offset == 0 else None
+
+    def read(self, offset: int, n: int) -> bytes:
+        return bytes(n)
 
 
 def sigreturn_address(mm: AddressSpace) -> int:

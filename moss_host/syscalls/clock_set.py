@@ -3,8 +3,9 @@
 
 Only CLOCK_REALTIME can be set, with CAP_SYS_TIME; the new time becomes an offset over the
 host's clock (moss_host.clock), which every wall-clock reader sees and whose set re-times
-the wall-clock timers and sleepers. The vDSO answers no clock calls (guest_stub/vdso.S has
-only the sigreturn trampoline), so glibc always asks the kernel and sees the offset.
+the wall-clock timers and sleepers. The vDSO's page ([vvar], proc/vvar.py) is rewritten
+on every set (its clock_was_set callback) and on a new time zone, so the vDSO's
+clock_gettime and gettimeofday see both at once, as Linux's update_vsyscall does.
 
 adjtimex answers as an NTP-less Linux does (the clock unsynchronised: TIME_ERROR with
 STA_UNSYNC). Of the adjusting modes only ADJ_SETOFFSET acts (it moves the clock);
@@ -18,6 +19,7 @@ import time
 from moss_host.clock import REALTIME, realtime_ns
 from moss_host.cred import CAP_SYS_TIME, capable
 from moss_host.errors import EINVAL, EOPNOTSUPP, EPERM, Errno
+from moss_host.proc import vvar
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, TIMEVAL, USEC_PER_SEC, timespec_valid
 
 from .args import Int, Ptr
@@ -48,6 +50,7 @@ def do_settimeofday(task, ts: tuple[int, int] | None, tz: tuple[int, int] | None
         if not -15 * 60 <= tz[0] <= 15 * 60:
             raise Errno(EINVAL)
         REALTIME.tz = tz
+        vvar.publish_all()                              # update_vsyscall_tz
     if ts is not None:
         _set_realtime(ts[0] * NSEC_PER_SEC + ts[1])
     return 0

@@ -15,6 +15,7 @@ import functools
 import struct
 import time
 
+from moss_host.addr import PAGE_SIZE
 from moss_host.clock import REALTIME, REALTIME_CLOCKS, realtime_ns
 from moss_host.errors import (EINTR, EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND,
                               Errno)
@@ -23,6 +24,7 @@ from moss_host.proc.cpu_clocks import (cpu_clock_is_own_thread, cpu_clock_ns, cp
                                        is_cpu_clock)
 from moss_host.proc.posix_timers import CPU_TICK
 from moss_host.proc.itimers import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, process_timers
+from moss_host.proc import vvar
 from moss_host.proc.task import State
 from moss_host.sched.parked import Parked
 from moss_host.waitq import wake_future
@@ -40,21 +42,52 @@ CLOCKS = {
 }
 
 
+# The clocks the kernel keeps as the vDSO computes them (proc/vvar.py), so that a read of one
+# never goes backwards against the other: the coarse ones are the fine time cut down to a
+# tick, BOOTTIME and MONOTONIC_RAW the monotonic clock plus a fixed offset.
+_COARSE = {5: 0, 6: 1}
+_FROM_MONO = {1: 0, 4: vvar.MONO_OFFSET[4], 7: vvar.MONO_OFFSET[7], 9: vvar.MONO_OFFSET[7]}
+
+
 def clock_ns(clockid: int) -> int:
     clockid &= 0xFFFF_FFFF
+    offset = _FROM_MONO.get(clockid)
+    if offset is not None:
+        return time.monotonic_ns() + offset
+    fine = _COARSE.get(clockid)
+    if fine is not None:
+        ns = clock_ns(fine)
+        return ns - ns % vvar.TICK_NSEC
     host = CLOCKS.get(clockid)
     if host is None:
         raise Errno(EINVAL)
-    if clockid in REALTIME_CLOCKS:
-        return REALTIME.read_ns(host)
-    return time.clock_gettime_ns(host)
+    return REALTIME.read_ns(host)               # REALTIME, REALTIME_ALARM, TAI
 
 
 @syscall("clock_gettime")
 def clock_gettime(task, clockid: "Int", tp: "Ptr") -> int:
+    arrived = time.monotonic_ns()
     ns = _cpu_clock(task, clockid & 0xFFFF_FFFF) if is_cpu_clock(clockid & 0xFFFF_FFFF) else clock_ns(clockid)
+    page = vvar.calibrating and _calibrating_call(task, arrived)
     task.mm.write(tp, pack_timespec(ns))
+    if page:
+        page.replying(task.tid, time.monotonic_ns())
     return 0
+
+
+def _calibrating_call(task, arrived: int) -> "vvar.Vvar | None":
+    """A vDSO call while its page calibrates (vdso.S's calibrating_svc), which reached the
+    kernel at host time `arrived`: the counter it read (x2) is a sample of the counter's
+    offset. Its page if it was one."""
+    regs = task.regs()
+    mm = task.mm
+    step = regs.x[3] - vvar.VDSO_CALIBRATE
+    if step not in (0, 1) or mm.vdso_base is None or not 0 <= regs.pc - mm.vdso_base < PAGE_SIZE:
+        return None
+    page = vvar.existing(mm.mem)
+    if page is not None:
+        page.arrived(task.tid, regs.x[2], arrived, second=step == 1)
+    return page
 
 
 def _cpu_clock(task, clockid: int) -> int:
@@ -81,11 +114,15 @@ def clock_getres(task, clockid: "Int", res: "Ptr") -> int:
 
 @syscall("gettimeofday")
 def gettimeofday(task, tv: "Ptr", tz: "Ptr") -> int:
+    arrived = time.monotonic_ns()
     ns = realtime_ns()
+    page = vvar.calibrating and _calibrating_call(task, arrived)
     if tv:
         task.mm.write(tv, pack_timeval(ns))
     if tz:
         task.mm.write(tz, struct.pack("<ii", *REALTIME.tz))
+    if page:
+        page.replying(task.tid, time.monotonic_ns())
     return 0
 
 

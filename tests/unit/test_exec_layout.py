@@ -2,6 +2,7 @@
 arm64's vDSO setup leave it: each PT_LOAD's file mapping ends with the page holding
 p_filesz's end and the rest of its bss is a separate anonymous mapping; [vvar] (two
 read-only pages) sits right below [vdso]; the stack is the argument page plus 128 KiB."""
+import struct
 import subprocess
 from dataclasses import dataclass
 
@@ -89,7 +90,14 @@ def test_vvar_is_two_read_only_pages_right_below_the_vdso():
     vvar, vdso = mm.vmas.find(base - 1), mm.vmas.find(base)
     assert (vvar.name, vvar.start, vvar.end, vvar.prot) == (VVAR_NAME, base - 2 * PAGE_SIZE, base, PROT_READ)
     assert vdso.prot == PROT_READ | PROT_EXEC and mm.read(base, 4) == b"\x7fELF"
-    assert mm.read(vvar.start, 16) == bytes(16)
+    # the data page: an even sequence count, "calibrating" until vDSO calls measured the
+    # counter (proc/vvar.py); the time-namespace page: zeros
+    seq, mode = struct.unpack("<II", mm.read(vvar.start, 8))
+    assert seq % 2 == 0 and seq and mode == 1
+    assert mm.read(vvar.start + PAGE_SIZE, 16) == bytes(16)
+    other = AddressSpace(mm.mem)
+    map_vdso(other, VdsoImage(b"\x7fELF" + bytes(100), PAGE_SIZE, {}))
+    assert other.read(other.vdso_base - 2 * PAGE_SIZE, 64) == mm.read(vvar.start, 64)  # one page for all
     with pytest.raises(Errno) as e:
         mm.protect(vvar.start, vvar.end, PROT_READ | PROT_WRITE)
     assert e.value.code == EACCES
