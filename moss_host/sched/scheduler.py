@@ -161,24 +161,28 @@ class Scheduler:
                     self.pulls += 1
                     cpu.schedule()
         if soonest:                             # (not before a quarter of the delay: the waker may trap on)
-            wait_ns = max(soonest + PULL_NS - now, PULL_NS // 4)
+            wait_ns = max(soonest - now, PULL_NS // 4)
             self.pull_timer = asyncio.get_running_loop().call_later(wait_ns / 1e9, self._pull_to_idle)
 
     def _pullable(self, cpu: CpuPort, now: int) -> tuple[Optional[Task], int]:
-        """A task woken wake-affine PULL_DELAY ago that waits behind user code running that long
-        without a trap (not a waker on its way to sleep), and may run on cpu; and (none found)
-        the earliest wake of the others (0: none waits)."""
+        """A task queued next to its waker (or behind host-bound work) PULL_DELAY ago that waits
+        behind user code running that long without a trap (not a waker on its way to sleep),
+        and may run on cpu; and (none found) when the earliest of the others could be one
+        (0: none waits). A trapped CPU chooses at its reply; its user code runs PULL_DELAY
+        from then at the earliest."""
         soonest = 0
         for rq in self.runqueues:
+            busy = rq.cpu
+            since = now if busy.trapped else busy.resumed_at
             for task in rq.tasks:
                 at = task.se.affine_at
                 if not at or not task.cpus_allowed >> cpu.index & 1:
                     continue
-                busy = rq.cpu               # (a trapped CPU chooses at its reply, soon)
-                if now - at >= PULL_NS and not busy.trapped and now - busy.resumed_at >= PULL_NS:
+                due = (at if at > since else since) + PULL_NS
+                if due <= now:
                     return task, 0
-                if not soonest or at < soonest:
-                    soonest = at
+                if not soonest or due < soonest:
+                    soonest = due
         return None, soonest
 
     def steal(self, cpu: CpuPort) -> bool:
