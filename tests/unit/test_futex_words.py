@@ -7,8 +7,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Optional
 
-from moss_host.proc import futex_pi
-from moss_host.proc.futex import FUTEX_OWNER_DIED, FUTEX_WAITERS, FutexTable, FutexWords, exit_robust_list
+from moss_host.machine import layout as L
+from moss_host.proc import futex_pi, guest_atomic
+from moss_host.proc.futex import (FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OWNER_DIED, FUTEX_WAITERS, FutexTable,
+                                  FutexWords, apply_op, exit_robust_list)
 from moss_host.proc.guest_atomic import GuestAtomicWords
 
 from .fakes import FakeMm
@@ -128,3 +130,92 @@ def test_with_every_cpu_waiting_for_the_host_no_stub_is_asked():
     word(mm, A, 5)
     assert words.cmpxchg(mm, A, 5, 7) == 5 and words.op(mm, A, 1, 3) == 7
     assert word(mm, A) == 10 and words.requests == 0
+
+
+# -- the mailbox protocol of proc/guest_atomic.py, against a stub played by a host thread ----------
+
+class StubCpu:
+    """A CPU for guest_atomic: its mailbox and a thread that acts as guest_stub/start.S does --
+    a reply with OP_ATOMIC: the update on RAM, MB_ATOMIC_OLD, SEQ_REQ + 1 (atomic_op); a kick
+    while it runs user code: a trap (SEQ_REQ + 1)."""
+
+    def __init__(self, ram: bytearray, trapped: bool) -> None:
+        import struct
+        import threading
+        self.index, self.traps, self.handling, self.current = 1, 1, False, None
+        self.frame = memoryview(bytearray(L.MAILBOX_SIZE))
+        self.ram = ram
+        self.trapped = trapped
+        self.handled_seq = 5
+        self.spin_ticks = L.SPIN_TICKS
+        self.u64 = struct.Struct("<Q")
+        self.set(L.MB_SEQ_REQ, 5)
+        self.set(L.MB_SEQ_REPLY, 5 if not trapped else 4)      # running user code, or waiting
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def get(self, off):
+        return self.u64.unpack_from(self.frame, off)[0]
+
+    def set(self, off, value):
+        self.u64.pack_into(self.frame, off, value)
+
+    def run(self):
+        import time as t
+        while not self.stop:
+            req = self.get(L.MB_SEQ_REQ)
+            if self.get(L.MB_SEQ_REPLY) == req:
+                if self.get(L.MB_OPS) & L.OP_ATOMIC:
+                    self.atomic()
+                    self.set(L.MB_SEQ_REQ, req + 1)
+                elif self.get(L.MB_KICK):
+                    self.set(L.MB_KICK, 0)
+                    self.set(L.MB_SEQ_REQ, req + 1)
+            t.sleep(0.0001)
+
+    def atomic(self):
+        kind, addr, cmp, arg = (self.get(L.MB_ATOMIC_KIND + 8 * i) for i in range(4))
+        off = addr - L.LINEAR_OFFSET
+        old = int.from_bytes(self.ram[off:off + 4], "little")
+        new = arg if kind == L.ATOMIC_CMPXCHG and old == cmp else \
+            old if kind == L.ATOMIC_CMPXCHG else apply_op(kind - L.ATOMIC_SET, arg, old)
+        self.ram[off:off + 4] = (new & 0xFFFF_FFFF).to_bytes(4, "little")
+        self.set(L.MB_ATOMIC_OLD, old)
+        self.set(L.MB_OPS, self.get(L.MB_OPS) & ~L.OP_ATOMIC)
+
+    def publish_spin(self, ticks):
+        self.spin_ticks = ticks
+
+    def wake_guest(self):
+        pass
+
+    def kick(self):
+        self.set(L.MB_KICK, 1)
+
+
+def test_a_waiting_cpu_s_stub_updates_the_word_and_the_host_takes_its_answer_as_handled():
+    ram = bytearray(64)
+    cpu = StubCpu(ram, trapped=True)
+    try:
+        ram[8:12] = (10).to_bytes(4, "little")
+        assert guest_atomic.request(cpu, L.ATOMIC_CMPXCHG, L.LINEAR_OFFSET + 8, 10, 11 | FUTEX_WAITERS) == 10
+        assert guest_atomic.request(cpu, L.ATOMIC_CMPXCHG, L.LINEAR_OFFSET + 8, 10, 0) == 11 | FUTEX_WAITERS
+        assert guest_atomic.request(cpu, L.ATOMIC_SET + FUTEX_OP_ADD, L.LINEAR_OFFSET + 8, 0, 5) == 11 | FUTEX_WAITERS
+        assert int.from_bytes(ram[8:12], "little") == 16 | FUTEX_WAITERS
+        # each answer is a trap the host counts as handled: the reply that follows is to SEQ_REQ
+        assert cpu.handled_seq == cpu.get(L.MB_SEQ_REQ) == 8 and cpu.get(L.MB_HOST_POLLING) == 0
+    finally:
+        cpu.stop = True
+
+
+def test_a_cpu_running_user_code_is_kicked_and_its_trap_left_for_the_host():
+    ram = bytearray(64)
+    cpu = StubCpu(ram, trapped=False)
+    try:
+        assert guest_atomic.kicked_request(cpu, L.ATOMIC_SET + FUTEX_OP_OR, L.LINEAR_OFFSET + 4, 0, 3) == 0
+        assert int.from_bytes(ram[4:8], "little") == 3
+        # the kick's trap (6), answered with the update (7): SEQ_REQ 7 is still the host's to take
+        assert cpu.get(L.MB_SEQ_REQ) == 7 and cpu.handled_seq == 5
+    finally:
+        cpu.stop = True
