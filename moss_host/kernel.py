@@ -24,6 +24,7 @@ from moss_host.fs.file import OpenFile
 from moss_host.fs.vfs import FsContext
 from moss_host.ipc.namespace import IpcNamespace
 from moss_host.machine import hostmem
+from moss_host.machine.affinity import Affinity, vcpu_threads
 from moss_host.machine.mailbox import Mailbox
 from moss_host.machine.polling import WAKE_AHEAD_S, PollingEventLoop
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
@@ -175,6 +176,8 @@ class Kernel:
                 loop.add_reader(doorbell.fileno(), cpu.on_doorbell)
                 if isinstance(loop, PollingEventLoop):
                     loop.set_poller(cpu.poll)       # traps answered without the doorbell
+                    vcpus = await vcpu_threads(machine.qmp)
+                    cpu.use_affinity(Affinity(vcpus[0] if vcpus else None))
             else:
                 mem.running_cpus = self._running_cpus
                 self._busy_checks = [self._busy_check(c) for c in self.cpus]

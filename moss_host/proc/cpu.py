@@ -24,6 +24,7 @@ from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
 from moss_host.machine.polling import WAKE_AHEAD_S, LoopHasWork, fence
+from moss_host.machine.affinity import Affinity, NoAffinity
 from moss_host.machine.governor import Governor
 from moss_host.mm.address_space import AddressSpace
 from moss_host.errors import Errno
@@ -133,6 +134,7 @@ class Cpu:
         self.poll_budget_ns = POLL_START_NS     # how long poll() waits for the next trap
         self.contended_until = 0                # no polling before this (monotonic ns)
         self.governor = Governor()              # whether spinning pays (machine/governor.py)
+        self.affinity: Affinity = NoAffinity()  # host and vCPU threads apart while spinning (use_affinity)
         self.contended = False                  # tasks queue for the host's CPUs: do not spin
         self.spin_ticks = 0                     # the guest's spin budget as last published
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
@@ -327,11 +329,16 @@ class Cpu:
         if contended != self.contended:
             self.contended = contended
             stats.mode_switches += 1
+        affinity = self.affinity
         if contended:
             stats.declined += 1
             self.reply_spin = self.governor.contended_spin
+            if affinity.pinned:
+                affinity.block()                # others need the cores: no pins
             return False
         stats.polls += 1
+        if affinity.available and not affinity.pinned:
+            affinity.spin()                     # a core each while both spin
         self.reply_spin = self.guest_spin
         timer_at = None if timeout is None else now + int(timeout * 1e9)
         self.polling = True
@@ -384,6 +391,10 @@ class Cpu:
             if self.trapped or loop_has_work():
                 return True                     # idle, or a handler queued work for the loop
             now = self.resumed_at               # the reply's clock reading
+
+    def use_affinity(self, affinity: Affinity) -> None:
+        """Pin the host thread and this CPU's vCPU thread apart in poll mode (machine/affinity.py)."""
+        self.affinity = affinity
 
     def stop_polling(self) -> bool:
         """Clear MB_HOST_POLLING, then look once more: a trap that saw the flag still set

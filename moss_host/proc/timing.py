@@ -15,7 +15,7 @@ times it was preempted, the cores it ran on): a slow run is explained by these
 """
 from __future__ import annotations
 
-import os
+import gc
 import resource
 import statistics
 import sys
@@ -45,11 +45,13 @@ class HostSample:
     cpu_ns: int
     nivcsw: int
     nvcsw: int
+    collections: int                # the garbage collector's, all generations
 
     @classmethod
     def now(cls) -> "HostSample":
         r = resource.getrusage(resource.RUSAGE_THREAD)
-        return cls(time.thread_time_ns(), r.ru_nivcsw, r.ru_nvcsw)
+        gcs = sum(g["collections"] for g in gc.get_stats())
+        return cls(time.thread_time_ns(), r.ru_nivcsw, r.ru_nvcsw, gcs)
 
 
 def current_core() -> int:
@@ -104,7 +106,7 @@ class TrapTimer:
             end, traps = HostSample.now(), self._seen - self.start_traps
             per = (end.cpu_ns - self.start.cpu_ns) / max(1, traps)
             cpu = (f" host_cpu_ns={per:.0f} preempted={end.nivcsw - self.start.nivcsw}"
-                   f" blocked={end.nvcsw - self.start.nvcsw}")
+                   f" blocked={end.nvcsw - self.start.nvcsw} gc={end.collections - self.start.collections}")
             self.cores.add(current_core())
         # (the extra fields land in bench's JSON: the issue's p99 target is read there)
         print(f"BENCH name=trap_roundtrip iters={len(self.round_trips)} ns_per_op={rt:.0f} "
