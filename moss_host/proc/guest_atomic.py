@@ -130,7 +130,8 @@ def request(cpu: Cpu, kind: int, addr: int, cmp: int, arg: int) -> int:
     value. Its answer is a trap the host has handled: it waits for the real reply again."""
     frame = cpu.frame
     seq = cpu.handled_seq
-    if not cpu.spin_ticks:
+    told = cpu.spin_ticks
+    if not told:
         # Told not to wait for us (a contended host, an idle CPU): it sleeps, and would again
         # after its answer, costing the reply that follows a second wake through QEMU.
         cpu.publish_spin(L.SPIN_TICKS)
@@ -141,6 +142,8 @@ def request(cpu: Cpu, kind: int, addr: int, cmp: int, arg: int) -> int:
     cpu.handled_seq = seq + 1
     if not polling:
         _U64.pack_into(frame, L.MB_HOST_POLLING, 0)
+    if not told and cpu.current is None:
+        cpu.publish_spin(0)             # an idle CPU: no reply follows soon, back to WFI
     return old
 
 
