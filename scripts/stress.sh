@@ -40,8 +40,9 @@ cp --sparse=always build/debian.ext4 "$work/disk.ext4"
 RSS_SLACK_KB=32768
 MEMFREE_SLACK_KB=4096
 # A memory mark: caches dropped, then MemFree printed; moss-host's RssAnon is read while the
-# guest sleeps after it (the loop below watches the log for the line).
-mark() { echo "sync; echo 3 >/proc/sys/vm/drop_caches; sleep 2; grep MemFree /proc/meminfo | sed 's/^/memory $1: /'; sleep 3;"; }
+# guest sleeps after it (the loop below watches the log for the line; 6 s, so that a loaded
+# host, its console output late, still finds the run there).
+mark() { echo "sync; echo 3 >/proc/sys/vm/drop_caches; sleep 2; grep MemFree /proc/meminfo | sed 's/^/memory $1: /'; sleep 6;"; }
 guest="cd /tmp; $(mark start)"
 for s in "${STRESSORS[@]}"; do
     run=stress-ng       # exec's stressor refuses root ("No stress workers invoked"): nobody runs it
@@ -49,6 +50,10 @@ for s in "${STRESSORS[@]}"; do
     guest+=" $run --$s 1 --timeout ${timeout_s}s --verify --metrics-brief >/tmp/out 2>&1;"
     guest+=" r=\$?; ! grep -q 'No stress workers invoked' /tmp/out || r=not-run;"   # exit 0 all the same
     guest+=" echo \"stressor $s: exit \$r\"; grep -E 'fail|error|verif' /tmp/out | head -3;"
+    # A leak hunt: MOSS_MEMDUMP=PREFIX has moss-host write its memory figures at every
+    # drop_caches (machine/hostmem.py); STRESS_DROP_EACH=N adds `echo N` to it after each
+    # stressor (1: the page cache only, so the end's 3 shows what the slab shrinkers free).
+    [ -z "${STRESS_DROP_EACH:-}" ] || guest+=" sync; echo $STRESS_DROP_EACH >/proc/sys/vm/drop_caches;"
 done
 guest+=" rm -rf /tmp/out /tmp/stress-ng-* 2>/dev/null; $(mark end)"
 log=$work/run.log

@@ -117,11 +117,14 @@ def prune_tree(root: "Dentry") -> int:
             stack.append((d, True))
             stack.extend((c, False) for c in children.values() if c.children)
             continue
+        before = dropped
         for name in [n for n, c in children.items() if _leaf(c)]:
             if not unused_but_here(children, name):
                 continue
             del children[name]
             dropped += 1
+        if dropped > before:
+            d.children = dict(children)     # a dict keeps its table at its largest: a compact copy
     return dropped
 
 

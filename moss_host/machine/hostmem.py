@@ -103,10 +103,10 @@ def drop_caches(pagecache: bool, slab: bool = False) -> None:
                 drop = ref()
                 if kind == wanted and drop is not None:
                     drop()
-    gc.collect()
+    collected = gc.collect()
     trim()
     if DUMP_PREFIX:
-        dump_state(DUMP_PREFIX)
+        dump_state(DUMP_PREFIX, collected)
 
 
 # MOSS_MEMDUMP=PREFIX: every drop_caches writes PREFIX.N.txt (RssAnon, malloc's figures, the
@@ -116,7 +116,7 @@ DUMP_PREFIX = os.environ.get("MOSS_MEMDUMP", "")
 _dumps = 0
 
 
-def dump_state(prefix: str) -> None:
+def dump_state(prefix: str, collected: int) -> None:
     global _dumps
     _dumps += 1
     base = f"{prefix}.{_dumps}"
@@ -127,6 +127,7 @@ def dump_state(prefix: str) -> None:
     types = Counter(type(o).__name__ for o in gc.get_objects())
     with open(base + ".txt", "w") as out:
         out.writelines(rss)
+        out.write(f"garbage collected: {collected} objects\n")
         if _libc is not None:
             info = _libc.mallinfo2()
             out.write(" ".join(f"{n}={getattr(info, n)}" for n, _ in info._fields_) + "\n")

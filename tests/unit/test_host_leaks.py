@@ -178,3 +178,20 @@ def test_host_memory_pressure_shrinks_the_caches_once_a_period(tmp_path):
     assert hostmem.host_memory_low(str(meminfo))
     meminfo.write_text("MemTotal:  1600000 kB\nMemFree: 1000 kB\nMemAvailable:  101000 kB\n")
     assert not hostmem.host_memory_low(str(meminfo))
+
+
+def test_procfs_forgets_the_inode_numbers_of_gone_pids_only():
+    from tests.unit.test_procfs import World
+    world = World()
+    init = world.spawn(b"init", exe="/bin/busybox")
+    world.run_as(init)
+    gone = world.spawn(b"sh")
+    init_ino = world.lookup(b"/proc/1/status").inode.getattr().st_ino
+    world.lookup(f"/proc/{gone.tid}/status".encode())
+    world.kernel.pids.remove(gone)
+    procfs = world.lookup(b"/proc").mount.sb
+    assert f"/{gone.tid}/status".encode() in procfs._path_inos
+    _drop_slab()
+    assert not any(p.startswith(f"/{gone.tid}/".encode()) for p in procfs._path_inos)
+    assert world.lookup(b"/proc/1/status").inode.getattr().st_ino == init_ino
+    assert world.lookup(b"/proc/meminfo").inode.getattr().st_ino != init_ino

@@ -234,7 +234,8 @@ class Ext4Superblock(Superblock):
         for ino in [ino for ino, inode in inodes.items() if inode.evictable() and ino != EXT4_ROOT_INO]:
             if unused_but_here(inodes, ino):
                 del inodes[ino]
-        for inode in inodes.values():
+        self._inodes = dict(inodes)         # a dict keeps its table at its largest: a compact copy
+        for inode in self._inodes.values():
             inode.forget_index()
 
     def _make(self, ino: int, disk: DiskInode) -> Ext4Inode:

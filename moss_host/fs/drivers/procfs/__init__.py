@@ -24,6 +24,7 @@ import weakref
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ....errors import ENOENT, Errno
+from ....machine.hostmem import register_shrinker
 from ...locks import proc_locks_text
 from ...vfs import Dentry, Inode, Location, StatFs, Superblock
 from . import system
@@ -73,6 +74,7 @@ class ProcFs(Superblock):
         self.exe_memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # pid.exe_location
         self.exe_resolving: weakref.WeakSet = weakref.WeakSet()
         self.root = ProcRoot(self)
+        register_shrinker(self.forget_gone_pids, slab=True)
 
     @property
     def root_dentry(self) -> Dentry:
@@ -80,6 +82,17 @@ class ProcFs(Superblock):
             self._root_dentry = Dentry(b"/", self.root)
             self._root_dentry.children = _NoCache()
         return self._root_dentry
+
+    def forget_gone_pids(self) -> None:
+        """drop_caches (bit 2): forget the inode numbers of /proc/<pid>/... of pids that are
+        gone, which would otherwise pile up with every process whose files were read (Linux
+        gives a pid's proc inodes new numbers whenever they are built again)."""
+        pids = self.kernel.pids
+
+        def gone(path: bytes) -> bool:
+            first = path[1:].partition(b"/")[0]
+            return first.isdigit() and pids.get(int(first)) is None
+        self._path_inos = {path: ino for path, ino in self._path_inos.items() if not gone(path)}
 
     def ino_for(self, path: bytes) -> int:
         """The inode number of the node at `path` inside /proc: the same every time it is asked."""
