@@ -23,6 +23,8 @@ PSI_PATH = "/proc/pressure/cpu"
 SAMPLE_NS = 50_000_000
 MIN_WINDOW_NS = 10_000_000      # a shorter window says too little: avg10 instead
 CONTENDED_PERCENT = 30.0        # some task waited this share of the window or more: do not spin
+UNCONTENDED_PERCENT = 15.0      # ... and back to spinning only below this: two guests, each
+                                # polling while the other blocks, would flip at every sample
 
 
 class CpuPressure:
@@ -38,7 +40,8 @@ class CpuPressure:
         if now_ns >= self._next_sample:
             # The first reading (avg10) stands only until a window can be measured.
             self._next_sample = now_ns + (MIN_WINDOW_NS if self._last is None else SAMPLE_NS)
-            self._contended = self.available and self.stalled_percent(now_ns) >= CONTENDED_PERCENT
+            limit = UNCONTENDED_PERCENT if self._contended else CONTENDED_PERCENT
+            self._contended = self.available and self.stalled_percent(now_ns) >= limit
         return self._contended
 
     def stalled_percent(self, now_ns: int) -> float:

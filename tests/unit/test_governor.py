@@ -120,3 +120,23 @@ def test_a_gap_in_a_poll_is_a_lost_core_only_if_the_thread_waited_in_a_run_queue
 def test_without_schedstat_every_gap_is_a_lost_core(tmp_path):
     gov = G.Governor(str(tmp_path / "missing"), CpuPressure(str(tmp_path / "psi")))
     assert gov.lost_core(100_000)
+
+
+def test_cpu_pressure_has_hysteresis(tmp_path):
+    from moss_host.machine import pressure as P
+    psi = tmp_path / "psi"
+    total = 0
+
+    def stalled(percent, now):
+        nonlocal total
+        total += int(P.SAMPLE_NS * percent / 100 / 1000)
+        psi.write_text(f"some avg10=0.00 avg60=0.00 avg300=0.00 total={total}\n")
+        return p.contended(now)
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    p = CpuPressure(str(psi))
+    assert not p.contended(0)
+    now = P.SAMPLE_NS
+    assert stalled(40, now)
+    assert stalled(20, now + P.SAMPLE_NS)             # under 30% but not under 15%: stays
+    assert not stalled(10, now + 2 * P.SAMPLE_NS)
+    assert not stalled(20, now + 3 * P.SAMPLE_NS)     # and back only from 30%
