@@ -23,7 +23,7 @@ from qemu.qmp import QMPClient
 from qemu.qmp.protocol import ConnectError
 
 from . import layout
-from .hugeram import guest_ram_dir
+from .hugeram import check_huge, guest_ram_dir
 
 log = logging.getLogger("moss.machine")
 
@@ -63,6 +63,8 @@ class Machine:
         self.doorbell: socket.socket | None = None
         self._ram_fd = -1
         self._ram_path: Path | None = None
+        self._ram_dir = Path()
+        self.ram_huge = False           # the host gave guest RAM's first 2 MiB as one page
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -72,6 +74,7 @@ class Machine:
         ram_path = self._open_ram()
         os.ftruncate(self._ram_fd, self.ram_size)
         self.ram = mmap.mmap(self._ram_fd, self.ram_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self.ram_huge = check_huge(self.ram, self._ram_dir)
 
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.rundir / "doorbell.sock"))
@@ -104,7 +107,7 @@ class Machine:
         QEMU inherits and opens as /proc/self/fd/N, so nothing is ever left behind in the RAM
         folder, even when the host is killed; where O_TMPFILE is refused, a named file that is
         unlinked once QEMU has it open (start())."""
-        folder = guest_ram_dir()
+        folder = self._ram_dir = guest_ram_dir()
         try:
             self._ram_fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
             return Path(f"/proc/self/fd/{self._ram_fd}")

@@ -7,10 +7,10 @@ import mmap
 import os
 import threading
 
+from .hugeram import MADV_POPULATE_WRITE
+
 log = logging.getLogger("moss.machine")
 
-
-MADV_POPULATE_WRITE = 23        # Linux 5.14: fault the range in writable, as a write would
 WARM_CHUNK = 8 << 20            # one madvise per chunk (the GIL is taken between two)
 
 _libc = ctypes.CDLL(None, use_errno=True)

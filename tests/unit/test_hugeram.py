@@ -1,7 +1,12 @@
 """machine/hugeram.py: guest RAM goes to the huge-page tmpfs only when it really is one."""
+import mmap
+import os
+import tempfile
 from pathlib import Path
 
-from moss_host.machine.hugeram import mounted_huge
+import pytest
+
+from moss_host.machine.hugeram import HUGE_PAGE, check_huge, huge_mapped, mounted_huge
 
 DIR = Path("/run/moss-py-ram")
 
@@ -17,3 +22,28 @@ def test_no_mount_a_plain_tmpfs_or_another_filesystem_is_not():
     assert not mounted_huge(DIR, "x /run/moss-py-ram tmpfs rw,huge=never 0 0")
     assert not mounted_huge(DIR, "/dev/sda1 /run/moss-py-ram ext4 rw,huge=always 0 0")
     assert not mounted_huge(DIR, "")
+
+
+def _ram(folder: Path, size: int) -> mmap.mmap:
+    fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+    try:
+        os.ftruncate(fd, size)
+        return mmap.mmap(fd, size, mmap.MAP_SHARED)
+    finally:
+        os.close(fd)
+
+
+def test_ram_outside_the_huge_tmpfs_is_not_probed():
+    ram = _ram(Path(tempfile.gettempdir()), 4 * HUGE_PAGE)
+    assert check_huge(ram, Path(tempfile.gettempdir())) is False
+    ram.close()
+
+
+@pytest.mark.skipif(not mounted_huge(DIR, Path("/proc/self/mounts").read_text()),
+                    reason="no huge-page tmpfs (scripts/setup.sh mounts one as root)")
+def test_on_the_huge_tmpfs_the_top_2_mib_is_one_host_page():
+    before = huge_mapped()
+    ram = _ram(DIR, 4 * HUGE_PAGE)
+    assert check_huge(ram, DIR) is True
+    assert huge_mapped() >= before + HUGE_PAGE
+    ram.close()
