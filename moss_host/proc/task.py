@@ -70,6 +70,9 @@ class Task:
     sched_policy: int = 0         # sched_setscheduler(2): SCHED_OTHER, SCHED_FIFO, ... (sched/policy.py)
     sched_priority: int = 0       # 1..99 under SCHED_FIFO/SCHED_RR, else 0
     rt_woken_ns: int = 0          # utime + stime at the last wake-up of a real-time thread (RLIMIT_RTTIME)
+    rt_look_woken: int = 0        # ... as RLIMIT_RTTIME's last look saw it (proc/cpu_limit.py)
+    rt_look_ns: int = 0           # its CPU time then
+    rt_counted_ns: int = 0        # and its real-time CPU time counted since the wake-up
     sched_reset_on_fork: bool = False   # SCHED_RESET_ON_FORK: children drop a real-time policy and a negative nice
     sched_dl: tuple[int, int, int, int] = (0, 0, 0, 0)   # SCHED_DEADLINE's runtime, deadline, period (ns), flags
     cpus_allowed: int = -1        # sched_setaffinity(2) mask, bit n for CPU n (-1: every CPU)

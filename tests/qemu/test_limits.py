@@ -88,4 +88,4 @@ def test_rlimit_rttime_signals_a_real_time_task_that_runs_without_sleeping(linux
     out = same_as_linux(linux_oracle, "limit_rttime")
     assert "spinning: SIGXCPU 2 times, then Killed" in out
     assert "every 30 ms: SIGXCPU 0 times, then exit 0" in out
-    assert "stopped, continued, 150 ms: SIGXCPU 0 times, then exit 0" in out
+    assert "stopped, continued, 300 ms: SIGXCPU 0 times, then exit 0" in out
