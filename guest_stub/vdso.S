@@ -120,27 +120,28 @@ __kernel_rt_sigreturn:
 	.endm
 
 /*
- * While the kernel calibrates, a served call goes to the kernel twice, each time with the
- * counter it read right before the svc (x2) and a marker (x3): VDSO_CALIBRATE, then
- * VDSO_CALIBRATE + 1 at once after the first returns. The kernel takes its clock at the first
- * one's reply and the second one's counter as a sample of the shortest way from a kernel
- * clock read to a vDSO counter read; the second answers the call.
+ * While the kernel calibrates, a served call goes to the kernel three times, each time with
+ * the counter it read right before the svc (x2) and a marker (x3): VDSO_CALIBRATE + 0, 1, 2.
+ * The kernel takes its clock at each reply, and the next call's counter, read at once after
+ * that reply, as a sample of the shortest way from a kernel clock read to a vDSO counter
+ * read (three calls, not two: the host restores the whole context on every other reply, so
+ * the samples see both kinds of return). The last call answers.
  */
 	.macro	calibrating_svc nr
-	mov	x16, x0				/* the first argument again for the second call */
-	isb
-	mrs	x2, cntvct_el0
+	mov	x16, x0				/* the first argument again for each call */
 	mov	x3, #VDSO_CALIBRATE_LO
 	movk	x3, #VDSO_CALIBRATE_HI, lsl #16
+	add	x17, x3, #3
 	mov	x8, #\nr
-	svc	#0
-	cbnz	x0, 1f
-	mov	x0, x16
+1:	mov	x0, x16
 	isb
 	mrs	x2, cntvct_el0
-	add	x3, x3, #1
 	svc	#0
-1:	ret
+	cbnz	x0, 2f
+	add	x3, x3, #1
+	cmp	x3, x17
+	b.lo	1b
+2:	ret
 	.endm
 
 /* int __kernel_clock_gettime(clockid_t clock, struct timespec *ts) */

@@ -10,17 +10,25 @@ The counter. Under QEMU TCG the guest's CNTVCT is QEMU_CLOCK_VIRTUAL / period, a
 clock is the host's CLOCK_MONOTONIC minus the time the VM was stopped: it runs at the rate
 of the kernel's own clock (time.monotonic_ns), only the offset o* = host_mono - period *
 CNTVCT is unknown. The host cannot read the counter, so the vDSO tells it: while the page
-says "calibrating" (VVAR_MODE) every served call goes to the kernel with the counter it read
-just before the svc (x2, marked by VDSO_CALIBRATE in x3). Each such call gives
-  - an upper bound on o*: the host's clock when the trap arrives, minus period * counter;
-  - a lower bound: the host's clock read for the previous reply to the same thread (which
-    happened before this counter read), minus period * counter.
-The page then takes the greatest lower bound: the vDSO reads (o - o*) + quantisation behind
-the host's clock, never ahead of it, so a vDSO read followed by a syscall read (or timer,
-or file timestamp) never goes backwards. The other order goes backwards only if the way
-from a host clock read through a reply to the next vDSO counter read is faster than the
-fastest such way observed while calibrating (the lower bound's samples are exactly that
-way); `spread_ns` (upper minus lower bound) is the error the calibration left.
+says "calibrating" (VVAR_MODE) every served call goes to the kernel three times in a row
+(vdso.S's calibrating_svc), each time with the counter it read just before the svc (x2,
+marked by VDSO_CALIBRATE + 0, 1, 2 in x3). Each such trap gives
+  - an upper bound on o*: the host's clock when the trap arrived, minus period * counter;
+and the second and third
+  - a lower bound: the host's clock read last before the reply to the one before (which
+    the guest saw before it read the counter again), minus period * counter.
+The page takes the greatest lower bound: the vDSO reads (o* - o) + quantisation behind the
+host's clock, never ahead of it, so a vDSO read followed by a syscall read (or a timer, or a
+file timestamp) never goes backwards. The other order could go backwards only if the way
+from a kernel clock read through a reply to the next vDSO counter read were faster than the
+fastest way observed while calibrating, and the calibration's is the shortest there is (a
+reply straight to the counter read, no handler work after the clock read, no user code):
+FIRST_SAMPLES samples (12,288 traps, about 0.05-0.25 s of the first clock calls after boot)
+find its floor. With 2048 the calibration sometimes ended while the trap path was in its
+slower (blocking) mode, 16 us of spread instead of 8.6 (95% CPU pressure), and then a
+syscall read followed by a vDSO read went up to 5 us backwards in 1 read of 200; with 8192,
+four runs of four ended at 8.6-8.9 us and the closest such pair was still 0.6 us apart.
+`spread_ns` (upper minus lower bound) is what the calibration left open.
 
 The bound only grows, so a recalibration never moves a vDSO clock backwards. When the VM
 was stopped (the kernel console's pause) the offset grows by the stopped time: the kernel
@@ -62,8 +70,8 @@ CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW = 0, 1, 4
 CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_TAI = 5, 6, 7, 11
 COARSE_OF = {CLOCK_REALTIME_COARSE: CLOCK_REALTIME, CLOCK_MONOTONIC_COARSE: CLOCK_MONOTONIC}
 
-FIRST_SAMPLES = 2048                    # lower-bound samples before the counter is trusted
-AGAIN_SAMPLES = 64                      # after a recalibration
+FIRST_SAMPLES = 8192                    # lower-bound samples before the counter is trusted
+AGAIN_SAMPLES = 2048                    # after a recalibration (the earlier bound still holds)
 
 
 def _offset_to_mono(clock: int) -> int:
@@ -132,7 +140,7 @@ class Vvar:
 
     def arrived(self, tid: int, counter: int, now: int, second: bool) -> None:
         """A calibrating vDSO call of thread tid read `counter`; the trap arrived at host time
-        now. The second of a pair read it right after the first's reply."""
+        now. A second or third of its kind (`second`) read it right after the reply before."""
         ticks = counter * PERIOD_NS
         high = now - ticks
         if self.upper is None or high < self.upper:

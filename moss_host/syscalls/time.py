@@ -82,11 +82,11 @@ def _calibrating_call(task, arrived: int) -> "vvar.Vvar | None":
     regs = task.regs()
     mm = task.mm
     step = regs.x[3] - vvar.VDSO_CALIBRATE
-    if step not in (0, 1) or mm.vdso_base is None or not 0 <= regs.pc - mm.vdso_base < PAGE_SIZE:
+    if step not in (0, 1, 2) or mm.vdso_base is None or not 0 <= regs.pc - mm.vdso_base < PAGE_SIZE:
         return None
     page = vvar.existing(mm.mem)
     if page is not None:
-        page.arrived(task.tid, regs.x[2], arrived, second=step == 1)
+        page.arrived(task.tid, regs.x[2], arrived, second=step > 0)
     return page
 
 
