@@ -5,7 +5,7 @@
  * The array is touched before anything is timed (the page faults, and the host's first touch
  * of the memory behind it, happen then), then one untimed pass warms QEMU's translations
  * and its softmmu TLB. The ITERS read-modify-writes are then timed in passes of PASS
- * iterations (~1.5 ms each), and ns_per_op is the FASTEST pass: on a host whose cores others
+ * iterations (~0.35 ms each), and ns_per_op is the FASTEST pass: on a host whose cores others
  * share, the vCPU thread waits for a core now and then, and a wait inside a pass is counted
  * as if memory were slow. Measured with the vCPU thread's schedstat at 98% CPU pressure:
  * Linux's runs spent 29-83% of their wall time waiting (7.0-37.6 ns per op, 5.5-6.4 ns of
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define MAX_WORDS (1L << 24)   /* up to 128 MiB of 64-bit words; 1 MiB by default */
-#define PASS (1L << 18)        /* iterations per timed pass */
+#define PASS (1L << 16)        /* iterations per timed pass */
 #define MAX_PASSES 4096
 
 static unsigned long a[MAX_WORDS];
@@ -76,7 +76,7 @@ static void size_softmmu_tlb(long words)
 /* The passes are timed with the virtual counter, read in user space under either kernel
  * (CNTKCTL_EL1.EL0VCTEN, set by Linux and by moss-py's stub), not with clock_gettime: a
  * clock call that traps costs moss-py a host round trip (100 us median at 95% CPU pressure,
- * against 1.4 ms a pass) wherever the vDSO has to ask the kernel, half of it inside the pass. */
+ * against 0.35 ms a pass) wherever the vDSO has to ask the kernel, half of it inside the pass. */
 static inline unsigned long counter(void)
 {
     unsigned long v;
