@@ -502,6 +502,8 @@ class Cpu:
             if task is None or task.state is not State.RUNNABLE:
                 if task is not None:
                     self.switch_out(task)
+                if self.index and self.sched.hand_down(self):
+                    return                          # CPU 0 idled: it runs them (Scheduler.hand_down)
                 task = self.rq.pop()
                 if task is None:
                     if not self.sched.steal(self):  # several CPUs: pull from a busy one

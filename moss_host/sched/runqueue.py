@@ -40,7 +40,7 @@ class CpuPort(Protocol):
 class RunQueue:
     """The runnable tasks of one CPU, picked by EEVDF; the running one is `fair.curr`
     (between its pop and the moment it is pushed back, or the next pop finds it gone)."""
-    __slots__ = ("cpu", "fair", "tasks", "slice_timer")
+    __slots__ = ("cpu", "fair", "tasks", "slice_timer", "mark_task", "mark_at", "mark_user")
 
     def __init__(self, cpu: CpuPort, base_slice: int = BASE_SLICE_NS):
         self.cpu = cpu
@@ -49,6 +49,11 @@ class RunQueue:
         # anyone waits. The fair queue's own list: read it, never change it from outside.
         self.tasks = self.fair.queued
         self.slice_timer: Optional[asyncio.TimerHandle] = None
+        # Where the scheduler's look at how much of its time the running task spends in user
+        # code began (Scheduler._user_bound): that task, the time, its user time then.
+        self.mark_task: Optional[Task] = None
+        self.mark_at = 0
+        self.mark_user = 0
 
     def push(self, task: Task) -> None:
         """task is runnable here: the running task preempted or yielding stays queued with

@@ -166,24 +166,48 @@ class Scheduler:
 
     def _pullable(self, cpu: CpuPort, now: int) -> tuple[Optional[Task], int]:
         """A task queued next to its waker (or behind host-bound work) PULL_DELAY ago that waits
-        behind user code running that long without a trap (not a waker on its way to sleep),
-        and may run on cpu; and (none found) when the earliest of the others could be one
-        (0: none waits). A trapped CPU chooses at its reply; its user code runs PULL_DELAY
-        from then at the earliest."""
+        behind a task mostly in user code (_user_bound: not a waker on its way to sleep, not
+        host-bound work), and may run on cpu; and (none found) when to look again (0: none
+        waits)."""
         soonest = 0
         for rq in self.runqueues:
-            busy = rq.cpu
-            since = now if busy.trapped else busy.resumed_at
+            look = 0                            # (0: not looked at the running task yet)
             for task in rq.tasks:
                 at = task.se.affine_at
                 if not at or not task.cpus_allowed >> cpu.index & 1:
                     continue
-                due = (at if at > since else since) + PULL_NS
+                due = at + PULL_NS
                 if due <= now:
-                    return task, 0
+                    if not look:
+                        look = self._user_bound(rq, now)
+                    if look < 0:
+                        return task, 0
+                    due = look
                 if not soonest or due < soonest:
                     soonest = due
         return None, soonest
+
+    def _user_bound(self, rq: RunQueue, now: int) -> int:
+        """-1 if the task rq's CPU runs is mostly in user code: it has run PULL_DELAY without a
+        trap, or spent three quarters of the PULL_DELAY or more since the last look in user
+        code (a CPU-bound loop that traps now and then: a clock read, a tick); else when to
+        look again. Work that traps often and waits for the host the rest of the time gains
+        nothing from another CPU: the host serves every CPU's traps in one thread."""
+        busy = rq.cpu
+        running = busy.current
+        if running is None:
+            return now + PULL_NS                # (it chooses at its reply)
+        user = running.utime_ns
+        if not busy.trapped:
+            if now - busy.resumed_at >= PULL_NS:
+                return -1
+            user += now - busy.resumed_at
+        span = now - rq.mark_at
+        if rq.mark_task is running and span >= PULL_NS and 8 * (user - rq.mark_user) >= 7 * span:
+            return -1
+        if rq.mark_task is not running or span >= PULL_NS:
+            rq.mark_task, rq.mark_at, rq.mark_user = running, now, user
+        return rq.mark_at + PULL_NS
 
     def steal(self, cpu: CpuPort) -> bool:
         """cpu is idle: move a task waiting in another CPU's queue (the longest) that may run
@@ -201,6 +225,27 @@ class Scheduler:
                     self.runqueues[cpu.index].push(task)     # (out of rq's queue)
                     return True
         return False
+
+    def hand_down(self, cpu: CpuPort) -> bool:
+        """cpu (not CPU 0) is about to choose from its queue while CPU 0 idles: CPU 0 takes
+        the tasks that may run there, and cpu idles if none is left (True). CPU 0's wake-up
+        is the doorbell's own interrupt, cpu's is forwarded by CPU 0's stub at every reply
+        that finds it asleep; so a ping-pong pair that a pull took to cpu comes back to CPU 0
+        at its next hand-over instead of staying there (wake-affine keeps it where it is)."""
+        rq0 = self.runqueues[0]
+        cpu0 = rq0.cpu
+        if not (cpu0.trapped and cpu0.current is None and not rq0.tasks):
+            return False
+        rq = self.runqueues[cpu.index]
+        moved = [task for task in rq.tasks if task.cpus_allowed & 1]
+        if not moved:
+            return False
+        now = monotonic_ns()
+        for task in moved:
+            rq0.push(task)                      # (out of cpu's queue)
+            self._queued_behind(task, now)      # (not stolen back at once)
+        asyncio.get_running_loop().call_soon(cpu0.schedule)
+        return not rq.tasks
 
     def affinity_changed(self, task: Task) -> None:
         """sched_setaffinity: a task on a CPU it may no longer use leaves it at its next trap

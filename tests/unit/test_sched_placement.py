@@ -38,6 +38,7 @@ class FakeTask:
         self.last_cpu = 1
         self.mm = object()
         self.sched_policy = 0                   # SCHED_OTHER: no RLIMIT_RTTIME bookkeeping at wake
+        self.utime_ns = 0                       # user time charged at its traps
 
 
 def machine(n: int):
@@ -189,4 +190,44 @@ def test_membarrier_kicks_cpus_running_the_mm_and_waits_for_their_traps():
         assert (c1.kicks, c2.kicks) == (1, 0) and not barrier.done()
         c1.traps += 1                       # the kicked CPU trapped: the barrier is done
         await asyncio.wait_for(barrier, 1)
+    asyncio.run(go())
+
+
+def test_a_cpu_above_0_hands_its_queue_to_an_idle_cpu_0():
+    async def go():
+        sched, (c0, c1) = machine(2)
+        waker, woken, pinned = FakeTask("w"), FakeTask("r"), FakeTask("p")
+        pinned.cpus_allowed = 0b10
+        run_on(sched, c1, waker)
+        c1.handling = True
+        sched.wake(woken)                   # wake-affine: next to its waker on CPU 1
+        sched.wake(pinned)
+        assert queued_on(sched, woken) == [1] and queued_on(sched, pinned) == [1]
+        c0.current = FakeTask("busy")       # CPU 0 busy: nothing moves
+        assert not sched.hand_down(c1) and queued_on(sched, woken) == [1]
+        c0.current = None                   # CPU 0 idles: it takes what may run there
+        assert not sched.hand_down(c1)      # (the pinned one stays: CPU 1 runs it)
+        assert queued_on(sched, woken) == [0] and queued_on(sched, pinned) == [1]
+        await asyncio.sleep(0)
+        assert c0.scheduled == 1
+        assert not sched.steal(c1)          # not stolen back at once
+    asyncio.run(go())
+
+
+def test_an_idle_cpu_pulls_a_task_waiting_behind_user_code_that_traps_now_and_then():
+    async def go():
+        sched, (c0, c1) = machine(2)
+        woken = woken_behind(sched, c0, 2 * S.PULL_NS, S.PULL_NS // 10)    # it trapped just now
+        sched._pull_to_idle()                   # the first look: the running task's user time so far
+        assert queued_on(sched, woken) == [0] and sched.pulls == 0
+        busy = c0.current
+        rq0 = sched.runqueues[0]
+        rq0.mark_at -= 2 * S.PULL_NS            # two delays later: half of them in user code
+        busy.utime_ns += S.PULL_NS
+        sched._pull_to_idle()
+        assert queued_on(sched, woken) == [0] and sched.pulls == 0
+        rq0.mark_at -= 2 * S.PULL_NS            # two more, nine tenths in user code
+        busy.utime_ns += 2 * S.PULL_NS * 9 // 10
+        sched._pull_to_idle()
+        assert queued_on(sched, woken) == [1] and sched.pulls == 1
     asyncio.run(go())
