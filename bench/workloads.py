@@ -39,9 +39,6 @@ WORKLOADS: list[Workload] = [
     Workload("clock_gettime", "clock_gettime", ("100000",), ("1000000",), "call",
              doc="clock_gettime(CLOCK_MONOTONIC) through libc: the vDSO, after 10,000 untimed calls "
                  "(moss-py's counter calibration, warm_ns in the JSON extra)"),
-    Workload("clock_gettime", "clock_gettime", ("100000",), ("1000000",), "call",
-             doc="clock_gettime(CLOCK_MONOTONIC) through libc: the vDSO, after 10,000 untimed calls "
-                 "(moss-py's counter calibration, warm_ns in the JSON extra)"),
     Workload("write_devnull", "write_devnull", ("10000",), ("100000",), "write",
              doc="1-byte write(2) to /dev/null"),
     Workload("pagefault", "pagefault", ("1", "16"), ("3", "64"), "page",
