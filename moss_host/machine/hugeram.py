@@ -91,6 +91,22 @@ def check_huge(ram: mmap.mmap, folder: Path) -> bool:
     return False
 
 
+def other_guests(folder: Path, own_unnamed: bool) -> int:
+    """How many other guests have their RAM in `folder` now (0 where that cannot be told).
+    A guest's RAM file is unnamed (O_TMPFILE, machine/qemu.py) but uses one of the tmpfs's
+    inodes: the inodes in use that no directory entry names, less the folder's own and ours
+    (`own_unnamed`). Only on HUGE_RAM_DIR, which holds nothing else."""
+    if folder != HUGE_RAM_DIR:
+        return 0
+    try:
+        st = os.statvfs(folder)
+        with os.scandir(folder) as entries:
+            named = sum(1 for _ in entries)
+    except OSError:
+        return 0
+    return max(0, st.f_files - st.f_ffree - 1 - named - own_unnamed)
+
+
 def huge_mapped() -> int:
     """Bytes of shared memory this process maps with 2 MiB entries (ShmemPmdMapped):
     of the host's mapping of guest RAM, the part on huge pages."""

@@ -23,7 +23,7 @@ from qemu.qmp import QMPClient
 from qemu.qmp.protocol import ConnectError
 
 from . import layout
-from .hugeram import check_huge, guest_ram_dir
+from .hugeram import check_huge, guest_ram_dir, other_guests
 
 log = logging.getLogger("moss.machine")
 
@@ -115,6 +115,10 @@ class Machine:
             path = self._ram_path = folder / f"{self.rundir.name}-ram"
             self._ram_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
             return path
+
+    def other_guests(self) -> int:
+        """How many other moss-py guests have their RAM on this host's huge-page tmpfs now."""
+        return other_guests(self._ram_dir, self._ram_fd >= 0 and self._ram_path is None)
 
     def _unlink_ram(self) -> None:
         if self._ram_path is not None:

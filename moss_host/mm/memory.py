@@ -43,7 +43,11 @@ HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux
 # that goes past the reserve faults its first touches in itself, as before. Only when the
 # host's CPUs are not contended (machine/pressure.py): the warming costs the host ~70 ms
 # of system time, most of it for RAM a short run never uses, and under contention that
-# time is taken from everyone else (moss-host runs of /bin/true at 90% pressure).
+# time is taken from everyone else (moss-host runs of /bin/true at 90% pressure). Nor while
+# other guests run (`warm` False: machine/hugeram.py counts their RAM files): several started
+# at once find pressure low for their first seconds and each warmed 32 MiB where a shell loop
+# of /bin/true touches 6: 4 such runs together cost 0.918 s of host CPU per guest warming
+# against 0.845 s not (5 interleaved pairs, 96% pressure).
 WARM_RESERVE = 32 << 20
 
 
@@ -66,7 +70,7 @@ class AsidAllocator:
 
 
 class Memory:
-    def __init__(self, ram, ram_size: int):
+    def __init__(self, ram, ram_size: int, warm: bool = True):
         self.physmem = PhysMem(ram, L.RAM_BASE)
         pool = L.RAM_BASE + ram_size - L.FRAME_POOL_BASE
         self.frames = FrameAllocator(L.FRAME_POOL_BASE, pool)
@@ -101,7 +105,7 @@ class Memory:
         self.warmer: Optional[RamWarmer] = None
         if isinstance(ram, mmap.mmap):
             self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
-            if not CpuPressure().contended(time.monotonic_ns()):
+            if warm and not CpuPressure().contended(time.monotonic_ns()):
                 self.warmer.warm_down_to(ram_size - WARM_RESERVE)
 
     # -- frames ------------------------------------------------------------------------

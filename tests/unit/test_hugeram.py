@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from moss_host.machine.hugeram import HUGE_PAGE, check_huge, huge_mapped, mounted_huge
+from moss_host.machine.hugeram import HUGE_PAGE, check_huge, huge_mapped, mounted_huge, other_guests
 
 DIR = Path("/run/moss-py-ram")
 
@@ -47,3 +47,21 @@ def test_on_the_huge_tmpfs_the_top_2_mib_is_one_host_page():
     assert check_huge(ram, DIR) is True
     assert huge_mapped() >= before + HUGE_PAGE
     ram.close()
+
+
+@pytest.mark.skipif(not mounted_huge(DIR, Path("/proc/self/mounts").read_text()),
+                    reason="no huge-page tmpfs (scripts/setup.sh mounts one as root)")
+def test_other_guests_counts_the_unnamed_ram_files_on_the_huge_tmpfs():
+    # Other guests may run on this machine meanwhile: compare with a count taken around ours.
+    ours = os.open(DIR, os.O_TMPFILE | os.O_RDWR, 0o600)
+    try:
+        seen = other_guests(DIR, own_unnamed=True)
+        another = os.open(DIR, os.O_TMPFILE | os.O_RDWR, 0o600)
+        try:
+            assert other_guests(DIR, own_unnamed=True) >= 1
+            assert other_guests(DIR, own_unnamed=True) in (seen + 1, seen, seen + 2)
+        finally:
+            os.close(another)
+    finally:
+        os.close(ours)
+    assert other_guests(Path(tempfile.gettempdir()), own_unnamed=False) == 0
