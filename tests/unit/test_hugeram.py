@@ -65,3 +65,15 @@ def test_other_guests_counts_the_unnamed_ram_files_on_the_huge_tmpfs():
     finally:
         os.close(ours)
     assert other_guests(Path(tempfile.gettempdir()), own_unnamed=False) == 0
+
+
+@pytest.mark.skipif(not mounted_huge(DIR, Path("/proc/self/mounts").read_text()),
+                    reason="no huge-page tmpfs (scripts/setup.sh mounts one as root)")
+def test_4k_pages_on_the_huge_tmpfs_are_said_once(monkeypatch, caplog):
+    from moss_host.machine import hugeram
+    monkeypatch.setattr(hugeram, "huge_mapped", lambda: 0)     # as a fragmented host answers
+    ram = _ram(DIR, 2 * HUGE_PAGE)
+    with caplog.at_level("INFO", logger="moss.machine"):
+        assert hugeram.check_huge(ram, DIR) is False
+    assert [r.getMessage() for r in caplog.records if "4 KiB host pages" in r.getMessage()]
+    ram.close()
