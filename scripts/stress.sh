@@ -10,14 +10,16 @@
 #   - moss-host's RssAnon, its own heap, at most RSS_SLACK_KB above the start (RssShmem, the
 #     guest RAM it has touched, is the guest's and bounded by --ram: not counted).
 # RSS_SLACK_KB is for memory freed but kept by the allocators, not for live objects: the
-# run's peak (150-350 MiB RssAnon while exec and fork stressors run) leaves CPython's 1 MiB
-# object arenas, and glibc's heap pages, that a few long-lived objects made meanwhile
-# (cached inodes and dentries) keep from going back. Measured 17-24 MiB with 3 s per
-# stressor, under pymalloc and under PYTHONMALLOC=malloc alike, while the live Python
-# objects (tracemalloc) grew 2-3 MiB. It grows little with the stressors' duration (19 MiB
-# at 3 s per stressor; 23.5, 35 and 37 MiB in three runs at 20 s: two of them over the
-# slack, still open) and levels off over passes (3 s each, three passes in one run: +19, +9,
-# +1 MiB); a leak grows with the number of forks, opens and execs.
+# run's peak (250-350 MiB RssAnon while exec and fork stressors run) leaves CPython's 1 MiB
+# object arenas partly used (pymalloc gives an arena back only when all of it is free, and
+# never its empty 16 KiB pools), and glibc's heap a little. The caches themselves are
+# dropped: drop_caches' bit 2 has the dentry tree, ext4's inode cache and procfs's
+# per-pid inode numbers shrink (machine/hostmem.py). Measured with MOSS_MEMDUMP (20 s per
+# stressor, two runs): RssAnon +17.2 and +22.1 MiB, of which pymalloc arenas +15 and +19
+# MiB (live blocks +0.5 MiB; the rest empty pools and free blocks in used pools), glibc's
+# heap +1.6-1.9 MiB in use; before the shrinkers 23.5, 35 and 37 MiB in three runs. It
+# levels off over passes (3 s each, three passes in one run: +19, +9, +1 MiB); a leak grows
+# with the number of forks, opens and execs (tests/unit/test_host_leaks.py).
 # The issue's tty stressor is pty here: Debian bookworm's stress-ng 0.15.06 has no tty
 # stressor ("unrecognized option '--tty'"); pty opens pseudo-terminals and works their
 # termios and window-size ioctls.

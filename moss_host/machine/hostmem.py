@@ -25,6 +25,13 @@ just stress ended as far above its start either way, +23.5 to +37 MiB after drop
     at the start and at the end, as on Linux. The Trimmer runs the same shrinkers when the
     host itself runs short of memory.
 Where the C library is not glibc (mallinfo2 missing), the malloc parts do nothing.
+
+What a just stress run (20 s per stressor) leaves after drop_caches, measured with
+MOSS_MEMDUMP: RssAnon +17 MiB, of which CPython's object arenas 15 MiB (20 -> 35 arenas of
+1 MiB: +0.55 MiB of live blocks, 5.4 MiB of free blocks in pools still in use, 9.7 MiB of
+empty pools that pymalloc never gives back while their arena holds any live block) and
+glibc's heap +1.6 MiB in use (its free pages trimmed). The dentries and inodes the shrinkers
+drop were a few hundred (0.4 MiB): stress-ng removes what it creates.
 """
 from __future__ import annotations
 
