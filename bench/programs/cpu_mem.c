@@ -38,9 +38,8 @@ static unsigned long run(unsigned long x, long n, long words)
  * it whole, from how full it was since the last resize; a Linux guest flushes it whole when
  * it switches to another process (a new ASID in TTBR0). After a spell of light use (a VM
  * idling between commands) that flush shrinks it, to as few as 64 entries, and if no flush
- * comes during the timed loop, 256 pages
- * share 64 entries: every access was a TLB refill, 80-100 ns of CPU instead of 5 (measured:
- * every other run of the Linux oracle). So before timing, the array's pages are touched and
+ * comes during the timed loop, 256 pages share 64 entries: every access was a TLB refill,
+ * 80-100 ns of CPU instead of 5 (measured: every other run of the Linux oracle). So before timing, the array's pages are touched and
  * the CPU handed to a child and back a few times: each round trip is two flushes with a full
  * TLB, which doubles it until the array fits, under either kernel. The child is forked before
  * the array is touched, so no page of it is ever copied on write. */
