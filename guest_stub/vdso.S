@@ -23,7 +23,8 @@
 
 /* The [vvar] page (proc/vvar.py writes it). */
 #define VVAR_SEQ	0		/* u32: odd while the kernel rewrites the page */
-#define VVAR_MODE	4		/* u32: 0 the counter formula holds; else ask the kernel */
+#define VVAR_MODE	4		/* u32: 0 the counter formula holds; 1 calibrating; 2 ask the kernel */
+#define MODE_CALIBRATE	1
 #define VVAR_CYCLE_LAST	8		/* u64 */
 #define VVAR_MULT	16		/* u32 */
 #define VVAR_SHIFT	20		/* u32 */
@@ -127,7 +128,9 @@ __kernel_rt_sigreturn:
  * read (three calls, not two: the host restores the whole context on every other reply, so
  * the samples see both kinds of return). The last call answers.
  */
-	.macro	calibrating_svc nr
+	.macro	calibrating_svc nr, plain
+	cmp	w6, #MODE_CALIBRATE
+	b.ne	\plain				/* the counter is not to be trusted: one plain svc */
 	mov	x16, x0				/* the first argument again for each call */
 	mov	x3, #VDSO_CALIBRATE_LO
 	movk	x3, #VDSO_CALIBRATE_HI, lsl #16
@@ -169,7 +172,7 @@ __kernel_clock_gettime:
 8:	mov	x8, #__NR_clock_gettime
 	svc	#0
 	ret
-9:	calibrating_svc __NR_clock_gettime
+9:	calibrating_svc __NR_clock_gettime, 8b
 	.size	__kernel_clock_gettime, . - __kernel_clock_gettime
 
 /* int __kernel_gettimeofday(struct timeval *tv, struct timezone *tz) */
@@ -194,7 +197,10 @@ __kernel_gettimeofday:
 3:	mov	x0, #0
 	ret
 9:	mov	x0, x15
-	calibrating_svc __NR_gettimeofday
+	calibrating_svc __NR_gettimeofday, 8f
+8:	mov	x8, #__NR_gettimeofday
+	svc	#0
+	ret
 	.size	__kernel_gettimeofday, . - __kernel_gettimeofday
 
 /* int __kernel_clock_getres(clockid_t clock, struct timespec *res) */

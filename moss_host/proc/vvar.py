@@ -47,19 +47,22 @@ import logging
 import struct
 import time
 import weakref
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from moss_host.addr import PA, PAGE_SIZE
 from moss_host.clock import REALTIME
+
+if TYPE_CHECKING:
+    from moss_host.mm.memory import Memory
 
 log = logging.getLogger("moss.vdso")
 
 # The layout guest_stub/vdso.S reads.
 VVAR_SEQ = 0                            # u32
-VVAR_MODE = 4                           # u32: 0 the counter formula holds; 1 calibrating
+VVAR_MODE = 4                           # u32: 0 the counter formula holds; 1 calibrating; 2 syscalls
 _BODY = struct.Struct("<IQIIii12Q")     # mode, cycle_last, mult, shift, tz, base[0..11]
 _SEQ = struct.Struct("<I")
-MODE_COUNTER, MODE_CALIBRATE = 0, 1
+MODE_COUNTER, MODE_CALIBRATE, MODE_SYSCALL = 0, 1, 2
 VDSO_CALIBRATE = 0x6D6F7373             # x3 of a calibrating vDSO call ("moss")
 
 COUNTER_HZ = 62_500_000                 # QEMU 7.2's CNTFRQ_EL0 (GTIMER_SCALE 16 ns)
@@ -106,7 +109,7 @@ def mono_offset(clock: int) -> Optional[int]:
 class Vvar:
     """The page of one machine (its frame in guest RAM) and the calibration behind it."""
 
-    def __init__(self, mem):
+    def __init__(self, mem: "Memory"):
         self.physmem = mem.physmem              # (not mem: the registry is weak in it)
         self.pa: PA = mem.alloc_zeroed()        # held for the machine's life: one reference
         self.seq: int = 0
@@ -122,12 +125,12 @@ class Vvar:
 
     @property
     def calibrating(self) -> bool:
-        return self.mode != MODE_COUNTER
+        return self.mode == MODE_CALIBRATE
 
     def _set_mode(self, mode: int) -> None:
         global calibrating
         self.mode = mode
-        calibrating = any(v.mode != MODE_COUNTER for v in list(_VVARS.values())) or mode != MODE_COUNTER
+        calibrating = any(v.mode == MODE_CALIBRATE for v in list(_VVARS.values())) or mode == MODE_CALIBRATE
 
     @property
     def spread_ns(self) -> Optional[int]:
@@ -167,7 +170,7 @@ class Vvar:
         if self.lower > self.upper:             # the counter is not what we think: keep asking
             log.warning("vDSO: counter calibration inconsistent (%d > %d ns); clocks stay syscalls",
                         self.lower, self.upper)
-            self.trusted = False
+            self.counter_stops()
             return
         log.debug("vDSO calibrated: offset %d ns, spread %d ns, %d samples", self.lower, self.spread_ns, self.samples)
         self.replied.clear()
@@ -177,11 +180,12 @@ class Vvar:
     def recalibrate(self) -> None:
         """The VM was stopped: the counter fell behind by the stopped time; measure again."""
         self.samples, self.wanted, self.upper = 0, AGAIN_SAMPLES, None
-        self._set_mode(MODE_CALIBRATE)
+        self._set_mode(MODE_CALIBRATE if self.trusted else MODE_SYSCALL)
         self.publish()
 
     def counter_stops(self) -> None:
-        """The VM may stop without the kernel knowing (a gdbstub): the vDSO always asks."""
+        """The VM may stop without the kernel knowing (a gdbstub): the vDSO always asks the
+        kernel, one plain svc a call (Linux's VDSO_CLOCKMODE_NONE)."""
         self.trusted = False
         self.recalibrate()
 
@@ -221,7 +225,7 @@ class Vvar:
 _VVARS: "weakref.WeakKeyDictionary[object, Vvar]" = weakref.WeakKeyDictionary()
 
 
-def vvar_of(mem) -> Vvar:
+def vvar_of(mem: "Memory") -> Vvar:
     """The page of the machine whose memory is mem (made at its first vDSO mapping)."""
     vvar = _VVARS.get(mem)
     if vvar is None:
@@ -231,7 +235,7 @@ def vvar_of(mem) -> Vvar:
     return vvar
 
 
-def existing(mem) -> Optional[Vvar]:
+def existing(mem: "Memory") -> Optional[Vvar]:
     """The machine's page if some process mapped it yet (the syscalls' question)."""
     return _VVARS.get(mem)
 
