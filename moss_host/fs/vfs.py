@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..mm.page_cache import FilePages
     from ..proc.task import Task
     from .blockdev import BlockDevice
+    from .fhandle import ExportOps
     from .fsnotify import Mark
     from .locks import FileLocks
     from .namespace import Mount, MountTable
@@ -142,6 +143,8 @@ class Superblock:
     # The extended-attribute namespaces it stores (Linux's s_xattr handlers): prefixes ending
     # in b"." and whole names; none (procfs, vfat, ramfs) makes every xattr call EOPNOTSUPP.
     xattr_namespaces: tuple[bytes, ...] = ()
+    # How file handles name its inodes (Linux's s_export_op, fs/fhandle.py); None: it has none.
+    export_op: Optional[ExportOps] = None
 
     def __init__(self, dev: Optional[int] = None, read_only: bool = False):
         self.dev = alloc_anon_dev() if dev is None else dev

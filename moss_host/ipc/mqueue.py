@@ -66,6 +66,7 @@ class Notification:
 class MqueueFs(Tmpfs):
     fstype = "mqueue"
     source = "mqueue"
+    export_op = None                        # no file handles (mqueue has no s_export_op)
 
     def __init__(self, limits: MqLimits):
         # The kernel makes it at boot, before any mount: a number of the internal range, so

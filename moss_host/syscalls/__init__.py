@@ -6,7 +6,7 @@ FAMILIES = ("process", "wait", "memory", "time", "info", "fs", "poll", "signal",
             "pidfd", "splice", "kcmp", "not_configured", "not_yet", "caps",
             "file_ranges", "tty", "remap_file_pages", "process_madvise", "clock_set",
             "rw_vec", "ioprio", "mempolicy", "sched_attr", "ns", "chroot", "mrelease", "openat2", "fsmount",
-            "seccomp", "aio", "acct")
+            "seccomp", "aio", "acct", "fhandle")
 
 
 def load_all() -> None:

@@ -1,14 +1,13 @@
 """The syscalls moss-py answers as a Linux kernel built without their feature: -ENOSYS, the
 answer of sys_ni_syscall behind each cond_syscall(). Nothing here is registered in the table;
 the declarations only give docs/syscalls.md the reason. Programs probe these and carry on
-(systemd works without keys, fhandles and landlock)."""
+(systemd works without keys and landlock)."""
 from .table import not_configured
 
 not_configured("without CONFIG_QUOTACTL (disk quotas)", "quotactl", "quotactl_fd")
 not_configured("without CONFIG_KEYS (the key retention service)", "add_key", "request_key", "keyctl")
 not_configured("without CONFIG_SECURITY_LANDLOCK", "landlock_create_ruleset", "landlock_add_rule",
                "landlock_restrict_self")
-not_configured("without CONFIG_FHANDLE (file handles)", "name_to_handle_at", "open_by_handle_at")
 not_configured("without CONFIG_SWAP (no swap devices)", "swapon", "swapoff")
 not_configured("without CONFIG_KEXEC and CONFIG_KEXEC_FILE (no kernel to load and boot into)",
                "kexec_load", "kexec_file_load")

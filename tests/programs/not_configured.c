@@ -1,6 +1,6 @@
 /* The syscalls moss-py answers as a Linux kernel built without their feature (CONFIG_AIO,
  * CONFIG_BSD_PROCESS_ACCT, CONFIG_QUOTACTL, CONFIG_KEYS, CONFIG_SECURITY_LANDLOCK,
- * CONFIG_FHANDLE, CONFIG_SWAP, CONFIG_KEXEC*, CONFIG_MODULES, CONFIG_BPF_SYSCALL, CONFIG_PERF_EVENTS,
+ * CONFIG_SWAP, CONFIG_KEXEC*, CONFIG_MODULES, CONFIG_BPF_SYSCALL, CONFIG_PERF_EVENTS,
  * CONFIG_USERFAULTFD, CONFIG_IO_URING, CONFIG_FANOTIFY, CONFIG_SECRETMEM, CONFIG_SECCOMP off),
  * and those Linux 6.1 on arm64 lacks itself (pkeys, lookup_dcookie, nfsservctl, number 244): each is ENOSYS,
  * whatever its arguments. Prints one line per call; with an argument, only the last group. */
@@ -30,8 +30,6 @@ int main(int argc, char **argv)
         CALL(SYS_landlock_create_ruleset);
         CALL(SYS_landlock_add_rule);
         CALL(SYS_landlock_restrict_self);
-        CALL(SYS_name_to_handle_at);
-        CALL(SYS_open_by_handle_at);
         CALL(SYS_swapon);
         CALL(SYS_swapoff);
         CALL(SYS_kexec_load);

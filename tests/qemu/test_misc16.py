@@ -56,7 +56,7 @@ def test_kcmp_tells_which_objects_threads_and_children_share_like_linux(linux_or
 
 
 @covers("quotactl", "quotactl_fd", "add_key", "request_key", "keyctl", "landlock_create_ruleset",
-        "landlock_add_rule", "landlock_restrict_self", "name_to_handle_at", "open_by_handle_at",
+        "landlock_add_rule", "landlock_restrict_self",
         "swapon", "swapoff", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
         "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
         "fanotify_init", "fanotify_mark", "memfd_secret")

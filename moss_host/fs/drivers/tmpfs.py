@@ -14,13 +14,16 @@ they stay valid while entries are added and removed.
 from __future__ import annotations
 
 import itertools
+import random
 import stat as S
 from typing import Iterator, Optional
 
 from ...errors import EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP, Errno
+from ..fhandle import ExportOps
 from ..options import SB_FLAG_OPTIONS, memparse, octal, split_options
 from ..stat import Stat
 from ..vfs import DirEntry, Inode, StatFs, Superblock, dtype_of, now_ns
+from .tmpfs_export import SHMEM_EXPORT
 from ..xattr import POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, SYSTEM, TRUSTED, SimpleXattrs
 
 MAX_FILE_SIZE = (1 << 63) - 1       # MAX_LFS_FILESIZE on 64-bit
@@ -38,6 +41,7 @@ DENSE_GAP = 16 * PAGE       # a write past the prefix by more than this goes to 
 
 class Tmpfs(Superblock):
     fstype = "tmpfs"
+    export_op: Optional[ExportOps] = SHMEM_EXPORT
     # Linux 6.1's shmem_xattr_handlers: the POSIX ACLs, security.* and trusted.* (user.* came in 6.6)
     xattr_namespaces: tuple[bytes, ...] = (POSIX_ACL_ACCESS, POSIX_ACL_DEFAULT, SECURITY, TRUSTED)
 
@@ -134,6 +138,7 @@ class Ramfs(Tmpfs):
     """ramfs: a tmpfs without limits or figures, and without extended attributes."""
     fstype = "ramfs"
     xattr_namespaces = ()
+    export_op = None                        # ramfs has no file handles
 
     def __init__(self, mode: int = 0o755):
         super().__init__(mode=mode, size_limit=UNLIMITED)
@@ -161,6 +166,7 @@ class TmpInode(Inode):
     def __init__(self, sb: Tmpfs, mode: int, uid: int, gid: int, rdev: int = 0):
         super().__init__(sb, mode, uid, gid, rdev=rdev)
         self.xattrs = SimpleXattrs()
+        self.generation: int = random.getrandbits(32)     # i_generation, for file handles (shmem_get_inode)
 
     def xattr_get(self, name: bytes) -> bytes:
         return self.xattrs.get(name)

@@ -32,6 +32,7 @@ from ...stat import makedev
 from ...vfs import StatFs, Superblock, now_ns
 from . import dir as D
 from .alloc import Allocator
+from .export import EXT4_EXPORT
 from .directory import Ext4Dir
 from .blockmap import read_blockmap
 from .extents import empty_root, read_extents
@@ -63,6 +64,7 @@ DEFAULT_EXTRA_ISIZE = 32
 class Ext4Superblock(Superblock):
     fstype = "ext4"
     xattr_namespaces: tuple[bytes, ...] = NAMESPACES
+    export_op = EXT4_EXPORT
 
     def __init__(self, blockdev: BlockDevice, sbd: SuperBlockData, read_only: bool, devnum: Optional[int]):
         super().__init__(dev=devnum, read_only=read_only)

@@ -35,7 +35,7 @@ OPTIONS: list[tuple[str, object]] = [
     ("CONFIG_ADVISE_SYSCALLS", "y"), ("CONFIG_MEMFD_CREATE", "y"), ("CONFIG_SECRETMEM", None),
     ("CONFIG_USERFAULTFD", None), ("CONFIG_NUMA", None), ("CONFIG_ARCH_HAS_PKEYS", None),
     # files
-    ("CONFIG_FILE_LOCKING", "y"), ("CONFIG_FHANDLE", None), ("CONFIG_INOTIFY_USER", "y"),
+    ("CONFIG_FILE_LOCKING", "y"), ("CONFIG_FHANDLE", "y"), ("CONFIG_INOTIFY_USER", "y"),
     ("CONFIG_FANOTIFY", None), ("CONFIG_DNOTIFY", None), ("CONFIG_QUOTA", None), ("CONFIG_QUOTACTL", None),
     ("CONFIG_PROC_FS", "y"), ("CONFIG_PROC_SYSCTL", "y"), ("CONFIG_PROC_PAGE_MONITOR", "y"),
     ("CONFIG_IKCONFIG", "y"), ("CONFIG_IKCONFIG_PROC", "y"), ("CONFIG_SYSFS", "y"),
