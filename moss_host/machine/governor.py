@@ -88,7 +88,9 @@ class Governor:
         for it (another task had its core: stop spinning), or not (an interrupt, or the
         hypervisor ran someone else on this VM's CPU: nobody here needs the core, and
         blocking would not get it back sooner)? The run-queue wait since the last sample
-        (SAMPLE_NS at most) tells; without schedstat, assume the core was lost."""
+        tells (a poll returns to the loop at its next timer, and the loop's poll samples
+        every SAMPLE_NS: a wait shortly before the gap counts too, as contention);
+        without schedstat, assume the core was lost."""
         reading = self.read_schedstat()
         if reading is None or self.last is None:
             return True
