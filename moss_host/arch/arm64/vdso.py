@@ -1,7 +1,9 @@
 """The vDSO image: guest_stub/vdso.S linked into build/guest_stub/vdso.so.
 
 It exports `__kernel_rt_sigreturn` (version LINUX_2.6.39), where a signal handler
-installed without SA_RESTORER returns to (glibc on arm64 never passes SA_RESTORER).
+installed without SA_RESTORER returns to (glibc on arm64 never passes SA_RESTORER), and
+the clock calls `__kernel_clock_gettime`, `__kernel_gettimeofday`, `__kernel_clock_getres`,
+which read the counter and the [vvar] page below the image (proc/vvar.py writes it).
 This module knows the file and its layout; proc/vdso.py maps it into address spaces.
 """
 from __future__ import annotations
@@ -19,8 +21,7 @@ log = logging.getLogger("moss.vdso")
 VDSO_PATH = Path(__file__).resolve().parents[3] / "build" / "guest_stub" / "vdso.so"
 SIGRETURN_SYMBOL = "__kernel_rt_sigreturn"
 # Linux 6.1 arm64 maps the vDSO's data right below its text: VVAR_NR_PAGES pages (the
-# vdso_data page and the time-namespace page), read-only. Our vDSO reads no data, so the
-# pages only hold the place, zero-filled.
+# vdso_data page and the time-namespace page), read-only. vdso.lds puts _vdso_data there.
 VVAR_PAGES = 2
 
 
