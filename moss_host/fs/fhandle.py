@@ -80,7 +80,12 @@ def handle_to_location(mount_loc: Location, fh_type: int, raw: bytes) -> Locatio
     inode = ops.find_inode(mount.sb, words, fh_type)
     if inode is None:
         raise Errno(ESTALE)
-    return Location(mount, find_alias(mount.sb.root_dentry, inode))
+    alias = find_alias(mount.sb.root_dentry, inode)
+    if not mount.root.is_ancestor_of(alias):
+        # Outside a bind mount's subtree: Linux 6.1 opens it all the same, but moss-py's
+        # paths (vfs.path_of) cannot name a dentry its mount does not reach: stale here.
+        raise Errno(ESTALE)
+    return Location(mount, alias)
 
 
 def find_alias(root: Dentry, inode: Inode) -> Dentry:

@@ -77,7 +77,9 @@ class _NsMount:
         if cls.root is None:
             from .drivers.tmpfs import Tmpfs
             from .namespace import MountTable      # here: namespace.py imports file.py, which we need
-            cls.root = MountTable(Tmpfs(mode=0o555, dev=NSFS_DEV)).root_location()
+            sb = Tmpfs(mode=0o555, dev=NSFS_DEV)
+            sb.export_op = None                     # nsfs has no file handles (Linux 6.1)
+            cls.root = MountTable(sb).root_location()
         return cls.root
 
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -110,8 +111,81 @@ static void drop_dac_read_search(void)
         perror("capset");
 }
 
-int main(void)
+/* On an ext4 filesystem mounted at `dir`: the default export_encode_fh handle (type 1, the
+ * inode number and i_generation in 8 bytes), ext4_nfs_get_inode's stale cases. */
+static int ext4(const char *dir)
 {
+    struct fh h, hf, h2;
+    int mnt = -1;
+    char path[256], sub[256];
+    snprintf(path, sizeof path, "%s/fh.txt", dir);
+    snprintf(sub, sizeof sub, "%s/fh.d", dir);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    write(fd, "ext4 data\n", 10);
+    close(fd);
+    mkdir(sub, 0755);
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    get("ext4 file", AT_FDCWD, path, &hf, &mnt, 0);
+    struct stat st;
+    stat(path, &st);
+    unsigned int ino;
+    memcpy(&ino, hf.f_handle, 4);
+    printf("inode number in the first word: %s\n", ino == (unsigned int)st.st_ino ? "yes" : "no");
+    printf("mount id equals mountinfo's: %s\n", mnt == mountinfo_id(dir) ? "yes" : "no");
+    get("ext4 directory", AT_FDCWD, sub, &h, &mnt, 0);
+    get("ext4 root", AT_FDCWD, dir, &h, &mnt, 0);
+    memcpy(&ino, h.f_handle, 4);
+    printf("root's inode number: %u\n", ino);
+    read_back("ext4 root reopened", dirfd, &h, O_RDONLY | O_DIRECTORY);
+    h2.handle_bytes = 4;
+    printf("room 4: %s, handle_bytes %u\n", err(n2h(AT_FDCWD, path, &h2, &mnt, 0)), h2.handle_bytes);
+    read_back("ext4 file reopened", dirfd, &hf, O_RDONLY);
+    h2 = hf;
+    memset(h2.f_handle + 4, 0, 4);
+    read_back("generation 0 (any)", dirfd, &h2, O_RDONLY);
+    h2 = hf;
+    h2.f_handle[4] ^= 1;
+    printf("generation changed: %s\n", err(obh(dirfd, &h2, O_RDONLY)));
+    h2 = hf;
+    h2.handle_type = 3;
+    printf("handle type 3: %s\n", err(obh(dirfd, &h2, O_RDONLY)));
+    h2 = hf;
+    h2.handle_type = 2;
+    read_back("handle type 2 (with parent)", dirfd, &h2, O_RDONLY);
+    unsigned int inos[] = {0, 1, 7, 8, 10, 0x7fffffff};
+    for (unsigned i = 0; i < sizeof inos / sizeof *inos; i++) {
+        h2 = hf;
+        memcpy(h2.f_handle, &inos[i], 4);
+        memset(h2.f_handle + 4, 0, 4);
+        printf("inode %u: %s\n", inos[i], err(obh(dirfd, &h2, O_RDONLY)));
+    }
+    h2 = hf;
+    ino = (unsigned int)st.st_ino + 50;
+    memcpy(h2.f_handle, &ino, 4);
+    printf("a free inode: %s\n", err(obh(dirfd, &h2, O_RDONLY)));
+    fd = open(path, O_RDONLY);
+    unlink(path);
+    read_back("unlinked, still open", dirfd, &hf, O_RDONLY);
+    close(fd);
+    printf("unlinked and closed: %s\n", err(obh(dirfd, &hf, O_RDONLY)));
+    fd = open(path, O_CREAT | O_RDWR, 0644);
+    close(fd);
+    get("recreated", AT_FDCWD, path, &h, &mnt, 0);
+    printf("old handle: %s\n", err(obh(dirfd, &hf, O_RDONLY)));
+    unlink(path);
+    rmdir(sub);
+    close(dirfd);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "ext4"))
+        return ext4(argv[2]);
+    /* moss-py only (it has no /dev/loopN): mount(2) with its "loop" option, as BusyBox's
+     * mount -o loop does on Linux */
+    if (argc == 4 && !strcmp(argv[1], "mountloop"))
+        return mount(argv[2], argv[3], "ext4", 0, "loop") ? perror("mount"), 1 : 0;
     struct fh h, h2, hf;
     int mnt = -1;
 
@@ -152,6 +226,13 @@ int main(void)
     get("/dev/null", AT_FDCWD, "/dev/null", &h, &mnt, 0);
     get("/proc/self/status", AT_FDCWD, "/proc/self/status", &h, &mnt, 0);
     get("/proc", AT_FDCWD, "/proc", &h, &mnt, 0);
+    get("/ (the rootfs)", AT_FDCWD, "/", &h, &mnt, 0);
+    get("/sys", AT_FDCWD, "/sys", &h, &mnt, 0);
+    get("/proc/self/ns/mnt followed", AT_FDCWD, "/proc/self/ns/mnt", &h, &mnt, AT_SYMLINK_FOLLOW);
+    get("/proc/self/exe not followed", AT_FDCWD, "/proc/self/exe", &h, &mnt, 0);
+    int mfd = memfd_create("fh", 0);
+    get("a memfd (AT_EMPTY_PATH)", mfd, "", &h, &mnt, AT_EMPTY_PATH);
+    close(mfd);
     int pfd[2];
     pipe(pfd);
     get("a pipe (AT_EMPTY_PATH)", pfd[0], "", &h, &mnt, AT_EMPTY_PATH);
