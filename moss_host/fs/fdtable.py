@@ -11,7 +11,7 @@ with release_reserved().
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..errors import EBADF, EINVAL, EMFILE, Errno
 from .file import OpenFile
@@ -46,6 +46,15 @@ class FdTable:
             if f is not None and f is not _RESERVED:
                 return f
         raise Errno(EBADF)
+
+    def peek(self, fd: int) -> Optional[OpenFile]:
+        """The file behind fd (fd >= 0), or None: for a fast path that leaves every descriptor
+        it does not handle (EBADF included) to the full call."""
+        try:
+            f = self._slots[fd]
+        except IndexError:
+            return None
+        return None if f is _RESERVED else f
 
     def __contains__(self, fd: int) -> bool:
         try:

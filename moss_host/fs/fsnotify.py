@@ -29,8 +29,9 @@ IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK = 0x0100_0000, 0x0200_0000, 0x0400_00
 IN_MASK_CREATE, IN_MASK_ADD, IN_ISDIR, IN_ONESHOT = 0x1000_0000, 0x2000_0000, 0x4000_0000, 0x8000_0000
 
 _cookies = itertools.count(1)          # fsnotify_get_cookie: one per rename, shared by FROM and TO
-# The inodes that have marks, for unmount (Linux walks the superblock's inodes instead).
-_watched: dict[int, "Inode"] = {}
+# The inodes that have marks, for unmount (Linux walks the superblock's inodes instead);
+# empty while nobody watches anything, which hot paths test before calling in here.
+watched: dict[int, "Inode"] = {}
 
 
 class Listener(Protocol):
@@ -53,7 +54,7 @@ class Mark:
     def attach(self) -> None:
         if self.inode.fsnotify_marks is None:
             self.inode.fsnotify_marks = []
-            _watched[id(self.inode)] = self.inode
+            watched[id(self.inode)] = self.inode
         self.inode.fsnotify_marks.append(self)
 
     def forget(self) -> None:
@@ -63,7 +64,7 @@ class Mark:
             marks.remove(self)
             if not marks:
                 self.inode.fsnotify_marks = None
-                _watched.pop(id(self.inode), None)
+                watched.pop(id(self.inode), None)
 
     def detach(self) -> None:
         """Stop watching and tell the listener with IN_IGNORED (inotify_freeing_mark)."""
@@ -161,7 +162,7 @@ def moved(old_dir: "Inode", old_name: bytes, new_dir: "Inode", new_name: bytes, 
 def unmounted(sb: "Superblock") -> None:
     """fsnotify_unmount_inodes: the filesystem's last mount went; every watch on its inodes
     hears IN_UNMOUNT (whatever it asked for), then ends with IN_IGNORED."""
-    for inode in [i for i in _watched.values() if i.sb is sb]:
+    for inode in [i for i in watched.values() if i.sb is sb]:
         for mark in list(inode.fsnotify_marks or ()):
             mark.listener.queue_event(mark.wd, IN_UNMOUNT | _isdir(inode), 0, b"")
             mark.detach()

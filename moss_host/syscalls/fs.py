@@ -16,6 +16,7 @@ from moss_host.cred import CAP_MKNOD, CAP_SYS_RESOURCE, Cred, capable, fs_cred, 
 from moss_host.errors import (EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ENOTTY, EPERM, EPIPE, ERANGE, EROFS,
                               ERESTARTSYS, ESPIPE, Errno)
 from moss_host.fs import fsnotify
+from moss_host.fs.fsnotify import watched as WATCHED
 from moss_host.fs.drivers.memdev import DISCARDS_WRITES
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import (FASYNC, O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_RDWR, O_WRONLY,
@@ -251,12 +252,13 @@ def _copy_out_or_rewind(task, f: OpenFile, saved_pos: int, buf: int, data: bytes
 def _write_now(task, fd: int, buf: int, count: int):
     """write's synchronous try (table.py): a device that discards what it is given
     (/dev/null) answers here, without a coroutine, and so does a pipe write that goes in
-    whole at once; anything else takes the async handler. (fd_arg inline: the low 32 bits
-    of a negative descriptor are no open one either, EBADF all the same.)"""
-    f = task.files.get(fd & 0xFFFF_FFFF)
-    if type(f) not in DISCARDS_WRITES:
-        return _pipe_write_now(task, f, buf, count) if type(f) is PipeFile else SLOW
-    return _discard(task, f, buf, count)
+    whole at once; anything else (a descriptor not open included) takes the async handler.
+    (fd_arg inline: the low 32 bits of a negative descriptor are no open one either.)"""
+    f = task.files.peek(fd & 0xFFFF_FFFF)
+    cls = type(f)
+    if cls in DISCARDS_WRITES:
+        return _discard(task, f, buf, count)
+    return _pipe_write_now(task, f, buf, count) if cls is PipeFile else SLOW
 
 
 def _pipe_write_now(task, f: PipeFile, buf: int, count: int):
@@ -270,18 +272,17 @@ def _pipe_write_now(task, f: PipeFile, buf: int, count: int):
 
 def _discard(task, f: OpenFile, buf: int, count: int) -> int:
     """vfs_write to write_null: the checks, then the count, the buffer unread. (Inline, as
-    this is write's fast path: file_needs(f, writable=True), then access_ok.)"""
+    this is write's fast path: file_needs(f, writable=True), then access_ok; fsnotify's
+    hook only while some inode anywhere is watched.)"""
     flags = f.flags
     if flags & O_PATH or flags & O_ACCMODE not in _WRITE_MODES:
         raise Errno(EBADF)
     if buf + count > USER_VA_END:
         raise Errno(EFAULT)
-    if count:
-        location = f.location
-        if location is not None:
-            fsnotify.on_file(location.dentry, fsnotify.IN_MODIFY)   # vfs_write's fsnotify_modify
-        if count > MAX_RW_COUNT:
-            return MAX_RW_COUNT
+    if count > MAX_RW_COUNT:
+        count = MAX_RW_COUNT
+    if count and WATCHED and f.location is not None:
+        fsnotify.on_file(f.location.dentry, fsnotify.IN_MODIFY)   # vfs_write's fsnotify_modify
     return count
 
 
