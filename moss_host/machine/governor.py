@@ -12,12 +12,19 @@ Two signals, each read at most every few milliseconds from the CPU's poll decisi
   guest beside the other helpers' QEMUs here: 0.6 ms per wake-up, and its spin still
   catches replies); at ten times the spin nearly every wake-up waits, the hosts of many
   guests queueing behind each other and behind their guests' spins (16 guests on 2 cores:
-  10 ms per wake-up). From OVERLOADED_WAIT_NS the guest spins not at all
-  (`contended_spin` 0) and the host does not poll: the machine is *overloaded*.
-* the machine's CPU pressure (machine/pressure.py, "some avg10"): tasks queue for the
-  CPUs. The host does not poll, the guest keeps a short spin (L.SPIN_TICKS): with one
-  extra CPU-bound process the host still wakes within it (a null syscall 18-19 us with it,
-  50-77 us with a shorter one).
+  10 ms per wake-up). From OVERLOADED_WAIT_NS the host does not poll: the machine is
+  *overloaded*.
+* the machine's CPU pressure (machine/pressure.py): tasks queue for the CPUs. The host
+  does not poll.
+
+Either way the guest does not spin for a reply (the reply publishes a spin of 0): it rings
+and waits in WFI, and the reply wakes it. With one extra CPU-bound process on this 2-core
+machine (host kernel 6.18, EEVDF) a guest spinning for the host's answer mostly keeps the
+host from the core it needs. Measured beside that process (bench --contended and single
+runs): a 100 us spin made write(/dev/null) 41-50 us and a thread create+join 0.9-1.2 ms;
+a 1 ms spin made a 1 ms nanosleep overshoot by 1.2-3.3 ms; with no spin 24-27 us,
+0.5-0.8 ms and 84-120 us (before issue 18, a stub spinning ~400 us: 22-35 us, 0.5 ms,
+0.76-1.3 ms).
 
 Hysteresis keeps a borderline load from flipping the mode at every sample: overloaded
 from OVERLOADED_WAIT_NS per wake-up, back below UNLOADED_WAIT_NS.
@@ -27,7 +34,6 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from . import layout as L
 from .pressure import CpuPressure
 
 SCHEDSTAT = "/proc/thread-self/schedstat"       # "<on-CPU ns> <run-queue wait ns> <times run>"
@@ -47,7 +53,7 @@ def wait_per_wakeup(before: tuple[int, int], after: tuple[int, int]) -> Optional
 
 
 class Governor:
-    """Whether the trap path should spin (`contended`) and the guest's spin when not."""
+    """Whether the trap path should spin (`contended`)."""
 
     def __init__(self, schedstat: str = SCHEDSTAT, pressure: Optional[CpuPressure] = None) -> None:
         self.schedstat = schedstat
@@ -58,7 +64,6 @@ class Governor:
         self.next_sample = 0
         self.last: Optional[tuple[int, int]] = None
         self.overloaded = False                 # the host waits longer than a spin for a core
-        self.contended_spin = L.SPIN_TICKS      # the guest's spin while contended
 
     def contended(self, now_ns: int) -> bool:
         """True when spinning does not pay (cached; `now_ns` is time.monotonic_ns())."""
@@ -81,7 +86,6 @@ class Governor:
             self.overloaded = wait >= UNLOADED_WAIT_NS
         else:
             self.overloaded = wait >= OVERLOADED_WAIT_NS
-        self.contended_spin = 0 if self.overloaded else L.SPIN_TICKS
 
     def lost_core(self, gap_ns: int) -> bool:
         """A poll went `gap_ns` between two clock reads: did this thread wait in a run queue

@@ -37,6 +37,7 @@ from .hwdebug import HwDebug
 from .task import State, Task, TaskExit
 from .timing import PathStats, TrapTimer
 from .trap import RESTART_HI, RESTART_LO, handle_trap, syscall_result
+from .vvar import existing as existing_vvar
 
 log = logging.getLogger("moss.cpu")
 
@@ -329,10 +330,13 @@ class Cpu:
         if contended != self.contended:
             self.contended = contended
             stats.mode_switches += 1
+            vvar = existing_vvar(self.mem)
+            if vvar is not None:
+                vvar.contended(contended)
         affinity = self.affinity
         if contended:
             stats.declined += 1
-            self.reply_spin = self.governor.contended_spin
+            self.reply_spin = 0                 # nor the guest (machine/governor.py)
             if affinity.pinned:
                 affinity.block()                # others need the cores: no pins
             return False

@@ -183,6 +183,21 @@ class Vvar:
         self._set_mode(MODE_CALIBRATE if self.trusted else MODE_SYSCALL)
         self.publish()
 
+    def contended(self, yes: bool) -> None:
+        """The machine's CPUs are contended (the governor: the trap path blocks), or no longer.
+        A calibrating call costs three traps, each a wait for a core then (20 us to 1 ms
+        against 2 us), and gives wide bounds: while contended the vDSO makes one plain svc
+        a call (MODE_SYSCALL) and calibration waits for a quiet machine."""
+        if not self.trusted:
+            return
+        if yes and self.mode == MODE_CALIBRATE:
+            self.replied.clear()
+            self._set_mode(MODE_SYSCALL)
+            self.publish()
+        elif not yes and self.mode == MODE_SYSCALL:
+            self._set_mode(MODE_CALIBRATE)
+            self.publish()
+
     def counter_stops(self) -> None:
         """The VM may stop without the kernel knowing (a gdbstub): the vDSO always asks the
         kernel, one plain svc a call (Linux's VDSO_CLOCKMODE_NONE)."""

@@ -106,10 +106,10 @@ def test_cpu_pressure_reads_some_avg10(tmp_path):
                    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
     p = CpuPressure(str(psi))
     assert p.some_avg10() == 42.5
-    assert p.contended(0)
-    psi.write_text("some avg10=1.00 avg60=0 avg300=0 total=0\n")
-    assert p.contended(1)                       # cached until the next sample
-    assert not p.contended(10**12)
+    assert not p.contended(0)                   # the first reading starts a window
+    psi.write_text("some avg10=42.50 avg60=0 avg300=0 total=5123\n")     # 5 ms of the next 10
+    assert not p.contended(1)                   # cached until the next sample
+    assert p.contended(10_000_000)
 
 
 def test_no_pressure_file_means_never_contended(tmp_path):

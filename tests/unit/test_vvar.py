@@ -64,3 +64,18 @@ def test_inconsistent_bounds_keep_the_clocks_on_syscalls():
     v.replying(1, 90_000)
     v.arrived(1, 1000, 95_000, second=True)         # lower bound 90,000 - 16,000: above it
     assert v.mode == MODE_SYSCALL
+
+
+def test_calibration_waits_while_the_machine_is_contended():
+    v = Vvar(Memory(bytearray(RAM), RAM))
+    v.contended(True)
+    assert v.mode == MODE_SYSCALL and page(v)[1] == MODE_SYSCALL      # one plain svc a call
+    v.contended(False)
+    assert v.mode == MODE_CALIBRATE and page(v)[1] == MODE_CALIBRATE
+    calibrate(v, offset=5_000_000_123, latency=1000, pairs=vvar.FIRST_SAMPLES)
+    v.contended(True)
+    assert v.mode == MODE_COUNTER                   # calibrated: the counter stays trusted
+    gdb = Vvar(Memory(bytearray(RAM), RAM))
+    gdb.counter_stops()
+    gdb.contended(False)
+    assert gdb.mode == MODE_SYSCALL                 # never trusted: never calibrates
