@@ -130,7 +130,9 @@ def test_without_schedstat_every_gap_is_a_lost_core(tmp_path):
     assert gov.lost_core(100_000)
 
 
-def test_cpu_pressure_has_hysteresis(tmp_path):
+def sampled_pressure(tmp_path):
+    """A CpuPressure read at time 0, and stalled(percent, now): the next SAMPLE_NS window
+    stalled `percent`, then the verdict at `now`."""
     from moss_host.machine import pressure as P
     psi = tmp_path / "psi"
     total = 0
@@ -143,6 +145,12 @@ def test_cpu_pressure_has_hysteresis(tmp_path):
     psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
     p = CpuPressure(str(psi))
     assert not p.contended(0)
+    return stalled
+
+
+def test_cpu_pressure_has_hysteresis(tmp_path):
+    from moss_host.machine import pressure as P
+    stalled = sampled_pressure(tmp_path)
     now = P.SAMPLE_NS
     assert stalled(40, now)
     assert stalled(20, now + P.SAMPLE_NS)             # under 30% but not under 15%: stays
@@ -152,17 +160,7 @@ def test_cpu_pressure_has_hysteresis(tmp_path):
 
 def test_contention_is_probed_again_so_block_modes_own_pressure_cannot_hold_it(tmp_path):
     from moss_host.machine import pressure as P
-    psi = tmp_path / "psi"
-    total = 0
-
-    def stalled(percent, now):
-        nonlocal total
-        total += int(P.SAMPLE_NS * percent / 100 / 1000)
-        psi.write_text(f"some avg10=0.00 avg60=0.00 avg300=0.00 total={total}\n")
-        return p.contended(now)
-    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
-    p = CpuPressure(str(psi))
-    assert not p.contended(0)
+    stalled = sampled_pressure(tmp_path)
     now = P.SAMPLE_NS
     assert stalled(40, now)                             # contended from here
     while now < P.SAMPLE_NS + P.PROBE_NS - P.SAMPLE_NS:
