@@ -1,6 +1,7 @@
 """Cpu.poll without QEMU: a mailbox in a bytearray, a guest simulated by writing SEQ_REQ,
 and the host's half of the handshake checked word by word."""
 import struct
+import time
 from types import SimpleNamespace
 
 from moss_host.machine import layout as L
@@ -111,6 +112,16 @@ def test_no_poll_while_the_guest_waits_for_us_or_on_a_contended_host():
     cpu.governor.contended = lambda now: True
     assert not cpu.poll(None, lambda: False) and calls == []
     assert cpu.contended
+
+
+def test_while_contended_a_reply_tells_the_guest_not_to_spin():
+    cpu, guest, calls = machine()
+    cpu.governor.contended = lambda now: True
+    assert not cpu.poll(None, lambda: False)       # declined: the doorbell brings the next trap
+    guest.svc(NR_GETPPID)
+    assert cpu.take_trap(time.monotonic_ns())
+    assert guest.u64(L.MB_SEQ_REPLY) == 1
+    assert guest.u64(L.MB_SPIN_TICKS) == 0         # its spin would hold a core the host needs
 
 
 def test_a_trap_that_skipped_the_doorbell_is_found_when_polling_stops():
