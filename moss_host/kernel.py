@@ -187,6 +187,10 @@ class Kernel:
                 loop.add_reader(doorbell.fileno(), self._on_doorbell_smp)
                 if isinstance(loop, PollingEventLoop):
                     loop.set_poller(self._poll_smp)   # while only one CPU is busy
+                    vcpus = await vcpu_threads(machine.qmp)
+                    if len(vcpus) == ncpus:     # (the polling CPU's vCPU thread apart from the host's)
+                        for each, tid in zip(self.cpus, vcpus):
+                            each.use_affinity(Affinity(tid))
             watcher = asyncio.ensure_future(qemu.wait())
             watcher.add_done_callback(lambda _: self.machine_gone("QEMU exited"))
             if self.config.gdb:
@@ -277,14 +281,23 @@ class Kernel:
         for cpu in self.cpus:
             if not cpu.trapped:
                 if busy is not None:
+                    self._unpin(None)       # several run user code: nobody spins
                     return False
                 busy = cpu
             elif cpu.current is not None:
                 return False                # a reply waits for a loop turn (_reply_later)
         if busy is None:
             return False
+        self._unpin(busy)
         self._loop_has_work = loop_has_work
         return busy.poll(timeout, self._busy_checks[busy.index])
+
+    def _unpin(self, busy: Optional[Cpu]) -> None:
+        """Only the polling CPU's vCPU thread stays pinned apart from the host's
+        (machine/affinity.py): the pins are for a pair that spins."""
+        for cpu in self.cpus:
+            if cpu is not busy and cpu.affinity.pinned:
+                cpu.affinity.block()
 
     def _busy_check(self, busy: Cpu) -> Callable[[], bool]:
         """What busy's poll (and its trap path, Cpu.loop_has_work) asks after each trap: has

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from .pressure import CpuPressure
+from .pressure import CpuPressure, host_pressure
 
 SCHEDSTAT = "/proc/thread-self/schedstat"       # "<on-CPU ns> <run-queue wait ns> <times run>"
 SAMPLE_NS = 20_000_000
@@ -58,7 +58,7 @@ class Governor:
     def __init__(self, schedstat: str = SCHEDSTAT, pressure: Optional[CpuPressure] = None) -> None:
         self.schedstat = schedstat
         self.available = True                   # False once schedstat could not be read
-        self.pressure = pressure if pressure is not None else CpuPressure()
+        self.pressure = pressure if pressure is not None else host_pressure()
         self.enabled = True                     # False: never contended (tests on a busy host)
         self.fd = -1                            # opened at the first sample, in the loop's thread
         self.next_sample = 0

@@ -24,7 +24,7 @@ import selectors
 import time
 from typing import Callable, Optional
 
-from .pressure import CpuPressure
+from .pressure import host_pressure
 
 # loop_has_work() -> truthy while the loop has callbacks ready (a woken task, a finished
 # future): the number of them, from the loop's own deque (no Python frame on the trap path).
@@ -66,7 +66,7 @@ class PollingSelector(selectors.EpollSelector):
     def __init__(self) -> None:
         super().__init__()
         self.poller: Optional[Poller] = None
-        self.pressure = CpuPressure()
+        self.pressure = host_pressure()
         self.loop_has_work: LoopHasWork = lambda: 0
 
     def select(self, timeout: Optional[float] = None):
