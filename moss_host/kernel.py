@@ -304,6 +304,12 @@ class Kernel:
         the loop work, or does another CPU run user code now. Made once per CPU: the trap
         path calls it for every syscall answered at once."""
         others = tuple(cpu for cpu in self.cpus if cpu is not busy)
+        if len(others) == 1:
+            other = others[0]
+
+            def the_other_busy_or_loop_work() -> bool:     # (two CPUs: no loop over the others)
+                return not other.trapped or bool(self._loop_has_work())
+            return the_other_busy_or_loop_work
 
         def other_busy_or_loop_work() -> bool:
             for cpu in others:

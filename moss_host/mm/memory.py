@@ -19,7 +19,7 @@ from __future__ import annotations
 import mmap
 import time
 from collections import deque
-from typing import Callable, Optional
+from typing import Callable, Optional, cast
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 from moss_host.machine import layout as L
@@ -192,10 +192,6 @@ class Memory:
     def release_many(self, pas: list[PA]) -> None:
         """release() of each frame in pas (munmap of a large range): the frames ever mapped
         executable one by one (they go to the guest's scrub queue), the rest in one pass."""
-        if self.running_cpus is not None:       # several CPUs: each waits out a grace period
-            for frame in pas:
-                self.release(frame)
-            return
         code = self.exec_frames.intersection(pas) if self.exec_frames else None
         if code:
             # Only a code frame's last reference goes through the scrub queue: most are the
@@ -209,7 +205,19 @@ class Memory:
                     self.release(PA(pa))
             if code:
                 pas = [pa for pa in pas if pa not in code]
-        self.frames.put_many(pas)
+        if self.running_cpus is None:
+            self.frames.put_many(pas)
+            return
+        # Several CPUs: a last reference waits out a grace period (_free_frame), as one batch
+        # (one call per frame made a --cpus 2 munmap of 16 MiB 12 ms slower than one CPU's).
+        last = self.frames.unshared(set(pas))
+        if len(last) != len(pas):
+            for pa in pas:
+                if pa not in last:
+                    self.release(pa)            # shared: one reference less (maybe the last)
+        if last:
+            self._deferred += cast("set[PA]", last)     # (unshared keeps what it is given)
+            self.guest_work_pending = True
 
     # -- the reply's guest-side work -------------------------------------------------------
 
@@ -309,9 +317,17 @@ class Memory:
             if entry[0]:
                 waiting.append(entry)
             else:
-                for pa in entry[1]:
-                    self._recycle(pa)
+                self._recycle_many(entry[1])
         self._grace = waiting
+
+    def _recycle_many(self, pas: list[PA]) -> None:
+        """_recycle() of each: the hot list's room filled, the rest to the pool in one pass."""
+        room = HOT_FRAMES - len(self._hot)
+        if room > 0:
+            self._hot += pas[:room]
+            pas = pas[room:]
+        if pas:
+            self.frames.put_many(pas)
 
     @property
     def free_frames(self) -> int:

@@ -55,6 +55,9 @@ _EC_MASK, _EC_SVC = 0x3F << 26, ESR.EC_SVC64 << 26
 _MASK = (1 << 64) - 1
 _RESTART_LO, _RESTART_HI = RESTART_LO, RESTART_HI
 _RUNNABLE = State.RUNNABLE
+# take_trap's answer for the fast path: replied, and the task runs on with nothing for the
+# loop (it asked loop_has_work itself: the poll need not ask again)
+_ANSWERED = 2
 _now = time.monotonic_ns
 
 # Adaptive polling (machine/polling.py runs Cpu.poll when the event loop would block).
@@ -175,8 +178,9 @@ class Cpu:
         if self.take_trap(now) and user_ns < POLL_MAX_NS:
             self.poll_budget_ns = min(POLL_MAX_NS, max(2 * self.poll_budget_ns, user_ns + user_ns // 2))
 
-    def take_trap(self, now: int) -> bool:
-        """Handle the trap waiting in the mailbox, if there is a new one (False if not).
+    def take_trap(self, now: int) -> int:
+        """Handle the trap waiting in the mailbox, if there is a new one: False if there is not,
+        _ANSWERED if the fast path answered it, else True.
         `now` is the caller's clock reading: the trap path reads the clock once more, at the reply.
 
         A syscall answered at once, with nothing else to do before the task runs on (no
@@ -239,7 +243,7 @@ class Cpu:
                   and task.mm is self.loaded_mm):
                 # What schedule() would do: choose task and reply, with nothing to apply.
                 task.stime_ns += self.release() - now
-                return True
+                return _ANSWERED
         self._trap_handled(task, now)
         return True
 
@@ -390,9 +394,8 @@ class Cpu:
                     self.contended_until = now + CONTENDED_NS
                     self.poll_budget_ns = max(POLL_MIN_NS, budget // 2)
                     return handled
-            self.take_trap(now)
             handled = True
-            if self.trapped or loop_has_work():
+            if self.take_trap(now) != _ANSWERED and (self.trapped or loop_has_work()):
                 return True                     # idle, or a handler queued work for the loop
             now = self.resumed_at               # the reply's clock reading
 
