@@ -105,3 +105,27 @@ def test_memory_asks_only_the_cpus_a_grace_period_waits_for_to_report_their_trap
     assert mem.free_frames == free                  # CPU 2 has not trapped yet
     mem.guest_work_done(0b100)
     assert mem.free_frames == free + 1
+
+
+def test_a_munmap_with_several_cpus_frees_its_frames_only_after_the_grace_period():
+    mem = Memory(bytearray(64 << 20), 64 << 20)
+    mem.running_cpus = lambda: 0b10
+    mem.tlbs = CpuTlbs(2, lambda index: None)
+    pas = [mem.alloc_frame() for _ in range(300)]
+    shared = pas[:3]
+    for pa in shared:
+        mem.share(pa)                               # (another mapping keeps these)
+    free = mem.free_frames
+    mem.release_many(pas)
+    assert mem.free_frames == free                  # CPU 1 may still reach them
+    mem.take_guest_work(0b01)
+    mem.guest_work_done(0b01)
+    assert mem.free_frames == free
+    mem.guest_work_done(0b10)
+    assert mem.free_frames == free + 297            # all but the shared ones
+    assert all(mem.frames.get_ref(pa) == 1 for pa in shared)
+    mem.release_many(shared)
+    mem.take_guest_work(0b01)
+    mem.guest_work_done(0b01)
+    mem.guest_work_done(0b10)
+    assert mem.free_frames == free + 300
