@@ -33,6 +33,7 @@ from moss_host.sched.scheduler import Scheduler
 
 from . import lifecycle, signals
 from .direct import NO_DIRECT_CALLS, DirectCall, DirectCalls
+from .haltpoll import HaltPoll
 from .hwdebug import HwDebug
 from .task import State, Task, TaskExit
 from .timing import PathStats, TrapTimer
@@ -145,6 +146,7 @@ class Cpu:
         self.reply_spin = L.SPIN_TICKS          # what a reply publishes: guest_spin, or the governor's
         self.decay_at = SPIN_DECAY              # guest_spin halves when traps reaches this
         self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
+        self.halt_poll = HaltPoll(enabled=not smp)  # an idle guest's spin (proc/haltpoll.py)
         # The last reply had the guest scrub frames, or (several CPUs: watch_next_trap) frames
         # wait for this CPU's next trap: it tells Memory this CPU left the user code it ran.
         self.scrubbing = False
@@ -271,7 +273,7 @@ class Cpu:
                 gc.freeze()
             self.schedule()
             if self.trapped:
-                self.publish_spin(0)            # idle: the guest sleeps in WFI at once, no spin
+                self.idle()
             return
         task.utime_ns += now - self.resumed_at
         self.handling = True
@@ -294,8 +296,7 @@ class Cpu:
             return
         self.schedule()
         if self.trapped:
-            # No reply: the CPU idles until a task wakes. The guest need not spin for us.
-            self.publish_spin(0)
+            self.idle()                         # no reply: the CPU idles until a task wakes
             task.stime_ns += time.monotonic_ns() - now
         else:
             task.stime_ns += self.resumed_at - now     # the reply stamped resumed_at
@@ -308,7 +309,7 @@ class Cpu:
             return
         self.schedule()
         if self.trapped:
-            self.publish_spin(0)
+            self.idle()
 
     # -- polling instead of the doorbell --------------------------------------------------------
 
@@ -444,6 +445,11 @@ class Cpu:
                 if not self.contended:
                     self.reply_spin = self.guest_spin
 
+    def idle(self) -> None:
+        """No task to run: the guest spins haltpoll's limit for the next wake-up, then sleeps
+        in WFI (proc/haltpoll.py); not at all while the host is contended."""
+        self.publish_spin(0 if self.contended else self.halt_poll.idle(_now()))
+
     def publish_spin(self, ticks: int) -> None:
         """How long the guest spins for our reply before it sleeps (MB_SPIN_TICKS)."""
         if ticks != self.spin_ticks:
@@ -518,6 +524,8 @@ class Cpu:
                     task = self.rq.pop()
                     if task is None:
                         return
+                if self.halt_poll.idle_at:
+                    self.halt_poll.woke(_now())     # (it idled: how long, for the next idle's spin)
                 self.switch_in(task)
             if ((task.sigpending | task.group.shared_pending) & ~task.blocked or task.restart is not None) and not self._deliver(task):
                 continue                            # it stopped or died: choose again
