@@ -37,12 +37,10 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import gc
 import logging
 import os
 import sys
-import tracemalloc
 import weakref
 from collections import Counter
 from typing import Callable, Optional
@@ -62,7 +60,7 @@ class _MallInfo2(ctypes.Structure):
 
 
 def _glibc() -> Optional[ctypes.CDLL]:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+    libc = ctypes.CDLL(None)    # (this process's symbols hold libc's: find_library runs ldconfig, 6 ms)
     try:
         libc.mallinfo2.restype = _MallInfo2
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
@@ -127,6 +125,7 @@ def dump_state(prefix: str, collected: int) -> None:
     global _dumps
     _dumps += 1
     base = f"{prefix}.{_dumps}"
+    import tracemalloc          # (a debugging aid: not imported by every run, with its pickle)
     if tracemalloc.is_tracing():
         tracemalloc.take_snapshot().dump(base + ".snap")
     with open("/proc/self/status") as f:

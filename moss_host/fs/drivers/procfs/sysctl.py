@@ -13,7 +13,6 @@ socket families register theirs (net/) with register_sysctl, as they do /proc/ne
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
@@ -26,7 +25,7 @@ from ...vfs import MAY_EXEC, Inode
 from .nodes import Entry, ProcDir, ProcFile, Reader
 from .sysctl_values import (CORENAME_MAX_SIZE, INT_MAX, MAX_THREADS, MIN_THREADS, NGROUPS_MAX, NR_OPEN_MAX,
                             NR_OPEN_MIN, PID_MAX_LIMIT, RESERVED_PIDS, TUNABLES, ULONG_MAX, epoll_watches, file_max,
-                            threads_max)
+                            random_uuid, threads_max)
 
 if TYPE_CHECKING:
     from moss_host.cred import Cred
@@ -192,7 +191,7 @@ def kernel_rows(k: KernelView) -> list[Sysctl]:
         const("kernel/cap_last_cap", CAP_LAST_CAP),
         const("kernel/ngroups_max", NGROUPS_MAX),
         Sysctl("kernel/random/boot_id", 0o444, lambda: t.boot_id + b"\n"),
-        Sysctl("kernel/random/uuid", 0o444, lambda: str(uuid.uuid4()).encode() + b"\n"),
+        Sysctl("kernel/random/uuid", 0o444, lambda: random_uuid() + b"\n"),
         const("kernel/random/entropy_avail", 256),          # a ready CRNG: always the full pool
         const("kernel/random/poolsize", 256),
         tunable("kernel/random/urandom_min_reseed_secs", "urandom_min_reseed_secs"),
