@@ -232,17 +232,17 @@ class QemuUser(Peer):
 
 
 def moss_host_command() -> list[str] | None:
-    """How to invoke moss-host: $MOSS_HOST, the console script, or the module."""
+    """How to invoke moss-host: $MOSS_HOST, the module of this checkout, or the console
+    script. The module first, as --moss-base runs its checkout: the console script may be a
+    pyenv shim, a bash script that added 40-60 ms to every boot sample of this side only."""
     env = os.environ.get("MOSS_HOST")
     if env:
         return shlex.split(env)
-    exe = shutil.which("moss-host")
-    if exe:
-        return [exe]
     for mod in ("cli", "__main__"):
         if (build.REPO / "moss_host" / f"{mod}.py").exists():
             return [sys.executable, "-m", "moss_host" if mod == "__main__" else "moss_host.cli"]
-    return None
+    exe = shutil.which("moss-host")
+    return [exe] if exe else None
 
 
 class MossPy(Peer):
