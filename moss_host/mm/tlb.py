@@ -45,14 +45,16 @@ class CpuTlbs:
         """CPU index's reply loads asid (TTBR0) or resumes it after forget: the extra ops
         (OP_TLBI_SELF when the CPU's TLB may hold entries flushed elsewhere)."""
         bit = 1 << index
-        ops = 0
-        if self.stale & bit:
-            self._flushed(index)
-            ops = L.OP_TLBI_SELF
         self.loaded[index] = asid
+        if not self.stale & bit:
+            if not self.asid_cpus[asid] & bit:      # (a switch back to an ASID it holds: nothing to note)
+                self.asid_cpus[asid] |= bit
+                self.cpu_asids[index].add(asid)
+            return 0
+        self._flushed(index)
         self.asid_cpus[asid] |= bit
         self.cpu_asids[index].add(asid)
-        return ops
+        return L.OP_TLBI_SELF
 
     def _flushed(self, index: int) -> None:
         """CPU index flushes its whole TLB (in this reply): it holds no ASID's entries after."""
