@@ -28,9 +28,9 @@ The first probe comes PROBE_FIRST_NS after a verdict of contention, and each pro
 finds contention again doubles the wait, up to PROBE_NS: contention that passes (a boot's,
 a second vCPU coming up beside the RAM warmer's thread) is given up within tens of
 milliseconds, and a lasting one costs a 10 ms window polled every quarter second. With a
-fixed 250 ms, a `--cpus 2` run read 52% in its first window (the second vCPU's start beside
-the warmer), then block mode's own 20%, and its first 250 ms of writes to /dev/null took
-27 us each instead of 2.5 us.
+fixed 250 ms, a `--cpus 2` run (its host and vCPU threads not yet pinned apart then:
+machine/affinity.py) read 52% in its first window, then block mode's own 20%, and its first
+250 ms of writes to /dev/null took 27 us each instead of 2.5 us.
 """
 from __future__ import annotations
 
