@@ -74,6 +74,11 @@ class Governor:
             self.sample()
         return self.overloaded or self.pressure.contended(now_ns)
 
+    @property
+    def probing(self) -> bool:
+        """The pressure's verdict is a probe's, not yet measured (machine/pressure.py)."""
+        return self.pressure.probing
+
     def sample(self) -> None:
         reading = self.read_schedstat()
         if reading is None:

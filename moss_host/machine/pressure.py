@@ -82,6 +82,11 @@ class CpuPressure:
             self._probing = False
         return self._contended
 
+    @property
+    def probing(self) -> bool:
+        """The verdict "not contended" is a probe's: its window is still being measured."""
+        return self._probing
+
     def stalled_percent(self, now_ns: int) -> float:
         """The share of time (%) some task waited for a CPU since the last reading: 0 at the
         first reading (no window yet), avg10 when the last is not MIN_WINDOW_NS old."""

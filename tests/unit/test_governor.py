@@ -197,3 +197,17 @@ def test_lasting_contention_is_probed_ever_less_often_and_polls_little(tmp_path)
     assert all(end - start == P.MIN_WINDOW_NS // 1_000_000 for start, end in probes)
     assert verdicts.count(False) < 0.1 * len(verdicts)      # polled under 10% of the time
 
+
+
+def test_a_probes_window_says_so_until_it_is_measured(tmp_path):
+    from moss_host.machine import pressure as P
+    psi = tmp_path / "psi"
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    p = CpuPressure(str(psi))
+    assert not p.contended(0) and not p.probing
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=6000\n")     # 60% of 10 ms
+    assert p.contended(P.MIN_WINDOW_NS) and not p.probing
+    probe_at = P.MIN_WINDOW_NS + P.PROBE_FIRST_NS
+    assert not p.contended(probe_at) and p.probing      # polling, measured as if uncontended
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=12000\n")    # 60% again
+    assert p.contended(probe_at + P.MIN_WINDOW_NS) and not p.probing
