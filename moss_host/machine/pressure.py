@@ -122,9 +122,9 @@ _host: Optional[CpuPressure] = None
 
 
 def host_pressure() -> CpuPressure:
-    """The reading the trap path's governors (one per CPU), the event loop's timer wait and
-    the RAM warmer share: one window and one verdict for the host, not one of each per
-    reader (each CPU's governor used to start its own first window when it first polled)."""
+    """The reading the trap path's governors (one per CPU) and the event loop's timer wait
+    share: one window and one verdict for the host, not one of each per reader (each CPU's
+    governor used to start its own first window when it first polled)."""
     global _host
     if _host is None:
         _host = CpuPressure()

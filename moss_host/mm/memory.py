@@ -23,7 +23,7 @@ from typing import Callable, Optional, cast
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 from moss_host.machine import layout as L
-from moss_host.machine.pressure import host_pressure
+from moss_host.machine.pressure import CpuPressure
 from moss_host.machine.ram_warmer import RamWarmer
 
 from .frames import FrameAllocator, OutOfMemory
@@ -105,7 +105,9 @@ class Memory:
         self.warmer: Optional[RamWarmer] = None
         if isinstance(ram, mmap.mmap):
             self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
-            if warm and not host_pressure().contended(time.monotonic_ns()):
+            # (its own reading: the host's shared one starts its first window at the first
+            # poll, not here at boot, where QEMU's start and the warmer itself make pressure)
+            if warm and not CpuPressure().contended(time.monotonic_ns()):
                 self.warmer.warm_down_to(ram_size - WARM_RESERVE)
 
     # -- frames ------------------------------------------------------------------------
