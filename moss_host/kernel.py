@@ -156,7 +156,7 @@ class Kernel:
                 await hook(machine)
             doorbell, qemu = machine.doorbell, machine.proc
             assert doorbell is not None and qemu is not None        # start() connected them
-            mem = self.mem = Memory(machine.ram, machine.ram_size, warm=not machine.other_guests())
+            mem = self.mem = Memory(machine.ram, machine.ram_size, warmer=machine.warmer)
             write_boot_tables(mem.physmem, machine.ram_size)
             ncpus = self.config.cpus
             direct = dispatch.direct_calls()

@@ -24,6 +24,7 @@ from qemu.qmp.protocol import ConnectError
 
 from . import layout
 from .hugeram import check_huge, guest_ram_dir, other_guests
+from .ram_warmer import RamWarmer, boot_warmer
 
 log = logging.getLogger("moss.machine")
 
@@ -65,6 +66,7 @@ class Machine:
         self._ram_path: Path | None = None
         self._ram_dir = Path()
         self.ram_huge = False           # the host gave guest RAM's first 2 MiB as one page
+        self.warmer: RamWarmer | None = None    # faults guest RAM in from before QEMU starts
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -75,6 +77,7 @@ class Machine:
         os.ftruncate(self._ram_fd, self.ram_size)
         self.ram = mmap.mmap(self._ram_fd, self.ram_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self.ram_huge = check_huge(self.ram, self._ram_dir)
+        self.warmer = boot_warmer(self.ram, self.ram_size, warm=not self.other_guests())
 
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.rundir / "doorbell.sock"))

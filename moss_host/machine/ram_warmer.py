@@ -6,11 +6,31 @@ import logging
 import mmap
 import os
 import threading
+import time
 
+from . import layout as L
 from .hugeram import MADV_POPULATE_WRITE
+from .pressure import CpuPressure
 
 log = logging.getLogger("moss.machine")
 
+# The top of the pool (where the allocator starts) that the host faults in at boot, while
+# QEMU starts (Machine.start begins it before it starts QEMU: begun after, it ran beside
+# the first traps of init, and a program's first CPU-pressure window read 94-96%, putting
+# its first 20-40 ms in block mode): what a program may touch in a burst (the pagefault
+# benchmark's 16 MiB) finds host memory ready. Only at boot: warming ahead of the allocator
+# later (tried: a cue each time it had used half of the reserve) ran during the very burst
+# that moved it, a third thread taking a core and the GIL from the guest and the trap path
+# (pagefault 1 16 at 90% CPU pressure: median 8 us/page with it, 4.8 without). A program
+# that goes past the reserve faults its first touches in itself, as before. Only when the
+# host's CPUs are not contended (machine/pressure.py): the warming costs the host ~70 ms
+# of system time, most of it for RAM a short run never uses, and under contention that
+# time is taken from everyone else (moss-host runs of /bin/true at 90% pressure). Nor while
+# other guests run (`warm` False: machine/hugeram.py counts their RAM files): several started
+# at once find pressure low for their first seconds and each warmed 32 MiB where a shell loop
+# of /bin/true touches 6: 4 such runs together cost 0.918 s of host CPU per guest warming
+# against 0.845 s not (5 interleaved pairs, 96% pressure).
+WARM_RESERVE = 32 << 20
 WARM_CHUNK = 8 << 20            # one madvise per chunk (the GIL is taken between two)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -80,3 +100,12 @@ class RamWarmer:
                              os.strerror(err))
                     return
                 self.floor = lo
+
+
+def boot_warmer(ram: mmap.mmap, ram_size: int, warm: bool) -> RamWarmer:
+    """The warmer of a machine's guest RAM, already faulting in the top WARM_RESERVE of the
+    frame pool when `warm` (no other guests run) and the host's CPUs are not contended."""
+    warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
+    if warm and not CpuPressure().contended(time.monotonic_ns()):
+        warmer.warm_down_to(ram_size - WARM_RESERVE)
+    return warmer

@@ -17,14 +17,12 @@ page fault should not wait for.
 from __future__ import annotations
 
 import mmap
-import time
 from collections import deque
 from typing import Callable, Optional, cast
 
 from moss_host.addr import PA, PAGE_SHIFT, PAGE_SIZE
 from moss_host.machine import layout as L
-from moss_host.machine.pressure import CpuPressure
-from moss_host.machine.ram_warmer import RamWarmer
+from moss_host.machine.ram_warmer import RamWarmer, boot_warmer
 
 from .frames import FrameAllocator, OutOfMemory
 from .page_cache import PageCache
@@ -34,21 +32,6 @@ from .tlb import TLBI_OPS, CpuTlbs
 ASID_COUNT = 1 << 16
 NO_GUEST_WORK: tuple[int, int, list[int], list[PA]] = (0, 0, [], [])    # never mutated
 HOT_FRAMES = 64      # recently freed frames kept for reuse, newest first (Linux's per-CPU lists)
-# The top of the pool (where the allocator starts) that the host faults in at boot, while
-# QEMU starts and the kernel builds init: what a program may touch in a burst (the pagefault
-# benchmark's 16 MiB) finds host memory ready. Only at boot: warming ahead of the allocator
-# later (tried: a cue each time it had used half of the reserve) ran during the very burst
-# that moved it, a third thread taking a core and the GIL from the guest and the trap path
-# (pagefault 1 16 at 90% CPU pressure: median 8 us/page with it, 4.8 without). A program
-# that goes past the reserve faults its first touches in itself, as before. Only when the
-# host's CPUs are not contended (machine/pressure.py): the warming costs the host ~70 ms
-# of system time, most of it for RAM a short run never uses, and under contention that
-# time is taken from everyone else (moss-host runs of /bin/true at 90% pressure). Nor while
-# other guests run (`warm` False: machine/hugeram.py counts their RAM files): several started
-# at once find pressure low for their first seconds and each warmed 32 MiB where a shell loop
-# of /bin/true touches 6: 4 such runs together cost 0.918 s of host CPU per guest warming
-# against 0.845 s not (5 interleaved pairs, 96% pressure).
-WARM_RESERVE = 32 << 20
 
 
 class AsidAllocator:
@@ -70,7 +53,7 @@ class AsidAllocator:
 
 
 class Memory:
-    def __init__(self, ram, ram_size: int, warm: bool = True):
+    def __init__(self, ram, ram_size: int, warm: bool = True, warmer: Optional[RamWarmer] = None):
         self.physmem = PhysMem(ram, L.RAM_BASE)
         pool = L.RAM_BASE + ram_size - L.FRAME_POOL_BASE
         self.frames = FrameAllocator(L.FRAME_POOL_BASE, pool)
@@ -101,14 +84,11 @@ class Memory:
         self._tlbi_inflight = 0
         self.reply_hooks: list[Callable[[], None]] = []    # run once, before the next reply
         self.page_cache = PageCache(self)
-        # The host faults the top of the pool in (real RAM only: a test's bytearray is resident).
-        self.warmer: Optional[RamWarmer] = None
-        if isinstance(ram, mmap.mmap):
-            self.warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
-            # (its own reading: the host's shared one starts its first window at the first
-            # poll, not here at boot, where QEMU's start and the warmer itself make pressure)
-            if warm and not CpuPressure().contended(time.monotonic_ns()):
-                self.warmer.warm_down_to(ram_size - WARM_RESERVE)
+        # The host faults the top of the pool in (real RAM only: a test's bytearray is
+        # resident); a machine's warmer began before QEMU started (Machine.start).
+        self.warmer: Optional[RamWarmer] = warmer
+        if warmer is None and isinstance(ram, mmap.mmap):
+            self.warmer = boot_warmer(ram, ram_size, warm)
 
     # -- frames ------------------------------------------------------------------------
 

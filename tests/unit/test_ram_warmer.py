@@ -6,9 +6,9 @@ import time
 from moss_host.addr import PAGE_SIZE
 from moss_host.machine import layout as L
 from moss_host.machine.pressure import CpuPressure
-from moss_host.machine.ram_warmer import RamWarmer
+from moss_host.machine.ram_warmer import WARM_RESERVE, RamWarmer
 from moss_host.mm.frames import FrameAllocator
-from moss_host.mm.memory import WARM_RESERVE, Memory
+from moss_host.mm.memory import Memory
 
 MIB = 1 << 20
 P = PAGE_SIZE
