@@ -177,6 +177,35 @@ def parse_elf(data: bytes) -> ElfImage:
     )
 
 
+_SHDR = struct.Struct("<IIQQQQIIQQ")     # sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, ...
+_SYM = struct.Struct("<IBBHQQ")         # st_name, st_info, st_other, st_shndx, st_value, st_size
+SHT_DYNSYM = 11
+STT_FUNC = 2
+
+
+def dynamic_functions(data: bytes) -> dict[str, int]:
+    """The defined functions of an image's .dynsym (the section of type SHT_DYNSYM) by name,
+    with their values (st_value); ElfError if the file has none or is cut short. (The vDSO's
+    symbols: exec itself never reads sections.)"""
+    try:
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+        headers = [_SHDR.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
+        dynsym = next((h for h in headers if h[1] == SHT_DYNSYM), None)
+        if dynsym is None or dynsym[6] >= shnum:
+            raise ElfError("no .dynsym")
+        strtab = headers[dynsym[6]]
+        strings = data[strtab[4]:strtab[4] + strtab[5]]
+        functions = {}
+        for offset in range(dynsym[4], dynsym[4] + dynsym[5], _SYM.size):
+            name, info, _, shndx, value, _ = _SYM.unpack_from(data, offset)
+            if name and shndx != 0 and info & 0xF == STT_FUNC:
+                functions[strings[name:strings.index(b"\0", name)].decode()] = value
+    except (struct.error, ValueError) as e:     # (cut short, or an index past the end)
+        raise ElfError(f"a broken section table or .dynsym ({e})") from None
+    return functions
+
+
 def choose_load_bias(image: ElfImage, mmap_base_hint: int = DEFAULT_PIE_BASE) -> int:
     """The amount to add to every vaddr of `image`: 0 for ET_EXEC.
 

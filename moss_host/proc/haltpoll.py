@@ -40,9 +40,9 @@ class HaltPoll:
         return self.limit_ns * TICKS_PER_S // 1_000_000_000
 
     def woke(self, now: int) -> None:
-        """A task runs on the CPU again (or the CPU stops idling unmeasured: `now` 0)."""
+        """A task runs on the CPU again."""
         idle_at, self.idle_at = self.idle_at, 0
-        if not idle_at or not now:
+        if not idle_at:
             return
         block = now - idle_at
         limit = self.limit_ns

@@ -1,5 +1,5 @@
-"""The vDSO image's reader (arch/arm64/vdso.py: struct, not pyelftools) against pyelftools,
-on the vdso.so the build links (just test builds it first)."""
+"""The vDSO image's reader (proc/vdso.py with loader/elf.py, not pyelftools) against
+pyelftools, on the vdso.so the build links (just test builds it first)."""
 import io
 
 import pytest
@@ -7,6 +7,7 @@ from elftools.elf.elffile import ELFFile
 
 from moss_host.addr import PAGE_SIZE
 from moss_host.arch.arm64 import vdso
+from moss_host.proc.vdso import load_image
 
 
 def test_the_image_and_its_functions_are_what_pyelftools_reads():
@@ -15,7 +16,7 @@ def test_the_image_and_its_functions_are_what_pyelftools_reads():
     (seg,) = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
     functions = {sym.name: sym["st_value"] for sym in elf.get_section_by_name(".dynsym").iter_symbols()
                  if sym.name and sym["st_shndx"] != "SHN_UNDEF" and sym["st_info"]["type"] == "STT_FUNC"}
-    image = vdso.load.__wrapped__(vdso.VDSO_PATH)
+    image = load_image.__wrapped__(vdso.VDSO_PATH)
     assert image.symbols == functions
     assert vdso.SIGRETURN_SYMBOL in image.symbols and "__kernel_clock_gettime" in image.symbols
     assert image.data == raw[:seg["p_filesz"]]
@@ -26,4 +27,4 @@ def test_a_file_cut_short_is_a_readable_error(tmp_path):
     cut = tmp_path / "vdso.so"
     cut.write_bytes(vdso.VDSO_PATH.read_bytes()[:900])
     with pytest.raises(ValueError, match="a broken ELF file"):
-        vdso.load.__wrapped__(cut)
+        load_image.__wrapped__(cut)
