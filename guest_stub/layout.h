@@ -59,6 +59,7 @@
 #define MB_HOST_POLLING 0x4c0        /* host sets 1 while it polls SEQ_REQ: no doorbell needed */
 #define MB_SPIN_TICKS   0x4c8        /* how long the guest spins for a reply before WFI (counter ticks) */
 #define MB_NCPUS        0x4d0        /* CPU 0's mailbox only: CPUs to bring up (host writes it before boot) */
+#define MB_WAKE_TICKS   0x4d8        /* the backup wake-up from WFI the host asks for (counter ticks), 0: WAKE_TICKS */
 
 /* The reply: operations the stub applies before restoring the context. */
 #define MB_OPS          0x500
@@ -109,5 +110,6 @@
 
 #define SPIN_TICKS      6250         /* the spin the host publishes normally: 100 us at 62.5 MHz */
 #define WAKE_TICKS      625000       /* backup wake-up: 10 ms at 62.5 MHz */
+#define IDLE_WAKE_TICKS 62500000     /* ... an idle CPU's, which only a fenced reply wakes: 1 s */
 
 #endif

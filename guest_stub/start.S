@@ -309,7 +309,11 @@ save_context:
  * reply: spin for as long as the host asks (MB_SPIN_TICKS of the virtual counter, re-read
  * while spinning: the host sets 0 when no reply is coming soon), then sleep in WFI with
  * SLEEPING set so the host sends a wake byte; a 10 ms timer wakes us regardless, so a
- * lost wake-up costs time, never a hang. Woken while the host publishes a spin budget, we
+ * lost wake-up costs time, never a hang (a reply the host makes without a fence, polling,
+ * can cross our SLEEPING). An idle CPU's timer is 1 s (MB_WAKE_TICKS): the reply that ends
+ * an idle is always fenced, and a vCPU woken every 10 ms for nothing needs a host core
+ * each time (two CPUs polling and running user code on two cores: it waited for one up to
+ * 4 ms, and the host read that as CPU pressure). Woken while the host publishes a spin budget, we
  * spin again: the host wakes a sleeping CPU that way just before a timer of its own is due
  * (a nanosleep ending), so that the reply finds us spinning, not in WFI.
  *
@@ -354,8 +358,10 @@ sleep:
     ldr     x2, [sp, #MB_SEQ_REPLY]
     cmp     x2, x1
     b.eq    woken
+    ldr     x2, [sp, #MB_WAKE_TICKS]        /* (an idle CPU: the host asks for a long one) */
+    cbnz    x2, 9f
     ldr     x2, =WAKE_TICKS
-    msr     cntv_tval_el0, x2
+9:  msr     cntv_tval_el0, x2
     mov     x2, #1
     msr     cntv_ctl_el0, x2
     wfi

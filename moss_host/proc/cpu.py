@@ -147,12 +147,16 @@ class Cpu:
         self.reply_spin = L.SPIN_TICKS          # what a reply publishes: guest_spin, or the governor's
         self.decay_at = SPIN_DECAY              # guest_spin halves when traps reaches this
         self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
+        self.idle_wake = False                  # MB_WAKE_TICKS holds an idle CPU's backup wake-up
         self.halt_poll = HaltPoll(enabled=not smp)  # an idle guest's spin (proc/haltpoll.py)
         # The last reply had the guest scrub frames, or (several CPUs: watch_next_trap) frames
         # wait for this CPU's next trap: it tells Memory this CPU left the user code it ran.
         self.scrubbing = False
         # Whether the event loop has callbacks ready (the loop's, handed over by poll()).
         self.loop_has_work: LoopHasWork = lambda: 0
+        # Several CPUs: told at each reply (this CPU runs user code from then on), to end
+        # another CPU's poll (Kernel._cpu_busy).
+        self.now_busy: Optional[Callable[[Cpu], None]] = None
         self.publish_spin(L.SPIN_TICKS)
 
     # -- entry from the doorbell -------------------------------------------------------------
@@ -454,8 +458,13 @@ class Cpu:
 
     def idle(self) -> None:
         """No task to run: the guest spins haltpoll's limit for the next wake-up, then sleeps
-        in WFI (proc/haltpoll.py); not at all while the host is contended."""
+        in WFI (proc/haltpoll.py); not at all while the host is contended. Its backup wake-up
+        from WFI is IDLE_WAKE_TICKS, not every 10 ms (guest_stub/start.S, report): the reply
+        that ends an idle comes from the loop, never from a poll, so release() fences it."""
         self.publish_spin(0 if self.contended else self.halt_poll.idle(_now()))
+        if not self.idle_wake:
+            self.idle_wake = True
+            _U64.pack_into(self.frame, L.MB_WAKE_TICKS, L.IDLE_WAKE_TICKS)
 
     def publish_spin(self, ticks: int) -> None:
         """How long the guest spins for our reply before it sleeps (MB_SPIN_TICKS)."""
@@ -562,11 +571,16 @@ class Cpu:
             self._reply_ops(task)
         if self.rq.tasks:
             self.rq.arm_slice()                     # others wait: this task runs one slice
+        if self.idle_wake:
+            self.idle_wake = False
+            _U64.pack_into(self.frame, L.MB_WAKE_TICKS, 0)      # (the stub's WAKE_TICKS)
         # Another task, a signal frame, a restart, ptrace's or exec's registers: the stub
         # restores the whole context. (take_trap's inline answer changes x0 alone and
         # releases without this: the stub restores its scratch registers only.)
         self.words[_W_RESTORE_ALL] = 1
         self.release()
+        if self.now_busy is not None:
+            self.now_busy(self)
 
     def release(self) -> int:
         """Let the guest go on with the context in the mailbox, the operations written:
