@@ -26,7 +26,8 @@ from moss_host.ipc.namespace import IpcNamespace
 from moss_host.machine import hostmem
 from moss_host.machine.affinity import Affinity, vcpu_threads
 from moss_host.machine.mailbox import Mailbox
-from moss_host.machine.polling import WAKE_AHEAD_S, PollingEventLoop
+from moss_host.machine.polling import PollingEventLoop
+from moss_host.machine.wake_lead import host_wake_lead
 from moss_host.machine.qemu import Machine, MachineConfig, MachineError
 from moss_host.mm.address_space import AddressSpace
 from moss_host.mm.boot_tables import write_boot_tables
@@ -205,7 +206,7 @@ class Kernel:
             status = await done
             watcher.cancel()
             if cpu.timer is not None:
-                cpu.timer.report(cpu.stats)
+                cpu.timer.report(cpu.stats, cpu.wake_lead)
             return status
         finally:
             self.cpu_limits.stop()
@@ -271,9 +272,9 @@ class Kernel:
         others idle (no task, waiting in WFI), as the one CPU polls; it stops at the first
         trap after which another CPU got busy (_cpu_busy: that one rings the doorbell, the
         loop must look).
-        A timer due within WAKE_AHEAD_S wakes an idle CPU whose last task sleeps (Cpu.wake_ahead,
-        as the one CPU's poll does), whatever the others do."""
-        if timeout is not None and timeout < WAKE_AHEAD_S:
+        A timer due within the wake lead (machine/wake_lead.py) wakes an idle CPU whose last
+        task sleeps (Cpu.wake_ahead, as the one CPU's poll does), whatever the others do."""
+        if timeout is not None and timeout < host_wake_lead().lead_s:
             for cpu in self.cpus:
                 if cpu.sleeper_returns():
                     cpu.wake_ahead()

@@ -25,6 +25,7 @@ import time
 from typing import Callable, Optional
 
 from .pressure import host_pressure
+from .wake_lead import host_wake_lead
 
 # loop_has_work() -> truthy while the loop has callbacks ready (a woken task, a finished
 # future): the number of them, from the loop's own deque (no Python frame on the trap path).
@@ -35,7 +36,6 @@ Poller = Callable[[Optional[float], LoopHasWork], bool]
 
 FD_SETSIZE = 1024                   # select(2) takes no descriptor above this
 TIMER_SPIN_S = 50e-6                # the end of a wait for a timer is spun, not slept
-WAKE_AHEAD_S = 100e-6               # the poller is called again this long before a timer is due
 
 _libc = ctypes.CDLL(None)
 _trylock = _libc.pthread_mutex_trylock
@@ -67,6 +67,7 @@ class PollingSelector(selectors.EpollSelector):
         super().__init__()
         self.poller: Optional[Poller] = None
         self.pressure = host_pressure()
+        self.wake_lead = host_wake_lead()       # the poller is called again this long before a timer
         self.loop_has_work: LoopHasWork = lambda: 0
 
     def select(self, timeout: Optional[float] = None):
@@ -75,16 +76,17 @@ class PollingSelector(selectors.EpollSelector):
             timeout = 0                 # the poller handled traps: look at the loop's work now
         elif timeout is not None and timeout > 0:
             # epoll_wait counts whole milliseconds (selectors rounds up): a guest's 1 ms
-            # nanosleep would wake up to 1 ms late. A timer a millisecond or more away: epoll
-            # waits the whole milliseconds before it (one system call; the loop then comes
-            # back for the rest). The last fraction: select(2) on the epoll fd waits with
-            # microseconds (and this process's timer slack: tighten_timer_slack), then
-            # epoll reports what is ready.
+            # nanosleep would wake up to 1 ms late. A timer a millisecond or more beyond the
+            # wake lead: epoll waits the whole milliseconds before that (one system call; the
+            # loop then comes back for the rest). The last fraction: select(2) on the epoll
+            # fd waits with microseconds (and this process's timer slack:
+            # tighten_timer_slack), then epoll reports what is ready.
             # The last TIMER_SPIN_S: a spin on the clock, as a wake-up from select(2) comes
             # tens of microseconds late on a busy host (bounded: once per timer that fires).
             # Not while the host's CPUs are contended: the spin would take a core others need.
-            ms = int(timeout * 1000)
-            if ms:
+            lead = self.wake_lead.lead_s
+            ms = int((timeout - lead) * 1000)
+            if ms > 0:
                 timeout = (ms - 0.5) / 1000     # (selectors rounds this up to ms again)
             elif self.pressure.contended(time.monotonic_ns()):
                 if self.fileno() < FD_SETSIZE:
@@ -96,9 +98,9 @@ class PollingSelector(selectors.EpollSelector):
                     pass
                 timeout = 0
             elif self.fileno() < FD_SETSIZE:
-                # Back WAKE_AHEAD_S before the timer (the poller may act then: Cpu.wake_ahead),
+                # Back the wake lead before the timer (the poller may act then: Cpu.wake_ahead),
                 # then TIMER_SPIN_S before it.
-                wait = timeout - WAKE_AHEAD_S if timeout > WAKE_AHEAD_S + TIMER_SPIN_S else timeout - TIMER_SPIN_S
+                wait = timeout - lead if timeout > lead + TIMER_SPIN_S else timeout - TIMER_SPIN_S
                 select.select((self.fileno(),), (), (), wait)
                 timeout = 0
         return super().select(timeout)

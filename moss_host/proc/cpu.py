@@ -23,7 +23,8 @@ from typing import Any, Callable, Optional, Protocol
 from moss_host.arch.arm64 import esr as ESR
 from moss_host.machine import layout as L
 from moss_host.machine.mailbox import CONTEXT_SIZE, Mailbox
-from moss_host.machine.polling import WAKE_AHEAD_S, LoopHasWork, fence
+from moss_host.machine.polling import LoopHasWork, fence
+from moss_host.machine.wake_lead import host_wake_lead
 from moss_host.machine.affinity import Affinity, NoAffinity
 from moss_host.machine.governor import Governor
 from moss_host.mm.address_space import AddressSpace
@@ -81,10 +82,6 @@ SPIN_MAX_TICKS = 16 * L.SPIN_TICKS
 SPIN_DECAY = 1024
 FENCE_AFTER_NS = 10_000       # a reply this late may cross the guest going to sleep
 REPLY_DEFER_TURNS = 4         # loop turns a reply waits for the wake-ups its trap caused
-# An idle CPU's guest is woken WAKE_AHEAD_S (machine/polling.py) before the loop's next timer
-# and spins for up to WAKE_SPIN_NS (Cpu.wake_ahead): a guest in WFI takes tens of microseconds to wake.
-WAKE_SPIN_NS = 250_000
-WAKE_SPIN_TICKS = WAKE_SPIN_NS * 62_500_000 // 1_000_000_000    # (the 62.5 MHz counter)
 
 # The syscall entry (syscalls/dispatch.start, handed in by kernel.py): (task, nr, trap
 # frame, tracer) -> the result for x0, or (SUSPENDED, the coroutine that finishes the
@@ -146,6 +143,7 @@ class Cpu:
         self.guest_spin = L.SPIN_TICKS          # ... and as it should be while we answer
         self.reply_spin = L.SPIN_TICKS          # what a reply publishes: guest_spin, or the governor's
         self.decay_at = SPIN_DECAY              # guest_spin halves when traps reaches this
+        self.wake_lead = host_wake_lead()       # how early wake_ahead wakes the guest (machine/wake_lead.py)
         self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
         self.idle_wake = False                  # MB_WAKE_TICKS holds an idle CPU's backup wake-up
         self.halt_poll = HaltPoll(enabled=not smp)  # an idle guest's spin (proc/haltpoll.py)
@@ -330,7 +328,7 @@ class Cpu:
         """
         self.loop_has_work = loop_has_work
         if self.trapped or self.current is None:
-            if timeout is not None and timeout < WAKE_AHEAD_S and self.current is None and self.trapped:
+            if timeout is not None and timeout < self.wake_lead.lead_s and self.current is None and self.trapped:
                 self.wake_ahead()
             return False                        # the guest waits for us, or idles: no trap will come
         now = time.monotonic_ns()
@@ -428,15 +426,17 @@ class Cpu:
 
     def wake_ahead(self) -> None:
         """The CPU idles, its guest asleep in WFI, and the loop's next timer is due within
-        WAKE_AHEAD_S: likely a sleeper's (a nanosleep ending) whose reply would find the
+        the wake lead: likely a sleeper's (a nanosleep ending) whose reply would find the
         guest asleep and pay an interrupt's way through QEMU. Wake it now with a spin
         budget: it spins (guest_stub/start.S, sleep) and the reply finds it spinning. Once
-        per WAKE_SPIN_NS; a wake for a timer that was no one's costs the guest that spin."""
+        per spin; a wake for a timer that was no one's costs the guest that spin. The reply
+        tells the lead whether the guest was awake in time (reply, WakeLead.replied)."""
         now = _now()
         if now < self.woken_ahead_until or self.contended:
             return              # (contended at the last poll: the spin takes a core others need)
-        self.woken_ahead_until = now + WAKE_SPIN_NS
-        self.publish_spin(WAKE_SPIN_TICKS)
+        lead = self.wake_lead
+        self.woken_ahead_until = now + lead.spin_ns
+        self.publish_spin(lead.spin_ticks)
         self.wake_guest()
 
     def sleeper_returns(self) -> bool:
@@ -574,6 +574,10 @@ class Cpu:
         if self.idle_wake:
             self.idle_wake = False
             _U64.pack_into(self.frame, L.MB_WAKE_TICKS, 0)      # (the stub's WAKE_TICKS)
+        if self.woken_ahead_until:              # (within its spin: the reply it was for)
+            if _now() < self.woken_ahead_until:
+                self.wake_lead.replied(asleep=bool(self.words[_W_SLEEPING]))
+            self.woken_ahead_until = 0
         # Another task, a signal frame, a restart, ptrace's or exec's registers: the stub
         # restores the whole context. (take_trap's inline answer changes x0 alone and
         # releases without this: the stub restores its scratch registers only.)

@@ -22,6 +22,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from moss_host.machine.wake_lead import WakeLead
+
 WARMUP = 200
 MAX_SAMPLES = 1_000_000
 
@@ -91,7 +93,7 @@ class TrapTimer:
         if self._seen > WARMUP and len(self.host_shares) < MAX_SAMPLES:
             self.host_shares.append(time.perf_counter_ns() - self._last_doorbell)
 
-    def report(self, stats: PathStats | None = None, out=sys.stderr) -> None:
+    def report(self, stats: PathStats | None = None, lead: WakeLead | None = None, out=sys.stderr) -> None:
         if not self.round_trips or not self.host_shares:
             print(f"moss: timing: only {self._seen} traps, too few to measure", file=out)
             return
@@ -119,3 +121,6 @@ class TrapTimer:
                   f"{stats.preempted}, other gaps {stats.gaps_kept}), declined {stats.declined}, mode switches {stats.mode_switches}, "
                   f"doorbell traps {stats.doorbell_traps}, replies to a sleeping guest "
                   f"{stats.asleep_replies}; host thread on cores {sorted(self.cores)}{cpu}", file=out)
+        if lead is not None and lead.late + lead.on_time:
+            print(f"moss: timing: idle guests woken ahead of a timer: {lead.on_time} awake in time, "
+                  f"{lead.late} late; lead now {lead.lead_ns / 1000:.0f} us", file=out)

@@ -129,3 +129,15 @@ def test_a_munmap_with_several_cpus_frees_its_frames_only_after_the_grace_period
     mem.guest_work_done(0b01)
     mem.guest_work_done(0b10)
     assert mem.free_frames == free + 300
+
+
+def test_with_no_cpu_in_user_code_a_free_needs_no_grace_period():
+    mem = Memory(bytearray(64 << 20), 64 << 20)
+    mem.running_cpus = lambda: 0               # the freeing CPU is in a trap, the other idles
+    mem.tlbs = CpuTlbs(2, lambda index: None)
+    pas = [mem.alloc_frame() for _ in range(301)]
+    free = mem.free_frames
+    mem.release_many(pas[:300])
+    mem.release(pas[300])
+    assert mem.free_frames == free + 301       # at once, as with one CPU
+    assert not mem.guest_work_pending
