@@ -160,7 +160,7 @@ class Kernel:
             ncpus = self.config.cpus
             direct = dispatch.direct_calls()
             self.cpus = [Cpu(i, Mailbox(machine.ram, i), doorbell, mem, self.sched, dispatch.start, self.tracer,
-                             self, smp=ncpus > 1, direct=direct) for i in range(ncpus)]
+                             self, direct=direct) for i in range(ncpus)]
             cpu = self.cpu = self.cpus[0]
             cpu.mailbox.set_cpu_count(ncpus)        # CPU 0's stub brings up the others
             if self.config.timing:
@@ -181,6 +181,7 @@ class Kernel:
                 mem.running_cpus = self._running_cpus
                 for each in self.cpus:
                     each.now_busy = self._cpu_busy
+                    each.running_cpus = self._running_cpus
                 mem.tlbs = CpuTlbs(ncpus, lambda index: self.cpus[index].forget_loaded_mm())
                 self.futexes.use_words(GuestAtomicWords(self.cpus))     # futex words: atomic on every CPU
                 mem.trap_watch = self._watch_traps

@@ -100,11 +100,10 @@ class Host(Protocol):
 
 class Cpu:
     def __init__(self, index: int, mailbox: Mailbox, doorbell: socket.socket, mem: Memory,
-                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host, smp: bool = False,
+                 sched: Scheduler, start_syscall: SyscallEntry, tracer: Any, host: Host,
                  direct: DirectCalls = NO_DIRECT_CALLS):
         self.index = index
         self.bit = 1 << index                   # this CPU in affinity masks
-        self.smp = smp                          # one of several CPUs (docs/trap-path.md, SMP)
         self.mailbox = mailbox
         self.regs = mailbox.regs                # the trapped context, in place
         self.frame = mailbox.mem                # the same, as bytes: the trap path's unpacks
@@ -146,7 +145,7 @@ class Cpu:
         self.wake_lead = host_wake_lead()       # how early wake_ahead wakes the guest (machine/wake_lead.py)
         self.woken_ahead_until = 0              # (monotonic ns) wake_ahead's last spin lasts
         self.idle_wake = False                  # MB_WAKE_TICKS holds an idle CPU's backup wake-up
-        self.halt_poll = HaltPoll(enabled=not smp)  # an idle guest's spin (proc/haltpoll.py)
+        self.halt_poll = HaltPoll()             # an idle guest's spin (proc/haltpoll.py)
         # The last reply had the guest scrub frames, or (several CPUs: watch_next_trap) frames
         # wait for this CPU's next trap: it tells Memory this CPU left the user code it ran.
         self.scrubbing = False
@@ -155,6 +154,8 @@ class Cpu:
         # Several CPUs: told at each reply (this CPU runs user code from then on), to end
         # another CPU's poll (Kernel._cpu_busy).
         self.now_busy: Optional[Callable[[Cpu], None]] = None
+        # ... and the mask of those that run user code now (Kernel._running_cpus)
+        self.running_cpus: Optional[Callable[[], int]] = None
         self.publish_spin(L.SPIN_TICKS)
 
     # -- entry from the doorbell -------------------------------------------------------------
@@ -458,10 +459,15 @@ class Cpu:
 
     def idle(self) -> None:
         """No task to run: the guest spins haltpoll's limit for the next wake-up, then sleeps
-        in WFI (proc/haltpoll.py); not at all while the host is contended. Its backup wake-up
-        from WFI is IDLE_WAKE_TICKS, not every 10 ms (guest_stub/start.S, report): the reply
-        that ends an idle comes from the loop, never from a poll, so release() fences it."""
-        self.publish_spin(0 if self.contended else self.halt_poll.idle(_now()))
+        in WFI (proc/haltpoll.py); not at all while the host is contended or another CPU
+        runs user code (its vCPU thread and the host's already want the two cores). Its
+        backup wake-up from WFI is IDLE_WAKE_TICKS, not every 10 ms (guest_stub/start.S,
+        report): the reply that ends an idle comes from the loop, never from a poll, so
+        release() fences it."""
+        if self.contended or (self.running_cpus is not None and self.running_cpus()):
+            self.publish_spin(0)
+        else:
+            self.publish_spin(self.halt_poll.idle(_now()))
         if not self.idle_wake:
             self.idle_wake = True
             _U64.pack_into(self.frame, L.MB_WAKE_TICKS, L.IDLE_WAKE_TICKS)

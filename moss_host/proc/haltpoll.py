@@ -14,8 +14,10 @@ request/reply over the console, spins between them, while a program sleeping
 milliseconds, or a person typing, leaves the CPU asleep. Linux's defaults (the module
 parameters guest_halt_poll_ns, _grow, _grow_start, _shrink); it starts at 0.
 
-Only with one CPU and while the host is not contended (Cpu.idle): a spinning idle vCPU
-takes a core from the host thread or from another vCPU.
+Only while no other CPU runs user code and the host is not contended (Cpu.idle): a
+spinning idle vCPU takes a core from the host thread or from another vCPU. (With several
+CPUs, only one of which was busy, it was off at first: key echo at --cpus 2 took 152 us
+against 131 at one CPU, and 123 with it on.)
 """
 from __future__ import annotations
 

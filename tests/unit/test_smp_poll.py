@@ -30,10 +30,11 @@ def two_cpus(handler):
     doorbell = SimpleNamespace(send=lambda b: None)
     mem = FakeMem()
     cpus = [Cpu(i, Mailbox(ram, i), doorbell, mem, kernel.sched, lambda task, nr, frame, tracer: handler(nr),
-                None, host, smp=True) for i in range(2)]
+                None, host) for i in range(2)]
     for cpu in cpus:
         cpu.governor.enabled = False               # the machine running the test may be busy
         cpu.now_busy = kernel._cpu_busy
+        cpu.running_cpus = kernel._running_cpus
     kernel.cpus = cpus
     cpus[0].current = fake_task(cpus[0])
     cpus[1].trapped = True
@@ -85,4 +86,16 @@ def test_an_idle_cpu_asks_for_a_long_backup_wake_up_and_a_reply_ends_it():
         assert guests[1].u64(L.MB_WAKE_TICKS) == L.IDLE_WAKE_TICKS
         cpus[1].reply(fake_task(cpus[1]))
         assert guests[1].u64(L.MB_WAKE_TICKS) == 0             # the stub's WAKE_TICKS
+    asyncio.run(main())
+
+
+def test_an_idle_cpu_spins_for_its_next_task_only_while_no_other_cpu_runs_user_code():
+    async def main():
+        kernel, cpus, guests = two_cpus(lambda nr: 0)
+        cpus[1].halt_poll.limit_ns = 100_000       # (wake-ups came soon after idles)
+        cpus[1].idle()
+        assert guests[1].u64(L.MB_SPIN_TICKS) == 0             # CPU 0 runs user code
+        cpus[0].trapped = True
+        cpus[1].idle()
+        assert guests[1].u64(L.MB_SPIN_TICKS) == 100_000 * 62_500_000 // 1_000_000_000
     asyncio.run(main())
