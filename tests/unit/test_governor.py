@@ -211,3 +211,17 @@ def test_a_probes_window_says_so_until_it_is_measured(tmp_path):
     assert not p.contended(probe_at) and p.probing      # polling, measured as if uncontended
     psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=12000\n")    # 60% again
     assert p.contended(probe_at + P.MIN_WINDOW_NS) and not p.probing
+
+
+def test_an_unsure_first_window_is_measured_again(tmp_path):
+    from moss_host.machine import pressure as P
+    first = P.MIN_WINDOW_NS // 1_000_000
+    # 35% in the first window (the machine's own start), nothing after: never contended
+    verdicts = drive_pressure(tmp_path, lambda ms: 35 if ms < first else 0, until_ms=200)
+    assert not any(verdicts)
+    # 35% in the first window and the next: contended from the second
+    verdicts = drive_pressure(tmp_path, lambda ms: 35, until_ms=200)
+    assert spans(verdicts, True)[0][0] == 2 * first
+    # a sure first window decides at once
+    verdicts = drive_pressure(tmp_path, lambda ms: P.FIRST_SURE_PERCENT + 5, until_ms=200)
+    assert spans(verdicts, True)[0][0] == first
