@@ -151,8 +151,9 @@ class Cpu:
         self.scrubbing = False
         # Whether the event loop has callbacks ready (the loop's, handed over by poll()).
         self.loop_has_work: LoopHasWork = lambda: 0
-        # Several CPUs: told at each reply (this CPU runs user code from then on), to end
-        # another CPU's poll (Kernel._cpu_busy).
+        # Several CPUs: told when a reply ends an idle (this CPU runs user code from then
+        # on), to end another CPU's poll (Kernel._cpu_busy). (During a poll every other CPU
+        # idles: _poll_smp polls only then.)
         self.now_busy: Optional[Callable[[Cpu], None]] = None
         # ... and the mask of those that run user code now (Kernel._running_cpus)
         self.running_cpus: Optional[Callable[[], int]] = None
@@ -577,9 +578,11 @@ class Cpu:
             self._reply_ops(task)
         if self.rq.tasks:
             self.rq.arm_slice()                     # others wait: this task runs one slice
-        if self.idle_wake:
+        if self.idle_wake:                      # the CPU idled: it gets busy now
             self.idle_wake = False
             _U64.pack_into(self.frame, L.MB_WAKE_TICKS, 0)      # (the stub's WAKE_TICKS)
+            if self.now_busy is not None:
+                self.now_busy(self)
         if self.woken_ahead_until:              # (within its spin: the reply it was for)
             if _now() < self.woken_ahead_until:
                 self.wake_lead.replied(asleep=bool(self.words[_W_SLEEPING]))
@@ -589,8 +592,6 @@ class Cpu:
         # releases without this: the stub restores its scratch registers only.)
         self.words[_W_RESTORE_ALL] = 1
         self.release()
-        if self.now_busy is not None:
-            self.now_busy(self)
 
     def release(self) -> int:
         """Let the guest go on with the context in the mailbox, the operations written:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 PULL_DELAY = 0.002
 PULL_NS = int(PULL_DELAY * 1e9)
 MEMBARRIER_POLL = 0.0001            # how often membarrier looks whether the kicked CPUs trapped
+_RUNNABLE = State.RUNNABLE          # (bound once: wake-affine asks at every hand-over)
 
 
 class Scheduler:
@@ -137,7 +138,7 @@ class Scheduler:
             waker = cpu.current
             # A CPU in a trap of a task that stays on it: the waker (handling the syscall, or
             # its reply deferred for the wake-ups it caused).
-            if (cpu.trapped and waker is not None and waker is not task and waker.state is State.RUNNABLE
+            if (cpu.trapped and waker is not None and waker is not task and waker.state is _RUNNABLE
                     and allowed >> cpu.index & 1):
                 self.affine_wakes += 1
                 self._queued_behind(task, monotonic_ns())

@@ -38,6 +38,7 @@ def two_cpus(handler):
     kernel.cpus = cpus
     cpus[0].current = fake_task(cpus[0])
     cpus[1].trapped = True
+    cpus[1].idle()
     return kernel, cpus, [Guest(cpu.mailbox) for cpu in cpus]
 
 
