@@ -204,6 +204,8 @@ class Machine:
 
     def kill_now(self) -> None:
         """Synchronous last-resort cleanup (atexit and signal paths)."""
+        if self.warmer is not None:
+            self.warmer.stop()                  # (its thread ends after the chunk it is at)
         if self.proc is not None and self.proc.returncode is None:
             try:
                 self.proc.kill()

@@ -6,11 +6,10 @@ import logging
 import mmap
 import os
 import threading
-import time
 
 from . import layout as L
 from .hugeram import MADV_POPULATE_WRITE
-from .pressure import CpuPressure
+from .pressure import CONTENDED_PERCENT, CpuPressure
 
 log = logging.getLogger("moss.machine")
 
@@ -106,6 +105,8 @@ def boot_warmer(ram: mmap.mmap, ram_size: int, warm: bool) -> RamWarmer:
     """The warmer of a machine's guest RAM, already faulting in the top WARM_RESERVE of the
     frame pool when `warm` (no other guests run) and the host's CPUs are not contended."""
     warmer = RamWarmer(ram, L.FRAME_POOL_BASE - L.RAM_BASE)
-    if warm and not CpuPressure().contended(time.monotonic_ns()):
+    # (avg10, the last 10 s: a CpuPressure's own first reading only starts its window, and
+    # asked that way this check said "not contended" every time)
+    if warm and CpuPressure().some_avg10() < CONTENDED_PERCENT:
         warmer.warm_down_to(ram_size - WARM_RESERVE)
     return warmer

@@ -35,6 +35,18 @@ def test_the_warmer_makes_ram_resident_from_the_top_down_to_what_was_asked():
     warmer.stop()
 
 
+def test_a_stopped_warmer_ends_its_thread():
+    ram = mmap.mmap(-1, 16 * MIB)
+    warmer = RamWarmer(ram, 4 * MIB)
+    warmer.warm_down_to(8 * MIB)
+    settled(warmer)
+    thread = warmer._thread
+    assert thread is not None and thread.is_alive()     # waiting for the next cue
+    warmer.stop()                                       # (Machine.kill_now: a machine that ends)
+    thread.join(5)
+    assert not thread.is_alive()
+
+
 def test_the_allocator_hands_out_the_pool_from_the_top_down_and_notes_the_lowest_frame():
     fa = FrameAllocator(0x4000_0000, 16 * MIB)
     top = fa.low_pfn
@@ -67,7 +79,7 @@ def test_frames_never_handed_out_are_taken_as_zero_and_used_ones_are_zeroed():
 
 
 def test_memory_over_real_ram_has_the_top_of_the_pool_faulted_in_at_boot(monkeypatch):
-    monkeypatch.setattr(CpuPressure, "contended", lambda self, now_ns: False)
+    monkeypatch.setattr(CpuPressure, "some_avg10", lambda self: 0.0)
     size = 256 * MIB
     ram = mmap.mmap(-1, size)
     mem = Memory(ram, size)
@@ -80,7 +92,7 @@ def test_memory_over_real_ram_has_the_top_of_the_pool_faulted_in_at_boot(monkeyp
 
 
 def test_memory_leaves_ram_cold_while_the_hosts_cpus_are_contended(monkeypatch):
-    monkeypatch.setattr(CpuPressure, "contended", lambda self, now_ns: True)
+    monkeypatch.setattr(CpuPressure, "some_avg10", lambda self: 60.0)     # the last 10 s
     size = 64 * MIB
     mem = Memory(mmap.mmap(-1, size), size)
     assert mem.warmer is not None and mem.warmer.target == size    # nothing asked
