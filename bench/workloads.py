@@ -59,6 +59,9 @@ WORKLOADS: list[Workload] = [
                  "parent reads it; MiB/s in the JSON extra"),
     Workload("epoll_wait_ready", "epoll_wait_ready", ("2000",), ("20000",), "epoll_wait",
              doc="epoll_wait returning one ready eventfd (level-triggered, never drained), in a loop"),
+    Workload("epoll_pingpong", "epoll_pingpong", ("1000",), ("5000",), "round trip",
+             doc="two processes bounce 1 byte over two pipes, each waiting in epoll_wait before "
+                 "it reads (an event loop's wake-up)"),
     Workload("thread_create_join", "thread_create_join", ("500",), ("5000",), "create+join",
              doc="pthread_create of a thread that returns at once, then pthread_join"),
     Workload("futex_pingpong", "futex_pingpong", ("2000",), ("20000",), "round trip",
