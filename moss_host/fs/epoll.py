@@ -88,7 +88,7 @@ class EpItem:
         exclusive = bool(self.events & EPOLLEXCLUSIVE)
         if not self.events & ~EP_PRIVATE_BITS or not key & self.events:
             return not exclusive            # (disabled by EPOLLONESHOT until EPOLL_CTL_MOD)
-        sleepers = len(self.ep.wq) > 0
+        sleepers = len(self.ep.wq) > 0 or self.ep.parked > 0
         self.ep.make_ready(self)
         if not exclusive:
             return True
@@ -112,6 +112,7 @@ class Epoll:
         self.poll_wait = WaitQueue()        # poll/select/epoll on the epoll file itself
         self.nested_in: list[EpItem] = []   # the items of other epolls watching this one
         self.askers = 0                     # items whose readiness depends on who asks (POLLER)
+        self.parked = 0                     # epoll_wait sleepers parked on a watch of wq (no future)
         # The one ready item when epoll_wait's answer is its last one again: level-triggered,
         # reported, its file unchanged since (EpItem.unchanged), nothing else ready. The
         # syscall's synchronous try stores that event without harvest or settle. Cleared by

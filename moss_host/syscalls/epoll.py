@@ -17,6 +17,7 @@ from moss_host.fs.drivers.procfs.sysctl_values import TUNABLES, epoll_watches
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_CLOEXEC, file_needs
 from moss_host.proc.task import State
+from moss_host.sched.parked import Parked
 from moss_host.uapi import NSEC_PER_SEC, TIMESPEC, timespec_valid
 
 from .args import Fd, Hex, Int, Ptr, Size
@@ -116,9 +117,16 @@ def _store_many(task, ep: Epoll, events_ptr: int, got: Sequence[EpItem]) -> int:
 
 def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int, sigmask: int,
                      sigsetsize: int):
-    """epoll_pwait's synchronous try (table.py): events already ready, or a zero timeout,
-    answer without a coroutine. SLOW when the call must sleep, and for any argument the
-    checks would refuse (the async path raises the errors in Linux's order).
+    """epoll_pwait's synchronous try (_wait_now), its timeout in ms (negative: none)."""
+    ms = fd_arg(timeout)
+    return _wait_now(task, epfd, events, maxevents, None if ms < 0 else ms / 1000, sigmask, sigsetsize)
+
+
+def _wait_now(task, epfd: int, events: int, maxevents: int, seconds: float | None, sigmask: int,
+              sigsetsize: int):
+    """epoll_pwait*'s synchronous try (table.py): events already ready, or a zero timeout,
+    answer without a coroutine; a wait parks (_park_wait). SLOW for any argument the checks
+    would refuse (the async path raises the errors in Linux's order).
 
     A temporary signal mask is checked (EINVAL, EFAULT) but not installed: an answer that
     needs no sleep is the same under either mask (readiness never depends on the blocked
@@ -143,7 +151,68 @@ def _epoll_pwait_now(task, epfd: int, events: int, maxevents: int, timeout: int,
         got = ep.ready_now(task, maxevents) if ep.askers else ep.harvest(maxevents)
         if got:
             return _store(task, ep, events, got)
-    return SLOW if timeout & 0xFFFF_FFFF else 0
+    if seconds == 0:
+        return 0
+    return _park_wait(task, ep, events, maxevents, seconds, sigmask, sigsetsize)
+
+
+def _park_wait(task, ep: Epoll, events_ptr: int, maxevents: int, seconds: float | None, sigmask: int,
+               sigsetsize: int):
+    """Wait parked (sched/parked.py) under the temporary mask: a watch of the epoll's wait
+    queue calls back inline when an item becomes ready (in the write, the close, the timer
+    that made it so), harvests and answers there. The async path's wake-up took a future, a
+    Task step and a done callback, two loop turns before the reply (epoll_pingpong: 171 us
+    a round trip against pipe_pingpong's 58). A signal ends it with EINTR (never
+    restarted), the mask left for delivery; one already pending takes the async path."""
+    swapped = set_user_sigmask(task, sigmask, sigsetsize)
+    if _signal_pending(task):
+        restore_sigmask_unless(task, swapped, False)
+        return SLOW                     # EINTR at once: the async path's
+    parked: Parked
+    stops: list = []
+
+    def stop() -> None:
+        if stops:
+            stops.pop()()
+            ep.parked -= 1
+
+    def answer(got: Sequence[EpItem]) -> None:
+        stop()
+        try:
+            result = _store(task, ep, events_ptr, got)
+        except Errno as e:
+            result = -e.code
+        restore_sigmask_unless(task, swapped, False)
+        parked.finish(result)
+
+    def woken(key: int = 0) -> bool:
+        if parked.finished:
+            return False
+        if parked.resume is None:       # (a call-back before the task is parked: look then)
+            asyncio.get_running_loop().call_soon(woken)
+            return False
+        got = ep.ready_now(task, maxevents)
+        if got:
+            answer(got)
+        return bool(got)
+
+    def timed_out() -> None:
+        parked.timer = None             # (it fired: nothing to cancel)
+        if not parked.finished:
+            answer(ep.ready_now(task, maxevents))
+
+    def interrupted() -> int:
+        stop()
+        if task.state is not State.ZOMBIE:
+            restore_sigmask_unless(task, swapped, True)     # delivery puts the caller's mask back
+        return -EINTR
+
+    parked = Parked(task, interrupted)
+    stops.append(ep.wq.watch(woken))
+    ep.parked += 1
+    if seconds is not None:
+        parked.timer = asyncio.get_running_loop().call_later(seconds, timed_out)
+    return parked
 
 
 def _store_one_by_one(task, events_ptr: int, got: Sequence[EpItem]) -> list[EpItem]:
@@ -190,13 +259,13 @@ async def epoll_pwait(task, epfd: "Fd", events: "Ptr", maxevents: "Int", timeout
 def _epoll_pwait2_now(task, epfd: int, events: int, maxevents: int, timeout: int, sigmask: int,
                       sigsetsize: int):
     """epoll_pwait2's synchronous try: its timespec read and checked first, as the handler does."""
-    zero = False
+    seconds = None
     if timeout:
         sec, nsec = TIMESPEC.unpack(task.mm.read(timeout, TIMESPEC.size))     # EFAULT
         if not timespec_valid(sec, nsec):
             raise Errno(EINVAL)
-        zero = not (sec or nsec)
-    return _epoll_pwait_now(task, epfd, events, maxevents, 0 if zero else -1, sigmask, sigsetsize)
+        seconds = sec + nsec / NSEC_PER_SEC
+    return _wait_now(task, epfd, events, maxevents, seconds, sigmask, sigsetsize)
 
 
 @syscall("epoll_pwait2", fast=_epoll_pwait2_now)

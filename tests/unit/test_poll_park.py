@@ -1,10 +1,12 @@
-"""ppoll and pselect6 asleep without a job (syscalls/poll.py _park_wait): a lasting watch of
-each file answers inline, in the write (or close, or timer) that makes one ready; a signal
-ends the wait with ERESTARTNOHAND, the temporary mask left for delivery."""
+"""ppoll, pselect6 and epoll_pwait asleep without a job (syscalls/poll.py and epoll.py
+_park_wait): a watch answers inline, in the write (or close, or timer) that makes a file
+ready; a signal ends the wait (ERESTARTNOHAND; epoll: EINTR), the temporary mask left for
+delivery."""
 import asyncio
 import struct
 
-from moss_host.errors import ERESTARTNOHAND
+from moss_host.errors import EINTR, ERESTARTNOHAND
+from moss_host.fs.epoll import EPOLL_CTL_ADD, EPOLL_EVENT, EPOLLIN
 from moss_host.proc.signals import SIGALRM, bit
 from moss_host.sched.parked import Parked
 from moss_host.syscalls.numbers import SYSCALL_NUMBERS
@@ -96,4 +98,59 @@ def test_a_parked_pselect6_wakes_when_the_last_writer_closes():
         parked, results = parked_call(task, "pselect6", r + 1, rd, 0, 0, 0, 0)
         assert await acall(task, "close", w) == 0
         assert results == [1] and fdset_bits(task, rd) == [r]
+    asyncio.run(main())
+
+
+async def epoll_on(task, fd, data):
+    from types import SimpleNamespace
+    task.kernel = SimpleNamespace(memory_kb=lambda: (1 << 20, 0))   # (max_user_watches' share)
+    ep = await acall(task, "epoll_create1", 0)
+    event = task.mm.put(EPOLL_EVENT.pack(EPOLLIN, data))
+    assert await acall(task, "epoll_ctl", ep, EPOLL_CTL_ADD, fd, event) == 0
+    return ep
+
+
+def test_a_parked_epoll_wait_is_answered_inline_by_the_write_that_makes_an_item_ready():
+    async def main():
+        task = make_task()
+        r, w = await new_pipe(task)
+        ep = await epoll_on(task, r, 0xABC)
+        events = task.mm.alloc(2 * EPOLL_EVENT.size)
+        parked, results = parked_call(task, "epoll_pwait", ep, events, 2, -1, 0, 8)
+        write_one(task, w)
+        assert results == [1]
+        assert EPOLL_EVENT.unpack(task.mm.read(events, EPOLL_EVENT.size)) == (EPOLLIN, 0xABC)
+        assert task.files.get(ep).ep.parked == 0     # its watch is gone
+    asyncio.run(main())
+
+
+def test_a_parked_epoll_wait_times_out_and_a_signal_ends_one_with_eintr():
+    async def main():
+        task = make_task()
+        r, w = await new_pipe(task)
+        ep = await epoll_on(task, r, 1)
+        events = task.mm.alloc(EPOLL_EVENT.size)
+        parked, results = parked_call(task, "epoll_pwait", ep, events, 1, 20, 0, 8)   # 20 ms
+        await asyncio.sleep(0.05)
+        assert results == [0] and parked.timer is None
+        task.blocked = bit(SIGALRM)
+        mask = task.mm.put(struct.pack("<Q", 0))
+        parked, results = parked_call(task, "epoll_pwait", ep, events, 1, -1, mask, 8)
+        assert task.blocked == 0 and task.saved_blocked == bit(SIGALRM)
+        assert parked.cancel()
+        assert results == [-EINTR] and task.saved_blocked == bit(SIGALRM)   # kept for delivery
+        write_one(task, w)
+        assert results == [-EINTR]
+    asyncio.run(main())
+
+
+def test_a_parked_epoll_pwait2_keeps_its_timespec_timeout():
+    async def main():
+        task = make_task()
+        r, _ = await new_pipe(task)
+        ep = await epoll_on(task, r, 1)
+        events = task.mm.alloc(EPOLL_EVENT.size)
+        parked, results = parked_call(task, "epoll_pwait2", ep, events, 1, timespec(task, 0, 20_000_000), 0, 8)
+        await asyncio.sleep(0.05)
+        assert results == [0]
     asyncio.run(main())
