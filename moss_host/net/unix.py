@@ -633,6 +633,31 @@ class UnixSocket(Socket):
         got.count = len(out)
         return got
 
+    @property
+    def reads_now(self) -> bool:
+        """Whether a plain read (no flags) is read_now's: a connected stream socket with no
+        urgent byte, the default SO_RCVLOWAT and no SO_RCVTIMEO (the rest: _stream_recv)."""
+        return (self.type == SOCK_STREAM and self.state == TCP_ESTABLISHED and self.oob is None
+                and self.rcvlowat <= 1 and self.rcvtimeo is None)
+
+    def read_now(self, n: int) -> Optional[Received]:
+        """A plain read of n > 0 bytes when reads_now, without sleeping (_stream_recv's first
+        pass): the bytes queued, the end of file, or the pending error (raised); None when it
+        must wait for the peer (the read syscall parks then, watching wq)."""
+        out = bytearray()
+        got = Received(b"", 0)
+        while self._gather(out, got, n, False) is DROPPED_URGENT and not out:
+            pass                                # (a read urgent byte's husk: on past it)
+        if not out:
+            err = self.take_error()
+            if err:
+                raise Errno(err)
+            if not self.shut & RCV_SHUTDOWN:
+                return None
+        got.data = bytes(out)
+        got.count = len(out)
+        return got
+
     def _recv_urgent(self, n: int, peek: bool) -> Received:
         """unix_stream_recv_urg: the urgent byte, unless there is none or it is read inline."""
         m = self.oob

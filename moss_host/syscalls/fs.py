@@ -30,11 +30,12 @@ from moss_host.fs.vfs import (MAY_EXEC, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPL
                               vfs_symlink, vfs_unlink)
 from moss_host.proc import fsize
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
+from moss_host.net.unix import UnixSocket
 from moss_host.sched.parked import Parked
 
 from .args import CStr, Fd, Hex, Int, Ptr, Size, UInt
 from .fcntl_owner import OWNER_FCNTL_CMDS, OWNER_IOCTLS, fasync, fcntl_owner, owner_ioctl, setfl
-from .socket import socket_write
+from .socket import socket_write, unix_read_now
 from .locks import LOCK_CMDS, fcntl_lock
 from .memfd import SEAL_CMDS, fcntl_seals
 from .table import SLOW, syscall
@@ -169,8 +170,13 @@ def _read_iovecs(task, iov: int, iovcnt: int) -> list[tuple[int, int]]:
 def _read_now(task, fd: int, buf: int, count: int):
     """read's synchronous try (table.py), for pipes: what is buffered (or the end of file)
     at once; an empty pipe with writers parks the reader (sched/parked.py), whom the next
-    write serves inline. Any other file takes the async handler."""
+    write serves inline. A connected AF_UNIX stream socket likewise (syscalls/socket.py
+    unix_read_now). Any other file takes the async handler."""
     f = task.files.get(fd_arg(fd))
+    if type(f) is UnixSocket and count:
+        file_needs(f, readable=True)
+        _check_user_range(buf, count)
+        return unix_read_now(task, f, buf, min(count, MAX_RW_COUNT))
     if type(f) is not PipeFile:
         return SLOW
     file_needs(f, readable=True)

@@ -14,7 +14,7 @@ from typing import Optional
 
 from moss_host.addr import USER_VA_END
 from moss_host.cred import capable, fs_cred
-from moss_host.errors import EAGAIN, EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, Errno
+from moss_host.errors import EAGAIN, EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, ERESTARTSYS, Errno
 from moss_host.fs.fdtable import fd_arg
 from moss_host.fs.file import O_NONBLOCK, OpenFile
 from moss_host.net import inet, netlink, unix  # noqa: F401  (inet and netlink register their families)
@@ -23,10 +23,11 @@ from moss_host.net.socket import (AF_UNIX, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_N
                                   SOCK_NONBLOCK, SOCK_TYPE_MASK, Received, Socket, UCred, Who,
                                   create_socket)
 from moss_host.proc.signals import SIGPIPE, send_thread_signal
+from moss_host.sched.parked import Parked
 
 from .args import Fd, Hex, Int, Ptr, Size, UInt
 from .fd_pair import install_pair
-from .table import syscall
+from .table import SLOW, syscall
 
 RLIMIT_NOFILE = 7
 SOCKADDR_STORAGE = 128
@@ -107,6 +108,70 @@ async def socket_write(task, sock: OpenFile, data: bytes) -> int:
     without flags that carries the writer's credentials."""
     assert isinstance(sock, Socket)
     return await _send(task, sock, data, None, 0, None)
+
+
+def unix_read_now(task, sock: "unix.UnixSocket", buf: int, count: int):
+    """read of a connected AF_UNIX stream socket (syscalls/fs.py's synchronous try; count > 0,
+    buf checked): what is queued (the end of file, the pending error) at once; an empty queue
+    parks the reader (sched/parked.py) under a watch of the socket's wait queue, which the
+    peer's write (or shutdown, or close) calls inline: the reader is answered there. SLOW for
+    what read_now does not cover. The async path's sleep took a future, a Task step and a
+    done callback, two loop turns before the reply."""
+    if not sock.reads_now:
+        return SLOW
+    got = sock.read_now(count)
+    if got is not None:
+        return _deliver(task, buf, got)
+    if sock.flags & O_NONBLOCK:
+        raise Errno(EAGAIN)
+    return _park_read(task, sock, buf, count)
+
+
+def _deliver(task, buf: int, got: Received) -> int:
+    """A plain read's answer: files in flight close (no control buffer for them), the bytes
+    go to buf (EFAULT: they are lost, as the async read's are)."""
+    for f in got.files:
+        f.put()
+    task.mm.write(buf, got.data)
+    return got.count
+
+
+def _park_read(task, sock: "unix.UnixSocket", buf: int, count: int) -> Parked:
+    stops: list = []
+    parked: Parked
+
+    def stop() -> None:
+        if stops:
+            stops.pop()()
+
+    def woken(key: int = 0) -> bool:
+        if parked.finished:
+            return False
+        if parked.resume is None:       # (a call-back before the task is parked: look then)
+            asyncio.get_running_loop().call_soon(woken)
+            return False
+        if not sock.reads_now:
+            stop()                      # (an urgent byte, a timeout set meanwhile: the read
+            parked.finish(-ERESTARTSYS)     # starts again and takes the async path)
+            return True
+        try:
+            got = sock.read_now(count)
+            if got is None:
+                return False
+            result = _deliver(task, buf, got)
+        except Errno as e:
+            result = -e.code
+        stop()
+        parked.finish(result)
+        return True
+
+    def interrupted() -> int:
+        stop()
+        return -ERESTARTSYS             # as sock_wait's: SA_RESTART restarts it, else EINTR
+
+    parked = Parked(task, interrupted)
+    stops.append(sock.wq.watch(woken))
+    return parked
 
 
 async def _recv(sock: Socket, n: int, flags: int) -> Received:

@@ -251,3 +251,33 @@ def test_proc_net_unix_lists_bound_and_listening_sockets(who):
     assert line.split()[3:6] == ["00010000", "0001", "01"]
     s.release()
     assert b" /listening\n" not in unix.proc_net_unix()
+
+
+def test_a_read_of_an_empty_stream_socket_parks_and_the_peers_write_answers_it_inline(who):
+    from moss_host.errors import ERESTARTSYS
+    from moss_host.sched.parked import Parked
+    from moss_host.syscalls.socket import unix_read_now
+    from tests.unit.test_pipe import make_task
+
+    async def main():
+        a, b = stream_pair(who)
+        task = make_task()
+        buf = task.mm.alloc(16)
+        results: list = []
+        parked = unix_read_now(task, b, buf, 16)
+        assert type(parked) is Parked
+        parked.resume = lambda t, r: results.append(r)      # (Scheduler.park sets it)
+        assert await a.write(b"ping") == 4
+        assert results == [4] and task.mm.read(buf, 4) == b"ping"    # inline, in the send
+        parked = unix_read_now(task, b, buf, 16)
+        parked.resume = lambda t, r: results.append(r)
+        assert parked.cancel()                              # a signal
+        assert results == [4, -ERESTARTSYS]
+        await a.write(b"xy")
+        assert results == [4, -ERESTARTSYS]                 # no watch left behind
+        assert unix_read_now(task, b, buf, 16) == 2         # queued: at once
+        parked = unix_read_now(task, b, buf, 16)
+        parked.resume = lambda t, r: results.append(r)
+        a.shutdown(1)                                       # SHUT_WR: the end of file
+        assert results == [4, -ERESTARTSYS, 0]
+    run(main())
