@@ -305,8 +305,8 @@ class Kernel:
                 cpu.affinity.block()
 
     def _cpu_busy(self, cpu: Cpu) -> None:
-        """cpu replied to its guest: it runs user code now. If another CPU polls (cpu was
-        woken by a handler of that one's trap), the poll must end: cpu's traps ring the
+        """cpu's reply ended its idle: it runs user code now. If another CPU polls (cpu was
+        given a task by a handler of that one's trap), the poll must end: cpu's traps ring the
         doorbell, which a poll does not look at. A callback on the loop's run queue ends
         it, as the poll and the fast path ask only whether the loop has work: a question
         per trap about the other CPUs (a Python closure) made every trap ~80 ns dearer at

