@@ -57,6 +57,17 @@ class Parked:
         assert resume is not None               # parked (Scheduler.park) before anyone can wake it
         resume(self.task, result)
 
+    def wakeable(self, again: Callable[[], object]) -> bool:
+        """Whether a watch's call-back (poll, epoll, a socket read: they park under a watch of
+        wait queues) may end the wait now: not once it has ended, and not before
+        Scheduler.park has made the task sleep (then `again` runs a loop turn later)."""
+        if self.finished:
+            return False
+        if self.resume is None:
+            asyncio.get_running_loop().call_soon(again)
+            return False
+        return True
+
     def cancel(self) -> bool:
         """A signal (Scheduler.interrupt) or the task's exit ends the sleep."""
         if self.finished:

@@ -186,10 +186,7 @@ def _park_wait(task, ep: Epoll, events_ptr: int, maxevents: int, seconds: float 
         parked.finish(result)
 
     def woken(key: int = 0) -> bool:
-        if parked.finished:
-            return False
-        if parked.resume is None:       # (a call-back before the task is parked: look then)
-            asyncio.get_running_loop().call_soon(woken)
+        if not parked.wakeable(woken):
             return False
         got = ep.ready_now(task, maxevents)
         if got:

@@ -306,10 +306,7 @@ def _park_wait(task, timeout: Timeout, swapped: bool, fds) -> Parked:
         parked.finish(timeout.finish(task, result))
 
     def changed(key: int = 0) -> bool:
-        if parked.finished:
-            return False
-        if parked.resume is None:       # (a call-back before the task is parked: look then)
-            asyncio.get_running_loop().call_soon(changed)
+        if not parked.wakeable(changed):
             return False
         token = POLLER.set(task)
         try:

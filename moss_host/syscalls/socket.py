@@ -145,10 +145,7 @@ def _park_read(task, sock: "unix.UnixSocket", buf: int, count: int) -> Parked:
             stops.pop()()
 
     def woken(key: int = 0) -> bool:
-        if parked.finished:
-            return False
-        if parked.resume is None:       # (a call-back before the task is parked: look then)
-            asyncio.get_running_loop().call_soon(woken)
+        if not parked.wakeable(woken):
             return False
         if not sock.reads_now:
             stop()                      # (an urgent byte, a timeout set meanwhile: the read
