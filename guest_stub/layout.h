@@ -108,6 +108,7 @@
 #define REASON_AARCH32  5
 #define REASON_EL1      0x10         /* + vector index 0..7: the stub itself faulted */
 
+#define COUNTER_HZ      62500000     /* the virtual counter's CNTFRQ_EL0 under QEMU 7.2 (16 ns a tick) */
 #define SPIN_TICKS      6250         /* the spin the host publishes normally: 100 us at 62.5 MHz */
 #define WAKE_TICKS      625000       /* backup wake-up: 10 ms at 62.5 MHz */
 #define IDLE_WAKE_TICKS 62500000     /* ... an idle CPU's, which only a fenced reply wakes: 1 s */

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import layout as L
+
 LEAD_MIN_NS = 100_000
 LEAD_MAX_NS = 400_000           # (the selector's epoll waits whole milliseconds: below 0.5 ms)
 SPIN_MARGIN_NS = 150_000
-TICKS_PER_S = 62_500_000        # the guest's virtual counter (CNTFRQ)
 
 
 class WakeLead:
@@ -44,7 +45,7 @@ class WakeLead:
 
     @property
     def spin_ticks(self) -> int:
-        return self.spin_ns * TICKS_PER_S // 1_000_000_000
+        return self.spin_ns * L.COUNTER_HZ // 1_000_000_000
 
     def replied(self, asleep: bool) -> None:
         """The reply a wake-ahead was for found the guest asleep (late) or spinning."""

@@ -21,11 +21,12 @@ against 131 at one CPU, and 123 with it on.)
 """
 from __future__ import annotations
 
+from moss_host.machine import layout as L
+
 GUEST_HALT_POLL_NS = 200_000
 GROW = 2
 GROW_START_NS = 50_000
 SHRINK = 2
-TICKS_PER_S = 62_500_000        # the guest's virtual counter (CNTFRQ)
 
 
 class HaltPoll:
@@ -39,7 +40,7 @@ class HaltPoll:
         if not self.enabled:
             return 0
         self.idle_at = now
-        return self.limit_ns * TICKS_PER_S // 1_000_000_000
+        return self.limit_ns * L.COUNTER_HZ // 1_000_000_000
 
     def woke(self, now: int) -> None:
         """A task runs on the CPU again."""

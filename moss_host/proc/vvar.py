@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Optional
 
 from moss_host.addr import PA, PAGE_SIZE
 from moss_host.clock import REALTIME
+from moss_host.machine import layout as L
 
 if TYPE_CHECKING:
     from moss_host.mm.memory import Memory
@@ -65,8 +66,7 @@ _SEQ = struct.Struct("<I")
 MODE_COUNTER, MODE_CALIBRATE, MODE_SYSCALL = 0, 1, 2
 VDSO_CALIBRATE = 0x6D6F7373             # x3 of a calibrating vDSO call ("moss")
 
-COUNTER_HZ = 62_500_000                 # QEMU 7.2's CNTFRQ_EL0 (GTIMER_SCALE 16 ns)
-PERIOD_NS = 1_000_000_000 // COUNTER_HZ
+PERIOD_NS = 1_000_000_000 // L.COUNTER_HZ     # QEMU 7.2's CNTFRQ_EL0 (GTIMER_SCALE 16 ns)
 TICK_NSEC = 4_000_000                   # the coarse clocks' tick (HZ=250), as vdso.S's
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW = 0, 1, 4
